@@ -1,0 +1,248 @@
+// Package domain holds Mailbridge's types and the ports (interfaces) that the
+// use cases in shared/app depend on. It imports nothing from AWS, Lambda, HTTP
+// or EWS: adapters live in their own packages and are wired in main.
+package domain
+
+import (
+	"time"
+)
+
+// AuthKind is how Mailbridge authenticates to a tenant's Exchange.
+type AuthKind string
+
+const (
+	AuthBasic       AuthKind = "basic"
+	AuthNTLM        AuthKind = "ntlm"
+	AuthOAuthSecret AuthKind = "oauth_secret" // Entra app, client secret
+	AuthOAuthCert   AuthKind = "oauth_cert"   // Entra app, certificate
+)
+
+// Valid reports whether k is a known auth kind.
+func (k AuthKind) Valid() bool {
+	switch k {
+	case AuthBasic, AuthNTLM, AuthOAuthSecret, AuthOAuthCert:
+		return true
+	}
+	return false
+}
+
+// AccessMode is how the service account reaches a mailbox (seed 000).
+type AccessMode string
+
+const (
+	// AccessImpersonation sends ExchangeImpersonation; throttling budget is
+	// charged to the target mailbox, so tenants scale out.
+	AccessImpersonation AccessMode = "impersonation"
+	// AccessDelegate uses mailbox-level delegate (FullAccess); every call is
+	// charged to the service account (EWSMaxConcurrency 27).
+	AccessDelegate AccessMode = "delegate"
+	// AccessFolderDelegate is delegate access granted folder by folder; new
+	// folders may be unreadable until shared (seed 000).
+	AccessFolderDelegate AccessMode = "folder-delegate"
+)
+
+// Valid reports whether m is a known access mode.
+func (m AccessMode) Valid() bool {
+	switch m {
+	case AccessImpersonation, AccessDelegate, AccessFolderDelegate:
+		return true
+	}
+	return false
+}
+
+// Delegated reports whether calls are charged to the service account.
+func (m AccessMode) Delegated() bool { return m == AccessDelegate || m == AccessFolderDelegate }
+
+// TenantStatus is the lifecycle of a tenant.
+type TenantStatus string
+
+const (
+	TenantActive     TenantStatus = "active"
+	TenantOffboarded TenantStatus = "offboarded"
+)
+
+// Folder selectors for Tenant.Folders. FolderAll means every folder found by
+// SyncFolderHierarchy.
+const (
+	FolderInbox     = "inbox"
+	FolderSentItems = "sentitems"
+	FolderCalendar  = "calendar"
+	FolderContacts  = "contacts"
+	FolderAll       = "all"
+)
+
+// DefaultFolders are synced when a tenant names none.
+var DefaultFolders = []string{FolderInbox, FolderSentItems, FolderCalendar, FolderContacts}
+
+// Defaults for tenant settings.
+const (
+	DefaultSyncInterval        = 5 * time.Minute
+	DefaultMaxConcurrentJobs   = 10
+	DefaultExchangeVersion     = "Exchange2016"
+	MaxDelegateConcurrentJobs  = 27 // EWSMaxConcurrency on Exchange 2013+ and Exchange Online
+	MaxMailboxesPerBulkRequest = 1000
+)
+
+// Tenant is one customer organisation with its Exchange endpoint and
+// service account (or app registration). It never holds the credential
+// itself: that lives in the SecretStore, referenced by tenant id.
+type Tenant struct {
+	ID                string        `json:"id"`
+	DisplayName       string        `json:"displayName"`
+	EWSURL            string        `json:"ewsUrl"`
+	ExchangeVersion   string        `json:"exchangeVersion"`
+	AuthKind          AuthKind      `json:"authKind"`
+	AccessMode        AccessMode    `json:"accessMode"`
+	AllowFallback     bool          `json:"allowFallback"` // impersonation → delegate, seed 004
+	Folders           []string      `json:"folders"`
+	SyncInterval      time.Duration `json:"syncInterval"`
+	MaxConcurrentJobs int           `json:"maxConcurrentJobs"`
+	Status            TenantStatus  `json:"status"`
+	// CredentialFingerprint identifies the stored credential without
+	// revealing it (a truncated SHA-256 of its canonical form).
+	CredentialFingerprint string    `json:"credentialFingerprint,omitempty"`
+	CreatedAt             time.Time `json:"createdAt"`
+	UpdatedAt             time.Time `json:"updatedAt"`
+	Version               int64     `json:"version"` // optimistic concurrency
+}
+
+// MailboxStatus is what the last access check or sync found.
+type MailboxStatus string
+
+const (
+	MailboxPending       MailboxStatus = "pending"
+	MailboxOK            MailboxStatus = "ok"
+	MailboxOutOfScope    MailboxStatus = "out_of_scope"
+	MailboxAccessDenied  MailboxStatus = "access_denied"
+	MailboxNotFound      MailboxStatus = "not_found"
+	MailboxAuthFailed    MailboxStatus = "auth_failed"
+	MailboxThrottled     MailboxStatus = "throttled"
+	MailboxError         MailboxStatus = "error"
+	MailboxStatusUnknown MailboxStatus = ""
+)
+
+// NeedsAdmin reports whether the status will not fix itself: such mailboxes
+// are retried on a slower cadence rather than every interval.
+func (s MailboxStatus) NeedsAdmin() bool {
+	switch s {
+	case MailboxOutOfScope, MailboxAccessDenied, MailboxNotFound, MailboxAuthFailed:
+		return true
+	}
+	return false
+}
+
+// Mailbox is one mailbox registered to a tenant.
+type Mailbox struct {
+	TenantID          string        `json:"tenantId"`
+	Address           string        `json:"address"` // lower-cased primary SMTP address
+	AccessMode        AccessMode    `json:"accessMode,omitempty"` // override; empty = tenant's
+	EWSURL            string        `json:"ewsUrl,omitempty"`     // override (seed 002: several servers)
+	EffectiveMode     AccessMode    `json:"effectiveMode,omitempty"` // what worked last (after fallback)
+	Status            MailboxStatus `json:"status"`
+	UnreadableFolders []string      `json:"unreadableFolders,omitempty"`
+	LastSync          time.Time     `json:"lastSync,omitempty"`
+	NextSync          time.Time     `json:"nextSync,omitempty"`
+	LastError         string        `json:"lastError,omitempty"`
+	Hint              string        `json:"hint,omitempty"`
+	UpdatedAt         time.Time     `json:"updatedAt"`
+}
+
+// ItemKind is the kind of Exchange item Mailbridge normalizes.
+type ItemKind string
+
+const (
+	KindMessage  ItemKind = "message"
+	KindCalendar ItemKind = "calendar"
+	KindContact  ItemKind = "contact"
+)
+
+// ChangeKind is what happened to an item.
+type ChangeKind string
+
+const (
+	ChangeCreate ChangeKind = "create"
+	ChangeUpdate ChangeKind = "update"
+	ChangeDelete ChangeKind = "delete"
+)
+
+// Address is a named e-mail address.
+type Address struct {
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email"`
+}
+
+// Item is the normalized form of an Exchange item, what the change feed
+// carries. Only the fields of its Kind are set.
+type Item struct {
+	ID        string   `json:"id"`
+	ChangeKey string   `json:"changeKey"`
+	Kind      ItemKind `json:"kind"`
+	FolderID  string   `json:"folderId,omitempty"`
+	Subject   string   `json:"subject,omitempty"`
+
+	// messages
+	From     *Address  `json:"from,omitempty"`
+	To       []Address `json:"to,omitempty"`
+	Cc       []Address `json:"cc,omitempty"`
+	Received time.Time `json:"received,omitempty"`
+	Sent     time.Time `json:"sent,omitempty"`
+	Preview  string    `json:"preview,omitempty"`
+	IsRead   *bool     `json:"isRead,omitempty"`
+
+	// calendar items
+	Start       time.Time `json:"start,omitempty"`
+	End         time.Time `json:"end,omitempty"`
+	TimeZone    string    `json:"timeZone,omitempty"`
+	Location    string    `json:"location,omitempty"`
+	Organizer   *Address  `json:"organizer,omitempty"`
+	Attendees   []Address `json:"attendees,omitempty"`
+	IsRecurring bool      `json:"isRecurring,omitempty"`
+
+	// contacts
+	DisplayName string   `json:"displayName,omitempty"`
+	GivenName   string   `json:"givenName,omitempty"`
+	Surname     string   `json:"surname,omitempty"`
+	Emails      []string `json:"emails,omitempty"`
+	Phones      []string `json:"phones,omitempty"`
+}
+
+// Change is one entry of the change feed.
+type Change struct {
+	Seq      string     `json:"cursor"` // opaque, ordered within a feed
+	TenantID string     `json:"tenantId"`
+	Mailbox  string     `json:"mailbox"`
+	Kind     ChangeKind `json:"kind"`
+	ItemID   string     `json:"itemId"`
+	Item     *Item      `json:"item,omitempty"` // nil for deletes
+	At       time.Time  `json:"at"`
+}
+
+// AuditEntry records one access made on a tenant's behalf (seed 001).
+type AuditEntry struct {
+	TenantID   string     `json:"tenantId"`
+	Mailbox    string     `json:"mailbox"`
+	Operation  string     `json:"operation"`
+	AccessMode AccessMode `json:"accessMode"`
+	Result     string     `json:"result"`
+	At         time.Time  `json:"at"`
+	RequestID  string     `json:"requestId,omitempty"`
+}
+
+// SyncJob is one message on the sync queue: sync one mailbox of one tenant.
+type SyncJob struct {
+	TenantID string    `json:"tenantId"`
+	Mailbox  string    `json:"mailbox"`
+	Tick     time.Time `json:"tick"` // the scheduler tick that made it; part of the dedup id
+	Attempt  int       `json:"attempt,omitempty"`
+}
+
+// Clock is injected wherever time matters, so tests control it.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+// Now returns the current time.
+func (SystemClock) Now() time.Time { return time.Now() }

@@ -1,0 +1,155 @@
+package domain
+
+import (
+	"context"
+	"time"
+)
+
+// Ports: what the use cases need from storage, secrets and queues. Each has
+// two adapters (AWS and embedded) that pass one contract test suite.
+
+// TenantStore keeps tenant records (never credentials).
+type TenantStore interface {
+	// CreateTenant stores a new tenant; ErrConflict if the id exists.
+	CreateTenant(ctx context.Context, t Tenant) error
+	// GetTenant returns ErrNotFound for an unknown id.
+	GetTenant(ctx context.Context, id string) (Tenant, error)
+	// UpdateTenant replaces t if the stored Version equals t.Version, and
+	// stores it with Version+1; ErrConflict otherwise.
+	UpdateTenant(ctx context.Context, t Tenant) error
+	// ListTenants pages through all tenants in id order.
+	ListTenants(ctx context.Context, cursor string, limit int) (tenants []Tenant, next string, err error)
+	// PurgeTenant deletes the tenant and everything stored under it
+	// (mailboxes, sync state, items, feed, audit, idempotency records).
+	PurgeTenant(ctx context.Context, id string) error
+}
+
+// MailboxQuery filters and pages ListMailboxes.
+type MailboxQuery struct {
+	Status MailboxStatus // empty: all
+	Cursor string
+	Limit  int
+}
+
+// MailboxStore keeps mailbox records.
+type MailboxStore interface {
+	// AddMailbox stores m if absent; ErrConflict if the address exists.
+	AddMailbox(ctx context.Context, m Mailbox) error
+	// PutMailbox creates or replaces m.
+	PutMailbox(ctx context.Context, m Mailbox) error
+	GetMailbox(ctx context.Context, tenantID, address string) (Mailbox, error)
+	// DeleteMailbox removes the mailbox and its sync state, items and
+	// feed entries are left to expire or PurgeTenant; ErrNotFound if absent.
+	DeleteMailbox(ctx context.Context, tenantID, address string) error
+	// ListMailboxes pages through a tenant's mailboxes in address order.
+	ListMailboxes(ctx context.Context, tenantID string, q MailboxQuery) (mailboxes []Mailbox, next string, err error)
+}
+
+// FolderState is the checkpoint of one folder.
+type FolderState struct {
+	FolderID        string `json:"folderId"`
+	DistinguishedID string `json:"distinguishedId,omitempty"` // inbox, calendar, ...
+	DisplayName     string `json:"displayName"`
+	FolderClass     string `json:"folderClass,omitempty"` // IPF.Note, IPF.Appointment, ...
+	SyncState       string `json:"syncState,omitempty"`   // opaque EWS SyncState; empty = from scratch
+	Unreadable      bool   `json:"unreadable,omitempty"`  // access denied last time (folder delegate)
+}
+
+// SyncState is the whole checkpoint of one mailbox: one item, written only
+// after the changes it covers are stored, and only when it changed.
+type SyncState struct {
+	TenantID       string                 `json:"tenantId"`
+	Mailbox        string                 `json:"mailbox"`
+	HierarchyState string                 `json:"hierarchyState,omitempty"`
+	Folders        map[string]FolderState `json:"folders,omitempty"` // by FolderID
+	Version        int64                  `json:"version"`           // optimistic concurrency
+	UpdatedAt      time.Time              `json:"updatedAt"`
+}
+
+// SyncStateStore keeps sync checkpoints.
+type SyncStateStore interface {
+	// GetSyncState returns a zero SyncState (Version 0) when none is stored.
+	GetSyncState(ctx context.Context, tenantID, mailbox string) (SyncState, error)
+	// PutSyncState stores s if the stored Version equals s.Version (0 =
+	// absent) and stores it with Version+1; ErrConflict otherwise.
+	PutSyncState(ctx context.Context, s SyncState) error
+}
+
+// ItemChange is one change found by a sync, to be applied idempotently.
+type ItemChange struct {
+	Kind      ChangeKind
+	ItemID    string
+	ChangeKey string // empty for deletes
+	Item      *Item  // nil for deletes
+}
+
+// FeedQuery pages a change feed: a tenant's, or one mailbox's if Mailbox is set.
+type FeedQuery struct {
+	TenantID string
+	Mailbox  string
+	Cursor   string
+	Limit    int
+}
+
+// ItemStore keeps the latest version of each item and the change feed.
+type ItemStore interface {
+	// ApplyChanges upserts items and appends a feed entry for each change
+	// that is new: an item whose stored ChangeKey equals the change's, or
+	// a delete of an item not stored, appends nothing. Re-applying the same
+	// changes after a crash therefore appends nothing twice. It returns how
+	// many feed entries were appended.
+	ApplyChanges(ctx context.Context, tenantID, mailbox string, changes []ItemChange) (appended int, err error)
+	// ReadFeed returns changes in order after Cursor, and the cursor to
+	// continue from (equal to the given one when nothing is new).
+	ReadFeed(ctx context.Context, q FeedQuery) (changes []Change, next string, err error)
+}
+
+// AuditStore keeps the access audit trail; entries expire after the
+// configured retention.
+type AuditStore interface {
+	AppendAudit(ctx context.Context, entries ...AuditEntry) error
+	ListAudit(ctx context.Context, tenantID, cursor string, limit int) (entries []AuditEntry, next string, err error)
+}
+
+// IdempotencyStore remembers the response to a request with an
+// Idempotency-Key, so a retried POST returns the same answer.
+type IdempotencyStore interface {
+	// SaveIdempotent stores value under (tenantScope, key) if absent and
+	// returns the stored value (the earlier one if it existed).
+	SaveIdempotent(ctx context.Context, scope, key string, value []byte, ttl time.Duration) (stored []byte, existed bool, err error)
+}
+
+// Store is everything Mailbridge keeps, as one adapter implements it.
+type Store interface {
+	TenantStore
+	MailboxStore
+	SyncStateStore
+	ItemStore
+	AuditStore
+	IdempotencyStore
+}
+
+// SecretStore keeps one credential per tenant.
+type SecretStore interface {
+	// PutCredential creates or replaces the tenant's credential.
+	PutCredential(ctx context.Context, tenantID string, c Credential) error
+	// GetCredential returns ErrNotFound when none is stored.
+	GetCredential(ctx context.Context, tenantID string) (Credential, error)
+	// DeleteCredential schedules deletion (with a recovery window where
+	// the backend has one); ErrNotFound when none is stored.
+	DeleteCredential(ctx context.Context, tenantID string) error
+}
+
+// QueueMessage is one message to send.
+type QueueMessage struct {
+	Body    []byte
+	DedupID string        // deduplication id (FIFO queues; the embedded queue honours it too)
+	GroupID string        // FIFO message group (bounds concurrency per group)
+	Delay   time.Duration // initial invisibility, up to 15 minutes on SQS
+}
+
+// Queue sends jobs. Receiving is the runtime's business (Lambda's SQS event
+// source, or the embedded queue's consumer loop).
+type Queue interface {
+	SendBatch(ctx context.Context, msgs []QueueMessage) error
+}
