@@ -134,9 +134,9 @@ func (s MailboxStatus) NeedsAdmin() bool {
 // Mailbox is one mailbox registered to a tenant.
 type Mailbox struct {
 	TenantID          string        `json:"tenantId"`
-	Address           string        `json:"address"` // lower-cased primary SMTP address
-	AccessMode        AccessMode    `json:"accessMode,omitempty"` // override; empty = tenant's
-	EWSURL            string        `json:"ewsUrl,omitempty"`     // override (seed 002: several servers)
+	Address           string        `json:"address"`                 // lower-cased primary SMTP address
+	AccessMode        AccessMode    `json:"accessMode,omitempty"`    // override; empty = tenant's
+	EWSURL            string        `json:"ewsUrl,omitempty"`        // override (seed 002: several servers)
 	EffectiveMode     AccessMode    `json:"effectiveMode,omitempty"` // what worked last (after fallback)
 	Status            MailboxStatus `json:"status"`
 	UnreadableFolders []string      `json:"unreadableFolders,omitempty"`

@@ -10,15 +10,15 @@ import (
 type ErrorCode string
 
 const (
-	CodeInvalid     ErrorCode = "invalid"      // 400: bad input; Field names it
-	CodeNotFound    ErrorCode = "not_found"    // 404
-	CodeConflict    ErrorCode = "conflict"     // 409: exists already, or version mismatch
-	CodeTooLarge    ErrorCode = "too_large"    // 413
-	CodeUnsupported ErrorCode = "unsupported"  // 415
-	CodeForbidden   ErrorCode = "forbidden"    // 403
-	CodeUpstream    ErrorCode = "upstream"     // 502: Exchange said no in a way the caller must fix
-	CodeUnavailable ErrorCode = "unavailable"  // 503: try later
-	CodeInternal    ErrorCode = "internal"     // 500: details only in logs
+	CodeInvalid     ErrorCode = "invalid"     // 400: bad input; Field names it
+	CodeNotFound    ErrorCode = "not_found"   // 404
+	CodeConflict    ErrorCode = "conflict"    // 409: exists already, or version mismatch
+	CodeTooLarge    ErrorCode = "too_large"   // 413
+	CodeUnsupported ErrorCode = "unsupported" // 415
+	CodeForbidden   ErrorCode = "forbidden"   // 403
+	CodeUpstream    ErrorCode = "upstream"    // 502: Exchange said no in a way the caller must fix
+	CodeUnavailable ErrorCode = "unavailable" // 503: try later
+	CodeInternal    ErrorCode = "internal"    // 500: details only in logs
 )
 
 // Error is the one error type use cases return to their callers.
