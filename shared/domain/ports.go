@@ -153,3 +153,25 @@ type QueueMessage struct {
 type Queue interface {
 	SendBatch(ctx context.Context, msgs []QueueMessage) error
 }
+
+// AccessReport is what an access check found for one mailbox: the answer to
+// "does it work, and if not, what must the Exchange admin fix".
+type AccessReport struct {
+	Mailbox           string        `json:"mailbox"`
+	Status            MailboxStatus `json:"status"`
+	Mode              AccessMode    `json:"mode,omitempty"` // the mode that worked (after fallback)
+	FellBack          bool          `json:"fellBack,omitempty"`
+	ReadableFolders   []string      `json:"readableFolders,omitempty"`
+	UnreadableFolders []string      `json:"unreadableFolders,omitempty"`
+	ServerVersion     string        `json:"serverVersion,omitempty"`
+	Throttled         bool          `json:"throttled,omitempty"`
+	Detail            string        `json:"detail,omitempty"` // what Exchange said (response code), no secrets
+	Hint              string        `json:"hint,omitempty"`   // how to fix it
+}
+
+// AccessChecker checks one mailbox's access with a tenant's credential,
+// trying the tenant's mode and, where allowed, falling back from
+// impersonation to delegate access (seed 004). Implemented over EWS.
+type AccessChecker interface {
+	CheckAccess(ctx context.Context, t Tenant, m Mailbox, c Credential) (AccessReport, error)
+}
