@@ -1,0 +1,371 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/url"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+	"time"
+)
+
+// URLChecker decides whether Mailbridge may call a tenant-supplied URL
+// (urlguard.Policy implements it). Its error message is shown to the caller.
+type URLChecker interface {
+	CheckURL(ctx context.Context, raw string) (*url.URL, error)
+}
+
+// Tenants holds the tenant use cases: onboarding, changes, credential
+// rotation, offboarding, mailboxes, access verification, audit and feed.
+// It knows nothing of HTTP: the API and the nightly verifier both call it.
+type Tenants struct {
+	Store   domain.Store
+	Secrets domain.SecretStore
+	Checker domain.AccessChecker
+	Clock   domain.Clock
+	URLs    URLChecker
+	Log     *slog.Logger
+	// VerifyConcurrency bounds parallel access checks of an impersonation
+	// tenant; delegate tenants use their MaxConcurrentJobs (their calls
+	// share the service account's EWS budget). Default 8.
+	VerifyConcurrency int
+}
+
+type requestIDKey struct{}
+
+// WithRequestID tags ctx with the request id that logs and audit entries carry.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the id WithRequestID stored, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+func (s *Tenants) now() time.Time { return s.Clock.Now().UTC() }
+
+func (s *Tenants) logger(ctx context.Context) *slog.Logger {
+	l := s.Log
+	if l == nil {
+		l = slog.Default()
+	}
+	if id := RequestID(ctx); id != "" {
+		l = l.With("requestId", id)
+	}
+	return l
+}
+
+// internal wraps a store or secrets failure: the caller sees a generic
+// message, the cause stays in Err for the log.
+func internal(err error, what string) error {
+	var de *domain.Error
+	if errors.As(err, &de) && de.Code != domain.CodeInternal {
+		return err
+	}
+	return &domain.Error{Code: domain.CodeInternal, Message: "internal error while " + what, Err: err}
+}
+
+func (s *Tenants) checkURL(ctx context.Context, field, raw string) *domain.Error {
+	if _, err := s.URLs.CheckURL(ctx, raw); err != nil {
+		return domain.Invalid(field, "%s", err.Error())
+	}
+	return nil
+}
+
+// NewTenant is the input of Onboard.
+type NewTenant struct {
+	ID                string
+	DisplayName       string
+	EWSURL            string
+	ExchangeVersion   string
+	AccessMode        domain.AccessMode
+	AllowFallback     bool
+	Folders           []string
+	SyncInterval      time.Duration
+	MaxConcurrentJobs int
+	Credential        domain.Credential
+}
+
+func (s *Tenants) validateNew(ctx context.Context, in *NewTenant) *domain.Error {
+	if err := ValidateTenantID(in.ID); err != nil {
+		return err
+	}
+	if in.DisplayName == "" {
+		in.DisplayName = in.ID
+	}
+	if err := validateText("displayName", in.DisplayName, MaxDisplayNameLen); err != nil {
+		return err
+	}
+	if in.ExchangeVersion == "" {
+		in.ExchangeVersion = domain.DefaultExchangeVersion
+	}
+	if err := validateExchangeVersion(in.ExchangeVersion); err != nil {
+		return err
+	}
+	if in.AccessMode == "" {
+		in.AccessMode = domain.AccessImpersonation
+	}
+	if err := validateAccessMode("accessMode", in.AccessMode); err != nil {
+		return err
+	}
+	folders, err := normalizeFolders(in.Folders)
+	if err != nil {
+		return err
+	}
+	in.Folders = folders
+	if in.SyncInterval == 0 {
+		in.SyncInterval = domain.DefaultSyncInterval
+	}
+	if err := validateSyncInterval(in.SyncInterval); err != nil {
+		return err
+	}
+	if in.MaxConcurrentJobs == 0 {
+		in.MaxConcurrentJobs = domain.DefaultMaxConcurrentJobs
+	}
+	if err := validateMaxJobs(in.MaxConcurrentJobs); err != nil {
+		return err
+	}
+	if err := ValidateCredential(in.Credential); err != nil {
+		return err
+	}
+	if in.EWSURL == "" {
+		return domain.Invalid("ewsUrl", "ewsUrl is required")
+	}
+	if err := s.checkURL(ctx, "ewsUrl", in.EWSURL); err != nil {
+		return err
+	}
+	if in.Credential.Authority != "" {
+		if err := s.checkURL(ctx, "credentials.authority", in.Credential.Authority); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Onboard creates a tenant and stores its credential.
+//
+// Order: the tenant record is created first without a fingerprint (claiming
+// the id, so a concurrent create cannot overwrite another tenant's secret),
+// then the secret is stored, then the fingerprint recorded. If storing the
+// secret fails the record is removed so the call can be retried; a crash
+// after that leaves a tenant showing no credential, fixed by a rotation.
+func (s *Tenants) Onboard(ctx context.Context, in NewTenant) (domain.Tenant, error) {
+	if err := s.validateNew(ctx, &in); err != nil {
+		return domain.Tenant{}, err
+	}
+	now := s.now()
+	t := domain.Tenant{
+		ID:                in.ID,
+		DisplayName:       in.DisplayName,
+		EWSURL:            in.EWSURL,
+		ExchangeVersion:   in.ExchangeVersion,
+		AuthKind:          in.Credential.Kind,
+		AccessMode:        in.AccessMode,
+		AllowFallback:     in.AllowFallback,
+		Folders:           in.Folders,
+		SyncInterval:      in.SyncInterval,
+		MaxConcurrentJobs: in.MaxConcurrentJobs,
+		Status:            domain.TenantActive,
+		CreatedAt:         now,
+		UpdatedAt:         now,
+		Version:           1,
+	}
+	if err := s.Store.CreateTenant(ctx, t); err != nil {
+		if domain.IsConflict(err) {
+			return domain.Tenant{}, domain.Conflict("tenant %q already exists", t.ID)
+		}
+		return domain.Tenant{}, internal(err, "creating the tenant")
+	}
+	if err := s.Secrets.PutCredential(ctx, t.ID, in.Credential); err != nil {
+		if perr := s.Store.PurgeTenant(ctx, t.ID); perr != nil {
+			s.logger(ctx).Error("onboard: removing tenant after failed secret write", "tenantId", t.ID, "error", perr.Error())
+		}
+		return domain.Tenant{}, internal(err, "storing the credentials")
+	}
+	t.CredentialFingerprint = in.Credential.Fingerprint()
+	if err := s.Store.UpdateTenant(ctx, t); err != nil {
+		return domain.Tenant{}, internal(err, "recording the credential fingerprint")
+	}
+	t.Version++
+	s.logger(ctx).Info("tenant onboarded", "tenantId", t.ID, "authKind", t.AuthKind, "accessMode", t.AccessMode)
+	return t, nil
+}
+
+// Get returns a tenant (offboarded ones too, until their purge completes).
+func (s *Tenants) Get(ctx context.Context, id string) (domain.Tenant, error) {
+	if err := ValidateTenantID(id); err != nil {
+		return domain.Tenant{}, err
+	}
+	t, err := s.Store.GetTenant(ctx, id)
+	if err != nil {
+		if domain.IsNotFound(err) {
+			return domain.Tenant{}, domain.NotFound("tenant %q not found", id)
+		}
+		return domain.Tenant{}, internal(err, "reading the tenant")
+	}
+	return t, nil
+}
+
+// active returns the tenant if it exists and is not being offboarded.
+func (s *Tenants) active(ctx context.Context, id string) (domain.Tenant, error) {
+	t, err := s.Get(ctx, id)
+	if err != nil {
+		return t, err
+	}
+	if t.Status == domain.TenantOffboarded {
+		return t, domain.Conflict("tenant %q is being offboarded", id)
+	}
+	return t, nil
+}
+
+// update re-reads the tenant and applies change until the optimistic write
+// wins; only for changes that do not depend on what the caller last saw.
+func (s *Tenants) update(ctx context.Context, id string, change func(*domain.Tenant) error) (domain.Tenant, error) {
+	const attempts = 3
+	for i := 0; ; i++ {
+		t, err := s.Get(ctx, id)
+		if err != nil {
+			return t, err
+		}
+		if err := change(&t); err != nil {
+			return t, err
+		}
+		t.UpdatedAt = s.now()
+		err = s.Store.UpdateTenant(ctx, t)
+		if err == nil {
+			t.Version++
+			return t, nil
+		}
+		if !domain.IsConflict(err) || i == attempts-1 {
+			return t, internal(err, "updating the tenant")
+		}
+	}
+}
+
+// TenantPatch names the fields to change; nil leaves a field as it is.
+type TenantPatch struct {
+	DisplayName       *string
+	EWSURL            *string
+	ExchangeVersion   *string
+	AccessMode        *domain.AccessMode
+	AllowFallback     *bool
+	Folders           *[]string
+	SyncInterval      *time.Duration
+	MaxConcurrentJobs *int
+	// Version, when set, must equal the stored version (optimistic
+	// concurrency for read-modify-write clients).
+	Version *int64
+}
+
+func (p TenantPatch) empty() bool {
+	return p.DisplayName == nil && p.EWSURL == nil && p.ExchangeVersion == nil && p.AccessMode == nil &&
+		p.AllowFallback == nil && p.Folders == nil && p.SyncInterval == nil && p.MaxConcurrentJobs == nil
+}
+
+// Update applies a patch to a tenant's settings. Credentials change only
+// through RotateCredential.
+func (s *Tenants) Update(ctx context.Context, id string, p TenantPatch) (domain.Tenant, error) {
+	if err := ValidateTenantID(id); err != nil {
+		return domain.Tenant{}, err
+	}
+	if p.empty() {
+		return domain.Tenant{}, domain.Invalid("", "the request names no field to change")
+	}
+	t, err := s.active(ctx, id)
+	if err != nil {
+		return t, err
+	}
+	if p.Version != nil && *p.Version != t.Version {
+		return domain.Tenant{}, domain.Conflict("tenant %q is at version %d, not %d; read it again and retry", id, t.Version, *p.Version)
+	}
+	if p.DisplayName != nil {
+		if err := validateText("displayName", *p.DisplayName, MaxDisplayNameLen); err != nil {
+			return domain.Tenant{}, err
+		}
+		if *p.DisplayName == "" {
+			return domain.Tenant{}, domain.Invalid("displayName", "must not be empty")
+		}
+		t.DisplayName = *p.DisplayName
+	}
+	if p.EWSURL != nil {
+		if err := s.checkURL(ctx, "ewsUrl", *p.EWSURL); err != nil {
+			return domain.Tenant{}, err
+		}
+		t.EWSURL = *p.EWSURL
+	}
+	if p.ExchangeVersion != nil {
+		if err := validateExchangeVersion(*p.ExchangeVersion); err != nil {
+			return domain.Tenant{}, err
+		}
+		t.ExchangeVersion = *p.ExchangeVersion
+	}
+	if p.AccessMode != nil {
+		if err := validateAccessMode("accessMode", *p.AccessMode); err != nil {
+			return domain.Tenant{}, err
+		}
+		t.AccessMode = *p.AccessMode
+	}
+	if p.AllowFallback != nil {
+		t.AllowFallback = *p.AllowFallback
+	}
+	if p.Folders != nil {
+		if len(*p.Folders) == 0 {
+			return domain.Tenant{}, domain.Invalid("folders", "must name at least one folder")
+		}
+		fs, err := normalizeFolders(*p.Folders)
+		if err != nil {
+			return domain.Tenant{}, err
+		}
+		t.Folders = fs
+	}
+	if p.SyncInterval != nil {
+		if err := validateSyncInterval(*p.SyncInterval); err != nil {
+			return domain.Tenant{}, err
+		}
+		t.SyncInterval = *p.SyncInterval
+	}
+	if p.MaxConcurrentJobs != nil {
+		if err := validateMaxJobs(*p.MaxConcurrentJobs); err != nil {
+			return domain.Tenant{}, err
+		}
+		t.MaxConcurrentJobs = *p.MaxConcurrentJobs
+	}
+	t.UpdatedAt = s.now()
+	if err := s.Store.UpdateTenant(ctx, t); err != nil {
+		if domain.IsConflict(err) {
+			return domain.Tenant{}, domain.Conflict("tenant %q changed while updating; read it again and retry", id)
+		}
+		return domain.Tenant{}, internal(err, "updating the tenant")
+	}
+	t.Version++
+	return t, nil
+}
+
+// Offboard stops a tenant and removes everything Mailbridge holds for it.
+//
+// Order, chosen so a crash at any point is safe and a retry finishes:
+//  1. mark the tenant offboarded: the scheduler stops enqueuing, the API
+//     refuses changes, workers refuse its jobs;
+//  2. schedule the secret's deletion (recovery window in Secrets Manager);
+//     an already deleted secret counts as done;
+//  3. purge the tenant's data, tenant record last (the store's job), so the
+//     tenant stays visible as offboarded until everything else is gone.
+func (s *Tenants) Offboard(ctx context.Context, id string) error {
+	if _, err := s.update(ctx, id, func(t *domain.Tenant) error {
+		t.Status = domain.TenantOffboarded
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := s.Secrets.DeleteCredential(ctx, id); err != nil && !domain.IsNotFound(err) {
+		return internal(err, "scheduling the secret's deletion")
+	}
+	if err := s.Store.PurgeTenant(ctx, id); err != nil {
+		return internal(err, "purging the tenant's data")
+	}
+	s.logger(ctx).Info("tenant offboarded", "tenantId", id)
+	return nil
+}

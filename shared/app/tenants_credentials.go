@@ -1,0 +1,105 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+)
+
+// RotateCredential replaces a tenant's credential after checking it against
+// Exchange on one mailbox: probe if given, else a registered mailbox
+// (preferring one whose access last worked). On failure the old credential
+// stays and the error says what Exchange answered and how to fix it.
+func (s *Tenants) RotateCredential(ctx context.Context, id string, c domain.Credential, probe string) (domain.Tenant, domain.AccessReport, error) {
+	if err := ValidateTenantID(id); err != nil {
+		return domain.Tenant{}, domain.AccessReport{}, err
+	}
+	if err := ValidateCredential(c); err != nil {
+		return domain.Tenant{}, domain.AccessReport{}, err
+	}
+	if c.Authority != "" {
+		if err := s.checkURL(ctx, "credentials.authority", c.Authority); err != nil {
+			return domain.Tenant{}, domain.AccessReport{}, err
+		}
+	}
+	t, err := s.active(ctx, id)
+	if err != nil {
+		return domain.Tenant{}, domain.AccessReport{}, err
+	}
+	mb, err := s.probeMailbox(ctx, t, probe)
+	if err != nil {
+		return domain.Tenant{}, domain.AccessReport{}, err
+	}
+
+	candidate := t
+	candidate.AuthKind = c.Kind
+	rep, err := s.Checker.CheckAccess(ctx, candidate, mb, c)
+	if err != nil {
+		s.logger(ctx).Warn("rotate: access check failed", "tenantId", id, "mailbox", mb.Address, "error", err.Error())
+		rep = domain.AccessReport{Mailbox: mb.Address, Status: domain.MailboxError, Detail: "the access check could not complete"}
+	}
+	s.audit(ctx, t, "verify-credentials", rep)
+	if rep.Status != domain.MailboxOK {
+		return domain.Tenant{}, rep, rotationRefused(rep)
+	}
+
+	if err := s.Secrets.PutCredential(ctx, id, c); err != nil {
+		return domain.Tenant{}, rep, internal(err, "storing the credentials")
+	}
+	// The secret is replaced; record its fingerprint. A crash here leaves
+	// the old fingerprint showing until the rotation is repeated.
+	t, err = s.update(ctx, id, func(t *domain.Tenant) error {
+		t.AuthKind = c.Kind
+		t.CredentialFingerprint = c.Fingerprint()
+		return nil
+	})
+	if err != nil {
+		return domain.Tenant{}, rep, err
+	}
+	s.logger(ctx).Info("tenant credentials rotated", "tenantId", id, "authKind", c.Kind, "probeMailbox", mb.Address)
+	return t, rep, nil
+}
+
+func rotationRefused(rep domain.AccessReport) *domain.Error {
+	msg := fmt.Sprintf("the new credentials did not work on %s: %s", rep.Mailbox, rep.Status)
+	if rep.Detail != "" {
+		msg += " (" + rep.Detail + ")"
+	}
+	msg += "; the old credentials are kept"
+	if rep.Hint != "" {
+		msg += ". " + rep.Hint
+	}
+	code := domain.CodeUpstream
+	if rep.Status == domain.MailboxThrottled {
+		code = domain.CodeUnavailable
+	}
+	return &domain.Error{Code: code, Field: "credentials", Message: msg}
+}
+
+func (s *Tenants) probeMailbox(ctx context.Context, t domain.Tenant, probe string) (domain.Mailbox, error) {
+	if probe != "" {
+		addr, verr := NormalizeAddress("probeMailbox", probe)
+		if verr != nil {
+			return domain.Mailbox{}, verr
+		}
+		m, err := s.Store.GetMailbox(ctx, t.ID, addr)
+		if err == nil {
+			return m, nil
+		}
+		if !domain.IsNotFound(err) {
+			return domain.Mailbox{}, internal(err, "reading the probe mailbox")
+		}
+		return domain.Mailbox{TenantID: t.ID, Address: addr, Status: domain.MailboxPending}, nil
+	}
+	for _, status := range []domain.MailboxStatus{domain.MailboxOK, domain.MailboxStatusUnknown} {
+		ms, _, err := s.Store.ListMailboxes(ctx, t.ID, domain.MailboxQuery{Status: status, Limit: 1})
+		if err != nil {
+			return domain.Mailbox{}, internal(err, "listing mailboxes")
+		}
+		if len(ms) > 0 && ms[0].TenantID == t.ID {
+			return ms[0], nil
+		}
+	}
+	return domain.Mailbox{}, domain.Invalid("probeMailbox", "the tenant has no mailboxes yet; name a probeMailbox to check the new credentials against")
+}

@@ -1,0 +1,164 @@
+package app
+
+import (
+	"context"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+)
+
+// NewMailbox is one entry of a bulk add.
+type NewMailbox struct {
+	Address    string
+	AccessMode domain.AccessMode // optional override
+	EWSURL     string            // optional override (another server, seed 002)
+}
+
+// Outcomes of one bulk-add entry.
+const (
+	MailboxAdded   = "added"
+	MailboxExists  = "exists"
+	MailboxInvalid = "invalid"
+)
+
+// MailboxResult is what happened to one entry of a bulk add.
+type MailboxResult struct {
+	Address string
+	Outcome string
+	Error   *domain.Error // for MailboxInvalid
+}
+
+// AddMailboxes registers up to domain.MaxMailboxesPerBulkRequest mailboxes.
+// Each entry succeeds or fails on its own; the results keep input order.
+// A store failure stops the call: re-sending it is safe, as entries already
+// added come back as "exists".
+func (s *Tenants) AddMailboxes(ctx context.Context, tenantID string, in []NewMailbox) ([]MailboxResult, error) {
+	if err := ValidateTenantID(tenantID); err != nil {
+		return nil, err
+	}
+	if len(in) == 0 {
+		return nil, domain.Invalid("mailboxes", "name at least one mailbox")
+	}
+	if len(in) > domain.MaxMailboxesPerBulkRequest {
+		return nil, domain.Invalid("mailboxes", "at most %d mailboxes per call, got %d; split the list", domain.MaxMailboxesPerBulkRequest, len(in))
+	}
+	if _, err := s.active(ctx, tenantID); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	results := make([]MailboxResult, len(in))
+	seen := make(map[string]bool, len(in))
+	for i, nm := range in {
+		res := &results[i]
+		res.Address = nm.Address
+		m, verr := s.newMailbox(ctx, tenantID, nm)
+		if verr == nil && seen[m.Address] {
+			verr = domain.Invalid("address", "listed more than once in this request")
+		}
+		if verr != nil {
+			res.Outcome, res.Error = MailboxInvalid, verr
+			continue
+		}
+		seen[m.Address] = true
+		res.Address = m.Address
+		m.UpdatedAt = now
+		switch err := s.Store.AddMailbox(ctx, m); {
+		case err == nil:
+			res.Outcome = MailboxAdded
+		case domain.IsConflict(err):
+			res.Outcome = MailboxExists
+		default:
+			return nil, internal(err, "adding mailboxes")
+		}
+	}
+	return results, nil
+}
+
+func (s *Tenants) newMailbox(ctx context.Context, tenantID string, nm NewMailbox) (domain.Mailbox, *domain.Error) {
+	addr, err := NormalizeAddress("address", nm.Address)
+	if err != nil {
+		return domain.Mailbox{}, err
+	}
+	if nm.AccessMode != "" {
+		if err := validateAccessMode("accessMode", nm.AccessMode); err != nil {
+			return domain.Mailbox{}, err
+		}
+	}
+	if nm.EWSURL != "" {
+		if err := s.checkURL(ctx, "ewsUrl", nm.EWSURL); err != nil {
+			return domain.Mailbox{}, err
+		}
+	}
+	return domain.Mailbox{
+		TenantID:   tenantID,
+		Address:    addr,
+		AccessMode: nm.AccessMode,
+		EWSURL:     nm.EWSURL,
+		Status:     domain.MailboxPending,
+	}, nil
+}
+
+// RemoveMailbox unregisters a mailbox; its synced data expires or goes with
+// the tenant's purge.
+func (s *Tenants) RemoveMailbox(ctx context.Context, tenantID, address string) error {
+	if err := ValidateTenantID(tenantID); err != nil {
+		return err
+	}
+	addr, verr := NormalizeAddress("address", address)
+	if verr != nil {
+		return verr
+	}
+	if _, err := s.active(ctx, tenantID); err != nil {
+		return err
+	}
+	if err := s.Store.DeleteMailbox(ctx, tenantID, addr); err != nil {
+		if domain.IsNotFound(err) {
+			return domain.NotFound("mailbox %s is not registered to tenant %q", addr, tenantID)
+		}
+		return internal(err, "removing the mailbox")
+	}
+	return nil
+}
+
+// ListMailboxes pages through a tenant's mailboxes, optionally by status.
+func (s *Tenants) ListMailboxes(ctx context.Context, tenantID string, q domain.MailboxQuery) ([]domain.Mailbox, string, error) {
+	if err := ValidateTenantID(tenantID); err != nil {
+		return nil, "", err
+	}
+	if q.Status != "" {
+		if err := ValidateMailboxStatus(q.Status); err != nil {
+			return nil, "", err
+		}
+	}
+	if err := ValidateCursor(q.Cursor); err != nil {
+		return nil, "", err
+	}
+	limit, verr := ValidateLimit(q.Limit)
+	if verr != nil {
+		return nil, "", verr
+	}
+	q.Limit = limit
+	if _, err := s.Get(ctx, tenantID); err != nil {
+		return nil, "", err
+	}
+	ms, next, err := s.Store.ListMailboxes(ctx, tenantID, q)
+	if err != nil {
+		return nil, "", pageErr(err, "listing mailboxes")
+	}
+	// Defence in depth: a crafted cursor must never surface another
+	// tenant's rows, whatever the store does with it.
+	out := ms[:0]
+	for _, m := range ms {
+		if m.TenantID == tenantID {
+			out = append(out, m)
+		}
+	}
+	return out, next, nil
+}
+
+// pageErr turns a store's rejection of a cursor into a 400.
+func pageErr(err error, what string) error {
+	if domain.ErrorCodeOf(err) == domain.CodeInvalid {
+		return domain.Invalid("cursor", "cursor must be the opaque value a previous page returned")
+	}
+	return internal(err, what)
+}

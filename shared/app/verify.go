@@ -1,0 +1,175 @@
+package app
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+)
+
+// VerifyReport is the answer to "which mailboxes work, and why not the others".
+type VerifyReport struct {
+	TenantID  string
+	CheckedAt time.Time
+	Summary   map[domain.MailboxStatus]int
+	Mailboxes []domain.AccessReport // in address order
+}
+
+const defaultVerifyConcurrency = 8
+
+// Verify checks access to every mailbox of a tenant, or to one registered
+// mailbox when address is set, with the tenant's stored credential. Each
+// mailbox's status, unreadable folders and hint are recorded, and each check
+// is written to the audit trail.
+func (s *Tenants) Verify(ctx context.Context, tenantID, address string) (VerifyReport, error) {
+	if err := ValidateTenantID(tenantID); err != nil {
+		return VerifyReport{}, err
+	}
+	if address != "" {
+		addr, verr := NormalizeAddress("mailbox", address)
+		if verr != nil {
+			return VerifyReport{}, verr
+		}
+		address = addr
+	}
+	t, err := s.active(ctx, tenantID)
+	if err != nil {
+		return VerifyReport{}, err
+	}
+	mailboxes, err := s.mailboxesToVerify(ctx, tenantID, address)
+	if err != nil {
+		return VerifyReport{}, err
+	}
+	cred, err := s.Secrets.GetCredential(ctx, tenantID)
+	if err != nil {
+		if domain.IsNotFound(err) {
+			return VerifyReport{}, domain.Conflict("tenant %q has no stored credentials; PUT /tenants/%s/credentials first", tenantID, tenantID)
+		}
+		return VerifyReport{}, internal(err, "reading the credentials")
+	}
+
+	reports := s.checkAll(ctx, t, mailboxes, cred)
+	s.record(ctx, tenantID, reports)
+	s.audit(ctx, t, "verify", reports...)
+
+	rep := VerifyReport{TenantID: tenantID, CheckedAt: s.now(), Summary: map[domain.MailboxStatus]int{}, Mailboxes: reports}
+	for _, r := range reports {
+		rep.Summary[r.Status]++
+	}
+	return rep, nil
+}
+
+func (s *Tenants) mailboxesToVerify(ctx context.Context, tenantID, address string) ([]domain.Mailbox, error) {
+	if address != "" {
+		m, err := s.Store.GetMailbox(ctx, tenantID, address)
+		if err != nil {
+			if domain.IsNotFound(err) {
+				return nil, domain.NotFound("mailbox %s is not registered to tenant %q", address, tenantID)
+			}
+			return nil, internal(err, "reading the mailbox")
+		}
+		return []domain.Mailbox{m}, nil
+	}
+	var all []domain.Mailbox
+	cursor := ""
+	for {
+		ms, next, err := s.Store.ListMailboxes(ctx, tenantID, domain.MailboxQuery{Cursor: cursor, Limit: MaxPageLimit})
+		if err != nil {
+			return nil, internal(err, "listing mailboxes")
+		}
+		for _, m := range ms {
+			if m.TenantID == tenantID {
+				all = append(all, m)
+			}
+		}
+		if next == "" || next == cursor || len(ms) == 0 {
+			return all, nil
+		}
+		cursor = next
+	}
+}
+
+// checkAll runs the access checks with bounded concurrency. A delegate
+// tenant's checks all draw on the service account's EWS budget, so they
+// are bounded by its MaxConcurrentJobs.
+func (s *Tenants) checkAll(ctx context.Context, t domain.Tenant, ms []domain.Mailbox, cred domain.Credential) []domain.AccessReport {
+	limit := s.VerifyConcurrency
+	if limit <= 0 {
+		limit = defaultVerifyConcurrency
+	}
+	if t.AccessMode.Delegated() && t.MaxConcurrentJobs > 0 {
+		limit = min(limit, t.MaxConcurrentJobs)
+	}
+	out := make([]domain.AccessReport, len(ms))
+	sem := make(chan struct{}, limit)
+	var wg sync.WaitGroup
+	for i, m := range ms {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			out[i] = s.checkOne(ctx, t, m, cred)
+		}()
+	}
+	wg.Wait()
+	slices.SortFunc(out, func(a, b domain.AccessReport) int {
+		switch {
+		case a.Mailbox < b.Mailbox:
+			return -1
+		case a.Mailbox > b.Mailbox:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+func (s *Tenants) checkOne(ctx context.Context, t domain.Tenant, m domain.Mailbox, cred domain.Credential) domain.AccessReport {
+	rep, err := s.Checker.CheckAccess(ctx, t, m, cred)
+	if err != nil {
+		// The cause may name hosts and addresses; it goes to the log only.
+		s.logger(ctx).Warn("verify: access check failed", "tenantId", t.ID, "mailbox", m.Address, "error", err.Error())
+		return domain.AccessReport{
+			Mailbox: m.Address,
+			Status:  domain.MailboxError,
+			Detail:  "the access check could not complete",
+			Hint:    "check that the EWS URL is reachable from Mailbridge and retry; the logs carry the cause under this request's id",
+		}
+	}
+	rep.Mailbox = m.Address
+	if rep.Status == domain.MailboxStatusUnknown {
+		rep.Status = domain.MailboxError
+	}
+	return rep
+}
+
+// record stores each mailbox's outcome. It re-reads the mailbox first so a
+// concurrent sync's LastSync is kept, and skips mailboxes removed meanwhile.
+func (s *Tenants) record(ctx context.Context, tenantID string, reports []domain.AccessReport) {
+	now := s.now()
+	for _, r := range reports {
+		m, err := s.Store.GetMailbox(ctx, tenantID, r.Mailbox)
+		if err != nil {
+			if !domain.IsNotFound(err) {
+				s.logger(ctx).Error("verify: reading mailbox", "tenantId", tenantID, "mailbox", r.Mailbox, "error", err.Error())
+			}
+			continue
+		}
+		m.Status = r.Status
+		m.UnreadableFolders = r.UnreadableFolders
+		m.Hint = r.Hint
+		m.LastError = ""
+		if r.Status != domain.MailboxOK {
+			m.LastError = r.Detail
+		}
+		if r.Mode != "" {
+			m.EffectiveMode = r.Mode
+		}
+		m.UpdatedAt = now
+		if err := s.Store.PutMailbox(ctx, m); err != nil {
+			s.logger(ctx).Error("verify: recording mailbox status", "tenantId", tenantID, "mailbox", r.Mailbox, "error", err.Error())
+		}
+	}
+}
