@@ -50,6 +50,7 @@ type FolderState struct {
 	FolderID        string `json:"folderId"`
 	DistinguishedID string `json:"distinguishedId,omitempty"` // inbox, calendar, ...
 	DisplayName     string `json:"displayName"`
+	ParentID        string `json:"parentId,omitempty"`    // selects subfolders of selected folders
 	FolderClass     string `json:"folderClass,omitempty"` // IPF.Note, IPF.Appointment, ...
 	SyncState       string `json:"syncState,omitempty"`   // opaque EWS SyncState; empty = from scratch
 	Unreadable      bool   `json:"unreadable,omitempty"`  // access denied last time (folder delegate)
@@ -62,8 +63,26 @@ type SyncState struct {
 	Mailbox        string                 `json:"mailbox"`
 	HierarchyState string                 `json:"hierarchyState,omitempty"`
 	Folders        map[string]FolderState `json:"folders,omitempty"` // by FolderID
-	Version        int64                  `json:"version"`           // optimistic concurrency
-	UpdatedAt      time.Time              `json:"updatedAt"`
+	// Resume is set only when a job stopped early (throttled, out of time):
+	// the work it had fetched but not finished, so the retry continues at
+	// the call that failed instead of repeating the calls that succeeded.
+	Resume    *SyncResume `json:"resume,omitempty"`
+	Version   int64       `json:"version"` // optimistic concurrency
+	UpdatedAt time.Time   `json:"updatedAt"`
+}
+
+// SyncResume is the unfinished part of an interrupted sync job. Folder
+// checkpoints (FolderState.SyncState) still only move after the changes they
+// cover are stored: PageState becomes the folder's SyncState once every
+// change in Pending is applied.
+type SyncResume struct {
+	Tick          time.Time       `json:"tick"`                    // the job's tick
+	HierarchyDone bool            `json:"hierarchyDone,omitempty"` // skip the hierarchy sync on retry
+	DoneFolders   []string        `json:"doneFolders,omitempty"`   // folders finished in this tick
+	Folder        string          `json:"folder,omitempty"`        // folder with a fetched, unfinished page
+	PageState     string          `json:"pageState,omitempty"`     // that page's SyncState
+	PageDone      bool            `json:"pageDone,omitempty"`      // that page was the folder's last
+	Pending       []ItemChangeRef `json:"pending,omitempty"`       // its changes not yet applied
 }
 
 // SyncStateStore keeps sync checkpoints.

@@ -1,0 +1,126 @@
+package domain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// The mailbox-access port: what the sync use case needs from Exchange,
+// independent of the protocol. shared/ewsaccess implements it over EWS; a
+// Microsoft Graph backend would implement the same interface.
+
+// MailboxRef names one mailbox and how to reach it.
+type MailboxRef struct {
+	Address string     // primary SMTP address
+	Mode    AccessMode // impersonation, delegate or folder-delegate
+	EWSURL  string     // per-mailbox endpoint override; empty = the tenant's
+}
+
+// FolderInfo describes one folder found by a hierarchy sync.
+type FolderInfo struct {
+	ID              string
+	ParentID        string
+	DisplayName     string
+	FolderClass     string // IPF.Note, IPF.Appointment, IPF.Contact, ...
+	DistinguishedID string // inbox, sentitems, calendar, ...; empty for user folders
+}
+
+// HierarchyPage is one answer of a hierarchy sync.
+type HierarchyPage struct {
+	State   string // opaque; pass it to the next call
+	Done    bool   // no more changes after this page
+	Created []FolderInfo
+	Updated []FolderInfo
+	Deleted []string // folder ids
+}
+
+// ItemChangeRef is one change reported by a folder sync, before the item's
+// properties are fetched. A read-flag change is reported as an update.
+type ItemChangeRef struct {
+	Kind      ChangeKind `json:"kind"`
+	ItemID    string     `json:"itemId"`
+	ChangeKey string     `json:"changeKey,omitempty"`
+}
+
+// ItemsPage is one answer of a folder sync.
+type ItemsPage struct {
+	State   string // opaque; pass it to the next call
+	Done    bool   // no more changes after this page
+	Changes []ItemChangeRef
+}
+
+// MailboxAccess reads one tenant's mailboxes. Every method is one request to
+// the server, so callers can count and budget them. Implementations classify
+// failures as *AccessError and never retry.
+type MailboxAccess interface {
+	// SyncHierarchy returns the folder changes since state ("" = all folders).
+	SyncHierarchy(ctx context.Context, m MailboxRef, state string) (HierarchyPage, error)
+	// SyncItems returns up to max item changes of a folder since state ("" =
+	// from scratch: every item as a create).
+	SyncItems(ctx context.Context, m MailboxRef, folderID, state string, max int) (ItemsPage, error)
+	// GetItems fetches and normalizes items. Items deleted meanwhile are
+	// skipped (their delete arrives with a later SyncItems).
+	GetItems(ctx context.Context, m MailboxRef, ids []string) ([]Item, error)
+}
+
+// Connector opens a MailboxAccess for a tenant with its credential.
+// Implementations cache one client per tenant and endpoint.
+type Connector interface {
+	Connect(ctx context.Context, t Tenant, c Credential) (MailboxAccess, error)
+}
+
+// AccessErrorKind classifies a failed mailbox access; each kind has one
+// owner of the retry (see the sync use case).
+type AccessErrorKind string
+
+const (
+	AccessThrottled        AccessErrorKind = "throttled"          // back off RetryAfter, then retry
+	AccessAuth             AccessErrorKind = "auth_failed"        // credentials rejected
+	AccessOutOfScope       AccessErrorKind = "out_of_scope"       // impersonation refused for this mailbox
+	AccessDenied           AccessErrorKind = "access_denied"      // no permission (on Folder, when set)
+	AccessMailboxNotFound  AccessErrorKind = "mailbox_not_found"  // no such mailbox
+	AccessSyncStateInvalid AccessErrorKind = "sync_state_invalid" // resync from scratch
+	AccessTransient        AccessErrorKind = "transient"          // retry later
+	AccessPermanent        AccessErrorKind = "permanent"          // retrying will not help
+)
+
+// AccessError is a classified mailbox-access failure. Its message holds the
+// server's response code, never a credential.
+type AccessError struct {
+	Kind       AccessErrorKind
+	RetryAfter time.Duration // the server's requested back-off (throttling)
+	Code       string        // the server's code, e.g. ErrorServerBusy
+	Folder     string        // the folder concerned, if any
+	Err        error
+}
+
+func (e *AccessError) Error() string {
+	msg := "mailbox access: " + string(e.Kind)
+	if e.Code != "" {
+		msg += " (" + e.Code + ")"
+	}
+	if e.Folder != "" {
+		msg += " on folder " + e.Folder
+	}
+	if e.RetryAfter > 0 {
+		msg += fmt.Sprintf(", retry after %s", e.RetryAfter)
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *AccessError) Unwrap() error { return e.Err }
+
+// AccessErrorOf returns err's *AccessError, or one of kind AccessTransient
+// wrapping err when err is not classified (network errors, timeouts).
+func AccessErrorOf(err error) *AccessError {
+	var ae *AccessError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return &AccessError{Kind: AccessTransient, Err: err}
+}
