@@ -1,0 +1,146 @@
+// Package storeplan holds the rules both store adapters share: validating
+// a batch of item changes and deciding which of them are news for the
+// change feed, given what is stored. Keeping the rules in one place keeps
+// the DynamoDB and embedded stores from drifting apart.
+package storeplan
+
+import (
+	"slices"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+)
+
+// Page size limits for every List/Read call.
+const (
+	DefaultLimit = 100
+	MaxLimit     = 1000
+)
+
+// Limit turns a caller's limit into the one used: DefaultLimit for zero or
+// less, at most MaxLimit.
+func Limit(n int) int {
+	switch {
+	case n <= 0:
+		return DefaultLimit
+	case n > MaxLimit:
+		return MaxLimit
+	}
+	return n
+}
+
+// KeepKeys is how many of an item's recent change keys are remembered.
+const KeepKeys = 4
+
+// ItemState is what a store keeps of an item to decide idempotency: its
+// recent change keys (newest last), and whether the last change was a delete
+// (a tombstone that remembers the keys, so a replayed create after a delete
+// is not news). Exchange never reuses a change key, so a key seen before is
+// a replay, even when a newer one has been stored since (a replayed batch
+// holding two versions of one item).
+type ItemState struct {
+	Keys    []string
+	Deleted bool
+}
+
+// ChangeKey is the newest key.
+func (s ItemState) ChangeKey() string {
+	if len(s.Keys) == 0 {
+		return ""
+	}
+	return s.Keys[len(s.Keys)-1]
+}
+
+func (s ItemState) seen(key string) bool { return slices.Contains(s.Keys, key) }
+
+func (s ItemState) with(key string) []string {
+	keys := append(slices.Clone(s.Keys), key)
+	if len(keys) > KeepKeys {
+		keys = keys[len(keys)-KeepKeys:]
+	}
+	return keys
+}
+
+// Entry is one change that is news and goes to the feed.
+type Entry struct {
+	Kind      domain.ChangeKind
+	ItemID    string
+	ChangeKey string       // for deletes, the key of the deleted version
+	State     ItemState    // the item's state after this entry
+	Item      *domain.Item // nil for deletes
+}
+
+// Validate checks a batch before anything is stored.
+func Validate(tenantID, mailbox string, changes []domain.ItemChange) error {
+	if tenantID == "" {
+		return domain.Invalid("tenantId", "tenant id is required")
+	}
+	if mailbox == "" {
+		return domain.Invalid("mailbox", "mailbox is required")
+	}
+	for i, c := range changes {
+		if c.ItemID == "" {
+			return domain.Invalid("changes.itemId", "change %d has no item id", i)
+		}
+		switch c.Kind {
+		case domain.ChangeCreate, domain.ChangeUpdate:
+			if c.ChangeKey == "" {
+				return domain.Invalid("changes.changeKey", "change %d (%s of %s) has no change key", i, c.Kind, c.ItemID)
+			}
+			if c.Item == nil {
+				return domain.Invalid("changes.item", "change %d (%s of %s) has no item", i, c.Kind, c.ItemID)
+			}
+			if c.Item.ID != c.ItemID {
+				return domain.Invalid("changes.item.id", "change %d: item id %q differs from the change's %q", i, c.Item.ID, c.ItemID)
+			}
+			if c.Item.ChangeKey != "" && c.Item.ChangeKey != c.ChangeKey {
+				return domain.Invalid("changes.item.changeKey", "change %d: item change key differs from the change's", i)
+			}
+		case domain.ChangeDelete:
+		default:
+			return domain.Invalid("changes.kind", "change %d has kind %q; want create, update or delete", i, c.Kind)
+		}
+	}
+	return nil
+}
+
+// Plan walks the batch in order against the stored states (by item id;
+// absent = never stored) and returns the entries that are news, plus the
+// resulting state of every item an entry touches. The stored state, not the
+// change's kind, decides create versus update: a resync from scratch reports
+// everything as created, and only items whose key changed are updates.
+func Plan(changes []domain.ItemChange, stored map[string]ItemState) ([]Entry, map[string]ItemState) {
+	state := make(map[string]ItemState, len(stored))
+	known := make(map[string]bool, len(stored))
+	for id, st := range stored {
+		state[id], known[id] = st, true
+	}
+	final := map[string]ItemState{}
+	var out []Entry
+	for _, c := range changes {
+		st, ok := state[c.ItemID], known[c.ItemID]
+		switch c.Kind {
+		case domain.ChangeDelete:
+			if !ok || st.Deleted {
+				continue
+			}
+			deleted := st.ChangeKey()
+			st = ItemState{Keys: st.Keys, Deleted: true}
+			out = append(out, Entry{Kind: domain.ChangeDelete, ItemID: c.ItemID, ChangeKey: deleted, State: st})
+		default:
+			if ok && st.seen(c.ChangeKey) {
+				continue
+			}
+			kind := domain.ChangeUpdate
+			if !ok || st.Deleted {
+				kind = domain.ChangeCreate
+			}
+			item := *c.Item
+			item.ChangeKey = c.ChangeKey
+			st = ItemState{Keys: st.with(c.ChangeKey)}
+			out = append(out, Entry{Kind: kind, ItemID: c.ItemID, ChangeKey: c.ChangeKey, Item: &item, State: st})
+		}
+		state[c.ItemID], known[c.ItemID] = st, true
+		final[c.ItemID] = st
+	}
+	return out, final
+}

@@ -1,0 +1,656 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/internal/storeplan"
+)
+
+// DefaultAuditRetention is how long audit entries are kept unless configured.
+const DefaultAuditRetention = 90 * 24 * time.Hour
+
+// Options configure a Store.
+type Options struct {
+	Clock          domain.Clock  // nil: the system clock
+	AuditRetention time.Duration // 0: DefaultAuditRetention
+}
+
+// Store is a domain.Store in one bbolt file.
+type Store struct {
+	db        *bolt.DB
+	clock     domain.Clock
+	retention time.Duration
+}
+
+var _ domain.Store = (*Store)(nil)
+
+var (
+	bTenants   = []byte("tenants")
+	bIdem      = []byte("idem")
+	bMailboxes = []byte("mailboxes")
+	bSync      = []byte("sync")
+	bItems     = []byte("items")
+	bFeed      = []byte("feed")
+	bMFeed     = []byte("mfeed")
+	bAudit     = []byte("audit")
+)
+
+// Open opens (creating if needed) the store file at path, readable only by
+// its owner.
+func Open(path string, opts Options) (*Store, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w (is another mailbridge process using it?)", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bTenants, bIdem} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s := &Store{db: db, clock: opts.Clock, retention: opts.AuditRetention}
+	if s.clock == nil {
+		s.clock = domain.SystemClock{}
+	}
+	if s.retention <= 0 {
+		s.retention = DefaultAuditRetention
+	}
+	return s, nil
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+func tenantBucketName(id string) []byte { return []byte("t/" + id) }
+
+// tenantBucket returns the tenant's sub-bucket name, nil if the tenant has
+// no data yet (read transactions).
+func tenantBucket(tx *bolt.Tx, tenantID string, name []byte) *bolt.Bucket {
+	tb := tx.Bucket(tenantBucketName(tenantID))
+	if tb == nil {
+		return nil
+	}
+	return tb.Bucket(name)
+}
+
+// tenantBucketRW creates the tenant's sub-bucket if needed.
+func tenantBucketRW(tx *bolt.Tx, tenantID string, name []byte) (*bolt.Bucket, error) {
+	tb, err := tx.CreateBucketIfNotExists(tenantBucketName(tenantID))
+	if err != nil {
+		return nil, err
+	}
+	return tb.CreateBucketIfNotExists(name)
+}
+
+func join(a string, b []byte) []byte {
+	k := make([]byte, 0, len(a)+1+len(b))
+	k = append(k, a...)
+	k = append(k, 0)
+	return append(k, b...)
+}
+
+func u64(n uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, n)
+	return b
+}
+
+func put(b *bolt.Bucket, key []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, data)
+}
+
+func get(b *bolt.Bucket, key []byte, v any) (bool, error) {
+	if b == nil {
+		return false, nil
+	}
+	data := b.Get(key)
+	if data == nil {
+		return false, nil
+	}
+	return true, json.Unmarshal(data, v)
+}
+
+// Key-based cursors are the last key read, base64url-encoded.
+func encodeKeyCursor(k string) string { return base64.RawURLEncoding.EncodeToString([]byte(k)) }
+
+func decodeKeyCursor(c string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return "", domain.Invalid("cursor", "cursor is not one this API returned")
+	}
+	return string(b), nil
+}
+
+// --- tenants ---
+
+// CreateTenant stores t with Version 1; ErrConflict if the id exists.
+func (s *Store) CreateTenant(_ context.Context, t domain.Tenant) error {
+	if t.ID == "" {
+		return domain.Invalid("id", "tenant id is required")
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bTenants)
+		if b.Get([]byte(t.ID)) != nil {
+			return fmt.Errorf("tenant %s exists: %w", t.ID, domain.ErrConflict)
+		}
+		t.Version = 1
+		return put(b, []byte(t.ID), t)
+	})
+}
+
+// GetTenant returns ErrNotFound for an unknown id.
+func (s *Store) GetTenant(_ context.Context, id string) (domain.Tenant, error) {
+	var t domain.Tenant
+	err := s.db.View(func(tx *bolt.Tx) error {
+		ok, err := get(tx.Bucket(bTenants), []byte(id), &t)
+		if err == nil && !ok {
+			err = fmt.Errorf("tenant %s: %w", id, domain.ErrNotFound)
+		}
+		return err
+	})
+	return t, err
+}
+
+// UpdateTenant replaces t if its Version is the stored one.
+func (s *Store) UpdateTenant(_ context.Context, t domain.Tenant) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bTenants)
+		var cur domain.Tenant
+		ok, err := get(b, []byte(t.ID), &cur)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("tenant %s: %w", t.ID, domain.ErrNotFound)
+		}
+		if cur.Version != t.Version {
+			return fmt.Errorf("tenant %s is at version %d, not %d: %w", t.ID, cur.Version, t.Version, domain.ErrConflict)
+		}
+		t.Version++
+		return put(b, []byte(t.ID), t)
+	})
+}
+
+// ListTenants pages through tenants in id order.
+func (s *Store) ListTenants(_ context.Context, cursor string, limit int) ([]domain.Tenant, string, error) {
+	after, err := decodeKeyCursor(cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	limit = storeplan.Limit(limit)
+	var out []domain.Tenant
+	next := ""
+	err = s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bTenants).Cursor()
+		k, v := c.Seek([]byte(after))
+		if k != nil && cursor != "" && string(k) == after {
+			k, v = c.Next()
+		}
+		for ; k != nil; k, v = c.Next() {
+			if len(out) == limit {
+				next = encodeKeyCursor(out[len(out)-1].ID)
+				return nil
+			}
+			var t domain.Tenant
+			if err := json.Unmarshal(v, &t); err != nil {
+				return err
+			}
+			out = append(out, t)
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+// PurgeTenant deletes the tenant and everything under it; purging an
+// absent tenant is not an error, so offboarding can be retried.
+func (s *Store) PurgeTenant(_ context.Context, id string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bTenants).Delete([]byte(id)); err != nil {
+			return err
+		}
+		if tx.Bucket(tenantBucketName(id)) != nil {
+			if err := tx.DeleteBucket(tenantBucketName(id)); err != nil {
+				return err
+			}
+		}
+		// Idempotency records scoped to the tenant.
+		c := tx.Bucket(bIdem).Cursor()
+		prefix := join(id, nil)
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+			if err := c.Delete(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// --- mailboxes ---
+
+func validMailbox(m domain.Mailbox) error {
+	if m.TenantID == "" {
+		return domain.Invalid("tenantId", "tenant id is required")
+	}
+	if m.Address == "" {
+		return domain.Invalid("address", "mailbox address is required")
+	}
+	return nil
+}
+
+// AddMailbox stores m if absent; ErrConflict if the address exists.
+func (s *Store) AddMailbox(_ context.Context, m domain.Mailbox) error {
+	if err := validMailbox(m); err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tenantBucketRW(tx, m.TenantID, bMailboxes)
+		if err != nil {
+			return err
+		}
+		if b.Get([]byte(m.Address)) != nil {
+			return fmt.Errorf("mailbox %s exists: %w", m.Address, domain.ErrConflict)
+		}
+		return put(b, []byte(m.Address), m)
+	})
+}
+
+// PutMailbox creates or replaces m.
+func (s *Store) PutMailbox(_ context.Context, m domain.Mailbox) error {
+	if err := validMailbox(m); err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tenantBucketRW(tx, m.TenantID, bMailboxes)
+		if err != nil {
+			return err
+		}
+		return put(b, []byte(m.Address), m)
+	})
+}
+
+// GetMailbox returns ErrNotFound if absent.
+func (s *Store) GetMailbox(_ context.Context, tenantID, address string) (domain.Mailbox, error) {
+	var m domain.Mailbox
+	err := s.db.View(func(tx *bolt.Tx) error {
+		ok, err := get(tenantBucket(tx, tenantID, bMailboxes), []byte(address), &m)
+		if err == nil && !ok {
+			err = fmt.Errorf("mailbox %s: %w", address, domain.ErrNotFound)
+		}
+		return err
+	})
+	return m, err
+}
+
+// DeleteMailbox removes the mailbox and its sync state; its items and feed
+// entries stay until PurgeTenant.
+func (s *Store) DeleteMailbox(_ context.Context, tenantID, address string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tenantBucket(tx, tenantID, bMailboxes)
+		if b == nil || b.Get([]byte(address)) == nil {
+			return fmt.Errorf("mailbox %s: %w", address, domain.ErrNotFound)
+		}
+		if err := b.Delete([]byte(address)); err != nil {
+			return err
+		}
+		if sb := tenantBucket(tx, tenantID, bSync); sb != nil {
+			return sb.Delete([]byte(address))
+		}
+		return nil
+	})
+}
+
+// ListMailboxes pages through a tenant's mailboxes in address order.
+func (s *Store) ListMailboxes(_ context.Context, tenantID string, q domain.MailboxQuery) ([]domain.Mailbox, string, error) {
+	after, err := decodeKeyCursor(q.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	limit := storeplan.Limit(q.Limit)
+	var out []domain.Mailbox
+	next := ""
+	err = s.db.View(func(tx *bolt.Tx) error {
+		b := tenantBucket(tx, tenantID, bMailboxes)
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		k, v := c.Seek([]byte(after))
+		if k != nil && q.Cursor != "" && string(k) == after {
+			k, v = c.Next()
+		}
+		for ; k != nil; k, v = c.Next() {
+			var m domain.Mailbox
+			if err := json.Unmarshal(v, &m); err != nil {
+				return err
+			}
+			if q.Status != "" && m.Status != q.Status {
+				continue
+			}
+			if len(out) == limit {
+				next = encodeKeyCursor(out[len(out)-1].Address)
+				return nil
+			}
+			out = append(out, m)
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+// --- sync state ---
+
+// GetSyncState returns a zero SyncState (Version 0) when none is stored.
+func (s *Store) GetSyncState(_ context.Context, tenantID, mailbox string) (domain.SyncState, error) {
+	var st domain.SyncState
+	err := s.db.View(func(tx *bolt.Tx) error {
+		_, err := get(tenantBucket(tx, tenantID, bSync), []byte(mailbox), &st)
+		return err
+	})
+	if st.Version == 0 {
+		st.TenantID, st.Mailbox = tenantID, mailbox
+	}
+	return st, err
+}
+
+// PutSyncState stores st with Version+1 if st.Version is the stored one.
+func (s *Store) PutSyncState(_ context.Context, st domain.SyncState) error {
+	if st.TenantID == "" || st.Mailbox == "" {
+		return domain.Invalid("mailbox", "sync state needs a tenant id and a mailbox")
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, err := tenantBucketRW(tx, st.TenantID, bSync)
+		if err != nil {
+			return err
+		}
+		var cur domain.SyncState
+		if _, err := get(b, []byte(st.Mailbox), &cur); err != nil {
+			return err
+		}
+		if cur.Version != st.Version {
+			return fmt.Errorf("sync state of %s is at version %d, not %d: %w", st.Mailbox, cur.Version, st.Version, domain.ErrConflict)
+		}
+		st.Version++
+		return put(b, []byte(st.Mailbox), st)
+	})
+}
+
+// --- items and feed ---
+
+type storedItem struct {
+	Keys    []string     `json:"keys"` // recent change keys, newest last
+	Deleted bool         `json:"deleted,omitempty"`
+	Item    *domain.Item `json:"item,omitempty"`
+}
+
+// ApplyChanges upserts the items and appends a feed entry for each change
+// that is news, all in one transaction.
+func (s *Store) ApplyChanges(_ context.Context, tenantID, mailbox string, changes []domain.ItemChange) (int, error) {
+	if err := storeplan.Validate(tenantID, mailbox, changes); err != nil {
+		return 0, err
+	}
+	if len(changes) == 0 {
+		return 0, nil
+	}
+	appended := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		items, err := tenantBucketRW(tx, tenantID, bItems)
+		if err != nil {
+			return err
+		}
+		stored := map[string]storeplan.ItemState{}
+		for _, c := range changes {
+			var si storedItem
+			ok, err := get(items, join(mailbox, []byte(c.ItemID)), &si)
+			if err != nil {
+				return err
+			}
+			if ok {
+				stored[c.ItemID] = storeplan.ItemState{Keys: si.Keys, Deleted: si.Deleted}
+			}
+		}
+		entries, _ := storeplan.Plan(changes, stored)
+		if len(entries) == 0 {
+			return nil
+		}
+		feed, err := tenantBucketRW(tx, tenantID, bFeed)
+		if err != nil {
+			return err
+		}
+		mfeed, err := tenantBucketRW(tx, tenantID, bMFeed)
+		if err != nil {
+			return err
+		}
+		now := s.clock.Now().UTC()
+		for _, e := range entries {
+			if err := put(items, join(mailbox, []byte(e.ItemID)), storedItem{Keys: e.State.Keys, Deleted: e.State.Deleted, Item: e.Item}); err != nil {
+				return err
+			}
+			seq, err := feed.NextSequence()
+			if err != nil {
+				return err
+			}
+			ch := domain.Change{Seq: strconv.FormatUint(seq, 10), TenantID: tenantID, Mailbox: mailbox, Kind: e.Kind, ItemID: e.ItemID, Item: e.Item, At: now}
+			if err := put(feed, u64(seq), ch); err != nil {
+				return err
+			}
+			if err := mfeed.Put(join(mailbox, u64(seq)), nil); err != nil {
+				return err
+			}
+		}
+		appended = len(entries)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return appended, nil
+}
+
+func parseFeedCursor(c string) (uint64, error) {
+	if c == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(c, 10, 64)
+	if err != nil {
+		return 0, domain.Invalid("cursor", "cursor is not one this API returned")
+	}
+	return n, nil
+}
+
+// ReadFeed returns the changes after q.Cursor, in order.
+func (s *Store) ReadFeed(_ context.Context, q domain.FeedQuery) ([]domain.Change, string, error) {
+	after, err := parseFeedCursor(q.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	limit := storeplan.Limit(q.Limit)
+	var out []domain.Change
+	err = s.db.View(func(tx *bolt.Tx) error {
+		feed := tenantBucket(tx, q.TenantID, bFeed)
+		if feed == nil {
+			return nil
+		}
+		add := func(v []byte) error {
+			var ch domain.Change
+			if err := json.Unmarshal(v, &ch); err != nil {
+				return err
+			}
+			out = append(out, ch)
+			return nil
+		}
+		if q.Mailbox == "" {
+			c := feed.Cursor()
+			for k, v := c.Seek(u64(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+				if err := add(v); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		mfeed := tenantBucket(tx, q.TenantID, bMFeed)
+		if mfeed == nil {
+			return nil
+		}
+		prefix := join(q.Mailbox, nil)
+		c := mfeed.Cursor()
+		for k, _ := c.Seek(join(q.Mailbox, u64(after+1))); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Next() {
+			v := feed.Get(k[len(prefix):])
+			if v == nil {
+				return fmt.Errorf("mailbox feed index points at missing entry %x", k[len(prefix):])
+			}
+			if err := add(v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	next := q.Cursor
+	if len(out) > 0 {
+		next = out[len(out)-1].Seq
+	}
+	return out, next, nil
+}
+
+// --- audit ---
+
+// AppendAudit stores entries and prunes the tenant's expired ones.
+func (s *Store) AppendAudit(_ context.Context, entries ...domain.AuditEntry) error {
+	for _, e := range entries {
+		if e.TenantID == "" {
+			return domain.Invalid("tenantId", "audit entry without tenant id")
+		}
+	}
+	cutoff := s.clock.Now().Add(-s.retention)
+	return s.db.Update(func(tx *bolt.Tx) error {
+		pruned := map[string]bool{}
+		for _, e := range entries {
+			b, err := tenantBucketRW(tx, e.TenantID, bAudit)
+			if err != nil {
+				return err
+			}
+			if !pruned[e.TenantID] {
+				pruned[e.TenantID] = true
+				c := b.Cursor()
+				for k, _ := c.First(); k != nil && int64(binary.BigEndian.Uint64(k)) < cutoff.UnixNano(); k, _ = c.First() {
+					if err := c.Delete(); err != nil {
+						return err
+					}
+				}
+			}
+			seq, err := b.NextSequence()
+			if err != nil {
+				return err
+			}
+			key := append(u64(uint64(e.At.UnixNano())), u64(seq)...)
+			if err := put(b, key, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ListAudit pages through a tenant's audit entries, oldest first, skipping
+// those past the retention.
+func (s *Store) ListAudit(_ context.Context, tenantID, cursor string, limit int) ([]domain.AuditEntry, string, error) {
+	var after []byte
+	if cursor != "" {
+		b, err := hex.DecodeString(cursor)
+		if err != nil || len(b) != 16 {
+			return nil, "", domain.Invalid("cursor", "cursor is not one this API returned")
+		}
+		after = b
+	}
+	limit = storeplan.Limit(limit)
+	cutoff := u64(uint64(s.clock.Now().Add(-s.retention).UnixNano()))
+	var out []domain.AuditEntry
+	next := ""
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tenantBucket(tx, tenantID, bAudit)
+		if b == nil {
+			return nil
+		}
+		c := b.Cursor()
+		start := cutoff
+		if after != nil && bytes.Compare(after, cutoff) >= 0 {
+			start = after
+		}
+		var last []byte
+		for k, v := c.Seek(start); k != nil; k, v = c.Next() {
+			if bytes.Equal(k, after) {
+				continue
+			}
+			if len(out) == limit {
+				next = hex.EncodeToString(last)
+				return nil
+			}
+			var e domain.AuditEntry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return err
+			}
+			out = append(out, e)
+			last = k
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+// --- idempotency ---
+
+type idemRecord struct {
+	Expires time.Time `json:"expires"`
+	Value   []byte    `json:"value"`
+}
+
+// SaveIdempotent stores value under (scope, key) unless a live record
+// exists, and returns the stored value.
+func (s *Store) SaveIdempotent(_ context.Context, scope, key string, value []byte, ttl time.Duration) ([]byte, bool, error) {
+	if key == "" {
+		return nil, false, domain.Invalid("Idempotency-Key", "idempotency key is empty")
+	}
+	now := s.clock.Now()
+	var stored []byte
+	existed := false
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bIdem)
+		k := join(scope, []byte(key))
+		var rec idemRecord
+		ok, err := get(b, k, &rec)
+		if err != nil {
+			return err
+		}
+		if ok && now.Before(rec.Expires) {
+			stored, existed = rec.Value, true
+			return nil
+		}
+		stored = value
+		return put(b, k, idemRecord{Expires: now.Add(ttl), Value: value})
+	})
+	return stored, existed, err
+}

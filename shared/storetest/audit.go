@@ -1,0 +1,179 @@
+package storetest
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+)
+
+func auditEntry(tenantID string, i int, at time.Time) domain.AuditEntry {
+	return domain.AuditEntry{
+		TenantID: tenantID, Mailbox: fmt.Sprintf("user%d@acme.example", i), Operation: "SyncFolderItems",
+		AccessMode: domain.AccessImpersonation, Result: "ok", At: at, RequestID: fmt.Sprintf("req-%d", i),
+	}
+}
+
+func listAudit(t *testing.T, s domain.Store, tenantID string, limit int) []domain.AuditEntry {
+	t.Helper()
+	var all []domain.AuditEntry
+	cursor := ""
+	for page := 0; ; page++ {
+		es, next, err := s.ListAudit(ctx, tenantID, cursor, limit)
+		must(t, err)
+		if len(es) > limit {
+			t.Fatalf("page of %d for limit %d", len(es), limit)
+		}
+		all = append(all, es...)
+		if next == "" {
+			return all
+		}
+		cursor = next
+		if page > 1000 {
+			t.Fatal("audit paging does not end")
+		}
+	}
+}
+
+func requestIDs(es []domain.AuditEntry) []string {
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = e.RequestID
+	}
+	return out
+}
+
+func testAudit(t *testing.T, setup setupFunc) {
+	t.Run("entries list oldest first, paged, per tenant", func(t *testing.T) {
+		s, _ := setup(t)
+		var want []string
+		// Two entries share a timestamp: both must survive.
+		must(t, s.AppendAudit(ctx, auditEntry("acme", 0, Start), auditEntry("acme", 1, Start)))
+		want = append(want, "req-0", "req-1")
+		for i := 2; i < 9; i++ {
+			must(t, s.AppendAudit(ctx, auditEntry("acme", i, Start.Add(time.Duration(i)*time.Minute))))
+			want = append(want, fmt.Sprintf("req-%d", i))
+		}
+		must(t, s.AppendAudit(ctx, auditEntry("other", 99, Start)))
+		got := listAudit(t, s, "acme", 4)
+		if ids := requestIDs(got); !slices.Equal(ids, want) {
+			t.Fatalf("audit %v, want %v", ids, want)
+		}
+		if got[3] != auditEntry("acme", 3, Start.Add(3*time.Minute)) {
+			t.Fatalf("entry 3 = %+v", got[3])
+		}
+		if ids := requestIDs(listAudit(t, s, "other", 10)); !slices.Equal(ids, []string{"req-99"}) {
+			t.Fatalf("other tenant's audit: %v", ids)
+		}
+	})
+	t.Run("entries older than the retention are gone", func(t *testing.T) {
+		s, clock := setup(t)
+		must(t, s.AppendAudit(ctx, auditEntry("acme", 1, Start)))
+		clock.Advance(20 * 24 * time.Hour)
+		must(t, s.AppendAudit(ctx, auditEntry("acme", 2, clock.Now())))
+		if n := len(listAudit(t, s, "acme", 10)); n != 2 {
+			t.Fatalf("%d entries within retention, want 2", n)
+		}
+		clock.Advance(11 * 24 * time.Hour) // entry 1 is now 31 days old
+		if ids := requestIDs(listAudit(t, s, "acme", 10)); !slices.Equal(ids, []string{"req-2"}) {
+			t.Fatalf("after 31 days: %v, want [req-2]", ids)
+		}
+		clock.Advance(30 * 24 * time.Hour)
+		if ids := requestIDs(listAudit(t, s, "acme", 10)); len(ids) != 0 {
+			t.Fatalf("after 61 days: %v, want none", ids)
+		}
+	})
+	t.Run("an entry without tenant is refused", func(t *testing.T) {
+		s, _ := setup(t)
+		wantCode(t, s.AppendAudit(ctx, auditEntry("", 1, Start)), domain.CodeInvalid, "AppendAudit")
+	})
+}
+
+func testIdempotency(t *testing.T, setup setupFunc) {
+	s, clock := setup(t)
+	stored, existed, err := s.SaveIdempotent(ctx, "acme", "key-1", []byte(`{"first":true}`), time.Hour)
+	must(t, err)
+	if existed || !bytes.Equal(stored, []byte(`{"first":true}`)) {
+		t.Fatalf("first save: existed=%v stored=%s", existed, stored)
+	}
+	stored, existed, err = s.SaveIdempotent(ctx, "acme", "key-1", []byte(`{"second":true}`), time.Hour)
+	must(t, err)
+	if !existed || !bytes.Equal(stored, []byte(`{"first":true}`)) {
+		t.Fatalf("retry: existed=%v stored=%s, want the first value", existed, stored)
+	}
+	for _, other := range [][2]string{{"acme", "key-2"}, {"other", "key-1"}} {
+		_, existed, err = s.SaveIdempotent(ctx, other[0], other[1], []byte(`{}`), time.Hour)
+		must(t, err)
+		if existed {
+			t.Fatalf("scope %q key %q collides with acme/key-1", other[0], other[1])
+		}
+	}
+	clock.Advance(time.Hour + time.Second)
+	stored, existed, err = s.SaveIdempotent(ctx, "acme", "key-1", []byte(`{"third":true}`), time.Hour)
+	must(t, err)
+	if existed || !bytes.Equal(stored, []byte(`{"third":true}`)) {
+		t.Fatalf("after expiry: existed=%v stored=%s, want the new value", existed, stored)
+	}
+}
+
+func testPurge(t *testing.T, setup setupFunc) {
+	s, _ := setup(t)
+	fill := func(id string) {
+		must(t, s.CreateTenant(ctx, tenant(id)))
+		for _, a := range []string{ann, bob} {
+			must(t, s.AddMailbox(ctx, mailbox(id, a, domain.MailboxOK)))
+			must(t, s.PutSyncState(ctx, domain.SyncState{TenantID: id, Mailbox: a, HierarchyState: "h"}))
+			apply(t, s, id, a, create("i1", "k1"), create("i2", "k1"))
+		}
+		// A deleted mailbox leaves items and feed entries behind; purge
+		// must find those too.
+		must(t, s.DeleteMailbox(ctx, id, bob))
+		must(t, s.AppendAudit(ctx, auditEntry(id, 1, Start)))
+		_, _, err := s.SaveIdempotent(ctx, id, "k", []byte("v"), time.Hour)
+		must(t, err)
+	}
+	fill("acme")
+	fill("acme2") // shares a prefix with acme
+	must(t, s.PurgeTenant(ctx, "acme"))
+	must(t, s.PurgeTenant(ctx, "acme")) // offboarding retries must not fail
+
+	check := func(id string, present bool) {
+		t.Helper()
+		_, err := s.GetTenant(ctx, id)
+		if present {
+			must(t, err)
+		} else {
+			wantCode(t, err, domain.CodeNotFound, "GetTenant after purge")
+		}
+		ms, _, err := s.ListMailboxes(ctx, id, domain.MailboxQuery{Limit: 10})
+		must(t, err)
+		st, err := s.GetSyncState(ctx, id, ann)
+		must(t, err)
+		feed, _ := readAll(t, s, domain.FeedQuery{TenantID: id}, 100)
+		bobFeed, _ := readAll(t, s, domain.FeedQuery{TenantID: id, Mailbox: bob}, 100)
+		audit := listAudit(t, s, id, 10)
+		_, existed, err := s.SaveIdempotent(ctx, id, "k", []byte("new"), time.Hour)
+		must(t, err)
+		counts := fmt.Sprintf("mailboxes=%d syncVersion=%d feed=%d bobFeed=%d audit=%d idempotent=%v",
+			len(ms), st.Version, len(feed), len(bobFeed), len(audit), existed)
+		want := "mailboxes=0 syncVersion=0 feed=0 bobFeed=0 audit=0 idempotent=false"
+		if present {
+			want = "mailboxes=1 syncVersion=1 feed=4 bobFeed=2 audit=1 idempotent=true"
+		}
+		if counts != want {
+			t.Fatalf("tenant %s (present=%v): %s, want %s", id, present, counts, want)
+		}
+	}
+	check("acme", false)
+	check("acme2", true)
+	// Items are gone too: the same changes are news again.
+	if n := apply(t, s, "acme", bob, create("i1", "k1")); n != 1 {
+		t.Fatalf("after purge a known change appended %d, want 1", n)
+	}
+	if n := apply(t, s, "acme2", bob, create("i1", "k1")); n != 0 {
+		t.Fatalf("the other tenant's items were touched: appended %d", n)
+	}
+}

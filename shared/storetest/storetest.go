@@ -1,0 +1,169 @@
+// Package storetest is the contract test suite every domain.Store adapter
+// passes (shared/dynamostore against DynamoDB Local, shared/local/boltstore
+// on disk). It asserts what callers rely on: optimistic concurrency,
+// not-found and conflict sentinels, paging, tenant isolation and purging,
+// expiry of audit entries and idempotency records, and a change feed that
+// holds every change exactly once, in order, under concurrent writers.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+)
+
+// Options are what the suite needs the adapter to be built with.
+type Options struct {
+	// Clock drives expiry (audit retention, idempotency TTL) and feed times.
+	Clock domain.Clock
+	// AuditRetention is how long audit entries are kept.
+	AuditRetention time.Duration
+}
+
+// Start is the time the suite's clocks start at.
+var Start = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+// Run runs the whole contract against stores made by newStore. Each call of
+// newStore must return an empty store.
+func Run(t *testing.T, newStore func(t *testing.T, opts Options) domain.Store) {
+	setup := func(t *testing.T) (domain.Store, *Clock) {
+		t.Helper()
+		clock := NewClock(Start)
+		return newStore(t, Options{Clock: clock, AuditRetention: 30 * 24 * time.Hour}), clock
+	}
+	t.Run("Tenants", func(t *testing.T) { testTenants(t, setup) })
+	t.Run("Mailboxes", func(t *testing.T) { testMailboxes(t, setup) })
+	t.Run("SyncState", func(t *testing.T) { testSyncState(t, setup) })
+	t.Run("ApplyChanges", func(t *testing.T) { testApplyChanges(t, setup) })
+	t.Run("ReadFeed", func(t *testing.T) { testReadFeed(t, setup) })
+	t.Run("FeedConcurrency", func(t *testing.T) { testFeedConcurrency(t, setup) })
+	t.Run("Audit", func(t *testing.T) { testAudit(t, setup) })
+	t.Run("Idempotency", func(t *testing.T) { testIdempotency(t, setup) })
+	t.Run("PurgeTenant", func(t *testing.T) { testPurge(t, setup) })
+}
+
+type setupFunc func(t *testing.T) (domain.Store, *Clock)
+
+var ctx = context.Background()
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func wantCode(t *testing.T, err error, code domain.ErrorCode, what string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("%s: no error, want %s", what, code)
+	}
+	if got := domain.ErrorCodeOf(err); got != code {
+		t.Fatalf("%s: error %v has code %s, want %s", what, err, got, code)
+	}
+	switch code {
+	case domain.CodeNotFound:
+		if !errors.Is(err, domain.ErrNotFound) {
+			t.Fatalf("%s: error %v does not wrap domain.ErrNotFound", what, err)
+		}
+	case domain.CodeConflict:
+		if !errors.Is(err, domain.ErrConflict) {
+			t.Fatalf("%s: error %v does not wrap domain.ErrConflict", what, err)
+		}
+	}
+}
+
+func tenant(id string) domain.Tenant {
+	return domain.Tenant{
+		ID:                    id,
+		DisplayName:           "Tenant " + id,
+		EWSURL:                "https://mail." + id + ".example/EWS/Exchange.asmx",
+		ExchangeVersion:       domain.DefaultExchangeVersion,
+		AuthKind:              domain.AuthNTLM,
+		AccessMode:            domain.AccessImpersonation,
+		AllowFallback:         true,
+		Folders:               domain.DefaultFolders,
+		SyncInterval:          domain.DefaultSyncInterval,
+		MaxConcurrentJobs:     domain.DefaultMaxConcurrentJobs,
+		Status:                domain.TenantActive,
+		CredentialFingerprint: "sha256:0011223344556677",
+		CreatedAt:             Start,
+		UpdatedAt:             Start,
+	}
+}
+
+func mailbox(tenantID, addr string, status domain.MailboxStatus) domain.Mailbox {
+	return domain.Mailbox{TenantID: tenantID, Address: addr, Status: status, UpdatedAt: Start}
+}
+
+func addrs(ms []domain.Mailbox) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Address
+	}
+	return out
+}
+
+func message(id, ck string) *domain.Item {
+	read := false
+	return &domain.Item{
+		ID: id, ChangeKey: ck, Kind: domain.KindMessage, FolderID: "inbox-id",
+		Subject: "Subject of " + id + " at " + ck,
+		From:    &domain.Address{Name: "Ann", Email: "ann@example.com"},
+		To:      []domain.Address{{Email: "bob@example.com"}},
+		Received: Start, Sent: Start.Add(-time.Minute), Preview: "hello", IsRead: &read,
+	}
+}
+
+func create(id, ck string) domain.ItemChange {
+	return domain.ItemChange{Kind: domain.ChangeCreate, ItemID: id, ChangeKey: ck, Item: message(id, ck)}
+}
+
+func update(id, ck string) domain.ItemChange {
+	return domain.ItemChange{Kind: domain.ChangeUpdate, ItemID: id, ChangeKey: ck, Item: message(id, ck)}
+}
+
+func del(id string) domain.ItemChange {
+	return domain.ItemChange{Kind: domain.ChangeDelete, ItemID: id}
+}
+
+// readAll pages through a feed with the given page size.
+func readAll(t *testing.T, s domain.Store, q domain.FeedQuery, limit int) ([]domain.Change, string) {
+	t.Helper()
+	var all []domain.Change
+	q.Limit = limit
+	for i := 0; ; i++ {
+		page, next, err := s.ReadFeed(ctx, q)
+		must(t, err)
+		if len(page) > limit {
+			t.Fatalf("ReadFeed returned %d changes for limit %d", len(page), limit)
+		}
+		all = append(all, page...)
+		if len(page) == 0 {
+			if next != q.Cursor {
+				t.Fatalf("empty page moved the cursor from %q to %q", q.Cursor, next)
+			}
+			return all, next
+		}
+		q.Cursor = next
+		if i > 100000 {
+			t.Fatal("feed never ends")
+		}
+	}
+}
+
+// summary renders changes as "kind itemID" lines for comparison.
+func summary(cs []domain.Change) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = fmt.Sprintf("%s %s %s", c.Mailbox, c.Kind, c.ItemID)
+		if c.Item != nil {
+			out[i] += " " + c.Item.ChangeKey
+		}
+	}
+	return out
+}
