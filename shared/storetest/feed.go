@@ -273,7 +273,10 @@ func testFeedConcurrency(t *testing.T, setup setupFunc) {
 	var rg sync.WaitGroup
 	rg.Add(2)
 	go func() { defer rg.Done(); follow(domain.FeedQuery{TenantID: "acme"}, &tenantSeen)() }()
-	go func() { defer rg.Done(); follow(domain.FeedQuery{TenantID: "acme", Mailbox: "user1@acme.example"}, &mailboxSeen)() }()
+	go func() {
+		defer rg.Done()
+		follow(domain.FeedQuery{TenantID: "acme", Mailbox: "user1@acme.example"}, &mailboxSeen)()
+	}()
 	wg.Wait()
 	close(done)
 	rg.Wait()

@@ -112,9 +112,9 @@ func message(id, ck string) *domain.Item {
 	read := false
 	return &domain.Item{
 		ID: id, ChangeKey: ck, Kind: domain.KindMessage, FolderID: "inbox-id",
-		Subject: "Subject of " + id + " at " + ck,
-		From:    &domain.Address{Name: "Ann", Email: "ann@example.com"},
-		To:      []domain.Address{{Email: "bob@example.com"}},
+		Subject:  "Subject of " + id + " at " + ck,
+		From:     &domain.Address{Name: "Ann", Email: "ann@example.com"},
+		To:       []domain.Address{{Email: "bob@example.com"}},
 		Received: Start, Sent: Start.Add(-time.Minute), Preview: "hello", IsRead: &read,
 	}
 }
