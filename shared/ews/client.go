@@ -1,0 +1,312 @@
+package ews
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults for Config.
+const (
+	DefaultVersion          = "Exchange2016"
+	DefaultMaxResponseBytes = 32 << 20
+	DefaultTimeout          = 60 * time.Second
+	DefaultUserAgent        = "mailbridge-ews/1"
+)
+
+// Versions are the RequestServerVersion values the schema accepts
+// (ExchangeVersionType).
+var Versions = []string{
+	"Exchange2007", "Exchange2007_SP1", "Exchange2009", "Exchange2010", "Exchange2010_SP1",
+	"Exchange2010_SP2", "Exchange2012", "Exchange2013", "Exchange2013_SP1", "Exchange2015",
+	"Exchange2016", "V2015_10_05", "V2016_01_06", "V2016_04_13", "V2016_07_13", "V2016_10_10",
+	"V2017_01_07", "V2017_04_14", "V2017_07_11",
+}
+
+// Clock is the time source; domain.Clock satisfies it.
+type Clock interface{ Now() time.Time }
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// Config configures a Client.
+type Config struct {
+	URL     string // EWS endpoint, e.g. https://outlook.office365.com/EWS/Exchange.asmx
+	Version string // RequestServerVersion; default Exchange2016
+	Auth    Authenticator
+	// HTTPClient supplies the transport (proxies, custom dialers). Its
+	// Transport is wrapped with Auth; its Timeout and redirect policy are
+	// not used. Optional.
+	HTTPClient *http.Client
+	// RootCAs trusts a private CA (on-premises Exchange). Only used when
+	// HTTPClient is nil.
+	RootCAs *x509.CertPool
+	// MaxResponseBytes bounds a response body; default 32 MiB.
+	MaxResponseBytes int64
+	// Timeout bounds each call, on top of the caller's context; default 60s.
+	Timeout   time.Duration
+	Trace     *Tracer // optional request/response recorder
+	UserAgent string
+	Clock     Clock // used to read Retry-After dates; default system clock
+}
+
+// Client calls one EWS endpoint with one set of credentials. It is safe
+// for concurrent use and never retries: every failure is returned as an
+// *Error for the caller to Classify.
+type Client struct {
+	url       string
+	version   string
+	hc        *http.Client
+	maxBytes  int64
+	timeout   time.Duration
+	trace     *Tracer
+	userAgent string
+	clock     Clock
+	secrets   []string // scrubbed from errors and traces, belt and braces
+}
+
+// New validates cfg and builds a Client. It does no network I/O.
+func New(cfg Config) (*Client, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("ews: URL %q must be an absolute http(s) URL", cfg.URL)
+	}
+	if u.User != nil {
+		return nil, errors.New("ews: URL must not contain credentials; use Config.Auth")
+	}
+	if cfg.Auth == nil {
+		return nil, errors.New("ews: Config.Auth is required")
+	}
+	c := &Client{
+		url:       u.String(),
+		version:   cfg.Version,
+		maxBytes:  cfg.MaxResponseBytes,
+		timeout:   cfg.Timeout,
+		trace:     cfg.Trace,
+		userAgent: cfg.UserAgent,
+		clock:     cfg.Clock,
+	}
+	if c.version == "" {
+		c.version = DefaultVersion
+	}
+	if !validVersion(c.version) {
+		return nil, fmt.Errorf("ews: unknown Exchange version %q (want one of %s)", c.version, strings.Join(Versions, ", "))
+	}
+	if c.maxBytes <= 0 {
+		c.maxBytes = DefaultMaxResponseBytes
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.userAgent == "" {
+		c.userAgent = DefaultUserAgent
+	}
+	if c.clock == nil {
+		c.clock = systemClock{}
+	}
+	base, err := baseTransport(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if s, ok := cfg.Auth.(interface{ secretValues() []string }); ok {
+		c.secrets = s.secretValues()
+	}
+	c.hc = &http.Client{
+		Transport: cfg.Auth.RoundTripper(base),
+		// EWS does not redirect; following one would send credentials to
+		// wherever the redirect points.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return c, nil
+}
+
+func validVersion(v string) bool {
+	for _, s := range Versions {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+func baseTransport(cfg Config) (http.RoundTripper, error) {
+	if cfg.HTTPClient != nil {
+		if cfg.RootCAs != nil {
+			return nil, errors.New("ews: set RootCAs on HTTPClient's transport, not in Config, when HTTPClient is given")
+		}
+		rt := cfg.HTTPClient.Transport
+		if rt == nil {
+			rt = http.DefaultTransport
+		}
+		if tr, ok := rt.(*http.Transport); ok && tr.TLSClientConfig != nil && tr.TLSClientConfig.InsecureSkipVerify {
+			return nil, errors.New("ews: refusing an HTTP client that skips TLS verification; use RootCAs for a private CA")
+		}
+		return rt, nil
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12}
+	// NTLM authenticates a connection, not a request; HTTP/2 multiplexing
+	// breaks it, so stay on HTTP/1.1 for every auth kind.
+	tr.ForceAttemptHTTP2 = false
+	tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	return tr, nil
+}
+
+// call sends one operation and returns the element inside soap:Body. SOAP
+// faults, HTTP errors and malformed bodies come back as *Error.
+func (c *Client) call(ctx context.Context, op string, t Target, req any) (elem, error) {
+	body, err := marshalEnvelope(c.version, t, req)
+	if err != nil {
+		return elem{}, &Error{Layer: LayerTransport, Op: op, Message: "encoding request", Err: err}
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return elem{}, &Error{Layer: LayerTransport, Op: op, Message: "building request", Err: err}
+	}
+	hreq.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	hreq.Header.Set("Accept", "text/xml")
+	hreq.Header.Set("User-Agent", c.userAgent)
+	hreq.Header.Set("SOAPAction", nsMessages+"/"+op)
+	if t.Mailbox != "" {
+		// Routes the request to the mailbox's server; Exchange Online
+		// requires it with impersonation and it keeps delegate calls on
+		// the right backend.
+		hreq.Header.Set("X-AnchorMailbox", t.Mailbox)
+	}
+
+	start := c.clock.Now()
+	resp, err := c.hc.Do(hreq)
+	if err != nil {
+		e := &Error{Layer: LayerTransport, Op: op, Message: "request failed", Err: c.scrubErr(err)}
+		c.trace.record(c, op, hreq, body, nil, nil, e, c.clock.Now().Sub(start))
+		return elem{}, e
+	}
+	defer resp.Body.Close()
+	data, readErr := c.readBody(resp)
+	if readErr != nil {
+		e := &Error{Layer: LayerTransport, Op: op, HTTPStatus: resp.StatusCode, Message: "reading response", Err: readErr}
+		c.trace.record(c, op, hreq, body, resp, data, e, c.clock.Now().Sub(start))
+		return elem{}, e
+	}
+	res, e := c.interpret(op, resp, data)
+	c.trace.record(c, op, hreq, body, resp, data, e, c.clock.Now().Sub(start))
+	if e != nil {
+		return elem{}, e
+	}
+	return res, nil
+}
+
+func (c *Client) readBody(resp *http.Response) ([]byte, error) {
+	if resp.ContentLength > c.maxBytes {
+		return nil, fmt.Errorf("%w: Content-Length %d > %d bytes", ErrResponseTooLarge, resp.ContentLength, c.maxBytes)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBytes+1))
+	if err != nil {
+		// A connection cut mid-body is worth retrying.
+		return data, fmt.Errorf("%w: %w", errTruncated, err)
+	}
+	if int64(len(data)) > c.maxBytes {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrResponseTooLarge, c.maxBytes)
+	}
+	return data, nil
+}
+
+// interpret turns an HTTP response into the operation element or an error.
+func (c *Client) interpret(op string, resp *http.Response, data []byte) (elem, *Error) {
+	status := resp.StatusCode
+	if status == http.StatusOK || status == http.StatusInternalServerError {
+		res, fault, err := parseEnvelope(data)
+		switch {
+		case fault != nil:
+			return elem{}, fault.toError(op, status)
+		case err == nil && status == http.StatusOK:
+			return res, nil
+		case err != nil && status == http.StatusOK:
+			return elem{}, &Error{Layer: LayerTransport, Op: op, HTTPStatus: status, Err: err}
+		}
+		// HTTP 500 without a fault: fall through to the status error.
+	}
+	e := &Error{Layer: LayerTransport, Op: op, HTTPStatus: status, Message: http.StatusText(status)}
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		e.BackOff = parseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())
+	}
+	// Exchange Online explains 401/403 in x-ms-diagnostics, e.g.
+	// `2000008;reason="The token has expired."`. It never holds secrets.
+	if d := resp.Header.Get("X-Ms-Diagnostics"); d != "" {
+		e.Message += ": " + truncate(d, 300)
+	}
+	return elem{}, e
+}
+
+// parseRetryAfter reads delta-seconds or an HTTP date; anything else is 0.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	const maxDelay = 24 * time.Hour
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if s <= 0 {
+			return 0
+		}
+		return min(time.Duration(s)*time.Second, maxDelay)
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		d := t.Sub(now)
+		if d <= 0 {
+			return 0
+		}
+		return min(d, maxDelay)
+	}
+	return 0
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// scrubErr removes any credential from an error's text while keeping it
+// classifiable.
+func (c *Client) scrubErr(err error) error {
+	msg := err.Error()
+	clean := scrub(msg, c.secrets)
+	if clean == msg {
+		return err
+	}
+	return &scrubbedError{msg: clean, cause: err}
+}
+
+type scrubbedError struct {
+	msg   string
+	cause error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+
+// Unwrap keeps errors.Is/As working for classification; the cause's own
+// text is never printed by this package.
+func (e *scrubbedError) Unwrap() error { return e.cause }
+
+func scrub(s string, secrets []string) string {
+	for _, sec := range secrets {
+		if len(sec) >= 4 {
+			s = strings.ReplaceAll(s, sec, "[REDACTED]")
+		}
+	}
+	return s
+}
