@@ -1,0 +1,261 @@
+// Package api serves Mailbridge's tenant API over net/http: the same handler
+// runs behind API Gateway (see LambdaHandler) and on localhost in the local
+// run. Handlers decode and validate requests, call the use cases in
+// shared/app and map their errors to HTTP in one place (errors.go).
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/app"
+	"github.com/mailbridge/mailbridge/shared/domain"
+)
+
+// Deps is what the API needs; functions/api and the local run fill it.
+type Deps struct {
+	Store   domain.Store
+	Secrets domain.SecretStore
+	Checker domain.AccessChecker
+	Clock   domain.Clock
+	Logger  *slog.Logger
+	// URLPolicy checks tenant-supplied URLs (urlguard.Policy).
+	URLPolicy app.URLChecker
+	// VerifyConcurrency bounds parallel access checks per verify call.
+	VerifyConcurrency int
+	// IdempotencyTTL is how long a POST /tenants answer is replayed for
+	// the same Idempotency-Key; default 24 h.
+	IdempotencyTTL time.Duration
+	// CallerTenants, when not nil, restricts each IAM caller (the userArn
+	// API Gateway reports) to the listed tenant ids; "*" allows all
+	// tenants and creating tenants. A caller not listed gets 403. Nil
+	// leaves authorization to IAM alone (any caller allowed to invoke the
+	// API reaches every tenant).
+	CallerTenants map[string][]string
+}
+
+type server struct {
+	tenants       *app.Tenants
+	store         domain.Store
+	log           *slog.Logger
+	idemTTL       time.Duration
+	callerTenants map[string][]string
+	mux           *http.ServeMux
+}
+
+// route is one operation: its method and OpenAPI path, the statuses it can
+// answer (checked against infra/openapi.yaml by a test) and its handler.
+type route struct {
+	method   string
+	path     string
+	statuses []int
+	handle   func(s *server, w http.ResponseWriter, r *http.Request) error
+}
+
+// Statuses every tenant-scoped route can answer.
+var scoped = []int{400, 403, 404, 500}
+
+func with(base []int, extra ...int) []int {
+	out := slices.Concat(base, extra)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+var routes = []route{
+	{"POST", "/tenants", with(nil, 201, 400, 403, 409, 413, 415, 500), (*server).createTenant},
+	{"GET", "/tenants/{id}", with(scoped, 200), (*server).getTenant},
+	{"PATCH", "/tenants/{id}", with(scoped, 200, 409, 413, 415), (*server).patchTenant},
+	{"DELETE", "/tenants/{id}", with(scoped, 204), (*server).deleteTenant},
+	{"PUT", "/tenants/{id}/credentials", with(scoped, 200, 409, 413, 415, 502, 503), (*server).rotateCredentials},
+	{"POST", "/tenants/{id}/mailboxes", with(scoped, 200, 409, 413, 415), (*server).addMailboxes},
+	{"GET", "/tenants/{id}/mailboxes", with(scoped, 200), (*server).listMailboxes},
+	{"DELETE", "/tenants/{id}/mailboxes/{address}", with(scoped, 204, 409), (*server).deleteMailbox},
+	{"POST", "/tenants/{id}/verify", with(scoped, 200, 409), (*server).verify},
+	{"GET", "/tenants/{id}/audit", with(scoped, 200), (*server).listAudit},
+	{"GET", "/tenants/{id}/changes", with(scoped, 200), (*server).tenantChanges},
+	{"GET", "/tenants/{id}/mailboxes/{address}/changes", with(scoped, 200), (*server).mailboxChanges},
+}
+
+// New returns the API's http.Handler.
+func New(d Deps) http.Handler {
+	logger := d.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	clock := d.Clock
+	if clock == nil {
+		clock = domain.SystemClock{}
+	}
+	s := &server{
+		tenants: &app.Tenants{
+			Store:             d.Store,
+			Secrets:           d.Secrets,
+			Checker:           d.Checker,
+			Clock:             clock,
+			URLs:              d.URLPolicy,
+			Log:               logger,
+			VerifyConcurrency: d.VerifyConcurrency,
+		},
+		store:         d.Store,
+		log:           logger,
+		idemTTL:       d.IdempotencyTTL,
+		callerTenants: d.CallerTenants,
+		mux:           http.NewServeMux(),
+	}
+	if s.idemTTL == 0 {
+		s.idemTTL = 24 * time.Hour
+	}
+	allowed := map[string][]string{}
+	for _, rt := range routes {
+		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
+		allowed[rt.path] = append(allowed[rt.path], rt.method)
+	}
+	// Known paths with an unsupported method, and unknown paths, answer
+	// JSON errors too (the mux's own answers are plain text).
+	for p, methods := range allowed {
+		allow := strings.Join(methods, ", ")
+		s.mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{
+				Code: "method_not_allowed", Message: r.Method + " is not supported here; use " + allow,
+			}})
+		})
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, errorBody{Error: errorDetail{Code: domain.CodeNotFound, Message: "no such route"}})
+	})
+	return s
+}
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+type callerKey struct{}
+
+// withCaller records the authenticated caller (from API Gateway's request
+// context), for CallerTenants.
+func withCaller(ctx context.Context, caller string) context.Context {
+	return context.WithValue(ctx, callerKey{}, caller)
+}
+
+func callerOf(ctx context.Context) string {
+	c, _ := ctx.Value(callerKey{}).(string)
+	return c
+}
+
+// ServeHTTP tags the request with an id, refuses unclean paths (instead of
+// the mux's redirect), logs one line per request and recovers panics.
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	reqID := r.Header.Get("X-Request-Id")
+	if !requestIDPattern.MatchString(reqID) {
+		reqID = newRequestID()
+	}
+	ctx := app.WithRequestID(r.Context(), reqID)
+	r = r.WithContext(ctx)
+	w.Header().Set("X-Request-Id", reqID)
+	sw := &statusWriter{ResponseWriter: w}
+
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic", "requestId", reqID, "panic", p)
+			if sw.status == 0 {
+				status, body := toBody(nil)
+				writeJSON(sw, status, body)
+			}
+		}
+		s.log.Info("request", "requestId", reqID, "method", r.Method, "route", r.Pattern,
+			"status", sw.status, "durationMs", time.Since(start).Milliseconds())
+	}()
+
+	if p := r.URL.Path; len(r.URL.RequestURI()) > 4096 || !strings.HasPrefix(p, "/") || path.Clean(p) != p {
+		status, body := toBody(domain.Invalid("path", "the request path must be a clean absolute path of at most 4096 characters"))
+		writeJSON(sw, status, body)
+		return
+	}
+	s.mux.ServeHTTP(sw, r)
+}
+
+func (s *server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var err error
+		if id := r.PathValue("id"); id != "" || strings.Contains(rt.path, "{id}") {
+			if verr := app.ValidateTenantID(id); verr != nil {
+				err = verr
+			} else {
+				err = s.authorize(r.Context(), id)
+			}
+		}
+		if err == nil {
+			err = rt.handle(s, w, r)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// authorize applies CallerTenants; tenant "" means creating a tenant.
+func (s *server) authorize(ctx context.Context, tenantID string) error {
+	if s.callerTenants == nil {
+		return nil
+	}
+	allowed := s.callerTenants[callerOf(ctx)]
+	if slices.Contains(allowed, "*") || (tenantID != "" && slices.Contains(allowed, tenantID)) {
+		return nil
+	}
+	return &domain.Error{Code: domain.CodeForbidden, Message: "this caller may not act on this tenant"}
+}
+
+func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, body := toBody(err)
+	if status >= 500 {
+		// The cause goes to the log only; it never reaches the client.
+		s.log.Error("request failed", "requestId", app.RequestID(r.Context()), "route", r.Pattern,
+			"status", status, "error", err.Error())
+	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if v != nil {
+		_ = json.NewEncoder(w).Encode(v)
+	}
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}

@@ -1,0 +1,475 @@
+package api
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/app"
+	"github.com/mailbridge/mailbridge/shared/domain"
+)
+
+// Request and response bodies. They are the API's own types, so the stored
+// domain types can change without changing the wire format.
+
+type createTenantRequest struct {
+	ID                  string             `json:"id"`
+	DisplayName         string             `json:"displayName"`
+	EWSURL              string             `json:"ewsUrl"`
+	ExchangeVersion     string             `json:"exchangeVersion"`
+	AccessMode          domain.AccessMode  `json:"accessMode"`
+	AllowFallback       bool               `json:"allowFallback"`
+	Folders             []string           `json:"folders"`
+	SyncIntervalSeconds int                `json:"syncIntervalSeconds"`
+	MaxConcurrentJobs   int                `json:"maxConcurrentJobs"`
+	Credentials         *domain.Credential `json:"credentials"`
+}
+
+type patchTenantRequest struct {
+	DisplayName         *string            `json:"displayName"`
+	EWSURL              *string            `json:"ewsUrl"`
+	ExchangeVersion     *string            `json:"exchangeVersion"`
+	AccessMode          *domain.AccessMode `json:"accessMode"`
+	AllowFallback       *bool              `json:"allowFallback"`
+	Folders             *[]string          `json:"folders"`
+	SyncIntervalSeconds *int               `json:"syncIntervalSeconds"`
+	MaxConcurrentJobs   *int               `json:"maxConcurrentJobs"`
+	Version             *int64             `json:"version"`
+}
+
+type rotateRequest struct {
+	Credentials  *domain.Credential `json:"credentials"`
+	ProbeMailbox string             `json:"probeMailbox"`
+}
+
+type credentialView struct {
+	Kind        domain.AuthKind `json:"kind"`
+	Fingerprint string          `json:"fingerprint"`
+}
+
+type tenantView struct {
+	ID                  string              `json:"id"`
+	DisplayName         string              `json:"displayName"`
+	EWSURL              string              `json:"ewsUrl"`
+	ExchangeVersion     string              `json:"exchangeVersion"`
+	AccessMode          domain.AccessMode   `json:"accessMode"`
+	AllowFallback       bool                `json:"allowFallback"`
+	Folders             []string            `json:"folders"`
+	SyncIntervalSeconds int                 `json:"syncIntervalSeconds"`
+	MaxConcurrentJobs   int                 `json:"maxConcurrentJobs"`
+	Status              domain.TenantStatus `json:"status"`
+	// Credentials is null while no credential is stored (an onboarding
+	// interrupted between its steps); a rotation fixes it.
+	Credentials *credentialView `json:"credentials"`
+	CreatedAt   time.Time       `json:"createdAt"`
+	UpdatedAt   time.Time       `json:"updatedAt"`
+	Version     int64           `json:"version"`
+}
+
+func viewTenant(t domain.Tenant) tenantView {
+	v := tenantView{
+		ID:                  t.ID,
+		DisplayName:         t.DisplayName,
+		EWSURL:              t.EWSURL,
+		ExchangeVersion:     t.ExchangeVersion,
+		AccessMode:          t.AccessMode,
+		AllowFallback:       t.AllowFallback,
+		Folders:             t.Folders,
+		SyncIntervalSeconds: int(t.SyncInterval / time.Second),
+		MaxConcurrentJobs:   t.MaxConcurrentJobs,
+		Status:              t.Status,
+		CreatedAt:           t.CreatedAt,
+		UpdatedAt:           t.UpdatedAt,
+		Version:             t.Version,
+	}
+	if t.CredentialFingerprint != "" {
+		v.Credentials = &credentialView{Kind: t.AuthKind, Fingerprint: t.CredentialFingerprint}
+	}
+	return v
+}
+
+type mailboxView struct {
+	Address           string               `json:"address"`
+	AccessMode        domain.AccessMode    `json:"accessMode,omitempty"`
+	EWSURL            string               `json:"ewsUrl,omitempty"`
+	EffectiveMode     domain.AccessMode    `json:"effectiveMode,omitempty"`
+	Status            domain.MailboxStatus `json:"status"`
+	UnreadableFolders []string             `json:"unreadableFolders,omitempty"`
+	LastSync          *time.Time           `json:"lastSync,omitempty"`
+	LastError         string               `json:"lastError,omitempty"`
+	Hint              string               `json:"hint,omitempty"`
+	UpdatedAt         time.Time            `json:"updatedAt"`
+}
+
+func viewMailbox(m domain.Mailbox) mailboxView {
+	v := mailboxView{
+		Address:           m.Address,
+		AccessMode:        m.AccessMode,
+		EWSURL:            m.EWSURL,
+		EffectiveMode:     m.EffectiveMode,
+		Status:            m.Status,
+		UnreadableFolders: m.UnreadableFolders,
+		LastError:         m.LastError,
+		Hint:              m.Hint,
+		UpdatedAt:         m.UpdatedAt,
+	}
+	if !m.LastSync.IsZero() {
+		ls := m.LastSync
+		v.LastSync = &ls
+	}
+	return v
+}
+
+// idempotentRecord is what POST /tenants stores under an Idempotency-Key.
+type idempotentRecord struct {
+	RequestHash string          `json:"requestHash"`
+	Status      int             `json:"status"`
+	Body        json.RawMessage `json:"body"`
+}
+
+func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
+	if err := s.authorize(r.Context(), ""); err != nil {
+		return err
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if key != "" && !requestIDPattern.MatchString(key) {
+		return domain.Invalid("Idempotency-Key", "Idempotency-Key must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' and '-'")
+	}
+	// Read the body once: it is decoded and, with a key, hashed.
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		return decodeError(err, MaxBodyBytes)
+	}
+	r.Body = io.NopCloser(bytes.NewReader(raw))
+	var req createTenantRequest
+	if err := decodeJSON(w, r, &req, MaxBodyBytes); err != nil {
+		return err
+	}
+	if req.Credentials == nil {
+		return domain.Invalid("credentials", "credentials are required")
+	}
+	t, err := s.tenants.Onboard(r.Context(), app.NewTenant{
+		ID:                req.ID,
+		DisplayName:       req.DisplayName,
+		EWSURL:            req.EWSURL,
+		ExchangeVersion:   req.ExchangeVersion,
+		AccessMode:        req.AccessMode,
+		AllowFallback:     req.AllowFallback,
+		Folders:           req.Folders,
+		SyncInterval:      time.Duration(req.SyncIntervalSeconds) * time.Second,
+		MaxConcurrentJobs: req.MaxConcurrentJobs,
+		Credential:        *req.Credentials,
+	})
+	if key == "" {
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusCreated, viewTenant(t))
+		return nil
+	}
+	return s.answerIdempotent(w, r, key, raw, t, err)
+}
+
+// answerIdempotent stores the outcome of a create under its key and answers
+// with the first outcome stored for that key. A retry of a create that
+// succeeded meets "tenant exists" and is answered with the original 201.
+// Only successes and conflicts are stored: a validation error would repeat
+// anyway, and an internal error must stay retriable.
+func (s *server) answerIdempotent(w http.ResponseWriter, r *http.Request, key string, raw []byte, t domain.Tenant, opErr error) error {
+	sum := sha256.Sum256(raw)
+	rec := idempotentRecord{RequestHash: hex.EncodeToString(sum[:])}
+	switch {
+	case opErr == nil:
+		rec.Status = http.StatusCreated
+		rec.Body, _ = json.Marshal(viewTenant(t))
+	case domain.IsConflict(opErr):
+		status, body := toBody(opErr)
+		rec.Status = status
+		rec.Body, _ = json.Marshal(body)
+	default:
+		return opErr
+	}
+	value, _ := json.Marshal(rec)
+	stored, existed, err := s.store.SaveIdempotent(r.Context(), "POST /tenants "+callerOf(r.Context()), key, value, s.idemTTL)
+	if err != nil {
+		// The create itself is done; answer it rather than fail it.
+		s.log.Error("idempotency record not saved", "requestId", app.RequestID(r.Context()), "error", err.Error())
+		existed = false
+	}
+	if existed {
+		var prev idempotentRecord
+		if err := json.Unmarshal(stored, &prev); err != nil {
+			return &domain.Error{Code: domain.CodeInternal, Message: "bad idempotency record", Err: err}
+		}
+		switch {
+		case prev.RequestHash == rec.RequestHash:
+			rec = prev
+			w.Header().Set("Idempotent-Replayed", "true")
+		case opErr == nil:
+			// This call created a tenant although the key was used
+			// before with another body: report what really happened.
+			s.log.Warn("Idempotency-Key reused with a different body", "requestId", app.RequestID(r.Context()), "tenantId", t.ID)
+		default:
+			return domain.Conflict("this Idempotency-Key was used with a different request body")
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(rec.Status)
+	_, _ = w.Write(append(rec.Body, '\n'))
+	return nil
+}
+
+func (s *server) getTenant(w http.ResponseWriter, r *http.Request) error {
+	if _, err := query(r); err != nil {
+		return err
+	}
+	t, err := s.tenants.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewTenant(t))
+	return nil
+}
+
+func (s *server) patchTenant(w http.ResponseWriter, r *http.Request) error {
+	var req patchTenantRequest
+	if err := decodeJSON(w, r, &req, MaxBodyBytes); err != nil {
+		return err
+	}
+	p := app.TenantPatch{
+		DisplayName:       req.DisplayName,
+		EWSURL:            req.EWSURL,
+		ExchangeVersion:   req.ExchangeVersion,
+		AccessMode:        req.AccessMode,
+		AllowFallback:     req.AllowFallback,
+		Folders:           req.Folders,
+		MaxConcurrentJobs: req.MaxConcurrentJobs,
+		Version:           req.Version,
+	}
+	if req.SyncIntervalSeconds != nil {
+		d := time.Duration(*req.SyncIntervalSeconds) * time.Second
+		p.SyncInterval = &d
+	}
+	t, err := s.tenants.Update(r.Context(), r.PathValue("id"), p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, viewTenant(t))
+	return nil
+}
+
+func (s *server) deleteTenant(w http.ResponseWriter, r *http.Request) error {
+	if _, err := query(r); err != nil {
+		return err
+	}
+	if err := s.tenants.Offboard(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type rotateResponse struct {
+	Tenant tenantView          `json:"tenant"`
+	Check  domain.AccessReport `json:"check"`
+}
+
+func (s *server) rotateCredentials(w http.ResponseWriter, r *http.Request) error {
+	var req rotateRequest
+	if err := decodeJSON(w, r, &req, MaxBodyBytes); err != nil {
+		return err
+	}
+	if req.Credentials == nil {
+		return domain.Invalid("credentials", "credentials are required")
+	}
+	t, rep, err := s.tenants.RotateCredential(r.Context(), r.PathValue("id"), *req.Credentials, req.ProbeMailbox)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rotateResponse{Tenant: viewTenant(t), Check: rep})
+	return nil
+}
+
+type addMailboxesRequest struct {
+	Mailboxes []struct {
+		Address    string            `json:"address"`
+		AccessMode domain.AccessMode `json:"accessMode"`
+		EWSURL     string            `json:"ewsUrl"`
+	} `json:"mailboxes"`
+}
+
+type mailboxResultView struct {
+	Address string       `json:"address"`
+	Outcome string       `json:"outcome"`
+	Error   *errorDetail `json:"error,omitempty"`
+}
+
+type addMailboxesResponse struct {
+	Added   int                 `json:"added"`
+	Exists  int                 `json:"exists"`
+	Invalid int                 `json:"invalid"`
+	Results []mailboxResultView `json:"results"`
+}
+
+func (s *server) addMailboxes(w http.ResponseWriter, r *http.Request) error {
+	var req addMailboxesRequest
+	if err := decodeJSON(w, r, &req, MaxBulkBodyBytes); err != nil {
+		return err
+	}
+	in := make([]app.NewMailbox, len(req.Mailboxes))
+	for i, m := range req.Mailboxes {
+		in[i] = app.NewMailbox{Address: m.Address, AccessMode: m.AccessMode, EWSURL: m.EWSURL}
+	}
+	results, err := s.tenants.AddMailboxes(r.Context(), r.PathValue("id"), in)
+	if err != nil {
+		return err
+	}
+	resp := addMailboxesResponse{Results: make([]mailboxResultView, len(results))}
+	for i, res := range results {
+		v := mailboxResultView{Address: res.Address, Outcome: res.Outcome}
+		switch res.Outcome {
+		case app.MailboxAdded:
+			resp.Added++
+		case app.MailboxExists:
+			resp.Exists++
+		default:
+			resp.Invalid++
+			if res.Error != nil {
+				v.Error = &errorDetail{Code: res.Error.Code, Message: res.Error.Message, Field: res.Error.Field}
+			}
+		}
+		resp.Results[i] = v
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func (s *server) deleteMailbox(w http.ResponseWriter, r *http.Request) error {
+	if _, err := query(r); err != nil {
+		return err
+	}
+	if err := s.tenants.RemoveMailbox(r.Context(), r.PathValue("id"), r.PathValue("address")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type mailboxPage struct {
+	Mailboxes  []mailboxView `json:"mailboxes"`
+	NextCursor string        `json:"nextCursor,omitempty"`
+}
+
+func (s *server) listMailboxes(w http.ResponseWriter, r *http.Request) error {
+	q, err := query(r, "status", "cursor", "limit")
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(q, "limit")
+	if err != nil {
+		return err
+	}
+	ms, next, err := s.tenants.ListMailboxes(r.Context(), r.PathValue("id"), domain.MailboxQuery{
+		Status: domain.MailboxStatus(q["status"]), Cursor: q["cursor"], Limit: limit,
+	})
+	if err != nil {
+		return err
+	}
+	page := mailboxPage{Mailboxes: make([]mailboxView, len(ms)), NextCursor: next}
+	for i, m := range ms {
+		page.Mailboxes[i] = viewMailbox(m)
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+type verifyResponse struct {
+	TenantID  string                       `json:"tenantId"`
+	CheckedAt time.Time                    `json:"checkedAt"`
+	Summary   map[domain.MailboxStatus]int `json:"summary"`
+	Mailboxes []domain.AccessReport        `json:"mailboxes"`
+}
+
+func (s *server) verify(w http.ResponseWriter, r *http.Request) error {
+	q, err := query(r, "mailbox")
+	if err != nil {
+		return err
+	}
+	if _, ok := q["mailbox"]; ok && q["mailbox"] == "" {
+		return domain.Invalid("mailbox", "mailbox must be an address when given")
+	}
+	rep, err := s.tenants.Verify(r.Context(), r.PathValue("id"), q["mailbox"])
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, verifyResponse{
+		TenantID: rep.TenantID, CheckedAt: rep.CheckedAt, Summary: rep.Summary, Mailboxes: rep.Mailboxes,
+	})
+	return nil
+}
+
+type auditPage struct {
+	Entries    []domain.AuditEntry `json:"entries"`
+	NextCursor string              `json:"nextCursor,omitempty"`
+}
+
+func (s *server) listAudit(w http.ResponseWriter, r *http.Request) error {
+	q, err := query(r, "cursor", "limit")
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(q, "limit")
+	if err != nil {
+		return err
+	}
+	es, next, err := s.tenants.ListAudit(r.Context(), r.PathValue("id"), q["cursor"], limit)
+	if err != nil {
+		return err
+	}
+	if es == nil {
+		es = []domain.AuditEntry{}
+	}
+	writeJSON(w, http.StatusOK, auditPage{Entries: es, NextCursor: next})
+	return nil
+}
+
+type feedPage struct {
+	Changes []domain.Change `json:"changes"`
+	// NextCursor continues the feed; it equals the given cursor when
+	// nothing is new, so a poller can keep it.
+	NextCursor string `json:"nextCursor"`
+}
+
+func (s *server) tenantChanges(w http.ResponseWriter, r *http.Request) error {
+	return s.feed(w, r, "")
+}
+
+func (s *server) mailboxChanges(w http.ResponseWriter, r *http.Request) error {
+	return s.feed(w, r, r.PathValue("address"))
+}
+
+func (s *server) feed(w http.ResponseWriter, r *http.Request, mailbox string) error {
+	q, err := query(r, "cursor", "limit")
+	if err != nil {
+		return err
+	}
+	limit, err := queryInt(q, "limit")
+	if err != nil {
+		return err
+	}
+	cs, next, err := s.tenants.ReadFeed(r.Context(), r.PathValue("id"), mailbox, q["cursor"], limit)
+	if err != nil {
+		return err
+	}
+	if cs == nil {
+		cs = []domain.Change{}
+	}
+	writeJSON(w, http.StatusOK, feedPage{Changes: cs, NextCursor: next})
+	return nil
+}
