@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"path"
@@ -219,8 +220,12 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := toBody(err)
 	if status >= 500 {
 		// The cause goes to the log only; it never reaches the client.
-		s.log.Error("request failed", "requestId", app.RequestID(r.Context()), "route", r.Pattern,
-			"status", status, "error", err.Error())
+		attrs := []any{"requestId", app.RequestID(r.Context()), "route", r.Pattern, "status", status, "error", err.Error()}
+		var de *domain.Error
+		if errors.As(err, &de) && de.Err != nil {
+			attrs = append(attrs, "cause", de.Err.Error())
+		}
+		s.log.Error("request failed", attrs...)
 	}
 	writeJSON(w, status, body)
 }

@@ -1,0 +1,414 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/local/boltstore"
+	"github.com/mailbridge/mailbridge/shared/urlguard"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// --- what the whole suite saw, for the leak and OpenAPI checks in TestMain ---
+
+var seen struct {
+	sync.Mutex
+	secrets   map[string]bool
+	output    bytes.Buffer          // every log line and every response
+	responses map[string]map[int]bool // route pattern -> statuses answered
+}
+
+func noteSecret(c domain.Credential) {
+	seen.Lock()
+	defer seen.Unlock()
+	if seen.secrets == nil {
+		seen.secrets = map[string]bool{}
+	}
+	for _, s := range c.SecretValues() {
+		seen.secrets[s] = true
+	}
+}
+
+func noteOutput(b []byte) {
+	seen.Lock()
+	defer seen.Unlock()
+	seen.output.Write(b)
+	seen.output.WriteByte('\n')
+}
+
+func noteResponse(pattern string, status int) {
+	seen.Lock()
+	defer seen.Unlock()
+	if seen.responses == nil {
+		seen.responses = map[string]map[int]bool{}
+	}
+	if seen.responses[pattern] == nil {
+		seen.responses[pattern] = map[int]bool{}
+	}
+	seen.responses[pattern][status] = true
+}
+
+// logSink collects log output and forwards it to the suite's record.
+type logSink struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logSink) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	noteOutput(p)
+	return l.buf.Write(p)
+}
+
+func (l *logSink) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// --- test doubles for what has no embedded adapter in this package ---
+
+type fixedClock struct{ t time.Time }
+
+func (c fixedClock) Now() time.Time { return c.t }
+
+var testNow = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+
+// memSecrets is a tiny SecretStore: the real adapters have their own
+// contract suite; here only the API's use of the port matters.
+type memSecrets struct {
+	mu        sync.Mutex
+	creds     map[string]domain.Credential
+	failPut   error
+	failDel   error
+	deleted   []string
+}
+
+func (m *memSecrets) PutCredential(_ context.Context, id string, c domain.Credential) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failPut != nil {
+		return m.failPut
+	}
+	m.creds[id] = c
+	return nil
+}
+
+func (m *memSecrets) GetCredential(_ context.Context, id string) (domain.Credential, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.creds[id]
+	if !ok {
+		return domain.Credential{}, domain.ErrNotFound
+	}
+	return c, nil
+}
+
+func (m *memSecrets) DeleteCredential(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.failDel; err != nil {
+		m.failDel = nil // fail once, like a crash mid-offboard
+		return err
+	}
+	if _, ok := m.creds[id]; !ok {
+		return domain.ErrNotFound
+	}
+	delete(m.creds, id)
+	m.deleted = append(m.deleted, id)
+	return nil
+}
+
+func (m *memSecrets) get(id string) (domain.Credential, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, ok := m.creds[id]
+	return c, ok
+}
+
+// fakeChecker answers access checks from a table keyed by address; it
+// records what it was asked, to prove which tenant's credential was used.
+type fakeChecker struct {
+	mu       sync.Mutex
+	reports  map[string]domain.AccessReport
+	errs     map[string]error
+	calls    []checkCall
+	inFlight int
+	maxSeen  int
+}
+
+type checkCall struct {
+	Tenant, Mailbox, Fingerprint string
+}
+
+func (f *fakeChecker) CheckAccess(_ context.Context, t domain.Tenant, m domain.Mailbox, c domain.Credential) (domain.AccessReport, error) {
+	f.mu.Lock()
+	f.calls = append(f.calls, checkCall{t.ID, m.Address, c.Fingerprint()})
+	f.inFlight++
+	f.maxSeen = max(f.maxSeen, f.inFlight)
+	rep, ok := f.reports[m.Address]
+	err := f.errs[m.Address]
+	f.mu.Unlock()
+	time.Sleep(time.Millisecond) // let concurrent checks overlap
+	f.mu.Lock()
+	f.inFlight--
+	f.mu.Unlock()
+	if err != nil {
+		return domain.AccessReport{}, err
+	}
+	if !ok {
+		return domain.AccessReport{Mailbox: m.Address, Status: domain.MailboxOK, Mode: t.AccessMode}, nil
+	}
+	return rep, nil
+}
+
+func (f *fakeChecker) callsFor(tenant string) []checkCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []checkCall
+	for _, c := range f.calls {
+		if c.Tenant == tenant {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// testDNS is the injected resolver of the URL policy.
+type testDNS map[string]string
+
+func (d testDNS) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	a, ok := d[host]
+	if !ok {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	return []netip.Addr{netip.MustParseAddr(a)}, nil
+}
+
+var dns = testDNS{
+	"mail.contoso.com":       "52.96.10.1",
+	"mail.globex.com":        "52.96.20.1",
+	"login.example.com":      "20.190.1.1",
+	"internal.contoso.com":   "10.1.2.3",
+	"metadata.attacker.test": "169.254.169.254",
+	"rebind.attacker.test":   "127.0.0.1",
+}
+
+// --- the environment every handler test runs in ---
+
+type env struct {
+	t       *testing.T
+	store   *boltstore.Store
+	secrets *memSecrets
+	checker *fakeChecker
+	srv     *server
+	h       http.Handler
+	logs    *logSink
+}
+
+type envOption func(*Deps)
+
+func newEnv(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "mailbridge.db"), boltstore.Options{Clock: fixedClock{testNow}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := &env{
+		t:       t,
+		store:   st,
+		secrets: &memSecrets{creds: map[string]domain.Credential{}},
+		checker: &fakeChecker{reports: map[string]domain.AccessReport{}, errs: map[string]error{}},
+		logs:    &logSink{},
+	}
+	d := Deps{
+		Store:     st,
+		Secrets:   e.secrets,
+		Checker:   e.checker,
+		Clock:     fixedClock{testNow},
+		Logger:    slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		URLPolicy: urlguard.Policy{Resolver: dns},
+	}
+	for _, o := range opts {
+		o(&d)
+	}
+	e.h = New(d)
+	e.srv = e.h.(*server)
+	return e
+}
+
+type req struct {
+	method, path, body string
+	header             map[string]string
+}
+
+// do serves one request and records the answer for the suite-wide checks.
+func (e *env) do(r req) *httptest.ResponseRecorder {
+	e.t.Helper()
+	hr := httptest.NewRequest(r.method, "http://api.test"+r.path, strings.NewReader(r.body))
+	if r.body != "" {
+		hr.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range r.header {
+		if v == "" {
+			hr.Header.Del(k)
+		} else {
+			hr.Header.Set(k, v)
+		}
+	}
+	_, pattern := e.srv.mux.Handler(hr)
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, hr)
+	e.note(pattern, w.Code, w.Header(), w.Body.Bytes())
+	return w
+}
+
+func (e *env) note(pattern string, status int, h http.Header, body []byte) {
+	var b bytes.Buffer
+	_ = h.Write(&b)
+	b.Write(body)
+	noteOutput(b.Bytes())
+	if slices.ContainsFunc(routes, func(rt route) bool { return rt.method+" "+rt.path == pattern }) {
+		noteResponse(pattern, status)
+	}
+}
+
+func (e *env) must(r req, status int) map[string]any {
+	e.t.Helper()
+	w := e.do(r)
+	if w.Code != status {
+		e.t.Fatalf("%s %s = %d, want %d: %s", r.method, r.path, w.Code, status, w.Body)
+	}
+	var out map[string]any
+	if w.Body.Len() > 0 {
+		if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
+			e.t.Fatalf("%s %s: answer is not JSON: %v: %s", r.method, r.path, err, w.Body)
+		}
+	}
+	return out
+}
+
+func basicCred(user, pw string) domain.Credential {
+	c := domain.Credential{Kind: domain.AuthBasic, Username: user, Password: pw}
+	noteSecret(c)
+	return c
+}
+
+func tenantBody(id, ewsURL string, c domain.Credential, extra string) string {
+	cb, _ := domain.MarshalCredential(c)
+	return fmt.Sprintf(`{"id":%q,"displayName":"%s Inc","ewsUrl":%q,"accessMode":"impersonation","allowFallback":true,"credentials":%s%s}`,
+		id, id, ewsURL, cb, extra)
+}
+
+// onboard creates a tenant with the given mailboxes through the API.
+func (e *env) onboard(id string, c domain.Credential, mailboxes ...string) {
+	e.t.Helper()
+	e.must(req{method: "POST", path: "/tenants", body: tenantBody(id, "https://mail."+strings.Split(id, "-")[0]+".com/EWS/Exchange.asmx", c, "")}, 201)
+	if len(mailboxes) > 0 {
+		e.addMailboxes(id, mailboxes...)
+	}
+}
+
+func (e *env) addMailboxes(id string, addrs ...string) map[string]any {
+	e.t.Helper()
+	var items []string
+	for _, a := range addrs {
+		items = append(items, fmt.Sprintf(`{"address":%q}`, a))
+	}
+	return e.must(req{method: "POST", path: "/tenants/" + id + "/mailboxes", body: `{"mailboxes":[` + strings.Join(items, ",") + `]}`}, 200)
+}
+
+// snapshot is everything the store and secret store hold that the API can
+// change, to assert that refused requests changed nothing.
+func (e *env) snapshot() string {
+	e.t.Helper()
+	ctx := context.Background()
+	var b strings.Builder
+	ts, _, err := e.store.ListTenants(ctx, "", 1000)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, t := range ts {
+		tj, _ := json.Marshal(t)
+		b.Write(tj)
+		ms, _, err := e.store.ListMailboxes(ctx, t.ID, domain.MailboxQuery{Limit: 1000})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		mj, _ := json.Marshal(ms)
+		b.Write(mj)
+		as, _, err := e.store.ListAudit(ctx, t.ID, "", 1000)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		aj, _ := json.Marshal(as)
+		b.Write(aj)
+	}
+	e.secrets.mu.Lock()
+	for _, id := range sortedKeys(e.secrets.creds) {
+		fmt.Fprintf(&b, "%s=%s;", id, e.secrets.creds[id].Fingerprint())
+	}
+	e.secrets.mu.Unlock()
+	return b.String()
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+// golden compares a JSON answer, indented for review, with testdata/name.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	var ind bytes.Buffer
+	if err := json.Indent(&ind, got, "", "  "); err != nil {
+		t.Fatalf("answer is not JSON: %v", err)
+	}
+	got = ind.Bytes()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(want, got) {
+		t.Fatalf("%s differs from the answer:\n--- want\n%s\n--- got\n%s", path, want, got)
+	}
+}
+
+func readAll(t *testing.T, r io.Reader) []byte {
+	t.Helper()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

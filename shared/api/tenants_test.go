@@ -1,0 +1,368 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+)
+
+func TestOnboardAndGet(t *testing.T) {
+	e := newEnv(t)
+	cred := basicCred(`CONTOSO\svc-mailbridge`, "Onboard-pw-7731!")
+	e.must(req{method: "POST", path: "/tenants", body: tenantBody("contoso", "https://mail.contoso.com/EWS/Exchange.asmx", cred,
+		`,"folders":["inbox","calendar"],"syncIntervalSeconds":600,"exchangeVersion":"Exchange2013_SP1"`)}, 201)
+
+	stored, ok := e.secrets.get("contoso")
+	if !ok || stored.Password != cred.Password {
+		t.Fatal("the credential was not stored in the secret store")
+	}
+	w := e.do(req{method: "GET", path: "/tenants/contoso"})
+	if w.Code != 200 {
+		t.Fatalf("GET = %d: %s", w.Code, w.Body)
+	}
+	golden(t, "get-tenant.json", w.Body.Bytes())
+	if strings.Contains(w.Body.String(), cred.Password) || strings.Contains(w.Body.String(), "svc-mailbridge") {
+		t.Fatalf("GET shows credential material: %s", w.Body)
+	}
+	var v tenantView
+	if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.Credentials == nil || v.Credentials.Kind != domain.AuthBasic || v.Credentials.Fingerprint != cred.Fingerprint() {
+		t.Fatalf("credentials = %+v, want kind basic and fingerprint %s", v.Credentials, cred.Fingerprint())
+	}
+	// The main store never holds the secret.
+	tn, err := e.store.GetTenant(context.Background(), "contoso")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(tn)
+	if strings.Contains(string(raw), cred.Password) {
+		t.Fatal("the tenant record holds the password")
+	}
+
+	e.must(req{method: "GET", path: "/tenants/unknown"}, 404)
+	w = e.do(req{method: "POST", path: "/tenants", body: tenantBody("contoso", "https://mail.contoso.com/EWS/Exchange.asmx", basicCred("x", "Other-pw-1"), "")})
+	if w.Code != 409 {
+		t.Fatalf("second create = %d, want 409", w.Code)
+	}
+	if got, _ := e.secrets.get("contoso"); got.Password != cred.Password {
+		t.Fatal("a conflicting create replaced the existing tenant's secret")
+	}
+}
+
+func TestOnboardSecretFailureLeavesNothing(t *testing.T) {
+	e := newEnv(t)
+	e.secrets.failPut = errors.New("secrets manager: throttled")
+	before := e.snapshot()
+	w := e.do(req{method: "POST", path: "/tenants", body: tenantBody("contoso", "https://mail.contoso.com/EWS/Exchange.asmx", basicCred("u", "Fail-pw-1"), "")})
+	if w.Code != 500 {
+		t.Fatalf("= %d, want 500", w.Code)
+	}
+	if strings.Contains(w.Body.String(), "throttled") {
+		t.Fatalf("internal cause leaked to the client: %s", w.Body)
+	}
+	if !strings.Contains(e.logs.String(), "secrets manager: throttled") || !strings.Contains(e.logs.String(), w.Header().Get("X-Request-Id")) {
+		t.Fatalf("the cause and request id are not in the log:\n%s", e.logs)
+	}
+	if after := e.snapshot(); after != before {
+		t.Fatalf("a failed onboarding left data behind:\n%s", after)
+	}
+	e.secrets.failPut = nil
+	e.must(req{method: "POST", path: "/tenants", body: tenantBody("contoso", "https://mail.contoso.com/EWS/Exchange.asmx", basicCred("u", "Fail-pw-1"), "")}, 201)
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	e := newEnv(t)
+	body := tenantBody("contoso", "https://mail.contoso.com/EWS/Exchange.asmx", basicCred("u", "Idem-pw-1"), "")
+	h := map[string]string{"Idempotency-Key": "create-contoso-1"}
+	first := e.do(req{method: "POST", path: "/tenants", body: body, header: h})
+	second := e.do(req{method: "POST", path: "/tenants", body: body, header: h})
+	if first.Code != 201 || second.Code != 201 {
+		t.Fatalf("codes %d, %d; want 201 twice", first.Code, second.Code)
+	}
+	if first.Body.String() != second.Body.String() {
+		t.Fatalf("replay differs:\n%s\n%s", first.Body, second.Body)
+	}
+	if second.Header().Get("Idempotent-Replayed") != "true" {
+		t.Fatal("the replay is not marked")
+	}
+	other := tenantBody("contoso", "https://mail.contoso.com/EWS/Exchange.asmx", basicCred("u", "Idem-pw-2"), "")
+	w := e.do(req{method: "POST", path: "/tenants", body: other, header: h})
+	if w.Code != 409 || !strings.Contains(w.Body.String(), "different request body") {
+		t.Fatalf("key reuse = %d %s, want 409 naming the reuse", w.Code, w.Body)
+	}
+	if c, _ := e.secrets.get("contoso"); c.Password != "Idem-pw-1" {
+		t.Fatal("key reuse changed the secret")
+	}
+	// Without a key a repeated create is a plain conflict.
+	w = e.do(req{method: "POST", path: "/tenants", body: body})
+	if w.Code != 409 || !strings.Contains(w.Body.String(), "already exists") {
+		t.Fatalf("repeat without key = %d %s", w.Code, w.Body)
+	}
+}
+
+func TestPatchTenant(t *testing.T) {
+	e := newEnv(t)
+	e.onboard("contoso", basicCred("u", "Patch-pw-1"))
+	out := e.must(req{method: "PATCH", path: "/tenants/contoso", body: `{"displayName":"Contoso Ltd","accessMode":"delegate","maxConcurrentJobs":4,"folders":["all"],"syncIntervalSeconds":900,"version":2}`}, 200)
+	if out["displayName"] != "Contoso Ltd" || out["accessMode"] != "delegate" || out["maxConcurrentJobs"] != 4.0 ||
+		out["syncIntervalSeconds"] != 900.0 || out["version"] != 3.0 {
+		t.Fatalf("patched tenant = %v", out)
+	}
+	w := e.do(req{method: "PATCH", path: "/tenants/contoso", body: `{"displayName":"Stale","version":2}`})
+	if w.Code != 409 {
+		t.Fatalf("stale version = %d, want 409", w.Code)
+	}
+	got := e.must(req{method: "GET", path: "/tenants/contoso"}, 200)
+	if got["displayName"] != "Contoso Ltd" {
+		t.Fatalf("stale patch applied: %v", got)
+	}
+}
+
+func TestMailboxesBulkAddListDelete(t *testing.T) {
+	e := newEnv(t)
+	e.onboard("contoso", basicCred("u", "Mbx-pw-1"), "existing@contoso.com")
+	out := e.must(req{method: "POST", path: "/tenants/contoso/mailboxes", body: `{"mailboxes":[
+		{"address":"Alice@Contoso.com"},
+		{"address":"existing@contoso.com"},
+		{"address":"Bob <bob@contoso.com>"},
+		{"address":"alice@contoso.com"},
+		{"address":"room1@contoso.com","accessMode":"delegate","ewsUrl":"https://mail.globex.com/EWS/Exchange.asmx"},
+		{"address":"room2@contoso.com","ewsUrl":"https://10.0.0.5/EWS/Exchange.asmx"},
+		{"address":"room3@contoso.com","accessMode":"root"}
+	]}`}, 200)
+	b, _ := json.Marshal(out)
+	golden(t, "bulk-add.json", append(b, '\n'))
+
+	page := e.must(req{method: "GET", path: "/tenants/contoso/mailboxes"}, 200)
+	var addrs []string
+	for _, m := range page["mailboxes"].([]any) {
+		addrs = append(addrs, m.(map[string]any)["address"].(string))
+	}
+	if got := strings.Join(addrs, ","); got != "alice@contoso.com,existing@contoso.com,room1@contoso.com" {
+		t.Fatalf("stored mailboxes = %s", got)
+	}
+
+	// Paging with a limit, then a status filter.
+	p1 := e.must(req{method: "GET", path: "/tenants/contoso/mailboxes?limit=2"}, 200)
+	if n := len(p1["mailboxes"].([]any)); n != 2 || p1["nextCursor"] == nil {
+		t.Fatalf("first page = %v", p1)
+	}
+	p2 := e.must(req{method: "GET", path: "/tenants/contoso/mailboxes?limit=2&cursor=" + p1["nextCursor"].(string)}, 200)
+	if n := len(p2["mailboxes"].([]any)); n != 1 {
+		t.Fatalf("second page = %v", p2)
+	}
+	if n := len(e.must(req{method: "GET", path: "/tenants/contoso/mailboxes?status=ok"}, 200)["mailboxes"].([]any)); n != 0 {
+		t.Fatalf("status=ok lists %d mailboxes before any verify", n)
+	}
+
+	e.must(req{method: "DELETE", path: "/tenants/contoso/mailboxes/Alice@contoso.com"}, 204)
+	e.must(req{method: "DELETE", path: "/tenants/contoso/mailboxes/alice@contoso.com"}, 404)
+	e.must(req{method: "DELETE", path: "/tenants/contoso/mailboxes/room1%40contoso.com"}, 204)
+}
+
+func TestVerifyRecordsStatusesAndAudits(t *testing.T) {
+	e := newEnv(t)
+	e.onboard("contoso", basicCred("u", "Verify-pw-1"), "ok@contoso.com", "far@contoso.com", "gone@contoso.com", "shared@contoso.com", "down@contoso.com")
+	e.checker.reports["far@contoso.com"] = domain.AccessReport{Mailbox: "far@contoso.com", Status: domain.MailboxOutOfScope,
+		Detail: "ErrorImpersonateUserDenied", Hint: "add the mailbox to the management scope's group"}
+	e.checker.reports["gone@contoso.com"] = domain.AccessReport{Mailbox: "gone@contoso.com", Status: domain.MailboxNotFound, Detail: "ErrorNonExistentMailbox"}
+	e.checker.reports["shared@contoso.com"] = domain.AccessReport{Mailbox: "shared@contoso.com", Status: domain.MailboxOK, Mode: domain.AccessDelegate,
+		FellBack: true, UnreadableFolders: []string{"contacts"}, Hint: "share the contacts folder with the service account"}
+	e.checker.errs["down@contoso.com"] = errors.New("dial tcp 52.96.10.1:443: connection refused")
+
+	w := e.do(req{method: "POST", path: "/tenants/contoso/verify"})
+	if w.Code != 200 {
+		t.Fatalf("verify = %d %s", w.Code, w.Body)
+	}
+	golden(t, "verify.json", w.Body.Bytes())
+	if strings.Contains(w.Body.String(), "connection refused") {
+		t.Fatal("a transport error's text reached the client")
+	}
+
+	ctx := context.Background()
+	far, _ := e.store.GetMailbox(ctx, "contoso", "far@contoso.com")
+	if far.Status != domain.MailboxOutOfScope || far.Hint == "" || far.LastError != "ErrorImpersonateUserDenied" {
+		t.Fatalf("out-of-scope mailbox recorded as %+v", far)
+	}
+	shared, _ := e.store.GetMailbox(ctx, "contoso", "shared@contoso.com")
+	if shared.Status != domain.MailboxOK || shared.EffectiveMode != domain.AccessDelegate || strings.Join(shared.UnreadableFolders, ",") != "contacts" {
+		t.Fatalf("fallback mailbox recorded as %+v", shared)
+	}
+	audit := e.must(req{method: "GET", path: "/tenants/contoso/audit"}, 200)
+	entries := audit["entries"].([]any)
+	if len(entries) != 5 {
+		t.Fatalf("audit has %d entries, want 5: %v", len(entries), audit)
+	}
+	for _, en := range entries {
+		m := en.(map[string]any)
+		if m["operation"] != "verify" || m["requestId"] != w.Header().Get("X-Request-Id") {
+			t.Fatalf("audit entry %v", m)
+		}
+	}
+
+	// One mailbox only.
+	one := e.must(req{method: "POST", path: "/tenants/contoso/verify?mailbox=FAR@contoso.com"}, 200)
+	if ms := one["mailboxes"].([]any); len(ms) != 1 || ms[0].(map[string]any)["status"] != "out_of_scope" {
+		t.Fatalf("single verify = %v", one)
+	}
+	e.must(req{method: "POST", path: "/tenants/contoso/verify?mailbox=nobody@contoso.com"}, 404)
+}
+
+func TestVerifyConcurrencyBoundForDelegate(t *testing.T) {
+	e := newEnv(t)
+	var addrs []string
+	for i := range 12 {
+		addrs = append(addrs, fmt.Sprintf("user%02d@contoso.com", i))
+	}
+	e.onboard("contoso", basicCred("u", "Conc-pw-1"), addrs...)
+	e.must(req{method: "PATCH", path: "/tenants/contoso", body: `{"accessMode":"delegate","maxConcurrentJobs":2}`}, 200)
+	e.must(req{method: "POST", path: "/tenants/contoso/verify"}, 200)
+	if n := len(e.checker.callsFor("contoso")); n != 12 {
+		t.Fatalf("%d checks, want 12", n)
+	}
+	if e.checker.maxSeen > 2 {
+		t.Fatalf("%d checks ran at once for a delegate tenant limited to 2", e.checker.maxSeen)
+	}
+}
+
+func TestRotateCredentials(t *testing.T) {
+	e := newEnv(t)
+	old := basicCred("svc", "Rotate-old-1")
+	e.onboard("contoso", old)
+	newCred := basicCred("svc", "Rotate-new-2")
+	cb, _ := domain.MarshalCredential(newCred)
+	body := `{"credentials":` + string(cb) + `}`
+
+	// No mailbox to try them on.
+	w := e.do(req{method: "PUT", path: "/tenants/contoso/credentials", body: body})
+	if w.Code != 400 || !strings.Contains(w.Body.String(), `"field":"probeMailbox"`) {
+		t.Fatalf("rotate without mailboxes = %d %s", w.Code, w.Body)
+	}
+	e.addMailboxes("contoso", "alice@contoso.com")
+
+	// Exchange refuses them: the old ones stay.
+	e.checker.reports["alice@contoso.com"] = domain.AccessReport{Mailbox: "alice@contoso.com", Status: domain.MailboxAuthFailed,
+		Detail: "HTTP 401", Hint: "check the user name and password"}
+	w = e.do(req{method: "PUT", path: "/tenants/contoso/credentials", body: body})
+	if w.Code != 502 || !strings.Contains(w.Body.String(), "auth_failed") || !strings.Contains(w.Body.String(), "old credentials are kept") {
+		t.Fatalf("refused rotation = %d %s", w.Code, w.Body)
+	}
+	if c, _ := e.secrets.get("contoso"); c.Password != old.Password {
+		t.Fatal("a refused rotation replaced the secret")
+	}
+	if got := e.must(req{method: "GET", path: "/tenants/contoso"}, 200); got["credentials"].(map[string]any)["fingerprint"] != old.Fingerprint() {
+		t.Fatal("a refused rotation changed the fingerprint")
+	}
+
+	// Throttled: try later.
+	e.checker.reports["alice@contoso.com"] = domain.AccessReport{Mailbox: "alice@contoso.com", Status: domain.MailboxThrottled}
+	if w := e.do(req{method: "PUT", path: "/tenants/contoso/credentials", body: body}); w.Code != 503 {
+		t.Fatalf("throttled rotation = %d", w.Code)
+	}
+
+	// A probe mailbox given in the body is used instead.
+	e.must(req{method: "PUT", path: "/tenants/contoso/credentials", body: `{"credentials":` + string(cb) + `,"probeMailbox":"probe@contoso.com"}`}, 200)
+	calls := e.checker.callsFor("contoso")
+	if last := calls[len(calls)-1]; last.Mailbox != "probe@contoso.com" || last.Fingerprint != newCred.Fingerprint() {
+		t.Fatalf("last check = %+v, want the probe mailbox with the new credential", last)
+	}
+	if c, _ := e.secrets.get("contoso"); c.Password != newCred.Password {
+		t.Fatal("an accepted rotation did not replace the secret")
+	}
+	if got := e.must(req{method: "GET", path: "/tenants/contoso"}, 200); got["credentials"].(map[string]any)["fingerprint"] != newCred.Fingerprint() {
+		t.Fatal("an accepted rotation did not record the new fingerprint")
+	}
+	audit := e.must(req{method: "GET", path: "/tenants/contoso/audit"}, 200)
+	if n := len(audit["entries"].([]any)); n != 3 {
+		t.Fatalf("%d audit entries for 3 credential checks", n)
+	}
+}
+
+func TestOffboard(t *testing.T) {
+	e := newEnv(t)
+	e.onboard("contoso", basicCred("u", "Off-pw-1"), "alice@contoso.com")
+	e.onboard("globex", basicCred("u", "Off-pw-2"), "bob@globex.com")
+	globexBefore, _, _ := e.store.ListMailboxes(context.Background(), "globex", domain.MailboxQuery{Limit: 10})
+
+	// A failure midway (the secret's deletion) leaves the tenant marked
+	// offboarded, refusing changes; a retry finishes.
+	e.secrets.failDel = errors.New("secrets manager unavailable")
+	e.must(req{method: "DELETE", path: "/tenants/contoso"}, 500)
+	got := e.must(req{method: "GET", path: "/tenants/contoso"}, 200)
+	if got["status"] != "offboarded" {
+		t.Fatalf("after a failed offboard the tenant is %v", got["status"])
+	}
+	e.must(req{method: "PATCH", path: "/tenants/contoso", body: `{"displayName":"x"}`}, 409)
+	e.must(req{method: "POST", path: "/tenants/contoso/verify"}, 409)
+	if len(e.checker.callsFor("contoso")) != 0 {
+		t.Fatal("an offboarded tenant was verified")
+	}
+
+	e.must(req{method: "DELETE", path: "/tenants/contoso"}, 204)
+	if _, ok := e.secrets.get("contoso"); ok {
+		t.Fatal("the secret was not deleted")
+	}
+	e.must(req{method: "GET", path: "/tenants/contoso"}, 404)
+	ms, _, _ := e.store.ListMailboxes(context.Background(), "contoso", domain.MailboxQuery{Limit: 10})
+	if len(ms) != 0 {
+		t.Fatalf("mailboxes survived the purge: %v", ms)
+	}
+	e.must(req{method: "DELETE", path: "/tenants/contoso"}, 404)
+
+	// The other tenant is untouched.
+	if _, ok := e.secrets.get("globex"); !ok {
+		t.Fatal("offboarding contoso deleted globex's secret")
+	}
+	globexAfter, _, _ := e.store.ListMailboxes(context.Background(), "globex", domain.MailboxQuery{Limit: 10})
+	if len(globexAfter) != len(globexBefore) {
+		t.Fatal("offboarding contoso changed globex's mailboxes")
+	}
+}
+
+func TestChangeFeed(t *testing.T) {
+	e := newEnv(t)
+	e.onboard("contoso", basicCred("u", "Feed-pw-1"), "alice@contoso.com", "carol@contoso.com")
+	ctx := context.Background()
+	for _, mb := range []string{"alice@contoso.com", "carol@contoso.com"} {
+		_, err := e.store.ApplyChanges(ctx, "contoso", mb, []domain.ItemChange{
+			{Kind: domain.ChangeCreate, ItemID: "id-" + mb, ChangeKey: "ck1", Item: &domain.Item{ID: "id-" + mb, ChangeKey: "ck1", Kind: domain.KindMessage, Subject: "hello"}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := e.must(req{method: "GET", path: "/tenants/contoso/changes"}, 200)
+	if n := len(all["changes"].([]any)); n != 2 {
+		t.Fatalf("tenant feed has %d changes, want 2", n)
+	}
+	next := all["nextCursor"].(string)
+	again := e.must(req{method: "GET", path: "/tenants/contoso/changes?cursor=" + next}, 200)
+	if n := len(again["changes"].([]any)); n != 0 || again["nextCursor"] != next {
+		t.Fatalf("feed after its end = %v", again)
+	}
+	one := e.must(req{method: "GET", path: "/tenants/contoso/mailboxes/alice@contoso.com/changes?limit=10"}, 200)
+	chs := one["changes"].([]any)
+	if len(chs) != 1 || chs[0].(map[string]any)["mailbox"] != "alice@contoso.com" {
+		t.Fatalf("mailbox feed = %v", one)
+	}
+	e.must(req{method: "GET", path: "/tenants/contoso/mailboxes/nobody@contoso.com/changes"}, 404)
+}
+
+func TestUnknownRouteAndMethod(t *testing.T) {
+	e := newEnv(t)
+	w := e.do(req{method: "GET", path: "/admin"})
+	if w.Code != 404 || w.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("unknown route = %d %s", w.Code, w.Header())
+	}
+	w = e.do(req{method: "PUT", path: "/tenants/contoso"})
+	if w.Code != 405 || !strings.Contains(w.Header().Get("Allow"), "PATCH") {
+		t.Fatalf("wrong method = %d, Allow %q", w.Code, w.Header().Get("Allow"))
+	}
+}
