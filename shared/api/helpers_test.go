@@ -32,7 +32,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 var seen struct {
 	sync.Mutex
 	secrets   map[string]bool
-	output    bytes.Buffer          // every log line and every response
+	output    bytes.Buffer            // every log line and every response
 	responses map[string]map[int]bool // route pattern -> statuses answered
 }
 
@@ -96,11 +96,11 @@ var testNow = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 // memSecrets is a tiny SecretStore: the real adapters have their own
 // contract suite; here only the API's use of the port matters.
 type memSecrets struct {
-	mu        sync.Mutex
-	creds     map[string]domain.Credential
-	failPut   error
-	failDel   error
-	deleted   []string
+	mu      sync.Mutex
+	creds   map[string]domain.Credential
+	failPut error
+	failDel error
+	deleted []string
 }
 
 func (m *memSecrets) PutCredential(_ context.Context, id string, c domain.Credential) error {
