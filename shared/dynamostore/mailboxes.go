@@ -1,0 +1,224 @@
+package dynamostore
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/internal/storeplan"
+)
+
+func mailboxItem(m domain.Mailbox) (item, error) {
+	if err := checkTenantID(m.TenantID); err != nil {
+		return nil, err
+	}
+	if m.Address == "" {
+		return nil, domain.Invalid("address", "mailbox address is required")
+	}
+	d, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	it := key(tenantPK(m.TenantID), "M#"+m.Address)
+	it["st"] = str(string(m.Status))
+	it["d"] = str(string(d))
+	return it, nil
+}
+
+// AddMailbox stores m if absent; ErrConflict if the address exists.
+func (s *Store) AddMailbox(ctx context.Context, m domain.Mailbox) error {
+	it, err := mailboxItem(m)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: s.table, Item: it, ConditionExpression: aws.String("attribute_not_exists(pk)"),
+	})
+	if isConditionFailed(err) {
+		return fmt.Errorf("mailbox %s exists: %w", m.Address, domain.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("dynamostore: add mailbox: %w", err)
+	}
+	return nil
+}
+
+// PutMailbox creates or replaces m.
+func (s *Store) PutMailbox(ctx context.Context, m domain.Mailbox) error {
+	it, err := mailboxItem(m)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: s.table, Item: it}); err != nil {
+		return fmt.Errorf("dynamostore: put mailbox: %w", err)
+	}
+	return nil
+}
+
+// GetMailbox returns ErrNotFound if absent.
+func (s *Store) GetMailbox(ctx context.Context, tenantID, address string) (domain.Mailbox, error) {
+	var m domain.Mailbox
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: s.table, Key: key(tenantPK(tenantID), "M#"+address), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return m, fmt.Errorf("dynamostore: get mailbox: %w", err)
+	}
+	if out.Item == nil {
+		return m, fmt.Errorf("mailbox %s: %w", address, domain.ErrNotFound)
+	}
+	err = json.Unmarshal([]byte(getS(out.Item, "d")), &m)
+	return m, err
+}
+
+// DeleteMailbox removes the mailbox and its sync state in one transaction,
+// and leaves a marker so PurgeTenant still finds its items and feed.
+func (s *Store) DeleteMailbox(ctx context.Context, tenantID, address string) error {
+	if err := checkTenantID(tenantID); err != nil {
+		return err
+	}
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Delete: &types.Delete{TableName: s.table, Key: key(tenantPK(tenantID), "M#"+address), ConditionExpression: aws.String("attribute_exists(pk)")}},
+		{Delete: &types.Delete{TableName: s.table, Key: key(mailboxPK(tenantID, address), "S")}},
+		{Put: &types.Put{TableName: s.table, Item: key(tenantPK(tenantID), "D#"+address)}},
+	}})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) && len(tce.CancellationReasons) > 0 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
+		return fmt.Errorf("mailbox %s: %w", address, domain.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("dynamostore: delete mailbox: %w", err)
+	}
+	return nil
+}
+
+// ListMailboxes pages through a tenant's mailboxes in address order. The
+// status filter runs in DynamoDB (FilterExpression), so reads are billed for
+// the mailboxes skipped too.
+func (s *Store) ListMailboxes(ctx context.Context, tenantID string, q domain.MailboxQuery) ([]domain.Mailbox, string, error) {
+	after, err := decodeCursor(q.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	limit := storeplan.Limit(q.Limit)
+	in := &dynamodb.QueryInput{
+		KeyConditionExpression:    aws.String("pk = :pk AND begins_with(sk, :m)"),
+		ExpressionAttributeValues: item{":pk": str(tenantPK(tenantID)), ":m": str("M#")},
+		Limit:                     aws.Int32(int32(limit + 1)),
+		ConsistentRead:            aws.Bool(true),
+	}
+	if q.Status != "" {
+		in.FilterExpression = aws.String("#st = :st")
+		in.ExpressionAttributeNames = map[string]string{"#st": "st"}
+		in.ExpressionAttributeValues[":st"] = str(string(q.Status))
+	}
+	if q.Cursor != "" {
+		in.ExclusiveStartKey = key(tenantPK(tenantID), "M#"+after)
+	}
+	var out []domain.Mailbox
+	more := false
+	var derr error
+	err = s.queryAll(ctx, in, func(it item) bool {
+		if len(out) == limit {
+			more = true
+			return false
+		}
+		var m domain.Mailbox
+		if derr = json.Unmarshal([]byte(getS(it, "d")), &m); derr != nil {
+			return false
+		}
+		out = append(out, m)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("dynamostore: list mailboxes: %w", err)
+	}
+	next := ""
+	if more {
+		next = encodeCursor(out[len(out)-1].Address)
+	}
+	return out, next, nil
+}
+
+// --- sync state ---
+
+// GetSyncState returns a zero SyncState (Version 0) when none is stored.
+func (s *Store) GetSyncState(ctx context.Context, tenantID, mailbox string) (domain.SyncState, error) {
+	st := domain.SyncState{TenantID: tenantID, Mailbox: mailbox}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: s.table, Key: key(mailboxPK(tenantID, mailbox), "S"), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return st, fmt.Errorf("dynamostore: get sync state: %w", err)
+	}
+	if out.Item == nil {
+		return st, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(getB(out.Item, "z")))
+	if err != nil {
+		return st, fmt.Errorf("dynamostore: sync state of %s: %w", mailbox, err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		return st, fmt.Errorf("dynamostore: sync state of %s: %w", mailbox, err)
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		return st, fmt.Errorf("dynamostore: sync state of %s: %w", mailbox, err)
+	}
+	st.Version = getN(out.Item, "v")
+	return st, nil
+}
+
+// PutSyncState stores st with Version+1 if st.Version is the stored one
+// (0 = none stored); ErrConflict otherwise.
+func (s *Store) PutSyncState(ctx context.Context, st domain.SyncState) error {
+	if err := checkTenantID(st.TenantID); err != nil {
+		return err
+	}
+	if st.Mailbox == "" {
+		return domain.Invalid("mailbox", "sync state needs a mailbox")
+	}
+	want := st.Version
+	st.Version++
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	var z bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&z, gzip.BestCompression)
+	zw.Write(data)
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	it := key(mailboxPK(st.TenantID, st.Mailbox), "S")
+	it["v"] = num(st.Version)
+	it["z"] = bin(z.Bytes())
+	in := &dynamodb.PutItemInput{TableName: s.table, Item: it}
+	if want == 0 {
+		in.ConditionExpression = aws.String("attribute_not_exists(pk)")
+	} else {
+		in.ConditionExpression = aws.String("#v = :v")
+		in.ExpressionAttributeNames = map[string]string{"#v": "v"}
+		in.ExpressionAttributeValues = item{":v": num(want)}
+	}
+	_, err = s.db.PutItem(ctx, in)
+	if isConditionFailed(err) {
+		return fmt.Errorf("sync state of %s is not at version %d: %w", st.Mailbox, want, domain.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("dynamostore: put sync state: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,190 @@
+package dynamostore
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+)
+
+// DefaultAuditRetention is how long audit entries are kept unless configured.
+const DefaultAuditRetention = 90 * 24 * time.Hour
+
+// Options configure a Store.
+type Options struct {
+	Table          string        // required
+	Clock          domain.Clock  // nil: the system clock
+	AuditRetention time.Duration // 0: DefaultAuditRetention
+}
+
+// Store is a domain.Store on one DynamoDB table.
+type Store struct {
+	db        *dynamodb.Client
+	table     *string
+	clock     domain.Clock
+	retention time.Duration
+}
+
+var _ domain.Store = (*Store)(nil)
+
+// NewClient is a DynamoDB client for cfg; a non-empty endpoint replaces
+// AWS's (DynamoDB Local in tests and the local stack).
+func NewClient(cfg aws.Config, endpoint string) *dynamodb.Client {
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	})
+}
+
+// New returns a Store on opts.Table.
+func New(db *dynamodb.Client, opts Options) (*Store, error) {
+	if opts.Table == "" {
+		return nil, errors.New("dynamostore: table name is required")
+	}
+	s := &Store{db: db, table: aws.String(opts.Table), clock: opts.Clock, retention: opts.AuditRetention}
+	if s.clock == nil {
+		s.clock = domain.SystemClock{}
+	}
+	if s.retention <= 0 {
+		s.retention = DefaultAuditRetention
+	}
+	return s, nil
+}
+
+// CreateTable creates the table (on demand billing, TTL on ttl) and waits
+// until it is active. For tests and the local stack; in AWS the SAM template
+// declares the same table.
+func (s *Store) CreateTable(ctx context.Context) error {
+	_, err := s.db.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName: s.table,
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String("sk"), AttributeType: types.ScalarAttributeTypeS},
+		},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String("sk"), KeyType: types.KeyTypeRange},
+		},
+		BillingMode: types.BillingModePayPerRequest,
+	})
+	if err != nil {
+		return fmt.Errorf("dynamostore: create table %s: %w", *s.table, err)
+	}
+	if err := dynamodb.NewTableExistsWaiter(s.db).Wait(ctx, &dynamodb.DescribeTableInput{TableName: s.table}, 2*time.Minute); err != nil {
+		return fmt.Errorf("dynamostore: wait for table %s: %w", *s.table, err)
+	}
+	_, err = s.db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName: s.table,
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{
+			AttributeName: aws.String("ttl"), Enabled: aws.Bool(true),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("dynamostore: enable TTL on %s: %w", *s.table, err)
+	}
+	return nil
+}
+
+// DeleteTable drops the table (tests).
+func (s *Store) DeleteTable(ctx context.Context) error {
+	_, err := s.db.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: s.table})
+	return err
+}
+
+// --- keys and attribute helpers ---
+
+const tenantsPK = "TENANTS"
+
+func tenantPK(tenantID string) string           { return "T#" + tenantID }
+func mailboxPK(tenantID, address string) string { return "B#" + tenantID + "#" + address }
+func idemPK(scope string) string                { return "K#" + scope }
+func seqSK(n int64) string                      { return fmt.Sprintf("F#%020d", n) }
+
+func checkTenantID(id string) error {
+	if id == "" {
+		return domain.Invalid("tenantId", "tenant id is required")
+	}
+	if strings.Contains(id, "#") {
+		return domain.Invalid("tenantId", "tenant id may not contain '#'")
+	}
+	return nil
+}
+
+type item = map[string]types.AttributeValue
+
+func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+func num(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+func bin(b []byte) types.AttributeValue { return &types.AttributeValueMemberB{Value: b} }
+
+func key(pk, sk string) item { return item{"pk": str(pk), "sk": str(sk)} }
+
+func getS(it item, name string) string {
+	if v, ok := it[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+func getN(it item, name string) int64 {
+	if v, ok := it[name].(*types.AttributeValueMemberN); ok {
+		n, _ := strconv.ParseInt(v.Value, 10, 64)
+		return n
+	}
+	return 0
+}
+
+func getB(it item, name string) []byte {
+	if v, ok := it[name].(*types.AttributeValueMemberB); ok {
+		return v.Value
+	}
+	return nil
+}
+
+func isConditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}
+
+// Cursors over string sort keys are the last key read, base64url-encoded.
+func encodeCursor(k string) string { return base64.RawURLEncoding.EncodeToString([]byte(k)) }
+
+func decodeCursor(c string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return "", domain.Invalid("cursor", "cursor is not one this API returned")
+	}
+	return string(b), nil
+}
+
+// queryAll runs a Query, following LastEvaluatedKey, and calls fn for each
+// item until fn returns false.
+func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput, fn func(item) bool) error {
+	in.TableName = s.table
+	for {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return err
+		}
+		for _, it := range out.Items {
+			if !fn(it) {
+				return nil
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
