@@ -1,0 +1,277 @@
+package ewssim_test
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/ewssim"
+)
+
+func TestFullSyncPagedYieldsExactlyTheMailboxItems(t *testing.T) {
+	sim := ewssim.New(ewssim.Options{})
+	ds, err := sim.Generate(ewssim.GenOptions{Mailboxes: 2, ItemsPerMailbox: 150, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := newEnvFor(t, sim, ds.Account.Username, ds.Account.Password)
+	mbx := ds.Mailboxes[1]
+	for _, folder := range []string{"inbox", "sentitems", "calendar", "contacts"} {
+		want, err := sim.ListItems(mbx, folder)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(want) < 8 {
+			t.Fatalf("dataset too small: %d items in %s", len(want), folder)
+		}
+		for _, pageSize := range []int{1, 7, 512} {
+			t.Run(folder+"/max="+strconv.Itoa(pageSize), func(t *testing.T) {
+				changes, _, calls := env.syncAll(t, impersonate(mbx), dist(folder, ""), "", pageSize)
+				got := make([]ewssim.ItemRef, 0, len(changes))
+				for _, c := range changes {
+					if c.Kind != "Create" {
+						t.Errorf("initial sync reported %s for %s, want Create", c.Kind, c.ID)
+					}
+					got = append(got, ewssim.ItemRef{ID: c.ID, ChangeKey: c.ChangeKey})
+				}
+				sortRefs(got)
+				sortRefs(want)
+				if !slices.Equal(got, want) {
+					t.Fatalf("synced %d items, mailbox has %d (or ids/change keys differ)", len(got), len(want))
+				}
+				if wantCalls := (len(want) + pageSize - 1) / pageSize; calls != max(wantCalls, 1) {
+					t.Errorf("took %d calls, want %d", calls, wantCalls)
+				}
+			})
+		}
+	}
+}
+
+func sortRefs(r []ewssim.ItemRef) {
+	slices.SortFunc(r, func(a, b ewssim.ItemRef) int {
+		if a.ID < b.ID {
+			return -1
+		}
+		if a.ID > b.ID {
+			return 1
+		}
+		return 0
+	})
+}
+
+func TestChangeBetweenSyncsAppearsOnce(t *testing.T) {
+	const mbx = "alice@contoso.com"
+	msg := ewssim.Item{Kind: ewssim.KindMessage, Subject: "hello"}
+	tests := []struct {
+		name   string
+		change func(t *testing.T, sim *ewssim.Sim, existing string) string // returns the id to expect
+		want   string                                                      // change kind, "" = no change
+	}{
+		{"created", func(t *testing.T, sim *ewssim.Sim, _ string) string {
+			ref, err := sim.AddItem(mbx, "inbox", msg)
+			must(t, err)
+			return ref.ID
+		}, "Create"},
+		{"created then updated is one Create", func(t *testing.T, sim *ewssim.Sim, _ string) string {
+			ref, err := sim.AddItem(mbx, "inbox", msg)
+			must(t, err)
+			_, err = sim.UpdateItem(ref.ID, func(it *ewssim.Item) { it.Subject = "changed" })
+			must(t, err)
+			return ref.ID
+		}, "Create"},
+		{"created then deleted is nothing", func(t *testing.T, sim *ewssim.Sim, _ string) string {
+			ref, err := sim.AddItem(mbx, "inbox", msg)
+			must(t, err)
+			must(t, sim.DeleteItem(ref.ID))
+			return ""
+		}, ""},
+		{"updated twice is one Update", func(t *testing.T, sim *ewssim.Sim, id string) string {
+			for _, s := range []string{"one", "two"} {
+				_, err := sim.UpdateItem(id, func(it *ewssim.Item) { it.Subject = s })
+				must(t, err)
+			}
+			return id
+		}, "Update"},
+		{"read flag only", func(t *testing.T, sim *ewssim.Sim, id string) string {
+			_, err := sim.SetRead(id, true)
+			must(t, err)
+			return id
+		}, "ReadFlagChange"},
+		{"read flag and subject is an Update", func(t *testing.T, sim *ewssim.Sim, id string) string {
+			_, err := sim.SetRead(id, true)
+			must(t, err)
+			_, err = sim.UpdateItem(id, func(it *ewssim.Item) { it.Subject = "x" })
+			must(t, err)
+			return id
+		}, "Update"},
+		{"deleted", func(t *testing.T, sim *ewssim.Sim, id string) string {
+			must(t, sim.DeleteItem(id))
+			return id
+		}, "Delete"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t, ewssim.Options{}, mbx)
+			existing, err := env.sim.AddItem(mbx, "inbox", msg)
+			must(t, err)
+			_, state, _ := env.syncAll(t, impersonate(mbx), dist("inbox", ""), "", 10)
+
+			wantID := tc.change(t, env.sim, existing.ID)
+			changes, state2, _ := env.syncAll(t, impersonate(mbx), dist("inbox", ""), state, 10)
+			if tc.want == "" {
+				if len(changes) != 0 {
+					t.Fatalf("got changes %v, want none", changes)
+				}
+			} else {
+				if len(changes) != 1 || changes[0].Kind != tc.want || changes[0].ID != wantID {
+					t.Fatalf("got %v, want one %s of %s", changes, tc.want, wantID)
+				}
+				if tc.want != "Delete" {
+					_, ref, err := env.sim.GetItem(wantID)
+					must(t, err)
+					if changes[0].ChangeKey != ref.ChangeKey {
+						t.Errorf("change key %s, want current %s", changes[0].ChangeKey, ref.ChangeKey)
+					}
+					if tc.want == "Update" && ref.ChangeKey == existing.ChangeKey {
+						t.Error("an update did not bump the ChangeKey")
+					}
+				}
+			}
+			// The next sync reports nothing and keeps the state.
+			again, state3, _ := env.syncAll(t, impersonate(mbx), dist("inbox", ""), state2, 10)
+			if len(again) != 0 {
+				t.Errorf("second sync repeated %v", again)
+			}
+			if state3 != state2 {
+				t.Error("SyncState changed although nothing changed")
+			}
+		})
+	}
+}
+
+func TestInvalidatedSyncStateAnswersErrorInvalidSyncStateData(t *testing.T) {
+	const mbx = "alice@contoso.com"
+	tests := []struct {
+		name       string
+		invalidate func(t *testing.T, env *testEnv, state string) string // returns the state to send
+	}{
+		{"mutation API", func(t *testing.T, env *testEnv, state string) string {
+			must(t, env.sim.InvalidateSyncStates(mbx, "inbox"))
+			return state
+		}},
+		{"whole mailbox", func(t *testing.T, env *testEnv, state string) string {
+			must(t, env.sim.InvalidateSyncStates(mbx, ""))
+			return state
+		}},
+		{"injected fault", func(t *testing.T, env *testEnv, state string) string {
+			env.sim.InjectFault(ewssim.Fault{Op: "GetFolder", Mailbox: mbx, Kind: ewssim.FaultInvalidateSyncState, Count: 1})
+			env.call(t, impersonate(mbx), `<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds>`+dist("inbox", "")+`</m:FolderIds></m:GetFolder>`)
+			return state
+		}},
+		{"edited state", func(t *testing.T, env *testEnv, state string) string {
+			b := []byte(state)
+			b[10] ^= 1
+			return string(b)
+		}},
+		{"state of another folder", func(t *testing.T, env *testEnv, _ string) string {
+			_, s, _ := env.syncAll(t, impersonate(mbx), dist("calendar", ""), "", 10)
+			return s
+		}},
+		{"garbage", func(t *testing.T, env *testEnv, _ string) string { return "not-a-state" }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t, ewssim.Options{}, mbx)
+			_, err := env.sim.AddItem(mbx, "inbox", ewssim.Item{Subject: "a"})
+			must(t, err)
+			_, state, _ := env.syncAll(t, impersonate(mbx), dist("inbox", ""), "", 10)
+			old := tc.invalidate(t, env, state)
+			m := env.one(t, impersonate(mbx), syncItemsBody(dist("inbox", ""), old, 10))
+			if m.Class != "Error" || m.Code != "ErrorInvalidSyncStateData" {
+				t.Fatalf("got %s %s, want Error ErrorInvalidSyncStateData", m.Class, m.Code)
+			}
+			// Resyncing from scratch works and yields the item again.
+			changes, _, _ := env.syncAll(t, impersonate(mbx), dist("inbox", ""), "", 10)
+			if len(changes) != 1 || changes[0].Kind != "Create" {
+				t.Fatalf("resync got %v, want one Create", changes)
+			}
+		})
+	}
+}
+
+func TestThrottlingIsPerBudgetOwner(t *testing.T) {
+	mailboxes := []string{"m1@contoso.com", "m2@contoso.com", "m3@contoso.com", "m4@contoso.com", "m5@contoso.com", "m6@contoso.com"}
+	const budget = 3
+	tests := []struct {
+		name          string
+		header        func(i int) string
+		folder        func(i int) string
+		wantOK        int
+		wantThrottled int
+		owner         string
+	}{
+		{"delegate: every mailbox shares the account's budget",
+			func(int) string { return "" },
+			func(i int) string { return dist("inbox", mailboxes[i]) },
+			budget, len(mailboxes) - budget, "account:" + svcUser},
+		{"impersonation: each mailbox has its own budget",
+			func(i int) string { return impersonate(mailboxes[i]) },
+			func(int) string { return dist("inbox", "") },
+			len(mailboxes), 0, "mailbox:m1@contoso.com"},
+		{"impersonation: one mailbox's budget is bounded",
+			func(int) string { return impersonate(mailboxes[0]) },
+			func(int) string { return dist("inbox", "") },
+			budget, len(mailboxes) - budget, "mailbox:m1@contoso.com"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			// The latency keeps every call in flight while the others arrive.
+			env := newEnv(t, ewssim.Options{MaxConcurrency: budget, Latency: 800 * time.Millisecond, BackOff: 2500 * time.Millisecond}, mailboxes...)
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			ok, throttled := 0, 0
+			for i := range mailboxes {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					status, body := env.call(t, tc.header(i), syncItemsBody(tc.folder(i), "", 10))
+					mu.Lock()
+					defer mu.Unlock()
+					if status == http.StatusOK {
+						ok++
+						return
+					}
+					code, backOff := fault(t, status, body)
+					if code != "ErrorServerBusy" || backOff != "2500" {
+						t.Errorf("got fault %s with BackOffMilliseconds %q, want ErrorServerBusy 2500", code, backOff)
+					}
+					throttled++
+				}()
+			}
+			wg.Wait()
+			if ok != tc.wantOK || throttled != tc.wantThrottled {
+				t.Fatalf("%d succeeded and %d were throttled, want %d and %d", ok, throttled, tc.wantOK, tc.wantThrottled)
+			}
+			st := env.sim.Stats()
+			if st.Throttled != int64(tc.wantThrottled) {
+				t.Errorf("Stats.Throttled = %d, want %d", st.Throttled, tc.wantThrottled)
+			}
+			if peak := st.PeakConcurrency[tc.owner]; peak > budget || peak < 1 {
+				t.Errorf("peak concurrency of %s = %d, want 1..%d", tc.owner, peak, budget)
+			}
+			if st.Calls["SyncFolderItems"] != int64(len(mailboxes)) {
+				t.Errorf("Stats.Calls[SyncFolderItems] = %d, want %d", st.Calls["SyncFolderItems"], len(mailboxes))
+			}
+		})
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,139 @@
+package ewssim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+)
+
+// GenOptions describe a generated dataset.
+type GenOptions struct {
+	Mailboxes       int    // number of mailboxes (user0001@Domain, ...)
+	ItemsPerMailbox int    // items in each mailbox, mixed mail, calendar and contacts
+	Seed            uint64 // same seed, same dataset
+	Domain          string // default contoso.com
+	// Base anchors generated dates; default 2026-01-05T09:00:00Z. Calendar
+	// items fall within ±60 days of it.
+	Base time.Time
+}
+
+// Dataset is what Generate created.
+type Dataset struct {
+	Mailboxes []string
+	// Account is the demo service account: Basic/NTLM username and
+	// password, and an OAuth app (Tenant, ClientID, ClientSecret). It may
+	// impersonate every generated mailbox and has full delegate access to
+	// each.
+	Account Account
+}
+
+// Demo credentials: for local runs only.
+const (
+	DemoTenant       = "contoso-tenant"
+	DemoClientID     = "5b1d6a52-0c1b-4f53-9d1e-6d656d6f0001"
+	demoPassword     = "Demo-Passw0rd!"
+	demoClientSecret = "demo-client-secret"
+)
+
+var (
+	genFirst    = []string{"Ada", "Ben", "Chloe", "Dan", "Eva", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kim", "Lena", "Mack", "Nora", "Omar", "Priya"}
+	genLast     = []string{"Park", "Welker", "Gross", "Chaves", "Okafor", "Larsen", "Novak", "Silva", "Tanaka", "Dubois", "Meyer", "Costa"}
+	genSubjects = []string{"Budget Q3", "RE: Review proposal for Contoso", "Weekly sync", "Customer escalation", "Travel itinerary", "Offsite planning", "Invoice 2026-114", "FW: Contract draft", "Lunch?", "Release notes", "Hiring loop feedback", "Quarterly business review"}
+	genMeetings = []string{"Standup", "1:1", "Design review", "Customer call", "Room booking: Aurora", "Planning poker", "Board prep", "Interview"}
+	genPlaces   = []string{"Conference Room 2", "Aurora", "Teams", "Kirkland", "HQ 4th floor", ""}
+	genBodies   = []string{"Please see the notes below and reply by Friday.", "Thanks, looks good to me.", "Can we move this to next week?", "Attached is the latest version."}
+	genZones    = []string{"Pacific Standard Time", "W. Europe Standard Time", "UTC", "Eastern Standard Time"}
+)
+
+// Generate adds a deterministic dataset: mailboxes with mail in the inbox
+// and sent items, calendar items and contacts, and the demo account.
+// Generated strings are shared from small vocabularies so a 50,000-item
+// mailbox stays small in memory.
+func (s *Sim) Generate(o GenOptions) (Dataset, error) {
+	if o.Mailboxes < 1 {
+		return Dataset{}, fmt.Errorf("ewssim: Generate needs at least one mailbox")
+	}
+	if o.ItemsPerMailbox < 0 {
+		return Dataset{}, fmt.Errorf("ewssim: ItemsPerMailbox must not be negative")
+	}
+	if o.Domain == "" {
+		o.Domain = "contoso.com"
+	}
+	if o.Base.IsZero() {
+		o.Base = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	}
+	ds := Dataset{Mailboxes: make([]string, o.Mailboxes)}
+	names := make([]string, o.Mailboxes)
+	for i := range ds.Mailboxes {
+		ds.Mailboxes[i] = fmt.Sprintf("user%04d@%s", i+1, o.Domain)
+		names[i] = genFirst[i%len(genFirst)] + " " + genLast[(i/len(genFirst))%len(genLast)]
+		if err := s.AddMailbox(ds.Mailboxes[i], names[i]); err != nil {
+			return Dataset{}, err
+		}
+	}
+	for i, addr := range ds.Mailboxes {
+		rng := rand.New(rand.NewPCG(o.Seed, uint64(i)))
+		s.fillMailbox(addr, names[i], ds.Mailboxes, names, o, rng)
+	}
+	ds.Account = Account{
+		Username:       "svc-mailbridge@" + o.Domain,
+		Password:       demoPassword,
+		Tenant:         DemoTenant,
+		ClientID:       DemoClientID,
+		ClientSecret:   demoClientSecret,
+		ImpersonateAll: true,
+	}
+	if err := s.AddAccount(ds.Account); err != nil {
+		return Dataset{}, err
+	}
+	for _, addr := range ds.Mailboxes {
+		if err := s.GrantDelegate(ds.Account.Username, addr, ""); err != nil {
+			return Dataset{}, err
+		}
+	}
+	return ds, nil
+}
+
+func (s *Sim) fillMailbox(addr, name string, all, names []string, o GenOptions, rng *rand.Rand) {
+	mb, _ := s.mailbox(addr)
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	owner := []Address{{Name: name, Email: addr}}
+	inbox := mb.folders[mb.dist["inbox"]]
+	sent := mb.folders[mb.dist["sentitems"]]
+	cal := mb.folders[mb.dist["calendar"]]
+	contacts := mb.folders[mb.dist["contacts"]]
+	mb.items = make([]*item, 0, o.ItemsPerMailbox)
+	now := s.clock.Now()
+	for n := 0; n < o.ItemsPerMailbox; n++ {
+		peer := rng.IntN(len(all))
+		other := Address{Name: names[peer], Email: all[peer]}
+		switch r := rng.IntN(100); {
+		case r < 45:
+			mb.addItemLocked(inbox, Item{
+				Kind: KindMessage, Subject: genSubjects[rng.IntN(len(genSubjects))], Body: genBodies[rng.IntN(len(genBodies))],
+				From: other, To: owner, Received: o.Base.Add(-time.Duration(rng.IntN(90*24*60)) * time.Minute), IsRead: rng.IntN(3) > 0,
+			}, now)
+		case r < 60:
+			mb.addItemLocked(sent, Item{
+				Kind: KindMessage, Subject: genSubjects[rng.IntN(len(genSubjects))], Body: genBodies[rng.IntN(len(genBodies))],
+				From: owner[0], To: []Address{other}, Received: o.Base.Add(-time.Duration(rng.IntN(90*24*60)) * time.Minute), IsRead: true,
+			}, now)
+		case r < 85:
+			start := o.Base.Add(time.Duration(rng.IntN(120*24)-60*24) * time.Hour).Truncate(30 * time.Minute)
+			mb.addItemLocked(cal, Item{
+				Kind: KindCalendar, Subject: genMeetings[rng.IntN(len(genMeetings))],
+				Start: start, End: start.Add(time.Duration(1+rng.IntN(4)) * 30 * time.Minute),
+				TimeZone: genZones[rng.IntN(len(genZones))], Location: genPlaces[rng.IntN(len(genPlaces))],
+				Organizer: owner[0], Attendees: []Address{other}, IsRecurring: rng.IntN(8) == 0,
+			}, now)
+		default:
+			first, last, _ := strings.Cut(other.Name, " ")
+			mb.addItemLocked(contacts, Item{
+				Kind: KindContact, DisplayName: other.Name, GivenName: first, Surname: last,
+				Company: "Contoso", Emails: []string{other.Email},
+			}, now)
+		}
+	}
+}

@@ -1,0 +1,90 @@
+package ewssim
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"hash/crc32"
+)
+
+// Ids, change keys and sync states are opaque base64 strings to clients,
+// like Exchange's. Inside they carry the indexes the simulator needs, so a
+// lookup is a slice index, not a map probe.
+
+const (
+	tagItem      = 'I'
+	tagFolder    = 'F'
+	tagChangeKey = 'K'
+	tagSync      = 'S'
+	tagHierarchy = 'H'
+)
+
+// idPrefix makes ids look like Exchange's (AAMk...) and lets a decoder
+// reject foreign strings early.
+var idPrefix = [3]byte{0x00, 0x03, 0x24}
+
+func encodeID(tag byte, a, b uint32) string {
+	var raw [12]byte
+	copy(raw[:3], idPrefix[:])
+	raw[3] = tag
+	binary.BigEndian.PutUint32(raw[4:], a)
+	binary.BigEndian.PutUint32(raw[8:], b)
+	return base64.StdEncoding.EncodeToString(raw[:])
+}
+
+func decodeID(tag byte, s string) (a, b uint32, ok bool) {
+	if len(s) != 16 {
+		return 0, 0, false
+	}
+	var raw [12]byte
+	n, err := base64.StdEncoding.Decode(raw[:], []byte(s))
+	if err != nil || n != 12 || raw[0] != idPrefix[0] || raw[1] != idPrefix[1] || raw[2] != idPrefix[2] || raw[3] != tag {
+		return 0, 0, false
+	}
+	return binary.BigEndian.Uint32(raw[4:]), binary.BigEndian.Uint32(raw[8:]), true
+}
+
+func itemID(mbx, idx uint32) string   { return encodeID(tagItem, mbx, idx) }
+func folderID(mbx, idx uint32) string { return encodeID(tagFolder, mbx, idx) }
+
+// changeKey changes with every version of an item or folder.
+func changeKey(idx, version uint32) string { return encodeID(tagChangeKey, version, idx) }
+
+// syncState is a position in a change log: which mailbox and folder, the
+// last change sequence number the client has, and the epoch that
+// invalidation bumps. A CRC makes edited states fail like Exchange's.
+type syncState struct {
+	tag    byte
+	mbx    uint32
+	folder uint32
+	seq    uint32
+	epoch  uint32
+}
+
+func (s syncState) encode() string {
+	var raw [24]byte
+	raw[0] = s.tag
+	binary.BigEndian.PutUint32(raw[4:], s.mbx)
+	binary.BigEndian.PutUint32(raw[8:], s.folder)
+	binary.BigEndian.PutUint32(raw[12:], s.seq)
+	binary.BigEndian.PutUint32(raw[16:], s.epoch)
+	binary.BigEndian.PutUint32(raw[20:], crc32.ChecksumIEEE(raw[:20]))
+	return base64.StdEncoding.EncodeToString(raw[:])
+}
+
+func decodeSyncState(tag byte, s string) (syncState, bool) {
+	var raw [24]byte
+	if len(s) != 32 {
+		return syncState{}, false
+	}
+	n, err := base64.StdEncoding.Decode(raw[:], []byte(s))
+	if err != nil || n != 24 || raw[0] != tag || binary.BigEndian.Uint32(raw[20:]) != crc32.ChecksumIEEE(raw[:20]) {
+		return syncState{}, false
+	}
+	return syncState{
+		tag:    tag,
+		mbx:    binary.BigEndian.Uint32(raw[4:]),
+		folder: binary.BigEndian.Uint32(raw[8:]),
+		seq:    binary.BigEndian.Uint32(raw[12:]),
+		epoch:  binary.BigEndian.Uint32(raw[16:]),
+	}, true
+}

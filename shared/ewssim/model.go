@@ -1,0 +1,242 @@
+package ewssim
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// ItemKind is the kind of an item in the simulator.
+type ItemKind uint8
+
+// Item kinds, each with its Exchange item class.
+const (
+	KindMessage  ItemKind = iota + 1 // IPM.Note
+	KindCalendar                     // IPM.Appointment
+	KindContact                      // IPM.Contact
+)
+
+// Class is the Exchange item class of k.
+func (k ItemKind) Class() string {
+	switch k {
+	case KindCalendar:
+		return "IPM.Appointment"
+	case KindContact:
+		return "IPM.Contact"
+	}
+	return "IPM.Note"
+}
+
+// Address is a named e-mail address.
+type Address struct {
+	Name  string
+	Email string
+}
+
+// ExtendedProperty is a MAPI named or tagged property on an item. An item
+// matches a requested property when SetID (case-insensitive) or
+// DistinguishedSet, Name and Tag are equal.
+type ExtendedProperty struct {
+	DistinguishedSet string // e.g. PublicStrings
+	SetID            string // property set GUID
+	Name             string
+	Tag              string // e.g. 0x1234, for tagged properties
+	Type             string // MAPI type, e.g. String
+	Value            string
+}
+
+func (p ExtendedProperty) sameKey(q ExtendedProperty) bool {
+	return p.DistinguishedSet == q.DistinguishedSet && strings.EqualFold(p.SetID, q.SetID) &&
+		p.Name == q.Name && strings.EqualFold(p.Tag, q.Tag)
+}
+
+// Item is the content of a message, calendar item or contact. Only the
+// fields of its Kind are used.
+type Item struct {
+	Kind    ItemKind
+	Subject string
+	Body    string
+
+	// messages
+	From     Address
+	To       []Address
+	Received time.Time
+	IsRead   bool
+
+	// calendar items
+	Start       time.Time
+	End         time.Time
+	TimeZone    string // Windows time zone name, e.g. "Pacific Standard Time"
+	Location    string
+	Organizer   Address
+	Attendees   []Address
+	IsRecurring bool
+	IsAllDay    bool
+
+	// contacts
+	DisplayName string
+	GivenName   string
+	Surname     string
+	Company     string
+	Emails      []string // up to three
+	Phones      []string // business, mobile, home
+
+	Extended []ExtendedProperty
+}
+
+// ItemRef identifies one version of an item.
+type ItemRef struct {
+	ID        string
+	ChangeKey string
+}
+
+// Change kinds in a folder's change log.
+const (
+	logCreate uint8 = iota + 1
+	logUpdate
+	logRead // only the read flag changed
+	logDelete
+)
+
+// logEntry is one change in a folder (or in the hierarchy). Sync states are
+// positions (seq) in these logs.
+type logEntry struct {
+	seq  uint32
+	idx  uint32 // item or folder index
+	kind uint8
+}
+
+type item struct {
+	Item
+	folder   uint32
+	version  uint32
+	created  uint32 // mailbox seq of the creation
+	deleted  bool
+	modified time.Time
+}
+
+type folder struct {
+	idx       uint32
+	parent    uint32
+	name      string
+	class     string // IPF.Note, IPF.Appointment, ...
+	dist      string // distinguished id, "" for user folders
+	deleted   bool
+	version   uint32
+	created   uint32
+	epoch     uint32 // bumped to invalidate the folder's sync states
+	members   []uint32
+	log       []logEntry
+	hasParent bool
+}
+
+// mailbox holds one mailbox's folders and items. Its mutex guards all of
+// them; the Sim's mutex only guards the mailbox table.
+type mailbox struct {
+	idx     uint32
+	addr    string // lower-cased
+	name    string
+	mu      sync.RWMutex
+	seq     uint32
+	epoch   uint32 // hierarchy sync state epoch
+	folders []*folder
+	items   []*item
+	dist    map[string]uint32
+	hier    []logEntry
+}
+
+// distinguished folders every mailbox has: id, parent, class, display name.
+var distinguished = []struct{ id, parent, class, name string }{
+	{"root", "", "", "Top of Information Store"},
+	{"msgfolderroot", "root", "IPF.Note", "Top of Information Store"},
+	{"inbox", "msgfolderroot", "IPF.Note", "Inbox"},
+	{"drafts", "msgfolderroot", "IPF.Note", "Drafts"},
+	{"sentitems", "msgfolderroot", "IPF.Note", "Sent Items"},
+	{"deleteditems", "msgfolderroot", "IPF.Note", "Deleted Items"},
+	{"outbox", "msgfolderroot", "IPF.Note", "Outbox"},
+	{"junkemail", "msgfolderroot", "IPF.Note", "Junk Email"},
+	{"calendar", "msgfolderroot", "IPF.Appointment", "Calendar"},
+	{"contacts", "msgfolderroot", "IPF.Contact", "Contacts"},
+	{"tasks", "msgfolderroot", "IPF.Task", "Tasks"},
+	{"notes", "msgfolderroot", "IPF.StickyNote", "Notes"},
+}
+
+func newMailbox(idx uint32, addr, name string, now time.Time) *mailbox {
+	mb := &mailbox{idx: idx, addr: addr, name: name, dist: make(map[string]uint32, len(distinguished))}
+	for _, d := range distinguished {
+		parent, hasParent := mb.dist[d.parent]
+		f := mb.addFolderLocked(parent, d.name, d.class, d.id, hasParent)
+		mb.dist[d.id] = f.idx
+	}
+	return mb
+}
+
+func (mb *mailbox) next() uint32 {
+	mb.seq++
+	return mb.seq
+}
+
+func (mb *mailbox) addFolderLocked(parent uint32, name, class, dist string, hasParent bool) *folder {
+	s := mb.next()
+	f := &folder{idx: uint32(len(mb.folders)), parent: parent, hasParent: hasParent, name: name, class: class, dist: dist, version: 1, created: s}
+	mb.folders = append(mb.folders, f)
+	mb.hier = append(mb.hier, logEntry{seq: s, idx: f.idx, kind: logCreate})
+	return f
+}
+
+func (mb *mailbox) folderByName(name string) (*folder, bool) {
+	if i, ok := mb.dist[name]; ok {
+		return mb.folders[i], true
+	}
+	return nil, false
+}
+
+func (mb *mailbox) addItemLocked(f *folder, it Item, now time.Time) *item {
+	s := mb.next()
+	in := &item{Item: it, folder: f.idx, version: 1, created: s, modified: now}
+	idx := uint32(len(mb.items))
+	mb.items = append(mb.items, in)
+	f.members = append(f.members, idx)
+	f.log = append(f.log, logEntry{seq: s, idx: idx, kind: logCreate})
+	return in
+}
+
+func (mb *mailbox) touchLocked(idx uint32, kind uint8, now time.Time) {
+	in := mb.items[idx]
+	in.version++
+	in.modified = now
+	f := mb.folders[in.folder]
+	f.log = append(f.log, logEntry{seq: mb.next(), idx: idx, kind: kind})
+}
+
+func (mb *mailbox) deleteItemLocked(idx uint32) {
+	in := mb.items[idx]
+	in.deleted = true
+	f := mb.folders[in.folder]
+	if i := slices.Index(f.members, idx); i >= 0 {
+		f.members = slices.Delete(f.members, i, i+1)
+	}
+	f.log = append(f.log, logEntry{seq: mb.next(), idx: idx, kind: logDelete})
+	// Tombstones keep only what sync needs; drop the content.
+	in.Item = Item{Kind: in.Kind}
+}
+
+func (mb *mailbox) item(idx uint32) (*item, bool) {
+	if int(idx) >= len(mb.items) || mb.items[idx].deleted {
+		return nil, false
+	}
+	return mb.items[idx], true
+}
+
+func (mb *mailbox) folder(idx uint32) (*folder, bool) {
+	if int(idx) >= len(mb.folders) || mb.folders[idx].deleted {
+		return nil, false
+	}
+	return mb.folders[idx], true
+}
+
+// ErrNotFound is returned by the mutation API for an unknown mailbox,
+// folder or item.
+var ErrNotFound = fmt.Errorf("ewssim: not found")

@@ -1,0 +1,218 @@
+package ewssim
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// --- ResolveNames ---
+
+type resolveNamesReq struct {
+	ReturnFullContactData bool   `xml:"ReturnFullContactData,attr"`
+	UnresolvedEntry       string `xml:"UnresolvedEntry"`
+}
+
+func (r *resolveNamesReq) validate() *ewsError {
+	if strings.TrimSpace(r.UnresolvedEntry) == "" {
+		return errSchema("UnresolvedEntry must not be empty")
+	}
+	return nil
+}
+
+// maxResolutions is how many candidates ResolveNames returns at most.
+const maxResolutions = 100
+
+func (r *resolveNamesReq) run(c *call) {
+	const op = "ResolveNames"
+	w := c.w
+	w.respStart(op)
+	defer w.respEnd(op)
+	q := strings.ToLower(strings.TrimSpace(r.UnresolvedEntry))
+	q = strings.TrimPrefix(q, "smtp:")
+	type hit struct{ addr, name string }
+	var hits []hit
+	c.s.mu.RLock()
+	if mb, ok := c.s.byAddr[q]; ok {
+		hits = append(hits, hit{mb.addr, mb.name})
+	} else {
+		for _, mb := range c.s.mailboxes {
+			// Like ambiguous name resolution: any part of the address or name.
+			if strings.Contains(mb.addr, q) || strings.Contains(strings.ToLower(mb.name), q) {
+				hits = append(hits, hit{mb.addr, mb.name})
+			}
+		}
+	}
+	c.s.mu.RUnlock()
+	if len(hits) == 0 {
+		w.errorMessage(op, errNameNoResults)
+		return
+	}
+	total := len(hits)
+	hits = hits[:min(len(hits), maxResolutions)]
+	if len(hits) > 1 {
+		w.msgStart(op, &ewsError{code: "ErrorNameResolutionMultipleResults", text: "Multiple results were found.", warning: true})
+	} else {
+		w.msgStart(op, nil)
+	}
+	w.raw("<m:ResolutionSet")
+	w.attrInt("TotalItemsInView", total)
+	if len(hits) == total {
+		w.raw(` IncludesLastItemInRange="true">`)
+	} else {
+		w.raw(` IncludesLastItemInRange="false">`)
+	}
+	for _, h := range hits {
+		w.raw("<t:Resolution><t:Mailbox>")
+		w.el("t:Name", h.name)
+		w.el("t:EmailAddress", h.addr)
+		w.el("t:RoutingType", "SMTP")
+		w.el("t:MailboxType", "Mailbox")
+		w.raw("</t:Mailbox>")
+		if r.ReturnFullContactData {
+			w.raw("<t:Contact>")
+			w.el("t:DisplayName", h.name)
+			w.raw(`<t:EmailAddresses><t:Entry Key="EmailAddress1">SMTP:`)
+			w.esc(h.addr)
+			w.raw(`</t:Entry></t:EmailAddresses><t:ContactSource>ActiveDirectory</t:ContactSource></t:Contact>`)
+		}
+		w.raw("</t:Resolution>")
+	}
+	w.raw("</m:ResolutionSet>")
+	w.msgEnd(op)
+}
+
+// --- GetUserAvailability ---
+
+type availabilityReq struct {
+	TimeZone struct {
+		Bias int `xml:"Bias"`
+	} `xml:"TimeZone"`
+	Mailboxes []struct {
+		Address string `xml:"Email>Address"`
+	} `xml:"MailboxDataArray>MailboxData"`
+	Options struct {
+		Start         string `xml:"TimeWindow>StartTime"`
+		End           string `xml:"TimeWindow>EndTime"`
+		RequestedView string `xml:"RequestedView"`
+	} `xml:"FreeBusyViewOptions"`
+
+	start, end time.Time
+	zone       *time.Location
+}
+
+// Limits Exchange enforces on GetUserAvailability.
+const (
+	maxAvailabilityMailboxes = 100
+	maxAvailabilityWindow    = 42 * 24 * time.Hour
+)
+
+func (r *availabilityReq) validate() *ewsError {
+	if len(r.Mailboxes) == 0 {
+		return errSchema("MailboxDataArray must hold at least one MailboxData")
+	}
+	// Times without an offset are in the request's time zone (Bias is
+	// minutes west of UTC; daylight rules are ignored).
+	r.zone = time.FixedZone("request", -r.TimeZone.Bias*60)
+	var err1, err2 error
+	r.start, err1 = parseLocal(r.Options.Start, r.zone)
+	r.end, err2 = parseLocal(r.Options.End, r.zone)
+	if err1 != nil || err2 != nil {
+		return errSchema("FreeBusyViewOptions TimeWindow needs StartTime and EndTime as xs:dateTime")
+	}
+	switch r.Options.RequestedView {
+	case "", "None", "MergedOnly", "FreeBusy", "FreeBusyMerged", "Detailed", "DetailedMerged":
+	default:
+		return errSchema("RequestedView " + quote(r.Options.RequestedView) + " is not a FreeBusyViewType")
+	}
+	return nil
+}
+
+func parseLocal(s string, zone *time.Location) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	return time.ParseInLocation("2006-01-02T15:04:05.999999999", s, zone)
+}
+
+func (r *availabilityReq) run(c *call) {
+	w := c.w
+	w.raw(envelopeStart)
+	w.raw(`<GetUserAvailabilityResponse xmlns="` + nsMessages + `">`)
+	defer w.raw(`</GetUserAvailabilityResponse>` + envelopeEnd)
+
+	window := r.end.Sub(r.start)
+	var shared *ewsError
+	switch {
+	case len(r.Mailboxes) > maxAvailabilityMailboxes:
+		shared = errTooManyMailboxes
+	case window <= 0:
+		shared = errEndBeforeStart
+	case window > maxAvailabilityWindow:
+		shared = errTimeInterval
+	}
+	detailed := strings.HasPrefix(r.Options.RequestedView, "Detailed")
+	view := r.Options.RequestedView
+	if view == "" || view == "None" || view == "MergedOnly" {
+		view = "FreeBusy"
+	}
+	w.raw("<FreeBusyResponseArray>")
+	for _, m := range r.Mailboxes {
+		w.raw("<FreeBusyResponse>")
+		e := shared
+		var mb *mailbox
+		if e == nil {
+			var ok bool
+			if mb, ok = c.s.mailbox(m.Address); !ok {
+				e = errRecipientUnknown
+			}
+		}
+		if e != nil {
+			w.raw(`<ResponseMessage ResponseClass="Error">`)
+			w.el("MessageText", e.text)
+			w.el("ResponseCode", e.code)
+			w.raw("<DescriptiveLinkKey>0</DescriptiveLinkKey></ResponseMessage></FreeBusyResponse>")
+			continue
+		}
+		w.raw(`<ResponseMessage ResponseClass="Success"><ResponseCode>NoError</ResponseCode></ResponseMessage>`)
+		w.raw(`<FreeBusyView><FreeBusyViewType xmlns="` + nsTypes + `">`)
+		w.raw(view)
+		w.raw(`</FreeBusyViewType><CalendarEventArray xmlns="` + nsTypes + `">`)
+		r.events(w, mb, detailed)
+		w.raw("</CalendarEventArray></FreeBusyView></FreeBusyResponse>")
+	}
+	w.raw("</FreeBusyResponseArray>")
+}
+
+func (r *availabilityReq) events(w *xw, mb *mailbox, detailed bool) {
+	mb.mu.RLock()
+	defer mb.mu.RUnlock()
+	cal := mb.folders[mb.dist["calendar"]]
+	var evs []*item
+	for _, idx := range cal.members {
+		in := mb.items[idx]
+		if in.Kind == KindCalendar && in.Start.Before(r.end) && in.End.After(r.start) {
+			evs = append(evs, in)
+		}
+	}
+	slices.SortStableFunc(evs, func(a, b *item) int { return a.Start.Compare(b.Start) })
+	for _, in := range evs {
+		w.raw("<CalendarEvent>")
+		w.el("StartTime", in.Start.In(r.zone).Format("2006-01-02T15:04:05"))
+		w.el("EndTime", in.End.In(r.zone).Format("2006-01-02T15:04:05"))
+		w.el("BusyType", "Busy")
+		if detailed {
+			w.raw("<CalendarEventDetails>")
+			w.el("Subject", in.Subject)
+			w.el("Location", in.Location)
+			w.elBool("IsMeeting", len(in.Attendees) > 0)
+			w.elBool("IsRecurring", in.IsRecurring)
+			w.elBool("IsException", false)
+			w.elBool("IsReminderSet", false)
+			w.elBool("IsPrivate", false)
+			w.raw("</CalendarEventDetails>")
+		}
+		w.raw("</CalendarEvent>")
+	}
+}

@@ -1,0 +1,229 @@
+package ewssim
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// --- GetItem ---
+
+type getItemReq struct {
+	ItemShape shapeXML `xml:"ItemShape"`
+	ItemIDs   itemRefs `xml:"ItemIds"`
+}
+
+func (r *getItemReq) validate() *ewsError {
+	if len(r.ItemIDs.Refs) == 0 {
+		return errSchema("ItemIds must hold at least one item id")
+	}
+	_, e := r.ItemShape.shape(true)
+	return e
+}
+
+func (r *getItemReq) targetMailbox(s *Sim) string {
+	if m, _, ok := decodeID(tagItem, r.ItemIDs.Refs[0].ID); ok {
+		return s.mailboxName(m)
+	}
+	return ""
+}
+
+func (r *getItemReq) run(c *call) {
+	const op = "GetItem"
+	w := c.w
+	w.respStart(op)
+	defer w.respEnd(op)
+	sh, _ := r.ItemShape.shape(true)
+	for _, ref := range r.ItemIDs.Refs {
+		if ref.XMLName.Local != "ItemId" {
+			w.itemsError(op, errInvalidRequest(ref.XMLName.Local+" is not supported by the simulator"))
+			continue
+		}
+		mb, idx, e := c.resolveItem(ref.ID)
+		if e != nil {
+			w.itemsError(op, e)
+			continue
+		}
+		mb.mu.RLock()
+		if _, ok := mb.item(idx); !ok {
+			mb.mu.RUnlock()
+			w.itemsError(op, errItemNotFound)
+			continue
+		}
+		w.msgStart(op, nil)
+		w.raw("<m:Items>")
+		w.item(mb, idx, sh)
+		w.raw("</m:Items>")
+		mb.mu.RUnlock()
+		w.msgEnd(op)
+	}
+}
+
+// itemsError writes an error message of an ItemInfoResponseMessageType,
+// whose Items element is required even when empty (as Exchange sends it).
+func (w *xw) itemsError(op string, e *ewsError) {
+	w.msgStart(op, e)
+	w.raw("<m:Items/>")
+	w.msgEnd(op)
+}
+
+// --- FindItem ---
+
+type pageViewXML struct {
+	MaxEntriesReturned int    `xml:"MaxEntriesReturned,attr"`
+	Offset             int    `xml:"Offset,attr"`
+	BasePoint          string `xml:"BasePoint,attr"`
+}
+
+type calendarViewXML struct {
+	MaxEntriesReturned int    `xml:"MaxEntriesReturned,attr"`
+	StartDate          string `xml:"StartDate,attr"`
+	EndDate            string `xml:"EndDate,attr"`
+}
+
+type findItemReq struct {
+	Traversal       string           `xml:"Traversal,attr"`
+	ItemShape       shapeXML         `xml:"ItemShape"`
+	PageView        *pageViewXML     `xml:"IndexedPageItemView"`
+	CalendarView    *calendarViewXML `xml:"CalendarView"`
+	ParentFolderIDs folderRefs       `xml:"ParentFolderIds"`
+
+	start, end time.Time
+}
+
+// maxFindItems is what FindItem returns without a paging view (Exchange's
+// default EWSFindCountLimit).
+const maxFindItems = 1000
+
+func (r *findItemReq) validate() *ewsError {
+	if r.Traversal != "Shallow" {
+		return errSchema("Traversal must be Shallow (the simulator has no search folders), not " + quote(r.Traversal))
+	}
+	if len(r.ParentFolderIDs.Refs) == 0 {
+		return errSchema("ParentFolderIds must hold at least one folder id")
+	}
+	if r.PageView != nil && r.CalendarView != nil {
+		return errSchema("only one paging view is allowed")
+	}
+	if v := r.PageView; v != nil {
+		if v.MaxEntriesReturned < 0 || v.Offset < 0 {
+			return errSchema("IndexedPageItemView MaxEntriesReturned and Offset must not be negative")
+		}
+		if v.BasePoint != "Beginning" && v.BasePoint != "End" {
+			return errSchema("IndexedPageItemView BasePoint must be Beginning or End")
+		}
+	}
+	if v := r.CalendarView; v != nil {
+		var err1, err2 error
+		r.start, err1 = parseDateTime(v.StartDate)
+		r.end, err2 = parseDateTime(v.EndDate)
+		if err1 != nil || err2 != nil {
+			return errSchema("CalendarView StartDate and EndDate must be xs:dateTime values")
+		}
+	}
+	_, e := r.ItemShape.shape(false)
+	return e
+}
+
+func (r *findItemReq) targetMailbox(s *Sim) string { return r.ParentFolderIDs.targetMailbox(s) }
+
+// parseDateTime reads an xs:dateTime; one without a zone is taken as UTC.
+func parseDateTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	return time.Parse("2006-01-02T15:04:05.999999999", s)
+}
+
+func (r *findItemReq) run(c *call) {
+	const op = "FindItem"
+	w := c.w
+	w.respStart(op)
+	defer w.respEnd(op)
+	sh, _ := r.ItemShape.shape(false)
+	for _, ref := range r.ParentFolderIDs.Refs {
+		mb, f, e := c.resolveFolder(ref)
+		if e != nil {
+			w.errorMessage(op, e)
+			continue
+		}
+		r.findIn(w, mb, f, sh)
+	}
+}
+
+func (r *findItemReq) findIn(w *xw, mb *mailbox, f *folder, sh shape) {
+	const op = "FindItem"
+	mb.mu.RLock()
+	defer mb.mu.RUnlock()
+	var view []uint32
+	offset, limit := 0, maxFindItems
+	fromEnd := false
+	if cv := r.CalendarView; cv != nil {
+		if !strings.HasPrefix(f.class, "IPF.Appointment") {
+			w.errorMessage(op, ewsErr("ErrorCalendarFolderIsInvalidForCalendarView", "CalendarView is only valid for calendar folders."))
+			return
+		}
+		if !r.end.After(r.start) {
+			w.errorMessage(op, errEndBeforeStart)
+			return
+		}
+		if r.end.Sub(r.start) > 2*366*24*time.Hour {
+			w.errorMessage(op, errCalendarRange)
+			return
+		}
+		for _, idx := range f.members {
+			in := mb.items[idx]
+			if in.Kind == KindCalendar && in.Start.Before(r.end) && in.End.After(r.start) {
+				view = append(view, idx)
+			}
+		}
+		slices.SortStableFunc(view, func(a, b uint32) int { return mb.items[a].Start.Compare(mb.items[b].Start) })
+		if cv.MaxEntriesReturned > 0 {
+			limit = cv.MaxEntriesReturned
+		}
+	} else {
+		// Newest first, like Outlook's default DateTimeReceived descending.
+		view = make([]uint32, len(f.members))
+		for i, idx := range f.members {
+			view[len(view)-1-i] = idx
+		}
+		if pv := r.PageView; pv != nil {
+			offset = pv.Offset
+			fromEnd = pv.BasePoint == "End"
+			if pv.MaxEntriesReturned > 0 {
+				limit = pv.MaxEntriesReturned
+			}
+		}
+	}
+	total := len(view)
+	lo := min(offset, total)
+	hi := min(lo+limit, total)
+	if fromEnd {
+		hi = max(0, total-offset)
+		lo = max(0, hi-limit)
+	}
+	page := view[lo:hi]
+	last := hi == total
+	if fromEnd {
+		last = lo == 0
+	}
+
+	w.msgStart(op, nil)
+	w.raw("<m:RootFolder")
+	if r.CalendarView == nil {
+		w.attrInt("IndexedPagingOffset", offset+len(page))
+	}
+	w.attrInt("TotalItemsInView", total)
+	if last {
+		w.raw(` IncludesLastItemInRange="true">`)
+	} else {
+		w.raw(` IncludesLastItemInRange="false">`)
+	}
+	w.raw("<t:Items>")
+	for _, idx := range page {
+		w.item(mb, idx, sh)
+	}
+	w.raw("</t:Items></m:RootFolder>")
+	w.msgEnd(op)
+}

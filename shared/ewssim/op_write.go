@@ -1,0 +1,445 @@
+package ewssim
+
+import (
+	"encoding/xml"
+	"strings"
+	"time"
+)
+
+type emailXML struct {
+	Name         string `xml:"Name"`
+	EmailAddress string `xml:"EmailAddress"`
+}
+
+type attendeesXML struct {
+	Attendees []struct {
+		Mailbox emailXML `xml:"Mailbox"`
+	} `xml:"Attendee"`
+}
+
+func (a *attendeesXML) addresses() []Address {
+	if a == nil {
+		return nil
+	}
+	out := make([]Address, 0, len(a.Attendees))
+	for _, at := range a.Attendees {
+		out = append(out, Address{Name: at.Mailbox.Name, Email: at.Mailbox.EmailAddress})
+	}
+	return out
+}
+
+type extPropXML struct {
+	ExtendedFieldURI pathXML `xml:"ExtendedFieldURI"`
+	Value            string  `xml:"Value"`
+}
+
+// calendarItemXML is the part of CalendarItemType the simulator stores.
+type calendarItemXML struct {
+	Subject  *string       `xml:"Subject"`
+	Body     *string       `xml:"Body"`
+	Extended []extPropXML  `xml:"ExtendedProperty"`
+	Start    *string       `xml:"Start"`
+	End      *string       `xml:"End"`
+	AllDay   *bool         `xml:"IsAllDayEvent"`
+	Location *string       `xml:"Location"`
+	IsRead   *bool         `xml:"IsRead"`
+	Required *attendeesXML `xml:"RequiredAttendees"`
+	Optional *attendeesXML `xml:"OptionalAttendees"`
+	Recur    *struct{}     `xml:"Recurrence"`
+	StartTZ  *struct {
+		ID string `xml:"Id,attr"`
+	} `xml:"StartTimeZone"`
+	MeetingTZ *struct {
+		Name string `xml:"TimeZoneName,attr"`
+	} `xml:"MeetingTimeZone"`
+}
+
+// apply copies the fields present in x into it.
+func (x *calendarItemXML) apply(it *Item) *ewsError {
+	if x.Subject != nil {
+		it.Subject = *x.Subject
+	}
+	if x.Body != nil {
+		it.Body = *x.Body
+	}
+	for _, p := range x.Extended {
+		setExtended(it, p)
+	}
+	for _, f := range []struct {
+		s   *string
+		dst *time.Time
+	}{{x.Start, &it.Start}, {x.End, &it.End}} {
+		if f.s == nil {
+			continue
+		}
+		t, err := parseDateTime(*f.s)
+		if err != nil {
+			return errSchema("Start and End must be xs:dateTime values")
+		}
+		*f.dst = t
+	}
+	if x.AllDay != nil {
+		it.IsAllDay = *x.AllDay
+	}
+	if x.Location != nil {
+		it.Location = *x.Location
+	}
+	if x.IsRead != nil {
+		it.IsRead = *x.IsRead
+	}
+	if x.Required != nil || x.Optional != nil {
+		it.Attendees = append(x.Required.addresses(), x.Optional.addresses()...)
+	}
+	if x.Recur != nil {
+		it.IsRecurring = true
+	}
+	if x.StartTZ != nil && x.StartTZ.ID != "" {
+		it.TimeZone = x.StartTZ.ID
+	} else if x.MeetingTZ != nil && x.MeetingTZ.Name != "" {
+		it.TimeZone = x.MeetingTZ.Name
+	}
+	return nil
+}
+
+func setExtended(it *Item, p extPropXML) {
+	want := p.ExtendedFieldURI.extended()
+	want.Value = p.Value
+	for i := range it.Extended {
+		if it.Extended[i].sameKey(want) {
+			it.Extended[i].Value = p.Value
+			return
+		}
+	}
+	it.Extended = append(it.Extended, want)
+}
+
+func deleteExtended(it *Item, key ExtendedProperty) {
+	out := it.Extended[:0]
+	for _, p := range it.Extended {
+		if !p.sameKey(key) {
+			out = append(out, p)
+		}
+	}
+	it.Extended = out
+}
+
+func checkTimes(it *Item) *ewsError {
+	if it.Start.IsZero() || it.End.IsZero() {
+		return errInvalidRequest("a calendar item needs Start and End")
+	}
+	if it.End.Before(it.Start) {
+		return errEndBeforeStart
+	}
+	return nil
+}
+
+// --- CreateItem ---
+
+type createItemReq struct {
+	SendMeetingInvitations string      `xml:"SendMeetingInvitations,attr"`
+	SavedItemFolderID      *folderRefs `xml:"SavedItemFolderId"`
+	Items                  struct {
+		Items []struct {
+			XMLName xml.Name
+			calendarItemXML
+		} `xml:",any"`
+	} `xml:"Items"`
+}
+
+func (r *createItemReq) validate() *ewsError {
+	if len(r.Items.Items) == 0 {
+		return errSchema("Items must hold at least one item")
+	}
+	if r.SavedItemFolderID != nil && len(r.SavedItemFolderID.Refs) != 1 {
+		return errSchema("SavedItemFolderId must hold one folder id")
+	}
+	return nil
+}
+
+func (r *createItemReq) targetMailbox(s *Sim) string {
+	if r.SavedItemFolderID == nil {
+		return ""
+	}
+	return r.SavedItemFolderID.targetMailbox(s)
+}
+
+func (r *createItemReq) run(c *call) {
+	const op = "CreateItem"
+	w := c.w
+	w.respStart(op)
+	defer w.respEnd(op)
+	ref := folderRef{XMLName: xml.Name{Local: "DistinguishedFolderId"}, ID: "calendar"}
+	if r.SavedItemFolderID != nil {
+		ref = r.SavedItemFolderID.Refs[0]
+	}
+	mb, f, e := c.resolveFolder(ref)
+	for _, x := range r.Items.Items {
+		if e != nil {
+			w.itemsError(op, e)
+			continue
+		}
+		if x.XMLName.Local != "CalendarItem" {
+			w.itemsError(op, errInvalidRequest("the simulator creates calendar items only, not "+x.XMLName.Local))
+			continue
+		}
+		if !strings.HasPrefix(f.class, "IPF.Appointment") {
+			w.itemsError(op, errNotCalendar)
+			continue
+		}
+		it := Item{Kind: KindCalendar, Organizer: Address{Name: mb.name, Email: mb.addr}}
+		if err := x.apply(&it); err != nil {
+			w.itemsError(op, err)
+			continue
+		}
+		if err := checkTimes(&it); err != nil {
+			w.itemsError(op, err)
+			continue
+		}
+		mb.mu.Lock()
+		if _, ok := mb.folder(f.idx); !ok {
+			mb.mu.Unlock()
+			w.itemsError(op, errFolderNotFound)
+			continue
+		}
+		in := mb.addItemLocked(f, it, c.now)
+		idx := uint32(len(mb.items) - 1)
+		id, ck := itemID(mb.idx, idx), changeKey(idx, in.version)
+		mb.mu.Unlock()
+		w.msgStart(op, nil)
+		w.raw("<m:Items><t:CalendarItem>")
+		w.id("t:ItemId", id, ck)
+		w.raw("</t:CalendarItem></m:Items>")
+		w.msgEnd(op)
+	}
+}
+
+// --- UpdateItem ---
+
+type itemChangeXML struct {
+	ItemID  itemRefXML `xml:"ItemId"`
+	Updates struct {
+		Updates []struct {
+			XMLName          xml.Name
+			FieldURI         *pathXML         `xml:"FieldURI"`
+			ExtendedFieldURI *pathXML         `xml:"ExtendedFieldURI"`
+			CalendarItem     *calendarItemXML `xml:"CalendarItem"`
+			Message          *calendarItemXML `xml:"Message"`
+		} `xml:",any"`
+	} `xml:"Updates"`
+}
+
+type updateItemReq struct {
+	ConflictResolution string          `xml:"ConflictResolution,attr"`
+	ItemChanges        []itemChangeXML `xml:"ItemChanges>ItemChange"`
+}
+
+func (r *updateItemReq) validate() *ewsError {
+	switch r.ConflictResolution {
+	case "NeverOverwrite", "AutoResolve", "AlwaysOverwrite":
+	default:
+		return errSchema("ConflictResolution must be NeverOverwrite, AutoResolve or AlwaysOverwrite")
+	}
+	if len(r.ItemChanges) == 0 {
+		return errSchema("ItemChanges must hold at least one ItemChange")
+	}
+	return nil
+}
+
+func (r *updateItemReq) targetMailbox(s *Sim) string {
+	if m, _, ok := decodeID(tagItem, r.ItemChanges[0].ItemID.ID); ok {
+		return s.mailboxName(m)
+	}
+	return ""
+}
+
+// fieldSetters maps the FieldURIs the simulator supports to the
+// calendarItemXML field they carry (for Set/Append) and how to clear it.
+var fieldClear = map[string]func(*Item){
+	"item:Subject":                  func(it *Item) { it.Subject = "" },
+	"item:Body":                     func(it *Item) { it.Body = "" },
+	"calendar:Start":                nil,
+	"calendar:End":                  nil,
+	"calendar:IsAllDayEvent":        func(it *Item) { it.IsAllDay = false },
+	"calendar:Location":             func(it *Item) { it.Location = "" },
+	"calendar:RequiredAttendees":    func(it *Item) { it.Attendees = nil },
+	"calendar:OptionalAttendees":    func(it *Item) {},
+	"calendar:Recurrence":           func(it *Item) { it.IsRecurring = false },
+	"calendar:StartTimeZone":        func(it *Item) { it.TimeZone = "" },
+	"calendar:EndTimeZone":          func(it *Item) {},
+	"calendar:MeetingTimeZone":      func(it *Item) { it.TimeZone = "" },
+	"message:IsRead":                func(it *Item) { it.IsRead = false },
+	"calendar:LegacyFreeBusyStatus": func(it *Item) {},
+}
+
+func (r *updateItemReq) run(c *call) {
+	const op = "UpdateItem"
+	w := c.w
+	w.respStart(op)
+	defer w.respEnd(op)
+	for _, ch := range r.ItemChanges {
+		mb, idx, e := c.resolveItem(ch.ItemID.ID)
+		if e != nil {
+			w.itemsError(op, e)
+			continue
+		}
+		id, ck, e := r.change(c, mb, idx, ch)
+		if e != nil {
+			w.itemsError(op, e)
+			continue
+		}
+		w.msgStart(op, nil)
+		w.raw("<m:Items><t:CalendarItem>")
+		w.id("t:ItemId", id, ck)
+		w.raw("</t:CalendarItem></m:Items><m:ConflictResults><t:Count>0</t:Count></m:ConflictResults>")
+		w.msgEnd(op)
+	}
+}
+
+func (r *updateItemReq) change(c *call, mb *mailbox, idx uint32, ch itemChangeXML) (string, string, *ewsError) {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	in, ok := mb.item(idx)
+	if !ok {
+		return "", "", errItemNotFound
+	}
+	current := changeKey(idx, in.version)
+	if ch.ItemID.ChangeKey != "" && ch.ItemID.ChangeKey != current && r.ConflictResolution == "NeverOverwrite" {
+		return "", "", errConflict
+	}
+	it := in.Item
+	it.Attendees = append([]Address(nil), it.Attendees...)
+	it.Extended = append([]ExtendedProperty(nil), it.Extended...)
+	onlyRead := true
+	for _, u := range ch.Updates.Updates {
+		src := u.CalendarItem
+		if src == nil {
+			src = u.Message
+		}
+		switch {
+		case u.ExtendedFieldURI != nil:
+			onlyRead = false
+			if u.XMLName.Local == "DeleteItemField" {
+				deleteExtended(&it, u.ExtendedFieldURI.extended())
+				continue
+			}
+			if src == nil || len(src.Extended) == 0 {
+				return "", "", errInvalidProperty("SetItemField with an ExtendedFieldURI needs an item holding that ExtendedProperty")
+			}
+			for _, p := range src.Extended {
+				setExtended(&it, p)
+			}
+		case u.FieldURI != nil:
+			field := u.FieldURI.FieldURI
+			clear, known := fieldClear[field]
+			if !known {
+				return "", "", errInvalidProperty(field + " is not supported by the simulator")
+			}
+			if field != "message:IsRead" {
+				onlyRead = false
+			}
+			switch u.XMLName.Local {
+			case "DeleteItemField":
+				if clear == nil {
+					return "", "", errInvalidProperty(field + " cannot be deleted")
+				}
+				clear(&it)
+			case "SetItemField", "AppendToItemField":
+				if src == nil {
+					return "", "", errInvalidProperty(u.XMLName.Local + " needs an item with the new value")
+				}
+				if u.XMLName.Local == "AppendToItemField" {
+					if field == "calendar:RequiredAttendees" || field == "calendar:OptionalAttendees" {
+						it.Attendees = append(it.Attendees, src.Required.addresses()...)
+						it.Attendees = append(it.Attendees, src.Optional.addresses()...)
+						continue
+					}
+					if field == "item:Body" && src.Body != nil {
+						it.Body += *src.Body
+						continue
+					}
+				}
+				if e := src.apply(&it); e != nil {
+					return "", "", e
+				}
+			default:
+				return "", "", errSchema("unknown update " + u.XMLName.Local)
+			}
+		default:
+			return "", "", errSchema(u.XMLName.Local + " needs a FieldURI or ExtendedFieldURI")
+		}
+	}
+	if it.Kind == KindCalendar {
+		if e := checkTimes(&it); e != nil {
+			return "", "", e
+		}
+	}
+	in.Item = it
+	kind := logUpdate
+	if onlyRead {
+		kind = logRead
+	}
+	mb.touchLocked(idx, kind, c.now)
+	return itemID(mb.idx, idx), changeKey(idx, in.version), nil
+}
+
+// --- DeleteItem ---
+
+type deleteItemReq struct {
+	DeleteType string   `xml:"DeleteType,attr"`
+	ItemIDs    itemRefs `xml:"ItemIds"`
+}
+
+func (r *deleteItemReq) validate() *ewsError {
+	switch r.DeleteType {
+	case "HardDelete", "SoftDelete", "MoveToDeletedItems":
+	default:
+		return errSchema("DeleteType must be HardDelete, SoftDelete or MoveToDeletedItems")
+	}
+	if len(r.ItemIDs.Refs) == 0 {
+		return errSchema("ItemIds must hold at least one item id")
+	}
+	return nil
+}
+
+func (r *deleteItemReq) targetMailbox(s *Sim) string {
+	if m, _, ok := decodeID(tagItem, r.ItemIDs.Refs[0].ID); ok {
+		return s.mailboxName(m)
+	}
+	return ""
+}
+
+func (r *deleteItemReq) run(c *call) {
+	const op = "DeleteItem"
+	w := c.w
+	w.respStart(op)
+	defer w.respEnd(op)
+	for _, ref := range r.ItemIDs.Refs {
+		mb, idx, e := c.resolveItem(ref.ID)
+		if e == nil {
+			e = r.delete(c, mb, idx)
+		}
+		if e != nil {
+			w.errorMessage(op, e)
+			continue
+		}
+		w.msgStart(op, nil)
+		w.msgEnd(op)
+	}
+}
+
+func (r *deleteItemReq) delete(c *call, mb *mailbox, idx uint32) *ewsError {
+	mb.mu.Lock()
+	defer mb.mu.Unlock()
+	in, ok := mb.item(idx)
+	if !ok {
+		return errItemNotFound
+	}
+	trash := mb.dist["deleteditems"]
+	content := in.Item
+	from := in.folder
+	mb.deleteItemLocked(idx)
+	if r.DeleteType == "MoveToDeletedItems" && from != trash {
+		mb.addItemLocked(mb.folders[trash], content, c.now)
+	}
+	return nil
+}

@@ -1,0 +1,114 @@
+package ewssim
+
+import (
+	"encoding/xml"
+	"strings"
+)
+
+// Request fragments shared by several operations. Tags name local names
+// only; parseEnvelope has already checked the operation's namespace.
+
+type mailboxXML struct {
+	EmailAddress string `xml:"EmailAddress"`
+}
+
+// folderRef is a FolderId or DistinguishedFolderId.
+type folderRef struct {
+	XMLName   xml.Name
+	ID        string      `xml:"Id,attr"`
+	ChangeKey string      `xml:"ChangeKey,attr"`
+	Mailbox   *mailboxXML `xml:"Mailbox"`
+}
+
+func (f folderRef) distinguished() bool { return f.XMLName.Local == "DistinguishedFolderId" }
+
+type folderRefs struct {
+	Refs []folderRef `xml:",any"`
+}
+
+func (f folderRefs) targetMailbox(s *Sim) string {
+	for _, r := range f.Refs {
+		if r.Mailbox != nil {
+			return r.Mailbox.EmailAddress
+		}
+		if r.XMLName.Local == "FolderId" {
+			if m, _, ok := decodeID(tagFolder, r.ID); ok {
+				return s.mailboxName(m)
+			}
+		}
+	}
+	return ""
+}
+
+type itemRefXML struct {
+	XMLName   xml.Name
+	ID        string `xml:"Id,attr"`
+	ChangeKey string `xml:"ChangeKey,attr"`
+}
+
+type itemRefs struct {
+	Refs []itemRefXML `xml:",any"`
+}
+
+// pathXML is a FieldURI, IndexedFieldURI or ExtendedFieldURI.
+type pathXML struct {
+	XMLName                    xml.Name
+	FieldURI                   string `xml:"FieldURI,attr"`
+	DistinguishedPropertySetID string `xml:"DistinguishedPropertySetId,attr"`
+	PropertySetID              string `xml:"PropertySetId,attr"`
+	PropertyTag                string `xml:"PropertyTag,attr"`
+	PropertyName               string `xml:"PropertyName,attr"`
+	PropertyID                 string `xml:"PropertyId,attr"`
+	PropertyType               string `xml:"PropertyType,attr"`
+}
+
+func (p pathXML) extended() ExtendedProperty {
+	return ExtendedProperty{
+		DistinguishedSet: p.DistinguishedPropertySetID,
+		SetID:            p.PropertySetID,
+		Name:             p.PropertyName + p.PropertyID,
+		Tag:              p.PropertyTag,
+		Type:             p.PropertyType,
+	}
+}
+
+type shapeXML struct {
+	BaseShape  string `xml:"BaseShape"`
+	Additional struct {
+		Paths []pathXML `xml:",any"`
+	} `xml:"AdditionalProperties"`
+}
+
+// shape is what to render for an item.
+type shape struct {
+	idOnly   bool
+	body     bool
+	extended []ExtendedProperty
+}
+
+func (s shapeXML) shape(bodyByDefault bool) (shape, *ewsError) {
+	var out shape
+	switch s.BaseShape {
+	case "IdOnly":
+		out.idOnly = true
+	case "Default":
+		out.body = bodyByDefault
+	case "AllProperties":
+		out.body = bodyByDefault
+	default:
+		return out, errSchema("BaseShape must be IdOnly, Default or AllProperties, not " + quote(s.BaseShape))
+	}
+	for _, p := range s.Additional.Paths {
+		switch p.XMLName.Local {
+		case "ExtendedFieldURI":
+			out.extended = append(out.extended, p.extended())
+		case "FieldURI":
+			if p.FieldURI == "item:Body" {
+				out.body = true
+			}
+		}
+	}
+	return out, nil
+}
+
+func quote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `'`) + `"` }

@@ -1,0 +1,335 @@
+package ewssim
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// EWSPath is where the simulator serves EWS, as Exchange does.
+const EWSPath = "/EWS/Exchange.asmx"
+
+// Handler serves EWS at EWSPath and the OAuth 2.0 / OpenID endpoints of an
+// Entra-like authority at /{tenant}/... . NTLM needs to know connections:
+// serve it through Start or Serve, or set ConnContext on your http.Server.
+func (s *Sim) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(EWSPath, s.serveEWS)
+	mux.HandleFunc("/ews/exchange.asmx", s.serveEWS)
+	mux.HandleFunc("GET /common/discovery/instance", s.serveInstanceDiscovery)
+	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", s.serveOpenID)
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.serveToken)
+	return mux
+}
+
+// operation is one parsed EWS request.
+type operation interface {
+	// run answers the request into c.w. It is called without any lock.
+	run(c *call)
+}
+
+// mailboxTargeter is implemented by requests that name mailboxes
+// (delegate access), for fault injection by mailbox.
+type mailboxTargeter interface {
+	targetMailbox(s *Sim) string
+}
+
+func (s *Sim) mailboxName(idx uint32) string {
+	if mb, ok := s.mailboxByIdx(idx); ok {
+		return mb.addr
+	}
+	return ""
+}
+
+var operations = map[string]func() operation{
+	"GetFolder":                  func() operation { return new(getFolderReq) },
+	"FindFolder":                 func() operation { return new(findFolderReq) },
+	"SyncFolderHierarchy":        func() operation { return new(syncHierarchyReq) },
+	"SyncFolderItems":            func() operation { return new(syncItemsReq) },
+	"GetItem":                    func() operation { return new(getItemReq) },
+	"FindItem":                   func() operation { return new(findItemReq) },
+	"CreateItem":                 func() operation { return new(createItemReq) },
+	"UpdateItem":                 func() operation { return new(updateItemReq) },
+	"DeleteItem":                 func() operation { return new(deleteItemReq) },
+	"GetUserAvailabilityRequest": func() operation { return new(availabilityReq) },
+	"ResolveNames":               func() operation { return new(resolveNamesReq) },
+}
+
+// opName is the name used in stats and faults (GetUserAvailabilityRequest
+// is GetUserAvailability, as in the WSDL operation).
+func opName(element string) string {
+	if element == "GetUserAvailabilityRequest" {
+		return "GetUserAvailability"
+	}
+	return element
+}
+
+type impersonationHeader struct {
+	PrimarySmtpAddress string `xml:"ConnectingSID>PrimarySmtpAddress"`
+	SmtpAddress        string `xml:"ConnectingSID>SmtpAddress"`
+	PrincipalName      string `xml:"ConnectingSID>PrincipalName"`
+}
+
+func (h impersonationHeader) address() string {
+	for _, a := range []string{h.PrimarySmtpAddress, h.SmtpAddress, h.PrincipalName} {
+		if a != "" {
+			return a
+		}
+	}
+	return ""
+}
+
+type request struct {
+	op            string // element name
+	impersonate   string
+	impersonating bool
+	body          operation
+}
+
+// parseEnvelope reads a SOAP 1.1 envelope: the ExchangeImpersonation
+// header and the operation element in the body.
+func parseEnvelope(data []byte) (*request, *ewsError) {
+	d := xml.NewDecoder(bytes.NewReader(data))
+	req := &request{}
+	depth := 0
+	inHeader, inBody := false, false
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, errSchema("the request is not well-formed XML: " + err.Error())
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			depth++
+			switch {
+			case depth == 1:
+				if t.Name.Space != nsSoap || t.Name.Local != "Envelope" {
+					return nil, errSchema("the root element must be a SOAP 1.1 Envelope")
+				}
+			case depth == 2 && t.Name.Space == nsSoap && t.Name.Local == "Header":
+				inHeader = true
+			case depth == 2 && t.Name.Space == nsSoap && t.Name.Local == "Body":
+				inBody = true
+			case depth == 2:
+				return nil, errSchema("unexpected element " + t.Name.Local + " in Envelope")
+			case depth == 3 && inHeader:
+				if t.Name.Local == "ExchangeImpersonation" && t.Name.Space == nsTypes {
+					var h impersonationHeader
+					if err := d.DecodeElement(&h, &t); err != nil {
+						return nil, errSchema("ExchangeImpersonation: " + err.Error())
+					}
+					req.impersonating = true
+					req.impersonate = h.address()
+					if req.impersonate == "" {
+						return nil, errSchema("ExchangeImpersonation needs a ConnectingSID address")
+					}
+				} else if err := d.Skip(); err != nil {
+					return nil, errSchema(err.Error())
+				}
+				depth--
+			case depth == 3 && inBody:
+				if req.body != nil {
+					return nil, errSchema("the Body holds more than one operation")
+				}
+				mk, ok := operations[t.Name.Local]
+				if !ok || t.Name.Space != nsMessages {
+					return nil, ewsErr("ErrorInvalidRequest", "The request is invalid: unsupported operation {"+t.Name.Space+"}"+t.Name.Local)
+				}
+				req.op = t.Name.Local
+				req.body = mk()
+				if err := d.DecodeElement(req.body, &t); err != nil {
+					return nil, errSchema(t.Name.Local + ": " + err.Error())
+				}
+				if v, ok := req.body.(interface{ validate() *ewsError }); ok {
+					if e := v.validate(); e != nil {
+						return nil, e
+					}
+				}
+				depth--
+			}
+		case xml.EndElement:
+			depth--
+			if depth == 1 {
+				inHeader, inBody = false, false
+			}
+		}
+	}
+	if req.body == nil {
+		return nil, errSchema("the SOAP Body holds no EWS operation")
+	}
+	return req, nil
+}
+
+// call is the context of one EWS request while it runs.
+type call struct {
+	s    *Sim
+	acct *account
+	// imp is the impersonated mailbox, nil under delegate access.
+	imp *mailbox
+	w   *xw
+	now time.Time
+}
+
+func (s *Sim) serveEWS(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		http.Error(w, "EWS accepts POST only", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxRequestBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "cannot read request", http.StatusBadRequest)
+		return
+	}
+	acct := s.authenticate(w, r)
+	if acct == nil {
+		return
+	}
+	req, perr := parseEnvelope(body)
+	if perr != nil {
+		s.stats.call("Invalid")
+		writeFault(w, perr, 0)
+		return
+	}
+	op := opName(req.op)
+	s.stats.call(op)
+
+	c := &call{s: s, acct: acct, now: s.clock.Now()}
+	owner := "account:" + strings.ToLower(acct.Username+acct.ClientID)
+	target := ""
+	if req.impersonating {
+		mb, e := s.impersonate(acct, req.impersonate)
+		if e != nil {
+			writeFault(w, e, 0)
+			return
+		}
+		c.imp = mb
+		owner = "mailbox:" + mb.addr
+		target = mb.addr
+	} else if t, ok := req.body.(mailboxTargeter); ok {
+		target = t.targetMailbox(s)
+	}
+	if target == "" {
+		target = acct.Mailbox
+	}
+
+	if !s.thr.acquire(owner, s.opts.MaxConcurrency) {
+		s.stats.throttle(owner)
+		writeFault(w, errServerBusy, s.opts.BackOff)
+		return
+	}
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			s.thr.release(owner)
+		}
+	}
+	defer release()
+
+	f, hit := s.faults.pick(op, target)
+	if hit {
+		s.stats.fault()
+		switch f.Kind {
+		case FaultHTTP503:
+			w.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter.Round(time.Second)/time.Second)))
+			http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+			return
+		case FaultSOAP:
+			code := f.Code
+			if code == "" {
+				code = "ErrorInternalServerError"
+			}
+			writeFault(w, ewsErr(code, "An internal server error occurred. The operation failed."), f.BackOff)
+			return
+		case FaultInvalidateSyncState:
+			if target != "" {
+				_ = s.InvalidateSyncStates(target, "")
+			}
+		}
+	}
+
+	delay := s.opts.Latency
+	if hit && f.Kind == FaultSlow {
+		delay += f.Delay
+	}
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+
+	c.w = getWriter()
+	defer putWriter(c.w)
+	req.body.run(c)
+	release()
+
+	out := c.w.b
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	if hit && f.Kind == FaultTruncated {
+		out = out[:len(out)/2]
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out)
+}
+
+// impersonate checks the ExchangeImpersonation target.
+func (s *Sim) impersonate(acct *account, address string) (*mailbox, *ewsError) {
+	mb, ok := s.mailbox(address)
+	if !ok {
+		return nil, errNoMailbox
+	}
+	s.mu.RLock()
+	allowed := acct.ImpersonateAll || acct.scope[mb.addr]
+	s.mu.RUnlock()
+	if !allowed {
+		return nil, errImpersonate
+	}
+	return mb, nil
+}
+
+// writeFault answers a SOAP fault with HTTP 500, as Exchange does for
+// schema errors, impersonation failures and throttling.
+func writeFault(w http.ResponseWriter, e *ewsError, backOff time.Duration) {
+	x := getWriter()
+	defer putWriter(x)
+	faultCode := "a:" + e.code
+	x.raw(envelopeStart)
+	x.raw(`<s:Fault><faultcode xmlns:a="` + nsTypes + `">`)
+	x.esc(faultCode)
+	x.raw(`</faultcode><faultstring xml:lang="en-US">`)
+	x.esc(e.text)
+	x.raw(`</faultstring><detail><e:ResponseCode xmlns:e="` + nsErrors + `">`)
+	x.esc(e.code)
+	x.raw(`</e:ResponseCode><e:Message xmlns:e="` + nsErrors + `">`)
+	x.esc(e.text)
+	x.raw(`</e:Message>`)
+	if backOff > 0 {
+		x.raw(`<t:MessageXml xmlns:t="` + nsTypes + `"><t:Value Name="BackOffMilliseconds">`)
+		x.raw(strconv.FormatInt(backOff.Milliseconds(), 10))
+		x.raw(`</t:Value></t:MessageXml>`)
+	}
+	x.raw(`</detail></s:Fault>` + envelopeEnd)
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(x.b)))
+	w.WriteHeader(http.StatusInternalServerError)
+	_, _ = w.Write(x.b)
+}
