@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -60,9 +61,29 @@ type MailboxAccess interface {
 	// SyncItems returns up to max item changes of a folder since state ("" =
 	// from scratch: every item as a create).
 	SyncItems(ctx context.Context, m MailboxRef, folderID, state string, max int) (ItemsPage, error)
-	// GetItems fetches and normalizes items. Items deleted meanwhile are
-	// skipped (their delete arrives with a later SyncItems).
-	GetItems(ctx context.Context, m MailboxRef, ids []string) ([]Item, error)
+	// GetItems fetches and normalizes items. kind is the folder's kind, so
+	// the request asks only for properties that apply to it (Exchange
+	// rejects some on the wrong item type); each item is normalized by its
+	// own type. Items deleted meanwhile are skipped (their delete arrives
+	// with a later SyncItems).
+	GetItems(ctx context.Context, m MailboxRef, kind ItemKind, ids []string) ([]Item, error)
+	// DistinguishedFolders resolves well-known folder names (inbox,
+	// calendar, ...) to folders: a hierarchy sync does not say which
+	// folder is the inbox. Names the caller may not read come back in
+	// unreadable (folder-level delegate access), names the mailbox lacks
+	// in neither.
+	DistinguishedFolders(ctx context.Context, m MailboxRef, names []string) (found []FolderInfo, unreadable []string, err error)
+}
+
+// KindOfFolderClass is the item kind a folder of class c holds.
+func KindOfFolderClass(c string) ItemKind {
+	switch {
+	case c == "IPF.Appointment" || strings.HasPrefix(c, "IPF.Appointment."):
+		return KindCalendar
+	case c == "IPF.Contact" || strings.HasPrefix(c, "IPF.Contact."):
+		return KindContact
+	}
+	return KindMessage
 }
 
 // Connector opens a MailboxAccess for a tenant with its credential.

@@ -1,0 +1,702 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/app"
+	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/local/boltstore"
+	"github.com/mailbridge/mailbridge/shared/storetest"
+)
+
+var t0 = time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+
+// memSecrets is a domain.SecretStore in memory (the embedded and AWS
+// adapters have their own contract suite).
+type memSecrets struct {
+	mu sync.Mutex
+	m  map[string]domain.Credential
+}
+
+func (s *memSecrets) PutCredential(_ context.Context, id string, c domain.Credential) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil {
+		s.m = map[string]domain.Credential{}
+	}
+	s.m[id] = c
+	return nil
+}
+
+func (s *memSecrets) GetCredential(_ context.Context, id string) (domain.Credential, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.m[id]
+	if !ok {
+		return domain.Credential{}, domain.ErrNotFound
+	}
+	return c, nil
+}
+
+func (s *memSecrets) DeleteCredential(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.m, id)
+	return nil
+}
+
+// countingStore counts the billed writes the sync makes and can fail a
+// chosen call, to simulate a crash at that point.
+type countingStore struct {
+	domain.Store
+	mu           sync.Mutex
+	syncStates   int
+	mailboxPuts  int
+	applyCalls   int
+	crashAt      string // "apply-before", "apply-after", "apply-lost", "checkpoint"
+	crashOnCall  int    // 1-based index of the call to fail
+	crashCounter int
+	// dead is set by a crash: like a killed process, the job writes
+	// nothing more (no checkpoint, no status, no audit) until revived.
+	dead bool
+}
+
+var errCrash = errors.New("simulated crash")
+
+func (s *countingStore) crash(point string) bool {
+	if s.crashAt != point {
+		return false
+	}
+	s.crashCounter++
+	if s.crashCounter == s.crashOnCall {
+		s.dead = true
+		return true
+	}
+	return false
+}
+
+func (s *countingStore) isDead() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dead
+}
+
+func (s *countingStore) kill() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dead = true
+}
+
+func (s *countingStore) revive() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dead, s.crashAt = false, ""
+}
+
+func (s *countingStore) AppendAudit(ctx context.Context, entries ...domain.AuditEntry) error {
+	if s.isDead() {
+		return errCrash
+	}
+	return s.Store.AppendAudit(ctx, entries...)
+}
+
+func (s *countingStore) PutSyncState(ctx context.Context, st domain.SyncState) error {
+	s.mu.Lock()
+	crash := s.crash("checkpoint") || s.dead
+	s.mu.Unlock()
+	if crash {
+		return errCrash
+	}
+	err := s.Store.PutSyncState(ctx, st)
+	if err == nil {
+		s.mu.Lock()
+		s.syncStates++
+		s.mu.Unlock()
+	}
+	return err
+}
+
+func (s *countingStore) PutMailbox(ctx context.Context, m domain.Mailbox) error {
+	if s.isDead() {
+		return errCrash
+	}
+	s.mu.Lock()
+	s.mailboxPuts++
+	s.mu.Unlock()
+	return s.Store.PutMailbox(ctx, m)
+}
+
+func (s *countingStore) ApplyChanges(ctx context.Context, tenantID, mailbox string, changes []domain.ItemChange) (int, error) {
+	s.mu.Lock()
+	s.applyCalls++
+	before := s.crash("apply-before")
+	after := s.crash("apply-after")
+	lost := s.crash("apply-lost")
+	dead := s.dead && !before && !after && !lost
+	s.mu.Unlock()
+	if before || dead {
+		return 0, errCrash
+	}
+	if lost {
+		// Everything is stored, then the process dies before answering.
+		if _, err := s.Store.ApplyChanges(ctx, tenantID, mailbox, changes); err != nil {
+			return 0, err
+		}
+		return 0, errCrash
+	}
+	if after {
+		// Half the changes (items and their feed entries) are stored,
+		// then the process dies before answering.
+		if _, err := s.Store.ApplyChanges(ctx, tenantID, mailbox, changes[:len(changes)/2]); err != nil {
+			return 0, err
+		}
+		return 0, errCrash
+	}
+	return s.Store.ApplyChanges(ctx, tenantID, mailbox, changes)
+}
+
+func (s *countingStore) writes() (syncStates, mailboxes int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.syncStates, s.mailboxPuts
+}
+
+// env is one test's world: a bolt store, secrets, the fake Exchange and a
+// Syncer wired to them.
+type env struct {
+	t      *testing.T
+	store  *countingStore
+	bolt   *boltstore.Store
+	x      *fakeExchange
+	clock  *storetest.Clock
+	syncer *app.Syncer
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	clock := storetest.NewClock(t0)
+	bs, err := boltstore.Open(filepath.Join(t.TempDir(), "store.db"), boltstore.Options{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bs.Close() })
+	cs := &countingStore{Store: bs}
+	x := newFakeExchange()
+	secrets := &memSecrets{}
+	e := &env{t: t, store: cs, bolt: bs, x: x, clock: clock}
+	e.syncer = &app.Syncer{
+		Store: cs, Secrets: secrets, Connector: x, Clock: clock,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	return e
+}
+
+// addTenant registers a tenant with mailboxes, each created in Exchange.
+func (e *env) addTenant(id string, mode domain.AccessMode, folders []string, mailboxes ...string) domain.Tenant {
+	e.t.Helper()
+	ctx := context.Background()
+	tn := domain.Tenant{ID: id, DisplayName: id, EWSURL: "https://mail.example.com/EWS/Exchange.asmx", AuthKind: domain.AuthBasic,
+		AccessMode: mode, Folders: folders, Status: domain.TenantActive, CreatedAt: t0, UpdatedAt: t0}
+	if err := e.store.CreateTenant(ctx, tn); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.syncer.Secrets.PutCredential(ctx, id, domain.Credential{Kind: domain.AuthBasic, Username: "svc", Password: "right"}); err != nil {
+		e.t.Fatal(err)
+	}
+	for _, m := range mailboxes {
+		if err := e.store.AddMailbox(ctx, domain.Mailbox{TenantID: id, Address: m, Status: domain.MailboxPending, UpdatedAt: t0}); err != nil {
+			e.t.Fatal(err)
+		}
+		if _, ok := e.x.mailboxes[m]; !ok {
+			e.x.addMailbox(m)
+		}
+	}
+	return tn
+}
+
+func (e *env) sync(tenant, mailbox string) (app.SyncResult, error) {
+	return e.syncer.SyncMailbox(context.Background(), domain.SyncJob{TenantID: tenant, Mailbox: mailbox, Tick: e.clock.Now().Truncate(time.Minute)})
+}
+
+func (e *env) mustSync(tenant, mailbox string) app.SyncResult {
+	e.t.Helper()
+	res, err := e.sync(tenant, mailbox)
+	if err != nil {
+		e.t.Fatalf("sync %s/%s: %v", tenant, mailbox, err)
+	}
+	return res
+}
+
+// feed reads a mailbox's whole change feed.
+func (e *env) feed(tenant, mailbox string) []domain.Change {
+	e.t.Helper()
+	var all []domain.Change
+	cursor := ""
+	for {
+		cs, next, err := e.bolt.ReadFeed(context.Background(), domain.FeedQuery{TenantID: tenant, Mailbox: mailbox, Cursor: cursor, Limit: 1000})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		all = append(all, cs...)
+		if len(cs) == 0 || next == cursor {
+			return all
+		}
+		cursor = next
+	}
+}
+
+func (e *env) mailbox(tenant, addr string) domain.Mailbox {
+	e.t.Helper()
+	m, err := e.bolt.GetMailbox(context.Background(), tenant, addr)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return m
+}
+
+// feedKey identifies a change: the same change twice is a duplicate.
+func feedKey(c domain.Change) string {
+	if c.Kind == domain.ChangeDelete {
+		return "delete " + c.ItemID
+	}
+	return string(c.Kind) + " " + c.ItemID + " " + c.Item.ChangeKey
+}
+
+func assertNoDuplicates(t *testing.T, feed []domain.Change) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, c := range feed {
+		k := feedKey(c)
+		if seen[k] {
+			t.Fatalf("change %q appears twice in the feed", k)
+		}
+		seen[k] = true
+	}
+}
+
+func idsOf(feed []domain.Change, kind domain.ChangeKind) []string {
+	var ids []string
+	for _, c := range feed {
+		if c.Kind == kind {
+			ids = append(ids, c.ItemID)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+const mbx = "alice@contoso.com"
+
+func TestSyncFullThenDelta(t *testing.T) {
+	e := newEnv(t)
+	e.addTenant("acme", domain.AccessImpersonation, nil, mbx)
+	inbox := e.x.addItems(mbx, "inbox", 1500)
+	e.x.addItems(mbx, "sentitems", 700)
+	cal := e.x.addItems(mbx, "calendar", 500)
+	e.x.addItems(mbx, "contacts", 300)
+	e.x.addItems(mbx, "tasks", 50) // not selected: tasks are not synced
+
+	res := e.mustSync("acme", mbx)
+	feed := e.feed("acme", mbx)
+	if len(feed) != 3000 || res.Appended != 3000 {
+		t.Fatalf("full sync appended %d (feed %d), want 3000", res.Appended, len(feed))
+	}
+	want := e.x.liveItems(mbx, "inbox", "sentitems", "calendar", "contacts")
+	if got := idsOf(feed, domain.ChangeCreate); !slices.Equal(got, want) {
+		t.Fatalf("feed creates: %d items, want the mailbox's %d", len(got), len(want))
+	}
+	assertNoDuplicates(t, feed)
+	if res.Folders != 4 || res.Status != domain.MailboxOK {
+		t.Errorf("result %+v: want 4 folders, status ok", res)
+	}
+	// 1 hierarchy + 1 GetFolder + pages of 512 (inbox 3, sent 2, calendar
+	// 1, contacts 1) + GetItem batches of 128 (inbox 4+4+4, sent 4+2,
+	// calendar 4, contacts 3).
+	if want := 1 + 1 + 7 + 25; res.EWSCalls != want {
+		t.Errorf("full sync made %d EWS calls, want %d", res.EWSCalls, want)
+	}
+	if m := e.mailbox("acme", mbx); m.Status != domain.MailboxOK || m.LastSync.IsZero() {
+		t.Errorf("mailbox after sync: status %q lastSync %v", m.Status, m.LastSync)
+	}
+
+	// Mutations between the runs: only they reach the feed.
+	e.x.updateItem(mbx, inbox[10])
+	e.x.updateItem(mbx, cal[3])
+	e.x.deleteItem(mbx, inbox[20])
+	newIDs := e.x.addItems(mbx, "inbox", 2)
+	statesBefore, mailboxesBefore := e.store.writes()
+	res = e.mustSync("acme", mbx)
+	delta := e.feed("acme", mbx)[3000:]
+	got := make([]string, 0, len(delta))
+	for _, c := range delta {
+		got = append(got, string(c.Kind)+" "+c.ItemID)
+	}
+	slices.Sort(got)
+	wantDelta := []string{"create " + newIDs[0], "create " + newIDs[1], "delete " + inbox[20], "update " + cal[3], "update " + inbox[10]}
+	slices.Sort(wantDelta)
+	if !slices.Equal(got, wantDelta) {
+		t.Fatalf("delta feed = %v, want %v", got, wantDelta)
+	}
+	if res.Appended != 5 {
+		t.Errorf("delta appended %d, want 5", res.Appended)
+	}
+	states, mailboxes := e.store.writes()
+	if states-statesBefore != 1 || mailboxes != mailboxesBefore {
+		t.Errorf("delta wrote %d checkpoints and %d mailbox records, want 1 and 0", states-statesBefore, mailboxes-mailboxesBefore)
+	}
+
+	// Nothing changed: no feed entry, no checkpoint write, no mailbox write.
+	res = e.mustSync("acme", mbx)
+	if s2, m2 := e.store.writes(); res.Appended != 0 || s2 != states || m2 != mailboxes {
+		t.Errorf("idle run appended %d and wrote %d checkpoints, %d mailbox records; want none", res.Appended, s2-states, m2-mailboxes)
+	}
+	if res.EWSCalls != 5 { // hierarchy + 4 folders
+		t.Errorf("idle run made %d EWS calls, want 5", res.EWSCalls)
+	}
+}
+
+func TestNewFolderSyncedNextRun(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		folders []string
+		parent  string
+		synced  bool
+	}{
+		{"subfolder of inbox, default selection", nil, "inbox", true},
+		{"folder under the root, selection all", []string{domain.FolderAll}, "deleteditems", true},
+		{"subfolder of deleted items, default selection", nil, "deleteditems", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.addTenant("acme", domain.AccessImpersonation, tc.folders, mbx)
+			e.x.addItems(mbx, "inbox", 10)
+			e.mustSync("acme", mbx)
+
+			f := e.x.addFolder(mbx, tc.parent, "Clients", "IPF.Note")
+			ids := e.x.addItems(mbx, f, 25)
+			res := e.mustSync("acme", mbx)
+			got := idsOf(e.feed("acme", mbx)[10:], domain.ChangeCreate)
+			if tc.synced {
+				slices.Sort(ids)
+				if !slices.Equal(got, ids) || res.Appended != 25 {
+					t.Fatalf("new folder's items in feed: %d, want 25", len(got))
+				}
+			} else if len(got) != 0 {
+				t.Fatalf("unselected folder's items reached the feed: %d", len(got))
+			}
+		})
+	}
+}
+
+func TestUnreadableFolderReportedThenBackfilled(t *testing.T) {
+	e := newEnv(t)
+	e.addTenant("acme", domain.AccessFolderDelegate, nil, mbx)
+	e.x.addItems(mbx, "inbox", 40)
+	cal := e.x.addItems(mbx, "calendar", 30)
+	e.x.grantFolders(mbx, "inbox", "sentitems", "contacts") // calendar not shared
+
+	res := e.mustSync("acme", mbx)
+	if res.Appended != 40 {
+		t.Fatalf("appended %d, want the 40 inbox items", res.Appended)
+	}
+	m := e.mailbox("acme", mbx)
+	if !slices.Equal(m.UnreadableFolders, []string{"calendar"}) || !strings.Contains(m.Hint, "share the folders calendar") {
+		t.Fatalf("mailbox: unreadable %v hint %q; want calendar reported with a hint", m.UnreadableFolders, m.Hint)
+	}
+	if m.Status != domain.MailboxOK {
+		t.Errorf("status %q: the readable folders sync, so the mailbox is ok", m.Status)
+	}
+	// Still unshared: retried, still reported, nothing rewritten.
+	_, puts := e.store.writes()
+	e.mustSync("acme", mbx)
+	if _, puts2 := e.store.writes(); puts2 != puts {
+		t.Errorf("unchanged status rewrote the mailbox record")
+	}
+
+	e.x.grantFolders(mbx, "inbox", "sentitems", "contacts", "calendar")
+	res = e.mustSync("acme", mbx)
+	if got := idsOf(e.feed("acme", mbx)[40:], domain.ChangeCreate); !slices.Equal(got, sorted(cal)) || res.Appended != 30 {
+		t.Fatalf("backfill appended %d calendar items, want 30", res.Appended)
+	}
+	if m := e.mailbox("acme", mbx); len(m.UnreadableFolders) != 0 || m.Hint != "" {
+		t.Errorf("after sharing: unreadable %v hint %q, want none", m.UnreadableFolders, m.Hint)
+	}
+}
+
+func TestUnreadableUserFolderUnderAll(t *testing.T) {
+	e := newEnv(t)
+	e.addTenant("acme", domain.AccessFolderDelegate, []string{domain.FolderAll}, mbx)
+	f := e.x.addFolder(mbx, "inbox", "Private", "IPF.Note")
+	e.x.addItems(mbx, f, 5)
+	e.x.grantFolders(mbx, "inbox", "sentitems", "calendar", "contacts", "deleteditems")
+	e.mustSync("acme", mbx)
+	if m := e.mailbox("acme", mbx); !slices.Equal(m.UnreadableFolders, []string{"Private"}) {
+		t.Fatalf("unreadable = %v, want [Private]", m.UnreadableFolders)
+	}
+	e.x.grantFolders(mbx, nil...)
+	if res := e.mustSync("acme", mbx); res.Appended != 5 {
+		t.Fatalf("backfill appended %d, want 5", res.Appended)
+	}
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+func TestInvalidSyncStateResyncsWithoutRepeats(t *testing.T) {
+	e := newEnv(t)
+	e.addTenant("acme", domain.AccessImpersonation, nil, mbx)
+	ids := e.x.addItems(mbx, "inbox", 600)
+	e.mustSync("acme", mbx)
+
+	e.x.invalidate(mbx) // every sync state of the mailbox, hierarchy included
+	e.x.updateItem(mbx, ids[1])
+	added := e.x.addItems(mbx, "inbox", 1)
+	res := e.mustSync("acme", mbx)
+	delta := e.feed("acme", mbx)[600:]
+	var got []string
+	for _, c := range delta {
+		got = append(got, string(c.Kind)+" "+c.ItemID)
+	}
+	want := []string{"create " + added[0], "update " + ids[1]}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("after resync the feed got %v, want only %v", got, want)
+	}
+	if res.Resyncs == 0 {
+		t.Errorf("result reports no resync")
+	}
+	// The resync's new states work: the next run is incremental again.
+	if res := e.mustSync("acme", mbx); res.Resyncs != 0 || res.Appended != 0 {
+		t.Errorf("run after resync: %+v", res)
+	}
+}
+
+func TestTenantIsolation(t *testing.T) {
+	e := newEnv(t)
+	e.addTenant("acme", domain.AccessImpersonation, nil, "a@acme.com")
+	e.addTenant("globex", domain.AccessImpersonation, nil, "b@globex.com")
+	e.x.addItems("b@globex.com", "inbox", 5)
+
+	for _, tc := range []struct {
+		name string
+		job  domain.SyncJob
+	}{
+		{"mailbox of another tenant", domain.SyncJob{TenantID: "acme", Mailbox: "b@globex.com"}},
+		{"unknown tenant", domain.SyncJob{TenantID: "nobody", Mailbox: "b@globex.com"}},
+		{"malformed address", domain.SyncJob{TenantID: "acme", Mailbox: "not an address"}},
+		{"empty tenant", domain.SyncJob{Mailbox: "a@acme.com"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := e.x.callCount()
+			_, err := e.syncer.SyncMailbox(context.Background(), tc.job)
+			if err == nil || !app.IsRejectedJob(err) {
+				t.Fatalf("err = %v, want a rejected job", err)
+			}
+			if e.x.callCount() != before {
+				t.Errorf("a refused job called Exchange")
+			}
+			if n := len(e.feed("acme", "b@globex.com")); n != 0 {
+				t.Errorf("acme's feed got %d entries of globex's mailbox", n)
+			}
+		})
+	}
+	audit, _, err := e.bolt.ListAudit(context.Background(), "acme", "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(audit) != 1 || !strings.HasPrefix(audit[0].Result, "refused") || audit[0].Mailbox != "b@globex.com" {
+		t.Errorf("acme audit = %+v, want the refusal", audit)
+	}
+
+	tn := e.tenant("acme")
+	tn.Status = domain.TenantOffboarded
+	if err := e.store.UpdateTenant(context.Background(), tn); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.sync("acme", "a@acme.com"); !app.IsRejectedJob(err) {
+		t.Errorf("job of an offboarded tenant: err = %v, want rejected", err)
+	}
+}
+
+func (e *env) tenant(id string) domain.Tenant {
+	e.t.Helper()
+	tn, err := e.store.GetTenant(context.Background(), id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tn
+}
+
+func TestAccessErrorsRecordedWithHint(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		setup      func(e *env)
+		fallback   bool
+		wantStatus domain.MailboxStatus
+		wantMode   domain.AccessMode
+		wantHint   string
+		wantErr    bool
+		wantFeed   int
+	}{
+		{name: "out of scope, no fallback", setup: func(e *env) { e.x.scope[mbx] = false },
+			wantStatus: domain.MailboxOutOfScope, wantHint: "management scope"},
+		{name: "out of scope, fallback to delegate", fallback: true,
+			setup:      func(e *env) { e.x.scope[mbx] = false; e.x.grantFolders(mbx, nil...) },
+			wantStatus: domain.MailboxOK, wantMode: domain.AccessDelegate, wantFeed: 3},
+		{name: "out of scope, fallback without permission", fallback: true, setup: func(e *env) { e.x.scope[mbx] = false },
+			wantStatus: domain.MailboxAccessDenied, wantHint: "FullAccess"},
+		{name: "wrong password", setup: func(e *env) {
+			_ = e.syncer.Secrets.PutCredential(context.Background(), "acme", domain.Credential{Kind: domain.AuthBasic, Username: "svc", Password: "wrong"})
+		}, wantStatus: domain.MailboxAuthFailed, wantHint: "PUT /tenants/acme/credentials"},
+		{name: "no stored credentials", setup: func(e *env) { _ = e.syncer.Secrets.DeleteCredential(context.Background(), "acme") },
+			wantStatus: domain.MailboxAuthFailed, wantHint: "rotate them"},
+		{name: "mailbox gone from Exchange", setup: func(e *env) { delete(e.x.mailboxes, mbx) },
+			wantStatus: domain.MailboxNotFound, wantHint: "DELETE /tenants/acme/mailboxes/" + mbx},
+		{name: "transient failure is retried by the queue", setup: func(e *env) {
+			e.x.fault = func(string, string) error { return &domain.AccessError{Kind: domain.AccessTransient, Code: "ErrorMailboxStoreUnavailable"} }
+		}, wantStatus: domain.MailboxPending, wantErr: true},
+		{name: "network error is retried by the queue", setup: func(e *env) {
+			e.x.fault = func(string, string) error { return context.DeadlineExceeded }
+		}, wantStatus: domain.MailboxPending, wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.addTenant("acme", domain.AccessImpersonation, nil, mbx)
+			if tc.fallback {
+				tn := e.tenant("acme")
+				tn.AllowFallback = true
+				if err := e.store.UpdateTenant(context.Background(), tn); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.x.addItems(mbx, "inbox", 3)
+			tc.setup(e)
+			res, err := e.sync("acme", mbx)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
+			}
+			var rl *app.RetryLater
+			if errors.As(err, &rl) || app.IsRejectedJob(err) {
+				t.Fatalf("err = %v: want a plain error for redelivery", err)
+			}
+			m := e.mailbox("acme", mbx)
+			if m.Status != tc.wantStatus || !strings.Contains(m.Hint, tc.wantHint) {
+				t.Errorf("mailbox status %q hint %q; want %q with %q", m.Status, m.Hint, tc.wantStatus, tc.wantHint)
+			}
+			if tc.wantMode != "" && (m.EffectiveMode != tc.wantMode || res.Mode != tc.wantMode || !res.FellBack) {
+				t.Errorf("effective mode %q (result %q, fell back %v), want %q", m.EffectiveMode, res.Mode, res.FellBack, tc.wantMode)
+			}
+			if n := len(e.feed("acme", mbx)); n != tc.wantFeed {
+				t.Errorf("feed has %d entries, want %d", n, tc.wantFeed)
+			}
+			audit, _, _ := e.bolt.ListAudit(context.Background(), "acme", "", 10)
+			if len(audit) != 1 || audit[0].Operation != "sync" || audit[0].Mailbox != mbx {
+				t.Errorf("audit = %+v, want one sync entry", audit)
+			}
+		})
+	}
+}
+
+func TestFallbackModeRemembered(t *testing.T) {
+	e := newEnv(t)
+	e.addTenant("acme", domain.AccessImpersonation, nil, mbx)
+	tn := e.tenant("acme")
+	tn.AllowFallback = true
+	if err := e.store.UpdateTenant(context.Background(), tn); err != nil {
+		t.Fatal(err)
+	}
+	e.x.scope[mbx] = false
+	e.x.grantFolders(mbx, nil...)
+	e.mustSync("acme", mbx)
+	res := e.mustSync("acme", mbx)
+	if res.Mode != domain.AccessDelegate || res.FellBack || res.EWSCalls != 5 {
+		t.Errorf("second run: mode %q fellBack %v calls %d; want delegate directly, 5 calls", res.Mode, res.FellBack, res.EWSCalls)
+	}
+}
+
+// TestCrashSafety kills a job at each step and reruns it: the feed holds
+// every change exactly once.
+func TestCrashSafety(t *testing.T) {
+	type crash struct {
+		name  string
+		arm   func(e *env, n int)
+		calls int // how many positions to try
+	}
+	accessCrash := func(op string) func(e *env, n int) {
+		return func(e *env, n int) {
+			count := 0
+			e.x.fault = func(o, _ string) error {
+				if o == op {
+					count++
+					if count == n {
+						e.store.kill()
+						return errCrash
+					}
+				}
+				return nil
+			}
+		}
+	}
+	storeCrash := func(point string) func(e *env, n int) {
+		return func(e *env, n int) { e.store.crashAt, e.store.crashOnCall, e.store.crashCounter = point, n, 0 }
+	}
+	for _, c := range []crash{
+		{"after fetch (GetItem fails after SyncFolderItems)", accessCrash("GetItem"), 9},
+		{"after item store (half a batch stored)", storeCrash("apply-after"), 9},
+		{"after feed append (batch stored, answer lost)", storeCrash("apply-lost"), 9},
+		{"before item store", storeCrash("apply-before"), 9},
+		{"before checkpoint", storeCrash("checkpoint"), 3},
+		{"before ack (job done, ack lost)", func(*env, int) {}, 1},
+		{"mid-job, no cleanup (process killed after the Nth page)", accessCrash("SyncFolderItems"), 6},
+	} {
+		for n := 1; n <= c.calls; n++ {
+			t.Run(fmt.Sprintf("%s/%d", c.name, n), func(t *testing.T) {
+				e := newEnv(t)
+				e.syncer.PageSize = 100
+				e.syncer.GetItemBatch = 50
+				e.syncer.CheckpointEvery = 2
+				e.addTenant("acme", domain.AccessImpersonation, nil, mbx)
+				ids := e.x.addItems(mbx, "inbox", 300)
+				e.x.addItems(mbx, "calendar", 120)
+
+				run := func() {
+					c.arm(e, n)
+					_, err := e.sync("acme", mbx)
+					e.x.fault = nil
+					e.store.revive()
+					if err != nil && !errors.Is(err, errCrash) {
+						t.Fatalf("first run: %v", err)
+					}
+					// The queue redelivers (also after a lost ack).
+					e.mustSync("acme", mbx)
+				}
+				run()
+				e.clock.Advance(5 * time.Minute)
+				e.x.updateItem(mbx, ids[7])
+				e.x.deleteItem(mbx, ids[8])
+				e.x.addItems(mbx, "calendar", 3)
+				run()
+
+				feed := e.feed("acme", mbx)
+				assertNoDuplicates(t, feed)
+				if len(feed) != 420+3+2 {
+					t.Fatalf("feed has %d entries, want %d", len(feed), 425)
+				}
+			})
+		}
+	}
+}
