@@ -567,7 +567,9 @@ func TestAccessErrorsRecordedWithHint(t *testing.T) {
 		{name: "mailbox gone from Exchange", setup: func(e *env) { delete(e.x.mailboxes, mbx) },
 			wantStatus: domain.MailboxNotFound, wantHint: "DELETE /tenants/acme/mailboxes/" + mbx},
 		{name: "transient failure is retried by the queue", setup: func(e *env) {
-			e.x.fault = func(string, string) error { return &domain.AccessError{Kind: domain.AccessTransient, Code: "ErrorMailboxStoreUnavailable"} }
+			e.x.fault = func(string, string) error {
+				return &domain.AccessError{Kind: domain.AccessTransient, Code: "ErrorMailboxStoreUnavailable"}
+			}
 		}, wantStatus: domain.MailboxPending, wantErr: true},
 		{name: "network error is retried by the queue", setup: func(e *env) {
 			e.x.fault = func(string, string) error { return context.DeadlineExceeded }
