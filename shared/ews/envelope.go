@@ -57,7 +57,11 @@ func marshalEnvelope(version string, t Target, op any) ([]byte, error) {
 	env.Body.Op = op
 	var buf bytes.Buffer
 	buf.WriteString(xml.Header)
-	if err := xml.NewEncoder(&buf).Encode(env); err != nil {
+	enc := xml.NewEncoder(&buf)
+	// Indented for people reading traces; only whitespace between
+	// elements is added, never inside a value.
+	enc.Indent("", " ")
+	if err := enc.Encode(env); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
