@@ -59,6 +59,10 @@ type Scheduler struct {
 	// all start in the same second. Leave it zero for SQS FIFO queues,
 	// which refuse per-message delays.
 	Spread time.Duration
+	// ForceDue treats every active tenant, and every mailbox whatever its
+	// status, as due: a manual run (`make run ARGS=--once`), not the minute
+	// schedule.
+	ForceDue bool
 	// PageSize, Senders and TenantWorkers tune the fan-out (defaults above).
 	PageSize      int
 	Senders       int
@@ -166,7 +170,7 @@ func (s *Scheduler) listDueTenants(ctx context.Context, minute int64, out chan<-
 			return err
 		}
 		for _, t := range page {
-			due := t.Status != domain.TenantOffboarded && TenantDue(t, minute)
+			due := t.Status != domain.TenantOffboarded && (s.ForceDue || TenantDue(t, minute))
 			record(func() {
 				sum.Tenants++
 				if t.Status == domain.TenantOffboarded {
@@ -199,7 +203,7 @@ type tenantPlan struct {
 // batches of MaxQueueBatch.
 func (s *Scheduler) planTenant(ctx context.Context, t domain.Tenant, minute int64, slot time.Time, out chan<- []domain.QueueMessage) (tenantPlan, error) {
 	var st tenantPlan
-	adminDue := adminRetryDue(t, minute, orDefaultDuration(s.AdminRetryInterval, DefaultAdminRetryInterval))
+	adminDue := s.ForceDue || adminRetryDue(t, minute, orDefaultDuration(s.AdminRetryInterval, DefaultAdminRetryInterval))
 	spread := min(s.Spread, tenantInterval(t))
 	batch := make([]domain.QueueMessage, 0, MaxQueueBatch)
 	flush := func() error {

@@ -222,6 +222,29 @@ func TestTickSkipsOffboardedAndSlowsNeedsAdmin(t *testing.T) {
 	}
 }
 
+func TestTickForceDueTakesEveryActiveMailbox(t *testing.T) {
+	st := &schedStore{}
+	st.addTenant(schedTenant("hourly", domain.AccessImpersonation, time.Hour), 4, func(i int) domain.MailboxStatus {
+		if i == 0 {
+			return domain.MailboxAccessDenied
+		}
+		return domain.MailboxOK
+	})
+	gone := schedTenant("gone", domain.AccessImpersonation, time.Minute)
+	gone.Status = domain.TenantOffboarded
+	st.addTenant(gone, 3, nil)
+	for m := range 3 {
+		q := &schedQueue{}
+		sum, err := (&app.Scheduler{Store: st, Queue: q, ForceDue: true}).Tick(context.Background(), schedT0.Add(time.Duration(m)*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Enqueued != 4 || sum.AdminRetries != 1 {
+			t.Fatalf("minute %d: summary %+v, want all 4 mailboxes of the active tenant", m, sum)
+		}
+	}
+}
+
 func TestTickGroupsBoundConcurrency(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
