@@ -26,6 +26,7 @@ type fakeExchange struct {
 	scope     map[string]bool
 	delegates map[string]map[string]bool
 	calls     map[string]int // per operation
+	throttled int
 	// fault, when set, is asked before every call; a non-nil error is
 	// returned instead of the answer.
 	fault func(op, mailbox string) error
@@ -184,6 +185,9 @@ func (x *fakeExchange) begin(op string, m domain.MailboxRef) (*fakeMailbox, erro
 	x.calls[op]++
 	if x.fault != nil {
 		if err := x.fault(op, m.Address); err != nil {
+			if ae, ok := err.(*domain.AccessError); ok && ae.Kind == domain.AccessThrottled {
+				x.throttled++
+			}
 			return nil, err
 		}
 	}

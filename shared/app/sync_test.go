@@ -224,6 +224,13 @@ func (e *env) addTenant(id string, mode domain.AccessMode, folders []string, mai
 	return tn
 }
 
+// throttled counts the calls the fake answered ErrorServerBusy.
+func (e *env) throttled() int {
+	e.x.mu.Lock()
+	defer e.x.mu.Unlock()
+	return e.x.throttled
+}
+
 func (e *env) sync(tenant, mailbox string) (app.SyncResult, error) {
 	return e.syncer.SyncMailbox(context.Background(), domain.SyncJob{TenantID: tenant, Mailbox: mailbox, Tick: e.clock.Now().Truncate(time.Minute)})
 }
@@ -700,5 +707,184 @@ func TestCrashSafety(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// runToConvergence runs every job, requeueing those that ask to retry
+// later, until all succeed. It returns how many requeues happened.
+func (e *env) runToConvergence(tenant string, mailboxes []string) (requeues int) {
+	e.t.Helper()
+	queue := slices.Clone(mailboxes)
+	tick := e.clock.Now().Truncate(time.Minute)
+	for len(queue) > 0 {
+		m := queue[0]
+		queue = queue[1:]
+		_, err := e.syncer.SyncMailbox(context.Background(), domain.SyncJob{TenantID: tenant, Mailbox: m, Tick: tick})
+		var rl *app.RetryLater
+		switch {
+		case errors.As(err, &rl):
+			if rl.After <= 0 {
+				e.t.Fatalf("throttled job asks no delay")
+			}
+			requeues++
+			queue = append(queue, m)
+		case err != nil:
+			e.t.Fatalf("sync %s: %v", m, err)
+		}
+		if requeues > 100000 {
+			e.t.Fatal("no convergence")
+		}
+	}
+	return requeues
+}
+
+// TestThrottleStorm: with 30% of calls answered ErrorServerBusy, jobs are
+// requeued with the server's delay, resume where they stopped, and every
+// mailbox converges within 1.5 times the calls of a calm run. The floor is
+// 1/0.7 = 1.43x (each call fails 30% of the time); what matters is that no
+// successful call is repeated, which the test checks separately.
+func TestThrottleStorm(t *testing.T) {
+	const mailboxes = 100
+	setup := func() (*env, []string) {
+		e := newEnv(t)
+		var addrs []string
+		for i := range mailboxes {
+			addrs = append(addrs, fmt.Sprintf("user%03d@contoso.com", i))
+		}
+		e.addTenant("acme", domain.AccessImpersonation, nil, addrs...)
+		for _, a := range addrs {
+			e.x.addItems(a, "inbox", 150)
+			e.x.addItems(a, "sentitems", 30)
+			e.x.addItems(a, "calendar", 30)
+			e.x.addItems(a, "contacts", 20)
+		}
+		return e, addrs
+	}
+	mutate := func(e *env, addrs []string) {
+		for i, a := range addrs {
+			ids := e.x.liveItems(a, "inbox")
+			e.x.updateItem(a, ids[i])
+			e.x.deleteItem(a, ids[i+1])
+			e.x.addItems(a, "calendar", 2)
+		}
+	}
+	type run struct{ calls, throttled, requeues int }
+	phase := func(e *env, addrs []string) run {
+		c0, t0 := e.x.callCount(), e.throttled()
+		rq := e.runToConvergence("acme", addrs)
+		return run{e.x.callCount() - c0, e.throttled() - t0, rq}
+	}
+
+	calm, addrs := setup()
+	calmInitial := phase(calm, addrs)
+	mutate(calm, addrs)
+	calm.clock.Advance(5 * time.Minute)
+	calmDelta := phase(calm, addrs)
+
+	storm, _ := setup()
+	storm.x.fault = throttleRandomly(0.30, 42)
+	stormInitial := phase(storm, addrs)
+	mutate(storm, addrs)
+	storm.clock.Advance(5 * time.Minute)
+	stormDelta := phase(storm, addrs)
+
+	for _, a := range addrs {
+		if got, want := len(storm.feed("acme", a)), len(calm.feed("acme", a)); got != want {
+			t.Fatalf("%s: storm feed %d entries, calm %d", a, got, want)
+		}
+		assertNoDuplicates(t, storm.feed("acme", a))
+	}
+	for _, p := range []struct {
+		name        string
+		calm, storm run
+	}{{"initial sync", calmInitial, stormInitial}, {"delta tick", calmDelta, stormDelta}} {
+		ratio := float64(p.storm.calls) / float64(p.calm.calls)
+		repeated := p.storm.calls - p.storm.throttled - p.calm.calls
+		t.Logf("throttle storm, %s of %d mailboxes: %d EWS calls (%d throttled, %d requeues) vs %d calm = %.3fx (bound 1.5x); successful calls repeated: %d",
+			p.name, mailboxes, p.storm.calls, p.storm.throttled, p.storm.requeues, p.calm.calls, ratio, repeated)
+		if ratio > 1.5 {
+			t.Errorf("%s: %.3fx the calm calls, bound 1.5x", p.name, ratio)
+		}
+		if repeated > p.calm.calls/50 {
+			t.Errorf("%s: %d successful calls repeated after requeues, want at most 2%%", p.name, repeated)
+		}
+	}
+}
+
+// TestThrottledJobResumes: a job throttled in the middle of a page returns
+// RetryLater with the server's delay and checkpoints its progress; the
+// retry repeats no successful call.
+func TestThrottledJobResumes(t *testing.T) {
+	e := newEnv(t)
+	e.addTenant("acme", domain.AccessImpersonation, nil, mbx)
+	e.x.addItems(mbx, "inbox", 1000)
+	getItems := 0
+	e.x.fault = func(op, _ string) error {
+		if op == "GetItem" {
+			getItems++
+			if getItems == 3 {
+				return &domain.AccessError{Kind: domain.AccessThrottled, Code: "ErrorServerBusy", RetryAfter: 4200 * time.Millisecond}
+			}
+		}
+		return nil
+	}
+	res, err := e.sync("acme", mbx)
+	var rl *app.RetryLater
+	if !errors.As(err, &rl) || rl.After != 4200*time.Millisecond {
+		t.Fatalf("err = %v, want RetryLater after 4.2s", err)
+	}
+	if res.Throttled != 1 || res.Appended != 256 {
+		t.Errorf("first run: throttled %d appended %d, want 1 and 256 (two batches)", res.Throttled, res.Appended)
+	}
+	if m := e.mailbox("acme", mbx); m.Status != domain.MailboxPending {
+		t.Errorf("throttling changed the mailbox status to %q", m.Status)
+	}
+	hier, inboxPages := e.x.calls["SyncFolderHierarchy"], e.x.calls["SyncFolderItems"]
+	res = e.mustSync("acme", mbx)
+	// Resumed: the rest of page one (2 batches), page two (1 + 4 batches),
+	// then the other three folders; no hierarchy sync, no refetch of page one.
+	if res.EWSCalls != 2+1+4+3 {
+		t.Errorf("resumed run made %d calls, want 10", res.EWSCalls)
+	}
+	if e.x.calls["SyncFolderHierarchy"] != hier || e.x.calls["SyncFolderItems"]-inboxPages != 4 {
+		t.Errorf("resumed run repeated the hierarchy sync or page one")
+	}
+	if n := len(e.feed("acme", mbx)); n != 1000 {
+		t.Fatalf("feed %d, want 1000", n)
+	}
+	// The resume marker is cleared once the job completes.
+	st, _ := e.bolt.GetSyncState(context.Background(), "acme", mbx)
+	if st.Resume != nil {
+		t.Errorf("resume marker left after completion: %+v", st.Resume)
+	}
+}
+
+func TestTimeBudgetContinues(t *testing.T) {
+	e := newEnv(t)
+	e.syncer.Budget = time.Second
+	e.syncer.PageSize = 100
+	e.addTenant("acme", domain.AccessImpersonation, nil, mbx)
+	e.x.addItems(mbx, "inbox", 450)
+	pages := 0
+	e.x.fault = func(op, _ string) error {
+		if op == "SyncFolderItems" {
+			pages++
+			if pages == 2 {
+				e.clock.Advance(2 * time.Second) // a slow server
+			}
+		}
+		return nil
+	}
+	_, err := e.sync("acme", mbx)
+	var rl *app.RetryLater
+	if !errors.As(err, &rl) || rl.After != 0 {
+		t.Fatalf("err = %v, want RetryLater with no delay", err)
+	}
+	if n := len(e.feed("acme", mbx)); n != 200 {
+		t.Errorf("first job stored %d, want 200 (two pages)", n)
+	}
+	e.mustSync("acme", mbx)
+	if n := len(e.feed("acme", mbx)); n != 450 {
+		t.Errorf("after the continuation the feed has %d, want 450", n)
 	}
 }
