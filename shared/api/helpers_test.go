@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -342,33 +341,43 @@ func (e *env) addMailboxes(id string, addrs ...string) map[string]any {
 // change, to assert that refused requests changed nothing.
 func (e *env) snapshot() string {
 	e.t.Helper()
-	ctx := context.Background()
-	var b strings.Builder
-	ts, _, err := e.store.ListTenants(ctx, "", 1000)
+	ts, _, err := e.store.ListTenants(context.Background(), "", 1000)
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	var b strings.Builder
 	for _, t := range ts {
-		tj, _ := json.Marshal(t)
-		b.Write(tj)
-		ms, _, err := e.store.ListMailboxes(ctx, t.ID, domain.MailboxQuery{Limit: 1000})
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		mj, _ := json.Marshal(ms)
-		b.Write(mj)
-		as, _, err := e.store.ListAudit(ctx, t.ID, "", 1000)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		aj, _ := json.Marshal(as)
-		b.Write(aj)
+		b.WriteString(e.tenantSnapshot(t.ID))
 	}
-	e.secrets.mu.Lock()
-	for _, id := range sortedKeys(e.secrets.creds) {
-		fmt.Fprintf(&b, "%s=%s;", id, e.secrets.creds[id].Fingerprint())
+	return b.String()
+}
+
+// tenantSnapshot is one tenant's record, mailboxes, audit trail and secret.
+func (e *env) tenantSnapshot(id string) string {
+	e.t.Helper()
+	ctx := context.Background()
+	var b strings.Builder
+	t, err := e.store.GetTenant(ctx, id)
+	if err != nil && !domain.IsNotFound(err) {
+		e.t.Fatal(err)
 	}
-	e.secrets.mu.Unlock()
+	tj, _ := json.Marshal(t)
+	b.Write(tj)
+	ms, _, err := e.store.ListMailboxes(ctx, id, domain.MailboxQuery{Limit: 1000})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	mj, _ := json.Marshal(ms)
+	b.Write(mj)
+	as, _, err := e.store.ListAudit(ctx, id, "", 1000)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	aj, _ := json.Marshal(as)
+	b.Write(aj)
+	if c, ok := e.secrets.get(id); ok {
+		fmt.Fprintf(&b, "secret=%s;", c.Fingerprint())
+	}
 	return b.String()
 }
 
@@ -402,13 +411,4 @@ func golden(t *testing.T, name string, got []byte) {
 	if !bytes.Equal(want, got) {
 		t.Fatalf("%s differs from the answer:\n--- want\n%s\n--- got\n%s", path, want, got)
 	}
-}
-
-func readAll(t *testing.T, r io.Reader) []byte {
-	t.Helper()
-	b, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

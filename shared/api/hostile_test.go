@@ -123,6 +123,7 @@ func hostileCases() []hostileCase {
 func TestHostileInputs(t *testing.T) {
 	noteSecret(domain.Credential{Password: "Hostile-pw-42"})
 	noteSecret(domain.Credential{Password: "Hostile-pw-43"})
+	noteSecret(domain.Credential{Password: "987654321"}) // sent as a number
 	noteSecret(domain.Credential{ClientSecret: "Hostile-secret-1", KeyPEM: "Hostile-key-1"})
 	cases := hostileCases()
 	if len(cases) < 30 {
