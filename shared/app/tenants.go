@@ -5,9 +5,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/url"
+	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"time"
 )
 
 // URLChecker decides whether Mailbridge may call a tenant-supplied URL
