@@ -20,13 +20,13 @@
 //	TENANTS                <tenantID>          v, d               tenant (v = version)
 //	T#<tenantID>           M#<address>         st, d              mailbox (st = status, for filtering)
 //	T#<tenantID>           D#<address>         -                  a deleted mailbox whose items remain
-//	T#<tenantID>           H                   n                  tenant feed head: last sequence number
-//	T#<tenantID>           F#<seq:020d>        d                  tenant feed entry
-//	T#<tenantID>           A#<ns:020d>#<rand>  d, ttl             audit entry (expires after retention)
+//	T#<tenantID>           H                   n                  tenant feed head: last number taken
+//	T#<tenantID>           F#<seq:020d>        d, at | gap, at    tenant feed entry, or gap marker
+//	T#<tenantID>           A#<ns:020d>#<i>#<r> d, ttl             audit entry (expires after retention)
 //	B#<tenantID>#<address> S                   v, z               sync state (z = gzip'd JSON, v = version)
 //	B#<tenantID>#<address> H                   n                  mailbox feed head
 //	B#<tenantID>#<address> I#<itemID>          n, ks, del, d      latest item (ks = recent change keys)
-//	B#<tenantID>#<address> F#<seq:020d>        d                  mailbox feed entry
+//	B#<tenantID>#<address> F#<seq:020d>        d, at | gap, at    mailbox feed entry, or gap marker
 //	K#<scope>              <key>               exp, val, ttl      idempotency record
 //
 // Tenant ids may not contain '#', so the partitions of two tenants never
@@ -36,46 +36,57 @@
 //
 // # The change feed
 //
-// ApplyChanges first reads (strongly consistent BatchGetItem) the stored
-// change keys of the batch's items and both feed heads, decides which
-// changes are news (shared/internal/storeplan), and writes nothing at all
-// when none are. Otherwise one TransactWriteItems per chunk (at most 100
-// actions and about 3 MB) does: update the tenant head and the mailbox head,
-// each conditioned on the value read; put each touched item conditioned on
-// its per-item counter n; put one tenant feed entry and one mailbox feed
-// entry per change, numbered from the heads.
+// ApplyChanges reads (strongly consistent BatchGetItem) the stored change
+// keys of the batch's items, decides which changes are news
+// (shared/internal/storeplan), and writes nothing at all when none are.
+// Otherwise, per chunk of at most 100 actions and about 3 MB:
 //
-// Why this never skips or repeats:
-//   - A sequence number is taken only by a committed transaction (the head
-//     update is part of it), and each head value is taken once (the
-//     condition), so both feeds are gap-free: 1, 2, 3, ...
-//   - The item write and its feed entries commit together, and the item's
-//     condition makes a concurrent or replayed apply of the same change fail;
-//     it is then re-read and found not to be news.
-//   - A reader returns only the contiguous run after its cursor. Concurrent
-//     writers for different mailboxes of one tenant serialize on the tenant
-//     head, so an entry numbered n is committed before n+1 is even allocated;
-//     if a Query ever returns n+1 without n (DynamoDB's Query is only
-//     read-committed across items), the reader stops before the hole and
-//     picks n up on its next read. No settle window, no clock involved.
+//  1. take k numbers from the tenant head and k from the mailbox head with
+//     an atomic ADD (UpdateItem, no condition: concurrent writers of one
+//     tenant never conflict on it);
+//  2. one TransactWriteItems: put each touched item conditioned on its
+//     per-item write counter n (or on its absence), and put one tenant feed
+//     entry and one mailbox feed entry per change under the numbers taken,
+//     each conditioned on the number being free.
 //
-// A transaction cancelled by a lost head race (ConditionalCheckFailed or
-// TransactionConflict) is re-read and re-planned a few times with a short
-// jittered pause; this is compare-and-swap on the adapter's own bookkeeping,
-// not a retry of a failing dependency. If it still loses, ApplyChanges
-// returns an unavailable error and the job goes back to its queue.
+// Why readers never skip or repeat a change:
+//   - Numbers are handed out once each (atomic ADD). An entry is written
+//     together with its item or not at all (transaction). A replayed or
+//     concurrent apply of the same change loses on the item condition, is
+//     re-read and found not to be news.
+//   - A number can be taken and never written: the writer crashed, or its
+//     transaction lost. A reader walks the numbers after its cursor one by
+//     one and never jumps a missing one. While the gap is young (younger than
+//     GapTimeout, judged by the time stamped on the next entry, which was
+//     taken after the missing number was) the page ends there. Once it is
+//     old, the reader closes it with a gap marker, conditional on the number
+//     still being free. Exactly one of "the writer's transaction" and "the
+//     reader's marker" can take the number: if the marker wins, the late
+//     writer's transaction fails as a whole and it re-plans under new
+//     numbers, landing after every reader's cursor. Correctness does not
+//     depend on clocks; GapTimeout only trades reader latency after a crash
+//     against wasted work of a writer slower than it.
+//   - A writer whose transaction lost closes its own numbers at once, so
+//     readers are not held up in the common case.
 //
-// The price: a tenant's feed writes are serialized on one head item, about
-// 1 / (transaction latency) transactions per second (roughly 50–100 on AWS),
-// each carrying up to 32 changes: a few thousand changes per second per
-// tenant, and 1,000 WCU per partition caps the tenant partition's feed
-// entries at about 500 one-KB changes per second. A tenant that needs more
-// would shard its feed (N heads, a cursor per shard).
+// Losing to a concurrent apply of the same mailbox is re-read and re-planned
+// a few times with a short jittered pause: compare-and-swap on the adapter's
+// own bookkeeping, not a retry of a failing dependency. If it still loses,
+// ApplyChanges returns an unavailable error and the job goes back to its
+// queue. Readers therefore write (gap markers): the API's role needs
+// dynamodb:PutItem on the table.
 //
-// Costs per sync that found k changes (k ≤ 32): one BatchGetItem (k+2
-// strongly consistent reads) and one transaction of 2+2k+items writes at the
-// transactional rate (2 WRU per KB). A sync with no news costs only its
-// reads of GetSyncState (one item).
+// Cursors are "t<n>" for a tenant feed and "m<n>" for a mailbox feed; a
+// cursor of one kind given to the other is refused as bad input.
+//
+// Limits: the tenant head item takes one ADD per chunk (a hot item takes
+// about 1,000 writes per second); the tenant partition takes the tenant feed
+// entries at the transactional rate of 2 WRU per KB, so on the order of 500
+// one-KB changes per second per tenant before DynamoDB splits the partition.
+//
+// Cost per sync that found k changes (k ≤ 32, one chunk): one BatchGetItem
+// of k strongly consistent reads, two head ADDs, and one transaction of
+// (items + 2k) writes at 2 WRU per KB. A sync with no news writes nothing.
 //
 // Audit entries carry ttl = time + retention, and reads filter out entries
 // older than the retention, since TTL deletion runs up to days late.

@@ -22,8 +22,9 @@ const (
 	// maxTxBytes keeps a transaction under DynamoDB's 4 MB request limit.
 	maxTxBytes = 3 << 20
 	// casAttempts bounds how often ApplyChanges re-plans after losing a
-	// race for a feed head.
-	casAttempts = 10
+	// race (another apply of the same mailbox, or a reader that closed a
+	// stale gap).
+	casAttempts = 5
 )
 
 // itemRec is what ApplyChanges reads of a stored item: its write counter
@@ -33,11 +34,7 @@ type itemRec struct {
 	state storeplan.ItemState
 }
 
-// snapshot is what one planning round read.
-type snapshot struct {
-	tenantHead, mailboxHead int64
-	items                   map[string]itemRec
-}
+var errLostRace = errors.New("dynamostore: a concurrent writer or a gap-closing reader won")
 
 // ApplyChanges upserts items and appends feed entries for the changes that
 // are news; see the package documentation for why this is exactly-once.
@@ -53,21 +50,18 @@ func (s *Store) ApplyChanges(ctx context.Context, tenantID, mailbox string, chan
 	}
 	appended := 0
 	for attempt := 1; ; attempt++ {
-		snap, err := s.readSnapshot(ctx, tenantID, mailbox, changes)
+		items, err := s.readItems(ctx, tenantID, mailbox, changes)
 		if err != nil {
 			return appended, err
 		}
-		stored := make(map[string]storeplan.ItemState, len(snap.items))
-		for id, r := range snap.items {
+		stored := make(map[string]storeplan.ItemState, len(items))
+		for id, r := range items {
 			stored[id] = r.state
 		}
 		entries, _ := storeplan.Plan(changes, stored)
-		if len(entries) == 0 {
-			return appended, nil
-		}
 		lost := false
 		for len(entries) > 0 {
-			n, err := s.commitChunk(ctx, tenantID, mailbox, &snap, entries)
+			n, err := s.commitChunk(ctx, tenantID, mailbox, items, entries)
 			if errors.Is(err, errLostRace) {
 				lost = true
 				break
@@ -83,19 +77,18 @@ func (s *Store) ApplyChanges(ctx context.Context, tenantID, mailbox string, chan
 		}
 		if attempt == casAttempts {
 			return appended, &domain.Error{Code: domain.CodeUnavailable,
-				Message: fmt.Sprintf("change feed of tenant %s is busy; try again", tenantID), Err: errLostRace}
+				Message: fmt.Sprintf("items of mailbox %s are being changed concurrently; try again", mailbox), Err: errLostRace}
 		}
-		time.Sleep(time.Duration(attempt) * time.Duration(1+rand.IntN(10)) * time.Millisecond)
+		time.Sleep(time.Duration(attempt*(1+rand.IntN(20))) * time.Millisecond)
 	}
 }
 
-var errLostRace = errors.New("dynamostore: another writer moved the feed head or the item")
-
-// readSnapshot reads both heads and the batch's items, strongly consistent.
-func (s *Store) readSnapshot(ctx context.Context, tenantID, mailbox string, changes []domain.ItemChange) (snapshot, error) {
-	snap := snapshot{items: map[string]itemRec{}}
+// readItems reads the stored state of the batch's items, strongly
+// consistent.
+func (s *Store) readItems(ctx context.Context, tenantID, mailbox string, changes []domain.ItemChange) (map[string]itemRec, error) {
+	items := map[string]itemRec{}
 	mpk := mailboxPK(tenantID, mailbox)
-	keys := []item{key(tenantPK(tenantID), "H"), key(mpk, "H")}
+	var keys []item
 	seen := map[string]bool{}
 	for _, c := range changes {
 		if !seen[c.ItemID] {
@@ -107,7 +100,7 @@ func (s *Store) readSnapshot(ctx context.Context, tenantID, mailbox string, chan
 		n := min(len(keys), 100)
 		req := map[string]types.KeysAndAttributes{*s.table: {
 			Keys: keys[:n], ConsistentRead: aws.Bool(true),
-			ProjectionExpression:     aws.String("pk, sk, #n, #ks, #del"),
+			ProjectionExpression:     aws.String("sk, #n, #ks, #del"),
 			ExpressionAttributeNames: map[string]string{"#n": "n", "#ks": "ks", "#del": "del"},
 		}}
 		keys = keys[n:]
@@ -115,37 +108,48 @@ func (s *Store) readSnapshot(ctx context.Context, tenantID, mailbox string, chan
 		for len(req) > 0 {
 			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
 			if err != nil {
-				return snap, fmt.Errorf("dynamostore: read items: %w", err)
+				return nil, fmt.Errorf("dynamostore: read items: %w", err)
 			}
 			for _, it := range out.Responses[*s.table] {
-				sk := getS(it, "sk")
-				switch {
-				case sk == "H" && getS(it, "pk") == mpk:
-					snap.mailboxHead = getN(it, "n")
-				case sk == "H":
-					snap.tenantHead = getN(it, "n")
-				default:
-					rec := itemRec{n: getN(it, "n")}
-					if l, ok := it["ks"].(*types.AttributeValueMemberL); ok {
-						for _, v := range l.Value {
-							if s, ok := v.(*types.AttributeValueMemberS); ok {
-								rec.state.Keys = append(rec.state.Keys, s.Value)
-							}
+				rec := itemRec{n: getN(it, "n")}
+				if l, ok := it["ks"].(*types.AttributeValueMemberL); ok {
+					for _, v := range l.Value {
+						if s, ok := v.(*types.AttributeValueMemberS); ok {
+							rec.state.Keys = append(rec.state.Keys, s.Value)
 						}
 					}
-					if b, ok := it["del"].(*types.AttributeValueMemberBOOL); ok {
-						rec.state.Deleted = b.Value
-					}
-					snap.items[sk[len("I#"):]] = rec
 				}
+				if b, ok := it["del"].(*types.AttributeValueMemberBOOL); ok {
+					rec.state.Deleted = b.Value
+				}
+				items[getS(it, "sk")[len("I#"):]] = rec
 			}
 			req = out.UnprocessedKeys
 		}
 	}
-	return snap, nil
+	return items, nil
 }
 
-// feedEntry is a stored feed entry.
+// allocate takes k sequence numbers from a feed head with an atomic ADD
+// (no read, no condition, so concurrent writers never conflict on it) and
+// returns the first.
+func (s *Store) allocate(ctx context.Context, pk string, k int) (int64, error) {
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 s.table,
+		Key:                       key(pk, "H"),
+		UpdateExpression:          aws.String("ADD #n :k"),
+		ExpressionAttributeNames:  map[string]string{"#n": "n"},
+		ExpressionAttributeValues: item{":k": num(int64(k))},
+		ReturnValues:              types.ReturnValueUpdatedNew,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("dynamostore: allocate feed numbers: %w", err)
+	}
+	return getN(out.Attributes, "n") - int64(k) + 1, nil
+}
+
+// feedEntry is a stored feed entry; at (unix ms) lets readers judge the age
+// of a gap before it.
 func feedEntry(pk string, seq int64, cursor string, ch domain.Change) (item, int, error) {
 	ch.Seq = cursor
 	d, err := json.Marshal(ch)
@@ -154,41 +158,69 @@ func feedEntry(pk string, seq int64, cursor string, ch domain.Change) (item, int
 	}
 	it := key(pk, seqSK(seq))
 	it["d"] = str(string(d))
+	it["at"] = num(ch.At.UnixMilli())
 	return it, len(d), nil
 }
 
-// headPut writes a feed head conditioned on the value read.
-func (s *Store) headPut(pk string, old, new int64) types.TransactWriteItem {
-	it := key(pk, "H")
-	it["n"] = num(new)
-	p := &types.Put{TableName: s.table, Item: it, ExpressionAttributeNames: map[string]string{"#n": "n"}}
-	if old == 0 {
-		p.ConditionExpression = aws.String("attribute_not_exists(pk)")
-		p.ExpressionAttributeNames = nil
-	} else {
-		p.ConditionExpression = aws.String("#n = :old")
-		p.ExpressionAttributeValues = item{":old": num(old)}
+// chunkSize is how many of entries fit in one transaction with their items.
+func chunkSize(entries []storeplan.Entry) int {
+	itemsSeen := map[string]bool{}
+	actions, size := 0, 0
+	for i, e := range entries {
+		add := 2
+		if !itemsSeen[e.ItemID] {
+			add++
+		}
+		bytes := 1024
+		if e.Item != nil {
+			b, _ := json.Marshal(e.Item)
+			bytes += 3 * len(b) // the item and two feed copies
+		}
+		if i > 0 && (actions+add > maxTxActions || size+bytes > maxTxBytes) {
+			return i
+		}
+		itemsSeen[e.ItemID] = true
+		actions += add
+		size += bytes
 	}
-	return types.TransactWriteItem{Put: p}
+	return len(entries)
 }
 
-// commitChunk writes as many of entries as fit in one transaction and
-// returns how many it wrote, updating snap to what it wrote.
-func (s *Store) commitChunk(ctx context.Context, tenantID, mailbox string, snap *snapshot, entries []storeplan.Entry) (int, error) {
+// commitChunk numbers and writes as many of entries as fit in one
+// transaction, returns how many, and updates items to what it wrote.
+func (s *Store) commitChunk(ctx context.Context, tenantID, mailbox string, items map[string]itemRec, entries []storeplan.Entry) (int, error) {
+	n := chunkSize(entries)
+	tfirst, err := s.allocate(ctx, tenantPK(tenantID), n)
+	if err != nil {
+		return 0, err
+	}
+	mfirst, err := s.allocate(ctx, mailboxPK(tenantID, mailbox), n)
+	if err != nil {
+		return 0, err
+	}
+	return s.writeChunk(ctx, tenantID, mailbox, items, entries[:n], tfirst, mfirst)
+}
+
+// writeChunk writes entries under the numbers from tfirst (tenant feed) and
+// mfirst (mailbox feed) in one transaction.
+func (s *Store) writeChunk(ctx context.Context, tenantID, mailbox string, items map[string]itemRec, entries []storeplan.Entry, tfirst, mfirst int64) (int, error) {
 	tpk, mpk := tenantPK(tenantID), mailboxPK(tenantID, mailbox)
+	n := len(entries)
+	// Stamped after allocation: a gap's numbers are older than any entry
+	// after it, which is what readers rely on to judge a gap's age.
 	now := s.clock.Now().UTC()
-	var feed []types.TransactWriteItem
+	var actions, feed []types.TransactWriteItem
 	last := map[string]storeplan.Entry{} // item id → its last entry in this chunk
 	var order []string
-	size, n := 0, 0
-	for _, e := range entries {
-		newItem := 0
+	notExists := aws.String("attribute_not_exists(pk)")
+	for i, e := range entries {
 		if _, ok := last[e.ItemID]; !ok {
-			newItem = 1
+			order = append(order, e.ItemID)
 		}
+		last[e.ItemID] = e
 		ch := domain.Change{TenantID: tenantID, Mailbox: mailbox, Kind: e.Kind, ItemID: e.ItemID, Item: e.Item, At: now}
-		tseq, mseq := snap.tenantHead+int64(n)+1, snap.mailboxHead+int64(n)+1
-		te, tsize, err := feedEntry(tpk, tseq, "t"+strconv.FormatInt(tseq, 10), ch)
+		tseq, mseq := tfirst+int64(i), mfirst+int64(i)
+		te, _, err := feedEntry(tpk, tseq, "t"+strconv.FormatInt(tseq, 10), ch)
 		if err != nil {
 			return 0, err
 		}
@@ -196,28 +228,14 @@ func (s *Store) commitChunk(ctx context.Context, tenantID, mailbox string, snap 
 		if err != nil {
 			return 0, err
 		}
-		add := 3 * tsize // two feed copies and the item
-		if n > 0 && (2+len(order)+newItem+len(feed)+2 > maxTxActions || size+add > maxTxBytes) {
-			break
-		}
-		size += add
-		if newItem == 1 {
-			order = append(order, e.ItemID)
-		}
-		last[e.ItemID] = e
-		notExists := aws.String("attribute_not_exists(pk)")
+		// The condition loses to a reader that closed this number as a gap.
 		feed = append(feed,
 			types.TransactWriteItem{Put: &types.Put{TableName: s.table, Item: te, ConditionExpression: notExists}},
 			types.TransactWriteItem{Put: &types.Put{TableName: s.table, Item: me, ConditionExpression: notExists}})
-		n++
-	}
-	actions := []types.TransactWriteItem{
-		s.headPut(tpk, snap.tenantHead, snap.tenantHead+int64(n)),
-		s.headPut(mpk, snap.mailboxHead, snap.mailboxHead+int64(n)),
 	}
 	for _, id := range order {
 		e := last[id]
-		prev, existed := snap.items[id]
+		prev, existed := items[id]
 		it := key(mpk, "I#"+id)
 		it["n"] = num(prev.n + 1)
 		ks := make([]types.AttributeValue, len(e.State.Keys))
@@ -239,7 +257,7 @@ func (s *Store) commitChunk(ctx context.Context, tenantID, mailbox string, snap 
 			p.ExpressionAttributeNames = map[string]string{"#n": "n"}
 			p.ExpressionAttributeValues = item{":n": num(prev.n)}
 		} else {
-			p.ConditionExpression = aws.String("attribute_not_exists(pk)")
+			p.ConditionExpression = notExists
 		}
 		actions = append(actions, types.TransactWriteItem{Put: p})
 	}
@@ -248,28 +266,53 @@ func (s *Store) commitChunk(ctx context.Context, tenantID, mailbox string, snap 
 	if err != nil {
 		var tce *types.TransactionCanceledException
 		var tconf *types.TransactionConflictException
-		if errors.As(err, &tce) {
-			for _, r := range tce.CancellationReasons {
-				if c := aws.ToString(r.Code); c == "ConditionalCheckFailed" || c == "TransactionConflict" {
-					return 0, errLostRace
-				}
-			}
-		}
-		if errors.As(err, &tconf) {
+		if errors.As(err, &tce) || errors.As(err, &tconf) {
+			// Nothing of the transaction was written; close the numbers we
+			// took so readers need not wait for them to age.
+			s.closeGaps(ctx, tpk, tfirst, n)
+			s.closeGaps(ctx, mpk, mfirst, n)
 			return 0, errLostRace
 		}
 		return 0, fmt.Errorf("dynamostore: apply changes: %w", err)
 	}
-	snap.tenantHead += int64(n)
-	snap.mailboxHead += int64(n)
 	for _, id := range order {
-		snap.items[id] = itemRec{n: snap.items[id].n + 1, state: last[id].State}
+		items[id] = itemRec{n: items[id].n + 1, state: last[id].State}
 	}
 	return n, nil
 }
 
-// ReadFeed returns the changes after q.Cursor in order: only the gap-free
-// run that follows the cursor, so an entry not yet visible is never jumped.
+// closeGap writes a gap marker at seq unless an entry is there; it reports
+// whether the number is now closed (false: an entry won the race).
+func (s *Store) closeGap(ctx context.Context, pk string, seq int64) (bool, error) {
+	it := key(pk, seqSK(seq))
+	it["gap"] = &types.AttributeValueMemberBOOL{Value: true}
+	it["at"] = num(s.clock.Now().UnixMilli())
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: s.table, Item: it, ConditionExpression: aws.String("attribute_not_exists(pk)")})
+	if isConditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("dynamostore: close feed gap: %w", err)
+	}
+	return true, nil
+}
+
+// closeGaps closes n numbers from first, best effort: a number left open
+// is closed later by a reader.
+func (s *Store) closeGaps(ctx context.Context, pk string, first int64, n int) {
+	for i := 0; i < n; i++ {
+		if _, err := s.closeGap(ctx, pk, first+int64(i)); err != nil {
+			return
+		}
+	}
+}
+
+// ReadFeed returns the changes after q.Cursor in order. It walks the
+// numbers after the cursor one by one and never jumps a missing one: a gap
+// younger than the gap timeout ends the page (its writer is probably about
+// to commit); an older one is closed with a gap marker, conditional on the
+// number still being free, which also makes a late writer's transaction
+// fail so that writer re-plans under new numbers.
 func (s *Store) ReadFeed(ctx context.Context, q domain.FeedQuery) ([]domain.Change, string, error) {
 	pk, prefix := tenantPK(q.TenantID), "t"
 	if q.Mailbox != "" {
@@ -290,29 +333,62 @@ func (s *Store) ReadFeed(ctx context.Context, q domain.FeedQuery) ([]domain.Chan
 	limit := storeplan.Limit(q.Limit)
 	var out []domain.Change
 	expect := after + 1
-	var derr error
-	err := s.queryAll(ctx, &dynamodb.QueryInput{
-		KeyConditionExpression:    aws.String("pk = :pk AND sk BETWEEN :lo AND :hi"),
-		ExpressionAttributeValues: item{":pk": str(pk), ":lo": str(seqSK(after + 1)), ":hi": str("F#99999999999999999999")},
-		Limit:                     aws.Int32(int32(limit)),
-		ConsistentRead:            aws.Bool(true),
-	}, func(it item) bool {
-		if len(out) == limit || getS(it, "sk") != seqSK(expect) {
-			return false
+	for len(out) < limit {
+		want := limit - len(out) + 1
+		var page []item
+		err := s.queryAll(ctx, &dynamodb.QueryInput{
+			KeyConditionExpression:    aws.String("pk = :pk AND sk BETWEEN :lo AND :hi"),
+			ExpressionAttributeValues: item{":pk": str(pk), ":lo": str(seqSK(expect)), ":hi": str("F#99999999999999999999")},
+			Limit:                     aws.Int32(int32(want)),
+			ConsistentRead:            aws.Bool(true),
+		}, func(it item) bool {
+			page = append(page, it)
+			return len(page) < want
+		})
+		if err != nil {
+			return nil, "", fmt.Errorf("dynamostore: read feed: %w", err)
 		}
-		var ch domain.Change
-		if derr = json.Unmarshal([]byte(getS(it, "d")), &ch); derr != nil {
-			return false
+		requery, stop := false, false
+		for _, it := range page {
+			if len(out) == limit {
+				stop = true
+				break
+			}
+			seq, _ := strconv.ParseInt(getS(it, "sk")[len("F#"):], 10, 64)
+			if seq != expect {
+				// Numbers expect..seq-1 were taken before seq was, so they
+				// are at least as old as seq's entry.
+				if s.clock.Now().Sub(time.UnixMilli(getN(it, "at"))) < s.gapTimeout {
+					stop = true
+					break
+				}
+				for ; expect < seq; expect++ {
+					closed, err := s.closeGap(ctx, pk, expect)
+					if err != nil {
+						return nil, "", err
+					}
+					if !closed { // its entry arrived meanwhile: read it
+						requery = true
+						break
+					}
+				}
+				if requery {
+					break
+				}
+			}
+			expect++
+			if _, ok := it["gap"]; ok {
+				continue
+			}
+			var ch domain.Change
+			if err := json.Unmarshal([]byte(getS(it, "d")), &ch); err != nil {
+				return nil, "", fmt.Errorf("dynamostore: feed entry %s: %w", getS(it, "sk"), err)
+			}
+			out = append(out, ch)
 		}
-		out = append(out, ch)
-		expect++
-		return true
-	})
-	if err == nil {
-		err = derr
-	}
-	if err != nil {
-		return nil, "", fmt.Errorf("dynamostore: read feed: %w", err)
+		if stop || (!requery && len(page) < want) {
+			break
+		}
 	}
 	next := q.Cursor
 	if len(out) > 0 {

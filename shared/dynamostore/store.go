@@ -19,11 +19,16 @@ import (
 // DefaultAuditRetention is how long audit entries are kept unless configured.
 const DefaultAuditRetention = 90 * 24 * time.Hour
 
+// DefaultGapTimeout is how long a feed reader waits for a missing number
+// (taken by a writer that has not committed) before closing it.
+const DefaultGapTimeout = 10 * time.Second
+
 // Options configure a Store.
 type Options struct {
 	Table          string        // required
 	Clock          domain.Clock  // nil: the system clock
 	AuditRetention time.Duration // 0: DefaultAuditRetention
+	GapTimeout     time.Duration // 0: DefaultGapTimeout
 }
 
 // Store is a domain.Store on one DynamoDB table.
@@ -32,6 +37,9 @@ type Store struct {
 	table     *string
 	clock     domain.Clock
 	retention time.Duration
+	// gapTimeout only trades reader latency against wasted writer work;
+	// correctness does not depend on it (see the package documentation).
+	gapTimeout time.Duration
 }
 
 var _ domain.Store = (*Store)(nil)
@@ -57,6 +65,10 @@ func New(db *dynamodb.Client, opts Options) (*Store, error) {
 	}
 	if s.retention <= 0 {
 		s.retention = DefaultAuditRetention
+	}
+	s.gapTimeout = opts.GapTimeout
+	if s.gapTimeout <= 0 {
+		s.gapTimeout = DefaultGapTimeout
 	}
 	return s, nil
 }
