@@ -33,6 +33,9 @@ type Deps struct {
 	URLPolicy app.URLChecker
 	// VerifyConcurrency bounds parallel access checks per verify call.
 	VerifyConcurrency int
+	// VerifyTimeout bounds a verify call (API Gateway gives up after 29 s);
+	// mailboxes not reached are listed as notChecked. Default 20 s.
+	VerifyTimeout time.Duration
 	// IdempotencyTTL is how long a POST /tenants answer is replayed for
 	// the same Idempotency-Key; default 24 h.
 	IdempotencyTTL time.Duration
@@ -49,6 +52,7 @@ type server struct {
 	store         domain.Store
 	log           *slog.Logger
 	idemTTL       time.Duration
+	verifyTimeout time.Duration
 	callerTenants map[string][]string
 	mux           *http.ServeMux
 }
@@ -109,11 +113,15 @@ func New(d Deps) http.Handler {
 		store:         d.Store,
 		log:           logger,
 		idemTTL:       d.IdempotencyTTL,
+		verifyTimeout: d.VerifyTimeout,
 		callerTenants: d.CallerTenants,
 		mux:           http.NewServeMux(),
 	}
 	if s.idemTTL == 0 {
 		s.idemTTL = 24 * time.Hour
+	}
+	if s.verifyTimeout == 0 {
+		s.verifyTimeout = 20 * time.Second
 	}
 	allowed := map[string][]string{}
 	for _, rt := range routes {

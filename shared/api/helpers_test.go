@@ -150,6 +150,7 @@ type fakeChecker struct {
 	mu       sync.Mutex
 	reports  map[string]domain.AccessReport
 	errs     map[string]error
+	block    map[string]bool // answer only when ctx ends
 	calls    []checkCall
 	inFlight int
 	maxSeen  int
@@ -159,14 +160,19 @@ type checkCall struct {
 	Tenant, Mailbox, Fingerprint string
 }
 
-func (f *fakeChecker) CheckAccess(_ context.Context, t domain.Tenant, m domain.Mailbox, c domain.Credential) (domain.AccessReport, error) {
+func (f *fakeChecker) CheckAccess(ctx context.Context, t domain.Tenant, m domain.Mailbox, c domain.Credential) (domain.AccessReport, error) {
 	f.mu.Lock()
 	f.calls = append(f.calls, checkCall{t.ID, m.Address, c.Fingerprint()})
 	f.inFlight++
 	f.maxSeen = max(f.maxSeen, f.inFlight)
 	rep, ok := f.reports[m.Address]
 	err := f.errs[m.Address]
+	block := f.block[m.Address]
 	f.mu.Unlock()
+	if block {
+		<-ctx.Done()
+		err = ctx.Err()
+	}
 	time.Sleep(time.Millisecond) // let concurrent checks overlap
 	f.mu.Lock()
 	f.inFlight--
@@ -237,7 +243,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		t:       t,
 		store:   st,
 		secrets: &memSecrets{creds: map[string]domain.Credential{}},
-		checker: &fakeChecker{reports: map[string]domain.AccessReport{}, errs: map[string]error{}},
+		checker: &fakeChecker{reports: map[string]domain.AccessReport{}, errs: map[string]error{}, block: map[string]bool{}},
 		logs:    &logSink{},
 	}
 	d := Deps{

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -390,10 +391,11 @@ func (s *server) listMailboxes(w http.ResponseWriter, r *http.Request) error {
 }
 
 type verifyResponse struct {
-	TenantID  string                       `json:"tenantId"`
-	CheckedAt time.Time                    `json:"checkedAt"`
-	Summary   map[domain.MailboxStatus]int `json:"summary"`
-	Mailboxes []domain.AccessReport        `json:"mailboxes"`
+	TenantID   string                       `json:"tenantId"`
+	CheckedAt  time.Time                    `json:"checkedAt"`
+	Summary    map[domain.MailboxStatus]int `json:"summary"`
+	Mailboxes  []domain.AccessReport        `json:"mailboxes"`
+	NotChecked []string                     `json:"notChecked,omitempty"`
 }
 
 func (s *server) verify(w http.ResponseWriter, r *http.Request) error {
@@ -404,12 +406,17 @@ func (s *server) verify(w http.ResponseWriter, r *http.Request) error {
 	if _, ok := q["mailbox"]; ok && q["mailbox"] == "" {
 		return domain.Invalid("mailbox", "mailbox must be an address when given")
 	}
-	rep, err := s.tenants.Verify(r.Context(), r.PathValue("id"), q["mailbox"])
+	ctx, cancel := context.WithTimeout(r.Context(), s.verifyTimeout)
+	defer cancel()
+	rep, err := s.tenants.Verify(ctx, r.PathValue("id"), q["mailbox"])
 	if err != nil {
 		return err
 	}
+	if rep.Mailboxes == nil {
+		rep.Mailboxes = []domain.AccessReport{}
+	}
 	writeJSON(w, http.StatusOK, verifyResponse{
-		TenantID: rep.TenantID, CheckedAt: rep.CheckedAt, Summary: rep.Summary, Mailboxes: rep.Mailboxes,
+		TenantID: rep.TenantID, CheckedAt: rep.CheckedAt, Summary: rep.Summary, Mailboxes: rep.Mailboxes, NotChecked: rep.NotChecked,
 	})
 	return nil
 }

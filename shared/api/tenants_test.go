@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 )
@@ -229,6 +230,28 @@ func TestVerifyConcurrencyBoundForDelegate(t *testing.T) {
 	}
 	if e.checker.maxSeen > 2 {
 		t.Fatalf("%d checks ran at once for a delegate tenant limited to 2", e.checker.maxSeen)
+	}
+}
+
+// TestVerifyTimeLimit: a verify that runs out of time records what it
+// checked and lists the rest as not checked, leaving their status alone.
+func TestVerifyTimeLimit(t *testing.T) {
+	e := newEnv(t, func(d *Deps) { d.VerifyTimeout = 200 * time.Millisecond })
+	e.onboard("contoso", basicCred("u", "Slow-pw-1"), "fast@contoso.com", "slow@contoso.com")
+	e.checker.block["slow@contoso.com"] = true
+	out := e.must(req{method: "POST", path: "/tenants/contoso/verify"}, 200)
+	if nc, _ := out["notChecked"].([]any); len(nc) != 1 || nc[0] != "slow@contoso.com" {
+		t.Fatalf("notChecked = %v", out["notChecked"])
+	}
+	if ms := out["mailboxes"].([]any); len(ms) != 1 || ms[0].(map[string]any)["mailbox"] != "fast@contoso.com" {
+		t.Fatalf("mailboxes = %v", ms)
+	}
+	ctx := context.Background()
+	if m, _ := e.store.GetMailbox(ctx, "contoso", "slow@contoso.com"); m.Status != domain.MailboxPending {
+		t.Fatalf("unchecked mailbox recorded as %s", m.Status)
+	}
+	if m, _ := e.store.GetMailbox(ctx, "contoso", "fast@contoso.com"); m.Status != domain.MailboxOK {
+		t.Fatalf("checked mailbox recorded as %s", m.Status)
 	}
 }
 

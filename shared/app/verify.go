@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +16,9 @@ type VerifyReport struct {
 	CheckedAt time.Time
 	Summary   map[domain.MailboxStatus]int
 	Mailboxes []domain.AccessReport // in address order
+	// NotChecked lists mailboxes left unchecked because ctx ended (the
+	// API's time limit); their recorded status is unchanged.
+	NotChecked []string
 }
 
 const defaultVerifyConcurrency = 8
@@ -50,11 +54,13 @@ func (s *Tenants) Verify(ctx context.Context, tenantID, address string) (VerifyR
 		return VerifyReport{}, internal(err, "reading the credentials")
 	}
 
-	reports := s.checkAll(ctx, t, mailboxes, cred)
-	s.record(ctx, tenantID, reports)
-	s.audit(ctx, t, "verify", reports...)
+	reports, notChecked := s.checkAll(ctx, t, mailboxes, cred)
+	// Record what was checked even if ctx ran out meanwhile.
+	rctx := context.WithoutCancel(ctx)
+	s.record(rctx, tenantID, reports)
+	s.audit(rctx, t, "verify", reports...)
 
-	rep := VerifyReport{TenantID: tenantID, CheckedAt: s.now(), Summary: map[domain.MailboxStatus]int{}, Mailboxes: reports}
+	rep := VerifyReport{TenantID: tenantID, CheckedAt: s.now(), Summary: map[domain.MailboxStatus]int{}, Mailboxes: reports, NotChecked: notChecked}
 	for _, r := range reports {
 		rep.Summary[r.Status]++
 	}
@@ -93,8 +99,9 @@ func (s *Tenants) mailboxesToVerify(ctx context.Context, tenantID, address strin
 
 // checkAll runs the access checks with bounded concurrency. A delegate
 // tenant's checks all draw on the service account's EWS budget, so they
-// are bounded by its MaxConcurrentJobs.
-func (s *Tenants) checkAll(ctx context.Context, t domain.Tenant, ms []domain.Mailbox, cred domain.Credential) []domain.AccessReport {
+// are bounded by its MaxConcurrentJobs. Checks that ctx's end prevented
+// are returned as notChecked, not as failures.
+func (s *Tenants) checkAll(ctx context.Context, t domain.Tenant, ms []domain.Mailbox, cred domain.Credential) (reports []domain.AccessReport, notChecked []string) {
 	limit := s.VerifyConcurrency
 	if limit <= 0 {
 		limit = defaultVerifyConcurrency
@@ -103,31 +110,40 @@ func (s *Tenants) checkAll(ctx context.Context, t domain.Tenant, ms []domain.Mai
 		limit = min(limit, t.MaxConcurrentJobs)
 	}
 	out := make([]domain.AccessReport, len(ms))
+	checked := make([]bool, len(ms))
 	sem := make(chan struct{}, limit)
 	var wg sync.WaitGroup
 	for i, m := range ms {
-		wg.Add(1)
 		sem <- struct{}{}
+		if ctx.Err() != nil {
+			<-sem
+			break
+		}
+		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			out[i] = s.checkOne(ctx, t, m, cred)
+			out[i], checked[i] = s.checkOne(ctx, t, m, cred)
 		}()
 	}
 	wg.Wait()
-	slices.SortFunc(out, func(a, b domain.AccessReport) int {
-		switch {
-		case a.Mailbox < b.Mailbox:
-			return -1
-		case a.Mailbox > b.Mailbox:
-			return 1
+	for i, m := range ms {
+		if checked[i] {
+			reports = append(reports, out[i])
+		} else {
+			notChecked = append(notChecked, m.Address)
 		}
-		return 0
-	})
-	return out
+	}
+	slices.SortFunc(reports, func(a, b domain.AccessReport) int { return strings.Compare(a.Mailbox, b.Mailbox) })
+	slices.Sort(notChecked)
+	return reports, notChecked
 }
 
-func (s *Tenants) checkOne(ctx context.Context, t domain.Tenant, m domain.Mailbox, cred domain.Credential) domain.AccessReport {
+// checkOne checks one mailbox; ok is false when ctx ended before an answer.
+func (s *Tenants) checkOne(ctx context.Context, t domain.Tenant, m domain.Mailbox, cred domain.Credential) (rep domain.AccessReport, ok bool) {
 	rep, err := s.Checker.CheckAccess(ctx, t, m, cred)
+	if err != nil && ctx.Err() != nil {
+		return domain.AccessReport{}, false
+	}
 	if err != nil {
 		// The cause may name hosts and addresses; it goes to the log only.
 		s.logger(ctx).Warn("verify: access check failed", "tenantId", t.ID, "mailbox", m.Address, "error", err.Error())
@@ -136,13 +152,13 @@ func (s *Tenants) checkOne(ctx context.Context, t domain.Tenant, m domain.Mailbo
 			Status:  domain.MailboxError,
 			Detail:  "the access check could not complete",
 			Hint:    "check that the EWS URL is reachable from Mailbridge and retry; the logs carry the cause under this request's id",
-		}
+		}, true
 	}
 	rep.Mailbox = m.Address
 	if rep.Status == domain.MailboxStatusUnknown {
 		rep.Status = domain.MailboxError
 	}
-	return rep
+	return rep, true
 }
 
 // record stores each mailbox's outcome. It re-reads the mailbox first so a
