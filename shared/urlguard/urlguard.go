@@ -14,11 +14,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // MaxURLLength bounds a registered EWS URL.
@@ -348,4 +350,14 @@ func (p Policy) Dialer(base *net.Dialer) *net.Dialer {
 	d.Control = p.Control
 	d.ControlContext = nil // it would take precedence over Control
 	return d
+}
+
+// Transport returns an http.Transport for calling tenant endpoints: the
+// default transport's timeouts, no proxy, and every connection checked by
+// Control.
+func (p Policy) Transport() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
+	tr.DialContext = p.Dialer(&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	return tr
 }

@@ -169,10 +169,7 @@ func TestDialerRefusesAtConnectTime(t *testing.T) {
 	defer srv.Close()
 
 	get := func(p Policy) error {
-		client := &http.Client{
-			Timeout:   5 * time.Second,
-			Transport: &http.Transport{DialContext: p.Dialer(nil).DialContext},
-		}
+		client := &http.Client{Timeout: 5 * time.Second, Transport: p.Transport()}
 		resp, err := client.Get(srv.URL)
 		if err == nil {
 			resp.Body.Close()
