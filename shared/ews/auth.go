@@ -216,7 +216,9 @@ func (a *oauthAuth) token(ctx context.Context, cca *confidential.Client) (string
 	if err == nil {
 		return res.AccessToken, nil
 	}
-	msg := scrub(err.Error(), a.secrets)
+	// MSAL's text spans lines and quotes the token endpoint's JSON answer
+	// (no secrets there, but scrub anyway); keep it to one line.
+	msg := strings.Join(strings.Fields(scrub(err.Error(), a.secrets)), " ")
 	var ce msalerrors.CallErr
 	if errors.As(err, &ce) && ce.Resp != nil && ce.Resp.StatusCode >= 400 && ce.Resp.StatusCode < 500 {
 		// The token endpoint said no: wrong secret, app, tenant or scope.

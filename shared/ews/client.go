@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -73,6 +74,8 @@ type Client struct {
 	userAgent string
 	clock     Clock
 	secrets   []string // scrubbed from errors and traces, belt and braces
+	// serverVersion is the last ServerVersionInfo seen (see ServerVersion).
+	serverVersion atomic.Pointer[ServerVersion]
 }
 
 // New validates cfg and builds a Client. It does no network I/O.
@@ -205,6 +208,7 @@ func (c *Client) call(ctx context.Context, op string, t Target, req any) (elem, 
 	if e != nil {
 		return elem{}, e
 	}
+	c.noteServerVersion(res)
 	return res, nil
 }
 

@@ -21,6 +21,7 @@ type xFindItem struct {
 	ItemShape       xItemShape        `xml:"m:ItemShape"`
 	IndexedPageView *xIndexedPageView `xml:"m:IndexedPageItemView,omitempty"`
 	CalendarView    *xCalendarView    `xml:"m:CalendarView,omitempty"`
+	Restriction     *xRestriction     `xml:"m:Restriction,omitempty"`
 	ParentFolderIDs xFolderIDs        `xml:"m:ParentFolderIds"`
 }
 
@@ -45,6 +46,8 @@ type FindItemOptions struct {
 	Shape    Shape
 	Page     *PageView
 	Calendar *CalendarView
+	// Restriction, when set, returns only the items it matches.
+	Restriction *Restriction
 }
 
 // FindItemResult is one page of items.
@@ -98,6 +101,12 @@ func (c *Client) FindItem(ctx context.Context, t Target, folder FolderRef, opt F
 		return nil, err
 	}
 	req.ItemShape = shape.xml()
+	if r := opt.Restriction; r != nil {
+		if err := r.validate(op); err != nil {
+			return nil, err
+		}
+		req.Restriction = r.xml()
+	}
 	ids, err := folderIDs(op, t, folder)
 	if err != nil {
 		return nil, err

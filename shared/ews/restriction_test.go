@@ -1,0 +1,80 @@
+package ews
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestFindItemRestrictionRequest checks the FindItem restriction on an
+// extended property against the official schema in every addressing mode,
+// with a value that would break the envelope if it were not escaped.
+func TestFindItemRestrictionRequest(t *testing.T) {
+	validator := validatorPath(t)
+	answer := readFixture(t, "msdocs/finditem-operation.02.FindItemResponse.xml")
+	srv := newCaptureServer(t, http.StatusOK, answer)
+	c, err := New(Config{URL: srv.URL + "/EWS/Exchange.asmx", Auth: BasicAuth("svc", "pw")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := ExtendedField{PropertySetID: "c11ff724-aa03-4555-9952-8fa248a11c3e", PropertyName: "MailbridgeEventId", PropertyType: "String"}
+	dir := t.TempDir()
+	for _, target := range []Target{
+		{Mailbox: hostileMailbox, Mode: ModeImpersonation},
+		{Mailbox: hostileMailbox, Mode: ModeDelegate},
+		{Mode: ModeSelf},
+	} {
+		t.Run(string(target.Mode), func(t *testing.T) {
+			res, err := c.FindItem(context.Background(), target, FolderRef{Distinguished: "calendar"}, FindItemOptions{
+				Shape:       Shape{Base: "IdOnly", Extended: []ExtendedField{marker}},
+				Page:        &PageView{MaxEntries: 2},
+				Restriction: &Restriction{Field: marker, Value: hostileSubject},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Items) == 0 {
+				t.Error("the response's items were not decoded")
+			}
+			body := string(srv.last(t).body)
+			for _, want := range []string{
+				`<m:Restriction><t:IsEqualTo><t:ExtendedFieldURI PropertySetId="c11ff724-aa03-4555-9952-8fa248a11c3e" PropertyName="MailbridgeEventId" PropertyType="String"></t:ExtendedFieldURI><t:FieldURIOrConstant><t:Constant Value="`,
+				`</m:Restriction><m:ParentFolderIds>`,
+			} {
+				if !strings.Contains(body, want) {
+					t.Errorf("request lacks %q:\n%s", want, body)
+				}
+			}
+			if strings.Contains(body, "<script>") {
+				t.Errorf("the restriction value was not escaped:\n%s", body)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "FindItem-restriction-"+string(target.Mode)+".xml"), srv.last(t).body, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	if n := validateDirs(t, validator, []string{dir}); n == 0 {
+		t.Error("the validator checked nothing")
+	}
+}
+
+func TestFindItemRestrictionRefusesBadField(t *testing.T) {
+	srv := newCaptureServer(t, http.StatusOK, nil)
+	c, err := New(Config{URL: srv.URL, Auth: BasicAuth("svc", "pw")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.FindItem(context.Background(), Target{Mode: ModeSelf}, FolderRef{Distinguished: "calendar"}, FindItemOptions{
+		Restriction: &Restriction{Field: ExtendedField{PropertyName: "NoSet", PropertyType: "String"}, Value: "x"},
+	})
+	if !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("got %v, want ErrInvalidArgument", err)
+	}
+	if srv.count() != 0 {
+		t.Error("an invalid restriction reached the server")
+	}
+}
