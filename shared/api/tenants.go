@@ -1,12 +1,10 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
 	"time"
 
@@ -140,12 +138,6 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 	if key != "" && !requestIDPattern.MatchString(key) {
 		return domain.Invalid("Idempotency-Key", "Idempotency-Key must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' and '-'")
 	}
-	// Read the body once: it is decoded and, with a key, hashed.
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	if err != nil {
-		return decodeError(err, MaxBodyBytes)
-	}
-	r.Body = io.NopCloser(bytes.NewReader(raw))
 	var req createTenantRequest
 	if err := decodeJSON(w, r, &req, MaxBodyBytes); err != nil {
 		return err
@@ -172,7 +164,18 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusCreated, viewTenant(t))
 		return nil
 	}
-	return s.answerIdempotent(w, r, key, raw, t, err)
+	return s.answerIdempotent(w, r, key, requestHash(req), t, err)
+}
+
+// requestHash identifies a create request for Idempotency-Key reuse checks.
+// The credential enters only as its fingerprint, so no hash of a raw
+// secret is ever stored.
+func requestHash(req createTenantRequest) string {
+	fp := req.Credentials.Fingerprint()
+	req.Credentials = nil
+	b, _ := json.Marshal(req)
+	sum := sha256.Sum256(append(b, fp...))
+	return hex.EncodeToString(sum[:])
 }
 
 // answerIdempotent stores the outcome of a create under its key and answers
@@ -180,9 +183,8 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 // succeeded meets "tenant exists" and is answered with the original 201.
 // Only successes and conflicts are stored: a validation error would repeat
 // anyway, and an internal error must stay retriable.
-func (s *server) answerIdempotent(w http.ResponseWriter, r *http.Request, key string, raw []byte, t domain.Tenant, opErr error) error {
-	sum := sha256.Sum256(raw)
-	rec := idempotentRecord{RequestHash: hex.EncodeToString(sum[:])}
+func (s *server) answerIdempotent(w http.ResponseWriter, r *http.Request, key, reqHash string, t domain.Tenant, opErr error) error {
+	rec := idempotentRecord{RequestHash: reqHash}
 	switch {
 	case opErr == nil:
 		rec.Status = http.StatusCreated
