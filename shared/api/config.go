@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+
+	"github.com/mailbridge/mailbridge/shared/app"
 )
 
 var callerARN = regexp.MustCompile(`^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:[A-Za-z0-9+=,.@_/:-]+$`)
@@ -30,12 +32,10 @@ func ParseCallerTenants(s string) (map[string][]string, error) {
 			return nil, fmt.Errorf("caller tenants: %q is not an IAM or STS ARN", arn)
 		}
 		for _, id := range ids {
-			if id != "*" && !tenantIDPattern.MatchString(id) {
+			if id != "*" && app.ValidateTenantID(id) != nil {
 				return nil, fmt.Errorf("caller tenants: %q for %s is not a tenant id or \"*\"", id, arn)
 			}
 		}
 	}
 	return m, nil
 }
-
-var tenantIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{2,62}$`)
