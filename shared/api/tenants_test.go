@@ -389,3 +389,33 @@ func TestUnknownRouteAndMethod(t *testing.T) {
 		t.Fatalf("wrong method = %d, Allow %q", w.Code, w.Header().Get("Allow"))
 	}
 }
+
+// TestInterruptedOnboardingIsFixedByRotation: a tenant whose onboarding
+// stopped after claiming the id shows no credentials, refuses verify, and a
+// rotation completes it.
+func TestInterruptedOnboardingIsFixedByRotation(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if err := e.store.CreateTenant(ctx, domain.Tenant{ID: "contoso", DisplayName: "Contoso", EWSURL: "https://mail.contoso.com/EWS/Exchange.asmx",
+		ExchangeVersion: "Exchange2016", AuthKind: domain.AuthBasic, AccessMode: domain.AccessImpersonation, Folders: domain.DefaultFolders,
+		SyncInterval: domain.DefaultSyncInterval, MaxConcurrentJobs: 10, Status: domain.TenantActive, CreatedAt: testNow, UpdatedAt: testNow}); err != nil {
+		t.Fatal(err)
+	}
+	got := e.must(req{method: "GET", path: "/tenants/contoso"}, 200)
+	if got["credentials"] != nil {
+		t.Fatalf("credentials = %v, want null", got["credentials"])
+	}
+	e.addMailboxes("contoso", "alice@contoso.com")
+	w := e.do(req{method: "POST", path: "/tenants/contoso/verify"})
+	if w.Code != 409 || !strings.Contains(w.Body.String(), "no stored credentials") {
+		t.Fatalf("verify without credentials = %d %s", w.Code, w.Body)
+	}
+	c := basicCred("svc", "Resume-pw-1")
+	cb, _ := domain.MarshalCredential(c)
+	e.must(req{method: "PUT", path: "/tenants/contoso/credentials", body: `{"credentials":` + string(cb) + `}`}, 200)
+	got = e.must(req{method: "GET", path: "/tenants/contoso"}, 200)
+	if cv, _ := got["credentials"].(map[string]any); cv == nil || cv["fingerprint"] != c.Fingerprint() {
+		t.Fatalf("credentials after rotation = %v", got["credentials"])
+	}
+	e.must(req{method: "POST", path: "/tenants/contoso/verify"}, 200)
+}
