@@ -15,14 +15,15 @@ import (
 
 // Sync defaults.
 const (
-	// DefaultSyncPageSize is SyncFolderItems' MaxChangesReturned: the EWS
-	// maximum, so a folder takes the fewest calls.
-	DefaultSyncPageSize = 512
+	// DefaultSyncPageSize is SyncFolderItems' MaxChangesReturned: near the EWS
+	// maximum of 512, and five whole GetItem batches.
+	DefaultSyncPageSize = 500
 	// MaxSyncPageSize is the largest MaxChangesReturned EWS accepts.
 	MaxSyncPageSize = 512
-	// DefaultGetItemBatch is how many items one GetItem call fetches: a
-	// quarter of a full page, so pages split into whole batches.
-	DefaultGetItemBatch = 128
+	// DefaultGetItemBatch is how many items one GetItem call fetches (the
+	// EWS client's limit: bigger batches of full items hit Exchange's
+	// budgets and response-size limits).
+	DefaultGetItemBatch = 100
 	// DefaultThrottleDelay is the requeue delay when Exchange throttles
 	// without saying how long to wait. Delays are whole seconds on SQS, so
 	// the smallest is one; MaxThrottleDelay caps what a server may ask.

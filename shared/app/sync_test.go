@@ -326,10 +326,9 @@ func TestSyncFullThenDelta(t *testing.T) {
 	if res.Folders != 4 || res.Status != domain.MailboxOK {
 		t.Errorf("result %+v: want 4 folders, status ok", res)
 	}
-	// 1 hierarchy + 1 GetFolder + pages of 512 (inbox 3, sent 2, calendar
-	// 1, contacts 1) + GetItem batches of 128 (inbox 4+4+4, sent 4+2,
-	// calendar 4, contacts 3).
-	if want := 1 + 1 + 7 + 25; res.EWSCalls != want {
+	// 1 hierarchy + 1 GetFolder + pages of 500 (inbox 3, sent 2, calendar
+	// 1, contacts 1) + GetItem batches of 100 (15 + 7 + 5 + 3).
+	if want := 1 + 1 + 7 + 30; res.EWSCalls != want {
 		t.Errorf("full sync made %d EWS calls, want %d", res.EWSCalls, want)
 	}
 	if m := e.mailbox("acme", mbx); m.Status != domain.MailboxOK || m.LastSync.IsZero() {
@@ -818,6 +817,7 @@ func TestThrottledJobResumes(t *testing.T) {
 	e := newEnv(t)
 	e.addTenant("acme", domain.AccessImpersonation, nil, mbx)
 	e.x.addItems(mbx, "inbox", 1000)
+	e.syncer.PageSize, e.syncer.GetItemBatch = 512, 128
 	getItems := 0
 	e.x.fault = func(op, _ string) error {
 		if op == "GetItem" {
