@@ -5,7 +5,9 @@
 package storeplan
 
 import (
+	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 )
@@ -143,4 +145,18 @@ func Plan(changes []domain.ItemChange, stored map[string]ItemState) ([]Entry, ma
 		final[c.ItemID] = st
 	}
 	return out, final
+}
+
+// tenantIDPattern is what adapters accept as a tenant id where it becomes
+// part of a name (secret names, file keys): no separators or path parts.
+// The API's own rule (shared/app) is stricter.
+var tenantIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// CheckTenantID refuses a tenant id that could not safely become part of a
+// resource name.
+func CheckTenantID(id string) error {
+	if !tenantIDPattern.MatchString(id) || strings.Contains(id, "..") {
+		return domain.Invalid("tenantId", "tenant id must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+	}
+	return nil
 }
