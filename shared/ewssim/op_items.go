@@ -86,9 +86,11 @@ type findItemReq struct {
 	ItemShape       shapeXML         `xml:"ItemShape"`
 	PageView        *pageViewXML     `xml:"IndexedPageItemView"`
 	CalendarView    *calendarViewXML `xml:"CalendarView"`
+	Restriction     *restrictionXML  `xml:"Restriction"`
 	ParentFolderIDs folderRefs       `xml:"ParentFolderIds"`
 
 	start, end time.Time
+	filter     *ExtendedProperty // from Restriction
 }
 
 // maxFindItems is what FindItem returns without a paging view (Exchange's
@@ -120,6 +122,13 @@ func (r *findItemReq) validate() *ewsError {
 		if err1 != nil || err2 != nil {
 			return errSchema("CalendarView StartDate and EndDate must be xs:dateTime values")
 		}
+	}
+	if r.Restriction != nil {
+		f, e := r.Restriction.filter()
+		if e != nil {
+			return e
+		}
+		r.filter = &f
 	}
 	_, e := r.ItemShape.shape(false)
 	return e
@@ -174,7 +183,7 @@ func (r *findItemReq) findIn(w *xw, mb *mailbox, f *folder, sh shape) {
 		}
 		for _, idx := range f.members {
 			in := mb.items[idx]
-			if in.Kind == KindCalendar && in.Start.Before(r.end) && in.End.After(r.start) {
+			if in.Kind == KindCalendar && in.Start.Before(r.end) && in.End.After(r.start) && r.keep(in) {
 				view = append(view, idx)
 			}
 		}
@@ -184,9 +193,10 @@ func (r *findItemReq) findIn(w *xw, mb *mailbox, f *folder, sh shape) {
 		}
 	} else {
 		// Newest first, like Outlook's default DateTimeReceived descending.
-		view = make([]uint32, len(f.members))
-		for i, idx := range f.members {
-			view[len(view)-1-i] = idx
+		for _, idx := range slices.Backward(f.members) {
+			if r.keep(mb.items[idx]) {
+				view = append(view, idx)
+			}
 		}
 		if pv := r.PageView; pv != nil {
 			offset = pv.Offset
@@ -226,4 +236,9 @@ func (r *findItemReq) findIn(w *xw, mb *mailbox, f *folder, sh shape) {
 	}
 	w.raw("</t:Items></m:RootFolder>")
 	w.msgEnd(op)
+}
+
+// keep applies the Restriction, if any.
+func (r *findItemReq) keep(in *item) bool {
+	return r.filter == nil || matches(&in.Item, *r.filter)
 }
