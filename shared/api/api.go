@@ -181,8 +181,12 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeJSON(sw, status, body)
 			}
 		}
-		s.log.Info("request", "requestId", reqID, "method", r.Method, "route", r.Pattern,
-			"status", sw.status, "durationMs", time.Since(start).Milliseconds())
+		attrs := []any{"requestId", reqID, "method", r.Method, "route", r.Pattern,
+			"status", sw.status, "durationMs", time.Since(start).Milliseconds()}
+		if id := r.PathValue("id"); app.ValidateTenantID(id) == nil {
+			attrs = append(attrs, "tenantId", id)
+		}
+		s.log.Info("request", attrs...)
 	}()
 
 	if p := r.URL.Path; len(r.URL.RequestURI()) > 4096 || !strings.HasPrefix(p, "/") || path.Clean(p) != p {

@@ -186,6 +186,13 @@ func TestVerifyRecordsStatusesAndAudits(t *testing.T) {
 	if strings.Contains(w.Body.String(), "connection refused") {
 		t.Fatal("a transport error's text reached the client")
 	}
+	if !strings.Contains(e.logs.String(), "connection refused") {
+		t.Fatal("the transport error is not in the log")
+	}
+	if !strings.Contains(e.logs.String(), `"route":"POST /tenants/{id}/verify","status":200,`) ||
+		!strings.Contains(e.logs.String(), `"tenantId":"contoso"`) {
+		t.Fatalf("no access log line for the verify:\n%s", e.logs)
+	}
 
 	ctx := context.Background()
 	far, _ := e.store.GetMailbox(ctx, "contoso", "far@contoso.com")
