@@ -10,7 +10,8 @@ import (
 
 // TenantStore keeps tenant records (never credentials).
 type TenantStore interface {
-	// CreateTenant stores a new tenant; ErrConflict if the id exists.
+	// CreateTenant stores a new tenant with Version 1 (whatever t.Version
+	// says); ErrConflict if the id exists.
 	CreateTenant(ctx context.Context, t Tenant) error
 	// GetTenant returns ErrNotFound for an unknown id.
 	GetTenant(ctx context.Context, id string) (Tenant, error)
@@ -116,10 +117,17 @@ type ItemStore interface {
 	// that is new: an item whose stored ChangeKey equals the change's, or
 	// a delete of an item not stored, appends nothing. Re-applying the same
 	// changes after a crash therefore appends nothing twice. It returns how
-	// many feed entries were appended.
+	// many feed entries were appended. The stored state, not the change's
+	// Kind, decides create versus update (a resync from scratch reports
+	// every item as created); a change key seen recently for the item is a
+	// replay, even if a newer one was stored since. A deleted item keeps a
+	// tombstone, so a replayed create of the deleted version appends
+	// nothing, while a re-create with a new change key appends a create.
 	ApplyChanges(ctx context.Context, tenantID, mailbox string, changes []ItemChange) (appended int, err error)
 	// ReadFeed returns changes in order after Cursor, and the cursor to
-	// continue from (equal to the given one when nothing is new).
+	// continue from (equal to the given one when nothing is new). Cursors
+	// are opaque and belong to one feed: a tenant feed's cursor is not
+	// valid for a mailbox feed (adapters may refuse it as CodeInvalid).
 	ReadFeed(ctx context.Context, q FeedQuery) (changes []Change, next string, err error)
 }
 
