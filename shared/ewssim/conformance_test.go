@@ -275,3 +275,49 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// An item changed while a paged sync is in progress is still reported as a
+// Create in that sync (never as an Update of an item the client has not
+// seen), and the sync ends with every item at its current ChangeKey.
+func TestChangesDuringAPagedSync(t *testing.T) {
+	const mbx = "alice@contoso.com"
+	env := newEnv(t, ewssim.Options{}, mbx)
+	var refs []ewssim.ItemRef
+	for i := range 20 {
+		ref, err := env.sim.AddItem(mbx, "inbox", ewssim.Item{Subject: strconv.Itoa(i)})
+		must(t, err)
+		refs = append(refs, ref)
+	}
+	first := env.one(t, impersonate(mbx), syncItemsBody(dist("inbox", ""), "", 7))
+	if first.IncludesLast || len(first.changes()) != 7 {
+		t.Fatalf("first page: %d changes, last=%v", len(first.changes()), first.IncludesLast)
+	}
+	// Change one item the client has and one it has not seen yet.
+	for _, id := range []string{refs[0].ID, refs[19].ID} {
+		_, err := env.sim.UpdateItem(id, func(it *ewssim.Item) { it.Subject += " edited" })
+		must(t, err)
+	}
+	rest, _, _ := env.syncAll(t, impersonate(mbx), dist("inbox", ""), first.SyncState, 7)
+	latest := map[string]string{}
+	seen := map[string]int{}
+	for _, c := range append(first.changes(), rest...) {
+		seen[c.ID]++
+		if c.Kind != "Create" {
+			t.Errorf("%s for %s during the first sync, want Create", c.Kind, c.ID)
+		}
+		latest[c.ID] = c.ChangeKey
+	}
+	current, err := env.sim.ListItems(mbx, "inbox")
+	must(t, err)
+	if len(latest) != len(current) {
+		t.Fatalf("sync saw %d items, folder has %d", len(latest), len(current))
+	}
+	for _, ref := range current {
+		if latest[ref.ID] != ref.ChangeKey {
+			t.Errorf("item %s ends at ChangeKey %s, current is %s", ref.ID, latest[ref.ID], ref.ChangeKey)
+		}
+	}
+	if seen[refs[19].ID] != 1 {
+		t.Errorf("the item changed before it was reported was reported %d times, want once", seen[refs[19].ID])
+	}
+}

@@ -50,41 +50,49 @@ func folderID(mbx, idx uint32) string { return encodeID(tagFolder, mbx, idx) }
 func changeKey(idx, version uint32) string { return encodeID(tagChangeKey, version, idx) }
 
 // syncState is a position in a change log: which mailbox and folder, the
-// last change sequence number the client has, and the epoch that
-// invalidation bumps. A CRC makes edited states fail like Exchange's.
+// seq up to which the log has been read (seq), the seq at which the client
+// last had the whole folder (base: the end of the last page with
+// IncludesLastItemInRange), and the epoch that invalidation bumps. A CRC
+// makes edited states fail like Exchange's.
 type syncState struct {
 	tag    byte
 	mbx    uint32
 	folder uint32
 	seq    uint32
+	base   uint32
 	epoch  uint32
 }
 
+const syncStateLen = 28
+
 func (s syncState) encode() string {
-	var raw [24]byte
+	var raw [syncStateLen]byte
 	raw[0] = s.tag
 	binary.BigEndian.PutUint32(raw[4:], s.mbx)
 	binary.BigEndian.PutUint32(raw[8:], s.folder)
 	binary.BigEndian.PutUint32(raw[12:], s.seq)
-	binary.BigEndian.PutUint32(raw[16:], s.epoch)
-	binary.BigEndian.PutUint32(raw[20:], crc32.ChecksumIEEE(raw[:20]))
+	binary.BigEndian.PutUint32(raw[16:], s.base)
+	binary.BigEndian.PutUint32(raw[20:], s.epoch)
+	binary.BigEndian.PutUint32(raw[24:], crc32.ChecksumIEEE(raw[:24]))
 	return base64.StdEncoding.EncodeToString(raw[:])
 }
 
 func decodeSyncState(tag byte, s string) (syncState, bool) {
-	var raw [24]byte
-	if len(s) != 32 {
+	var raw [syncStateLen + 2]byte
+	if len(s) != base64.StdEncoding.EncodedLen(syncStateLen) {
 		return syncState{}, false
 	}
 	n, err := base64.StdEncoding.Decode(raw[:], []byte(s))
-	if err != nil || n != 24 || raw[0] != tag || binary.BigEndian.Uint32(raw[20:]) != crc32.ChecksumIEEE(raw[:20]) {
+	if err != nil || n != syncStateLen || raw[0] != tag || binary.BigEndian.Uint32(raw[24:]) != crc32.ChecksumIEEE(raw[:24]) {
 		return syncState{}, false
 	}
-	return syncState{
+	st := syncState{
 		tag:    tag,
 		mbx:    binary.BigEndian.Uint32(raw[4:]),
 		folder: binary.BigEndian.Uint32(raw[8:]),
 		seq:    binary.BigEndian.Uint32(raw[12:]),
-		epoch:  binary.BigEndian.Uint32(raw[16:]),
-	}, true
+		base:   binary.BigEndian.Uint32(raw[16:]),
+		epoch:  binary.BigEndian.Uint32(raw[20:]),
+	}
+	return st, st.base <= st.seq
 }

@@ -92,29 +92,24 @@ type ItemRef struct {
 	ChangeKey string
 }
 
-// Change kinds in a folder's change log.
-const (
-	logCreate uint8 = iota + 1
-	logUpdate
-	logRead // only the read flag changed
-	logDelete
-)
-
-// logEntry is one change in a folder (or in the hierarchy). Sync states are
-// positions (seq) in these logs.
+// logEntry is one change in a folder (or in the hierarchy): an item (or
+// folder) index and the mailbox sequence number of the change. Sync states
+// are positions in these logs. Only an item's latest entry counts; earlier
+// ones are superseded (see syncPage).
 type logEntry struct {
-	seq  uint32
-	idx  uint32 // item or folder index
-	kind uint8
+	seq uint32
+	idx uint32
 }
 
 type item struct {
 	Item
-	folder   uint32
-	version  uint32
-	created  uint32 // mailbox seq of the creation
-	deleted  bool
-	modified time.Time
+	folder      uint32
+	version     uint32
+	created     uint32 // seq of the creation
+	last        uint32 // seq of the latest change (its live log entry)
+	lastContent uint32 // seq of the latest change other than the read flag
+	deleted     bool
+	modified    time.Time
 }
 
 type folder struct {
@@ -126,6 +121,7 @@ type folder struct {
 	deleted   bool
 	version   uint32
 	created   uint32
+	last      uint32 // seq of the latest hierarchy change
 	epoch     uint32 // bumped to invalidate the folder's sync states
 	members   []uint32
 	log       []logEntry
@@ -180,10 +176,17 @@ func (mb *mailbox) next() uint32 {
 
 func (mb *mailbox) addFolderLocked(parent uint32, name, class, dist string, hasParent bool) *folder {
 	s := mb.next()
-	f := &folder{idx: uint32(len(mb.folders)), parent: parent, hasParent: hasParent, name: name, class: class, dist: dist, version: 1, created: s}
+	f := &folder{idx: uint32(len(mb.folders)), parent: parent, hasParent: hasParent, name: name, class: class, dist: dist, version: 1, created: s, last: s}
 	mb.folders = append(mb.folders, f)
-	mb.hier = append(mb.hier, logEntry{seq: s, idx: f.idx, kind: logCreate})
+	mb.hier = append(mb.hier, logEntry{seq: s, idx: f.idx})
 	return f
+}
+
+// touchFolderLocked records a hierarchy change (rename or delete).
+func (mb *mailbox) touchFolderLocked(f *folder) {
+	f.version++
+	f.last = mb.next()
+	mb.hier = append(mb.hier, logEntry{seq: f.last, idx: f.idx})
 }
 
 func (mb *mailbox) folderByName(name string) (*folder, bool) {
@@ -195,20 +198,26 @@ func (mb *mailbox) folderByName(name string) (*folder, bool) {
 
 func (mb *mailbox) addItemLocked(f *folder, it Item, now time.Time) *item {
 	s := mb.next()
-	in := &item{Item: it, folder: f.idx, version: 1, created: s, modified: now}
+	in := &item{Item: it, folder: f.idx, version: 1, created: s, last: s, lastContent: s, modified: now}
 	idx := uint32(len(mb.items))
 	mb.items = append(mb.items, in)
 	f.members = append(f.members, idx)
-	f.log = append(f.log, logEntry{seq: s, idx: idx, kind: logCreate})
+	f.log = append(f.log, logEntry{seq: s, idx: idx})
 	return in
 }
 
-func (mb *mailbox) touchLocked(idx uint32, kind uint8, now time.Time) {
+// touchLocked records a change of an item; readOnly means only its read
+// flag changed (reported by sync as a ReadFlagChange).
+func (mb *mailbox) touchLocked(idx uint32, readOnly bool, now time.Time) {
 	in := mb.items[idx]
 	in.version++
 	in.modified = now
+	in.last = mb.next()
+	if !readOnly {
+		in.lastContent = in.last
+	}
 	f := mb.folders[in.folder]
-	f.log = append(f.log, logEntry{seq: mb.next(), idx: idx, kind: kind})
+	f.log = append(f.log, logEntry{seq: in.last, idx: idx})
 }
 
 func (mb *mailbox) deleteItemLocked(idx uint32) {
@@ -218,7 +227,8 @@ func (mb *mailbox) deleteItemLocked(idx uint32) {
 	if i := slices.Index(f.members, idx); i >= 0 {
 		f.members = slices.Delete(f.members, i, i+1)
 	}
-	f.log = append(f.log, logEntry{seq: mb.next(), idx: idx, kind: logDelete})
+	in.last = mb.next()
+	f.log = append(f.log, logEntry{seq: in.last, idx: idx})
 	// Tombstones keep only what sync needs; drop the content.
 	in.Item = Item{Kind: in.Kind}
 }

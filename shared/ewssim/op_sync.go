@@ -30,35 +30,24 @@ func (r *syncItemsReq) validate() *ewsError {
 
 func (r *syncItemsReq) targetMailbox(s *Sim) string { return r.SyncFolderID.targetMailbox(s) }
 
-// pageEntry is one item in a sync page with whether any change other than
-// the read flag was seen for it.
-type pageEntry struct {
-	idx     uint32
-	nonRead bool
-}
-
-// syncPage walks a change log after seq, coalescing the changes of each
-// item, until max distinct items are collected. It returns the items,
-// the seq the next state starts from, and whether the log was exhausted.
-func syncPage(log []logEntry, seq uint32, max int) ([]pageEntry, uint32, bool) {
+// syncPage walks a change log after seq and returns up to max indexes
+// whose latest change (latest(idx) == the entry's seq) lies there, in the
+// order of those changes, so each item appears once however often it
+// changed. It also returns the seq the next page starts after and whether
+// the log was exhausted.
+func syncPage(log []logEntry, seq uint32, max int, latest func(idx uint32) uint32) ([]uint32, uint32, bool) {
 	start := sort.Search(len(log), func(i int) bool { return log[i].seq > seq })
-	n := min(max, len(log)-start)
-	page := make([]pageEntry, 0, n)
-	pos := make(map[uint32]int, n)
+	page := make([]uint32, 0, min(max, len(log)-start))
 	end := start
 	for ; end < len(log); end++ {
 		e := log[end]
-		if p, ok := pos[e.idx]; ok {
-			if e.kind != logRead {
-				page[p].nonRead = true
-			}
-			continue
+		if latest(e.idx) != e.seq {
+			continue // superseded by a later change of the same item
 		}
 		if len(page) == max {
 			break
 		}
-		pos[e.idx] = len(page)
-		page = append(page, pageEntry{idx: e.idx, nonRead: e.kind != logRead})
+		page = append(page, e.idx)
 	}
 	next := seq
 	if end > start {
@@ -81,14 +70,14 @@ func (r *syncItemsReq) run(c *call) {
 
 	mb.mu.RLock()
 	defer mb.mu.RUnlock()
-	var from uint32
+	var from, base uint32
 	if r.SyncState != "" {
 		st, ok := decodeSyncState(tagSync, r.SyncState)
 		if !ok || st.mbx != mb.idx || st.folder != f.idx || st.epoch != f.epoch || st.seq > mb.seq {
 			w.errorMessage(op, errInvalidSyncState)
 			return
 		}
-		from = st.seq
+		from, base = st.seq, st.base
 	}
 	var ignore map[uint32]bool
 	for _, ref := range r.Ignore.Refs {
@@ -99,38 +88,44 @@ func (r *syncItemsReq) run(c *call) {
 			ignore[idx] = true
 		}
 	}
-	page, next, last := syncPage(f.log, from, r.MaxChangesReturned)
-	state := syncState{tag: tagSync, mbx: mb.idx, folder: f.idx, seq: next, epoch: f.epoch}
+	page, next, last := syncPage(f.log, from, r.MaxChangesReturned, func(idx uint32) uint32 { return mb.items[idx].last })
+	state := syncState{tag: tagSync, mbx: mb.idx, folder: f.idx, seq: next, base: base, epoch: f.epoch}
+	if last {
+		state.base = next // the client now has the whole folder
+	}
 
 	w.msgStart(op, nil)
 	w.el("m:SyncState", state.encode())
 	w.elBool("m:IncludesLastItemInRange", last)
 	w.raw("<m:Changes>")
-	for _, p := range page {
-		if ignore[p.idx] {
+	// Whether the client has an item is judged against base, where it last
+	// had the whole folder: an item created later is new to it even if an
+	// earlier page of this round passed its creation.
+	for _, idx := range page {
+		if ignore[idx] {
 			continue
 		}
-		in := mb.items[p.idx]
-		known := in.created <= from
+		in := mb.items[idx]
+		known := in.created <= base
 		switch {
 		case in.deleted:
 			if known {
 				w.raw("<t:Delete>")
-				w.id("t:ItemId", itemID(mb.idx, p.idx), changeKey(p.idx, in.version))
+				w.id("t:ItemId", itemID(mb.idx, idx), changeKey(idx, in.version))
 				w.raw("</t:Delete>")
 			}
 		case !known:
 			w.raw("<t:Create>")
-			w.item(mb, p.idx, sh)
+			w.item(mb, idx, sh)
 			w.raw("</t:Create>")
-		case !p.nonRead:
+		case in.lastContent <= base:
 			w.raw("<t:ReadFlagChange>")
-			w.id("t:ItemId", itemID(mb.idx, p.idx), changeKey(p.idx, in.version))
+			w.id("t:ItemId", itemID(mb.idx, idx), changeKey(idx, in.version))
 			w.elBool("t:IsRead", in.IsRead)
 			w.raw("</t:ReadFlagChange>")
 		default:
 			w.raw("<t:Update>")
-			w.item(mb, p.idx, sh)
+			w.item(mb, idx, sh)
 			w.raw("</t:Update>")
 		}
 	}
@@ -230,15 +225,15 @@ func (r *syncHierarchyReq) run(c *call) {
 		from = st.seq
 	}
 	sh, _ := r.FolderShape.shape(false)
-	page, next, _ := syncPage(mb.hier, from, len(mb.hier)+1)
-	state := syncState{tag: tagHierarchy, mbx: mb.idx, folder: topID, seq: next, epoch: mb.epoch}
+	page, next, _ := syncPage(mb.hier, from, len(mb.hier)+1, func(idx uint32) uint32 { return mb.folders[idx].last })
+	state := syncState{tag: tagHierarchy, mbx: mb.idx, folder: topID, seq: next, base: next, epoch: mb.epoch}
 
 	w.msgStart(op, nil)
 	w.el("m:SyncState", state.encode())
 	w.elBool("m:IncludesLastFolderInRange", true)
 	w.raw("<m:Changes>")
-	for _, p := range page {
-		f := mb.folders[p.idx]
+	for _, idx := range page {
+		f := mb.folders[idx]
 		if !mb.under(f, topID) {
 			continue
 		}

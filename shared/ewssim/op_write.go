@@ -87,8 +87,13 @@ func (x *calendarItemXML) apply(it *Item) *ewsError {
 	if x.IsRead != nil {
 		it.IsRead = *x.IsRead
 	}
-	if x.Required != nil || x.Optional != nil {
-		it.Attendees = append(x.Required.addresses(), x.Optional.addresses()...)
+	// The simulator keeps one attendee list: RequiredAttendees replaces
+	// it, OptionalAttendees adds to it.
+	if x.Required != nil {
+		it.Attendees = x.Required.addresses()
+	}
+	if x.Optional != nil {
+		it.Attendees = append(it.Attendees, x.Optional.addresses()...)
 	}
 	if x.Recur != nil {
 		it.IsRecurring = true
@@ -374,11 +379,7 @@ func (r *updateItemReq) change(c *call, mb *mailbox, idx uint32, ch itemChangeXM
 		}
 	}
 	in.Item = it
-	kind := logUpdate
-	if onlyRead {
-		kind = logRead
-	}
-	mb.touchLocked(idx, kind, c.now)
+	mb.touchLocked(idx, onlyRead, c.now)
 	return itemID(mb.idx, idx), changeKey(idx, in.version), nil
 }
 

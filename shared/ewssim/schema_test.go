@@ -43,8 +43,9 @@ type operationCase struct {
 }
 
 // TestEveryOperationAnswersSchemaValidXML drives every operation through
-// its success and error shapes, checks the codes, and validates every
-// request and response against the official EWS schema.
+// its success and error shapes, checks the codes, and validates one
+// response of each shape against the official EWS schema (each element
+// costs an xmllint run over the whole schema, so shapes are deduplicated).
 func TestEveryOperationAnswersSchemaValidXML(t *testing.T) {
 	validator := validatorPath(t)
 	const (
@@ -239,8 +240,11 @@ func TestEveryOperationAnswersSchemaValidXML(t *testing.T) {
 		p, _ := strconv.Atoi(summary[1])
 		passed += p
 	}
-	t.Logf("validate-soap: %d files (requests and responses), %d elements checked against the EWS schema, 0 failed", n, passed)
-	if passed < 2*len(cases) {
-		t.Errorf("only %d elements validated for %d cases", passed, len(cases))
+	t.Logf("validate-soap: %d response shapes, %d elements checked against the EWS schema, 0 failed", n, passed)
+	for _, op := range []string{"GetFolder", "FindFolder", "SyncFolderHierarchy", "SyncFolderItems", "GetItem", "FindItem",
+		"CreateItem", "UpdateItem", "DeleteItem", "GetUserAvailability", "ResolveNames"} {
+		if !env.rec.has(op + "Response") {
+			t.Errorf("no %s response was validated", op)
+		}
 	}
 }

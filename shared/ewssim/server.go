@@ -217,6 +217,9 @@ func (s *Sim) serveEWS(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		c.imp = mb
+		if normAddr(r.Header.Get("X-AnchorMailbox")) != mb.addr {
+			s.stats.missingAnchor()
+		}
 		owner = "mailbox:" + mb.addr
 		target = mb.addr
 	} else if t, ok := req.body.(mailboxTargeter); ok {

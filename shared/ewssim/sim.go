@@ -216,8 +216,7 @@ func (s *Sim) RenameFolder(mailbox, folder, displayName string) error {
 		return err
 	}
 	f.name = displayName
-	f.version++
-	mb.hier = append(mb.hier, logEntry{seq: mb.next(), idx: f.idx, kind: logUpdate})
+	mb.touchFolderLocked(f)
 	return nil
 }
 
@@ -250,7 +249,7 @@ func (mb *mailbox) deleteFolderLocked(f *folder) {
 		mb.deleteItemLocked(idx)
 	}
 	f.deleted = true
-	mb.hier = append(mb.hier, logEntry{seq: mb.next(), idx: f.idx, kind: logDelete})
+	mb.touchFolderLocked(f)
 }
 
 // AddItem stores it in folder (distinguished name or folder id).
@@ -308,11 +307,7 @@ func (s *Sim) UpdateItem(id string, fn func(*Item)) (ItemRef, error) {
 	in.Extended = slices.Clone(in.Extended)
 	fn(&in.Item)
 	in.Kind = before.Kind
-	kind := logUpdate
-	if readOnlyChange(before, in.Item) {
-		kind = logRead
-	}
-	mb.touchLocked(idx, kind, s.clock.Now())
+	mb.touchLocked(idx, readOnlyChange(before, in.Item), s.clock.Now())
 	return ItemRef{ID: id, ChangeKey: changeKey(idx, in.version)}, nil
 }
 

@@ -54,6 +54,10 @@ type Stats struct {
 	FaultsInjected   int64
 	AuthFailures     int64 // requests answered 401 after presenting credentials
 	TokensIssued     int64
+	// MissingAnchorMailbox counts impersonated calls without an
+	// X-AnchorMailbox header naming the impersonated mailbox (Exchange
+	// Online routes by it; Mailbridge must always send it).
+	MissingAnchorMailbox int64
 }
 
 // TotalCalls sums Calls.
@@ -100,6 +104,12 @@ func (c *statsCollector) fault() {
 func (c *statsCollector) authFailure() {
 	c.mu.Lock()
 	c.st.AuthFailures++
+	c.mu.Unlock()
+}
+
+func (c *statsCollector) missingAnchor() {
+	c.mu.Lock()
+	c.st.MissingAnchorMailbox++
 	c.mu.Unlock()
 }
 
