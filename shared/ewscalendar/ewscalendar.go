@@ -1,0 +1,272 @@
+// Package ewscalendar implements domain.CalendarWriter over the EWS client:
+// the calendar write path, kept apart from the read-only sync adapter
+// (shared/ewsaccess) so the sync path has no write operation to call.
+//
+// Every item it creates carries Mailbridge's marker, an extended property
+// in Mailbridge's own property set holding the client's event id. It finds
+// items only by that marker (FindItem with a restriction on it, one call)
+// and checks the value exactly before acting, so an item Mailbridge did not
+// create (a user's own meeting with the same subject, say) is never
+// updated or deleted: Deem's "author" access, in code (Invariant 5).
+//
+// It never retries: failures come back as *domain.AccessError for the
+// calendar write use case, which hands retries to Step Functions.
+package ewscalendar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/ews"
+	"github.com/mailbridge/mailbridge/shared/ewsaccess"
+)
+
+// PropertySetID is Mailbridge's MAPI property set. It is fixed forever:
+// changing it would orphan every event written before.
+const PropertySetID = "6a1e7f4c-2b8d-4e39-9c57-0d3f8b2a91e5"
+
+var (
+	// MarkerField holds the client's event id.
+	MarkerField = ews.ExtendedField{PropertySetID: PropertySetID, PropertyName: "MailbridgeClientEventId", PropertyType: "String"}
+	// StampField holds the RequestedAt of the request that last wrote the
+	// item (RFC 3339, UTC), so an older request never overwrites a newer one.
+	StampField = ews.ExtendedField{PropertySetID: PropertySetID, PropertyName: "MailbridgeRequestedAt", PropertyType: "String"}
+)
+
+// Connector caches one EWS client per tenant, endpoint and credential, so
+// a warm Lambda reuses connections and OAuth tokens. A rotated credential
+// has a new fingerprint and so gets a new client.
+type Connector struct {
+	opts    ewsaccess.Options
+	mu      sync.Mutex
+	clients map[clientKey]*ews.Client
+}
+
+type clientKey struct{ tenant, url, fingerprint, version string }
+
+// maxCachedClients bounds the cache; past it the cache starts afresh.
+const maxCachedClients = 1024
+
+// NewConnector returns a Connector building clients with opts.
+func NewConnector(opts ewsaccess.Options) *Connector {
+	return &Connector{opts: opts, clients: map[clientKey]*ews.Client{}}
+}
+
+var _ domain.CalendarConnector = (*Connector)(nil)
+
+// ConnectCalendar returns the tenant's CalendarWriter. It does no network I/O.
+func (c *Connector) ConnectCalendar(_ context.Context, t domain.Tenant, cred domain.Credential) (domain.CalendarWriter, error) {
+	if _, err := c.client(t, cred, t.EWSURL); err != nil {
+		return nil, &domain.AccessError{Kind: domain.AccessPermanent, Code: "ClientConfig", Err: err}
+	}
+	return &Writer{conn: c, tenant: t, cred: cred}, nil
+}
+
+func (c *Connector) client(t domain.Tenant, cred domain.Credential, url string) (*ews.Client, error) {
+	k := clientKey{t.ID, url, cred.Fingerprint(), t.ExchangeVersion}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.clients[k]; ok {
+		return cl, nil
+	}
+	cl, err := ewsaccess.NewClient(t, cred, url, c.opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.clients) >= maxCachedClients {
+		clear(c.clients)
+	}
+	c.clients[k] = cl
+	return cl, nil
+}
+
+// Writer is one tenant's domain.CalendarWriter.
+type Writer struct {
+	conn   *Connector
+	tenant domain.Tenant
+	cred   domain.Credential
+}
+
+var _ domain.CalendarWriter = (*Writer)(nil)
+
+var calendarFolder = ews.FolderRef{Distinguished: "calendar"}
+
+func (w *Writer) target(m domain.MailboxRef) (*ews.Client, ews.Target, error) {
+	url := m.EWSURL
+	if url == "" {
+		url = w.tenant.EWSURL
+	}
+	cl, err := w.conn.client(w.tenant, w.cred, url)
+	if err != nil {
+		return nil, ews.Target{}, &domain.AccessError{Kind: domain.AccessPermanent, Code: "ClientConfig", Err: err}
+	}
+	mode := ews.ModeImpersonation
+	if m.Mode.Delegated() {
+		mode = ews.ModeDelegate
+	}
+	return cl, ews.Target{Mailbox: m.Address, Mode: mode}, nil
+}
+
+// marked is the item found for a client event id.
+type marked struct {
+	ref   ews.ItemRef
+	stamp time.Time // zero when absent or unreadable
+}
+
+// find returns the item carrying the marker with exactly clientEventID, or
+// nil. The server compares strings ignoring case, so the exact value is
+// checked here: an id differing only in case is another event.
+func (w *Writer) find(ctx context.Context, cl *ews.Client, t ews.Target, clientEventID string) (*marked, error) {
+	res, err := cl.FindItem(ctx, t, calendarFolder, ews.FindItemOptions{
+		Shape:       ews.Shape{Base: "IdOnly", Extended: []ews.ExtendedField{MarkerField, StampField}},
+		Page:        &ews.PageView{MaxEntries: 10},
+		Restriction: &ews.Restriction{Field: MarkerField, Value: clientEventID},
+	})
+	if err != nil {
+		return nil, classify(err)
+	}
+	for _, it := range res.Items {
+		if value(it, MarkerField) != clientEventID {
+			continue
+		}
+		m := &marked{ref: ews.ItemRef{ID: it.ItemID, ChangeKey: it.ChangeKey}}
+		if s, err := time.Parse(time.RFC3339Nano, value(it, StampField)); err == nil {
+			m.stamp = s
+		}
+		return m, nil
+	}
+	return nil, nil
+}
+
+// value returns the item's value of an extended property, "" if absent.
+func value(it ews.Item, f ews.ExtendedField) string {
+	for _, p := range it.ExtendedProperties {
+		// GUIDs compare ignoring case.
+		if p.Field.PropertyName == f.PropertyName && strings.EqualFold(p.Field.PropertySetID, f.PropertySetID) {
+			return p.Value
+		}
+	}
+	return ""
+}
+
+func stamp(requestedAt time.Time) ews.ExtendedProperty {
+	return ews.ExtendedProperty{Field: StampField, Value: requestedAt.UTC().Format(time.RFC3339Nano)}
+}
+
+func mailboxes(as []domain.Address) []ews.Mailbox {
+	out := make([]ews.Mailbox, 0, len(as))
+	for _, a := range as {
+		out = append(out, ews.Mailbox{Name: a.Name, EmailAddress: a.Email})
+	}
+	return out
+}
+
+// PutEvent implements domain.CalendarWriter: one FindItem, then one
+// CreateItem or UpdateItem.
+func (w *Writer) PutEvent(ctx context.Context, m domain.MailboxRef, clientEventID string, ev domain.EventSpec, notify bool, requestedAt time.Time) (domain.EventWrite, error) {
+	cl, t, err := w.target(m)
+	if err != nil {
+		return domain.EventWrite{}, err
+	}
+	found, err := w.find(ctx, cl, t, clientEventID)
+	if err != nil {
+		return domain.EventWrite{}, err
+	}
+	send := ews.SendToNone
+	if notify && len(ev.Attendees) > 0 {
+		send = ews.SendToAllAndSaveCopy
+	}
+	if found == nil {
+		ref, err := cl.CreateItem(ctx, t, calendarFolder, ews.CalendarEvent{
+			Subject: ev.Subject, Body: ev.Body, Start: ev.Start, End: ev.End, TimeZone: ev.TimeZone,
+			Location: ev.Location, RequiredAttendees: mailboxes(ev.Attendees),
+			ExtendedProperties: []ews.ExtendedProperty{{Field: MarkerField, Value: clientEventID}, stamp(requestedAt)},
+		}, send)
+		if err != nil {
+			return domain.EventWrite{}, classify(err)
+		}
+		return domain.EventWrite{Result: domain.EventCreated, ItemID: ref.ID}, nil
+	}
+	if found.stamp.After(requestedAt) {
+		return domain.EventWrite{Result: domain.EventSuperseded, ItemID: found.ref.ID}, nil
+	}
+	attendees := mailboxes(ev.Attendees)
+	upd := ews.CalendarUpdate{
+		Subject: &ev.Subject, Body: &ev.Body, Start: &ev.Start, End: &ev.End, Location: &ev.Location,
+		RequiredAttendees: &attendees, ExtendedProperties: []ews.ExtendedProperty{stamp(requestedAt)},
+	}
+	if ev.TimeZone != "" {
+		upd.TimeZone = &ev.TimeZone
+	}
+	// AutoResolve with the ChangeKey just read: Exchange merges a
+	// concurrent edit by the user instead of failing the write.
+	ref, err := cl.UpdateItem(ctx, t, found.ref, upd, send, ews.AutoResolve)
+	if err != nil {
+		return domain.EventWrite{}, classify(err)
+	}
+	return domain.EventWrite{Result: domain.EventUpdated, ItemID: ref.ID}, nil
+}
+
+// DeleteEvent implements domain.CalendarWriter: one FindItem, then one
+// DeleteItem (to Deleted Items, so a mistake can be undone by the user).
+func (w *Writer) DeleteEvent(ctx context.Context, m domain.MailboxRef, clientEventID string, notify bool, requestedAt time.Time) (domain.EventWrite, error) {
+	cl, t, err := w.target(m)
+	if err != nil {
+		return domain.EventWrite{}, err
+	}
+	found, err := w.find(ctx, cl, t, clientEventID)
+	if err != nil {
+		return domain.EventWrite{}, err
+	}
+	if found == nil {
+		return domain.EventWrite{}, domain.ErrEventNotFound
+	}
+	if found.stamp.After(requestedAt) {
+		return domain.EventWrite{Result: domain.EventSuperseded, ItemID: found.ref.ID}, nil
+	}
+	send := ews.SendToNone
+	if notify {
+		send = ews.SendToAllAndSaveCopy
+	}
+	err = cl.DeleteItem(ctx, t, found.ref, ews.MoveToDeletedItems, send)
+	if err != nil && ews.Classify(err) != ews.ClassItemNotFound { // gone meanwhile: deleted all the same
+		return domain.EventWrite{}, classify(err)
+	}
+	return domain.EventWrite{Result: domain.EventDeleted}, nil
+}
+
+// classify maps an EWS failure to the domain's error kinds.
+func classify(err error) error {
+	kind := domain.AccessPermanent
+	switch ews.Classify(err) {
+	case ews.ClassThrottled:
+		kind = domain.AccessThrottled
+	case ews.ClassAuth:
+		kind = domain.AccessAuth
+	case ews.ClassOutOfScope:
+		kind = domain.AccessOutOfScope
+	case ews.ClassAccessDenied:
+		kind = domain.AccessDenied
+	case ews.ClassMailboxNotFound:
+		kind = domain.AccessMailboxNotFound
+	case ews.ClassTransient,
+		// The item changed or vanished between FindItem and the write:
+		// the next attempt reads it afresh.
+		ews.ClassConflict, ews.ClassItemNotFound:
+		kind = domain.AccessTransient
+	}
+	code := ""
+	var e *ews.Error
+	if errors.As(err, &e) {
+		code = e.ResponseCode
+		if code == "" && e.HTTPStatus != 0 {
+			code = fmt.Sprintf("HTTP %d", e.HTTPStatus)
+		}
+	}
+	return &domain.AccessError{Kind: kind, RetryAfter: ews.RetryAfter(err), Code: code, Err: err}
+}
