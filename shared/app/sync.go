@@ -54,8 +54,11 @@ type Syncer struct {
 	GetItemBatch    int // items per GetItem call; default 100
 	CheckpointEvery int // pages between checkpoints; default 8
 	// Budget is the wall time a job may use before it checkpoints and asks
-	// to be continued (set it below the Lambda timeout); 0 = no limit.
+	// to be continued; 0 = no limit.
 	Budget time.Duration
+	// DeadlineMargin does the same when the context's deadline (the
+	// Lambda's) is closer than this, leaving time to checkpoint; 0 = off.
+	DeadlineMargin time.Duration
 }
 
 // SyncResult says what one job did.
@@ -185,14 +188,13 @@ type syncRun struct {
 	st    domain.SyncState // working copy
 	saved domain.SyncState // as stored
 	// progress of this tick, saved in st.Resume if the job stops early
-	hierDone    bool
-	done        []string
-	skip        map[string]bool // folders a previous run of this tick finished
-	cur         *domain.SyncResume
-	unreadable  []string // distinguished names not readable
-	sinceCkpt   int
-	started     time.Time
-	interrupted bool
+	hierDone   bool
+	done       []string
+	skip       map[string]bool // folders a previous run of this tick finished
+	cur        *domain.SyncResume
+	unreadable []string // distinguished names not readable
+	sinceCkpt  int
+	started    time.Time
 }
 
 // configuredMode is the mailbox's override or the tenant's mode.
@@ -240,6 +242,20 @@ func (r *syncRun) run(ctx context.Context) error {
 	r.ref = domain.MailboxRef{Address: r.mbox.Address, Mode: mode, EWSURL: r.mbox.EWSURL}
 	r.res.Mode = mode
 	err = r.syncAll(ctx)
+	if ae := asAccess(err); ae != nil && ae.Kind == domain.AccessAuth {
+		// The credential may be a cached one that was rotated since: read
+		// it afresh and, if it changed, try once more.
+		if f, ok := r.s.Secrets.(forgetter); ok {
+			f.Forget(r.tenant.ID)
+			fresh, ferr := r.s.Secrets.GetCredential(ctx, r.tenant.ID)
+			if ferr == nil && fresh.Fingerprint() != cred.Fingerprint() {
+				if r.access, ferr = r.s.Connector.Connect(ctx, r.tenant, fresh); ferr != nil {
+					return ferr
+				}
+				err = r.syncAll(ctx)
+			}
+		}
+	}
 	if ae := asAccess(err); ae != nil && ae.Kind == domain.AccessOutOfScope &&
 		mode == domain.AccessImpersonation && r.tenant.AllowFallback {
 		// Seed 004: the mailbox is outside the impersonation scope but may
@@ -486,7 +502,7 @@ func (r *syncRun) syncFolder(ctx context.Context, id string) error {
 	reset := false
 	r.res.Folders++
 	for {
-		if err := r.checkBudget(); err != nil {
+		if err := r.checkBudget(ctx); err != nil {
 			return err
 		}
 		fs := r.st.Folders[id]
@@ -608,9 +624,13 @@ func callAccess[T any](r *syncRun, f func() (T, error)) (T, error) {
 	return v, err
 }
 
-func (r *syncRun) checkBudget() error {
+func (r *syncRun) checkBudget(ctx context.Context) error {
 	if r.s.Budget > 0 && r.s.now().Sub(r.started) >= r.s.Budget {
 		return &RetryLater{Reason: "time budget used; continuing in a new job"}
+	}
+	// Context deadlines are wall-clock, so this reads the real clock.
+	if dl, ok := ctx.Deadline(); ok && r.s.DeadlineMargin > 0 && time.Until(dl) < r.s.DeadlineMargin {
+		return &RetryLater{Reason: "invocation deadline near; continuing in a new job"}
 	}
 	return nil
 }

@@ -27,6 +27,7 @@ type fakeExchange struct {
 	delegates map[string]map[string]bool
 	calls     map[string]int // per operation
 	throttled int
+	password  string // the service account's password; default "right"
 	// fault, when set, is asked before every call; a non-nil error is
 	// returned instead of the answer.
 	fault func(op, mailbox string) error
@@ -96,13 +97,6 @@ func (mb *fakeMailbox) folder(idOrDist string) *fakeFolder {
 		}
 	}
 	return nil
-}
-
-// folderID returns the id of a folder named by id or well-known name.
-func (x *fakeExchange) folderID(addr, folder string) string {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.mailboxes[addr].folder(folder).id
 }
 
 func (x *fakeExchange) addFolder(addr, parent, name, class string) string {
@@ -364,7 +358,11 @@ func (x *fakeExchange) GetItems(_ context.Context, m domain.MailboxRef, kind dom
 
 // Connect implements domain.Connector.
 func (x *fakeExchange) Connect(_ context.Context, _ domain.Tenant, c domain.Credential) (domain.MailboxAccess, error) {
-	if c.Password != "right" {
+	want := x.password
+	if want == "" {
+		want = "right"
+	}
+	if c.Password != want {
 		return x.denyAll(), nil
 	}
 	return x, nil

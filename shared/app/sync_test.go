@@ -888,3 +888,70 @@ func TestTimeBudgetContinues(t *testing.T) {
 		t.Errorf("after the continuation the feed has %d, want 450", n)
 	}
 }
+
+// countingSecrets counts reads of the backing secret store.
+type countingSecrets struct {
+	memSecrets
+	reads int
+}
+
+func (s *countingSecrets) GetCredential(ctx context.Context, id string) (domain.Credential, error) {
+	s.mu.Lock()
+	s.reads++
+	s.mu.Unlock()
+	return s.memSecrets.GetCredential(ctx, id)
+}
+
+func TestSecretCacheAndRotation(t *testing.T) {
+	e := newEnv(t)
+	backing := &countingSecrets{}
+	cache := &app.SecretCache{Store: backing, Clock: e.clock, TTL: time.Minute}
+	e.syncer.Secrets = cache
+	e.addTenant("acme", domain.AccessImpersonation, nil, mbx, "bob@contoso.com")
+	e.x.addItems(mbx, "inbox", 3)
+
+	e.mustSync("acme", mbx)
+	e.mustSync("acme", "bob@contoso.com")
+	if backing.reads != 1 {
+		t.Errorf("two jobs of one tenant read the secret %d times, want 1", backing.reads)
+	}
+	e.clock.Advance(2 * time.Minute)
+	e.mustSync("acme", mbx)
+	if backing.reads != 2 {
+		t.Errorf("after the TTL: %d reads, want 2", backing.reads)
+	}
+
+	// Rotated behind the cache's back (another process): Exchange rejects
+	// the cached password, the job reads the new one and succeeds.
+	e.x.password = "rotated"
+	if err := backing.PutCredential(context.Background(), "acme", domain.Credential{Kind: domain.AuthBasic, Username: "svc", Password: "rotated"}); err != nil {
+		t.Fatal(err)
+	}
+	e.x.addItems(mbx, "inbox", 1)
+	res := e.mustSync("acme", mbx)
+	if res.Status != domain.MailboxOK || res.Appended != 1 {
+		t.Fatalf("after rotation: status %q appended %d, want ok and 1", res.Status, res.Appended)
+	}
+	if m := e.mailbox("acme", mbx); m.Status != domain.MailboxOK {
+		t.Errorf("mailbox status %q after rotation", m.Status)
+	}
+}
+
+func TestDeadlineMarginContinues(t *testing.T) {
+	e := newEnv(t)
+	e.syncer.DeadlineMargin = time.Hour // any deadline is too close
+	e.addTenant("acme", domain.AccessImpersonation, nil, mbx)
+	e.x.addItems(mbx, "inbox", 10)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	_, err := e.syncer.SyncMailbox(ctx, domain.SyncJob{TenantID: "acme", Mailbox: mbx, Tick: t0})
+	var rl *app.RetryLater
+	if !errors.As(err, &rl) || rl.After != 0 {
+		t.Fatalf("err = %v, want RetryLater to continue at once", err)
+	}
+	e.syncer.DeadlineMargin = 0
+	e.mustSync("acme", mbx)
+	if n := len(e.feed("acme", mbx)); n != 10 {
+		t.Errorf("feed %d, want 10", n)
+	}
+}
