@@ -106,6 +106,13 @@ func (s shapeXML) shape(bodyByDefault bool) (shape, *ewsError) {
 			if p.FieldURI == "item:Body" {
 				out.body = true
 			}
+			// IdOnly plus properties (what the client asks GetItem,
+			// GetFolder and SyncFolderHierarchy for) renders the default
+			// set, a superset of the request; item:ItemClass alone (the
+			// sync's shape) keeps the answer to ids.
+			if p.FieldURI != "item:ItemClass" {
+				out.idOnly = false
+			}
 		}
 	}
 	return out, nil

@@ -1,0 +1,316 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/app"
+	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/ewssim"
+	"github.com/mailbridge/mailbridge/shared/local/boltstore"
+	"github.com/mailbridge/mailbridge/shared/storetest"
+)
+
+// simEnv is the real stack below the use case: the EWS client over HTTP
+// to the simulator, the ewsaccess adapter and the bolt store.
+type simEnv struct {
+	t      *testing.T
+	sim    *ewssim.Sim
+	ds     ewssim.Dataset
+	store  *boltstore.Store
+	syncer *app.Syncer
+	clock  *storetest.Clock
+}
+
+func newSimEnv(t *testing.T, mailboxes, items int, mode domain.AccessMode, opts ewssim.Options) *simEnv {
+	t.Helper()
+	clock := storetest.NewClock(t0)
+	opts.Seed = 7
+	if opts.MaxConcurrency == 0 {
+		opts.MaxConcurrency = -1
+	}
+	sim := ewssim.New(opts)
+	ds, err := sim.Generate(ewssim.GenOptions{Mailboxes: mailboxes, ItemsPerMailbox: items, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sim.Start(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	bs, err := boltstore.Open(filepath.Join(t.TempDir(), "store.db"), boltstore.Options{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bs.Close() })
+	secrets := &memSecrets{}
+	e := &simEnv{t: t, sim: sim, ds: ds, store: bs, clock: clock}
+	e.syncer = &app.Syncer{
+		Store: bs, Secrets: secrets, Connector: ewsaccess.NewConnector(ewsaccess.Options{}), Clock: clock,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	ctx := context.Background()
+	tn := domain.Tenant{ID: "acme", DisplayName: "Acme", EWSURL: srv.EWSURL, ExchangeVersion: "Exchange2016", AuthKind: domain.AuthBasic,
+		AccessMode: mode, Status: domain.TenantActive, CreatedAt: t0, UpdatedAt: t0}
+	if err := bs.CreateTenant(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	if err := secrets.PutCredential(ctx, "acme", domain.Credential{Kind: domain.AuthBasic, Username: ds.Account.Username, Password: ds.Account.Password}); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ds.Mailboxes {
+		if err := bs.AddMailbox(ctx, domain.Mailbox{TenantID: "acme", Address: m, Status: domain.MailboxPending, UpdatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e
+}
+
+func (e *simEnv) sync(m string) (app.SyncResult, error) {
+	return e.syncer.SyncMailbox(context.Background(), domain.SyncJob{TenantID: "acme", Mailbox: m, Tick: e.clock.Now().Truncate(time.Minute)})
+}
+
+func (e *simEnv) mustSync(m string) app.SyncResult {
+	e.t.Helper()
+	res, err := e.sync(m)
+	if err != nil {
+		e.t.Fatalf("sync %s: %v", m, err)
+	}
+	return res
+}
+
+func (e *simEnv) feed(m string) []domain.Change {
+	e.t.Helper()
+	var all []domain.Change
+	cursor := ""
+	for {
+		cs, next, err := e.store.ReadFeed(context.Background(), domain.FeedQuery{TenantID: "acme", Mailbox: m, Cursor: cursor, Limit: 1000})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		all = append(all, cs...)
+		if len(cs) == 0 || next == cursor {
+			return all
+		}
+		cursor = next
+	}
+}
+
+// simItems lists the ids of a mailbox's items in the given folders.
+func (e *simEnv) simItems(m string, folders ...string) []string {
+	e.t.Helper()
+	var ids []string
+	for _, f := range folders {
+		refs, err := e.sim.ListItems(m, f)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		for _, r := range refs {
+			ids = append(ids, r.ID)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// readOps are the EWS operations the sync path may call (Invariant 5).
+var readOps = []string{"SyncFolderHierarchy", "SyncFolderItems", "GetItem", "GetFolder"}
+
+func assertReadOnly(t *testing.T, st ewssim.Stats) {
+	t.Helper()
+	for op, n := range st.Calls {
+		if n > 0 && !slices.Contains(readOps, op) {
+			t.Errorf("the sync called %s %d times; only %v are allowed", op, n, readOps)
+		}
+	}
+}
+
+func TestSimFullSyncThenDelta(t *testing.T) {
+	e := newSimEnv(t, 1, 3000, domain.AccessImpersonation, ewssim.Options{})
+	m := e.ds.Mailboxes[0]
+	res := e.mustSync(m)
+	want := e.simItems(m, "inbox", "sentitems", "calendar", "contacts")
+	feed := e.feed(m)
+	if got := idsOf(feed, domain.ChangeCreate); !slices.Equal(got, want) || len(want) != 3000 {
+		t.Fatalf("full sync: feed has %d creates, simulator %d items (want 3000)", len(got), len(want))
+	}
+	assertNoDuplicates(t, feed)
+	t.Logf("full sync of %d items: %d EWS calls, %d pages, %d checkpoints", len(want), res.EWSCalls, res.Pages, res.Checkpoints)
+
+	// Normalized content: every kind carries its fields.
+	kinds := map[domain.ItemKind]*domain.Item{}
+	for _, c := range feed {
+		if kinds[c.Item.Kind] == nil {
+			kinds[c.Item.Kind] = c.Item
+		}
+	}
+	if it := kinds[domain.KindMessage]; it == nil || it.Subject == "" || it.From == nil || len(it.To) == 0 || it.Received.IsZero() {
+		t.Errorf("message not normalized: %+v", it)
+	}
+	if it := kinds[domain.KindCalendar]; it == nil || it.Start.IsZero() || it.End.IsZero() || it.Organizer == nil {
+		t.Errorf("calendar item not normalized: %+v", it)
+	}
+	if it := kinds[domain.KindContact]; it == nil || it.DisplayName == "" || len(it.Emails) == 0 {
+		t.Errorf("contact not normalized: %+v", it)
+	}
+
+	// Mutations: only they reach the feed.
+	inbox := e.simItems(m, "inbox")
+	if _, err := e.sim.UpdateItem(inbox[0], func(it *ewssim.Item) { it.Subject = "changed" }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.sim.SetRead(inbox[1], true); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sim.DeleteItem(inbox[2]); err != nil {
+		t.Fatal(err)
+	}
+	added, err := e.sim.AddItem(m, "calendar", ewssim.Item{Kind: ewssim.KindCalendar, Subject: "new meeting", Start: t0.Add(time.Hour), End: t0.Add(2 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sim.ResetStats()
+	res = e.mustSync(m)
+	delta := e.feed(m)[len(feed):]
+	var got []string
+	for _, c := range delta {
+		got = append(got, string(c.Kind)+" "+c.ItemID)
+	}
+	wantDelta := []string{"create " + added.ID, "delete " + inbox[2], "update " + inbox[0], "update " + inbox[1]}
+	slices.Sort(got)
+	slices.Sort(wantDelta)
+	if !slices.Equal(got, wantDelta) {
+		t.Fatalf("delta feed %v, want %v", got, wantDelta)
+	}
+	for _, c := range delta {
+		if c.ItemID == inbox[0] && c.Item.Subject != "changed" {
+			t.Errorf("updated item carries subject %q", c.Item.Subject)
+		}
+	}
+	if calls := e.sim.Stats().TotalCalls(); calls != int64(res.EWSCalls) {
+		t.Errorf("result reports %d EWS calls, simulator saw %d", res.EWSCalls, calls)
+	}
+	assertReadOnly(t, e.sim.Stats())
+}
+
+func TestSimNewFolderAndUnreadableFolder(t *testing.T) {
+	e := newSimEnv(t, 1, 200, domain.AccessFolderDelegate, ewssim.Options{})
+	m := e.ds.Mailboxes[0]
+	user := e.ds.Account.Username
+	if err := e.sim.RevokeDelegate(user, m); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"msgfolderroot", "inbox", "sentitems", "contacts"} { // calendar not shared
+		if err := e.sim.GrantDelegate(user, m, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.mustSync(m)
+	mb, _ := e.store.GetMailbox(context.Background(), "acme", m)
+	if !slices.Equal(mb.UnreadableFolders, []string{"calendar"}) || mb.Status != domain.MailboxOK {
+		t.Fatalf("mailbox: status %q unreadable %v, want ok with calendar unreadable", mb.Status, mb.UnreadableFolders)
+	}
+	if got, want := idsOf(e.feed(m), domain.ChangeCreate), e.simItems(m, "inbox", "sentitems", "contacts"); !slices.Equal(got, want) {
+		t.Fatalf("feed has %d items, want the %d readable ones", len(got), len(want))
+	}
+
+	// A folder created under the inbox after onboarding, shared with the
+	// account, and the calendar shared at last: both are synced next run.
+	fid, err := e.sim.AddFolder(m, "inbox", "Clients", "IPF.Note")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var added []string
+	for i := range 7 {
+		r, err := e.sim.AddItem(m, fid, ewssim.Item{Kind: ewssim.KindMessage, Subject: "client " + string(rune('A'+i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		added = append(added, r.ID)
+	}
+	for _, f := range []string{fid, "calendar"} {
+		if err := e.sim.GrantDelegate(user, m, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := len(e.feed(m))
+	e.mustSync(m)
+	got := idsOf(e.feed(m)[before:], domain.ChangeCreate)
+	want := sorted(append(added, e.simItems(m, "calendar")...))
+	if !slices.Equal(got, want) {
+		t.Fatalf("after sharing: %d new feed entries, want %d (new folder + calendar backfill)", len(got), len(want))
+	}
+	mb, _ = e.store.GetMailbox(context.Background(), "acme", m)
+	if len(mb.UnreadableFolders) != 0 {
+		t.Errorf("unreadable folders still %v", mb.UnreadableFolders)
+	}
+	assertReadOnly(t, e.sim.Stats())
+}
+
+func TestSimInvalidSyncState(t *testing.T) {
+	e := newSimEnv(t, 1, 800, domain.AccessImpersonation, ewssim.Options{})
+	m := e.ds.Mailboxes[0]
+	e.mustSync(m)
+	n := len(e.feed(m))
+	inbox := e.simItems(m, "inbox")
+	if _, err := e.sim.UpdateItem(inbox[3], func(it *ewssim.Item) { it.Subject = "after invalidation" }); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sim.InvalidateSyncStates(m, ""); err != nil {
+		t.Fatal(err)
+	}
+	res := e.mustSync(m)
+	delta := e.feed(m)[n:]
+	if len(delta) != 1 || delta[0].ItemID != inbox[3] || res.Resyncs == 0 {
+		t.Fatalf("after ErrorInvalidSyncStateData: %d new feed entries (resyncs %d), want only the one update", len(delta), res.Resyncs)
+	}
+}
+
+func TestSimThrottleStorm(t *testing.T) {
+	run := func(storm bool) (calls int64, feeds map[string]int) {
+		e := newSimEnv(t, 10, 400, domain.AccessImpersonation, ewssim.Options{})
+		if storm {
+			e.sim.InjectFault(ewssim.Fault{Rate: 0.30, Kind: ewssim.FaultSOAP, Code: "ErrorServerBusy", BackOff: 1500 * time.Millisecond})
+		}
+		queue := slices.Clone(e.ds.Mailboxes)
+		for len(queue) > 0 {
+			m := queue[0]
+			queue = queue[1:]
+			_, err := e.sync(m)
+			var rl *app.RetryLater
+			switch {
+			case errors.As(err, &rl):
+				if rl.After < 1500*time.Millisecond {
+					t.Fatalf("requeue after %s, server asked 1.5s", rl.After)
+				}
+				queue = append(queue, m)
+			case err != nil:
+				t.Fatalf("sync %s: %v", m, err)
+			}
+		}
+		feeds = map[string]int{}
+		for _, m := range e.ds.Mailboxes {
+			feeds[m] = len(e.feed(m))
+			if want := len(e.simItems(m, "inbox", "sentitems", "calendar", "contacts")); feeds[m] != want {
+				t.Fatalf("%s: feed %d, mailbox %d items", m, feeds[m], want)
+			}
+		}
+		assertReadOnly(t, e.sim.Stats())
+		return e.sim.Stats().TotalCalls(), feeds
+	}
+	calm, _ := run(false)
+	storm, _ := run(true)
+	ratio := float64(storm) / float64(calm)
+	t.Logf("simulator throttle storm (30%% ErrorServerBusy): %d EWS calls vs %d calm = %.3fx (bound 1.5x)", storm, calm, ratio)
+	if ratio > 1.5 {
+		t.Errorf("storm took %.3fx the calm calls, bound 1.5x", ratio)
+	}
+}
