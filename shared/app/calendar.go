@@ -1,0 +1,210 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+)
+
+// Calendar write requests: the API validates them here and queues them on
+// the calendar-writes queue; CalendarWrites makes the writes.
+
+// Limits on a calendar write request. They keep one request well inside
+// an SQS message and a Step Functions input (256 KiB each) and inside what
+// Exchange accepts (a subject or location of at most 255 characters).
+const (
+	MaxEventSubjectLen  = 255
+	MaxEventLocationLen = 255
+	MaxEventBodyBytes   = 64 * 1024
+	MaxEventAttendees   = 100
+	MaxEventSpan        = 2 * 365 * 24 * time.Hour // Exchange's CalendarView limit: a longer event could never be listed whole
+	MaxTimeZoneLen      = 64
+)
+
+var (
+	clientEventIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
+	timeZonePattern      = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9 .()+,_-]*$`)
+)
+
+// ValidateClientEventID checks a client's event id: it is stored in the
+// calendar item and names the event in URLs.
+func ValidateClientEventID(id string) *domain.Error {
+	if !clientEventIDPattern.MatchString(id) {
+		return domain.Invalid("clientEventId", "clientEventId must be 1-128 characters of A-Z, a-z, 0-9 and . _ : -, starting with a letter or digit")
+	}
+	return nil
+}
+
+// EventInput is a requested create-or-update of one event.
+type EventInput struct {
+	ClientEventID   string
+	Subject         string
+	Start, End      time.Time
+	TimeZone        string
+	Location        string
+	Body            string
+	Attendees       []domain.Address
+	SendInvitations bool
+}
+
+// CalendarRequests validates calendar writes and queues them.
+type CalendarRequests struct {
+	Store domain.Store
+	Queue domain.Queue // the calendar-writes queue
+	Clock domain.Clock
+}
+
+// RequestPut queues a create-or-update of an event in a registered
+// mailbox's calendar and returns the queued request.
+func (c *CalendarRequests) RequestPut(ctx context.Context, tenantID, address string, in EventInput) (domain.WriteRequest, error) {
+	ev, verr := validateEventInput(&in)
+	if verr != nil {
+		return domain.WriteRequest{}, verr
+	}
+	return c.enqueue(ctx, tenantID, address, domain.WriteRequest{
+		ClientEventID: in.ClientEventID, Op: domain.WriteUpsert, Event: &ev, Notify: in.SendInvitations,
+	})
+}
+
+// RequestDelete queues the deletion of an event Mailbridge wrote earlier.
+func (c *CalendarRequests) RequestDelete(ctx context.Context, tenantID, address, clientEventID string, sendCancellations bool) (domain.WriteRequest, error) {
+	if verr := ValidateClientEventID(clientEventID); verr != nil {
+		return domain.WriteRequest{}, verr
+	}
+	return c.enqueue(ctx, tenantID, address, domain.WriteRequest{
+		ClientEventID: clientEventID, Op: domain.WriteDelete, Notify: sendCancellations,
+	})
+}
+
+func (c *CalendarRequests) enqueue(ctx context.Context, tenantID, address string, req domain.WriteRequest) (domain.WriteRequest, error) {
+	if verr := ValidateTenantID(tenantID); verr != nil {
+		return req, verr
+	}
+	addr, verr := NormalizeAddress("address", address)
+	if verr != nil {
+		return req, verr
+	}
+	t, err := c.Store.GetTenant(ctx, tenantID)
+	if domain.IsNotFound(err) {
+		return req, domain.NotFound("tenant %q not found", tenantID)
+	}
+	if err != nil {
+		return req, internal(err, "reading the tenant")
+	}
+	if t.Status == domain.TenantOffboarded {
+		return req, domain.Conflict("tenant %q is being offboarded", tenantID)
+	}
+	if _, err := c.Store.GetMailbox(ctx, tenantID, addr); domain.IsNotFound(err) {
+		return req, domain.NotFound("mailbox %q is not registered to tenant %q", addr, tenantID)
+	} else if err != nil {
+		return req, internal(err, "reading the mailbox")
+	}
+	req.ID = newWriteRequestID()
+	req.TenantID = tenantID
+	req.Mailbox = addr
+	req.RequestedAt = c.Clock.Now().UTC()
+	body, err := json.Marshal(req)
+	if err != nil {
+		return req, internal(err, "encoding the write request")
+	}
+	if err := c.Queue.SendBatch(ctx, []domain.QueueMessage{{Body: body}}); err != nil {
+		return req, &domain.Error{Code: domain.CodeUnavailable, Message: "the calendar write could not be queued; try again", Err: err}
+	}
+	return req, nil
+}
+
+// newWriteRequestID is random: it names Step Functions executions, which
+// must be unique per state machine for 90 days.
+func newWriteRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func validateEventInput(in *EventInput) (domain.EventSpec, *domain.Error) {
+	if err := ValidateClientEventID(in.ClientEventID); err != nil {
+		return domain.EventSpec{}, err
+	}
+	if strings.TrimSpace(in.Subject) == "" {
+		return domain.EventSpec{}, domain.Invalid("subject", "subject is required")
+	}
+	if err := eventText("subject", in.Subject, MaxEventSubjectLen, false); err != nil {
+		return domain.EventSpec{}, err
+	}
+	if err := eventText("location", in.Location, MaxEventLocationLen, false); err != nil {
+		return domain.EventSpec{}, err
+	}
+	if len(in.Body) > MaxEventBodyBytes {
+		return domain.EventSpec{}, domain.Invalid("body", "body must be at most %d bytes", MaxEventBodyBytes)
+	}
+	if err := eventText("body", in.Body, MaxEventBodyBytes, true); err != nil {
+		return domain.EventSpec{}, err
+	}
+	switch {
+	case in.Start.IsZero():
+		return domain.EventSpec{}, domain.Invalid("start", "start is required (RFC 3339, e.g. 2026-12-01T09:00:00Z)")
+	case in.End.IsZero():
+		return domain.EventSpec{}, domain.Invalid("end", "end is required (RFC 3339, e.g. 2026-12-01T10:00:00Z)")
+	case !in.Start.Before(in.End):
+		return domain.EventSpec{}, domain.Invalid("end", "end must be after start")
+	case in.End.Sub(in.Start) > MaxEventSpan:
+		return domain.EventSpec{}, domain.Invalid("end", "an event may last at most two years")
+	case in.Start.Year() < 1900 || in.End.Year() > 9999:
+		return domain.EventSpec{}, domain.Invalid("start", "start and end must lie between the years 1900 and 9999")
+	}
+	if in.TimeZone != "" && (len(in.TimeZone) > MaxTimeZoneLen || !timeZonePattern.MatchString(in.TimeZone)) {
+		return domain.EventSpec{}, domain.Invalid("timeZone", "timeZone must be a Windows time zone id such as \"W. Europe Standard Time\" (at most %d characters)", MaxTimeZoneLen)
+	}
+	if len(in.Attendees) > MaxEventAttendees {
+		return domain.EventSpec{}, domain.Invalid("attendees", "at most %d attendees", MaxEventAttendees)
+	}
+	attendees := make([]domain.Address, 0, len(in.Attendees))
+	seen := map[string]bool{}
+	for _, a := range in.Attendees {
+		email, err := NormalizeAddress("attendees.email", a.Email)
+		if err != nil {
+			return domain.EventSpec{}, err
+		}
+		if seen[email] {
+			return domain.EventSpec{}, domain.Invalid("attendees.email", "attendee %q is listed twice", email)
+		}
+		seen[email] = true
+		if err := eventText("attendees.name", a.Name, MaxDisplayNameLen, false); err != nil {
+			return domain.EventSpec{}, err
+		}
+		attendees = append(attendees, domain.Address{Name: a.Name, Email: email})
+	}
+	return domain.EventSpec{
+		Subject: in.Subject, Start: in.Start.UTC(), End: in.End.UTC(), TimeZone: in.TimeZone,
+		Location: in.Location, Body: in.Body, Attendees: attendees,
+	}, nil
+}
+
+// eventText checks text that goes into a calendar item: valid UTF-8,
+// bounded, and free of control characters XML cannot carry (line breaks
+// and tabs are allowed where multiline).
+func eventText(field, s string, max int, multiline bool) *domain.Error {
+	if !utf8.ValidString(s) {
+		return domain.Invalid(field, "must be valid UTF-8")
+	}
+	if utf8.RuneCountInString(s) > max {
+		return domain.Invalid(field, "must be at most %d characters", max)
+	}
+	for _, r := range s {
+		if multiline && (r == '\n' || r == '\r' || r == '\t') {
+			continue
+		}
+		if unicode.IsControl(r) || r == '\uFFFE' || r == '\uFFFF' {
+			return domain.Invalid(field, "must not contain control characters")
+		}
+	}
+	return nil
+}
