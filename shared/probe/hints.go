@@ -119,7 +119,7 @@ func (c check) scopeHint() string {
 // mailboxDeniedHint explains a mailbox none of whose folders are readable.
 func (c check) mailboxDeniedHint() string {
 	return fmt.Sprintf("%s has no permission on %s: grant it FullAccess (Add-MailboxPermission -Identity %s -User %s -AccessRights FullAccess -AutoMapping $false), "+
-		"or share each folder to sync (Add-MailboxFolderPermission -Identity %s:\\Inbox -User %s -AccessRights Reviewer).",
+		"or share each folder to sync (Add-MailboxFolderPermission -Identity \"%s:\\Inbox\" -User %s -AccessRights Reviewer).",
 		c.account(), c.mailbox.Address, c.mailbox.Address, c.user(), c.mailbox.Address, c.user())
 }
 
@@ -137,7 +137,7 @@ func (c check) folderHints(mode domain.AccessMode, unreadable []string) []string
 		if name == "" {
 			name = f
 		}
-		out = append(out, fmt.Sprintf("Folder %s is not shared with the service account: Add-MailboxFolderPermission -Identity %s:\\%s -User %s -AccessRights Reviewer.",
+		out = append(out, fmt.Sprintf("Folder %s is not shared with the service account: Add-MailboxFolderPermission -Identity \"%s:\\%s\" -User %s -AccessRights Reviewer.",
 			f, c.mailbox.Address, name, c.user()))
 	}
 	if mode == domain.AccessDelegate {

@@ -91,8 +91,9 @@ func (ch *Checker) CheckAccess(ctx context.Context, t domain.Tenant, m domain.Ma
 	}
 	rep.Mailbox = m.Address
 	rep.ServerVersion = cl.ServerVersion().String()
+	// Detail may quote what the server or the network said; hints are
+	// built from addresses and account names only.
 	rep.Detail = scrub(rep.Detail, c)
-	rep.Hint = scrub(rep.Hint, c)
 	return rep, nil
 }
 

@@ -157,7 +157,7 @@ func TestCheckAccess(t *testing.T) {
 		{name: "unknown-delegate", mode: domain.AccessDelegate, mailbox: unknown, auth: domain.AuthBasic,
 			status: domain.MailboxNotFound, wantMode: domain.AccessDelegate, hint: "no mailbox nobody@contoso.com"},
 		{name: "folder-delegate-one-unshared", mode: domain.AccessFolderDelegate, mailbox: folderDel, auth: domain.AuthBasic,
-			status: domain.MailboxOK, wantMode: domain.AccessFolderDelegate, hint: `Add-MailboxFolderPermission -Identity dan@contoso.com:\Contacts -User svc-mailbridge@contoso.com -AccessRights Reviewer`},
+			status: domain.MailboxOK, wantMode: domain.AccessFolderDelegate, hint: `Add-MailboxFolderPermission -Identity "dan@contoso.com:\Contacts" -User svc-mailbridge@contoso.com -AccessRights Reviewer`},
 		{name: "fallback-to-delegate", mode: domain.AccessImpersonation, fallback: true, mailbox: delegated, auth: domain.AuthBasic,
 			status: domain.MailboxOK, wantMode: domain.AccessDelegate, hint: "charges every call to the service account"},
 		{name: "fallback-not-allowed", mode: domain.AccessImpersonation, mailbox: delegated, auth: domain.AuthBasic,
