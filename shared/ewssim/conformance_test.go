@@ -1,6 +1,7 @@
 package ewssim_test
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -319,5 +320,77 @@ func TestChangesDuringAPagedSync(t *testing.T) {
 	}
 	if seen[refs[19].ID] != 1 {
 		t.Errorf("the item changed before it was reported was reported %d times, want once", seen[refs[19].ID])
+	}
+}
+
+// Mutations and syncs running at the same time leave a state that an
+// incremental sync follows exactly: replaying its changes over the first
+// snapshot gives the folder's final contents.
+func TestConcurrentMutationsAndIncrementalSync(t *testing.T) {
+	const mbx = "alice@contoso.com"
+	env := newEnv(t, ewssim.Options{}, mbx)
+	have := map[string]string{} // id -> change key, the client's copy
+	apply := func(chs []change) {
+		for _, c := range chs {
+			switch c.Kind {
+			case "Delete":
+				delete(have, c.ID)
+			default:
+				have[c.ID] = c.ChangeKey
+			}
+		}
+	}
+	chs, state, _ := env.syncAll(t, impersonate(mbx), dist("inbox", ""), "", 5)
+	apply(chs)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []string
+			for i := range 60 {
+				switch {
+				case i%5 == 4 && len(mine) > 0:
+					if err := env.sim.DeleteItem(mine[0]); err != nil {
+						t.Error(err)
+					}
+					mine = mine[1:]
+				case i%3 == 2 && len(mine) > 0:
+					if _, err := env.sim.SetRead(mine[len(mine)-1], true); err != nil {
+						t.Error(err)
+					}
+				default:
+					ref, err := env.sim.AddItem(mbx, "inbox", ewssim.Item{Subject: fmt.Sprint(w, "-", i)})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mine = append(mine, ref.ID)
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		default:
+		}
+		chs, state, _ = env.syncAll(t, impersonate(mbx), dist("inbox", ""), state, 5)
+		apply(chs)
+	}
+	chs, _, _ = env.syncAll(t, impersonate(mbx), dist("inbox", ""), state, 5)
+	apply(chs)
+	want, err := env.sim.ListItems(mbx, "inbox")
+	must(t, err)
+	if len(have) != len(want) {
+		t.Fatalf("client has %d items, folder has %d", len(have), len(want))
+	}
+	for _, r := range want {
+		if have[r.ID] != r.ChangeKey {
+			t.Fatalf("item %s: client has ChangeKey %q, current is %q", r.ID, have[r.ID], r.ChangeKey)
+		}
 	}
 }

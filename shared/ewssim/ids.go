@@ -31,6 +31,16 @@ func encodeID(tag byte, a, b uint32) string {
 	return base64.StdEncoding.EncodeToString(raw[:])
 }
 
+// appendID appends encodeID(tag, a, b) to dst without allocating.
+func appendID(dst []byte, tag byte, a, b uint32) []byte {
+	var raw [12]byte
+	copy(raw[:3], idPrefix[:])
+	raw[3] = tag
+	binary.BigEndian.PutUint32(raw[4:], a)
+	binary.BigEndian.PutUint32(raw[8:], b)
+	return base64.StdEncoding.AppendEncode(dst, raw[:])
+}
+
 func decodeID(tag byte, s string) (a, b uint32, ok bool) {
 	if len(s) != 16 {
 		return 0, 0, false

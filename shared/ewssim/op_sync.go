@@ -111,7 +111,7 @@ func (r *syncItemsReq) run(c *call) {
 		case in.deleted:
 			if known {
 				w.raw("<t:Delete>")
-				w.id("t:ItemId", itemID(mb.idx, idx), changeKey(idx, in.version))
+				w.ref("t:ItemId", tagItem, mb.idx, idx, in.version)
 				w.raw("</t:Delete>")
 			}
 		case !known:
@@ -120,7 +120,7 @@ func (r *syncItemsReq) run(c *call) {
 			w.raw("</t:Create>")
 		case in.lastContent <= base:
 			w.raw("<t:ReadFlagChange>")
-			w.id("t:ItemId", itemID(mb.idx, idx), changeKey(idx, in.version))
+			w.ref("t:ItemId", tagItem, mb.idx, idx, in.version)
 			w.elBool("t:IsRead", in.IsRead)
 			w.raw("</t:ReadFlagChange>")
 		default:
@@ -242,7 +242,7 @@ func (r *syncHierarchyReq) run(c *call) {
 		case f.deleted:
 			if known {
 				w.raw("<t:Delete>")
-				w.id("t:FolderId", folderID(mb.idx, f.idx), changeKey(f.idx, f.version))
+				w.ref("t:FolderId", tagFolder, mb.idx, f.idx, f.version)
 				w.raw("</t:Delete>")
 			}
 		case !known:

@@ -25,7 +25,7 @@ func (w *xw) item(mb *mailbox, idx uint32, sh shape) {
 	w.raw("<")
 	w.raw(name)
 	w.raw(">")
-	w.id("t:ItemId", itemID(mb.idx, idx), changeKey(idx, in.version))
+	w.ref("t:ItemId", tagItem, mb.idx, idx, in.version)
 	if !sh.idOnly {
 		w.itemBody(mb, in, sh)
 	} else if len(sh.extended) > 0 {
@@ -38,7 +38,7 @@ func (w *xw) item(mb *mailbox, idx uint32, sh shape) {
 
 func (w *xw) itemBody(mb *mailbox, in *item, sh shape) {
 	f := mb.folders[in.folder]
-	w.id("t:ParentFolderId", folderID(mb.idx, f.idx), changeKey(f.idx, f.version))
+	w.ref("t:ParentFolderId", tagFolder, mb.idx, f.idx, f.version)
 	w.el("t:ItemClass", in.Kind.Class())
 	w.el("t:Subject", in.Subject)
 	w.el("t:Sensitivity", "Normal")
@@ -291,11 +291,11 @@ func folderElement(class string) string {
 func (w *xw) folder(mb *mailbox, f *folder, idOnly bool) {
 	name := folderElement(f.class)
 	w.raw("<" + name + ">")
-	w.id("t:FolderId", folderID(mb.idx, f.idx), changeKey(f.idx, f.version))
+	w.ref("t:FolderId", tagFolder, mb.idx, f.idx, f.version)
 	if !idOnly {
 		if f.hasParent {
 			p := mb.folders[f.parent]
-			w.id("t:ParentFolderId", folderID(mb.idx, p.idx), changeKey(p.idx, p.version))
+			w.ref("t:ParentFolderId", tagFolder, mb.idx, p.idx, p.version)
 		}
 		if f.class != "" {
 			w.el("t:FolderClass", f.class)

@@ -140,6 +140,18 @@ func (w *xw) id(name, id, ck string) {
 	w.b = append(w.b, "/>"...)
 }
 
+// ref writes <name Id=".." ChangeKey=".."/> for an item (tagItem) or a
+// folder (tagFolder) straight into the buffer.
+func (w *xw) ref(name string, tag byte, mbx, idx, version uint32) {
+	w.b = append(w.b, '<')
+	w.b = append(w.b, name...)
+	w.b = append(w.b, ` Id="`...)
+	w.b = appendID(w.b, tag, mbx, idx)
+	w.b = append(w.b, `" ChangeKey="`...)
+	w.b = appendID(w.b, tagChangeKey, version, idx)
+	w.b = append(w.b, `"/>`...)
+}
+
 // respStart opens <m:{op}Response> and its ResponseMessages.
 func (w *xw) respStart(op string) {
 	w.raw(envelopeStart)
