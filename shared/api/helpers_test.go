@@ -21,6 +21,7 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
+	"github.com/mailbridge/mailbridge/shared/local/filesecrets"
 	"github.com/mailbridge/mailbridge/shared/urlguard"
 )
 
@@ -92,56 +93,53 @@ func (c fixedClock) Now() time.Time { return c.t }
 
 var testNow = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 
-// memSecrets is a tiny SecretStore: the real adapters have their own
-// contract suite; here only the API's use of the port matters.
-type memSecrets struct {
+// faultySecrets wraps the embedded secret store (filesecrets) so a test
+// can make one write or one delete fail, like an outage mid-operation.
+type faultySecrets struct {
+	domain.SecretStore
 	mu      sync.Mutex
-	creds   map[string]domain.Credential
 	failPut error
 	failDel error
-	deleted []string
 }
 
-func (m *memSecrets) PutCredential(_ context.Context, id string, c domain.Credential) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.failPut != nil {
-		return m.failPut
-	}
-	m.creds[id] = c
-	return nil
-}
-
-func (m *memSecrets) GetCredential(_ context.Context, id string) (domain.Credential, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	c, ok := m.creds[id]
-	if !ok {
-		return domain.Credential{}, domain.ErrNotFound
-	}
-	return c, nil
-}
-
-func (m *memSecrets) DeleteCredential(_ context.Context, id string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if err := m.failDel; err != nil {
-		m.failDel = nil // fail once, like a crash mid-offboard
+func (f *faultySecrets) PutCredential(ctx context.Context, id string, c domain.Credential) error {
+	f.mu.Lock()
+	err := f.failPut
+	f.mu.Unlock()
+	if err != nil {
 		return err
 	}
-	if _, ok := m.creds[id]; !ok {
-		return domain.ErrNotFound
-	}
-	delete(m.creds, id)
-	m.deleted = append(m.deleted, id)
-	return nil
+	return f.SecretStore.PutCredential(ctx, id, c)
 }
 
-func (m *memSecrets) get(id string) (domain.Credential, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	c, ok := m.creds[id]
-	return c, ok
+func (f *faultySecrets) DeleteCredential(ctx context.Context, id string) error {
+	f.mu.Lock()
+	err := f.failDel
+	f.failDel = nil // fail once
+	f.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return f.SecretStore.DeleteCredential(ctx, id)
+}
+
+func (f *faultySecrets) get(id string) (domain.Credential, bool) {
+	c, err := f.SecretStore.GetCredential(context.Background(), id)
+	return c, err == nil
+}
+
+func openSecrets(t *testing.T) *faultySecrets {
+	t.Helper()
+	dir := t.TempDir()
+	key := filepath.Join(dir, "key")
+	if err := os.WriteFile(key, bytes.Repeat([]byte{0x42}, 32), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := filesecrets.Open(filesecrets.Options{Path: filepath.Join(dir, "secrets.json"), KeyFile: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &faultySecrets{SecretStore: fs}
 }
 
 // fakeChecker answers access checks from a table keyed by address; it
@@ -223,7 +221,7 @@ var dns = testDNS{
 type env struct {
 	t       *testing.T
 	store   *boltstore.Store
-	secrets *memSecrets
+	secrets *faultySecrets
 	checker *fakeChecker
 	srv     *server
 	h       http.Handler
@@ -242,7 +240,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	e := &env{
 		t:       t,
 		store:   st,
-		secrets: &memSecrets{creds: map[string]domain.Credential{}},
+		secrets: openSecrets(t),
 		checker: &fakeChecker{reports: map[string]domain.AccessReport{}, errs: map[string]error{}, block: map[string]bool{}},
 		logs:    &logSink{},
 	}
