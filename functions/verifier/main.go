@@ -71,4 +71,3 @@ func handler(run func(context.Context) (app.NightlySummary, error), clock domain
 		return sum, nil
 	}
 }
-
