@@ -1,0 +1,88 @@
+// Package ewssim is a faithful in-memory Exchange served over HTTP, for
+// tests, the local demo (make run), ewsctl sim and benchmarks.
+//
+// It answers EWS SOAP requests at /EWS/Exchange.asmx with responses shaped
+// like Exchange's (soap:Envelope with ServerVersionInfo, m:XxxResponse /
+// m:ResponseMessages / m:XxxResponseMessage with ResponseClass and
+// ResponseCode) that validate against the official schema:
+//
+//	GetFolder, FindFolder, SyncFolderHierarchy, SyncFolderItems,
+//	GetItem (batched, one message per id), FindItem (IndexedPageItemView
+//	and CalendarView), CreateItem / UpdateItem / DeleteItem for calendar
+//	items, GetUserAvailability, ResolveNames.
+//
+// Requests are parsed with encoding/xml; an unknown operation answers
+// ErrorInvalidRequest and a malformed one ErrorSchemaValidation, both as
+// SOAP faults with HTTP 500.
+//
+// # Usage
+//
+//	sim := ewssim.New(ewssim.Options{MaxConcurrency: 27, Latency: 0, Seed: 1})
+//	ds, _ := sim.Generate(ewssim.GenOptions{Mailboxes: 10, ItemsPerMailbox: 200, Seed: 1})
+//	srv, _ := sim.Start(true) // TLS on a loopback port; srv.CertPool() to trust it
+//	// srv.EWSURL, ds.Account.Username / Password, ds.Mailboxes ...
+//
+// or mount sim.Handler() yourself (set http.Server.ConnContext to
+// ConnContext for NTLM, which authenticates connections).
+//
+// Mutation API (all safe for concurrent use): AddMailbox, AddFolder,
+// RenameFolder, DeleteFolder, AddItem, UpdateItem, SetRead, DeleteItem,
+// GetItem, ListItems, FolderID, InvalidateSyncStates, AddAccount,
+// SetImpersonationScope, GrantDelegate, RevokeDelegate, InjectFault,
+// ClearFaults, Stats, ResetStats.
+//
+// # Sync
+//
+// Every change appends to its folder's change log (hierarchy changes to
+// the mailbox's) and bumps the item's ChangeKey. A SyncState is an opaque,
+// checksummed position in that log (mailbox, folder, log position, the
+// position where the client last had the whole folder, and an epoch).
+// Only an item's latest log entry counts, so one sync reports each item
+// once: created and updated since the last sync is one Create, created and
+// deleted is nothing, only the read flag changed is a ReadFlagChange. When
+// nothing changed the same SyncState comes back. InvalidateSyncStates (or
+// FaultInvalidateSyncState) bumps the epoch: old states then answer
+// ErrorInvalidSyncStateData.
+//
+// # Access control
+//
+// Accounts authenticate with Basic, NTLM (NTLMv2 verified against the
+// password; per connection) or a Bearer token from the simulator's own
+// OAuth 2.0 endpoints, which MSAL for Go can use as an authority:
+//
+//	GET  /{tenant}/v2.0/.well-known/openid-configuration
+//	POST /{tenant}/oauth2/v2.0/token   client_credentials with client_secret,
+//	                                   or client_assertion (RS256/PS256 JWT
+//	                                   signed by the registered certificate)
+//	GET  /common/discovery/instance
+//
+// MSAL requires https, hence Start(true). Impersonation
+// (ExchangeImpersonation header) is allowed for the mailboxes in the
+// account's scope, else a fault with ErrorImpersonateUserDenied; delegate
+// access (a Mailbox in DistinguishedFolderId, or ids of another mailbox)
+// needs a grant for the whole mailbox or the folder, else ErrorAccessDenied.
+// An unknown mailbox is ErrorNonExistentMailbox; missing or bad
+// credentials are HTTP 401.
+//
+// # Throttling and faults
+//
+// Each call holds one unit of its budget owner's concurrency budget
+// (Options.MaxConcurrency, default 27) while it runs, including the
+// configured latency: the account under delegate access, the target
+// mailbox under impersonation. A call beyond the budget gets a SOAP fault
+// ErrorServerBusy with BackOffMilliseconds (HTTP 500), like Exchange
+// Online. Faults are injected by operation, mailbox and rate, drawn from
+// Options.Seed: SOAP fault, HTTP 503 with Retry-After, slow answer,
+// truncated body, invalidated sync state. Stats counts calls by operation,
+// throttled calls, peak concurrency per owner, faults, auth failures and
+// impersonated calls that lacked X-AnchorMailbox.
+//
+// # Simplifications
+//
+// Recurring series are stored as one RecurringMaster (IsRecurring) and not
+// expanded in CalendarView or availability; FindItem ignores Restriction
+// and SortOrder (newest first); FindItem's Traversal is Shallow only;
+// CreateItem creates calendar items only; GetUserAvailability ignores
+// daylight saving rules of the request's time zone; each MoveToDeletedItems
+// gives the item a new id in Deleted Items.
+package ewssim
