@@ -184,14 +184,14 @@ type Item struct {
 	From     *Address  `json:"from,omitempty"`
 	To       []Address `json:"to,omitempty"`
 	Cc       []Address `json:"cc,omitempty"`
-	Received time.Time `json:"received,omitempty"`
-	Sent     time.Time `json:"sent,omitempty"`
+	Received time.Time `json:"received,omitzero"`
+	Sent     time.Time `json:"sent,omitzero"`
 	Preview  string    `json:"preview,omitempty"`
 	IsRead   *bool     `json:"isRead,omitempty"`
 
 	// calendar items
-	Start       time.Time `json:"start,omitempty"`
-	End         time.Time `json:"end,omitempty"`
+	Start       time.Time `json:"start,omitzero"`
+	End         time.Time `json:"end,omitzero"`
 	TimeZone    string    `json:"timeZone,omitempty"`
 	Location    string    `json:"location,omitempty"`
 	Organizer   *Address  `json:"organizer,omitempty"`

@@ -1,0 +1,85 @@
+package ewsaccess_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/ews"
+	"github.com/mailbridge/mailbridge/shared/ewsaccess"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func ptr[T any](v T) *T { return &v }
+
+func TestNormalizeGolden(t *testing.T) {
+	pst := time.FixedZone("PST", -8*3600)
+	items := []struct {
+		name string
+		in   ews.Item
+	}{
+		{"message", ews.Item{
+			Type: "Message", ItemID: "AAMkM1", ChangeKey: "CQAAA1", ParentFolderID: "AAMkInbox", ItemClass: "IPM.Note",
+			Subject: "Budget Q3", Preview: "  Please see the notes below.  ",
+			From:             &ews.Mailbox{Name: "Ada Park", EmailAddress: "Ada.Park@Contoso.com", RoutingType: "SMTP"},
+			To:               []ews.Mailbox{{Name: "Ben", EmailAddress: "ben@contoso.com"}, {EmailAddress: ""}},
+			Cc:               []ews.Mailbox{{Name: "Legacy", EmailAddress: "/o=Contoso/ou=Exchange/cn=Recipients/cn=legacy", RoutingType: "EX"}},
+			DateTimeReceived: time.Date(2026, 1, 5, 9, 30, 0, 0, pst), DateTimeSent: time.Date(2026, 1, 5, 9, 29, 0, 0, pst),
+			IsRead: ptr(false), Body: "never copied to the feed",
+		}},
+		{"meeting request in the inbox", ews.Item{
+			Type: "MeetingRequest", ItemID: "AAMkM2", ChangeKey: "CQAAA2", ItemClass: "IPM.Schedule.Meeting.Request",
+			Subject: "Design review", From: &ews.Mailbox{Name: "Chloe", EmailAddress: "chloe@contoso.com"},
+		}},
+		{"recurring occurrence", ews.Item{
+			Type: "CalendarItem", ItemID: "AAMkC1", ChangeKey: "DwAAA1", ParentFolderID: "AAMkCal", Subject: "Standup",
+			Start: time.Date(2026, 1, 6, 9, 0, 0, 0, pst), End: time.Date(2026, 1, 6, 9, 15, 0, 0, pst),
+			StartTimeZone: "Pacific Standard Time", Location: "Aurora",
+			Organizer:         &ews.Mailbox{Name: "Dan", EmailAddress: "dan@contoso.com"},
+			RequiredAttendees: []ews.Attendee{{Mailbox: ews.Mailbox{Name: "Eva", EmailAddress: "eva@contoso.com"}, ResponseType: "Accept"}},
+			OptionalAttendees: []ews.Attendee{{Mailbox: ews.Mailbox{Name: "Room Aurora", EmailAddress: "aurora@contoso.com"}}},
+			CalendarItemType:  "Occurrence",
+		}},
+		{"single meeting", ews.Item{
+			Type: "CalendarItem", ItemID: "AAMkC2", ChangeKey: "DwAAA2", Subject: "1:1",
+			Start: time.Date(2026, 2, 1, 14, 0, 0, 0, time.UTC), End: time.Date(2026, 2, 1, 14, 30, 0, 0, time.UTC),
+			CalendarItemType: "Single",
+		}},
+		{"contact", ews.Item{
+			Type: "Contact", ItemID: "AAMkP1", ChangeKey: "EQAAA1", ParentFolderID: "AAMkContacts",
+			DisplayName: "Farid Okafor", GivenName: "Farid", Surname: "Okafor",
+			EmailAddresses: []ews.KeyedValue{{Key: "EmailAddress1", Value: "farid@contoso.com"}, {Key: "EmailAddress2", Value: " "}},
+			PhoneNumbers:   []ews.KeyedValue{{Key: "BusinessPhone", Value: "+1 425 555 0100"}, {Key: "MobilePhone", Value: "+1 425 555 0199"}},
+		}},
+	}
+	got := map[string]any{}
+	for _, it := range items {
+		got[it.name] = ewsaccess.Normalize(it.in)
+	}
+	b, err := json.MarshalIndent(got, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = append(b, '\n')
+	golden := filepath.Join("testdata", "normalized.golden.json")
+	if *update {
+		if err := os.WriteFile(golden, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if !bytes.Equal(b, want) {
+		t.Errorf("normalized items differ from %s:\n%s", golden, b)
+	}
+	if bytes.Contains(b, []byte("never copied")) {
+		t.Errorf("the body reached the normalized item")
+	}
+}
