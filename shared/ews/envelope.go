@@ -169,7 +169,7 @@ func folderIDs(op string, t Target, refs ...FolderRef) (xFolderIDs, error) {
 func itemIDs(refs ...ItemRef) xItemIDs {
 	ids := xItemIDs{ItemID: make([]xID, len(refs))}
 	for i, r := range refs {
-		ids.ItemID[i] = xID{ID: r.ID, ChangeKey: r.ChangeKey}
+		ids.ItemID[i] = xID(r)
 	}
 	return ids
 }

@@ -97,7 +97,7 @@ func (c *Client) UpdateItem(ctx context.Context, t Target, item ItemRef, upd Cal
 	if upd.Start != nil && upd.End != nil && !upd.End.After(*upd.Start) {
 		return ItemRef{}, invalidArg(op, "event needs a start before its end")
 	}
-	ch := xItemChange{ItemID: xID{ID: item.ID, ChangeKey: item.ChangeKey}}
+	ch := xItemChange{ItemID: xID(item)}
 	set := func(uri string, ci xCalendarItem) {
 		ch.Updates.Set = append(ch.Updates.Set, xSetItemField{FieldURI: &xFieldURI{uri}, CalendarItem: ci})
 	}

@@ -140,8 +140,9 @@ func (e elem) countChildren() int {
 // parseXML parses a whole document. The returned tree does not reference b.
 func parseXML(b []byte) (*tree, error) {
 	p := parser{b: b, names: make(map[string]string, 64)}
-	// A rough guess that avoids most re-allocation: one element per 40 bytes.
-	p.t.nodes = make([]node, 0, len(b)/40+8)
+	// One node per start tag: '<' not followed by '/' (a few comments and
+	// declarations over-count slightly), so the slice never grows.
+	p.t.nodes = make([]node, 0, bytes.Count(b, []byte("<"))-bytes.Count(b, []byte("</"))+1)
 	if err := p.parse(); err != nil {
 		return nil, err
 	}
@@ -512,7 +513,7 @@ func validXMLChar(r rune) bool {
 // and returns the rune and the bytes consumed.
 func decodeEntity(b []byte) (rune, int, error) {
 	end := bytes.IndexByte(b, ';')
-	if end < 0 || end > 12 {
+	if end < 0 || end > 64 {
 		return 0, 0, errors.New("'&' not followed by a reference")
 	}
 	ref := b[1:end]
