@@ -19,12 +19,11 @@
 //	pk                     sk                  attributes         what
 //	TENANTS                <tenantID>          v, d               tenant (v = version)
 //	T#<tenantID>           M#<address>         st, d              mailbox (st = status, for filtering)
-//	T#<tenantID>           D#<address>         -                  a deleted mailbox whose items remain
 //	T#<tenantID>           H                   n                  tenant feed head: last number taken
+//	T#<tenantID>           H#<address>         n                  mailbox feed head (also how purge finds B#…)
 //	T#<tenantID>           F#<seq:020d>        d, at | gap, at    tenant feed entry, or gap marker
 //	T#<tenantID>           A#<ns:020d>#<i>#<r> d, ttl             audit entry (expires after retention)
 //	B#<tenantID>#<address> S                   v, z               sync state (z = gzip'd JSON, v = version)
-//	B#<tenantID>#<address> H                   n                  mailbox feed head
 //	B#<tenantID>#<address> I#<itemID>          n, ks, del, d      latest item (ks = recent change keys)
 //	B#<tenantID>#<address> F#<seq:020d>        d, at | gap, at    mailbox feed entry, or gap marker
 //	K#<scope>              <key>               exp, val, ttl      idempotency record

@@ -133,10 +133,10 @@ func (s *Store) readItems(ctx context.Context, tenantID, mailbox string, changes
 // allocate takes k sequence numbers from a feed head with an atomic ADD
 // (no read, no condition, so concurrent writers never conflict on it) and
 // returns the first.
-func (s *Store) allocate(ctx context.Context, pk string, k int) (int64, error) {
+func (s *Store) allocate(ctx context.Context, head item, k int) (int64, error) {
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 s.table,
-		Key:                       key(pk, "H"),
+		Key:                       head,
 		UpdateExpression:          aws.String("ADD #n :k"),
 		ExpressionAttributeNames:  map[string]string{"#n": "n"},
 		ExpressionAttributeValues: item{":k": num(int64(k))},
@@ -190,11 +190,11 @@ func chunkSize(entries []storeplan.Entry) int {
 // transaction, returns how many, and updates items to what it wrote.
 func (s *Store) commitChunk(ctx context.Context, tenantID, mailbox string, items map[string]itemRec, entries []storeplan.Entry) (int, error) {
 	n := chunkSize(entries)
-	tfirst, err := s.allocate(ctx, tenantPK(tenantID), n)
+	tfirst, err := s.allocate(ctx, tenantHead(tenantID), n)
 	if err != nil {
 		return 0, err
 	}
-	mfirst, err := s.allocate(ctx, mailboxPK(tenantID, mailbox), n)
+	mfirst, err := s.allocate(ctx, mailboxHead(tenantID, mailbox), n)
 	if err != nil {
 		return 0, err
 	}

@@ -55,11 +55,11 @@ func TestFeedGap(t *testing.T) {
 
 	apply("a1")
 	// The stalled writer takes two numbers in each feed.
-	tStale, err := s.allocate(ctx, tenantPK(tenant), 2)
+	tStale, err := s.allocate(ctx, tenantHead(tenant), 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mStale, err := s.allocate(ctx, mailboxPK(tenant, mbx), 2)
+	mStale, err := s.allocate(ctx, mailboxHead(tenant, mbx), 2)
 	if err != nil {
 		t.Fatal(err)
 	}

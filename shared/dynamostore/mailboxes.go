@@ -80,8 +80,8 @@ func (s *Store) GetMailbox(ctx context.Context, tenantID, address string) (domai
 	return m, err
 }
 
-// DeleteMailbox removes the mailbox and its sync state in one transaction,
-// and leaves a marker so PurgeTenant still finds its items and feed.
+// DeleteMailbox removes the mailbox and its sync state in one transaction;
+// its items and feed stay (PurgeTenant finds them through the feed head).
 func (s *Store) DeleteMailbox(ctx context.Context, tenantID, address string) error {
 	if err := checkTenantID(tenantID); err != nil {
 		return err
@@ -89,7 +89,6 @@ func (s *Store) DeleteMailbox(ctx context.Context, tenantID, address string) err
 	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Delete: &types.Delete{TableName: s.table, Key: key(tenantPK(tenantID), "M#"+address), ConditionExpression: aws.String("attribute_exists(pk)")}},
 		{Delete: &types.Delete{TableName: s.table, Key: key(mailboxPK(tenantID, address), "S")}},
-		{Put: &types.Put{TableName: s.table, Item: key(tenantPK(tenantID), "D#"+address)}},
 	}})
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) && len(tce.CancellationReasons) > 0 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {

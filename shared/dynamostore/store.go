@@ -122,6 +122,12 @@ func mailboxPK(tenantID, address string) string { return "B#" + tenantID + "#" +
 func idemPK(scope string) string                { return "K#" + scope }
 func seqSK(n int64) string                      { return fmt.Sprintf("F#%020d", n) }
 
+// Feed heads live in the tenant partition. The mailbox head doubles as the
+// record PurgeTenant finds a mailbox partition by: it is written before
+// anything lands in that partition, registered mailbox or not.
+func tenantHead(tenantID string) item           { return key(tenantPK(tenantID), "H") }
+func mailboxHead(tenantID, address string) item { return key(tenantPK(tenantID), "H#"+address) }
+
 func checkTenantID(id string) error {
 	if id == "" {
 		return domain.Invalid("tenantId", "tenant id is required")

@@ -137,7 +137,8 @@ func (s *Store) ListTenants(ctx context.Context, cursor string, limit int) ([]do
 }
 
 // PurgeTenant deletes the tenant and everything under it: the mailbox
-// partitions (found through the mailbox and deleted-mailbox records), the
+// partitions (found through the mailbox records and the mailbox feed
+// heads), the
 // tenant partition, the tenant's idempotency records and the tenant record,
 // in that order so an interrupted purge can simply be run again. Purging an
 // absent tenant is not an error.
@@ -154,7 +155,7 @@ func (s *Store) PurgeTenant(ctx context.Context, id string) error {
 		ConsistentRead:            aws.Bool(true),
 	}, func(it item) bool {
 		sk := getS(it, "sk")
-		if len(sk) > 2 && (sk[:2] == "M#" || sk[:2] == "D#") && !seen[sk[2:]] {
+		if len(sk) > 2 && (sk[:2] == "M#" || sk[:2] == "H#") && !seen[sk[2:]] {
 			seen[sk[2:]] = true
 			boxes = append(boxes, sk[2:])
 		}

@@ -128,9 +128,11 @@ func testPurge(t *testing.T, setup setupFunc) {
 			must(t, s.PutSyncState(ctx, domain.SyncState{TenantID: id, Mailbox: a, HierarchyState: "h"}))
 			apply(t, s, id, a, create("i1", "k1"), create("i2", "k1"))
 		}
-		// A deleted mailbox leaves items and feed entries behind; purge
-		// must find those too.
+		// A deleted mailbox leaves items and feed entries behind, and
+		// changes may even be stored for a mailbox never registered;
+		// purge must find those too.
 		must(t, s.DeleteMailbox(ctx, id, bob))
+		apply(t, s, id, "ghost@acme.example", create("g1", "k1"))
 		must(t, s.AppendAudit(ctx, auditEntry(id, 1, Start)))
 		_, _, err := s.SaveIdempotent(ctx, id, "k", []byte("v"), time.Hour)
 		must(t, err)
@@ -154,14 +156,15 @@ func testPurge(t *testing.T, setup setupFunc) {
 		must(t, err)
 		feed, _ := readAll(t, s, domain.FeedQuery{TenantID: id}, 100)
 		bobFeed, _ := readAll(t, s, domain.FeedQuery{TenantID: id, Mailbox: bob}, 100)
+		ghostFeed, _ := readAll(t, s, domain.FeedQuery{TenantID: id, Mailbox: "ghost@acme.example"}, 100)
 		audit := listAudit(t, s, id, 10)
 		_, existed, err := s.SaveIdempotent(ctx, id, "k", []byte("new"), time.Hour)
 		must(t, err)
-		counts := fmt.Sprintf("mailboxes=%d syncVersion=%d feed=%d bobFeed=%d audit=%d idempotent=%v",
-			len(ms), st.Version, len(feed), len(bobFeed), len(audit), existed)
-		want := "mailboxes=0 syncVersion=0 feed=0 bobFeed=0 audit=0 idempotent=false"
+		counts := fmt.Sprintf("mailboxes=%d syncVersion=%d feed=%d bobFeed=%d ghostFeed=%d audit=%d idempotent=%v",
+			len(ms), st.Version, len(feed), len(bobFeed), len(ghostFeed), len(audit), existed)
+		want := "mailboxes=0 syncVersion=0 feed=0 bobFeed=0 ghostFeed=0 audit=0 idempotent=false"
 		if present {
-			want = "mailboxes=1 syncVersion=1 feed=4 bobFeed=2 audit=1 idempotent=true"
+			want = "mailboxes=1 syncVersion=1 feed=5 bobFeed=2 ghostFeed=1 audit=1 idempotent=true"
 		}
 		if counts != want {
 			t.Fatalf("tenant %s (present=%v): %s, want %s", id, present, counts, want)
@@ -172,6 +175,9 @@ func testPurge(t *testing.T, setup setupFunc) {
 	// Items are gone too: the same changes are news again.
 	if n := apply(t, s, "acme", bob, create("i1", "k1")); n != 1 {
 		t.Fatalf("after purge a known change appended %d, want 1", n)
+	}
+	if n := apply(t, s, "acme", "ghost@acme.example", create("g1", "k1")); n != 1 {
+		t.Fatalf("after purge the unregistered mailbox's change appended %d, want 1", n)
 	}
 	if n := apply(t, s, "acme2", bob, create("i1", "k1")); n != 0 {
 		t.Fatalf("the other tenant's items were touched: appended %d", n)
