@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/mailbridge/mailbridge/shared/app"
+	"github.com/mailbridge/mailbridge/shared/domain"
+)
+
+// writes is the part of app.CalendarWrites the Lambda calls.
+type writes interface {
+	HandleQueued(ctx context.Context, req domain.WriteRequest) (app.AttemptResult, error)
+	HandleRetry(ctx context.Context, in domain.CalendarRetry) app.AttemptResult
+}
+
+// recordBudget is the time one queued write may need (FindItem plus one
+// write, each bounded by the EWS client's timeout). Records that would not
+// fit before the Lambda's deadline are handed back to the queue unprocessed.
+const recordBudget = 45 * time.Second
+
+// handler serves both ways the function is invoked: an SQS event from the
+// calendar-writes queue (first attempts), and a direct invocation by the
+// calendar-retry state machine (retries), whose input is the execution's
+// state and whose answer is the next state.
+func handler(w writes, log *slog.Logger) func(context.Context, json.RawMessage) (any, error) {
+	return func(ctx context.Context, raw json.RawMessage) (any, error) {
+		var probe struct {
+			Records []struct {
+				EventSource string `json:"eventSource"`
+			} `json:"Records"`
+			Request *json.RawMessage `json:"request"`
+		}
+		if err := json.Unmarshal(raw, &probe); err != nil {
+			return nil, fmt.Errorf("calendarwriter: the invocation is not a JSON object: %w", err)
+		}
+		switch {
+		case len(probe.Records) > 0 && probe.Records[0].EventSource == "aws:sqs":
+			var ev events.SQSEvent
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				return nil, fmt.Errorf("calendarwriter: malformed SQS event: %w", err)
+			}
+			return queued(ctx, w, ev, log), nil
+		case probe.Request != nil:
+			var in domain.CalendarRetry
+			if err := json.Unmarshal(raw, &in); err != nil {
+				// The state machine's Catch turns this into GaveUp.
+				return nil, fmt.Errorf("calendarwriter: malformed retry input: %w", err)
+			}
+			return w.HandleRetry(ctx, in), nil
+		}
+		return nil, errors.New("calendarwriter: expected an SQS event or a retry input with a request")
+	}
+}
+
+// queued makes the first attempt of each queued request, one after the
+// other, and reports the messages to deliver again (partial batch
+// failure): those whose retry could not be handed to Step Functions or
+// whose storage failed, and those left when time runs short.
+func queued(ctx context.Context, w writes, ev events.SQSEvent, log *slog.Logger) events.SQSEventResponse {
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	deadline, hasDeadline := ctx.Deadline()
+	for i, r := range ev.Records {
+		if hasDeadline && time.Until(deadline) < recordBudget {
+			for _, rest := range ev.Records[i:] {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rest.MessageId})
+			}
+			log.Warn("calendar writes: out of time; the rest of the batch goes back to the queue", "returned", len(ev.Records)-i)
+			break
+		}
+		var req domain.WriteRequest
+		dec := json.NewDecoder(bytes.NewReader([]byte(r.Body)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			// Only the API writes this queue, so this is a bug, and no
+			// redelivery would fix it: log it and let the message go.
+			log.Error("calendar writes: dropping a message that is not a write request", "messageId", r.MessageId, "error", err.Error())
+			continue
+		}
+		res, err := w.HandleQueued(ctx, req)
+		if err != nil {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+			continue
+		}
+		log.Info("calendar write attempted", "messageId", r.MessageId, "requestId", req.ID, "outcome", string(res.Outcome))
+	}
+	return resp
+}
