@@ -426,6 +426,19 @@ func TestInvalidArgumentsSendNothing(t *testing.T) {
 	if n := srv.count(); n != 0 {
 		t.Errorf("%d requests were sent for invalid input", n)
 	}
+	// The limits are inclusive: exactly two years (leap day included) and
+	// exactly 42 days are sent.
+	_, err := c.FindItem(ctx, imp, inbox, FindItemOptions{Calendar: &CalendarView{Start: start, End: start.AddDate(2, 0, 0)}})
+	if errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("two-year calendar view refused: %v", err)
+	}
+	_, err = c.GetUserAvailability(ctx, imp, AvailabilityRequest{Mailboxes: []string{"a@b.c"}, Start: start, End: start.AddDate(0, 0, 42)})
+	if errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("42-day availability refused: %v", err)
+	}
+	if n := srv.count(); n != 2 {
+		t.Errorf("%d requests sent for the two valid calls, want 2", n)
+	}
 }
 
 func TestResponseSizeLimit(t *testing.T) {

@@ -26,8 +26,8 @@ type Decoded struct {
 type DecodedMessage struct {
 	Class     string `json:"class"`
 	Code      string `json:"code"`
-	Text      string `json:"text,omitempty"`
-	BackOffMs int64  `json:"backOffMs,omitempty"`
+	Text      string `json:"text"`
+	BackOffMs int64  `json:"backOffMs"`
 }
 
 // DecodedChange is one sync change.
@@ -52,8 +52,8 @@ type DecodedItem struct {
 type DecodedFault struct {
 	Code         string `json:"code"`
 	String       string `json:"string"`
-	ResponseCode string `json:"responseCode,omitempty"`
-	BackOffMs    int64  `json:"backOffMs,omitempty"`
+	ResponseCode string `json:"responseCode"`
+	BackOffMs    int64  `json:"backOffMs"`
 }
 
 // DecodeResponse decodes a SOAP response body (as saved by a Tracer). An

@@ -6,8 +6,6 @@ import (
 	"time"
 )
 
-// MaxCalendarViewSpan is the longest CalendarView Exchange accepts.
-const MaxCalendarViewSpan = 2 * 365 * 24 * time.Hour
 
 type xCalendarView struct {
 	MaxEntriesReturned int    `xml:"MaxEntriesReturned,attr,omitempty"`
@@ -33,7 +31,7 @@ type PageView struct {
 }
 
 // CalendarView expands recurring meetings into occurrences between Start
-// and End (at most MaxCalendarViewSpan apart).
+// and End, at most two years apart (Exchange's limit).
 type CalendarView struct {
 	Start, End time.Time
 	MaxEntries int // 0 = server default
@@ -73,8 +71,8 @@ func (c *Client) FindItem(ctx context.Context, t Target, folder FolderRef, opt F
 		if !v.End.After(v.Start) {
 			return nil, invalidArg(op, "calendar view end must be after start")
 		}
-		if v.End.Sub(v.Start) > MaxCalendarViewSpan {
-			return nil, invalidArg(op, "calendar view spans %s; Exchange allows at most two years", v.End.Sub(v.Start).Round(time.Hour))
+		if v.End.After(v.Start.AddDate(2, 0, 0)) {
+			return nil, invalidArg(op, "calendar view from %s to %s spans more than two years, Exchange's limit", formatTime(v.Start), formatTime(v.End))
 		}
 		if v.MaxEntries < 0 {
 			return nil, invalidArg(op, "calendar view MaxEntries must not be negative")

@@ -207,7 +207,7 @@ func validatorPath(t *testing.T) string {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(abs); err != nil {
-		t.Fatalf("EWS schema validator not found at %s (set EWS_VALIDATOR): %v", abs, err)
+		t.Fatalf("EWS schema validator not found at %s: %v (set EWS_VALIDATOR to ../shared/ews/validate-soap; it needs python3 and xmllint: apt-get install -y libxml2-utils)", abs, err)
 	}
 	if _, err := exec.LookPath("xmllint"); err != nil {
 		t.Fatalf("xmllint is missing; install it with: apt-get install -y libxml2-utils")
