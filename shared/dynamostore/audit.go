@@ -43,15 +43,10 @@ func (s *Store) AppendAudit(ctx context.Context, entries ...domain.AuditEntry) e
 	}
 	for len(reqs) > 0 {
 		n := min(len(reqs), 25)
-		batch := map[string][]types.WriteRequest{*s.table: reqs[:n]}
-		reqs = reqs[n:]
-		for len(batch) > 0 {
-			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: batch})
-			if err != nil {
-				return fmt.Errorf("dynamostore: append audit: %w", err)
-			}
-			batch = out.UnprocessedItems
+		if err := s.batchWrite(ctx, reqs[:n]); err != nil {
+			return fmt.Errorf("dynamostore: append audit: %w", err)
 		}
+		reqs = reqs[n:]
 	}
 	return nil
 }

@@ -104,8 +104,17 @@ func (s *Store) readItems(ctx context.Context, tenantID, mailbox string, changes
 			ExpressionAttributeNames: map[string]string{"#n": "n", "#ks": "ks", "#del": "del"},
 		}}
 		keys = keys[n:]
-		// Unprocessed keys are part of BatchGetItem's answer: ask again.
-		for len(req) > 0 {
+		// Unprocessed keys are part of BatchGetItem's answer (a throttled
+		// partition): ask again after a pause, a bounded number of times.
+		for round := 0; len(req) > 0; round++ {
+			if round == maxUnprocessedRounds {
+				return nil, &domain.Error{Code: domain.CodeUnavailable, Message: "DynamoDB keeps reads unprocessed (throttled); try again"}
+			}
+			if round > 0 {
+				if err := pause(ctx, round); err != nil {
+					return nil, err
+				}
+			}
 			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
 			if err != nil {
 				return nil, fmt.Errorf("dynamostore: read items: %w", err)

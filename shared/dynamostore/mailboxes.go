@@ -116,6 +116,9 @@ func (s *Store) ListMailboxes(ctx context.Context, tenantID string, q domain.Mai
 		ConsistentRead:            aws.Bool(true),
 	}
 	if q.Status != "" {
+		// Limit counts items before the filter: read wider pages so a rare
+		// status does not take one round trip per few mailboxes.
+		in.Limit = aws.Int32(int32(min(4*(limit+1), 1000)))
 		in.FilterExpression = aws.String("#st = :st")
 		in.ExpressionAttributeNames = map[string]string{"#st": "st"}
 		in.ExpressionAttributeValues[":st"] = str(string(q.Status))

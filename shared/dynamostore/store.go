@@ -206,3 +206,40 @@ func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput, fn func(i
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
 }
+
+// maxUnprocessedRounds bounds how often a batch call's unprocessed rest is
+// sent again; DynamoDB leaves items unprocessed when the partition is
+// throttled, so the rounds pause 25 ms, 50 ms, 100 ms, ... in between.
+const maxUnprocessedRounds = 6
+
+// batchWrite sends up to 25 write requests and their unprocessed rest.
+func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error {
+	batch := map[string][]types.WriteRequest{*s.table: reqs}
+	for round := 0; len(batch[*s.table]) > 0; round++ {
+		if round == maxUnprocessedRounds {
+			return &domain.Error{Code: domain.CodeUnavailable, Message: "DynamoDB keeps writes unprocessed (throttled); try again"}
+		}
+		if round > 0 {
+			if err := pause(ctx, round); err != nil {
+				return err
+			}
+		}
+		out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: batch})
+		if err != nil {
+			return err
+		}
+		batch = out.UnprocessedItems
+	}
+	return nil
+}
+
+func pause(ctx context.Context, round int) error {
+	t := time.NewTimer(25 * time.Millisecond << (round - 1))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

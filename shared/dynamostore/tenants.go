@@ -184,18 +184,9 @@ func (s *Store) PurgeTenant(ctx context.Context, id string) error {
 func (s *Store) deletePartition(ctx context.Context, pk string) error {
 	var batch []types.WriteRequest
 	flush := func() error {
-		reqs := map[string][]types.WriteRequest{*s.table: batch}
-		// Unprocessed items are part of BatchWriteItem's answer, not a
-		// failure: send them again until none are left.
-		for len(reqs[*s.table]) > 0 {
-			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: reqs})
-			if err != nil {
-				return err
-			}
-			reqs = out.UnprocessedItems
-		}
+		err := s.batchWrite(ctx, batch)
 		batch = batch[:0]
-		return nil
+		return err
 	}
 	var ferr error
 	err := s.queryAll(ctx, &dynamodb.QueryInput{
