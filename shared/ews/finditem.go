@@ -6,7 +6,6 @@ import (
 	"time"
 )
 
-
 type xCalendarView struct {
 	MaxEntriesReturned int    `xml:"MaxEntriesReturned,attr,omitempty"`
 	StartDate          string `xml:"StartDate,attr"`
