@@ -137,15 +137,19 @@ func (e *testEnv) callAs(t *testing.T, user, pass, header, body string) (int, []
 type recorder struct {
 	mu    sync.Mutex
 	files map[string][]byte
+	label string // when set, names the next response instead of its shape
 }
 
 func (r *recorder) save(response []byte, status int) {
 	if status != http.StatusOK && status != http.StatusInternalServerError {
 		return
 	}
-	key := shapeKey(response)
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	key := shapeKey(response)
+	if r.label != "" {
+		key = r.label + "-" + key
+	}
 	if _, ok := r.files[key]; !ok {
 		r.files[key] = append([]byte(nil), response...)
 	}

@@ -32,7 +32,7 @@ func (r *getFolderReq) run(c *call) {
 		w.msgStart(op, nil)
 		w.raw("<m:Folders>")
 		mb.mu.RLock()
-		w.folder(mb, f, sh.idOnly)
+		w.folder(mb, f, sh)
 		mb.mu.RUnlock()
 		w.raw("</m:Folders>")
 		w.msgEnd(op)
@@ -105,7 +105,7 @@ func (r *findFolderReq) run(c *call) {
 		}
 		w.raw("<t:Folders>")
 		for _, f := range page {
-			w.folder(mb, f, sh.idOnly)
+			w.folder(mb, f, sh)
 		}
 		w.raw("</t:Folders></m:RootFolder>")
 		mb.mu.RUnlock()

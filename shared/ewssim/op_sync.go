@@ -247,11 +247,11 @@ func (r *syncHierarchyReq) run(c *call) {
 			}
 		case !known:
 			w.raw("<t:Create>")
-			w.folder(mb, f, sh.idOnly)
+			w.folder(mb, f, sh)
 			w.raw("</t:Create>")
 		default:
 			w.raw("<t:Update>")
-			w.folder(mb, f, sh.idOnly)
+			w.folder(mb, f, sh)
 			w.raw("</t:Update>")
 		}
 	}

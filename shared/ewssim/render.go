@@ -38,10 +38,18 @@ func (w *xw) item(mb *mailbox, idx uint32, sh shape) {
 
 func (w *xw) itemBody(mb *mailbox, in *item, sh shape) {
 	f := mb.folders[in.folder]
-	w.ref("t:ParentFolderId", tagFolder, mb.idx, f.idx, f.version)
-	w.el("t:ItemClass", in.Kind.Class())
-	w.el("t:Subject", in.Subject)
-	w.el("t:Sensitivity", "Normal")
+	if sh.want("item:ParentFolderId") {
+		w.ref("t:ParentFolderId", tagFolder, mb.idx, f.idx, f.version)
+	}
+	if sh.want("item:ItemClass") {
+		w.el("t:ItemClass", in.Kind.Class())
+	}
+	if sh.want("item:Subject") {
+		w.el("t:Subject", in.Subject)
+	}
+	if sh.want("item:Sensitivity") {
+		w.el("t:Sensitivity", "Normal")
+	}
 	if sh.body {
 		w.raw(`<t:Body BodyType="Text">`)
 		w.esc(in.Body)
@@ -51,32 +59,46 @@ func (w *xw) itemBody(mb *mailbox, in *item, sh shape) {
 	if received.IsZero() {
 		received = in.modified
 	}
-	w.elTime("t:DateTimeReceived", received)
-	w.elInt("t:Size", 512+len(in.Subject)+len(in.Body))
-	w.el("t:Importance", "Normal")
-	w.elBool("t:IsSubmitted", false)
-	w.elBool("t:IsDraft", false)
-	w.elBool("t:IsFromMe", false)
-	w.elBool("t:IsResend", false)
-	w.elBool("t:IsUnmodified", false)
-	w.elTime("t:DateTimeSent", received)
-	w.elTime("t:DateTimeCreated", received)
-	if in.Kind == KindMessage {
+	if sh.want("item:DateTimeReceived") {
+		w.elTime("t:DateTimeReceived", received)
+	}
+	if sh.want("item:Size") {
+		w.elInt("t:Size", 512+len(in.Subject)+len(in.Body))
+	}
+	if sh.fields == nil {
+		w.el("t:Importance", "Normal")
+		w.elBool("t:IsSubmitted", false)
+		w.elBool("t:IsDraft", false)
+		w.elBool("t:IsFromMe", false)
+		w.elBool("t:IsResend", false)
+		w.elBool("t:IsUnmodified", false)
+	}
+	if sh.want("item:DateTimeSent") {
+		w.elTime("t:DateTimeSent", received)
+	}
+	if sh.want("item:DateTimeCreated") {
+		w.elTime("t:DateTimeCreated", received)
+	}
+	if in.Kind == KindMessage && sh.want("item:DisplayTo") {
 		w.el("t:DisplayTo", displayList(in.To))
 	}
-	w.elBool("t:HasAttachments", false)
+	if sh.want("item:HasAttachments") {
+		w.elBool("t:HasAttachments", false)
+	}
 	w.extended(in, sh)
-	w.elTime("t:LastModifiedTime", in.modified)
-	if in.Kind == KindMessage && in.Body != "" {
+	if sh.want("item:LastModifiedTime") {
+		w.elTime("t:LastModifiedTime", in.modified)
+	}
+	if in.Kind == KindMessage && in.Body != "" && sh.want("item:Preview") {
 		w.el("t:Preview", preview(in.Body))
 	}
 	switch in.Kind {
 	case KindMessage:
-		w.messageFields(in)
+		w.messageFields(in, sh)
 	case KindCalendar:
-		w.calendarFields(in)
+		w.calendarFields(mb, in, sh)
 	case KindContact:
-		w.contactFields(in)
+		w.contactFields(in, sh)
 	}
 }
 
@@ -149,40 +171,72 @@ func (w *xw) recipients(name string, as []Address) {
 	w.raw("</" + name + ">")
 }
 
-func (w *xw) messageFields(in *item) {
-	if in.From.Email != "" {
+func (w *xw) messageFields(in *item, sh shape) {
+	if in.From.Email != "" && sh.want("message:Sender") {
 		w.mailbox("t:Sender", in.From)
 	}
-	w.recipients("t:ToRecipients", in.To)
-	w.elBool("t:IsReadReceiptRequested", false)
-	w.el("t:ConversationTopic", in.Subject)
-	if in.From.Email != "" {
+	if sh.want("message:ToRecipients") {
+		w.recipients("t:ToRecipients", in.To)
+	}
+	if sh.want("message:IsReadReceiptRequested") {
+		w.elBool("t:IsReadReceiptRequested", false)
+	}
+	if sh.want("message:ConversationTopic") {
+		w.el("t:ConversationTopic", in.Subject)
+	}
+	if in.From.Email != "" && sh.want("message:From") {
 		w.mailbox("t:From", in.From)
 	}
-	w.elBool("t:IsRead", in.IsRead)
+	if sh.want("message:IsRead") {
+		w.elBool("t:IsRead", in.IsRead)
+	}
 }
 
-func (w *xw) calendarFields(in *item) {
-	w.elTime("t:Start", in.Start)
-	w.elTime("t:End", in.End)
-	w.elBool("t:IsAllDayEvent", in.IsAllDay)
-	w.el("t:LegacyFreeBusyStatus", "Busy")
-	if in.Location != "" {
+func (w *xw) calendarFields(mb *mailbox, in *item, sh shape) {
+	if sh.want("calendar:UID") {
+		// Stable per item, like the iCalendar UID Exchange keeps.
+		w.raw("<t:UID>")
+		w.b = appendID(w.b, 'U', mb.idx, in.created)
+		w.raw("</t:UID>")
+	}
+	if sh.want("calendar:Start") {
+		w.elTime("t:Start", in.Start)
+	}
+	if sh.want("calendar:End") {
+		w.elTime("t:End", in.End)
+	}
+	if sh.want("calendar:IsAllDayEvent") {
+		w.elBool("t:IsAllDayEvent", in.IsAllDay)
+	}
+	if sh.want("calendar:LegacyFreeBusyStatus") {
+		w.el("t:LegacyFreeBusyStatus", "Busy")
+	}
+	if in.Location != "" && sh.want("calendar:Location") {
 		w.el("t:Location", in.Location)
 	}
-	w.elBool("t:IsMeeting", len(in.Attendees) > 0)
-	w.elBool("t:IsCancelled", false)
-	w.elBool("t:IsRecurring", in.IsRecurring)
-	if in.IsRecurring {
-		w.el("t:CalendarItemType", "RecurringMaster")
-	} else {
-		w.el("t:CalendarItemType", "Single")
+	if sh.want("calendar:IsMeeting") {
+		w.elBool("t:IsMeeting", len(in.Attendees) > 0)
 	}
-	w.el("t:MyResponseType", "Organizer")
-	if in.Organizer.Email != "" {
+	if sh.want("calendar:IsCancelled") {
+		w.elBool("t:IsCancelled", false)
+	}
+	if sh.want("calendar:IsRecurring") {
+		w.elBool("t:IsRecurring", in.IsRecurring)
+	}
+	if sh.want("calendar:CalendarItemType") {
+		if in.IsRecurring {
+			w.el("t:CalendarItemType", "RecurringMaster")
+		} else {
+			w.el("t:CalendarItemType", "Single")
+		}
+	}
+	if sh.want("calendar:MyResponseType") {
+		w.el("t:MyResponseType", "Organizer")
+	}
+	if in.Organizer.Email != "" && sh.want("calendar:Organizer") {
 		w.mailbox("t:Organizer", in.Organizer)
 	}
-	if len(in.Attendees) > 0 {
+	if len(in.Attendees) > 0 && sh.want("calendar:RequiredAttendees") {
 		w.raw("<t:RequiredAttendees>")
 		for _, a := range in.Attendees {
 			w.raw("<t:Attendee><t:Mailbox>")
@@ -195,27 +249,37 @@ func (w *xw) calendarFields(in *item) {
 		}
 		w.raw("</t:RequiredAttendees>")
 	}
-	if in.TimeZone != "" {
+	if in.TimeZone != "" && sh.want("calendar:TimeZone") {
 		w.el("t:TimeZone", in.TimeZone)
+	}
+	if in.TimeZone != "" && sh.want("calendar:StartTimeZoneId") {
+		w.el("t:StartTimeZoneId", in.TimeZone)
+	}
+	if in.TimeZone != "" && sh.want("calendar:EndTimeZoneId") {
+		w.el("t:EndTimeZoneId", in.TimeZone)
 	}
 }
 
 var phoneKeys = []string{"BusinessPhone", "MobilePhone", "HomePhone"}
 
-func (w *xw) contactFields(in *item) {
+func (w *xw) contactFields(in *item, sh shape) {
 	name := in.DisplayName
 	if name == "" {
 		name = strings.TrimSpace(in.GivenName + " " + in.Surname)
 	}
-	w.el("t:FileAs", name)
-	w.el("t:DisplayName", name)
-	if in.GivenName != "" {
+	if sh.want("contacts:FileAs") {
+		w.el("t:FileAs", name)
+	}
+	if sh.want("contacts:DisplayName") {
+		w.el("t:DisplayName", name)
+	}
+	if in.GivenName != "" && sh.want("contacts:GivenName") {
 		w.el("t:GivenName", in.GivenName)
 	}
-	if in.Company != "" {
+	if in.Company != "" && sh.want("contacts:CompanyName") {
 		w.el("t:CompanyName", in.Company)
 	}
-	if len(in.Emails) > 0 {
+	if len(in.Emails) > 0 && sh.want("contacts:EmailAddresses") {
 		w.raw("<t:EmailAddresses>")
 		for i, e := range in.Emails {
 			if i == 3 {
@@ -227,7 +291,7 @@ func (w *xw) contactFields(in *item) {
 		}
 		w.raw("</t:EmailAddresses>")
 	}
-	if len(in.Phones) > 0 {
+	if len(in.Phones) > 0 && sh.want("contacts:PhoneNumbers") {
 		w.raw("<t:PhoneNumbers>")
 		for i, p := range in.Phones {
 			if i == len(phoneKeys) {
@@ -239,7 +303,7 @@ func (w *xw) contactFields(in *item) {
 		}
 		w.raw("</t:PhoneNumbers>")
 	}
-	if in.Surname != "" {
+	if in.Surname != "" && sh.want("contacts:Surname") {
 		w.el("t:Surname", in.Surname)
 	}
 }
@@ -288,31 +352,37 @@ func folderElement(class string) string {
 	return "t:Folder"
 }
 
-func (w *xw) folder(mb *mailbox, f *folder, idOnly bool) {
+func (w *xw) folder(mb *mailbox, f *folder, sh shape) {
 	name := folderElement(f.class)
 	w.raw("<" + name + ">")
 	w.ref("t:FolderId", tagFolder, mb.idx, f.idx, f.version)
-	if !idOnly {
-		if f.hasParent {
+	if !sh.idOnly {
+		if f.hasParent && sh.want("folder:ParentFolderId") {
 			p := mb.folders[f.parent]
 			w.ref("t:ParentFolderId", tagFolder, mb.idx, p.idx, p.version)
 		}
-		if f.class != "" {
+		if f.class != "" && sh.want("folder:FolderClass") {
 			w.el("t:FolderClass", f.class)
 		}
-		w.el("t:DisplayName", f.name)
-		w.elInt("t:TotalCount", len(f.members))
-		children := 0
-		for _, c := range mb.folders {
-			if !c.deleted && c.hasParent && c.parent == f.idx {
-				children++
-			}
+		if sh.want("folder:DisplayName") {
+			w.el("t:DisplayName", f.name)
 		}
-		w.elInt("t:ChildFolderCount", children)
-		if f.dist != "" {
+		if sh.want("folder:TotalCount") {
+			w.elInt("t:TotalCount", len(f.members))
+		}
+		if sh.want("folder:ChildFolderCount") {
+			children := 0
+			for _, c := range mb.folders {
+				if !c.deleted && c.hasParent && c.parent == f.idx {
+					children++
+				}
+			}
+			w.elInt("t:ChildFolderCount", children)
+		}
+		if f.dist != "" && sh.want("folder:DistinguishedFolderId") {
 			w.el("t:DistinguishedFolderId", f.dist)
 		}
-		if name == "t:Folder" {
+		if name == "t:Folder" && sh.want("folder:UnreadCount") {
 			unread := 0
 			for _, idx := range f.members {
 				if in := mb.items[idx]; in.Kind == KindMessage && !in.IsRead {

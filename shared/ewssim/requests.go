@@ -79,21 +79,25 @@ type shapeXML struct {
 	} `xml:"AdditionalProperties"`
 }
 
-// shape is what to render for an item.
+// shape is what to render for an item or folder: the ItemId only, the
+// default set (fields == nil), or IdOnly plus the requested FieldURIs, in
+// schema order, as Exchange does.
 type shape struct {
 	idOnly   bool
+	fields   map[string]bool
 	body     bool
 	extended []ExtendedProperty
 }
+
+// want reports whether the property at uri is rendered.
+func (s shape) want(uri string) bool { return s.fields == nil || s.fields[uri] }
 
 func (s shapeXML) shape(bodyByDefault bool) (shape, *ewsError) {
 	var out shape
 	switch s.BaseShape {
 	case "IdOnly":
 		out.idOnly = true
-	case "Default":
-		out.body = bodyByDefault
-	case "AllProperties":
+	case "Default", "AllProperties":
 		out.body = bodyByDefault
 	default:
 		return out, errSchema("BaseShape must be IdOnly, Default or AllProperties, not " + quote(s.BaseShape))
@@ -102,15 +106,16 @@ func (s shapeXML) shape(bodyByDefault bool) (shape, *ewsError) {
 		switch p.XMLName.Local {
 		case "ExtendedFieldURI":
 			out.extended = append(out.extended, p.extended())
-		case "FieldURI":
-			if p.FieldURI == "item:Body" {
+		case "FieldURI", "IndexedFieldURI":
+			uri := p.FieldURI
+			if uri == "item:Body" {
 				out.body = true
 			}
-			// IdOnly plus properties (what the client asks GetItem,
-			// GetFolder and SyncFolderHierarchy for) renders the default
-			// set, a superset of the request; item:ItemClass alone (the
-			// sync's shape) keeps the answer to ids.
-			if p.FieldURI != "item:ItemClass" {
+			if out.idOnly || out.fields != nil {
+				if out.fields == nil {
+					out.fields = make(map[string]bool)
+				}
+				out.fields[uri] = true
 				out.idOnly = false
 			}
 		}
