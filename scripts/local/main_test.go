@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+)
+
+func testConfig(dir string) config {
+	return config{
+		once: true, workers: 8, interval: time.Minute, addr: "127.0.0.1:0", data: dir,
+		demo: demoOptions{Mailboxes: demoMailboxes, Items: demoItems, Mode: domain.AccessImpersonation},
+	}
+}
+
+// readFeed pages through a feed over the API and returns every change.
+func readFeed(t *testing.T, base, path string) []domain.Change {
+	t.Helper()
+	var all []domain.Change
+	cursor := ""
+	for {
+		resp, err := http.Get(base + path + "?limit=500&cursor=" + url.QueryEscape(cursor))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, resp.StatusCode, body)
+		}
+		var page struct {
+			Changes    []domain.Change `json:"changes"`
+			NextCursor string          `json:"nextCursor"`
+		}
+		if err := json.Unmarshal(body, &page); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, page.Changes...)
+		if len(page.Changes) == 0 || page.NextCursor == cursor {
+			return all
+		}
+		cursor = page.NextCursor
+	}
+}
+
+func TestOnceSyncsTheDemoThenOnlyDeltas(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	var out bytes.Buffer
+
+	s, err := openStack(ctx, testConfig(dir), &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := s.runOnce(ctx, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantItems := 0
+	for _, mb := range s.demo.dataset.Mailboxes {
+		for _, f := range []string{"inbox", "sentitems", "calendar", "contacts"} {
+			refs, err := s.demo.sim.ListItems(mb, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantItems += len(refs)
+		}
+	}
+	if first.Enqueued != demoMailboxes || first.Done != demoMailboxes || first.Failed != 0 {
+		t.Fatalf("first run: %+v, want all %d mailboxes synced", first, demoMailboxes)
+	}
+	if first.Appended != wantItems || wantItems < demoMailboxes*demoItems/2 {
+		t.Fatalf("first run appended %d feed entries, want every demo item (%d)", first.Appended, wantItems)
+	}
+	feed := readFeed(t, s.apiURL, "/tenants/demo/changes")
+	if len(feed) != wantItems {
+		t.Fatalf("the tenant feed holds %d changes, want %d", len(feed), wantItems)
+	}
+	kinds := map[domain.ItemKind]int{}
+	for _, c := range feed {
+		if c.Kind != domain.ChangeCreate || c.Item == nil {
+			t.Fatalf("a first sync should only create: %+v", c)
+		}
+		kinds[c.Item.Kind]++
+	}
+	if kinds[domain.KindMessage] == 0 || kinds[domain.KindCalendar] == 0 || kinds[domain.KindContact] == 0 {
+		t.Fatalf("want mail, calendar items and contacts in the feed, got %v", kinds)
+	}
+	mb := s.demo.dataset.Mailboxes[0]
+	if n := len(readFeed(t, s.apiURL, "/tenants/demo/mailboxes/"+mb+"/changes")); n == 0 || n >= wantItems {
+		t.Fatalf("mailbox %s feed has %d changes; want its own items only", mb, n)
+	}
+	if !strings.Contains(out.String(), fmt.Sprintf("%d/%d mailboxes synced (0 failed)", demoMailboxes, demoMailboxes)) {
+		t.Fatalf("the summary line is missing:\n%s", out.String())
+	}
+	s.close()
+
+	// A second --once run on the same data directory: the simulator
+	// changes a few items first, and only those reach the feed.
+	out.Reset()
+	s, err = openStack(ctx, testConfig(dir), &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	second, err := s.runOnce(ctx, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var changed int
+	if _, err := fmt.Sscanf(out.String()[strings.Index(out.String(), "demo: the simulator changed"):], "demo: the simulator changed %d items", &changed); err != nil {
+		t.Fatalf("no change round reported: %v\n%s", err, out.String())
+	}
+	if second.Done != demoMailboxes || second.Failed != 0 {
+		t.Fatalf("second run: %+v, want all mailboxes synced", second)
+	}
+	if second.Appended != changed || changed == 0 {
+		t.Fatalf("second run appended %d feed entries, want only the %d deltas", second.Appended, changed)
+	}
+	after := readFeed(t, s.apiURL, "/tenants/demo/changes")
+	if len(after) != wantItems+changed {
+		t.Fatalf("the feed holds %d changes after the second run, want %d + %d", len(after), wantItems, changed)
+	}
+	kinds2 := map[domain.ChangeKind]int{}
+	for _, c := range after[wantItems:] {
+		kinds2[c.Kind]++
+	}
+	if kinds2[domain.ChangeCreate] == 0 || kinds2[domain.ChangeUpdate] == 0 || kinds2[domain.ChangeDelete] == 0 {
+		t.Fatalf("the deltas should include creates, updates and deletes: %v", kinds2)
+	}
+}
+
+func TestRunOnceExitsZeroWithASummary(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"--once", "--data", t.TempDir(), "--addr", "127.0.0.1:0",
+		"--sim-latency", "0", "--demo-mailboxes", "3", "--demo-items", "12"}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, errOut.String())
+	}
+	for _, want := range []string{"mailbridge: API on http://127.0.0.1:", "3/3 mailboxes synced (0 failed)", "/tenants/demo/changes"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestBadFlagsExitTwo(t *testing.T) {
+	for _, args := range [][]string{
+		{"--interval", "90s"},
+		{"--workers", "0"},
+		{"--demo-mode", "magic"},
+		{"--demo-mailboxes", "0"},
+		{"extra"},
+		{"--no-such-flag"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if code := run(context.Background(), append(args, "--data", t.TempDir()), &out, &errOut); code != 2 {
+				t.Fatalf("exit %d, want 2", code)
+			}
+			if errOut.Len() == 0 {
+				t.Fatal("want a message on stderr")
+			}
+		})
+	}
+}
+
+func TestDemoSizeIsFixedByTheFirstRun(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	args := []string{"--once", "--data", dir, "--addr", "127.0.0.1:0", "--sim-latency", "0", "--demo-mailboxes", "2", "--demo-items", "5"}
+	if code := run(context.Background(), args, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	errOut.Reset()
+	args[len(args)-1] = "6"
+	if code := run(context.Background(), args, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "--demo-items 5") {
+		t.Fatalf("exit %d, stderr %q: want a refusal naming the flags to use", code, errOut.String())
+	}
+}
+
+func TestNoDemo(t *testing.T) {
+	t.Run("refuses to store real credentials without a key", func(t *testing.T) {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), []string{"--no-demo", "--once", "--data", t.TempDir(), "--addr", "127.0.0.1:0"}, &out, &errOut)
+		if code != 1 || !strings.Contains(errOut.String(), "--secrets-key") {
+			t.Fatalf("exit %d, stderr %q: want a refusal naming --secrets-key", code, errOut.String())
+		}
+	})
+	t.Run("with --dev runs an empty tick over the API's tenants", func(t *testing.T) {
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), []string{"--no-demo", "--dev", "--once", "--data", t.TempDir(), "--addr", "127.0.0.1:0"}, &out, &errOut)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut.String())
+		}
+		if !strings.Contains(out.String(), "0/0 mailboxes synced") || strings.Contains(out.String(), "simulated Exchange") {
+			t.Fatalf("want an empty tick and no demo:\n%s", out.String())
+		}
+	})
+}

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/api"
+	"github.com/mailbridge/mailbridge/shared/app"
+	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/local/boltstore"
+	"github.com/mailbridge/mailbridge/shared/local/queue"
+	"github.com/mailbridge/mailbridge/shared/urlguard"
+)
+
+// config is the command line.
+type config struct {
+	once        bool
+	noDemo      bool
+	dev         bool
+	interval    time.Duration // the demo tenant's sync interval
+	workers     int
+	addr        string
+	data        string
+	demo        demoOptions
+	mutateEvery time.Duration // how often the simulator changes demo items
+	spread      time.Duration // jitter of a tenant's jobs within a tick
+	verbose     bool
+	secretsKey  string // key file of the secrets file; "" = generated (demo, --dev)
+}
+
+// stack is the whole of Mailbridge in one process.
+type stack struct {
+	cfg      config
+	out      io.Writer
+	log      *slog.Logger
+	store    *boltstore.Store
+	tenants  *app.Tenants
+	queue    *queue.Queue
+	sched    *app.Scheduler
+	progress *progress
+	demo     *demo
+	api      *http.Server
+	apiURL   string
+	// fresh is true when this run onboarded the demo tenant.
+	fresh bool
+}
+
+func openStack(ctx context.Context, cfg config, out io.Writer) (*stack, error) {
+	if err := os.MkdirAll(cfg.data, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	level := slog.LevelWarn
+	if cfg.verbose {
+		level = slog.LevelInfo
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	clock := domain.SystemClock{}
+	s := &stack{cfg: cfg, out: out, log: log, progress: newProgress(out, clock.Now)}
+
+	store, err := boltstore.Open(filepath.Join(cfg.data, "mailbridge.db"), boltstore.Options{})
+	if err != nil {
+		return nil, err
+	}
+	s.store = store
+	ok := false
+	defer func() {
+		if !ok {
+			s.close()
+		}
+	}()
+
+	secrets, err := openSecrets(cfg.data, cfg.secretsKey, !cfg.noDemo || cfg.dev, out)
+	if err != nil {
+		return nil, err
+	}
+	// The demo's simulator listens on http://127.0.0.1, so the demo needs
+	// what --dev allows.
+	policy := urlguard.Policy{DevLoopback: cfg.dev || !cfg.noDemo}
+	// Every EWS connection is checked again at dial time (DNS may change
+	// after registration). Workers share the connections to a server.
+	transport := policy.Transport()
+	transport.MaxIdleConnsPerHost = max(cfg.workers, 2)
+	httpClient := &http.Client{Timeout: 60 * time.Second, Transport: transport}
+	connector, checker := newExchangeAccess(httpClient)
+
+	s.tenants = &app.Tenants{Store: store, Secrets: secrets, Checker: checker, Clock: clock, URLs: policy, Log: log}
+	s.queue = queue.New(queue.Options{})
+	s.sched = &app.Scheduler{Store: store, Queue: s.queue, Spread: cfg.spread, ForceDue: cfg.once}
+	w := &worker{
+		syncer:      &app.Syncer{Store: store, Secrets: &app.SecretCache{Store: secrets, Clock: clock}, Connector: connector, Clock: clock, Log: log},
+		progress:    s.progress,
+		log:         log,
+		maxReceives: queue.DefaultMaxReceives,
+	}
+	go s.queue.Run(ctx, cfg.workers, w.handle)
+
+	if !cfg.noDemo {
+		if s.demo, err = startDemo(cfg.data, cfg.demo); err != nil {
+			return nil, fmt.Errorf("starting the demo simulator: %w", err)
+		}
+		if err := s.demo.save(); err != nil {
+			return nil, err
+		}
+		_, getErr := s.tenants.Get(ctx, demoTenantID)
+		s.fresh = domain.IsNotFound(getErr)
+		if _, err := onboardDemo(ctx, s.tenants, s.demo, cfg.demo, cfg.interval); err != nil {
+			return nil, err
+		}
+	}
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return nil, fmt.Errorf("API address %s: %w (set --addr or MAILBRIDGE_ADDR)", cfg.addr, err)
+	}
+	s.apiURL = "http://" + ln.Addr().String()
+	s.api = &http.Server{
+		Handler:           api.New(api.Deps{Store: store, Secrets: secrets, Checker: checker, Clock: clock, Logger: log, URLPolicy: policy}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() {
+		if err := s.api.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("API server stopped", "err", err)
+		}
+	}()
+	ok = true
+	return s, nil
+}
+
+func (s *stack) close() {
+	if s.api != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = s.api.Shutdown(ctx)
+		cancel()
+	}
+	if s.queue != nil {
+		s.queue.Close()
+	}
+	if s.demo != nil {
+		s.demo.close()
+	}
+	if s.store != nil {
+		_ = s.store.Close()
+	}
+}
+
+// tick runs one scheduler tick and records its jobs in the progress.
+func (s *stack) tick(ctx context.Context, now time.Time) (app.TickSummary, error) {
+	s.progress.began(now.UTC().Truncate(time.Minute))
+	sum, err := s.sched.Tick(ctx, now)
+	s.progress.enqueued(sum)
+	return sum, err
+}
+
+// runOnce ticks once for the minute of now, waits for every job of the
+// tick, and returns the report.
+func (s *stack) runOnce(ctx context.Context, now time.Time) (tickReport, error) {
+	if s.demo != nil && !s.fresh {
+		// A later --once run shows deltas: the simulator changes a few
+		// items first, as it would have meanwhile.
+		n, err := s.demo.mutate()
+		if err != nil {
+			return tickReport{}, err
+		}
+		fmt.Fprintf(s.out, "demo: the simulator changed %d items (round %d)\n", n, s.demo.rounds)
+	}
+	if _, err := s.tick(ctx, now); err != nil {
+		return tickReport{}, err
+	}
+	if err := s.queue.Drain(ctx); err != nil {
+		return tickReport{}, err
+	}
+	select {
+	case r := <-s.progress.done:
+		return r, nil
+	case <-ctx.Done():
+		return tickReport{}, ctx.Err()
+	}
+}
+
+// runForever ticks at every minute boundary, mutates demo items now and
+// then, prints progress every two seconds, until ctx ends.
+func (s *stack) runForever(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if s.demo != nil && s.cfg.mutateEvery > 0 {
+		wg.Go(func() {
+			t := time.NewTicker(s.cfg.mutateEvery)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					n, err := s.demo.mutate()
+					if err != nil {
+						s.log.Error("demo change round failed", "err", err)
+						continue
+					}
+					fmt.Fprintf(s.out, "demo: the simulator changed %d items (round %d); the next tick syncs only these\n", n, s.demo.rounds)
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		t := time.NewTicker(2 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				s.progress.printProgress()
+			}
+		}
+	})
+	next := time.Now()
+	for {
+		if _, err := s.tick(ctx, next); err != nil && ctx.Err() == nil {
+			s.log.Error("tick failed; the next one retries", "err", err)
+		}
+		next = time.Now().Truncate(time.Minute).Add(time.Minute)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Until(next)):
+		}
+	}
+}
