@@ -128,7 +128,7 @@ func (f *faultySecrets) get(id string) (domain.Credential, bool) {
 	return c, err == nil
 }
 
-func openSecrets(t *testing.T) *faultySecrets {
+func openSecrets(t *testing.T) *filesecrets.Store {
 	t.Helper()
 	dir := t.TempDir()
 	key := filepath.Join(dir, "key")
@@ -139,7 +139,7 @@ func openSecrets(t *testing.T) *faultySecrets {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &faultySecrets{SecretStore: fs}
+	return fs
 }
 
 // fakeChecker answers access checks from a table keyed by address; it
@@ -220,7 +220,7 @@ var dns = testDNS{
 
 type env struct {
 	t       *testing.T
-	store   *boltstore.Store
+	store   domain.Store
 	secrets *faultySecrets
 	checker *fakeChecker
 	srv     *server
@@ -230,6 +230,8 @@ type env struct {
 
 type envOption func(*Deps)
 
+// newEnv serves the API over the embedded adapters: the bolt store and the
+// encrypted file secret store, in a temporary directory.
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "mailbridge.db"), boltstore.Options{Clock: fixedClock{testNow}})
@@ -237,10 +239,16 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	fs := openSecrets(t)
+	return newEnvOn(t, st, fs, opts...)
+}
+
+func newEnvOn(t *testing.T, st domain.Store, secrets domain.SecretStore, opts ...envOption) *env {
+	t.Helper()
 	e := &env{
 		t:       t,
 		store:   st,
-		secrets: openSecrets(t),
+		secrets: &faultySecrets{SecretStore: secrets},
 		checker: &fakeChecker{reports: map[string]domain.AccessReport{}, errs: map[string]error{}, block: map[string]bool{}},
 		logs:    &logSink{},
 	}

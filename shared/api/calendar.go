@@ -1,0 +1,163 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/app"
+	"github.com/mailbridge/mailbridge/shared/domain"
+)
+
+// Calendar writes (seeds 001 and 002): the API validates a request, queues
+// it on the calendar-writes queue and answers 202 with the request id; the
+// calendarwriter Lambda makes the write and Step Functions its retries.
+//
+// New serves these routes once it calls
+//
+//	registerCalendar(s, &app.CalendarRequests{Store: d.Store, Queue: d.CalendarQueue, Clock: clock})
+//
+// with Deps.CalendarQueue the calendar-writes queue; with no queue they
+// answer 503.
+
+// MaxEventBodyBytes bounds a calendar write request: the event body (64 KiB)
+// plus everything else, with room for JSON escaping.
+const MaxEventBodyBytes = 256 * 1024
+
+const (
+	eventsPath = "/tenants/{id}/mailboxes/{address}/events"
+	eventPath  = eventsPath + "/{clientEventId}"
+)
+
+// calendarRoutes are the calendar-write operations, served with c.
+func calendarRoutes(c *app.CalendarRequests) []route {
+	return []route{
+		{"POST", eventsPath, with(scoped, 202, 409, 413, 415, 503), func(_ *server, w http.ResponseWriter, r *http.Request) error {
+			return putEvent(c, w, r)
+		}},
+		{"DELETE", eventPath, with(scoped, 202, 409, 503), func(_ *server, w http.ResponseWriter, r *http.Request) error {
+			return deleteEvent(c, w, r)
+		}},
+	}
+}
+
+// registerCalendar adds the calendar routes to s, with the same JSON 405
+// answers as the other routes.
+func registerCalendar(s *server, c *app.CalendarRequests) {
+	allowed := map[string][]string{}
+	for _, rt := range calendarRoutes(c) {
+		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
+		allowed[rt.path] = append(allowed[rt.path], rt.method)
+	}
+	for p, methods := range allowed {
+		allow := strings.Join(methods, ", ")
+		s.mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{
+				Code: "method_not_allowed", Message: r.Method + " is not supported here; use " + allow,
+			}})
+		})
+	}
+}
+
+// putEventRequest is the body of POST .../events. Times are strings so a
+// malformed one gets an answer naming the field and the expected form.
+type putEventRequest struct {
+	ClientEventID   string           `json:"clientEventId"`
+	Subject         string           `json:"subject"`
+	Start           string           `json:"start"`
+	End             string           `json:"end"`
+	TimeZone        string           `json:"timeZone"`
+	Location        string           `json:"location"`
+	Body            string           `json:"body"`
+	Attendees       []domain.Address `json:"attendees"`
+	SendInvitations bool             `json:"sendInvitations"`
+}
+
+// writeAccepted is the 202 answer: the write is queued, not yet made; the
+// audit trail records its outcome under RequestID.
+type writeAccepted struct {
+	RequestID     string         `json:"requestId"`
+	Status        string         `json:"status"`
+	Op            domain.WriteOp `json:"op"`
+	TenantID      string         `json:"tenantId"`
+	Mailbox       string         `json:"mailbox"`
+	ClientEventID string         `json:"clientEventId"`
+}
+
+func accepted(w http.ResponseWriter, req domain.WriteRequest) {
+	writeJSON(w, http.StatusAccepted, writeAccepted{
+		RequestID: req.ID, Status: "queued", Op: req.Op, TenantID: req.TenantID, Mailbox: req.Mailbox, ClientEventID: req.ClientEventID,
+	})
+}
+
+func configured(c *app.CalendarRequests) error {
+	if c == nil || c.Queue == nil {
+		return &domain.Error{Code: domain.CodeUnavailable, Message: "calendar writes are not enabled in this deployment"}
+	}
+	return nil
+}
+
+func parseEventTime(field, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil // the use case says it is required
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, domain.Invalid(field, "%s must be an RFC 3339 time with a zone, like 2026-12-01T09:00:00+01:00", field)
+	}
+	return t, nil
+}
+
+func putEvent(c *app.CalendarRequests, w http.ResponseWriter, r *http.Request) error {
+	if err := configured(c); err != nil {
+		return err
+	}
+	if _, err := query(r); err != nil {
+		return err
+	}
+	var body putEventRequest
+	if err := decodeJSON(w, r, &body, MaxEventBodyBytes); err != nil {
+		return err
+	}
+	start, err := parseEventTime("start", body.Start)
+	if err != nil {
+		return err
+	}
+	end, err := parseEventTime("end", body.End)
+	if err != nil {
+		return err
+	}
+	req, err := c.RequestPut(r.Context(), r.PathValue("id"), r.PathValue("address"), app.EventInput{
+		ClientEventID: body.ClientEventID, Subject: body.Subject, Start: start, End: end, TimeZone: body.TimeZone,
+		Location: body.Location, Body: body.Body, Attendees: body.Attendees, SendInvitations: body.SendInvitations,
+	})
+	if err != nil {
+		return err
+	}
+	accepted(w, req)
+	return nil
+}
+
+func deleteEvent(c *app.CalendarRequests, w http.ResponseWriter, r *http.Request) error {
+	if err := configured(c); err != nil {
+		return err
+	}
+	q, err := query(r, "sendCancellations")
+	if err != nil {
+		return err
+	}
+	notify := false
+	if v, ok := q["sendCancellations"]; ok {
+		if notify, err = strconv.ParseBool(v); err != nil {
+			return domain.Invalid("sendCancellations", "sendCancellations must be true or false")
+		}
+	}
+	req, err := c.RequestDelete(r.Context(), r.PathValue("id"), r.PathValue("address"), r.PathValue("clientEventId"), notify)
+	if err != nil {
+		return err
+	}
+	accepted(w, req)
+	return nil
+}

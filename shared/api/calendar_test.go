@@ -1,0 +1,204 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/app"
+	"github.com/mailbridge/mailbridge/shared/domain"
+)
+
+// calendarQueue records what the handlers queue (the SQS and embedded
+// queue adapters have their own tests).
+type calendarQueue struct {
+	sent []domain.QueueMessage
+	fail error
+}
+
+func (q *calendarQueue) SendBatch(_ context.Context, msgs []domain.QueueMessage) error {
+	if q.fail != nil {
+		return q.fail
+	}
+	q.sent = append(q.sent, msgs...)
+	return nil
+}
+
+// calendarEnv is the API with the calendar routes, a tenant "acme" with
+// mailbox ann@contoso.com, and an offboarded tenant "gone-co".
+func calendarEnv(t *testing.T, q domain.Queue) *env {
+	t.Helper()
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, tn := range []domain.Tenant{
+		{ID: "acme", AccessMode: domain.AccessImpersonation, Status: domain.TenantActive},
+		{ID: "gone-co", AccessMode: domain.AccessImpersonation, Status: domain.TenantOffboarded},
+	} {
+		if err := e.store.CreateTenant(ctx, tn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.store.AddMailbox(ctx, domain.Mailbox{TenantID: "acme", Address: "ann@contoso.com", Status: domain.MailboxOK}); err != nil {
+		t.Fatal(err)
+	}
+	registerCalendar(e.srv, &app.CalendarRequests{Store: e.store, Queue: q, Clock: fixedClock{testNow}})
+	return e
+}
+
+const eventBody = `{"clientEventId":"trip-42","subject":"Flight to Oslo","start":"2026-12-01T09:00:00+01:00","end":"2026-12-01T11:00:00+01:00",` +
+	`"timeZone":"W. Europe Standard Time","location":"OSL","body":"Booking ABC123","attendees":[{"name":"Lee","email":"Lee@contoso.com"}],"sendInvitations":true}`
+
+// answeredStatuses checks an answer is one calendarRoutes declares (the
+// list the OpenAPI document must carry for these operations).
+func checkDeclared(t *testing.T, method, path string, status int) {
+	t.Helper()
+	for _, rt := range calendarRoutes(nil) {
+		if rt.method == method && rt.path == path {
+			if !slices.Contains(rt.statuses, status) {
+				t.Errorf("%s %s answered %d, not among its declared statuses %v", method, path, status, rt.statuses)
+			}
+			return
+		}
+	}
+	if status != http.StatusMethodNotAllowed {
+		t.Errorf("%s %s is not a calendar route", method, path)
+	}
+}
+
+func TestPutEventQueuesTheWrite(t *testing.T) {
+	q := &calendarQueue{}
+	e := calendarEnv(t, q)
+	out := e.must(req{method: "POST", path: "/tenants/acme/mailboxes/ANN@contoso.com/events", body: eventBody}, http.StatusAccepted)
+	checkDeclared(t, "POST", eventsPath, http.StatusAccepted)
+	if len(q.sent) != 1 {
+		t.Fatalf("%d messages queued", len(q.sent))
+	}
+	var wr domain.WriteRequest
+	if err := json.Unmarshal(q.sent[0].Body, &wr); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"requestId": wr.ID, "status": "queued", "op": "upsert", "tenantId": "acme", "mailbox": "ann@contoso.com", "clientEventId": "trip-42"}
+	for k, v := range want {
+		if out[k] != v {
+			t.Errorf("answer %s = %v, want %v", k, out[k], v)
+		}
+	}
+	if wr.ID == "" || wr.Event == nil || !wr.Event.Start.Equal(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)) || !wr.Notify ||
+		wr.Event.Attendees[0].Email != "lee@contoso.com" || wr.Event.TimeZone != "W. Europe Standard Time" {
+		t.Errorf("queued %+v (event %+v)", wr, wr.Event)
+	}
+}
+
+func TestDeleteEventQueuesTheDelete(t *testing.T) {
+	q := &calendarQueue{}
+	e := calendarEnv(t, q)
+	out := e.must(req{method: "DELETE", path: "/tenants/acme/mailboxes/ann@contoso.com/events/trip-42?sendCancellations=true"}, http.StatusAccepted)
+	checkDeclared(t, "DELETE", eventPath, http.StatusAccepted)
+	var wr domain.WriteRequest
+	if len(q.sent) != 1 || json.Unmarshal(q.sent[0].Body, &wr) != nil {
+		t.Fatalf("queued %+v", q.sent)
+	}
+	if wr.Op != domain.WriteDelete || wr.ClientEventID != "trip-42" || !wr.Notify || out["requestId"] != wr.ID || out["op"] != "delete" {
+		t.Errorf("queued %+v, answered %v", wr, out)
+	}
+}
+
+// Bad input gets a 4xx naming what to fix, and nothing is queued.
+func TestCalendarRoutesRefuseBadInput(t *testing.T) {
+	withField := func(field, value string) string {
+		var m map[string]any
+		_ = json.Unmarshal([]byte(eventBody), &m)
+		var v any
+		_ = json.Unmarshal([]byte(value), &v)
+		m[field] = v
+		b, _ := json.Marshal(m)
+		return string(b)
+	}
+	const events = "/tenants/acme/mailboxes/ann@contoso.com/events"
+	for _, tc := range []struct {
+		name   string
+		r      req
+		status int
+		field  string
+	}{
+		{"not JSON", req{method: "POST", path: events, body: `{"clientEventId":`}, 400, ""},
+		{"unknown field", req{method: "POST", path: events, body: withField("colour", `"red"`)}, 400, "colour"},
+		{"unknown attendee field", req{method: "POST", path: events, body: withField("attendees", `[{"email":"lee@contoso.com","role":"chair"}]`)}, 400, "role"},
+		{"subject not a string", req{method: "POST", path: events, body: withField("subject", `5`)}, 400, "subject"},
+		{"start without a zone", req{method: "POST", path: events, body: withField("start", `"2026-12-01T09:00:00"`)}, 400, "start"},
+		{"start not a time", req{method: "POST", path: events, body: withField("start", `"tomorrow"`)}, 400, "start"},
+		{"end before start", req{method: "POST", path: events, body: withField("end", `"2026-12-01T08:00:00+01:00"`)}, 400, "end"},
+		{"no end", req{method: "POST", path: events, body: withField("end", `""`)}, 400, "end"},
+		{"bad client event id", req{method: "POST", path: events, body: withField("clientEventId", `"trip 42"`)}, 400, "clientEventId"},
+		{"markup time zone", req{method: "POST", path: events, body: withField("timeZone", `"<script>"`)}, 400, "timeZone"},
+		{"bad attendee", req{method: "POST", path: events, body: withField("attendees", `[{"email":"lee"}]`)}, 400, "attendees.email"},
+		{"oversized body", req{method: "POST", path: events, body: withField("body", `"`+strings.Repeat("b", MaxEventBodyBytes)+`"`)}, 413, ""},
+		{"event body over the event limit", req{method: "POST", path: events, body: withField("body", `"`+strings.Repeat("b", app.MaxEventBodyBytes+1)+`"`)}, 400, "body"},
+		{"wrong content type", req{method: "POST", path: events, body: eventBody, header: map[string]string{"Content-Type": "text/plain"}}, 415, ""},
+		{"unknown query parameter", req{method: "POST", path: events + "?dryRun=1", body: eventBody}, 400, "dryRun"},
+		{"bad tenant id", req{method: "POST", path: "/tenants/ACME!/mailboxes/ann@contoso.com/events", body: eventBody}, 400, "id"},
+		{"unknown tenant", req{method: "POST", path: "/tenants/globex/mailboxes/ann@contoso.com/events", body: eventBody}, 404, ""},
+		{"offboarded tenant", req{method: "POST", path: "/tenants/gone-co/mailboxes/ann@contoso.com/events", body: eventBody}, 409, ""},
+		{"mailbox of no tenant", req{method: "POST", path: "/tenants/acme/mailboxes/carol@contoso.com/events", body: eventBody}, 404, ""},
+		{"malformed mailbox", req{method: "POST", path: "/tenants/acme/mailboxes/carol/events", body: eventBody}, 400, "address"},
+		{"delete: bad client event id", req{method: "DELETE", path: events + "/-trip"}, 400, "clientEventId"},
+		{"delete: bad flag", req{method: "DELETE", path: events + "/trip-42?sendCancellations=maybe"}, 400, "sendCancellations"},
+		{"delete: unknown mailbox", req{method: "DELETE", path: "/tenants/acme/mailboxes/carol@contoso.com/events/trip-42"}, 404, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := &calendarQueue{}
+			e := calendarEnv(t, q)
+			w := e.do(tc.r)
+			if w.Code != tc.status {
+				t.Fatalf("status %d, want %d: %s", w.Code, tc.status, w.Body)
+			}
+			path := eventsPath
+			if tc.r.method == "DELETE" {
+				path = eventPath
+			}
+			checkDeclared(t, tc.r.method, path, w.Code)
+			var body errorBody
+			if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || body.Error.Message == "" {
+				t.Fatalf("answer is not a JSON error: %s", w.Body)
+			}
+			if body.Error.Field != tc.field {
+				t.Errorf("error field %q, want %q (%s)", body.Error.Field, tc.field, body.Error.Message)
+			}
+			if len(q.sent) != 0 {
+				t.Errorf("bad input queued %d messages", len(q.sent))
+			}
+		})
+	}
+}
+
+func TestCalendarRoutesUnavailable(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		q    domain.Queue
+	}{
+		{"no queue configured", nil},
+		{"queue failing", &calendarQueue{fail: errors.New("sqs: AWS.SimpleQueueService.NonExistentQueue")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := calendarEnv(t, tc.q)
+			w := e.do(req{method: "POST", path: "/tenants/acme/mailboxes/ann@contoso.com/events", body: eventBody})
+			if w.Code != http.StatusServiceUnavailable || strings.Contains(w.Body.String(), "sqs") {
+				t.Errorf("status %d: %s; want 503 without the cause", w.Code, w.Body)
+			}
+			checkDeclared(t, "POST", eventsPath, w.Code)
+		})
+	}
+}
+
+func TestCalendarRoutesWrongMethod(t *testing.T) {
+	e := calendarEnv(t, &calendarQueue{})
+	w := e.do(req{method: "PUT", path: "/tenants/acme/mailboxes/ann@contoso.com/events/trip-42", body: eventBody})
+	if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "DELETE" {
+		t.Errorf("status %d, Allow %q: %s", w.Code, w.Header().Get("Allow"), w.Body)
+	}
+}
