@@ -359,9 +359,10 @@ func (r *syncRun) syncHierarchy(ctx context.Context) error {
 				r.res.Resyncs++
 				continue
 			}
-			if ae != nil && ae.Kind == domain.AccessDenied && r.ref.Mode == domain.AccessFolderDelegate {
-				// The folder tree is hidden; the distinguished folders
-				// shared one by one can still be read.
+			if ae != nil && ae.Kind == domain.AccessDenied && r.ref.Mode.Delegated() {
+				// The folder tree is hidden (folders shared one by one,
+				// e.g. seed 004's explicit calendar permission); the
+				// shared well-known folders can still be read.
 				return nil
 			}
 			return err
@@ -724,6 +725,9 @@ func (r *syncRun) finish(ctx context.Context, runErr error) error {
 // Exchange said.
 func (r *syncRun) outcome(err error) (domain.MailboxStatus, string, string) {
 	if err == nil {
+		if names := r.unreadableNames(); len(names) > 0 && !r.anyReadable() {
+			return domain.MailboxAccessDenied, "grant the service account FullAccess on the mailbox, or share the folders " + strings.Join(names, ", ") + " with it", "ErrorAccessDenied"
+		}
 		if names := r.unreadableNames(); len(names) > 0 {
 			return domain.MailboxOK, fmt.Sprintf("share the folders %s with the service account (folder permission Reviewer or higher); they are synced from scratch once readable", strings.Join(names, ", ")), ""
 		}
@@ -759,6 +763,16 @@ func (r *syncRun) outcome(err error) (domain.MailboxStatus, string, string) {
 		return r.mbox.Status, r.mbox.Hint, ""
 	}
 	return domain.MailboxError, "Exchange refused the request; see lastError and run POST /tenants/" + r.tenant.ID + "/verify?mailbox=" + r.mbox.Address, detail
+}
+
+// anyReadable reports whether at least one selected folder was readable.
+func (r *syncRun) anyReadable() bool {
+	for _, id := range r.selected() {
+		if !r.st.Folders[id].Unreadable {
+			return true
+		}
+	}
+	return false
 }
 
 // unreadableNames lists the selected folders the service account may not

@@ -955,3 +955,18 @@ func TestDeadlineMarginContinues(t *testing.T) {
 		t.Errorf("feed %d, want 10", n)
 	}
 }
+
+func TestNothingSharedIsAccessDenied(t *testing.T) {
+	e := newEnv(t)
+	e.addTenant("acme", domain.AccessFolderDelegate, nil, mbx)
+	e.x.addItems(mbx, "inbox", 3)
+	// No grant at all: the tree is hidden and no folder is readable.
+	res := e.mustSync("acme", mbx)
+	m := e.mailbox("acme", mbx)
+	if res.Status != domain.MailboxAccessDenied || m.Status != domain.MailboxAccessDenied || !strings.Contains(m.Hint, "FullAccess") {
+		t.Fatalf("status %q hint %q, want access_denied with a hint", m.Status, m.Hint)
+	}
+	if !slices.Equal(m.UnreadableFolders, []string{"calendar", "contacts", "inbox", "sentitems"}) {
+		t.Errorf("unreadable %v", m.UnreadableFolders)
+	}
+}
