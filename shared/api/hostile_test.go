@@ -90,6 +90,7 @@ func hostileCases() []hostileCase {
 		{"encoded traversal in path", req{method: "GET", path: "/tenants/..%2F..%2Fsecrets"}, 400, "path", "clean"},
 		{"raw traversal in path", req{method: "GET", path: "/tenants/contoso/../globex"}, 400, "path", "clean"},
 		{"injection in path", req{method: "GET", path: "/tenants/x'%3B%20DROP%20TABLE%20t"}, 400, "id", "a-z"},
+		{"query on a create", req{method: "POST", path: "/tenants?admin=true", body: createWith("")}, 400, "admin", "unknown query parameter"},
 		{"unknown query parameter", req{method: "GET", path: "/tenants/contoso/mailboxes?statuss=ok"}, 400, "statuss", "unknown query parameter"},
 		{"bad status filter", req{method: "GET", path: "/tenants/contoso/mailboxes?status=pwned"}, 400, "status", "pending, ok"},
 		{"negative limit", req{method: "GET", path: "/tenants/contoso/mailboxes?limit=-1"}, 400, "limit", "between 1 and 1000"},

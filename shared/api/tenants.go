@@ -134,6 +134,9 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 	if err := s.authorize(r.Context(), ""); err != nil {
 		return err
 	}
+	if _, err := query(r); err != nil {
+		return err
+	}
 	key := r.Header.Get("Idempotency-Key")
 	if key != "" && !requestIDPattern.MatchString(key) {
 		return domain.Invalid("Idempotency-Key", "Idempotency-Key must be 1-64 characters of A-Z, a-z, 0-9, '.', '_' and '-'")
@@ -241,6 +244,9 @@ func (s *server) getTenant(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) patchTenant(w http.ResponseWriter, r *http.Request) error {
+	if _, err := query(r); err != nil {
+		return err
+	}
 	var req patchTenantRequest
 	if err := decodeJSON(w, r, &req, MaxBodyBytes); err != nil {
 		return err
@@ -284,6 +290,9 @@ type rotateResponse struct {
 }
 
 func (s *server) rotateCredentials(w http.ResponseWriter, r *http.Request) error {
+	if _, err := query(r); err != nil {
+		return err
+	}
 	var req rotateRequest
 	if err := decodeJSON(w, r, &req, MaxBodyBytes); err != nil {
 		return err
@@ -321,6 +330,9 @@ type addMailboxesResponse struct {
 }
 
 func (s *server) addMailboxes(w http.ResponseWriter, r *http.Request) error {
+	if _, err := query(r); err != nil {
+		return err
+	}
 	var req addMailboxesRequest
 	if err := decodeJSON(w, r, &req, MaxBulkBodyBytes); err != nil {
 		return err
