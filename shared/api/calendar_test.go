@@ -53,7 +53,7 @@ func calendarEnv(t *testing.T, q domain.Queue) *env {
 const eventBody = `{"clientEventId":"trip-42","subject":"Flight to Oslo","start":"2026-12-01T09:00:00+01:00","end":"2026-12-01T11:00:00+01:00",` +
 	`"timeZone":"W. Europe Standard Time","location":"OSL","body":"Booking ABC123","attendees":[{"name":"Lee","email":"Lee@contoso.com"}],"sendInvitations":true}`
 
-// answeredStatuses checks an answer is one calendarRoutes declares (the
+// checkDeclared checks an answer is one calendarRoutes declares (the
 // list the OpenAPI document must carry for these operations).
 func checkDeclared(t *testing.T, method, path string, status int) {
 	t.Helper()
