@@ -38,6 +38,8 @@ var errLostRace = errors.New("dynamostore: a concurrent writer or a gap-closing 
 
 // ApplyChanges upserts items and appends feed entries for the changes that
 // are news; see the package documentation for why this is exactly-once.
+// A batch larger than one transaction is stored chunk by chunk, so an error
+// may leave the earlier chunks stored: applying the batch again is safe.
 func (s *Store) ApplyChanges(ctx context.Context, tenantID, mailbox string, changes []domain.ItemChange) (int, error) {
 	if err := storeplan.Validate(tenantID, mailbox, changes); err != nil {
 		return 0, err
@@ -159,16 +161,16 @@ func (s *Store) allocate(ctx context.Context, head item, k int) (int64, error) {
 
 // feedEntry is a stored feed entry; at (unix ms) lets readers judge the age
 // of a gap before it.
-func feedEntry(pk string, seq int64, cursor string, ch domain.Change) (item, int, error) {
+func feedEntry(pk string, seq int64, cursor string, ch domain.Change) (item, error) {
 	ch.Seq = cursor
 	d, err := json.Marshal(ch)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	it := key(pk, seqSK(seq))
 	it["d"] = str(string(d))
 	it["at"] = num(ch.At.UnixMilli())
-	return it, len(d), nil
+	return it, nil
 }
 
 // chunkSize is how many of entries fit in one transaction with their items.
@@ -229,11 +231,11 @@ func (s *Store) writeChunk(ctx context.Context, tenantID, mailbox string, items 
 		last[e.ItemID] = e
 		ch := domain.Change{TenantID: tenantID, Mailbox: mailbox, Kind: e.Kind, ItemID: e.ItemID, Item: e.Item, At: now}
 		tseq, mseq := tfirst+int64(i), mfirst+int64(i)
-		te, _, err := feedEntry(tpk, tseq, "t"+strconv.FormatInt(tseq, 10), ch)
+		te, err := feedEntry(tpk, tseq, "t"+strconv.FormatInt(tseq, 10), ch)
 		if err != nil {
 			return 0, err
 		}
-		me, _, err := feedEntry(mpk, mseq, "m"+strconv.FormatInt(mseq, 10), ch)
+		me, err := feedEntry(mpk, mseq, "m"+strconv.FormatInt(mseq, 10), ch)
 		if err != nil {
 			return 0, err
 		}

