@@ -37,6 +37,7 @@ const (
 	delegated  = "chloe@contoso.com"
 	folderDel  = "dan@contoso.com" // inbox, sent items and calendar shared; contacts not
 	busy       = "eva@contoso.com" // answers ErrorServerBusy
+	calOnly    = "farid@contoso.com" // outside the scope, only the calendar shared (seed 004)
 	unknown    = "nobody@contoso.com"
 )
 
@@ -67,7 +68,7 @@ func testEnv(t *testing.T) *env {
 
 func newEnv() (*env, error) {
 	sim := ewssim.New(ewssim.Options{Seed: 1})
-	for _, a := range []string{inScope, outOfScope, delegated, folderDel, busy} {
+	for _, a := range []string{inScope, outOfScope, delegated, folderDel, busy, calOnly} {
 		if err := sim.AddMailbox(a, strings.Split(a, "@")[0]); err != nil {
 			return nil, err
 		}
@@ -90,6 +91,9 @@ func newEnv() (*env, error) {
 		if err := sim.GrantDelegate(svcUser, folderDel, f); err != nil {
 			return nil, err
 		}
+	}
+	if err := sim.GrantDelegate(svcUser, calOnly, "calendar"); err != nil {
+		return nil, err
 	}
 	sim.InjectFault(ewssim.Fault{Mailbox: busy, Kind: ewssim.FaultSOAP, Code: "ErrorServerBusy", BackOff: 2 * time.Second})
 	srv, err := sim.Start(true)
@@ -265,6 +269,29 @@ func TestReportDetails(t *testing.T) {
 	t.Run("throttling is flagged with the back-off", func(t *testing.T) {
 		rep := check(domain.AccessImpersonation, false, busy)
 		if !rep.Throttled || !strings.Contains(rep.Detail, "ErrorServerBusy") || !strings.Contains(rep.Hint, "after 2s") {
+			t.Errorf("got %+v", rep)
+		}
+	})
+	t.Run("seed 004: calendar permission instead of impersonation", func(t *testing.T) {
+		tn := e.tenant(domain.AccessImpersonation, true)
+		tn.Folders = []string{domain.FolderCalendar}
+		rep, err := e.checker.CheckAccess(ctx, tn, domain.Mailbox{Address: calOnly}, e.cred(domain.AuthBasic))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Status != domain.MailboxOK || !rep.FellBack || rep.Mode != domain.AccessDelegate || rep.UnreadableFolders != nil {
+			t.Errorf("got %+v, want ok via delegate with nothing unreadable", rep)
+		}
+		if got := strings.Join(rep.ReadableFolders, ","); got != "calendar" {
+			t.Errorf("readable %q, want calendar", got)
+		}
+		// The same mailbox for a tenant syncing everything: ok, with the
+		// unshared folders named.
+		rep, err = e.checker.CheckAccess(ctx, e.tenant(domain.AccessImpersonation, true), domain.Mailbox{Address: calOnly}, e.cred(domain.AuthBasic))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Status != domain.MailboxOK || strings.Join(rep.UnreadableFolders, ",") != "inbox,sentitems,contacts" {
 			t.Errorf("got %+v", rep)
 		}
 	})
