@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -392,5 +393,44 @@ func TestConcurrentMutationsAndIncrementalSync(t *testing.T) {
 		if have[r.ID] != r.ChangeKey {
 			t.Fatalf("item %s: client has ChangeKey %q, current is %q", r.ID, have[r.ID], r.ChangeKey)
 		}
+	}
+}
+
+// Options.MaxConcurrentSyncCalls bounds sync operations separately, like
+// Exchange Online's ConcurrentSyncCalls: other operations still run.
+func TestConcurrentSyncCallsHaveTheirOwnBudget(t *testing.T) {
+	const mbx = "alice@contoso.com"
+	env := newEnv(t, ewssim.Options{MaxConcurrentSyncCalls: 2, Latency: 800 * time.Millisecond, BackOff: 5 * time.Second}, mbx)
+	getFolder := `<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds>` + dist("inbox", "") + `</m:FolderIds></m:GetFolder>`
+	bodies := []string{syncItemsBody(dist("inbox", ""), "", 10), syncItemsBody(dist("inbox", ""), "", 10), syncItemsBody(dist("inbox", ""), "", 10),
+		syncItemsBody(dist("calendar", ""), "", 10), getFolder, getFolder}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	busy := map[string]int{}
+	for _, body := range bodies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			status, b := env.call(t, impersonate(mbx), body)
+			mu.Lock()
+			defer mu.Unlock()
+			op := "sync"
+			if strings.Contains(body, "GetFolder") {
+				op = "other"
+			}
+			if status != http.StatusOK {
+				if code, backOff := fault(t, status, b); code != "ErrorServerBusy" || backOff != "5000" {
+					t.Errorf("fault %s %s", code, backOff)
+				}
+				busy[op]++
+			}
+		}()
+	}
+	wg.Wait()
+	if busy["sync"] != 2 || busy["other"] != 0 {
+		t.Fatalf("throttled %v, want 2 of 4 sync calls and no other call", busy)
+	}
+	if peak := env.sim.Stats().PeakConcurrency["mailbox:"+mbx+"#sync"]; peak != 2 {
+		t.Errorf("peak sync concurrency %d, want 2", peak)
 	}
 }

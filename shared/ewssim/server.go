@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -229,17 +230,11 @@ func (s *Sim) serveEWS(w http.ResponseWriter, r *http.Request) {
 		target = acct.Mailbox
 	}
 
-	if !s.thr.acquire(owner, s.opts.MaxConcurrency) {
+	release, ok := s.acquire(owner, op)
+	if !ok {
 		s.stats.throttle(owner)
 		writeFault(w, errServerBusy, s.opts.BackOff)
 		return
-	}
-	released := false
-	release := func() {
-		if !released {
-			released = true
-			s.thr.release(owner)
-		}
 	}
 	defer release()
 
@@ -265,7 +260,7 @@ func (s *Sim) serveEWS(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	delay := s.opts.Latency
+	delay := time.Duration(s.latency.Load())
 	if hit && f.Kind == FaultSlow {
 		delay += f.Delay
 	}
@@ -292,6 +287,32 @@ func (s *Sim) serveEWS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out)
+}
+
+// acquire takes a slot of owner's concurrency budget (and of its sync
+// budget for sync operations). The returned release is idempotent, so the
+// handler can free the slot as soon as the answer is built.
+func (s *Sim) acquire(owner, op string) (release func(), ok bool) {
+	if !s.thr.acquire(owner, int(s.maxConc.Load())) {
+		return nil, false
+	}
+	syncOwner := ""
+	if s.opts.MaxConcurrentSyncCalls > 0 && (op == "SyncFolderItems" || op == "SyncFolderHierarchy") {
+		syncOwner = owner + "#sync"
+		if !s.thr.acquire(syncOwner, s.opts.MaxConcurrentSyncCalls) {
+			s.thr.release(owner)
+			return nil, false
+		}
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.thr.release(owner)
+			if syncOwner != "" {
+				s.thr.release(syncOwner)
+			}
+		})
+	}, true
 }
 
 // impersonate checks the ExchangeImpersonation target.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
@@ -37,6 +38,11 @@ type Options struct {
 	TokenLifetime time.Duration
 	// MaxRequestBytes bounds a request body; 0 means 4 MiB.
 	MaxRequestBytes int64
+	// MaxConcurrentSyncCalls additionally bounds concurrent
+	// SyncFolderItems and SyncFolderHierarchy calls per budget owner, like
+	// Exchange Online's ConcurrentSyncCalls policy (which has answered
+	// "policy value 5"); 0 means no separate limit.
+	MaxConcurrentSyncCalls int
 }
 
 // Account is a service account (Basic/NTLM) or app registration (OAuth).
@@ -76,6 +82,10 @@ type account struct {
 type Sim struct {
 	opts  Options
 	clock domain.Clock
+	// latency and maxConc start from Options and can be changed while
+	// serving (SetLatency, SetMaxConcurrency).
+	latency atomic.Int64
+	maxConc atomic.Int64
 
 	mu        sync.RWMutex
 	mailboxes []*mailbox
@@ -115,9 +125,23 @@ func New(opts Options) *Sim {
 		accounts: make(map[string]*account),
 		byClient: make(map[string]*account),
 	}
+	s.latency.Store(int64(opts.Latency))
+	s.maxConc.Store(int64(opts.MaxConcurrency))
 	s.faults.rng = rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15))
 	s.tokens.m = make(map[string]tokenInfo)
 	return s
+}
+
+// SetLatency changes the latency added to every EWS call.
+func (s *Sim) SetLatency(d time.Duration) { s.latency.Store(int64(d)) }
+
+// SetMaxConcurrency changes the per-owner concurrency budget (negative
+// means unlimited); calls in flight keep their slot.
+func (s *Sim) SetMaxConcurrency(n int) {
+	if n == 0 {
+		n = DefaultMaxConcurrency
+	}
+	s.maxConc.Store(int64(n))
 }
 
 func normAddr(a string) string { return strings.ToLower(strings.TrimSpace(a)) }

@@ -45,7 +45,8 @@ func (t *throttle) release(owner string) {
 
 // Stats are the simulator's counters since New or ResetStats. Budget
 // owners are named "account:<username or client id>" (delegate access) and
-// "mailbox:<address>" (impersonation).
+// "mailbox:<address>" (impersonation); "<owner>#sync" is the owner's sync
+// budget when Options.MaxConcurrentSyncCalls is set.
 type Stats struct {
 	Calls            map[string]int64 // by operation; "Invalid" for unparsable requests
 	Throttled        int64            // calls answered ErrorServerBusy
