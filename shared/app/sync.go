@@ -29,6 +29,8 @@ const (
 	// the smallest is one; MaxThrottleDelay caps what a server may ask.
 	DefaultThrottleDelay = 5 * time.Second
 	MaxThrottleDelay     = 15 * time.Minute
+	// DefaultLastSyncRefresh: see Syncer.LastSyncRefresh.
+	DefaultLastSyncRefresh = time.Hour
 	// DefaultCheckpointEvery is how many pages a long (initial) sync runs
 	// between checkpoints: a crash repeats at most that many pages, and a
 	// mailbox with few changes still writes its checkpoint once per job.
@@ -39,10 +41,46 @@ const (
 // folders incrementally, stores the changes, appends them to the change feed
 // and only then moves the checkpoint (Invariant 1).
 //
-// Retry ownership (Invariant 2): throttling returns *RetryLater for the
-// runtime to requeue with the server's delay; access problems are recorded
-// on the mailbox (the scheduler retries those mailboxes slowly) and the job
-// succeeds; anything else is returned for the queue to redeliver.
+// A job: load the tenant (offboarded: refused) and the mailbox (not the
+// tenant's: refused, Invariant 4), the credential, then SyncFolderHierarchy
+// (new folders start with an empty SyncState, so they are backfilled), one
+// GetFolder while a selected well-known folder is still unidentified (a
+// hierarchy sync does not say which folder is the inbox), and per selected
+// folder SyncFolderItems pages, GetItem in batches, ApplyChanges per batch
+// (idempotent by ItemId + ChangeKey), and the folder's SyncState moves
+// once its whole page is stored. The checkpoint (one SyncState item per
+// mailbox) is written every CheckpointEvery pages and at the end, and only
+// when it differs from the stored one.
+//
+// Folder selection: tenant.Folders names well-known folders (default
+// inbox, sentitems, calendar, contacts) and takes their subfolders too, so
+// a folder created under the inbox is synced on the next run; "all" takes
+// every mail, calendar and contact folder. A folder the account may not
+// read (folder-level delegate) is flagged, listed on the mailbox with a
+// hint, retried every job and backfilled from scratch once shared.
+//
+// ErrorInvalidSyncStateData: the folder is resynced from an empty state;
+// unchanged items come back with the ChangeKey already stored, so the feed
+// does not repeat them. Decision: deletes that happened while the state was
+// invalid are not emitted, because a from-scratch sync reports no
+// tombstones and finding them would need a listing of the stored items per
+// folder (a scan billed per item, for a rare event); the store port has no
+// such listing today. The same holds for items of a hard-deleted folder.
+//
+// Retry ownership (Invariant 2): throttling (and a used-up time budget)
+// returns *RetryLater for the runtime to requeue with the server's delay;
+// the job first stores SyncState.Resume: the page it had fetched but not
+// finished and the folders this tick already did, so the retry starts at
+// the call that failed and repeats no successful call. Access problems are
+// recorded on the mailbox with a fix hint and the job succeeds (the
+// scheduler retries NeedsAdmin mailboxes slowly); an impersonation refusal
+// falls back to delegate access when the tenant allows it (seed 004).
+// Anything else is returned for the queue to redeliver.
+//
+// Cost: an idle mailbox costs its EWS calls, one audit entry and no other
+// write: the checkpoint is compared first, and the mailbox record is only
+// written when its status, hint, mode or unreadable folders change (or its
+// LastSync is an hour old).
 type Syncer struct {
 	Store     domain.Store
 	Secrets   domain.SecretStore // the caller wraps it in a cache
@@ -56,6 +94,11 @@ type Syncer struct {
 	// Budget is the wall time a job may use before it checkpoints and asks
 	// to be continued; 0 = no limit.
 	Budget time.Duration
+	// LastSyncRefresh is how stale Mailbox.LastSync may get before a
+	// successful job rewrites the mailbox record just to move it; default
+	// DefaultLastSyncRefresh. (Writing it every job would cost a write per
+	// mailbox per interval.)
+	LastSyncRefresh time.Duration
 	// DeadlineMargin does the same when the context's deadline (the
 	// Lambda's) is closer than this, leaving time to checkpoint; 0 = off.
 	DeadlineMargin time.Duration
@@ -123,6 +166,13 @@ func (s *Syncer) getItemBatch() int {
 		return DefaultGetItemBatch
 	}
 	return s.GetItemBatch
+}
+
+func (s *Syncer) lastSyncRefresh() time.Duration {
+	if s.LastSyncRefresh <= 0 {
+		return DefaultLastSyncRefresh
+	}
+	return s.LastSyncRefresh
 }
 
 func (s *Syncer) checkpointEvery() int {
@@ -195,6 +245,7 @@ type syncRun struct {
 	unreadable []string // distinguished names not readable
 	sinceCkpt  int
 	started    time.Time
+	synced     bool // the job completed
 }
 
 // configuredMode is the mailbox's override or the tenant's mode.
@@ -688,6 +739,7 @@ func (r *syncRun) finish(ctx context.Context, runErr error) error {
 
 	status, hint, detail := r.outcome(runErr)
 	res.Status = status
+	r.synced = runErr == nil
 	res.Unreadable = r.unreadableNames()
 	r.recordMailbox(ctx, status, hint, detail, res.Unreadable)
 
@@ -801,11 +853,12 @@ func (r *syncRun) recordMailbox(ctx context.Context, status domain.MailboxStatus
 	if r.res.FellBack || (status == domain.MailboxOK && m.EffectiveMode != r.ref.Mode) {
 		m.EffectiveMode = r.ref.Mode
 	}
-	if mailboxSame(m, r.mbox) {
+	now := r.s.now()
+	synced := status == domain.MailboxOK && r.synced
+	if mailboxSame(m, r.mbox) && !(synced && now.Sub(r.mbox.LastSync) >= r.s.lastSyncRefresh()) {
 		return
 	}
-	now := r.s.now()
-	if status == domain.MailboxOK {
+	if synced {
 		m.LastSync = now
 	}
 	m.UpdatedAt = now
