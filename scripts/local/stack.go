@@ -51,7 +51,8 @@ type stack struct {
 	api      *http.Server
 	apiURL   string
 	// fresh is true when this run onboarded the demo tenant.
-	fresh bool
+	fresh       bool
+	workersDone chan struct{} // closed when the workers have stopped
 }
 
 func openStack(ctx context.Context, cfg config, out io.Writer) (*stack, error) {
@@ -101,7 +102,11 @@ func openStack(ctx context.Context, cfg config, out io.Writer) (*stack, error) {
 		log:         log,
 		maxReceives: queue.DefaultMaxReceives,
 	}
-	go s.queue.Run(ctx, cfg.workers, w.handle)
+	s.workersDone = make(chan struct{})
+	go func() {
+		defer close(s.workersDone)
+		s.queue.Run(ctx, cfg.workers, w.handle)
+	}()
 
 	if !cfg.noDemo {
 		if s.demo, err = startDemo(cfg.data, cfg.demo); err != nil {
@@ -142,7 +147,11 @@ func (s *stack) close() {
 		cancel()
 	}
 	if s.queue != nil {
+		// Workers finish the job in hand before the store closes under them.
 		s.queue.Close()
+		if s.workersDone != nil {
+			<-s.workersDone
+		}
 	}
 	if s.demo != nil {
 		s.demo.close()
