@@ -74,13 +74,17 @@ func (ch *Checker) CheckAccess(ctx context.Context, t domain.Tenant, m domain.Ma
 	if err != nil {
 		return domain.AccessReport{}, fmt.Errorf("probe: %s", scrub(err.Error(), c))
 	}
-	if cc.ntlm {
-		cc.serial.Lock()
-		defer cc.serial.Unlock()
-	}
-	cl := cc.cl
 	ctx, cancel := context.WithTimeout(ctx, ch.opts.Timeout)
 	defer cancel()
+	if cc.serial != nil {
+		select {
+		case cc.serial <- struct{}{}:
+			defer func() { <-cc.serial }()
+		case <-ctx.Done():
+			return domain.AccessReport{}, fmt.Errorf("probe: waiting for the NTLM connection of %s: %w", url, ctx.Err())
+		}
+	}
+	cl := cc.cl
 
 	chk := check{tenant: t, mailbox: m, cred: c, url: url, folders: foldersToCheck(t.Folders)}
 	mode := configuredMode(t, m)
@@ -111,7 +115,10 @@ func (ch *Checker) client(t domain.Tenant, c domain.Credential, url string) (*ca
 	if len(ch.clients) >= maxCachedClients {
 		clear(ch.clients)
 	}
-	cc := &cachedClient{cl: cl, ntlm: c.Kind == domain.AuthNTLM}
+	cc := &cachedClient{cl: cl}
+	if c.Kind == domain.AuthNTLM {
+		cc.serial = make(chan struct{}, 1)
+	}
 	ch.clients[k] = cc
 	return cc, nil
 }
@@ -123,9 +130,8 @@ type cachedClient struct {
 	// through one pooled transport can send a step on another request's
 	// connection and fail with 401 (Azure/go-ntlmssp#43). Until the EWS
 	// client pins handshakes to a connection, NTLM checks of one client
-	// run one at a time.
-	ntlm   bool
-	serial sync.Mutex
+	// run one at a time (a one-slot semaphore, so waiting honours ctx).
+	serial chan struct{}
 }
 
 // configuredMode is the mailbox's override, else the tenant's mode, else

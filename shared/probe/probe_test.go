@@ -35,8 +35,8 @@ const (
 	inScope    = "anna@contoso.com" // in the impersonation scope
 	outOfScope = "ben@contoso.com"  // neither impersonation nor delegate
 	delegated  = "chloe@contoso.com"
-	folderDel  = "dan@contoso.com" // inbox, sent items and calendar shared; contacts not
-	busy       = "eva@contoso.com" // answers ErrorServerBusy
+	folderDel  = "dan@contoso.com"   // inbox, sent items and calendar shared; contacts not
+	busy       = "eva@contoso.com"   // answers ErrorServerBusy
 	calOnly    = "farid@contoso.com" // outside the scope, only the calendar shared (seed 004)
 	unknown    = "nobody@contoso.com"
 )
