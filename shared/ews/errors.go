@@ -200,12 +200,9 @@ func classifyCause(err error) Class {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return ClassTransient
 	}
+	// Dial, read and timeout failures (including *net.OpError).
 	var ne net.Error
 	if errors.As(err, &ne) {
-		return ClassTransient
-	}
-	var oe *net.OpError
-	if errors.As(err, &oe) {
 		return ClassTransient
 	}
 	return ClassPermanent

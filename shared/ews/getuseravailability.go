@@ -168,12 +168,8 @@ func decodeGetUserAvailability(resp elem) ([]Availability, error) {
 		out = append(out, a)
 	}
 	if len(out) == 0 {
-		// A request-level error comes as a bare ResponseMessage.
-		if m := resp.child("ResponseMessage"); m.ok() {
-			if e := decodeRespMsg(m).err(op); e != nil {
-				return nil, e
-			}
-		}
+		// Request-level errors (ErrorMailboxDataArrayTooBig, ...) arrive as
+		// SOAP faults; an empty array is not an answer.
 		return nil, fmt.Errorf("%w: GetUserAvailability response has no answers", ErrMalformedResponse)
 	}
 	return out, nil
