@@ -67,9 +67,11 @@
 // # Throttling and faults
 //
 // Each call holds one unit of its budget owner's concurrency budget
-// (Options.MaxConcurrency, default 27) while it runs, including the
-// configured latency: the account under delegate access, the target
-// mailbox under impersonation. A call beyond the budget gets a SOAP fault
+// (Options.MaxConcurrency, default 27; SetMaxConcurrency) while it runs,
+// including the configured latency (Options.Latency; SetLatency): the
+// account under delegate access, the target mailbox under impersonation.
+// Options.MaxConcurrentSyncCalls adds a separate budget for sync
+// operations, like Exchange Online's ConcurrentSyncCalls. A call beyond the budget gets a SOAP fault
 // ErrorServerBusy with BackOffMilliseconds (HTTP 500), like Exchange
 // Online. Faults are injected by operation, mailbox and rate, drawn from
 // Options.Seed: SOAP fault, HTTP 503 with Retry-After, slow answer,
@@ -80,8 +82,10 @@
 // # Simplifications
 //
 // Recurring series are stored as one RecurringMaster (IsRecurring) and not
-// expanded in CalendarView or availability; FindItem ignores Restriction
-// and SortOrder (newest first); FindItem's Traversal is Shallow only;
+// expanded in CalendarView or availability; FindItem evaluates one
+// IsEqualTo restriction on an extended property (others answer
+// ErrorUnsupportedQueryFilter) and ignores SortOrder (newest first); its
+// Traversal is Shallow only;
 // CreateItem creates calendar items only; GetUserAvailability ignores
 // daylight saving rules of the request's time zone; each MoveToDeletedItems
 // gives the item a new id in Deleted Items.
