@@ -154,6 +154,9 @@ type fakeChecker struct {
 	maxSeen  int
 }
 
+// panicMailbox makes the fake checker panic, as a bug in a checker would.
+const panicMailbox = "panic@contoso.com"
+
 type checkCall struct {
 	Tenant, Mailbox, Fingerprint string
 }
@@ -170,6 +173,9 @@ func (f *fakeChecker) CheckAccess(ctx context.Context, t domain.Tenant, m domain
 	if block {
 		<-ctx.Done()
 		err = ctx.Err()
+	}
+	if m.Address == panicMailbox {
+		panic("checker bug")
 	}
 	time.Sleep(time.Millisecond) // let concurrent checks overlap
 	f.mu.Lock()

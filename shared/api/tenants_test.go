@@ -426,3 +426,17 @@ func TestInterruptedOnboardingIsFixedByRotation(t *testing.T) {
 	}
 	e.must(req{method: "POST", path: "/tenants/contoso/verify"}, 200)
 }
+
+// TestVerifySurvivesCheckerPanic: a panicking check (on its own goroutine)
+// becomes that mailbox's error instead of ending the process.
+func TestVerifySurvivesCheckerPanic(t *testing.T) {
+	e := newEnv(t)
+	e.onboard("contoso", basicCred("u", "Panic-pw-1"), "alice@contoso.com", panicMailbox)
+	out := e.must(req{method: "POST", path: "/tenants/contoso/verify"}, 200)
+	if s := out["summary"].(map[string]any); s["ok"] != 1.0 || s["error"] != 1.0 {
+		t.Fatalf("summary = %v", s)
+	}
+	if !strings.Contains(e.logs.String(), "checker bug") {
+		t.Fatal("the panic is not logged")
+	}
+}

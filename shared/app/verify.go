@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"fmt"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -140,6 +142,15 @@ func (s *Tenants) checkAll(ctx context.Context, t domain.Tenant, ms []domain.Mai
 
 // checkOne checks one mailbox; ok is false when ctx ended before an answer.
 func (s *Tenants) checkOne(ctx context.Context, t domain.Tenant, m domain.Mailbox, cred domain.Credential) (rep domain.AccessReport, ok bool) {
+	// A check runs on its own goroutine, where a panic would end the
+	// process: report it as this mailbox's error instead.
+	defer func() {
+		if p := recover(); p != nil {
+			s.logger(ctx).Error("verify: access check panicked", "tenantId", t.ID, "mailbox", m.Address,
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			rep, ok = domain.AccessReport{Mailbox: m.Address, Status: domain.MailboxError, Detail: "the access check failed unexpectedly"}, true
+		}
+	}()
 	rep, err := s.Checker.CheckAccess(ctx, t, m, cred)
 	if err != nil && ctx.Err() != nil {
 		return domain.AccessReport{}, false
