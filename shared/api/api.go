@@ -2,6 +2,28 @@
 // runs behind API Gateway (see LambdaHandler) and on localhost in the local
 // run. Handlers decode and validate requests, call the use cases in
 // shared/app and map their errors to HTTP in one place (errors.go).
+// infra/openapi.yaml describes it; a test keeps the two in step.
+//
+// Safety rules the handlers keep:
+//   - bodies are application/json, at most MaxBodyBytes (MaxBulkBodyBytes
+//     for bulk mailbox adds), one object, no unknown fields; errors name the
+//     field and never echo a value that may be a secret;
+//   - every route under /tenants/{id} is scoped by that id: mailboxes,
+//     audit entries and feed entries of another tenant are never read or
+//     changed through it, and only that tenant's secret is used;
+//   - tenant-supplied URLs pass the URL policy (urlguard) when registered;
+//     the EWS clients check it again when they connect;
+//   - internal errors answer a generic message; the cause is logged with
+//     the request id, which every answer carries in X-Request-Id.
+//
+// Authorization: API Gateway authenticates callers with IAM (SigV4). By
+// default any caller allowed to invoke the API reaches every tenant. To
+// give, say, each customer-facing service only its own tenants, set
+// Deps.CallerTenants (MAILBRIDGE_CALLER_TENANTS in the deployment): a map
+// from the caller's ARN, as API Gateway reports it in
+// requestContext.identity.userArn, to tenant ids, "*" meaning all tenants
+// and the right to create tenants. LambdaHandler takes the caller from the
+// event, never from a header, so a client cannot claim another identity.
 package api
 
 import (
