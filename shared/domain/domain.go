@@ -140,8 +140,8 @@ type Mailbox struct {
 	EffectiveMode     AccessMode    `json:"effectiveMode,omitempty"` // what worked last (after fallback)
 	Status            MailboxStatus `json:"status"`
 	UnreadableFolders []string      `json:"unreadableFolders,omitempty"`
-	LastSync          time.Time     `json:"lastSync,omitempty"`
-	NextSync          time.Time     `json:"nextSync,omitempty"`
+	LastSync          time.Time     `json:"lastSync,omitzero"`
+	NextSync          time.Time     `json:"nextSync,omitzero"`
 	LastError         string        `json:"lastError,omitempty"`
 	Hint              string        `json:"hint,omitempty"`
 	UpdatedAt         time.Time     `json:"updatedAt"`
