@@ -223,11 +223,7 @@ func (s *server) answerIdempotent(w http.ResponseWriter, r *http.Request, key, r
 			return domain.Conflict("this Idempotency-Key was used with a different request body")
 		}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(rec.Status)
-	_, _ = w.Write(append(rec.Body, '\n'))
+	writeRawJSON(w, rec.Status, rec.Body)
 	return nil
 }
 
