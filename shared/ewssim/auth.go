@@ -86,13 +86,24 @@ type tokenStore struct {
 	m  map[string]tokenInfo
 }
 
-func (t *tokenStore) issue(a *account, exp time.Time) string {
+// maxLiveTokens triggers pruning of expired tokens, so a long demo run
+// does not grow the store without bound.
+const maxLiveTokens = 4096
+
+func (t *tokenStore) issue(a *account, now, exp time.Time) string {
 	var b [32]byte
 	_, _ = rand.Read(b[:])
 	tok := base64.RawURLEncoding.EncodeToString(b[:])
 	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.m) >= maxLiveTokens {
+		for k, ti := range t.m {
+			if !now.Before(ti.expires) {
+				delete(t.m, k)
+			}
+		}
+	}
 	t.m[tok] = tokenInfo{acct: a, expires: exp}
-	t.mu.Unlock()
 	return tok
 }
 

@@ -138,7 +138,8 @@ func (s *Sim) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	life := s.opts.TokenLifetime
-	tok := s.tokens.issue(a, s.clock.Now().Add(life))
+	now := s.clock.Now()
+	tok := s.tokens.issue(a, now, now.Add(life))
 	s.stats.token()
 	secs := int(life / time.Second)
 	writeJSON(w, http.StatusOK, map[string]any{

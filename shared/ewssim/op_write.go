@@ -287,29 +287,29 @@ func (r *updateItemReq) run(c *call) {
 			w.itemsError(op, e)
 			continue
 		}
-		id, ck, e := r.change(c, mb, idx, ch)
+		id, ck, kind, e := r.change(c, mb, idx, ch)
 		if e != nil {
 			w.itemsError(op, e)
 			continue
 		}
 		w.msgStart(op, nil)
-		w.raw("<m:Items><t:CalendarItem>")
+		w.raw("<m:Items><" + elementName(kind) + ">")
 		w.id("t:ItemId", id, ck)
-		w.raw("</t:CalendarItem></m:Items><m:ConflictResults><t:Count>0</t:Count></m:ConflictResults>")
+		w.raw("</" + elementName(kind) + "></m:Items><m:ConflictResults><t:Count>0</t:Count></m:ConflictResults>")
 		w.msgEnd(op)
 	}
 }
 
-func (r *updateItemReq) change(c *call, mb *mailbox, idx uint32, ch itemChangeXML) (string, string, *ewsError) {
+func (r *updateItemReq) change(c *call, mb *mailbox, idx uint32, ch itemChangeXML) (string, string, ItemKind, *ewsError) {
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
 	in, ok := mb.item(idx)
 	if !ok {
-		return "", "", errItemNotFound
+		return "", "", 0, errItemNotFound
 	}
 	current := changeKey(idx, in.version)
 	if ch.ItemID.ChangeKey != "" && ch.ItemID.ChangeKey != current && r.ConflictResolution == "NeverOverwrite" {
-		return "", "", errConflict
+		return "", "", 0, errConflict
 	}
 	it := in.Item
 	it.Attendees = append([]Address(nil), it.Attendees...)
@@ -328,7 +328,7 @@ func (r *updateItemReq) change(c *call, mb *mailbox, idx uint32, ch itemChangeXM
 				continue
 			}
 			if src == nil || len(src.Extended) == 0 {
-				return "", "", errInvalidProperty("SetItemField with an ExtendedFieldURI needs an item holding that ExtendedProperty")
+				return "", "", 0, errInvalidProperty("SetItemField with an ExtendedFieldURI needs an item holding that ExtendedProperty")
 			}
 			for _, p := range src.Extended {
 				setExtended(&it, p)
@@ -337,7 +337,7 @@ func (r *updateItemReq) change(c *call, mb *mailbox, idx uint32, ch itemChangeXM
 			field := u.FieldURI.FieldURI
 			clear, known := fieldClear[field]
 			if !known {
-				return "", "", errInvalidProperty(field + " is not supported by the simulator")
+				return "", "", 0, errInvalidProperty(field + " is not supported by the simulator")
 			}
 			if field != "message:IsRead" {
 				onlyRead = false
@@ -345,12 +345,12 @@ func (r *updateItemReq) change(c *call, mb *mailbox, idx uint32, ch itemChangeXM
 			switch u.XMLName.Local {
 			case "DeleteItemField":
 				if clear == nil {
-					return "", "", errInvalidProperty(field + " cannot be deleted")
+					return "", "", 0, errInvalidProperty(field + " cannot be deleted")
 				}
 				clear(&it)
 			case "SetItemField", "AppendToItemField":
 				if src == nil {
-					return "", "", errInvalidProperty(u.XMLName.Local + " needs an item with the new value")
+					return "", "", 0, errInvalidProperty(u.XMLName.Local + " needs an item with the new value")
 				}
 				if u.XMLName.Local == "AppendToItemField" {
 					if field == "calendar:RequiredAttendees" || field == "calendar:OptionalAttendees" {
@@ -364,23 +364,23 @@ func (r *updateItemReq) change(c *call, mb *mailbox, idx uint32, ch itemChangeXM
 					}
 				}
 				if e := src.apply(&it); e != nil {
-					return "", "", e
+					return "", "", 0, e
 				}
 			default:
-				return "", "", errSchema("unknown update " + u.XMLName.Local)
+				return "", "", 0, errSchema("unknown update " + u.XMLName.Local)
 			}
 		default:
-			return "", "", errSchema(u.XMLName.Local + " needs a FieldURI or ExtendedFieldURI")
+			return "", "", 0, errSchema(u.XMLName.Local + " needs a FieldURI or ExtendedFieldURI")
 		}
 	}
 	if it.Kind == KindCalendar {
 		if e := checkTimes(&it); e != nil {
-			return "", "", e
+			return "", "", 0, e
 		}
 	}
 	in.Item = it
 	mb.touchLocked(idx, onlyRead, c.now)
-	return itemID(mb.idx, idx), changeKey(idx, in.version), nil
+	return itemID(mb.idx, idx), changeKey(idx, in.version), in.Kind, nil
 }
 
 // --- DeleteItem ---

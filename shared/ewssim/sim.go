@@ -368,7 +368,14 @@ func (s *Sim) GetItem(id string) (Item, ItemRef, error) {
 	}
 	defer mb.mu.Unlock()
 	in := mb.items[idx]
-	return in.Item, ItemRef{ID: id, ChangeKey: changeKey(idx, in.version)}, nil
+	it := in.Item
+	// The caller gets its own slices; the stored item stays as it is.
+	it.To = slices.Clone(it.To)
+	it.Attendees = slices.Clone(it.Attendees)
+	it.Emails = slices.Clone(it.Emails)
+	it.Phones = slices.Clone(it.Phones)
+	it.Extended = slices.Clone(it.Extended)
+	return it, ItemRef{ID: id, ChangeKey: changeKey(idx, in.version)}, nil
 }
 
 // ListItems returns the refs of the items in a folder, oldest first.
