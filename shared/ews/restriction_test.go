@@ -4,18 +4,17 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 )
 
-// TestFindItemRestrictionRequest checks the FindItem restriction on an
-// extended property against the official schema in every addressing mode,
-// with a value that would break the envelope if it were not escaped.
+// TestFindItemRestrictionRequest checks where the FindItem restriction on
+// an extended property lands in the envelope, in every addressing mode,
+// with a value that would break the envelope if it were not escaped. The
+// schema check of the same requests is in TestRequestsValidateAgainstSchema
+// (case FindItem-restriction), so xmllint runs once per envelope.
 func TestFindItemRestrictionRequest(t *testing.T) {
-	validator := validatorPath(t)
 	answer := readFixture(t, "msdocs/finditem-operation.02.FindItemResponse.xml")
 	srv := newCaptureServer(t, http.StatusOK, answer)
 	c, err := New(Config{URL: srv.URL + "/EWS/Exchange.asmx", Auth: BasicAuth("svc", "pw")})
@@ -23,7 +22,6 @@ func TestFindItemRestrictionRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	marker := ExtendedField{PropertySetID: "c11ff724-aa03-4555-9952-8fa248a11c3e", PropertyName: "MailbridgeEventId", PropertyType: "String"}
-	dir := t.TempDir()
 	for _, target := range []Target{
 		{Mailbox: hostileMailbox, Mode: ModeImpersonation},
 		{Mailbox: hostileMailbox, Mode: ModeDelegate},
@@ -55,13 +53,7 @@ func TestFindItemRestrictionRequest(t *testing.T) {
 			if strings.Contains(body, "<script>") {
 				t.Errorf("the restriction value was not escaped:\n%s", body)
 			}
-			if err := os.WriteFile(filepath.Join(dir, "FindItem-restriction-"+string(target.Mode)+".xml"), srv.last(t).body, 0o644); err != nil {
-				t.Fatal(err)
-			}
 		})
-	}
-	if n := validateDirs(t, validator, []string{dir}); n == 0 {
-		t.Error("the validator checked nothing")
 	}
 }
 
