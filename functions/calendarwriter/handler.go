@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -30,7 +31,7 @@ const recordBudget = 45 * time.Second
 // calendar-writes queue (first attempts), and a direct invocation by the
 // calendar-retry state machine (retries), whose input is the execution's
 // state and whose answer is the next state.
-func handler(w writes, log *slog.Logger) func(context.Context, json.RawMessage) (any, error) {
+func handler(w writes, m *metrics, log *slog.Logger) func(context.Context, json.RawMessage) (any, error) {
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var probe struct {
 			Records []struct {
@@ -47,14 +48,21 @@ func handler(w writes, log *slog.Logger) func(context.Context, json.RawMessage) 
 			if err := json.Unmarshal(raw, &ev); err != nil {
 				return nil, fmt.Errorf("calendarwriter: malformed SQS event: %w", err)
 			}
-			return queued(ctx, w, ev, log), nil
+			var tally outcomes
+			resp := queued(ctx, w, ev, &tally, log)
+			m.write(tally)
+			return resp, nil
 		case probe.Request != nil:
 			var in domain.CalendarRetry
 			if err := json.Unmarshal(raw, &in); err != nil {
 				// The state machine's Catch turns this into GaveUp.
 				return nil, fmt.Errorf("calendarwriter: malformed retry input: %w", err)
 			}
-			return w.HandleRetry(ctx, in), nil
+			res := w.HandleRetry(ctx, in)
+			var tally outcomes
+			tally.add(res.Outcome)
+			m.write(tally)
+			return res, nil
 		}
 		return nil, errors.New("calendarwriter: expected an SQS event or a retry input with a request")
 	}
@@ -64,7 +72,7 @@ func handler(w writes, log *slog.Logger) func(context.Context, json.RawMessage) 
 // other, and reports the messages to deliver again (partial batch
 // failure): those whose retry could not be handed to Step Functions or
 // whose storage failed, and those left when time runs short.
-func queued(ctx context.Context, w writes, ev events.SQSEvent, log *slog.Logger) events.SQSEventResponse {
+func queued(ctx context.Context, w writes, ev events.SQSEvent, tally *outcomes, log *slog.Logger) events.SQSEventResponse {
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 	deadline, hasDeadline := ctx.Deadline()
 	for i, r := range ev.Records {
@@ -89,7 +97,60 @@ func queued(ctx context.Context, w writes, ev events.SQSEvent, log *slog.Logger)
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
 			continue
 		}
+		tally.add(res.Outcome)
 		log.Info("calendar write attempted", "messageId", r.MessageId, "requestId", req.ID, "outcome", string(res.Outcome))
 	}
 	return resp
+}
+
+// outcomes counts attempts by outcome for one invocation.
+type outcomes struct{ written, retry, gaveUp int }
+
+func (o *outcomes) add(out app.Outcome) {
+	switch out {
+	case app.OutcomeWritten:
+		o.written++
+	case app.OutcomeRetry:
+		o.retry++
+	case app.OutcomeGaveUp:
+		o.gaveUp++
+	}
+}
+
+// metrics writes CloudWatch Embedded Metric Format lines, one per
+// invocation, with the Stage as the only dimension (ids go to log fields:
+// each dimension combination is a billed custom metric). CalendarWritesGaveUp
+// covers both paths: a permanent failure on the first attempt never reaches
+// the state machine, so its ExecutionsFailed alone would miss it.
+type metrics struct {
+	out   io.Writer
+	stage string
+	clock domain.Clock
+}
+
+func (m *metrics) write(o outcomes) {
+	if m == nil || o == (outcomes{}) {
+		return
+	}
+	names := []string{"CalendarWritesWritten", "CalendarWritesRetryScheduled", "CalendarWritesGaveUp"}
+	values := []int{o.written, o.retry, o.gaveUp}
+	doc := map[string]any{"Stage": m.stage}
+	defs := make([]map[string]string, len(names))
+	for i, n := range names {
+		defs[i] = map[string]string{"Name": n, "Unit": "Count"}
+		doc[n] = values[i]
+	}
+	doc["_aws"] = map[string]any{
+		"Timestamp": m.clock.Now().UnixMilli(),
+		"CloudWatchMetrics": []any{map[string]any{
+			"Namespace":  "Mailbridge",
+			"Dimensions": [][]string{{"Stage"}},
+			"Metrics":    defs,
+		}},
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return
+	}
+	_, _ = m.out.Write(append(b, '\n'))
 }

@@ -84,7 +84,7 @@ func sqsEvent(t *testing.T, bodies ...string) json.RawMessage {
 
 func TestQueuedBatchReportsOnlyWhatMustComeBack(t *testing.T) {
 	w := &recordedWrites{failIDs: map[string]bool{"r2": true}}
-	h := handler(w, quiet)
+	h := handler(w, nil, quiet)
 	out, err := h(context.Background(), sqsEvent(t, writeRequest("r1"), writeRequest("r2"), `{"id":"r3","unexpected":true}`))
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +112,7 @@ func TestQueuedBatchOutOfTimeGoesBack(t *testing.T) {
 	w := &recordedWrites{}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	out, err := handler(w, quiet)(ctx, sqsEvent(t, writeRequest("r1"), writeRequest("r2")))
+	out, err := handler(w, nil, quiet)(ctx, sqsEvent(t, writeRequest("r1"), writeRequest("r2")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestRetryInvocationLoopsThroughItsOwnAnswer(t *testing.T) {
 	}
 	next := time.Date(2026, 11, 24, 19, 30, 0, 0, time.UTC)
 	w := &recordedWrites{retryOut: app.AttemptResult{Outcome: app.OutcomeRetry, RetriesDone: 2, RetryAt: next}}
-	h := handler(w, quiet)
+	h := handler(w, nil, quiet)
 	out, err := h(context.Background(), raw)
 	if err != nil {
 		t.Fatal(err)
@@ -162,8 +162,49 @@ func TestRetryInvocationLoopsThroughItsOwnAnswer(t *testing.T) {
 
 func TestUnrecognisedInvocationFails(t *testing.T) {
 	for _, raw := range []string{`{}`, `[]`, `"x"`, `{"Records":[{"eventSource":"aws:sns"}]}`, `{"request":"not an object"}`} {
-		if _, err := handler(&recordedWrites{}, quiet)(context.Background(), json.RawMessage(raw)); err == nil {
+		if _, err := handler(&recordedWrites{}, nil, quiet)(context.Background(), json.RawMessage(raw)); err == nil {
 			t.Errorf("%s: accepted", raw)
 		}
 	}
 }
+
+// One EMF line per invocation, Stage the only dimension, counts by outcome.
+func TestMetricsPerInvocation(t *testing.T) {
+	var buf strings.Builder
+	m := &metrics{out: &buf, stage: "prod", clock: fixedClock{time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}}
+	w := &recordedWrites{failIDs: map[string]bool{"r3": true}, retryOut: app.AttemptResult{Outcome: app.OutcomeGaveUp, Reason: "out_of_scope"}}
+	h := handler(w, m, quiet)
+	if _, err := h(context.Background(), sqsEvent(t, writeRequest("r1"), writeRequest("r2"), writeRequest("r3"))); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(filepath.Join("..", "..", "shared", "sfnretry", "testdata", "execution-input.json"))
+	if _, err := h(context.Background(), raw); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d EMF lines, want one per invocation:\n%s", len(lines), buf.String())
+	}
+	for i, want := range []map[string]float64{
+		{"CalendarWritesWritten": 2, "CalendarWritesRetryScheduled": 0, "CalendarWritesGaveUp": 0},
+		{"CalendarWritesWritten": 0, "CalendarWritesRetryScheduled": 0, "CalendarWritesGaveUp": 1},
+	} {
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(lines[i]), &doc); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range want {
+			if doc[k] != v {
+				t.Errorf("line %d: %s = %v, want %v", i, k, doc[k], v)
+			}
+		}
+		dims := doc["_aws"].(map[string]any)["CloudWatchMetrics"].([]any)[0].(map[string]any)["Dimensions"]
+		if b, _ := json.Marshal(dims); string(b) != `[["Stage"]]` || doc["Stage"] != "prod" {
+			t.Errorf("line %d: dimensions %s, stage %v", i, b, doc["Stage"])
+		}
+	}
+}
+
+type fixedClock struct{ t time.Time }
+
+func (c fixedClock) Now() time.Time { return c.t }

@@ -68,5 +68,5 @@ func main() {
 		Clock:     clock,
 		Log:       log,
 	}
-	lambda.Start(handler(w, log))
+	lambda.Start(handler(w, &metrics{out: os.Stdout, stage: os.Getenv("MAILBRIDGE_STAGE"), clock: clock}, log))
 }

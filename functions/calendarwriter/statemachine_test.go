@@ -108,7 +108,7 @@ func newSFNEnv(t *testing.T, now time.Time) *sfnEnv {
 		Store: bs, Secrets: secrets, Calendars: ewscalendar.NewConnector(ewsaccess.Options{}),
 		Retries: &retryCapture{}, Clock: clock, Log: quiet,
 	}}
-	h := handler(e.w, quiet)
+	h := handler(e.w, nil, quiet)
 	lambda := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, _ := io.ReadAll(r.Body)
 		var in domain.CalendarRetry
