@@ -542,3 +542,37 @@ func newTestCert(t *testing.T) (certPEM, keyPEM []byte) {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk})
 }
+
+func TestOAuthConcurrentCalls(t *testing.T) {
+	ts := newTokenServer(t)
+	a, err := OAuthClientSecret(ts.URL, testTenant, "app-id", testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ts.client(t, a, nil)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() { errs <- syncInbox(c) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	ts.mu.Lock()
+	first := ts.issued
+	ts.mu.Unlock()
+	// Concurrent first calls may each fetch a token; after that the cache
+	// serves everyone.
+	if err := syncInbox(c); err != nil {
+		t.Fatal(err)
+	}
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if ts.issued != first || first < 1 || first > 8 {
+		t.Errorf("tokens issued: %d during the burst, %d after one more call", first, ts.issued)
+	}
+}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -618,5 +620,34 @@ func TestParseRetryAfter(t *testing.T) {
 		if got := parseRetryAfter(tt.in, testNow); got != tt.want {
 			t.Errorf("parseRetryAfter(%q) = %s, want %s", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestConcurrentCalls: one Client serves many goroutines (the sync worker
+// shares it across a tenant's mailboxes); traces get distinct numbers.
+func TestConcurrentCalls(t *testing.T) {
+	srv := newCaptureServer(t, 200, readFixture(t, "responses/syncfolderitems-all-kinds.xml"))
+	dir := t.TempDir()
+	tr, err := NewTracer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newTestClient(t, srv.URL, func(c *Config) { c.Trace = tr })
+	const n = 16
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := c.SyncFolderItems(context.Background(), Target{Mailbox: fmt.Sprintf("user%d@contoso.com", i), Mode: ModeDelegate}, inbox, "", 10)
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	metas, _ := filepath.Glob(filepath.Join(dir, "*.meta.txt"))
+	if len(metas) != n || srv.count() != n {
+		t.Errorf("%d trace records and %d requests for %d calls", len(metas), srv.count(), n)
 	}
 }
