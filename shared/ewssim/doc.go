@@ -74,8 +74,9 @@
 // operations, like Exchange Online's ConcurrentSyncCalls. A call beyond the budget gets a SOAP fault
 // ErrorServerBusy with BackOffMilliseconds (HTTP 500), like Exchange
 // Online. Faults are injected by operation, mailbox and rate, drawn from
-// Options.Seed: SOAP fault, HTTP 503 with Retry-After, slow answer,
-// truncated body, invalidated sync state. Stats counts calls by operation,
+// Options.Seed: SOAP fault, HTTP 503 or 429 with Retry-After, slow
+// answer, truncated body, invalidated sync state. Options.ControlCharRefs
+// makes item text carry &#x1;-style references as some servers send. Stats counts calls by operation,
 // throttled calls, peak concurrency per owner, faults, auth failures and
 // impersonated calls that lacked X-AnchorMailbox.
 //

@@ -324,6 +324,11 @@ func TestFaultInjection(t *testing.T) {
 				t.Fatalf("status %d Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
 			}
 		}},
+		{"HTTP 429", ewssim.Fault{Kind: ewssim.FaultHTTP429, RetryAfter: 2 * time.Second}, func(t *testing.T, resp *http.Response, _ []byte) {
+			if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "2" {
+				t.Fatalf("status %d Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+			}
+		}},
 		{"truncated body", ewssim.Fault{Kind: ewssim.FaultTruncated}, func(t *testing.T, resp *http.Response, b []byte) {
 			var v struct{}
 			if resp.StatusCode != http.StatusOK || xml.Unmarshal(b, &v) == nil {
@@ -495,5 +500,33 @@ func TestMutationAPIRejectsBadInput(t *testing.T) {
 	}
 	if got := sim.Mailboxes(); len(got) != 1 {
 		t.Fatalf("bad input changed the mailboxes: %v", got)
+	}
+}
+
+func TestControlCharactersInItemText(t *testing.T) {
+	const mbx = "alice@contoso.com"
+	tests := []struct {
+		name       string
+		charRefs   bool
+		want       string
+		wellFormed bool
+	}{
+		{"dropped by default", false, "<t:Subject>Q3 report</t:Subject>", true},
+		{"character references like Exchange", true, "<t:Subject>Q3&#x1; report</t:Subject>", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t, ewssim.Options{ControlCharRefs: tc.charRefs}, mbx)
+			ref, err := env.sim.AddItem(mbx, "inbox", ewssim.Item{Subject: "Q3\x01 report"})
+			must(t, err)
+			status, body := env.call(t, impersonate(mbx), getItemBody(ref.ID))
+			if status != http.StatusOK || !strings.Contains(string(body), tc.want) {
+				t.Fatalf("status %d, body lacks %s:\n%s", status, tc.want, body)
+			}
+			var v struct{}
+			if err := xml.Unmarshal(body, &v); (err == nil) != tc.wellFormed {
+				t.Fatalf("well-formed = %v, want %v (%v)", err == nil, tc.wellFormed, err)
+			}
+		})
 	}
 }

@@ -242,9 +242,13 @@ func (s *Sim) serveEWS(w http.ResponseWriter, r *http.Request) {
 	if hit {
 		s.stats.fault()
 		switch f.Kind {
-		case FaultHTTP503:
+		case FaultHTTP503, FaultHTTP429:
+			status := http.StatusServiceUnavailable
+			if f.Kind == FaultHTTP429 {
+				status = http.StatusTooManyRequests
+			}
 			w.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter.Round(time.Second)/time.Second)))
-			http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+			http.Error(w, http.StatusText(status), status)
 			return
 		case FaultSOAP:
 			code := f.Code
@@ -275,6 +279,7 @@ func (s *Sim) serveEWS(w http.ResponseWriter, r *http.Request) {
 	}
 
 	c.w = getWriter()
+	c.w.charRefs = s.opts.ControlCharRefs
 	defer putWriter(c.w)
 	req.body.run(c)
 	release()

@@ -43,6 +43,11 @@ type Options struct {
 	// Exchange Online's ConcurrentSyncCalls policy (which has answered
 	// "policy value 5"); 0 means no separate limit.
 	MaxConcurrentSyncCalls int
+	// ControlCharRefs writes control characters in item text as character
+	// references (a subject "a\x01b" becomes a&#x1;b), as some Exchange
+	// servers do, to test a client's tolerance. Such responses are not
+	// well-formed XML 1.0; by default the characters are dropped.
+	ControlCharRefs bool
 }
 
 // Account is a service account (Basic/NTLM) or app registration (OAuth).

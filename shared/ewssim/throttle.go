@@ -177,6 +177,8 @@ const (
 	// mailbox before answering: the next SyncFolderItems or
 	// SyncFolderHierarchy with an old state gets ErrorInvalidSyncStateData.
 	FaultInvalidateSyncState
+	// FaultHTTP429 answers HTTP 429 with Retry-After: Fault.RetryAfter.
+	FaultHTTP429
 )
 
 // Fault is an injection rule. Empty Op or Mailbox match any; Rate is the
@@ -191,7 +193,7 @@ type Fault struct {
 	Kind       FaultKind
 	Code       string        // FaultSOAP response code
 	BackOff    time.Duration // FaultSOAP BackOffMilliseconds
-	RetryAfter time.Duration // FaultHTTP503
+	RetryAfter time.Duration // FaultHTTP503, FaultHTTP429
 	Delay      time.Duration // FaultSlow
 }
 

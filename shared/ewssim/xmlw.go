@@ -24,11 +24,20 @@ const envelopeEnd = `</s:Body></s:Envelope>`
 
 // xw appends XML to a byte slice; responses are written straight into a
 // pooled buffer without encoding/xml's reflection.
-type xw struct{ b []byte }
+type xw struct {
+	b []byte
+	// charRefs writes control characters as character references
+	// (&#x1;) instead of dropping them, like some Exchange servers do.
+	charRefs bool
+}
 
 var bufPool = sync.Pool{New: func() any { return &xw{b: make([]byte, 0, 16<<10)} }}
 
-func getWriter() *xw { w := bufPool.Get().(*xw); w.b = w.b[:0]; return w }
+func getWriter() *xw {
+	w := bufPool.Get().(*xw)
+	w.b, w.charRefs = w.b[:0], false
+	return w
+}
 
 func putWriter(w *xw) {
 	if cap(w.b) <= 4<<20 { // do not keep huge buffers alive
@@ -40,7 +49,7 @@ func (w *xw) raw(s string) { w.b = append(w.b, s...) }
 
 // esc writes s escaped for text and attribute values. Characters XML 1.0
 // forbids (control bytes, invalid UTF-8) are dropped so every response
-// stays well-formed.
+// stays well-formed, unless charRefs asks for Exchange's &#x1; habit.
 func (w *xw) esc(s string) {
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -59,6 +68,11 @@ func (w *xw) esc(s string) {
 			case c == '\r':
 				w.b = append(w.b, "&#xD;"...)
 			case c < 0x20:
+				if w.charRefs {
+					w.b = append(w.b, "&#x"...)
+					w.b = strconv.AppendUint(w.b, uint64(c), 16)
+					w.b = append(w.b, ';')
+				}
 			default:
 				w.b = append(w.b, c)
 			}
