@@ -477,6 +477,9 @@ func TestTraceRedactsAndRecords(t *testing.T) {
 		}
 	}
 	meta, _ := os.ReadFile(filepath.Join(dir, "000001-SyncFolderItems.meta.txt"))
+	if strings.Contains(string(meta), "error:") {
+		t.Errorf("a successful call is traced with an error line:\n%s", meta)
+	}
 	if !strings.Contains(string(meta), "Set-Cookie: [REDACTED]") || !strings.Contains(string(meta), "X-Anchormailbox: anna@contoso.com") || !strings.Contains(string(meta), "status: 200") {
 		t.Errorf("meta:\n%s", meta)
 	}

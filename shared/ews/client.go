@@ -204,10 +204,12 @@ func (c *Client) call(ctx context.Context, op string, t Target, req any) (elem, 
 		return elem{}, e
 	}
 	res, e := c.interpret(op, resp, data)
-	c.trace.record(c, op, hreq, body, resp, data, e, c.clock.Now().Sub(start))
 	if e != nil {
+		c.trace.record(c, op, hreq, body, resp, data, e, c.clock.Now().Sub(start))
 		return elem{}, e
 	}
+	// Not passing e here: a nil *Error in an error parameter is not nil.
+	c.trace.record(c, op, hreq, body, resp, data, nil, c.clock.Now().Sub(start))
 	c.noteServerVersion(res)
 	return res, nil
 }

@@ -606,6 +606,19 @@ func TestRequestServerVersionConfigurable(t *testing.T) {
 	}
 }
 
+func TestClassifyNil(t *testing.T) {
+	var res GetItemResult // Err is a nil *Error
+	if c := Classify(res.Err); c != ClassNone {
+		t.Errorf("Classify(nil *Error) = %s", c)
+	}
+	if d := RetryAfter(res.Err); d != 0 {
+		t.Errorf("RetryAfter(nil *Error) = %s", d)
+	}
+	if c := Classify(nil); c != ClassNone {
+		t.Errorf("Classify(nil) = %s", c)
+	}
+}
+
 func TestParseRetryAfter(t *testing.T) {
 	tests := []struct {
 		in   string

@@ -151,7 +151,10 @@ var classByCode = map[string]Class{
 // Classify maps any error the client returns to what the caller should do.
 // It is the one place that knows Exchange's error codes.
 func Classify(err error) Class {
-	if err == nil {
+	var e *Error
+	if err == nil || (errors.As(err, &e) && e == nil) {
+		// A nil *Error in an error interface (e.g. GetItemResult.Err passed
+		// straight in) is no error either.
 		return ClassNone
 	}
 	if errors.Is(err, ErrAuthFailed) {
@@ -160,7 +163,6 @@ func Classify(err error) Class {
 	if errors.Is(err, ErrInvalidArgument) || errors.Is(err, ErrResponseTooLarge) {
 		return ClassPermanent
 	}
-	var e *Error
 	if !errors.As(err, &e) {
 		return classifyCause(err)
 	}
@@ -211,7 +213,7 @@ func classifyCause(err error) Class {
 // RetryAfter is the delay the server asked for, or 0 when it gave none.
 func RetryAfter(err error) time.Duration {
 	var e *Error
-	if errors.As(err, &e) {
+	if errors.As(err, &e) && e != nil {
 		return e.BackOff
 	}
 	return 0
