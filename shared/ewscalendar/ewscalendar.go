@@ -116,6 +116,10 @@ func (w *Writer) target(m domain.MailboxRef) (*ews.Client, ews.Target, error) {
 type marked struct {
 	ref   ews.ItemRef
 	stamp time.Time // zero when absent or unreadable
+	// dups are further items with the same marker: two first writes of one
+	// event that ran at the same time each created one. The next write
+	// keeps the newest and deletes these, so duplicates do not outlive it.
+	dups []ews.ItemRef
 }
 
 // find returns the item carrying the marker with exactly clientEventID, or
@@ -130,6 +134,7 @@ func (w *Writer) find(ctx context.Context, cl *ews.Client, t ews.Target, clientE
 	if err != nil {
 		return nil, classify(err)
 	}
+	var found *marked
 	for _, it := range res.Items {
 		if value(it, MarkerField) != clientEventID {
 			continue
@@ -138,9 +143,27 @@ func (w *Writer) find(ctx context.Context, cl *ews.Client, t ews.Target, clientE
 		if s, err := time.Parse(time.RFC3339Nano, value(it, StampField)); err == nil {
 			m.stamp = s
 		}
-		return m, nil
+		switch {
+		case found == nil:
+			found = m
+		case m.stamp.After(found.stamp):
+			m.dups = append(found.dups, found.ref)
+			found = m
+		default:
+			found.dups = append(found.dups, m.ref)
+		}
 	}
-	return nil, nil
+	return found, nil
+}
+
+// deleteDups removes duplicates of an event Mailbridge wrote.
+func deleteDups(ctx context.Context, cl *ews.Client, t ews.Target, dups []ews.ItemRef, send ews.SendMode) error {
+	for _, d := range dups {
+		if err := cl.DeleteItem(ctx, t, d, ews.MoveToDeletedItems, send); err != nil && ews.Classify(err) != ews.ClassItemNotFound {
+			return classify(err)
+		}
+	}
+	return nil
 }
 
 // value returns the item's value of an extended property, "" if absent.
@@ -209,6 +232,9 @@ func (w *Writer) PutEvent(ctx context.Context, m domain.MailboxRef, clientEventI
 	if err != nil {
 		return domain.EventWrite{}, classify(err)
 	}
+	if err := deleteDups(ctx, cl, t, found.dups, send); err != nil {
+		return domain.EventWrite{}, err
+	}
 	return domain.EventWrite{Result: domain.EventUpdated, ItemID: ref.ID}, nil
 }
 
@@ -233,9 +259,9 @@ func (w *Writer) DeleteEvent(ctx context.Context, m domain.MailboxRef, clientEve
 	if notify {
 		send = ews.SendToAllAndSaveCopy
 	}
-	err = cl.DeleteItem(ctx, t, found.ref, ews.MoveToDeletedItems, send)
-	if err != nil && ews.Classify(err) != ews.ClassItemNotFound { // gone meanwhile: deleted all the same
-		return domain.EventWrite{}, classify(err)
+	// An item gone meanwhile counts as deleted.
+	if err := deleteDups(ctx, cl, t, append(found.dups, found.ref), send); err != nil {
+		return domain.EventWrite{}, err
 	}
 	return domain.EventWrite{Result: domain.EventDeleted}, nil
 }

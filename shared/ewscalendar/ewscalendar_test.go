@@ -276,3 +276,52 @@ func TestFailuresAreClassified(t *testing.T) {
 		})
 	}
 }
+
+// Two first writes of one event that ran at the same time each created an
+// item; the next write keeps the newest and removes the other.
+func TestDuplicatesDoNotOutliveTheNextWrite(t *testing.T) {
+	t0 := start.Add(-72 * time.Hour)
+	marked := func(stamp time.Time) ewssim.Item {
+		return ewssim.Item{Kind: ewssim.KindCalendar, Subject: "Flight", Start: start, End: start.Add(time.Hour), Extended: []ewssim.ExtendedProperty{
+			{SetID: ewscalendar.PropertySetID, Name: ewscalendar.MarkerField.PropertyName, Type: "String", Value: "trip-1"},
+			{SetID: ewscalendar.PropertySetID, Name: ewscalendar.StampField.PropertyName, Type: "String", Value: stamp.Format(time.RFC3339Nano)},
+		}}
+	}
+	for _, tc := range []struct {
+		name   string
+		op     func(w domain.CalendarWriter) (domain.EventWrite, error)
+		result domain.EventWriteResult
+		left   int
+	}{
+		{"put", func(w domain.CalendarWriter) (domain.EventWrite, error) {
+			return w.PutEvent(context.Background(), imp(ann), "trip-1", trip("Flight, seat 3A"), false, t0.Add(2*time.Minute))
+		}, domain.EventUpdated, 1},
+		{"delete", func(w domain.CalendarWriter) (domain.EventWrite, error) {
+			return w.DeleteEvent(context.Background(), imp(ann), "trip-1", false, t0.Add(2*time.Minute))
+		}, domain.EventDeleted, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			if _, err := e.sim.AddItem(ann, "calendar", marked(t0)); err != nil {
+				t.Fatal(err)
+			}
+			newest, err := e.sim.AddItem(ann, "calendar", marked(t0.Add(time.Minute)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := tc.op(e.writer)
+			if err != nil || res.Result != tc.result {
+				t.Fatalf("got %+v, %v; want %s", res, err, tc.result)
+			}
+			cal := e.calendar(t, ann)
+			if len(cal) != tc.left {
+				t.Fatalf("calendar holds %d items, want %d", len(cal), tc.left)
+			}
+			if tc.left == 1 {
+				if it, ok := cal[newest.ID]; !ok || it.Subject != "Flight, seat 3A" {
+					t.Errorf("kept %+v, want the newest item %s updated", cal, newest.ID)
+				}
+			}
+		})
+	}
+}
