@@ -29,7 +29,14 @@ import (
 // connection cut mid-body.
 var errTruncated = errors.New("document ended before its root element was closed")
 
-const maxDepth = 256
+// Limits that keep a hostile body within Config.MaxResponseBytes from
+// turning into a much larger tree: a real EWS page has a few thousand to a
+// few tens of thousands of elements.
+const (
+	maxDepth    = 256
+	maxElements = 1 << 19
+	maxAttrs    = 1 << 20
+)
 
 type xmlAttr struct {
 	name  string // local name
@@ -142,7 +149,11 @@ func parseXML(b []byte) (*tree, error) {
 	p := parser{b: b, names: make(map[string]string, 64)}
 	// One node per start tag: '<' not followed by '/' (a few comments and
 	// declarations over-count slightly), so the slice never grows.
-	p.t.nodes = make([]node, 0, bytes.Count(b, []byte("<"))-bytes.Count(b, []byte("</"))+1)
+	starts := bytes.Count(b, []byte("<")) - bytes.Count(b, []byte("</"))
+	if starts > maxElements {
+		return nil, fmt.Errorf("document has about %d elements, more than the %d accepted", starts, maxElements)
+	}
+	p.t.nodes = make([]node, 0, starts+1)
 	if err := p.parse(); err != nil {
 		return nil, err
 	}
@@ -161,12 +172,13 @@ type openElem struct {
 }
 
 type parser struct {
-	b     []byte
-	pos   int
-	t     tree
-	stack []openElem
-	names map[string]string
-	root  bool
+	b      []byte
+	pos    int
+	t      tree
+	stack  []openElem
+	names  map[string]string
+	root   bool
+	nattrs int
 }
 
 func (p *parser) errorf(format string, args ...any) error {
@@ -331,6 +343,9 @@ func (p *parser) startTag() error {
 		v, err := decodeText(raw, false)
 		if err != nil {
 			return p.errorf("attribute %q: %v", aname, err)
+		}
+		if p.nattrs++; p.nattrs > maxAttrs {
+			return p.errorf("more than %d attributes", maxAttrs)
 		}
 		attrs = append(attrs, xmlAttr{name: p.intern(aname), value: v})
 	}

@@ -75,6 +75,8 @@ func TestParseXMLErrors(t *testing.T) {
 		{"text outside root", "x<r/>", "text before the root", false},
 		{"second root", "<r/><s/>", "after the root", false},
 		{"too deep", deep, "nested deeper", false},
+		{"too many elements", "<r>" + strings.Repeat("<a/>", maxElements) + "</r>", "elements, more than", false},
+		{"too many attributes", "<r>" + strings.Repeat(`<a w="" x="" y="" z=""/>`, maxAttrs/4+1) + "</r>", "attributes", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
