@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
@@ -209,7 +208,7 @@ func (s *Sim) serveEWS(w http.ResponseWriter, r *http.Request) {
 	s.stats.call(op)
 
 	c := &call{s: s, acct: acct, now: s.clock.Now()}
-	owner := "account:" + strings.ToLower(acct.Username+acct.ClientID)
+	owner := "account:" + acct.budgetName()
 	target := ""
 	if req.impersonating {
 		mb, e := s.impersonate(acct, req.impersonate)
@@ -241,26 +240,8 @@ func (s *Sim) serveEWS(w http.ResponseWriter, r *http.Request) {
 	f, hit := s.faults.pick(op, target)
 	if hit {
 		s.stats.fault()
-		switch f.Kind {
-		case FaultHTTP503, FaultHTTP429:
-			status := http.StatusServiceUnavailable
-			if f.Kind == FaultHTTP429 {
-				status = http.StatusTooManyRequests
-			}
-			w.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter.Round(time.Second)/time.Second)))
-			http.Error(w, http.StatusText(status), status)
+		if s.answerFault(w, f, target) {
 			return
-		case FaultSOAP:
-			code := f.Code
-			if code == "" {
-				code = "ErrorInternalServerError"
-			}
-			writeFault(w, ewsErr(code, "An internal server error occurred. The operation failed."), f.BackOff)
-			return
-		case FaultInvalidateSyncState:
-			if target != "" {
-				_ = s.InvalidateSyncStates(target, "")
-			}
 		}
 	}
 
@@ -292,6 +273,33 @@ func (s *Sim) serveEWS(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out)
+}
+
+// answerFault applies an injected fault and reports whether it answered
+// the request (the others change how the normal answer is sent).
+func (s *Sim) answerFault(w http.ResponseWriter, f Fault, target string) bool {
+	switch f.Kind {
+	case FaultHTTP503, FaultHTTP429:
+		status := http.StatusServiceUnavailable
+		if f.Kind == FaultHTTP429 {
+			status = http.StatusTooManyRequests
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(int(f.RetryAfter.Round(time.Second)/time.Second)))
+		http.Error(w, http.StatusText(status), status)
+		return true
+	case FaultSOAP:
+		code := f.Code
+		if code == "" {
+			code = "ErrorInternalServerError"
+		}
+		writeFault(w, ewsErr(code, "An internal server error occurred. The operation failed."), f.BackOff)
+		return true
+	case FaultInvalidateSyncState:
+		if target != "" {
+			_ = s.InvalidateSyncStates(target, "")
+		}
+	}
+	return false
 }
 
 // acquire takes a slot of owner's concurrency budget (and of its sync

@@ -83,6 +83,14 @@ type account struct {
 	delegates map[string]*grant // by mailbox address
 }
 
+// budgetName names the account in throttling budgets and Stats.
+func (a *account) budgetName() string {
+	if a.Username != "" {
+		return strings.ToLower(a.Username)
+	}
+	return a.ClientID
+}
+
 // Sim is an in-memory Exchange. All methods are safe for concurrent use.
 type Sim struct {
 	opts  Options
