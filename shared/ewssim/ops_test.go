@@ -1,6 +1,7 @@
 package ewssim_test
 
 import (
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -528,5 +529,40 @@ func TestControlCharactersInItemText(t *testing.T) {
 				t.Fatalf("well-formed = %v, want %v (%v)", err == nil, tc.wellFormed, err)
 			}
 		})
+	}
+}
+
+func TestLatencyPerOperation(t *testing.T) {
+	const mbx = "alice@contoso.com"
+	env := newEnv(t, ewssim.Options{OpLatency: map[string]time.Duration{"GetFolder": 3 * time.Second}}, mbx)
+	client := env.srv.Client()
+	client.Timeout = 500 * time.Millisecond
+	post := func(body string) error {
+		req, _ := http.NewRequest(http.MethodPost, env.srv.URL+ewssim.EWSPath, strings.NewReader(envelope(impersonate(mbx), body)))
+		req.SetBasicAuth(svcUser, svcPass)
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+	if err := post(syncItemsBody(dist("inbox", ""), "", 10)); err != nil {
+		t.Fatalf("SyncFolderItems has no added latency but failed: %v", err)
+	}
+	if err := post(`<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds>` + dist("inbox", "") + `</m:FolderIds></m:GetFolder>`); err == nil {
+		t.Fatal("GetFolder answered before its 3s latency")
+	}
+}
+
+func TestStatsEndpoint(t *testing.T) {
+	env := newEnv(t, ewssim.Options{}, "alice@contoso.com")
+	env.call(t, impersonate("alice@contoso.com"), syncItemsBody(dist("inbox", ""), "", 10))
+	resp, err := env.srv.Client().Get(env.srv.URL + ewssim.StatsPath)
+	must(t, err)
+	defer resp.Body.Close()
+	var st ewssim.Stats
+	must(t, json.NewDecoder(resp.Body).Decode(&st))
+	if st.Calls["SyncFolderItems"] != 1 || st.PeakConcurrency["mailbox:alice@contoso.com"] != 1 {
+		t.Fatalf("stats %+v", st)
 	}
 }

@@ -14,6 +14,13 @@ import (
 // EWSPath is where the simulator serves EWS, as Exchange does.
 const EWSPath = "/EWS/Exchange.asmx"
 
+// StatsPath serves Stats as JSON, for operators watching a demo run.
+const StatsPath = "/ewssim/stats"
+
+func (s *Sim) serveStats(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, s.Stats())
+}
+
 // Handler serves EWS at EWSPath and the OAuth 2.0 / OpenID endpoints of an
 // Entra-like authority at /{tenant}/... . NTLM needs to know connections:
 // serve it through Start or Serve, or set ConnContext on your http.Server.
@@ -21,6 +28,7 @@ func (s *Sim) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(EWSPath, s.serveEWS)
 	mux.HandleFunc("/ews/exchange.asmx", s.serveEWS)
+	mux.HandleFunc("GET "+StatsPath, s.serveStats)
 	mux.HandleFunc("GET /common/discovery/instance", s.serveInstanceDiscovery)
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", s.serveOpenID)
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.serveToken)
@@ -245,7 +253,7 @@ func (s *Sim) serveEWS(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	delay := time.Duration(s.latency.Load())
+	delay := s.delay(op)
 	if hit && f.Kind == FaultSlow {
 		delay += f.Delay
 	}

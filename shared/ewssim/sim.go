@@ -5,6 +5,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -24,6 +25,11 @@ type Options struct {
 	// Latency is added to every EWS call, while the call holds its
 	// throttling budget (so slow calls make concurrency visible).
 	Latency time.Duration
+	// LatencyJitter adds a uniform random delay in [0, LatencyJitter)
+	// drawn from Seed (real EWS calls take 300-800 ms).
+	LatencyJitter time.Duration
+	// OpLatency adds a delay per operation, e.g. {"GetItem": 50ms}.
+	OpLatency map[string]time.Duration
 	// MaxConcurrency is the concurrent-call budget per budget owner;
 	// 0 means DefaultMaxConcurrency, negative means unlimited.
 	MaxConcurrency int
@@ -99,6 +105,8 @@ type Sim struct {
 	// serving (SetLatency, SetMaxConcurrency).
 	latency atomic.Int64
 	maxConc atomic.Int64
+	jmu     sync.Mutex
+	jitter  *rand.Rand
 
 	mu        sync.RWMutex
 	mailboxes []*mailbox
@@ -141,6 +149,8 @@ func New(opts Options) *Sim {
 	s.latency.Store(int64(opts.Latency))
 	s.maxConc.Store(int64(opts.MaxConcurrency))
 	s.faults.rng = rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15))
+	s.jitter = rand.New(rand.NewPCG(opts.Seed^0x5bd1e995, opts.Seed))
+	s.opts.OpLatency = maps.Clone(opts.OpLatency)
 	s.tokens.m = make(map[string]tokenInfo)
 	return s
 }
@@ -155,6 +165,17 @@ func (s *Sim) SetMaxConcurrency(n int) {
 		n = DefaultMaxConcurrency
 	}
 	s.maxConc.Store(int64(n))
+}
+
+// delay is the latency of one call of op.
+func (s *Sim) delay(op string) time.Duration {
+	d := time.Duration(s.latency.Load()) + s.opts.OpLatency[op]
+	if j := s.opts.LatencyJitter; j > 0 {
+		s.jmu.Lock()
+		d += time.Duration(s.jitter.Int64N(int64(j)))
+		s.jmu.Unlock()
+	}
+	return d
 }
 
 func normAddr(a string) string { return strings.ToLower(strings.TrimSpace(a)) }

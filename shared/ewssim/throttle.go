@@ -48,17 +48,17 @@ func (t *throttle) release(owner string) {
 // "mailbox:<address>" (impersonation); "<owner>#sync" is the owner's sync
 // budget when Options.MaxConcurrentSyncCalls is set.
 type Stats struct {
-	Calls            map[string]int64 // by operation; "Invalid" for unparsable requests
-	Throttled        int64            // calls answered ErrorServerBusy
-	ThrottledByOwner map[string]int64
-	PeakConcurrency  map[string]int // highest concurrent calls per budget owner
-	FaultsInjected   int64
-	AuthFailures     int64 // requests answered 401 after presenting credentials
-	TokensIssued     int64
+	Calls            map[string]int64 `json:"calls"`     // by operation; "Invalid" for unparsable requests
+	Throttled        int64            `json:"throttled"` // calls answered ErrorServerBusy
+	ThrottledByOwner map[string]int64 `json:"throttledByOwner"`
+	PeakConcurrency  map[string]int   `json:"peakConcurrency"` // highest concurrent calls per budget owner
+	FaultsInjected   int64            `json:"faultsInjected"`
+	AuthFailures     int64            `json:"authFailures"` // requests answered 401 after presenting credentials
+	TokensIssued     int64            `json:"tokensIssued"`
 	// MissingAnchorMailbox counts impersonated calls without an
 	// X-AnchorMailbox header naming the impersonated mailbox (Exchange
 	// Online routes by it; Mailbridge must always send it).
-	MissingAnchorMailbox int64
+	MissingAnchorMailbox int64 `json:"missingAnchorMailbox"`
 }
 
 // TotalCalls sums Calls.
