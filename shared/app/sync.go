@@ -46,8 +46,8 @@ const (
 // (new folders start with an empty SyncState, so they are backfilled), one
 // GetFolder while a selected well-known folder is still unidentified (a
 // hierarchy sync does not say which folder is the inbox), and per selected
-// folder SyncFolderItems pages, GetItem in batches, ApplyChanges per batch
-// (idempotent by ItemId + ChangeKey), and the folder's SyncState moves
+// folder SyncFolderItems pages, GetItem in batches, one ApplyChanges per
+// page (idempotent by ItemId + ChangeKey), and the folder's SyncState moves
 // once its whole page is stored. The checkpoint (one SyncState item per
 // mailbox) is written every CheckpointEvery pages and at the end, and only
 // when it differs from the stored one.
@@ -596,42 +596,62 @@ func (r *syncRun) syncFolder(ctx context.Context, id string) error {
 	}
 }
 
-// applyPage fetches, normalizes and stores a page's changes batch by batch,
-// then moves the folder's checkpoint to the page's state. r.cur tracks
-// what is left, so a throttled job resumes at the failed batch.
+// applyPage fetches and normalizes a page's changes batch by batch and
+// stores them in one ApplyChanges per page (one store transaction rather
+// than one per batch), then moves the folder's checkpoint to the page's
+// state. If a fetch fails, what was fetched is stored first and r.cur
+// keeps the rest, so a throttled job resumes at the failed batch.
 func (r *syncRun) applyPage(ctx context.Context, folderID, pageState string, pageDone bool, refs []domain.ItemChangeRef) error {
 	r.cur = &domain.SyncResume{Folder: folderID, PageState: pageState, PageDone: pageDone, Pending: refs}
 	kind := domain.KindOfFolderClass(r.st.Folders[folderID].FolderClass)
 	batch := r.s.getItemBatch()
-	for len(refs) > 0 {
+	var fetched []domain.ItemChange
+	covered := 0 // refs[:covered] are in fetched
+	store := func() error {
+		if len(fetched) > 0 {
+			appended, err := r.s.Store.ApplyChanges(ctx, r.tenant.ID, r.mbox.Address, fetched)
+			if err != nil {
+				return fmt.Errorf("sync: storing changes: %w", err)
+			}
+			r.res.Changes += len(fetched)
+			r.res.Appended += appended
+			fetched = fetched[:0]
+		}
+		refs, covered = refs[covered:], 0
+		r.cur.Pending = refs
+		return nil
+	}
+	for covered < len(refs) {
 		// A chunk holds up to batch items to fetch, plus the deletes
 		// between them.
-		n, fetch := 0, make([]string, 0, batch)
-		for ; n < len(refs) && len(fetch) < batch; n++ {
-			if refs[n].Kind != domain.ChangeDelete {
-				fetch = append(fetch, refs[n].ItemID)
+		rest := refs[covered:]
+		n, ids := 0, make([]string, 0, batch)
+		for ; n < len(rest) && len(ids) < batch; n++ {
+			if rest[n].Kind != domain.ChangeDelete {
+				ids = append(ids, rest[n].ItemID)
 			}
 		}
-		for n < len(refs) && refs[n].Kind == domain.ChangeDelete {
+		for n < len(rest) && rest[n].Kind == domain.ChangeDelete {
 			n++
 		}
-		chunk := refs[:n]
 		byID := map[string]domain.Item{}
-		if len(fetch) > 0 {
+		if len(ids) > 0 {
 			items, err := callAccess(r, func() ([]domain.Item, error) {
-				return r.access.GetItems(ctx, r.ref, kind, fetch)
+				return r.access.GetItems(ctx, r.ref, kind, ids)
 			})
 			if err != nil {
+				if serr := store(); serr != nil {
+					return serr
+				}
 				return err
 			}
 			for _, it := range items {
 				byID[it.ID] = it
 			}
 		}
-		changes := make([]domain.ItemChange, 0, len(chunk))
-		for _, c := range chunk {
+		for _, c := range rest[:n] {
 			if c.Kind == domain.ChangeDelete {
-				changes = append(changes, domain.ItemChange{Kind: domain.ChangeDelete, ItemID: c.ItemID})
+				fetched = append(fetched, domain.ItemChange{Kind: domain.ChangeDelete, ItemID: c.ItemID})
 				continue
 			}
 			it, ok := byID[c.ItemID]
@@ -642,18 +662,12 @@ func (r *syncRun) applyPage(ctx context.Context, folderID, pageState string, pag
 			if it.ChangeKey == "" {
 				it.ChangeKey = c.ChangeKey
 			}
-			changes = append(changes, domain.ItemChange{Kind: c.Kind, ItemID: it.ID, ChangeKey: it.ChangeKey, Item: &it})
+			fetched = append(fetched, domain.ItemChange{Kind: c.Kind, ItemID: it.ID, ChangeKey: it.ChangeKey, Item: &it})
 		}
-		if len(changes) > 0 {
-			appended, err := r.s.Store.ApplyChanges(ctx, r.tenant.ID, r.mbox.Address, changes)
-			if err != nil {
-				return fmt.Errorf("sync: storing changes: %w", err)
-			}
-			r.res.Changes += len(changes)
-			r.res.Appended += appended
-		}
-		refs = refs[n:]
-		r.cur.Pending = refs
+		covered += n
+	}
+	if err := store(); err != nil {
+		return err
 	}
 	fs := r.st.Folders[folderID]
 	fs.SyncState = pageState
