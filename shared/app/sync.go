@@ -270,6 +270,9 @@ func (r *syncRun) startMode() domain.AccessMode {
 }
 
 func (r *syncRun) run(ctx context.Context) error {
+	mode := r.startMode()
+	r.ref = domain.MailboxRef{Address: r.mbox.Address, Mode: mode, EWSURL: r.mbox.EWSURL}
+	r.res.Mode = mode
 	cred, err := r.s.Secrets.GetCredential(ctx, r.tenant.ID)
 	if err != nil {
 		if domain.IsNotFound(err) {
@@ -289,9 +292,6 @@ func (r *syncRun) run(ctx context.Context) error {
 	r.saved = cloneState(st)
 	r.st = cloneState(st)
 
-	mode := r.startMode()
-	r.ref = domain.MailboxRef{Address: r.mbox.Address, Mode: mode, EWSURL: r.mbox.EWSURL}
-	r.res.Mode = mode
 	err = r.syncAll(ctx)
 	if ae := asAccess(err); ae != nil && ae.Kind == domain.AccessAuth {
 		// The credential may be a cached one that was rotated since: read

@@ -612,8 +612,8 @@ func TestAccessErrorsRecordedWithHint(t *testing.T) {
 				t.Errorf("feed has %d entries, want %d", n, tc.wantFeed)
 			}
 			audit, _, _ := e.bolt.ListAudit(context.Background(), "acme", "", 10)
-			if len(audit) != 1 || audit[0].Operation != "sync" || audit[0].Mailbox != mbx {
-				t.Errorf("audit = %+v, want one sync entry", audit)
+			if len(audit) != 1 || audit[0].Operation != "sync" || audit[0].Mailbox != mbx || audit[0].AccessMode == "" || audit[0].Result == "" {
+				t.Errorf("audit = %+v, want one sync entry with mode and result", audit)
 			}
 		})
 	}
