@@ -16,7 +16,7 @@ import (
 
 // awsEnv serves the API over the deployment's adapters: a fresh table in
 // DynamoDB Local and a fresh stage in moto_server's Secrets Manager.
-func awsEnv(t *testing.T, opts ...envOption) *env {
+func awsEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	var r [6]byte
 	_, _ = rand.Read(r[:])

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,12 +15,8 @@ import (
 // it on the calendar-writes queue and answers 202 with the request id; the
 // calendarwriter Lambda makes the write and Step Functions its retries.
 //
-// New serves these routes once it calls
-//
-//	registerCalendar(s, &app.CalendarRequests{Store: d.Store, Queue: d.CalendarQueue, Clock: clock})
-//
-// with Deps.CalendarQueue the calendar-writes queue; with no queue they
-// answer 503.
+// The routes are added to the handler New returns by RegisterCalendar,
+// given the calendar-writes queue (functions/api and the local run).
 
 // MaxEventBodyBytes bounds a calendar write request: the event body (64 KiB)
 // plus everything else, with room for JSON escaping.
@@ -40,6 +37,28 @@ func calendarRoutes(c *app.CalendarRequests) []route {
 			return deleteEvent(c, w, r)
 		}},
 	}
+}
+
+// RegisterCalendar adds the calendar-write routes to h, a handler New
+// returned, queueing the writes on q. It is separate from New so
+// deployments without calendar writes need no queue.
+func RegisterCalendar(h http.Handler, q domain.Queue) error {
+	s, ok := h.(*server)
+	if !ok {
+		return errors.New("api: RegisterCalendar needs the handler New returned")
+	}
+	if q == nil {
+		return errors.New("api: RegisterCalendar needs the calendar-writes queue")
+	}
+	probe, err := http.NewRequest(http.MethodPost, "/tenants/x/mailboxes/x/events", nil)
+	if err != nil {
+		return err
+	}
+	if _, pattern := s.mux.Handler(probe); pattern == "POST "+eventsPath {
+		return errors.New("api: the calendar routes are registered already")
+	}
+	registerCalendar(s, &app.CalendarRequests{Store: s.store, Queue: q, Clock: s.tenants.Clock})
+	return nil
 }
 
 // registerCalendar adds the calendar routes to s, with the same JSON 405
@@ -92,13 +111,6 @@ func accepted(w http.ResponseWriter, req domain.WriteRequest) {
 	})
 }
 
-func configured(c *app.CalendarRequests) error {
-	if c == nil || c.Queue == nil {
-		return &domain.Error{Code: domain.CodeUnavailable, Message: "calendar writes are not enabled in this deployment"}
-	}
-	return nil
-}
-
 func parseEventTime(field, s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil // the use case says it is required
@@ -111,9 +123,6 @@ func parseEventTime(field, s string) (time.Time, error) {
 }
 
 func putEvent(c *app.CalendarRequests, w http.ResponseWriter, r *http.Request) error {
-	if err := configured(c); err != nil {
-		return err
-	}
 	if _, err := query(r); err != nil {
 		return err
 	}
@@ -141,9 +150,6 @@ func putEvent(c *app.CalendarRequests, w http.ResponseWriter, r *http.Request) e
 }
 
 func deleteEvent(c *app.CalendarRequests, w http.ResponseWriter, r *http.Request) error {
-	if err := configured(c); err != nil {
-		return err
-	}
 	q, err := query(r, "sendCancellations")
 	if err != nil {
 		return err

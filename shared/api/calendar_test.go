@@ -46,7 +46,9 @@ func calendarEnv(t *testing.T, q domain.Queue) *env {
 	if err := e.store.AddMailbox(ctx, domain.Mailbox{TenantID: "acme", Address: "ann@contoso.com", Status: domain.MailboxOK}); err != nil {
 		t.Fatal(err)
 	}
-	registerCalendar(e.srv, &app.CalendarRequests{Store: e.store, Queue: q, Clock: fixedClock{testNow}})
+	if err := RegisterCalendar(e.h, q); err != nil {
+		t.Fatal(err)
+	}
 	return e
 }
 
@@ -181,7 +183,6 @@ func TestCalendarRoutesUnavailable(t *testing.T) {
 		name string
 		q    domain.Queue
 	}{
-		{"no queue configured", nil},
 		{"queue failing", &calendarQueue{fail: errors.New("sqs: AWS.SimpleQueueService.NonExistentQueue")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -192,6 +193,19 @@ func TestCalendarRoutesUnavailable(t *testing.T) {
 			}
 			checkDeclared(t, "POST", eventsPath, w.Code)
 		})
+	}
+}
+
+func TestRegisterCalendarRefusals(t *testing.T) {
+	e := calendarEnv(t, &calendarQueue{})
+	if err := RegisterCalendar(e.h, &calendarQueue{}); err == nil {
+		t.Error("registering the calendar routes twice was accepted")
+	}
+	if err := RegisterCalendar(newEnv(t).h, nil); err == nil {
+		t.Error("registering without a queue was accepted")
+	}
+	if err := RegisterCalendar(http.NotFoundHandler(), &calendarQueue{}); err == nil {
+		t.Error("registering on a foreign handler was accepted")
 	}
 }
 

@@ -128,7 +128,7 @@ func (f *faultySecrets) get(id string) (domain.Credential, bool) {
 	return c, err == nil
 }
 
-func openSecrets(t *testing.T) *filesecrets.Store {
+func openSecrets(t testing.TB) *filesecrets.Store {
 	t.Helper()
 	dir := t.TempDir()
 	key := filepath.Join(dir, "key")
@@ -225,7 +225,7 @@ var dns = testDNS{
 // --- the environment every handler test runs in ---
 
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	store   domain.Store
 	secrets *faultySecrets
 	checker *fakeChecker
@@ -238,7 +238,7 @@ type envOption func(*Deps)
 
 // newEnv serves the API over the embedded adapters: the bolt store and the
 // encrypted file secret store, in a temporary directory.
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "mailbridge.db"), boltstore.Options{Clock: fixedClock{testNow}})
 	if err != nil {
@@ -249,7 +249,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	return newEnvOn(t, st, fs, opts...)
 }
 
-func newEnvOn(t *testing.T, st domain.Store, secrets domain.SecretStore, opts ...envOption) *env {
+func newEnvOn(t testing.TB, st domain.Store, secrets domain.SecretStore, opts ...envOption) *env {
 	t.Helper()
 	e := &env{
 		t:       t,

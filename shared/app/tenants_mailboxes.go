@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"sync"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 )
@@ -12,6 +13,9 @@ type NewMailbox struct {
 	AccessMode domain.AccessMode // optional override
 	EWSURL     string            // optional override (another server, seed 002)
 }
+
+// bulkAddConcurrency bounds parallel store writes of one bulk add.
+const bulkAddConcurrency = 16
 
 // Outcomes of one bulk-add entry.
 const (
@@ -29,7 +33,7 @@ type MailboxResult struct {
 
 // AddMailboxes registers up to domain.MaxMailboxesPerBulkRequest mailboxes.
 // Each entry succeeds or fails on its own; the results keep input order.
-// A store failure stops the call: re-sending it is safe, as entries already
+// A store failure fails the call: re-sending it is safe, as entries already
 // added come back as "exists".
 func (s *Tenants) AddMailboxes(ctx context.Context, tenantID string, in []NewMailbox) ([]MailboxResult, error) {
 	if err := ValidateTenantID(tenantID); err != nil {
@@ -46,6 +50,7 @@ func (s *Tenants) AddMailboxes(ctx context.Context, tenantID string, in []NewMai
 	}
 	now := s.now()
 	results := make([]MailboxResult, len(in))
+	toAdd := make(map[int]domain.Mailbox, len(in))
 	seen := make(map[string]bool, len(in))
 	for i, nm := range in {
 		res := &results[i]
@@ -61,14 +66,39 @@ func (s *Tenants) AddMailboxes(ctx context.Context, tenantID string, in []NewMai
 		seen[m.Address] = true
 		res.Address = m.Address
 		m.UpdatedAt = now
-		switch err := s.Store.AddMailbox(ctx, m); {
-		case err == nil:
-			res.Outcome = MailboxAdded
-		case domain.IsConflict(err):
-			res.Outcome = MailboxExists
-		default:
-			return nil, internal(err, "adding mailboxes")
-		}
+		toAdd[i] = m
+	}
+
+	// Writes are independent conditional puts; a few at a time keeps a
+	// 1,000-mailbox call well inside API Gateway's 29 s on DynamoDB.
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		sem      = make(chan struct{}, bulkAddConcurrency)
+	)
+	for i, m := range toAdd {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			switch err := s.Store.AddMailbox(ctx, m); {
+			case err == nil:
+				results[i].Outcome = MailboxAdded
+			case domain.IsConflict(err):
+				results[i].Outcome = MailboxExists
+			default:
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, internal(firstErr, "adding mailboxes")
 	}
 	return results, nil
 }
