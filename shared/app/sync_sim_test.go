@@ -1,7 +1,9 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -423,5 +425,55 @@ func TestSimCrashSafety(t *testing.T) {
 				t.Errorf("delta after a crash: %d feed entries, want 6", len(all)-len(feed))
 			}
 		})
+	}
+}
+
+// TestSimNoSecretsLeak runs jobs that succeed and fail (rejected password,
+// throttling) through the batch worker and checks that no credential
+// appears in the logs, the audit trail, the mailbox record or the results.
+func TestSimNoSecretsLeak(t *testing.T) {
+	e := newSimEnv(t, 2, 50, domain.AccessImpersonation, ewssim.Options{})
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.syncer.Log = log
+	ctx := context.Background()
+	good, _ := e.syncer.Secrets.GetCredential(ctx, "acme")
+	bad := domain.Credential{Kind: domain.AuthBasic, Username: good.Username, Password: "Wr0ng-but-secret-Passw0rd"}
+	w := &app.BatchWorker{Syncer: e.syncer, Log: log}
+	msg := func(id, m string) app.BatchMessage {
+		b, _ := json.Marshal(domain.SyncJob{TenantID: "acme", Mailbox: m, Tick: t0})
+		return app.BatchMessage{ID: id, Body: b}
+	}
+	w.Process(ctx, []app.BatchMessage{msg("1", e.ds.Mailboxes[0])})
+	e.sim.InjectFault(ewssim.Fault{Kind: ewssim.FaultSOAP, Code: "ErrorServerBusy", BackOff: time.Second, Count: 1})
+	w.Process(ctx, []app.BatchMessage{msg("2", e.ds.Mailboxes[1])})
+	if err := e.syncer.Secrets.PutCredential(ctx, "acme", bad); err != nil {
+		t.Fatal(err)
+	}
+	res := w.Process(ctx, []app.BatchMessage{msg("3", e.ds.Mailboxes[0]), msg("4", e.ds.Mailboxes[1])})
+	if res.Stats.Succeeded != 2 {
+		t.Fatalf("auth failures are recorded, not retried: %+v", res.Stats)
+	}
+
+	var dump bytes.Buffer
+	dump.Write(logs.Bytes())
+	audit, _, _ := e.store.ListAudit(ctx, "acme", "", 100)
+	for _, m := range e.ds.Mailboxes {
+		mb, _ := e.store.GetMailbox(ctx, "acme", m)
+		b, _ := json.Marshal(mb)
+		dump.Write(b)
+		if mb.Status != domain.MailboxAuthFailed {
+			t.Errorf("%s: status %q, want auth_failed", m, mb.Status)
+		}
+	}
+	b, _ := json.Marshal(audit)
+	dump.Write(b)
+	for _, secret := range append(good.SecretValues(), bad.SecretValues()...) {
+		if bytes.Contains(dump.Bytes(), []byte(secret)) {
+			t.Errorf("a credential appears in logs, audit or mailbox records")
+		}
+	}
+	if len(audit) < 4 || logs.Len() == 0 {
+		t.Fatalf("nothing was checked: %d audit entries, %d bytes of logs", len(audit), logs.Len())
 	}
 }
