@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -16,7 +17,7 @@ func TestTenantIsolation(t *testing.T) {
 	contosoCred := basicCred("svc", "Iso-contoso-pw")
 	globexCred := basicCred("svc", "Iso-globex-pw")
 	e.onboard("contoso", contosoCred, "alice@contoso.com")
-	e.onboard("globex", globexCred, "bob@globex.com")
+	e.onboard("globex", globexCred, "bob@globex.com", "carl@globex.com")
 	ctx := context.Background()
 	if _, err := e.store.ApplyChanges(ctx, "globex", "bob@globex.com", []domain.ItemChange{
 		{Kind: domain.ChangeCreate, ItemID: "g1", ChangeKey: "k1", Item: &domain.Item{ID: "g1", ChangeKey: "k1", Kind: domain.KindMessage, Subject: "globex secret plans"}},
@@ -38,6 +39,24 @@ func TestTenantIsolation(t *testing.T) {
 			t.Fatalf("GET %s shows globex data: %s", path, s)
 		}
 	}
+	// Cursors are per tenant: globex's cursors used on contoso's routes
+	// never surface globex's rows.
+	gfeed := e.must(req{method: "GET", path: "/tenants/globex/changes?limit=1"}, 200)
+	gpage := e.must(req{method: "GET", path: "/tenants/globex/mailboxes?limit=1"}, 200)
+	for _, path := range []string{
+		"/tenants/contoso/changes?cursor=" + url.QueryEscape(gfeed["nextCursor"].(string)),
+		"/tenants/contoso/mailboxes?cursor=" + url.QueryEscape(gpage["nextCursor"].(string)),
+		"/tenants/contoso/mailboxes?cursor=" + url.QueryEscape("bob@globex.com"),
+	} {
+		w := e.do(req{method: "GET", path: path})
+		if w.Code != 200 && w.Code != 400 {
+			t.Fatalf("GET %s = %d", path, w.Code)
+		}
+		if strings.Contains(w.Body.String(), "globex") && w.Code == 200 {
+			t.Fatalf("GET %s shows globex data: %s", path, w.Body)
+		}
+	}
+
 	// Globex's mailbox named under contoso is not found, and not touched.
 	e.must(req{method: "GET", path: "/tenants/contoso/mailboxes/bob@globex.com/changes"}, 404)
 	e.must(req{method: "POST", path: "/tenants/contoso/verify?mailbox=bob@globex.com"}, 404)
