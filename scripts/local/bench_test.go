@@ -14,9 +14,11 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
 )
 
@@ -89,17 +91,23 @@ func BenchmarkDelegateThroughput(b *testing.B) {
 	tickAt(b, s, start, 0) // initial sync, not measured
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		r, calls, throttled := tickAt(b, s, start, i+1)
-		rate := float64(calls) / r.Took.Seconds()
-		best := float64(capacity) / latency.Seconds()
-		b.ReportMetric(rate, "calls/s")
-		b.ReportMetric(rate/best, "ratio")
-		b.ReportMetric(100*float64(throttled)/float64(calls), "%throttled")
-		pct := 100 * float64(throttled) / float64(calls)
-		figure(b, "(a) delegate tenant, 500 mailboxes x 3 folders incremental, 25 concurrent jobs, "+dataWhere(),
-			fmt.Sprintf("%.0f calls/s (%d calls in %.2fs)", rate, calls, r.Took.Seconds()),
-			fmt.Sprintf("27 / 50ms = %.0f calls/s", best), rate/best, ">= 0.9")
-		figure(b, "(a) throttled calls, "+dataWhere(), fmt.Sprintf("%d of %d = %.2f%%", throttled, calls, pct), "1%", pct, "<= 1")
+		// 25 jobs: the recommended maximum; 27: the cap itself, leaving
+		// nothing for the account's other callers.
+		for k, n := range []int{jobs, capacity} {
+			if _, err := s.tenants.Update(context.Background(), demoTenantID, app.TenantPatch{MaxConcurrentJobs: &n}); err != nil {
+				b.Fatal(err)
+			}
+			r, calls, throttled := tickAt(b, s, start, 2*i+k+1)
+			rate := float64(calls) / r.Took.Seconds()
+			best := float64(capacity) / latency.Seconds()
+			pct := 100 * float64(throttled) / float64(calls)
+			b.ReportMetric(rate/best, fmt.Sprintf("ratio-%djobs", n))
+			figure(b, fmt.Sprintf("(a) delegate tenant, 500 mailboxes x 3 folders incremental, %d concurrent jobs, %s", n, dataWhere()),
+				fmt.Sprintf("%.0f calls/s (%d calls in %.2fs)", rate, calls, r.Took.Seconds()),
+				fmt.Sprintf("27 / 50ms = %.0f calls/s", best), rate/best, ">= 0.9")
+			figure(b, fmt.Sprintf("(a) throttled calls, %d concurrent jobs, %s", n, dataWhere()),
+				fmt.Sprintf("%d of %d = %.2f%%", throttled, calls, pct), "1%", pct, "<= 1")
+		}
 	}
 }
 
@@ -114,12 +122,14 @@ func BenchmarkImpersonation10k(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for k, name := range []string{"initial", "incremental"} {
+			cpu0 := cpuTime()
 			r, calls, _ := tickAt(b, s, start, 2*i+k)
+			cpu := cpuTime() - cpu0
 			bound := time.Duration(calls) * latency / workers
 			ratio := r.Took.Seconds() / bound.Seconds()
 			b.ReportMetric(ratio, name+"-ratio")
 			figure(b, fmt.Sprintf("(b) impersonation tenant, 10,000 mailboxes, %s tick, %d workers, 20ms/call, %s", name, workers, dataWhere()),
-				fmt.Sprintf("%.1fs (%d calls, %d feed entries)", r.Took.Seconds(), calls, r.Appended),
+				fmt.Sprintf("%.1fs (%d calls, %d feed entries; this process used %.0fs of CPU, simulator included)", r.Took.Seconds(), calls, r.Appended, cpu.Seconds()),
 				fmt.Sprintf("calls x 20ms / %d = %.1fs", workers, bound.Seconds()), ratio, "<= 1.25")
 		}
 	}
@@ -146,6 +156,17 @@ func BenchmarkInitialSync50k(b *testing.B) {
 		b.StopTimer()
 		s.close()
 	}
+}
+
+// cpuTime is the CPU time (user + system) this process has used: with the
+// simulator in the same process, a tick that needs more CPU than the cores
+// give it cannot reach the latency bound.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // peakRSS is the process's high-water resident set (VmHWM), in bytes.
