@@ -277,8 +277,8 @@ func TestSimInvalidSyncState(t *testing.T) {
 }
 
 func TestSimThrottleStorm(t *testing.T) {
-	run := func(storm bool) (calls int64, feeds map[string]int) {
-		e := newSimEnv(t, 10, 400, domain.AccessImpersonation, ewssim.Options{})
+	run := func(storm bool) (calls, faults int64) {
+		e := newSimEnv(t, 80, 60, domain.AccessImpersonation, ewssim.Options{})
 		if storm {
 			e.sim.InjectFault(ewssim.Fault{Rate: 0.30, Kind: ewssim.FaultSOAP, Code: "ErrorServerBusy", BackOff: 1500 * time.Millisecond})
 		}
@@ -298,22 +298,28 @@ func TestSimThrottleStorm(t *testing.T) {
 				t.Fatalf("sync %s: %v", m, err)
 			}
 		}
-		feeds = map[string]int{}
 		for _, m := range e.ds.Mailboxes {
-			feeds[m] = len(e.feed(m))
-			if want := len(e.simItems(m, "inbox", "sentitems", "calendar", "contacts")); feeds[m] != want {
-				t.Fatalf("%s: feed %d, mailbox %d items", m, feeds[m], want)
+			got := e.feed(m)
+			assertNoDuplicates(t, got)
+			if want := len(e.simItems(m, "inbox", "sentitems", "calendar", "contacts")); len(got) != want {
+				t.Fatalf("%s: feed %d, mailbox %d items", m, len(got), want)
 			}
 		}
-		assertReadOnly(t, e.sim.Stats())
-		return e.sim.Stats().TotalCalls(), feeds
+		st := e.sim.Stats()
+		assertReadOnly(t, st)
+		return st.TotalCalls(), st.FaultsInjected
 	}
 	calm, _ := run(false)
-	storm, _ := run(true)
+	storm, busy := run(true)
 	ratio := float64(storm) / float64(calm)
-	t.Logf("simulator throttle storm (30%% ErrorServerBusy): %d EWS calls vs %d calm = %.3fx (bound 1.5x)", storm, calm, ratio)
+	repeated := storm - busy - calm
+	t.Logf("simulator throttle storm (30%% ErrorServerBusy, 80 mailboxes): %d EWS calls (%d answered ErrorServerBusy) vs %d calm = %.3fx (bound 1.5x); successful calls repeated: %d",
+		storm, busy, calm, ratio, repeated)
 	if ratio > 1.5 {
 		t.Errorf("storm took %.3fx the calm calls, bound 1.5x", ratio)
+	}
+	if repeated > calm/50 {
+		t.Errorf("%d successful calls were repeated after requeues", repeated)
 	}
 }
 
