@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -155,7 +157,14 @@ func (w *BatchWorker) Process(ctx context.Context, msgs []BatchMessage) BatchRes
 	return res
 }
 
-func (w *BatchWorker) one(ctx context.Context, log *slog.Logger, m BatchMessage) (outcome, SyncResult) {
+func (w *BatchWorker) one(ctx context.Context, log *slog.Logger, m BatchMessage) (out outcome, res SyncResult) {
+	defer func() {
+		// A bug in one job must not fail the other jobs of the batch.
+		if p := recover(); p != nil {
+			log.Error("sync job panicked", "messageId", m.ID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			out = outcomeFailed
+		}
+	}()
 	// Unknown fields are ignored, so a scheduler deployed ahead of the
 	// workers cannot get its jobs dropped.
 	var job domain.SyncJob

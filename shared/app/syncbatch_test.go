@@ -32,6 +32,9 @@ func (s *scriptedSyncer) SyncMailbox(_ context.Context, job domain.SyncJob) (app
 	if s.gate != nil {
 		<-s.gate
 	}
+	if job.Mailbox == "panics@x.com" {
+		panic("bug")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.ran = append(s.ran, job.Mailbox)
@@ -76,15 +79,16 @@ func TestBatchWorkerOutcomes(t *testing.T) {
 		jobMsg("3", "flaky@x.com", ""),
 		jobMsg("4", "stranger@x.com", ""),
 		{ID: "5", Body: []byte("{not json"), ReceiptHandle: "rh-5"},
+		jobMsg("6", "panics@x.com", ""),
 	})
 	slices.Sort(res.Failed)
-	if !slices.Equal(res.Failed, []string{"2", "3"}) {
-		t.Errorf("failed = %v, want the throttled and the failed job", res.Failed)
+	if !slices.Equal(res.Failed, []string{"2", "3", "6"}) {
+		t.Errorf("failed = %v, want the throttled, the failed and the panicking job", res.Failed)
 	}
 	if !slices.Equal(rq.calls, []requeue{{"rh-2", 3 * time.Second}}) {
 		t.Errorf("requeues = %v, want rh-2 after 3s", rq.calls)
 	}
-	want := app.BatchStats{Jobs: 5, Succeeded: 1, Requeued: 1, Failed: 1, Rejected: 2, EWSCalls: 8, Appended: 4}
+	want := app.BatchStats{Jobs: 6, Succeeded: 1, Requeued: 1, Failed: 2, Rejected: 2, EWSCalls: 8, Appended: 4}
 	if res.Stats != want {
 		t.Errorf("stats = %+v, want %+v", res.Stats, want)
 	}
