@@ -18,9 +18,9 @@ import (
 // The routes are added to the handler New returns by RegisterCalendar,
 // given the calendar-writes queue (functions/api and the local run).
 
-// MaxEventBodyBytes bounds a calendar write request: the event body (64 KiB)
+// MaxEventRequestBytes bounds a calendar write request: the event body (64 KiB)
 // plus everything else, with room for JSON escaping.
-const MaxEventBodyBytes = 256 * 1024
+const MaxEventRequestBytes = 256 * 1024
 
 const (
 	eventsPath = "/tenants/{id}/mailboxes/{address}/events"
@@ -127,7 +127,7 @@ func putEvent(c *app.CalendarRequests, w http.ResponseWriter, r *http.Request) e
 		return err
 	}
 	var body putEventRequest
-	if err := decodeJSON(w, r, &body, MaxEventBodyBytes); err != nil {
+	if err := decodeJSON(w, r, &body, MaxEventRequestBytes); err != nil {
 		return err
 	}
 	start, err := parseEventTime("start", body.Start)

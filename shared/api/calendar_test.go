@@ -139,7 +139,7 @@ func TestCalendarRoutesRefuseBadInput(t *testing.T) {
 		{"bad client event id", req{method: "POST", path: events, body: withField("clientEventId", `"trip 42"`)}, 400, "clientEventId"},
 		{"markup time zone", req{method: "POST", path: events, body: withField("timeZone", `"<script>"`)}, 400, "timeZone"},
 		{"bad attendee", req{method: "POST", path: events, body: withField("attendees", `[{"email":"lee"}]`)}, 400, "attendees.email"},
-		{"oversized body", req{method: "POST", path: events, body: withField("body", `"`+strings.Repeat("b", MaxEventBodyBytes)+`"`)}, 413, ""},
+		{"oversized body", req{method: "POST", path: events, body: withField("body", `"`+strings.Repeat("b", MaxEventRequestBytes)+`"`)}, 413, ""},
 		{"event body over the event limit", req{method: "POST", path: events, body: withField("body", `"`+strings.Repeat("b", app.MaxEventBodyBytes+1)+`"`)}, 400, "body"},
 		{"wrong content type", req{method: "POST", path: events, body: eventBody, header: map[string]string{"Content-Type": "text/plain"}}, 415, ""},
 		{"unknown query parameter", req{method: "POST", path: events + "?dryRun=1", body: eventBody}, 400, "dryRun"},
