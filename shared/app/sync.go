@@ -733,7 +733,8 @@ func (r *syncRun) finish(ctx context.Context, runErr error) error {
 	default:
 		errors.As(runErr, &rl)
 	}
-	if rl != nil || (runErr != nil && (ae == nil || ae.Kind == domain.AccessTransient)) {
+	comesBack := rl != nil || (runErr != nil && (ae == nil || ae.Kind == domain.AccessTransient))
+	if comesBack {
 		// The same job comes back: keep what this tick has done.
 		r.st.Resume = &domain.SyncResume{Tick: r.job.Tick, HierarchyDone: r.hierDone, DoneFolders: r.done}
 		if r.cur != nil {
@@ -754,8 +755,17 @@ func (r *syncRun) finish(ctx context.Context, runErr error) error {
 	status, hint, detail := r.outcome(runErr)
 	res.Status = status
 	r.synced = runErr == nil
-	res.Unreadable = r.unreadableNames()
-	r.recordMailbox(ctx, status, hint, detail, res.Unreadable)
+	switch {
+	case comesBack:
+		// Unfinished: what this run saw says nothing new about the mailbox.
+		res.Unreadable = r.mbox.UnreadableFolders
+	case runErr == nil:
+		res.Unreadable = r.unreadableNames()
+		r.recordMailbox(ctx, status, hint, detail, res.Unreadable)
+	default:
+		res.Unreadable = r.mbox.UnreadableFolders
+		r.recordMailbox(ctx, status, hint, detail, res.Unreadable)
+	}
 
 	result := string(status)
 	switch {
@@ -799,20 +809,14 @@ func (r *syncRun) outcome(err error) (domain.MailboxStatus, string, string) {
 		}
 		return domain.MailboxOK, "", ""
 	}
-	var rl *RetryLater
-	if errors.As(err, &rl) {
-		return r.mbox.Status, r.mbox.Hint, ""
-	}
 	ae := asAccess(err)
-	if ae == nil {
-		// Store or network trouble on our side: the queue redelivers; the
-		// mailbox itself is fine as far as we know.
-		return r.mbox.Status, r.mbox.Hint, ""
+	if ae == nil || ae.Kind == domain.AccessThrottled || ae.Kind == domain.AccessTransient {
+		// Throttled, out of time, or trouble on our side: the job comes
+		// back, and the mailbox is as it was as far as we know.
+		return r.mbox.Status, r.mbox.Hint, r.mbox.LastError
 	}
 	detail := ae.Code
 	switch ae.Kind {
-	case domain.AccessThrottled:
-		return r.mbox.Status, r.mbox.Hint, ""
 	case domain.AccessAuth:
 		return domain.MailboxAuthFailed, fmt.Sprintf("Exchange rejected the service account's credentials: rotate them with PUT /tenants/%s/credentials", r.tenant.ID), detail
 	case domain.AccessOutOfScope:
@@ -825,8 +829,6 @@ func (r *syncRun) outcome(err error) (domain.MailboxStatus, string, string) {
 		return domain.MailboxAccessDenied, "grant the service account FullAccess on the mailbox, or share the folders to sync with it", detail
 	case domain.AccessMailboxNotFound:
 		return domain.MailboxNotFound, fmt.Sprintf("Exchange has no mailbox %s: check the address, or remove it with DELETE /tenants/%s/mailboxes/%s", r.mbox.Address, r.tenant.ID, r.mbox.Address), detail
-	case domain.AccessTransient:
-		return r.mbox.Status, r.mbox.Hint, ""
 	}
 	return domain.MailboxError, "Exchange refused the request; see lastError and run POST /tenants/" + r.tenant.ID + "/verify?mailbox=" + r.mbox.Address, detail
 }
