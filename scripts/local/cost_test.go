@@ -204,6 +204,9 @@ func (q *countingQueue) SendBatch(ctx context.Context, msgs []domain.QueueMessag
 	return q.Queue.SendBatch(ctx, msgs)
 }
 
+// TestMain stops the DynamoDB Local that BenchmarkCostPerSync may start.
+func TestMain(m *testing.M) { teststandin.Main(m) }
+
 func BenchmarkCostPerSync(b *testing.B) {
 	ctx := context.Background()
 	meter := &ddbMeter{}
