@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/Azure/go-ntlmssp"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 )
@@ -46,39 +45,6 @@ func (a *basicAuth) RoundTripper(base http.RoundTripper) http.RoundTripper {
 		r = r.Clone(r.Context())
 		r.SetBasicAuth(a.user, a.pass)
 		return base.RoundTrip(r)
-	})
-}
-
-// --- NTLM -------------------------------------------------------------------
-
-type ntlmAuth struct{ user, pass, domain string }
-
-// NTLMAuth performs the NTLM (or Negotiate/NTLM) handshake with
-// github.com/Azure/go-ntlmssp. domain may be empty when user is a UPN.
-func NTLMAuth(user, pass, domain string) Authenticator {
-	return &ntlmAuth{user: user, pass: pass, domain: domain}
-}
-
-func (a *ntlmAuth) String() string {
-	if a.domain != "" {
-		return "ntlm(" + a.domain + `\` + a.user + ")"
-	}
-	return "ntlm(" + a.user + ")"
-}
-func (a *ntlmAuth) GoString() string       { return a.String() }
-func (a *ntlmAuth) secretValues() []string { return []string{a.pass} }
-func (a *ntlmAuth) RoundTripper(base http.RoundTripper) http.RoundTripper {
-	neg := ntlmssp.Negotiator{RoundTripper: base}
-	user := a.user
-	if a.domain != "" {
-		user = a.domain + `\` + a.user
-	}
-	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		r = r.Clone(r.Context())
-		// The Negotiator takes the credentials from the Basic header and
-		// never sends them as Basic (AllowBasicAuth is false).
-		r.SetBasicAuth(user, a.pass)
-		return neg.RoundTrip(r)
 	})
 }
 

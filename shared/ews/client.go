@@ -46,8 +46,9 @@ type Config struct {
 	Version string // RequestServerVersion; default Exchange2016
 	Auth    Authenticator
 	// HTTPClient supplies the transport (proxies, custom dialers). Its
-	// Transport is wrapped with Auth; its Timeout and redirect policy are
-	// not used. Optional.
+	// Transport is wrapped with Auth (NTLM uses clones of it, see
+	// NTLMConnections); its Timeout and redirect policy are not used.
+	// Optional.
 	HTTPClient *http.Client
 	// RootCAs trusts a private CA (on-premises Exchange). Only used when
 	// HTTPClient is nil.
@@ -55,10 +56,15 @@ type Config struct {
 	// MaxResponseBytes bounds a response body; default 32 MiB.
 	MaxResponseBytes int64
 	// Timeout bounds each call, on top of the caller's context; default 60s.
-	Timeout   time.Duration
-	Trace     *Tracer // optional request/response recorder
-	UserAgent string
-	Clock     Clock // used to read Retry-After dates; default system clock
+	Timeout time.Duration
+	// NTLMConnections is, for NTLM only, how many calls run at once, each
+	// on a connection of its own (NTLM authenticates a connection); more
+	// calls wait for one, within their Timeout. Default
+	// DefaultNTLMConnections. Other auth kinds use the transport's pool.
+	NTLMConnections int
+	Trace           *Tracer // optional request/response recorder
+	UserAgent       string
+	Clock           Clock // used to read Retry-After dates; default system clock
 }
 
 // Client calls one EWS endpoint with one set of credentials. It is safe
@@ -124,8 +130,14 @@ func New(cfg Config) (*Client, error) {
 	if s, ok := cfg.Auth.(interface{ secretValues() []string }); ok {
 		c.secrets = s.secretValues()
 	}
+	var rt http.RoundTripper
+	if a, ok := cfg.Auth.(*ntlmAuth); ok {
+		rt = a.pooled(base, cfg.NTLMConnections)
+	} else {
+		rt = cfg.Auth.RoundTripper(base)
+	}
 	c.hc = &http.Client{
-		Transport: cfg.Auth.RoundTripper(base),
+		Transport: rt,
 		// EWS does not redirect; following one would send credentials to
 		// wherever the redirect points.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
