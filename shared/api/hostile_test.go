@@ -66,6 +66,7 @@ func hostileCases() []hostileCase {
 		{"missing credentials", post(`{"id":"newco","ewsUrl":"https://mail.contoso.com/"}`), 400, "credentials", "required"},
 		{"CRLF in username", post(`{"id":"newco","ewsUrl":"https://mail.contoso.com/","credentials":{"kind":"basic","username":"svc\r\nHost: evil","password":"x"}}`), 400, "credentials.username", "control"},
 		{"traversal folder", post(createWith(`,"folders":["../../etc"]`)), 400, "folders", "inbox, sentitems"},
+		{"interval overflowing a duration", post(createWith(`,"syncIntervalSeconds":18446744074`)), 400, "syncIntervalSeconds", "between 60"},
 		{"interval too short", post(createWith(`,"syncIntervalSeconds":1`)), 400, "syncIntervalSeconds", "between 60"},
 		{"too many jobs", post(createWith(`,"maxConcurrentJobs":1000`)), 400, "maxConcurrentJobs", "between 1 and 27"},
 		// SSRF through the EWS URL and the OAuth authority.

@@ -148,6 +148,10 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 	if req.Credentials == nil {
 		return domain.Invalid("credentials", "credentials are required")
 	}
+	interval, err := syncInterval(req.SyncIntervalSeconds)
+	if err != nil {
+		return err
+	}
 	t, err := s.tenants.Onboard(r.Context(), app.NewTenant{
 		ID:                req.ID,
 		DisplayName:       req.DisplayName,
@@ -156,7 +160,7 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 		AccessMode:        req.AccessMode,
 		AllowFallback:     req.AllowFallback,
 		Folders:           req.Folders,
-		SyncInterval:      time.Duration(req.SyncIntervalSeconds) * time.Second,
+		SyncInterval:      interval,
 		MaxConcurrentJobs: req.MaxConcurrentJobs,
 		Credential:        *req.Credentials,
 	})
@@ -168,6 +172,16 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	return s.answerIdempotent(w, r, key, requestHash(req), t, err)
+}
+
+// syncInterval converts seconds, refusing values that would overflow a
+// time.Duration (and wrap into the allowed range).
+func syncInterval(seconds int) (time.Duration, error) {
+	if seconds < 0 || seconds > int(app.MaxSyncInterval/time.Second) {
+		return 0, domain.Invalid("syncIntervalSeconds", "must be between %d and %d seconds",
+			int(app.MinSyncInterval/time.Second), int(app.MaxSyncInterval/time.Second))
+	}
+	return time.Duration(seconds) * time.Second, nil
 }
 
 // requestHash identifies a create request for Idempotency-Key reuse checks.
@@ -258,7 +272,10 @@ func (s *server) patchTenant(w http.ResponseWriter, r *http.Request) error {
 		Version:           req.Version,
 	}
 	if req.SyncIntervalSeconds != nil {
-		d := time.Duration(*req.SyncIntervalSeconds) * time.Second
+		d, err := syncInterval(*req.SyncIntervalSeconds)
+		if err != nil {
+			return err
+		}
 		p.SyncInterval = &d
 	}
 	t, err := s.tenants.Update(r.Context(), r.PathValue("id"), p)
