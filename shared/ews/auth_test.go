@@ -2,6 +2,7 @@ package ews
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -22,6 +23,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf16"
@@ -107,17 +109,24 @@ func TestOAuthConstructorErrors(t *testing.T) {
 // proof (the simulator does that).
 type ntlmServer struct {
 	*httptest.Server
-	mu    sync.Mutex
-	legs  []string // "anonymous", "negotiate", "authenticate"
-	user  string
-	authz []string
+	mu     sync.Mutex
+	legs   []string // "anonymous", "negotiate", "authenticate"
+	user   string
+	authz  []string
+	protos []string // r.Proto of each request
 }
 
 func newNTLMServer(t *testing.T, body []byte) *ntlmServer {
+	return startNTLMServer(t, body, false)
+}
+
+// startNTLMServer serves the NTLM legs, over TLS offering HTTP/2 when h2.
+func startNTLMServer(t *testing.T, body []byte, h2 bool) *ntlmServer {
 	s := &ntlmServer{}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		s.protos = append(s.protos, r.Proto)
 		h := r.Header.Get("Authorization")
 		s.authz = append(s.authz, h)
 		if h == "" {
@@ -144,6 +153,12 @@ func newNTLMServer(t *testing.T, body []byte) *ntlmServer {
 			w.WriteHeader(400)
 		}
 	}))
+	if h2 {
+		s.EnableHTTP2 = true
+		s.StartTLS()
+	} else {
+		s.Start()
+	}
 	t.Cleanup(s.Close)
 	return s
 }
@@ -199,6 +214,81 @@ func TestNTLMHandshake(t *testing.T) {
 		if strings.HasPrefix(h, "Basic") || strings.Contains(h, testPassword) {
 			t.Errorf("credentials sent in the clear: %q", h)
 		}
+	}
+}
+
+// TestNTLMStaysOnHTTP1 gives the client a transport that negotiates
+// HTTP/2 with a server offering it: NTLM must still use HTTP/1.1, as
+// HTTP/2 would multiplex calls on the connection NTLM authenticated.
+func TestNTLMStaysOnHTTP1(t *testing.T) {
+	srv := startNTLMServer(t, readFixture(t, "responses/syncfolderitems-all-kinds.xml"), true)
+	// The caller's transport itself speaks HTTP/2 to this server.
+	resp, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Proto != "HTTP/2.0" {
+		t.Fatalf("the test server answered %s, want HTTP/2.0 (no HTTP/2 to refuse)", resp.Proto)
+	}
+	srv.protos = nil
+	c := newTestClient(t, srv.URL, func(c *Config) {
+		c.Auth = NTLMAuth("svc", testPassword, "CONTOSO")
+		c.HTTPClient = srv.Client()
+	})
+	if err := syncInbox(c); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(srv.protos, ","); got != "HTTP/1.1,HTTP/1.1,HTTP/1.1" {
+		t.Errorf("NTLM legs sent as %s, want HTTP/1.1 for all three", got)
+	}
+}
+
+// TestNTLMCallsWaitForAConnection: with every connection busy, another
+// call waits for one and gives up with its context, as a transient error
+// (not an auth failure), without sending anything.
+func TestNTLMCallsWaitForAConnection(t *testing.T) {
+	body := readFixture(t, "responses/syncfolderitems-all-kinds.xml")
+	holding := make(chan struct{})
+	unblock := make(chan struct{})
+	var requests atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		h := r.Header.Get("Authorization")
+		switch {
+		case h == "":
+			w.Header().Set("WWW-Authenticate", "NTLM")
+			w.WriteHeader(401)
+		case strings.HasPrefix(h, "NTLM TlRMTVNTUAABAAAA"): // NEGOTIATE_MESSAGE
+			w.Header().Set("WWW-Authenticate", "NTLM "+base64.StdEncoding.EncodeToString(ntlmChallenge()))
+			w.WriteHeader(401)
+		default: // AUTHENTICATE_MESSAGE: keep the connection busy until told
+			close(holding)
+			<-unblock
+			_, _ = w.Write(body)
+		}
+	}))
+	defer srv.Close()
+	c := newTestClient(t, srv.URL, func(c *Config) {
+		c.Auth = NTLMAuth("svc", testPassword, "CONTOSO")
+		c.NTLMConnections = 1
+	})
+	first := make(chan error, 1)
+	go func() { first <- syncInbox(c) }()
+	<-holding
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := c.SyncFolderItems(ctx, imp, inbox, "", 100)
+	if Classify(err) != ClassTransient || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("waiting call: %v (class %s), want a transient deadline error", err, Classify(err))
+	}
+	if n := requests.Load(); n != 3 {
+		t.Errorf("server saw %d requests, want the first call's 3 legs only", n)
+	}
+	close(unblock)
+	if err := <-first; err != nil {
+		t.Errorf("the call holding the connection: %v", err)
 	}
 }
 
