@@ -20,10 +20,8 @@ const (
 	DefaultSyncPageSize = 500
 	// MaxSyncPageSize is the largest MaxChangesReturned EWS accepts.
 	MaxSyncPageSize = 512
-	// DefaultGetItemBatch is how many items one GetItem call fetches (the
-	// EWS client's limit: bigger batches of full items hit Exchange's
-	// budgets and response-size limits).
-	DefaultGetItemBatch = 100
+	// DefaultGetItemBatch is how many items one GetItem call fetches.
+	DefaultGetItemBatch = domain.MaxGetItems
 	// DefaultThrottleDelay is the requeue delay when Exchange throttles
 	// without saying how long to wait. Delays are whole seconds on SQS, so
 	// the smallest is one; MaxThrottleDelay caps what a server may ask.
@@ -89,7 +87,7 @@ type Syncer struct {
 	Log       *slog.Logger
 
 	PageSize        int // MaxChangesReturned, 1..512; default 512
-	GetItemBatch    int // items per GetItem call; default 100
+	GetItemBatch    int // items per GetItem call; default and most domain.MaxGetItems
 	CheckpointEvery int // pages between checkpoints; default 8
 	// Budget is the wall time a job may use before it checkpoints and asks
 	// to be continued; 0 = no limit.
@@ -165,7 +163,7 @@ func (s *Syncer) getItemBatch() int {
 	if s.GetItemBatch <= 0 {
 		return DefaultGetItemBatch
 	}
-	return s.GetItemBatch
+	return min(s.GetItemBatch, domain.MaxGetItems)
 }
 
 func (s *Syncer) lastSyncRefresh() time.Duration {

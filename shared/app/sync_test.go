@@ -817,7 +817,6 @@ func TestThrottledJobResumes(t *testing.T) {
 	e := newEnv(t)
 	e.addTenant("acme", domain.AccessImpersonation, nil, mbx)
 	e.x.addItems(mbx, "inbox", 1000)
-	e.syncer.PageSize, e.syncer.GetItemBatch = 512, 128
 	getItems := 0
 	e.x.fault = func(op, _ string) error {
 		if op == "GetItem" {
@@ -833,18 +832,18 @@ func TestThrottledJobResumes(t *testing.T) {
 	if !errors.As(err, &rl) || rl.After != 4200*time.Millisecond {
 		t.Fatalf("err = %v, want RetryLater after 4.2s", err)
 	}
-	if res.Throttled != 1 || res.Appended != 256 {
-		t.Errorf("first run: throttled %d appended %d, want 1 and 256 (two batches)", res.Throttled, res.Appended)
+	if res.Throttled != 1 || res.Appended != 200 {
+		t.Errorf("first run: throttled %d appended %d, want 1 and 200 (two batches)", res.Throttled, res.Appended)
 	}
 	if m := e.mailbox("acme", mbx); m.Status != domain.MailboxPending {
 		t.Errorf("throttling changed the mailbox status to %q", m.Status)
 	}
 	hier, inboxPages := e.x.calls["SyncFolderHierarchy"], e.x.calls["SyncFolderItems"]
 	res = e.mustSync("acme", mbx)
-	// Resumed: the rest of page one (2 batches), page two (1 + 4 batches),
+	// Resumed: the rest of page one (3 batches), page two (1 + 5 batches),
 	// then the other three folders; no hierarchy sync, no refetch of page one.
-	if res.EWSCalls != 2+1+4+3 {
-		t.Errorf("resumed run made %d calls, want 10", res.EWSCalls)
+	if res.EWSCalls != 3+1+5+3 {
+		t.Errorf("resumed run made %d calls, want 12", res.EWSCalls)
 	}
 	if e.x.calls["SyncFolderHierarchy"] != hier || e.x.calls["SyncFolderItems"]-inboxPages != 4 {
 		t.Errorf("resumed run repeated the hierarchy sync or page one")

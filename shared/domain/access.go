@@ -61,7 +61,7 @@ type MailboxAccess interface {
 	// SyncItems returns up to max item changes of a folder since state ("" =
 	// from scratch: every item as a create).
 	SyncItems(ctx context.Context, m MailboxRef, folderID, state string, max int) (ItemsPage, error)
-	// GetItems fetches and normalizes items. kind is the folder's kind, so
+	// GetItems fetches and normalizes at most MaxGetItems items. kind is the folder's kind, so
 	// the request asks only for properties that apply to it (Exchange
 	// rejects some on the wrong item type); each item is normalized by its
 	// own type. Items deleted meanwhile are skipped (their delete arrives
@@ -85,6 +85,10 @@ func KindOfFolderClass(c string) ItemKind {
 	}
 	return KindMessage
 }
+
+// MaxGetItems bounds one GetItems call (EWS GetItem batches of full items
+// beyond this hit Exchange's budgets and response-size limits).
+const MaxGetItems = 100
 
 // Connector opens a MailboxAccess for a tenant with its credential.
 // Implementations cache one client per tenant and endpoint.
