@@ -45,7 +45,7 @@ type Options struct {
 type Checker struct {
 	opts    Options
 	mu      sync.Mutex
-	clients map[clientKey]*cachedClient
+	clients map[clientKey]*ews.Client
 }
 
 type clientKey struct{ tenant, url, fingerprint, version string }
@@ -57,7 +57,7 @@ func New(o Options) *Checker {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
-	return &Checker{opts: o, clients: map[clientKey]*cachedClient{}}
+	return &Checker{opts: o, clients: map[clientKey]*ews.Client{}}
 }
 
 // CheckAccess checks m with the tenant's credential c, in the mailbox's
@@ -70,21 +70,12 @@ func (ch *Checker) CheckAccess(ctx context.Context, t domain.Tenant, m domain.Ma
 	if url == "" {
 		url = t.EWSURL
 	}
-	cc, err := ch.client(t, c, url)
+	cl, err := ch.client(t, c, url)
 	if err != nil {
 		return domain.AccessReport{}, fmt.Errorf("probe: %s", scrub(err.Error(), c))
 	}
 	ctx, cancel := context.WithTimeout(ctx, ch.opts.Timeout)
 	defer cancel()
-	if cc.serial != nil {
-		select {
-		case cc.serial <- struct{}{}:
-			defer func() { <-cc.serial }()
-		case <-ctx.Done():
-			return domain.AccessReport{}, fmt.Errorf("probe: waiting for the NTLM connection of %s: %w", url, ctx.Err())
-		}
-	}
-	cl := cc.cl
 
 	chk := check{tenant: t, mailbox: m, cred: c, url: url, folders: foldersToCheck(t.Folders)}
 	mode := configuredMode(t, m)
@@ -101,12 +92,12 @@ func (ch *Checker) CheckAccess(ctx context.Context, t domain.Tenant, m domain.Ma
 	return rep, nil
 }
 
-func (ch *Checker) client(t domain.Tenant, c domain.Credential, url string) (*cachedClient, error) {
+func (ch *Checker) client(t domain.Tenant, c domain.Credential, url string) (*ews.Client, error) {
 	k := clientKey{t.ID, url, c.Fingerprint(), t.ExchangeVersion}
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	if cc, ok := ch.clients[k]; ok {
-		return cc, nil
+	if cl, ok := ch.clients[k]; ok {
+		return cl, nil
 	}
 	cl, err := ewsaccess.NewClient(t, c, url, ch.opts.Client)
 	if err != nil {
@@ -115,23 +106,8 @@ func (ch *Checker) client(t domain.Tenant, c domain.Credential, url string) (*ca
 	if len(ch.clients) >= maxCachedClients {
 		clear(ch.clients)
 	}
-	cc := &cachedClient{cl: cl}
-	if c.Kind == domain.AuthNTLM {
-		cc.serial = make(chan struct{}, 1)
-	}
-	ch.clients[k] = cc
-	return cc, nil
-}
-
-// cachedClient is a client with what it needs to be used concurrently.
-type cachedClient struct {
-	cl *ews.Client
-	// NTLM authenticates a connection in three steps; concurrent requests
-	// through one pooled transport can send a step on another request's
-	// connection and fail with 401 (Azure/go-ntlmssp#43). Until the EWS
-	// client pins handshakes to a connection, NTLM checks of one client
-	// run one at a time (a one-slot semaphore, so waiting honours ctx).
-	serial chan struct{}
+	ch.clients[k] = cl
+	return cl, nil
 }
 
 // configuredMode is the mailbox's override, else the tenant's mode, else
