@@ -277,6 +277,7 @@ func TestSimInvalidSyncState(t *testing.T) {
 }
 
 func TestSimThrottleStorm(t *testing.T) {
+	t.Parallel() // slow (many jobs, each with store writes); independent of the others
 	run := func(storm bool) (calls, faults int64) {
 		e := newSimEnv(t, 80, 60, domain.AccessImpersonation, ewssim.Options{})
 		if storm {
@@ -379,6 +380,7 @@ func (c crashingConnector) Connect(ctx context.Context, t domain.Tenant, cred do
 // client and simulator: after a crash and a rerun, the feed holds every
 // item of the mailbox exactly once, and the mutations once more.
 func TestSimCrashSafety(t *testing.T) {
+	t.Parallel() // slow (many jobs, each with store writes); independent of the others
 	for _, c := range []struct {
 		name string
 		op   string // access op to crash after, or a store crash point

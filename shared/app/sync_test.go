@@ -639,6 +639,7 @@ func TestFallbackModeRemembered(t *testing.T) {
 // TestCrashSafety kills a job at each step and reruns it: the feed holds
 // every change exactly once.
 func TestCrashSafety(t *testing.T) {
+	t.Parallel() // slow (many jobs, each with store writes); independent of the others
 	type crash struct {
 		name  string
 		arm   func(e *env, n int)
@@ -743,6 +744,7 @@ func (e *env) runToConvergence(tenant string, mailboxes []string) (requeues int)
 // 1/0.7 = 1.43x (each call fails 30% of the time); what matters is that no
 // successful call is repeated, which the test checks separately.
 func TestThrottleStorm(t *testing.T) {
+	t.Parallel() // slow (many jobs, each with store writes); independent of the others
 	const mailboxes = 100
 	setup := func() (*env, []string) {
 		e := newEnv(t)
