@@ -84,14 +84,16 @@ var _ domain.Connector = (*Connector)(nil)
 
 // Connect returns the tenant's MailboxAccess. It does no network I/O.
 func (c *Connector) Connect(_ context.Context, t domain.Tenant, cred domain.Credential) (domain.MailboxAccess, error) {
-	if _, err := c.client(t, cred, t.EWSURL); err != nil {
+	a := &Access{conn: c, tenant: t, cred: cred, fingerprint: cred.Fingerprint()}
+	if _, err := c.client(a, t.EWSURL); err != nil {
 		return nil, &domain.AccessError{Kind: domain.AccessPermanent, Code: "ClientConfig", Err: err}
 	}
-	return &Access{conn: c, tenant: t, cred: cred}, nil
+	return a, nil
 }
 
-func (c *Connector) client(t domain.Tenant, cred domain.Credential, url string) (*ews.Client, error) {
-	k := clientKey{t.ID, url, cred.Fingerprint(), t.ExchangeVersion}
+func (c *Connector) client(a *Access, url string) (*ews.Client, error) {
+	t, cred := a.tenant, a.cred
+	k := clientKey{t.ID, url, a.fingerprint, t.ExchangeVersion}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if cl, ok := c.clients[k]; ok {
@@ -110,9 +112,10 @@ func (c *Connector) client(t domain.Tenant, cred domain.Credential, url string) 
 
 // Access is one tenant's domain.MailboxAccess.
 type Access struct {
-	conn   *Connector
-	tenant domain.Tenant
-	cred   domain.Credential
+	conn        *Connector
+	tenant      domain.Tenant
+	cred        domain.Credential
+	fingerprint string // of cred, part of the client cache key
 }
 
 var _ domain.MailboxAccess = (*Access)(nil)
@@ -122,7 +125,7 @@ func (a *Access) target(m domain.MailboxRef) (*ews.Client, ews.Target, error) {
 	if url == "" {
 		url = a.tenant.EWSURL
 	}
-	cl, err := a.conn.client(a.tenant, a.cred, url)
+	cl, err := a.conn.client(a, url)
 	if err != nil {
 		return nil, ews.Target{}, &domain.AccessError{Kind: domain.AccessPermanent, Code: "ClientConfig", Err: err}
 	}
