@@ -248,6 +248,8 @@ func (c *Client) interpret(op string, resp *http.Response, data []byte) (elem, *
 		res, fault, err := parseEnvelope(data)
 		switch {
 		case fault != nil:
+			// Exchange names its build in the header of faults too.
+			c.noteServerVersion(fault.el)
 			return elem{}, fault.toError(op, status)
 		case err == nil && status == http.StatusOK:
 			return res, nil

@@ -195,6 +195,7 @@ func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05
 type soapFault struct {
 	Code, String, ResponseCode, Message string
 	BackOff                             time.Duration
+	el                                  elem // the soap:Fault element
 }
 
 // parseEnvelope parses a SOAP response and returns the element inside
@@ -226,6 +227,7 @@ func decodeFault(f elem) *soapFault {
 	sf := &soapFault{
 		Code:   f.child("faultcode").text(),
 		String: strings.TrimSpace(f.child("faultstring").text()),
+		el:     f,
 	}
 	d := f.child("detail")
 	sf.ResponseCode = strings.TrimSpace(d.child("ResponseCode").text())

@@ -25,8 +25,9 @@ func (v ServerVersion) String() string {
 }
 
 // ServerVersion is the version the server reported in its most recent
-// successful response; zero before the first one. Troubleshooting tools
-// (ewsctl probe) show it; nothing in the client depends on it.
+// SOAP response that carried one (an answer, a per-message error or a SOAP
+// fault); zero before the first one. Troubleshooting tools (ewsctl probe)
+// show it; nothing in the client depends on it.
 func (c *Client) ServerVersion() ServerVersion {
 	if v := c.serverVersion.Load(); v != nil {
 		return *v
@@ -34,13 +35,13 @@ func (c *Client) ServerVersion() ServerVersion {
 	return ServerVersion{}
 }
 
-// noteServerVersion reads ServerVersionInfo from the envelope holding op
-// (the operation element of a parsed response).
-func (c *Client) noteServerVersion(op elem) {
-	if !op.ok() {
+// noteServerVersion reads ServerVersionInfo from the envelope holding e
+// (any element of a parsed response).
+func (c *Client) noteServerVersion(e elem) {
+	if !e.ok() {
 		return
 	}
-	h := elem{op.t, 0}.path("Header", "ServerVersionInfo")
+	h := elem{e.t, 0}.path("Header", "ServerVersionInfo")
 	if !h.ok() {
 		return
 	}
