@@ -324,3 +324,64 @@ func TestNTLMHandshakeVerifiesThePassword(t *testing.T) {
 		t.Errorf("AuthFailures = %d, want the two bad logins counted", st.AuthFailures)
 	}
 }
+
+// TestNTLMAuthenticatesTheConnection runs the handshake by hand over one
+// kept-alive connection: after it, the same connection needs no
+// credentials, a new connection does, and a wrong password is refused.
+func TestNTLMAuthenticatesTheConnection(t *testing.T) {
+	sim := ewssim.New(ewssim.Options{})
+	must(t, sim.AddMailbox("alice@contoso.com", "Alice"))
+	must(t, sim.AddAccount(ewssim.Account{Username: `CONTOSO\svc`, Password: "pw", ImpersonateAll: true}))
+	srv, err := sim.Start(false)
+	must(t, err)
+	defer srv.Close()
+	body := envelope(impersonate("alice@contoso.com"), `<m:ResolveNames><m:UnresolvedEntry>alice</m:UnresolvedEntry></m:ResolveNames>`)
+	post := func(c *http.Client, authz string) *http.Response {
+		req, _ := http.NewRequest(http.MethodPost, srv.EWSURL, strings.NewReader(body))
+		if authz != "" {
+			req.Header.Set("Authorization", authz)
+		}
+		resp, err := c.Do(req)
+		must(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	handshake := func(c *http.Client, password string) int {
+		neg, err := ntlmssp.NewNegotiateMessage("", "")
+		must(t, err)
+		resp := post(c, "NTLM "+base64.StdEncoding.EncodeToString(neg))
+		challenge, ok := strings.CutPrefix(resp.Header.Get("WWW-Authenticate"), "NTLM ")
+		if resp.StatusCode != http.StatusUnauthorized || !ok {
+			t.Fatalf("negotiate: status %d, WWW-Authenticate %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+		}
+		raw, err := base64.StdEncoding.DecodeString(challenge)
+		must(t, err)
+		auth, err := ntlmssp.NewAuthenticateMessage(raw, `CONTOSO\svc`, password, nil)
+		must(t, err)
+		return post(c, "NTLM "+base64.StdEncoding.EncodeToString(auth)).StatusCode
+	}
+	oneConn := func() *http.Client {
+		c := srv.Client()
+		c.Transport.(*http.Transport).MaxConnsPerHost = 1
+		return c
+	}
+
+	c := oneConn()
+	if got := handshake(c, "pw"); got != http.StatusOK {
+		t.Fatalf("handshake: status %d", got)
+	}
+	if got := post(c, "").StatusCode; got != http.StatusOK {
+		t.Fatalf("same connection without credentials: status %d, want 200", got)
+	}
+	if got := post(oneConn(), "").StatusCode; got != http.StatusUnauthorized {
+		t.Fatalf("a new connection without credentials: status %d, want 401", got)
+	}
+	bad := oneConn()
+	if got := handshake(bad, "wrong"); got != http.StatusUnauthorized {
+		t.Fatalf("wrong password: status %d, want 401", got)
+	}
+	if got := post(bad, "").StatusCode; got != http.StatusUnauthorized {
+		t.Fatalf("after a failed handshake: status %d, want 401", got)
+	}
+}
