@@ -971,3 +971,22 @@ func TestNothingSharedIsAccessDenied(t *testing.T) {
 		t.Errorf("unreadable %v", m.UnreadableFolders)
 	}
 }
+
+func TestSelectionAll(t *testing.T) {
+	e := newEnv(t)
+	e.addTenant("acme", domain.AccessImpersonation, []string{domain.FolderAll}, mbx)
+	e.x.addItems(mbx, "inbox", 2)
+	e.x.addItems(mbx, "tasks", 4) // IPF.Task: not normalized, not synced
+	projects := e.x.addFolder(mbx, "deleteditems", "Projects", "IPF.Note")
+	e.x.addItems(mbx, projects, 3)
+	holidays := e.x.addFolder(mbx, "calendar", "Holidays", "IPF.Appointment.Birthday")
+	e.x.addItems(mbx, holidays, 5)
+	e.mustSync("acme", mbx)
+	kinds := map[domain.ItemKind]int{}
+	for _, c := range e.feed("acme", mbx) {
+		kinds[c.Item.Kind]++
+	}
+	if kinds[domain.KindMessage] != 5 || kinds[domain.KindCalendar] != 5 || len(kinds) != 2 {
+		t.Errorf("feed kinds %v, want 5 messages (inbox, Projects) and 5 calendar items (Holidays), no tasks", kinds)
+	}
+}
