@@ -300,6 +300,11 @@ func TestSyncFolderHierarchyReportsFolderChangesOnce(t *testing.T) {
 	if got, again := sync(state); len(got) != 0 || again != state {
 		t.Fatalf("idle sync: %v, state changed %v", got, again != state)
 	}
+	must(t, env.sim.InvalidateSyncStates(mbx, ""))
+	m := env.one(t, h, `<m:SyncFolderHierarchy><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:SyncState>`+state+`</m:SyncState></m:SyncFolderHierarchy>`)
+	if m.Code != "ErrorInvalidSyncStateData" {
+		t.Fatalf("invalidated hierarchy state: %s", m.Code)
+	}
 }
 
 func TestFaultInjection(t *testing.T) {
