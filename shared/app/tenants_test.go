@@ -1,0 +1,152 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/local/boltstore"
+	"github.com/mailbridge/mailbridge/shared/local/filesecrets"
+)
+
+// tenantsCallLog records the order of the writes offboarding makes.
+type tenantsCallLog struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (l *tenantsCallLog) add(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls = append(l.calls, s)
+}
+
+type tenantsOrderStore struct {
+	domain.Store
+	log     *tenantsCallLog
+	failPur int // fail this many PurgeTenant calls
+}
+
+func (s *tenantsOrderStore) UpdateTenant(ctx context.Context, t domain.Tenant) error {
+	s.log.add("update:" + string(t.Status))
+	return s.Store.UpdateTenant(ctx, t)
+}
+
+func (s *tenantsOrderStore) PurgeTenant(ctx context.Context, id string) error {
+	s.log.add("purge")
+	if s.failPur > 0 {
+		s.failPur--
+		return errors.New("store unavailable")
+	}
+	return s.Store.PurgeTenant(ctx, id)
+}
+
+type tenantsOrderSecrets struct {
+	domain.SecretStore
+	log *tenantsCallLog
+}
+
+func (s *tenantsOrderSecrets) DeleteCredential(ctx context.Context, id string) error {
+	s.log.add("delete-secret")
+	return s.SecretStore.DeleteCredential(ctx, id)
+}
+
+type tenantsOKChecker struct{}
+
+func (tenantsOKChecker) CheckAccess(_ context.Context, t domain.Tenant, m domain.Mailbox, _ domain.Credential) (domain.AccessReport, error) {
+	return domain.AccessReport{Mailbox: m.Address, Status: domain.MailboxOK, Mode: t.AccessMode}, nil
+}
+
+type tenantsAllowURLs struct{}
+
+func (tenantsAllowURLs) CheckURL(context.Context, string) (*url.URL, error) { return &url.URL{}, nil }
+
+type tenantsClock struct{ t time.Time }
+
+func (f tenantsClock) Now() time.Time { return f.t }
+
+func newTestTenants(t *testing.T, log *tenantsCallLog) (*Tenants, *tenantsOrderStore) {
+	t.Helper()
+	dir := t.TempDir()
+	bs, err := boltstore.Open(filepath.Join(dir, "db"), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bs.Close() })
+	key := filepath.Join(dir, "key")
+	if err := os.WriteFile(key, []byte(strings.Repeat("ab", 32)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := filesecrets.Open(filesecrets.Options{Path: filepath.Join(dir, "secrets.json"), KeyFile: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &tenantsOrderStore{Store: bs, log: log}
+	return &Tenants{Store: st, Secrets: &tenantsOrderSecrets{SecretStore: fs, log: log}, Checker: tenantsOKChecker{},
+		Clock: tenantsClock{time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}, URLs: tenantsAllowURLs{}, Log: slog.New(slog.DiscardHandler)}, st
+}
+
+// TestOffboardOrderAndRetry: mark offboarded, then schedule the secret's
+// deletion, then purge; a failed purge leaves the tenant marked (so nothing
+// syncs it) and a retry finishes without tripping over the deleted secret.
+func TestOffboardOrderAndRetry(t *testing.T) {
+	log := &tenantsCallLog{}
+	ts, st := newTestTenants(t, log)
+	ctx := context.Background()
+	if _, err := ts.Onboard(ctx, NewTenant{ID: "contoso", EWSURL: "https://mail.contoso.com/EWS/Exchange.asmx",
+		Credential: domain.Credential{Kind: domain.AuthBasic, Username: "svc", Password: "App-Offboard-pw"}}); err != nil {
+		t.Fatal(err)
+	}
+	log.calls = nil
+	st.failPur = 1
+	if err := ts.Offboard(ctx, "contoso"); err == nil {
+		t.Fatal("offboard with a failing purge reported success")
+	}
+	if got, _ := ts.Get(ctx, "contoso"); got.Status != domain.TenantOffboarded {
+		t.Fatalf("after a failed purge the tenant is %q", got.Status)
+	}
+	if _, err := ts.AddMailboxes(ctx, "contoso", []NewMailbox{{Address: "a@contoso.com"}}); !domain.IsConflict(err) {
+		t.Fatalf("adding to an offboarding tenant = %v, want conflict", err)
+	}
+	if err := ts.Offboard(ctx, "contoso"); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	want := []string{"update:offboarded", "delete-secret", "purge", "update:offboarded", "delete-secret", "purge"}
+	if !slices.Equal(log.calls, want) {
+		t.Fatalf("calls %v, want %v", log.calls, want)
+	}
+	if _, err := ts.Get(ctx, "contoso"); !domain.IsNotFound(err) {
+		t.Fatalf("after offboarding Get = %v", err)
+	}
+	if _, err := ts.Secrets.GetCredential(ctx, "contoso"); !domain.IsNotFound(err) {
+		t.Fatalf("after offboarding the secret reads %v", err)
+	}
+}
+
+// TestOnboardClaimsIDBeforeSecret: a create of an existing id never
+// touches the existing tenant's secret.
+func TestOnboardClaimsIDBeforeSecret(t *testing.T) {
+	ts, _ := newTestTenants(t, &tenantsCallLog{})
+	ctx := context.Background()
+	in := NewTenant{ID: "contoso", EWSURL: "https://mail.contoso.com/EWS/Exchange.asmx",
+		Credential: domain.Credential{Kind: domain.AuthBasic, Username: "svc", Password: "First-pw"}}
+	if _, err := ts.Onboard(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	in.Credential.Password = "Second-pw"
+	if _, err := ts.Onboard(ctx, in); !domain.IsConflict(err) {
+		t.Fatalf("second onboard = %v, want conflict", err)
+	}
+	if c, _ := ts.Secrets.GetCredential(ctx, "contoso"); c.Password != "First-pw" {
+		t.Fatal("the conflicting onboard replaced the secret")
+	}
+}
