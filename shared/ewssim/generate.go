@@ -100,10 +100,10 @@ func (s *Sim) fillMailbox(addr, name string, all, names []string, o GenOptions, 
 	mb.mu.Lock()
 	defer mb.mu.Unlock()
 	owner := []Address{{Name: name, Email: addr}}
-	inbox := mb.folders[mb.dist["inbox"]]
-	sent := mb.folders[mb.dist["sentitems"]]
-	cal := mb.folders[mb.dist["calendar"]]
-	contacts := mb.folders[mb.dist["contacts"]]
+	inbox := mb.distFolder("inbox")
+	sent := mb.distFolder("sentitems")
+	cal := mb.distFolder("calendar")
+	contacts := mb.distFolder("contacts")
 	mb.items = make([]*item, 0, o.ItemsPerMailbox)
 	now := s.clock.Now()
 	for n := 0; n < o.ItemsPerMailbox; n++ {

@@ -139,7 +139,6 @@ type mailbox struct {
 	epoch   uint32 // hierarchy sync state epoch
 	folders []*folder
 	items   []*item
-	dist    map[string]uint32
 	hier    []logEntry
 }
 
@@ -159,15 +158,28 @@ var distinguished = []struct{ id, parent, class, name string }{
 	{"notes", "msgfolderroot", "IPF.StickyNote", "Notes"},
 }
 
-func newMailbox(idx uint32, addr, name string, now time.Time) *mailbox {
-	mb := &mailbox{idx: idx, addr: addr, name: name, dist: make(map[string]uint32, len(distinguished))}
+// distIndex maps a distinguished folder id to its folder index, the same
+// in every mailbox (newMailbox creates them in table order), so mailboxes
+// need no map of their own.
+var distIndex = func() map[string]uint32 {
+	m := make(map[string]uint32, len(distinguished))
+	for i, d := range distinguished {
+		m[d.id] = uint32(i)
+	}
+	return m
+}()
+
+func newMailbox(idx uint32, addr, name string) *mailbox {
+	mb := &mailbox{idx: idx, addr: addr, name: name, folders: make([]*folder, 0, len(distinguished))}
 	for _, d := range distinguished {
-		parent, hasParent := mb.dist[d.parent]
-		f := mb.addFolderLocked(parent, d.name, d.class, d.id, hasParent)
-		mb.dist[d.id] = f.idx
+		parent, hasParent := distIndex[d.parent]
+		mb.addFolderLocked(parent, d.name, d.class, d.id, hasParent)
 	}
 	return mb
 }
+
+// distFolder returns a distinguished folder of mb.
+func (mb *mailbox) distFolder(id string) *folder { return mb.folders[distIndex[id]] }
 
 func (mb *mailbox) next() uint32 {
 	mb.seq++
@@ -190,7 +202,7 @@ func (mb *mailbox) touchFolderLocked(f *folder) {
 }
 
 func (mb *mailbox) folderByName(name string) (*folder, bool) {
-	if i, ok := mb.dist[name]; ok {
+	if i, ok := distIndex[name]; ok {
 		return mb.folders[i], true
 	}
 	return nil, false

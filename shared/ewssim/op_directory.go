@@ -188,7 +188,7 @@ func (r *availabilityReq) run(c *call) {
 func (r *availabilityReq) events(w *xw, mb *mailbox, detailed bool) {
 	mb.mu.RLock()
 	defer mb.mu.RUnlock()
-	cal := mb.folders[mb.dist["calendar"]]
+	cal := mb.distFolder("calendar")
 	var evs []*item
 	for _, idx := range cal.members {
 		in := mb.items[idx]

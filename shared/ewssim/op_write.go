@@ -435,7 +435,7 @@ func (r *deleteItemReq) delete(c *call, mb *mailbox, idx uint32) *ewsError {
 	if !ok {
 		return errItemNotFound
 	}
-	trash := mb.dist["deleteditems"]
+	trash := distIndex["deleteditems"]
 	content := in.Item
 	from := in.folder
 	mb.deleteItemLocked(idx)

@@ -192,7 +192,7 @@ func (s *Sim) AddMailbox(address, displayName string) error {
 	if _, ok := s.byAddr[addr]; ok {
 		return fmt.Errorf("ewssim: mailbox %s exists", addr)
 	}
-	mb := newMailbox(uint32(len(s.mailboxes)), addr, displayName, s.clock.Now())
+	mb := newMailbox(uint32(len(s.mailboxes)), addr, displayName)
 	s.mailboxes = append(s.mailboxes, mb)
 	s.byAddr[addr] = mb
 	return nil
