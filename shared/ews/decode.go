@@ -58,8 +58,21 @@ type DecodedFault struct {
 
 // DecodeResponse decodes a SOAP response body (as saved by a Tracer). An
 // EWS error inside the response is data, not an error: err is non-nil
-// only when body is not a readable EWS SOAP response.
+// only when body is not a readable EWS SOAP response. Its text names no
+// HTTP status, as a saved body has none.
 func DecodeResponse(body []byte) (*Decoded, error) {
+	d, err := decodeResponse(body)
+	if e, ok := err.(*Error); ok && e.HTTPStatus != 0 {
+		// The operation decoders report a bad message as an *Error of the
+		// HTTP 200 that carried it.
+		plain := *e
+		plain.HTTPStatus = 0
+		return nil, &plain
+	}
+	return d, err
+}
+
+func decodeResponse(body []byte) (*Decoded, error) {
 	resp, fault, err := parseEnvelope(body)
 	if err != nil {
 		return nil, err
@@ -72,7 +85,7 @@ func DecodeResponse(body []byte) (*Decoded, error) {
 	}
 	op, ok := strings.CutSuffix(resp.name(), "Response")
 	if !ok {
-		return nil, wrapDecode("", errNotResponse(resp.name()))
+		return nil, errNotResponse(resp.name())
 	}
 	d := &Decoded{Operation: op}
 	var msgs []respMsg

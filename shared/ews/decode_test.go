@@ -185,6 +185,7 @@ func TestDecodeBroken(t *testing.T) {
 		{"broken/not-envelope.xml", "not a SOAP envelope", false},
 		{"broken/body-empty.xml", "Body is empty", false},
 		{"broken/two-roots.xml", "after the root element", false},
+		{"broken/body-not-a-response.xml", "not an operation response", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -198,6 +199,10 @@ func TestDecodeBroken(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %q does not mention %q", err, tt.want)
 			}
+			// A saved body (ewsctl decode) has no HTTP status to report.
+			if strings.Contains(err.Error(), "HTTP") {
+				t.Errorf("error %q names an HTTP status", err)
+			}
 			if got := errors.Is(err, errTruncated); got != tt.truncated {
 				t.Errorf("truncated = %v, want %v", got, tt.truncated)
 			}
@@ -209,5 +214,24 @@ func TestDecodeBroken(t *testing.T) {
 				t.Errorf("Classify = %s, want %s", c, wantClass)
 			}
 		})
+	}
+}
+
+// TestDecodeResponseErrorNamesNoStatus: a bad response message in a saved
+// body is reported without the HTTP 200 the client would have seen.
+func TestDecodeResponseErrorNamesNoStatus(t *testing.T) {
+	// One SyncFolderItems message is expected; the first of two is an
+	// error without a ResponseCode.
+	body := []byte(`<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>` +
+		`<m:SyncFolderItemsResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"><m:ResponseMessages>` +
+		`<m:SyncFolderItemsResponseMessage ResponseClass="Error"><m:MessageText>Mailbox offline</m:MessageText></m:SyncFolderItemsResponseMessage>` +
+		`<m:SyncFolderItemsResponseMessage ResponseClass="Success"/>` +
+		`</m:ResponseMessages></m:SyncFolderItemsResponse></s:Body></s:Envelope>`)
+	_, err := DecodeResponse(body)
+	if err == nil {
+		t.Fatal("decoded without error")
+	}
+	if got, want := err.Error(), "ews SyncFolderItems: response error: Mailbox offline"; got != want {
+		t.Errorf("error %q, want %q", got, want)
 	}
 }
