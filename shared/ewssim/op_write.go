@@ -257,8 +257,9 @@ func (r *updateItemReq) targetMailbox(s *Sim) string {
 	return ""
 }
 
-// fieldSetters maps the FieldURIs the simulator supports to the
-// calendarItemXML field they carry (for Set/Append) and how to clear it.
+// fieldClear lists the FieldURIs UpdateItem supports and how
+// DeleteItemField clears each (nil: the field cannot be deleted). Set and
+// Append take the new value from the item element in the update.
 var fieldClear = map[string]func(*Item){
 	"item:Subject":                  func(it *Item) { it.Subject = "" },
 	"item:Body":                     func(it *Item) { it.Body = "" },

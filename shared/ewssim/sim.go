@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -369,13 +370,13 @@ func (s *Sim) UpdateItem(id string, fn func(*Item)) (ItemRef, error) {
 	return ItemRef{ID: id, ChangeKey: changeKey(idx, in.version)}, nil
 }
 
+// readOnlyChange reports whether b differs from a in IsRead only.
 func readOnlyChange(a, b Item) bool {
 	if a.IsRead == b.IsRead {
 		return false
 	}
 	a.IsRead = b.IsRead
-	return a.Subject == b.Subject && a.Body == b.Body && a.Start.Equal(b.Start) && a.End.Equal(b.End) &&
-		a.Location == b.Location && len(a.Extended) == len(b.Extended)
+	return reflect.DeepEqual(a, b)
 }
 
 // SetRead sets a message's read flag.
