@@ -3,7 +3,17 @@
 // One file per operation holds its request and response types side by
 // side (syncfolderitems.go, getitem.go, ...); envelope.go builds the SOAP
 // envelope and reads responses, errors.go is the error model, auth.go the
-// authenticators, client.go the transport and trace.go the recorder.
+// authenticators (ntlm.go NTLM and its connection pool), client.go the
+// transport and trace.go the recorder.
+//
+// # Concurrency
+//
+// A Client is safe for concurrent use. NTLM authenticates a connection,
+// not a request, so an NTLM client lends each call a transport of one
+// connection for its whole handshake and request; up to
+// Config.NTLMConnections calls run at once and the rest wait, within their
+// Timeout. Every auth kind speaks HTTP/1.1 on the client's own transport,
+// NTLM also on a caller's.
 //
 // # Addressing
 //
