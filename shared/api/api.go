@@ -22,7 +22,8 @@
 // Deps.CallerTenants (MAILBRIDGE_CALLER_TENANTS in the deployment): a map
 // from the caller's ARN, as API Gateway reports it in
 // requestContext.identity.userArn, to tenant ids, "*" meaning all tenants
-// and the right to create tenants. LambdaHandler takes the caller from the
+// and the right to create tenants; a key ending in "/*" covers every ARN it
+// prefixes (all sessions of an assumed role). LambdaHandler takes the caller from the
 // event, never from a header, so a client cannot claim another identity.
 package api
 
@@ -65,9 +66,11 @@ type Deps struct {
 	IdempotencyTTL time.Duration
 	// CallerTenants, when not nil, restricts each IAM caller (the userArn
 	// API Gateway reports) to the listed tenant ids; "*" allows all
-	// tenants and creating tenants. A caller not listed gets 403. Nil
-	// leaves authorization to IAM alone (any caller allowed to invoke the
-	// API reaches every tenant).
+	// tenants and creating tenants. A key ending in "/*" covers every ARN
+	// it prefixes ("arn:aws:sts::123456789012:assumed-role/app/*": any
+	// session of that role). A caller not listed gets 403. Nil leaves
+	// authorization to IAM alone (any caller allowed to invoke the API
+	// reaches every tenant).
 	CallerTenants map[string][]string
 }
 
@@ -245,11 +248,27 @@ func (s *server) authorize(ctx context.Context, tenantID string) error {
 	if s.callerTenants == nil {
 		return nil
 	}
-	allowed := s.callerTenants[callerOf(ctx)]
+	allowed := callerGrants(s.callerTenants, callerOf(ctx))
 	if slices.Contains(allowed, "*") || (tenantID != "" && slices.Contains(allowed, tenantID)) {
 		return nil
 	}
 	return &domain.Error{Code: domain.CodeForbidden, Message: "this caller may not act on this tenant"}
+}
+
+// callerGrants returns the tenant ids granted to caller: by its exact ARN,
+// plus those of every key ending in "/*" that prefixes it (an assumed
+// role's ARN ends in a session name that changes per session).
+func callerGrants(m map[string][]string, caller string) []string {
+	if caller == "" {
+		return nil
+	}
+	grants := slices.Clone(m[caller])
+	for k, ids := range m {
+		if prefix, ok := strings.CutSuffix(k, "*"); ok && strings.HasSuffix(prefix, "/") && strings.HasPrefix(caller, prefix) {
+			grants = append(grants, ids...)
+		}
+	}
+	return grants
 }
 
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {

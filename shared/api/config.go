@@ -8,14 +8,14 @@ import (
 	"github.com/mailbridge/mailbridge/shared/app"
 )
 
-var callerARN = regexp.MustCompile(`^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:[A-Za-z0-9+=,.@_/:-]+$`)
+var callerARN = regexp.MustCompile(`^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:[A-Za-z0-9+=,.@_/:-]+(/\*)?$`)
 
 // ParseCallerTenants reads the CallerTenants mapping from its deployment
 // setting (MAILBRIDGE_CALLER_TENANTS), a JSON object from caller ARN (the
 // userArn API Gateway reports for a SigV4-signed request) to tenant ids:
 //
 //	{"arn:aws:sts::123456789012:assumed-role/ops/alice": ["*"],
-//	 "arn:aws:sts::123456789012:assumed-role/contoso-app/app": ["contoso"]}
+//	 "arn:aws:sts::123456789012:assumed-role/contoso-app/*": ["contoso"]}
 //
 // An empty setting returns nil: every caller IAM lets in reaches every
 // tenant.

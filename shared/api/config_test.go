@@ -3,8 +3,8 @@ package api
 import "testing"
 
 func TestParseCallerTenants(t *testing.T) {
-	m, err := ParseCallerTenants(`{"arn:aws:sts::123456789012:assumed-role/ops/alice":["*"],"arn:aws:iam::123456789012:user/app":["contoso","globex"]}`)
-	if err != nil || len(m) != 2 || m["arn:aws:iam::123456789012:user/app"][1] != "globex" {
+	m, err := ParseCallerTenants(`{"arn:aws:sts::123456789012:assumed-role/ops/alice":["*"],"arn:aws:iam::123456789012:user/app":["contoso","globex"],"arn:aws:sts::123456789012:assumed-role/contoso-app/*":["contoso"]}`)
+	if err != nil || len(m) != 3 || m["arn:aws:iam::123456789012:user/app"][1] != "globex" {
 		t.Fatalf("= %v, %v", m, err)
 	}
 	if m, err := ParseCallerTenants(""); m != nil || err != nil {
@@ -14,6 +14,7 @@ func TestParseCallerTenants(t *testing.T) {
 		`[]`,
 		`{"arn:aws:iam::123456789012:user/app":"contoso"}`,
 		`{"someone":["contoso"]}`,
+		`{"arn:aws:sts::123456789012:assumed-role/*x":["contoso"]}`,
 		`{"arn:aws:iam::123456789012:user/app":["Contoso"]}`,
 	} {
 		if _, err := ParseCallerTenants(bad); err == nil {

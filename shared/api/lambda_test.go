@@ -147,10 +147,10 @@ func TestLambdaAdapter(t *testing.T) {
 func TestCallerTenants(t *testing.T) {
 	const (
 		operator   = "arn:aws:sts::123456789012:assumed-role/mailbridge-operator/ops"
-		contosoApp = "arn:aws:sts::123456789012:assumed-role/contoso-app/app"
+		contosoApp = "arn:aws:sts::123456789012:assumed-role/contoso-app/session-1"
 	)
 	e := newEnv(t, func(d *Deps) {
-		d.CallerTenants = map[string][]string{operator: {"*"}, contosoApp: {"contoso"}}
+		d.CallerTenants = map[string][]string{operator: {"*"}, "arn:aws:sts::123456789012:assumed-role/contoso-app/*": {"contoso"}}
 	})
 	as := func(caller string, r req) events.APIGatewayProxyResponse {
 		ev := apigwEvent(t, r)
@@ -183,6 +183,8 @@ func TestCallerTenants(t *testing.T) {
 		{contosoApp, req{method: "POST", path: "/tenants", body: tenantBody("evilco", "https://mail.contoso.com/", basicCred("svc", "Caller-pw-x"), "")}, 403},
 		{"arn:aws:iam::123456789012:user/stranger", req{method: "GET", path: "/tenants/contoso"}, 403},
 		{"", req{method: "GET", path: "/tenants/contoso"}, 403},
+		{"arn:aws:sts::123456789012:assumed-role/contoso-app-evil/s", req{method: "GET", path: "/tenants/contoso"}, 403},
+		{"arn:aws:sts::123456789012:assumed-role/contoso-app/session-2", req{method: "GET", path: "/tenants/contoso"}, 200},
 		{operator, req{method: "GET", path: "/tenants/globex"}, 200},
 	}
 	for _, tc := range tests {
