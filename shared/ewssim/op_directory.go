@@ -95,6 +95,7 @@ type availabilityReq struct {
 		Start         string `xml:"TimeWindow>StartTime"`
 		End           string `xml:"TimeWindow>EndTime"`
 		RequestedView string `xml:"RequestedView"`
+		Interval      int    `xml:"MergedFreeBusyIntervalInMinutes"`
 	} `xml:"FreeBusyViewOptions"`
 
 	start, end time.Time
@@ -119,6 +120,12 @@ func (r *availabilityReq) validate() *ewsError {
 	r.end, err2 = parseLocal(r.Options.End, r.zone)
 	if err1 != nil || err2 != nil {
 		return errSchema("FreeBusyViewOptions TimeWindow needs StartTime and EndTime as xs:dateTime")
+	}
+	if r.Options.Interval == 0 {
+		r.Options.Interval = 30
+	}
+	if r.Options.Interval < 5 || r.Options.Interval > 1440 {
+		return errSchema("MergedFreeBusyIntervalInMinutes must be between 5 and 1440")
 	}
 	switch r.Options.RequestedView {
 	case "", "None", "MergedOnly", "FreeBusy", "FreeBusyMerged", "Detailed", "DetailedMerged":
@@ -178,36 +185,72 @@ func (r *availabilityReq) run(c *call) {
 		w.raw(`<ResponseMessage ResponseClass="Success"><ResponseCode>NoError</ResponseCode></ResponseMessage>`)
 		w.raw(`<FreeBusyView><FreeBusyViewType xmlns="` + nsTypes + `">`)
 		w.raw(view)
-		w.raw(`</FreeBusyViewType><CalendarEventArray xmlns="` + nsTypes + `">`)
-		r.events(w, mb, detailed)
+		w.raw(`</FreeBusyViewType>`)
+		evs := r.busy(mb)
+		if strings.HasSuffix(view, "Merged") {
+			w.raw(`<MergedFreeBusy xmlns="` + nsTypes + `">`)
+			w.raw(r.merged(evs))
+			w.raw(`</MergedFreeBusy>`)
+		}
+		w.raw(`<CalendarEventArray xmlns="` + nsTypes + `">`)
+		r.events(w, evs, detailed)
 		w.raw("</CalendarEventArray></FreeBusyView></FreeBusyResponse>")
 	}
 	w.raw("</FreeBusyResponseArray>")
 }
 
-func (r *availabilityReq) events(w *xw, mb *mailbox, detailed bool) {
+// busyEvent is what availability shows of a calendar item.
+type busyEvent struct {
+	start, end         time.Time
+	subject, location  string
+	meeting, recurring bool
+}
+
+// busy returns mb's calendar items in the window, by start time.
+func (r *availabilityReq) busy(mb *mailbox) []busyEvent {
 	mb.mu.RLock()
 	defer mb.mu.RUnlock()
-	cal := mb.distFolder("calendar")
-	var evs []*item
-	for _, idx := range cal.members {
+	var evs []busyEvent
+	for _, idx := range mb.distFolder("calendar").members {
 		in := mb.items[idx]
 		if in.Kind == KindCalendar && in.Start.Before(r.end) && in.End.After(r.start) {
-			evs = append(evs, in)
+			evs = append(evs, busyEvent{in.Start, in.End, in.Subject, in.Location, len(in.Attendees) > 0, in.IsRecurring})
 		}
 	}
-	slices.SortStableFunc(evs, func(a, b *item) int { return a.Start.Compare(b.Start) })
+	slices.SortStableFunc(evs, func(a, b busyEvent) int { return a.start.Compare(b.start) })
+	return evs
+}
+
+// merged is MergedFreeBusy: one digit per interval of the window, 0 free
+// and 2 busy.
+func (r *availabilityReq) merged(evs []busyEvent) string {
+	step := time.Duration(r.Options.Interval) * time.Minute
+	var b strings.Builder
+	for t := r.start; t.Before(r.end); t = t.Add(step) {
+		digit := byte('0')
+		for _, e := range evs {
+			if e.start.Before(t.Add(step)) && e.end.After(t) {
+				digit = '2'
+				break
+			}
+		}
+		b.WriteByte(digit)
+	}
+	return b.String()
+}
+
+func (r *availabilityReq) events(w *xw, evs []busyEvent, detailed bool) {
 	for _, in := range evs {
 		w.raw("<CalendarEvent>")
-		w.el("StartTime", in.Start.In(r.zone).Format("2006-01-02T15:04:05"))
-		w.el("EndTime", in.End.In(r.zone).Format("2006-01-02T15:04:05"))
+		w.el("StartTime", in.start.In(r.zone).Format("2006-01-02T15:04:05"))
+		w.el("EndTime", in.end.In(r.zone).Format("2006-01-02T15:04:05"))
 		w.el("BusyType", "Busy")
 		if detailed {
 			w.raw("<CalendarEventDetails>")
-			w.el("Subject", in.Subject)
-			w.el("Location", in.Location)
-			w.elBool("IsMeeting", len(in.Attendees) > 0)
-			w.elBool("IsRecurring", in.IsRecurring)
+			w.el("Subject", in.subject)
+			w.el("Location", in.location)
+			w.elBool("IsMeeting", in.meeting)
+			w.elBool("IsRecurring", in.recurring)
 			w.elBool("IsException", false)
 			w.elBool("IsReminderSet", false)
 			w.elBool("IsPrivate", false)

@@ -414,9 +414,10 @@ func TestGetUserAvailabilityReturnsBusyTimesInTheRequestZone(t *testing.T) {
 	// Bias 480 = UTC-8 (Pacific standard time).
 	req := `<m:GetUserAvailabilityRequest><t:TimeZone><t:Bias>480</t:Bias><t:StandardTime><t:Bias>0</t:Bias><t:Time>02:00:00</t:Time><t:DayOrder>1</t:DayOrder><t:Month>11</t:Month><t:DayOfWeek>Sunday</t:DayOfWeek></t:StandardTime><t:DaylightTime><t:Bias>-60</t:Bias><t:Time>02:00:00</t:Time><t:DayOrder>2</t:DayOrder><t:Month>3</t:Month><t:DayOfWeek>Sunday</t:DayOfWeek></t:DaylightTime></t:TimeZone>` +
 		`<m:MailboxDataArray><t:MailboxData><t:Email><t:Address>room@contoso.com</t:Address></t:Email><t:AttendeeType>Room</t:AttendeeType></t:MailboxData></m:MailboxDataArray>` +
-		`<t:FreeBusyViewOptions><t:TimeWindow><t:StartTime>2026-03-02T00:00:00</t:StartTime><t:EndTime>2026-03-03T00:00:00</t:EndTime></t:TimeWindow><t:RequestedView>Detailed</t:RequestedView></t:FreeBusyViewOptions></m:GetUserAvailabilityRequest>`
+		`<t:FreeBusyViewOptions><t:TimeWindow><t:StartTime>2026-03-02T06:00:00</t:StartTime><t:EndTime>2026-03-02T12:00:00</t:EndTime></t:TimeWindow><t:MergedFreeBusyIntervalInMinutes>60</t:MergedFreeBusyIntervalInMinutes><t:RequestedView>DetailedMerged</t:RequestedView></t:FreeBusyViewOptions></m:GetUserAvailabilityRequest>`
 	status, body := env.call(t, "", req)
 	var r struct {
+		Merged string `xml:"Body>GetUserAvailabilityResponse>FreeBusyResponseArray>FreeBusyResponse>FreeBusyView>MergedFreeBusy"`
 		Events []struct {
 			Start   string `xml:"StartTime"`
 			End     string `xml:"EndTime"`
@@ -428,6 +429,9 @@ func TestGetUserAvailabilityReturnsBusyTimesInTheRequestZone(t *testing.T) {
 	}
 	if len(r.Events) != 1 || r.Events[0].Start != "2026-03-02T08:00:00" || r.Events[0].End != "2026-03-02T09:00:00" || r.Events[0].Subject != "Review" {
 		t.Fatalf("events %+v, want Review 08:00-09:00 local", r.Events)
+	}
+	if r.Merged != "002000" { // 06:00-12:00 local in hours, busy 08-09
+		t.Errorf("MergedFreeBusy %q, want 002000", r.Merged)
 	}
 }
 
