@@ -4,8 +4,8 @@
 GO        ?= go
 BIN       := $(CURDIR)/bin
 ARGS      ?=
-# staticcheck is fetched through the Go module proxy into ./bin when absent.
-STATICCHECK_VERSION := 2025.1.1
+# staticcheck (v0.8.2 = release 2026.2.2) is fetched through the Go module proxy into ./bin when absent.
+STATICCHECK_VERSION := v0.8.2
 FUZZTIME  ?= 10s
 LAMBDAS   := $(notdir $(wildcard functions/*))
 
@@ -42,6 +42,9 @@ staticcheck: $(BIN)/staticcheck
 
 fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
 	$(GO) test ./shared/ews -run='^$$' -fuzz=FuzzDecodeResponse -fuzztime=$(FUZZTIME)
+	$(GO) test ./shared/api -run='^$$' -fuzz=FuzzCreateTenant -fuzztime=$(FUZZTIME)
+	$(GO) test ./shared/urlguard -run='^$$' -fuzz=FuzzCheckURL -fuzztime=$(FUZZTIME)
+	$(GO) test ./shared/app -run='^$$' -fuzz=FuzzNormalizeAddress -fuzztime=$(FUZZTIME)
 
 bench: ## benchmarks with their bounds and ratios
 	@bash scripts/bench.sh
