@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/mailbridge/mailbridge/shared/api"
 	"github.com/mailbridge/mailbridge/shared/domain"
@@ -20,6 +21,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/ewsaccess"
 	"github.com/mailbridge/mailbridge/shared/probe"
 	"github.com/mailbridge/mailbridge/shared/smsecrets"
+	"github.com/mailbridge/mailbridge/shared/sqsqueue"
 	"github.com/mailbridge/mailbridge/shared/urlguard"
 )
 
@@ -72,6 +74,7 @@ func main() {
 		Logger:        log,
 		URLPolicy:     policy,
 		CallerTenants: callers,
+		CalendarQueue: sqsqueue.New(sqs.NewFromConfig(cfg), os.Getenv("MAILBRIDGE_CALENDAR_QUEUE_URL")),
 		// API Gateway answers 504 after 29 s; leave time to record results.
 		VerifyTimeout: 20 * time.Second,
 	})

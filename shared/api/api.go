@@ -72,6 +72,9 @@ type Deps struct {
 	// authorization to IAM alone (any caller allowed to invoke the API
 	// reaches every tenant).
 	CallerTenants map[string][]string
+	// CalendarQueue, when set, enables the calendar-write routes, which
+	// queue writes there for the calendarwriter (seeds 001 and 002).
+	CalendarQueue domain.Queue
 }
 
 type server struct {
@@ -150,8 +153,12 @@ func New(d Deps) http.Handler {
 	if s.verifyTimeout == 0 {
 		s.verifyTimeout = 20 * time.Second
 	}
+	all := routes
+	if d.CalendarQueue != nil {
+		all = append(all[:len(all):len(all)], calendarRoutes(&app.CalendarRequests{Store: d.Store, Queue: d.CalendarQueue, Clock: clock})...)
+	}
 	allowed := map[string][]string{}
-	for _, rt := range routes {
+	for _, rt := range all {
 		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
 		allowed[rt.path] = append(allowed[rt.path], rt.method)
 	}

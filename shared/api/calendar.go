@@ -1,10 +1,8 @@
 package api
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/app"
@@ -15,8 +13,8 @@ import (
 // it on the calendar-writes queue and answers 202 with the request id; the
 // calendarwriter Lambda makes the write and Step Functions its retries.
 //
-// The routes are added to the handler New returns by RegisterCalendar,
-// given the calendar-writes queue (functions/api and the local run).
+// The routes are served when Deps.CalendarQueue is set (functions/api and
+// the local run), so deployments without calendar writes need no queue.
 
 // MaxEventRequestBytes bounds a calendar write request: the event body (64 KiB)
 // plus everything else, with room for JSON escaping.
@@ -36,47 +34,6 @@ func calendarRoutes(c *app.CalendarRequests) []route {
 		{"DELETE", eventPath, with(scoped, 202, 409, 503), func(_ *server, w http.ResponseWriter, r *http.Request) error {
 			return deleteEvent(c, w, r)
 		}},
-	}
-}
-
-// RegisterCalendar adds the calendar-write routes to h, a handler New
-// returned, queueing the writes on q. It is separate from New so
-// deployments without calendar writes need no queue.
-func RegisterCalendar(h http.Handler, q domain.Queue) error {
-	s, ok := h.(*server)
-	if !ok {
-		return errors.New("api: RegisterCalendar needs the handler New returned")
-	}
-	if q == nil {
-		return errors.New("api: RegisterCalendar needs the calendar-writes queue")
-	}
-	probe, err := http.NewRequest(http.MethodPost, "/tenants/x/mailboxes/x/events", nil)
-	if err != nil {
-		return err
-	}
-	if _, pattern := s.mux.Handler(probe); pattern == "POST "+eventsPath {
-		return errors.New("api: the calendar routes are registered already")
-	}
-	registerCalendar(s, &app.CalendarRequests{Store: s.store, Queue: q, Clock: s.tenants.Clock})
-	return nil
-}
-
-// registerCalendar adds the calendar routes to s, with the same JSON 405
-// answers as the other routes.
-func registerCalendar(s *server, c *app.CalendarRequests) {
-	allowed := map[string][]string{}
-	for _, rt := range calendarRoutes(c) {
-		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
-		allowed[rt.path] = append(allowed[rt.path], rt.method)
-	}
-	for p, methods := range allowed {
-		allow := strings.Join(methods, ", ")
-		s.mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", allow)
-			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{
-				Code: "method_not_allowed", Message: r.Method + " is not supported here; use " + allow,
-			}})
-		})
 	}
 }
 

@@ -33,7 +33,7 @@ func (q *calendarQueue) SendBatch(_ context.Context, msgs []domain.QueueMessage)
 // mailbox ann@contoso.com, and an offboarded tenant "gone-co".
 func calendarEnv(t *testing.T, q domain.Queue) *env {
 	t.Helper()
-	e := newEnv(t)
+	e := newEnv(t, func(d *Deps) { d.CalendarQueue = q })
 	ctx := context.Background()
 	for _, tn := range []domain.Tenant{
 		{ID: "acme", AccessMode: domain.AccessImpersonation, Status: domain.TenantActive},
@@ -44,9 +44,6 @@ func calendarEnv(t *testing.T, q domain.Queue) *env {
 		}
 	}
 	if err := e.store.AddMailbox(ctx, domain.Mailbox{TenantID: "acme", Address: "ann@contoso.com", Status: domain.MailboxOK}); err != nil {
-		t.Fatal(err)
-	}
-	if err := RegisterCalendar(e.h, q); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -196,16 +193,12 @@ func TestCalendarRoutesUnavailable(t *testing.T) {
 	}
 }
 
-func TestRegisterCalendarRefusals(t *testing.T) {
-	e := calendarEnv(t, &calendarQueue{})
-	if err := RegisterCalendar(e.h, &calendarQueue{}); err == nil {
-		t.Error("registering the calendar routes twice was accepted")
-	}
-	if err := RegisterCalendar(newEnv(t).h, nil); err == nil {
-		t.Error("registering without a queue was accepted")
-	}
-	if err := RegisterCalendar(http.NotFoundHandler(), &calendarQueue{}); err == nil {
-		t.Error("registering on a foreign handler was accepted")
+// Without a calendar queue the routes are not served.
+func TestCalendarRoutesNeedTheQueue(t *testing.T) {
+	e := newEnv(t)
+	w := e.do(req{method: "POST", path: "/tenants/acme/mailboxes/ann@contoso.com/events", body: eventBody})
+	if w.Code != http.StatusNotFound {
+		t.Fatalf("POST events without a calendar queue: got %d %s, want 404", w.Code, w.Body)
 	}
 }
 

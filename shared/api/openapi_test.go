@@ -78,7 +78,7 @@ func parseOpenAPI() (map[string][]int, openAPIDoc, error) {
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	doc, _ := documentedStatuses(t)
 	served := map[string][]int{}
-	for _, rt := range routes {
+	for _, rt := range append(routes, calendarRoutes(nil)...) {
 		served[rt.method+" "+rt.path] = rt.statuses
 	}
 	for op, codes := range served {
@@ -116,6 +116,8 @@ func TestOpenAPIMatchesBodies(t *testing.T) {
 		{"AccessReport", reflect.TypeFor[domain.AccessReport]()},
 		{"VerifyReport", reflect.TypeFor[verifyResponse]()},
 		{"AuditEntry", reflect.TypeFor[domain.AuditEntry]()},
+		{"WriteEvent", reflect.TypeFor[putEventRequest]()},
+		{"WriteAccepted", reflect.TypeFor[writeAccepted]()},
 		{"Change", reflect.TypeFor[domain.Change]()},
 		{"AddMailboxesResult", reflect.TypeFor[addMailboxesResponse]()},
 	}
