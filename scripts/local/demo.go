@@ -37,6 +37,7 @@ type demoOptions struct {
 	Items          int // per mailbox
 	Latency        time.Duration
 	MaxConcurrency int               // the simulator's budget per owner; 0 = 27
+	BackOff        time.Duration     // the simulator's ErrorServerBusy back-off; 0 = 1s
 	Mode           domain.AccessMode // default impersonation
 	Folders        []string          // default: the tenant default
 	MaxJobs        int               // delegate: the tenant's MaxConcurrentJobs
@@ -66,7 +67,7 @@ type demoState struct {
 }
 
 func startDemo(dataDir string, o demoOptions) (*demo, error) {
-	sim := ewssim.New(ewssim.Options{Seed: demoSeed, Latency: o.Latency, MaxConcurrency: o.MaxConcurrency})
+	sim := ewssim.New(ewssim.Options{Seed: demoSeed, Latency: o.Latency, MaxConcurrency: o.MaxConcurrency, BackOff: o.BackOff})
 	ds, err := sim.Generate(ewssim.GenOptions{Mailboxes: o.Mailboxes, ItemsPerMailbox: o.Items, Seed: demoSeed, Base: demoBase})
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/ewssim"
 )
 
 func testConfig(dir string) config {
@@ -206,4 +207,117 @@ func TestNoDemo(t *testing.T) {
 			t.Fatalf("want an empty tick and no demo:\n%s", out.String())
 		}
 	})
+}
+
+// peak returns the highest concurrency the simulator saw for budget owners
+// whose name starts with prefix.
+func peak(s *stack, prefix string) int {
+	n := 0
+	for owner, p := range s.demo.sim.Stats().PeakConcurrency {
+		if strings.HasPrefix(owner, prefix) {
+			n = max(n, p)
+		}
+	}
+	return n
+}
+
+// Invariant 3 end to end: the message groups the scheduler picks and the
+// embedded queue honours keep a delegate tenant within its job limit, and
+// an impersonated mailbox to one call at a time.
+func TestConcurrencyStaysWithinBudgets(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		mode          domain.AccessMode
+		jobs, cap     int
+		wantThrottled bool
+		owner         string
+		maxPeak       int
+	}{
+		{"delegate, 3 jobs on a budget of 3", domain.AccessDelegate, 3, 3, false, "account:", 3},
+		{"delegate, 6 jobs on a budget of 3: throttled, requeued, all synced", domain.AccessDelegate, 6, 3, true, "account:", 3},
+		{"impersonation: one call per mailbox at a time", domain.AccessImpersonation, 10, 27, false, "mailbox:", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t.TempDir())
+			cfg.workers = 16
+			cfg.demo = demoOptions{Mailboxes: 24, Items: 6, Latency: 10 * time.Millisecond, MaxConcurrency: tc.cap,
+				BackOff: time.Second, Mode: tc.mode, MaxJobs: tc.jobs}
+			s, err := openStack(context.Background(), cfg, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.close()
+			s.demo.sim.ResetStats()
+			r, err := s.runOnce(context.Background(), time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Done != 24 || r.Failed != 0 {
+				t.Fatalf("report %+v: want all 24 mailboxes synced", r)
+			}
+			throttled := s.demo.sim.Stats().Throttled
+			if (throttled > 0) != tc.wantThrottled || (r.Requeues > 0) != tc.wantThrottled {
+				t.Fatalf("%d calls throttled, %d jobs requeued; want throttling %v", throttled, r.Requeues, tc.wantThrottled)
+			}
+			if p := peak(s, tc.owner); p > tc.maxPeak || p < 1 {
+				t.Fatalf("peak concurrency of %s* = %d, want 1..%d", tc.owner, p, tc.maxPeak)
+			}
+			if tc.mode.Delegated() && !tc.wantThrottled && peak(s, tc.owner) < 2 {
+				t.Fatalf("the delegate tenant never ran jobs side by side (peak %d)", peak(s, tc.owner))
+			}
+		})
+	}
+}
+
+// A throttle storm: 30% of calls answered ErrorServerBusy. Throttled jobs go
+// back to the embedded queue with the server's delay and resume; every
+// mailbox ends synced and the feed holds every item exactly once.
+func TestThrottleStormConverges(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.demo = demoOptions{Mailboxes: 6, Items: 12, BackOff: time.Second, Mode: domain.AccessImpersonation}
+	s, err := openStack(context.Background(), cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	s.demo.sim.InjectFault(ewssim.Fault{Kind: ewssim.FaultSOAP, Code: "ErrorServerBusy", BackOff: time.Second, Rate: 0.3})
+	r, err := s.runOnce(context.Background(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Done != 6 || r.Failed != 0 || r.Requeues == 0 || r.Throttled == 0 {
+		t.Fatalf("report %+v: want all 6 synced after some requeues", r)
+	}
+	feed := readFeed(t, s.apiURL, "/tenants/demo/changes")
+	seen := map[string]bool{}
+	for _, c := range feed {
+		if seen[c.ItemID] {
+			t.Fatalf("item %s twice in the feed", c.ItemID)
+		}
+		seen[c.ItemID] = true
+	}
+	if len(feed) != 6*12 || r.Appended != 6*12 {
+		t.Fatalf("feed holds %d changes (report %d), want every one of the 72 items once", len(feed), r.Appended)
+	}
+}
+
+// A job throttled on every receive is dead-lettered after the queue's
+// last receive; the tick still completes, reporting it failed.
+func TestAlwaysThrottledJobEndsTheTick(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.demo = demoOptions{Mailboxes: 2, Items: 4, Mode: domain.AccessImpersonation}
+	cfg.maxReceives = 2 // instead of 10, to keep the test short
+	s, err := openStack(context.Background(), cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	s.demo.sim.InjectFault(ewssim.Fault{Kind: ewssim.FaultSOAP, Code: "ErrorServerBusy", BackOff: time.Millisecond, Mailbox: s.demo.dataset.Mailboxes[0]})
+	r, err := s.runOnce(context.Background(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Done != 2 || r.Failed != 1 || r.Requeues != 1 {
+		t.Fatalf("report %+v: want one mailbox synced, one failed after 2 receives", r)
+	}
 }

@@ -35,6 +35,7 @@ type config struct {
 	spread      time.Duration // jitter of a tenant's jobs within a tick
 	verbose     bool
 	secretsKey  string // key file of the secrets file; "" = generated (demo, --dev)
+	maxReceives int    // receives before a job is dead-lettered; 0 = the queue's default (10, as SQS)
 }
 
 // stack is the whole of Mailbridge in one process.
@@ -94,13 +95,16 @@ func openStack(ctx context.Context, cfg config, out io.Writer) (*stack, error) {
 	connector, checker := newExchangeAccess(httpClient)
 
 	s.tenants = &app.Tenants{Store: store, Secrets: secrets, Checker: checker, Clock: clock, URLs: policy, Log: log}
-	s.queue = queue.New(queue.Options{})
+	if cfg.maxReceives <= 0 {
+		cfg.maxReceives = queue.DefaultMaxReceives
+	}
+	s.queue = queue.New(queue.Options{MaxReceives: cfg.maxReceives})
 	s.sched = &app.Scheduler{Store: store, Queue: s.queue, Spread: cfg.spread, ForceDue: cfg.once}
 	w := &worker{
 		syncer:      &app.Syncer{Store: store, Secrets: &app.SecretCache{Store: secrets, Clock: clock}, Connector: connector, Clock: clock, Log: log},
 		progress:    s.progress,
 		log:         log,
-		maxReceives: queue.DefaultMaxReceives,
+		maxReceives: cfg.maxReceives,
 	}
 	s.workersDone = make(chan struct{})
 	go func() {
@@ -187,11 +191,12 @@ func (s *stack) runOnce(ctx context.Context, now time.Time) (tickReport, error) 
 	if err := s.queue.Drain(ctx); err != nil {
 		return tickReport{}, err
 	}
+	// Every job has been handled, so the tick's report is complete.
 	select {
 	case r := <-s.progress.done:
 		return r, nil
-	case <-ctx.Done():
-		return tickReport{}, ctx.Err()
+	default:
+		return tickReport{}, fmt.Errorf("the queue is empty but the tick's jobs are not all accounted for (queue: %+v)", s.queue.Stats())
 	}
 }
 

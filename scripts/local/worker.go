@@ -35,8 +35,14 @@ func (w *worker) handle(ctx context.Context, m queue.Message) error {
 		return nil
 	case errors.As(err, &later):
 		// Throttled (or out of time): back to the queue with the server's
-		// delay. Its group waits with it; nothing sleeps.
-		w.progress.job(job.Tick, res, false, false)
+		// delay. Its group waits with it; nothing sleeps. Like SQS, the
+		// queue counts these receives too: after the last one the job is
+		// dead-lettered and the mailbox waits for its next tick.
+		last := m.Receives >= w.maxReceives
+		if last {
+			w.log.Warn("throttled too often; the next tick retries", "tenant", job.TenantID, "mailbox", job.Mailbox, "receives", m.Receives)
+		}
+		w.progress.job(job.Tick, res, last, last)
 		return queue.RetryAfter(later.After)
 	case app.IsRejectedJob(err):
 		w.log.Warn("dropping a job that cannot succeed", "tenant", job.TenantID, "mailbox", job.Mailbox, "err", err)

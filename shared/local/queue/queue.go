@@ -11,7 +11,8 @@
 //   - delays: a message is invisible until its delay has passed, and a
 //     requeued message (RetryAfter) blocks its group until then, as a
 //     ChangeMessageVisibility on an SQS FIFO message does;
-//   - receive counting: after MaxReceives receives a failing message is
+//   - receive counting: after MaxReceives receives (throttled requeues
+//     included, as SQS counts them) a message that still is not done is
 //     dead-lettered (kept for inspection, not retried).
 //
 // It keeps everything in memory. That is deliberate: a job is only "sync
@@ -35,7 +36,11 @@ import (
 // Defaults, chosen to match the deployment's SQS settings.
 const (
 	DefaultDedupWindow = 5 * time.Minute  // SQS FIFO deduplication interval
-	DefaultMaxReceives = 10               // template.yaml maxReceiveCount
+	// DefaultMaxReceives counts every receive, throttled ones included,
+	// as SQS's maxReceiveCount does. It is high because a job handed back
+	// for throttling is received again: at 10, a storm in which 30% of
+	// calls are throttled dead-letters some jobs.
+	DefaultMaxReceives = 50
 	DefaultRetryDelay  = 30 * time.Second // a failed (not throttled) job waits this long
 	MaxBatch           = 10               // SendMessageBatch limit
 	MaxDelay           = 15 * time.Minute // SQS DelaySeconds limit
