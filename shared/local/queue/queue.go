@@ -35,7 +35,7 @@ import (
 
 // Defaults, chosen to match the deployment's SQS settings.
 const (
-	DefaultDedupWindow = 5 * time.Minute  // SQS FIFO deduplication interval
+	DefaultDedupWindow = 5 * time.Minute // SQS FIFO deduplication interval
 	// DefaultMaxReceives counts every receive, throttled ones included,
 	// as SQS's maxReceiveCount does. It is high because a job handed back
 	// for throttling is received again: at 10, a storm in which 30% of
