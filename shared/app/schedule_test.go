@@ -14,6 +14,7 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/local/queue"
 )
 
 // schedStore is an in-memory SchedulerStore that pages like the real ones
@@ -343,6 +344,31 @@ func TestTickDedupIDsRepeatWithinAMinuteOnly(t *testing.T) {
 		if slices.Contains(first, id) {
 			t.Fatalf("dedup id %q reused by the next minute's tick", id)
 		}
+	}
+}
+
+// A retried tick (same minute) into the embedded queue, which honours dedup
+// ids like SQS FIFO: no job is doubled; the next minute's tick is not
+// mistaken for a retry.
+func TestRetriedTickDoesNotDoubleJobs(t *testing.T) {
+	st := &schedStore{}
+	st.addTenant(schedTenant("acme", domain.AccessImpersonation, time.Minute), 37, nil)
+	st.addTenant(schedWithJobs(schedTenant("del", domain.AccessDelegate, time.Minute), 4), 13, nil)
+	q := queue.New(queue.Options{})
+	s := &app.Scheduler{Store: st, Queue: q}
+	for _, at := range []time.Time{schedT0.Add(2 * time.Second), schedT0.Add(40 * time.Second)} {
+		if _, err := s.Tick(context.Background(), at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := q.Stats(); got.Sent != 50 || got.Deduplicated != 50 {
+		t.Fatalf("queue %+v: want 50 jobs kept and the retry's 50 dropped", got)
+	}
+	if _, err := s.Tick(context.Background(), schedT0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if got := q.Stats(); got.Sent != 100 {
+		t.Fatalf("queue %+v: the next minute's 50 jobs must be kept", got)
 	}
 }
 
