@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -319,5 +320,60 @@ func TestAlwaysThrottledJobEndsTheTick(t *testing.T) {
 	}
 	if r.Done != 2 || r.Failed != 1 || r.Requeues != 1 {
 		t.Fatalf("report %+v: want one mailbox synced, one failed after 2 receives", r)
+	}
+}
+
+// notifyWriter calls found once when what it is written contains want.
+type notifyWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	want  string
+	found chan struct{}
+}
+
+func (w *notifyWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.buf.Write(p)
+	if w.found != nil && strings.Contains(w.buf.String(), w.want) {
+		close(w.found)
+		w.found = nil
+	}
+	return n, err
+}
+
+func (w *notifyWriter) String() string { w.mu.Lock(); defer w.mu.Unlock(); return w.buf.String() }
+
+// Without --once the stack keeps ticking until interrupted (SIGINT cancels
+// the context in main), then stops cleanly, keeping its data.
+func TestRunsUntilInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	out := &notifyWriter{want: "3/3 mailboxes synced", found: make(chan struct{})}
+	found := out.found
+	ctx, cancel := context.WithCancel(context.Background())
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, []string{"--data", dir, "--addr", "127.0.0.1:0", "--sim-latency", "0", "--spread", "0",
+			"--demo-mailboxes", "3", "--demo-items", "6"}, out, io.Discard)
+	}()
+	select {
+	case <-found:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no tick completed:\n%s", out.String())
+	}
+	cancel()
+	select {
+	case c := <-code:
+		if c != 0 || !strings.Contains(out.String(), "mailbridge: stopped; data kept in "+dir) {
+			t.Fatalf("exit %d:\n%s", c, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("did not stop after the interrupt")
+	}
+	// The data survives: a --once run finds the demo tenant already onboarded.
+	var again bytes.Buffer
+	if c := run(context.Background(), []string{"--once", "--data", dir, "--addr", "127.0.0.1:0", "--sim-latency", "0",
+		"--demo-mailboxes", "3", "--demo-items", "6"}, &again, io.Discard); c != 0 || !strings.Contains(again.String(), "demo: the simulator changed") {
+		t.Fatalf("second run exit %d:\n%s", c, again.String())
 	}
 }
