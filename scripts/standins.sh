@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache=${MAILBRIDGE_STANDINS_DIR:-$PWD/.standins}
-run=$cache/run
+run=${MAILBRIDGE_STANDINS_RUN:-$cache/run}
 ddb_dir=$cache/dynamodb-local
 ddb_pkg=amplify-dynamodb-simulator@2.9.30
 

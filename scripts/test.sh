@@ -33,6 +33,8 @@ run() { # run NAME CMD...
 }
 
 step "starting stand-ins (DynamoDB Local, moto_server)"
+# Each run owns its stand-ins, so two runs on one machine never stop each other's.
+export MAILBRIDGE_STANDINS_RUN="$root/.standins/run-$$"
 if ! eval "$(bash scripts/standins.sh start)"; then
   echo "could not start the stand-ins; see .standins/*.log" >&2
   exit 1
@@ -40,8 +42,21 @@ fi
 trap 'bash scripts/standins.sh stop' EXIT
 
 run "lint (gofmt, go vet, staticcheck)" make --no-print-directory lint
-run "go test" go test -count=1 -timeout 20m ./...
-run "fuzz the EWS decoder (${FUZZTIME:-10s})" make --no-print-directory fuzz
+# -v so the schema-validation counts show; the full log is kept for failures.
+gotest() {
+  local log="$MAILBRIDGE_STANDINS_RUN/go-test.log"
+  go test -count=1 -timeout 20m -v ./... >"$log" 2>&1
+  local rc=$?
+  grep -E '^(ok|FAIL|---)|validated against the EWS schema|validate-soap:|^panic:' "$log" | grep -v -e '^--- PASS' -e '^--- SKIP'
+  if [ $rc -ne 0 ]; then
+    echo "go test failed; the failing tests' output:"
+    awk '/^=== RUN/{buf=""} {buf=buf $0 "\n"} /^--- FAIL/{printf "%s", buf}' "$log" | tail -n 200
+    echo "(full log: $log)"
+  fi
+  return $rc
+}
+run "go test" gotest
+run "fuzz the EWS decoder, API, URL guard and address parser (${FUZZTIME:-10s} each)" make --no-print-directory fuzz
 run "cfn-lint template.yaml" cfn-lint template.yaml
 run "openapi-spec-validator infra/openapi.yaml" openapi-spec-validator infra/openapi.yaml
 run "asl-validator infra/*.asl.json" bash scripts/asl-validate.sh
@@ -51,4 +66,5 @@ if [ ${#failed[@]} -gt 0 ]; then
   echo "make test: FAILED: ${failed[*]}"
   exit 1
 fi
+rm -rf "$MAILBRIDGE_STANDINS_RUN"
 echo "make test: all checks passed"
