@@ -8,49 +8,25 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/dynamostore"
 	"github.com/mailbridge/mailbridge/shared/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/lambdaenv"
 	"github.com/mailbridge/mailbridge/shared/probe"
-	"github.com/mailbridge/mailbridge/shared/smsecrets"
-	"github.com/mailbridge/mailbridge/shared/urlguard"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	fail := func(msg string, err error) {
-		log.Error(msg, "err", err)
-		os.Exit(1)
-	}
-	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		fail("aws config", err)
-	}
-	store, err := dynamostore.New(dynamostore.NewClient(cfg, ""), dynamostore.Options{Table: os.Getenv("MAILBRIDGE_TABLE")})
-	if err != nil {
-		fail("store", err)
-	}
-	secrets, err := smsecrets.New(smsecrets.NewClient(cfg, ""), smsecrets.Options{Stage: os.Getenv("MAILBRIDGE_STAGE"), KMSKeyID: os.Getenv("MAILBRIDGE_SECRETS_KMS_KEY")})
-	if err != nil {
-		fail("secrets", err)
-	}
-	private, err := urlguard.ParsePrefixes(os.Getenv("MAILBRIDGE_ALLOWED_PRIVATE_CIDRS"))
-	if err != nil {
-		fail("MAILBRIDGE_ALLOWED_PRIVATE_CIDRS", err)
-	}
-	policy := urlguard.Policy{AllowedPrivate: private}
+	env := lambdaenv.Must(lambdaenv.Load(context.Background()))
+	store := lambdaenv.Must(env.Store())
+	secrets := lambdaenv.Must(env.Secrets())
 	clock := domain.SystemClock{}
-	checker := probe.New(probe.Options{Client: ewsaccess.Options{HTTPClient: &http.Client{Transport: policy.Transport()}}})
-	tenants := &app.Tenants{Store: store, Secrets: secrets, Checker: checker, Clock: clock, URLs: policy, Log: log}
-	nightly := &app.Nightly{Store: store, Tenants: tenants, Log: log}
-	lambda.Start(handler(nightly.Run, clock, log))
+	checker := probe.New(probe.Options{Client: ewsaccess.Options{HTTPClient: &http.Client{Transport: env.URLPolicy.Transport()}}})
+	tenants := &app.Tenants{Store: store, Secrets: secrets, Checker: checker, Clock: clock, URLs: env.URLPolicy, Log: env.Log}
+	nightly := &app.Nightly{Store: store, Tenants: tenants, Log: env.Log}
+	lambda.Start(handler(nightly.Run, clock, env.Log))
 }
 
 // handler runs one night's verification. A tenant that fails is logged and
