@@ -8,6 +8,9 @@
 #   (c) initial sync of one 50,000-item mailbox, items/s
 #   (d) AWS cost of one mailbox sync and $ per 1,000 mailboxes per month
 #   (e) one scheduler tick over 100,000 mailboxes (bolt store, in-process queue)
+#   (f) EWS decoding: SyncFolderItems of 512 changes and GetItem of 100
+#       calendar items, items/s per core and bytes allocated per item, beside
+#       plain encoding/xml Unmarshal of the same bytes
 #
 # The benchmarks are Go benchmarks (scripts/local/bench_test.go,
 # cost_test.go; shared/app/schedule_bench_test.go), one process each so peak
@@ -19,7 +22,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-only=${BENCH_ONLY:-"a b c d e"}
+only=${BENCH_ONLY:-"a b c d e f"}
 log=$(mktemp -t mailbridge-bench.XXXXXX)
 figures=$(mktemp -t mailbridge-figures.XXXXXX)
 trap 'rm -f "$figures"' EXIT
@@ -56,6 +59,27 @@ if want e; then
       ratio=$(awk -v s="$secs" 'BEGIN { printf "%.3f", s / 300 }')
       echo "(e) scheduler tick over 100,000 mailboxes (bolt on tmpfs, in-process queue) | ${secs}s | Lambda timeout 300s | $ratio | <= 1" >>"$figures"
     fi
+  else
+    echo "$out" >>"$log"; echo "    FAILED (see $log)"; failed=1
+  fi
+fi
+
+if want f; then
+  echo "==> EWS decode benchmarks (one core)" | tee -a "$log"
+  if out=$(go test -run '^$' -bench 'Decode|Baseline' -cpu 1 -benchtime 2s -timeout 10m ./shared/ews 2>&1); then
+    echo "$out" >>"$log"
+    # metric NAME UNIT: the value printed before UNIT on NAME's line.
+    metric() { echo "$out" | awk -v n="$1" -v u="$2" '$1 == n { for (i = 2; i < NF; i++) if ($(i+1) == u) print $i }'; }
+    for op in SyncFolderItems512 GetItem100Calendar; do
+      ours=$(metric "BenchmarkDecode$op" items/s); base=$(metric "BenchmarkBaselineXMLUnmarshal$op" items/s)
+      bytes=$(metric "BenchmarkDecode$op" B/item); basebytes=$(metric "BenchmarkBaselineXMLUnmarshal$op" B/item)
+      [ -n "$ours" ] && [ -n "$base" ] || continue
+      echo "    $op: ${ours} items/s, ${bytes} B/item; encoding/xml baseline ${base} items/s, ${basebytes} B/item; speed-up $(awk -v a="$ours" -v b="$base" 'BEGIN { printf "%.1f", a / b }')x" | tee -a "$log"
+      if [ "$op" = SyncFolderItems512 ]; then
+        echo "(f) decode SyncFolderItems 512, items/s per core | ${ours} | 100000 | $(awk -v a="$ours" 'BEGIN { printf "%.2f", a / 100000 }') | >= 1" >>"$figures"
+        echo "(f) decode SyncFolderItems 512, bytes allocated per item | ${bytes} | 2048 | $(awk -v a="$bytes" 'BEGIN { printf "%.2f", a / 2048 }') | <= 1" >>"$figures"
+      fi
+    done
   else
     echo "$out" >>"$log"; echo "    FAILED (see $log)"; failed=1
   fi
