@@ -1,11 +1,17 @@
 package dynamostore
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,30 +22,82 @@ import (
 	"github.com/mailbridge/mailbridge/shared/internal/storeplan"
 )
 
-// auditSK orders entries by time, then by position in their AppendAudit
-// call; the random tail keeps entries of concurrent writers apart.
-func auditSK(at time.Time, i int) string {
-	var r [8]byte
-	rand.Read(r[:])
-	return fmt.Sprintf("A#%020d#%04d#%s", at.UnixNano(), i, hex.EncodeToString(r[:]))
+// Audit packing: the entries of one AppendAudit call for one tenant are
+// stored several to an item, because a write is billed per item (1 WRU per
+// started KB) and the sync worker appends one entry per job, a batch of
+// jobs at a time. An item holds at most auditPackEntries entries and about
+// auditPackBytes of JSON (before compression), so a write stays small.
+const (
+	auditPackEntries = 20
+	auditPackBytes   = 3500
+)
+
+// packedAudit is an entry inside a packed item: the tenant is the
+// partition's.
+type packedAudit struct {
+	Mailbox    string            `json:"m,omitempty"`
+	Operation  string            `json:"o,omitempty"`
+	AccessMode domain.AccessMode `json:"a,omitempty"`
+	Result     string            `json:"r,omitempty"`
+	At         time.Time         `json:"t"`
+	RequestID  string            `json:"q,omitempty"`
 }
 
-// AppendAudit stores entries (25 per BatchWriteItem) with a TTL of their
-// time plus the retention.
+// auditSK orders items by the time of their last (latest) entry, so an
+// item holds no entry newer than its key: ListAudit's lower bound (now -
+// retention) finds every item with a live entry, and an item's TTL (its
+// key's time + retention) never deletes a live entry. The random tail keeps
+// items of concurrent writers apart.
+func auditSK(last time.Time) string {
+	var r [8]byte
+	rand.Read(r[:])
+	return fmt.Sprintf("A#%020d#%s", last.UnixNano(), hex.EncodeToString(r[:]))
+}
+
+// AppendAudit stores entries, those of one tenant packed into as few items
+// as the limits above allow (25 items per BatchWriteItem), with a TTL of
+// the item's latest entry time plus the retention. Within a call, entries
+// are kept in time order, equal times in the order given.
 func (s *Store) AppendAudit(ctx context.Context, entries ...domain.AuditEntry) error {
-	var reqs []types.WriteRequest
-	for i, e := range entries {
+	byTenant := map[string][]domain.AuditEntry{}
+	var tenants []string
+	for _, e := range entries {
 		if err := checkTenantID(e.TenantID); err != nil {
 			return err
 		}
-		d, err := json.Marshal(e)
-		if err != nil {
-			return err
+		if _, ok := byTenant[e.TenantID]; !ok {
+			tenants = append(tenants, e.TenantID)
 		}
-		it := key(tenantPK(e.TenantID), auditSK(e.At, i))
-		it["d"] = str(string(d))
-		it["ttl"] = num(e.At.Add(s.retention).Unix())
-		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: it}})
+		byTenant[e.TenantID] = append(byTenant[e.TenantID], e)
+	}
+	var reqs []types.WriteRequest
+	for _, id := range tenants {
+		es := byTenant[id]
+		slices.SortStableFunc(es, func(a, b domain.AuditEntry) int { return a.At.Compare(b.At) })
+		for len(es) > 0 {
+			pack, size := []packedAudit{}, 0
+			for _, e := range es {
+				p := packedAudit{Mailbox: e.Mailbox, Operation: e.Operation, AccessMode: e.AccessMode, Result: e.Result, At: e.At, RequestID: e.RequestID}
+				d, err := json.Marshal(p)
+				if err != nil {
+					return err
+				}
+				if len(pack) > 0 && (len(pack) == auditPackEntries || size+len(d)+1 > auditPackBytes) {
+					break
+				}
+				pack, size = append(pack, p), size+len(d)+1
+			}
+			es = es[len(pack):]
+			z, err := deflateJSON(pack)
+			if err != nil {
+				return err
+			}
+			last := pack[len(pack)-1].At
+			it := key(tenantPK(id), auditSK(last))
+			it["z"] = bin(z)
+			it["ttl"] = num(last.Add(s.retention).Unix())
+			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: it}})
+		}
 	}
 	for len(reqs) > 0 {
 		n := min(len(reqs), 25)
@@ -51,39 +109,116 @@ func (s *Store) AppendAudit(ctx context.Context, entries ...domain.AuditEntry) e
 	return nil
 }
 
-// ListAudit pages through a tenant's audit entries, oldest first, leaving
-// out those past the retention (TTL deletion can run days late).
+// deflateJSON compresses v's JSON: a batch's entries repeat the same
+// operation, mode, results and mail domain, so ten of them fit one KB.
+func deflateJSON(v any) ([]byte, error) {
+	d, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var z bytes.Buffer
+	zw, _ := flate.NewWriter(&z, flate.BestCompression)
+	if _, err := zw.Write(d); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return z.Bytes(), nil
+}
+
+// auditItemEntries decodes an audit item: packed (z), or one entry as
+// plain JSON (d, the layout before packing).
+func auditItemEntries(tenantID string, it item) ([]domain.AuditEntry, error) {
+	if d := getS(it, "d"); d != "" {
+		var e domain.AuditEntry
+		if err := json.Unmarshal([]byte(d), &e); err != nil {
+			return nil, err
+		}
+		return []domain.AuditEntry{e}, nil
+	}
+	raw, err := io.ReadAll(flate.NewReader(bytes.NewReader(getB(it, "z"))))
+	if err != nil {
+		return nil, err
+	}
+	var pack []packedAudit
+	if err := json.Unmarshal(raw, &pack); err != nil {
+		return nil, err
+	}
+	out := make([]domain.AuditEntry, len(pack))
+	for i, p := range pack {
+		out[i] = domain.AuditEntry{TenantID: tenantID, Mailbox: p.Mailbox, Operation: p.Operation, AccessMode: p.AccessMode, Result: p.Result, At: p.At, RequestID: p.RequestID}
+	}
+	return out, nil
+}
+
+// Audit cursors name the item of the last entry returned and its index in
+// the item: "<sk>|<index>".
+func auditCursor(sk string, i int) string { return encodeCursor(sk + "|" + strconv.Itoa(i)) }
+
+func decodeAuditCursor(c string) (sk string, index int, err error) {
+	if c == "" {
+		return "", -1, nil
+	}
+	raw, err := decodeCursor(c)
+	if err != nil {
+		return "", 0, err
+	}
+	sk, n, ok := strings.Cut(raw, "|")
+	index, cerr := strconv.Atoi(n)
+	if !ok || cerr != nil || index < 0 || !strings.HasPrefix(sk, "A#") {
+		return "", 0, domain.Invalid("cursor", "cursor is not one this API returned")
+	}
+	return sk, index, nil
+}
+
+// ListAudit pages through a tenant's audit entries, oldest first (by item,
+// then by position in the item), leaving out those past the retention (TTL
+// deletion can run days late, and an item's older entries expire before
+// its key does).
 func (s *Store) ListAudit(ctx context.Context, tenantID, cursor string, limit int) ([]domain.AuditEntry, string, error) {
-	after, err := decodeCursor(cursor)
+	afterSK, afterIndex, err := decodeAuditCursor(cursor)
 	if err != nil {
 		return nil, "", err
 	}
 	limit = storeplan.Limit(limit)
-	lo := fmt.Sprintf("A#%020d", s.clock.Now().Add(-s.retention).UnixNano())
+	cutoff := s.clock.Now().Add(-s.retention)
+	lo := fmt.Sprintf("A#%020d", cutoff.UnixNano())
+	if afterSK > lo {
+		// The cursor's item is read again: it may hold more entries.
+		lo = afterSK
+	} else {
+		afterSK = ""
+	}
 	in := &dynamodb.QueryInput{
 		KeyConditionExpression:    aws.String("pk = :pk AND sk BETWEEN :lo AND :hi"),
 		ExpressionAttributeValues: item{":pk": str(tenantPK(tenantID)), ":lo": str(lo), ":hi": str("A#~")},
-		Limit:                     aws.Int32(int32(limit + 1)),
-		ConsistentRead:            aws.Bool(true),
-	}
-	if cursor != "" && after >= lo {
-		in.ExclusiveStartKey = key(tenantPK(tenantID), after)
+		// Every item holds at least one entry.
+		Limit:          aws.Int32(int32(limit + 2)),
+		ConsistentRead: aws.Bool(true),
 	}
 	var out []domain.AuditEntry
+	next := ""
 	var lastSK string
-	more := false
+	lastIndex := 0
 	var derr error
 	err = s.queryAll(ctx, in, func(it item) bool {
-		if len(out) == limit {
-			more = true
+		sk := getS(it, "sk")
+		var es []domain.AuditEntry
+		if es, derr = auditItemEntries(tenantID, it); derr != nil {
 			return false
 		}
-		var e domain.AuditEntry
-		if derr = json.Unmarshal([]byte(getS(it, "d")), &e); derr != nil {
-			return false
+		for i, e := range es {
+			if (sk == afterSK && i <= afterIndex) || e.At.Before(cutoff) {
+				continue
+			}
+			if len(out) == limit {
+				next = auditCursor(lastSK, lastIndex)
+				return false
+			}
+			out = append(out, e)
+			lastSK, lastIndex = sk, i
 		}
-		out = append(out, e)
-		lastSK = getS(it, "sk")
 		return true
 	})
 	if err == nil {
@@ -91,10 +226,6 @@ func (s *Store) ListAudit(ctx context.Context, tenantID, cursor string, limit in
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("dynamostore: list audit: %w", err)
-	}
-	next := ""
-	if more {
-		next = encodeCursor(lastSK)
 	}
 	return out, next, nil
 }

@@ -22,7 +22,7 @@
 //	T#<tenantID>           H                   n                  tenant feed head: last number taken
 //	T#<tenantID>           H#<address>         n                  mailbox feed head (also how purge finds B#…)
 //	T#<tenantID>           F#<seq:020d>        d, at | gap, at    tenant feed entry, or gap marker
-//	T#<tenantID>           A#<ns:020d>#<i>#<r> d, ttl             audit entry (expires after retention)
+//	T#<tenantID>           A#<ns:020d>#<r>     z, ttl             audit entries, packed (see AppendAudit)
 //	B#<tenantID>#<address> S                   v, z               sync state (z = gzip'd JSON, v = version)
 //	B#<tenantID>#<address> I#<itemID>          n, ks, del, d      latest item (ks = recent change keys)
 //	B#<tenantID>#<address> F#<seq:020d>        d, at | gap, at    mailbox feed entry, or gap marker

@@ -68,7 +68,7 @@ func (s *Store) PutMailbox(ctx context.Context, m domain.Mailbox) error {
 func (s *Store) GetMailbox(ctx context.Context, tenantID, address string) (domain.Mailbox, error) {
 	var m domain.Mailbox
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: s.table, Key: key(tenantPK(tenantID), "M#"+address), ConsistentRead: aws.Bool(true),
+		TableName: s.table, Key: key(tenantPK(tenantID), "M#"+address), ConsistentRead: aws.Bool(s.strongWorkerReads),
 	})
 	if err != nil {
 		return m, fmt.Errorf("dynamostore: get mailbox: %w", err)
@@ -160,7 +160,7 @@ func (s *Store) ListMailboxes(ctx context.Context, tenantID string, q domain.Mai
 func (s *Store) GetSyncState(ctx context.Context, tenantID, mailbox string) (domain.SyncState, error) {
 	st := domain.SyncState{TenantID: tenantID, Mailbox: mailbox}
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: s.table, Key: key(mailboxPK(tenantID, mailbox), "S"), ConsistentRead: aws.Bool(true),
+		TableName: s.table, Key: key(mailboxPK(tenantID, mailbox), "S"), ConsistentRead: aws.Bool(s.strongWorkerReads),
 	})
 	if err != nil {
 		return st, fmt.Errorf("dynamostore: get sync state: %w", err)

@@ -29,6 +29,13 @@ type Options struct {
 	Clock          domain.Clock  // nil: the system clock
 	AuditRetention time.Duration // 0: DefaultAuditRetention
 	GapTimeout     time.Duration // 0: DefaultGapTimeout
+	// EventuallyConsistentReads reads the mailbox record (GetMailbox) and
+	// the checkpoint (GetSyncState) eventually consistently, at half the
+	// read units. For the sync worker only: a stale checkpoint makes its
+	// conditional PutSyncState fail with ErrConflict (the job is retried,
+	// and storing changes again is idempotent). Off, every read is strong,
+	// which the API needs (read-your-writes).
+	EventuallyConsistentReads bool
 }
 
 // Store is a domain.Store on one DynamoDB table.
@@ -40,6 +47,8 @@ type Store struct {
 	// gapTimeout only trades reader latency against wasted writer work;
 	// correctness does not depend on it (see the package documentation).
 	gapTimeout time.Duration
+	// strongWorkerReads is false with EventuallyConsistentReads.
+	strongWorkerReads bool
 }
 
 var _ domain.Store = (*Store)(nil)
@@ -59,7 +68,8 @@ func New(db *dynamodb.Client, opts Options) (*Store, error) {
 	if opts.Table == "" {
 		return nil, errors.New("dynamostore: table name is required")
 	}
-	s := &Store{db: db, table: aws.String(opts.Table), clock: opts.Clock, retention: opts.AuditRetention}
+	s := &Store{db: db, table: aws.String(opts.Table), clock: opts.Clock, retention: opts.AuditRetention,
+		strongWorkerReads: !opts.EventuallyConsistentReads}
 	if s.clock == nil {
 		s.clock = domain.SystemClock{}
 	}

@@ -4,7 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/storetest"
@@ -35,4 +40,45 @@ func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, opts storetest.Options) domain.Store {
 		return newTestStore(t, Options{Clock: opts.Clock, AuditRetention: opts.AuditRetention})
 	})
+}
+
+// The entries of one call are packed: one item per 20 entries of a tenant,
+// each item small.
+func TestAppendAuditPacks(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t, Options{})
+	now := time.Now().UTC()
+	var es []domain.AuditEntry
+	for i := range 45 {
+		tenant := "acme"
+		if i%9 == 0 {
+			tenant = "other" // 5 entries
+		}
+		es = append(es, domain.AuditEntry{TenantID: tenant, Mailbox: fmt.Sprintf("user%d@acme.example", i), Operation: "sync",
+			AccessMode: domain.AccessImpersonation, Result: "ok: 0 changes appended", At: now})
+	}
+	if err := s.AppendAudit(ctx, es...); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		tenant string
+		items  int
+	}{{"acme", 2}, {"other", 1}} {
+		out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 s.table,
+			KeyConditionExpression:    aws.String("pk = :pk AND begins_with(sk, :a)"),
+			ExpressionAttributeValues: item{":pk": str(tenantPK(c.tenant)), ":a": str("A#")},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Items) != c.items {
+			t.Errorf("tenant %s: %d audit items, want %d", c.tenant, len(out.Items), c.items)
+		}
+		for _, it := range out.Items {
+			if n := len(getB(it, "z")); n > auditPackBytes {
+				t.Errorf("tenant %s: an item of %d bytes", c.tenant, n)
+			}
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,9 +87,52 @@ func testAudit(t *testing.T, setup setupFunc) {
 			t.Fatalf("after 61 days: %v, want none", ids)
 		}
 	})
-	t.Run("an entry without tenant is refused", func(t *testing.T) {
+	t.Run("many entries of one call list back exactly, in order, across pages", func(t *testing.T) {
+		s, _ := setup(t)
+		// A batch worker's call: entries of two tenants interleaved, some
+		// sharing a time, long results among them (a store may pack
+		// entries, so packs must split and cursors point inside them).
+		var batch, wantAcme, wantOther []domain.AuditEntry
+		for i := range 57 {
+			e := auditEntry("acme", i, Start.Add(time.Duration(i/3)*time.Second))
+			if i%5 == 0 {
+				e.Result = "error: retried: " + strings.Repeat("x", 400)
+			}
+			if i%4 == 1 {
+				e.TenantID = "other"
+				wantOther = append(wantOther, e)
+			} else {
+				wantAcme = append(wantAcme, e)
+			}
+			batch = append(batch, e)
+		}
+		must(t, s.AppendAudit(ctx, batch...))
+		for _, limit := range []int{1, 7, 20, 100} {
+			t.Run(fmt.Sprintf("limit %d", limit), func(t *testing.T) {
+				if got := listAudit(t, s, "acme", limit); !slices.Equal(got, wantAcme) {
+					t.Fatalf("acme: %d entries %v, want %d %v", len(got), requestIDs(got), len(wantAcme), requestIDs(wantAcme))
+				}
+				if got := listAudit(t, s, "other", limit); !slices.Equal(got, wantOther) {
+					t.Fatalf("other: %v, want %v", requestIDs(got), requestIDs(wantOther))
+				}
+			})
+		}
+	})
+	t.Run("entries of one call expire one by one", func(t *testing.T) {
+		s, clock := setup(t)
+		must(t, s.AppendAudit(ctx, auditEntry("acme", 1, Start), auditEntry("acme", 2, Start.Add(20*24*time.Hour))))
+		clock.Advance(31 * 24 * time.Hour)
+		if ids := requestIDs(listAudit(t, s, "acme", 10)); !slices.Equal(ids, []string{"req-2"}) {
+			t.Fatalf("after 31 days: %v, want [req-2]", ids)
+		}
+	})
+	t.Run("an entry without tenant is refused and nothing is stored", func(t *testing.T) {
 		s, _ := setup(t)
 		wantCode(t, s.AppendAudit(ctx, auditEntry("", 1, Start)), domain.CodeInvalid, "AppendAudit")
+		wantCode(t, s.AppendAudit(ctx, auditEntry("acme", 1, Start), auditEntry("", 2, Start)), domain.CodeInvalid, "AppendAudit")
+		if ids := requestIDs(listAudit(t, s, "acme", 10)); len(ids) != 0 {
+			t.Fatalf("a refused call stored %v", ids)
+		}
 	})
 }
 
