@@ -33,6 +33,10 @@ const (
 	// between checkpoints: a crash repeats at most that many pages, and a
 	// mailbox with few changes still writes its checkpoint once per job.
 	DefaultCheckpointEvery = 8
+	// ConflictRetryDelay is the requeue delay when the checkpoint changed
+	// under a job: long enough for an eventually consistent read to catch
+	// up (typically well under a second).
+	ConflictRetryDelay = time.Second
 )
 
 // Syncer is the sync-mailbox use case: one job syncs one mailbox's selected
@@ -75,12 +79,15 @@ const (
 // falls back to delegate access when the tenant allows it (seed 004).
 // Anything else is returned for the queue to redeliver.
 //
-// Cost: an idle mailbox costs its EWS calls, one audit entry and no other
-// write: the checkpoint is compared first, and the mailbox record is only
-// written when its status, hint, mode or unreadable folders change (or its
+// Cost: an idle mailbox costs its EWS calls, one audit entry (a share of
+// a packed item with DeferAudit) and no other write: the checkpoint is
+// compared first, and the mailbox record is only written when its status, hint, mode or unreadable folders change (or its
 // LastSync is an hour old).
 type Syncer struct {
-	Store     domain.Store
+	Store domain.Store
+	// Tenants reads the tenant record; nil: Store. The sync worker puts a
+	// TenantCache here.
+	Tenants   TenantGetter
 	Secrets   domain.SecretStore // the caller wraps it in a cache
 	Connector domain.Connector
 	Clock     domain.Clock
@@ -100,6 +107,15 @@ type Syncer struct {
 	// DeadlineMargin does the same when the context's deadline (the
 	// Lambda's) is closer than this, leaving time to checkpoint; 0 = off.
 	DeadlineMargin time.Duration
+	// DeferAudit leaves the job's audit entry in SyncResult.Audit for the
+	// caller to write instead of appending it: BatchWorker writes a
+	// batch's entries in one call (packed, one write instead of ten).
+	DeferAudit bool
+}
+
+// TenantGetter reads a tenant record (domain.Store, or a TenantCache).
+type TenantGetter interface {
+	GetTenant(ctx context.Context, id string) (domain.Tenant, error)
 }
 
 // SyncResult says what one job did.
@@ -118,6 +134,9 @@ type SyncResult struct {
 	Throttled   int                  `json:"throttled"`
 	Checkpoints int                  `json:"checkpoints"` // SyncState writes
 	Unreadable  []string             `json:"unreadable,omitempty"`
+	// Audit is the job's audit entry when Syncer.DeferAudit is set: the
+	// caller must store it.
+	Audit []domain.AuditEntry `json:"-"`
 }
 
 // RetryLater asks the runtime to run the job again after After: the server
@@ -193,7 +212,11 @@ func (s *Syncer) SyncMailbox(ctx context.Context, job domain.SyncJob) (SyncResul
 	}
 	res.Mailbox = addr
 
-	t, err := s.Store.GetTenant(ctx, job.TenantID)
+	tenants := s.Tenants
+	if tenants == nil {
+		tenants = s.Store
+	}
+	t, err := tenants.GetTenant(ctx, job.TenantID)
 	if err != nil {
 		if domain.IsNotFound(err) {
 			return res, domain.NotFound("tenant %q does not exist", job.TenantID)
@@ -208,13 +231,13 @@ func (s *Syncer) SyncMailbox(ctx context.Context, job domain.SyncJob) (SyncResul
 		if domain.IsNotFound(err) {
 			// Tenant isolation (Invariant 4): a job may only name the
 			// tenant's own mailboxes. The refusal is audited.
-			s.audit(ctx, t, addr, t.AccessMode, "refused: mailbox not registered to tenant")
+			s.audit(ctx, &res, t, addr, t.AccessMode, "refused: mailbox not registered to tenant")
 			return res, &domain.Error{Code: domain.CodeForbidden, Message: fmt.Sprintf("mailbox %s is not registered to tenant %q", addr, t.ID)}
 		}
 		return res, fmt.Errorf("sync: reading mailbox: %w", err)
 	}
 	if m.TenantID != "" && m.TenantID != t.ID {
-		s.audit(ctx, t, addr, t.AccessMode, "refused: mailbox not registered to tenant")
+		s.audit(ctx, &res, t, addr, t.AccessMode, "refused: mailbox not registered to tenant")
 		return res, &domain.Error{Code: domain.CodeForbidden, Message: fmt.Sprintf("mailbox %s is not registered to tenant %q", addr, t.ID)}
 	}
 
@@ -779,9 +802,17 @@ func (r *syncRun) finish(ctx context.Context, runErr error) error {
 			result = fmt.Sprintf("%s: %d changes appended", status, res.Appended)
 		}
 	}
-	r.s.audit(ctx, r.tenant, r.mbox.Address, r.ref.Mode, result)
+	if ckptErr != nil {
+		result += " (checkpoint not saved: retried)"
+	}
+	r.s.audit(ctx, res, r.tenant, r.mbox.Address, r.ref.Mode, result)
 
 	switch {
+	case ckptErr != nil && domain.IsConflict(ckptErr):
+		// The checkpoint moved since this job read it: a concurrent run, or
+		// an eventually consistent read that was stale. What this job
+		// stored is idempotent; run it again on a fresh read.
+		return &RetryLater{After: ConflictRetryDelay, Reason: "checkpoint changed since it was read"}
 	case ckptErr != nil:
 		return ckptErr
 	case rl != nil:
@@ -886,10 +917,15 @@ func mailboxSame(a, b domain.Mailbox) bool {
 		a.EffectiveMode == b.EffectiveMode && slices.Equal(a.UnreadableFolders, b.UnreadableFolders)
 }
 
-// audit writes one entry; a failure is logged, not returned: the access
-// has happened and the job's result stands.
-func (s *Syncer) audit(ctx context.Context, t domain.Tenant, mailbox string, mode domain.AccessMode, result string) {
+// audit writes one entry, or with DeferAudit hands it to the caller in
+// res. A failure to write is logged, not returned: the access has happened
+// and the job's result stands.
+func (s *Syncer) audit(ctx context.Context, res *SyncResult, t domain.Tenant, mailbox string, mode domain.AccessMode, result string) {
 	e := domain.AuditEntry{TenantID: t.ID, Mailbox: mailbox, Operation: "sync", AccessMode: mode, Result: result, At: s.now()}
+	if s.DeferAudit {
+		res.Audit = append(res.Audit, e)
+		return
+	}
 	if err := s.Store.AppendAudit(ctx, e); err != nil {
 		s.logger().Error("sync: audit append failed", "tenantId", t.ID, "mailbox", mailbox, "error", err.Error())
 	}

@@ -1,0 +1,121 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/app"
+	"github.com/mailbridge/mailbridge/shared/domain"
+)
+
+// countingTenants counts the tenant reads that reach the store.
+type countingTenants struct {
+	store app.TenantGetter
+	mu    sync.Mutex
+	reads int
+}
+
+func (c *countingTenants) GetTenant(ctx context.Context, id string) (domain.Tenant, error) {
+	c.mu.Lock()
+	c.reads++
+	c.mu.Unlock()
+	return c.store.GetTenant(ctx, id)
+}
+
+func TestTenantCacheOffboardingWithinTTL(t *testing.T) {
+	e := newEnv(t)
+	e.addTenant("acme", domain.AccessImpersonation, nil, mbx)
+	reads := &countingTenants{store: e.store}
+	e.syncer.Tenants = &app.TenantCache{Store: reads, Clock: e.clock, TTL: time.Minute}
+
+	e.mustSync("acme", mbx)
+	e.mustSync("acme", mbx)
+	if reads.reads != 1 {
+		t.Errorf("two jobs within the TTL read the tenant %d times, want 1", reads.reads)
+	}
+	if _, err := e.sync("nobody", mbx); !app.IsRejectedJob(err) {
+		t.Errorf("unknown tenant: err = %v, want rejected", err)
+	}
+
+	tn := e.tenant("acme")
+	tn.Status = domain.TenantOffboarded
+	if err := e.store.UpdateTenant(context.Background(), tn); err != nil {
+		t.Fatal(err)
+	}
+	// Documented: offboarding reaches a worker within the TTL.
+	e.clock.Advance(59 * time.Second)
+	if _, err := e.sync("acme", mbx); err != nil {
+		t.Errorf("within the TTL the cached record still syncs: %v", err)
+	}
+	e.clock.Advance(2 * time.Second)
+	if _, err := e.sync("acme", mbx); !app.IsRejectedJob(err) {
+		t.Errorf("after the TTL: err = %v, want the offboarded tenant refused", err)
+	}
+}
+
+// staleStore answers the next GetSyncState with an old checkpoint, as an
+// eventually consistent read may.
+type staleStore struct {
+	domain.Store
+	stale *domain.SyncState
+}
+
+func (s *staleStore) GetSyncState(ctx context.Context, tenantID, mailbox string) (domain.SyncState, error) {
+	if st := s.stale; st != nil {
+		s.stale = nil
+		return *st, nil
+	}
+	return s.Store.GetSyncState(ctx, tenantID, mailbox)
+}
+
+func TestStaleCheckpointReadIsRetried(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.addTenant("acme", domain.AccessImpersonation, nil, mbx)
+	e.x.addItems(mbx, "inbox", 30)
+	first, err := e.store.GetSyncState(ctx, "acme", mbx) // before any sync: version 0
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mustSync("acme", mbx)
+	newIDs := e.x.addItems(mbx, "inbox", 2)
+
+	stale := &staleStore{Store: e.store, stale: &first}
+	e.syncer.Store = stale
+	_, err = e.sync("acme", mbx)
+	var later *app.RetryLater
+	if !errors.As(err, &later) || later.After != app.ConflictRetryDelay || app.IsRejectedJob(err) {
+		t.Fatalf("sync on a stale checkpoint: err = %v, want RetryLater after %v", err, app.ConflictRetryDelay)
+	}
+	// The retry reads afresh and finishes; the feed holds every item once.
+	res, err := e.sync("acme", mbx)
+	if err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	feed := e.feed("acme", mbx)
+	assertNoDuplicates(t, feed)
+	if len(feed) != 32 {
+		t.Errorf("feed has %d entries, want 32 (30 + 2 new)", len(feed))
+	}
+	last := []string{feed[30].ItemID, feed[31].ItemID}
+	slices.Sort(last)
+	slices.Sort(newIDs)
+	if !slices.Equal(last, newIDs) {
+		t.Errorf("feed ends with %v, want the new items %v", last, newIDs)
+	}
+	if res.Appended != 0 {
+		t.Errorf("the retry appended %d, want 0 (the stale run stored the new items)", res.Appended)
+	}
+	audit, _, err := e.bolt.ListAudit(ctx, "acme", "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(audit) != 3 || !strings.HasSuffix(audit[1].Result, "(checkpoint not saved: retried)") {
+		t.Errorf("audit = %+v, want one entry per job (3), the stale run's saying it is retried", audit)
+	}
+}
