@@ -31,7 +31,7 @@ func handler(process batchProcessor, metrics *emf, log *slog.Logger) func(contex
 		}
 		s := res.Stats
 		log.Info("sync batch", "jobs", s.Jobs, "succeeded", s.Succeeded, "requeued", s.Requeued, "failed", s.Failed,
-			"rejected", s.Rejected, "skipped", s.Skipped, "ewsCalls", s.EWSCalls, "throttled", s.Throttled, "appended", s.Appended)
+			"rejected", s.Rejected, "skipped", s.Skipped, "ewsCalls", s.EWSCalls, "throttled", s.Throttled, "appended", s.Appended, "auditFailed", s.AuditFailed)
 		metrics.write(s)
 		return resp, nil
 	}

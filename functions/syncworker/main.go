@@ -38,7 +38,12 @@ func main() {
 		fail("aws config", err)
 	}
 	stage := os.Getenv("MAILBRIDGE_STAGE")
-	store, err := dynamostore.New(dynamostore.NewClient(cfg, ""), dynamostore.Options{Table: os.Getenv("MAILBRIDGE_TABLE")})
+	// The worker reads the mailbox and its checkpoint eventually
+	// consistently (half the read units): a stale checkpoint ends in a
+	// version conflict and the job is retried (app.ConflictRetryDelay).
+	store, err := dynamostore.New(dynamostore.NewClient(cfg, ""), dynamostore.Options{
+		Table: os.Getenv("MAILBRIDGE_TABLE"), EventuallyConsistentReads: true,
+	})
 	if err != nil {
 		fail("store", err)
 	}
@@ -57,7 +62,10 @@ func main() {
 	policy := urlguard.Policy{AllowedPrivate: private}
 	clock := domain.SystemClock{}
 	syncer := &app.Syncer{
-		Store:   store,
+		Store: store,
+		// A tenant change (offboarding included) reaches a warm worker
+		// within app.DefaultTenantCacheTTL.
+		Tenants: &app.TenantCache{Store: store, Clock: clock},
 		Secrets: &app.SecretCache{Store: secrets, Clock: clock},
 		// Every connection to Exchange is checked against the URL policy
 		// at dial time, so a DNS change cannot point a tenant inward.
@@ -65,10 +73,13 @@ func main() {
 		Clock:          clock,
 		Log:            log,
 		DeadlineMargin: 30 * time.Second,
+		// BatchWorker writes the batch's entries in one call (packed).
+		DeferAudit: true,
 	}
 	worker := &app.BatchWorker{
 		Syncer:      syncer,
 		Requeuer:    sqsqueue.New(sqs.NewFromConfig(cfg), queueURL),
+		Audit:       store,
 		Concurrency: envInt("MAILBRIDGE_BATCH_CONCURRENCY", app.DefaultBatchConcurrency),
 		Log:         log,
 	}
