@@ -61,28 +61,11 @@ func main() {
 	}
 	policy := urlguard.Policy{AllowedPrivate: private}
 	clock := domain.SystemClock{}
-	syncer := &app.Syncer{
-		Store: store,
-		// A tenant change (offboarding included) reaches a warm worker
-		// within app.DefaultTenantCacheTTL.
-		Tenants: &app.TenantCache{Store: store, Clock: clock},
-		Secrets: &app.SecretCache{Store: secrets, Clock: clock},
-		// Every connection to Exchange is checked against the URL policy
-		// at dial time, so a DNS change cannot point a tenant inward.
-		Connector:      ewsaccess.NewConnector(ewsaccess.Options{HTTPClient: &http.Client{Transport: policy.Transport()}}),
-		Clock:          clock,
-		Log:            log,
-		DeadlineMargin: 30 * time.Second,
-		// BatchWorker writes the batch's entries in one call (packed).
-		DeferAudit: true,
-	}
-	worker := &app.BatchWorker{
-		Syncer:      syncer,
-		Requeuer:    sqsqueue.New(sqs.NewFromConfig(cfg), queueURL),
-		Audit:       store,
-		Concurrency: envInt("MAILBRIDGE_BATCH_CONCURRENCY", app.DefaultBatchConcurrency),
-		Log:         log,
-	}
+	// Every connection to Exchange is checked against the URL policy at
+	// dial time, so a DNS change cannot point a tenant inward.
+	connector := ewsaccess.NewConnector(ewsaccess.Options{HTTPClient: &http.Client{Transport: policy.Transport()}})
+	worker := newWorker(store, secrets, connector, sqsqueue.New(sqs.NewFromConfig(cfg), queueURL), clock, log)
+	worker.Concurrency = envInt("MAILBRIDGE_BATCH_CONCURRENCY", app.DefaultBatchConcurrency)
 	lambda.Start(handler(worker.Process, &emf{out: os.Stdout, stage: stage, clock: clock}, log))
 }
 
@@ -91,4 +74,23 @@ func envInt(name string, def int) int {
 		return n
 	}
 	return def
+}
+
+// newWorker wires the sync use case for the Lambda: the tenant record is
+// cached (a tenant change, offboarding included, reaches a warm worker
+// within app.DefaultTenantCacheTTL), secrets are cached, and each job's
+// audit entry is handed to the batch worker, which writes the batch's
+// entries in one call before the batch is acknowledged.
+func newWorker(store domain.Store, secrets domain.SecretStore, connector domain.Connector, requeuer app.Requeuer, clock domain.Clock, log *slog.Logger) *app.BatchWorker {
+	syncer := &app.Syncer{
+		Store:          store,
+		Tenants:        &app.TenantCache{Store: store, Clock: clock},
+		Secrets:        &app.SecretCache{Store: secrets, Clock: clock},
+		Connector:      connector,
+		Clock:          clock,
+		Log:            log,
+		DeadlineMargin: 30 * time.Second,
+		DeferAudit:     true,
+	}
+	return &app.BatchWorker{Syncer: syncer, Requeuer: requeuer, Audit: store, Log: log}
 }

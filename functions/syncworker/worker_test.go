@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/app"
+	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/ewssim"
+	"github.com/mailbridge/mailbridge/shared/local/boltstore"
+)
+
+// oneSecret is a SecretStore holding one tenant's credential.
+type oneSecret struct{ c domain.Credential }
+
+func (s oneSecret) GetCredential(context.Context, string) (domain.Credential, error) { return s.c, nil }
+func (oneSecret) PutCredential(context.Context, string, domain.Credential) error     { return nil }
+func (oneSecret) DeleteCredential(context.Context, string) error                     { return nil }
+
+// The Lambda's wiring audits every job of a batch, through the batch
+// worker's single write, against the EWS simulator.
+func TestWorkerAuditsEveryJob(t *testing.T) {
+	ctx := context.Background()
+	clock := fixedClock{time.Now().UTC()}
+	store, err := boltstore.Open(filepath.Join(t.TempDir(), "store.db"), boltstore.Options{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	sim := ewssim.New(ewssim.Options{Seed: 7})
+	ds, err := sim.Generate(ewssim.GenOptions{Mailboxes: 3, ItemsPerMailbox: 5, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sim.Start(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	tenant := domain.Tenant{ID: "acme", DisplayName: "acme", EWSURL: srv.EWSURL, ExchangeVersion: domain.DefaultExchangeVersion,
+		AuthKind: domain.AuthBasic, AccessMode: domain.AccessImpersonation, Folders: domain.DefaultFolders, Status: domain.TenantActive}
+	if err := store.CreateTenant(ctx, tenant); err != nil {
+		t.Fatal(err)
+	}
+	var msgs []app.BatchMessage
+	for _, mb := range ds.Mailboxes {
+		if err := store.AddMailbox(ctx, domain.Mailbox{TenantID: "acme", Address: mb, Status: domain.MailboxPending}); err != nil {
+			t.Fatal(err)
+		}
+		body, _ := json.Marshal(domain.SyncJob{TenantID: "acme", Mailbox: mb, Tick: clock.t})
+		msgs = append(msgs, app.BatchMessage{ID: mb, Body: body, ReceiptHandle: "rh-" + mb})
+	}
+	secrets := oneSecret{domain.Credential{Kind: domain.AuthBasic, Username: ds.Account.Username, Password: ds.Account.Password}}
+	w := newWorker(store, secrets, ewsaccess.NewConnector(ewsaccess.Options{}), nil, clock, slog.New(slog.NewTextHandler(io.Discard, nil)))
+
+	res := w.Process(ctx, msgs)
+	if len(res.Failed) != 0 || res.Stats.Succeeded != 3 {
+		t.Fatalf("batch: %+v", res)
+	}
+	audit, _, err := store.ListAudit(ctx, "acme", "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audited []string
+	for _, e := range audit {
+		audited = append(audited, e.Mailbox)
+	}
+	slices.Sort(audited)
+	want := slices.Sorted(slices.Values(ds.Mailboxes))
+	if !slices.Equal(audited, want) {
+		t.Errorf("audited %v, want every job's mailbox %v", audited, want)
+	}
+}
