@@ -204,7 +204,20 @@ type Item struct {
 	Surname     string   `json:"surname,omitempty"`
 	Emails      []string `json:"emails,omitempty"`
 	Phones      []string `json:"phones,omitempty"`
+
+	// Truncated says a text or list was cut to the bounds below, so one
+	// huge item (a meeting with thousands of attendees) cannot exceed the
+	// store's item size and block its mailbox's sync for ever.
+	Truncated bool `json:"truncated,omitempty"`
 }
+
+// Bounds of a normalized Item. Exchange's own preview is at most 255
+// characters; the others are generous for real mail.
+const (
+	MaxItemText       = 2048 // bytes of subject, location, preview, names
+	MaxItemRecipients = 250  // addresses in each of to, cc, attendees
+	MaxItemValues     = 25   // contact e-mail addresses, phone numbers
+)
 
 // Change is one entry of the change feed.
 type Change struct {

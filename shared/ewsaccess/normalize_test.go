@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/ews"
 	"github.com/mailbridge/mailbridge/shared/ewsaccess"
 )
@@ -81,5 +85,56 @@ func TestNormalizeGolden(t *testing.T) {
 	}
 	if bytes.Contains(b, []byte("never copied")) {
 		t.Errorf("the body reached the normalized item")
+	}
+}
+
+// One oversized item must not block a mailbox: texts and lists are cut to
+// the domain's bounds (on a rune boundary) and the item says so.
+func TestNormalizeBoundsHugeItems(t *testing.T) {
+	many := func(n int) []ews.Attendee {
+		out := make([]ews.Attendee, n)
+		for i := range out {
+			out[i].Mailbox = ews.Mailbox{Name: fmt.Sprintf("Guest %d", i), EmailAddress: fmt.Sprintf("guest%d@example.com", i)}
+		}
+		return out
+	}
+	long := strings.Repeat("é", domain.MaxItemText) // two bytes a rune
+	tests := []struct {
+		name      string
+		in        ews.Item
+		truncated bool
+		check     func(t *testing.T, it domain.Item)
+	}{
+		{"ordinary meeting is untouched", ews.Item{Type: "CalendarItem", Subject: "Sync", RequiredAttendees: many(3)}, false,
+			func(t *testing.T, it domain.Item) {
+				if len(it.Attendees) != 3 || it.Subject != "Sync" {
+					t.Fatalf("changed: %+v", it)
+				}
+			}},
+		{"town hall with 5,000 attendees", ews.Item{Type: "CalendarItem", Subject: "All hands", RequiredAttendees: many(4000), OptionalAttendees: many(1000)}, true,
+			func(t *testing.T, it domain.Item) {
+				if len(it.Attendees) != domain.MaxItemRecipients || it.Attendees[0].Email != "guest0@example.com" {
+					t.Fatalf("attendees: %d, first %+v", len(it.Attendees), it.Attendees[0])
+				}
+			}},
+		{"subject of 4 KB of two-byte runes", ews.Item{Type: "Message", Subject: long}, true,
+			func(t *testing.T, it domain.Item) {
+				if len(it.Subject) > domain.MaxItemText || !utf8.ValidString(it.Subject) || !strings.HasPrefix(long, it.Subject) {
+					t.Fatalf("subject cut badly: %d bytes, valid %v", len(it.Subject), utf8.ValidString(it.Subject))
+				}
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			it := ewsaccess.Normalize(tc.in)
+			if it.Truncated != tc.truncated {
+				t.Fatalf("Truncated = %v, want %v", it.Truncated, tc.truncated)
+			}
+			tc.check(t, it)
+			b, _ := json.Marshal(it)
+			if len(b) > 100_000 {
+				t.Fatalf("normalized item is %d bytes", len(b))
+			}
+		})
 	}
 }
