@@ -275,7 +275,13 @@ func TestNTLMCallsWaitForAConnection(t *testing.T) {
 	})
 	first := make(chan error, 1)
 	go func() { first <- syncInbox(c) }()
-	<-holding
+	select {
+	case <-holding:
+	case err := <-first:
+		t.Fatalf("the first call ended before holding the connection: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first call never reached the AUTHENTICATE leg")
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()

@@ -239,12 +239,15 @@ func validateDirs(t *testing.T, validator string, dirs []string) int {
 		failed int
 	}
 	results := make([]result, len(dirs))
+	// A stuck validator fails the test instead of hanging go test.
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
 	var wg sync.WaitGroup
 	for i, d := range dirs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out, err := exec.Command("python3", validator, d).CombinedOutput()
+			out, err := exec.CommandContext(ctx, "python3", validator, d).CombinedOutput()
 			r := result{out: out, err: err}
 			if m := validatorSummary.FindSubmatch(out); m != nil {
 				fmt.Sscan(string(m[1]), &r.passed)

@@ -304,7 +304,7 @@ func TestNTLMHandshakeVerifiesThePassword(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			base := srv.Client()
-			client := &http.Client{Transport: ntlmssp.Negotiator{RoundTripper: base.Transport}}
+			client := &http.Client{Transport: ntlmssp.Negotiator{RoundTripper: base.Transport}, Timeout: base.Timeout}
 			for i := range 2 { // the second call reuses the authenticated connection
 				req, err := http.NewRequest(http.MethodPost, srv.EWSURL, strings.NewReader(envelope(impersonate("alice@contoso.com"),
 					`<m:GetFolder><m:FolderShape><t:BaseShape>IdOnly</t:BaseShape></m:FolderShape><m:FolderIds>`+dist("inbox", "")+`</m:FolderIds></m:GetFolder>`)))

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mailbridge/mailbridge/shared/ewssim"
 )
@@ -101,6 +102,9 @@ func newEnvFor(t *testing.T, sim *ewssim.Sim, user, pass string) *testEnv {
 	srv.Config.ConnContext = ewssim.ConnContext
 	srv.Start()
 	t.Cleanup(srv.Close)
+	// httptest's client has no timeout: a simulator that never answers
+	// must fail the test, not hang go test.
+	srv.Client().Timeout = 30 * time.Second
 	return &testEnv{sim: sim, srv: srv, user: user, pass: pass}
 }
 

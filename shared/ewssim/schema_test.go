@@ -1,6 +1,7 @@
 package ewssim_test
 
 import (
+	"context"
 	"net/http"
 	"os"
 	"os/exec"
@@ -236,9 +237,12 @@ func TestEveryOperationAnswersSchemaValidXML(t *testing.T) {
 		err error
 	}
 	results := make(chan result, len(dirs))
+	// A stuck validator fails the test instead of hanging go test.
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
 	for _, d := range dirs {
 		go func() {
-			out, err := exec.Command("python3", validator, d).CombinedOutput()
+			out, err := exec.CommandContext(ctx, "python3", validator, d).CombinedOutput()
 			results <- result{out, err}
 		}()
 	}

@@ -174,15 +174,26 @@ func TestReadRacingARotationDoesNotCacheTheOldValue(t *testing.T) {
 		defer close(done)
 		c.GetCredential(ctx, "acme") // reads v1, then waits
 	}()
-	<-slow.entered
+	within(t, slow.entered, "the first read never reached the store")
 	if err := c.PutCredential(ctx, "acme", v2); err != nil {
 		t.Fatal(err)
 	}
 	close(slow.release)
-	<-done
+	within(t, done, "the first read did not return")
 	go func() { <-slow.entered }() // the next read goes to the store again
 	got, err := c.GetCredential(ctx, "acme")
 	if err != nil || !reflect.DeepEqual(got, v2) {
 		t.Fatalf("after the rotation: %s, %v; want the new credential", got, err)
+	}
+}
+
+// within waits for ch, failing the test after a deadline instead of
+// hanging go test when the cache never gets there.
+func within(t *testing.T, ch <-chan struct{}, msg string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatal(msg)
 	}
 }

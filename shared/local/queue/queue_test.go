@@ -33,6 +33,7 @@ func msg(group, dedup, body string) domain.QueueMessage {
 func run(t *testing.T, q *queue.Queue, n int, h queue.Handler) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel() // also when Drain fails
 	done := make(chan struct{})
 	go func() { q.Run(ctx, n, h); close(done) }()
 	dctx, dcancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -41,7 +42,11 @@ func run(t *testing.T, q *queue.Queue, n int, h queue.Handler) {
 		t.Fatalf("queue did not drain: %v (stats %+v)", err, q.Stats())
 	}
 	cancel()
-	<-done
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
 }
 
 func send(t *testing.T, q *queue.Queue, msgs ...domain.QueueMessage) {
