@@ -605,7 +605,10 @@ func TestWriteHeadersRedacts(t *testing.T) {
 
 func assertNoSecretInDir(t *testing.T, dir string, secrets ...string) {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	files, err := filepath.Glob(filepath.Join(dir, "*"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no trace files in %s (%v): nothing to check for secrets", dir, err)
+	}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
