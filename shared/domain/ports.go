@@ -55,6 +55,11 @@ type FolderState struct {
 	FolderClass     string `json:"folderClass,omitempty"` // IPF.Note, IPF.Appointment, ...
 	SyncState       string `json:"syncState,omitempty"`   // opaque EWS SyncState; empty = from scratch
 	Unreadable      bool   `json:"unreadable,omitempty"`  // access denied last time (folder delegate)
+	// Resync names the recovery resync in progress (after
+	// ErrorInvalidSyncStateData): the item ids it has seen are kept under
+	// this name (ItemStore.AddSeenIDs) until it ends with the deletes of
+	// the stored items it did not see. Empty: none.
+	Resync string `json:"resync,omitempty"`
 }
 
 // SyncState is the whole checkpoint of one mailbox: one item, written only
@@ -129,6 +134,24 @@ type ItemStore interface {
 	// are opaque and belong to one feed: a tenant feed's cursor is not
 	// valid for a mailbox feed (adapters may refuse it as CodeInvalid).
 	ReadFeed(ctx context.Context, q FeedQuery) (changes []Change, next string, err error)
+
+	// Recovery after a lost SyncState (a resync from scratch reports no
+	// deletes) and after a folder vanished from the hierarchy. These run
+	// rarely and may read every stored item of the mailbox.
+
+	// ListFolderItemIDs pages through the ids of the mailbox's stored items
+	// whose latest version is in folderID (Item.FolderID), in id order;
+	// deleted items (tombstones) are not listed.
+	ListFolderItemIDs(ctx context.Context, tenantID, mailbox, folderID, cursor string, limit int) (ids []string, next string, err error)
+	// AddSeenIDs records that the resync named resync of folderID saw ids.
+	// It is a set: adding an id again changes nothing, so a replayed page
+	// is harmless. The ids survive jobs until DropSeenIDs (adapters may
+	// also expire them after weeks).
+	AddSeenIDs(ctx context.Context, tenantID, mailbox, folderID, resync string, ids []string) error
+	// SeenIDs returns every id added under (folderID, resync), in no order.
+	SeenIDs(ctx context.Context, tenantID, mailbox, folderID, resync string) ([]string, error)
+	// DropSeenIDs forgets the seen ids of every resync of folderID.
+	DropSeenIDs(ctx context.Context, tenantID, mailbox, folderID string) error
 }
 
 // AuditStore keeps the access audit trail; entries expire after the

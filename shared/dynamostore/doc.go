@@ -26,6 +26,7 @@
 //	B#<tenantID>#<address> S                   v, z               sync state (z = gzip'd JSON, v = version)
 //	B#<tenantID>#<address> I#<itemID>          n, ks, del, d      latest item (ks = recent change keys)
 //	B#<tenantID>#<address> F#<seq:020d>        d, at | gap, at    mailbox feed entry, or gap marker
+//	B#<tenantID>#<address> R#<fh>#<resync>#<h> z, ttl             ids a recovery resync saw (see below)
 //	K#<scope>              <key>               exp, val, ttl      idempotency record
 //
 // Tenant ids may not contain '#', so the partitions of two tenants never
@@ -86,6 +87,24 @@
 // Cost per sync that found k changes (k ≤ 32, one chunk): one BatchGetItem
 // of k strongly consistent reads, two head ADDs, and one transaction of
 // (items + 2k) writes at 2 WRU per KB. A sync with no news writes nothing.
+//
+// # Recovery listings
+//
+// A resync from scratch (after ErrorInvalidSyncStateData) reports no
+// deletes, so the syncer lists the stored items of the folder and deletes
+// those the resync did not see. ListFolderItemIDs is a Query on the
+// mailbox partition's I# range whose folder test runs on the item JSON in
+// the adapter (the folder id is no key attribute, and adding one would cost
+// every item write an index): it reads, and bills, every item of the
+// mailbox, strongly consistent (a stale folder id must not cause a delete),
+// about 1 RRU per 4 KB: some 20,000 RRU (half a cent) for a 50,000-item
+// mailbox. It runs only when a resync ends or a folder vanished.
+//
+// The ids a resync saw survive the jobs it spans in R# items (<fh> is a
+// hash of the folder id, <h> a hash of the ids, so a replayed page
+// overwrites its own item): up to 500 deflated ids each (some 50 KB, so
+// about 50 WRU per 500 ids), with a ttl of SeenIDsTTL in case a resync is
+// abandoned.
 //
 // Audit entries carry ttl = time + retention, and reads filter out entries
 // older than the retention, since TTL deletion runs up to days late.

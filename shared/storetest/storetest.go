@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore func(t *testing.T, opts Options) domain.Store) {
 	t.Run("Audit", func(t *testing.T) { testAudit(t, setup) })
 	t.Run("Idempotency", func(t *testing.T) { testIdempotency(t, setup) })
 	t.Run("PurgeTenant", func(t *testing.T) { testPurge(t, setup) })
+	t.Run("Recovery", func(t *testing.T) { testRecovery(t, setup) })
 }
 
 type setupFunc func(t *testing.T) (domain.Store, *Clock)

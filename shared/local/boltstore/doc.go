@@ -22,9 +22,14 @@
 //	  feed                   seq (8 bytes, big endian) → Change; seq from the bucket's sequence
 //	  mfeed                  address 0x00 seq → nothing (index of feed for one mailbox)
 //	  audit                  at (unix ns, 8 bytes) seq (8 bytes) → AuditEntry
+//	  seen                   address 0x00 folderID 0x00 resync 0x00 itemID → nothing (ids a recovery resync saw)
 //
 // Feed cursors are the decimal sequence number of the last entry read, the
 // same numbering for the tenant feed and each mailbox feed. Audit entries are
 // filtered by age on read and pruned on append; idempotency records expire
 // on read.
+//
+// ListFolderItemIDs (the recovery paths of a lost SyncState or a vanished
+// folder) walks the mailbox's items and decodes each: it is rare, and a
+// folder index would cost every ApplyChanges a second write.
 package boltstore
