@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
@@ -60,85 +59,41 @@ func Authenticator(c domain.Credential) (ews.Authenticator, error) {
 	return nil, fmt.Errorf("ewsaccess: unknown auth kind %q", c.Kind)
 }
 
-// Connector caches one EWS client per tenant, endpoint and credential, so
-// a warm Lambda reuses connections and OAuth tokens across jobs. A rotated
-// credential has a new fingerprint and so gets a new client.
+// Connector builds each tenant's MailboxAccess over a shared ClientCache,
+// so a warm Lambda reuses connections and OAuth tokens across jobs.
 type Connector struct {
-	opts    Options
-	mu      sync.Mutex
-	clients map[clientKey]*ews.Client
+	clients *ClientCache
 }
 
-type clientKey struct{ tenant, url, fingerprint, version string }
-
-// maxCachedClients bounds the cache; past it the cache starts afresh (a
-// worker serves a bounded set of tenants, so this is a safety valve).
+// maxCachedClients bounds the Connector's cache (see NewClientCache).
 const maxCachedClients = 1024
 
 // NewConnector returns a Connector building clients with opts.
 func NewConnector(opts Options) *Connector {
-	return &Connector{opts: opts, clients: map[clientKey]*ews.Client{}}
+	return &Connector{clients: NewClientCache(opts, maxCachedClients)}
 }
 
 var _ domain.Connector = (*Connector)(nil)
 
 // Connect returns the tenant's MailboxAccess. It does no network I/O.
 func (c *Connector) Connect(_ context.Context, t domain.Tenant, cred domain.Credential) (domain.MailboxAccess, error) {
-	a := &Access{conn: c, tenant: t, cred: cred, fingerprint: cred.Fingerprint()}
-	if _, err := c.client(a, t.EWSURL); err != nil {
+	a := &Access{clients: c.clients.For(t, cred)}
+	if _, err := a.clients.Client(t.EWSURL); err != nil {
 		return nil, &domain.AccessError{Kind: domain.AccessPermanent, Code: "ClientConfig", Err: err}
 	}
 	return a, nil
 }
 
-func (c *Connector) client(a *Access, url string) (*ews.Client, error) {
-	t, cred := a.tenant, a.cred
-	k := clientKey{t.ID, url, a.fingerprint, t.ExchangeVersion}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cl, ok := c.clients[k]; ok {
-		return cl, nil
-	}
-	cl, err := NewClient(t, cred, url, c.opts)
-	if err != nil {
-		return nil, err
-	}
-	if len(c.clients) >= maxCachedClients {
-		clear(c.clients)
-	}
-	c.clients[k] = cl
-	return cl, nil
-}
-
 // Access is one tenant's domain.MailboxAccess.
 type Access struct {
-	conn        *Connector
-	tenant      domain.Tenant
-	cred        domain.Credential
-	fingerprint string // of cred, part of the client cache key
+	clients TenantClients
 }
 
 var _ domain.MailboxAccess = (*Access)(nil)
 
-func (a *Access) target(m domain.MailboxRef) (*ews.Client, ews.Target, error) {
-	url := m.EWSURL
-	if url == "" {
-		url = a.tenant.EWSURL
-	}
-	cl, err := a.conn.client(a, url)
-	if err != nil {
-		return nil, ews.Target{}, &domain.AccessError{Kind: domain.AccessPermanent, Code: "ClientConfig", Err: err}
-	}
-	mode := ews.ModeImpersonation
-	if m.Mode.Delegated() {
-		mode = ews.ModeDelegate
-	}
-	return cl, ews.Target{Mailbox: m.Address, Mode: mode}, nil
-}
-
 // SyncHierarchy implements domain.MailboxAccess (SyncFolderHierarchy).
 func (a *Access) SyncHierarchy(ctx context.Context, m domain.MailboxRef, state string) (domain.HierarchyPage, error) {
-	cl, t, err := a.target(m)
+	cl, t, err := a.clients.Target(m)
 	if err != nil {
 		return domain.HierarchyPage{}, err
 	}
@@ -167,7 +122,7 @@ func folderInfo(f ews.Folder, dist string) domain.FolderInfo {
 // SyncItems implements domain.MailboxAccess (SyncFolderItems). A read-flag
 // change is an update: the item's ChangeKey changes with it.
 func (a *Access) SyncItems(ctx context.Context, m domain.MailboxRef, folderID, state string, max int) (domain.ItemsPage, error) {
-	cl, t, err := a.target(m)
+	cl, t, err := a.clients.Target(m)
 	if err != nil {
 		return domain.ItemsPage{}, err
 	}
@@ -194,7 +149,7 @@ func (a *Access) SyncItems(ctx context.Context, m domain.MailboxRef, folderID, s
 // Exchange cannot return for a permanent reason (it would otherwise block
 // its folder forever), which the caller sees as a missing item.
 func (a *Access) GetItems(ctx context.Context, m domain.MailboxRef, kind domain.ItemKind, ids []string) ([]domain.Item, error) {
-	cl, t, err := a.target(m)
+	cl, t, err := a.clients.Target(m)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +189,7 @@ func shapeFor(kind domain.ItemKind) ews.Shape {
 // DistinguishedFolders implements domain.MailboxAccess (one GetFolder call
 // for all names). A folder a delegate may not read comes back unreadable.
 func (a *Access) DistinguishedFolders(ctx context.Context, m domain.MailboxRef, names []string) ([]domain.FolderInfo, []string, error) {
-	cl, t, err := a.target(m)
+	cl, t, err := a.clients.Target(m)
 	if err != nil {
 		return nil, nil, err
 	}

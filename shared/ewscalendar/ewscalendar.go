@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
@@ -38,79 +37,40 @@ var (
 	StampField = ews.ExtendedField{PropertySetID: PropertySetID, PropertyName: "MailbridgeRequestedAt", PropertyType: "String"}
 )
 
-// Connector caches one EWS client per tenant, endpoint and credential, so
-// a warm Lambda reuses connections and OAuth tokens. A rotated credential
-// has a new fingerprint and so gets a new client.
+// Connector builds each tenant's CalendarWriter over a shared
+// ewsaccess.ClientCache, so a warm Lambda reuses connections and OAuth
+// tokens.
 type Connector struct {
-	opts    ewsaccess.Options
-	mu      sync.Mutex
-	clients map[clientKey]*ews.Client
+	clients *ewsaccess.ClientCache
 }
 
-type clientKey struct{ tenant, url, fingerprint, version string }
-
-// maxCachedClients bounds the cache; past it the cache starts afresh.
+// maxCachedClients bounds the Connector's cache (see ewsaccess.NewClientCache).
 const maxCachedClients = 1024
 
 // NewConnector returns a Connector building clients with opts.
 func NewConnector(opts ewsaccess.Options) *Connector {
-	return &Connector{opts: opts, clients: map[clientKey]*ews.Client{}}
+	return &Connector{clients: ewsaccess.NewClientCache(opts, maxCachedClients)}
 }
 
 var _ domain.CalendarConnector = (*Connector)(nil)
 
 // ConnectCalendar returns the tenant's CalendarWriter. It does no network I/O.
 func (c *Connector) ConnectCalendar(_ context.Context, t domain.Tenant, cred domain.Credential) (domain.CalendarWriter, error) {
-	if _, err := c.client(t, cred, t.EWSURL); err != nil {
+	w := &Writer{clients: c.clients.For(t, cred)}
+	if _, err := w.clients.Client(t.EWSURL); err != nil {
 		return nil, &domain.AccessError{Kind: domain.AccessPermanent, Code: "ClientConfig", Err: err}
 	}
-	return &Writer{conn: c, tenant: t, cred: cred}, nil
-}
-
-func (c *Connector) client(t domain.Tenant, cred domain.Credential, url string) (*ews.Client, error) {
-	k := clientKey{t.ID, url, cred.Fingerprint(), t.ExchangeVersion}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cl, ok := c.clients[k]; ok {
-		return cl, nil
-	}
-	cl, err := ewsaccess.NewClient(t, cred, url, c.opts)
-	if err != nil {
-		return nil, err
-	}
-	if len(c.clients) >= maxCachedClients {
-		clear(c.clients)
-	}
-	c.clients[k] = cl
-	return cl, nil
+	return w, nil
 }
 
 // Writer is one tenant's domain.CalendarWriter.
 type Writer struct {
-	conn   *Connector
-	tenant domain.Tenant
-	cred   domain.Credential
+	clients ewsaccess.TenantClients
 }
 
 var _ domain.CalendarWriter = (*Writer)(nil)
 
 var calendarFolder = ews.FolderRef{Distinguished: "calendar"}
-
-func (w *Writer) target(m domain.MailboxRef) (*ews.Client, ews.Target, error) {
-	url := m.EWSURL
-	if url == "" {
-		url = w.tenant.EWSURL
-	}
-	cl, err := w.conn.client(w.tenant, w.cred, url)
-	if err != nil {
-		return nil, ews.Target{}, &domain.AccessError{Kind: domain.AccessPermanent, Code: "ClientConfig", Err: err}
-	}
-	mode := ews.ModeImpersonation
-	if m.Mode.Delegated() {
-		mode = ews.ModeDelegate
-	}
-	return cl, ews.Target{Mailbox: m.Address, Mode: mode}, nil
-}
 
 // marked is the item found for a client event id.
 type marked struct {
@@ -192,7 +152,7 @@ func mailboxes(as []domain.Address) []ews.Mailbox {
 // PutEvent implements domain.CalendarWriter: one FindItem, then one
 // CreateItem or UpdateItem.
 func (w *Writer) PutEvent(ctx context.Context, m domain.MailboxRef, clientEventID string, ev domain.EventSpec, notify bool, requestedAt time.Time) (domain.EventWrite, error) {
-	cl, t, err := w.target(m)
+	cl, t, err := w.clients.Target(m)
 	if err != nil {
 		return domain.EventWrite{}, err
 	}
@@ -241,7 +201,7 @@ func (w *Writer) PutEvent(ctx context.Context, m domain.MailboxRef, clientEventI
 // DeleteEvent implements domain.CalendarWriter: one FindItem, then one
 // DeleteItem (to Deleted Items, so a mistake can be undone by the user).
 func (w *Writer) DeleteEvent(ctx context.Context, m domain.MailboxRef, clientEventID string, notify bool, requestedAt time.Time) (domain.EventWrite, error) {
-	cl, t, err := w.target(m)
+	cl, t, err := w.clients.Target(m)
 	if err != nil {
 		return domain.EventWrite{}, err
 	}

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
@@ -44,11 +43,8 @@ type Options struct {
 // OAuth token.
 type Checker struct {
 	opts    Options
-	mu      sync.Mutex
-	clients map[clientKey]*ews.Client
+	clients *ewsaccess.ClientCache
 }
-
-type clientKey struct{ tenant, url, fingerprint, version string }
 
 var _ domain.AccessChecker = (*Checker)(nil)
 
@@ -57,7 +53,7 @@ func New(o Options) *Checker {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
-	return &Checker{opts: o, clients: map[clientKey]*ews.Client{}}
+	return &Checker{opts: o, clients: ewsaccess.NewClientCache(o.Client, maxCachedClients)}
 }
 
 // CheckAccess checks m with the tenant's credential c, in the mailbox's
@@ -70,7 +66,7 @@ func (ch *Checker) CheckAccess(ctx context.Context, t domain.Tenant, m domain.Ma
 	if url == "" {
 		url = t.EWSURL
 	}
-	cl, err := ch.client(t, c, url)
+	cl, err := ch.clients.For(t, c).Client(url)
 	if err != nil {
 		return domain.AccessReport{}, fmt.Errorf("probe: %s", scrub(err.Error(), c))
 	}
@@ -90,24 +86,6 @@ func (ch *Checker) CheckAccess(ctx context.Context, t domain.Tenant, m domain.Ma
 	// built from addresses and account names only.
 	rep.Detail = scrub(rep.Detail, c)
 	return rep, nil
-}
-
-func (ch *Checker) client(t domain.Tenant, c domain.Credential, url string) (*ews.Client, error) {
-	k := clientKey{t.ID, url, c.Fingerprint(), t.ExchangeVersion}
-	ch.mu.Lock()
-	defer ch.mu.Unlock()
-	if cl, ok := ch.clients[k]; ok {
-		return cl, nil
-	}
-	cl, err := ewsaccess.NewClient(t, c, url, ch.opts.Client)
-	if err != nil {
-		return nil, err
-	}
-	if len(ch.clients) >= maxCachedClients {
-		clear(ch.clients)
-	}
-	ch.clients[k] = cl
-	return cl, nil
 }
 
 // configuredMode is the mailbox's override, else the tenant's mode, else
