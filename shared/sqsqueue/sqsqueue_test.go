@@ -29,7 +29,7 @@ func newQueue(t *testing.T, fifo bool) (*sqs.Client, string) {
 	t.Helper()
 	client := sqs.NewFromConfig(teststandin.AWSConfig(), func(o *sqs.Options) {
 		o.BaseEndpoint = aws.String(teststandin.Moto(t))
-		o.HTTPClient = &http.Client{Transport: motoFix{http.DefaultTransport}}
+		o.HTTPClient = &http.Client{Transport: motoFix{http.DefaultTransport}, Timeout: time.Minute} // a stuck moto fails the test
 	})
 	name := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()) + fmt.Sprint(time.Now().UnixNano())
 	attrs := map[string]string{"VisibilityTimeout": "30"}

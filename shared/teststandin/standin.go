@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 )
 
 // Environment variables naming already-running stand-ins.
@@ -101,11 +102,18 @@ func Stop() {
 	}
 }
 
-// AWSConfig is an SDK configuration for the stand-ins: fixed region and
-// static dummy credentials (the stand-ins accept any).
+// callTimeout bounds one SDK call to a stand-in: a stuck stand-in fails
+// the test instead of hanging go test (the SDK's client has no overall
+// timeout, and tests often pass context.Background()).
+const callTimeout = 60 * time.Second
+
+// AWSConfig is an SDK configuration for the stand-ins: fixed region,
+// static dummy credentials (the stand-ins accept any) and a bound on each
+// call.
 func AWSConfig() aws.Config {
 	return aws.Config{
-		Region: "us-east-1",
+		Region:     "us-east-1",
+		HTTPClient: awshttp.NewBuildableClient().WithTimeout(callTimeout),
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
 			return aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test", Source: "teststandin"}, nil
 		}),

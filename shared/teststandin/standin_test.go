@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMain(m *testing.M) { Main(m) }
@@ -16,7 +17,7 @@ func TestStandinsAnswer(t *testing.T) {
 			if !strings.HasPrefix(ep, "http://") {
 				t.Fatalf("endpoint %q is not an http URL", ep)
 			}
-			resp, err := http.Get(ep + "/")
+			resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(ep + "/")
 			if err != nil {
 				t.Fatalf("%s does not answer: %v", ep, err)
 			}
