@@ -88,6 +88,11 @@ func (c *Cache) DeleteCredential(ctx context.Context, tenantID string) error {
 	return c.inner.DeleteCredential(ctx, tenantID)
 }
 
+// Forget drops the tenant's cached credential, so the next read goes to
+// the store: the sync use case calls it when Exchange rejects a cached
+// credential, to pick up a rotation done in another process at once.
+func (c *Cache) Forget(tenantID string) { c.invalidate(tenantID) }
+
 func (c *Cache) invalidate(tenantID string) {
 	c.mu.Lock()
 	delete(c.entries, tenantID)

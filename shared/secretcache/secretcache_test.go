@@ -53,7 +53,7 @@ var (
 
 func TestCaching(t *testing.T) {
 	type step struct {
-		do        string // get, put2, delete, advance, innerPut2
+		do        string // get, put2, delete, forget, advance4m/6m, innerPut2
 		wantCred  *domain.Credential
 		wantCode  domain.ErrorCode
 		wantReads int64 // reads of the inner store so far
@@ -85,6 +85,13 @@ func TestCaching(t *testing.T) {
 			{do: "advance6m"},
 			{do: "get", wantCred: &v2, wantReads: 2},
 		}},
+		{"a rotation elsewhere is seen at once after Forget (Exchange rejected the cached one)", []step{
+			{do: "get", wantCred: &v1, wantReads: 1},
+			{do: "innerPut2"},
+			{do: "forget"},
+			{do: "get", wantCred: &v2, wantReads: 2},
+			{do: "get", wantCred: &v2, wantReads: 2},
+		}},
 		{"a delete through the cache is seen at once", []step{
 			{do: "get", wantCred: &v1, wantReads: 1},
 			{do: "delete"},
@@ -111,6 +118,8 @@ func TestCaching(t *testing.T) {
 					err = inner.PutCredential(ctx, "acme", v2)
 				case "delete":
 					err = c.DeleteCredential(ctx, "acme")
+				case "forget":
+					c.Forget("acme")
 				case "advance4m":
 					clock.Advance(4 * time.Minute)
 				case "advance6m":
