@@ -30,10 +30,10 @@ type Options struct {
 	UserAgent        string
 }
 
-// NewClient builds an EWS client for one tenant endpoint and credential.
+// newClient builds an EWS client for one tenant endpoint and credential.
 // url is the tenant's EWS URL or a mailbox's override.
-func NewClient(t domain.Tenant, c domain.Credential, url string, o Options) (*ews.Client, error) {
-	auth, err := Authenticator(c)
+func newClient(t domain.Tenant, c domain.Credential, url string, o Options) (*ews.Client, error) {
+	auth, err := authenticator(c)
 	if err != nil {
 		return nil, err
 	}
@@ -43,9 +43,9 @@ func NewClient(t domain.Tenant, c domain.Credential, url string, o Options) (*ew
 	})
 }
 
-// Authenticator maps a stored credential to the client's auth. Errors
+// authenticator maps a stored credential to the client's auth. Errors
 // never quote the secret.
-func Authenticator(c domain.Credential) (ews.Authenticator, error) {
+func authenticator(c domain.Credential) (ews.Authenticator, error) {
 	switch c.Kind {
 	case domain.AuthBasic:
 		return ews.BasicAuth(c.Username, c.Password), nil

@@ -52,7 +52,7 @@ func (tc TenantClients) Client(url string) (*ews.Client, error) {
 	if cl, ok := c.clients[k]; ok {
 		return cl, nil
 	}
-	cl, err := NewClient(t, tc.cred, url, c.opts)
+	cl, err := newClient(t, tc.cred, url, c.opts)
 	if err != nil {
 		return nil, err
 	}
