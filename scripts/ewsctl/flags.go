@@ -12,6 +12,7 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/ews"
+	"github.com/mailbridge/mailbridge/shared/ewsaccess"
 )
 
 // Environment variables that carry secrets, so they stay out of the
@@ -66,6 +67,24 @@ type target struct {
 	cred    domain.Credential
 	roots   *x509.CertPool
 	warn    []string
+}
+
+// clientOptions prints the target's warnings and returns the EWS client
+// options for it, tracing to --trace when given.
+func (c *connFlags) clientOptions(t *target, e env) (ewsaccess.Options, error) {
+	for _, w := range t.warn {
+		fmt.Fprintln(e.stderr, "warning:", w)
+	}
+	opts := ewsaccess.Options{RootCAs: t.roots, UserAgent: "ewsctl"}
+	if c.trace != "" {
+		tr, err := ews.NewTracer(c.trace)
+		if err != nil {
+			return opts, err
+		}
+		opts.Trace = tr
+		fmt.Fprintf(e.stderr, "tracing every EWS call to %s\n", tr.Dir())
+	}
+	return opts, nil
 }
 
 // resolve checks the flags and reads the files and environment they name.

@@ -8,8 +8,6 @@ import (
 	"strings"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/ews"
-	"github.com/mailbridge/mailbridge/shared/ewsaccess"
 	"github.com/mailbridge/mailbridge/shared/probe"
 )
 
@@ -31,14 +29,9 @@ func runProbe(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	t.tenant.AllowFallback = fallback
-	for _, w := range t.warn {
-		fmt.Fprintln(e.stderr, "warning:", w)
-	}
-	opts := ewsaccess.Options{RootCAs: t.roots, UserAgent: "ewsctl"}
-	if cf.trace != "" {
-		if opts.Trace, err = ews.NewTracer(cf.trace); err != nil {
-			return err
-		}
+	opts, err := cf.clientOptions(t, e)
+	if err != nil {
+		return err
 	}
 	rep, err := probe.New(probe.Options{Client: opts}).CheckAccess(ctx, t.tenant, t.mailbox, t.cred)
 	if err != nil {

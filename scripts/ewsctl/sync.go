@@ -51,15 +51,9 @@ func runSync(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	for _, w := range t.warn {
-		fmt.Fprintln(e.stderr, "warning:", w)
-	}
-	opts := ewsaccess.Options{RootCAs: t.roots, UserAgent: "ewsctl"}
-	if cf.trace != "" {
-		if opts.Trace, err = ews.NewTracer(cf.trace); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stderr, "tracing every EWS call to %s\n", opts.Trace.Dir())
+	opts, err := cf.clientOptions(t, e)
+	if err != nil {
+		return err
 	}
 	access, err := ewsaccess.NewConnector(opts).Connect(ctx, t.tenant, t.cred)
 	if err != nil {
