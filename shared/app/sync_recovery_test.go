@@ -17,6 +17,24 @@ import (
 type seenSpy struct {
 	*boltstore.Store
 	resyncs map[[2]string]int // (folder, resync) → ids added
+	// failDeletes > 0: a batch of only deletes stores its first delete and
+	// then fails, as a store that dies mid-way, that many times.
+	failDeletes int
+}
+
+func (s *seenSpy) ApplyChanges(ctx context.Context, tenantID, mailbox string, changes []domain.ItemChange) (int, error) {
+	onlyDeletes := len(changes) > 1
+	for _, c := range changes {
+		onlyDeletes = onlyDeletes && c.Kind == domain.ChangeDelete
+	}
+	if s.failDeletes > 0 && onlyDeletes {
+		s.failDeletes--
+		if _, err := s.Store.ApplyChanges(ctx, tenantID, mailbox, changes[:1]); err != nil {
+			return 0, err
+		}
+		return 0, errors.New("store unavailable")
+	}
+	return s.Store.ApplyChanges(ctx, tenantID, mailbox, changes)
 }
 
 func (s *seenSpy) AddSeenIDs(ctx context.Context, tenantID, mailbox, folderID, resync string, ids []string) error {
@@ -240,4 +258,33 @@ func TestSimDeletedFolderEmitsDeletes(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestSimRecoveryDeletePassFailsMidway(t *testing.T) {
+	// The delete pass stores one delete and fails: the job is redelivered,
+	// the pass runs again, and each delete is in the feed once.
+	e := newSimEnv(t, 1, 400, domain.AccessImpersonation, ewssim.Options{})
+	m := e.ds.Mailboxes[0]
+	e.mustSync(m)
+	spy := e.spySeen()
+	spy.failDeletes = 1
+	before := len(e.feed(m))
+	inbox := e.simItems(m, "inbox")
+	deleted := []string{inbox[1], inbox[2], inbox[5]}
+	for _, id := range deleted {
+		if err := e.sim.DeleteItem(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.sim.InvalidateSyncStates(m, "inbox"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.sync(m); err == nil || app.IsRejectedJob(err) {
+		t.Fatalf("job with a failing store: %v, want an error to redeliver", err)
+	}
+	if got := len(idsOf(e.feed(m)[before:], domain.ChangeDelete)); got != 1 {
+		t.Fatalf("the failed pass stored %d deletes, the test wants 1", got)
+	}
+	e.mustSync(m)
+	e.assertRecovered(m, spy, before, deleted, nil)
 }
