@@ -97,13 +97,16 @@
 // the adapter (the folder id is no key attribute, and adding one would cost
 // every item write an index): it reads, and bills, every item of the
 // mailbox, strongly consistent (a stale folder id must not cause a delete),
-// about 1 RRU per 4 KB: some 20,000 RRU (half a cent) for a 50,000-item
-// mailbox. It runs only when a resync ends or a folder vanished.
+// about 1 RRU per 4 KB: some 20,000 RRU ($0.0025 at $0.125/M RRU) for a
+// 50,000-item mailbox, per folder: a mailbox move invalidates every folder,
+// so its recovery reads the mailbox once per synced folder. It runs only
+// when a resync ends or a folder vanished.
 //
 // The ids a resync saw survive the jobs it spans in R# items (<fh> is a
 // hash of the folder id, <h> a hash of the ids, so a replayed page
-// overwrites its own item): up to 500 deflated ids each (some 50 KB, so
-// about 50 WRU per 500 ids), with a ttl of SeenIDsTTL in case a resync is
+// overwrites its own item): up to 500 deflated ids each, at most some 75 KB
+// for real EWS ids (about 150 bytes), so at most 7,500 WRU ($0.005) for a
+// 50,000-item folder. They carry a ttl of SeenIDsTTL in case a resync is
 // abandoned.
 //
 // Audit entries carry ttl = time + retention, and reads filter out entries

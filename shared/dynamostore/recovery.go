@@ -78,6 +78,9 @@ func (s *Store) ListFolderItemIDs(ctx context.Context, tenantID, mailbox, folder
 	next := ""
 	var derr error
 	err := s.queryAll(ctx, in, func(it item) bool {
+		if getS(it, "d") == "" {
+			return true // no version to read: nothing to list
+		}
 		var d struct {
 			FolderID string `json:"folderId"`
 		}

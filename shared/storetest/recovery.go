@@ -135,4 +135,21 @@ func testRecovery(t *testing.T, setup setupFunc) {
 		}
 		must(t, s.DropSeenIDs(ctx, "acme", ann, "F-never"))
 	})
+
+	t.Run("purging the tenant removes seen ids", func(t *testing.T) {
+		s, _ := setup(t)
+		for _, id := range []string{"acme", "acme2"} {
+			must(t, s.CreateTenant(ctx, tenant(id)))
+			must(t, s.AddMailbox(ctx, mailbox(id, ann, domain.MailboxOK)))
+			must(t, s.AddSeenIDs(ctx, id, ann, "F1", "r1", []string{"x1"}))
+		}
+		must(t, s.PurgeTenant(ctx, "acme"))
+		for id, want := range map[string]int{"acme": 0, "acme2": 1} {
+			ids, err := s.SeenIDs(ctx, id, ann, "F1", "r1")
+			must(t, err)
+			if len(ids) != want {
+				t.Errorf("%s after purging acme: %d seen ids, want %d", id, len(ids), want)
+			}
+		}
+	})
 }
