@@ -18,6 +18,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/ewsaccess"
 	"github.com/mailbridge/mailbridge/shared/ewscalendar"
 	"github.com/mailbridge/mailbridge/shared/lambdaenv"
+	"github.com/mailbridge/mailbridge/shared/secretcache"
 	"github.com/mailbridge/mailbridge/shared/sfnretry"
 )
 
@@ -33,7 +34,7 @@ func main() {
 	clock := domain.SystemClock{}
 	w := &app.CalendarWrites{
 		Store:   store,
-		Secrets: &app.SecretCache{Store: secrets, Clock: clock},
+		Secrets: secretcache.New(secrets, 0, clock),
 		// Every connection to Exchange is checked against the URL policy
 		// at dial time, so a DNS change cannot point a tenant inward.
 		Calendars: ewscalendar.NewConnector(ewsaccess.Options{HTTPClient: &http.Client{Transport: env.URLPolicy.Transport()}, Timeout: ewsTimeout}),

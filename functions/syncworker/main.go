@@ -21,6 +21,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/dynamostore"
 	"github.com/mailbridge/mailbridge/shared/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/secretcache"
 	"github.com/mailbridge/mailbridge/shared/smsecrets"
 	"github.com/mailbridge/mailbridge/shared/sqsqueue"
 	"github.com/mailbridge/mailbridge/shared/urlguard"
@@ -85,7 +86,7 @@ func newWorker(store domain.Store, secrets domain.SecretStore, connector domain.
 	syncer := &app.Syncer{
 		Store:          store,
 		Tenants:        &app.TenantCache{Store: store, Clock: clock},
-		Secrets:        &app.SecretCache{Store: secrets, Clock: clock},
+		Secrets:        secretcache.New(secrets, 0, clock),
 		Connector:      connector,
 		Clock:          clock,
 		Log:            log,

@@ -33,6 +33,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/ewsaccess"
 	"github.com/mailbridge/mailbridge/shared/ewssim"
 	"github.com/mailbridge/mailbridge/shared/local/queue"
+	"github.com/mailbridge/mailbridge/shared/secretcache"
 	"github.com/mailbridge/mailbridge/shared/teststandin"
 )
 
@@ -264,7 +265,7 @@ func BenchmarkCostPerSync(b *testing.B) {
 	}
 	clock := domain.SystemClock{}
 	syncer := &app.Syncer{
-		Store: workerStore, Secrets: &app.SecretCache{Store: secrets, Clock: clock},
+		Store: workerStore, Secrets: secretcache.New(secrets, 0, clock),
 		Connector: ewsaccess.NewConnector(ewsaccess.Options{}), Clock: clock, DeferAudit: true,
 	}
 	worker := &app.BatchWorker{Syncer: syncer, Audit: workerStore, Concurrency: 1, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}

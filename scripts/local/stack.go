@@ -18,6 +18,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
 	"github.com/mailbridge/mailbridge/shared/local/queue"
+	"github.com/mailbridge/mailbridge/shared/secretcache"
 	"github.com/mailbridge/mailbridge/shared/urlguard"
 )
 
@@ -101,7 +102,7 @@ func openStack(ctx context.Context, cfg config, out io.Writer) (*stack, error) {
 	s.queue = queue.New(queue.Options{MaxReceives: cfg.maxReceives})
 	s.sched = &app.Scheduler{Store: store, Queue: s.queue, Spread: cfg.spread, ForceDue: cfg.once}
 	w := &worker{
-		syncer:      &app.Syncer{Store: store, Secrets: &app.SecretCache{Store: secrets, Clock: clock}, Connector: connector, Clock: clock, Log: log},
+		syncer:      &app.Syncer{Store: store, Secrets: secretcache.New(secrets, 0, clock), Connector: connector, Clock: clock, Log: log},
 		progress:    s.progress,
 		log:         log,
 		maxReceives: cfg.maxReceives,

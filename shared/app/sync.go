@@ -330,8 +330,9 @@ func (r *syncRun) run(ctx context.Context) error {
 	err = r.syncAll(ctx)
 	if ae := asAccess(err); ae != nil && ae.Kind == domain.AccessAuth {
 		// The credential may be a cached one that was rotated since: read
-		// it afresh and, if it changed, try once more.
-		if f, ok := r.s.Secrets.(forgetter); ok {
+		// it afresh and, if it changed, try once more (secretcache.Cache
+		// has Forget; an uncached store needs nothing).
+		if f, ok := r.s.Secrets.(interface{ Forget(tenantID string) }); ok {
 			f.Forget(r.tenant.ID)
 			fresh, ferr := r.s.Secrets.GetCredential(ctx, r.tenant.ID)
 			if ferr == nil && fresh.Fingerprint() != cred.Fingerprint() {

@@ -16,6 +16,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
+	"github.com/mailbridge/mailbridge/shared/secretcache"
 	"github.com/mailbridge/mailbridge/shared/storetest"
 )
 
@@ -906,7 +907,7 @@ func (s *countingSecrets) GetCredential(ctx context.Context, id string) (domain.
 func TestSecretCacheAndRotation(t *testing.T) {
 	e := newEnv(t)
 	backing := &countingSecrets{}
-	cache := &app.SecretCache{Store: backing, Clock: e.clock, TTL: time.Minute}
+	cache := secretcache.New(backing, time.Minute, e.clock)
 	e.syncer.Secrets = cache
 	e.addTenant("acme", domain.AccessImpersonation, nil, mbx, "bob@contoso.com")
 	e.x.addItems(mbx, "inbox", 3)
