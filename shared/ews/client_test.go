@@ -463,17 +463,26 @@ func TestResponseSizeLimit(t *testing.T) {
 	}
 }
 
+// stalledServer never answers. Its handlers return when the test ends:
+// the server cannot see a client give up on a request whose body the
+// handler never read, so waiting for r.Context() alone would block Close.
+func stalledServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) }) // runs first: cleanups are LIFO
+	return srv
+}
+
 func TestDeadlinesAndNetworkErrors(t *testing.T) {
 	t.Run("context deadline", func(t *testing.T) {
-		release := make(chan struct{})
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			select {
-			case <-release:
-			case <-r.Context().Done():
-			}
-		}))
-		defer srv.Close()
-		defer close(release)
+		srv := stalledServer(t)
 		c := newTestClient(t, srv.URL, nil)
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		defer cancel()
@@ -483,15 +492,7 @@ func TestDeadlinesAndNetworkErrors(t *testing.T) {
 		}
 	})
 	t.Run("Config.Timeout", func(t *testing.T) {
-		release := make(chan struct{})
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			select {
-			case <-release:
-			case <-r.Context().Done():
-			}
-		}))
-		defer srv.Close()
-		defer close(release)
+		srv := stalledServer(t)
 		c := newTestClient(t, srv.URL, func(cfg *Config) { cfg.Timeout = 50 * time.Millisecond })
 		if err := syncInbox(c); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err = %v", err)
