@@ -269,6 +269,8 @@ func TestNTLMCallsWaitForAConnection(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
+	release := sync.OnceFunc(func() { close(unblock) })
+	defer release() // before Close, which waits for the held handler
 	c := newTestClient(t, srv.URL, func(c *Config) {
 		c.Auth = NTLMAuth("svc", testPassword, "CONTOSO")
 		c.NTLMConnections = 1
@@ -292,7 +294,7 @@ func TestNTLMCallsWaitForAConnection(t *testing.T) {
 	if n := requests.Load(); n != 3 {
 		t.Errorf("server saw %d requests, want the first call's 3 legs only", n)
 	}
-	close(unblock)
+	release()
 	if err := <-first; err != nil {
 		t.Errorf("the call holding the connection: %v", err)
 	}
