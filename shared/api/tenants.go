@@ -185,8 +185,9 @@ func syncInterval(seconds int) (time.Duration, error) {
 }
 
 // requestHash identifies a create request for Idempotency-Key reuse checks.
-// The credential enters only as its fingerprint, so no hash of a raw
-// secret is ever stored.
+// The credential enters only as its fingerprint, which is derived from no
+// secret (a stored hash of a password could be brute-forced), so a reuse
+// differing only in the password replays the original answer.
 func requestHash(req createTenantRequest) string {
 	fp := req.Credentials.Fingerprint()
 	req.Credentials = nil

@@ -335,7 +335,7 @@ func (r *syncRun) run(ctx context.Context) error {
 		if f, ok := r.s.Secrets.(interface{ Forget(tenantID string) }); ok {
 			f.Forget(r.tenant.ID)
 			fresh, ferr := r.s.Secrets.GetCredential(ctx, r.tenant.ID)
-			if ferr == nil && fresh.Fingerprint() != cred.Fingerprint() {
+			if ferr == nil && fresh.MemoryKey() != cred.MemoryKey() {
 				if r.access, ferr = r.s.Connector.Connect(ctx, r.tenant, fresh); ferr != nil {
 					return ferr
 				}

@@ -1,6 +1,8 @@
 package domain
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -36,12 +38,38 @@ func (c Credential) String() string {
 // GoString redacts too (%#v).
 func (c Credential) GoString() string { return c.String() }
 
-// Fingerprint is a short, stable, non-reversible identifier of the
-// credential: enough to tell two apart, useless to an attacker.
+// Fingerprint is a short, stable identifier of the account or app the
+// credential authenticates as (kind, user, domain, Entra tenant, client id,
+// certificate, authority). It is derived from no secret: it is stored in
+// the main store and shown by the API, and a hash of a password could be
+// brute-forced offline. So rotating only the password or client secret
+// keeps the fingerprint; MemoryKey tells such credentials apart in memory.
 func (c Credential) Fingerprint() string {
-	b, _ := json.Marshal(rawCredential(c))
+	id := c
+	id.Password, id.ClientSecret, id.KeyPEM = "", "", ""
+	b, _ := json.Marshal(rawCredential(id))
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:8])
+}
+
+// processKey keys MemoryKey; it is random per process and never leaves it.
+var processKey = func() []byte {
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		panic("domain: no randomness for the credential memory key: " + err.Error())
+	}
+	return k
+}()
+
+// MemoryKey identifies the whole credential, secrets included, for
+// in-memory use only (client caches, "did it rotate?"): an HMAC under a
+// per-process random key, so it means nothing outside this process and
+// must never be stored or logged.
+func (c Credential) MemoryKey() string {
+	b, _ := json.Marshal(rawCredential(c))
+	m := hmac.New(sha256.New, processKey)
+	m.Write(b)
+	return hex.EncodeToString(m.Sum(nil))
 }
 
 // SecretValues lists the secret strings in c, for leak checks in tests.

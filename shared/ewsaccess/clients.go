@@ -9,7 +9,7 @@ import (
 
 // ClientCache holds one EWS client per tenant, endpoint, credential and
 // Exchange version, so a warm Lambda reuses connections and OAuth tokens.
-// A rotated credential has a new fingerprint and so gets a new client. The
+// A rotated credential has a new memory key and so gets a new client. The
 // sync path (Connector), the calendar writer and the access probe share
 // it. It is safe for concurrent use.
 type ClientCache struct {
@@ -19,7 +19,7 @@ type ClientCache struct {
 	clients map[clientKey]*ews.Client
 }
 
-type clientKey struct{ tenant, url, fingerprint, version string }
+type clientKey struct{ tenant, url, memKey, version string }
 
 // NewClientCache returns a cache building clients with opts. Past max
 // clients it starts afresh: a process serves a bounded set of tenants, so
@@ -31,22 +31,22 @@ func NewClientCache(opts Options, max int) *ClientCache {
 // For binds the cache to one tenant and credential, fingerprinting the
 // credential once rather than on every call.
 func (c *ClientCache) For(t domain.Tenant, cred domain.Credential) TenantClients {
-	return TenantClients{cache: c, tenant: t, cred: cred, fingerprint: cred.Fingerprint()}
+	return TenantClients{cache: c, tenant: t, cred: cred, memKey: cred.MemoryKey()}
 }
 
 // TenantClients are one tenant's clients, one per endpoint.
 type TenantClients struct {
-	cache       *ClientCache
-	tenant      domain.Tenant
-	cred        domain.Credential
-	fingerprint string
+	cache  *ClientCache
+	tenant domain.Tenant
+	cred   domain.Credential
+	memKey string
 }
 
 // Client returns the client for url (the tenant's EWS URL or a mailbox's
 // override), building it on first use.
 func (tc TenantClients) Client(url string) (*ews.Client, error) {
 	c, t := tc.cache, tc.tenant
-	k := clientKey{t.ID, url, tc.fingerprint, t.ExchangeVersion}
+	k := clientKey{t.ID, url, tc.memKey, t.ExchangeVersion}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if cl, ok := c.clients[k]; ok {
