@@ -126,30 +126,9 @@ func (s *Store) ListMailboxes(ctx context.Context, tenantID string, q domain.Mai
 	if q.Cursor != "" {
 		in.ExclusiveStartKey = key(tenantPK(tenantID), "M#"+after)
 	}
-	var out []domain.Mailbox
-	more := false
-	var derr error
-	err = s.queryAll(ctx, in, func(it item) bool {
-		if len(out) == limit {
-			more = true
-			return false
-		}
-		var m domain.Mailbox
-		if derr = json.Unmarshal([]byte(getS(it, "d")), &m); derr != nil {
-			return false
-		}
-		out = append(out, m)
-		return true
-	})
-	if err == nil {
-		err = derr
-	}
+	out, next, err := queryRecords(ctx, s, in, limit, func(v domain.Mailbox) string { return v.Address })
 	if err != nil {
 		return nil, "", fmt.Errorf("dynamostore: list mailboxes: %w", err)
-	}
-	next := ""
-	if more {
-		next = encodeCursor(out[len(out)-1].Address)
 	}
 	return out, next, nil
 }

@@ -3,6 +3,7 @@ package dynamostore
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -252,4 +253,31 @@ func pause(ctx context.Context, round int) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// queryRecords pages through records whose JSON is in attribute "d": at
+// most limit of them, and the cursor of the last when more follow.
+func queryRecords[T any](ctx context.Context, s *Store, in *dynamodb.QueryInput, limit int, cursorOf func(T) string) ([]T, string, error) {
+	var out []T
+	more := false
+	var derr error
+	err := s.queryAll(ctx, in, func(it item) bool {
+		if len(out) == limit {
+			more = true
+			return false
+		}
+		var v T
+		if derr = json.Unmarshal([]byte(getS(it, "d")), &v); derr != nil {
+			return false
+		}
+		out = append(out, v)
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil || !more {
+		return out, "", err
+	}
+	return out, encodeCursor(cursorOf(out[len(out)-1])), nil
 }

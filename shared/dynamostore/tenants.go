@@ -108,30 +108,9 @@ func (s *Store) ListTenants(ctx context.Context, cursor string, limit int) ([]do
 	if cursor != "" {
 		in.ExclusiveStartKey = key(tenantsPK, after)
 	}
-	var out []domain.Tenant
-	more := false
-	var derr error
-	err = s.queryAll(ctx, in, func(it item) bool {
-		if len(out) == limit {
-			more = true
-			return false
-		}
-		var t domain.Tenant
-		if derr = json.Unmarshal([]byte(getS(it, "d")), &t); derr != nil {
-			return false
-		}
-		out = append(out, t)
-		return true
-	})
-	if err == nil {
-		err = derr
-	}
+	out, next, err := queryRecords(ctx, s, in, limit, func(v domain.Tenant) string { return v.ID })
 	if err != nil {
 		return nil, "", fmt.Errorf("dynamostore: list tenants: %w", err)
-	}
-	next := ""
-	if more {
-		next = encodeCursor(out[len(out)-1].ID)
 	}
 	return out, next, nil
 }
