@@ -6,15 +6,12 @@ import (
 	"encoding/json"
 	"flag"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/mailbridge/mailbridge/shared/ewssim"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // The demo mailboxes startDemo lays out with five mailboxes.
 const (
@@ -107,26 +104,6 @@ func noSecrets(t *testing.T, texts ...string) {
 				t.Errorf("output holds a secret: %.200q", s)
 			}
 		}
-	}
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\n got: %s\nwant: %s", path, got, want)
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mailbridge/mailbridge/shared/golden"
+
 	"github.com/mailbridge/mailbridge/shared/domain"
 )
 
@@ -69,7 +71,7 @@ func TestProbeOutcomes(t *testing.T) {
 				t.Errorf("text exit %d, want %d", txt.code, tt.code)
 			}
 			out := strings.ReplaceAll(txt.stdout, d.srv.EWSURL, "https://127.0.0.1:PORT/EWS/Exchange.asmx")
-			golden(t, filepath.Join("testdata", "probe", tt.name+".txt"), []byte(out))
+			golden.Check(t, filepath.Join("testdata", "probe", tt.name+".txt"), []byte(out))
 			noSecrets(t, js.stdout, js.stderr, txt.stdout, txt.stderr)
 			for _, v := range tt.env {
 				if strings.Contains(js.stdout+js.stderr+txt.stdout+txt.stderr, v) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -20,13 +19,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailbridge/mailbridge/shared/golden"
+
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
 	"github.com/mailbridge/mailbridge/shared/local/filesecrets"
 	"github.com/mailbridge/mailbridge/shared/urlguard"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // --- what the whole suite saw, for the leak and OpenAPI checks in TestMain ---
 
@@ -419,25 +418,12 @@ func sortedKeys[V any](m map[string]V) []string {
 	return ks
 }
 
-// golden compares a JSON answer, indented for review, with testdata/name.
-func golden(t *testing.T, name string, got []byte) {
+// goldenAnswer compares a JSON answer, indented for review, with testdata/name.
+func goldenAnswer(t *testing.T, name string, got []byte) {
 	t.Helper()
 	var ind bytes.Buffer
 	if err := json.Indent(&ind, got, "", "  "); err != nil {
 		t.Fatalf("answer is not JSON: %v", err)
 	}
-	got = ind.Bytes()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(want, got) {
-		t.Fatalf("%s differs from the answer:\n--- want\n%s\n--- got\n%s", path, want, got)
-	}
+	golden.Check(t, filepath.Join("testdata", name), ind.Bytes())
 }

@@ -26,7 +26,7 @@ func TestOnboardAndGet(t *testing.T) {
 	if w.Code != 200 {
 		t.Fatalf("GET = %d: %s", w.Code, w.Body)
 	}
-	golden(t, "get-tenant.json", w.Body.Bytes())
+	goldenAnswer(t, "get-tenant.json", w.Body.Bytes())
 	if strings.Contains(w.Body.String(), cred.Password) || strings.Contains(w.Body.String(), "svc-mailbridge") {
 		t.Fatalf("GET shows credential material: %s", w.Body)
 	}
@@ -147,7 +147,7 @@ func TestMailboxesBulkAddListDelete(t *testing.T) {
 		{"address":"room3@contoso.com","accessMode":"root"}
 	]}`}, 200)
 	b, _ := json.Marshal(out)
-	golden(t, "bulk-add.json", append(b, '\n'))
+	goldenAnswer(t, "bulk-add.json", append(b, '\n'))
 
 	page := e.must(req{method: "GET", path: "/tenants/contoso/mailboxes"}, 200)
 	var addrs []string
@@ -190,7 +190,7 @@ func TestVerifyRecordsStatusesAndAudits(t *testing.T) {
 	if w.Code != 200 {
 		t.Fatalf("verify = %d %s", w.Code, w.Body)
 	}
-	golden(t, "verify.json", w.Body.Bytes())
+	goldenAnswer(t, "verify.json", w.Body.Bytes())
 	if strings.Contains(w.Body.String(), "connection refused") {
 		t.Fatal("a transport error's text reached the client")
 	}

@@ -4,15 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files under testdata/golden and testdata/requests")
+	"github.com/mailbridge/mailbridge/shared/golden"
+)
 
 // fixtureDirs are the saved responses the decoder is tested on:
 // Microsoft's documentation samples that validate against the schema, our
@@ -61,23 +60,7 @@ func TestDecodeResponseGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := decodeJSON(body)
-			golden := filepath.Join("testdata", "golden", strings.TrimSuffix(rel, filepath.Ext(rel))+".json")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("decoded JSON differs from %s:\n got: %s\nwant: %s", golden, got, want)
-			}
+			golden.Check(t, filepath.Join("testdata", "golden", strings.TrimSuffix(rel, filepath.Ext(rel))+".json"), got)
 		})
 	}
 }

@@ -1,7 +1,6 @@
 package ews
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mailbridge/mailbridge/shared/golden"
 )
 
 // captured is one request as the server saw it.
@@ -323,7 +324,7 @@ func TestRequestsValidateAgainstSchema(t *testing.T) {
 					t.Fatal(err)
 				}
 				envelopes++
-				compareGolden(t, filepath.Join("testdata", "requests", file), req.body)
+				golden.Check(t, filepath.Join("testdata", "requests", file), req.body)
 			})
 		}
 	}
@@ -363,25 +364,5 @@ func checkAddressing(t *testing.T, m Mode, req captured) {
 	}
 	if strings.Contains(body, "<script>") || strings.Contains(body, "</t:Subject><") {
 		t.Error("a hostile value reached the envelope unescaped")
-	}
-}
-
-func compareGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("request differs from golden %s:\n got: %s\nwant: %s", path, got, want)
 	}
 }

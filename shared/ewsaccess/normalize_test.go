@@ -3,21 +3,19 @@ package ewsaccess_test
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
+	"github.com/mailbridge/mailbridge/shared/golden"
+
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/ews"
 	"github.com/mailbridge/mailbridge/shared/ewsaccess"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 func ptr[T any](v T) *T { return &v }
 
@@ -70,19 +68,7 @@ func TestNormalizeGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	b = append(b, '\n')
-	golden := filepath.Join("testdata", "normalized.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(b, want) {
-		t.Errorf("normalized items differ from %s:\n%s", golden, b)
-	}
+	golden.Check(t, filepath.Join("testdata", "normalized.golden.json"), b)
 	if bytes.Contains(b, []byte("never copied")) {
 		t.Errorf("the body reached the normalized item")
 	}

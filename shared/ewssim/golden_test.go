@@ -1,17 +1,14 @@
 package ewssim_test
 
 import (
-	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/mailbridge/mailbridge/shared/golden"
+
 	"github.com/mailbridge/mailbridge/shared/ewssim"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // TestGoldenResponses pins the exact bytes of representative answers
 // (a reviewer sees any change of shape in the diff). Run with -update to
@@ -58,15 +55,7 @@ func TestGoldenResponses(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got := tc.call()
 			path := filepath.Join("testdata", tc.name+".xml")
-			if *update {
-				must(t, os.MkdirAll("testdata", 0o755))
-				must(t, os.WriteFile(path, got, 0o644))
-			}
-			want, err := os.ReadFile(path)
-			must(t, err)
-			if !bytes.Equal(got, want) {
-				t.Fatalf("response differs from %s (run with -update if intended):\ngot:\n%s\nwant:\n%s", path, got, want)
-			}
+			golden.Check(t, path, got)
 		})
 	}
 }

@@ -8,22 +8,20 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
-	"flag"
 	"math/big"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/mailbridge/mailbridge/shared/golden"
+
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/ewsaccess"
 	"github.com/mailbridge/mailbridge/shared/ewssim"
 	"github.com/mailbridge/mailbridge/shared/probe"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 const (
 	svcUser     = "svc-mailbridge@contoso.com"
@@ -218,7 +216,7 @@ func TestCheckAccess(t *testing.T) {
 					t.Errorf("report holds a secret: %s", raw)
 				}
 			}
-			golden(t, filepath.Join("testdata", tt.name+".json"), rep)
+			golden.JSON(t, filepath.Join("testdata", tt.name+".json"), rep)
 		})
 	}
 }
@@ -349,29 +347,4 @@ func TestConcurrentChecks(t *testing.T) {
 		}
 	}
 	wg.Wait()
-}
-
-func golden(t *testing.T, path string, v any) {
-	t.Helper()
-	got, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs:\n got: %s\nwant: %s", path, got, want)
-	}
 }

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mailbridge/mailbridge/shared/golden"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -19,8 +20,6 @@ import (
 	"github.com/mailbridge/mailbridge/shared/sfnretry"
 	"github.com/mailbridge/mailbridge/shared/teststandin"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func TestMain(m *testing.M) { teststandin.Main(m) }
 
@@ -101,7 +100,7 @@ func TestScheduleRetryStartsOneExecution(t *testing.T) {
 		t.Errorf("execution input %+v", in)
 	}
 	pretty, _ := json.MarshalIndent(json.RawMessage(aws.ToString(desc.Input)), "", "  ")
-	compareGolden(t, filepath.Join("testdata", "execution-input.json"), append(pretty, '\n'))
+	golden.Check(t, filepath.Join("testdata", "execution-input.json"), append(pretty, '\n'))
 
 	for _, tc := range []struct {
 		name string
@@ -190,20 +189,4 @@ func nameOK(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-func compareGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs:\n got: %s\nwant: %s", path, got, want)
-	}
 }
