@@ -10,11 +10,11 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"strconv"
 	"time"
 
+	"github.com/mailbridge/mailbridge/shared/lambdaenv"
+
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/mailbridge/mailbridge/shared/app"
@@ -22,59 +22,24 @@ import (
 	"github.com/mailbridge/mailbridge/shared/dynamostore"
 	"github.com/mailbridge/mailbridge/shared/ewsaccess"
 	"github.com/mailbridge/mailbridge/shared/secretcache"
-	"github.com/mailbridge/mailbridge/shared/smsecrets"
 	"github.com/mailbridge/mailbridge/shared/sqsqueue"
-	"github.com/mailbridge/mailbridge/shared/urlguard"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	fail := func(msg string, err error) {
-		log.Error(msg, "err", err)
-		os.Exit(1)
-	}
-	ctx := context.Background()
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		fail("aws config", err)
-	}
-	stage := os.Getenv("MAILBRIDGE_STAGE")
+	env := lambdaenv.Must(lambdaenv.Load(context.Background()))
 	// The worker reads the mailbox and its checkpoint eventually
 	// consistently (half the read units): a stale checkpoint ends in a
 	// version conflict and the job is retried (app.ConflictRetryDelay).
-	store, err := dynamostore.New(dynamostore.NewClient(cfg, ""), dynamostore.Options{
-		Table: os.Getenv("MAILBRIDGE_TABLE"), EventuallyConsistentReads: true,
-	})
-	if err != nil {
-		fail("store", err)
-	}
-	secrets, err := smsecrets.New(smsecrets.NewClient(cfg, ""), smsecrets.Options{Stage: stage, KMSKeyID: os.Getenv("MAILBRIDGE_SECRETS_KMS_KEY")})
-	if err != nil {
-		fail("secrets", err)
-	}
-	private, err := urlguard.ParsePrefixes(os.Getenv("MAILBRIDGE_ALLOWED_PRIVATE_CIDRS"))
-	if err != nil {
-		fail("MAILBRIDGE_ALLOWED_PRIVATE_CIDRS", err)
-	}
-	queueURL := os.Getenv("MAILBRIDGE_SYNC_QUEUE_URL")
-	if queueURL == "" {
-		fail("MAILBRIDGE_SYNC_QUEUE_URL is not set", nil)
-	}
-	policy := urlguard.Policy{AllowedPrivate: private}
+	store := lambdaenv.Must(env.Store(func(o *dynamostore.Options) { o.EventuallyConsistentReads = true }))
+	secrets := lambdaenv.Must(env.Secrets())
+	queueURL := lambdaenv.Must(lambdaenv.Require("MAILBRIDGE_SYNC_QUEUE_URL"))
 	clock := domain.SystemClock{}
 	// Every connection to Exchange is checked against the URL policy at
 	// dial time, so a DNS change cannot point a tenant inward.
-	connector := ewsaccess.NewConnector(ewsaccess.Options{HTTPClient: &http.Client{Transport: policy.Transport()}})
-	worker := newWorker(store, secrets, connector, sqsqueue.New(sqs.NewFromConfig(cfg), queueURL), clock, log)
-	worker.Concurrency = envInt("MAILBRIDGE_BATCH_CONCURRENCY", app.DefaultBatchConcurrency)
-	lambda.Start(handler(worker.Process, &emf{out: os.Stdout, stage: stage, clock: clock}, log))
-}
-
-func envInt(name string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
-		return n
-	}
-	return def
+	connector := ewsaccess.NewConnector(ewsaccess.Options{HTTPClient: &http.Client{Transport: env.URLPolicy.Transport()}})
+	worker := newWorker(store, secrets, connector, sqsqueue.New(sqs.NewFromConfig(env.AWS), queueURL), clock, env.Log)
+	worker.Concurrency = lambdaenv.Int("MAILBRIDGE_BATCH_CONCURRENCY", app.DefaultBatchConcurrency)
+	lambda.Start(handler(worker.Process, &emf{out: os.Stdout, stage: env.Stage, clock: clock}, env.Log))
 }
 
 // newWorker wires the sync use case for the Lambda: the tenant record is
