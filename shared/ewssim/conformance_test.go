@@ -434,3 +434,33 @@ func TestConcurrentSyncCallsHaveTheirOwnBudget(t *testing.T) {
 		t.Errorf("peak sync concurrency %d, want 2", peak)
 	}
 }
+
+// An item sent as a Create on one page of a paged round and deleted before
+// the round's next page must come back as a Delete on that page, or the
+// client keeps a ghost (found as a rare failure of the concurrent test
+// above; this is its deterministic form).
+func TestDeleteAfterCreateOnAnEarlierPageOfTheRound(t *testing.T) {
+	const mbx = "alice@contoso.com"
+	env := newEnv(t, ewssim.Options{}, mbx)
+	_, state, _ := env.syncAll(t, impersonate(mbx), dist("inbox", ""), "", 512)
+	x, err := env.sim.AddItem(mbx, "inbox", ewssim.Item{Subject: "x"})
+	must(t, err)
+	_, err = env.sim.AddItem(mbx, "inbox", ewssim.Item{Subject: "y"})
+	must(t, err)
+
+	first := env.one(t, impersonate(mbx), syncItemsBody(dist("inbox", ""), state, 1))
+	if chs := first.changes(); len(chs) != 1 || chs[0].Kind != "Create" || chs[0].ID != x.ID || first.IncludesLast {
+		t.Fatalf("first page = %+v (last %v), want only x's Create", chs, first.IncludesLast)
+	}
+	must(t, env.sim.DeleteItem(x.ID))
+	rest, _, _ := env.syncAll(t, impersonate(mbx), dist("inbox", ""), first.SyncState, 1)
+	deleted := false
+	for _, c := range rest {
+		if c.Kind == "Delete" && c.ID == x.ID {
+			deleted = true
+		}
+	}
+	if !deleted {
+		t.Fatalf("x was sent, then deleted, but the rest of the round %+v has no Delete for it", rest)
+	}
+}

@@ -109,7 +109,12 @@ func (r *syncItemsReq) run(c *call) {
 		known := in.created <= base
 		switch {
 		case in.deleted:
-			if known {
+			// A delete is owed for anything the client may hold: what it
+			// had at base, and what this round already sent (created at or
+			// before the cursor). An item created and deleted after the
+			// cursor was never sent, so it is left out; a delete for an
+			// item the client never saw is harmless.
+			if in.created <= from {
 				w.raw("<t:Delete>")
 				w.ref("t:ItemId", tagItem, mb.idx, idx, in.version)
 				w.raw("</t:Delete>")
