@@ -262,40 +262,45 @@ func (s *Sim) AddFolder(mailbox, parent, displayName, class string) (string, err
 	return folderID(mb.idx, f.idx), nil
 }
 
-// RenameFolder changes a folder's display name (a hierarchy Update).
-func (s *Sim) RenameFolder(mailbox, folder, displayName string) error {
-	mb, ok := s.mailbox(mailbox)
+// inFolder runs fn with the mailbox locked (exclusively when write) and
+// folder (a distinguished name or folder id) resolved.
+func (s *Sim) inFolder(address, where string, write bool, fn func(mb *mailbox, f *folder) error) error {
+	mb, ok := s.mailbox(address)
 	if !ok {
-		return fmt.Errorf("%w: mailbox %s", ErrNotFound, mailbox)
+		return fmt.Errorf("%w: mailbox %s", ErrNotFound, address)
 	}
-	mb.mu.Lock()
-	defer mb.mu.Unlock()
-	f, err := mb.resolveFolderLocked(folder)
+	if write {
+		mb.mu.Lock()
+		defer mb.mu.Unlock()
+	} else {
+		mb.mu.RLock()
+		defer mb.mu.RUnlock()
+	}
+	f, err := mb.resolveFolderLocked(where)
 	if err != nil {
 		return err
 	}
-	f.name = displayName
-	mb.touchFolderLocked(f)
-	return nil
+	return fn(mb, f)
+}
+
+// RenameFolder changes a folder's display name (a hierarchy Update).
+func (s *Sim) RenameFolder(address, where, displayName string) error {
+	return s.inFolder(address, where, true, func(mb *mailbox, f *folder) error {
+		f.name = displayName
+		mb.touchFolderLocked(f)
+		return nil
+	})
 }
 
 // DeleteFolder deletes a user folder, its subfolders and their items.
-func (s *Sim) DeleteFolder(mailbox, folder string) error {
-	mb, ok := s.mailbox(mailbox)
-	if !ok {
-		return fmt.Errorf("%w: mailbox %s", ErrNotFound, mailbox)
-	}
-	mb.mu.Lock()
-	defer mb.mu.Unlock()
-	f, err := mb.resolveFolderLocked(folder)
-	if err != nil {
-		return err
-	}
-	if f.dist != "" {
-		return fmt.Errorf("ewssim: cannot delete distinguished folder %s", f.dist)
-	}
-	mb.deleteFolderLocked(f)
-	return nil
+func (s *Sim) DeleteFolder(address, where string) error {
+	return s.inFolder(address, where, true, func(mb *mailbox, f *folder) error {
+		if f.dist != "" {
+			return fmt.Errorf("ewssim: cannot delete distinguished folder %s", f.dist)
+		}
+		mb.deleteFolderLocked(f)
+		return nil
+	})
 }
 
 func (mb *mailbox) deleteFolderLocked(f *folder) {
@@ -311,24 +316,20 @@ func (mb *mailbox) deleteFolderLocked(f *folder) {
 	mb.touchFolderLocked(f)
 }
 
-// AddItem stores it in folder (distinguished name or folder id).
-func (s *Sim) AddItem(mailbox, folder string, it Item) (ItemRef, error) {
-	mb, ok := s.mailbox(mailbox)
-	if !ok {
-		return ItemRef{}, fmt.Errorf("%w: mailbox %s", ErrNotFound, mailbox)
-	}
+// AddItem stores it in the folder where names (a distinguished name or a
+// folder id) of the mailbox at address.
+func (s *Sim) AddItem(address, where string, it Item) (ItemRef, error) {
 	if it.Kind == 0 {
 		it.Kind = KindMessage
 	}
-	mb.mu.Lock()
-	defer mb.mu.Unlock()
-	f, err := mb.resolveFolderLocked(folder)
-	if err != nil {
-		return ItemRef{}, err
-	}
-	in := mb.addItemLocked(f, it, s.clock.Now())
-	idx := uint32(len(mb.items) - 1)
-	return ItemRef{ID: itemID(mb.idx, idx), ChangeKey: changeKey(idx, in.version)}, nil
+	var ref ItemRef
+	err := s.inFolder(address, where, true, func(mb *mailbox, f *folder) error {
+		in := mb.addItemLocked(f, it, s.clock.Now())
+		idx := uint32(len(mb.items) - 1)
+		ref = ItemRef{ID: itemID(mb.idx, idx), ChangeKey: changeKey(idx, in.version)}
+		return nil
+	})
+	return ref, err
 }
 
 func (s *Sim) lockItem(id string) (*mailbox, uint32, error) {
@@ -414,37 +415,26 @@ func (s *Sim) GetItem(id string) (Item, ItemRef, error) {
 }
 
 // ListItems returns the refs of the items in a folder, oldest first.
-func (s *Sim) ListItems(mailbox, folder string) ([]ItemRef, error) {
-	mb, ok := s.mailbox(mailbox)
-	if !ok {
-		return nil, fmt.Errorf("%w: mailbox %s", ErrNotFound, mailbox)
-	}
-	mb.mu.RLock()
-	defer mb.mu.RUnlock()
-	f, err := mb.resolveFolderLocked(folder)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]ItemRef, 0, len(f.members))
-	for _, idx := range f.members {
-		out = append(out, ItemRef{ID: itemID(mb.idx, idx), ChangeKey: changeKey(idx, mb.items[idx].version)})
-	}
-	return out, nil
+func (s *Sim) ListItems(address, where string) ([]ItemRef, error) {
+	var out []ItemRef
+	err := s.inFolder(address, where, false, func(mb *mailbox, f *folder) error {
+		out = make([]ItemRef, 0, len(f.members))
+		for _, idx := range f.members {
+			out = append(out, ItemRef{ID: itemID(mb.idx, idx), ChangeKey: changeKey(idx, mb.items[idx].version)})
+		}
+		return nil
+	})
+	return out, err
 }
 
 // FolderID returns the id of a folder given by distinguished name.
-func (s *Sim) FolderID(mailbox, folder string) (string, error) {
-	mb, ok := s.mailbox(mailbox)
-	if !ok {
-		return "", fmt.Errorf("%w: mailbox %s", ErrNotFound, mailbox)
-	}
-	mb.mu.RLock()
-	defer mb.mu.RUnlock()
-	f, err := mb.resolveFolderLocked(folder)
-	if err != nil {
-		return "", err
-	}
-	return folderID(mb.idx, f.idx), nil
+func (s *Sim) FolderID(address, where string) (string, error) {
+	var id string
+	err := s.inFolder(address, where, false, func(mb *mailbox, f *folder) error {
+		id = folderID(mb.idx, f.idx)
+		return nil
+	})
+	return id, err
 }
 
 // InvalidateSyncStates makes every SyncFolderItems state of the folder
