@@ -81,7 +81,13 @@ func (s *Store) ApplyChanges(ctx context.Context, tenantID, mailbox string, chan
 			return appended, &domain.Error{Code: domain.CodeUnavailable,
 				Message: fmt.Sprintf("items of mailbox %s are being changed concurrently; try again", mailbox), Err: errLostRace}
 		}
-		time.Sleep(time.Duration(attempt*(1+rand.IntN(20))) * time.Millisecond)
+		// A lost race with a concurrent writer of the same items: wait a
+		// few jittered milliseconds, but never past the caller's deadline.
+		select {
+		case <-ctx.Done():
+			return appended, ctx.Err()
+		case <-time.After(time.Duration(attempt*(1+rand.IntN(20))) * time.Millisecond):
+		}
 	}
 }
 
