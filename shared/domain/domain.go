@@ -241,13 +241,42 @@ type AuditEntry struct {
 	RequestID  string     `json:"requestId,omitempty"`
 }
 
-// SyncJob is one message on the sync queue: sync one mailbox of one tenant.
+// SyncJob is one message on the sync queue: sync one or more mailboxes of
+// one tenant. Several mailboxes travel in one message because a message is
+// what SQS and Lambda bill: ten mailboxes a message divide the queue's
+// requests by ten and let one invocation wait on a hundred mailboxes at
+// once (docs/architecture.md, "What one sync costs").
 type SyncJob struct {
-	TenantID string    `json:"tenantId"`
-	Mailbox  string    `json:"mailbox"`
-	Tick     time.Time `json:"tick"` // the scheduler tick that made it; part of the dedup id
-	Attempt  int       `json:"attempt,omitempty"`
+	TenantID string `json:"tenantId"`
+	// Mailbox is a job of one mailbox; Mailboxes a job of several. A job
+	// names one or the other (Targets).
+	Mailbox   string   `json:"mailbox,omitempty"`
+	Mailboxes []string `json:"mailboxes,omitempty"`
+	// Serial: the mailboxes share one throttling budget (delegate access,
+	// the service account's) and are synced one after the other, so the
+	// job makes one EWS call at a time; otherwise side by side.
+	Serial bool `json:"serial,omitempty"`
+	// ID identifies the job across redeliveries (the scheduler's
+	// deduplication id): a job that comes back skips the mailboxes it
+	// already synced (JobProgressStore). Empty: nothing is skipped.
+	ID      string    `json:"id,omitempty"`
+	Tick    time.Time `json:"tick"` // the scheduler tick that made it; part of the dedup id
+	Attempt int       `json:"attempt,omitempty"`
 }
+
+// Targets are the job's mailboxes in order.
+func (j SyncJob) Targets() []string {
+	if len(j.Mailboxes) > 0 {
+		return j.Mailboxes
+	}
+	if j.Mailbox != "" {
+		return []string{j.Mailbox}
+	}
+	return nil
+}
+
+// MaxJobMailboxes is the most mailboxes one SyncJob may name.
+const MaxJobMailboxes = 50
 
 // Clock is injected wherever time matters, so tests control it.
 type Clock interface {

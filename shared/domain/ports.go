@@ -161,6 +161,22 @@ type AuditStore interface {
 	ListAudit(ctx context.Context, tenantID, cursor string, limit int) (entries []AuditEntry, next string, err error)
 }
 
+// JobProgressStore remembers which mailboxes of a several-mailbox SyncJob
+// are done when the job must come back (one of its mailboxes was throttled
+// or failed), so the redelivered job syncs only the rest: without it a
+// throttle storm would sync a job's finished mailboxes again on every
+// redelivery. It is written only when a job comes back and read only when
+// one is redelivered, so a calm tick costs nothing here. Records are
+// scoped to the tenant (PurgeTenant deletes them) and expire after ttl.
+type JobProgressStore interface {
+	// MarkJobDone adds mailboxes to the job's done set (a union: marking
+	// twice, or concurrently, loses nothing) and sets its expiry to now+ttl.
+	MarkJobDone(ctx context.Context, tenantID, jobID string, mailboxes []string, ttl time.Duration) error
+	// JobDone returns the job's done set, in no order; empty (no error)
+	// when none is stored or it expired.
+	JobDone(ctx context.Context, tenantID, jobID string) ([]string, error)
+}
+
 // IdempotencyStore remembers the response to a request with an
 // Idempotency-Key, so a retried POST returns the same answer.
 type IdempotencyStore interface {
