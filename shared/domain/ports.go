@@ -161,6 +161,28 @@ type AuditStore interface {
 	ListAudit(ctx context.Context, tenantID, cursor string, limit int) (entries []AuditEntry, next string, err error)
 }
 
+// SyncSnapshot is what a sync job reads before it calls Exchange: the
+// mailbox record and its checkpoint.
+type SyncSnapshot struct {
+	Mailbox Mailbox
+	Found   bool      // the mailbox is registered to the tenant
+	State   SyncState // zero (Version 0) when none is stored
+}
+
+// SyncSnapshotReader reads the snapshots of several mailboxes of one
+// tenant at once. A store implements it when that is cheaper than a
+// GetMailbox and a GetSyncState per mailbox: on DynamoDB a range query
+// over consecutive mailboxes is billed by the bytes it reads, a GetItem by
+// each item's size rounded up to 4 KB. Reads may be eventually consistent
+// (a stale checkpoint only makes the job's conditional PutSyncState fail).
+type SyncSnapshotReader interface {
+	// GetSyncSnapshots returns one snapshot per address (as given; the
+	// caller passes normalized addresses), Found false for an address that
+	// is not the tenant's mailbox. It is cheapest when the addresses are
+	// consecutive in address order; any set works.
+	GetSyncSnapshots(ctx context.Context, tenantID string, addresses []string) (map[string]SyncSnapshot, error)
+}
+
 // JobProgressStore remembers which mailboxes of a several-mailbox SyncJob
 // are done when the job must come back (one of its mailboxes was throttled
 // or failed), so the redelivered job syncs only the rest: without it a
