@@ -2,8 +2,9 @@
 // passes (shared/dynamostore against DynamoDB Local, shared/local/boltstore
 // on disk). It asserts what callers rely on: optimistic concurrency,
 // not-found and conflict sentinels, paging, tenant isolation and purging,
-// expiry of audit entries and idempotency records, and a change feed that
-// holds every change exactly once, in order, under concurrent writers.
+// expiry of audit entries, idempotency records and job progress, and a
+// change feed that holds every change exactly once, in order, under
+// concurrent writers.
 package storetest
 
 import (
@@ -47,6 +48,7 @@ func Run(t *testing.T, newStore func(t *testing.T, opts Options) domain.Store) {
 	t.Run("Idempotency", func(t *testing.T) { testIdempotency(t, setup) })
 	t.Run("PurgeTenant", func(t *testing.T) { testPurge(t, setup) })
 	t.Run("Recovery", func(t *testing.T) { testRecovery(t, setup) })
+	t.Run("JobProgress", func(t *testing.T) { testJobProgress(t, setup) })
 }
 
 type setupFunc func(t *testing.T) (domain.Store, *Clock)
