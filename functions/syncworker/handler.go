@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -22,7 +23,9 @@ func handler(process batchProcessor, metrics *emf, log *slog.Logger) func(contex
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		msgs := make([]app.BatchMessage, len(ev.Records))
 		for i, r := range ev.Records {
-			msgs[i] = app.BatchMessage{ID: r.MessageId, Body: []byte(r.Body), ReceiptHandle: r.ReceiptHandle, GroupID: r.Attributes["MessageGroupId"]}
+			receives, _ := strconv.Atoi(r.Attributes["ApproximateReceiveCount"])
+			msgs[i] = app.BatchMessage{ID: r.MessageId, Body: []byte(r.Body), ReceiptHandle: r.ReceiptHandle,
+				GroupID: r.Attributes["MessageGroupId"], Receives: receives}
 		}
 		res := process(ctx, msgs)
 		resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
@@ -30,7 +33,7 @@ func handler(process batchProcessor, metrics *emf, log *slog.Logger) func(contex
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
 		}
 		s := res.Stats
-		log.Info("sync batch", "jobs", s.Jobs, "succeeded", s.Succeeded, "requeued", s.Requeued, "failed", s.Failed,
+		log.Info("sync batch", "jobs", s.Jobs, "mailboxes", s.Mailboxes, "alreadyDone", s.AlreadyDone, "succeeded", s.Succeeded, "requeued", s.Requeued, "failed", s.Failed,
 			"rejected", s.Rejected, "skipped", s.Skipped, "ewsCalls", s.EWSCalls, "throttled", s.Throttled, "appended", s.Appended, "auditFailed", s.AuditFailed)
 		metrics.write(s)
 		return resp, nil
@@ -53,8 +56,10 @@ func (m *emf) write(s app.BatchStats) {
 		Name string `json:"Name"`
 		Unit string `json:"Unit"`
 	}
-	names := []string{"SyncJobs", "SyncJobsRequeued", "SyncJobsFailed", "SyncJobsRejected", "EWSCalls", "ThrottledCalls", "ChangesAppended"}
-	values := []int{s.Jobs, s.Requeued, s.Failed, s.Rejected, s.EWSCalls, s.Throttled, s.Appended}
+	// SyncJobs counts queue messages; the SyncJobs* outcomes and
+	// MailboxSyncs count mailboxes (a message names up to 10).
+	names := []string{"SyncJobs", "MailboxSyncs", "SyncJobsRequeued", "SyncJobsFailed", "SyncJobsRejected", "EWSCalls", "ThrottledCalls", "ChangesAppended"}
+	values := []int{s.Jobs, s.Mailboxes, s.Requeued, s.Failed, s.Rejected, s.EWSCalls, s.Throttled, s.Appended}
 	doc := map[string]any{"Stage": m.stage}
 	ms := make([]metric, len(names))
 	for i, n := range names {

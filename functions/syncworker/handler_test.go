@@ -25,7 +25,7 @@ func (c fixedClock) Now() time.Time { return c.t }
 // answers scripts the sync outcome per mailbox.
 type answers map[string]error
 
-func (a answers) SyncMailbox(_ context.Context, job domain.SyncJob) (app.SyncResult, error) {
+func (a answers) SyncMailboxWith(_ context.Context, job domain.SyncJob, _ *domain.SyncSnapshot) (app.SyncResult, error) {
 	return app.SyncResult{Mailbox: job.Mailbox, EWSCalls: 3, Throttled: 1, Appended: 2}, a[job.Mailbox]
 }
 

@@ -1,5 +1,6 @@
 // Command syncworker is the sync-worker Lambda: SQS delivers batches of
-// sync jobs (one per mailbox), app.BatchWorker runs them side by side, and
+// sync jobs (up to 10 mailboxes each), app.BatchWorker runs their mailboxes
+// side by side (a delegate job's one after the other), and
 // the messages that must come back are reported as batch item failures.
 // Throttled jobs are handed back with the server's delay through
 // ChangeMessageVisibility; the function never sleeps. Wiring only.
@@ -51,12 +52,25 @@ func newWorker(store domain.Store, secrets domain.SecretStore, connector domain.
 	syncer := &app.Syncer{
 		Store:          store,
 		Tenants:        &app.TenantCache{Store: store, Clock: clock},
-		Secrets:        secretcache.New(secrets, 0, clock),
+		Secrets:        secretcache.New(secrets, secretTTL, clock),
 		Connector:      connector,
 		Clock:          clock,
 		Log:            log,
 		DeadlineMargin: 30 * time.Second,
 		DeferAudit:     true,
 	}
-	return &app.BatchWorker{Syncer: syncer, Requeuer: requeuer, Audit: store, Log: log}
+	w := &app.BatchWorker{Syncer: syncer, Requeuer: requeuer, Audit: store, Log: log}
+	// The DynamoDB store remembers a returning job's finished mailboxes
+	// and reads a job's mailboxes with one range query.
+	w.Progress, _ = store.(domain.JobProgressStore)
+	w.Snapshots, _ = store.(domain.SyncSnapshotReader)
+	return w
 }
+
+// secretTTL is how long a warm worker keeps a tenant's credential. An
+// hour, not secretcache's default 5 minutes: Secrets Manager bills every
+// read, and a rotation still reaches the worker at once, because a
+// credential Exchange rejects is dropped from the cache and read again
+// (Syncer calls Forget); an offboarded tenant's jobs stop through the
+// tenant cache within a minute.
+const secretTTL = time.Hour

@@ -101,8 +101,12 @@ func openStack(ctx context.Context, cfg config, out io.Writer) (*stack, error) {
 	}
 	s.queue = queue.New(queue.Options{MaxReceives: cfg.maxReceives})
 	s.sched = &app.Scheduler{Store: store, Queue: s.queue, Spread: cfg.spread, ForceDue: cfg.once}
+	syncer := &app.Syncer{Store: store, Secrets: secretcache.New(secrets, 0, clock), Connector: connector, Clock: clock, Log: log, DeferAudit: true}
 	w := &worker{
-		syncer:      &app.Syncer{Store: store, Secrets: secretcache.New(secrets, 0, clock), Connector: connector, Clock: clock, Log: log},
+		// At most cfg.workers mailbox syncs at once, however many
+		// mailboxes the messages in hand name.
+		batch:       &app.BatchWorker{Syncer: syncer, Progress: store, Snapshots: snapshotReader(store), Concurrency: cfg.workers, Log: log},
+		audit:       store,
 		progress:    s.progress,
 		log:         log,
 		maxReceives: cfg.maxReceives,
@@ -249,4 +253,10 @@ func (s *stack) runForever(ctx context.Context) error {
 		case <-time.After(time.Until(next)):
 		}
 	}
+}
+
+// snapshotReader is the store's SyncSnapshotReader, if it has one.
+func snapshotReader(store domain.Store) domain.SyncSnapshotReader {
+	r, _ := store.(domain.SyncSnapshotReader)
+	return r
 }

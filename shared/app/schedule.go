@@ -31,6 +31,12 @@ const (
 	// MaxQueueBatch is the most messages one SendBatch call may carry (the
 	// SQS SendMessageBatch limit, which the embedded queue enforces too).
 	MaxQueueBatch = 10
+	// DefaultMailboxesPerJob is how many mailboxes one queue message names:
+	// SQS requests and Lambda invocations are billed per message and per
+	// batch of 10 messages, so 10 mailboxes a message cut both tenfold.
+	// More would make a delegate slot's message (synced one mailbox after
+	// the other) long, and a throttled job's neighbours wait with it.
+	DefaultMailboxesPerJob = 10
 	// maxSQSID is the longest MessageGroupId / MessageDeduplicationId SQS takes.
 	maxSQSID = 128
 )
@@ -63,6 +69,9 @@ type Scheduler struct {
 	// status, as due: a manual run (`make run ARGS=--once`), not the minute
 	// schedule.
 	ForceDue bool
+	// MailboxesPerJob is how many mailboxes one message names, 1 to
+	// domain.MaxJobMailboxes; default DefaultMailboxesPerJob.
+	MailboxesPerJob int
 	// PageSize, Senders and TenantWorkers tune the fan-out (defaults above).
 	PageSize      int
 	Senders       int
@@ -76,11 +85,12 @@ type TickSummary struct {
 	TenantsDue       int       `json:"tenantsDue"`       // active tenants due this minute
 	Offboarded       int       `json:"offboarded"`       // skipped: offboarded
 	Mailboxes        int       `json:"mailboxes"`        // mailboxes read (of due tenants)
-	Enqueued         int       `json:"enqueued"`         // jobs sent
+	Enqueued         int       `json:"enqueued"`         // mailboxes whose job was sent
+	Messages         int       `json:"messages"`         // queue messages sent (several mailboxes each)
 	AdminRetries     int       `json:"adminRetries"`     // of which: NeedsAdmin mailboxes on their slow cadence
 	WaitingForAdmin  int       `json:"waitingForAdmin"`  // NeedsAdmin mailboxes not due this tick
 	Batches          int       `json:"batches"`          // SendBatch calls that succeeded
-	FailedJobs       int       `json:"failedJobs"`       // jobs whose batch failed to send
+	FailedJobs       int       `json:"failedJobs"`       // mailboxes whose batch failed to send
 	TenantsWithError int       `json:"tenantsWithError"` // tenants whose mailboxes could not be listed
 }
 
@@ -101,7 +111,7 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) (TickSummary, error
 	defer cancel()
 
 	tenants := make(chan domain.Tenant)
-	batches := make(chan []domain.QueueMessage)
+	batches := make(chan sendBatch)
 
 	var mu sync.Mutex // guards sum and errs
 	var errs []error
@@ -112,15 +122,16 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) (TickSummary, error
 	for range orDefault(s.Senders, DefaultScheduleSenders) {
 		sendWG.Go(func() {
 			for b := range batches {
-				err := s.Queue.SendBatch(ctx, b)
+				err := s.Queue.SendBatch(ctx, b.msgs)
 				record(func() {
 					if err != nil {
-						sum.FailedJobs += len(b)
+						sum.FailedJobs += b.mailboxes
 						errs = append(errs, err)
 						return
 					}
 					sum.Batches++
-					sum.Enqueued += len(b)
+					sum.Messages += len(b.msgs)
+					sum.Enqueued += b.mailboxes
 				})
 			}
 		})
@@ -155,7 +166,7 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) (TickSummary, error
 		return sum, fmt.Errorf("scheduler: list tenants: %w", listErr)
 	}
 	if len(errs) > 0 {
-		return sum, fmt.Errorf("scheduler: %d jobs not sent, %d tenants not listed: %w",
+		return sum, fmt.Errorf("scheduler: jobs of %d mailboxes not sent, %d tenants not listed: %w",
 			sum.FailedJobs, sum.TenantsWithError, errors.Join(errs...))
 	}
 	return sum, nil
@@ -199,15 +210,23 @@ type tenantPlan struct {
 	Mailboxes, AdminRetries, WaitingForAdmin int
 }
 
-// planTenant lists one due tenant's mailboxes and sends their jobs on in
-// batches of MaxQueueBatch.
-func (s *Scheduler) planTenant(ctx context.Context, t domain.Tenant, minute int64, slot time.Time, out chan<- []domain.QueueMessage) (tenantPlan, error) {
+// sendBatch is up to MaxQueueBatch messages and how many mailboxes they name.
+type sendBatch struct {
+	msgs      []domain.QueueMessage
+	mailboxes int
+}
+
+// planTenant lists one due tenant's mailboxes, packs them into jobs of up
+// to MailboxesPerJob mailboxes of one message group, and sends the jobs
+// on in batches of MaxQueueBatch.
+func (s *Scheduler) planTenant(ctx context.Context, t domain.Tenant, minute int64, slot time.Time, out chan<- sendBatch) (tenantPlan, error) {
 	var st tenantPlan
 	adminDue := s.ForceDue || adminRetryDue(t, minute, orDefaultDuration(s.AdminRetryInterval, DefaultAdminRetryInterval))
 	spread := min(s.Spread, tenantInterval(t))
-	batch := make([]domain.QueueMessage, 0, MaxQueueBatch)
+	perJob := min(max(orDefault(s.MailboxesPerJob, DefaultMailboxesPerJob), 1), domain.MaxJobMailboxes)
+	batch := sendBatch{msgs: make([]domain.QueueMessage, 0, MaxQueueBatch)}
 	flush := func() error {
-		if len(batch) == 0 {
+		if len(batch.msgs) == 0 {
 			return nil
 		}
 		select {
@@ -215,7 +234,33 @@ func (s *Scheduler) planTenant(ctx context.Context, t domain.Tenant, minute int6
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		batch = make([]domain.QueueMessage, 0, MaxQueueBatch)
+		batch = sendBatch{msgs: make([]domain.QueueMessage, 0, MaxQueueBatch)}
+		return nil
+	}
+	// Jobs being filled, by message group. Impersonated mailboxes fill one
+	// job after the other (consecutive addresses: one range read for the
+	// worker); a delegate slot's mailboxes fill that slot's job.
+	const impersonated = "" // the open impersonation job's key
+	open := map[string]*domain.SyncJob{}
+	var keys []string // open jobs' keys in the order they were opened
+	chunk := 0        // impersonation jobs sent so far
+	emit := func(key string) error {
+		job := open[key]
+		delete(open, key)
+		group := key
+		if key == impersonated {
+			group = impersonationGroup(t, chunk)
+			chunk++
+		}
+		msg, err := jobMessage(t, *job, group, slot, spread)
+		if err != nil {
+			return err
+		}
+		batch.msgs = append(batch.msgs, msg)
+		batch.mailboxes += len(job.Targets())
+		if len(batch.msgs) == MaxQueueBatch {
+			return flush()
+		}
 		return nil
 	}
 	index := 0 // position in address order: the delegate slot rotates over it
@@ -236,13 +281,20 @@ func (s *Scheduler) planTenant(ctx context.Context, t domain.Tenant, minute int6
 				}
 				st.AdminRetries++
 			}
-			msg, err := jobMessage(t, m, i, slot, spread)
-			if err != nil {
-				return st, err
+			serial := jobMode(t, m).Delegated()
+			key := impersonated
+			if serial || perJob == 1 {
+				key = JobGroup(t, m, i)
 			}
-			batch = append(batch, msg)
-			if len(batch) == MaxQueueBatch {
-				if err := flush(); err != nil {
+			job := open[key]
+			if job == nil {
+				job = &domain.SyncJob{TenantID: t.ID, Serial: serial, Tick: slot}
+				open[key] = job
+				keys = append(keys, key)
+			}
+			job.Mailboxes = append(job.Mailboxes, m.Address)
+			if len(job.Mailboxes) == perJob {
+				if err := emit(key); err != nil {
 					return st, err
 				}
 			}
@@ -252,26 +304,59 @@ func (s *Scheduler) planTenant(ctx context.Context, t domain.Tenant, minute int6
 		}
 		cursor = next
 	}
+	for _, key := range keys {
+		if open[key] == nil {
+			continue // sent when it filled up
+		}
+		if err := emit(key); err != nil {
+			return st, err
+		}
+	}
 	return st, flush()
 }
 
-// jobMessage builds the queue message for one mailbox: the job, its
-// deduplication id (tenant#mailbox#minute), its message group and its delay.
-func jobMessage(t domain.Tenant, m domain.Mailbox, index int, slot time.Time, spread time.Duration) (domain.QueueMessage, error) {
-	body, err := json.Marshal(domain.SyncJob{TenantID: t.ID, Mailbox: m.Address, Tick: slot})
+// impersonationGroup is the message group of an impersonation tenant's
+// n-th job of a tick. Impersonation charges each target mailbox, so these
+// groups only keep a mailbox from having two jobs at once: a mailbox keeps
+// its job number from tick to tick unless mailboxes before it are added or
+// removed (then, for one tick, it may have a job in its old group and one
+// in its new; the checkpoint's optimistic concurrency makes that safe).
+func impersonationGroup(t domain.Tenant, n int) string {
+	return QueueID(t.ID + "#i" + strconv.Itoa(n))
+}
+
+// jobMessage builds the queue message for one job: its deduplication id
+// (tenant#first mailbox#count#minute, also the job's ID), its message group
+// and its delay.
+func jobMessage(t domain.Tenant, job domain.SyncJob, group string, slot time.Time, spread time.Duration) (domain.QueueMessage, error) {
+	targets := job.Targets()
+	if len(targets) == 1 {
+		job.Mailbox, job.Mailboxes = targets[0], nil
+	}
+	job.ID = QueueID(t.ID + "#" + targets[0] + "#" + strconv.Itoa(len(targets)) + "#" + strconv.FormatInt(slot.Unix()/60, 10))
+	body, err := json.Marshal(job)
 	if err != nil {
 		return domain.QueueMessage{}, err
 	}
-	msg := domain.QueueMessage{
-		Body:    body,
-		DedupID: QueueID(t.ID + "#" + m.Address + "#" + strconv.FormatInt(slot.Unix()/60, 10)),
-		GroupID: JobGroup(t, m, index),
-	}
+	msg := domain.QueueMessage{Body: body, DedupID: job.ID, GroupID: group}
 	if spread >= time.Second {
 		// Whole seconds: SQS DelaySeconds has no finer grain.
-		msg.Delay = time.Duration(hash64(t.ID+"#"+m.Address)%uint64(spread/time.Second)) * time.Second
+		msg.Delay = time.Duration(hash64(t.ID+"#"+targets[0])%uint64(spread/time.Second)) * time.Second
 	}
 	return msg, nil
+}
+
+// jobMode is the mode a mailbox's job will start in: the one that worked
+// last (after a fallback), else the mailbox's override, else the tenant's.
+func jobMode(t domain.Tenant, m domain.Mailbox) domain.AccessMode {
+	mode := m.EffectiveMode
+	if mode == "" {
+		mode = m.AccessMode
+	}
+	if mode == "" {
+		mode = t.AccessMode
+	}
+	return mode
 }
 
 // JobGroup is the message group of a mailbox's job. One message per group
@@ -288,14 +373,7 @@ func jobMessage(t domain.Tenant, m domain.Mailbox, index int, slot time.Time, sp
 // The mode is the one that worked last (after a fallback), else the
 // mailbox's override, else the tenant's.
 func JobGroup(t domain.Tenant, m domain.Mailbox, index int) string {
-	mode := m.EffectiveMode
-	if mode == "" {
-		mode = m.AccessMode
-	}
-	if mode == "" {
-		mode = t.AccessMode
-	}
-	if mode.Delegated() {
+	if jobMode(t, m).Delegated() {
 		return QueueID(t.ID + "#d" + strconv.Itoa(index%DelegateSlots(t)))
 	}
 	return QueueID(t.ID + "#" + m.Address)

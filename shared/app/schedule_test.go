@@ -209,7 +209,9 @@ func TestTickSkipsOffboardedAndSlowsNeedsAdmin(t *testing.T) {
 		if j.TenantID == "gone" {
 			t.Fatalf("job for an offboarded tenant: %+v", j)
 		}
-		perMailbox[j.Mailbox]++
+		for _, mb := range j.Targets() {
+			perMailbox[mb]++
+		}
 	}
 	for i := range 10 {
 		addr := fmt.Sprintf("user%05d@acme.example", i)
@@ -257,7 +259,7 @@ func TestTickGroupsBoundConcurrency(t *testing.T) {
 		{"folder delegate counts as delegate", schedWithJobs(schedTenant("fd", domain.AccessFolderDelegate, time.Minute), 4), 10, 4},
 		{"delegate default is 10", schedTenant("d10", domain.AccessDelegate, time.Minute), 100, 10},
 		{"delegate capped at EWSMaxConcurrency 27", schedWithJobs(schedTenant("big", domain.AccessDelegate, time.Minute), 100), 300, 27},
-		{"impersonation: one group per mailbox", schedTenant("imp", domain.AccessImpersonation, time.Minute), 300, 300},
+		{"impersonation: one group per job of 10 mailboxes", schedTenant("imp", domain.AccessImpersonation, time.Minute), 300, 30},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := &schedStore{}
@@ -266,9 +268,13 @@ func TestTickGroupsBoundConcurrency(t *testing.T) {
 			if _, err := (&app.Scheduler{Store: st, Queue: q, PageSize: 7}).Tick(context.Background(), schedT0); err != nil {
 				t.Fatal(err)
 			}
-			perGroup := map[string]int{}
+			perGroup := map[string]int{} // mailboxes
 			for _, m := range q.messages() {
-				perGroup[m.GroupID]++
+				j := schedJobOf(t, m)
+				if j.Serial != tc.tenant.AccessMode.Delegated() {
+					t.Fatalf("job %+v: serial must be set exactly for delegate access", j)
+				}
+				perGroup[m.GroupID] += len(j.Targets())
 			}
 			if len(perGroup) != tc.wantGroups {
 				t.Fatalf("%d groups, want %d", len(perGroup), tc.wantGroups)
@@ -278,7 +284,7 @@ func TestTickGroupsBoundConcurrency(t *testing.T) {
 				lo, hi = min(lo, n), max(hi, n)
 			}
 			if hi-lo > 1 {
-				t.Fatalf("groups unbalanced: %d to %d jobs per group", lo, hi)
+				t.Fatalf("groups unbalanced: %d to %d mailboxes per group", lo, hi)
 			}
 		})
 	}
@@ -324,8 +330,12 @@ func TestTickDedupIDsRepeatWithinAMinuteOnly(t *testing.T) {
 			if m.DedupID == "" || len(m.DedupID) > 128 {
 				t.Fatalf("dedup id %q: must be 1-128 characters", m.DedupID)
 			}
-			if j := schedJobOf(t, m); !j.Tick.Equal(at.Truncate(time.Minute)) {
+			j := schedJobOf(t, m)
+			if !j.Tick.Equal(at.Truncate(time.Minute)) {
 				t.Fatalf("job tick %v, want the minute %v", j.Tick, at.Truncate(time.Minute))
+			}
+			if j.ID != m.DedupID {
+				t.Fatalf("job id %q, want its dedup id %q (a redelivered job finds its progress by it)", j.ID, m.DedupID)
 			}
 			out = append(out, m.DedupID)
 		}
@@ -333,8 +343,8 @@ func TestTickDedupIDsRepeatWithinAMinuteOnly(t *testing.T) {
 		return out
 	}
 	first := ids(schedT0.Add(5 * time.Second))
-	if len(first) != 25 || len(slices.Compact(slices.Clone(first))) != 25 {
-		t.Fatalf("want 25 distinct dedup ids, got %d", len(slices.Compact(slices.Clone(first))))
+	if len(first) != 3 || len(slices.Compact(slices.Clone(first))) != 3 {
+		t.Fatalf("want 3 distinct dedup ids (25 mailboxes in jobs of 10), got %d", len(slices.Compact(slices.Clone(first))))
 	}
 	if retried := ids(schedT0.Add(50 * time.Second)); !slices.Equal(first, retried) {
 		t.Fatal("a retried tick in the same minute must send the same dedup ids")
@@ -361,14 +371,16 @@ func TestRetriedTickDoesNotDoubleJobs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := q.Stats(); got.Sent != 50 || got.Deduplicated != 50 {
-		t.Fatalf("queue %+v: want 50 jobs kept and the retry's 50 dropped", got)
+	// 37 impersonated mailboxes make 4 jobs; 13 delegate ones over 4
+	// slots make 4 (one per slot).
+	if got := q.Stats(); got.Sent != 8 || got.Deduplicated != 8 {
+		t.Fatalf("queue %+v: want 8 jobs kept and the retry's 8 dropped", got)
 	}
 	if _, err := s.Tick(context.Background(), schedT0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if got := q.Stats(); got.Sent != 100 {
-		t.Fatalf("queue %+v: the next minute's 50 jobs must be kept", got)
+	if got := q.Stats(); got.Sent != 16 {
+		t.Fatalf("queue %+v: the next minute's 8 jobs must be kept", got)
 	}
 }
 
@@ -392,15 +404,22 @@ func TestTickBatchesAndPages(t *testing.T) {
 		}
 		for _, m := range b {
 			j := schedJobOf(t, m)
-			key := j.TenantID + "/" + j.Mailbox
-			if seen[key] {
-				t.Fatalf("%s enqueued twice", key)
+			for _, mb := range j.Targets() {
+				key := j.TenantID + "/" + mb
+				if seen[key] {
+					t.Fatalf("%s enqueued twice", key)
+				}
+				seen[key] = true
 			}
-			seen[key] = true
 		}
 	}
-	if want := 235 + 2; len(q.batches) != want || sum.Batches != want {
-		t.Fatalf("%d batches (summary %d), want %d: full batches of 10 per tenant", len(q.batches), sum.Batches, want)
+	if len(seen) != 2362 {
+		t.Fatalf("%d mailboxes in jobs, want 2362", len(seen))
+	}
+	// a: 2,345 mailboxes in 235 jobs of up to 10, 24 batches; b: 17
+	// delegate mailboxes over 20 slots, a job each, 2 batches.
+	if want := 24 + 2; len(q.batches) != want || sum.Batches != want || sum.Messages != 235+17 {
+		t.Fatalf("%d batches (summary %d, %d messages), want %d batches of 252 messages", len(q.batches), sum.Batches, sum.Messages, want)
 	}
 }
 
@@ -431,25 +450,26 @@ func TestTickSpreadDelays(t *testing.T) {
 		distinct[j.TenantID][m.Delay] = true
 	}
 	for id, d := range distinct {
-		if len(d) < 30 {
-			t.Errorf("tenant %s: only %d distinct delays for 200 mailboxes: not spread", id, len(d))
+		if len(d) < 10 {
+			t.Errorf("tenant %s: only %d distinct delays for 20 jobs: not spread", id, len(d))
 		}
 	}
 }
 
 func TestTickReportsFailuresAndSendsTheRest(t *testing.T) {
 	st := &schedStore{failList: "broken"}
-	st.addTenant(schedTenant("acme", domain.AccessImpersonation, time.Minute), 30, nil)
+	// 130 mailboxes: 13 jobs, sent in a batch of 10 and one of 3 (which fails).
+	st.addTenant(schedTenant("acme", domain.AccessImpersonation, time.Minute), 130, nil)
 	st.addTenant(schedTenant("broken", domain.AccessImpersonation, time.Minute), 5, nil)
-	q := &schedQueue{failMailbox: "user00010@acme.example"}
+	q := &schedQueue{failMailbox: "user00100@acme.example"}
 	sum, err := (&app.Scheduler{Store: st, Queue: q}).Tick(context.Background(), schedT0)
 	if err == nil {
 		t.Fatal("want an error so the runtime retries the tick")
 	}
-	if sum.Enqueued != 20 || sum.FailedJobs != 10 || sum.TenantsWithError != 1 {
-		t.Fatalf("summary %+v: want 20 sent, 10 failed, 1 tenant not listed", sum)
+	if sum.Enqueued != 100 || sum.FailedJobs != 30 || sum.TenantsWithError != 1 {
+		t.Fatalf("summary %+v: want 100 mailboxes sent, 30 failed, 1 tenant not listed", sum)
 	}
-	if !strings.Contains(err.Error(), "10 jobs not sent") || !strings.Contains(err.Error(), "broken") {
+	if !strings.Contains(err.Error(), "jobs of 30 mailboxes not sent") || !strings.Contains(err.Error(), "broken") {
 		t.Fatalf("error %q should say what failed", err)
 	}
 }
@@ -487,3 +507,77 @@ func TestQueueID(t *testing.T) {
 }
 
 func schedWithJobs(t domain.Tenant, n int) domain.Tenant { t.MaxConcurrentJobs = n; return t }
+
+func TestTickPacksMailboxesIntoJobs(t *testing.T) {
+	st := &schedStore{}
+	st.addTenant(schedTenant("imp", domain.AccessImpersonation, time.Minute), 25, nil)
+	st.addTenant(schedWithJobs(schedTenant("del", domain.AccessDelegate, time.Minute), 3), 25, nil)
+	for _, tc := range []struct {
+		name      string
+		perJob    int
+		wantImp   []int // mailboxes per impersonation job
+		wantSlots int
+	}{
+		{"default 10", 0, []int{10, 10, 5}, 3},
+		{"4", 4, []int{4, 4, 4, 4, 4, 4, 1}, 3},
+		{"1: one mailbox a job, as before", 1, slices.Repeat([]int{1}, 25), 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := &schedQueue{}
+			if _, err := (&app.Scheduler{Store: st, Queue: q, MailboxesPerJob: tc.perJob, PageSize: 7}).Tick(context.Background(), schedT0); err != nil {
+				t.Fatal(err)
+			}
+			var imp []int
+			var next int // impersonated mailboxes come in address order
+			slots := map[string][]int{}
+			for _, m := range q.messages() {
+				j := schedJobOf(t, m)
+				per := max(tc.perJob, 1)
+				if tc.perJob == 0 {
+					per = app.DefaultMailboxesPerJob
+				}
+				if n := len(j.Targets()); n == 0 || n > per {
+					t.Fatalf("job of %d mailboxes, want 1-%d", n, per)
+				}
+				if len(j.Targets()) == 1 && (j.Mailbox == "" || j.Mailboxes != nil) {
+					t.Fatalf("a one-mailbox job names it in Mailbox: %+v", j)
+				}
+				switch j.TenantID {
+				case "imp":
+					if j.Serial {
+						t.Fatalf("impersonation job %+v is serial: its mailboxes have budgets of their own", j)
+					}
+					for _, mb := range j.Targets() {
+						if want := fmt.Sprintf("user%05d@imp.example", next); mb != want {
+							t.Fatalf("impersonation job names %s, want %s: jobs take consecutive mailboxes", mb, want)
+						}
+						next++
+					}
+					imp = append(imp, len(j.Targets()))
+				case "del":
+					if !j.Serial {
+						t.Fatalf("delegate job %+v is not serial: its mailboxes share the service account's budget", j)
+					}
+					for _, mb := range j.Targets() {
+						var i int
+						fmt.Sscanf(mb, "user%05d@", &i)
+						slots[m.GroupID] = append(slots[m.GroupID], i)
+					}
+				}
+			}
+			if !slices.Equal(imp, tc.wantImp) {
+				t.Errorf("impersonation jobs of %v mailboxes, want %v", imp, tc.wantImp)
+			}
+			if len(slots) != tc.wantSlots {
+				t.Fatalf("%d delegate groups, want %d", len(slots), tc.wantSlots)
+			}
+			for g, idx := range slots {
+				for _, i := range idx {
+					if i%3 != idx[0]%3 {
+						t.Fatalf("group %s holds mailboxes %v of different slots", g, idx)
+					}
+				}
+			}
+		})
+	}
+}

@@ -212,6 +212,14 @@ func (s *Syncer) checkpointEvery() int {
 // SyncMailbox runs one job. Errors: *RetryLater (requeue with its delay), a
 // rejected job (IsRejectedJob: drop it), anything else (redeliver).
 func (s *Syncer) SyncMailbox(ctx context.Context, job domain.SyncJob) (SyncResult, error) {
+	return s.SyncMailboxWith(ctx, job, nil)
+}
+
+// SyncMailboxWith runs one job from a snapshot of the mailbox record and
+// its checkpoint read beforehand (domain.SyncSnapshotReader, for several
+// mailboxes at once); a nil snap reads them here. A stale snapshot is
+// safe: the checkpoint is written conditionally on its version.
+func (s *Syncer) SyncMailboxWith(ctx context.Context, job domain.SyncJob, snap *domain.SyncSnapshot) (SyncResult, error) {
 	res := SyncResult{TenantID: job.TenantID, Mailbox: job.Mailbox}
 	if err := ValidateTenantID(job.TenantID); err != nil {
 		return res, err
@@ -236,7 +244,15 @@ func (s *Syncer) SyncMailbox(ctx context.Context, job domain.SyncJob) (SyncResul
 	if t.Status == domain.TenantOffboarded {
 		return res, &domain.Error{Code: domain.CodeForbidden, Message: fmt.Sprintf("tenant %q is offboarded", t.ID)}
 	}
-	m, err := s.Store.GetMailbox(ctx, t.ID, addr)
+	var m domain.Mailbox
+	if snap != nil {
+		m = snap.Mailbox
+		if !snap.Found {
+			err = domain.ErrNotFound
+		}
+	} else {
+		m, err = s.Store.GetMailbox(ctx, t.ID, addr)
+	}
 	if err != nil {
 		if domain.IsNotFound(err) {
 			// Tenant isolation (Invariant 4): a job may only name the
@@ -251,7 +267,7 @@ func (s *Syncer) SyncMailbox(ctx context.Context, job domain.SyncJob) (SyncResul
 		return res, &domain.Error{Code: domain.CodeForbidden, Message: fmt.Sprintf("mailbox %s is not registered to tenant %q", addr, t.ID)}
 	}
 
-	r := &syncRun{s: s, job: job, tenant: t, mbox: m, res: &res, started: s.now()}
+	r := &syncRun{s: s, job: job, tenant: t, mbox: m, res: &res, started: s.now(), snap: snap}
 	runErr := r.run(ctx)
 	return res, r.finish(ctx, runErr)
 }
@@ -265,6 +281,7 @@ type syncRun struct {
 	access domain.MailboxAccess
 	ref    domain.MailboxRef
 	res    *SyncResult
+	snap   *domain.SyncSnapshot // read beforehand; nil: read the checkpoint here
 
 	st    domain.SyncState // working copy
 	saved domain.SyncState // as stored
@@ -319,8 +336,10 @@ func (r *syncRun) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := r.s.Store.GetSyncState(ctx, r.tenant.ID, r.mbox.Address)
-	if err != nil {
+	var st domain.SyncState
+	if r.snap != nil {
+		st = r.snap.State
+	} else if st, err = r.s.Store.GetSyncState(ctx, r.tenant.ID, r.mbox.Address); err != nil {
 		return fmt.Errorf("sync: reading sync state: %w", err)
 	}
 	st.TenantID, st.Mailbox = r.tenant.ID, r.mbox.Address

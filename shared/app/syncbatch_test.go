@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/local/boltstore"
 )
 
 // scriptedSyncer answers each mailbox with a scripted error and records
@@ -25,7 +28,7 @@ type scriptedSyncer struct {
 	started chan string
 }
 
-func (s *scriptedSyncer) SyncMailbox(_ context.Context, job domain.SyncJob) (app.SyncResult, error) {
+func (s *scriptedSyncer) SyncMailboxWith(_ context.Context, job domain.SyncJob, _ *domain.SyncSnapshot) (app.SyncResult, error) {
 	if s.started != nil {
 		s.started <- job.Mailbox
 	}
@@ -88,7 +91,7 @@ func TestBatchWorkerOutcomes(t *testing.T) {
 	if !slices.Equal(rq.calls, []requeue{{"rh-2", 3 * time.Second}}) {
 		t.Errorf("requeues = %v, want rh-2 after 3s", rq.calls)
 	}
-	want := app.BatchStats{Jobs: 6, Succeeded: 1, Requeued: 1, Failed: 2, Rejected: 2, EWSCalls: 8, Appended: 4}
+	want := app.BatchStats{Jobs: 6, Mailboxes: 5, Succeeded: 1, Requeued: 1, Failed: 2, Rejected: 2, EWSCalls: 8, Appended: 4}
 	if res.Stats != want {
 		t.Errorf("stats = %+v, want %+v", res.Stats, want)
 	}
@@ -143,5 +146,134 @@ func TestBatchWorkerRunsGroupsConcurrently(t *testing.T) {
 	close(syncer.gate)
 	if res := <-done; res.Stats.Succeeded != 5 {
 		t.Errorf("stats %+v", res.Stats)
+	}
+}
+
+// multiMsg is a job of several mailboxes, as the scheduler makes them.
+func multiMsg(id string, serial bool, receives int, mailboxes ...string) app.BatchMessage {
+	body, _ := json.Marshal(domain.SyncJob{TenantID: "acme", Mailboxes: mailboxes, Serial: serial, ID: "job-" + id, Tick: t0})
+	return app.BatchMessage{ID: id, Body: body, ReceiptHandle: "rh-" + id, GroupID: "g-" + id, Receives: receives}
+}
+
+func progressStore(t *testing.T) *boltstore.Store {
+	t.Helper()
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "store.db"), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// A job's mailboxes sync side by side; when one is throttled the job comes
+// back once, with the largest delay asked, and its redelivery syncs only
+// the mailboxes not finished.
+func TestBatchWorkerJobComesBackForItsUnfinishedMailboxesOnly(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		serial  bool
+		wantRan []string // first delivery, in order for a serial job
+		wantRe  []string // redelivery
+	}{
+		{"side by side", false, []string{"a@x.com", "busy@x.com", "c@x.com", "slow@x.com"}, []string{"busy@x.com", "slow@x.com"}},
+		{"serial stops at the first", true, []string{"a@x.com", "busy@x.com"}, []string{"busy@x.com", "c@x.com", "slow@x.com"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			syncer := &scriptedSyncer{answers: map[string]error{
+				"busy@x.com": &app.RetryLater{After: 3 * time.Second, Reason: "throttled"},
+				"slow@x.com": &app.RetryLater{After: 9 * time.Second, Reason: "throttled harder"},
+			}}
+			rq := &recordingRequeuer{}
+			w := &app.BatchWorker{Syncer: syncer, Requeuer: rq, Progress: progressStore(t), Log: quiet}
+			targets := []string{"a@x.com", "busy@x.com", "c@x.com", "slow@x.com"}
+			res := w.Process(context.Background(), []app.BatchMessage{multiMsg("1", tc.serial, 1, targets...)})
+			if !slices.Equal(res.Failed, []string{"1"}) {
+				t.Fatalf("failed = %v, want the job back", res.Failed)
+			}
+			ran := slices.Clone(syncer.ran)
+			if !tc.serial {
+				slices.Sort(ran)
+			}
+			if !slices.Equal(ran, tc.wantRan) {
+				t.Fatalf("first delivery synced %v, want %v", ran, tc.wantRan)
+			}
+			wantAfter := 9 * time.Second
+			if tc.serial {
+				wantAfter = 3 * time.Second
+			}
+			if !slices.Equal(rq.calls, []requeue{{"rh-1", wantAfter}}) {
+				t.Fatalf("requeues = %v, want one, after %v", rq.calls, wantAfter)
+			}
+
+			syncer.ran = nil
+			delete(syncer.answers, "busy@x.com")
+			delete(syncer.answers, "slow@x.com")
+			res = w.Process(context.Background(), []app.BatchMessage{multiMsg("1", tc.serial, 2, targets...)})
+			ran = slices.Clone(syncer.ran)
+			slices.Sort(ran)
+			if !slices.Equal(ran, tc.wantRe) || len(res.Failed) != 0 {
+				t.Fatalf("redelivery synced %v (failed %v), want %v: finished mailboxes are skipped", ran, res.Failed, tc.wantRe)
+			}
+			if res.Stats.AlreadyDone != len(targets)-len(tc.wantRe) {
+				t.Fatalf("stats %+v: want %d already done", res.Stats, len(targets)-len(tc.wantRe))
+			}
+		})
+	}
+}
+
+// Without a progress store (or on a first delivery) nothing is skipped:
+// a first delivery never reads progress, even if some is stored.
+func TestBatchWorkerFirstDeliveryRunsEverything(t *testing.T) {
+	ps := progressStore(t)
+	if err := ps.MarkJobDone(context.Background(), "acme", "job-1", []string{"a@x.com"}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	syncer := &scriptedSyncer{answers: map[string]error{}}
+	w := &app.BatchWorker{Syncer: syncer, Progress: ps, Log: quiet}
+	w.Process(context.Background(), []app.BatchMessage{multiMsg("1", false, 1, "a@x.com", "b@x.com")})
+	if len(syncer.ran) != 2 {
+		t.Fatalf("synced %v, want both", syncer.ran)
+	}
+}
+
+// The batch's mailboxes share one concurrency limit, whatever the jobs.
+func TestBatchWorkerLimitsMailboxSyncsAcrossJobs(t *testing.T) {
+	syncer := &scriptedSyncer{answers: map[string]error{}, gate: make(chan struct{}), started: make(chan string, 20)}
+	w := &app.BatchWorker{Syncer: syncer, Concurrency: 4, Log: quiet}
+	done := make(chan app.BatchResult)
+	go func() {
+		done <- w.Process(context.Background(), []app.BatchMessage{
+			multiMsg("1", false, 1, "a@x.com", "b@x.com", "c@x.com"),
+			multiMsg("2", false, 1, "d@x.com", "e@x.com", "f@x.com"),
+		})
+	}()
+	for range 4 {
+		select {
+		case <-syncer.started:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the jobs' mailboxes do not sync side by side")
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // a fifth would have started by now
+	if n := len(syncer.started); n != 0 {
+		t.Fatalf("%d syncs started beyond the limit of 4", n)
+	}
+	close(syncer.gate)
+	if res := <-done; res.Stats.Succeeded != 6 || res.Stats.Mailboxes != 6 || res.Stats.Jobs != 2 {
+		t.Errorf("stats %+v", res.Stats)
+	}
+}
+
+// A job naming no mailbox, or too many, is dropped.
+func TestBatchWorkerRejectsBadJobs(t *testing.T) {
+	syncer := &scriptedSyncer{answers: map[string]error{}}
+	w := &app.BatchWorker{Syncer: syncer, Log: quiet}
+	many := make([]string, domain.MaxJobMailboxes+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("u%d@x.com", i)
+	}
+	res := w.Process(context.Background(), []app.BatchMessage{multiMsg("1", false, 1), multiMsg("2", false, 1, many...)})
+	if len(res.Failed) != 0 || res.Stats.Rejected != 2 || len(syncer.ran) != 0 {
+		t.Fatalf("result %+v, ran %v: want both dropped unrun", res, syncer.ran)
 	}
 }
