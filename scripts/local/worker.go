@@ -75,4 +75,3 @@ func (w *worker) handle(ctx context.Context, m queue.Message) error {
 	}
 	return errors.New(jr.Reason)
 }
-
