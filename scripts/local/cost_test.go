@@ -359,8 +359,9 @@ func BenchmarkCostPerSync(b *testing.B) {
 			{50 * time.Millisecond, changedFraction},
 			{500 * time.Millisecond, changedFraction},
 			{50 * time.Millisecond, 0},
+			{500 * time.Millisecond, 0},
 		} {
-			r := pass(1+i*3+k, tc.latency, tc.changed)
+			r := pass(1+i*4+k, tc.latency, tc.changed)
 			b.ReportMetric(r.rru, "RRU/sync")
 			b.ReportMetric(r.wru, "WRU/sync")
 			b.ReportMetric(r.ewsCalls, "EWS-calls/sync")
