@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"sort"
 	"strings"
@@ -99,6 +100,10 @@ func (m *ddbMeter) install(st *middleware.Stack) error {
 		case *dynamodb.TransactGetItemsInput:
 			p.ReturnConsumedCapacity = total
 		}
+		var txUnits float64 // what AWS bills a transaction, computed
+		if p, ok := in.Parameters.(*dynamodb.TransactWriteItemsInput); ok {
+			txUnits = transactWriteUnits(p)
+		}
 		out, md, err := next.HandleInitialize(ctx, in)
 		var caps []types.ConsumedCapacity
 		one := func(c *types.ConsumedCapacity) {
@@ -124,7 +129,9 @@ func (m *ddbMeter) install(st *middleware.Stack) error {
 		case *dynamodb.BatchWriteItemOutput:
 			caps = r.ConsumedCapacity
 		case *dynamodb.TransactWriteItemsOutput:
-			caps = r.ConsumedCapacity
+			// DynamoDB Local under-reports transactions (4 units for three
+			// 100-byte puts; AWS bills 6): price them as AWS does.
+			caps = []types.ConsumedCapacity{{CapacityUnits: aws.Float64(txUnits)}}
 		case *dynamodb.TransactGetItemsOutput:
 			caps = r.ConsumedCapacity
 		}
@@ -148,6 +155,63 @@ func (m *ddbMeter) install(st *middleware.Stack) error {
 		}
 		return out, md, err
 	}), middleware.After)
+}
+
+// transactWriteUnits is what AWS bills a TransactWriteItems: two write
+// units per KB (rounded up) of each item written. Puts are sized exactly;
+// an update or delete, whose item size is not in the request, counts as
+// one KB.
+func transactWriteUnits(in *dynamodb.TransactWriteItemsInput) float64 {
+	units := 0.0
+	for _, a := range in.TransactItems {
+		kb := 1.0
+		if a.Put != nil {
+			kb = math.Ceil(float64(itemSize(a.Put.Item)) / 1024)
+		}
+		if a.ConditionCheck == nil {
+			units += 2 * kb
+		}
+	}
+	return units
+}
+
+// itemSize follows DynamoDB's item size rules: attribute names plus values
+// (numbers about half their digits, lists and maps 3 bytes plus 1 per
+// element).
+func itemSize(it map[string]types.AttributeValue) int {
+	n := 0
+	for name, v := range it {
+		n += len(name) + valueSize(v)
+	}
+	return n
+}
+
+func valueSize(v types.AttributeValue) int {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		return len(v.Value)
+	case *types.AttributeValueMemberN:
+		return len(v.Value)/2 + 1
+	case *types.AttributeValueMemberB:
+		return len(v.Value)
+	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
+		return 1
+	case *types.AttributeValueMemberSS:
+		n := 0
+		for _, s := range v.Value {
+			n += len(s)
+		}
+		return n
+	case *types.AttributeValueMemberL:
+		n := 3
+		for _, e := range v.Value {
+			n += 1 + valueSize(e)
+		}
+		return n
+	case *types.AttributeValueMemberM:
+		return 3 + itemSize(v.Value) + len(v.Value)
+	}
+	return 0
 }
 
 func (m *ddbMeter) String() string {
