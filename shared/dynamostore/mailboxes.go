@@ -17,6 +17,19 @@ import (
 	"github.com/mailbridge/mailbridge/shared/internal/storeplan"
 )
 
+// A mailbox's record and its checkpoint both live in the tenant partition,
+// each in a range of its own, so the records (and the checkpoints) of
+// mailboxes consecutive in address order are read with one range Query
+// (GetSyncSnapshots). No other sort key of the partition starts with "M" or
+// "S", so a range between two addresses holds only records (checkpoints).
+const (
+	mailboxPrefix   = "M#"
+	syncStatePrefix = "S#"
+)
+
+func mailboxSK(address string) string   { return mailboxPrefix + address }
+func syncStateSK(address string) string { return syncStatePrefix + address }
+
 func mailboxItem(m domain.Mailbox) (item, error) {
 	if err := checkTenantID(m.TenantID); err != nil {
 		return nil, err
@@ -28,7 +41,7 @@ func mailboxItem(m domain.Mailbox) (item, error) {
 	if err != nil {
 		return nil, err
 	}
-	it := key(tenantPK(m.TenantID), "M#"+m.Address)
+	it := key(tenantPK(m.TenantID), mailboxSK(m.Address))
 	it["st"] = str(string(m.Status))
 	it["d"] = str(string(d))
 	return it, nil
@@ -66,18 +79,25 @@ func (s *Store) PutMailbox(ctx context.Context, m domain.Mailbox) error {
 
 // GetMailbox returns ErrNotFound if absent.
 func (s *Store) GetMailbox(ctx context.Context, tenantID, address string) (domain.Mailbox, error) {
-	var m domain.Mailbox
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: s.table, Key: key(tenantPK(tenantID), "M#"+address), ConsistentRead: aws.Bool(s.strongWorkerReads),
+		TableName: s.table, Key: key(tenantPK(tenantID), mailboxSK(address)), ConsistentRead: aws.Bool(s.strongWorkerReads),
 	})
 	if err != nil {
-		return m, fmt.Errorf("dynamostore: get mailbox: %w", err)
+		return domain.Mailbox{}, fmt.Errorf("dynamostore: get mailbox: %w", err)
 	}
 	if out.Item == nil {
-		return m, fmt.Errorf("mailbox %s: %w", address, domain.ErrNotFound)
+		return domain.Mailbox{}, fmt.Errorf("mailbox %s: %w", address, domain.ErrNotFound)
 	}
-	err = json.Unmarshal([]byte(getS(out.Item, "d")), &m)
-	return m, err
+	return decodeMailbox(out.Item)
+}
+
+// decodeMailbox reads a stored mailbox record (GetMailbox, GetSyncSnapshots).
+func decodeMailbox(it item) (domain.Mailbox, error) {
+	var m domain.Mailbox
+	if err := json.Unmarshal([]byte(getS(it, "d")), &m); err != nil {
+		return m, fmt.Errorf("dynamostore: mailbox record %s: %w", getS(it, "sk"), err)
+	}
+	return m, nil
 }
 
 // DeleteMailbox removes the mailbox and its sync state in one transaction;
@@ -87,8 +107,8 @@ func (s *Store) DeleteMailbox(ctx context.Context, tenantID, address string) err
 		return err
 	}
 	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Delete: &types.Delete{TableName: s.table, Key: key(tenantPK(tenantID), "M#"+address), ConditionExpression: aws.String("attribute_exists(pk)")}},
-		{Delete: &types.Delete{TableName: s.table, Key: key(mailboxPK(tenantID, address), "S")}},
+		{Delete: &types.Delete{TableName: s.table, Key: key(tenantPK(tenantID), mailboxSK(address)), ConditionExpression: aws.String("attribute_exists(pk)")}},
+		{Delete: &types.Delete{TableName: s.table, Key: key(tenantPK(tenantID), syncStateSK(address))}},
 	}})
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) && len(tce.CancellationReasons) > 0 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
@@ -124,7 +144,7 @@ func (s *Store) ListMailboxes(ctx context.Context, tenantID string, q domain.Mai
 		in.ExpressionAttributeValues[":st"] = str(string(q.Status))
 	}
 	if q.Cursor != "" {
-		in.ExclusiveStartKey = key(tenantPK(tenantID), "M#"+after)
+		in.ExclusiveStartKey = key(tenantPK(tenantID), mailboxSK(after))
 	}
 	out, next, err := queryRecords(ctx, s, in, limit, func(v domain.Mailbox) string { return v.Address })
 	if err != nil {
@@ -137,17 +157,23 @@ func (s *Store) ListMailboxes(ctx context.Context, tenantID string, q domain.Mai
 
 // GetSyncState returns a zero SyncState (Version 0) when none is stored.
 func (s *Store) GetSyncState(ctx context.Context, tenantID, mailbox string) (domain.SyncState, error) {
-	st := domain.SyncState{TenantID: tenantID, Mailbox: mailbox}
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: s.table, Key: key(mailboxPK(tenantID, mailbox), "S"), ConsistentRead: aws.Bool(s.strongWorkerReads),
+		TableName: s.table, Key: key(tenantPK(tenantID), syncStateSK(mailbox)), ConsistentRead: aws.Bool(s.strongWorkerReads),
 	})
 	if err != nil {
-		return st, fmt.Errorf("dynamostore: get sync state: %w", err)
+		return domain.SyncState{TenantID: tenantID, Mailbox: mailbox}, fmt.Errorf("dynamostore: get sync state: %w", err)
 	}
-	if out.Item == nil {
+	return decodeSyncState(out.Item, tenantID, mailbox)
+}
+
+// decodeSyncState reads a stored checkpoint item (GetSyncState,
+// GetSyncSnapshots); a nil item is the zero state of a mailbox never synced.
+func decodeSyncState(it item, tenantID, mailbox string) (domain.SyncState, error) {
+	st := domain.SyncState{TenantID: tenantID, Mailbox: mailbox}
+	if it == nil {
 		return st, nil
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(getB(out.Item, "z")))
+	zr, err := gzip.NewReader(bytes.NewReader(getB(it, "z")))
 	if err != nil {
 		return st, fmt.Errorf("dynamostore: sync state of %s: %w", mailbox, err)
 	}
@@ -158,7 +184,7 @@ func (s *Store) GetSyncState(ctx context.Context, tenantID, mailbox string) (dom
 	if err := json.Unmarshal(data, &st); err != nil {
 		return st, fmt.Errorf("dynamostore: sync state of %s: %w", mailbox, err)
 	}
-	st.Version = getN(out.Item, "v")
+	st.Version = getN(it, "v")
 	return st, nil
 }
 
@@ -183,7 +209,7 @@ func (s *Store) PutSyncState(ctx context.Context, st domain.SyncState) error {
 	if err := zw.Close(); err != nil {
 		return err
 	}
-	it := key(mailboxPK(st.TenantID, st.Mailbox), "S")
+	it := key(tenantPK(st.TenantID), syncStateSK(st.Mailbox))
 	it["v"] = num(st.Version)
 	it["z"] = bin(z.Bytes())
 	in := &dynamodb.PutItemInput{TableName: s.table, Item: it}
