@@ -3,7 +3,6 @@ package dynamostore
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sort"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/internal/storeplan"
 )
 
 var _ domain.SyncSnapshotReader = (*Store)(nil)
@@ -27,7 +27,10 @@ var _ domain.SyncSnapshotReader = (*Store)(nil)
 // with BatchGetItem instead, so a job never pays for a tenant's whole
 // mailbox list.
 func (s *Store) GetSyncSnapshots(ctx context.Context, tenantID string, addresses []string) (map[string]domain.SyncSnapshot, error) {
-	want, err := snapshotAddresses(tenantID, addresses)
+	if err := checkTenantID(tenantID); err != nil {
+		return nil, err
+	}
+	want, err := storeplan.SnapshotAddresses(addresses)
 	if err != nil {
 		return nil, err
 	}
@@ -61,26 +64,6 @@ func (s *Store) GetSyncSnapshots(ctx context.Context, tenantID string, addresses
 		}
 	}
 	return snaps, nil
-}
-
-// snapshotAddresses validates a GetSyncSnapshots request and returns its
-// addresses sorted, each once.
-func snapshotAddresses(tenantID string, addresses []string) ([]string, error) {
-	if err := checkTenantID(tenantID); err != nil {
-		return nil, err
-	}
-	if len(addresses) == 0 {
-		return nil, domain.Invalid("addresses", "at least one mailbox address is required")
-	}
-	if len(addresses) > domain.MaxJobMailboxes {
-		return nil, domain.Invalid("addresses", "at most %d mailboxes can be read at once, got %d", domain.MaxJobMailboxes, len(addresses))
-	}
-	if slices.Contains(addresses, "") {
-		return nil, domain.Invalid("addresses", "a mailbox address is empty")
-	}
-	want := slices.Clone(addresses)
-	slices.Sort(want)
-	return slices.Compact(want), nil
 }
 
 // addToSnapshot puts a mailbox record or checkpoint item into the snapshot

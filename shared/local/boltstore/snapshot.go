@@ -1,0 +1,50 @@
+package boltstore
+
+import (
+	"context"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/internal/storeplan"
+)
+
+var _ domain.SyncSnapshotReader = (*Store)(nil)
+
+// GetSyncSnapshots reads the mailbox records and checkpoints of addresses
+// in one read transaction, so the snapshots are of one moment (a file read
+// costs nothing per request here; the port exists for DynamoDB's bill).
+func (s *Store) GetSyncSnapshots(_ context.Context, tenantID string, addresses []string) (map[string]domain.SyncSnapshot, error) {
+	if tenantID == "" {
+		return nil, domain.Invalid("tenantId", "tenant id is required")
+	}
+	want, err := storeplan.SnapshotAddresses(addresses)
+	if err != nil {
+		return nil, err
+	}
+	snaps := make(map[string]domain.SyncSnapshot, len(want))
+	err = s.db.View(func(tx *bolt.Tx) error {
+		mailboxes, states := tenantBucket(tx, tenantID, bMailboxes), tenantBucket(tx, tenantID, bSync)
+		for _, a := range want {
+			var snap domain.SyncSnapshot
+			found, err := get(mailboxes, []byte(a), &snap.Mailbox)
+			if err != nil {
+				return err
+			}
+			snap.Found = found
+			stored, err := get(states, []byte(a), &snap.State)
+			if err != nil {
+				return err
+			}
+			if !stored {
+				snap.State = domain.SyncState{TenantID: tenantID, Mailbox: a}
+			}
+			snaps[a] = snap
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return snaps, nil
+}
