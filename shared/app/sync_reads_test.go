@@ -119,3 +119,40 @@ func TestStaleCheckpointReadIsRetried(t *testing.T) {
 		t.Errorf("audit = %+v, want one entry per job (3), the stale run's saying it is retried", audit)
 	}
 }
+
+// gatedTenants holds every read until released.
+type gatedTenants struct {
+	countingTenants
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedTenants) GetTenant(ctx context.Context, id string) (domain.Tenant, error) {
+	g.entered <- struct{}{}
+	<-g.release
+	return g.countingTenants.GetTenant(ctx, id)
+}
+
+// A worker starts a batch's syncs at once: while the cache is empty they
+// must share one read of the tenant, not each pay for their own.
+func TestTenantCacheSharesConcurrentMisses(t *testing.T) {
+	e := newEnv(t)
+	e.addTenant("acme", domain.AccessImpersonation, nil, mbx)
+	g := &gatedTenants{countingTenants: countingTenants{store: e.store}, entered: make(chan struct{}, 100), release: make(chan struct{})}
+	cache := &app.TenantCache{Store: g, Clock: e.clock}
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			if _, err := cache.GetTenant(context.Background(), "acme"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	<-g.entered
+	time.Sleep(20 * time.Millisecond) // let the other callers reach the cache
+	close(g.release)
+	wg.Wait()
+	if g.reads != 1 {
+		t.Fatalf("50 concurrent misses read the tenant %d times, want 1", g.reads)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/mailbridge/mailbridge/shared/domain"
 )
 
@@ -24,6 +26,10 @@ type TenantCache struct {
 
 	mu sync.Mutex
 	m  map[string]cachedTenant
+	// reads makes concurrent misses of one tenant share one read: a
+	// worker starts a batch's hundred syncs at once, and without it each
+	// would read the record while the cache is still empty.
+	reads singleflight.Group
 }
 
 type cachedTenant struct {
@@ -43,10 +49,11 @@ func (c *TenantCache) GetTenant(ctx context.Context, id string) (domain.Tenant, 
 	if ok && now.Before(e.expires) {
 		return e.t, nil
 	}
-	t, err := c.Store.GetTenant(ctx, id)
+	v, err, _ := c.reads.Do(id, func() (any, error) { return c.Store.GetTenant(ctx, id) })
 	if err != nil {
-		return t, err
+		return domain.Tenant{}, err
 	}
+	t := v.(domain.Tenant)
 	ttl := c.TTL
 	if ttl <= 0 {
 		ttl = DefaultTenantCacheTTL

@@ -11,8 +11,11 @@ package secretcache
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 )
@@ -31,6 +34,9 @@ type Cache struct {
 	// gen counts invalidations per tenant, so a read that started before
 	// a Put or Delete cannot put the old credential back after it.
 	gen map[string]uint64
+	// reads makes concurrent misses of one tenant share one read: a sync
+	// worker starts a hundred syncs of a tenant at once.
+	reads singleflight.Group
 }
 
 type entry struct {
@@ -63,10 +69,15 @@ func (c *Cache) GetCredential(ctx context.Context, tenantID string) (domain.Cred
 	if ok && now.Before(e.expires) {
 		return e.cred, nil
 	}
-	cred, err := c.inner.GetCredential(ctx, tenantID)
+	// The key carries the generation, so a read that began before an
+	// invalidation is never shared with a caller after it.
+	v, err, _ := c.reads.Do(tenantID+"\x00"+strconv.FormatUint(gen, 10), func() (any, error) {
+		return c.inner.GetCredential(ctx, tenantID)
+	})
 	if err != nil {
-		return cred, err
+		return domain.Credential{}, err
 	}
+	cred := v.(domain.Credential)
 	c.mu.Lock()
 	if c.gen[tenantID] == gen {
 		c.entries[tenantID] = entry{cred: cred, expires: now.Add(c.ttl)}

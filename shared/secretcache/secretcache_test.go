@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"reflect"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -204,5 +205,64 @@ func within(t *testing.T, ch <-chan struct{}, msg string) {
 	case <-ch:
 	case <-time.After(10 * time.Second):
 		t.Fatal(msg)
+	}
+}
+
+// gated holds every read until released.
+type gated struct {
+	counting
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gated) GetCredential(ctx context.Context, id string) (domain.Credential, error) {
+	g.entered <- struct{}{}
+	<-g.release
+	return g.counting.GetCredential(ctx, id)
+}
+
+// Concurrent misses of one tenant share one read (a sync worker starts a
+// hundred syncs of a tenant at once); a read that began before an
+// invalidation is not handed to a caller after it.
+func TestConcurrentMissesShareOneRead(t *testing.T) {
+	inner := newInner(t)
+	if err := inner.PutCredential(ctx, "acme", v1); err != nil {
+		t.Fatal(err)
+	}
+	g := &gated{counting: counting{SecretStore: inner}, entered: make(chan struct{}, 100), release: make(chan struct{})}
+	c := New(g, 0, nil)
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			if got, err := c.GetCredential(ctx, "acme"); err != nil || got != v1 {
+				t.Errorf("got %v, %v", got.Fingerprint(), err)
+			}
+		})
+	}
+	<-g.entered
+	time.Sleep(20 * time.Millisecond) // let the other callers reach the cache
+	close(g.release)
+	wg.Wait()
+	if n := g.gets.Load(); n != 1 {
+		t.Fatalf("50 concurrent misses read the store %d times, want 1", n)
+	}
+
+	// An invalidation while a read is in flight: the next caller reads anew.
+	g.release = make(chan struct{})
+	c.Forget("acme")
+	first := make(chan domain.Credential)
+	go func() { cred, _ := c.GetCredential(ctx, "acme"); first <- cred }()
+	<-g.entered
+	if err := inner.PutCredential(ctx, "acme", v2); err != nil {
+		t.Fatal(err)
+	}
+	c.Forget("acme")
+	second := make(chan domain.Credential)
+	go func() { cred, _ := c.GetCredential(ctx, "acme"); second <- cred }()
+	<-g.entered // the second caller did not join the first read
+	close(g.release)
+	<-first
+	if got := <-second; got != v2 {
+		t.Fatalf("after the invalidation: %v, want the new credential", got.Fingerprint())
 	}
 }
