@@ -101,8 +101,21 @@ func (m *ddbMeter) install(st *middleware.Stack) error {
 			p.ReturnConsumedCapacity = total
 		}
 		var txUnits float64 // what AWS bills a transaction, computed
-		if p, ok := in.Parameters.(*dynamodb.TransactWriteItemsInput); ok {
+		// AWS bills a read that finds nothing too: half a unit (eventually
+		// consistent) or one per key read or per Query call. DynamoDB Local
+		// reports 0 for those, so the meter applies the floor.
+		minRead := 0.0
+		switch p := in.Parameters.(type) {
+		case *dynamodb.TransactWriteItemsInput:
 			txUnits = transactWriteUnits(p)
+		case *dynamodb.GetItemInput:
+			minRead = readFloor(p.ConsistentRead)
+		case *dynamodb.QueryInput:
+			minRead = readFloor(p.ConsistentRead)
+		case *dynamodb.BatchGetItemInput:
+			for _, ka := range p.RequestItems {
+				minRead += float64(len(ka.Keys)) * readFloor(ka.ConsistentRead)
+			}
 		}
 		out, md, err := next.HandleInitialize(ctx, in)
 		var caps []types.ConsumedCapacity
@@ -143,18 +156,27 @@ func (m *ddbMeter) install(st *middleware.Stack) error {
 			m.failed++
 			return out, md, err
 		}
+		units := 0.0
 		for _, c := range caps {
-			u := aws.ToFloat64(c.CapacityUnits)
-			m.units[op] += u
-			switch op {
-			case "GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems":
-				m.rru += u
-			default:
-				m.wru += u
-			}
+			units += aws.ToFloat64(c.CapacityUnits)
+		}
+		units = max(units, minRead)
+		m.units[op] += units
+		switch op {
+		case "GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems":
+			m.rru += units
+		default:
+			m.wru += units
 		}
 		return out, md, err
 	}), middleware.After)
+}
+
+func readFloor(consistent *bool) float64 {
+	if aws.ToBool(consistent) {
+		return 1
+	}
+	return 0.5
 }
 
 // transactWriteUnits is what AWS bills a TransactWriteItems: two write
