@@ -148,7 +148,9 @@ func TestFIFORequeueKeepsTheGroupWaiting(t *testing.T) {
 	if got := receive(t, client, url); len(got) != 1 || got[0].body != "slot1" {
 		t.Fatalf("while requeued, received %v; want only the other group's message", got)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	// Generous: moto_server answers slowly while make test runs every
+	// package at once (a 10 s wait once ran out there).
+	deadline := time.Now().Add(45 * time.Second)
 	for {
 		got := receive(t, client, url)
 		if len(got) > 0 {
