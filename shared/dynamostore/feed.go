@@ -104,45 +104,23 @@ func (s *Store) readItems(ctx context.Context, tenantID, mailbox string, changes
 			keys = append(keys, key(mpk, "I#"+c.ItemID))
 		}
 	}
-	for len(keys) > 0 {
-		n := min(len(keys), 100)
-		req := map[string]types.KeysAndAttributes{*s.table: {
-			Keys: keys[:n], ConsistentRead: aws.Bool(true),
-			ProjectionExpression:     aws.String("sk, #n, #ks, #del"),
-			ExpressionAttributeNames: map[string]string{"#n": "n", "#ks": "ks", "#del": "del"},
-		}}
-		keys = keys[n:]
-		// Unprocessed keys are part of BatchGetItem's answer (a throttled
-		// partition): ask again after a pause, a bounded number of times.
-		for round := 0; len(req) > 0; round++ {
-			if round == maxUnprocessedRounds {
-				return nil, &domain.Error{Code: domain.CodeUnavailable, Message: "DynamoDB keeps reads unprocessed (throttled); try again"}
-			}
-			if round > 0 {
-				if err := pause(ctx, round); err != nil {
-					return nil, err
+	got, err := s.batchGet(ctx, keys, true, "sk, #n, #ks, #del", map[string]string{"#n": "n", "#ks": "ks", "#del": "del"})
+	if err != nil {
+		return nil, fmt.Errorf("dynamostore: read items: %w", err)
+	}
+	for _, it := range got {
+		rec := itemRec{n: getN(it, "n")}
+		if l, ok := it["ks"].(*types.AttributeValueMemberL); ok {
+			for _, v := range l.Value {
+				if s, ok := v.(*types.AttributeValueMemberS); ok {
+					rec.state.Keys = append(rec.state.Keys, s.Value)
 				}
 			}
-			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-			if err != nil {
-				return nil, fmt.Errorf("dynamostore: read items: %w", err)
-			}
-			for _, it := range out.Responses[*s.table] {
-				rec := itemRec{n: getN(it, "n")}
-				if l, ok := it["ks"].(*types.AttributeValueMemberL); ok {
-					for _, v := range l.Value {
-						if s, ok := v.(*types.AttributeValueMemberS); ok {
-							rec.state.Keys = append(rec.state.Keys, s.Value)
-						}
-					}
-				}
-				if b, ok := it["del"].(*types.AttributeValueMemberBOOL); ok {
-					rec.state.Deleted = b.Value
-				}
-				items[getS(it, "sk")[len("I#"):]] = rec
-			}
-			req = out.UnprocessedKeys
 		}
+		if b, ok := it["del"].(*types.AttributeValueMemberBOOL); ok {
+			rec.state.Deleted = b.Value
+		}
+		items[getS(it, "sk")[len("I#"):]] = rec
 	}
 	return items, nil
 }

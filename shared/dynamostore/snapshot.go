@@ -54,7 +54,7 @@ func (s *Store) GetSyncSnapshots(ctx context.Context, tenantID string, addresses
 			rest = append(rest, key(pk, prefix+a))
 		}
 	}
-	items, err := s.batchGet(ctx, rest, s.strongWorkerReads)
+	items, err := s.batchGet(ctx, rest, s.strongWorkerReads, "", nil)
 	if err != nil {
 		return nil, fmt.Errorf("dynamostore: read sync snapshots: %w", err)
 	}
@@ -135,12 +135,17 @@ func (s *Store) readRange(ctx context.Context, pk, prefix string, want []string)
 
 // batchGet reads keys with BatchGetItem, 100 per request, sending the
 // unprocessed rest again (a throttled partition) a bounded number of times.
-// Absent items are simply not returned.
-func (s *Store) batchGet(ctx context.Context, keys []item, consistent bool) ([]item, error) {
+// Absent items are simply not returned. A projection (with its attribute
+// names) reads only those attributes.
+func (s *Store) batchGet(ctx context.Context, keys []item, consistent bool, projection string, names map[string]string) ([]item, error) {
 	var items []item
 	for len(keys) > 0 {
 		n := min(len(keys), 100)
-		req := map[string]types.KeysAndAttributes{*s.table: {Keys: keys[:n], ConsistentRead: aws.Bool(consistent)}}
+		ka := types.KeysAndAttributes{Keys: keys[:n], ConsistentRead: aws.Bool(consistent)}
+		if projection != "" {
+			ka.ProjectionExpression, ka.ExpressionAttributeNames = aws.String(projection), names
+		}
+		req := map[string]types.KeysAndAttributes{*s.table: ka}
 		keys = keys[n:]
 		for round := 0; len(req) > 0; round++ {
 			if round == maxUnprocessedRounds {
