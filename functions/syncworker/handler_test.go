@@ -141,3 +141,22 @@ func TestHandlerDropsTheSampleBody(t *testing.T) {
 		t.Errorf("response JSON %s", b)
 	}
 }
+
+// The handler hands the worker each record's group and receive count: a
+// redelivered job (count above 1) looks up the mailboxes it finished.
+func TestHandlerPassesGroupAndReceiveCount(t *testing.T) {
+	ev := sampleEvent(t, job("a@acme.com"), job("b@acme.com"))
+	ev.Records[1].Attributes["ApproximateReceiveCount"] = "3"
+	var got []app.BatchMessage
+	process := func(_ context.Context, msgs []app.BatchMessage) app.BatchResult {
+		got = msgs
+		return app.BatchResult{}
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if _, err := handler(process, &emf{out: io.Discard, stage: "prod", clock: fixedClock{time.Unix(1700000000, 0)}}, quiet)(context.Background(), ev); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Receives != 1 || got[1].Receives != 3 || got[1].GroupID != "acme#b" || got[1].ReceiptHandle != "rh-b" {
+		t.Fatalf("messages %+v", got)
+	}
+}
