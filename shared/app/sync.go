@@ -1061,7 +1061,25 @@ func (r *syncRun) recordMailbox(ctx context.Context, status domain.MailboxStatus
 		m.LastSync = now
 	}
 	m.UpdatedAt = now
-	if err := r.s.Store.PutMailbox(ctx, m); err != nil {
+	// The job's copy of the record may be seconds old (a snapshot read for
+	// a whole job): write the sync's fields onto the record as it is now,
+	// so an admin's change made meanwhile (an access mode or URL override)
+	// is kept, and a mailbox deleted meanwhile is not brought back.
+	fresh, err := r.s.Store.GetMailbox(ctx, r.tenant.ID, m.Address)
+	if domain.IsNotFound(err) {
+		r.s.logger().Info("sync: mailbox deleted during its sync; status not recorded", "tenantId", r.tenant.ID, "mailbox", m.Address)
+		return
+	}
+	if err != nil {
+		r.s.logger().Error("sync: recording mailbox status", "tenantId", r.tenant.ID, "mailbox", m.Address, "error", err.Error())
+		return
+	}
+	fresh.Status, fresh.Hint, fresh.LastError, fresh.UnreadableFolders = m.Status, m.Hint, m.LastError, m.UnreadableFolders
+	fresh.EffectiveMode, fresh.UpdatedAt = m.EffectiveMode, m.UpdatedAt
+	if m.LastSync.After(fresh.LastSync) {
+		fresh.LastSync = m.LastSync
+	}
+	if err := r.s.Store.PutMailbox(ctx, fresh); err != nil {
 		r.s.logger().Error("sync: recording mailbox status", "tenantId", r.tenant.ID, "mailbox", m.Address, "error", err.Error())
 	}
 }

@@ -156,3 +156,61 @@ func TestTenantCacheSharesConcurrentMisses(t *testing.T) {
 		t.Fatalf("50 concurrent misses read the tenant %d times, want 1", g.reads)
 	}
 }
+
+// A job syncs from a snapshot read when its message began, possibly
+// seconds before: the status it records goes onto the record as it is
+// then, so an admin's override made meanwhile stays and a mailbox deleted
+// meanwhile stays deleted.
+func TestStaleSnapshotKeepsAdminChanges(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(e *env, m domain.Mailbox)
+		check  func(t *testing.T, e *env)
+	}{
+		{"override set meanwhile", func(e *env, m domain.Mailbox) {
+			m.EWSURL = "https://mail2.example.com/EWS/Exchange.asmx"
+			if err := e.store.PutMailbox(context.Background(), m); err != nil {
+				t.Fatal(err)
+			}
+		}, func(t *testing.T, e *env) {
+			got, err := e.store.GetMailbox(context.Background(), "acme", mbx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.EWSURL != "https://mail2.example.com/EWS/Exchange.asmx" || got.Status != domain.MailboxOK {
+				t.Fatalf("record %+v: want the admin's URL kept and the sync's status recorded", got)
+			}
+		}},
+		{"deleted meanwhile", func(e *env, m domain.Mailbox) {
+			if err := e.store.DeleteMailbox(context.Background(), "acme", mbx); err != nil {
+				t.Fatal(err)
+			}
+		}, func(t *testing.T, e *env) {
+			if _, err := e.store.GetMailbox(context.Background(), "acme", mbx); !domain.IsNotFound(err) {
+				t.Fatalf("after the sync: %v, want the deleted mailbox to stay deleted", err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.addTenant("acme", domain.AccessImpersonation, nil, mbx)
+			e.x.addItems(mbx, "inbox", 3)
+			ctx := context.Background()
+			m, err := e.store.GetMailbox(ctx, "acme", mbx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := e.store.GetSyncState(ctx, "acme", mbx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			snap := &domain.SyncSnapshot{Mailbox: m, Found: true, State: st}
+			tc.change(e, m)
+			job := domain.SyncJob{TenantID: "acme", Mailbox: mbx, Tick: e.clock.Now().Truncate(time.Minute)}
+			if _, err := e.syncer.SyncMailboxWith(ctx, job, snap); err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, e)
+		})
+	}
+}
