@@ -19,6 +19,7 @@ func main() {
 	env := lambdaenv.Must(lambdaenv.Load(context.Background()))
 	store := lambdaenv.Must(env.Store())
 	queueURL := lambdaenv.Must(lambdaenv.Require("MAILBRIDGE_SYNC_QUEUE_URL"))
-	s := &app.Scheduler{Store: store, Queue: sqsqueue.New(sqs.NewFromConfig(env.AWS), queueURL)}
+	s := &app.Scheduler{Store: store, Queue: sqsqueue.New(sqs.NewFromConfig(env.AWS), queueURL),
+		MailboxesPerJob: lambdaenv.Int("MAILBRIDGE_MAILBOXES_PER_MESSAGE", app.DefaultMailboxesPerJob)}
 	lambda.Start(handler(s, domain.SystemClock{}, env.Log))
 }
