@@ -40,18 +40,7 @@ func TestWorkerJobComesBackForTheThrottledMailboxOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	sim := ewssim.New(ewssim.Options{Seed: 11})
-	ds, err := sim.Generate(ewssim.GenOptions{Mailboxes: 10, ItemsPerMailbox: 6, Seed: 11})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := sim.Start(false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	tenant := domain.Tenant{ID: "acme", DisplayName: "acme", EWSURL: srv.EWSURL, ExchangeVersion: domain.DefaultExchangeVersion,
-		AuthKind: domain.AuthBasic, AccessMode: domain.AccessImpersonation, Folders: domain.DefaultFolders, Status: domain.TenantActive}
+	sim, ds, tenant := simTenant(t, 11, 10, 6)
 	if err := admin.CreateTenant(ctx, tenant); err != nil {
 		t.Fatal(err)
 	}

@@ -34,18 +34,7 @@ func TestWorkerAuditsEveryJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	sim := ewssim.New(ewssim.Options{Seed: 7})
-	ds, err := sim.Generate(ewssim.GenOptions{Mailboxes: 3, ItemsPerMailbox: 5, Seed: 7})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := sim.Start(false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	tenant := domain.Tenant{ID: "acme", DisplayName: "acme", EWSURL: srv.EWSURL, ExchangeVersion: domain.DefaultExchangeVersion,
-		AuthKind: domain.AuthBasic, AccessMode: domain.AccessImpersonation, Folders: domain.DefaultFolders, Status: domain.TenantActive}
+	_, ds, tenant := simTenant(t, 7, 3, 5)
 	if err := store.CreateTenant(ctx, tenant); err != nil {
 		t.Fatal(err)
 	}
@@ -77,4 +66,23 @@ func TestWorkerAuditsEveryJob(t *testing.T) {
 	if !slices.Equal(audited, want) {
 		t.Errorf("audited %v, want every job's mailbox %v", audited, want)
 	}
+}
+
+// simTenant starts a simulator with generated mailboxes and returns it, its
+// dataset and an impersonation tenant "acme" pointing at it.
+func simTenant(t *testing.T, seed uint64, mailboxes, items int) (*ewssim.Sim, ewssim.Dataset, domain.Tenant) {
+	t.Helper()
+	sim := ewssim.New(ewssim.Options{Seed: seed})
+	ds, err := sim.Generate(ewssim.GenOptions{Mailboxes: mailboxes, ItemsPerMailbox: items, Seed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sim.Start(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	tenant := domain.Tenant{ID: "acme", DisplayName: "acme", EWSURL: srv.EWSURL, ExchangeVersion: domain.DefaultExchangeVersion,
+		AuthKind: domain.AuthBasic, AccessMode: domain.AccessImpersonation, Folders: domain.DefaultFolders, Status: domain.TenantActive}
+	return sim, ds, tenant
 }
