@@ -70,7 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	mode := fs.String("demo-mode", string(domain.AccessImpersonation), "the demo tenant's access mode: impersonation or delegate")
 	fs.DurationVar(&cfg.mutateEvery, "mutate-every", 45*time.Second, "how often the simulator changes a few demo items (0: never)")
 	fs.DurationVar(&cfg.spread, "spread", 20*time.Second, "spread each tenant's jobs over this much of the minute")
-	fs.BoolVar(&cfg.verbose, "v", false, "log every job")
+	fs.BoolVar(&cfg.verbose, "v", false, "log every mailbox sync")
 	fs.StringVar(&cfg.secretsKey, "secrets-key", os.Getenv("MAILBRIDGE_SECRETS_KEY_FILE"), "key file (32 bytes, mode 600) encrypting the stored credentials ($MAILBRIDGE_SECRETS_KEY_FILE); the demo and --dev generate one in the data directory")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err

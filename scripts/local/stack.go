@@ -63,7 +63,7 @@ func openStack(ctx context.Context, cfg config, out io.Writer) (*stack, error) {
 	}
 	level := slog.LevelWarn
 	if cfg.verbose {
-		level = slog.LevelInfo
+		level = slog.LevelDebug // every mailbox sync, not only those that come back
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	clock := domain.SystemClock{}
