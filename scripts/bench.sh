@@ -96,7 +96,7 @@ while IFS='|' read -r name value bound ratio goal; do
   }')
   printf '%s|%s|%s|%s|%s| %s\n' "$name" "$value" "$bound" "$ratio" "$goal" "$met"
 done <"$figures"
-grep '^cost:' "$log" | awk '!seen[$0]++' | sed 's/^/  /'
+grep -E '^(note|cost):' "$log" | awk '!seen[$0]++' | sed 's/^/  /'
 rm -f "$figures"
 echo
 echo "load average now $(cut -d' ' -f1-3 /proc/loadavg)"

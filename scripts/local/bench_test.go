@@ -110,7 +110,7 @@ func BenchmarkDelegateThroughput(b *testing.B) {
 			// What no client can beat: n one-call-at-a-time jobs on a
 			// simulator whose calls take perCall, not 50 ms.
 			ceiling := float64(n) / perCall.Seconds() / best
-			fmt.Printf("cost: (a) %d jobs: a bare EWS client sees %.2f ms per call of this simulator (50 ms latency plus its HTTP, XML and timer overhead), so %d one-call-at-a-time jobs can reach at most %.3f of 27/50ms; achieved %.3f = %.1f%% of that ceiling\n",
+			fmt.Printf("note: (a) %d jobs: a bare EWS client sees %.2f ms per call of this simulator (50 ms latency plus its HTTP, XML and timer overhead), so %d one-call-at-a-time jobs can reach at most %.3f of 27/50ms; achieved %.3f = %.1f%% of that ceiling\n",
 				n, float64(perCall.Microseconds())/1000, n, ceiling, rate/best, 100*rate/best/ceiling)
 			figure(b, fmt.Sprintf("(a) throttled calls, %d concurrent jobs, %s", n, dataWhere()),
 				fmt.Sprintf("%d of %d = %.2f%%", throttled, calls, pct), "1%", pct, "<= 1")
