@@ -61,7 +61,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&cfg.noDemo, "no-demo", false, "start without the simulator and demo tenant (onboard tenants through the API)")
 	fs.BoolVar(&cfg.dev, "dev", false, "allow http and loopback EWS URLs (a local Exchange or simulator)")
 	fs.DurationVar(&cfg.interval, "interval", time.Minute, "the demo tenant's sync interval (whole minutes)")
-	fs.IntVar(&cfg.workers, "workers", 16, "sync workers (concurrent jobs)")
+	fs.IntVar(&cfg.workers, "workers", 16, "concurrent mailbox syncs")
+	fs.DurationVar(&cfg.feedRetention, "feed-retention", 30*24*time.Hour, "how long the change feeds keep a change (a reader further behind gets 410)")
 	fs.StringVar(&cfg.addr, "addr", envOr("MAILBRIDGE_ADDR", "127.0.0.1:8080"), "API listen address ($MAILBRIDGE_ADDR)")
 	fs.StringVar(&cfg.data, "data", envOr("MAILBRIDGE_DATA", ".mailbridge"), "data directory, kept between runs ($MAILBRIDGE_DATA)")
 	fs.DurationVar(&cfg.demo.Latency, "sim-latency", 20*time.Millisecond, "the demo simulator's latency per EWS call")
@@ -88,6 +89,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if cfg.demo.Mailboxes < 1 || cfg.demo.Items < 0 {
 		fmt.Fprintln(stderr, "--demo-mailboxes must be at least 1 and --demo-items at least 0")
 		return cfg, fmt.Errorf("bad demo size")
+	}
+	if cfg.feedRetention < time.Hour {
+		fmt.Fprintln(stderr, "--feed-retention must be at least 1h")
+		return cfg, fmt.Errorf("bad --feed-retention")
 	}
 	if cfg.workers < 1 {
 		fmt.Fprintln(stderr, "--workers must be at least 1")

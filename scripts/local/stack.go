@@ -37,6 +37,9 @@ type config struct {
 	verbose     bool
 	secretsKey  string // key file of the secrets file; "" = generated (demo, --dev)
 	maxReceives int    // receives before a job is dead-lettered; 0 = the queue's default (10, as SQS)
+	// feedRetention is how long the change feeds keep a change; 0 keeps
+	// them all (tests that build a config by hand).
+	feedRetention time.Duration
 }
 
 // stack is the whole of Mailbridge in one process.
@@ -69,7 +72,7 @@ func openStack(ctx context.Context, cfg config, out io.Writer) (*stack, error) {
 	clock := domain.SystemClock{}
 	s := &stack{cfg: cfg, out: out, log: log, progress: newProgress(out, clock.Now)}
 
-	store, err := boltstore.Open(filepath.Join(cfg.data, "mailbridge.db"), boltstore.Options{})
+	store, err := boltstore.Open(filepath.Join(cfg.data, "mailbridge.db"), boltstore.Options{FeedRetention: cfg.feedRetention})
 	if err != nil {
 		return nil, err
 	}

@@ -116,8 +116,8 @@ var routes = []route{
 	{"DELETE", "/tenants/{id}/mailboxes/{address}", with(scoped, 204, 409), (*server).deleteMailbox},
 	{"POST", "/tenants/{id}/verify", with(scoped, 200, 409), (*server).verify},
 	{"GET", "/tenants/{id}/audit", with(scoped, 200), (*server).listAudit},
-	{"GET", "/tenants/{id}/changes", with(scoped, 200), (*server).tenantChanges},
-	{"GET", "/tenants/{id}/mailboxes/{address}/changes", with(scoped, 200), (*server).mailboxChanges},
+	{"GET", "/tenants/{id}/changes", with(scoped, 200, 410), (*server).tenantChanges},
+	{"GET", "/tenants/{id}/mailboxes/{address}/changes", with(scoped, 200, 410), (*server).mailboxChanges},
 }
 
 // New returns the API's http.Handler.

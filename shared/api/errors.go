@@ -22,6 +22,8 @@ func statusOf(code domain.ErrorCode) int {
 		return http.StatusRequestEntityTooLarge
 	case domain.CodeUnsupported:
 		return http.StatusUnsupportedMediaType
+	case domain.CodeGone:
+		return http.StatusGone
 	case domain.CodeUpstream:
 		return http.StatusBadGateway
 	case domain.CodeUnavailable:

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/local/boltstore"
+	"github.com/mailbridge/mailbridge/shared/storetest"
 )
 
 func TestOnboardAndGet(t *testing.T) {
@@ -446,5 +449,45 @@ func TestVerifySurvivesCheckerPanic(t *testing.T) {
 	}
 	if !strings.Contains(e.logs.String(), "checker bug") {
 		t.Fatal("the panic is not logged")
+	}
+}
+
+// A reader whose cursor fell behind the feed retention is told so with
+// 410 and the code "gone", not silently moved past the dropped changes.
+func TestChangeFeedCursorExpired(t *testing.T) {
+	clock := storetest.NewClock(testNow)
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "mailbridge.db"), boltstore.Options{Clock: clock, FeedRetention: 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := newEnvOn(t, st, openSecrets(t))
+	e.onboard("contoso", basicCred("u", "Feed-pw-1"), "alice@contoso.com")
+	ctx := context.Background()
+	add := func(id string) {
+		t.Helper()
+		if _, err := st.ApplyChanges(ctx, "contoso", "alice@contoso.com", []domain.ItemChange{
+			{Kind: domain.ChangeCreate, ItemID: id, ChangeKey: "ck1", Item: &domain.Item{ID: id, ChangeKey: "ck1", Kind: domain.KindMessage, Subject: "hello"}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add("m1")
+	first := e.must(req{method: "GET", path: "/tenants/contoso/changes?limit=1"}, 200)
+	add("m2") // never read
+	clock.Advance(25 * time.Hour)
+	add("m3") // drops m1 and m2
+	for _, path := range []string{
+		"/tenants/contoso/changes?cursor=" + first["nextCursor"].(string),
+		"/tenants/contoso/mailboxes/alice@contoso.com/changes?cursor=" + first["nextCursor"].(string),
+	} {
+		body := e.must(req{method: "GET", path: path}, 410)
+		if code := body["error"].(map[string]any)["code"]; code != "gone" {
+			t.Fatalf("%s: error code %v, want gone", path, code)
+		}
+	}
+	fresh := e.must(req{method: "GET", path: "/tenants/contoso/changes"}, 200)
+	if chs := fresh["changes"].([]any); len(chs) != 1 || chs[0].(map[string]any)["itemId"] != "m3" {
+		t.Fatalf("reading again from the start: %v, want m3", fresh)
 	}
 }

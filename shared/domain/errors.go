@@ -17,6 +17,7 @@ const (
 	CodeUnsupported ErrorCode = "unsupported" // 415
 	CodeForbidden   ErrorCode = "forbidden"   // 403
 	CodeUpstream    ErrorCode = "upstream"    // 502: Exchange said no in a way the caller must fix
+	CodeGone        ErrorCode = "gone"        // 410: existed, no longer kept (an expired feed cursor)
 	CodeUnavailable ErrorCode = "unavailable" // 503: try later
 	CodeInternal    ErrorCode = "internal"    // 500: details only in logs
 )

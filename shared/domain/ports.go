@@ -133,6 +133,15 @@ type ItemStore interface {
 	// continue from (equal to the given one when nothing is new). Cursors
 	// are opaque and belong to one feed: a tenant feed's cursor is not
 	// valid for a mailbox feed (adapters may refuse it as CodeInvalid).
+	//
+	// With a feed retention R (store option; 0 keeps every change), a
+	// change is kept at least R after it was appended and may be dropped
+	// after that. A cursor after which a change may have been dropped is
+	// refused with CodeGone: the reader fell too far behind and must start
+	// again without a cursor, which reads from the oldest change still
+	// kept (possibly older than R: dropping is lazy). A reader that reads
+	// at least once per R never sees CodeGone, however quiet the feed, and
+	// never skips or repeats a change.
 	ReadFeed(ctx context.Context, q FeedQuery) (changes []Change, next string, err error)
 
 	// Recovery after a lost SyncState (a resync from scratch reports no

@@ -22,11 +22,11 @@
 //	T#<tenantID>           S#<address>         v, z               sync state (z = gzip'd JSON, v = version)
 //	T#<tenantID>           H                   n                  tenant feed head: last number taken
 //	T#<tenantID>           H#<address>         n                  mailbox feed head (also how purge finds B#…)
-//	T#<tenantID>           F#<seq:020d>        d, at | gap, at    tenant feed entry, or gap marker
+//	T#<tenantID>           F#<seq:020d>        d, at | gap, at    tenant feed entry, or gap marker (ttl with FeedRetention)
 //	T#<tenantID>           A#<ns:020d>#<r>     z, ttl             audit entries, packed (see AppendAudit)
 //	T#<tenantID>           J#<jobID>           done (SS), ttl     finished mailboxes of a sync job that came back
 //	B#<tenantID>#<address> I#<itemID>          n, ks, del, d      latest item (ks = recent change keys)
-//	B#<tenantID>#<address> F#<seq:020d>        d, at | gap, at    mailbox feed entry, or gap marker
+//	B#<tenantID>#<address> F#<seq:020d>        d, at | gap, at    mailbox feed entry, or gap marker (ttl with FeedRetention)
 //	B#<tenantID>#<address> R#<fh>#<resync>#<h> z, ttl             ids a recovery resync saw (see below)
 //	K#<scope>              <key>               exp, val, ttl      idempotency record
 //

@@ -145,7 +145,7 @@ func (s *Store) allocate(ctx context.Context, head item, k int) (int64, error) {
 
 // feedEntry is a stored feed entry; at (unix ms) lets readers judge the age
 // of a gap before it.
-func feedEntry(pk string, seq int64, cursor string, ch domain.Change) (item, error) {
+func (s *Store) feedEntry(pk string, seq int64, cursor string, ch domain.Change) (item, error) {
 	ch.Seq = cursor
 	d, err := json.Marshal(ch)
 	if err != nil {
@@ -154,6 +154,7 @@ func feedEntry(pk string, seq int64, cursor string, ch domain.Change) (item, err
 	it := key(pk, seqSK(seq))
 	it["d"] = str(string(d))
 	it["at"] = num(ch.At.UnixMilli())
+	s.expireFeedItem(it, ch.At)
 	return it, nil
 }
 
@@ -215,11 +216,11 @@ func (s *Store) writeChunk(ctx context.Context, tenantID, mailbox string, items 
 		last[e.ItemID] = e
 		ch := domain.Change{TenantID: tenantID, Mailbox: mailbox, Kind: e.Kind, ItemID: e.ItemID, Item: e.Item, At: now}
 		tseq, mseq := tfirst+int64(i), mfirst+int64(i)
-		te, err := feedEntry(tpk, tseq, "t"+strconv.FormatInt(tseq, 10), ch)
+		te, err := s.feedEntry(tpk, tseq, "t"+strconv.FormatInt(tseq, 10), ch)
 		if err != nil {
 			return 0, err
 		}
-		me, err := feedEntry(mpk, mseq, "m"+strconv.FormatInt(mseq, 10), ch)
+		me, err := s.feedEntry(mpk, mseq, "m"+strconv.FormatInt(mseq, 10), ch)
 		if err != nil {
 			return 0, err
 		}
@@ -281,7 +282,9 @@ func (s *Store) writeChunk(ctx context.Context, tenantID, mailbox string, items 
 func (s *Store) closeGap(ctx context.Context, pk string, seq int64) (bool, error) {
 	it := key(pk, seqSK(seq))
 	it["gap"] = &types.AttributeValueMemberBOOL{Value: true}
-	it["at"] = num(s.clock.Now().UnixMilli())
+	now := s.clock.Now()
+	it["at"] = num(now.UnixMilli())
+	s.expireFeedItem(it, now)
 	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: s.table, Item: it, ConditionExpression: aws.String("attribute_not_exists(pk)")})
 	if isConditionFailed(err) {
 		return false, nil
@@ -328,6 +331,13 @@ func (s *Store) ReadFeed(ctx context.Context, q domain.FeedQuery) ([]domain.Chan
 	limit := storeplan.Limit(q.Limit)
 	var out []domain.Change
 	expect := after + 1
+	if s.feedRetention > 0 {
+		start, wait, err := s.retainedStart(ctx, pk, q.Cursor, after)
+		if err != nil || wait {
+			return nil, q.Cursor, err
+		}
+		expect = start
+	}
 	for len(out) < limit {
 		want := limit - len(out) + 1
 		var page []item

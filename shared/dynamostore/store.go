@@ -30,6 +30,9 @@ type Options struct {
 	Clock          domain.Clock  // nil: the system clock
 	AuditRetention time.Duration // 0: DefaultAuditRetention
 	GapTimeout     time.Duration // 0: DefaultGapTimeout
+	// FeedRetention is how long changes stay in the feeds (TTL); 0 keeps
+	// them. See feedretention.go.
+	FeedRetention time.Duration
 	// EventuallyConsistentReads reads the mailbox record (GetMailbox) and
 	// the checkpoint (GetSyncState) eventually consistently, at half the
 	// read units. For the sync worker only: a stale checkpoint makes its
@@ -50,6 +53,7 @@ type Store struct {
 	gapTimeout time.Duration
 	// strongWorkerReads is false with EventuallyConsistentReads.
 	strongWorkerReads bool
+	feedRetention     time.Duration
 }
 
 var _ domain.Store = (*Store)(nil)
@@ -70,7 +74,7 @@ func New(db *dynamodb.Client, opts Options) (*Store, error) {
 		return nil, errors.New("dynamostore: table name is required")
 	}
 	s := &Store{db: db, table: aws.String(opts.Table), clock: opts.Clock, retention: opts.AuditRetention,
-		strongWorkerReads: !opts.EventuallyConsistentReads}
+		strongWorkerReads: !opts.EventuallyConsistentReads, feedRetention: max(opts.FeedRetention, 0)}
 	if s.clock == nil {
 		s.clock = domain.SystemClock{}
 	}

@@ -38,7 +38,7 @@ func newTestStore(t *testing.T, opts Options) *Store {
 
 func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, opts storetest.Options) domain.Store {
-		return newTestStore(t, Options{Clock: opts.Clock, AuditRetention: opts.AuditRetention})
+		return newTestStore(t, Options{Clock: opts.Clock, AuditRetention: opts.AuditRetention, FeedRetention: opts.FeedRetention})
 	})
 }
 

@@ -21,12 +21,18 @@ import (
 	"github.com/mailbridge/mailbridge/shared/urlguard"
 )
 
+// DefaultFeedRetentionDays is how long the change feeds keep a change
+// unless configured: long enough for a consumer to be down a few weeks,
+// short enough that the feeds' storage stops growing.
+const DefaultFeedRetentionDays = 30
+
 // Env is the configuration every function shares (docs/configuration.md).
 type Env struct {
 	Stage          string        // MAILBRIDGE_STAGE
 	Table          string        // MAILBRIDGE_TABLE
 	KMSKeyID       string        // MAILBRIDGE_SECRETS_KMS_KEY
 	AuditRetention time.Duration // MAILBRIDGE_AUDIT_RETENTION_DAYS, default 90 days
+	FeedRetention  time.Duration // MAILBRIDGE_FEED_RETENTION_DAYS, default 30 days
 	URLPolicy      urlguard.Policy
 	AWS            aws.Config
 	Log            *slog.Logger // JSON to stdout, as Lambda's JSON log format expects
@@ -40,6 +46,7 @@ func Load(ctx context.Context) (Env, error) {
 		Table:          os.Getenv("MAILBRIDGE_TABLE"),
 		KMSKeyID:       os.Getenv("MAILBRIDGE_SECRETS_KMS_KEY"),
 		AuditRetention: time.Duration(Int("MAILBRIDGE_AUDIT_RETENTION_DAYS", 90)) * 24 * time.Hour,
+		FeedRetention:  time.Duration(Int("MAILBRIDGE_FEED_RETENTION_DAYS", DefaultFeedRetentionDays)) * 24 * time.Hour,
 		Log:            slog.New(slog.NewJSONHandler(os.Stdout, nil)),
 	}
 	if e.Table == "" {
@@ -58,7 +65,7 @@ func Load(ctx context.Context) (Env, error) {
 
 // Store opens the DynamoDB store; opts may adjust the shared options.
 func (e Env) Store(opts ...func(*dynamostore.Options)) (*dynamostore.Store, error) {
-	o := dynamostore.Options{Table: e.Table, Clock: domain.SystemClock{}, AuditRetention: e.AuditRetention}
+	o := dynamostore.Options{Table: e.Table, Clock: domain.SystemClock{}, AuditRetention: e.AuditRetention, FeedRetention: e.FeedRetention}
 	for _, f := range opts {
 		f(&o)
 	}

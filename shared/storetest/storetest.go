@@ -23,7 +23,13 @@ type Options struct {
 	Clock domain.Clock
 	// AuditRetention is how long audit entries are kept.
 	AuditRetention time.Duration
+	// FeedRetention is how long changes are kept in the feeds; 0 keeps
+	// them all. The suite sets it only for its FeedRetention tests.
+	FeedRetention time.Duration
 }
+
+// SuiteFeedRetention is the feed retention the FeedRetention tests run with.
+const SuiteFeedRetention = 7 * 24 * time.Hour
 
 // Start is the time the suite's clocks start at. It lies in the future so
 // that a stand-in which really deletes expired items (DynamoDB Local runs
@@ -49,6 +55,13 @@ func Run(t *testing.T, newStore func(t *testing.T, opts Options) domain.Store) {
 	t.Run("PurgeTenant", func(t *testing.T) { testPurge(t, setup) })
 	t.Run("Recovery", func(t *testing.T) { testRecovery(t, setup) })
 	t.Run("JobProgress", func(t *testing.T) { testJobProgress(t, setup) })
+	t.Run("FeedRetention", func(t *testing.T) {
+		testFeedRetention(t, func(t *testing.T) (domain.Store, *Clock) {
+			t.Helper()
+			clock := NewClock(Start)
+			return newStore(t, Options{Clock: clock, AuditRetention: 30 * 24 * time.Hour, FeedRetention: SuiteFeedRetention}), clock
+		})
+	})
 }
 
 type setupFunc func(t *testing.T) (domain.Store, *Clock)

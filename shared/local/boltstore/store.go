@@ -24,13 +24,15 @@ const DefaultAuditRetention = 90 * 24 * time.Hour
 type Options struct {
 	Clock          domain.Clock  // nil: the system clock
 	AuditRetention time.Duration // 0: DefaultAuditRetention
+	FeedRetention  time.Duration // 0: keep every change (see feedretention.go)
 }
 
 // Store is a domain.Store in one bbolt file.
 type Store struct {
-	db        *bolt.DB
-	clock     domain.Clock
-	retention time.Duration
+	db            *bolt.DB
+	clock         domain.Clock
+	retention     time.Duration
+	feedRetention time.Duration
 }
 
 var _ domain.Store = (*Store)(nil)
@@ -65,7 +67,7 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	s := &Store{db: db, clock: opts.Clock, retention: opts.AuditRetention}
+	s := &Store{db: db, clock: opts.Clock, retention: opts.AuditRetention, feedRetention: max(opts.FeedRetention, 0)}
 	if s.clock == nil {
 		s.clock = domain.SystemClock{}
 	}
@@ -460,7 +462,7 @@ func (s *Store) ApplyChanges(_ context.Context, tenantID, mailbox string, change
 			}
 		}
 		appended = len(entries)
-		return nil
+		return s.pruneFeed(tx, tenantID, now)
 	})
 	if err != nil {
 		return 0, err
@@ -499,6 +501,9 @@ func (s *Store) ReadFeed(_ context.Context, q domain.FeedQuery) ([]domain.Change
 			}
 			out = append(out, ch)
 			return nil
+		}
+		if err := s.checkCursor(tx, q, after); err != nil {
+			return err
 		}
 		if q.Mailbox == "" {
 			c := feed.Cursor()

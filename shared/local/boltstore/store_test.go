@@ -10,7 +10,7 @@ import (
 
 func TestContract(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, opts storetest.Options) domain.Store {
-		s, err := Open(filepath.Join(t.TempDir(), "mailbridge.db"), Options{Clock: opts.Clock, AuditRetention: opts.AuditRetention})
+		s, err := Open(filepath.Join(t.TempDir(), "mailbridge.db"), Options{Clock: opts.Clock, AuditRetention: opts.AuditRetention, FeedRetention: opts.FeedRetention})
 		if err != nil {
 			t.Fatal(err)
 		}

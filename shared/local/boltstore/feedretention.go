@@ -1,0 +1,94 @@
+package boltstore
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+)
+
+// Feed retention. With Options.FeedRetention set, each append drops the
+// tenant's changes older than the retention (oldest first, at most
+// pruneBatch per append so one append stays small) and remembers, per
+// feed, the last number it dropped: bucket "pruned", key "" for the tenant
+// feed and the address for a mailbox feed. A cursor before that number has
+// lost a change, so reading from it is refused with CodeGone; a cursor at
+// or after it has lost nothing (a quiet reader whose own last change was
+// dropped reads on). The numbering has no gaps (numbers come from the
+// bucket's sequence inside the appending transaction), so that is exact.
+
+var (
+	bPruned       = []byte("pruned")
+	tenantFeedKey = []byte("*")
+)
+
+const pruneBatch = 1000
+
+func (s *Store) pruneFeed(tx *bolt.Tx, tenantID string, now time.Time) error {
+	if s.feedRetention <= 0 {
+		return nil
+	}
+	feed := tenantBucket(tx, tenantID, bFeed)
+	mfeed := tenantBucket(tx, tenantID, bMFeed)
+	if feed == nil || mfeed == nil {
+		return nil
+	}
+	cutoff := now.Add(-s.feedRetention)
+	pruned, err := tenantBucketRW(tx, tenantID, bPruned)
+	if err != nil {
+		return err
+	}
+	// Collect first: a bolt cursor must not delete under itself.
+	type old struct {
+		seq     []byte
+		mailbox string
+	}
+	var drop []old
+	c := feed.Cursor()
+	for k, v := c.First(); k != nil && len(drop) < pruneBatch; k, v = c.Next() {
+		var ch domain.Change
+		if err := json.Unmarshal(v, &ch); err != nil {
+			return fmt.Errorf("feed entry %x: %w", k, err)
+		}
+		if !ch.At.Before(cutoff) {
+			break
+		}
+		drop = append(drop, old{seq: append([]byte(nil), k...), mailbox: ch.Mailbox})
+	}
+	for _, d := range drop {
+		if err := feed.Delete(d.seq); err != nil {
+			return err
+		}
+		if err := mfeed.Delete(join(d.mailbox, d.seq)); err != nil {
+			return err
+		}
+		for _, key := range [][]byte{tenantFeedKey, []byte(d.mailbox)} {
+			if err := pruned.Put(key, d.seq); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkCursor refuses a cursor from before a dropped change of its feed.
+func (s *Store) checkCursor(tx *bolt.Tx, q domain.FeedQuery, after uint64) error {
+	pruned := tenantBucket(tx, q.TenantID, bPruned)
+	if pruned == nil || q.Cursor == "" {
+		return nil
+	}
+	key := tenantFeedKey
+	if q.Mailbox != "" {
+		key = []byte(q.Mailbox)
+	}
+	v := pruned.Get(key)
+	if len(v) != 8 || binary.BigEndian.Uint64(v) <= after {
+		return nil
+	}
+	return &domain.Error{Code: domain.CodeGone, Message: fmt.Sprintf(
+		"cursor %s has expired: changes after it were older than the feed retention (%s) and are no longer kept; read the feed again without a cursor", q.Cursor, s.feedRetention)}
+}

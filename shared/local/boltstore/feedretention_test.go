@@ -1,0 +1,68 @@
+package boltstore
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/storetest"
+)
+
+func change(id string) domain.ItemChange {
+	return domain.ItemChange{Kind: domain.ChangeCreate, ItemID: id, ChangeKey: "k1",
+		Item: &domain.Item{ID: id, ChangeKey: "k1", Kind: domain.KindMessage, FolderID: "inbox", Subject: id}}
+}
+
+// The bolt store really drops expired changes, and a cursor from before a
+// dropped change of its own feed is refused; another mailbox's dropped
+// change does not touch a mailbox feed's reader.
+func TestFeedRetentionDropsAndRefuses(t *testing.T) {
+	ctx := context.Background()
+	clock := storetest.NewClock(storetest.Start)
+	s, err := Open(filepath.Join(t.TempDir(), "s.db"), Options{Clock: clock, FeedRetention: 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const ann, bob = "ann@acme.example", "bob@acme.example"
+	apply := func(mbx, id string) {
+		t.Helper()
+		if _, err := s.ApplyChanges(ctx, "acme", mbx, []domain.ItemChange{change(id)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(q domain.FeedQuery) ([]domain.Change, error) {
+		q.TenantID, q.Limit = "acme", 100
+		got, _, err := s.ReadFeed(ctx, q)
+		return got, err
+	}
+	apply(ann, "a1")
+	apply(bob, "b1")
+	tenantAfterA1 := "1"
+	annAfterA1 := "1"
+	clock.Advance(25 * time.Hour)
+	apply(ann, "a2") // drops a1 and b1
+
+	all, err := read(domain.FeedQuery{})
+	if err != nil || len(all) != 1 || all[0].ItemID != "a2" {
+		t.Fatalf("from the start: %+v, %v: want only a2 kept", all, err)
+	}
+	// The tenant feed lost b1 after the cursor: gone.
+	if _, err := read(domain.FeedQuery{Cursor: tenantAfterA1}); domain.ErrorCodeOf(err) != domain.CodeGone {
+		t.Fatalf("tenant cursor before a dropped change: %v, want CodeGone", err)
+	}
+	// Ann's feed lost nothing after a1 (b1 is bob's): it reads on.
+	got, err := read(domain.FeedQuery{Mailbox: ann, Cursor: annAfterA1})
+	if err != nil || len(got) != 1 || got[0].ItemID != "a2" {
+		t.Fatalf("ann's feed after a1: %+v, %v: want a2", got, err)
+	}
+	// Bob's feed from before b1 lost b1: gone; from after it, fine.
+	if _, err := read(domain.FeedQuery{Mailbox: bob, Cursor: "0"}); domain.ErrorCodeOf(err) != domain.CodeGone {
+		t.Fatalf("bob's cursor before b1: %v, want CodeGone", err)
+	}
+	if got, err := read(domain.FeedQuery{Mailbox: bob, Cursor: "2"}); err != nil || len(got) != 0 {
+		t.Fatalf("bob's cursor after b1: %+v, %v: want nothing new", got, err)
+	}
+}
