@@ -163,6 +163,7 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 		SyncInterval:      interval,
 		MaxConcurrentJobs: req.MaxConcurrentJobs,
 		Credential:        *req.Credentials,
+		CreateToken:       createToken(r, key, req),
 	})
 	if key == "" {
 		if err != nil {
@@ -172,6 +173,19 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	return s.answerIdempotent(w, r, key, requestHash(req), t, err)
+}
+
+// createToken names this create request on the tenant it makes, so that a
+// retry with the same Idempotency-Key (same caller, same request) after a
+// crash or timeout finishes that onboarding and answers 201 again, rather
+// than meeting "exists" (see app.NewTenant.CreateToken). Empty without a
+// key.
+func createToken(r *http.Request, key string, req createTenantRequest) string {
+	if key == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(callerOf(r.Context()) + "\x00" + key + "\x00" + requestHash(req)))
+	return hex.EncodeToString(sum[:])
 }
 
 // syncInterval converts seconds, refusing values that would overflow a

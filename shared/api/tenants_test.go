@@ -491,3 +491,51 @@ func TestChangeFeedCursorExpired(t *testing.T) {
 		t.Fatalf("reading again from the start: %v, want m3", fresh)
 	}
 }
+
+// lossyIdempotency loses the first idempotency record it is asked to save,
+// as a crash (or an API Gateway timeout) between the create and the save
+// would.
+type lossyIdempotency struct {
+	domain.Store
+	lost bool
+}
+
+func (s *lossyIdempotency) SaveIdempotent(ctx context.Context, scope, key string, value []byte, ttl time.Duration) ([]byte, bool, error) {
+	if !s.lost {
+		s.lost = true
+		return nil, false, errors.New("process died before saving")
+	}
+	return s.Store.SaveIdempotent(ctx, scope, key, value, ttl)
+}
+
+// A create whose idempotency record was never saved (the process died, or
+// the caller timed out and retried) answers its retry with 201 and the
+// tenant, not 409: the tenant carries the request's token.
+func TestCreateRetryAfterLostIdempotencyRecord(t *testing.T) {
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "mailbridge.db"), boltstore.Options{Clock: fixedClock{testNow}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := newEnvOn(t, &lossyIdempotency{Store: st}, openSecrets(t))
+	body := tenantBody("contoso", "https://mail.contoso.com/EWS/Exchange.asmx", basicCred("u", "Lost-pw-1"), "")
+	h := map[string]string{"Idempotency-Key": "create-contoso-1"}
+	first := e.do(req{method: "POST", path: "/tenants", body: body, header: h})
+	if first.Code != 201 {
+		t.Fatalf("first create = %d %s", first.Code, first.Body)
+	}
+	retry := e.do(req{method: "POST", path: "/tenants", body: body, header: h})
+	if retry.Code != 201 || !strings.Contains(retry.Body.String(), `"id":"contoso"`) {
+		t.Fatalf("retry with the same key = %d %s, want 201 with the tenant", retry.Code, retry.Body)
+	}
+	// Now recorded: a third try replays it; another key is a conflict.
+	if w := e.do(req{method: "POST", path: "/tenants", body: body, header: h}); w.Code != 201 || w.Header().Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("third try = %d %v", w.Code, w.Header())
+	}
+	if w := e.do(req{method: "POST", path: "/tenants", body: body, header: map[string]string{"Idempotency-Key": "another"}}); w.Code != 409 {
+		t.Fatalf("another key = %d, want 409", w.Code)
+	}
+	if got := e.must(req{method: "GET", path: "/tenants/contoso"}, 200); got["createToken"] != nil {
+		t.Fatalf("the tenant view shows its create token: %v", got)
+	}
+}

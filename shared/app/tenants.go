@@ -87,6 +87,10 @@ type NewTenant struct {
 	SyncInterval      time.Duration
 	MaxConcurrentJobs int
 	Credential        domain.Credential
+	// CreateToken, when set, identifies the request (see
+	// domain.Tenant.CreateToken): Onboard meeting a tenant that the same
+	// token created finishes its onboarding instead of refusing it.
+	CreateToken string
 }
 
 func (s *Tenants) validateNew(ctx context.Context, in *NewTenant) *domain.Error {
@@ -151,7 +155,9 @@ func (s *Tenants) validateNew(ctx context.Context, in *NewTenant) *domain.Error 
 // the id, so a concurrent create cannot overwrite another tenant's secret),
 // then the secret is stored, then the fingerprint recorded. If storing the
 // secret fails the record is removed so the call can be retried; a crash
-// after that leaves a tenant showing no credential, fixed by a rotation.
+// after that leaves a tenant showing no credential, fixed by a rotation or
+// by retrying the same request with its CreateToken (an Idempotency-Key),
+// which stores the credential again and answers as the first call would.
 func (s *Tenants) Onboard(ctx context.Context, in NewTenant) (domain.Tenant, error) {
 	if err := s.validateNew(ctx, &in); err != nil {
 		return domain.Tenant{}, err
@@ -169,17 +175,36 @@ func (s *Tenants) Onboard(ctx context.Context, in NewTenant) (domain.Tenant, err
 		SyncInterval:      in.SyncInterval,
 		MaxConcurrentJobs: in.MaxConcurrentJobs,
 		Status:            domain.TenantActive,
+		CreateToken:       in.CreateToken,
 		CreatedAt:         now,
 		UpdatedAt:         now,
 		Version:           1,
 	}
+	resumed := false
 	if err := s.Store.CreateTenant(ctx, t); err != nil {
-		if domain.IsConflict(err) {
+		if !domain.IsConflict(err) {
+			return domain.Tenant{}, internal(err, "creating the tenant")
+		}
+		prev, gerr := s.Store.GetTenant(ctx, t.ID)
+		if gerr != nil || in.CreateToken == "" || prev.CreateToken != in.CreateToken || prev.Status != domain.TenantActive {
 			return domain.Tenant{}, domain.Conflict("tenant %q already exists", t.ID)
 		}
-		return domain.Tenant{}, internal(err, "creating the tenant")
+		// This request made the tenant before a crash or timeout ended
+		// it: finish with the credential it brings.
+		if prev.CredentialFingerprint != "" {
+			// It finished; only the answer was lost. Answer again and
+			// change nothing (a retry differing only in the password
+			// must not replace the stored secret).
+			return prev, nil
+		}
+		t, resumed = prev, true
+		s.logger(ctx).Info("onboard: finishing the onboarding a retried request started", "tenantId", t.ID)
 	}
 	if err := s.Secrets.PutCredential(ctx, t.ID, in.Credential); err != nil {
+		if resumed {
+			// The tenant may be in use already: keep it; a retry finishes.
+			return domain.Tenant{}, internal(err, "storing the credentials")
+		}
 		if perr := s.Store.PurgeTenant(ctx, t.ID); perr != nil {
 			s.logger(ctx).Error("onboard: removing tenant after failed secret write", "tenantId", t.ID, "error", perr.Error())
 		}

@@ -150,3 +150,59 @@ func TestOnboardClaimsIDBeforeSecret(t *testing.T) {
 		t.Fatal("the conflicting onboard replaced the secret")
 	}
 }
+
+// TestOnboardRetryWithItsTokenFinishes: the request that made a tenant,
+// retried with its CreateToken (an Idempotency-Key) after a crash or a
+// timeout, finishes the onboarding; any other create of the id, with no
+// token or another one, is refused and leaves the secret alone.
+func TestOnboardRetryWithItsTokenFinishes(t *testing.T) {
+	ctx := context.Background()
+	base := NewTenant{ID: "contoso", EWSURL: "https://mail.contoso.com/EWS/Exchange.asmx", CreateToken: "tok-1",
+		Credential: domain.Credential{Kind: domain.AuthBasic, Username: "svc", Password: "First-pw"}}
+	t.Run("crash after the record, before the secret", func(t *testing.T) {
+		ts, st := newTestTenants(t, &tenantsCallLog{})
+		// What the first call left: the record, no secret, no fingerprint.
+		if err := st.CreateTenant(ctx, domain.Tenant{ID: "contoso", EWSURL: base.EWSURL, AuthKind: domain.AuthBasic,
+			Status: domain.TenantActive, CreateToken: "tok-1", Version: 1}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := ts.Onboard(ctx, base)
+		if err != nil {
+			t.Fatalf("retry: %v", err)
+		}
+		if got.CredentialFingerprint != base.Credential.Fingerprint() {
+			t.Fatalf("retry answered %+v without the fingerprint", got)
+		}
+		if c, err := ts.Secrets.GetCredential(ctx, "contoso"); err != nil || c.Password != "First-pw" {
+			t.Fatalf("after the retry the secret reads %v", err)
+		}
+	})
+	t.Run("done, but the answer was lost", func(t *testing.T) {
+		ts, _ := newTestTenants(t, &tenantsCallLog{})
+		first, err := ts.Onboard(ctx, base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := ts.Onboard(ctx, base)
+		if err != nil || again.ID != first.ID || again.CredentialFingerprint != first.CredentialFingerprint {
+			t.Fatalf("retry: %+v, %v; want the tenant as first made", again, err)
+		}
+	})
+	for _, token := range []string{"", "tok-2"} {
+		t.Run("another create, token "+token, func(t *testing.T) {
+			ts, _ := newTestTenants(t, &tenantsCallLog{})
+			if _, err := ts.Onboard(ctx, base); err != nil {
+				t.Fatal(err)
+			}
+			other := base
+			other.CreateToken = token
+			other.Credential.Password = "Other-pw"
+			if _, err := ts.Onboard(ctx, other); !domain.IsConflict(err) {
+				t.Fatalf("onboard = %v, want conflict", err)
+			}
+			if c, _ := ts.Secrets.GetCredential(ctx, "contoso"); c.Password != "First-pw" {
+				t.Fatal("a create with another token replaced the secret")
+			}
+		})
+	}
+}

@@ -100,8 +100,13 @@ type Tenant struct {
 	Status            TenantStatus  `json:"status"`
 	// CredentialFingerprint identifies the stored credential without
 	// revealing it (a truncated SHA-256 of its canonical form).
-	CredentialFingerprint string    `json:"credentialFingerprint,omitempty"`
-	CreatedAt             time.Time `json:"createdAt"`
+	CredentialFingerprint string `json:"credentialFingerprint,omitempty"`
+	// CreateToken identifies the create request that made the tenant (a
+	// hash of the caller, its Idempotency-Key and the request), so a retry
+	// of that request after a crash or timeout finishes the onboarding
+	// instead of meeting "exists". Empty without an Idempotency-Key.
+	CreateToken string    `json:"createToken,omitempty"`
+	CreatedAt   time.Time `json:"createdAt"`
 	UpdatedAt             time.Time `json:"updatedAt"`
 	Version               int64     `json:"version"` // optimistic concurrency
 }
