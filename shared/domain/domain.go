@@ -107,8 +107,8 @@ type Tenant struct {
 	// instead of meeting "exists". Empty without an Idempotency-Key.
 	CreateToken string    `json:"createToken,omitempty"`
 	CreatedAt   time.Time `json:"createdAt"`
-	UpdatedAt             time.Time `json:"updatedAt"`
-	Version               int64     `json:"version"` // optimistic concurrency
+	UpdatedAt   time.Time `json:"updatedAt"`
+	Version     int64     `json:"version"` // optimistic concurrency
 }
 
 // MailboxStatus is what the last access check or sync found.
