@@ -12,11 +12,6 @@ import (
 	"github.com/mailbridge/mailbridge/shared/storetest"
 )
 
-func retentionChange(id string) domain.ItemChange {
-	return domain.ItemChange{Kind: domain.ChangeCreate, ItemID: id, ChangeKey: "k1",
-		Item: &domain.Item{ID: id, ChangeKey: "k1", Kind: domain.KindMessage, FolderID: "inbox", Subject: id}}
-}
-
 // What DynamoDB's TTL deletion leaves behind, done by hand (DynamoDB Local
 // deletes by the real clock): a cursor before a deleted change is refused,
 // a read from the start begins at the oldest change still stored without
@@ -28,7 +23,7 @@ func TestFeedRetentionAfterTTLDeletion(t *testing.T) {
 	const ann = "ann@acme.example"
 	apply := func(id string) {
 		t.Helper()
-		if _, err := s.ApplyChanges(ctx, "acme", ann, []domain.ItemChange{retentionChange(id)}); err != nil {
+		if _, err := s.ApplyChanges(ctx, "acme", ann, []domain.ItemChange{storetest.Create(id, "k1")}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -126,6 +126,10 @@ func addrs(ms []domain.Mailbox) []string {
 	return out
 }
 
+// Create is a change creating message id with change key ck, for a
+// store's own tests beyond the contract.
+func Create(id, ck string) domain.ItemChange { return create(id, ck) }
+
 func message(id, ck string) *domain.Item {
 	read := false
 	return &domain.Item{

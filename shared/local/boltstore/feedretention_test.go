@@ -10,11 +10,6 @@ import (
 	"github.com/mailbridge/mailbridge/shared/storetest"
 )
 
-func change(id string) domain.ItemChange {
-	return domain.ItemChange{Kind: domain.ChangeCreate, ItemID: id, ChangeKey: "k1",
-		Item: &domain.Item{ID: id, ChangeKey: "k1", Kind: domain.KindMessage, FolderID: "inbox", Subject: id}}
-}
-
 // The bolt store really drops expired changes, and a cursor from before a
 // dropped change of its own feed is refused; another mailbox's dropped
 // change does not touch a mailbox feed's reader.
@@ -29,7 +24,7 @@ func TestFeedRetentionDropsAndRefuses(t *testing.T) {
 	const ann, bob = "ann@acme.example", "bob@acme.example"
 	apply := func(mbx, id string) {
 		t.Helper()
-		if _, err := s.ApplyChanges(ctx, "acme", mbx, []domain.ItemChange{change(id)}); err != nil {
+		if _, err := s.ApplyChanges(ctx, "acme", mbx, []domain.ItemChange{storetest.Create(id, "k1")}); err != nil {
 			t.Fatal(err)
 		}
 	}
