@@ -14,6 +14,7 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/emf"
 )
 
 // writes is the part of app.CalendarWrites the Lambda calls.
@@ -117,11 +118,10 @@ func (o *outcomes) add(out app.Outcome) {
 	}
 }
 
-// metrics writes CloudWatch Embedded Metric Format lines, one per
-// invocation, with the Stage as the only dimension (ids go to log fields:
-// each dimension combination is a billed custom metric). CalendarWritesGaveUp
-// covers both paths: a permanent failure on the first attempt never reaches
-// the state machine, so its ExecutionsFailed alone would miss it.
+// metrics writes one CloudWatch Embedded Metric Format line per
+// invocation. CalendarWritesGaveUp covers both paths: a permanent failure
+// on the first attempt never reaches the state machine, so its
+// ExecutionsFailed alone would miss it.
 type metrics struct {
 	out   io.Writer
 	stage string
@@ -132,25 +132,8 @@ func (m *metrics) write(o outcomes) {
 	if m == nil || o == (outcomes{}) {
 		return
 	}
-	names := []string{"CalendarWritesWritten", "CalendarWritesRetryScheduled", "CalendarWritesGaveUp"}
-	values := []int{o.written, o.retry, o.gaveUp}
-	doc := map[string]any{"Stage": m.stage}
-	defs := make([]map[string]string, len(names))
-	for i, n := range names {
-		defs[i] = map[string]string{"Name": n, "Unit": "Count"}
-		doc[n] = values[i]
-	}
-	doc["_aws"] = map[string]any{
-		"Timestamp": m.clock.Now().UnixMilli(),
-		"CloudWatchMetrics": []any{map[string]any{
-			"Namespace":  "Mailbridge",
-			"Dimensions": [][]string{{"Stage"}},
-			"Metrics":    defs,
-		}},
-	}
-	b, err := json.Marshal(doc)
-	if err != nil {
-		return
-	}
-	_, _ = m.out.Write(append(b, '\n'))
+	emf.Write(m.out, m.stage, m.clock.Now(),
+		emf.Metric{Name: "CalendarWritesWritten", Value: o.written},
+		emf.Metric{Name: "CalendarWritesRetryScheduled", Value: o.retry},
+		emf.Metric{Name: "CalendarWritesGaveUp", Value: o.gaveUp})
 }

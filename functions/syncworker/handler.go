@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
+	emfw "github.com/mailbridge/mailbridge/shared/emf"
 )
 
 // batchProcessor is app.BatchWorker's Process.
@@ -40,43 +40,19 @@ func handler(process batchProcessor, metrics *emf, log *slog.Logger) func(contex
 	}
 }
 
-// emf writes CloudWatch Embedded Metric Format lines: one per batch, with
-// the Stage as the only dimension. A per-tenant or per-mailbox dimension
-// would make each combination a billed custom metric; ids go to log fields.
+// emf writes one CloudWatch Embedded Metric Format line per batch.
 type emf struct {
 	out   io.Writer
 	stage string
 	clock domain.Clock
 }
 
-const metricNamespace = "Mailbridge"
-
 func (m *emf) write(s app.BatchStats) {
-	type metric struct {
-		Name string `json:"Name"`
-		Unit string `json:"Unit"`
-	}
 	// SyncJobs counts queue messages; the SyncJobs* outcomes and
 	// MailboxSyncs count mailboxes (a message names up to 10).
-	names := []string{"SyncJobs", "MailboxSyncs", "SyncJobsRequeued", "SyncJobsFailed", "SyncJobsRejected", "EWSCalls", "ThrottledCalls", "ChangesAppended"}
-	values := []int{s.Jobs, s.Mailboxes, s.Requeued, s.Failed, s.Rejected, s.EWSCalls, s.Throttled, s.Appended}
-	doc := map[string]any{"Stage": m.stage}
-	ms := make([]metric, len(names))
-	for i, n := range names {
-		ms[i] = metric{Name: n, Unit: "Count"}
-		doc[n] = values[i]
-	}
-	doc["_aws"] = map[string]any{
-		"Timestamp": m.clock.Now().UnixMilli(),
-		"CloudWatchMetrics": []any{map[string]any{
-			"Namespace":  metricNamespace,
-			"Dimensions": [][]string{{"Stage"}},
-			"Metrics":    ms,
-		}},
-	}
-	b, err := json.Marshal(doc)
-	if err != nil {
-		return
-	}
-	_, _ = m.out.Write(append(b, '\n'))
+	emfw.Write(m.out, m.stage, m.clock.Now(),
+		emfw.Metric{Name: "SyncJobs", Value: s.Jobs}, emfw.Metric{Name: "MailboxSyncs", Value: s.Mailboxes},
+		emfw.Metric{Name: "SyncJobsRequeued", Value: s.Requeued}, emfw.Metric{Name: "SyncJobsFailed", Value: s.Failed},
+		emfw.Metric{Name: "SyncJobsRejected", Value: s.Rejected}, emfw.Metric{Name: "EWSCalls", Value: s.EWSCalls},
+		emfw.Metric{Name: "ThrottledCalls", Value: s.Throttled}, emfw.Metric{Name: "ChangesAppended", Value: s.Appended})
 }
