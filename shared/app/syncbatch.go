@@ -87,8 +87,8 @@ type BatchWorker struct {
 	Concurrency int                       // mailbox syncs at once; default DefaultBatchConcurrency
 	Log         *slog.Logger
 
-	once   sync.Once
-	shared limit // RunJob's, across calls
+	once sync.Once
+	sem  limit // bounds the mailbox syncs of all Process and RunJob calls
 }
 
 // BatchStats sums a batch, for metrics. Jobs counts messages; the rest
@@ -200,29 +200,16 @@ func (w *BatchWorker) Process(ctx context.Context, msgs []BatchMessage) BatchRes
 		groups[key] = append(groups[key], i)
 	}
 
-	sem := w.newLimit()
-	var (
-		mu      sync.Mutex
-		res     = BatchResult{Stats: BatchStats{Jobs: len(msgs)}}
-		runs    = make([]*JobRun, len(msgs))
-		skipped = make([]bool, len(msgs))
-		wg      sync.WaitGroup
-	)
+	// Each group's goroutine writes only its own messages' slots; a
+	// message left nil did not run (an earlier one of its group came back).
+	runs := make([]*JobRun, len(msgs))
+	var wg sync.WaitGroup
 	for _, key := range order {
-		idx := groups[key]
 		wg.Go(func() {
-			for n, i := range idx {
-				jr := w.runJob(ctx, log, msgs[i], sem)
-				mu.Lock()
+			for _, i := range groups[key] {
+				jr := w.runJob(ctx, log, msgs[i])
 				runs[i] = &jr
-				mu.Unlock()
 				if jr.ComeBack {
-					mu.Lock()
-					for _, j := range idx[n+1:] {
-						skipped[j] = true
-						res.Stats.Skipped++
-					}
-					mu.Unlock()
 					return
 				}
 			}
@@ -230,9 +217,11 @@ func (w *BatchWorker) Process(ctx context.Context, msgs []BatchMessage) BatchRes
 	}
 	wg.Wait()
 
+	res := BatchResult{Stats: BatchStats{Jobs: len(msgs)}}
 	var audit []domain.AuditEntry
 	for _, jr := range runs {
 		if jr == nil {
+			res.Stats.Skipped++
 			continue
 		}
 		audit = append(audit, jr.Audit()...)
@@ -256,9 +245,9 @@ func (w *BatchWorker) Process(ctx context.Context, msgs []BatchMessage) BatchRes
 	}
 	for i, m := range msgs {
 		switch jr := runs[i]; {
-		case skipped[i]:
+		case jr == nil: // not run: comes back behind its group
 			res.Failed = append(res.Failed, m.ID)
-		case jr != nil && jr.ComeBack:
+		case jr.ComeBack:
 			w.comeBack(ctx, log, m, *jr)
 			res.Failed = append(res.Failed, m.ID)
 		}
@@ -321,25 +310,27 @@ func (s *BatchStats) add(jr JobRun) {
 // limit bounds the mailbox syncs running at once.
 type limit chan struct{}
 
-func (w *BatchWorker) newLimit() limit {
-	n := w.Concurrency
-	if n <= 0 {
-		n = DefaultBatchConcurrency
-	}
-	return make(limit, n)
+func (w *BatchWorker) limit() limit {
+	w.once.Do(func() {
+		n := w.Concurrency
+		if n <= 0 {
+			n = DefaultBatchConcurrency
+		}
+		w.sem = make(limit, n)
+	})
+	return w.sem
 }
 
 // RunJob runs one message's mailboxes, at most Concurrency at once across
-// all RunJob calls of w; the caller writes the deferred audit entries and
+// all calls of w; the caller writes the deferred audit entries and
 // acknowledges the message, or calls RecordFinished and hands it back when
 // ComeBack. The local stack's queue handler uses it; Process is the same
 // for a batch.
 func (w *BatchWorker) RunJob(ctx context.Context, m BatchMessage) JobRun {
-	w.once.Do(func() { w.shared = w.newLimit() })
-	return w.runJob(ctx, w.logger(), m, w.shared)
+	return w.runJob(ctx, w.logger(), m)
 }
 
-func (w *BatchWorker) runJob(ctx context.Context, log *slog.Logger, m BatchMessage, sem limit) JobRun {
+func (w *BatchWorker) runJob(ctx context.Context, log *slog.Logger, m BatchMessage) JobRun {
 	var jr JobRun
 	// Unknown fields are ignored, so a scheduler deployed ahead of the
 	// workers cannot get its jobs dropped.
@@ -374,6 +365,7 @@ func (w *BatchWorker) runJob(ctx context.Context, log *slog.Logger, m BatchMessa
 	snaps := w.snapshots(ctx, log, job.TenantID, targets)
 
 	jr.Runs = make([]MailboxRun, len(targets))
+	sem := w.limit()
 	runOne := func(i int) {
 		sem <- struct{}{}
 		defer func() { <-sem }()
