@@ -86,6 +86,16 @@ type Item struct {
 	Extended []ExtendedProperty
 }
 
+// clone returns a copy of it that shares none of its slices.
+func (it Item) clone() Item {
+	it.To = slices.Clone(it.To)
+	it.Attendees = slices.Clone(it.Attendees)
+	it.Emails = slices.Clone(it.Emails)
+	it.Phones = slices.Clone(it.Phones)
+	it.Extended = slices.Clone(it.Extended)
+	return it
+}
+
 // ItemRef identifies one version of an item.
 type ItemRef struct {
 	ID        string

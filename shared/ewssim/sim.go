@@ -8,7 +8,6 @@ import (
 	"maps"
 	"math/rand/v2"
 	"reflect"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -360,11 +359,7 @@ func (s *Sim) UpdateItem(id string, fn func(*Item)) (ItemRef, error) {
 	in := mb.items[idx]
 	before := in.Item
 	// The callback gets its own slices: generated items share them.
-	in.To = slices.Clone(in.To)
-	in.Attendees = slices.Clone(in.Attendees)
-	in.Emails = slices.Clone(in.Emails)
-	in.Phones = slices.Clone(in.Phones)
-	in.Extended = slices.Clone(in.Extended)
+	in.Item = in.Item.clone()
 	fn(&in.Item)
 	in.Kind = before.Kind
 	mb.touchLocked(idx, readOnlyChange(before, in.Item), s.clock.Now())
@@ -404,14 +399,8 @@ func (s *Sim) GetItem(id string) (Item, ItemRef, error) {
 	}
 	defer mb.mu.Unlock()
 	in := mb.items[idx]
-	it := in.Item
 	// The caller gets its own slices; the stored item stays as it is.
-	it.To = slices.Clone(it.To)
-	it.Attendees = slices.Clone(it.Attendees)
-	it.Emails = slices.Clone(it.Emails)
-	it.Phones = slices.Clone(it.Phones)
-	it.Extended = slices.Clone(it.Extended)
-	return it, ItemRef{ID: id, ChangeKey: changeKey(idx, in.version)}, nil
+	return in.Item.clone(), ItemRef{ID: id, ChangeKey: changeKey(idx, in.version)}, nil
 }
 
 // ListItems returns the refs of the items in a folder, oldest first.
