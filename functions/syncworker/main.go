@@ -48,7 +48,7 @@ func main() {
 // within app.DefaultTenantCacheTTL), secrets are cached, and each job's
 // audit entry is handed to the batch worker, which writes the batch's
 // entries in one call before the batch is acknowledged.
-func newWorker(store domain.Store, secrets domain.SecretStore, connector domain.Connector, requeuer app.Requeuer, clock domain.Clock, log *slog.Logger) *app.BatchWorker {
+func newWorker(store workerStore, secrets domain.SecretStore, connector domain.Connector, requeuer app.Requeuer, clock domain.Clock, log *slog.Logger) *app.BatchWorker {
 	syncer := &app.Syncer{
 		Store:          store,
 		Tenants:        &app.TenantCache{Store: store, Clock: clock},
@@ -59,12 +59,17 @@ func newWorker(store domain.Store, secrets domain.SecretStore, connector domain.
 		DeadlineMargin: 30 * time.Second,
 		DeferAudit:     true,
 	}
-	w := &app.BatchWorker{Syncer: syncer, Requeuer: requeuer, Audit: store, Log: log}
-	// The DynamoDB store remembers a returning job's finished mailboxes
-	// and reads a job's mailboxes with one range query.
-	w.Progress, _ = store.(domain.JobProgressStore)
-	w.Snapshots, _ = store.(domain.SyncSnapshotReader)
-	return w
+	// The store also remembers a returning job's finished mailboxes and
+	// reads a job's mailboxes with one range query.
+	return &app.BatchWorker{Syncer: syncer, Requeuer: requeuer, Audit: store, Progress: store, Snapshots: store, Log: log}
+}
+
+// workerStore is what the worker needs of its store (dynamostore.Store,
+// or boltstore.Store in tests).
+type workerStore interface {
+	domain.Store
+	domain.JobProgressStore
+	domain.SyncSnapshotReader
 }
 
 // secretTTL is how long a warm worker keeps a tenant's credential. An

@@ -108,7 +108,7 @@ func openStack(ctx context.Context, cfg config, out io.Writer) (*stack, error) {
 	w := &worker{
 		// At most cfg.workers mailbox syncs at once, however many
 		// mailboxes the messages in hand name.
-		batch:       &app.BatchWorker{Syncer: syncer, Progress: store, Snapshots: snapshotReader(store), Concurrency: cfg.workers, Log: log},
+		batch:       &app.BatchWorker{Syncer: syncer, Progress: store, Snapshots: store, Concurrency: cfg.workers, Log: log},
 		audit:       store,
 		progress:    s.progress,
 		log:         log,
@@ -256,10 +256,4 @@ func (s *stack) runForever(ctx context.Context) error {
 		case <-time.After(time.Until(next)):
 		}
 	}
-}
-
-// snapshotReader is the store's SyncSnapshotReader, if it has one.
-func snapshotReader(store domain.Store) domain.SyncSnapshotReader {
-	r, _ := store.(domain.SyncSnapshotReader)
-	return r
 }
