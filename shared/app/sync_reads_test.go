@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/app"
@@ -138,23 +139,29 @@ func (g *gatedTenants) GetTenant(ctx context.Context, id string) (domain.Tenant,
 func TestTenantCacheSharesConcurrentMisses(t *testing.T) {
 	e := newEnv(t)
 	e.addTenant("acme", domain.AccessImpersonation, nil, mbx)
-	g := &gatedTenants{countingTenants: countingTenants{store: e.store}, entered: make(chan struct{}, 100), release: make(chan struct{})}
-	cache := &app.TenantCache{Store: g, Clock: e.clock}
-	var wg sync.WaitGroup
-	for range 50 {
-		wg.Go(func() {
-			if _, err := cache.GetTenant(context.Background(), "acme"); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	<-g.entered
-	time.Sleep(20 * time.Millisecond) // let the other callers reach the cache
-	close(g.release)
-	wg.Wait()
-	if g.reads != 1 {
-		t.Fatalf("50 concurrent misses read the tenant %d times, want 1", g.reads)
-	}
+	// In a synctest bubble, synctest.Wait returns once every caller is
+	// blocked: in the cache waiting for the shared read, or (were misses
+	// not shared) in a read of their own. No sleep guessing how long the
+	// callers take to get there.
+	synctest.Test(t, func(t *testing.T) {
+		g := &gatedTenants{countingTenants: countingTenants{store: e.store}, entered: make(chan struct{}, 100), release: make(chan struct{})}
+		cache := &app.TenantCache{Store: g, Clock: e.clock}
+		var wg sync.WaitGroup
+		for range 50 {
+			wg.Go(func() {
+				if _, err := cache.GetTenant(context.Background(), "acme"); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		<-g.entered
+		synctest.Wait()
+		close(g.release)
+		wg.Wait()
+		if g.reads != 1 {
+			t.Fatalf("50 concurrent misses read the tenant %d times, want 1", g.reads)
+		}
+	})
 }
 
 // A job syncs from a snapshot read when its message began, possibly
