@@ -1,14 +1,11 @@
 package dynamostore
 
 import (
-	"bytes"
-	"compress/flate"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -99,32 +96,10 @@ func (s *Store) AppendAudit(ctx context.Context, entries ...domain.AuditEntry) e
 			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: it}})
 		}
 	}
-	for len(reqs) > 0 {
-		n := min(len(reqs), 25)
-		if err := s.batchWrite(ctx, reqs[:n]); err != nil {
-			return fmt.Errorf("dynamostore: append audit: %w", err)
-		}
-		reqs = reqs[n:]
+	if err := s.batchWrite(ctx, reqs); err != nil {
+		return fmt.Errorf("dynamostore: append audit: %w", err)
 	}
 	return nil
-}
-
-// deflateJSON compresses v's JSON: a batch's entries repeat the same
-// operation, mode, results and mail domain, so ten of them fit one KB.
-func deflateJSON(v any) ([]byte, error) {
-	d, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	var z bytes.Buffer
-	zw, _ := flate.NewWriter(&z, flate.BestCompression)
-	if _, err := zw.Write(d); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return z.Bytes(), nil
 }
 
 // auditItemEntries decodes an audit item: packed (z), or one entry as
@@ -137,12 +112,8 @@ func auditItemEntries(tenantID string, it item) ([]domain.AuditEntry, error) {
 		}
 		return []domain.AuditEntry{e}, nil
 	}
-	raw, err := io.ReadAll(flate.NewReader(bytes.NewReader(getB(it, "z"))))
-	if err != nil {
-		return nil, err
-	}
 	var pack []packedAudit
-	if err := json.Unmarshal(raw, &pack); err != nil {
+	if err := inflateJSON(getB(it, "z"), &pack); err != nil {
 		return nil, err
 	}
 	out := make([]domain.AuditEntry, len(pack))

@@ -27,6 +27,16 @@ func TestFeedRetentionAfterTTLDeletion(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	deleteSeqs := func(ns ...int64) {
+		t.Helper()
+		for _, pk := range []string{tenantPK("acme"), mailboxPK("acme", ann)} {
+			for _, n := range ns {
+				if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: s.table, Key: key(pk, seqSK(n))}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
 	apply("a1")
 	apply("a2")
 	apply("a3")
@@ -46,13 +56,7 @@ func TestFeedRetentionAfterTTLDeletion(t *testing.T) {
 	apply("a4")
 	// TTL deletes a2 and a3 of both feeds; a1, the reader's cursor, stays
 	// for now (deletion is not in order).
-	for _, pk := range []string{tenantPK("acme"), mailboxPK("acme", ann)} {
-		for _, n := range []int64{2, 3} {
-			if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: s.table, Key: key(pk, seqSK(n))}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	deleteSeqs(2, 3)
 	// A later entry younger than the gap timeout may have a writer in
 	// flight before it: the read waits rather than judge.
 	q := domain.FeedQuery{TenantID: "acme", Cursor: first[0].Seq, Limit: 10}
@@ -69,16 +73,6 @@ func TestFeedRetentionAfterTTLDeletion(t *testing.T) {
 
 	// From the start, once a1 is deleted too: the read begins at a4, the
 	// oldest change still stored.
-	deleteSeqs := func(ns ...int64) {
-		t.Helper()
-		for _, pk := range []string{tenantPK("acme"), mailboxPK("acme", ann)} {
-			for _, n := range ns {
-				if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: s.table, Key: key(pk, seqSK(n))}); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-	}
 	deleteSeqs(1)
 	for _, q := range []domain.FeedQuery{{TenantID: "acme"}, {TenantID: "acme", Mailbox: ann}} {
 		q.Limit = 10

@@ -1,14 +1,11 @@
 package dynamostore
 
 import (
-	"bytes"
-	"compress/flate"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -142,12 +139,8 @@ func (s *Store) AddSeenIDs(ctx context.Context, tenantID, mailbox, folderID, res
 		it["z"], it["ttl"] = bin(z), ttl
 		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: it}})
 	}
-	for len(reqs) > 0 {
-		n := min(len(reqs), 25)
-		if err := s.batchWrite(ctx, reqs[:n]); err != nil {
-			return fmt.Errorf("dynamostore: add seen ids: %w", err)
-		}
-		reqs = reqs[n:]
+	if err := s.batchWrite(ctx, reqs); err != nil {
+		return fmt.Errorf("dynamostore: add seen ids: %w", err)
 	}
 	return nil
 }
@@ -167,12 +160,8 @@ func (s *Store) SeenIDs(ctx context.Context, tenantID, mailbox, folderID, resync
 		ExpressionAttributeValues: item{":pk": str(mailboxPK(tenantID, mailbox)), ":p": str(seenSK(folderID, resync))},
 		ConsistentRead:            aws.Bool(true),
 	}, func(it item) bool {
-		raw, err := io.ReadAll(flate.NewReader(bytes.NewReader(getB(it, "z"))))
 		var chunk []string
-		if err == nil {
-			err = json.Unmarshal(raw, &chunk)
-		}
-		if err != nil {
+		if err := inflateJSON(getB(it, "z"), &chunk); err != nil {
 			derr = fmt.Errorf("seen ids %s: %w", getS(it, "sk"), err)
 			return false
 		}
@@ -193,23 +182,7 @@ func (s *Store) DropSeenIDs(ctx context.Context, tenantID, mailbox, folderID str
 	if err := checkRecovery(tenantID, mailbox, folderID); err != nil {
 		return err
 	}
-	mpk := mailboxPK(tenantID, mailbox)
-	var reqs []types.WriteRequest
-	err := s.queryAll(ctx, &dynamodb.QueryInput{
-		KeyConditionExpression:    aws.String("pk = :pk AND begins_with(sk, :p)"),
-		ExpressionAttributeValues: item{":pk": str(mpk), ":p": str(seenSK(folderID, ""))},
-		ProjectionExpression:      aws.String("sk"),
-		ConsistentRead:            aws.Bool(true),
-	}, func(it item) bool {
-		reqs = append(reqs, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: key(mpk, getS(it, "sk"))}})
-		return true
-	})
-	for err == nil && len(reqs) > 0 {
-		n := min(len(reqs), 25)
-		err = s.batchWrite(ctx, reqs[:n])
-		reqs = reqs[n:]
-	}
-	if err != nil {
+	if err := s.deleteItems(ctx, mailboxPK(tenantID, mailbox), seenSK(folderID, "")); err != nil {
 		return fmt.Errorf("dynamostore: drop seen ids: %w", err)
 	}
 	return nil

@@ -7,7 +7,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/internal/storeplan"
@@ -131,38 +130,4 @@ func (s *Store) readRange(ctx context.Context, pk, prefix string, want []string)
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
-}
-
-// batchGet reads keys with BatchGetItem, 100 per request, sending the
-// unprocessed rest again (a throttled partition) a bounded number of times.
-// Absent items are simply not returned. A projection (with its attribute
-// names) reads only those attributes.
-func (s *Store) batchGet(ctx context.Context, keys []item, consistent bool, projection string, names map[string]string) ([]item, error) {
-	var items []item
-	for len(keys) > 0 {
-		n := min(len(keys), 100)
-		ka := types.KeysAndAttributes{Keys: keys[:n], ConsistentRead: aws.Bool(consistent)}
-		if projection != "" {
-			ka.ProjectionExpression, ka.ExpressionAttributeNames = aws.String(projection), names
-		}
-		req := map[string]types.KeysAndAttributes{*s.table: ka}
-		keys = keys[n:]
-		for round := 0; len(req) > 0; round++ {
-			if round == maxUnprocessedRounds {
-				return nil, &domain.Error{Code: domain.CodeUnavailable, Message: "DynamoDB keeps reads unprocessed (throttled); try again"}
-			}
-			if round > 0 {
-				if err := pause(ctx, round); err != nil {
-					return nil, err
-				}
-			}
-			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-			if err != nil {
-				return nil, err
-			}
-			items = append(items, out.Responses[*s.table]...)
-			req = out.UnprocessedKeys
-		}
-	}
-	return items, nil
 }

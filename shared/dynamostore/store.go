@@ -1,11 +1,14 @@
 package dynamostore
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -227,25 +230,64 @@ func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput, fn func(i
 // throttled, so the rounds pause 25 ms, 50 ms, 100 ms, ... in between.
 const maxUnprocessedRounds = 6
 
-// batchWrite sends up to 25 write requests and their unprocessed rest.
+// batchWrite sends write requests with BatchWriteItem, 25 per request,
+// sending the unprocessed rest again a bounded number of times.
 func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error {
-	batch := map[string][]types.WriteRequest{*s.table: reqs}
-	for round := 0; len(batch[*s.table]) > 0; round++ {
-		if round == maxUnprocessedRounds {
-			return &domain.Error{Code: domain.CodeUnavailable, Message: "DynamoDB keeps writes unprocessed (throttled); try again"}
-		}
-		if round > 0 {
-			if err := pause(ctx, round); err != nil {
+	for len(reqs) > 0 {
+		n := min(len(reqs), 25)
+		batch := map[string][]types.WriteRequest{*s.table: reqs[:n]}
+		reqs = reqs[n:]
+		for round := 0; len(batch[*s.table]) > 0; round++ {
+			if round == maxUnprocessedRounds {
+				return &domain.Error{Code: domain.CodeUnavailable, Message: "DynamoDB keeps writes unprocessed (throttled); try again"}
+			}
+			if round > 0 {
+				if err := pause(ctx, round); err != nil {
+					return err
+				}
+			}
+			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: batch})
+			if err != nil {
 				return err
 			}
+			batch = out.UnprocessedItems
 		}
-		out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: batch})
-		if err != nil {
-			return err
-		}
-		batch = out.UnprocessedItems
 	}
 	return nil
+}
+
+// batchGet reads keys with BatchGetItem, 100 per request, sending the
+// unprocessed rest again (a throttled partition) a bounded number of times.
+// Absent items are simply not returned. A projection (with its attribute
+// names) reads only those attributes.
+func (s *Store) batchGet(ctx context.Context, keys []item, consistent bool, projection string, names map[string]string) ([]item, error) {
+	var items []item
+	for len(keys) > 0 {
+		n := min(len(keys), 100)
+		ka := types.KeysAndAttributes{Keys: keys[:n], ConsistentRead: aws.Bool(consistent)}
+		if projection != "" {
+			ka.ProjectionExpression, ka.ExpressionAttributeNames = aws.String(projection), names
+		}
+		req := map[string]types.KeysAndAttributes{*s.table: ka}
+		keys = keys[n:]
+		for round := 0; len(req) > 0; round++ {
+			if round == maxUnprocessedRounds {
+				return nil, &domain.Error{Code: domain.CodeUnavailable, Message: "DynamoDB keeps reads unprocessed (throttled); try again"}
+			}
+			if round > 0 {
+				if err := pause(ctx, round); err != nil {
+					return nil, err
+				}
+			}
+			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, out.Responses[*s.table]...)
+			req = out.UnprocessedKeys
+		}
+	}
+	return items, nil
 }
 
 func pause(ctx context.Context, round int) error {
@@ -284,4 +326,31 @@ func queryRecords[T any](ctx context.Context, s *Store, in *dynamodb.QueryInput,
 		return out, "", err
 	}
 	return out, encodeCursor(cursorOf(out[len(out)-1])), nil
+}
+
+// deflateJSON compresses v's JSON (audit packs, seen ids): their entries
+// repeat much, so they shrink several times.
+func deflateJSON(v any) ([]byte, error) {
+	d, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var z bytes.Buffer
+	zw, _ := flate.NewWriter(&z, flate.BestCompression)
+	if _, err := zw.Write(d); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return z.Bytes(), nil
+}
+
+// inflateJSON decodes what deflateJSON made into v.
+func inflateJSON(z []byte, v any) error {
+	raw, err := io.ReadAll(flate.NewReader(bytes.NewReader(z)))
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, v)
 }

@@ -82,3 +82,24 @@ func TestAppendAuditPacks(t *testing.T) {
 		}
 	}
 }
+
+// One call for more tenants than a BatchWriteItem takes items (25) stores
+// every tenant's entry.
+func TestAppendAuditManyTenants(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t, Options{})
+	now := time.Now().UTC()
+	var es []domain.AuditEntry
+	for i := range 26 {
+		es = append(es, domain.AuditEntry{TenantID: fmt.Sprintf("t%02d", i), Operation: "sync", Result: "ok", At: now})
+	}
+	if err := s.AppendAudit(ctx, es...); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range es {
+		got, _, err := s.ListAudit(ctx, e.TenantID, "", 10)
+		if err != nil || len(got) != 1 || got[0].TenantID != e.TenantID {
+			t.Fatalf("ListAudit(%s) = %+v, %v; want its one entry", e.TenantID, got, err)
+		}
+	}
+}

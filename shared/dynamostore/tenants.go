@@ -149,7 +149,7 @@ func (s *Store) PurgeTenant(ctx context.Context, id string) error {
 	}
 	parts = append(parts, tenantPK(id), idemPK(id))
 	for _, pk := range parts {
-		if err := s.deletePartition(ctx, pk); err != nil {
+		if err := s.deleteItems(ctx, pk, ""); err != nil {
 			return fmt.Errorf("dynamostore: purge tenant: %w", err)
 		}
 	}
@@ -159,21 +159,27 @@ func (s *Store) PurgeTenant(ctx context.Context, id string) error {
 	return nil
 }
 
-// deletePartition deletes every item with partition key pk, 25 at a time.
-func (s *Store) deletePartition(ctx context.Context, pk string) error {
+// deleteItems deletes every item of partition pk whose sort key starts
+// with skPrefix ("": the whole partition), 25 at a time.
+func (s *Store) deleteItems(ctx context.Context, pk, skPrefix string) error {
 	var batch []types.WriteRequest
 	flush := func() error {
 		err := s.batchWrite(ctx, batch)
 		batch = batch[:0]
 		return err
 	}
-	var ferr error
-	err := s.queryAll(ctx, &dynamodb.QueryInput{
+	in := &dynamodb.QueryInput{
 		KeyConditionExpression:    aws.String("pk = :pk"),
 		ExpressionAttributeValues: item{":pk": str(pk)},
 		ProjectionExpression:      aws.String("pk, sk"),
 		ConsistentRead:            aws.Bool(true),
-	}, func(it item) bool {
+	}
+	if skPrefix != "" {
+		in.KeyConditionExpression = aws.String("pk = :pk AND begins_with(sk, :p)")
+		in.ExpressionAttributeValues[":p"] = str(skPrefix)
+	}
+	var ferr error
+	err := s.queryAll(ctx, in, func(it item) bool {
 		batch = append(batch, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: key(pk, getS(it, "sk"))}})
 		if len(batch) == 25 {
 			ferr = flush()
