@@ -185,18 +185,17 @@ func (s *Tenants) Onboard(ctx context.Context, in NewTenant) (domain.Tenant, err
 		if !domain.IsConflict(err) {
 			return domain.Tenant{}, internal(err, "creating the tenant")
 		}
-		prev, gerr := s.Store.GetTenant(ctx, t.ID)
-		if gerr != nil || in.CreateToken == "" || prev.CreateToken != in.CreateToken || prev.Status != domain.TenantActive {
-			return domain.Tenant{}, domain.Conflict("tenant %q already exists", t.ID)
+		prev, err := s.madeBy(ctx, t.ID, in.CreateToken)
+		if err != nil {
+			return domain.Tenant{}, err
 		}
-		// This request made the tenant before a crash or timeout ended
-		// it: finish with the credential it brings.
 		if prev.CredentialFingerprint != "" {
 			// It finished; only the answer was lost. Answer again and
 			// change nothing (a retry differing only in the password
 			// must not replace the stored secret).
 			return prev, nil
 		}
+		// It ended before storing the credential: finish with this one.
 		t, resumed = prev, true
 		s.logger(ctx).Info("onboard: finishing the onboarding a retried request started", "tenantId", t.ID)
 	}
@@ -217,6 +216,20 @@ func (s *Tenants) Onboard(ctx context.Context, in NewTenant) (domain.Tenant, err
 	t.Version++
 	s.logger(ctx).Info("tenant onboarded", "tenantId", t.ID, "authKind", t.AuthKind, "accessMode", t.AccessMode)
 	return t, nil
+}
+
+// madeBy returns the existing tenant id if the create request named by
+// token made it (a retry after a crash or timeout); otherwise the id is
+// taken: a conflict.
+func (s *Tenants) madeBy(ctx context.Context, id, token string) (domain.Tenant, error) {
+	prev, err := s.Store.GetTenant(ctx, id)
+	if err != nil && !domain.IsNotFound(err) {
+		return domain.Tenant{}, internal(err, "reading the tenant")
+	}
+	if err != nil || token == "" || prev.CreateToken != token || prev.Status != domain.TenantActive {
+		return domain.Tenant{}, domain.Conflict("tenant %q already exists", id)
+	}
+	return prev, nil
 }
 
 // Get returns a tenant (offboarded ones too, until their purge completes).
