@@ -91,8 +91,8 @@ const (
 //
 // Cost: an idle mailbox costs its EWS calls, one audit entry (a share of
 // a packed item with DeferAudit) and no other write: the checkpoint is
-// compared first, and the mailbox record is only written when its status, hint, mode or unreadable folders change (or its
-// LastSync is an hour old).
+// compared first, and the mailbox record is only written when its status,
+// hint, mode or unreadable folders change (or its LastSync is an hour old).
 type Syncer struct {
 	Store domain.Store
 	// Tenants reads the tenant record; nil: Store. The sync worker puts a
