@@ -379,6 +379,16 @@ func (ts *tokenServer) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// secretAuth authenticates with testSecret against ts.
+func (ts *tokenServer) secretAuth(t *testing.T) Authenticator {
+	t.Helper()
+	a, err := OAuthClientSecret(ts.URL, testTenant, "app-id", testSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
 func (ts *tokenServer) client(t *testing.T, a Authenticator, trace *Tracer) *Client {
 	t.Helper()
 	pool := x509.NewCertPool()
@@ -420,10 +430,7 @@ func verifyAssertion(jwt string, pub *rsa.PublicKey) error {
 
 func TestOAuthClientSecret(t *testing.T) {
 	ts := newTokenServer(t)
-	a, err := OAuthClientSecret(ts.URL, testTenant, "app-id", testSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := ts.secretAuth(t)
 	traceDir := t.TempDir()
 	tr, err := NewTracer(traceDir)
 	if err != nil {
@@ -456,11 +463,7 @@ func TestOAuthTokenRefreshedNearExpiry(t *testing.T) {
 	// MSAL treats a token expiring within 5 minutes as expired, so a
 	// 2-minute token is fetched again for every call.
 	ts.expiresIn = 120
-	a, err := OAuthClientSecret(ts.URL, testTenant, "app-id", testSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := ts.client(t, a, nil)
+	c := ts.client(t, ts.secretAuth(t), nil)
 	for range 2 {
 		if err := syncInbox(c); err != nil {
 			t.Fatal(err)
@@ -512,13 +515,10 @@ func TestOAuthCertificate(t *testing.T) {
 func TestOAuthRejectedIsAuthFailure(t *testing.T) {
 	ts := newTokenServer(t)
 	ts.reject = true
-	a, err := OAuthClientSecret(ts.URL, testTenant, "app-id", testSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := ts.secretAuth(t)
 	traceDir := t.TempDir()
 	tr, _ := NewTracer(traceDir)
-	err = syncInbox(ts.client(t, a, tr))
+	err := syncInbox(ts.client(t, a, tr))
 	if Classify(err) != ClassAuth || !errors.Is(err, ErrAuthFailed) {
 		t.Fatalf("err = %v, class %s", err, Classify(err))
 	}
@@ -536,13 +536,9 @@ func TestOAuthRejectedIsAuthFailure(t *testing.T) {
 
 func TestOAuthTokenEndpointDownIsTransient(t *testing.T) {
 	ts := newTokenServer(t)
-	a, err := OAuthClientSecret(ts.URL, testTenant, "app-id", testSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := ts.client(t, a, nil)
+	c := ts.client(t, ts.secretAuth(t), nil)
 	ts.Close()
-	err = syncInbox(c)
+	err := syncInbox(c)
 	if Classify(err) != ClassTransient || strings.Contains(err.Error(), testSecret) {
 		t.Fatalf("err = %v, class %s", err, Classify(err))
 	}
@@ -649,11 +645,7 @@ func newTestCert(t *testing.T) (certPEM, keyPEM []byte) {
 
 func TestOAuthConcurrentCalls(t *testing.T) {
 	ts := newTokenServer(t)
-	a, err := OAuthClientSecret(ts.URL, testTenant, "app-id", testSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := ts.client(t, a, nil)
+	c := ts.client(t, ts.secretAuth(t), nil)
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for range 8 {
