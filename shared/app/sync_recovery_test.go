@@ -74,6 +74,20 @@ func (e *simEnv) syncUntilDone(m string) (jobs, midResync int) {
 	return 0, 0
 }
 
+// assertNextSyncQuiet syncs m once more with nothing changed on the
+// server: the job is incremental again (no resync) and the feed does not
+// grow.
+func (e *simEnv) assertNextSyncQuiet(m string) {
+	e.t.Helper()
+	n := len(e.feed(m))
+	if res := e.mustSync(m); res.Resyncs != 0 || res.Appended != 0 {
+		e.t.Fatalf("next sync: %d resyncs, %d appended; want none", res.Resyncs, res.Appended)
+	}
+	if got := len(e.feed(m)); got != n {
+		e.t.Fatalf("feed grew from %d to %d on the next sync", n, got)
+	}
+}
+
 // checkpoint is the stored sync state of m.
 func (e *simEnv) checkpoint(m string) domain.SyncState {
 	e.t.Helper()
@@ -175,13 +189,7 @@ func TestSimResyncEmitsMissedDeletes(t *testing.T) {
 
 			// The next sync is incremental again and finds nothing.
 			e.sim.ClearFaults()
-			n := len(e.feed(m))
-			if res := e.mustSync(m); res.Resyncs != 0 || res.Appended != 0 {
-				t.Fatalf("sync after recovery: %d resyncs, %d appended; want none", res.Resyncs, res.Appended)
-			}
-			if got := len(e.feed(m)); got != n {
-				t.Fatalf("feed grew from %d to %d after recovery", n, got)
-			}
+			e.assertNextSyncQuiet(m)
 		})
 	}
 }
@@ -251,11 +259,7 @@ func TestSimDeletedFolderEmitsDeletes(t *testing.T) {
 					t.Errorf("checkpoint still holds deleted folder %s", id)
 				}
 			}
-			n := len(e.feed(m))
-			e.mustSync(m)
-			if got := len(e.feed(m)); got != n {
-				t.Fatalf("feed grew from %d to %d on the next sync", n, got)
-			}
+			e.assertNextSyncQuiet(m)
 		})
 	}
 }
