@@ -18,6 +18,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/dynamostore"
 	"github.com/mailbridge/mailbridge/shared/sqsqueue"
 	"github.com/mailbridge/mailbridge/shared/teststandin"
+	"github.com/mailbridge/mailbridge/shared/teststandin/dynamotable"
 )
 
 func TestMain(m *testing.M) { teststandin.Main(m) }
@@ -28,15 +29,7 @@ func TestMain(m *testing.M) { teststandin.Main(m) }
 // each job once, in the right message group.
 func TestTickOnTheAWSStandIns(t *testing.T) {
 	ctx := context.Background()
-	store, err := dynamostore.New(dynamostore.NewClient(teststandin.AWSConfig(), teststandin.DynamoDB(t)),
-		dynamostore.Options{Table: fmt.Sprintf("scheduler-%d", time.Now().UnixNano())})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := store.CreateTable(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.DeleteTable(context.Background()) })
+	store, _ := dynamotable.New(t, dynamostore.NewClient(teststandin.AWSConfig(), teststandin.DynamoDB(t)), "scheduler")
 
 	tenants := []struct {
 		t     domain.Tenant

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/ewsaccess"
 	"github.com/mailbridge/mailbridge/shared/ewssim"
 	"github.com/mailbridge/mailbridge/shared/teststandin"
+	"github.com/mailbridge/mailbridge/shared/teststandin/dynamotable"
 )
 
 // TestMain stops the DynamoDB Local the tests below may start.
@@ -26,15 +26,7 @@ func TestMain(m *testing.M) { teststandin.Main(m) }
 func TestWorkerJobComesBackForTheThrottledMailboxOnly(t *testing.T) {
 	ctx := context.Background()
 	client := dynamostore.NewClient(teststandin.AWSConfig(), teststandin.DynamoDB(t))
-	table := fmt.Sprintf("mailbridge-worker-%d", time.Now().UnixNano())
-	admin, err := dynamostore.New(client, dynamostore.Options{Table: table})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := admin.CreateTable(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = admin.DeleteTable(context.Background()) })
+	admin, table := dynamotable.New(t, client, "mailbridge-worker")
 	store, err := dynamostore.New(client, dynamostore.Options{Table: table, EventuallyConsistentReads: true})
 	if err != nil {
 		t.Fatal(err)

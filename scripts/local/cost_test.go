@@ -35,6 +35,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/ewssim"
 	"github.com/mailbridge/mailbridge/shared/secretcache"
 	"github.com/mailbridge/mailbridge/shared/teststandin"
+	"github.com/mailbridge/mailbridge/shared/teststandin/dynamotable"
 )
 
 // List prices, us-east-1, 2025-2026 (DESIGN.md "Cost and scale facts").
@@ -318,15 +319,7 @@ func BenchmarkCostPerSync(b *testing.B) {
 		o.BaseEndpoint = aws.String(teststandin.DynamoDB(b))
 		o.APIOptions = append(o.APIOptions, meter.install)
 	})
-	tableName := fmt.Sprintf("mailbridge-cost-%d", time.Now().UnixNano())
-	store, err := dynamostore.New(client, dynamostore.Options{Table: tableName})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := store.CreateTable(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = store.DeleteTable(context.Background()) })
+	store, tableName := dynamotable.New(b, client, "mailbridge-cost")
 
 	sim := ewssim.New(ewssim.Options{Seed: demoSeed})
 	ds, err := sim.Generate(ewssim.GenOptions{Mailboxes: costMailboxes, ItemsPerMailbox: demoItems, Seed: demoSeed, Base: demoBase})
