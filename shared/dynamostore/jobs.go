@@ -3,7 +3,6 @@ package dynamostore
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/internal/storeplan"
 )
 
 // Job progress lives in the tenant partition, so PurgeTenant deletes it:
@@ -22,47 +22,13 @@ import (
 
 var _ domain.JobProgressStore = (*Store)(nil)
 
-const (
-	// maxJobIDLen bounds a job id (SQS deduplication ids are at most 128
-	// characters) well inside DynamoDB's 1 KB sort key.
-	maxJobIDLen = 256
-	// maxJobMailboxLen bounds one address (64 + "@" + 255), so a job's done
-	// set stays far below the 400 KB item limit.
-	maxJobMailboxLen = 320
-)
-
 func jobSK(jobID string) string { return "J#" + jobID }
 
 func checkJob(tenantID, jobID string) error {
 	if err := checkTenantID(tenantID); err != nil {
 		return err
 	}
-	if jobID == "" {
-		return domain.Invalid("jobId", "job id is required")
-	}
-	if len(jobID) > maxJobIDLen {
-		return domain.Invalid("jobId", "job id is longer than %d bytes", maxJobIDLen)
-	}
-	return nil
-}
-
-// jobMailboxSet validates mailboxes and returns them without duplicates:
-// DynamoDB refuses a string set that repeats a value.
-func jobMailboxSet(mailboxes []string) ([]string, error) {
-	if len(mailboxes) > domain.MaxJobMailboxes {
-		return nil, domain.Invalid("mailboxes", "a job names at most %d mailboxes, got %d", domain.MaxJobMailboxes, len(mailboxes))
-	}
-	for _, m := range mailboxes {
-		if m == "" {
-			return nil, domain.Invalid("mailboxes", "mailbox is empty")
-		}
-		if len(m) > maxJobMailboxLen {
-			return nil, domain.Invalid("mailboxes", "mailbox is longer than %d bytes", maxJobMailboxLen)
-		}
-	}
-	set := slices.Clone(mailboxes)
-	slices.Sort(set)
-	return slices.Compact(set), nil
+	return storeplan.CheckJobID(jobID)
 }
 
 // jobTTL is the expiry now+ttl in epoch seconds, rounded up so neither the
@@ -82,13 +48,10 @@ func jobTTL(now time.Time, ttl time.Duration) int64 {
 // expired record that TTL deletion has not removed yet is replaced instead,
 // so its old members do not come back to life.
 func (s *Store) MarkJobDone(ctx context.Context, tenantID, jobID string, mailboxes []string, ttl time.Duration) error {
-	if err := checkJob(tenantID, jobID); err != nil {
+	if err := checkTenantID(tenantID); err != nil {
 		return err
 	}
-	if ttl <= 0 {
-		return domain.Invalid("ttl", "ttl must be positive")
-	}
-	set, err := jobMailboxSet(mailboxes)
+	set, err := storeplan.JobMark(jobID, mailboxes, ttl)
 	if err != nil {
 		return err
 	}

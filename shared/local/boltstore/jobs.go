@@ -9,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/internal/storeplan"
 )
 
 // bJobs holds the progress of returning sync jobs, in the tenant's bucket
@@ -17,57 +18,30 @@ var bJobs = []byte("jobs")
 
 var _ domain.JobProgressStore = (*Store)(nil)
 
-const (
-	maxJobIDLen      = 256 // as the DynamoDB store allows
-	maxJobMailboxLen = 320 // 64 + "@" + 255
-)
-
 type jobRecord struct {
 	Expires time.Time `json:"expires"`
 	Done    []string  `json:"done"` // sorted, no duplicates
 }
 
 func checkJob(tenantID, jobID string) error {
-	switch {
-	case tenantID == "":
+	if tenantID == "" {
 		return domain.Invalid("tenantId", "tenant id is required")
-	case jobID == "":
-		return domain.Invalid("jobId", "job id is required")
-	case len(jobID) > maxJobIDLen:
-		return domain.Invalid("jobId", "job id is longer than %d bytes", maxJobIDLen)
 	}
-	return nil
-}
-
-func checkJobMailboxes(mailboxes []string) error {
-	if len(mailboxes) > domain.MaxJobMailboxes {
-		return domain.Invalid("mailboxes", "a job names at most %d mailboxes, got %d", domain.MaxJobMailboxes, len(mailboxes))
-	}
-	for _, m := range mailboxes {
-		if m == "" {
-			return domain.Invalid("mailboxes", "mailbox is empty")
-		}
-		if len(m) > maxJobMailboxLen {
-			return domain.Invalid("mailboxes", "mailbox is longer than %d bytes", maxJobMailboxLen)
-		}
-	}
-	return nil
+	return storeplan.CheckJobID(jobID)
 }
 
 // MarkJobDone adds mailboxes to the job's done set and moves its expiry to
 // now+ttl. An expired record starts afresh; the tenant's other expired
 // records are deleted on the way (marks are rare, the bucket small).
 func (s *Store) MarkJobDone(_ context.Context, tenantID, jobID string, mailboxes []string, ttl time.Duration) error {
-	if err := checkJob(tenantID, jobID); err != nil {
+	if tenantID == "" {
+		return domain.Invalid("tenantId", "tenant id is required")
+	}
+	set, err := storeplan.JobMark(jobID, mailboxes, ttl)
+	if err != nil {
 		return err
 	}
-	if ttl <= 0 {
-		return domain.Invalid("ttl", "ttl must be positive")
-	}
-	if err := checkJobMailboxes(mailboxes); err != nil {
-		return err
-	}
-	if len(mailboxes) == 0 {
+	if len(set) == 0 {
 		return nil
 	}
 	now := s.clock.Now()
@@ -100,7 +74,7 @@ func (s *Store) MarkJobDone(_ context.Context, tenantID, jobID string, mailboxes
 				return err
 			}
 		}
-		rec.Done = append(rec.Done, mailboxes...)
+		rec.Done = append(rec.Done, set...)
 		slices.Sort(rec.Done)
 		rec.Done = slices.Compact(rec.Done)
 		rec.Expires = now.Add(ttl)
