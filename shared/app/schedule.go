@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -242,8 +244,7 @@ func (s *Scheduler) planTenant(ctx context.Context, t domain.Tenant, minute int6
 	// worker); a delegate slot's mailboxes fill that slot's job.
 	const impersonated = "" // the open impersonation job's key
 	open := map[string]*domain.SyncJob{}
-	var keys []string // open jobs' keys in the order they were opened
-	chunk := 0        // impersonation jobs sent so far
+	chunk := 0 // impersonation jobs sent so far
 	emit := func(key string) error {
 		job := open[key]
 		delete(open, key)
@@ -290,7 +291,6 @@ func (s *Scheduler) planTenant(ctx context.Context, t domain.Tenant, minute int6
 			if job == nil {
 				job = &domain.SyncJob{TenantID: t.ID, Serial: serial, Tick: slot}
 				open[key] = job
-				keys = append(keys, key)
 			}
 			job.Mailboxes = append(job.Mailboxes, m.Address)
 			if len(job.Mailboxes) == perJob {
@@ -304,10 +304,8 @@ func (s *Scheduler) planTenant(ctx context.Context, t domain.Tenant, minute int6
 		}
 		cursor = next
 	}
-	for _, key := range keys {
-		if open[key] == nil {
-			continue // sent when it filled up
-		}
+	// The jobs not yet full, in key order so a retried tick sends the same.
+	for _, key := range slices.Sorted(maps.Keys(open)) {
 		if err := emit(key); err != nil {
 			return st, err
 		}
