@@ -145,30 +145,34 @@ func (p *transportPool) RoundTrip(r *http.Request) (*http.Response, error) {
 	rt := p.idle[len(p.idle)-1]
 	p.idle = p.idle[:len(p.idle)-1]
 	p.mu.Unlock()
-	release := sync.OnceFunc(func() {
-		p.mu.Lock()
-		p.idle = append(p.idle, rt)
-		p.mu.Unlock()
-		<-p.slots
-	})
 	resp, err := rt.RoundTrip(r)
 	if err != nil {
-		release()
+		p.put(rt)
 		return nil, err
 	}
-	resp.Body = &releasingBody{ReadCloser: resp.Body, release: release}
+	resp.Body = &lentBody{ReadCloser: resp.Body, pool: p, rt: rt}
 	return resp, nil
 }
 
-// releasingBody gives the call's transport back once the body is closed
-// and its connection is free again.
-type releasingBody struct {
-	io.ReadCloser
-	release func()
+// put gives back a round tripper taken by RoundTrip.
+func (p *transportPool) put(rt http.RoundTripper) {
+	p.mu.Lock()
+	p.idle = append(p.idle, rt)
+	p.mu.Unlock()
+	<-p.slots
 }
 
-func (b *releasingBody) Close() error {
+// lentBody gives the call's round tripper back once the body is closed
+// and its connection is free again.
+type lentBody struct {
+	io.ReadCloser
+	once sync.Once
+	pool *transportPool
+	rt   http.RoundTripper
+}
+
+func (b *lentBody) Close() error {
 	err := b.ReadCloser.Close()
-	b.release()
+	b.once.Do(func() { b.pool.put(b.rt) })
 	return err
 }
