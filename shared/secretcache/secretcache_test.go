@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
@@ -229,23 +230,30 @@ func TestConcurrentMissesShareOneRead(t *testing.T) {
 	if err := inner.PutCredential(ctx, "acme", v1); err != nil {
 		t.Fatal(err)
 	}
-	g := &gated{counting: counting{SecretStore: inner}, entered: make(chan struct{}, 100), release: make(chan struct{})}
+	// In a synctest bubble, synctest.Wait returns once every caller is
+	// blocked (on the shared read, or on a read of its own were misses
+	// not shared): no sleep guessing how long they take to get there.
+	synctest.Test(t, func(t *testing.T) {
+		g := &gated{counting: counting{SecretStore: inner}, entered: make(chan struct{}, 100), release: make(chan struct{})}
+		c := New(g, 0, nil)
+		var wg sync.WaitGroup
+		for range 50 {
+			wg.Go(func() {
+				if got, err := c.GetCredential(ctx, "acme"); err != nil || got != v1 {
+					t.Errorf("got %v, %v", got.Fingerprint(), err)
+				}
+			})
+		}
+		<-g.entered
+		synctest.Wait()
+		close(g.release)
+		wg.Wait()
+		if n := g.gets.Load(); n != 1 {
+			t.Fatalf("50 concurrent misses read the store %d times, want 1", n)
+		}
+	})
+	g := &gated{counting: counting{SecretStore: inner}, entered: make(chan struct{}, 100)}
 	c := New(g, 0, nil)
-	var wg sync.WaitGroup
-	for range 50 {
-		wg.Go(func() {
-			if got, err := c.GetCredential(ctx, "acme"); err != nil || got != v1 {
-				t.Errorf("got %v, %v", got.Fingerprint(), err)
-			}
-		})
-	}
-	<-g.entered
-	time.Sleep(20 * time.Millisecond) // let the other callers reach the cache
-	close(g.release)
-	wg.Wait()
-	if n := g.gets.Load(); n != 1 {
-		t.Fatalf("50 concurrent misses read the store %d times, want 1", n)
-	}
 
 	// An invalidation while a read is in flight: the next caller reads anew.
 	g.release = make(chan struct{})
