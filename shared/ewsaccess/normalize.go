@@ -70,6 +70,8 @@ func bound(it *domain.Item) {
 	text(&it.Location)
 	text(&it.Preview)
 	text(&it.DisplayName)
+	text(&it.GivenName)
+	text(&it.Surname)
 	for _, list := range []*[]domain.Address{&it.To, &it.Cc, &it.Attendees} {
 		if len(*list) > domain.MaxItemRecipients {
 			*list = (*list)[:domain.MaxItemRecipients]

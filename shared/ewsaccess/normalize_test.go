@@ -103,6 +103,14 @@ func TestNormalizeBoundsHugeItems(t *testing.T) {
 					t.Fatalf("attendees: %d, first %+v", len(it.Attendees), it.Attendees[0])
 				}
 			}},
+		{"contact with 4 KB names", ews.Item{Type: "Contact", DisplayName: "Ann", GivenName: long, Surname: long}, true,
+			func(t *testing.T, it domain.Item) {
+				for _, name := range []string{it.GivenName, it.Surname} {
+					if len(name) > domain.MaxItemText || !utf8.ValidString(name) || !strings.HasPrefix(long, name) {
+						t.Fatalf("name cut badly: %d bytes, valid %v", len(name), utf8.ValidString(name))
+					}
+				}
+			}},
 		{"subject of 4 KB of two-byte runes", ews.Item{Type: "Message", Subject: long}, true,
 			func(t *testing.T, it domain.Item) {
 				if len(it.Subject) > domain.MaxItemText || !utf8.ValidString(it.Subject) || !strings.HasPrefix(long, it.Subject) {
