@@ -20,23 +20,9 @@ func auditEntry(tenantID string, i int, at time.Time) domain.AuditEntry {
 
 func listAudit(t *testing.T, s domain.Store, tenantID string, limit int) []domain.AuditEntry {
 	t.Helper()
-	var all []domain.AuditEntry
-	cursor := ""
-	for page := 0; ; page++ {
-		es, next, err := s.ListAudit(ctx, tenantID, cursor, limit)
-		must(t, err)
-		if len(es) > limit {
-			t.Fatalf("page of %d for limit %d", len(es), limit)
-		}
-		all = append(all, es...)
-		if next == "" {
-			return all
-		}
-		cursor = next
-		if page > 1000 {
-			t.Fatal("audit paging does not end")
-		}
-	}
+	return listAll(t, "ListAudit", limit, func(cursor string) ([]domain.AuditEntry, string, error) {
+		return s.ListAudit(ctx, tenantID, cursor, limit)
+	})
 }
 
 func requestIDs(es []domain.AuditEntry) []string {

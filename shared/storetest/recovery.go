@@ -18,22 +18,9 @@ func inFolder(id, ck, folder string) domain.ItemChange {
 // listFolder pages through ListFolderItemIDs with the given page size.
 func listFolder(t *testing.T, s domain.Store, tenantID, mbx, folder string, limit int) []string {
 	t.Helper()
-	var all []string
-	cursor := ""
-	for range 1000 {
-		ids, next, err := s.ListFolderItemIDs(ctx, tenantID, mbx, folder, cursor, limit)
-		must(t, err)
-		if len(ids) > limit {
-			t.Fatalf("page of %d ids, limit %d", len(ids), limit)
-		}
-		all = append(all, ids...)
-		if next == "" {
-			return all
-		}
-		cursor = next
-	}
-	t.Fatal("ListFolderItemIDs never ended")
-	return nil
+	return listAll(t, "ListFolderItemIDs", limit, func(cursor string) ([]string, string, error) {
+		return s.ListFolderItemIDs(ctx, tenantID, mbx, folder, cursor, limit)
+	})
 }
 
 func testRecovery(t *testing.T, setup setupFunc) {

@@ -71,20 +71,18 @@ func testFeedRetention(t *testing.T, setup setupFunc) {
 		clock.Advance(past)
 		apply(t, s, "acme", ann, create("a3", "k1"))
 		apply(t, s, "acme", bob, create("b1", "k1"))
-		for _, q := range []domain.FeedQuery{{TenantID: "acme"}, {TenantID: "acme", Mailbox: ann}} {
-			got, _ := readAll(t, s, q, 1)
-			all := []string{ann + " create a1 k1", ann + " create a2 k1", ann + " create a3 k1", bob + " create b1 k1"}
-			if q.Mailbox != "" {
-				all = all[:3]
-			}
-			// The young changes must all be there; older ones may be.
-			young := 2
-			if q.Mailbox != "" {
-				young = 1
-			}
+		for _, tc := range []struct {
+			q     domain.FeedQuery
+			all   []string // every change made, oldest first
+			young int      // how many of the last must be kept; older ones may be
+		}{
+			{domain.FeedQuery{TenantID: "acme"}, []string{ann + " create a1 k1", ann + " create a2 k1", ann + " create a3 k1", bob + " create b1 k1"}, 2},
+			{domain.FeedQuery{TenantID: "acme", Mailbox: ann}, []string{ann + " create a1 k1", ann + " create a2 k1", ann + " create a3 k1"}, 1},
+		} {
+			got, _ := readAll(t, s, tc.q, 1)
 			sum := summary(got)
-			if len(sum) < young || !slices.Equal(sum, all[len(all)-len(sum):]) {
-				t.Fatalf("%+v: %v, want a suffix of %v holding the %d kept changes", q, sum, all, young)
+			if len(sum) < tc.young || !slices.Equal(sum, tc.all[len(tc.all)-len(sum):]) {
+				t.Fatalf("%+v: %v, want a suffix of %v holding the %d kept changes", tc.q, sum, tc.all, tc.young)
 			}
 		}
 	})

@@ -153,6 +153,29 @@ func del(id string) domain.ItemChange {
 	return domain.ItemChange{Kind: domain.ChangeDelete, ItemID: id}
 }
 
+// listAll pages through a List call with the given page size: list reads
+// the page after cursor ("" for the first). Every page must keep to the
+// limit, and the paging must end.
+func listAll[T any](t *testing.T, what string, limit int, list func(cursor string) ([]T, string, error)) []T {
+	t.Helper()
+	var all []T
+	cursor := ""
+	for range 1000 {
+		page, next, err := list(cursor)
+		must(t, err)
+		if len(page) > limit {
+			t.Fatalf("%s: page of %d for limit %d", what, len(page), limit)
+		}
+		all = append(all, page...)
+		if next == "" {
+			return all
+		}
+		cursor = next
+	}
+	t.Fatalf("%s: paging does not end", what)
+	return nil
+}
+
 // readAll pages through a feed with the given page size.
 func readAll(t *testing.T, s domain.Store, q domain.FeedQuery, limit int) ([]domain.Change, string) {
 	t.Helper()

@@ -73,23 +73,10 @@ func testTenants(t *testing.T, setup setupFunc) {
 		}
 		slices.Sort(want)
 		var got []string
-		cursor := ""
-		for page := 0; ; page++ {
-			ts, next, err := s.ListTenants(ctx, cursor, 3)
-			must(t, err)
-			if len(ts) > 3 {
-				t.Fatalf("page of %d for limit 3", len(ts))
-			}
-			for _, tn := range ts {
-				got = append(got, tn.ID)
-			}
-			if next == "" {
-				break
-			}
-			cursor = next
-			if page > 10 {
-				t.Fatal("paging does not end")
-			}
+		for _, tn := range listAll(t, "ListTenants", 3, func(cursor string) ([]domain.Tenant, string, error) {
+			return s.ListTenants(ctx, cursor, 3)
+		}) {
+			got = append(got, tn.ID)
 		}
 		if !slices.Equal(got, want) {
 			t.Fatalf("listed %v, want %v", got, want)
@@ -177,29 +164,15 @@ func testMailboxes(t *testing.T, setup setupFunc) {
 			{"no match", domain.MailboxNotFound, 5, nil},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				var got []string
-				q := domain.MailboxQuery{Status: tc.status, Limit: tc.limit}
-				for page := 0; ; page++ {
-					ms, next, err := s.ListMailboxes(ctx, "acme", q)
-					must(t, err)
-					if len(ms) > tc.limit {
-						t.Fatalf("page of %d for limit %d", len(ms), tc.limit)
-					}
-					for _, m := range ms {
-						if m.TenantID != "acme" {
-							t.Fatalf("listed a mailbox of tenant %q", m.TenantID)
-						}
-					}
-					got = append(got, addrs(ms)...)
-					if next == "" {
-						break
-					}
-					q.Cursor = next
-					if page > 20 {
-						t.Fatal("paging does not end")
+				ms := listAll(t, "ListMailboxes", tc.limit, func(cursor string) ([]domain.Mailbox, string, error) {
+					return s.ListMailboxes(ctx, "acme", domain.MailboxQuery{Status: tc.status, Limit: tc.limit, Cursor: cursor})
+				})
+				for _, m := range ms {
+					if m.TenantID != "acme" {
+						t.Fatalf("listed a mailbox of tenant %q", m.TenantID)
 					}
 				}
-				if !slices.Equal(got, tc.want) {
+				if got := addrs(ms); !slices.Equal(got, tc.want) {
 					t.Fatalf("listed %v\nwant %v", got, tc.want)
 				}
 			})
