@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/app"
@@ -121,32 +122,36 @@ func TestBatchWorkerFIFOGroups(t *testing.T) {
 	}
 }
 
+// The concurrency tests run in a synctest bubble: synctest.Wait returns
+// once every goroutine of the batch is blocked (in a gated sync or waiting
+// for a slot), so the count of started syncs is final, with no sleep.
+
 func TestBatchWorkerRunsGroupsConcurrently(t *testing.T) {
-	syncer := &scriptedSyncer{answers: map[string]error{}, gate: make(chan struct{}), started: make(chan string, 10)}
-	w := &app.BatchWorker{Syncer: syncer, Concurrency: 3, Log: quiet}
-	done := make(chan app.BatchResult)
-	go func() {
-		var msgs []app.BatchMessage
-		for _, m := range []string{"a", "b", "c", "d", "e"} {
-			msgs = append(msgs, jobMsg(m, m+"@x.com", ""))
+	synctest.Test(t, func(t *testing.T) {
+		syncer := &scriptedSyncer{answers: map[string]error{}, gate: make(chan struct{}), started: make(chan string, 10)}
+		w := &app.BatchWorker{Syncer: syncer, Concurrency: 3, Log: quiet}
+		done := make(chan app.BatchResult)
+		go func() {
+			var msgs []app.BatchMessage
+			for _, m := range []string{"a", "b", "c", "d", "e"} {
+				msgs = append(msgs, jobMsg(m, m+"@x.com", ""))
+			}
+			done <- w.Process(context.Background(), msgs)
+		}()
+		// Three jobs start before any finishes: the batch runs side by side.
+		synctest.Wait()
+		n := len(syncer.started)
+		close(syncer.gate) // before any Fatal: a bubble must end with no goroutine blocked
+		res := <-done
+		if n < 3 {
+			t.Fatalf("%d jobs started before any finished: jobs of a batch do not run concurrently", n)
+		} else if n > 3 {
+			t.Fatalf("%d jobs started beyond the concurrency limit of 3", n-3)
 		}
-		done <- w.Process(context.Background(), msgs)
-	}()
-	// Three jobs start before any finishes: the batch runs side by side.
-	for range 3 {
-		select {
-		case <-syncer.started:
-		case <-time.After(10 * time.Second):
-			t.Fatal("jobs of a batch do not run concurrently")
+		if res.Stats.Succeeded != 5 {
+			t.Errorf("stats %+v", res.Stats)
 		}
-	}
-	if n := len(syncer.started); n != 0 {
-		t.Fatalf("%d jobs started beyond the concurrency limit of 3", n)
-	}
-	close(syncer.gate)
-	if res := <-done; res.Stats.Succeeded != 5 {
-		t.Errorf("stats %+v", res.Stats)
-	}
+	})
 }
 
 // multiMsg is a job of several mailboxes, as the scheduler makes them.
@@ -238,30 +243,29 @@ func TestBatchWorkerFirstDeliveryRunsEverything(t *testing.T) {
 
 // The batch's mailboxes share one concurrency limit, whatever the jobs.
 func TestBatchWorkerLimitsMailboxSyncsAcrossJobs(t *testing.T) {
-	syncer := &scriptedSyncer{answers: map[string]error{}, gate: make(chan struct{}), started: make(chan string, 20)}
-	w := &app.BatchWorker{Syncer: syncer, Concurrency: 4, Log: quiet}
-	done := make(chan app.BatchResult)
-	go func() {
-		done <- w.Process(context.Background(), []app.BatchMessage{
-			multiMsg("1", false, 1, "a@x.com", "b@x.com", "c@x.com"),
-			multiMsg("2", false, 1, "d@x.com", "e@x.com", "f@x.com"),
-		})
-	}()
-	for range 4 {
-		select {
-		case <-syncer.started:
-		case <-time.After(10 * time.Second):
-			t.Fatal("the jobs' mailboxes do not sync side by side")
+	synctest.Test(t, func(t *testing.T) {
+		syncer := &scriptedSyncer{answers: map[string]error{}, gate: make(chan struct{}), started: make(chan string, 20)}
+		w := &app.BatchWorker{Syncer: syncer, Concurrency: 4, Log: quiet}
+		done := make(chan app.BatchResult)
+		go func() {
+			done <- w.Process(context.Background(), []app.BatchMessage{
+				multiMsg("1", false, 1, "a@x.com", "b@x.com", "c@x.com"),
+				multiMsg("2", false, 1, "d@x.com", "e@x.com", "f@x.com"),
+			})
+		}()
+		synctest.Wait()
+		n := len(syncer.started)
+		close(syncer.gate) // before any Fatal: a bubble must end with no goroutine blocked
+		res := <-done
+		if n < 4 {
+			t.Fatalf("%d syncs started before any finished: the jobs' mailboxes do not sync side by side", n)
+		} else if n > 4 {
+			t.Fatalf("%d syncs started beyond the limit of 4", n-4)
 		}
-	}
-	time.Sleep(50 * time.Millisecond) // a fifth would have started by now
-	if n := len(syncer.started); n != 0 {
-		t.Fatalf("%d syncs started beyond the limit of 4", n)
-	}
-	close(syncer.gate)
-	if res := <-done; res.Stats.Succeeded != 6 || res.Stats.Mailboxes != 6 || res.Stats.Jobs != 2 {
-		t.Errorf("stats %+v", res.Stats)
-	}
+		if res.Stats.Succeeded != 6 || res.Stats.Mailboxes != 6 || res.Stats.Jobs != 2 {
+			t.Errorf("stats %+v", res.Stats)
+		}
+	})
 }
 
 // A job naming no mailbox, or too many, is dropped.
