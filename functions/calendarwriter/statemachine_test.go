@@ -24,6 +24,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
 	"github.com/mailbridge/mailbridge/shared/sfnretry"
 	"github.com/mailbridge/mailbridge/shared/storetest"
+	"github.com/mailbridge/mailbridge/shared/teststandin"
 )
 
 // The state machine tests run infra/calendar-retry.asl.json for real with
@@ -84,10 +85,7 @@ func newSFNEnv(t *testing.T, now time.Time) *sfnEnv {
 	if err := sim.AddAccount(ewssim.Account{Username: "svc@contoso.com", Password: "pw-123456", ImpersonationScope: []string{"ann@contoso.com"}}); err != nil {
 		t.Fatal(err)
 	}
-	ews := httptest.NewUnstartedServer(sim.Handler())
-	ews.Config.ConnContext = ewssim.ConnContext
-	ews.Start()
-	t.Cleanup(ews.Close)
+	ewsURL := teststandin.EWS(t, sim)
 
 	ctx := context.Background()
 	clock := storetest.NewClock(now)
@@ -96,7 +94,7 @@ func newSFNEnv(t *testing.T, now time.Time) *sfnEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { bs.Close() })
-	if err := bs.CreateTenant(ctx, domain.Tenant{ID: "acme", EWSURL: ews.URL + ewssim.EWSPath, ExchangeVersion: "Exchange2016",
+	if err := bs.CreateTenant(ctx, domain.Tenant{ID: "acme", EWSURL: ewsURL, ExchangeVersion: "Exchange2016",
 		AuthKind: domain.AuthBasic, AccessMode: domain.AccessImpersonation, Status: domain.TenantActive}); err != nil {
 		t.Fatal(err)
 	}

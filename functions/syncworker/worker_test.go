@@ -15,6 +15,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/ewsaccess"
 	"github.com/mailbridge/mailbridge/shared/ewssim"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
+	"github.com/mailbridge/mailbridge/shared/teststandin"
 )
 
 // oneSecret is a SecretStore holding one tenant's credential.
@@ -77,12 +78,7 @@ func simTenant(t *testing.T, seed uint64, mailboxes, items int) (*ewssim.Sim, ew
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := sim.Start(false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	tenant := domain.Tenant{ID: "acme", DisplayName: "acme", EWSURL: srv.EWSURL, ExchangeVersion: domain.DefaultExchangeVersion,
+	tenant := domain.Tenant{ID: "acme", DisplayName: "acme", EWSURL: teststandin.EWS(t, sim), ExchangeVersion: domain.DefaultExchangeVersion,
 		AuthKind: domain.AuthBasic, AccessMode: domain.AccessImpersonation, Folders: domain.DefaultFolders, Status: domain.TenantActive}
 	return sim, ds, tenant
 }

@@ -326,14 +326,9 @@ func BenchmarkCostPerSync(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv, err := sim.Start(false)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { srv.Close() })
 
 	tenant := domain.Tenant{
-		ID: "cost", DisplayName: "cost", EWSURL: srv.EWSURL, ExchangeVersion: domain.DefaultExchangeVersion,
+		ID: "cost", DisplayName: "cost", EWSURL: teststandin.EWS(b, sim), ExchangeVersion: domain.DefaultExchangeVersion,
 		AuthKind: domain.AuthBasic, AccessMode: domain.AccessImpersonation, Folders: domain.DefaultFolders,
 		SyncInterval: 5 * time.Minute, MaxConcurrentJobs: domain.DefaultMaxConcurrentJobs, Status: domain.TenantActive,
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/ewssim"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
 	"github.com/mailbridge/mailbridge/shared/storetest"
+	"github.com/mailbridge/mailbridge/shared/teststandin"
 )
 
 // The calendar write tests run the use case over the embedded store and the
@@ -71,10 +71,7 @@ func newCalEnv(t *testing.T) *calEnv {
 	if err := sim.AddAccount(ewssim.Account{Username: calSvc, Password: "pw-123456", ImpersonationScope: []string{calAnn}}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(sim.Handler())
-	srv.Config.ConnContext = ewssim.ConnContext
-	srv.Start()
-	t.Cleanup(srv.Close)
+	ewsURL := teststandin.EWS(t, sim)
 
 	clock := storetest.NewClock(calNow)
 	bs, err := boltstore.Open(filepath.Join(t.TempDir(), "store.db"), boltstore.Options{Clock: clock})
@@ -82,7 +79,7 @@ func newCalEnv(t *testing.T) *calEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { bs.Close() })
-	if err := bs.CreateTenant(ctx, domain.Tenant{ID: calTenant, EWSURL: srv.URL + ewssim.EWSPath, ExchangeVersion: "Exchange2016",
+	if err := bs.CreateTenant(ctx, domain.Tenant{ID: calTenant, EWSURL: ewsURL, ExchangeVersion: "Exchange2016",
 		AuthKind: domain.AuthBasic, AccessMode: domain.AccessImpersonation, Status: domain.TenantActive}); err != nil {
 		t.Fatal(err)
 	}

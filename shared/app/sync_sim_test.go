@@ -18,6 +18,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/ewssim"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
 	"github.com/mailbridge/mailbridge/shared/storetest"
+	"github.com/mailbridge/mailbridge/shared/teststandin"
 )
 
 // simEnv is the real stack below the use case: the EWS client over HTTP
@@ -43,11 +44,7 @@ func newSimEnv(t *testing.T, mailboxes, items int, mode domain.AccessMode, opts 
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := sim.Start(false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	ewsURL := teststandin.EWS(t, sim)
 	bs, err := boltstore.Open(filepath.Join(t.TempDir(), "store.db"), boltstore.Options{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +57,7 @@ func newSimEnv(t *testing.T, mailboxes, items int, mode domain.AccessMode, opts 
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	ctx := context.Background()
-	tn := domain.Tenant{ID: "acme", DisplayName: "Acme", EWSURL: srv.EWSURL, ExchangeVersion: "Exchange2016", AuthKind: domain.AuthBasic,
+	tn := domain.Tenant{ID: "acme", DisplayName: "Acme", EWSURL: ewsURL, ExchangeVersion: "Exchange2016", AuthKind: domain.AuthBasic,
 		AccessMode: mode, Status: domain.TenantActive, CreatedAt: t0, UpdatedAt: t0}
 	if err := bs.CreateTenant(ctx, tn); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 // Package teststandin gives tests the local AWS stand-ins they need:
 // DynamoDB Local and moto_server. A test that needs one calls DynamoDB(t) or
-// Moto(t) and gets an endpoint URL; it never skips.
+// Moto(t) and gets an endpoint URL; it never skips. EWS(t, sim) serves the
+// EWS simulator, Exchange's stand-in, the same way.
 //
 // When MAILBRIDGE_DYNAMODB_ENDPOINT or MAILBRIDGE_MOTO_ENDPOINT is set (as
 // scripts/standins.sh does for `make test`), that endpoint is used. Otherwise

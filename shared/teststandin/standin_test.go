@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mailbridge/mailbridge/shared/ewssim"
 )
 
 func TestMain(m *testing.M) { Main(m) }
@@ -39,5 +41,30 @@ func TestMissingDynamoDBLocalIsExplained(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %q", err, want)
 		}
+	}
+}
+
+// The simulator answers at the URL EWS returns while the test runs, and
+// is gone once it ends.
+func TestEWSServesUntilTheTestEnds(t *testing.T) {
+	client := &http.Client{Timeout: 10 * time.Second}
+	var url string
+	t.Run("serving", func(t *testing.T) {
+		url = EWS(t, ewssim.New(ewssim.Options{}))
+		if !strings.HasSuffix(url, ewssim.EWSPath) {
+			t.Fatalf("URL %q does not end in %s", url, ewssim.EWSPath)
+		}
+		resp, err := client.Post(url, "text/xml", strings.NewReader("<x/>"))
+		if err != nil {
+			t.Fatalf("%s does not answer: %v", url, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("unauthenticated POST: %d, want 401 from the simulator", resp.StatusCode)
+		}
+	})
+	if resp, err := client.Post(url, "text/xml", strings.NewReader("<x/>")); err == nil {
+		resp.Body.Close()
+		t.Errorf("%s still answers after its test ended", url)
 	}
 }
