@@ -226,6 +226,9 @@ func validatorPath(t *testing.T) string {
 	return abs
 }
 
+// soapHeader is an envelope's header, as marshalEnvelope writes it.
+var soapHeader = regexp.MustCompile(`(?s)<soap:Header>.*?</soap:Header>`)
+
 var validatorSummary = regexp.MustCompile(`(?m)^(\d+) passed, (\d+) failed$`)
 
 // validateDirs runs the validator on each dir concurrently (it starts one
@@ -299,6 +302,10 @@ func TestRequestsValidateAgainstSchema(t *testing.T) {
 		}
 	}
 	envelopes := 0
+	// Validating an element costs one xmllint run over the whole schema,
+	// and most envelopes share their header byte for byte: each distinct
+	// header is validated once, the others are written without it.
+	headers := map[string]bool{}
 	for _, rc := range requestCases() {
 		modes := rc.modes
 		if modes == nil {
@@ -320,7 +327,13 @@ func TestRequestsValidateAgainstSchema(t *testing.T) {
 				req := srv.last(t)
 				checkAddressing(t, m, req)
 				file := name + ".xml"
-				if err := os.WriteFile(filepath.Join(dirs[envelopes%2], file), req.body, 0o644); err != nil {
+				toValidate := req.body
+				if h := soapHeader.Find(req.body); headers[string(h)] {
+					toValidate = soapHeader.ReplaceAll(req.body, nil)
+				} else {
+					headers[string(h)] = true
+				}
+				if err := os.WriteFile(filepath.Join(dirs[envelopes%2], file), toValidate, 0o644); err != nil {
 					t.Fatal(err)
 				}
 				envelopes++
