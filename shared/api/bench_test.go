@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -63,11 +62,7 @@ func (s slowStore) AddMailbox(ctx context.Context, m domain.Mailbox) error {
 // 5 ms of round trip.
 func BenchmarkBulkAdd1000Latency5ms(b *testing.B) {
 	benchBulkAdd(b, func(b *testing.B) *env {
-		st, err := boltstore.Open(filepath.Join(b.TempDir(), "mailbridge.db"), boltstore.Options{Clock: fixedClock{testNow}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { st.Close() })
+		st := openStore(b, boltstore.Options{Clock: fixedClock{testNow}})
 		return newEnvOn(b, slowStore{Store: st, delay: 5 * time.Millisecond}, openSecrets(b))
 	})
 }

@@ -19,9 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailbridge/mailbridge/shared/golden"
-
 	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/golden"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
 	"github.com/mailbridge/mailbridge/shared/local/filesecrets"
 	"github.com/mailbridge/mailbridge/shared/urlguard"
@@ -247,13 +246,19 @@ type envOption func(*Deps)
 // encrypted file secret store, in a temporary directory.
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
-	st, err := boltstore.Open(filepath.Join(t.TempDir(), "mailbridge.db"), boltstore.Options{Clock: fixedClock{testNow}})
+	return newEnvOn(t, openStore(t, boltstore.Options{Clock: fixedClock{testNow}}), openSecrets(t), opts...)
+}
+
+// openStore opens a bolt store in a temporary directory, closed when the
+// test ends.
+func openStore(t testing.TB, opts boltstore.Options) *boltstore.Store {
+	t.Helper()
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "mailbridge.db"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	fs := openSecrets(t)
-	return newEnvOn(t, st, fs, opts...)
+	return st
 }
 
 func newEnvOn(t testing.TB, st domain.Store, secrets domain.SecretStore, opts ...envOption) *env {

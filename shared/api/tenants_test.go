@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -456,11 +455,7 @@ func TestVerifySurvivesCheckerPanic(t *testing.T) {
 // 410 and the code "gone", not silently moved past the dropped changes.
 func TestChangeFeedCursorExpired(t *testing.T) {
 	clock := storetest.NewClock(testNow)
-	st, err := boltstore.Open(filepath.Join(t.TempDir(), "mailbridge.db"), boltstore.Options{Clock: clock, FeedRetention: 24 * time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openStore(t, boltstore.Options{Clock: clock, FeedRetention: 24 * time.Hour})
 	e := newEnvOn(t, st, openSecrets(t))
 	e.onboard("contoso", basicCred("u", "Feed-pw-1"), "alice@contoso.com")
 	ctx := context.Background()
@@ -512,12 +507,7 @@ func (s *lossyIdempotency) SaveIdempotent(ctx context.Context, scope, key string
 // the caller timed out and retried) answers its retry with 201 and the
 // tenant, not 409: the tenant carries the request's token.
 func TestCreateRetryAfterLostIdempotencyRecord(t *testing.T) {
-	st, err := boltstore.Open(filepath.Join(t.TempDir(), "mailbridge.db"), boltstore.Options{Clock: fixedClock{testNow}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	e := newEnvOn(t, &lossyIdempotency{Store: st}, openSecrets(t))
+	e := newEnvOn(t, &lossyIdempotency{Store: openStore(t, boltstore.Options{Clock: fixedClock{testNow}})}, openSecrets(t))
 	body := tenantBody("contoso", "https://mail.contoso.com/EWS/Exchange.asmx", basicCred("u", "Lost-pw-1"), "")
 	h := map[string]string{"Idempotency-Key": "create-contoso-1"}
 	first := e.do(req{method: "POST", path: "/tenants", body: body, header: h})
