@@ -152,6 +152,11 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	var reqHash, token string
+	if key != "" {
+		reqHash = requestHash(req)
+		token = createToken(callerOf(r.Context()), key, reqHash)
+	}
 	t, err := s.tenants.Onboard(r.Context(), app.NewTenant{
 		ID:                req.ID,
 		DisplayName:       req.DisplayName,
@@ -163,7 +168,7 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 		SyncInterval:      interval,
 		MaxConcurrentJobs: req.MaxConcurrentJobs,
 		Credential:        *req.Credentials,
-		CreateToken:       createToken(r, key, req),
+		CreateToken:       token,
 	})
 	if key == "" {
 		if err != nil {
@@ -172,19 +177,15 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusCreated, viewTenant(t))
 		return nil
 	}
-	return s.answerIdempotent(w, r, key, requestHash(req), t, err)
+	return s.answerIdempotent(w, r, key, reqHash, t, err)
 }
 
-// createToken names this create request on the tenant it makes, so that a
-// retry with the same Idempotency-Key (same caller, same request) after a
+// createToken names a create request (caller, Idempotency-Key, request
+// hash) on the tenant it makes, so that a retry with the same key after a
 // crash or timeout finishes that onboarding and answers 201 again, rather
-// than meeting "exists" (see app.NewTenant.CreateToken). Empty without a
-// key.
-func createToken(r *http.Request, key string, req createTenantRequest) string {
-	if key == "" {
-		return ""
-	}
-	sum := sha256.Sum256([]byte(callerOf(r.Context()) + "\x00" + key + "\x00" + requestHash(req)))
+// than meeting "exists" (see app.NewTenant.CreateToken).
+func createToken(caller, key, reqHash string) string {
+	sum := sha256.Sum256([]byte(caller + "\x00" + key + "\x00" + reqHash))
 	return hex.EncodeToString(sum[:])
 }
 
