@@ -331,12 +331,15 @@ func (s *Store) ReadFeed(ctx context.Context, q domain.FeedQuery) ([]domain.Chan
 	limit := storeplan.Limit(q.Limit)
 	var out []domain.Change
 	expect := after + 1
+	// prevAt is the time of the last change read (or the cursor's), for
+	// telling an abandoned gap from an expired change under retention.
+	var prevAt time.Time
 	if s.feedRetention > 0 {
-		start, wait, err := s.retainedStart(ctx, pk, q.Cursor, after)
+		start, at, wait, err := s.retainedStart(ctx, pk, q.Cursor, after)
 		if err != nil || wait {
 			return nil, q.Cursor, err
 		}
-		expect = start
+		expect, prevAt = start, at
 	}
 	for len(out) < limit {
 		want := limit - len(out) + 1
@@ -367,6 +370,16 @@ func (s *Store) ReadFeed(ctx context.Context, q domain.FeedQuery) ([]domain.Chan
 					stop = true
 					break
 				}
+				// TTL deletion keeps no order: the missing numbers may be
+				// changes deleted before older ones were. A reader with a
+				// cursor gets what it read so far, then Gone.
+				if q.Cursor != "" && s.mayHaveExpired(prevAt) {
+					if len(out) > 0 {
+						stop = true
+						break
+					}
+					return nil, q.Cursor, s.cursorGone(q.Cursor)
+				}
 				for ; expect < seq; expect++ {
 					closed, err := s.closeGap(ctx, pk, expect)
 					if err != nil {
@@ -390,6 +403,7 @@ func (s *Store) ReadFeed(ctx context.Context, q domain.FeedQuery) ([]domain.Chan
 				return nil, "", fmt.Errorf("dynamostore: feed entry %s: %w", getS(it, "sk"), err)
 			}
 			out = append(out, ch)
+			prevAt = time.UnixMilli(getN(it, "at"))
 		}
 		if stop || (!requery && len(page) < want) {
 			break

@@ -34,6 +34,12 @@ import (
 //     still be in flight until then). Numbers before it are not closed
 //     with gap markers: they are expired, or abandoned long ago.
 //
+// TTL deletion keeps no order, so an expired change may be deleted while an
+// older one is still stored. During the walk, a reader with a cursor
+// therefore closes a missing number only when the change before it is
+// younger than the retention (numbers after it were taken later still);
+// otherwise it gets the page read so far, and then CodeGone.
+//
 // One extra read (two items at most) per ReadFeed call.
 
 // expireFeedItem sets the TTL of a feed entry or gap marker made at at.
@@ -43,10 +49,24 @@ func (s *Store) expireFeedItem(it item, at time.Time) {
 	}
 }
 
+// mayHaveExpired tells whether numbers taken after a change made at at may
+// have expired (and been deleted): then a missing one among them is not
+// known to be an abandoned gap. A zero at (not known) may have.
+func (s *Store) mayHaveExpired(at time.Time) bool {
+	return s.feedRetention > 0 && s.clock.Now().Sub(at) >= s.feedRetention
+}
+
+// cursorGone refuses a cursor after which a change may have been dropped.
+func (s *Store) cursorGone(cursor string) error {
+	return &domain.Error{Code: domain.CodeGone, Message: fmt.Sprintf(
+		"cursor %s has expired: changes after it were older than the feed retention (%s) and are no longer kept; read the feed again without a cursor", cursor, s.feedRetention)}
+}
+
 // retainedStart returns the number a read of feed pk begins at, or wait
 // when the read should return nothing for now. after is the cursor's
-// number (0 without a cursor).
-func (s *Store) retainedStart(ctx context.Context, pk, cursor string, after int64) (start int64, wait bool, err error) {
+// number (0 without a cursor). prevAt is the time of the cursor's change
+// when it is kept and young (for mayHaveExpired), else zero.
+func (s *Store) retainedStart(ctx context.Context, pk, cursor string, after int64) (start int64, prevAt time.Time, wait bool, err error) {
 	limit := int32(2)
 	if cursor == "" {
 		limit = 1
@@ -59,7 +79,7 @@ func (s *Store) retainedStart(ctx context.Context, pk, cursor string, after int6
 		ConsistentRead:            aws.Bool(true),
 	})
 	if err != nil {
-		return 0, false, fmt.Errorf("dynamostore: read feed: %w", err)
+		return 0, time.Time{}, false, fmt.Errorf("dynamostore: read feed: %w", err)
 	}
 	now := s.clock.Now()
 	seqOf := func(it item) int64 {
@@ -70,25 +90,24 @@ func (s *Store) retainedStart(ctx context.Context, pk, cursor string, after int6
 	items := out.Items
 	if cursor == "" {
 		if len(items) == 0 || seqOf(items[0]) <= 1 {
-			return 1, false, nil
+			return 1, time.Time{}, false, nil
 		}
 		if age(items[0]) < s.gapTimeout {
-			return 0, true, nil
+			return 0, time.Time{}, true, nil
 		}
-		return seqOf(items[0]), false, nil
+		return seqOf(items[0]), time.Time{}, false, nil
 	}
 	if len(items) > 0 && seqOf(items[0]) == after {
-		if age(items[0]) < s.feedRetention {
-			return after + 1, false, nil
+		if at := time.UnixMilli(getN(items[0], "at")); !s.mayHaveExpired(at) {
+			return after + 1, at, false, nil
 		}
 		items = items[1:] // the cursor's change is old: look at what follows
 	}
 	switch {
 	case len(items) == 0, seqOf(items[0]) == after+1:
-		return after + 1, false, nil
+		return after + 1, time.Time{}, false, nil
 	case age(items[0]) < s.gapTimeout:
-		return 0, true, nil
+		return 0, time.Time{}, true, nil
 	}
-	return 0, false, &domain.Error{Code: domain.CodeGone, Message: fmt.Sprintf(
-		"cursor %s has expired: changes after it were older than the feed retention (%s) and are no longer kept; read the feed again without a cursor", cursor, s.feedRetention)}
+	return 0, time.Time{}, false, s.cursorGone(cursor)
 }

@@ -2,6 +2,7 @@ package dynamostore
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -101,5 +102,58 @@ func TestFeedRetentionAfterTTLDeletion(t *testing.T) {
 	}
 	if len(out.Items) != 1 {
 		t.Fatalf("%d feed items in the tenant partition, want only a5: deleted numbers must not get gap markers", len(out.Items))
+	}
+}
+
+// TTL deletion runs in no particular order: a change may be deleted while
+// an older one is still there. A reader whose cursor is old reads the older
+// one, but must not close the deleted number behind it as an abandoned gap.
+func TestFeedRetentionOutOfOrderDeletion(t *testing.T) {
+	ctx := context.Background()
+	clock := storetest.NewClock(storetest.Start)
+	s := newTestStore(t, Options{Clock: clock, FeedRetention: 24 * time.Hour})
+	const ann = "ann@acme.example"
+	for _, id := range []string{"a1", "a2", "a3"} {
+		if _, err := s.ApplyChanges(ctx, "acme", ann, []domain.ItemChange{storetest.Create(id, "k1")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(25 * time.Hour)
+	if _, err := s.ApplyChanges(ctx, "acme", ann, []domain.ItemChange{storetest.Create("a4", "k1")}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+	for _, pk := range []string{tenantPK("acme"), mailboxPK("acme", ann)} {
+		if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: s.table, Key: key(pk, seqSK(3))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []domain.FeedQuery{{TenantID: "acme", Cursor: "t1"}, {TenantID: "acme", Mailbox: ann, Cursor: "m1"}} {
+		var got []string
+		gone := false
+		for range 10 {
+			q.Limit = 10
+			page, next, err := s.ReadFeed(ctx, q)
+			if domain.ErrorCodeOf(err) == domain.CodeGone {
+				gone = true
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range page {
+				got = append(got, c.ItemID)
+			}
+			if len(page) == 0 {
+				break
+			}
+			q.Cursor = next
+		}
+		if slices.Contains(got, "a4") {
+			t.Fatalf("%+v: read %v: walked past the deleted a3, want Gone before a4", q, got)
+		}
+		if !gone {
+			t.Fatalf("%+v: read %v and then nothing, want Gone: a3 was deleted", q, got)
+		}
 	}
 }
