@@ -152,7 +152,8 @@ var classByCode = map[string]Class{
 // It is the one place that knows Exchange's error codes.
 func Classify(err error) Class {
 	var e *Error
-	if err == nil || (errors.As(err, &e) && e == nil) {
+	isEWS := errors.As(err, &e)
+	if err == nil || (isEWS && e == nil) {
 		// A nil *Error in an error interface (e.g. GetItemResult.Err passed
 		// straight in) is no error either.
 		return ClassNone
@@ -163,7 +164,7 @@ func Classify(err error) Class {
 	if errors.Is(err, ErrInvalidArgument) || errors.Is(err, ErrResponseTooLarge) {
 		return ClassPermanent
 	}
-	if !errors.As(err, &e) {
+	if !isEWS {
 		return classifyCause(err)
 	}
 	if e.ResponseCode != "" {
