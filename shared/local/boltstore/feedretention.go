@@ -38,10 +38,6 @@ func (s *Store) pruneFeed(tx *bolt.Tx, tenantID string, now time.Time) error {
 		return nil
 	}
 	cutoff := now.Add(-s.feedRetention)
-	pruned, err := tenantBucketRW(tx, tenantID, bPruned)
-	if err != nil {
-		return err
-	}
 	// Collect first: a bolt cursor must not delete under itself.
 	type old struct {
 		seq     []byte
@@ -58,6 +54,13 @@ func (s *Store) pruneFeed(tx *bolt.Tx, tenantID string, now time.Time) error {
 			break
 		}
 		drop = append(drop, old{seq: append([]byte(nil), k...), mailbox: ch.Mailbox})
+	}
+	if len(drop) == 0 {
+		return nil
+	}
+	pruned, err := tenantBucketRW(tx, tenantID, bPruned)
+	if err != nil {
+		return err
 	}
 	for _, d := range drop {
 		if err := feed.Delete(d.seq); err != nil {

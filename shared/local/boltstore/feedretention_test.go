@@ -2,7 +2,6 @@ package boltstore
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,11 +15,7 @@ import (
 func TestFeedRetentionDropsAndRefuses(t *testing.T) {
 	ctx := context.Background()
 	clock := storetest.NewClock(storetest.Start)
-	s, err := Open(filepath.Join(t.TempDir(), "s.db"), Options{Clock: clock, FeedRetention: 24 * time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTestStore(t, Options{Clock: clock, FeedRetention: 24 * time.Hour})
 	const ann, bob = "ann@acme.example", "bob@acme.example"
 	apply := func(mbx, id string) {
 		t.Helper()

@@ -2,7 +2,6 @@ package boltstore
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -17,11 +16,7 @@ import (
 func TestMarkJobDoneDeletesExpiredRecords(t *testing.T) {
 	ctx := context.Background()
 	clock := storetest.NewClock(storetest.Start)
-	s, err := Open(filepath.Join(t.TempDir(), "mailbridge.db"), Options{Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := openTestStore(t, Options{Clock: clock})
 	mark := func(tenantID, jobID string, ttl time.Duration) {
 		t.Helper()
 		if err := s.MarkJobDone(ctx, tenantID, jobID, []string{"ann@acme.example"}, ttl); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -15,11 +14,7 @@ import (
 // asked only.
 func TestGetSyncSnapshots(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(t.TempDir(), "mailbridge.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s := openTestStore(t, Options{})
 	addr := func(i int) string { return fmt.Sprintf("user%02d@acme.example", i) }
 	for _, tenant := range []string{"acme", "acme2"} {
 		for i := range 20 {
