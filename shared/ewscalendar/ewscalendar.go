@@ -116,8 +116,9 @@ func (w *Writer) find(ctx context.Context, cl *ews.Client, t ews.Target, clientE
 	return found, nil
 }
 
-// deleteDups removes duplicates of an event Mailbridge wrote.
-func deleteDups(ctx context.Context, cl *ews.Client, t ews.Target, dups []ews.ItemRef, send ews.SendMode) error {
+// deleteItems moves items Mailbridge wrote to Deleted Items; one already
+// gone counts as deleted.
+func deleteItems(ctx context.Context, cl *ews.Client, t ews.Target, dups []ews.ItemRef, send ews.SendMode) error {
 	for _, d := range dups {
 		if err := cl.DeleteItem(ctx, t, d, ews.MoveToDeletedItems, send); err != nil && ews.Classify(err) != ews.ClassItemNotFound {
 			return classify(err)
@@ -150,7 +151,7 @@ func mailboxes(as []domain.Address) []ews.Mailbox {
 }
 
 // PutEvent implements domain.CalendarWriter: one FindItem, then one
-// CreateItem or UpdateItem.
+// CreateItem or UpdateItem (and a DeleteItem per duplicate found).
 func (w *Writer) PutEvent(ctx context.Context, m domain.MailboxRef, clientEventID string, ev domain.EventSpec, notify bool, requestedAt time.Time) (domain.EventWrite, error) {
 	cl, t, err := w.clients.Target(m)
 	if err != nil {
@@ -192,7 +193,7 @@ func (w *Writer) PutEvent(ctx context.Context, m domain.MailboxRef, clientEventI
 	if err != nil {
 		return domain.EventWrite{}, classify(err)
 	}
-	if err := deleteDups(ctx, cl, t, found.dups, send); err != nil {
+	if err := deleteItems(ctx, cl, t, found.dups, send); err != nil {
 		return domain.EventWrite{}, err
 	}
 	return domain.EventWrite{Result: domain.EventUpdated, ItemID: ref.ID}, nil
@@ -219,8 +220,7 @@ func (w *Writer) DeleteEvent(ctx context.Context, m domain.MailboxRef, clientEve
 	if notify {
 		send = ews.SendToAllAndSaveCopy
 	}
-	// An item gone meanwhile counts as deleted.
-	if err := deleteDups(ctx, cl, t, append(found.dups, found.ref), send); err != nil {
+	if err := deleteItems(ctx, cl, t, append(found.dups, found.ref), send); err != nil {
 		return domain.EventWrite{}, err
 	}
 	return domain.EventWrite{Result: domain.EventDeleted}, nil
