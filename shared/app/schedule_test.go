@@ -513,31 +513,27 @@ func TestTickPacksMailboxesIntoJobs(t *testing.T) {
 	st.addTenant(schedTenant("imp", domain.AccessImpersonation, time.Minute), 25, nil)
 	st.addTenant(schedWithJobs(schedTenant("del", domain.AccessDelegate, time.Minute), 3), 25, nil)
 	for _, tc := range []struct {
-		name      string
-		perJob    int
-		wantImp   []int // mailboxes per impersonation job
-		wantSlots int
+		name    string
+		perJob  int   // Scheduler.MailboxesPerJob
+		wantMax int   // mailboxes a job may name
+		wantImp []int // mailboxes per impersonation job
 	}{
-		{"default 10", 0, []int{10, 10, 5}, 3},
-		{"4", 4, []int{4, 4, 4, 4, 4, 4, 1}, 3},
-		{"1: one mailbox a job, as before", 1, slices.Repeat([]int{1}, 25), 3},
+		{"default 10", 0, app.DefaultMailboxesPerJob, []int{10, 10, 5}},
+		{"4", 4, 4, []int{4, 4, 4, 4, 4, 4, 1}},
+		{"1: one mailbox a job, as before", 1, 1, slices.Repeat([]int{1}, 25)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			q := &schedQueue{}
 			if _, err := (&app.Scheduler{Store: st, Queue: q, MailboxesPerJob: tc.perJob, PageSize: 7}).Tick(context.Background(), schedT0); err != nil {
 				t.Fatal(err)
 			}
-			var imp []int
-			var impFirst []int // each impersonation job's first mailbox
-			slots := map[string][]int{}
+			type impJob struct{ first, size int }
+			var imp []impJob
+			slots := map[string][]int{} // delegate group -> its mailboxes' numbers
 			for _, m := range q.messages() {
 				j := schedJobOf(t, m)
-				per := max(tc.perJob, 1)
-				if tc.perJob == 0 {
-					per = app.DefaultMailboxesPerJob
-				}
-				if n := len(j.Targets()); n == 0 || n > per {
-					t.Fatalf("job of %d mailboxes, want 1-%d", n, per)
+				if n := len(j.Targets()); n == 0 || n > tc.wantMax {
+					t.Fatalf("job of %d mailboxes, want 1-%d", n, tc.wantMax)
 				}
 				if len(j.Targets()) == 1 && (j.Mailbox == "" || j.Mailboxes != nil) {
 					t.Fatalf("a one-mailbox job names it in Mailbox: %+v", j)
@@ -554,8 +550,7 @@ func TestTickPacksMailboxesIntoJobs(t *testing.T) {
 							t.Fatalf("impersonation job names %s, want %s: a job takes consecutive mailboxes", mb, want)
 						}
 					}
-					impFirst = append(impFirst, first)
-					imp = append(imp, len(j.Targets()))
+					imp = append(imp, impJob{first, len(j.Targets())})
 				case "del":
 					if !j.Serial {
 						t.Fatalf("delegate job %+v is not serial: its mailboxes share the service account's budget", j)
@@ -569,20 +564,16 @@ func TestTickPacksMailboxesIntoJobs(t *testing.T) {
 			}
 			// Batches are sent concurrently: order the jobs by their first
 			// mailbox before comparing.
-			order := make([]int, len(imp))
-			for k := range order {
-				order[k] = k
-			}
-			slices.SortFunc(order, func(a, b int) int { return impFirst[a] - impFirst[b] })
+			slices.SortFunc(imp, func(a, b impJob) int { return a.first - b.first })
 			var sizes []int
-			for _, k := range order {
-				sizes = append(sizes, imp[k])
+			for _, j := range imp {
+				sizes = append(sizes, j.size)
 			}
 			if !slices.Equal(sizes, tc.wantImp) {
 				t.Errorf("impersonation jobs of %v mailboxes, want %v", sizes, tc.wantImp)
 			}
-			if len(slots) != tc.wantSlots {
-				t.Fatalf("%d delegate groups, want %d", len(slots), tc.wantSlots)
+			if len(slots) != 3 {
+				t.Fatalf("%d delegate groups, want one per slot (3)", len(slots))
 			}
 			for g, idx := range slots {
 				for _, i := range idx {
