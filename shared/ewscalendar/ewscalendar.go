@@ -118,8 +118,8 @@ func (w *Writer) find(ctx context.Context, cl *ews.Client, t ews.Target, clientE
 
 // deleteItems moves items Mailbridge wrote to Deleted Items; one already
 // gone counts as deleted.
-func deleteItems(ctx context.Context, cl *ews.Client, t ews.Target, dups []ews.ItemRef, send ews.SendMode) error {
-	for _, d := range dups {
+func deleteItems(ctx context.Context, cl *ews.Client, t ews.Target, refs []ews.ItemRef, send ews.SendMode) error {
+	for _, d := range refs {
 		if err := cl.DeleteItem(ctx, t, d, ews.MoveToDeletedItems, send); err != nil && ews.Classify(err) != ews.ClassItemNotFound {
 			return classify(err)
 		}
