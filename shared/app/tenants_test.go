@@ -16,6 +16,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
 	"github.com/mailbridge/mailbridge/shared/local/filesecrets"
+	"github.com/mailbridge/mailbridge/shared/storetest"
 )
 
 // tenantsCallLog records the order of the writes offboarding makes.
@@ -70,10 +71,6 @@ type tenantsAllowURLs struct{}
 
 func (tenantsAllowURLs) CheckURL(context.Context, string) (*url.URL, error) { return &url.URL{}, nil }
 
-type tenantsClock struct{ t time.Time }
-
-func (f tenantsClock) Now() time.Time { return f.t }
-
 func newTestTenants(t *testing.T, log *tenantsCallLog) (*Tenants, *tenantsOrderStore) {
 	t.Helper()
 	dir := t.TempDir()
@@ -92,7 +89,7 @@ func newTestTenants(t *testing.T, log *tenantsCallLog) (*Tenants, *tenantsOrderS
 	}
 	st := &tenantsOrderStore{Store: bs, log: log}
 	return &Tenants{Store: st, Secrets: &tenantsOrderSecrets{SecretStore: fs, log: log}, Checker: tenantsOKChecker{},
-		Clock: tenantsClock{time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}, URLs: tenantsAllowURLs{}, Log: slog.New(slog.DiscardHandler)}, st
+		Clock: storetest.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)), URLs: tenantsAllowURLs{}, Log: slog.New(slog.DiscardHandler)}, st
 }
 
 // TestOffboardOrderAndRetry: mark offboarded, then schedule the secret's
