@@ -69,18 +69,18 @@
 // Each call holds one unit of its budget owner's concurrency budget
 // (Options.MaxConcurrency, default 27; SetMaxConcurrency) while it runs,
 // including the configured latency (Options.Latency, LatencyJitter and
-// OpLatency; SetLatency): the
-// account under delegate access, the target mailbox under impersonation.
-// Options.MaxConcurrentSyncCalls adds a separate budget for sync
-// operations, like Exchange Online's ConcurrentSyncCalls. A call beyond the budget gets a SOAP fault
+// OpLatency; SetLatency): the account under delegate access, the target
+// mailbox under impersonation. Options.MaxConcurrentSyncCalls adds a
+// separate budget for sync operations, like Exchange Online's
+// ConcurrentSyncCalls. A call beyond the budget gets a SOAP fault
 // ErrorServerBusy with BackOffMilliseconds (HTTP 500), like Exchange
 // Online. Faults are injected by operation, mailbox and rate, drawn from
-// Options.Seed: SOAP fault, HTTP 503 or 429 with Retry-After, slow
-// answer, truncated body, invalidated sync state. Options.ControlCharRefs
-// makes item text carry &#x1;-style references as some servers send. Stats counts calls by operation,
-// throttled calls, peak concurrency per owner, faults, auth failures and
-// impersonated calls that lacked X-AnchorMailbox; GET /ewssim/stats serves
-// them as JSON.
+// Options.Seed: SOAP fault, HTTP 503 or 429 with Retry-After, slow answer,
+// truncated body, invalidated sync state. Options.ControlCharRefs makes
+// item text carry &#x1;-style references as some servers send. Stats
+// counts calls by operation, throttled calls, peak concurrency per owner,
+// faults, auth failures and impersonated calls that lacked
+// X-AnchorMailbox; GET /ewssim/stats serves them as JSON.
 //
 // # Simplifications
 //
