@@ -10,8 +10,8 @@ import (
 // ClientCache holds one EWS client per tenant, endpoint, credential and
 // Exchange version, so a warm Lambda reuses connections and OAuth tokens.
 // A rotated credential has a new memory key and so gets a new client. The
-// sync path (Connector), the calendar writer and the access probe share
-// it. It is safe for concurrent use.
+// sync path (Connector), the calendar writer and the access probe each
+// keep one. It is safe for concurrent use.
 type ClientCache struct {
 	opts    Options
 	max     int
