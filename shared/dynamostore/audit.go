@@ -72,24 +72,28 @@ func (s *Store) AppendAudit(ctx context.Context, entries ...domain.AuditEntry) e
 		es := byTenant[id]
 		slices.SortStableFunc(es, func(a, b domain.AuditEntry) int { return a.At.Compare(b.At) })
 		for len(es) > 0 {
-			pack, size := []packedAudit{}, 0
+			// The pack's JSON array is built from each entry's JSON, so an
+			// entry is marshalled once, and its size is what is stored.
+			pack, n := []byte{'['}, 0
 			for _, e := range es {
-				p := packedAudit{Mailbox: e.Mailbox, Operation: e.Operation, AccessMode: e.AccessMode, Result: e.Result, At: e.At, RequestID: e.RequestID}
-				d, err := json.Marshal(p)
+				d, err := json.Marshal(packedAudit{Mailbox: e.Mailbox, Operation: e.Operation, AccessMode: e.AccessMode, Result: e.Result, At: e.At, RequestID: e.RequestID})
 				if err != nil {
 					return err
 				}
-				if len(pack) > 0 && (len(pack) == auditPackEntries || size+len(d)+1 > auditPackBytes) {
+				if n > 0 && (n == auditPackEntries || len(pack)+len(d)+1 > auditPackBytes) {
 					break
 				}
-				pack, size = append(pack, p), size+len(d)+1
+				if n > 0 {
+					pack = append(pack, ',')
+				}
+				pack, n = append(pack, d...), n+1
 			}
-			es = es[len(pack):]
-			z, err := deflateJSON(pack)
+			last := es[n-1].At
+			es = es[n:]
+			z, err := deflate(append(pack, ']'))
 			if err != nil {
 				return err
 			}
-			last := pack[len(pack)-1].At
 			it := key(tenantPK(id), auditSK(last))
 			it["z"] = bin(z)
 			it["ttl"] = num(last.Add(s.retention).Unix())

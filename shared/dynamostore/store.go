@@ -335,6 +335,10 @@ func deflateJSON(v any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return deflate(d)
+}
+
+func deflate(d []byte) ([]byte, error) {
 	var z bytes.Buffer
 	zw, _ := flate.NewWriter(&z, flate.BestCompression)
 	if _, err := zw.Write(d); err != nil {
