@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/internal/storeplan"
 )
 
@@ -29,20 +28,7 @@ func checkRecovery(tenantID, mailbox, folderID string) error {
 	if err := checkTenantID(tenantID); err != nil {
 		return err
 	}
-	if mailbox == "" {
-		return domain.Invalid("mailbox", "mailbox is required")
-	}
-	if folderID == "" {
-		return domain.Invalid("folderId", "folder id is required")
-	}
-	return nil
-}
-
-func checkResync(resync string) error {
-	if resync == "" || strings.Contains(resync, "#") {
-		return domain.Invalid("resync", "resync name is required and may not contain '#'")
-	}
-	return nil
+	return storeplan.CheckFolderRef(mailbox, folderID)
 }
 
 // ListFolderItemIDs queries the mailbox's items (I#…) and keeps those whose
@@ -121,7 +107,7 @@ func (s *Store) AddSeenIDs(ctx context.Context, tenantID, mailbox, folderID, res
 	if err := checkRecovery(tenantID, mailbox, folderID); err != nil {
 		return err
 	}
-	if err := checkResync(resync); err != nil {
+	if err := storeplan.CheckResync(resync); err != nil {
 		return err
 	}
 	mpk, prefix := mailboxPK(tenantID, mailbox), seenSK(folderID, resync)
@@ -150,7 +136,7 @@ func (s *Store) SeenIDs(ctx context.Context, tenantID, mailbox, folderID, resync
 	if err := checkRecovery(tenantID, mailbox, folderID); err != nil {
 		return nil, err
 	}
-	if err := checkResync(resync); err != nil {
+	if err := storeplan.CheckResync(resync); err != nil {
 		return nil, err
 	}
 	var ids []string

@@ -72,6 +72,7 @@ func testRecovery(t *testing.T, setup setupFunc) {
 		_, _, err = s.ListFolderItemIDs(ctx, "acme", ann, "F", "%%%", 10)
 		wantCode(t, err, domain.CodeInvalid, "list with a garbage cursor")
 		wantCode(t, s.AddSeenIDs(ctx, "acme", ann, "F", "", []string{"x"}), domain.CodeInvalid, "add without resync")
+		wantCode(t, s.AddSeenIDs(ctx, "acme", ann, "F", "r#1", []string{"x"}), domain.CodeInvalid, "add with '#' in the resync")
 		wantCode(t, s.AddSeenIDs(ctx, "acme", "", "F", "r1", []string{"x"}), domain.CodeInvalid, "add without mailbox")
 		_, err = s.SeenIDs(ctx, "acme", ann, "", "r1")
 		wantCode(t, err, domain.CodeInvalid, "seen without folder")

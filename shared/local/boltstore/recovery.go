@@ -16,15 +16,10 @@ import (
 var bSeen = []byte("seen")
 
 func checkRecovery(tenantID, mailbox, folderID string) error {
-	switch {
-	case tenantID == "":
+	if tenantID == "" {
 		return domain.Invalid("tenantId", "tenant id is required")
-	case mailbox == "":
-		return domain.Invalid("mailbox", "mailbox is required")
-	case folderID == "":
-		return domain.Invalid("folderId", "folder id is required")
 	}
-	return nil
+	return storeplan.CheckFolderRef(mailbox, folderID)
 }
 
 // folderItem is the part of a stored item the listing reads.
@@ -99,8 +94,8 @@ func (s *Store) AddSeenIDs(_ context.Context, tenantID, mailbox, folderID, resyn
 	if err := checkRecovery(tenantID, mailbox, folderID); err != nil {
 		return err
 	}
-	if resync == "" {
-		return domain.Invalid("resync", "resync name is required")
+	if err := storeplan.CheckResync(resync); err != nil {
+		return err
 	}
 	if len(ids) == 0 {
 		return nil
@@ -125,8 +120,8 @@ func (s *Store) SeenIDs(_ context.Context, tenantID, mailbox, folderID, resync s
 	if err := checkRecovery(tenantID, mailbox, folderID); err != nil {
 		return nil, err
 	}
-	if resync == "" {
-		return nil, domain.Invalid("resync", "resync name is required")
+	if err := storeplan.CheckResync(resync); err != nil {
+		return nil, err
 	}
 	prefix := seenPrefix(mailbox, folderID, resync)
 	var ids []string
