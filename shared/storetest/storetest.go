@@ -39,11 +39,14 @@ var Start = time.Date(2046, 3, 2, 9, 0, 0, 0, time.UTC)
 // Run runs the whole contract against stores made by newStore. Each call of
 // newStore must return an empty store.
 func Run(t *testing.T, newStore func(t *testing.T, opts Options) domain.Store) {
-	setup := func(t *testing.T) (domain.Store, *Clock) {
-		t.Helper()
-		clock := NewClock(Start)
-		return newStore(t, Options{Clock: clock, AuditRetention: 30 * 24 * time.Hour}), clock
+	setupWith := func(feedRetention time.Duration) setupFunc {
+		return func(t *testing.T) (domain.Store, *Clock) {
+			t.Helper()
+			clock := NewClock(Start)
+			return newStore(t, Options{Clock: clock, AuditRetention: 30 * 24 * time.Hour, FeedRetention: feedRetention}), clock
+		}
 	}
+	setup := setupWith(0)
 	t.Run("Tenants", func(t *testing.T) { testTenants(t, setup) })
 	t.Run("Mailboxes", func(t *testing.T) { testMailboxes(t, setup) })
 	t.Run("SyncState", func(t *testing.T) { testSyncState(t, setup) })
@@ -55,13 +58,7 @@ func Run(t *testing.T, newStore func(t *testing.T, opts Options) domain.Store) {
 	t.Run("PurgeTenant", func(t *testing.T) { testPurge(t, setup) })
 	t.Run("Recovery", func(t *testing.T) { testRecovery(t, setup) })
 	t.Run("JobProgress", func(t *testing.T) { testJobProgress(t, setup) })
-	t.Run("FeedRetention", func(t *testing.T) {
-		testFeedRetention(t, func(t *testing.T) (domain.Store, *Clock) {
-			t.Helper()
-			clock := NewClock(Start)
-			return newStore(t, Options{Clock: clock, AuditRetention: 30 * 24 * time.Hour, FeedRetention: SuiteFeedRetention}), clock
-		})
-	})
+	t.Run("FeedRetention", func(t *testing.T) { testFeedRetention(t, setupWith(SuiteFeedRetention)) })
 }
 
 type setupFunc func(t *testing.T) (domain.Store, *Clock)
