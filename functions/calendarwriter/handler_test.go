@@ -17,6 +17,7 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/storetest"
 )
 
 // recordedWrites stands in for app.CalendarWrites (tested on its own over
@@ -171,7 +172,7 @@ func TestUnrecognisedInvocationFails(t *testing.T) {
 // One EMF line per invocation, Stage the only dimension, counts by outcome.
 func TestMetricsPerInvocation(t *testing.T) {
 	var buf strings.Builder
-	m := &metrics{out: &buf, stage: "prod", clock: fixedClock{time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)}}
+	m := &metrics{out: &buf, stage: "prod", clock: storetest.NewClock(time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC))}
 	w := &recordedWrites{failIDs: map[string]bool{"r3": true}, retryOut: app.AttemptResult{Outcome: app.OutcomeGaveUp, Reason: "out_of_scope"}}
 	h := handler(w, m, quiet)
 	if _, err := h(context.Background(), sqsEvent(t, writeRequest("r1"), writeRequest("r2"), writeRequest("r3"))); err != nil {
@@ -204,7 +205,3 @@ func TestMetricsPerInvocation(t *testing.T) {
 		}
 	}
 }
-
-type fixedClock struct{ t time.Time }
-
-func (c fixedClock) Now() time.Time { return c.t }

@@ -11,11 +11,8 @@ import (
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/app"
+	"github.com/mailbridge/mailbridge/shared/storetest"
 )
-
-type fixedClock struct{ t time.Time }
-
-func (c fixedClock) Now() time.Time { return c.t }
 
 func TestTickUsesTheScheduledTime(t *testing.T) {
 	now := time.Date(2026, 11, 23, 9, 41, 30, 0, time.UTC)
@@ -39,7 +36,7 @@ func TestTickUsesTheScheduledTime(t *testing.T) {
 				return app.TickSummary{Enqueued: 3}, nil
 			}
 			var logs bytes.Buffer
-			sum, err := tick(run, fixedClock{now}, slog.New(slog.NewJSONHandler(&logs, nil)))(context.Background(), json.RawMessage(tc.input))
+			sum, err := tick(run, storetest.NewClock(now), slog.New(slog.NewJSONHandler(&logs, nil)))(context.Background(), json.RawMessage(tc.input))
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || called {
 					t.Fatalf("err %v, called %v: want %q and no tick", err, called, tc.wantErr)
@@ -61,7 +58,7 @@ func TestTickErrorIsReturnedForARetry(t *testing.T) {
 		return app.TickSummary{FailedJobs: 10}, errors.New("10 jobs not sent")
 	}
 	var logs bytes.Buffer
-	sum, err := tick(run, fixedClock{time.Now()}, slog.New(slog.NewJSONHandler(&logs, nil)))(context.Background(), nil)
+	sum, err := tick(run, storetest.NewClock(time.Now()), slog.New(slog.NewJSONHandler(&logs, nil)))(context.Background(), nil)
 	if err == nil || sum.FailedJobs != 10 {
 		t.Fatalf("want the error returned (EventBridge Scheduler retries), got %v", err)
 	}

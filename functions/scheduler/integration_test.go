@@ -17,6 +17,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/dynamostore"
 	"github.com/mailbridge/mailbridge/shared/sqsqueue"
+	"github.com/mailbridge/mailbridge/shared/storetest"
 	"github.com/mailbridge/mailbridge/shared/teststandin"
 	"github.com/mailbridge/mailbridge/shared/teststandin/dynamotable"
 )
@@ -62,7 +63,7 @@ func TestTickOnTheAWSStandIns(t *testing.T) {
 	url := aws.ToString(created.QueueUrl)
 
 	s := &app.Scheduler{Store: store, Queue: sqsqueue.New(client, url), PageSize: 5}
-	h := tick(s.Tick, fixedClock{time.Now()}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h := tick(s.Tick, storetest.NewClock(time.Now()), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	event := json.RawMessage(`{"scheduledTime":"2026-11-23T09:40:00Z"}`)
 	for range 2 { // the schedule's retry of the same invocation
 		sum, err := h(ctx, event)

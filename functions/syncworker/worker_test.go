@@ -15,6 +15,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/ewsaccess"
 	"github.com/mailbridge/mailbridge/shared/ewssim"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
+	"github.com/mailbridge/mailbridge/shared/storetest"
 	"github.com/mailbridge/mailbridge/shared/teststandin"
 )
 
@@ -29,7 +30,7 @@ func (oneSecret) DeleteCredential(context.Context, string) error                
 // worker's single write, against the EWS simulator.
 func TestWorkerAuditsEveryJob(t *testing.T) {
 	ctx := context.Background()
-	clock := fixedClock{time.Now().UTC()}
+	clock := storetest.NewClock(time.Now().UTC())
 	store, err := boltstore.Open(filepath.Join(t.TempDir(), "store.db"), boltstore.Options{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +45,7 @@ func TestWorkerAuditsEveryJob(t *testing.T) {
 		if err := store.AddMailbox(ctx, domain.Mailbox{TenantID: "acme", Address: mb, Status: domain.MailboxPending}); err != nil {
 			t.Fatal(err)
 		}
-		body, _ := json.Marshal(domain.SyncJob{TenantID: "acme", Mailbox: mb, Tick: clock.t})
+		body, _ := json.Marshal(domain.SyncJob{TenantID: "acme", Mailbox: mb, Tick: clock.Now()})
 		msgs = append(msgs, app.BatchMessage{ID: mb, Body: body, ReceiptHandle: "rh-" + mb})
 	}
 	secrets := oneSecret{domain.Credential{Kind: domain.AuthBasic, Username: ds.Account.Username, Password: ds.Account.Password}}
