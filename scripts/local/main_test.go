@@ -232,11 +232,13 @@ func TestConcurrencyStaysWithinBudgets(t *testing.T) {
 		jobs, cap     int
 		wantThrottled bool
 		owner         string
-		maxPeak       int
+		// minPeak 2: the jobs of a delegate tenant within its budget run
+		// side by side.
+		minPeak, maxPeak int
 	}{
-		{"delegate, 3 jobs on a budget of 3", domain.AccessDelegate, 3, 3, false, "account:", 3},
-		{"delegate, 6 jobs on a budget of 3: throttled, requeued, all synced", domain.AccessDelegate, 6, 3, true, "account:", 3},
-		{"impersonation: one call per mailbox at a time", domain.AccessImpersonation, 10, 27, false, "mailbox:", 1},
+		{"delegate, 3 jobs on a budget of 3", domain.AccessDelegate, 3, 3, false, "account:", 2, 3},
+		{"delegate, 6 jobs on a budget of 3: throttled, requeued, all synced", domain.AccessDelegate, 6, 3, true, "account:", 1, 3},
+		{"impersonation: one call per mailbox at a time", domain.AccessImpersonation, 10, 27, false, "mailbox:", 1, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig(t.TempDir())
@@ -260,11 +262,8 @@ func TestConcurrencyStaysWithinBudgets(t *testing.T) {
 			if (throttled > 0) != tc.wantThrottled || (r.Requeues > 0) != tc.wantThrottled {
 				t.Fatalf("%d calls throttled, %d jobs requeued; want throttling %v", throttled, r.Requeues, tc.wantThrottled)
 			}
-			if p := peak(s, tc.owner); p > tc.maxPeak || p < 1 {
-				t.Fatalf("peak concurrency of %s* = %d, want 1..%d", tc.owner, p, tc.maxPeak)
-			}
-			if tc.mode.Delegated() && !tc.wantThrottled && peak(s, tc.owner) < 2 {
-				t.Fatalf("the delegate tenant never ran jobs side by side (peak %d)", peak(s, tc.owner))
+			if p := peak(s, tc.owner); p < tc.minPeak || p > tc.maxPeak {
+				t.Fatalf("peak concurrency of %s* = %d, want %d..%d", tc.owner, p, tc.minPeak, tc.maxPeak)
 			}
 		})
 	}
