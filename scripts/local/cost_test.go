@@ -343,17 +343,15 @@ func BenchmarkCostPerSync(b *testing.B) {
 	secrets := &countingSecrets{c: map[string]domain.Credential{
 		tenant.ID: {Kind: domain.AuthBasic, Username: ds.Account.Username, Password: ds.Account.Password},
 	}}
-	// Wired like functions/syncworker: eventually consistent mailbox and
-	// checkpoint reads, the tenant record cached, and a batch's audit
-	// entries written by the batch worker in one call.
+	// Wired like functions/syncworker (newWorker): eventually consistent
+	// mailbox and checkpoint reads, the tenant record and the secret
+	// cached, a batch's audit entries written in one call, job progress
+	// and snapshots from the store.
 	workerStore, err := dynamostore.New(client, dynamostore.Options{Table: tableName, EventuallyConsistentReads: true})
 	if err != nil {
 		b.Fatal(err)
 	}
 	clock := domain.SystemClock{}
-	// Wired like functions/syncworker (newWorker): the tenant record and
-	// the secret cached, audit entries written per batch, job progress and
-	// snapshots from the store.
 	newWorker := func(latency time.Duration) *app.BatchWorker {
 		hc := &http.Client{Transport: slowTransport{next: http.DefaultTransport, latency: latency}}
 		syncer := &app.Syncer{
