@@ -53,12 +53,10 @@ func (s *Store) ListFolderItemIDs(_ context.Context, tenantID, mailbox, folderID
 		}
 		prefix := join(mailbox, nil)
 		c := b.Cursor()
-		k, v := c.Seek(prefix)
-		if after != "" {
-			k, v = c.Seek(join(mailbox, []byte(after)))
-			if k != nil && string(k[len(prefix):]) == after {
-				k, v = c.Next()
-			}
+		from := join(mailbox, []byte(after))
+		k, v := c.Seek(from)
+		if after != "" && bytes.Equal(k, from) {
+			k, v = c.Next()
 		}
 		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			if len(ids) == limit {
