@@ -101,7 +101,7 @@ func TestStaleCheckpointReadIsRetried(t *testing.T) {
 	feed := e.feed("acme", mbx)
 	assertNoDuplicates(t, feed)
 	if len(feed) != 32 {
-		t.Errorf("feed has %d entries, want 32 (30 + 2 new)", len(feed))
+		t.Fatalf("feed has %d entries, want 32 (30 + 2 new)", len(feed))
 	}
 	last := []string{feed[30].ItemID, feed[31].ItemID}
 	slices.Sort(last)
