@@ -24,8 +24,8 @@ type jobRecord struct {
 }
 
 func checkJob(tenantID, jobID string) error {
-	if tenantID == "" {
-		return domain.Invalid("tenantId", "tenant id is required")
+	if err := checkTenantID(tenantID); err != nil {
+		return err
 	}
 	return storeplan.CheckJobID(jobID)
 }
@@ -34,8 +34,8 @@ func checkJob(tenantID, jobID string) error {
 // now+ttl. An expired record starts afresh; the tenant's other expired
 // records are deleted on the way (marks are rare, the bucket small).
 func (s *Store) MarkJobDone(_ context.Context, tenantID, jobID string, mailboxes []string, ttl time.Duration) error {
-	if tenantID == "" {
-		return domain.Invalid("tenantId", "tenant id is required")
+	if err := checkTenantID(tenantID); err != nil {
+		return err
 	}
 	set, err := storeplan.JobMark(jobID, mailboxes, ttl)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/internal/storeplan"
 )
 
@@ -16,8 +15,8 @@ import (
 var bSeen = []byte("seen")
 
 func checkRecovery(tenantID, mailbox, folderID string) error {
-	if tenantID == "" {
-		return domain.Invalid("tenantId", "tenant id is required")
+	if err := checkTenantID(tenantID); err != nil {
+		return err
 	}
 	return storeplan.CheckFolderRef(mailbox, folderID)
 }

@@ -15,8 +15,8 @@ var _ domain.SyncSnapshotReader = (*Store)(nil)
 // in one read transaction, so the snapshots are of one moment (a file read
 // costs nothing per request here; the port exists for DynamoDB's bill).
 func (s *Store) GetSyncSnapshots(_ context.Context, tenantID string, addresses []string) (map[string]domain.SyncSnapshot, error) {
-	if tenantID == "" {
-		return nil, domain.Invalid("tenantId", "tenant id is required")
+	if err := checkTenantID(tenantID); err != nil {
+		return nil, err
 	}
 	want, err := storeplan.SnapshotAddresses(addresses)
 	if err != nil {

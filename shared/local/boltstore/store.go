@@ -251,9 +251,16 @@ func (s *Store) PurgeTenant(_ context.Context, id string) error {
 
 // --- mailboxes ---
 
-func validMailbox(m domain.Mailbox) error {
-	if m.TenantID == "" {
+func checkTenantID(id string) error {
+	if id == "" {
 		return domain.Invalid("tenantId", "tenant id is required")
+	}
+	return nil
+}
+
+func validMailbox(m domain.Mailbox) error {
+	if err := checkTenantID(m.TenantID); err != nil {
+		return err
 	}
 	if m.Address == "" {
 		return domain.Invalid("address", "mailbox address is required")
