@@ -175,13 +175,14 @@ func progressStore(t *testing.T) *boltstore.Store {
 // the mailboxes not finished.
 func TestBatchWorkerJobComesBackForItsUnfinishedMailboxesOnly(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		serial  bool
-		wantRan []string // first delivery, in order for a serial job
-		wantRe  []string // redelivery
+		name      string
+		serial    bool
+		wantRan   []string      // first delivery, in order for a serial job
+		wantAfter time.Duration // the requeue's delay: the largest asked of the mailboxes run
+		wantRe    []string      // redelivery
 	}{
-		{"side by side", false, []string{"a@x.com", "busy@x.com", "c@x.com", "slow@x.com"}, []string{"busy@x.com", "slow@x.com"}},
-		{"serial stops at the first", true, []string{"a@x.com", "busy@x.com"}, []string{"busy@x.com", "c@x.com", "slow@x.com"}},
+		{"side by side", false, []string{"a@x.com", "busy@x.com", "c@x.com", "slow@x.com"}, 9 * time.Second, []string{"busy@x.com", "slow@x.com"}},
+		{"serial stops at the first", true, []string{"a@x.com", "busy@x.com"}, 3 * time.Second, []string{"busy@x.com", "c@x.com", "slow@x.com"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			syncer := &scriptedSyncer{answers: map[string]error{
@@ -202,12 +203,8 @@ func TestBatchWorkerJobComesBackForItsUnfinishedMailboxesOnly(t *testing.T) {
 			if !slices.Equal(ran, tc.wantRan) {
 				t.Fatalf("first delivery synced %v, want %v", ran, tc.wantRan)
 			}
-			wantAfter := 9 * time.Second
-			if tc.serial {
-				wantAfter = 3 * time.Second
-			}
-			if !slices.Equal(rq.calls, []requeue{{"rh-1", wantAfter}}) {
-				t.Fatalf("requeues = %v, want one, after %v", rq.calls, wantAfter)
+			if !slices.Equal(rq.calls, []requeue{{"rh-1", tc.wantAfter}}) {
+				t.Fatalf("requeues = %v, want one, after %v", rq.calls, tc.wantAfter)
 			}
 
 			syncer.ran = nil
