@@ -58,6 +58,7 @@ func Run(t *testing.T, newStore func(t *testing.T, opts Options) domain.Store) {
 	t.Run("PurgeTenant", func(t *testing.T) { testPurge(t, setup) })
 	t.Run("Recovery", func(t *testing.T) { testRecovery(t, setup) })
 	t.Run("JobProgress", func(t *testing.T) { testJobProgress(t, setup) })
+	t.Run("SyncSnapshots", func(t *testing.T) { testSyncSnapshots(t, setup) })
 	t.Run("FeedRetention", func(t *testing.T) { testFeedRetention(t, setupWith(SuiteFeedRetention)) })
 }
 

@@ -1,7 +1,6 @@
-package boltstore
+package storetest
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -10,11 +9,14 @@ import (
 	"github.com/mailbridge/mailbridge/shared/domain"
 )
 
-// A snapshot is what GetMailbox and GetSyncState return, for the tenant
-// asked only.
-func TestGetSyncSnapshots(t *testing.T) {
-	ctx := context.Background()
-	s := openTestStore(t, Options{})
+// testSyncSnapshots: a snapshot is what GetMailbox and GetSyncState
+// return, for the tenant asked only.
+func testSyncSnapshots(t *testing.T, setup setupFunc) {
+	s, _ := setup(t)
+	r, ok := s.(domain.SyncSnapshotReader)
+	if !ok {
+		t.Fatalf("%T does not implement domain.SyncSnapshotReader", s)
+	}
 	addr := func(i int) string { return fmt.Sprintf("user%02d@acme.example", i) }
 	for _, tenant := range []string{"acme", "acme2"} {
 		for i := range 20 {
@@ -45,7 +47,7 @@ func TestGetSyncSnapshots(t *testing.T) {
 		{"unknown tenant", "acm", []string{addr(4)}, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := s.GetSyncSnapshots(ctx, c.tenant, c.addresses)
+			got, err := r.GetSyncSnapshots(ctx, c.tenant, c.addresses)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -85,7 +87,7 @@ func TestGetSyncSnapshots(t *testing.T) {
 		{"empty address", "acme", []string{""}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := s.GetSyncSnapshots(ctx, c.tenant, c.addresses)
+			_, err := r.GetSyncSnapshots(ctx, c.tenant, c.addresses)
 			if code := domain.ErrorCodeOf(err); code != domain.CodeInvalid {
 				t.Fatalf("error %v has code %q, want %q", err, code, domain.CodeInvalid)
 			}
