@@ -12,6 +12,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/dynamostore"
 	"github.com/mailbridge/mailbridge/shared/smsecrets"
 	"github.com/mailbridge/mailbridge/shared/teststandin"
+	"github.com/mailbridge/mailbridge/shared/teststandin/dynamotable"
 )
 
 // awsEnv serves the API over the deployment's adapters: a fresh table in
@@ -22,16 +23,12 @@ func awsEnv(t testing.TB, opts ...envOption) *env {
 	_, _ = rand.Read(r[:])
 	suffix := hex.EncodeToString(r[:])
 	cfg := teststandin.AWSConfig()
-	st, err := dynamostore.New(dynamostore.NewClient(cfg, teststandin.DynamoDB(t)), dynamostore.Options{
-		Table: "mailbridge-api-" + suffix, Clock: fixedClock{testNow},
-	})
+	client := dynamostore.NewClient(cfg, teststandin.DynamoDB(t))
+	_, table := dynamotable.New(t, client, "mailbridge-api")
+	st, err := dynamostore.New(client, dynamostore.Options{Table: table, Clock: fixedClock{testNow}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.CreateTable(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.DeleteTable(context.Background()) })
 	sec, err := smsecrets.New(smsecrets.NewClient(cfg, teststandin.Moto(t)), smsecrets.Options{Stage: "api" + suffix})
 	if err != nil {
 		t.Fatal(err)
