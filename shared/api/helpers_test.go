@@ -157,12 +157,19 @@ type fakeChecker struct {
 const panicMailbox = "panic@contoso.com"
 
 type checkCall struct {
-	Tenant, Mailbox, Fingerprint string
+	Tenant, Mailbox string
+	// Key is the credential's MemoryKey, not its Fingerprint: the
+	// fingerprint is derived from no secret, so two credentials of one
+	// user name (a rotated password, two tenants' "svc") share it.
+	Key string
 }
+
+// used reports whether the check was made with cred.
+func (c checkCall) used(cred domain.Credential) bool { return c.Key == cred.MemoryKey() }
 
 func (f *fakeChecker) CheckAccess(ctx context.Context, t domain.Tenant, m domain.Mailbox, c domain.Credential) (domain.AccessReport, error) {
 	f.mu.Lock()
-	f.calls = append(f.calls, checkCall{t.ID, m.Address, c.Fingerprint()})
+	f.calls = append(f.calls, checkCall{t.ID, m.Address, c.MemoryKey()})
 	f.inFlight++
 	f.maxSeen = max(f.maxSeen, f.inFlight)
 	rep, ok := f.reports[m.Address]
@@ -409,7 +416,9 @@ func (e *env) tenantSnapshot(id string) string {
 	aj, _ := json.Marshal(as)
 	b.Write(aj)
 	if c, ok := e.secrets.get(id); ok {
-		fmt.Fprintf(&b, "secret=%s;", c.Fingerprint())
+		// MemoryKey, which changes with the password (the fingerprint
+		// does not); it is random per process and means nothing outside.
+		fmt.Fprintf(&b, "secret=%s;", c.MemoryKey())
 	}
 	return b.String()
 }
