@@ -122,38 +122,6 @@ func TestBatchWorkerFIFOGroups(t *testing.T) {
 	}
 }
 
-// The concurrency tests run in a synctest bubble: synctest.Wait returns
-// once every goroutine of the batch is blocked (in a gated sync or waiting
-// for a slot), so the count of started syncs is final, with no sleep.
-
-func TestBatchWorkerRunsGroupsConcurrently(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		syncer := &scriptedSyncer{answers: map[string]error{}, gate: make(chan struct{}), started: make(chan string, 10)}
-		w := &app.BatchWorker{Syncer: syncer, Concurrency: 3, Log: quiet}
-		done := make(chan app.BatchResult)
-		go func() {
-			var msgs []app.BatchMessage
-			for _, m := range []string{"a", "b", "c", "d", "e"} {
-				msgs = append(msgs, jobMsg(m, m+"@x.com", ""))
-			}
-			done <- w.Process(context.Background(), msgs)
-		}()
-		// Three jobs start before any finishes: the batch runs side by side.
-		synctest.Wait()
-		n := len(syncer.started)
-		close(syncer.gate) // before any Fatal: a bubble must end with no goroutine blocked
-		res := <-done
-		if n < 3 {
-			t.Fatalf("%d jobs started before any finished: jobs of a batch do not run concurrently", n)
-		} else if n > 3 {
-			t.Fatalf("%d jobs started beyond the concurrency limit of 3", n-3)
-		}
-		if res.Stats.Succeeded != 5 {
-			t.Errorf("stats %+v", res.Stats)
-		}
-	})
-}
-
 // multiMsg is a job of several mailboxes, as the scheduler makes them.
 func multiMsg(id string, serial bool, receives int, mailboxes ...string) app.BatchMessage {
 	body, _ := json.Marshal(domain.SyncJob{TenantID: "acme", Mailboxes: mailboxes, Serial: serial, ID: "job-" + id, Tick: t0})
@@ -238,31 +206,49 @@ func TestBatchWorkerFirstDeliveryRunsEverything(t *testing.T) {
 	}
 }
 
-// The batch's mailboxes share one concurrency limit, whatever the jobs.
-func TestBatchWorkerLimitsMailboxSyncsAcrossJobs(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		syncer := &scriptedSyncer{answers: map[string]error{}, gate: make(chan struct{}), started: make(chan string, 20)}
-		w := &app.BatchWorker{Syncer: syncer, Concurrency: 4, Log: quiet}
-		done := make(chan app.BatchResult)
-		go func() {
-			done <- w.Process(context.Background(), []app.BatchMessage{
-				multiMsg("1", false, 1, "a@x.com", "b@x.com", "c@x.com"),
-				multiMsg("2", false, 1, "d@x.com", "e@x.com", "f@x.com"),
+// The batch's syncs run side by side up to the worker's Concurrency, one
+// limit whatever the jobs. Each case runs in a synctest bubble:
+// synctest.Wait returns once every goroutine of the batch is blocked (in a
+// gated sync or waiting for a slot), so the count of started syncs is
+// final, with no sleep.
+func TestBatchWorkerConcurrencyLimit(t *testing.T) {
+	var fiveJobs []app.BatchMessage
+	for _, m := range []string{"a", "b", "c", "d", "e"} {
+		fiveJobs = append(fiveJobs, jobMsg(m, m+"@x.com", ""))
+	}
+	for _, tc := range []struct {
+		name      string
+		limit     int
+		msgs      []app.BatchMessage
+		wantStats app.BatchStats // Succeeded, Mailboxes and Jobs
+	}{
+		{"one-mailbox jobs", 3, fiveJobs, app.BatchStats{Succeeded: 5, Mailboxes: 5, Jobs: 5}},
+		{"the mailboxes of two jobs share the limit", 4, []app.BatchMessage{
+			multiMsg("1", false, 1, "a@x.com", "b@x.com", "c@x.com"),
+			multiMsg("2", false, 1, "d@x.com", "e@x.com", "f@x.com"),
+		}, app.BatchStats{Succeeded: 6, Mailboxes: 6, Jobs: 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				syncer := &scriptedSyncer{answers: map[string]error{}, gate: make(chan struct{}), started: make(chan string, 20)}
+				w := &app.BatchWorker{Syncer: syncer, Concurrency: tc.limit, Log: quiet}
+				done := make(chan app.BatchResult)
+				go func() { done <- w.Process(context.Background(), tc.msgs) }()
+				synctest.Wait()
+				n := len(syncer.started)
+				close(syncer.gate) // before any Fatal: a bubble must end with no goroutine blocked
+				res := <-done
+				if n < tc.limit {
+					t.Fatalf("%d syncs started before any finished, want %d: the batch does not sync side by side", n, tc.limit)
+				} else if n > tc.limit {
+					t.Fatalf("%d syncs started beyond the limit of %d", n-tc.limit, tc.limit)
+				}
+				if got := (app.BatchStats{Succeeded: res.Stats.Succeeded, Mailboxes: res.Stats.Mailboxes, Jobs: res.Stats.Jobs}); got != tc.wantStats {
+					t.Errorf("stats %+v, want %+v", res.Stats, tc.wantStats)
+				}
 			})
-		}()
-		synctest.Wait()
-		n := len(syncer.started)
-		close(syncer.gate) // before any Fatal: a bubble must end with no goroutine blocked
-		res := <-done
-		if n < 4 {
-			t.Fatalf("%d syncs started before any finished: the jobs' mailboxes do not sync side by side", n)
-		} else if n > 4 {
-			t.Fatalf("%d syncs started beyond the limit of 4", n-4)
-		}
-		if res.Stats.Succeeded != 6 || res.Stats.Mailboxes != 6 || res.Stats.Jobs != 2 {
-			t.Errorf("stats %+v", res.Stats)
-		}
-	})
+		})
+	}
 }
 
 // A job naming no mailbox, or too many, is dropped.
