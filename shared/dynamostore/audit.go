@@ -106,16 +106,8 @@ func (s *Store) AppendAudit(ctx context.Context, entries ...domain.AuditEntry) e
 	return nil
 }
 
-// auditItemEntries decodes an audit item: packed (z), or one entry as
-// plain JSON (d, the layout before packing).
+// auditItemEntries decodes an audit item (its entries, packed in z).
 func auditItemEntries(tenantID string, it item) ([]domain.AuditEntry, error) {
-	if d := getS(it, "d"); d != "" {
-		var e domain.AuditEntry
-		if err := json.Unmarshal([]byte(d), &e); err != nil {
-			return nil, err
-		}
-		return []domain.AuditEntry{e}, nil
-	}
 	var pack []packedAudit
 	if err := inflateJSON(getB(it, "z"), &pack); err != nil {
 		return nil, err
