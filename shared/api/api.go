@@ -155,7 +155,7 @@ func New(d Deps) http.Handler {
 	}
 	all := routes
 	if d.CalendarQueue != nil {
-		all = append(all[:len(all):len(all)], calendarRoutes(&app.CalendarRequests{Store: d.Store, Queue: d.CalendarQueue, Clock: clock})...)
+		all = slices.Concat(routes, calendarRoutes(&app.CalendarRequests{Store: d.Store, Queue: d.CalendarQueue, Clock: clock}))
 	}
 	allowed := map[string][]string{}
 	for _, rt := range all {
