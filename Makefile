@@ -7,7 +7,7 @@ ARGS      ?=
 # staticcheck (v0.8.2 = release 2026.2.2) is fetched through the Go module proxy into ./bin when absent.
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME  ?= 10s
-LAMBDAS   := $(notdir $(wildcard functions/*))
+LAMBDAS   := $(filter-out internal,$(notdir $(wildcard functions/*)))
 
 .PHONY: help run test unit lint fmt vet staticcheck fuzz bench build sam-build cfn-lint openapi asl standins-start standins-stop clean
 
@@ -41,9 +41,9 @@ staticcheck: $(BIN)/staticcheck
 	$(BIN)/staticcheck ./...
 
 fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
-	$(GO) test ./shared/ews -run='^$$' -fuzz=FuzzDecodeResponse -fuzztime=$(FUZZTIME)
+	$(GO) test ./shared/exchange/ews -run='^$$' -fuzz=FuzzDecodeResponse -fuzztime=$(FUZZTIME)
 	$(GO) test ./shared/api -run='^$$' -fuzz=FuzzCreateTenant -fuzztime=$(FUZZTIME)
-	$(GO) test ./shared/urlguard -run='^$$' -fuzz=FuzzCheckURL -fuzztime=$(FUZZTIME)
+	$(GO) test ./shared/platform/urlguard -run='^$$' -fuzz=FuzzCheckURL -fuzztime=$(FUZZTIME)
 	$(GO) test ./shared/app -run='^$$' -fuzz=FuzzNormalizeAddress -fuzztime=$(FUZZTIME)
 
 bench: ## benchmarks with their bounds and ratios

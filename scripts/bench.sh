@@ -15,7 +15,7 @@
 # The benchmarks are Go benchmarks (scripts/local/bench_test.go,
 # cost_test.go; shared/app/schedule_bench_test.go), one process each so peak
 # RSS is the benchmark's own. (d) needs DynamoDB Local: it is started for the
-# run (shared/teststandin) unless MAILBRIDGE_DYNAMODB_ENDPOINT names one.
+# run (shared/testsupport/standin) unless MAILBRIDGE_DYNAMODB_ENDPOINT names one.
 # The figures depend on the machine: the load average is printed first, and
 # a busy machine (other builds on the same cores) makes (a) and (b) worse.
 # BENCH_ONLY="a c" runs a subset. Takes about 6-8 minutes on 2 cores.
@@ -66,7 +66,7 @@ fi
 
 if want f; then
   echo "==> EWS decode benchmarks (one core)" | tee -a "$log"
-  if out=$(go test -run '^$' -bench 'Decode|Baseline' -cpu 1 -benchtime 2s -timeout 10m ./shared/ews 2>&1); then
+  if out=$(go test -run '^$' -bench 'Decode|Baseline' -cpu 1 -benchtime 2s -timeout 10m ./shared/exchange/ews 2>&1); then
     echo "$out" >>"$log"
     # metric NAME UNIT: the value printed before UNIT on NAME's line.
     metric() { echo "$out" | awk -v n="$1" -v u="$2" '$1 == n { for (i = 2; i < NF; i++) if ($(i+1) == u) print $i }'; }

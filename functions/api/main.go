@@ -12,12 +12,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/mailbridge/mailbridge/functions/internal/lambdaenv"
 	"github.com/mailbridge/mailbridge/shared/api"
+	"github.com/mailbridge/mailbridge/shared/aws/sqsqueue"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/ewsaccess"
-	"github.com/mailbridge/mailbridge/shared/lambdaenv"
-	"github.com/mailbridge/mailbridge/shared/probe"
-	"github.com/mailbridge/mailbridge/shared/sqsqueue"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsprobe"
 )
 
 func main() {
@@ -27,7 +27,7 @@ func main() {
 	callers := lambdaenv.Must(api.ParseCallerTenants(os.Getenv("MAILBRIDGE_CALLER_TENANTS")))
 	// Probe connections are checked against the URL policy at dial time,
 	// like the sync path's, so a DNS change cannot point a tenant inward.
-	checker := probe.New(probe.Options{
+	checker := ewsprobe.New(ewsprobe.Options{
 		Client:  ewsaccess.Options{HTTPClient: &http.Client{Transport: env.URLPolicy.Transport()}},
 		Timeout: 15 * time.Second,
 	})

@@ -13,13 +13,13 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/mailbridge/mailbridge/functions/internal/lambdaenv"
 	"github.com/mailbridge/mailbridge/shared/app"
+	"github.com/mailbridge/mailbridge/shared/aws/sfnretry"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/ewsaccess"
-	"github.com/mailbridge/mailbridge/shared/ewscalendar"
-	"github.com/mailbridge/mailbridge/shared/lambdaenv"
-	"github.com/mailbridge/mailbridge/shared/secretcache"
-	"github.com/mailbridge/mailbridge/shared/sfnretry"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewscalendar"
+	"github.com/mailbridge/mailbridge/shared/platform/secretcache"
 )
 
 // ewsTimeout bounds each EWS call, so one write (two calls) fits the

@@ -17,14 +17,14 @@ import (
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/app"
+	"github.com/mailbridge/mailbridge/shared/aws/sfnretry"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/ewsaccess"
-	"github.com/mailbridge/mailbridge/shared/ewscalendar"
-	"github.com/mailbridge/mailbridge/shared/ewssim"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewscalendar"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
-	"github.com/mailbridge/mailbridge/shared/sfnretry"
-	"github.com/mailbridge/mailbridge/shared/storetest"
-	"github.com/mailbridge/mailbridge/shared/teststandin"
+	"github.com/mailbridge/mailbridge/shared/testsupport/standin"
+	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
 
 // The state machine tests run infra/calendar-retry.asl.json for real with
@@ -85,7 +85,7 @@ func newSFNEnv(t *testing.T, now time.Time) *sfnEnv {
 	if err := sim.AddAccount(ewssim.Account{Username: "svc@contoso.com", Password: "pw-123456", ImpersonationScope: []string{"ann@contoso.com"}}); err != nil {
 		t.Fatal(err)
 	}
-	ewsURL := teststandin.EWS(t, sim)
+	ewsURL := standin.EWS(t, sim)
 
 	ctx := context.Background()
 	clock := storetest.NewClock(now)

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/app"
-	"github.com/mailbridge/mailbridge/shared/storetest"
+	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
 
 func TestTickUsesTheScheduledTime(t *testing.T) {

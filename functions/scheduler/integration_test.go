@@ -14,15 +14,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/mailbridge/mailbridge/shared/app"
+	"github.com/mailbridge/mailbridge/shared/aws/dynamostore"
+	"github.com/mailbridge/mailbridge/shared/aws/sqsqueue"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/dynamostore"
-	"github.com/mailbridge/mailbridge/shared/sqsqueue"
-	"github.com/mailbridge/mailbridge/shared/storetest"
-	"github.com/mailbridge/mailbridge/shared/teststandin"
-	"github.com/mailbridge/mailbridge/shared/teststandin/dynamotable"
+	"github.com/mailbridge/mailbridge/shared/testsupport/dynamotable"
+	"github.com/mailbridge/mailbridge/shared/testsupport/standin"
+	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
 
-func TestMain(m *testing.M) { teststandin.Main(m) }
+func TestMain(m *testing.M) { standin.Main(m) }
 
 // The scheduler Lambda's path on the AWS stand-ins: tenants and mailboxes
 // in DynamoDB Local, jobs into a FIFO queue on moto_server. The schedule
@@ -30,7 +30,7 @@ func TestMain(m *testing.M) { teststandin.Main(m) }
 // each job once, in the right message group.
 func TestTickOnTheAWSStandIns(t *testing.T) {
 	ctx := context.Background()
-	store, _ := dynamotable.New(t, dynamostore.NewClient(teststandin.AWSConfig(), teststandin.DynamoDB(t)), "scheduler")
+	store, _ := dynamotable.New(t, dynamostore.NewClient(standin.AWSConfig(), standin.DynamoDB(t)), "scheduler")
 
 	tenants := []struct {
 		t     domain.Tenant
@@ -52,7 +52,7 @@ func TestTickOnTheAWSStandIns(t *testing.T) {
 		}
 	}
 
-	client := sqs.NewFromConfig(teststandin.AWSConfig(), func(o *sqs.Options) { o.BaseEndpoint = aws.String(teststandin.Moto(t)) })
+	client := sqs.NewFromConfig(standin.AWSConfig(), func(o *sqs.Options) { o.BaseEndpoint = aws.String(standin.Moto(t)) })
 	created, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{
 		QueueName:  aws.String(fmt.Sprintf("sync-jobs-%d.fifo", time.Now().UnixNano())),
 		Attributes: map[string]string{"FifoQueue": "true", "DeduplicationScope": "messageGroup", "FifoThroughputLimit": "perMessageGroupId"},

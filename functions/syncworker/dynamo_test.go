@@ -8,16 +8,16 @@ import (
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/app"
+	"github.com/mailbridge/mailbridge/shared/aws/dynamostore"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/dynamostore"
-	"github.com/mailbridge/mailbridge/shared/ewsaccess"
-	"github.com/mailbridge/mailbridge/shared/ewssim"
-	"github.com/mailbridge/mailbridge/shared/teststandin"
-	"github.com/mailbridge/mailbridge/shared/teststandin/dynamotable"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
+	"github.com/mailbridge/mailbridge/shared/testsupport/dynamotable"
+	"github.com/mailbridge/mailbridge/shared/testsupport/standin"
 )
 
 // TestMain stops the DynamoDB Local the tests below may start.
-func TestMain(m *testing.M) { teststandin.Main(m) }
+func TestMain(m *testing.M) { standin.Main(m) }
 
 // The Lambda's wiring on DynamoDB Local: a job of ten mailboxes, one of
 // them throttled, comes back once with the server's delay; its redelivery
@@ -25,7 +25,7 @@ func TestMain(m *testing.M) { teststandin.Main(m) }
 // each mailbox's items are in the feed once.
 func TestWorkerJobComesBackForTheThrottledMailboxOnly(t *testing.T) {
 	ctx := context.Background()
-	client := dynamostore.NewClient(teststandin.AWSConfig(), teststandin.DynamoDB(t))
+	client := dynamostore.NewClient(standin.AWSConfig(), standin.DynamoDB(t))
 	admin, table := dynamotable.New(t, client, "mailbridge-worker")
 	store, err := dynamostore.New(client, dynamostore.Options{Table: table, EventuallyConsistentReads: true})
 	if err != nil {

@@ -9,8 +9,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/mailbridge/mailbridge/shared/app"
+	emfw "github.com/mailbridge/mailbridge/shared/aws/emf"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	emfw "github.com/mailbridge/mailbridge/shared/emf"
 )
 
 // batchProcessor is app.BatchWorker's Process.

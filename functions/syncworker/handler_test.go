@@ -16,7 +16,7 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/storetest"
+	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
 
 // answers scripts the sync outcome per mailbox.

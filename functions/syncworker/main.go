@@ -13,17 +13,17 @@ import (
 	"os"
 	"time"
 
-	"github.com/mailbridge/mailbridge/shared/lambdaenv"
+	"github.com/mailbridge/mailbridge/functions/internal/lambdaenv"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/mailbridge/mailbridge/shared/app"
+	"github.com/mailbridge/mailbridge/shared/aws/dynamostore"
+	"github.com/mailbridge/mailbridge/shared/aws/sqsqueue"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/dynamostore"
-	"github.com/mailbridge/mailbridge/shared/ewsaccess"
-	"github.com/mailbridge/mailbridge/shared/secretcache"
-	"github.com/mailbridge/mailbridge/shared/sqsqueue"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/platform/secretcache"
 )
 
 func main() {

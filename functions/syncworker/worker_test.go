@@ -12,11 +12,11 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/ewsaccess"
-	"github.com/mailbridge/mailbridge/shared/ewssim"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
-	"github.com/mailbridge/mailbridge/shared/storetest"
-	"github.com/mailbridge/mailbridge/shared/teststandin"
+	"github.com/mailbridge/mailbridge/shared/testsupport/standin"
+	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
 
 // oneSecret is a SecretStore holding one tenant's credential.
@@ -79,7 +79,7 @@ func simTenant(t *testing.T, seed uint64, mailboxes, items int) (*ewssim.Sim, ew
 	if err != nil {
 		t.Fatal(err)
 	}
-	tenant := domain.Tenant{ID: "acme", DisplayName: "acme", EWSURL: teststandin.EWS(t, sim), ExchangeVersion: domain.DefaultExchangeVersion,
+	tenant := domain.Tenant{ID: "acme", DisplayName: "acme", EWSURL: standin.EWS(t, sim), ExchangeVersion: domain.DefaultExchangeVersion,
 		AuthKind: domain.AuthBasic, AccessMode: domain.AccessImpersonation, Folders: domain.DefaultFolders, Status: domain.TenantActive}
 	return sim, ds, tenant
 }

@@ -11,11 +11,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/mailbridge/mailbridge/functions/internal/lambdaenv"
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/ewsaccess"
-	"github.com/mailbridge/mailbridge/shared/lambdaenv"
-	"github.com/mailbridge/mailbridge/shared/probe"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsprobe"
 )
 
 func main() {
@@ -23,7 +23,7 @@ func main() {
 	store := lambdaenv.Must(env.Store())
 	secrets := lambdaenv.Must(env.Secrets())
 	clock := domain.SystemClock{}
-	checker := probe.New(probe.Options{Client: ewsaccess.Options{HTTPClient: &http.Client{Transport: env.URLPolicy.Transport()}}})
+	checker := ewsprobe.New(ewsprobe.Options{Client: ewsaccess.Options{HTTPClient: &http.Client{Transport: env.URLPolicy.Transport()}}})
 	tenants := &app.Tenants{Store: store, Secrets: secrets, Checker: checker, Clock: clock, URLs: env.URLPolicy, Log: env.Log}
 	nightly := &app.Nightly{Store: store, Tenants: tenants, Log: env.Log}
 	lambda.Start(handler(nightly.Run, clock, env.Log))

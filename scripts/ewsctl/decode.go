@@ -7,7 +7,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/mailbridge/mailbridge/shared/ews"
+	"github.com/mailbridge/mailbridge/shared/exchange/ews"
 )
 
 // maxDecodeBytes bounds the file decode reads, as the client bounds a

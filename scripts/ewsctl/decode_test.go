@@ -16,7 +16,7 @@ import (
 
 // ewsTestdata holds the EWS client's fixtures: real Exchange responses
 // (Microsoft's samples), our own error fixtures and broken bodies.
-const ewsTestdata = "../../shared/ews/testdata"
+const ewsTestdata = "../../shared/exchange/ews/testdata"
 
 // TestDecode runs decode over saved responses: a success with sync
 // changes, calendar items, an EWS error inside a response, SOAP faults

@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/ews"
-	"github.com/mailbridge/mailbridge/shared/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/exchange/ews"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
 )
 
 // Environment variables that carry secrets, so they stay out of the

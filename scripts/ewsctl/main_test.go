@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/mailbridge/mailbridge/shared/ewssim"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 )
 
 // The demo mailboxes startDemo lays out with five mailboxes.

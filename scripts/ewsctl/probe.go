@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/probe"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsprobe"
 )
 
 func runProbe(ctx context.Context, args []string, e env) error {
@@ -33,7 +33,7 @@ func runProbe(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	rep, err := probe.New(probe.Options{Client: opts}).CheckAccess(ctx, t.tenant, t.mailbox, t.cred)
+	rep, err := ewsprobe.New(ewsprobe.Options{Client: opts}).CheckAccess(ctx, t.tenant, t.mailbox, t.cred)
 	if err != nil {
 		return err
 	}

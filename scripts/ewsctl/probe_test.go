@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mailbridge/mailbridge/shared/golden"
+	"github.com/mailbridge/mailbridge/shared/testsupport/golden"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 )

@@ -14,7 +14,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/mailbridge/mailbridge/shared/ewssim"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 )
 
 // certClientID is the demo app registration with a certificate credential

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/ews"
-	"github.com/mailbridge/mailbridge/shared/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/exchange/ews"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
 )
 
 // Throttling retries of `ewsctl sync`: the command is the caller that owns

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/ewssim"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 )
 
 var authKinds = []string{"basic", "ntlm", "oauth-secret", "oauth-cert"}

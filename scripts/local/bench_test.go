@@ -20,7 +20,7 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/ews"
+	"github.com/mailbridge/mailbridge/shared/exchange/ews"
 )
 
 // benchDir is the data directory. BENCH_DATA_ON_TMPFS=1 puts it on

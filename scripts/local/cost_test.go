@@ -29,13 +29,13 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/mailbridge/mailbridge/shared/app"
+	"github.com/mailbridge/mailbridge/shared/aws/dynamostore"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/dynamostore"
-	"github.com/mailbridge/mailbridge/shared/ewsaccess"
-	"github.com/mailbridge/mailbridge/shared/ewssim"
-	"github.com/mailbridge/mailbridge/shared/secretcache"
-	"github.com/mailbridge/mailbridge/shared/teststandin"
-	"github.com/mailbridge/mailbridge/shared/teststandin/dynamotable"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
+	"github.com/mailbridge/mailbridge/shared/platform/secretcache"
+	"github.com/mailbridge/mailbridge/shared/testsupport/dynamotable"
+	"github.com/mailbridge/mailbridge/shared/testsupport/standin"
 )
 
 // List prices, us-east-1, 2025-2026 (DESIGN.md "Cost and scale facts").
@@ -309,14 +309,14 @@ func (t slowTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // TestMain stops the DynamoDB Local that BenchmarkCostPerSync may start.
-func TestMain(m *testing.M) { teststandin.Main(m) }
+func TestMain(m *testing.M) { standin.Main(m) }
 
 func BenchmarkCostPerSync(b *testing.B) {
 	ctx := context.Background()
 	meter := &ddbMeter{}
 	meter.reset()
-	client := dynamodb.NewFromConfig(teststandin.AWSConfig(), func(o *dynamodb.Options) {
-		o.BaseEndpoint = aws.String(teststandin.DynamoDB(b))
+	client := dynamodb.NewFromConfig(standin.AWSConfig(), func(o *dynamodb.Options) {
+		o.BaseEndpoint = aws.String(standin.DynamoDB(b))
 		o.APIOptions = append(o.APIOptions, meter.install)
 	})
 	store, tableName := dynamotable.New(b, client, "mailbridge-cost")
@@ -328,7 +328,7 @@ func BenchmarkCostPerSync(b *testing.B) {
 	}
 
 	tenant := domain.Tenant{
-		ID: "cost", DisplayName: "cost", EWSURL: teststandin.EWS(b, sim), ExchangeVersion: domain.DefaultExchangeVersion,
+		ID: "cost", DisplayName: "cost", EWSURL: standin.EWS(b, sim), ExchangeVersion: domain.DefaultExchangeVersion,
 		AuthKind: domain.AuthBasic, AccessMode: domain.AccessImpersonation, Folders: domain.DefaultFolders,
 		SyncInterval: 5 * time.Minute, MaxConcurrentJobs: domain.DefaultMaxConcurrentJobs, Status: domain.TenantActive,
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/ewssim"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 )
 
 // The demo: a simulated Exchange with about 50 mailboxes of mixed mail,

@@ -17,9 +17,9 @@ import (
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
-	"github.com/mailbridge/mailbridge/shared/local/queue"
-	"github.com/mailbridge/mailbridge/shared/secretcache"
-	"github.com/mailbridge/mailbridge/shared/urlguard"
+	"github.com/mailbridge/mailbridge/shared/local/localqueue"
+	"github.com/mailbridge/mailbridge/shared/platform/secretcache"
+	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 )
 
 // config is the command line.
@@ -49,7 +49,7 @@ type stack struct {
 	log      *slog.Logger
 	store    *boltstore.Store
 	tenants  *app.Tenants
-	queue    *queue.Queue
+	queue    *localqueue.Queue
 	sched    *app.Scheduler
 	progress *progress
 	demo     *demo
@@ -100,9 +100,9 @@ func openStack(ctx context.Context, cfg config, out io.Writer) (*stack, error) {
 
 	s.tenants = &app.Tenants{Store: store, Secrets: secrets, Checker: checker, Clock: clock, URLs: policy, Log: log}
 	if cfg.maxReceives <= 0 {
-		cfg.maxReceives = queue.DefaultMaxReceives
+		cfg.maxReceives = localqueue.DefaultMaxReceives
 	}
-	s.queue = queue.New(queue.Options{MaxReceives: cfg.maxReceives})
+	s.queue = localqueue.New(localqueue.Options{MaxReceives: cfg.maxReceives})
 	s.sched = &app.Scheduler{Store: store, Queue: s.queue, Spread: cfg.spread, ForceDue: cfg.once}
 	syncer := &app.Syncer{Store: store, Secrets: secretcache.New(secrets, 0, clock), Connector: connector, Clock: clock, Log: log, DeferAudit: true}
 	w := &worker{

@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsprobe"
 	"github.com/mailbridge/mailbridge/shared/local/filesecrets"
-	"github.com/mailbridge/mailbridge/shared/probe"
 )
 
 // openSecrets opens the encrypted secrets file in the data directory. The
@@ -28,5 +28,5 @@ func openSecrets(dataDir, keyFile string, generatedKeyOK bool, warn io.Writer) (
 // (whose dialer enforces the URL policy).
 func newExchangeAccess(httpClient *http.Client) (domain.Connector, domain.AccessChecker) {
 	opts := ewsaccess.Options{HTTPClient: httpClient, UserAgent: "mailbridge-local"}
-	return ewsaccess.NewConnector(opts), probe.New(probe.Options{Client: opts})
+	return ewsaccess.NewConnector(opts), ewsprobe.New(ewsprobe.Options{Client: opts})
 }

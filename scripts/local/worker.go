@@ -7,7 +7,7 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/local/queue"
+	"github.com/mailbridge/mailbridge/shared/local/localqueue"
 )
 
 // worker is the embedded queue's handler: what the syncworker Lambda does
@@ -23,7 +23,7 @@ type worker struct {
 	maxReceives int
 }
 
-func (w *worker) handle(ctx context.Context, m queue.Message) error {
+func (w *worker) handle(ctx context.Context, m localqueue.Message) error {
 	jr := w.batch.RunJob(ctx, app.BatchMessage{ID: m.ID, Body: m.Body, Receives: m.Receives})
 	if jr.Rejected {
 		// Logged by RunJob; never valid, so dropped.
@@ -71,7 +71,7 @@ func (w *worker) handle(ctx context.Context, m queue.Message) error {
 	if jr.After > 0 {
 		// Throttled (or out of time): back to the queue with the server's
 		// delay. Its group waits with it; nothing sleeps.
-		return queue.RetryAfter(jr.After)
+		return localqueue.RetryAfter(jr.After)
 	}
 	return errors.New(jr.Reason)
 }

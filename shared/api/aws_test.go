@@ -8,11 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mailbridge/mailbridge/shared/aws/dynamostore"
+	"github.com/mailbridge/mailbridge/shared/aws/smsecrets"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/dynamostore"
-	"github.com/mailbridge/mailbridge/shared/smsecrets"
-	"github.com/mailbridge/mailbridge/shared/teststandin"
-	"github.com/mailbridge/mailbridge/shared/teststandin/dynamotable"
+	"github.com/mailbridge/mailbridge/shared/testsupport/dynamotable"
+	"github.com/mailbridge/mailbridge/shared/testsupport/standin"
 )
 
 // awsEnv serves the API over the deployment's adapters: a fresh table in
@@ -22,14 +22,14 @@ func awsEnv(t testing.TB, opts ...envOption) *env {
 	var r [6]byte
 	_, _ = rand.Read(r[:])
 	suffix := hex.EncodeToString(r[:])
-	cfg := teststandin.AWSConfig()
-	client := dynamostore.NewClient(cfg, teststandin.DynamoDB(t))
+	cfg := standin.AWSConfig()
+	client := dynamostore.NewClient(cfg, standin.DynamoDB(t))
 	_, table := dynamotable.New(t, client, "mailbridge-api")
 	st, err := dynamostore.New(client, dynamostore.Options{Table: table, Clock: fixedClock{testNow}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sec, err := smsecrets.New(smsecrets.NewClient(cfg, teststandin.Moto(t)), smsecrets.Options{Stage: "api" + suffix})
+	sec, err := smsecrets.New(smsecrets.NewClient(cfg, standin.Moto(t)), smsecrets.Options{Stage: "api" + suffix})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,10 +20,10 @@ import (
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/golden"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
 	"github.com/mailbridge/mailbridge/shared/local/filesecrets"
-	"github.com/mailbridge/mailbridge/shared/urlguard"
+	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
+	"github.com/mailbridge/mailbridge/shared/testsupport/golden"
 )
 
 // --- what the whole suite saw, for the leak and OpenAPI checks in TestMain ---

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mailbridge/mailbridge/shared/teststandin"
+	"github.com/mailbridge/mailbridge/shared/testsupport/standin"
 )
 
 // TestMain runs the suite, then two checks over everything it saw: no secret
@@ -16,7 +16,7 @@ import (
 // status an operation answered is one the OpenAPI document lists for it.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	teststandin.Stop() // DynamoDB Local and moto_server, if this binary started them
+	standin.Stop() // DynamoDB Local and moto_server, if this binary started them
 	if code == 0 {
 		if problems := suiteChecks(); len(problems) > 0 {
 			for _, p := range problems {

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/ewsaccess"
-	"github.com/mailbridge/mailbridge/shared/ewssim"
-	"github.com/mailbridge/mailbridge/shared/probe"
-	"github.com/mailbridge/mailbridge/shared/urlguard"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsprobe"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
+	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 )
 
 const (
@@ -63,7 +63,7 @@ func simEnv(t *testing.T) (*env, *ewssim.Server) {
 	policy := urlguard.Policy{DevLoopback: true}
 	tr := policy.Transport()
 	tr.TLSClientConfig = &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}
-	checker := probe.New(probe.Options{Client: ewsaccess.Options{HTTPClient: &http.Client{Transport: tr, Timeout: 30 * time.Second}}})
+	checker := ewsprobe.New(ewsprobe.Options{Client: ewsaccess.Options{HTTPClient: &http.Client{Transport: tr, Timeout: 30 * time.Second}}})
 	e := newEnv(t, func(d *Deps) {
 		d.Checker = checker
 		d.URLPolicy = policy

@@ -13,12 +13,12 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/ewsaccess"
-	"github.com/mailbridge/mailbridge/shared/ewscalendar"
-	"github.com/mailbridge/mailbridge/shared/ewssim"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewscalendar"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
-	"github.com/mailbridge/mailbridge/shared/storetest"
-	"github.com/mailbridge/mailbridge/shared/teststandin"
+	"github.com/mailbridge/mailbridge/shared/testsupport/standin"
+	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
 
 // The calendar write tests run the use case over the embedded store and the
@@ -71,7 +71,7 @@ func newCalEnv(t *testing.T) *calEnv {
 	if err := sim.AddAccount(ewssim.Account{Username: calSvc, Password: "pw-123456", ImpersonationScope: []string{calAnn}}); err != nil {
 		t.Fatal(err)
 	}
-	ewsURL := teststandin.EWS(t, sim)
+	ewsURL := standin.EWS(t, sim)
 
 	clock := storetest.NewClock(calNow)
 	bs, err := boltstore.Open(filepath.Join(t.TempDir(), "store.db"), boltstore.Options{Clock: clock})

@@ -11,7 +11,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
-	"github.com/mailbridge/mailbridge/shared/local/queue"
+	"github.com/mailbridge/mailbridge/shared/local/localqueue"
 )
 
 // BenchmarkTick100k measures one scheduler tick over 100,000 due mailboxes
@@ -52,7 +52,7 @@ func BenchmarkTick100k(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		q := queue.New(queue.Options{})
+		q := localqueue.New(localqueue.Options{})
 		began := time.Now()
 		sum, err := (&app.Scheduler{Store: store, Queue: q}).Tick(ctx, schedT0.Add(time.Duration(i)*time.Minute))
 		if err != nil {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/local/queue"
+	"github.com/mailbridge/mailbridge/shared/local/localqueue"
 )
 
 // schedStore is an in-memory SchedulerStore that pages like the real ones
@@ -364,7 +364,7 @@ func TestRetriedTickDoesNotDoubleJobs(t *testing.T) {
 	st := &schedStore{}
 	st.addTenant(schedTenant("acme", domain.AccessImpersonation, time.Minute), 37, nil)
 	st.addTenant(schedWithJobs(schedTenant("del", domain.AccessDelegate, time.Minute), 4), 13, nil)
-	q := queue.New(queue.Options{})
+	q := localqueue.New(localqueue.Options{})
 	s := &app.Scheduler{Store: st, Queue: q}
 	for _, at := range []time.Time{schedT0.Add(2 * time.Second), schedT0.Add(40 * time.Second)} {
 		if _, err := s.Tick(context.Background(), at); err != nil {

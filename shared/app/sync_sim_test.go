@@ -14,11 +14,11 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/ewsaccess"
-	"github.com/mailbridge/mailbridge/shared/ewssim"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
-	"github.com/mailbridge/mailbridge/shared/storetest"
-	"github.com/mailbridge/mailbridge/shared/teststandin"
+	"github.com/mailbridge/mailbridge/shared/testsupport/standin"
+	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
 
 // simEnv is the real stack below the use case: the EWS client over HTTP
@@ -44,7 +44,7 @@ func newSimEnv(t *testing.T, mailboxes, items int, mode domain.AccessMode, opts 
 	if err != nil {
 		t.Fatal(err)
 	}
-	ewsURL := teststandin.EWS(t, sim)
+	ewsURL := standin.EWS(t, sim)
 	bs, err := boltstore.Open(filepath.Join(t.TempDir(), "store.db"), boltstore.Options{Clock: clock})
 	if err != nil {
 		t.Fatal(err)

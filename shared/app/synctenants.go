@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/internal/readcache"
+	"github.com/mailbridge/mailbridge/shared/platform/readcache"
 )
 
 // DefaultTenantCacheTTL is how long a sync worker reuses a tenant record.

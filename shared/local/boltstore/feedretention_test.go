@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/storetest"
+	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
 
 // The bolt store really drops expired changes, and a cursor from before a

@@ -9,7 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/internal/storeplan"
+	"github.com/mailbridge/mailbridge/shared/platform/storeplan"
 )
 
 // bJobs holds the progress of returning sync jobs, in the tenant's bucket

@@ -7,7 +7,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/mailbridge/mailbridge/shared/internal/storeplan"
+	"github.com/mailbridge/mailbridge/shared/platform/storeplan"
 )
 
 // bSeen holds the ids a recovery resync has seen, one key per id:

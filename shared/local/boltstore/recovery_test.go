@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/storetest"
+	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
 
 // A cursor past a mailbox's last item, followed in the file by a mailbox

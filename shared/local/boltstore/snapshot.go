@@ -6,7 +6,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/internal/storeplan"
+	"github.com/mailbridge/mailbridge/shared/platform/storeplan"
 )
 
 var _ domain.SyncSnapshotReader = (*Store)(nil)

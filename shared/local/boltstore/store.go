@@ -14,7 +14,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/internal/storeplan"
+	"github.com/mailbridge/mailbridge/shared/platform/storeplan"
 )
 
 // DefaultAuditRetention is how long audit entries are kept unless configured.

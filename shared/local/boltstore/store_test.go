@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/storetest"
+	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
 
 // openTestStore opens a store on a fresh file, closed when the test ends.

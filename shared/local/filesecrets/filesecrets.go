@@ -29,7 +29,7 @@ import (
 	"sync"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/internal/storeplan"
+	"github.com/mailbridge/mailbridge/shared/platform/storeplan"
 )
 
 // Options configure a Store.

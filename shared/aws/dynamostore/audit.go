@@ -1,0 +1,229 @@
+package dynamostore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/platform/storeplan"
+)
+
+// Audit packing: the entries of one AppendAudit call for one tenant are
+// stored several to an item, because a write is billed per item (1 WRU per
+// started KB) and the sync worker appends one entry per job, a batch of
+// jobs at a time. An item holds at most auditPackEntries entries and about
+// auditPackBytes of JSON (before compression), so a write stays small.
+const (
+	auditPackEntries = 20
+	auditPackBytes   = 3500
+)
+
+// packedAudit is an entry inside a packed item: the tenant is the
+// partition's.
+type packedAudit struct {
+	Mailbox    string            `json:"m,omitempty"`
+	Operation  string            `json:"o,omitempty"`
+	AccessMode domain.AccessMode `json:"a,omitempty"`
+	Result     string            `json:"r,omitempty"`
+	At         time.Time         `json:"t"`
+	RequestID  string            `json:"q,omitempty"`
+}
+
+// auditSK orders items by the time of their last (latest) entry, so an
+// item holds no entry newer than its key: ListAudit's lower bound (now -
+// retention) finds every item with a live entry, and an item's TTL (its
+// key's time + retention) never deletes a live entry. The random tail keeps
+// items of concurrent writers apart.
+func auditSK(last time.Time) string {
+	var r [8]byte
+	rand.Read(r[:])
+	return fmt.Sprintf("A#%020d#%s", last.UnixNano(), hex.EncodeToString(r[:]))
+}
+
+// AppendAudit stores entries, those of one tenant packed into as few items
+// as the limits above allow (25 items per BatchWriteItem), with a TTL of
+// the item's latest entry time plus the retention. Within a call, entries
+// are kept in time order, equal times in the order given.
+func (s *Store) AppendAudit(ctx context.Context, entries ...domain.AuditEntry) error {
+	byTenant := map[string][]domain.AuditEntry{}
+	var tenants []string
+	for _, e := range entries {
+		if err := checkTenantID(e.TenantID); err != nil {
+			return err
+		}
+		if _, ok := byTenant[e.TenantID]; !ok {
+			tenants = append(tenants, e.TenantID)
+		}
+		byTenant[e.TenantID] = append(byTenant[e.TenantID], e)
+	}
+	var reqs []types.WriteRequest
+	for _, id := range tenants {
+		es := byTenant[id]
+		slices.SortStableFunc(es, func(a, b domain.AuditEntry) int { return a.At.Compare(b.At) })
+		for len(es) > 0 {
+			// The pack's JSON array is built from each entry's JSON, so an
+			// entry is marshalled once, and its size is what is stored.
+			pack, n := []byte{'['}, 0
+			for _, e := range es {
+				d, err := json.Marshal(packedAudit{Mailbox: e.Mailbox, Operation: e.Operation, AccessMode: e.AccessMode, Result: e.Result, At: e.At, RequestID: e.RequestID})
+				if err != nil {
+					return err
+				}
+				if n > 0 && (n == auditPackEntries || len(pack)+len(d)+1 > auditPackBytes) {
+					break
+				}
+				if n > 0 {
+					pack = append(pack, ',')
+				}
+				pack, n = append(pack, d...), n+1
+			}
+			last := es[n-1].At
+			es = es[n:]
+			z, err := deflate(append(pack, ']'))
+			if err != nil {
+				return err
+			}
+			it := key(tenantPK(id), auditSK(last))
+			it["z"] = bin(z)
+			it["ttl"] = num(last.Add(s.retention).Unix())
+			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: it}})
+		}
+	}
+	if err := s.batchWrite(ctx, reqs); err != nil {
+		return fmt.Errorf("dynamostore: append audit: %w", err)
+	}
+	return nil
+}
+
+// auditItemEntries decodes an audit item (its entries, packed in z).
+func auditItemEntries(tenantID string, it item) ([]domain.AuditEntry, error) {
+	var pack []packedAudit
+	if err := inflateJSON(getB(it, "z"), &pack); err != nil {
+		return nil, err
+	}
+	out := make([]domain.AuditEntry, len(pack))
+	for i, p := range pack {
+		out[i] = domain.AuditEntry{TenantID: tenantID, Mailbox: p.Mailbox, Operation: p.Operation, AccessMode: p.AccessMode, Result: p.Result, At: p.At, RequestID: p.RequestID}
+	}
+	return out, nil
+}
+
+// Audit cursors name the item of the last entry returned and its index in
+// the item: "<sk>|<index>".
+func auditCursor(sk string, i int) string { return encodeCursor(sk + "|" + strconv.Itoa(i)) }
+
+func decodeAuditCursor(c string) (sk string, index int, err error) {
+	if c == "" {
+		return "", -1, nil
+	}
+	raw, err := decodeCursor(c)
+	if err != nil {
+		return "", 0, err
+	}
+	sk, n, ok := strings.Cut(raw, "|")
+	index, cerr := strconv.Atoi(n)
+	if !ok || cerr != nil || index < 0 || !strings.HasPrefix(sk, "A#") {
+		return "", 0, domain.Invalid("cursor", "cursor is not one this API returned")
+	}
+	return sk, index, nil
+}
+
+// ListAudit pages through a tenant's audit entries, oldest first (by item,
+// then by position in the item), leaving out those past the retention (TTL
+// deletion can run days late, and an item's older entries expire before
+// its key does).
+func (s *Store) ListAudit(ctx context.Context, tenantID, cursor string, limit int) ([]domain.AuditEntry, string, error) {
+	afterSK, afterIndex, err := decodeAuditCursor(cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	limit = storeplan.Limit(limit)
+	cutoff := s.clock.Now().Add(-s.retention)
+	lo := fmt.Sprintf("A#%020d", cutoff.UnixNano())
+	if afterSK > lo {
+		// The cursor's item is read again: it may hold more entries.
+		lo = afterSK
+	} else {
+		afterSK = ""
+	}
+	in := &dynamodb.QueryInput{
+		KeyConditionExpression:    aws.String("pk = :pk AND sk BETWEEN :lo AND :hi"),
+		ExpressionAttributeValues: item{":pk": str(tenantPK(tenantID)), ":lo": str(lo), ":hi": str("A#~")},
+		// Every item holds at least one entry.
+		Limit:          aws.Int32(int32(limit + 2)),
+		ConsistentRead: aws.Bool(true),
+	}
+	var out []domain.AuditEntry
+	next := ""
+	var lastSK string
+	lastIndex := 0
+	var derr error
+	err = s.queryAll(ctx, in, func(it item) bool {
+		sk := getS(it, "sk")
+		var es []domain.AuditEntry
+		if es, derr = auditItemEntries(tenantID, it); derr != nil {
+			return false
+		}
+		for i, e := range es {
+			if (sk == afterSK && i <= afterIndex) || e.At.Before(cutoff) {
+				continue
+			}
+			if len(out) == limit {
+				next = auditCursor(lastSK, lastIndex)
+				return false
+			}
+			out = append(out, e)
+			lastSK, lastIndex = sk, i
+		}
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("dynamostore: list audit: %w", err)
+	}
+	return out, next, nil
+}
+
+// SaveIdempotent stores value under (scope, key) unless a live record
+// exists, and returns the stored value.
+func (s *Store) SaveIdempotent(ctx context.Context, scope, idemKey string, value []byte, ttl time.Duration) ([]byte, bool, error) {
+	if idemKey == "" {
+		return nil, false, domain.Invalid("Idempotency-Key", "idempotency key is empty")
+	}
+	now := s.clock.Now()
+	it := key(idemPK(scope), idemKey)
+	it["exp"] = num(now.Add(ttl).UnixMilli())
+	it["val"] = bin(value)
+	it["ttl"] = num(now.Add(ttl).Unix() + 1)
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: s.table, Item: it,
+		// An expired record may linger until TTL deletion: replace it.
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR #exp <= :now"),
+		ExpressionAttributeNames:  map[string]string{"#exp": "exp"},
+		ExpressionAttributeValues: item{":now": num(now.UnixMilli())},
+	})
+	if err == nil {
+		return value, false, nil
+	}
+	if !isConditionFailed(err) {
+		return nil, false, fmt.Errorf("dynamostore: save idempotency record: %w", err)
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: s.table, Key: key(idemPK(scope), idemKey), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, false, fmt.Errorf("dynamostore: read idempotency record: %w", err)
+	}
+	return getB(out.Item, "val"), true, nil
+}

@@ -1,0 +1,254 @@
+// Package ewsaccess implements domain.MailboxAccess and domain.Connector
+// over the EWS client: it picks the EWS target for an access mode, maps
+// ews errors to *domain.AccessError and normalizes items to domain.Item.
+// It never retries (the sync use case owns retries) and calls only EWS
+// read operations.
+package ewsaccess
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/exchange/ews"
+)
+
+// Options configure the EWS clients a Connector builds.
+type Options struct {
+	// HTTPClient supplies the transport; production passes one whose
+	// dialer enforces the URL policy (urlguard). Optional.
+	HTTPClient       *http.Client
+	RootCAs          *x509.CertPool // private CA for on-premises Exchange
+	Timeout          time.Duration  // per call; 0 = the client's default
+	MaxResponseBytes int64          // 0 = the client's default
+	Trace            *ews.Tracer    // on-demand request/response recording
+	Clock            ews.Clock
+	UserAgent        string
+}
+
+// newClient builds an EWS client for one tenant endpoint and credential.
+// url is the tenant's EWS URL or a mailbox's override.
+func newClient(t domain.Tenant, c domain.Credential, url string, o Options) (*ews.Client, error) {
+	auth, err := authenticator(c)
+	if err != nil {
+		return nil, err
+	}
+	return ews.New(ews.Config{
+		URL: url, Version: t.ExchangeVersion, Auth: auth, HTTPClient: o.HTTPClient, RootCAs: o.RootCAs,
+		MaxResponseBytes: o.MaxResponseBytes, Timeout: o.Timeout, Trace: o.Trace, Clock: o.Clock, UserAgent: o.UserAgent,
+	})
+}
+
+// authenticator maps a stored credential to the client's auth. Errors
+// never quote the secret.
+func authenticator(c domain.Credential) (ews.Authenticator, error) {
+	switch c.Kind {
+	case domain.AuthBasic:
+		return ews.BasicAuth(c.Username, c.Password), nil
+	case domain.AuthNTLM:
+		return ews.NTLMAuth(c.Username, c.Password, c.Domain), nil
+	case domain.AuthOAuthSecret:
+		return ews.OAuthClientSecret(c.Authority, c.EntraTenant, c.ClientID, c.ClientSecret)
+	case domain.AuthOAuthCert:
+		return ews.OAuthCertificate(c.Authority, c.EntraTenant, c.ClientID, []byte(c.CertPEM), []byte(c.KeyPEM))
+	}
+	return nil, fmt.Errorf("ewsaccess: unknown auth kind %q", c.Kind)
+}
+
+// Connector builds each tenant's MailboxAccess over a shared ClientCache,
+// so a warm Lambda reuses connections and OAuth tokens across jobs.
+type Connector struct {
+	clients *ClientCache
+}
+
+// maxCachedClients bounds the Connector's cache (see NewClientCache).
+const maxCachedClients = 1024
+
+// NewConnector returns a Connector building clients with opts.
+func NewConnector(opts Options) *Connector {
+	return &Connector{clients: NewClientCache(opts, maxCachedClients)}
+}
+
+var _ domain.Connector = (*Connector)(nil)
+
+// Connect returns the tenant's MailboxAccess. It does no network I/O.
+func (c *Connector) Connect(_ context.Context, t domain.Tenant, cred domain.Credential) (domain.MailboxAccess, error) {
+	a := &Access{clients: c.clients.For(t, cred)}
+	if _, err := a.clients.Client(t.EWSURL); err != nil {
+		return nil, &domain.AccessError{Kind: domain.AccessPermanent, Code: "ClientConfig", Err: err}
+	}
+	return a, nil
+}
+
+// Access is one tenant's domain.MailboxAccess.
+type Access struct {
+	clients TenantClients
+}
+
+var _ domain.MailboxAccess = (*Access)(nil)
+
+// SyncHierarchy implements domain.MailboxAccess (SyncFolderHierarchy).
+func (a *Access) SyncHierarchy(ctx context.Context, m domain.MailboxRef, state string) (domain.HierarchyPage, error) {
+	cl, t, err := a.clients.Target(m)
+	if err != nil {
+		return domain.HierarchyPage{}, err
+	}
+	r, err := cl.SyncFolderHierarchy(ctx, t, state)
+	if err != nil {
+		return domain.HierarchyPage{}, classify(err, "")
+	}
+	page := domain.HierarchyPage{State: r.SyncState, Done: r.IncludesLastFolderInRange}
+	for _, ch := range r.Changes {
+		switch ch.Kind {
+		case ews.ChangeCreate:
+			page.Created = append(page.Created, folderInfo(ch.Folder, ""))
+		case ews.ChangeUpdate:
+			page.Updated = append(page.Updated, folderInfo(ch.Folder, ""))
+		case ews.ChangeDelete:
+			page.Deleted = append(page.Deleted, ch.Folder.ID)
+		}
+	}
+	return page, nil
+}
+
+func folderInfo(f ews.Folder, dist string) domain.FolderInfo {
+	return domain.FolderInfo{ID: f.ID, ParentID: f.ParentID, DisplayName: f.DisplayName, FolderClass: f.FolderClass, DistinguishedID: dist}
+}
+
+// SyncItems implements domain.MailboxAccess (SyncFolderItems). A read-flag
+// change is an update: the item's ChangeKey changes with it.
+func (a *Access) SyncItems(ctx context.Context, m domain.MailboxRef, folderID, state string, max int) (domain.ItemsPage, error) {
+	cl, t, err := a.clients.Target(m)
+	if err != nil {
+		return domain.ItemsPage{}, err
+	}
+	r, err := cl.SyncFolderItems(ctx, t, ews.FolderRef{ID: folderID}, state, max)
+	if err != nil {
+		return domain.ItemsPage{}, classify(err, folderID)
+	}
+	page := domain.ItemsPage{State: r.SyncState, Done: r.IncludesLastItemInRange, Changes: make([]domain.ItemChangeRef, 0, len(r.Changes))}
+	for _, ch := range r.Changes {
+		kind := domain.ChangeUpdate
+		switch ch.Kind {
+		case ews.ChangeCreate:
+			kind = domain.ChangeCreate
+		case ews.ChangeDelete:
+			kind = domain.ChangeDelete
+		}
+		page.Changes = append(page.Changes, domain.ItemChangeRef{Kind: kind, ItemID: ch.ItemID, ChangeKey: ch.ChangeKey})
+	}
+	return page, nil
+}
+
+// GetItems implements domain.MailboxAccess (one GetItem call of at most
+// ews.MaxGetItemIDs ids). Items gone meanwhile are skipped; so is an item
+// Exchange cannot return for a permanent reason (it would otherwise block
+// its folder forever), which the caller sees as a missing item.
+func (a *Access) GetItems(ctx context.Context, m domain.MailboxRef, kind domain.ItemKind, ids []string) ([]domain.Item, error) {
+	cl, t, err := a.clients.Target(m)
+	if err != nil {
+		return nil, err
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	results, err := cl.GetItem(ctx, t, ids, shapeFor(kind))
+	if err != nil {
+		return nil, classify(err, "")
+	}
+	items := make([]domain.Item, 0, len(results))
+	for _, r := range results {
+		if r.Err != nil {
+			switch ews.Classify(r.Err) {
+			case ews.ClassItemNotFound, ews.ClassPermanent:
+				continue
+			}
+			return nil, classify(r.Err, "")
+		}
+		if r.Item != nil {
+			items = append(items, Normalize(*r.Item))
+		}
+	}
+	return items, nil
+}
+
+func shapeFor(kind domain.ItemKind) ews.Shape {
+	switch kind {
+	case domain.KindCalendar:
+		return ews.ShapeCalendar
+	case domain.KindContact:
+		return ews.ShapeContact
+	}
+	return ews.ShapeMessage
+}
+
+// DistinguishedFolders implements domain.MailboxAccess (one GetFolder call
+// for all names). A folder a delegate may not read comes back unreadable.
+func (a *Access) DistinguishedFolders(ctx context.Context, m domain.MailboxRef, names []string) ([]domain.FolderInfo, []string, error) {
+	cl, t, err := a.clients.Target(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(names) == 0 {
+		return nil, nil, nil
+	}
+	refs := make([]ews.FolderRef, len(names))
+	for i, n := range names {
+		refs[i] = ews.FolderRef{Distinguished: n}
+	}
+	results, err := cl.GetFolder(ctx, t, refs)
+	if err != nil {
+		return nil, nil, classify(err, "")
+	}
+	var found []domain.FolderInfo
+	var unreadable []string
+	for i, r := range results {
+		name := names[i]
+		switch {
+		case r.Err == nil && r.Folder != nil:
+			found = append(found, folderInfo(*r.Folder, name))
+		case r.Err != nil && ews.Classify(r.Err) == ews.ClassAccessDenied:
+			unreadable = append(unreadable, name)
+		case r.Err != nil:
+			return nil, nil, classify(r.Err, name)
+		}
+	}
+	return found, unreadable, nil
+}
+
+var kindOfClass = map[ews.Class]domain.AccessErrorKind{
+	ews.ClassThrottled:        domain.AccessThrottled,
+	ews.ClassAuth:             domain.AccessAuth,
+	ews.ClassOutOfScope:       domain.AccessOutOfScope,
+	ews.ClassAccessDenied:     domain.AccessDenied,
+	ews.ClassMailboxNotFound:  domain.AccessMailboxNotFound,
+	ews.ClassSyncStateInvalid: domain.AccessSyncStateInvalid,
+	ews.ClassTransient:        domain.AccessTransient,
+	ews.ClassItemNotFound:     domain.AccessPermanent,
+	ews.ClassConflict:         domain.AccessPermanent,
+	ews.ClassPermanent:        domain.AccessPermanent,
+}
+
+// classify turns a client error into a *domain.AccessError. The client's
+// errors carry no credentials (it scrubs them).
+func classify(err error, folder string) error {
+	kind, ok := kindOfClass[ews.Classify(err)]
+	if !ok {
+		kind = domain.AccessPermanent
+	}
+	ae := &domain.AccessError{Kind: kind, RetryAfter: ews.RetryAfter(err), Folder: folder, Err: err}
+	var e *ews.Error
+	if errors.As(err, &e) {
+		switch {
+		case e.ResponseCode != "":
+			ae.Code = e.ResponseCode
+		case e.HTTPStatus != 0:
+			ae.Code = fmt.Sprintf("HTTP %d", e.HTTPStatus)
+		}
+	}
+	return ae
+}

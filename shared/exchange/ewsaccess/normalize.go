@@ -1,0 +1,142 @@
+package ewsaccess
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/exchange/ews"
+)
+
+// Normalize maps an EWS item to the change feed's domain.Item. The kind
+// follows the item's own element, not its folder: meeting requests in the
+// inbox are messages, a contact group in the contacts folder a contact.
+func Normalize(it ews.Item) domain.Item {
+	out := domain.Item{
+		ID:        it.ItemID,
+		ChangeKey: it.ChangeKey,
+		FolderID:  it.ParentFolderID,
+		Subject:   it.Subject,
+	}
+	switch it.Type {
+	case "CalendarItem":
+		out.Kind = domain.KindCalendar
+		out.Start, out.End = utc(it.Start), utc(it.End)
+		out.TimeZone = it.StartTimeZone
+		out.Location = it.Location
+		out.Organizer = address(it.Organizer)
+		for _, a := range slices.Concat(it.RequiredAttendees, it.OptionalAttendees) {
+			if addr := address(&a.Mailbox); addr != nil {
+				out.Attendees = append(out.Attendees, *addr)
+			}
+		}
+		switch it.CalendarItemType {
+		case "RecurringMaster", "Occurrence", "Exception":
+			out.IsRecurring = true
+		default:
+			out.IsRecurring = it.IsRecurring
+		}
+	case "Contact", "DistributionList":
+		out.Kind = domain.KindContact
+		out.DisplayName, out.GivenName, out.Surname = it.DisplayName, it.GivenName, it.Surname
+		out.Emails = values(it.EmailAddresses)
+		out.Phones = values(it.PhoneNumbers)
+	default: // Message, MeetingRequest, MeetingResponse, PostItem, ...
+		out.Kind = domain.KindMessage
+		out.From = address(it.From)
+		out.To = addresses(it.To)
+		out.Cc = addresses(it.Cc)
+		out.Received = utc(it.DateTimeReceived)
+		out.Sent = utc(it.DateTimeSent)
+		out.Preview = strings.TrimSpace(it.Preview)
+		out.IsRead = it.IsRead
+	}
+	bound(&out)
+	return out
+}
+
+// bound cuts out's texts and lists to the domain's limits and marks it
+// Truncated when anything was cut.
+func bound(it *domain.Item) {
+	cut := false
+	text := func(s *string) {
+		if len(*s) > domain.MaxItemText {
+			*s = strings.ToValidUTF8((*s)[:domain.MaxItemText], "")
+			cut = true
+		}
+	}
+	text(&it.Subject)
+	text(&it.Location)
+	text(&it.Preview)
+	text(&it.DisplayName)
+	text(&it.GivenName)
+	text(&it.Surname)
+	for _, list := range []*[]domain.Address{&it.To, &it.Cc, &it.Attendees} {
+		if len(*list) > domain.MaxItemRecipients {
+			*list = (*list)[:domain.MaxItemRecipients]
+			cut = true
+		}
+		for i := range *list {
+			text(&(*list)[i].Name)
+			text(&(*list)[i].Email)
+		}
+	}
+	for _, a := range []*domain.Address{it.From, it.Organizer} {
+		if a != nil {
+			text(&a.Name)
+			text(&a.Email)
+		}
+	}
+	for _, list := range []*[]string{&it.Emails, &it.Phones} {
+		if len(*list) > domain.MaxItemValues {
+			*list = (*list)[:domain.MaxItemValues]
+			cut = true
+		}
+		for i := range *list {
+			text(&(*list)[i])
+		}
+	}
+	it.Truncated = cut
+}
+
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// address maps a mailbox; nil when it has neither name nor address.
+func address(m *ews.Mailbox) *domain.Address {
+	if m == nil || (m.Name == "" && m.EmailAddress == "") {
+		return nil
+	}
+	email := m.EmailAddress
+	if !strings.EqualFold(m.RoutingType, "EX") {
+		email = strings.ToLower(email)
+	}
+	return &domain.Address{Name: m.Name, Email: email}
+}
+
+func addresses(ms []ews.Mailbox) []domain.Address {
+	var out []domain.Address
+	for i := range ms {
+		if a := address(&ms[i]); a != nil {
+			out = append(out, *a)
+		}
+	}
+	return out
+}
+
+// values lists the non-empty values of an indexed property in key order
+// as Exchange sent them (EmailAddress1..3, BusinessPhone, MobilePhone, ...).
+func values(kv []ews.KeyedValue) []string {
+	var out []string
+	for _, v := range kv {
+		if s := strings.TrimSpace(v.Value); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,258 @@
+// Package ewscalendar implements domain.CalendarWriter over the EWS client:
+// the calendar write path, kept apart from the read-only sync adapter
+// (shared/ewsaccess) so the sync path has no write operation to call.
+//
+// Every item it creates carries Mailbridge's marker, an extended property
+// in Mailbridge's own property set holding the client's event id. It finds
+// items only by that marker (FindItem with a restriction on it, one call)
+// and checks the value exactly before acting, so an item Mailbridge did not
+// create (a user's own meeting with the same subject, say) is never
+// updated or deleted: Deem's "author" access, in code (Invariant 5).
+//
+// It never retries: failures come back as *domain.AccessError for the
+// calendar write use case, which hands retries to Step Functions.
+package ewscalendar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/exchange/ews"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
+)
+
+// PropertySetID is Mailbridge's MAPI property set. It is fixed forever:
+// changing it would orphan every event written before.
+const PropertySetID = "6a1e7f4c-2b8d-4e39-9c57-0d3f8b2a91e5"
+
+var (
+	// MarkerField holds the client's event id.
+	MarkerField = ews.ExtendedField{PropertySetID: PropertySetID, PropertyName: "MailbridgeClientEventId", PropertyType: "String"}
+	// StampField holds the RequestedAt of the request that last wrote the
+	// item (RFC 3339, UTC), so an older request never overwrites a newer one.
+	StampField = ews.ExtendedField{PropertySetID: PropertySetID, PropertyName: "MailbridgeRequestedAt", PropertyType: "String"}
+)
+
+// Connector builds each tenant's CalendarWriter over a shared
+// ewsaccess.ClientCache, so a warm Lambda reuses connections and OAuth
+// tokens.
+type Connector struct {
+	clients *ewsaccess.ClientCache
+}
+
+// maxCachedClients bounds the Connector's cache (see ewsaccess.NewClientCache).
+const maxCachedClients = 1024
+
+// NewConnector returns a Connector building clients with opts.
+func NewConnector(opts ewsaccess.Options) *Connector {
+	return &Connector{clients: ewsaccess.NewClientCache(opts, maxCachedClients)}
+}
+
+var _ domain.CalendarConnector = (*Connector)(nil)
+
+// ConnectCalendar returns the tenant's CalendarWriter. It does no network I/O.
+func (c *Connector) ConnectCalendar(_ context.Context, t domain.Tenant, cred domain.Credential) (domain.CalendarWriter, error) {
+	w := &Writer{clients: c.clients.For(t, cred)}
+	if _, err := w.clients.Client(t.EWSURL); err != nil {
+		return nil, &domain.AccessError{Kind: domain.AccessPermanent, Code: "ClientConfig", Err: err}
+	}
+	return w, nil
+}
+
+// Writer is one tenant's domain.CalendarWriter.
+type Writer struct {
+	clients ewsaccess.TenantClients
+}
+
+var _ domain.CalendarWriter = (*Writer)(nil)
+
+var calendarFolder = ews.FolderRef{Distinguished: "calendar"}
+
+// marked is the item found for a client event id.
+type marked struct {
+	ref   ews.ItemRef
+	stamp time.Time // zero when absent or unreadable
+	// dups are further items with the same marker: two first writes of one
+	// event that ran at the same time each created one. The next write
+	// keeps the newest and deletes these, so duplicates do not outlive it.
+	dups []ews.ItemRef
+}
+
+// find returns the item carrying the marker with exactly clientEventID, or
+// nil. The server compares strings ignoring case, so the exact value is
+// checked here: an id differing only in case is another event.
+func (w *Writer) find(ctx context.Context, cl *ews.Client, t ews.Target, clientEventID string) (*marked, error) {
+	res, err := cl.FindItem(ctx, t, calendarFolder, ews.FindItemOptions{
+		Shape:       ews.Shape{Base: "IdOnly", Extended: []ews.ExtendedField{MarkerField, StampField}},
+		Page:        &ews.PageView{MaxEntries: 10},
+		Restriction: &ews.Restriction{Field: MarkerField, Value: clientEventID},
+	})
+	if err != nil {
+		return nil, classify(err)
+	}
+	var found *marked
+	for _, it := range res.Items {
+		if value(it, MarkerField) != clientEventID {
+			continue
+		}
+		m := &marked{ref: ews.ItemRef{ID: it.ItemID, ChangeKey: it.ChangeKey}}
+		if s, err := time.Parse(time.RFC3339Nano, value(it, StampField)); err == nil {
+			m.stamp = s
+		}
+		switch {
+		case found == nil:
+			found = m
+		case m.stamp.After(found.stamp):
+			m.dups = append(found.dups, found.ref)
+			found = m
+		default:
+			found.dups = append(found.dups, m.ref)
+		}
+	}
+	return found, nil
+}
+
+// deleteItems moves items Mailbridge wrote to Deleted Items; one already
+// gone counts as deleted.
+func deleteItems(ctx context.Context, cl *ews.Client, t ews.Target, refs []ews.ItemRef, send ews.SendMode) error {
+	for _, d := range refs {
+		if err := cl.DeleteItem(ctx, t, d, ews.MoveToDeletedItems, send); err != nil && ews.Classify(err) != ews.ClassItemNotFound {
+			return classify(err)
+		}
+	}
+	return nil
+}
+
+// value returns the item's value of an extended property, "" if absent.
+func value(it ews.Item, f ews.ExtendedField) string {
+	for _, p := range it.ExtendedProperties {
+		// GUIDs compare ignoring case.
+		if p.Field.PropertyName == f.PropertyName && strings.EqualFold(p.Field.PropertySetID, f.PropertySetID) {
+			return p.Value
+		}
+	}
+	return ""
+}
+
+func stamp(requestedAt time.Time) ews.ExtendedProperty {
+	return ews.ExtendedProperty{Field: StampField, Value: requestedAt.UTC().Format(time.RFC3339Nano)}
+}
+
+func mailboxes(as []domain.Address) []ews.Mailbox {
+	out := make([]ews.Mailbox, 0, len(as))
+	for _, a := range as {
+		out = append(out, ews.Mailbox{Name: a.Name, EmailAddress: a.Email})
+	}
+	return out
+}
+
+// PutEvent implements domain.CalendarWriter: one FindItem, then one
+// CreateItem or UpdateItem (and a DeleteItem per duplicate found).
+func (w *Writer) PutEvent(ctx context.Context, m domain.MailboxRef, clientEventID string, ev domain.EventSpec, notify bool, requestedAt time.Time) (domain.EventWrite, error) {
+	cl, t, err := w.clients.Target(m)
+	if err != nil {
+		return domain.EventWrite{}, err
+	}
+	found, err := w.find(ctx, cl, t, clientEventID)
+	if err != nil {
+		return domain.EventWrite{}, err
+	}
+	send := ews.SendToNone
+	if notify && len(ev.Attendees) > 0 {
+		send = ews.SendToAllAndSaveCopy
+	}
+	if found == nil {
+		ref, err := cl.CreateItem(ctx, t, calendarFolder, ews.CalendarEvent{
+			Subject: ev.Subject, Body: ev.Body, Start: ev.Start, End: ev.End, TimeZone: ev.TimeZone,
+			Location: ev.Location, RequiredAttendees: mailboxes(ev.Attendees),
+			ExtendedProperties: []ews.ExtendedProperty{{Field: MarkerField, Value: clientEventID}, stamp(requestedAt)},
+		}, send)
+		if err != nil {
+			return domain.EventWrite{}, classify(err)
+		}
+		return domain.EventWrite{Result: domain.EventCreated, ItemID: ref.ID}, nil
+	}
+	if found.stamp.After(requestedAt) {
+		return domain.EventWrite{Result: domain.EventSuperseded, ItemID: found.ref.ID}, nil
+	}
+	attendees := mailboxes(ev.Attendees)
+	upd := ews.CalendarUpdate{
+		Subject: &ev.Subject, Body: &ev.Body, Start: &ev.Start, End: &ev.End, Location: &ev.Location,
+		RequiredAttendees: &attendees, ExtendedProperties: []ews.ExtendedProperty{stamp(requestedAt)},
+	}
+	if ev.TimeZone != "" {
+		upd.TimeZone = &ev.TimeZone
+	}
+	// AutoResolve with the ChangeKey just read: Exchange merges a
+	// concurrent edit by the user instead of failing the write.
+	ref, err := cl.UpdateItem(ctx, t, found.ref, upd, send, ews.AutoResolve)
+	if err != nil {
+		return domain.EventWrite{}, classify(err)
+	}
+	if err := deleteItems(ctx, cl, t, found.dups, send); err != nil {
+		return domain.EventWrite{}, err
+	}
+	return domain.EventWrite{Result: domain.EventUpdated, ItemID: ref.ID}, nil
+}
+
+// DeleteEvent implements domain.CalendarWriter: one FindItem, then one
+// DeleteItem (to Deleted Items, so a mistake can be undone by the user).
+func (w *Writer) DeleteEvent(ctx context.Context, m domain.MailboxRef, clientEventID string, notify bool, requestedAt time.Time) (domain.EventWrite, error) {
+	cl, t, err := w.clients.Target(m)
+	if err != nil {
+		return domain.EventWrite{}, err
+	}
+	found, err := w.find(ctx, cl, t, clientEventID)
+	if err != nil {
+		return domain.EventWrite{}, err
+	}
+	if found == nil {
+		return domain.EventWrite{}, domain.ErrEventNotFound
+	}
+	if found.stamp.After(requestedAt) {
+		return domain.EventWrite{Result: domain.EventSuperseded, ItemID: found.ref.ID}, nil
+	}
+	send := ews.SendToNone
+	if notify {
+		send = ews.SendToAllAndSaveCopy
+	}
+	if err := deleteItems(ctx, cl, t, append(found.dups, found.ref), send); err != nil {
+		return domain.EventWrite{}, err
+	}
+	return domain.EventWrite{Result: domain.EventDeleted}, nil
+}
+
+// classify maps an EWS failure to the domain's error kinds.
+func classify(err error) error {
+	kind := domain.AccessPermanent
+	switch ews.Classify(err) {
+	case ews.ClassThrottled:
+		kind = domain.AccessThrottled
+	case ews.ClassAuth:
+		kind = domain.AccessAuth
+	case ews.ClassOutOfScope:
+		kind = domain.AccessOutOfScope
+	case ews.ClassAccessDenied:
+		kind = domain.AccessDenied
+	case ews.ClassMailboxNotFound:
+		kind = domain.AccessMailboxNotFound
+	case ews.ClassTransient,
+		// The item changed or vanished between FindItem and the write:
+		// the next attempt reads it afresh.
+		ews.ClassConflict, ews.ClassItemNotFound:
+		kind = domain.AccessTransient
+	}
+	code := ""
+	var e *ews.Error
+	if errors.As(err, &e) {
+		code = e.ResponseCode
+		if code == "" && e.HTTPStatus != 0 {
+			code = fmt.Sprintf("HTTP %d", e.HTTPStatus)
+		}
+	}
+	return &domain.AccessError{Kind: kind, RetryAfter: ews.RetryAfter(err), Code: code, Err: err}
+}
