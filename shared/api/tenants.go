@@ -20,6 +20,8 @@ type createTenantRequest struct {
 	DisplayName         string             `json:"displayName"`
 	EWSURL              string             `json:"ewsUrl"`
 	ExchangeVersion     string             `json:"exchangeVersion"`
+	Protocol            domain.Protocol    `json:"protocol"`
+	GraphURL            string             `json:"graphUrl"`
 	AccessMode          domain.AccessMode  `json:"accessMode"`
 	AllowFallback       bool               `json:"allowFallback"`
 	Folders             []string           `json:"folders"`
@@ -32,6 +34,8 @@ type patchTenantRequest struct {
 	DisplayName         *string            `json:"displayName"`
 	EWSURL              *string            `json:"ewsUrl"`
 	ExchangeVersion     *string            `json:"exchangeVersion"`
+	Protocol            *domain.Protocol   `json:"protocol"`
+	GraphURL            *string            `json:"graphUrl"`
 	AccessMode          *domain.AccessMode `json:"accessMode"`
 	AllowFallback       *bool              `json:"allowFallback"`
 	Folders             *[]string          `json:"folders"`
@@ -55,6 +59,8 @@ type tenantView struct {
 	DisplayName         string              `json:"displayName"`
 	EWSURL              string              `json:"ewsUrl"`
 	ExchangeVersion     string              `json:"exchangeVersion"`
+	Protocol            domain.Protocol     `json:"protocol"`
+	GraphURL            string              `json:"graphUrl"`
 	AccessMode          domain.AccessMode   `json:"accessMode"`
 	AllowFallback       bool                `json:"allowFallback"`
 	Folders             []string            `json:"folders"`
@@ -75,6 +81,8 @@ func viewTenant(t domain.Tenant) tenantView {
 		DisplayName:         t.DisplayName,
 		EWSURL:              t.EWSURL,
 		ExchangeVersion:     t.ExchangeVersion,
+		Protocol:            t.ProtocolOf(),
+		GraphURL:            graphURLView(t),
 		AccessMode:          t.AccessMode,
 		AllowFallback:       t.AllowFallback,
 		Folders:             t.Folders,
@@ -89,6 +97,15 @@ func viewTenant(t domain.Tenant) tenantView {
 		v.Credentials = &credentialView{Kind: t.AuthKind, Fingerprint: t.CredentialFingerprint}
 	}
 	return v
+}
+
+// graphURLView is the Graph endpoint a graph tenant uses; empty for EWS
+// tenants that never set one.
+func graphURLView(t domain.Tenant) string {
+	if t.ProtocolOf() == domain.ProtocolGraph {
+		return t.GraphEndpoint()
+	}
+	return t.GraphURL
 }
 
 type mailboxView struct {
@@ -162,6 +179,8 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 		DisplayName:       req.DisplayName,
 		EWSURL:            req.EWSURL,
 		ExchangeVersion:   req.ExchangeVersion,
+		Protocol:          req.Protocol,
+		GraphURL:          req.GraphURL,
 		AccessMode:        req.AccessMode,
 		AllowFallback:     req.AllowFallback,
 		Folders:           req.Folders,
@@ -281,6 +300,8 @@ func (s *server) patchTenant(w http.ResponseWriter, r *http.Request) error {
 		DisplayName:       req.DisplayName,
 		EWSURL:            req.EWSURL,
 		ExchangeVersion:   req.ExchangeVersion,
+		Protocol:          req.Protocol,
+		GraphURL:          req.GraphURL,
 		AccessMode:        req.AccessMode,
 		AllowFallback:     req.AllowFallback,
 		Folders:           req.Folders,

@@ -81,6 +81,8 @@ type NewTenant struct {
 	DisplayName       string
 	EWSURL            string
 	ExchangeVersion   string
+	Protocol          domain.Protocol // empty: DefaultProtocol
+	GraphURL          string          // empty: the cloud's Graph endpoint
 	AccessMode        domain.AccessMode
 	AllowFallback     bool
 	Folders           []string
@@ -109,11 +111,10 @@ func (s *Tenants) validateNew(ctx context.Context, in *NewTenant) *domain.Error 
 	if err := validateExchangeVersion(in.ExchangeVersion); err != nil {
 		return err
 	}
-	if in.AccessMode == "" {
-		in.AccessMode = domain.AccessImpersonation
-	}
-	if err := validateAccessMode("accessMode", in.AccessMode); err != nil {
-		return err
+	if in.AccessMode != "" {
+		if err := validateAccessMode("accessMode", in.AccessMode); err != nil {
+			return err
+		}
 	}
 	folders, err := normalizeFolders(in.Folders)
 	if err != nil {
@@ -135,11 +136,23 @@ func (s *Tenants) validateNew(ctx context.Context, in *NewTenant) *domain.Error 
 	if err := ValidateCredential(in.Credential); err != nil {
 		return err
 	}
-	if in.EWSURL == "" {
-		return domain.Invalid("ewsUrl", "ewsUrl is required")
+	if in.EWSURL != "" {
+		if err := s.checkURL(ctx, "ewsUrl", in.EWSURL); err != nil {
+			return err
+		}
 	}
-	if err := s.checkURL(ctx, "ewsUrl", in.EWSURL); err != nil {
+	settings := domain.Tenant{EWSURL: in.EWSURL, Protocol: in.Protocol, AccessMode: in.AccessMode,
+		AllowFallback: in.AllowFallback, AuthKind: in.Credential.Kind}
+	if err := validateProtocol(&settings, in.AccessMode != ""); err != nil {
 		return err
+	}
+	in.Protocol, in.AccessMode = settings.Protocol, settings.AccessMode
+	if in.GraphURL != "" {
+		if err := s.checkURL(ctx, "graphUrl", in.GraphURL); err != nil {
+			return err
+		}
+	} else if in.Protocol == domain.ProtocolGraph {
+		in.GraphURL = defaultGraphURL(in.EWSURL)
 	}
 	if in.Credential.Authority != "" {
 		if err := s.checkURL(ctx, "credentials.authority", in.Credential.Authority); err != nil {
@@ -168,6 +181,8 @@ func (s *Tenants) Onboard(ctx context.Context, in NewTenant) (domain.Tenant, err
 		DisplayName:       in.DisplayName,
 		EWSURL:            in.EWSURL,
 		ExchangeVersion:   in.ExchangeVersion,
+		Protocol:          in.Protocol,
+		GraphURL:          in.GraphURL,
 		AuthKind:          in.Credential.Kind,
 		AccessMode:        in.AccessMode,
 		AllowFallback:     in.AllowFallback,
@@ -288,6 +303,8 @@ type TenantPatch struct {
 	DisplayName       *string
 	EWSURL            *string
 	ExchangeVersion   *string
+	Protocol          *domain.Protocol
+	GraphURL          *string
 	AccessMode        *domain.AccessMode
 	AllowFallback     *bool
 	Folders           *[]string
@@ -300,6 +317,7 @@ type TenantPatch struct {
 
 func (p TenantPatch) empty() bool {
 	return p.DisplayName == nil && p.EWSURL == nil && p.ExchangeVersion == nil && p.AccessMode == nil &&
+		p.Protocol == nil && p.GraphURL == nil &&
 		p.AllowFallback == nil && p.Folders == nil && p.SyncInterval == nil && p.MaxConcurrentJobs == nil
 }
 
@@ -348,6 +366,36 @@ func (s *Tenants) Update(ctx context.Context, id string, p TenantPatch) (domain.
 	}
 	if p.AllowFallback != nil {
 		t.AllowFallback = *p.AllowFallback
+	}
+	// A record stored before Graph existed names no protocol: it is EWS,
+	// whatever DefaultProtocol would pick for a new tenant.
+	t.Protocol = t.ProtocolOf()
+	if p.GraphURL != nil {
+		if *p.GraphURL != "" {
+			if err := s.checkURL(ctx, "graphUrl", *p.GraphURL); err != nil {
+				return domain.Tenant{}, err
+			}
+		}
+		t.GraphURL = *p.GraphURL
+	}
+	if p.Protocol != nil {
+		if !p.Protocol.Valid() {
+			return domain.Tenant{}, domain.Invalid("protocol", "must be ews or graph")
+		}
+		if *p.Protocol == domain.ProtocolGraph && t.ProtocolOf() != domain.ProtocolGraph {
+			// Switching to Graph leaves fallback behind; a graph
+			// tenant's only mode is application access.
+			if p.AllowFallback == nil {
+				t.AllowFallback = false
+			}
+			if p.GraphURL == nil && t.GraphURL == "" {
+				t.GraphURL = defaultGraphURL(t.EWSURL)
+			}
+		}
+		t.Protocol = *p.Protocol
+	}
+	if err := validateProtocol(&t, p.AccessMode != nil); err != nil {
+		return domain.Tenant{}, err
 	}
 	if p.Folders != nil {
 		if len(*p.Folders) == 0 {

@@ -27,6 +27,11 @@ func (s *Tenants) RotateCredential(ctx context.Context, id string, c domain.Cred
 	if err != nil {
 		return domain.Tenant{}, domain.AccessReport{}, err
 	}
+	switched := t
+	switched.AuthKind = c.Kind
+	if err := validateProtocol(&switched, true); err != nil {
+		return domain.Tenant{}, domain.AccessReport{}, err
+	}
 	mb, err := s.probeMailbox(ctx, t, probe)
 	if err != nil {
 		return domain.Tenant{}, domain.AccessReport{}, err

@@ -45,7 +45,8 @@ func (s *Tenants) AddMailboxes(ctx context.Context, tenantID string, in []NewMai
 	if len(in) > domain.MaxMailboxesPerBulkRequest {
 		return nil, domain.Invalid("mailboxes", "at most %d mailboxes per call, got %d; split the list", domain.MaxMailboxesPerBulkRequest, len(in))
 	}
-	if _, err := s.active(ctx, tenantID); err != nil {
+	t, err := s.active(ctx, tenantID)
+	if err != nil {
 		return nil, err
 	}
 	now := s.now()
@@ -55,7 +56,7 @@ func (s *Tenants) AddMailboxes(ctx context.Context, tenantID string, in []NewMai
 	for i, nm := range in {
 		res := &results[i]
 		res.Address = nm.Address
-		m, verr := s.newMailbox(ctx, tenantID, nm)
+		m, verr := s.newMailbox(ctx, t, nm)
 		if verr == nil && seen[m.Address] {
 			verr = domain.Invalid("address", "listed more than once in this request")
 		}
@@ -103,15 +104,13 @@ func (s *Tenants) AddMailboxes(ctx context.Context, tenantID string, in []NewMai
 	return results, nil
 }
 
-func (s *Tenants) newMailbox(ctx context.Context, tenantID string, nm NewMailbox) (domain.Mailbox, *domain.Error) {
+func (s *Tenants) newMailbox(ctx context.Context, t domain.Tenant, nm NewMailbox) (domain.Mailbox, *domain.Error) {
 	addr, err := NormalizeAddress("address", nm.Address)
 	if err != nil {
 		return domain.Mailbox{}, err
 	}
-	if nm.AccessMode != "" {
-		if err := validateAccessMode("accessMode", nm.AccessMode); err != nil {
-			return domain.Mailbox{}, err
-		}
+	if err := validateMailboxMode(t, nm.AccessMode); err != nil {
+		return domain.Mailbox{}, err
 	}
 	if nm.EWSURL != "" {
 		if err := s.checkURL(ctx, "ewsUrl", nm.EWSURL); err != nil {
@@ -119,7 +118,7 @@ func (s *Tenants) newMailbox(ctx context.Context, tenantID string, nm NewMailbox
 		}
 	}
 	return domain.Mailbox{
-		TenantID:   tenantID,
+		TenantID:   t.ID,
 		Address:    addr,
 		AccessMode: nm.AccessMode,
 		EWSURL:     nm.EWSURL,

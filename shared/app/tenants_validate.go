@@ -172,7 +172,7 @@ func ValidateCredential(c domain.Credential) *domain.Error {
 
 func validateAccessMode(field string, m domain.AccessMode) *domain.Error {
 	if !m.Valid() {
-		return domain.Invalid(field, "must be one of impersonation, delegate, folder-delegate")
+		return domain.Invalid(field, "must be one of impersonation, delegate, folder-delegate (EWS) or application (Graph)")
 	}
 	return nil
 }

@@ -41,10 +41,16 @@ const (
 	AccessFolderDelegate AccessMode = "folder-delegate"
 )
 
+// AccessApplication is Microsoft Graph app-only access: the Entra app reads
+// the mailboxes its RBAC for Applications scope allows. Graph charges each
+// request to the app and the target mailbox (4 concurrent, 10,000 per 10
+// minutes), so, like impersonation, tenants scale out one job per mailbox.
+const AccessApplication AccessMode = "application"
+
 // Valid reports whether m is a known access mode.
 func (m AccessMode) Valid() bool {
 	switch m {
-	case AccessImpersonation, AccessDelegate, AccessFolderDelegate:
+	case AccessImpersonation, AccessDelegate, AccessFolderDelegate, AccessApplication:
 		return true
 	}
 	return false
@@ -52,6 +58,26 @@ func (m AccessMode) Valid() bool {
 
 // Delegated reports whether calls are charged to the service account.
 func (m AccessMode) Delegated() bool { return m == AccessDelegate || m == AccessFolderDelegate }
+
+// Protocol is how Mailbridge talks to a tenant's Exchange: EWS (Exchange
+// Server on-premises, and Exchange Online until it turns EWS off) or
+// Microsoft Graph (Exchange Online).
+type Protocol string
+
+const (
+	ProtocolEWS   Protocol = "ews"
+	ProtocolGraph Protocol = "graph"
+)
+
+// Valid reports whether p is a known protocol.
+func (p Protocol) Valid() bool { return p == ProtocolEWS || p == ProtocolGraph }
+
+// DefaultGraphURL is the Graph v1.0 endpoint of the global cloud.
+const DefaultGraphURL = "https://graph.microsoft.com/v1.0"
+
+// EWSCutoff is when Exchange Online turns EWS off for good: a tenant still
+// on EWS against Exchange Online is warned before it and fails after it.
+var EWSCutoff = time.Date(2027, 4, 1, 0, 0, 0, 0, time.UTC)
 
 // TenantStatus is the lifecycle of a tenant.
 type TenantStatus string
@@ -87,10 +113,16 @@ const (
 // service account (or app registration). It never holds the credential
 // itself: that lives in the SecretStore, referenced by tenant id.
 type Tenant struct {
-	ID                string        `json:"id"`
-	DisplayName       string        `json:"displayName"`
-	EWSURL            string        `json:"ewsUrl"`
-	ExchangeVersion   string        `json:"exchangeVersion"`
+	ID              string `json:"id"`
+	DisplayName     string `json:"displayName"`
+	EWSURL          string `json:"ewsUrl"`
+	ExchangeVersion string `json:"exchangeVersion"`
+	// Protocol is EWS or Graph; empty in records stored before Graph
+	// existed, which are EWS tenants (ProtocolOf).
+	Protocol Protocol `json:"protocol,omitempty"`
+	// GraphURL overrides the Graph endpoint (national clouds); empty:
+	// DefaultGraphURL.
+	GraphURL          string        `json:"graphUrl,omitempty"`
 	AuthKind          AuthKind      `json:"authKind"`
 	AccessMode        AccessMode    `json:"accessMode"`
 	AllowFallback     bool          `json:"allowFallback"` // impersonation → delegate, seed 004
@@ -109,6 +141,22 @@ type Tenant struct {
 	CreatedAt   time.Time `json:"createdAt"`
 	UpdatedAt   time.Time `json:"updatedAt"`
 	Version     int64     `json:"version"` // optimistic concurrency
+}
+
+// ProtocolOf is the protocol the tenant uses (EWS for records that name none).
+func (t Tenant) ProtocolOf() Protocol {
+	if t.Protocol == "" {
+		return ProtocolEWS
+	}
+	return t.Protocol
+}
+
+// GraphEndpoint is the Graph base URL the tenant uses.
+func (t Tenant) GraphEndpoint() string {
+	if t.GraphURL == "" {
+		return DefaultGraphURL
+	}
+	return t.GraphURL
 }
 
 // MailboxStatus is what the last access check or sync found.
