@@ -84,6 +84,7 @@ type server struct {
 	idemTTL       time.Duration
 	verifyTimeout time.Duration
 	callerTenants map[string][]string
+	clock         domain.Clock
 	mux           *http.ServeMux
 }
 
@@ -145,6 +146,7 @@ func New(d Deps) http.Handler {
 		idemTTL:       d.IdempotencyTTL,
 		verifyTimeout: d.VerifyTimeout,
 		callerTenants: d.CallerTenants,
+		clock:         clock,
 		mux:           http.NewServeMux(),
 	}
 	if s.idemTTL == 0 {

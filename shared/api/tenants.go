@@ -70,12 +70,15 @@ type tenantView struct {
 	// Credentials is null while no credential is stored (an onboarding
 	// interrupted between its steps); a rotation fixes it.
 	Credentials *credentialView `json:"credentials"`
-	CreatedAt   time.Time       `json:"createdAt"`
-	UpdatedAt   time.Time       `json:"updatedAt"`
-	Version     int64           `json:"version"`
+	// Warnings: what the operator should act on before it breaks (an EWS
+	// tenant on Exchange Online nearing or past the EWS cutoff).
+	Warnings  []app.TenantWarning `json:"warnings,omitempty"`
+	CreatedAt time.Time           `json:"createdAt"`
+	UpdatedAt time.Time           `json:"updatedAt"`
+	Version   int64               `json:"version"`
 }
 
-func viewTenant(t domain.Tenant) tenantView {
+func (s *server) viewTenant(t domain.Tenant) tenantView {
 	v := tenantView{
 		ID:                  t.ID,
 		DisplayName:         t.DisplayName,
@@ -92,6 +95,7 @@ func viewTenant(t domain.Tenant) tenantView {
 		CreatedAt:           t.CreatedAt,
 		UpdatedAt:           t.UpdatedAt,
 		Version:             t.Version,
+		Warnings:            app.TenantWarnings(t, s.clock.Now()),
 	}
 	if t.CredentialFingerprint != "" {
 		v.Credentials = &credentialView{Kind: t.AuthKind, Fingerprint: t.CredentialFingerprint}
@@ -193,7 +197,7 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusCreated, viewTenant(t))
+		writeJSON(w, http.StatusCreated, s.viewTenant(t))
 		return nil
 	}
 	return s.answerIdempotent(w, r, key, reqHash, t, err)
@@ -240,7 +244,7 @@ func (s *server) answerIdempotent(w http.ResponseWriter, r *http.Request, key, r
 	switch {
 	case opErr == nil:
 		rec.Status = http.StatusCreated
-		rec.Body, _ = json.Marshal(viewTenant(t))
+		rec.Body, _ = json.Marshal(s.viewTenant(t))
 	case domain.IsConflict(opErr):
 		status, body := toBody(opErr)
 		rec.Status = status
@@ -284,7 +288,7 @@ func (s *server) getTenant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, viewTenant(t))
+	writeJSON(w, http.StatusOK, s.viewTenant(t))
 	return nil
 }
 
@@ -319,7 +323,7 @@ func (s *server) patchTenant(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, viewTenant(t))
+	writeJSON(w, http.StatusOK, s.viewTenant(t))
 	return nil
 }
 
@@ -354,7 +358,7 @@ func (s *server) rotateCredentials(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, rotateResponse{Tenant: viewTenant(t), Check: rep})
+	writeJSON(w, http.StatusOK, rotateResponse{Tenant: s.viewTenant(t), Check: rep})
 	return nil
 }
 
