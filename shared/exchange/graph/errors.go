@@ -255,7 +255,7 @@ func Classify(err error) Class {
 }
 
 func classifyCause(err error) Class {
-	if errors.Is(err, ErrNotJSON) || errors.Is(err, ErrEmptyBody) || errors.Is(err, errTruncated) {
+	if errors.Is(err, ErrNotJSON) || errors.Is(err, ErrEmptyBody) || errors.Is(err, errTruncated) || errors.Is(err, errNoSubResponse) {
 		return ClassTransient
 	}
 	var tu *tokenUnavailableError
