@@ -341,7 +341,21 @@ func (c *Client) describeBody(ct string, data []byte) string {
 	if ct == "" {
 		ct = "no content type"
 	}
-	return oneLine(ct, 80) + ", starting " + strconv.Quote(c.clean(string(data[:min(len(data), 120)])))
+	ct = oneLine(ct, 80)
+	// An HTML page (a login page, a proxy's error) is named by its title:
+	// that says what answered, and markup makes unreadable log lines.
+	lower := bytes.ToLower(data[:min(len(data), 4096)])
+	if bytes.Contains(lower, []byte("<html")) || bytes.HasPrefix(bytes.TrimSpace(lower), []byte("<!doctype")) {
+		title := ""
+		if i := bytes.Index(lower, []byte("<title>")); i >= 0 {
+			rest := data[i+len("<title>") : len(lower)]
+			if j := bytes.Index(bytes.ToLower(rest), []byte("</title>")); j >= 0 {
+				title = c.clean(string(rest[:j]))
+			}
+		}
+		return ct + ", an HTML page titled " + strconv.Quote(oneLine(title, 100))
+	}
+	return ct + ", starting " + strconv.Quote(c.clean(string(data[:min(len(data), 80)])))
 }
 
 // clean bounds, flattens and scrubs server text for an error.
