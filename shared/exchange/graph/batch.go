@@ -160,7 +160,7 @@ func (c *Client) subError(op string, sr batchRespJSON, crid string) *Error {
 	for k, v := range sr.Headers {
 		h.Set(k, v)
 	}
-	e := c.statusError(op+" "+oneLine(sr.ID, 40), sr.Status, h, sr.Body, h.Get("request-id"), crid, LayerItem)
+	e := c.statusError(op+" "+oneLine(sr.ID, 40), sr.Status, h, sr.Body, oneLine(c.clean(h.Get("request-id")), 100), crid, LayerItem)
 	e.Layer = LayerItem
 	return e
 }

@@ -218,7 +218,7 @@ func (c *Client) checkLink(op, link string) (string, error) {
 	}
 	if !strings.EqualFold(u.Scheme, c.base.Scheme) || !strings.EqualFold(u.Host, c.base.Host) || u.User != nil {
 		return "", &Error{Layer: LayerProtocol, Op: op, Err: fmt.Errorf("%w: %s://%s is not %s://%s", ErrForeignLink,
-			oneLine(u.Scheme, 20), oneLine(u.Host, 100), c.base.Scheme, c.base.Host)}
+			oneLine(c.clean(u.Scheme), 20), oneLine(c.clean(u.Host), 100), c.base.Scheme, c.base.Host)}
 	}
 	return link, nil
 }
@@ -289,7 +289,7 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		return nil, fail(0, "request failed", c.scrubErr(err))
 	}
 	defer resp.Body.Close()
-	reqID := resp.Header.Get("request-id")
+	reqID := oneLine(c.clean(resp.Header.Get("request-id")), 100)
 	data, readErr := c.readBody(resp)
 	if readErr != nil {
 		e := fail(resp.StatusCode, "reading response", readErr)
@@ -315,11 +315,13 @@ func (c *Client) statusError(op string, status int, h http.Header, data []byte, 
 		RetryAfter: parseRetryAfter(h.Get("Retry-After"), c.clock.Now())}
 	if code, inner, msg, rid, ok := parseGraphError(data); ok {
 		e.Layer = layer
-		e.Code, e.InnerCode = oneLine(code, 100), oneLine(inner, 100)
+		// Everything the server wrote is scrubbed: it may echo our token.
+		e.Code, e.InnerCode = oneLine(c.clean(code), 100), oneLine(c.clean(inner), 100)
 		e.Message = c.clean(msg)
 		if e.RequestID == "" {
-			e.RequestID = oneLine(rid, 100)
+			e.RequestID = rid
 		}
+		e.RequestID = oneLine(c.clean(e.RequestID), 100)
 		return e
 	}
 	e.Message = http.StatusText(status)
