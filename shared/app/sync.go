@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
@@ -39,57 +38,40 @@ const (
 
 // Syncer is the sync-mailbox use case: one job syncs one mailbox's selected
 // folders incrementally, stores the changes, appends them to the change feed
-// and only then moves the checkpoint (Invariant 1).
+// and only then moves the checkpoint (nothing lost, nothing doubled). It
+// reaches Exchange only through domain.MailboxAccess, so every protocol
+// behind that port (EWS today) runs the same use case.
 //
-// A job: load the tenant (offboarded: refused) and the mailbox (not the
-// tenant's: refused, Invariant 4), the credential, then SyncFolderHierarchy
-// (new folders start with an empty SyncState, so they are backfilled), one
-// GetFolder while a selected well-known folder is still unidentified (a
-// hierarchy sync does not say which folder is the inbox), and per selected
-// folder SyncFolderItems pages, GetItem in batches, one ApplyChanges per
-// page (idempotent by ItemId + ChangeKey), and the folder's SyncState moves
-// once its whole page is stored. The checkpoint (one SyncState item per
-// mailbox) is written every CheckpointEvery pages and at the end, and only
-// when it differs from the stored one.
+// A job (SyncMailboxWith):
 //
-// Folder selection: tenant.Folders names well-known folders (default
-// inbox, sentitems, calendar, contacts) and takes their subfolders too, so
-// a folder created under the inbox is synced on the next run; "all" takes
-// every mail, calendar and contact folder. A folder the account may not
-// read (folder-level delegate) is flagged, listed on the mailbox with a
-// hint, retried every job and backfilled from scratch once shared.
+//   - admission (sync_admit.go): load the tenant (offboarded: refused) and
+//     the mailbox (not the tenant's: refused, tenant isolation), then the
+//     credential;
+//   - the access mode (sync_mode.go): impersonation or delegate, with the
+//     fallback from impersonation to delegate access;
+//   - the hierarchy (sync_hierarchy.go): the folder list, the selected
+//     well-known folders, and which folders are selected (new ones are
+//     backfilled from scratch);
+//   - per selected folder, its pages (sync_pages.go): a page of changes,
+//     the items in batches, one ApplyChanges per page (idempotent by
+//     ItemId + ChangeKey), and the folder's SyncState moves once its whole
+//     page is stored;
+//   - recovery (sync_resync.go) after an invalid sync state or a vanished
+//     folder;
+//   - the checkpoint (sync_checkpoint.go): one SyncState item per mailbox,
+//     written every CheckpointEvery pages and at the end, only when it
+//     differs from the stored one, with the tick's progress (Resume) when
+//     the job stops early;
+//   - the outcome (sync_outcome.go): one decision of what follows the
+//     sync (requeue or not and with what delay, the mailbox's status and
+//     hint, whether its record is written), and the audit entry
+//     (sync_audit.go).
 //
-// ErrorInvalidSyncStateData: the folder is resynced from an empty state;
-// unchanged items come back with the ChangeKey already stored, so the feed
-// does not repeat them. A from-scratch sync reports no deletes, so the
-// resync is named (FolderState.Resync) and each page's item ids are stored
-// as seen (ItemStore.AddSeenIDs) before the page is applied: the set
-// survives the several jobs a throttled resync may take, and a replayed
-// page only adds ids again. Its last page then lists the folder's stored
-// items (ListFolderItemIDs) and applies a delete for each one not seen,
-// before the checkpoint moves: a crash runs the pass again, and a delete of
-// a deleted item appends nothing. The seen ids are dropped once the
-// checkpoint without the resync is stored. A folder that vanishes from the
-// hierarchy gets a delete for each of its stored items the same way, before
-// its checkpoint is dropped. (Rejected: marking a generation on every item,
-// which costs a write per unchanged item; keeping the set only in memory,
-// which a throttled resync of a large folder would never complete.) The
-// listing reads every stored item of the mailbox, once per recovery.
-//
-// Retry ownership (Invariant 2): throttling (and a used-up time budget)
-// returns *RetryLater for the runtime to requeue with the server's delay;
-// the job first stores SyncState.Resume: the page it had fetched but not
-// finished and the folders this tick already did, so the retry starts at
-// the call that failed and repeats no successful call. Access problems are
-// recorded on the mailbox with a fix hint and the job succeeds (the
-// scheduler retries NeedsAdmin mailboxes slowly); an impersonation refusal
-// falls back to delegate access when the tenant allows it (seed 004).
-// Anything else is returned for the queue to redeliver.
-//
-// Cost: an idle mailbox costs its EWS calls, one audit entry (a share of
-// a packed item with DeferAudit) and no other write: the checkpoint is
-// compared first, and the mailbox record is only written when its status,
-// hint, mode or unreadable folders change (or its LastSync is an hour old).
+// Cost: an idle mailbox costs its mailbox-access calls, one audit entry (a
+// share of a packed item with DeferAudit) and no other write: the
+// checkpoint is compared first, and the mailbox record is only written
+// when its status, hint, mode or unreadable folders change (or its
+// LastSync is an hour old).
 type Syncer struct {
 	Store domain.Store
 	// Tenants reads the tenant record; nil: Store. The sync worker puts a
@@ -100,7 +82,7 @@ type Syncer struct {
 	Clock     domain.Clock
 	Log       *slog.Logger
 
-	PageSize        int // MaxChangesReturned, 1..512; default 512
+	PageSize        int // MaxChangesReturned, 1..512; default DefaultSyncPageSize
 	GetItemBatch    int // items per GetItem call; default and most domain.MaxGetItems
 	CheckpointEvery int // pages between checkpoints; default 8
 	// Budget is the wall time a job may use before it checkpoints and asks
@@ -158,17 +140,6 @@ func (e *RetryLater) Error() string {
 	return fmt.Sprintf("retry later (after %s): %s", e.After, e.Reason)
 }
 
-// IsRejectedJob reports whether err says the job itself is wrong (unknown
-// tenant, mailbox not registered to it, offboarded tenant, malformed job):
-// running it again cannot help, so the runtime drops it after logging.
-func IsRejectedJob(err error) bool {
-	switch domain.ErrorCodeOf(err) {
-	case domain.CodeInvalid, domain.CodeNotFound, domain.CodeForbidden:
-		return true
-	}
-	return false
-}
-
 func (s *Syncer) logger() *slog.Logger {
 	if s.Log != nil {
 		return s.Log
@@ -218,52 +189,10 @@ func (s *Syncer) SyncMailbox(ctx context.Context, job domain.SyncJob) (SyncResul
 // safe: the checkpoint is written conditionally on its version.
 func (s *Syncer) SyncMailboxWith(ctx context.Context, job domain.SyncJob, snap *domain.SyncSnapshot) (SyncResult, error) {
 	res := SyncResult{TenantID: job.TenantID, Mailbox: job.Mailbox}
-	if err := ValidateTenantID(job.TenantID); err != nil {
+	t, m, err := s.admit(ctx, job, snap, &res)
+	if err != nil {
 		return res, err
 	}
-	addr, verr := NormalizeAddress("mailbox", job.Mailbox)
-	if verr != nil {
-		return res, verr
-	}
-	res.Mailbox = addr
-
-	tenants := s.Tenants
-	if tenants == nil {
-		tenants = s.Store
-	}
-	t, err := tenants.GetTenant(ctx, job.TenantID)
-	if err != nil {
-		if domain.IsNotFound(err) {
-			return res, domain.NotFound("tenant %q does not exist", job.TenantID)
-		}
-		return res, fmt.Errorf("sync: reading tenant: %w", err)
-	}
-	if t.Status == domain.TenantOffboarded {
-		return res, &domain.Error{Code: domain.CodeForbidden, Message: fmt.Sprintf("tenant %q is offboarded", t.ID)}
-	}
-	var m domain.Mailbox
-	if snap != nil {
-		m = snap.Mailbox
-		if !snap.Found {
-			err = domain.ErrNotFound
-		}
-	} else {
-		m, err = s.Store.GetMailbox(ctx, t.ID, addr)
-	}
-	if err != nil {
-		if domain.IsNotFound(err) {
-			// Tenant isolation (Invariant 4): a job may only name the
-			// tenant's own mailboxes. The refusal is audited.
-			s.audit(ctx, &res, t, addr, t.AccessMode, "refused: mailbox not registered to tenant")
-			return res, &domain.Error{Code: domain.CodeForbidden, Message: fmt.Sprintf("mailbox %s is not registered to tenant %q", addr, t.ID)}
-		}
-		return res, fmt.Errorf("sync: reading mailbox: %w", err)
-	}
-	if m.TenantID != "" && m.TenantID != t.ID {
-		s.audit(ctx, &res, t, addr, t.AccessMode, "refused: mailbox not registered to tenant")
-		return res, &domain.Error{Code: domain.CodeForbidden, Message: fmt.Sprintf("mailbox %s is not registered to tenant %q", addr, t.ID)}
-	}
-
 	r := &syncRun{s: s, job: job, tenant: t, mbox: m, res: &res, started: s.now(), snap: snap}
 	runErr := r.run(ctx)
 	return res, r.finish(ctx, runErr)
@@ -290,89 +219,48 @@ type syncRun struct {
 	unreadable []string // distinguished names not readable
 	sinceCkpt  int
 	started    time.Time
-	synced     bool // the job completed
 	// dropSeen lists folders whose recovery resync ended (or that
 	// vanished): their seen ids are dropped once the checkpoint saying so
 	// is stored.
 	dropSeen []string
 }
 
+// run connects, reads the checkpoint and syncs the mailbox: once more
+// with a freshly read credential when the cached one was rotated, and once
+// more in delegate mode when the fallback from impersonation to delegate
+// access applies.
 func (r *syncRun) run(ctx context.Context) error {
 	mode := r.startMode()
 	r.ref = domain.MailboxRef{Address: r.mbox.Address, Mode: mode, EWSURL: r.mbox.EWSURL}
 	r.res.Mode = mode
-	cred, err := r.s.Secrets.GetCredential(ctx, r.tenant.ID)
-	if err != nil {
-		if domain.IsNotFound(err) {
-			return &domain.AccessError{Kind: domain.AccessAuth, Code: "NoStoredCredentials"}
-		}
-		return fmt.Errorf("sync: reading credentials: %w", err)
-	}
-	r.access, err = r.s.Connector.Connect(ctx, r.tenant, cred)
+	cred, err := r.connect(ctx)
 	if err != nil {
 		return err
 	}
-	var st domain.SyncState
-	if r.snap != nil {
-		st = r.snap.State
-	} else if st, err = r.s.Store.GetSyncState(ctx, r.tenant.ID, r.mbox.Address); err != nil {
-		return fmt.Errorf("sync: reading sync state: %w", err)
+	if err := r.loadState(ctx); err != nil {
+		return err
 	}
-	st.TenantID, st.Mailbox = r.tenant.ID, r.mbox.Address
-	r.saved = cloneState(st)
-	r.st = cloneState(st)
-
 	err = r.syncAll(ctx)
 	if ae := asAccess(err); ae != nil && ae.Kind == domain.AccessAuth {
-		// The credential may be a cached one that was rotated since: read
-		// it afresh and, if it changed, try once more (secretcache.Cache
-		// has Forget; an uncached store needs nothing).
-		if f, ok := r.s.Secrets.(interface{ Forget(tenantID string) }); ok {
-			f.Forget(r.tenant.ID)
-			fresh, ferr := r.s.Secrets.GetCredential(ctx, r.tenant.ID)
-			if ferr == nil && fresh.MemoryKey() != cred.MemoryKey() {
-				if r.access, ferr = r.s.Connector.Connect(ctx, r.tenant, fresh); ferr != nil {
-					return ferr
-				}
-				err = r.syncAll(ctx)
-			}
+		renewed, cerr := r.reconnectIfRotated(ctx, cred)
+		if cerr != nil {
+			return cerr
+		}
+		if renewed {
+			err = r.syncAll(ctx)
 		}
 	}
-	if ae := asAccess(err); ae != nil && ae.Kind == domain.AccessOutOfScope &&
-		mode == domain.AccessImpersonation && r.tenant.AllowFallback {
-		// Seed 004: the mailbox is outside the impersonation scope but may
-		// have granted the service account explicit permission.
-		r.ref.Mode = domain.AccessDelegate
-		r.res.Mode, r.res.FellBack = domain.AccessDelegate, true
+	if r.mayFallBack(mode, err) {
+		r.fallBack()
 		err = r.syncAll(ctx)
 	}
 	return err
 }
 
-func asAccess(err error) *domain.AccessError {
-	var ae *domain.AccessError
-	if errors.As(err, &ae) {
-		return ae
-	}
-	return nil
-}
-
 // syncAll syncs the hierarchy and every selected folder, resuming an
 // interrupted run of the same tick.
 func (r *syncRun) syncAll(ctx context.Context) error {
-	resume := r.st.Resume
-	sameTick := resume != nil && !r.job.Tick.IsZero() && resume.Tick.Equal(r.job.Tick)
-	r.skip = map[string]bool{}
-	if sameTick {
-		for _, id := range resume.DoneFolders {
-			r.skip[id] = true
-		}
-		r.done = slices.Clone(resume.DoneFolders)
-	}
-	if resume != nil && resume.Folder != "" {
-		// Kept if this run stops before reaching it.
-		r.cur = &domain.SyncResume{Folder: resume.Folder, PageState: resume.PageState, PageDone: resume.PageDone, Pending: resume.Pending}
-	}
+	resume, sameTick := r.restoreResume()
 	if !(sameTick && resume.HierarchyDone) {
 		if err := r.syncHierarchy(ctx); err != nil {
 			return err
@@ -382,18 +270,8 @@ func (r *syncRun) syncAll(ctx context.Context) error {
 	if err := r.resolveDistinguished(ctx); err != nil {
 		return err
 	}
-	// A page fetched but not finished by an earlier run is finished first;
-	// its checkpoint only moves once its changes are stored.
-	if resume != nil && resume.Folder != "" {
-		r.cur = nil
-		if fs, ok := r.st.Folders[resume.Folder]; ok && !fs.Unreadable {
-			if err := r.applyPage(ctx, resume.Folder, resume.PageState, resume.PageDone, resume.Pending); err != nil {
-				return err
-			}
-			if resume.PageDone {
-				r.markDone(resume.Folder)
-			}
-		}
+	if err := r.finishResumedPage(ctx, resume); err != nil {
+		return err
 	}
 	for _, id := range r.selected() {
 		if r.skip[id] {
@@ -403,6 +281,49 @@ func (r *syncRun) syncAll(ctx context.Context) error {
 			return err
 		}
 		r.markDone(id)
+	}
+	return nil
+}
+
+// finish saves the checkpoint, then carries out what decideOutcome
+// decides: the mailbox record, the audit entry, and what the runtime does
+// with the job (the returned error).
+func (r *syncRun) finish(ctx context.Context, runErr error) error {
+	f := r.facts(runErr)
+	o := decideOutcome(f)
+	r.keepProgress(o.unfinished)
+	if r.access != nil {
+		f.checkpointErr = r.checkpoint(ctx)
+	}
+	if f.checkpointErr == nil {
+		r.dropSeenIDs(ctx)
+	} else {
+		// The checkpoint's fate changes what the runtime does with the
+		// job, not what the run came to (o.unfinished stays).
+		o = decideOutcome(f)
+	}
+	r.res.Status, r.res.Unreadable = o.status, o.unreadable
+	if o.writeMailbox {
+		r.recordMailbox(ctx, o.mailbox)
+	}
+	r.s.audit(ctx, r.res, r.tenant, r.mbox.Address, r.ref.Mode, o.audit)
+	return o.err
+}
+
+// callAccess runs one mailbox-access request (one EWS call), counting it.
+func callAccess[T any](r *syncRun, f func() (T, error)) (T, error) {
+	v, err := f()
+	r.res.EWSCalls++
+	if ae := asAccess(err); ae != nil && ae.Kind == domain.AccessThrottled {
+		r.res.Throttled++
+	}
+	return v, err
+}
+
+func asAccess(err error) *domain.AccessError {
+	var ae *domain.AccessError
+	if errors.As(err, &ae) {
+		return ae
 	}
 	return nil
 }

@@ -1,10 +1,20 @@
-// sync_hierarchy.go owns the folder hierarchy and folder selection.
+// sync_hierarchy.go owns the folder hierarchy and folder selection: the
+// folder list is brought up to date on every job (new folders start with
+// an empty SyncState, so they are backfilled from scratch), the selected
+// well-known folders are identified (a hierarchy sync does not say which
+// folder is the inbox), and the folders to sync are chosen.
+//
+// Folder selection: tenant.Folders names well-known folders (default
+// inbox, sentitems, calendar, contacts) and takes their subfolders too, so
+// a folder created under the inbox is synced on the next run; "all" takes
+// every mail, calendar and contact folder. A folder the account may not
+// read (folder-level delegate) is flagged, listed on the mailbox with a
+// hint, retried every job and backfilled from scratch once shared.
 
 package app
 
 import (
 	"context"
-	"maps"
 	"slices"
 	"strings"
 
@@ -12,7 +22,8 @@ import (
 )
 
 // syncHierarchy brings the folder list up to date; new folders start with
-// an empty SyncState, so they are backfilled from scratch.
+// an empty SyncState, so they are backfilled from scratch. Folders that
+// vanished are dropped (dropVanished) before the hierarchy state moves.
 func (r *syncRun) syncHierarchy(ctx context.Context) error {
 	if r.st.Folders == nil {
 		r.st.Folders = map[string]domain.FolderState{}
@@ -34,25 +45,14 @@ func (r *syncRun) syncHierarchy(ctx context.Context) error {
 			}
 			if ae != nil && ae.Kind == domain.AccessDenied && r.ref.Mode.Delegated() {
 				// The folder tree is hidden (folders shared one by one,
-				// e.g. seed 004's explicit calendar permission); the
-				// shared well-known folders can still be read.
+				// e.g. an explicit calendar permission after the fallback
+				// to delegate access); the shared well-known folders can
+				// still be read.
 				return nil
 			}
 			return err
 		}
-		for _, f := range slices.Concat(page.Created, page.Updated) {
-			delete(gone, f.ID)
-			fs := r.st.Folders[f.ID]
-			fs.FolderID, fs.DisplayName, fs.FolderClass, fs.ParentID = f.ID, f.DisplayName, f.FolderClass, f.ParentID
-			if f.DistinguishedID != "" {
-				fs.DistinguishedID = f.DistinguishedID
-			}
-			r.st.Folders[f.ID] = fs
-			seen[f.ID] = true
-		}
-		for _, id := range page.Deleted {
-			gone[id] = true
-		}
+		r.mergeHierarchyPage(page, seen, gone)
 		state = page.State
 		if page.Done {
 			break
@@ -66,27 +66,29 @@ func (r *syncRun) syncHierarchy(ctx context.Context) error {
 			}
 		}
 	}
-	// A vanished folder's items get deletes before its checkpoint goes:
-	// if storing them fails, the folder is still known, and the hierarchy
-	// state has not moved, so the next job reports it gone again.
-	for _, id := range slices.Sorted(maps.Keys(gone)) {
-		fs, ok := r.st.Folders[id]
-		if !ok {
-			continue
-		}
-		if fs.SyncState != "" || fs.Resync != "" || (r.cur != nil && r.cur.Folder == id) {
-			// Only a folder that was (being) synced has stored items.
-			if err := r.deleteFolderItems(ctx, id, nil); err != nil {
-				return err
-			}
-		}
-		if fs.Resync != "" {
-			r.dropSeen = append(r.dropSeen, id)
-		}
-		delete(r.st.Folders, id)
+	if err := r.dropVanished(ctx, gone); err != nil {
+		return err
 	}
 	r.st.HierarchyState = state
 	return nil
+}
+
+// mergeHierarchyPage records a hierarchy page's created and updated
+// folders (in seen) and its deleted ones (in gone).
+func (r *syncRun) mergeHierarchyPage(page domain.HierarchyPage, seen, gone map[string]bool) {
+	for _, f := range slices.Concat(page.Created, page.Updated) {
+		delete(gone, f.ID)
+		fs := r.st.Folders[f.ID]
+		fs.FolderID, fs.DisplayName, fs.FolderClass, fs.ParentID = f.ID, f.DisplayName, f.FolderClass, f.ParentID
+		if f.DistinguishedID != "" {
+			fs.DistinguishedID = f.DistinguishedID
+		}
+		r.st.Folders[f.ID] = fs
+		seen[f.ID] = true
+	}
+	for _, id := range page.Deleted {
+		gone[id] = true
+	}
 }
 
 // selectors is the tenant's folder selection.

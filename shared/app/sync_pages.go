@@ -1,10 +1,13 @@
-// sync_pages.go owns folder pages.
+// sync_pages.go owns a folder's pages: each page of changes is read from
+// the mailbox access, its items are fetched in batches (GetItems), and the
+// page is stored in one ApplyChanges (idempotent by ItemId + ChangeKey)
+// before the folder's SyncState moves. It also owns the time budget that
+// stops a job between pages.
 
 package app
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"time"
 
@@ -34,15 +37,8 @@ func (r *syncRun) syncFolder(ctx context.Context, id string) error {
 				r.st.Folders[id] = fs
 				return nil
 			case ae != nil && ae.Kind == domain.AccessSyncStateInvalid && fs.SyncState != "" && !reset:
-				// Resync from scratch: unchanged items come back with the
-				// ChangeKey already stored, so the feed does not repeat them.
-				// It reports no deletes: the ids it sees are kept under a
-				// new name (one of an earlier, restarted resync may hold ids
-				// deleted since), and its last page deletes the rest.
 				reset = true
-				fs.SyncState, fs.Resync = "", rand.Text()
-				r.st.Folders[id] = fs
-				r.res.Resyncs++
+				r.startResync(id, fs)
 				continue
 			}
 			return err
@@ -76,8 +72,6 @@ func (r *syncRun) applyPage(ctx context.Context, folderID, pageState string, pag
 			return err
 		}
 	}
-	kind := domain.KindOfFolderClass(r.st.Folders[folderID].FolderClass)
-	batch := r.s.getItemBatch()
 	var fetched []domain.ItemChange
 	covered := 0 // refs[:covered] are in fetched
 	store := func() error {
@@ -95,83 +89,76 @@ func (r *syncRun) applyPage(ctx context.Context, folderID, pageState string, pag
 		return nil
 	}
 	for covered < len(refs) {
-		// A chunk holds up to batch items to fetch, plus the deletes
-		// between them.
-		rest := refs[covered:]
-		n, ids := 0, make([]string, 0, batch)
-		for ; n < len(rest) && len(ids) < batch; n++ {
-			if rest[n].Kind != domain.ChangeDelete {
-				ids = append(ids, rest[n].ItemID)
+		n, chunk, err := r.fetchChunk(ctx, folderID, refs[covered:])
+		if err != nil {
+			if serr := store(); serr != nil {
+				return serr
 			}
+			return err
 		}
-		for n < len(rest) && rest[n].Kind == domain.ChangeDelete {
-			n++
-		}
-		byID := map[string]domain.Item{}
-		if len(ids) > 0 {
-			items, err := callAccess(r, func() ([]domain.Item, error) {
-				return r.access.GetItems(ctx, r.ref, kind, ids)
-			})
-			if err != nil {
-				if serr := store(); serr != nil {
-					return serr
-				}
-				return err
-			}
-			for _, it := range items {
-				byID[it.ID] = it
-			}
-		}
-		for _, c := range rest[:n] {
-			if c.Kind == domain.ChangeDelete {
-				fetched = append(fetched, domain.ItemChange{Kind: domain.ChangeDelete, ItemID: c.ItemID})
-				continue
-			}
-			it, ok := byID[c.ItemID]
-			if !ok {
-				continue // deleted since the sync call; its delete follows
-			}
-			it.FolderID = folderID
-			if it.ChangeKey == "" {
-				it.ChangeKey = c.ChangeKey
-			}
-			fetched = append(fetched, domain.ItemChange{Kind: c.Kind, ItemID: it.ID, ChangeKey: it.ChangeKey, Item: &it})
-		}
+		fetched = append(fetched, chunk...)
 		covered += n
 	}
 	if err := store(); err != nil {
 		return err
 	}
 	if resync != "" && pageDone {
-		if err := r.deleteUnseen(ctx, folderID, resync); err != nil {
+		if err := r.endResync(ctx, folderID, resync); err != nil {
 			return err
 		}
-		r.dropSeen = append(r.dropSeen, folderID)
 	}
-	fs := r.st.Folders[folderID]
-	fs.SyncState = pageState
-	if pageDone {
-		fs.Resync = ""
-	}
-	r.st.Folders[folderID] = fs
-	r.cur = nil
-	r.sinceCkpt++
-	if r.sinceCkpt >= r.s.checkpointEvery() {
-		return r.checkpoint(ctx)
-	}
-	return nil
+	return r.pageStored(ctx, folderID, pageState, pageDone)
 }
 
-// callAccess runs one mailbox-access request (one EWS call), counting it.
-func callAccess[T any](r *syncRun, f func() (T, error)) (T, error) {
-	v, err := f()
-	r.res.EWSCalls++
-	if ae := asAccess(err); ae != nil && ae.Kind == domain.AccessThrottled {
-		r.res.Throttled++
+// fetchChunk fetches the first chunk of rest: up to one GetItems batch of
+// items, plus the deletes between them. It returns how many refs the
+// chunk covers and their changes; an item deleted since the page was read
+// is left out (its delete follows).
+func (r *syncRun) fetchChunk(ctx context.Context, folderID string, rest []domain.ItemChangeRef) (int, []domain.ItemChange, error) {
+	batch := r.s.getItemBatch()
+	n, ids := 0, make([]string, 0, batch)
+	for ; n < len(rest) && len(ids) < batch; n++ {
+		if rest[n].Kind != domain.ChangeDelete {
+			ids = append(ids, rest[n].ItemID)
+		}
 	}
-	return v, err
+	for n < len(rest) && rest[n].Kind == domain.ChangeDelete {
+		n++
+	}
+	byID := map[string]domain.Item{}
+	if len(ids) > 0 {
+		kind := domain.KindOfFolderClass(r.st.Folders[folderID].FolderClass)
+		items, err := callAccess(r, func() ([]domain.Item, error) {
+			return r.access.GetItems(ctx, r.ref, kind, ids)
+		})
+		if err != nil {
+			return 0, nil, err
+		}
+		for _, it := range items {
+			byID[it.ID] = it
+		}
+	}
+	var out []domain.ItemChange
+	for _, c := range rest[:n] {
+		if c.Kind == domain.ChangeDelete {
+			out = append(out, domain.ItemChange{Kind: domain.ChangeDelete, ItemID: c.ItemID})
+			continue
+		}
+		it, ok := byID[c.ItemID]
+		if !ok {
+			continue // deleted since the sync call; its delete follows
+		}
+		it.FolderID = folderID
+		if it.ChangeKey == "" {
+			it.ChangeKey = c.ChangeKey
+		}
+		out = append(out, domain.ItemChange{Kind: c.Kind, ItemID: it.ID, ChangeKey: it.ChangeKey, Item: &it})
+	}
+	return n, out, nil
 }
 
+// checkBudget stops the job between pages when its time budget is used
+// or the invocation's deadline is near: it asks to be continued.
 func (r *syncRun) checkBudget(ctx context.Context) error {
 	if r.s.Budget > 0 && r.s.now().Sub(r.started) >= r.s.Budget {
 		return &RetryLater{Reason: "time budget used; continuing in a new job"}
