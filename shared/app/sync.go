@@ -1,3 +1,8 @@
+// sync.go owns the sync-mailbox use case's shape: the Syncer, its options
+// and defaults, what a job returns (SyncResult, RetryLater), and a job's
+// top-level flow (admit, run, finish). Each concern of the flow lives in
+// its own sync_*.go file, named in the Syncer's comment.
+
 package app
 
 import (
@@ -129,8 +134,8 @@ type SyncResult struct {
 }
 
 // RetryLater asks the runtime to run the job again after After: the server
-// throttled us, or the job used its time budget. Progress made so far is
-// checkpointed. The Lambda never sleeps: the queue holds the delay.
+// throttled us, the job used its time budget, or its checkpoint changed
+// under it. Progress made so far is checkpointed. The Lambda never sleeps: the queue holds the delay.
 type RetryLater struct {
 	After  time.Duration
 	Reason string

@@ -1,3 +1,9 @@
+// syncbatch.go owns the sync worker's side of the queue: a batch of
+// messages, each naming one or more mailboxes of one tenant, is run with
+// bounded concurrency (FIFO groups in order, serial jobs one mailbox at a
+// time), and each message is acknowledged or handed back with the delay
+// its mailboxes' sync outcomes ask for.
+
 package app
 
 import (
@@ -390,12 +396,18 @@ func (w *BatchWorker) runJob(ctx context.Context, log *slog.Logger, m BatchMessa
 		wg.Wait()
 	}
 	jr.Runs = jr.Runs[:ran]
+	jr.settle()
+	return jr
+}
+
+// settle decides whether the job comes back, from its mailboxes' outcomes
+// (each decided by its sync and read back by outcomeOf): it does when any
+// mailbox must run again, after the largest delay they asked for.
+func (jr *JobRun) settle() {
 	for _, r := range jr.Runs {
 		if r.Done() {
 			continue
 		}
-		// The job comes back with the largest delay its mailboxes asked
-		// for (decided by each sync's outcome, read back by outcomeOf).
 		_, after, reason := outcomeOf(r.Err)
 		jr.ComeBack = true
 		switch r.Outcome {
@@ -409,7 +421,6 @@ func (w *BatchWorker) runJob(ctx context.Context, log *slog.Logger, m BatchMessa
 			}
 		}
 	}
-	return jr
 }
 
 // snapshots reads the targets' records and checkpoints in one call when
