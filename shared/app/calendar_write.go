@@ -35,14 +35,14 @@ type AttemptResult struct {
 
 // deleteHorizon stands in for the start of an event being deleted: a
 // delete request does not carry it, and removing a stale event stays
-// useful until it is gone, so a failed delete is retried on the seed-002
-// rule's far-event spacing (24 h, three times).
+// useful until it is gone, so a failed delete is retried on the calendar
+// retry rule's far-event spacing (24 h, three times).
 const deleteHorizon = 30 * 24 * time.Hour
 
 // CalendarWrites makes calendar writes. It owns no retry loop: a retryable
 // failure is handed to the RetryScheduler (first attempt, from the queue)
 // or answered as OutcomeRetry (later attempts, from the state machine),
-// with the time the seed-002 rule gives (NextCalendarRetry).
+// with the time the calendar retry rule gives (NextCalendarRetry).
 type CalendarWrites struct {
 	Store     domain.Store
 	Secrets   domain.SecretStore
@@ -57,7 +57,7 @@ type failure struct {
 	retryable bool
 	// infra: Mailbridge's own storage failed, not Exchange. A queued
 	// request then goes back to its queue (redelivered within minutes)
-	// instead of waiting a seed-002 interval meant for Exchange.
+	// instead of waiting a calendar-retry interval meant for Exchange.
 	infra   bool
 	backOff time.Duration
 	reason  string // for the audit trail, the log and the execution output: no secrets
@@ -194,8 +194,8 @@ func mailboxMode(t domain.Tenant, mb domain.Mailbox) domain.AccessMode {
 }
 
 // classifyWriteError decides who, if anyone, retries: throttling and
-// transient failures are retried on the seed-002 schedule; everything an
-// admin or the client must fix is not.
+// transient failures are retried on the calendar retry rule's schedule;
+// everything an admin or the client must fix is not.
 func classifyWriteError(err error) *failure {
 	if errors.Is(err, domain.ErrEventNotFound) || domain.IsNotFound(err) {
 		return &failure{reason: "not_found: " + domain.ErrEventNotFound.Message, err: err}
@@ -265,8 +265,8 @@ func validateWriteRequest(req domain.WriteRequest) error {
 	return nil
 }
 
-// audit records the attempt (seed 001: every access on a tenant's behalf
-// is traceable). A failed audit write is logged, not returned: the write
+// audit records the attempt (the audit trail: every access on a tenant's
+// behalf is traceable). A failed audit write is logged, not returned: the write
 // has happened either way.
 func (w *CalendarWrites) audit(ctx context.Context, req domain.WriteRequest, mode domain.AccessMode, res AttemptResult, at time.Time) {
 	result := string(res.Result)

@@ -127,7 +127,7 @@ func (e *calEnv) calendar(t *testing.T, mailbox string) []ewssim.ItemRef {
 
 // TestCalendarRetrySchedule drives a write that keeps failing through the
 // queue and then the state machine's loop (each attempt made at the time
-// the previous one asked for) and checks the seed-002 schedule: after a
+// the previous one asked for) and checks the calendar retry rule's schedule: after a
 // failure at F for an event at S, retry at F+24h when S-F > 36h, else at
 // F+(S-F)/2 but at most F+18h; three retries at most.
 func TestCalendarRetrySchedule(t *testing.T) {
@@ -356,7 +356,8 @@ func TestCalendarRetryInputChecked(t *testing.T) {
 }
 
 // A create, an update and a delete through the use case leave the user's
-// own item with the same subject alone (Invariant 5).
+// own item with the same subject alone (least privilege: the writer only
+// changes items Mailbridge created).
 func TestCalendarWriteLifecycle(t *testing.T) {
 	e := newCalEnv(t)
 	ctx := context.Background()

@@ -9,7 +9,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/domain"
 )
 
-// Nightly is the nightly re-verification (seed 004): every mailbox of
+// Nightly is the nightly re-verification: every mailbox of
 // every active tenant is checked again with the tenant's credential, so a
 // permission an admin removed (or finally granted) shows in the mailbox's
 // status, hint and effective mode before the next sync trips over it.

@@ -2,12 +2,12 @@ package app
 
 import "time"
 
-// The calendar-write retry rule comes from seed 002 (Deem): after a failed
+// The calendar retry rule (for failed calendar writes): after a failed
 // write at F for an event starting at S, with D = S − F, retry at F + 24 h
 // when D > 36 h, else at F + D/2 but no later than F + 18 h; at most three
 // retries after the first attempt, each recomputed from its own failure.
 //
-// The seed is silent on two cases, decided here:
+// The rule as stated is silent on two cases, decided here:
 //   - D ≤ 0 (the event has started or passed): no retry. A travel booking
 //     written after its start helps nobody, and retrying would only add
 //     load on a mailbox that already refused once.
@@ -32,7 +32,7 @@ type RetryDecision struct {
 	Reason string    // why not, if !Retry
 }
 
-// NextCalendarRetry applies the seed-002 rule. retriesDone counts the
+// NextCalendarRetry applies the calendar retry rule. retriesDone counts the
 // retries already made (0 after the first attempt fails); backOff is the
 // server's requested delay, zero if none.
 func NextCalendarRetry(failedAt, start time.Time, retriesDone int, backOff time.Duration) RetryDecision {

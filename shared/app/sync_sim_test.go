@@ -120,7 +120,8 @@ func (e *simEnv) simItems(m string, folders ...string) []string {
 	return ids
 }
 
-// readOps are the EWS operations the sync path may call (Invariant 5).
+// readOps are the EWS operations the sync path may call (least privilege:
+// the sync path never calls a write operation).
 var readOps = []string{"SyncFolderHierarchy", "SyncFolderItems", "GetItem", "GetFolder"}
 
 func assertReadOnly(t *testing.T, st ewssim.Stats) {

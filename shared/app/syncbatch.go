@@ -1,3 +1,9 @@
+// syncbatch.go owns the sync worker's side of the queue: a batch of
+// messages, each naming one or more mailboxes of one tenant, is run with
+// bounded concurrency (FIFO groups in order, serial jobs one mailbox at a
+// time), and each message is acknowledged or handed back with the delay
+// its mailboxes' sync outcomes ask for.
+
 package app
 
 import (
@@ -390,23 +396,31 @@ func (w *BatchWorker) runJob(ctx context.Context, log *slog.Logger, m BatchMessa
 		wg.Wait()
 	}
 	jr.Runs = jr.Runs[:ran]
+	jr.settle()
+	return jr
+}
+
+// settle decides whether the job comes back, from its mailboxes' outcomes
+// (each decided by its sync and read back by outcomeOf): it does when any
+// mailbox must run again, after the largest delay they asked for.
+func (jr *JobRun) settle() {
 	for _, r := range jr.Runs {
+		if r.Done() {
+			continue
+		}
+		_, after, reason := outcomeOf(r.Err)
+		jr.ComeBack = true
 		switch r.Outcome {
 		case OutcomeRequeued:
-			var rl *RetryLater
-			errors.As(r.Err, &rl)
-			jr.ComeBack = true
-			if rl.After > jr.After {
-				jr.After, jr.Reason = rl.After, rl.Reason
+			if after > jr.After {
+				jr.After, jr.Reason = after, reason
 			}
 		case OutcomeFailed:
-			jr.ComeBack = true
 			if jr.Reason == "" {
-				jr.Reason = "failed: " + r.Err.Error()
+				jr.Reason = reason
 			}
 		}
 	}
-	return jr
 }
 
 // snapshots reads the targets' records and checkpoints in one call when
@@ -451,22 +465,20 @@ func (w *BatchWorker) one(ctx context.Context, log *slog.Logger, msgID string, j
 	run.Result, run.Err = res, err
 	attrs := []any{"messageId", msgID, "tenantId", job.TenantID, "mailbox", res.Mailbox,
 		"ewsCalls", res.EWSCalls, "appended", res.Appended, "throttled", res.Throttled}
-	var rl *RetryLater
-	switch {
-	case err == nil:
+	var after time.Duration
+	var reason string
+	run.Outcome, after, reason = outcomeOf(err)
+	switch run.Outcome {
+	case OutcomeOK:
 		// Debug: one line per mailbox per interval is the largest part of
 		// a log bill; the audit trail and the batch line keep the facts.
 		log.Debug("sync done", append(attrs, "status", string(res.Status), "mode", string(res.Mode))...)
-		run.Outcome = OutcomeOK
-	case errors.As(err, &rl):
-		log.Info("sync requeued", append(attrs, "after", rl.After.String(), "reason", rl.Reason)...)
-		run.Outcome = OutcomeRequeued
-	case IsRejectedJob(err):
+	case OutcomeRequeued:
+		log.Info("sync requeued", append(attrs, "after", after.String(), "reason", reason)...)
+	case OutcomeRejected:
 		log.Error("sync rejected", append(attrs, "error", err.Error())...)
-		run.Outcome = OutcomeRejected
 	default:
 		log.Warn("sync failed; the job comes back", append(attrs, "error", err.Error())...)
-		run.Outcome = OutcomeFailed
 	}
 	return run
 }

@@ -40,7 +40,7 @@ func TestBatchWorkerWritesTheBatchAuditInOneCall(t *testing.T) {
 		for _, m := range boxes {
 			msgs = append(msgs, jobMsg(m, m, ""))
 		}
-		// A refused job is audited too (Invariant 4).
+		// A refused job is audited too (tenant isolation).
 		return append(msgs, jobMsg("stranger", "z@globex.com", ""))
 	}
 	all := append(slices.Clone(boxes), "stranger")

@@ -1,3 +1,6 @@
+// synctenants.go owns the sync worker's short-lived cache of tenant
+// records.
+
 package app
 
 import (

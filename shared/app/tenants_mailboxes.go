@@ -11,7 +11,7 @@ import (
 type NewMailbox struct {
 	Address    string
 	AccessMode domain.AccessMode // optional override
-	EWSURL     string            // optional override (another server, seed 002)
+	EWSURL     string            // optional override (a mailbox on another Exchange server)
 }
 
 // bulkAddConcurrency bounds parallel store writes of one bulk add.

@@ -1,0 +1,171 @@
+// sync_pages.go owns a folder's pages: each page of changes is read from
+// the mailbox access, its items are fetched in batches (GetItems), and the
+// page is stored in one ApplyChanges (idempotent by ItemId + ChangeKey)
+// before the folder's SyncState moves. It also owns the time budget that
+// stops a job between pages.
+
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+)
+
+// syncFolder pages through one folder's changes.
+func (r *syncRun) syncFolder(ctx context.Context, id string) error {
+	reset := false
+	r.res.Folders++
+	for {
+		if err := r.checkBudget(ctx); err != nil {
+			return err
+		}
+		fs := r.st.Folders[id]
+		page, err := callAccess(r, func() (domain.ItemsPage, error) {
+			return r.access.SyncItems(ctx, r.ref, id, fs.SyncState, r.s.pageSize())
+		})
+		if err != nil {
+			ae := asAccess(err)
+			switch {
+			case ae != nil && ae.Kind == domain.AccessDenied:
+				// Folder-level delegate: this folder is not shared (yet).
+				// Its checkpoint is kept; a never-read folder is backfilled
+				// from scratch once shared.
+				fs.Unreadable = true
+				r.st.Folders[id] = fs
+				return nil
+			case ae != nil && ae.Kind == domain.AccessSyncStateInvalid && fs.SyncState != "" && !reset:
+				reset = true
+				r.startResync(id, fs)
+				continue
+			}
+			return err
+		}
+		if fs.Unreadable {
+			fs.Unreadable = false
+			r.st.Folders[id] = fs
+		}
+		r.res.Pages++
+		if err := r.applyPage(ctx, id, page.State, page.Done, page.Changes); err != nil {
+			return err
+		}
+		if page.Done {
+			return nil
+		}
+	}
+}
+
+// applyPage fetches and normalizes a page's changes batch by batch and
+// stores them in one ApplyChanges per page (one store transaction rather
+// than one per batch), then moves the folder's checkpoint to the page's
+// state. If a fetch fails, what was fetched is stored first and r.cur
+// keeps the rest, so a throttled job resumes at the failed batch.
+func (r *syncRun) applyPage(ctx context.Context, folderID, pageState string, pageDone bool, refs []domain.ItemChangeRef) error {
+	r.cur = &domain.SyncResume{Folder: folderID, PageState: pageState, PageDone: pageDone, Pending: refs}
+	resync := r.st.Folders[folderID].Resync
+	if resync != "" {
+		// Seen before stored: the ids outlive this job, which may end
+		// (throttled) before the resync's last page.
+		if err := r.addSeen(ctx, folderID, resync, refs); err != nil {
+			return err
+		}
+	}
+	var fetched []domain.ItemChange
+	covered := 0 // refs[:covered] are in fetched
+	store := func() error {
+		if len(fetched) > 0 {
+			appended, err := r.s.Store.ApplyChanges(ctx, r.tenant.ID, r.mbox.Address, fetched)
+			if err != nil {
+				return fmt.Errorf("sync: storing changes: %w", err)
+			}
+			r.res.Changes += len(fetched)
+			r.res.Appended += appended
+			fetched = fetched[:0]
+		}
+		refs, covered = refs[covered:], 0
+		r.cur.Pending = refs
+		return nil
+	}
+	for covered < len(refs) {
+		n, chunk, err := r.fetchChunk(ctx, folderID, refs[covered:])
+		if err != nil {
+			if serr := store(); serr != nil {
+				return serr
+			}
+			return err
+		}
+		fetched = append(fetched, chunk...)
+		covered += n
+	}
+	if err := store(); err != nil {
+		return err
+	}
+	if resync != "" && pageDone {
+		if err := r.endResync(ctx, folderID, resync); err != nil {
+			return err
+		}
+	}
+	return r.pageStored(ctx, folderID, pageState, pageDone)
+}
+
+// fetchChunk fetches the first chunk of rest: up to one GetItems batch of
+// items, plus the deletes between them. It returns how many refs the
+// chunk covers and their changes; an item deleted since the page was read
+// is left out (its delete follows).
+func (r *syncRun) fetchChunk(ctx context.Context, folderID string, rest []domain.ItemChangeRef) (int, []domain.ItemChange, error) {
+	batch := r.s.getItemBatch()
+	n, ids := 0, make([]string, 0, batch)
+	for ; n < len(rest) && len(ids) < batch; n++ {
+		if rest[n].Kind != domain.ChangeDelete {
+			ids = append(ids, rest[n].ItemID)
+		}
+	}
+	for n < len(rest) && rest[n].Kind == domain.ChangeDelete {
+		n++
+	}
+	byID := map[string]domain.Item{}
+	if len(ids) > 0 {
+		kind := domain.KindOfFolderClass(r.st.Folders[folderID].FolderClass)
+		items, err := callAccess(r, func() ([]domain.Item, error) {
+			return r.access.GetItems(ctx, r.ref, kind, ids)
+		})
+		if err != nil {
+			return 0, nil, err
+		}
+		for _, it := range items {
+			byID[it.ID] = it
+		}
+	}
+	var out []domain.ItemChange
+	for _, c := range rest[:n] {
+		if c.Kind == domain.ChangeDelete {
+			out = append(out, domain.ItemChange{Kind: domain.ChangeDelete, ItemID: c.ItemID})
+			continue
+		}
+		it, ok := byID[c.ItemID]
+		if !ok {
+			continue // deleted since the sync call; its delete follows
+		}
+		it.FolderID = folderID
+		if it.ChangeKey == "" {
+			it.ChangeKey = c.ChangeKey
+		}
+		out = append(out, domain.ItemChange{Kind: c.Kind, ItemID: it.ID, ChangeKey: it.ChangeKey, Item: &it})
+	}
+	return n, out, nil
+}
+
+// checkBudget stops the job between pages when its time budget is used
+// or the invocation's deadline is near: it asks to be continued.
+func (r *syncRun) checkBudget(ctx context.Context) error {
+	if r.s.Budget > 0 && r.s.now().Sub(r.started) >= r.s.Budget {
+		return &RetryLater{Reason: "time budget used; continuing in a new job"}
+	}
+	// Context deadlines are wall-clock, so this reads the real clock.
+	if dl, ok := ctx.Deadline(); ok && r.s.DeadlineMargin > 0 && time.Until(dl) < r.s.DeadlineMargin {
+		return &RetryLater{Reason: "invocation deadline near; continuing in a new job"}
+	}
+	return nil
+}
