@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -508,4 +509,11 @@ func (s *Sim) HierarchyChanges(mailbox string, cur Cursor, max int) (FolderDelta
 		d.Changes = append(d.Changes, FolderChange{FolderView: mb.folderViewLocked(f)})
 	}
 	return d, nil
+}
+
+// StartWith serves h on a free loopback port like Start (TLS, NTLM
+// connection tracking), for front ends that add routes to Handler, such
+// as graphsim's /v1.0/.
+func (s *Sim) StartWith(useTLS bool, h http.Handler) (*Server, error) {
+	return s.serve("127.0.0.1:0", useTLS, h)
 }
