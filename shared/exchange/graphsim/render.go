@@ -1,6 +1,7 @@
 package graphsim
 
 import (
+	"crypto/sha1"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -144,7 +145,7 @@ func eventJSON(v ewssim.ItemView, loc *time.Location, zone, txID string) obj {
 		{"transactionId", tx},
 		{"originalStartTimeZone", tz},
 		{"originalEndTimeZone", tz},
-		{"iCalUId", "040000008200E00074C5B7101A82E008" + fmt.Sprintf("%X", []byte(v.ImmutableID))[:32]},
+		{"iCalUId", "040000008200E00074C5B7101A82E008" + fmt.Sprintf("%X", sha1.Sum([]byte(v.ImmutableID)))},
 		{"reminderMinutesBeforeStart", 15},
 		{"isReminderOn", true},
 		{"hasAttachments", false},
