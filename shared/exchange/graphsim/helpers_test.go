@@ -210,3 +210,27 @@ func (e *env) addMessage(mailbox, folder, subject string) ewssim.ItemRef {
 	}
 	return ref
 }
+
+func newServer(t *testing.T, g *graphsim.Server) *httptest.Server {
+	srv := httptest.NewServer(g.Handler())
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// tokenFrom gets a Graph token for an account's app.
+func tokenFrom(t *testing.T, base string, a ewssim.Account) string {
+	t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {a.ClientID}, "client_secret": {a.ClientSecret}, "scope": {graphScope}}
+	resp, err := http.PostForm(base+"/"+a.Tenant+"/oauth2/v2.0/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		t.Fatalf("token: status %d, %v", resp.StatusCode, err)
+	}
+	return tok.AccessToken
+}
