@@ -39,7 +39,10 @@ func TestMessagesDelta(t *testing.T) {
 
 	movedID := e.graphID(refs[3].ID)
 	created := e.addMessage(alice, "inbox", "six")
-	mustDo(t, func() error { _, err := e.sim.UpdateItem(refs[0].ID, func(it *ewssim.Item) { it.Subject = "one, edited" }); return err })
+	mustDo(t, func() error {
+		_, err := e.sim.UpdateItem(refs[0].ID, func(it *ewssim.Item) { it.Subject = "one, edited" })
+		return err
+	})
 	mustDo(t, func() error { _, err := e.sim.SetRead(refs[1].ID, true); return err })
 	mustDo(t, func() error { return e.sim.DeleteItem(refs[2].ID) })
 	moved, err := e.sim.MoveItem(refs[3].ID, archive)

@@ -73,7 +73,7 @@ type Server struct {
 	pmu    sync.RWMutex
 	denied map[string]map[string]bool // client id -> permission -> denied
 
-	txMu sync.Mutex
+	txMu   sync.Mutex
 	tx     map[string]string // mailbox + "\x00" + transactionId -> immutable id
 	txByID map[string]string // immutable id -> transactionId
 }
