@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
@@ -62,9 +61,8 @@ type Server struct {
 	clock domain.Clock
 	mux   *http.ServeMux
 
-	reqSeq atomic.Uint64
-	lim    limiter
-	stats  statsCollector
+	lim   limiter
+	stats statsCollector
 
 	fmu    sync.Mutex
 	frng   *mrand.Rand
