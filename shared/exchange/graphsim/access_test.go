@@ -2,8 +2,10 @@ package graphsim_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -186,5 +188,45 @@ func TestFaults(t *testing.T) {
 	}
 	if st := e.graph.Stats(); st.FaultsInjected != 2 {
 		t.Errorf("FaultsInjected %d", st.FaultsInjected)
+	}
+}
+
+// TestStart serves EWS, Graph and the authority on one TLS host.
+func TestStart(t *testing.T) {
+	sim := ewssim.New(ewssim.Options{})
+	ds, err := sim.Generate(ewssim.GenOptions{Mailboxes: 2, ItemsPerMailbox: 20, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := graphsim.New(sim, graphsim.Options{}).Start(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if !strings.HasPrefix(srv.GraphURL, "https://127.0.0.1:") || srv.EWSURL != srv.URL+ewssim.EWSPath {
+		t.Fatalf("URLs %s %s", srv.GraphURL, srv.EWSURL)
+	}
+	cl := srv.Client()
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {ds.Account.ClientID}, "client_secret": {ds.Account.ClientSecret}, "scope": {ewssim.GraphScope}}
+	resp, err := cl.PostForm(srv.Authority(ds.Account.Tenant)+"/oauth2/v2.0/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	req, _ := http.NewRequest("GET", srv.GraphURL+"/users/"+ds.Mailboxes[1]+"/mailFolders/inbox", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err = cl.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var folder map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&folder)
+	if resp.StatusCode != 200 || folder["displayName"] != "Inbox" || !strings.HasPrefix(folder["@odata.context"].(string), "https://") {
+		t.Errorf("GET inbox over TLS: %d %v", resp.StatusCode, folder)
 	}
 }
