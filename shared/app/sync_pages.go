@@ -141,7 +141,7 @@ func (r *syncRun) fetchChunk(ctx context.Context, folderID string, rest []domain
 	var out []domain.ItemChange
 	for _, c := range rest[:n] {
 		if c.Kind == domain.ChangeDelete {
-			out = append(out, domain.ItemChange{Kind: domain.ChangeDelete, ItemID: c.ItemID})
+			out = append(out, domain.ItemChange{Kind: domain.ChangeDelete, ItemID: c.ItemID, FolderID: folderID})
 			continue
 		}
 		it, ok := byID[c.ItemID]

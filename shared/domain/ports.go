@@ -106,6 +106,11 @@ type ItemChange struct {
 	ItemID    string
 	ChangeKey string // empty for deletes
 	Item      *Item  // nil for deletes
+	// FolderID, on a delete, is the folder that reported it: with ids
+	// that survive moves (Graph's immutable ids) a folder reports an item
+	// that moved out as removed, so the delete applies only to an item
+	// stored in that folder. Empty: whatever folder.
+	FolderID string
 }
 
 // FeedQuery pages a change feed: a tenant's, or one mailbox's if Mailbox is set.
@@ -128,6 +133,10 @@ type ItemStore interface {
 	// replay, even if a newer one was stored since. A deleted item keeps a
 	// tombstone, so a replayed create of the deleted version appends
 	// nothing, while a re-create with a new change key appends a create.
+	// A delete naming a folder other than the stored item's appends
+	// nothing (the item moved there), and a create from another folder
+	// than the tombstone's is news even with a seen change key (the item
+	// moved, and the old folder's delete was applied first).
 	ApplyChanges(ctx context.Context, tenantID, mailbox string, changes []ItemChange) (appended int, err error)
 	// ReadFeed returns changes in order after Cursor, and the cursor to
 	// continue from (equal to the given one when nothing is new). Cursors

@@ -104,7 +104,7 @@ func (s *Store) readItems(ctx context.Context, tenantID, mailbox string, changes
 			keys = append(keys, key(mpk, "I#"+c.ItemID))
 		}
 	}
-	got, err := s.batchGet(ctx, keys, true, "sk, #n, #ks, #del", map[string]string{"#n": "n", "#ks": "ks", "#del": "del"})
+	got, err := s.batchGet(ctx, keys, true, "sk, #n, #ks, #del, #fld", map[string]string{"#n": "n", "#ks": "ks", "#del": "del", "#fld": "fld"})
 	if err != nil {
 		return nil, fmt.Errorf("dynamostore: read items: %w", err)
 	}
@@ -120,6 +120,7 @@ func (s *Store) readItems(ctx context.Context, tenantID, mailbox string, changes
 		if b, ok := it["del"].(*types.AttributeValueMemberBOOL); ok {
 			rec.state.Deleted = b.Value
 		}
+		rec.state.Folder = getS(it, "fld")
 		items[getS(it, "sk")[len("I#"):]] = rec
 	}
 	return items, nil
@@ -240,6 +241,9 @@ func (s *Store) writeChunk(ctx context.Context, tenantID, mailbox string, items 
 		}
 		it["ks"] = &types.AttributeValueMemberL{Value: ks}
 		it["del"] = &types.AttributeValueMemberBOOL{Value: e.State.Deleted}
+		if e.State.Folder != "" {
+			it["fld"] = str(e.State.Folder)
+		}
 		if e.Item != nil {
 			d, err := json.Marshal(e.Item)
 			if err != nil {

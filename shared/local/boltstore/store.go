@@ -410,7 +410,17 @@ func (s *Store) PutSyncState(_ context.Context, st domain.SyncState) error {
 type storedItem struct {
 	Keys    []string     `json:"keys"` // recent change keys, newest last
 	Deleted bool         `json:"deleted,omitempty"`
+	Folder  string       `json:"folder,omitempty"` // the latest version's, kept by a tombstone
 	Item    *domain.Item `json:"item,omitempty"`
+}
+
+// folder is the item's folder; records stored before Folder existed carry
+// it in the item only.
+func (si storedItem) folder() string {
+	if si.Folder == "" && si.Item != nil {
+		return si.Item.FolderID
+	}
+	return si.Folder
 }
 
 // ApplyChanges upserts the items and appends a feed entry for each change
@@ -436,7 +446,7 @@ func (s *Store) ApplyChanges(_ context.Context, tenantID, mailbox string, change
 				return err
 			}
 			if ok {
-				stored[c.ItemID] = storeplan.ItemState{Keys: si.Keys, Deleted: si.Deleted}
+				stored[c.ItemID] = storeplan.ItemState{Keys: si.Keys, Deleted: si.Deleted, Folder: si.folder()}
 			}
 		}
 		entries, _ := storeplan.Plan(changes, stored)
@@ -453,7 +463,7 @@ func (s *Store) ApplyChanges(_ context.Context, tenantID, mailbox string, change
 		}
 		now := s.clock.Now().UTC()
 		for _, e := range entries {
-			if err := put(items, join(mailbox, []byte(e.ItemID)), storedItem{Keys: e.State.Keys, Deleted: e.State.Deleted, Item: e.Item}); err != nil {
+			if err := put(items, join(mailbox, []byte(e.ItemID)), storedItem{Keys: e.State.Keys, Deleted: e.State.Deleted, Folder: e.State.Folder, Item: e.Item}); err != nil {
 				return err
 			}
 			seq, err := feed.NextSequence()

@@ -39,9 +39,20 @@ const KeepKeys = 4
 // is not news). Exchange never reuses a change key, so a key seen before is
 // a replay, even when a newer one has been stored since (a replayed batch
 // holding two versions of one item).
+//
+// Folder is the folder of the latest version (kept by a tombstone too): with
+// ids that survive moves, a move is a delete from one folder and an upsert
+// into another, reported in either order.
 type ItemState struct {
 	Keys    []string
 	Deleted bool
+	Folder  string
+}
+
+// movedAway reports whether a delete reported by folder is about an item
+// stored in another folder, where it moved (nothing to delete).
+func (s ItemState) movedAway(folder string) bool {
+	return folder != "" && s.Folder != "" && folder != s.Folder
 }
 
 // ChangeKey is the newest key.
@@ -122,14 +133,18 @@ func Plan(changes []domain.ItemChange, stored map[string]ItemState) ([]Entry, ma
 		st, ok := state[c.ItemID], known[c.ItemID]
 		switch c.Kind {
 		case domain.ChangeDelete:
-			if !ok || st.Deleted {
+			if !ok || st.Deleted || st.movedAway(c.FolderID) {
 				continue
 			}
 			deleted := st.ChangeKey()
-			st = ItemState{Keys: st.Keys, Deleted: true}
+			st = ItemState{Keys: st.Keys, Deleted: true, Folder: st.Folder}
 			out = append(out, Entry{Kind: domain.ChangeDelete, ItemID: c.ItemID, ChangeKey: deleted, State: st})
 		default:
-			if ok && st.seen(c.ChangeKey) {
+			// A seen key is a replay, unless the item comes back from
+			// another folder than the one its delete came from: a move
+			// whose delete was applied first.
+			movedBack := ok && st.Deleted && st.movedAway(c.Item.FolderID)
+			if ok && st.seen(c.ChangeKey) && !movedBack {
 				continue
 			}
 			kind := domain.ChangeUpdate
@@ -138,7 +153,11 @@ func Plan(changes []domain.ItemChange, stored map[string]ItemState) ([]Entry, ma
 			}
 			item := *c.Item
 			item.ChangeKey = c.ChangeKey
-			st = ItemState{Keys: st.with(c.ChangeKey)}
+			keys := st.Keys
+			if !st.seen(c.ChangeKey) {
+				keys = st.with(c.ChangeKey)
+			}
+			st = ItemState{Keys: keys, Folder: c.Item.FolderID}
 			out = append(out, Entry{Kind: kind, ItemID: c.ItemID, ChangeKey: c.ChangeKey, Item: &item, State: st})
 		}
 		state[c.ItemID], known[c.ItemID] = st, true

@@ -72,6 +72,48 @@ func testApplyChanges(t *testing.T, setup setupFunc) {
 			t.Fatalf("feed %v, want %v", got, want)
 		}
 	})
+	t.Run("a move with an id that survives it is never a loss", func(t *testing.T) {
+		// Graph's immutable ids: a message moved from inbox to archive is
+		// removed from inbox's delta and upserted by archive's, in either
+		// order, with its id (and possibly its change key) unchanged.
+		in := func(c domain.ItemChange, folder string) domain.ItemChange {
+			if c.Item != nil {
+				it := *c.Item
+				it.FolderID = folder
+				c.Item = &it
+			} else {
+				c.FolderID = folder
+			}
+			return c
+		}
+		steps := []struct {
+			name    string
+			changes []domain.ItemChange
+			want    int
+		}{
+			{"created in inbox", []domain.ItemChange{in(create("m1", "c1"), "inbox"), in(create("m2", "c1"), "inbox")}, 2},
+			{"m1 seen in archive first", []domain.ItemChange{in(update("m1", "c2"), "archive")}, 1},
+			{"then inbox's removal of m1 is no delete", []domain.ItemChange{in(del("m1"), "inbox")}, 0},
+			{"inbox's removal of m2 comes first", []domain.ItemChange{in(del("m2"), "inbox")}, 1},
+			{"then archive's m2 with the same key is a create", []domain.ItemChange{in(create("m2", "c1"), "archive")}, 1},
+			{"which replays as nothing", []domain.ItemChange{in(create("m2", "c1"), "archive")}, 0},
+			{"a delete from its own folder applies", []domain.ItemChange{in(del("m1"), "archive")}, 1},
+		}
+		s, _ := setup(t)
+		for _, st := range steps {
+			if got := apply(t, s, "acme", ann, st.changes...); got != st.want {
+				t.Fatalf("%s: appended %d, want %d", st.name, got, st.want)
+			}
+		}
+		feed, _ := readAll(t, s, domain.FeedQuery{TenantID: "acme"}, 100)
+		want := []string{
+			ann + " create m1 c1", ann + " create m2 c1", ann + " update m1 c2",
+			ann + " delete m2", ann + " create m2 c1", ann + " delete m1",
+		}
+		if got := summary(feed); !slices.Equal(got, want) {
+			t.Fatalf("feed:\n%v\nwant\n%v", got, want)
+		}
+	})
 	t.Run("bad changes are refused and nothing is stored", func(t *testing.T) {
 		noKey := create("i9", "")
 		noItem := create("i9", "c1")
