@@ -123,6 +123,17 @@ func Parse[T any](r *Reader, name string, def T, parse func(string) (T, error)) 
 	return out
 }
 
+// ParseRequired is Parse for a setting that must be set.
+func ParseRequired[T any](r *Reader, name string, parse func(string) (T, error)) T {
+	if r.value(name) == "" {
+		r.refuse(name, "", "is not set")
+		var zero T
+		return zero
+	}
+	var zero T
+	return Parse(r, name, zero, parse)
+}
+
 // String reads a free-form setting, def when unset.
 func (r *Reader) String(name, def string) string {
 	if v := r.value(name); v != "" {
@@ -197,11 +208,7 @@ func (r *Reader) URL(name, def string, schemes ...string) string {
 
 // RequiredURL is URL for a setting that must be set.
 func (r *Reader) RequiredURL(name string, schemes ...string) string {
-	if r.value(name) == "" {
-		r.refuse(name, "", "is not set")
-		return ""
-	}
-	return r.URL(name, "", schemes...)
+	return ParseRequired(r, name, func(s string) (string, error) { return parseURL(s, schemes) })
 }
 
 func parseURL(s string, schemes []string) (string, error) {

@@ -192,6 +192,17 @@ func TestParse(t *testing.T) {
 			check(t, tc.value, func(r *config.Reader) int { return config.Parse(r, "X", 2, even) }, tc.want, tc.err)
 		})
 	}
+	for _, tc := range []struct {
+		value string
+		want  int
+		err   string
+	}{
+		{"<unset>", 0, "X is not set"}, {"", 0, "X is not set"}, {"4", 4, ""}, {"3", 0, `X="3": must be an even number`},
+	} {
+		t.Run("required "+tc.value, func(t *testing.T) {
+			check(t, tc.value, func(r *config.Reader) int { return config.ParseRequired(r, "X", even) }, tc.want, tc.err)
+		})
+	}
 }
 
 // Every refusal is reported, in order, on one line; a refused setting
