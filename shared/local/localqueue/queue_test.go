@@ -350,7 +350,10 @@ func TestCloseStopsWorkersAndSends(t *testing.T) {
 	q := localqueue.New(localqueue.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { q.Run(ctx, 3, 1, oneByOne(func(context.Context, localqueue.Message) error { return nil })); close(done) }()
+	go func() {
+		q.Run(ctx, 3, 1, oneByOne(func(context.Context, localqueue.Message) error { return nil }))
+		close(done)
+	}()
 	send(t, q, msg("", "", "x"))
 	cancel()
 	select {
