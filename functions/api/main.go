@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -18,13 +17,23 @@ import (
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewsprobe"
+	"github.com/mailbridge/mailbridge/shared/platform/config"
 )
 
 func main() {
-	env := lambdaenv.Must(lambdaenv.Load(context.Background()))
+	// The function's own settings first: Load refuses to start on any
+	// bad setting, these included.
+	r := config.Env()
+	callers := config.Parse(r, "MAILBRIDGE_CALLER_TENANTS", nil, api.ParseCallerTenants)
+	calendarQueueURL := r.URL("MAILBRIDGE_CALENDAR_QUEUE_URL", "", "https")
+	env := lambdaenv.Must(lambdaenv.Load(context.Background(), r))
 	store := lambdaenv.Must(env.Store())
 	secrets := lambdaenv.Must(env.Secrets())
-	callers := lambdaenv.Must(api.ParseCallerTenants(os.Getenv("MAILBRIDGE_CALLER_TENANTS")))
+	// The calendar routes are served only with a queue to put the writes on.
+	var calendarQueue domain.Queue
+	if calendarQueueURL != "" {
+		calendarQueue = sqsqueue.New(sqs.NewFromConfig(env.AWS), calendarQueueURL)
+	}
 	// Probe connections are checked against the URL policy at dial time,
 	// like the sync path's, so a DNS change cannot point a tenant inward.
 	checker := ewsprobe.New(ewsprobe.Options{
@@ -39,7 +48,7 @@ func main() {
 		Logger:        env.Log,
 		URLPolicy:     env.URLPolicy,
 		CallerTenants: callers,
-		CalendarQueue: sqsqueue.New(sqs.NewFromConfig(env.AWS), os.Getenv("MAILBRIDGE_CALENDAR_QUEUE_URL")),
+		CalendarQueue: calendarQueue,
 		// API Gateway answers 504 after 29 s; leave time to record results.
 		VerifyTimeout: 20 * time.Second,
 	})

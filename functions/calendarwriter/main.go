@@ -6,8 +6,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"os"
+	"regexp"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -19,6 +21,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewscalendar"
+	"github.com/mailbridge/mailbridge/shared/platform/config"
 	"github.com/mailbridge/mailbridge/shared/platform/secretcache"
 )
 
@@ -26,11 +29,25 @@ import (
 // per-record budget.
 const ewsTimeout = 20 * time.Second
 
+// stateMachineARN is the shape of a Step Functions state machine's ARN:
+// checked at start-up, since a bad one would first fail at a write's retry.
+var stateMachineARN = regexp.MustCompile(`^arn:aws[a-z-]*:states:[a-z0-9-]+:[0-9]{12}:stateMachine:[A-Za-z0-9_-]{1,80}$`)
+
+func parseStateMachineARN(s string) (string, error) {
+	if !stateMachineARN.MatchString(s) {
+		return "", errors.New("not a Step Functions state machine ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME)")
+	}
+	return s, nil
+}
+
 func main() {
-	env := lambdaenv.Must(lambdaenv.Load(context.Background()))
+	// The function's own settings first: Load refuses to start on any
+	// bad setting, these included.
+	r := config.Env()
+	machine := config.ParseRequired(r, "MAILBRIDGE_CALENDAR_RETRY_STATE_MACHINE_ARN", parseStateMachineARN)
+	env := lambdaenv.Must(lambdaenv.Load(context.Background(), r))
 	store := lambdaenv.Must(env.Store())
 	secrets := lambdaenv.Must(env.Secrets())
-	machine := lambdaenv.Must(lambdaenv.Require("MAILBRIDGE_CALENDAR_RETRY_STATE_MACHINE_ARN"))
 	clock := domain.SystemClock{}
 	w := &app.CalendarWrites{
 		Store:   store,

@@ -13,13 +13,17 @@ import (
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/aws/sqsqueue"
 	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/platform/config"
 )
 
 func main() {
-	env := lambdaenv.Must(lambdaenv.Load(context.Background()))
+	// The function's own settings first: Load refuses to start on any
+	// bad setting, these included.
+	r := config.Env()
+	queueURL := r.RequiredURL("MAILBRIDGE_SYNC_QUEUE_URL", "https")
+	perMessage := r.Int("MAILBRIDGE_MAILBOXES_PER_MESSAGE", app.DefaultMailboxesPerJob, 1, domain.MaxJobMailboxes)
+	env := lambdaenv.Must(lambdaenv.Load(context.Background(), r))
 	store := lambdaenv.Must(env.Store())
-	queueURL := lambdaenv.Must(lambdaenv.Require("MAILBRIDGE_SYNC_QUEUE_URL"))
-	s := &app.Scheduler{Store: store, Queue: sqsqueue.New(sqs.NewFromConfig(env.AWS), queueURL),
-		MailboxesPerJob: lambdaenv.Int("MAILBRIDGE_MAILBOXES_PER_MESSAGE", app.DefaultMailboxesPerJob)}
+	s := &app.Scheduler{Store: store, Queue: sqsqueue.New(sqs.NewFromConfig(env.AWS), queueURL), MailboxesPerJob: perMessage}
 	lambda.Start(handler(s, domain.SystemClock{}, env.Log))
 }

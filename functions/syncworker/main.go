@@ -23,23 +23,28 @@ import (
 	"github.com/mailbridge/mailbridge/shared/aws/sqsqueue"
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/platform/config"
 	"github.com/mailbridge/mailbridge/shared/platform/secretcache"
 )
 
 func main() {
-	env := lambdaenv.Must(lambdaenv.Load(context.Background()))
+	// The function's own settings first: Load refuses to start on any
+	// bad setting, these included.
+	r := config.Env()
+	queueURL := r.RequiredURL("MAILBRIDGE_SYNC_QUEUE_URL", "https")
+	concurrency := r.Int("MAILBRIDGE_BATCH_CONCURRENCY", app.DefaultBatchConcurrency, 1, maxBatchConcurrency)
+	env := lambdaenv.Must(lambdaenv.Load(context.Background(), r))
 	// The worker reads the mailbox and its checkpoint eventually
 	// consistently (half the read units): a stale checkpoint ends in a
 	// version conflict and the job is retried (app.ConflictRetryDelay).
 	store := lambdaenv.Must(env.Store(func(o *dynamostore.Options) { o.EventuallyConsistentReads = true }))
 	secrets := lambdaenv.Must(env.Secrets())
-	queueURL := lambdaenv.Must(lambdaenv.Require("MAILBRIDGE_SYNC_QUEUE_URL"))
 	clock := domain.SystemClock{}
 	// Every connection to Exchange is checked against the URL policy at
 	// dial time, so a DNS change cannot point a tenant inward.
 	connector := ewsaccess.NewConnector(ewsaccess.Options{HTTPClient: &http.Client{Transport: env.URLPolicy.Transport()}})
 	worker := newWorker(store, secrets, connector, sqsqueue.New(sqs.NewFromConfig(env.AWS), queueURL), clock, env.Log)
-	worker.Concurrency = lambdaenv.Int("MAILBRIDGE_BATCH_CONCURRENCY", app.DefaultBatchConcurrency)
+	worker.Concurrency = concurrency
 	lambda.Start(handler(worker.Process, &emf{out: os.Stdout, stage: env.Stage, clock: clock}, env.Log))
 }
 
@@ -71,6 +76,11 @@ type workerStore interface {
 	domain.JobProgressStore
 	domain.SyncSnapshotReader
 }
+
+// maxBatchConcurrency bounds MAILBRIDGE_BATCH_CONCURRENCY: a batch names at
+// most 10 messages of domain.MaxJobMailboxes mailboxes, so more could never
+// run at once.
+const maxBatchConcurrency = 10 * domain.MaxJobMailboxes
 
 // secretTTL is how long a warm worker keeps a tenant's credential. An
 // hour, not secretcache's default 5 minutes: Secrets Manager bills every

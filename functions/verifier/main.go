@@ -16,10 +16,11 @@ import (
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewsprobe"
+	"github.com/mailbridge/mailbridge/shared/platform/config"
 )
 
 func main() {
-	env := lambdaenv.Must(lambdaenv.Load(context.Background()))
+	env := lambdaenv.Must(lambdaenv.Load(context.Background(), config.Env()))
 	store := lambdaenv.Must(env.Store())
 	secrets := lambdaenv.Must(env.Secrets())
 	clock := domain.SystemClock{}

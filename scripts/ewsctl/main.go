@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/mailbridge/mailbridge/shared/platform/config"
 )
 
 // Exit codes.
@@ -43,7 +45,10 @@ type env struct {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
+	// Its variables (the password and client secret) are free-form, read
+	// through the settings loader like every other program's.
+	vars := config.Env()
+	code := run(ctx, os.Args[1:], env{stdout: os.Stdout, stderr: os.Stderr, getenv: func(name string) string { return vars.String(name, "") }})
 	stop()
 	os.Exit(code)
 }

@@ -52,7 +52,6 @@ const (
 	workerMemoryGB  = 256.0 / 1024     // template.yaml Globals MemorySize (the sync worker's)
 	schedMemoryGB   = 512.0 / 1024     // the scheduler's MemorySize
 	syncsPerMonth   = 30 * 24 * 60 / 5 // one mailbox at a 5-minute interval: 8,640
-	batchSize       = 10               // messages per worker invocation (the FIFO event source maximum)
 	costMailboxes   = 100              // measured sample
 	changedFraction = 0.2              // mailboxes with a new message per interval
 )

@@ -8,15 +8,20 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/local/localqueue"
+	settings "github.com/mailbridge/mailbridge/shared/platform/config"
 )
 
 func main() {
@@ -53,26 +58,49 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// Defaults and bounds of the command line (docs/local.md).
+const (
+	defaultAddr    = "127.0.0.1:8080"
+	defaultData    = ".mailbridge"
+	defaultWorkers = 16
+	maxWorkers     = 1024
+	maxDemoSize    = 1_000_000 // mailboxes, or items per mailbox
+)
+
+// parseFlags reads the command line and the environment variables that
+// give some flags their defaults. Both go through the strict settings
+// loader, so a bad value is refused the same way: its name, the value and
+// what is wrong, on one line.
 func parseFlags(args []string, stderr io.Writer) (config, error) {
+	cfg := config{}
+	env := settings.Env()
+	addr := settings.Parse(env, "MAILBRIDGE_ADDR", defaultAddr, parseListenAddr)
+	data := env.String("MAILBRIDGE_DATA", defaultData)
+	secretsKey := env.String("MAILBRIDGE_SECRETS_KEY_FILE", "")
+	if err := env.Err(); err != nil {
+		fmt.Fprintln(stderr, "mailbridge:", err)
+		return cfg, err
+	}
+
 	fs := flag.NewFlagSet("mailbridge-local", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfg := config{}
 	fs.BoolVar(&cfg.once, "once", false, "run one tick over every tenant to completion, print the summary and exit")
 	fs.BoolVar(&cfg.noDemo, "no-demo", false, "start without the simulator and demo tenant (onboard tenants through the API)")
 	fs.BoolVar(&cfg.dev, "dev", false, "allow http and loopback EWS URLs (a local Exchange or simulator)")
-	fs.DurationVar(&cfg.interval, "interval", time.Minute, "the demo tenant's sync interval (whole minutes)")
-	fs.IntVar(&cfg.workers, "workers", 16, "concurrent mailbox syncs")
-	fs.DurationVar(&cfg.feedRetention, "feed-retention", 30*24*time.Hour, "how long the change feeds keep a change (a reader further behind gets 410)")
-	fs.StringVar(&cfg.addr, "addr", envOr("MAILBRIDGE_ADDR", "127.0.0.1:8080"), "API listen address ($MAILBRIDGE_ADDR)")
-	fs.StringVar(&cfg.data, "data", envOr("MAILBRIDGE_DATA", ".mailbridge"), "data directory, kept between runs ($MAILBRIDGE_DATA)")
-	fs.DurationVar(&cfg.demo.Latency, "sim-latency", 20*time.Millisecond, "the demo simulator's latency per EWS call")
-	fs.IntVar(&cfg.demo.Mailboxes, "demo-mailboxes", demoMailboxes, "mailboxes in the demo (a first run decides; later runs must keep it)")
-	fs.IntVar(&cfg.demo.Items, "demo-items", demoItems, "items per demo mailbox (a first run decides; later runs must keep it)")
-	mode := fs.String("demo-mode", string(domain.AccessImpersonation), "the demo tenant's access mode: impersonation or delegate")
-	fs.DurationVar(&cfg.mutateEvery, "mutate-every", 45*time.Second, "how often the simulator changes a few demo items (0: never)")
-	fs.DurationVar(&cfg.spread, "spread", 20*time.Second, "spread each tenant's jobs over this much of the minute")
 	fs.BoolVar(&cfg.verbose, "v", false, "log every mailbox sync")
-	fs.StringVar(&cfg.secretsKey, "secrets-key", os.Getenv("MAILBRIDGE_SECRETS_KEY_FILE"), "key file (32 bytes, mode 600) encrypting the stored credentials ($MAILBRIDGE_SECRETS_KEY_FILE); the demo and --dev generate one in the data directory")
+	// The other flags are read below, through the loader.
+	fs.Duration("interval", time.Minute, "the demo tenant's sync interval (whole minutes)")
+	fs.Int("workers", defaultWorkers, "concurrent mailbox syncs")
+	fs.Duration("feed-retention", 30*24*time.Hour, "how long the change feeds keep a change (a reader further behind gets 410)")
+	fs.String("addr", addr, "API listen address ($MAILBRIDGE_ADDR)")
+	fs.String("data", data, "data directory, kept between runs ($MAILBRIDGE_DATA)")
+	fs.Duration("sim-latency", 20*time.Millisecond, "the demo simulator's latency per EWS call")
+	fs.Int("demo-mailboxes", demoMailboxes, "mailboxes in the demo (a first run decides; later runs must keep it)")
+	fs.Int("demo-items", demoItems, "items per demo mailbox (a first run decides; later runs must keep it)")
+	fs.String("demo-mode", string(domain.AccessImpersonation), "the demo tenant's access mode: impersonation or delegate")
+	fs.Duration("mutate-every", 45*time.Second, "how often the simulator changes a few demo items (0: never)")
+	fs.Duration("spread", 20*time.Second, "spread each tenant's jobs over this much of the minute")
+	fs.String("secrets-key", secretsKey, "key file (32 bytes, mode 600) encrypting the stored credentials ($MAILBRIDGE_SECRETS_KEY_FILE); the demo and --dev generate one in the data directory")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -81,26 +109,24 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		fs.Usage()
 		return cfg, fmt.Errorf("unexpected argument")
 	}
-	cfg.demo.Mode = domain.AccessMode(*mode)
-	if cfg.demo.Mode != domain.AccessImpersonation && cfg.demo.Mode != domain.AccessDelegate {
-		fmt.Fprintln(stderr, "--demo-mode must be impersonation or delegate")
-		return cfg, fmt.Errorf("bad --demo-mode")
-	}
-	if cfg.demo.Mailboxes < 1 || cfg.demo.Items < 0 {
-		fmt.Fprintln(stderr, "--demo-mailboxes must be at least 1 and --demo-items at least 0")
-		return cfg, fmt.Errorf("bad demo size")
-	}
-	if cfg.feedRetention < time.Hour {
-		fmt.Fprintln(stderr, "--feed-retention must be at least 1h")
-		return cfg, fmt.Errorf("bad --feed-retention")
-	}
-	if cfg.workers < 1 {
-		fmt.Fprintln(stderr, "--workers must be at least 1")
-		return cfg, fmt.Errorf("bad --workers")
-	}
-	if cfg.interval < time.Minute || cfg.interval%time.Minute != 0 {
-		fmt.Fprintln(stderr, "--interval must be whole minutes, at least 1m")
-		return cfg, fmt.Errorf("bad --interval")
+
+	r := settings.New(settings.Flags(fs))
+	cfg.interval = settings.Parse(r, "--interval", time.Minute, parseInterval)
+	cfg.workers = r.Int("--workers", defaultWorkers, 1, maxWorkers)
+	cfg.feedRetention = r.Duration("--feed-retention", 30*24*time.Hour, time.Hour, 3650*24*time.Hour)
+	cfg.addr = settings.Parse(r, "--addr", defaultAddr, parseListenAddr)
+	cfg.data = r.Required("--data")
+	cfg.demo.Latency = r.Duration("--sim-latency", 20*time.Millisecond, 0, 10*time.Second)
+	cfg.demo.Mailboxes = r.Int("--demo-mailboxes", demoMailboxes, 1, maxDemoSize)
+	cfg.demo.Items = r.Int("--demo-items", demoItems, 0, maxDemoSize)
+	cfg.demo.Mode = domain.AccessMode(r.Enum("--demo-mode", string(domain.AccessImpersonation), string(domain.AccessImpersonation), string(domain.AccessDelegate)))
+	cfg.mutateEvery = r.Duration("--mutate-every", 45*time.Second, 0, 24*time.Hour)
+	// A job's spread delay must fit in the queue's longest delay.
+	cfg.spread = r.Duration("--spread", 20*time.Second, 0, localqueue.MaxDelay)
+	cfg.secretsKey = r.String("--secrets-key", "")
+	if err := r.Err(); err != nil {
+		fmt.Fprintln(stderr, "mailbridge:", err)
+		return cfg, err
 	}
 	if cfg.once {
 		cfg.spread = 0 // finish as fast as possible
@@ -108,11 +134,23 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	return cfg, nil
 }
 
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
+// parseListenAddr accepts host:port (the host may be empty: every address).
+func parseListenAddr(s string) (string, error) {
+	_, port, err := net.SplitHostPort(s)
+	if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 {
+		return "", errors.New("must be host:port, such as 127.0.0.1:8080")
 	}
-	return def
+	return s, nil
+}
+
+// parseInterval accepts whole minutes, at least one: the scheduler ticks
+// once a minute.
+func parseInterval(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d < time.Minute || d%time.Minute != 0 {
+		return 0, errors.New("must be whole minutes, at least 1m")
+	}
+	return d, nil
 }
 
 // banner says where everything is and how to read the feed.

@@ -155,24 +155,61 @@ func TestRunOnceExitsZeroWithASummary(t *testing.T) {
 	}
 }
 
-func TestBadFlagsExitTwo(t *testing.T) {
-	for _, args := range [][]string{
-		{"--interval", "90s"},
-		{"--workers", "0"},
-		{"--demo-mode", "magic"},
-		{"--demo-mailboxes", "0"},
-		{"extra"},
-		{"--no-such-flag"},
+// A bad flag or environment variable stops the run before anything
+// starts: exit 2 and one line naming the setting and its value.
+func TestBadSettingsExitTwo(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string // in stderr
+	}{
+		{"interval not whole minutes", []string{"--interval", "90s"}, nil, `--interval="1m30s": must be whole minutes, at least 1m`},
+		{"no workers", []string{"--workers", "0"}, nil, `--workers="0": must be between 1 and 1024`},
+		{"workers not a number", []string{"--workers", "many"}, nil, `invalid value "many" for flag -workers`},
+		{"unknown demo mode", []string{"--demo-mode", "magic"}, nil, `--demo-mode="magic": must be one of impersonation, delegate`},
+		{"no demo mailboxes", []string{"--demo-mailboxes", "0"}, nil, `--demo-mailboxes="0": must be between 1 and 1000000`},
+		{"negative demo items", []string{"--demo-items", "-1"}, nil, `--demo-items="-1": must be between 0 and 1000000`},
+		{"feed retention under an hour", []string{"--feed-retention", "30m"}, nil, `--feed-retention="30m0s": must be between 1h0m0s and 87600h0m0s`},
+		{"spread past the queue's longest delay", []string{"--spread", "16m"}, nil, `--spread="16m0s": must be between 0s and 15m0s`},
+		{"empty data directory", []string{"--data", ""}, nil, `--data is not set`},
+		{"address without a port", []string{"--addr", "localhost"}, nil, `--addr="localhost": must be host:port`},
+		{"MAILBRIDGE_ADDR without a port", nil, map[string]string{"MAILBRIDGE_ADDR": "8080"}, `MAILBRIDGE_ADDR="8080": must be host:port`},
+		{"MAILBRIDGE_ADDR with a bad port", nil, map[string]string{"MAILBRIDGE_ADDR": "127.0.0.1:http"}, `MAILBRIDGE_ADDR="127.0.0.1:http": must be host:port`},
+		{"extra argument", []string{"extra"}, nil, `unexpected argument "extra"`},
+		{"unknown flag", []string{"--no-such-flag"}, nil, "flag provided but not defined: -no-such-flag"},
 	} {
-		t.Run(strings.Join(args, " "), func(t *testing.T) {
-			var out, errOut bytes.Buffer
-			if code := run(context.Background(), append(args, "--data", t.TempDir()), &out, &errOut); code != 2 {
-				t.Fatalf("exit %d, want 2", code)
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
 			}
-			if errOut.Len() == 0 {
-				t.Fatal("want a message on stderr")
+			var out, errOut bytes.Buffer
+			args := append([]string{"--data", t.TempDir()}, tc.args...)
+			if code := run(context.Background(), args, &out, &errOut); code != 2 {
+				t.Fatalf("exit %d, want 2; stderr:\n%s", code, errOut.String())
+			}
+			if !strings.Contains(errOut.String(), tc.want) {
+				t.Fatalf("stderr %q, want %q", errOut.String(), tc.want)
+			}
+			if out.Len() != 0 {
+				t.Fatalf("started anyway:\n%s", out.String())
 			}
 		})
+	}
+}
+
+// The environment gives --addr, --data and --secrets-key their defaults;
+// a flag overrides it.
+func TestEnvironmentDefaults(t *testing.T) {
+	t.Setenv("MAILBRIDGE_ADDR", "127.0.0.1:9999")
+	t.Setenv("MAILBRIDGE_DATA", "/tmp/mb-data")
+	t.Setenv("MAILBRIDGE_SECRETS_KEY_FILE", "/tmp/mb.key")
+	cfg, err := parseFlags([]string{"--addr", "127.0.0.1:0"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.addr != "127.0.0.1:0" || cfg.data != "/tmp/mb-data" || cfg.secretsKey != "/tmp/mb.key" || cfg.workers != defaultWorkers || cfg.interval != time.Minute {
+		t.Fatalf("config %+v", cfg)
 	}
 }
 

@@ -105,19 +105,17 @@ func openStack(ctx context.Context, cfg config, out io.Writer) (*stack, error) {
 	s.queue = localqueue.New(localqueue.Options{MaxReceives: cfg.maxReceives})
 	s.sched = &app.Scheduler{Store: store, Queue: s.queue, Spread: cfg.spread, ForceDue: cfg.once}
 	syncer := &app.Syncer{Store: store, Secrets: secretcache.New(secrets, 0, clock), Connector: connector, Clock: clock, Log: log, DeferAudit: true}
-	w := &worker{
-		// At most cfg.workers mailbox syncs at once, however many
-		// mailboxes the messages in hand name.
-		batch:       &app.BatchWorker{Syncer: syncer, Progress: store, Snapshots: store, Concurrency: cfg.workers, Log: log},
-		audit:       store,
-		progress:    s.progress,
-		log:         log,
-		maxReceives: cfg.maxReceives,
-	}
+	// The same batch worker, on the same ports, as functions/syncworker:
+	// the queue requeues as SQS does, the store audits, remembers a
+	// returning job's finished mailboxes and reads a job's mailboxes at
+	// once. At most cfg.workers mailbox syncs run at once, however many
+	// mailboxes the batches in hand name.
+	batch := &app.BatchWorker{Syncer: syncer, Requeuer: s.queue, Audit: store, Progress: store, Snapshots: store, Concurrency: cfg.workers, Log: log}
+	w := &worker{batch: batch, progress: s.progress, log: log, maxReceives: cfg.maxReceives}
 	s.workersDone = make(chan struct{})
 	go func() {
 		defer close(s.workersDone)
-		s.queue.Run(ctx, cfg.workers, w.handle)
+		s.queue.Run(ctx, cfg.workers, batchSize, w.handle)
 	}()
 
 	if !cfg.noDemo {

@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"log/slog"
 
 	"github.com/mailbridge/mailbridge/shared/app"
@@ -10,68 +10,76 @@ import (
 	"github.com/mailbridge/mailbridge/shared/local/localqueue"
 )
 
-// worker is the embedded queue's handler: what the syncworker Lambda does
-// per SQS message (app.BatchWorker runs the job's mailboxes, their audit
-// entries are written together, finished mailboxes are remembered when the
-// job comes back), with the queue's requeue in place of
-// ChangeMessageVisibility.
+// batchSize is how many messages one receive hands the batch worker, as
+// the sync worker's SQS event source does (template.yaml, BatchSize).
+const batchSize = 10
+
+// worker consumes the embedded queue the way the syncworker Lambda consumes
+// SQS: each received batch goes to app.BatchWorker.Process, the code that
+// runs in AWS, which audits, records a returning job's finished mailboxes
+// and requeues it with the server's delay (the queue is its Requeuer);
+// the messages it names come back, the others are deleted. All that is
+// local is the progress report.
 type worker struct {
-	batch       *app.BatchWorker // its Syncer defers audit entries
-	audit       domain.AuditStore
+	batch       *app.BatchWorker
 	progress    *progress
 	log         *slog.Logger
-	maxReceives int
+	maxReceives int // the queue's: a message coming back on its last receive is dead-lettered
 }
 
-func (w *worker) handle(ctx context.Context, m localqueue.Message) error {
-	jr := w.batch.RunJob(ctx, app.BatchMessage{ID: m.ID, Body: m.Body, Receives: m.Receives})
+func (w *worker) handle(ctx context.Context, msgs []localqueue.Message) []string {
+	in := make([]app.BatchMessage, len(msgs))
+	for i, m := range msgs {
+		in[i] = app.BatchMessage{ID: m.ID, Body: m.Body, ReceiptHandle: m.ReceiptHandle, GroupID: m.GroupID, Receives: m.Receives}
+	}
+	res := w.batch.Process(ctx, in)
+	back := map[string]bool{}
+	for _, id := range res.Failed {
+		back[id] = true
+	}
+	for i, m := range msgs {
+		w.report(m, res.Runs[i], back[m.ID], res.Stats.AuditFailed)
+	}
+	return res.Failed
+}
+
+// report counts one message's mailboxes in its tick's progress: a mailbox
+// is finished when it synced or was refused for good, and the job was not
+// sent back for a failed audit write (then all of it runs again); the
+// others count as requeues, or as failed when the queue dead-letters the
+// job (like SQS, it counts every receive, throttled ones included), and
+// wait for their next tick.
+func (w *worker) report(m localqueue.Message, jr *app.JobRun, comeBack, auditFailed bool) {
+	last := comeBack && m.Receives >= w.maxReceives
+	if jr == nil {
+		// Not run: an earlier message of its group came back. (The
+		// embedded queue delivers one message per group at a time, so
+		// this is for completeness.)
+		var job domain.SyncJob
+		if last && json.Unmarshal(m.Body, &job) == nil {
+			for range job.Targets() {
+				w.progress.job(job.Tick, app.SyncResult{}, true, true)
+			}
+		}
+		return
+	}
 	if jr.Rejected {
-		// Logged by RunJob; never valid, so dropped.
-		return nil
+		return // malformed (logged by the batch worker): no tick to count in
 	}
-	// Like SQS, the queue counts every receive, throttled ones included:
-	// after the last one the job is dead-lettered and its mailboxes wait
-	// for their next tick.
-	last := m.Receives >= w.maxReceives
-	if audit := jr.Audit(); len(audit) > 0 {
-		if err := w.audit.AppendAudit(ctx, audit...); err != nil {
-			// Unaudited accesses: the whole job runs again, audit included.
-			w.log.Error("audit append failed; the job runs again", "tenant", jr.Job.TenantID, "err", err)
-			for _, r := range jr.Runs {
-				w.progress.job(jr.Job.Tick, r.Result, last, last)
-			}
-			return err
-		}
-	}
+	tick := jr.Job.Tick
 	for _, r := range jr.Runs {
-		switch r.Outcome {
-		case app.OutcomeOK:
-			w.progress.job(jr.Job.Tick, r.Result, true, false)
-		case app.OutcomeRejected:
-			w.log.Warn("dropping a mailbox job that cannot succeed", "tenant", jr.Job.TenantID, "mailbox", r.Mailbox, "err", r.Err)
-			w.progress.job(jr.Job.Tick, r.Result, true, true)
-		default:
-			if last {
-				w.log.Warn("job came back too often; the next tick retries", "tenant", jr.Job.TenantID, "mailbox", r.Mailbox, "receives", m.Receives, "err", r.Err)
-			}
-			w.progress.job(jr.Job.Tick, r.Result, last, last)
+		if r.Done() && !auditFailed {
+			w.progress.job(tick, r.Result, true, r.Outcome == app.OutcomeRejected)
+			continue
 		}
-	}
-	if !jr.ComeBack {
-		return nil
+		w.progress.job(tick, r.Result, last, last)
 	}
 	if last {
-		// Dead-lettered: the mailboxes a serial job did not reach count
-		// as failed too, so the tick's report completes.
+		w.log.Warn("sync job came back too often; its mailboxes wait for their next tick", "tenant", jr.Job.TenantID, "receives", m.Receives, "reason", jr.Reason)
+		// A serial job's mailboxes it did not reach count as failed too,
+		// so the tick's report completes.
 		for range len(jr.Job.Targets()) - len(jr.Runs) - len(jr.AlreadyDone) {
-			w.progress.job(jr.Job.Tick, app.SyncResult{}, true, true)
+			w.progress.job(tick, app.SyncResult{}, true, true)
 		}
 	}
-	w.batch.RecordFinished(ctx, jr)
-	if jr.After > 0 {
-		// Throttled (or out of time): back to the queue with the server's
-		// delay. Its group waits with it; nothing sleeps.
-		return localqueue.RetryAfter(jr.After)
-	}
-	return errors.New(jr.Reason)
 }

@@ -94,7 +94,7 @@ type BatchWorker struct {
 	Log         *slog.Logger
 
 	once sync.Once
-	sem  limit // bounds the mailbox syncs of all Process and RunJob calls
+	sem  limit // bounds the mailbox syncs of all Process calls
 }
 
 // BatchStats sums a batch, for metrics. Jobs counts messages; the rest
@@ -121,6 +121,10 @@ type BatchStats struct {
 type BatchResult struct {
 	Failed []string
 	Stats  BatchStats
+	// Runs holds what each message came to, in the batch's order; nil for
+	// a message not run (an earlier message of its group came back). The
+	// local run reports progress from it.
+	Runs []*JobRun
 }
 
 // SyncOutcome is how one mailbox sync of a job ended.
@@ -223,7 +227,7 @@ func (w *BatchWorker) Process(ctx context.Context, msgs []BatchMessage) BatchRes
 	}
 	wg.Wait()
 
-	res := BatchResult{Stats: BatchStats{Jobs: len(msgs)}}
+	res := BatchResult{Stats: BatchStats{Jobs: len(msgs)}, Runs: runs}
 	var audit []domain.AuditEntry
 	for _, jr := range runs {
 		if jr == nil {
@@ -267,7 +271,7 @@ func (w *BatchWorker) Process(ctx context.Context, msgs []BatchMessage) BatchRes
 // back after the queue's visibility timeout.
 func (w *BatchWorker) comeBack(ctx context.Context, log *slog.Logger, m BatchMessage, jr JobRun) {
 	attrs := []any{"messageId", m.ID, "tenantId", jr.Job.TenantID, "reason", jr.Reason}
-	w.RecordFinished(ctx, jr)
+	w.recordFinished(ctx, jr)
 	if jr.After > 0 && w.Requeuer != nil {
 		if err := w.Requeuer.Requeue(ctx, m.ReceiptHandle, jr.After); err != nil {
 			log.Warn("sync job requeue failed; it comes back after the visibility timeout", append(attrs, "error", err.Error())...)
@@ -276,10 +280,10 @@ func (w *BatchWorker) comeBack(ctx context.Context, log *slog.Logger, m BatchMes
 	log.Info("sync job comes back", append(attrs, "after", jr.After.String())...)
 }
 
-// RecordFinished remembers the mailboxes a job that comes back finished,
+// recordFinished remembers the mailboxes a job that comes back finished,
 // so its next delivery skips them; best effort (without Progress, or on
 // failure, they sync again, which is idempotent).
-func (w *BatchWorker) RecordFinished(ctx context.Context, jr JobRun) {
+func (w *BatchWorker) recordFinished(ctx context.Context, jr JobRun) {
 	done := jr.Finished()
 	if w.Progress == nil || jr.Job.ID == "" || len(done) == 0 || !jr.ComeBack {
 		return
@@ -325,15 +329,6 @@ func (w *BatchWorker) limit() limit {
 		w.sem = make(limit, n)
 	})
 	return w.sem
-}
-
-// RunJob runs one message's mailboxes, at most Concurrency at once across
-// all calls of w; the caller writes the deferred audit entries and
-// acknowledges the message, or calls RecordFinished and hands it back when
-// ComeBack. The local stack's queue handler uses it; Process is the same
-// for a batch.
-func (w *BatchWorker) RunJob(ctx context.Context, m BatchMessage) JobRun {
-	return w.runJob(ctx, w.logger(), m)
 }
 
 func (w *BatchWorker) runJob(ctx context.Context, log *slog.Logger, m BatchMessage) JobRun {

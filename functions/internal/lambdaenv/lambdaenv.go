@@ -1,23 +1,27 @@
-// Package lambdaenv reads the environment template.yaml gives every Lambda
-// and builds the AWS adapters from it, so all functions are configured the
-// same way (the same table, stage, audit retention and URL policy) and each
-// main.go stays a few lines of wiring.
+// Package lambdaenv reads the environment template.yaml gives every Lambda,
+// through the strict loader (shared/platform/config), and builds the AWS
+// adapters from it, so all functions are configured the same way (the same
+// table, stage, audit retention and URL policy), refuse to start on a bad
+// setting the same way (Must), and each main.go stays a few lines of
+// wiring.
 package lambdaenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
+	"regexp"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/mailbridge/mailbridge/shared/aws/dynamostore"
 	"github.com/mailbridge/mailbridge/shared/aws/smsecrets"
 	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/platform/config"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 )
 
@@ -26,11 +30,19 @@ import (
 // short enough that the feeds' storage stops growing.
 const DefaultFeedRetentionDays = 30
 
+// Settings every function shares, and their bounds (template.yaml's
+// parameters allow the same).
+const (
+	DefaultStage              = "dev"
+	DefaultAuditRetentionDays = 90
+	MaxRetentionDays          = 3650
+)
+
 // Env is the configuration every function shares (docs/configuration.md).
 type Env struct {
-	Stage          string        // MAILBRIDGE_STAGE
-	Table          string        // MAILBRIDGE_TABLE
-	KMSKeyID       string        // MAILBRIDGE_SECRETS_KMS_KEY
+	Stage          string        // MAILBRIDGE_STAGE, default "dev"
+	Table          string        // MAILBRIDGE_TABLE, required
+	KMSKeyID       string        // MAILBRIDGE_SECRETS_KMS_KEY, default: none
 	AuditRetention time.Duration // MAILBRIDGE_AUDIT_RETENTION_DAYS, default 90 days
 	FeedRetention  time.Duration // MAILBRIDGE_FEED_RETENTION_DAYS, default 30 days
 	URLPolicy      urlguard.Policy
@@ -38,29 +50,41 @@ type Env struct {
 	Log            *slog.Logger // JSON to stdout, as Lambda's JSON log format expects
 }
 
-// Load reads the environment and the AWS configuration. A missing or
-// malformed setting is an error naming the variable.
-func Load(ctx context.Context) (Env, error) {
+// Load reads the shared settings from r, then refuses to go on if r
+// refused any setting, the function's own (read from r before) included,
+// with one error naming each variable and its value; then it loads the AWS
+// configuration.
+func Load(ctx context.Context, r *config.Reader) (Env, error) {
 	e := Env{
-		Stage:          os.Getenv("MAILBRIDGE_STAGE"),
-		Table:          os.Getenv("MAILBRIDGE_TABLE"),
-		KMSKeyID:       os.Getenv("MAILBRIDGE_SECRETS_KMS_KEY"),
-		AuditRetention: time.Duration(Int("MAILBRIDGE_AUDIT_RETENTION_DAYS", 90)) * 24 * time.Hour,
-		FeedRetention:  time.Duration(Int("MAILBRIDGE_FEED_RETENTION_DAYS", DefaultFeedRetentionDays)) * 24 * time.Hour,
+		Stage:          config.Parse(r, "MAILBRIDGE_STAGE", DefaultStage, parseStage),
+		Table:          r.Required("MAILBRIDGE_TABLE"),
+		KMSKeyID:       r.String("MAILBRIDGE_SECRETS_KMS_KEY", ""),
+		AuditRetention: days(r.Int("MAILBRIDGE_AUDIT_RETENTION_DAYS", DefaultAuditRetentionDays, 1, MaxRetentionDays)),
+		FeedRetention:  days(r.Int("MAILBRIDGE_FEED_RETENTION_DAYS", DefaultFeedRetentionDays, 1, MaxRetentionDays)),
+		URLPolicy:      urlguard.Policy{AllowedPrivate: config.Parse(r, "MAILBRIDGE_ALLOWED_PRIVATE_CIDRS", nil, urlguard.ParsePrefixes)},
 		Log:            slog.New(slog.NewJSONHandler(os.Stdout, nil)),
 	}
-	if e.Table == "" {
-		return e, fmt.Errorf("MAILBRIDGE_TABLE is not set")
+	if err := r.Err(); err != nil {
+		return e, err
 	}
-	private, err := urlguard.ParsePrefixes(os.Getenv("MAILBRIDGE_ALLOWED_PRIVATE_CIDRS"))
-	if err != nil {
-		return e, fmt.Errorf("MAILBRIDGE_ALLOWED_PRIVATE_CIDRS: %w", err)
-	}
-	e.URLPolicy = urlguard.Policy{AllowedPrivate: private}
-	if e.AWS, err = config.LoadDefaultConfig(ctx); err != nil {
+	var err error
+	if e.AWS, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
 		return e, fmt.Errorf("aws config: %w", err)
 	}
 	return e, nil
+}
+
+func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
+
+// stagePattern is template.yaml's AllowedPattern for Stage: the stage is
+// part of every resource and secret name.
+var stagePattern = regexp.MustCompile(`^[a-z0-9-]{1,20}$`)
+
+func parseStage(s string) (string, error) {
+	if !stagePattern.MatchString(s) {
+		return "", errors.New("must be 1 to 20 lowercase letters, digits or dashes")
+	}
+	return s, nil
 }
 
 // Store opens the DynamoDB store; opts may adjust the shared options.
@@ -75,23 +99,6 @@ func (e Env) Store(opts ...func(*dynamostore.Options)) (*dynamostore.Store, erro
 // Secrets opens the Secrets Manager secret store.
 func (e Env) Secrets() (*smsecrets.Store, error) {
 	return smsecrets.New(smsecrets.NewClient(e.AWS, ""), smsecrets.Options{Stage: e.Stage, KMSKeyID: e.KMSKeyID})
-}
-
-// Require returns the value of a variable that must be set.
-func Require(name string) (string, error) {
-	v := os.Getenv(name)
-	if v == "" {
-		return "", fmt.Errorf("%s is not set", name)
-	}
-	return v, nil
-}
-
-// Int reads a positive integer variable, def when unset or not positive.
-func Int(name string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
-		return n
-	}
-	return def
 }
 
 // Must ends a cold start that cannot work, logging why: Lambda reports

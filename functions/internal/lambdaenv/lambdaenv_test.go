@@ -2,40 +2,48 @@ package lambdaenv
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/mailbridge/mailbridge/shared/platform/config"
 )
 
 func TestLoad(t *testing.T) {
 	tests := []struct {
 		name    string
 		env     map[string]string
-		wantErr string // substring; "" = success
+		wantErr string // the whole message; "" = success
 	}{
-		{"table missing", map[string]string{"MAILBRIDGE_TABLE": ""}, "MAILBRIDGE_TABLE is not set"},
-		{"bad private range", map[string]string{"MAILBRIDGE_TABLE": "t", "MAILBRIDGE_ALLOWED_PRIVATE_CIDRS": "10.0.0.0/33"}, "MAILBRIDGE_ALLOWED_PRIVATE_CIDRS"},
+		{"table missing", map[string]string{}, "MAILBRIDGE_TABLE is not set"},
+		{"table empty", map[string]string{"MAILBRIDGE_TABLE": ""}, "MAILBRIDGE_TABLE is not set"},
+		{"bad private range", map[string]string{"MAILBRIDGE_TABLE": "t", "MAILBRIDGE_ALLOWED_PRIVATE_CIDRS": "10.0.0.0/33"},
+			`MAILBRIDGE_ALLOWED_PRIVATE_CIDRS="10.0.0.0/33": allowed private range "10.0.0.0/33": netip.ParsePrefix("10.0.0.0/33"): prefix length out of range`},
+		{"audit retention not a number", map[string]string{"MAILBRIDGE_TABLE": "t", "MAILBRIDGE_AUDIT_RETENTION_DAYS": "90d"},
+			`MAILBRIDGE_AUDIT_RETENTION_DAYS="90d": not an integer`},
+		{"audit retention zero", map[string]string{"MAILBRIDGE_TABLE": "t", "MAILBRIDGE_AUDIT_RETENTION_DAYS": "0"},
+			`MAILBRIDGE_AUDIT_RETENTION_DAYS="0": must be between 1 and 3650`},
+		{"feed retention too long", map[string]string{"MAILBRIDGE_TABLE": "t", "MAILBRIDGE_FEED_RETENTION_DAYS": "4000"},
+			`MAILBRIDGE_FEED_RETENTION_DAYS="4000": must be between 1 and 3650`},
+		{"bad stage", map[string]string{"MAILBRIDGE_TABLE": "t", "MAILBRIDGE_STAGE": "Prod"},
+			`MAILBRIDGE_STAGE="Prod": must be 1 to 20 lowercase letters, digits or dashes`},
+		{"every refusal at once", map[string]string{"MAILBRIDGE_STAGE": "Prod", "MAILBRIDGE_FEED_RETENTION_DAYS": "x"},
+			`MAILBRIDGE_STAGE="Prod": must be 1 to 20 lowercase letters, digits or dashes; MAILBRIDGE_TABLE is not set; MAILBRIDGE_FEED_RETENTION_DAYS="x": not an integer`},
 		{"complete", map[string]string{"MAILBRIDGE_TABLE": "t", "MAILBRIDGE_STAGE": "prod", "MAILBRIDGE_ALLOWED_PRIVATE_CIDRS": "10.20.0.0/16", "MAILBRIDGE_AUDIT_RETENTION_DAYS": "30"}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("AWS_REGION", "us-east-1")
-			t.Setenv("MAILBRIDGE_ALLOWED_PRIVATE_CIDRS", "")
-			t.Setenv("MAILBRIDGE_AUDIT_RETENTION_DAYS", "")
-			for k, v := range tc.env {
-				t.Setenv(k, v)
-			}
-			e, err := Load(context.Background())
+			e, err := Load(context.Background(), config.New(config.Map(tc.env)))
 			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want one naming %q", err, tc.wantErr)
+				if err == nil || err.Error() != tc.wantErr {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if e.Stage != "prod" || e.Table != "t" || e.AuditRetention != 30*24*time.Hour || len(e.URLPolicy.AllowedPrivate) != 1 {
+			if e.Stage != "prod" || e.Table != "t" || e.AuditRetention != 30*24*time.Hour || e.FeedRetention != DefaultFeedRetentionDays*24*time.Hour || len(e.URLPolicy.AllowedPrivate) != 1 {
 				t.Fatalf("unexpected env %+v", e)
 			}
 			if _, err := e.Store(); err != nil {
@@ -45,16 +53,24 @@ func TestLoad(t *testing.T) {
 	}
 }
 
-func TestInt(t *testing.T) {
-	for _, tc := range []struct {
-		val  string
-		want int
-	}{{"", 7}, {"12", 12}, {"0", 7}, {"-3", 7}, {"x", 7}} {
-		t.Run(tc.val, func(t *testing.T) {
-			t.Setenv("MB_TEST_INT", tc.val)
-			if got := Int("MB_TEST_INT", 7); got != tc.want {
-				t.Fatalf("Int(%q) = %d, want %d", tc.val, got, tc.want)
-			}
-		})
+// A function's own settings, read from the reader before Load, are
+// refused by Load too.
+func TestLoadRefusesTheFunctionsOwnSettings(t *testing.T) {
+	t.Setenv("AWS_REGION", "us-east-1")
+	r := config.New(config.Map(map[string]string{"MAILBRIDGE_TABLE": "t", "MAILBRIDGE_BATCH_CONCURRENCY": "lots"}))
+	r.Int("MAILBRIDGE_BATCH_CONCURRENCY", 100, 1, 1000)
+	if _, err := Load(context.Background(), r); err == nil || err.Error() != `MAILBRIDGE_BATCH_CONCURRENCY="lots": not an integer` {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	t.Setenv("AWS_REGION", "us-east-1")
+	e, err := Load(context.Background(), config.New(config.Map(map[string]string{"MAILBRIDGE_TABLE": "t"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Stage != "dev" || e.KMSKeyID != "" || e.AuditRetention != 90*24*time.Hour || e.FeedRetention != 30*24*time.Hour || len(e.URLPolicy.AllowedPrivate) != 0 {
+		t.Fatalf("defaults %+v", e)
 	}
 }

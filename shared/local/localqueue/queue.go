@@ -8,9 +8,15 @@
 //   - message groups: one message per group is in flight at a time, in
 //     send order, which is how a delegate tenant's concurrency is bounded;
 //     a message without a group is its own group;
-//   - delays: a message is invisible until its delay has passed, and a
-//     requeued message (RetryAfter) blocks its group until then, as a
-//     ChangeMessageVisibility on an SQS FIFO message does;
+//   - delays: a message is invisible until its delay has passed;
+//   - batches and partial failure, as the Lambda event source delivers
+//     them: a consumer receives up to a batch of messages and names those
+//     that must come back; the others are deleted;
+//   - requeue with a delay (Requeue, what ChangeMessageVisibility does on
+//     SQS): a message that comes back after a Requeue is visible again at
+//     the time Requeue gave, and until then blocks its group; one that
+//     comes back without it waits the retry delay (SQS: the visibility
+//     timeout). Queue implements app.Requeuer;
 //   - receive counting: after MaxReceives receives (throttled requeues
 //     included, as SQS counts them) a message that still is not done is
 //     dead-lettered (kept for inspection, not retried).
@@ -26,6 +32,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -42,33 +49,32 @@ const (
 	// calls are throttled dead-letters some jobs.
 	DefaultMaxReceives = 50
 	DefaultRetryDelay  = 30 * time.Second // a failed (not throttled) job waits this long
-	MaxBatch           = 10               // SendMessageBatch limit
+	MaxBatch           = 10               // SendMessageBatch limit, and most messages a receive returns
 	MaxDelay           = 15 * time.Minute // SQS DelaySeconds limit
+	MaxVisibility      = 12 * time.Hour   // SQS VisibilityTimeout limit: the longest Requeue
 )
 
 // Message is one delivered message.
 type Message struct {
-	ID       string
-	Body     []byte
-	GroupID  string
-	DedupID  string
-	Receives int // 1 on the first delivery
-	SentAt   time.Time
+	ID      string
+	Body    []byte
+	GroupID string
+	DedupID string
+	// ReceiptHandle names this delivery; Requeue takes it while the
+	// message is in flight.
+	ReceiptHandle string
+	Receives      int // 1 on the first delivery
+	SentAt        time.Time
 }
 
-// Handler processes one message. nil acknowledges it. An error from
-// RetryAfter requeues it after that delay (throttling: the server said when
-// to come back); any other error requeues it after Options.RetryDelay, until
-// it has been received MaxReceives times, then it is dead-lettered.
-type Handler func(ctx context.Context, m Message) error
-
-// RetryError asks the queue to deliver the message again after After.
-type RetryError struct{ After time.Duration }
-
-func (e *RetryError) Error() string { return "retry after " + e.After.String() }
-
-// RetryAfter returns an error that requeues the message after d.
-func RetryAfter(d time.Duration) error { return &RetryError{After: d} }
+// BatchHandler processes a batch of received messages and returns the ids
+// of those that must come back (the Lambda event source's batch item
+// failures); the others are deleted. A message that comes back is
+// delivered again at the time a Requeue during the batch gave it, or else
+// after Options.RetryDelay, until it has been received MaxReceives times;
+// then it is dead-lettered. As with Lambda, an id that names no message of
+// the batch brings the whole batch back.
+type BatchHandler func(ctx context.Context, msgs []Message) (failed []string)
 
 // Options configure a Queue; zero values take the defaults.
 type Options struct {
@@ -86,7 +92,7 @@ type Stats struct {
 	InFlight     int // being handled
 	Done         int // acknowledged
 	Requeued     int // returned to the queue (throttled or failed)
-	Failed       int // handler errors other than RetryAfter
+	Failed       int // came back without a Requeue (an error, not throttling)
 	DeadLettered int
 }
 
@@ -103,6 +109,7 @@ type Queue struct {
 	dedup    map[string]time.Time
 	dedupLog []dedupEntry // in send order, to expire dedup ids cheaply
 	dead     []Message
+	inFlight map[string]*entry // by receipt handle
 	stats    Stats
 	seq      uint64
 	closed   bool
@@ -120,6 +127,9 @@ type group struct {
 type entry struct {
 	Message
 	visibleAt time.Time
+	// requeueAt is when the message is visible again if its batch sends
+	// it back; set by Requeue, zero otherwise.
+	requeueAt time.Time
 }
 
 type dedupEntry struct {
@@ -141,7 +151,7 @@ func New(opts Options) *Queue {
 	if opts.Clock == nil {
 		opts.Clock = domain.SystemClock{}
 	}
-	q := &Queue{opts: opts, groups: map[string]*group{}, dedup: map[string]time.Time{}}
+	q := &Queue{opts: opts, groups: map[string]*group{}, dedup: map[string]time.Time{}, inFlight: map[string]*entry{}}
 	q.cond = sync.NewCond(&q.mu)
 	q.timer = time.AfterFunc(time.Hour, q.promote)
 	q.timer.Stop()
@@ -252,8 +262,10 @@ func (q *Queue) promote() {
 	}
 }
 
-// take blocks until a message is ready or the queue is closed.
-func (q *Queue) take() (*group, *entry, bool) {
+// take blocks until a message is ready or the queue is closed, then takes
+// the heads of up to max ready groups: one message per group is in flight
+// at a time, so a batch never holds two messages of one group.
+func (q *Queue) take(max int) ([]*group, []*entry, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for len(q.ready) == 0 && !q.closed {
@@ -262,48 +274,73 @@ func (q *Queue) take() (*group, *entry, bool) {
 	if q.closed {
 		return nil, nil, false
 	}
-	g := q.ready[0]
-	q.ready[0] = nil
-	q.ready = q.ready[1:]
-	g.queued = false
-	g.inFlight = true
-	e := g.msgs[0]
-	e.Receives++
-	q.stats.Waiting--
-	q.stats.InFlight++
-	return g, e, true
+	n := min(max, len(q.ready))
+	gs := make([]*group, n)
+	es := make([]*entry, n)
+	for i := range n {
+		g := q.ready[i]
+		q.ready[i] = nil
+		g.queued = false
+		g.inFlight = true
+		e := g.msgs[0]
+		e.Receives++
+		e.ReceiptHandle = e.ID + "#" + strconv.Itoa(e.Receives)
+		e.requeueAt = time.Time{}
+		q.inFlight[e.ReceiptHandle] = e
+		q.stats.Waiting--
+		q.stats.InFlight++
+		gs[i], es[i] = g, e
+	}
+	q.ready = q.ready[n:]
+	return gs, es, true
 }
 
-// finish records the handler's outcome for e and frees its group.
-func (q *Queue) finish(g *group, e *entry, err error) {
+// Requeue makes the in-flight message of receiptHandle visible again after
+// the delay (at most MaxVisibility) if its batch sends it back, as
+// ChangeMessageVisibility does on SQS; the message keeps its group waiting
+// until then. It implements app.Requeuer.
+func (q *Queue) Requeue(_ context.Context, receiptHandle string, after time.Duration) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	e, ok := q.inFlight[receiptHandle]
+	if !ok {
+		return fmt.Errorf("queue: requeue: receipt handle %q is not in flight", receiptHandle)
+	}
+	e.requeueAt = time.Now().Add(min(max(after, 0), MaxVisibility))
+	return nil
+}
+
+// finish records the outcome for e and frees its group.
+func (q *Queue) finish(g *group, e *entry, comeBack bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	delete(q.inFlight, e.ReceiptHandle)
 	g.inFlight = false
 	q.stats.InFlight--
-	var retry *RetryError
+	requeued := !e.requeueAt.IsZero()
 	switch {
-	case err == nil:
+	case !comeBack:
 		g.msgs = g.msgs[1:]
 		q.stats.Done++
 	case e.Receives >= q.opts.MaxReceives:
 		g.msgs = g.msgs[1:]
-		if !errors.As(err, &retry) {
+		if !requeued {
 			q.stats.Failed++
 		}
 		q.stats.DeadLettered++
 		q.dead = append(q.dead, e.Message)
 	default:
-		delay := q.opts.RetryDelay
-		if errors.As(err, &retry) {
-			delay = retry.After
+		if requeued {
+			e.visibleAt = e.requeueAt
 		} else {
+			e.visibleAt = time.Now().Add(q.opts.RetryDelay)
 			q.stats.Failed++
 		}
 		// The message stays at its group's head: the group waits with it.
-		e.visibleAt = time.Now().Add(max(delay, 0))
 		q.stats.Requeued++
 		q.stats.Waiting++
 	}
+	e.requeueAt = time.Time{}
 	q.schedule(g)
 	q.checkIdle()
 }
@@ -315,29 +352,53 @@ func (q *Queue) checkIdle() {
 	}
 }
 
-// Run starts workers goroutines that take messages and call h, until ctx
-// is done or Close is called; it returns when all have stopped. A message
-// being handled when ctx ends is handled with that ctx; if h then fails it
-// is requeued as usual.
-func (q *Queue) Run(ctx context.Context, workers int, h Handler) {
-	if workers <= 0 {
-		workers = 1
-	}
+// Run starts workers goroutines that each receive up to batch messages
+// (at most MaxBatch) and call h, until ctx is done or Close is called; it
+// returns when all have stopped. A batch being handled when ctx ends is
+// handled with that ctx, and what it sends back is requeued as usual.
+func (q *Queue) Run(ctx context.Context, workers, batch int, h BatchHandler) {
+	workers = max(workers, 1)
+	batch = min(max(batch, 1), MaxBatch)
 	stop := context.AfterFunc(ctx, q.Close)
 	defer stop()
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			for {
-				g, e, ok := q.take()
+				gs, es, ok := q.take(batch)
 				if !ok {
 					return
 				}
-				q.finish(g, e, h(ctx, e.Message))
+				msgs := make([]Message, len(es))
+				for i, e := range es {
+					msgs[i] = e.Message
+				}
+				back := comingBack(msgs, h(ctx, msgs))
+				for i := range es {
+					q.finish(gs[i], es[i], back[i])
+				}
 			}
 		})
 	}
 	wg.Wait()
+}
+
+// comingBack marks the messages named in failed; an id that names none of
+// them brings them all back, as the Lambda event source does with an
+// invalid batch item failure.
+func comingBack(msgs []Message, failed []string) []bool {
+	back := make([]bool, len(msgs))
+	for _, id := range failed {
+		i := slices.IndexFunc(msgs, func(m Message) bool { return m.ID == id })
+		if i < 0 {
+			for i := range back {
+				back[i] = true
+			}
+			return back
+		}
+		back[i] = true
+	}
+	return back
 }
 
 // Close stops the workers (after the message each is handling) and makes

@@ -29,13 +29,34 @@ func msg(group, dedup, body string) domain.QueueMessage {
 	return domain.QueueMessage{Body: []byte(body), GroupID: group, DedupID: dedup}
 }
 
-// run consumes q with n workers until it drains, then stops them.
-func run(t *testing.T, q *localqueue.Queue, n int, h localqueue.Handler) {
+// oneByOne adapts a per-message function to a batch handler: an error
+// brings the message back.
+func oneByOne(f func(context.Context, localqueue.Message) error) localqueue.BatchHandler {
+	return func(ctx context.Context, msgs []localqueue.Message) (failed []string) {
+		for _, m := range msgs {
+			if f(ctx, m) != nil {
+				failed = append(failed, m.ID)
+			}
+		}
+		return failed
+	}
+}
+
+// run consumes q with n workers, one message a batch, until it drains,
+// then stops them.
+func run(t *testing.T, q *localqueue.Queue, n int, f func(context.Context, localqueue.Message) error) {
+	t.Helper()
+	runBatches(t, q, n, 1, oneByOne(f))
+}
+
+// runBatches consumes q with n workers receiving up to batch messages
+// each, until it drains, then stops them.
+func runBatches(t *testing.T, q *localqueue.Queue, n, batch int, h localqueue.BatchHandler) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel() // also when Drain fails
 	done := make(chan struct{})
-	go func() { q.Run(ctx, n, h); close(done) }()
+	go func() { q.Run(ctx, n, batch, h); close(done) }()
 	dctx, dcancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer dcancel()
 	if err := q.Drain(dctx); err != nil {
@@ -143,7 +164,7 @@ func TestOneInFlightPerGroupInOrder(t *testing.T) {
 	}
 }
 
-func TestDelayAndRetryAfter(t *testing.T) {
+func TestDelayAndRequeue(t *testing.T) {
 	q := localqueue.New(localqueue.Options{})
 	const delay, backoff = 60 * time.Millisecond, 80 * time.Millisecond
 	sent := time.Now()
@@ -156,13 +177,16 @@ func TestDelayAndRetryAfter(t *testing.T) {
 	var mu sync.Mutex
 	var got []string
 	at := map[string][]time.Time{}
-	run(t, q, 4, func(_ context.Context, m localqueue.Message) error {
+	run(t, q, 4, func(ctx context.Context, m localqueue.Message) error {
 		mu.Lock()
 		defer mu.Unlock()
 		body := string(m.Body)
 		at[body] = append(at[body], time.Now())
 		if body == "throttled once" && m.Receives == 1 {
-			return localqueue.RetryAfter(backoff)
+			if err := q.Requeue(ctx, m.ReceiptHandle, backoff); err != nil {
+				return err
+			}
+			return errors.New("throttled")
 		}
 		got = append(got, fmt.Sprintf("%s#%d", body, m.Receives))
 		return nil
@@ -210,6 +234,97 @@ func TestFailingMessageIsDeadLettered(t *testing.T) {
 	}
 }
 
+// A receive returns up to a batch of messages, one per group (the next of
+// a group waits until its batch is done); the handler names those that
+// come back: a requeued one returns after its delay, the others after the
+// retry delay, and the rest are deleted.
+func TestBatchesAndPartialFailure(t *testing.T) {
+	const backoff, retry = 50 * time.Millisecond, 300 * time.Millisecond
+	q := localqueue.New(localqueue.Options{RetryDelay: retry})
+	send(t, q, msg("a", "", "a1"), msg("a", "", "a2"), msg("b", "", "b1"), msg("c", "", "c1"), msg("d", "", "d1"))
+	var mu sync.Mutex
+	var batches [][]string
+	at := map[string][]time.Time{}
+	runBatches(t, q, 1, 3, func(ctx context.Context, msgs []localqueue.Message) (failed []string) {
+		mu.Lock()
+		defer mu.Unlock()
+		var bodies []string
+		for _, m := range msgs {
+			body := string(m.Body)
+			bodies = append(bodies, body)
+			at[body] = append(at[body], time.Now())
+			switch {
+			case body == "b1" && m.Receives == 1:
+				if err := q.Requeue(ctx, m.ReceiptHandle, backoff); err != nil {
+					t.Error(err)
+				}
+				failed = append(failed, m.ID)
+			case body == "c1" && m.Receives == 1:
+				failed = append(failed, m.ID)
+			}
+		}
+		batches = append(batches, bodies)
+		return failed
+	})
+	if first := batches[0]; len(first) != 3 || slices.Contains(first, "a2") {
+		t.Fatalf("first batch %v: want three messages of three groups", first)
+	}
+	for _, b := range batches {
+		if slices.Contains(b, "a1") && slices.Contains(b, "a2") {
+			t.Fatalf("batch %v holds two messages of one group", b)
+		}
+	}
+	if d := at["b1"][1].Sub(at["b1"][0]); d < backoff || d >= retry {
+		t.Errorf("requeued message came back after %v, want its %v", d, backoff)
+	}
+	if d := at["c1"][1].Sub(at["c1"][0]); d < retry {
+		t.Errorf("failed message came back after %v, before the retry delay %v", d, retry)
+	}
+	if len(at["a1"]) != 1 || len(at["d1"]) != 1 {
+		t.Errorf("deliveries %v: the messages not sent back must be deleted", at)
+	}
+	if st := q.Stats(); st.Done != 5 || st.Requeued != 2 || st.Failed != 1 {
+		t.Fatalf("stats %+v: want 5 done, 2 requeued, 1 failed", st)
+	}
+}
+
+func TestRequeueNeedsAMessageInFlight(t *testing.T) {
+	q := localqueue.New(localqueue.Options{})
+	send(t, q, msg("g", "", "x"))
+	var handle string
+	run(t, q, 1, func(ctx context.Context, m localqueue.Message) error {
+		handle = m.ReceiptHandle
+		return nil
+	})
+	if err := q.Requeue(context.Background(), handle, time.Second); err == nil {
+		t.Fatal("Requeue of a deleted message must fail")
+	}
+	if err := q.Requeue(context.Background(), "no such handle", time.Second); err == nil {
+		t.Fatal("Requeue of an unknown handle must fail")
+	}
+}
+
+// As the Lambda event source does, an unknown id among the failures brings
+// the whole batch back.
+func TestUnknownFailureBringsTheBatchBack(t *testing.T) {
+	q := localqueue.New(localqueue.Options{RetryDelay: time.Millisecond})
+	send(t, q, msg("a", "", "a"), msg("b", "", "b"))
+	var mu sync.Mutex
+	receives := 0
+	runBatches(t, q, 1, 2, func(_ context.Context, msgs []localqueue.Message) []string {
+		mu.Lock()
+		defer mu.Unlock()
+		receives += len(msgs)
+		if msgs[0].Receives == 1 {
+			return []string{"not-in-this-batch"}
+		}
+		return nil
+	})
+	if st := q.Stats(); receives != 4 || st.Requeued != 2 || st.Done != 2 {
+		t.Fatalf("%d receives, stats %+v: want both messages back once", receives, st)
+	}
+}
+
 func TestSendBatchRejectsBadInputWhole(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -235,7 +350,10 @@ func TestCloseStopsWorkersAndSends(t *testing.T) {
 	q := localqueue.New(localqueue.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { q.Run(ctx, 3, func(context.Context, localqueue.Message) error { return nil }); close(done) }()
+	go func() {
+		q.Run(ctx, 3, 1, oneByOne(func(context.Context, localqueue.Message) error { return nil }))
+		close(done)
+	}()
 	send(t, q, msg("", "", "x"))
 	cancel()
 	select {
@@ -252,7 +370,7 @@ func BenchmarkSendAndConsume(b *testing.B) {
 	q := localqueue.New(localqueue.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go q.Run(ctx, 8, func(context.Context, localqueue.Message) error { return nil })
+	go q.Run(ctx, 8, localqueue.MaxBatch, func(context.Context, []localqueue.Message) []string { return nil })
 	batch := make([]domain.QueueMessage, localqueue.MaxBatch)
 	b.ResetTimer()
 	for i := 0; i < b.N; i += localqueue.MaxBatch {
