@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"net/http"
 	"os"
 	"time"
 
@@ -16,8 +15,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/api"
 	"github.com/mailbridge/mailbridge/shared/aws/sqsqueue"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsprobe"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
 )
 
 func main() {
@@ -27,8 +25,8 @@ func main() {
 	callers := lambdaenv.Must(api.ParseCallerTenants(os.Getenv("MAILBRIDGE_CALLER_TENANTS")))
 	// Probe connections are checked against the URL policy at dial time,
 	// like the sync path's, so a DNS change cannot point a tenant inward.
-	checker := ewsprobe.New(ewsprobe.Options{
-		Client:  ewsaccess.Options{HTTPClient: &http.Client{Transport: env.URLPolicy.Transport()}},
+	checker := ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{
+		Client:  env.EWSOptions(),
 		Timeout: 15 * time.Second,
 	})
 	h := api.New(api.Deps{

@@ -18,6 +18,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/aws/dynamostore"
 	"github.com/mailbridge/mailbridge/shared/aws/smsecrets"
 	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 )
 
@@ -61,6 +62,12 @@ func Load(ctx context.Context) (Env, error) {
 		return e, fmt.Errorf("aws config: %w", err)
 	}
 	return e, nil
+}
+
+// EWSOptions are the options of every Lambda's EWS adapters: every
+// connection checked by the deployment's URL policy.
+func (e *Env) EWSOptions() ewsmailbox.Options {
+	return ewsmailbox.Options{URLGuard: &e.URLPolicy}
 }
 
 // Store opens the DynamoDB store; opts may adjust the shared options.
