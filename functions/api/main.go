@@ -5,7 +5,6 @@ package main
 
 import (
 	"context"
-	"net/http"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -15,8 +14,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/api"
 	"github.com/mailbridge/mailbridge/shared/aws/sqsqueue"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsprobe"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
 	"github.com/mailbridge/mailbridge/shared/platform/config"
 )
 
@@ -36,8 +34,8 @@ func main() {
 	}
 	// Probe connections are checked against the URL policy at dial time,
 	// like the sync path's, so a DNS change cannot point a tenant inward.
-	checker := ewsprobe.New(ewsprobe.Options{
-		Client:  ewsaccess.Options{HTTPClient: &http.Client{Transport: env.URLPolicy.Transport()}},
+	checker := ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{
+		Client:  env.EWSOptions(),
 		Timeout: 15 * time.Second,
 	})
 	h := api.New(api.Deps{

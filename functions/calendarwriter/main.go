@@ -7,7 +7,6 @@ package main
 import (
 	"context"
 	"errors"
-	"net/http"
 	"os"
 	"regexp"
 	"time"
@@ -19,8 +18,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/aws/sfnretry"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewscalendar"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
 	"github.com/mailbridge/mailbridge/shared/platform/config"
 	"github.com/mailbridge/mailbridge/shared/platform/secretcache"
 )
@@ -49,12 +47,15 @@ func main() {
 	store := lambdaenv.Must(env.Store())
 	secrets := lambdaenv.Must(env.Secrets())
 	clock := domain.SystemClock{}
+	ewsOptions := env.EWSOptions()
+	ewsOptions.Timeout = ewsTimeout
 	w := &app.CalendarWrites{
 		Store:   store,
 		Secrets: secretcache.New(secrets, 0, clock),
 		// Every connection to Exchange is checked against the URL policy
-		// at dial time, so a DNS change cannot point a tenant inward.
-		Calendars: ewscalendar.NewConnector(ewsaccess.Options{HTTPClient: &http.Client{Transport: env.URLPolicy.Transport()}, Timeout: ewsTimeout}),
+		// at dial time (the EWS client requires it), so a DNS change
+		// cannot point a tenant inward.
+		Calendars: ewsmailbox.NewCalendarConnector(ewsOptions),
 		Retries:   sfnretry.New(sfn.NewFromConfig(env.AWS), machine),
 		Clock:     clock,
 		Log:       env.Log,

@@ -19,10 +19,10 @@ import (
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/aws/sfnretry"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewscalendar"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
+	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 	"github.com/mailbridge/mailbridge/shared/testsupport/standin"
 	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
@@ -103,7 +103,7 @@ func newSFNEnv(t *testing.T, now time.Time) *sfnEnv {
 	}
 	secrets := &memSecrets{c: domain.Credential{Kind: domain.AuthBasic, Username: "svc@contoso.com", Password: "pw-123456"}}
 	e := &sfnEnv{sim: sim, clock: clock, w: &app.CalendarWrites{
-		Store: bs, Secrets: secrets, Calendars: ewscalendar.NewConnector(ewsaccess.Options{}),
+		Store: bs, Secrets: secrets, Calendars: ewsmailbox.NewCalendarConnector(ewsmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}}),
 		Retries: &retryCapture{}, Clock: clock, Log: quiet,
 	}}
 	h := handler(e.w, nil, quiet)

@@ -10,8 +10,9 @@ import (
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/aws/dynamostore"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
+	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 	"github.com/mailbridge/mailbridge/shared/testsupport/dynamotable"
 	"github.com/mailbridge/mailbridge/shared/testsupport/standin"
 )
@@ -54,7 +55,7 @@ func TestWorkerJobComesBackForTheThrottledMailboxOnly(t *testing.T) {
 
 	rq := &requeues{}
 	secrets := oneSecret{domain.Credential{Kind: domain.AuthBasic, Username: ds.Account.Username, Password: ds.Account.Password}}
-	w := newWorker(store, secrets, ewsaccess.NewConnector(ewsaccess.Options{}), rq, domain.SystemClock{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w := newWorker(store, secrets, ewsmailbox.NewConnector(ewsmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}}), rq, domain.SystemClock{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	msg := app.BatchMessage{ID: "m1", Body: q.msgs[0].Body, ReceiptHandle: "rh-1", GroupID: q.msgs[0].GroupID, Receives: 1}
 
 	res := w.Process(ctx, []app.BatchMessage{msg})

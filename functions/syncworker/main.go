@@ -9,7 +9,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net/http"
 	"os"
 	"time"
 
@@ -22,7 +21,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/aws/dynamostore"
 	"github.com/mailbridge/mailbridge/shared/aws/sqsqueue"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
 	"github.com/mailbridge/mailbridge/shared/platform/config"
 	"github.com/mailbridge/mailbridge/shared/platform/secretcache"
 )
@@ -42,7 +41,7 @@ func main() {
 	clock := domain.SystemClock{}
 	// Every connection to Exchange is checked against the URL policy at
 	// dial time, so a DNS change cannot point a tenant inward.
-	connector := ewsaccess.NewConnector(ewsaccess.Options{HTTPClient: &http.Client{Transport: env.URLPolicy.Transport()}})
+	connector := ewsmailbox.NewConnector(env.EWSOptions())
 	worker := newWorker(store, secrets, connector, sqsqueue.New(sqs.NewFromConfig(env.AWS), queueURL), clock, env.Log)
 	worker.Concurrency = concurrency
 	lambda.Start(handler(worker.Process, &emf{out: os.Stdout, stage: env.Stage, clock: clock}, env.Log))

@@ -12,9 +12,10 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
+	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 	"github.com/mailbridge/mailbridge/shared/testsupport/standin"
 	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
@@ -49,7 +50,7 @@ func TestWorkerAuditsEveryJob(t *testing.T) {
 		msgs = append(msgs, app.BatchMessage{ID: mb, Body: body, ReceiptHandle: "rh-" + mb})
 	}
 	secrets := oneSecret{domain.Credential{Kind: domain.AuthBasic, Username: ds.Account.Username, Password: ds.Account.Password}}
-	w := newWorker(store, secrets, ewsaccess.NewConnector(ewsaccess.Options{}), nil, clock, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w := newWorker(store, secrets, ewsmailbox.NewConnector(ewsmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}}), nil, clock, slog.New(slog.NewTextHandler(io.Discard, nil)))
 
 	res := w.Process(ctx, msgs)
 	if len(res.Failed) != 0 || res.Stats.Succeeded != 3 {

@@ -7,15 +7,13 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net/http"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/mailbridge/mailbridge/functions/internal/lambdaenv"
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsprobe"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
 	"github.com/mailbridge/mailbridge/shared/platform/config"
 )
 
@@ -24,7 +22,7 @@ func main() {
 	store := lambdaenv.Must(env.Store())
 	secrets := lambdaenv.Must(env.Secrets())
 	clock := domain.SystemClock{}
-	checker := ewsprobe.New(ewsprobe.Options{Client: ewsaccess.Options{HTTPClient: &http.Client{Transport: env.URLPolicy.Transport()}}})
+	checker := ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{Client: env.EWSOptions()})
 	tenants := &app.Tenants{Store: store, Secrets: secrets, Checker: checker, Clock: clock, URLs: env.URLPolicy, Log: env.Log}
 	nightly := &app.Nightly{Store: store, Tenants: tenants, Log: env.Log}
 	lambda.Start(handler(nightly.Run, clock, env.Log))

@@ -6,13 +6,15 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ews"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
+	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 )
 
 // Environment variables that carry secrets, so they stay out of the
@@ -69,13 +71,19 @@ type target struct {
 	warn    []string
 }
 
+// operatorGuard is ewsctl's URL guard. The operator names the server
+// from a shell, often an on-premises one on a private network or a local
+// simulator, so every address is allowed except the cloud metadata
+// service, which holds the credentials of the machine ewsctl runs on.
+var operatorGuard = &urlguard.Policy{DevLoopback: true, AllowedPrivate: []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")}}
+
 // clientOptions prints the target's warnings and returns the EWS client
 // options for it, tracing to --trace when given.
-func (c *connFlags) clientOptions(t *target, e env) (ewsaccess.Options, error) {
+func (c *connFlags) clientOptions(t *target, e env) (ewsmailbox.Options, error) {
 	for _, w := range t.warn {
 		fmt.Fprintln(e.stderr, "warning:", w)
 	}
-	opts := ewsaccess.Options{RootCAs: t.roots, UserAgent: "ewsctl"}
+	opts := ewsmailbox.Options{RootCAs: t.roots, UserAgent: "ewsctl", URLGuard: operatorGuard}
 	if c.trace != "" {
 		tr, err := ews.NewTracer(c.trace)
 		if err != nil {

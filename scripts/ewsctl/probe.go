@@ -7,8 +7,9 @@ import (
 	"io"
 	"strings"
 
+	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsprobe"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
 )
 
 func runProbe(ctx context.Context, args []string, e env) error {
@@ -33,10 +34,15 @@ func runProbe(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	rep, err := ewsprobe.New(ewsprobe.Options{Client: opts}).CheckAccess(ctx, t.tenant, t.mailbox, t.cred)
+	rep, err := ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{Client: opts}).CheckAccess(ctx, t.tenant, t.mailbox, t.cred)
 	if err != nil {
 		return err
 	}
+	// The hint's text comes from the application, as in the API's verify;
+	// ewsctl's tenant is not one the API knows, so it names no API calls.
+	noAPI := t.tenant
+	noAPI.ID = ""
+	rep.Hint = app.ReportHint(noAPI, t.mailbox, t.cred, rep)
 	if asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")

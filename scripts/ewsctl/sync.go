@@ -10,7 +10,7 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ews"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
 )
 
 // Throttling retries of `ewsctl sync`: the command is the caller that owns
@@ -55,7 +55,7 @@ func runSync(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	access, err := ewsaccess.NewConnector(opts).Connect(ctx, t.tenant, t.cred)
+	access, err := ewsmailbox.NewConnector(opts).Connect(ctx, t.tenant, t.cred)
 	if err != nil {
 		return err
 	}

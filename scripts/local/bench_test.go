@@ -21,6 +21,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ews"
+	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 )
 
 // benchDir is the data directory. BENCH_DATA_ON_TMPFS=1 puts it on
@@ -124,7 +125,7 @@ func BenchmarkDelegateThroughput(b *testing.B) {
 func bareCallTime(b *testing.B, s *stack) time.Duration {
 	b.Helper()
 	acct := s.demo.dataset.Account
-	c, err := ews.New(ews.Config{URL: s.demo.server.EWSURL, Auth: ews.BasicAuth(acct.Username, acct.Password)})
+	c, err := ews.New(ews.Config{URL: s.demo.server.EWSURL, Auth: ews.BasicAuth(acct.Username, acct.Password), URLGuard: &urlguard.Policy{DevLoopback: true}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -31,9 +31,10 @@ import (
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/aws/dynamostore"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 	"github.com/mailbridge/mailbridge/shared/platform/secretcache"
+	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 	"github.com/mailbridge/mailbridge/shared/testsupport/dynamotable"
 	"github.com/mailbridge/mailbridge/shared/testsupport/standin"
 )
@@ -356,7 +357,7 @@ func BenchmarkCostPerSync(b *testing.B) {
 		syncer := &app.Syncer{
 			Store: workerStore, Tenants: &app.TenantCache{Store: workerStore, Clock: clock},
 			Secrets:   secretcache.New(secrets, time.Hour, clock),
-			Connector: ewsaccess.NewConnector(ewsaccess.Options{HTTPClient: hc}), Clock: clock, DeferAudit: true,
+			Connector: ewsmailbox.NewConnector(ewsmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}, HTTPClient: hc}), Clock: clock, DeferAudit: true,
 		}
 		return &app.BatchWorker{Syncer: syncer, Audit: workerStore, Progress: workerStore, Snapshots: workerStore,
 			Log: slog.New(slog.NewTextHandler(io.Discard, nil))}

@@ -96,7 +96,7 @@ func openStack(ctx context.Context, cfg config, out io.Writer) (*stack, error) {
 	transport := policy.Transport()
 	transport.MaxIdleConnsPerHost = max(cfg.workers, 2)
 	httpClient := &http.Client{Timeout: 60 * time.Second, Transport: transport}
-	connector, checker := newExchangeAccess(httpClient)
+	connector, checker := newExchangeAccess(&policy, httpClient)
 
 	s.tenants = &app.Tenants{Store: store, Secrets: secrets, Checker: checker, Clock: clock, URLs: policy, Log: log}
 	if cfg.maxReceives <= 0 {

@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsprobe"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
 	"github.com/mailbridge/mailbridge/shared/local/filesecrets"
+	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 )
 
 // openSecrets opens the encrypted secrets file in the data directory. The
@@ -24,9 +24,9 @@ func openSecrets(dataDir, keyFile string, generatedKeyOK bool, warn io.Writer) (
 }
 
 // newExchangeAccess builds the EWS connector the workers sync through and
-// the access checker that onboarding and verify use, both on httpClient
-// (whose dialer enforces the URL policy).
-func newExchangeAccess(httpClient *http.Client) (domain.Connector, domain.AccessChecker) {
-	opts := ewsaccess.Options{HTTPClient: httpClient, UserAgent: "mailbridge-local"}
-	return ewsaccess.NewConnector(opts), ewsprobe.New(ewsprobe.Options{Client: opts})
+// the access checker that onboarding and verify use, both checking every
+// connection with policy; httpClient sets the connection pool.
+func newExchangeAccess(policy *urlguard.Policy, httpClient *http.Client) (domain.Connector, domain.AccessChecker) {
+	opts := ewsmailbox.Options{URLGuard: policy, HTTPClient: httpClient, UserAgent: "mailbridge-local"}
+	return ewsmailbox.NewConnector(opts), ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{Client: opts})
 }

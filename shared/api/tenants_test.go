@@ -183,10 +183,10 @@ func TestVerifyRecordsStatusesAndAudits(t *testing.T) {
 	e := newEnv(t)
 	e.onboard("contoso", basicCred("u", "Verify-pw-1"), "ok@contoso.com", "far@contoso.com", "gone@contoso.com", "shared@contoso.com", "down@contoso.com")
 	e.checker.reports["far@contoso.com"] = domain.AccessReport{Mailbox: "far@contoso.com", Status: domain.MailboxOutOfScope,
-		Detail: "ErrorImpersonateUserDenied", Hint: "add the mailbox to the management scope's group"}
+		Detail: "ErrorImpersonateUserDenied", ErrorKind: domain.AccessOutOfScope, Code: "ErrorImpersonateUserDenied"}
 	e.checker.reports["gone@contoso.com"] = domain.AccessReport{Mailbox: "gone@contoso.com", Status: domain.MailboxNotFound, Detail: "ErrorNonExistentMailbox"}
 	e.checker.reports["shared@contoso.com"] = domain.AccessReport{Mailbox: "shared@contoso.com", Status: domain.MailboxOK, Mode: domain.AccessDelegate,
-		FellBack: true, UnreadableFolders: []string{"contacts"}, Hint: "share the contacts folder with the service account"}
+		FellBack: true, UnreadableFolders: []string{"contacts"}}
 	e.checker.errs["down@contoso.com"] = errors.New("dial tcp 52.96.10.1:443: connection refused")
 
 	w := e.do(req{method: "POST", path: "/tenants/contoso/verify"})
@@ -299,7 +299,7 @@ func TestRotateCredentials(t *testing.T) {
 
 	// Exchange refuses them: the old ones stay.
 	e.checker.reports["alice@contoso.com"] = domain.AccessReport{Mailbox: "alice@contoso.com", Status: domain.MailboxAuthFailed,
-		Detail: "HTTP 401", Hint: "check the user name and password"}
+		Detail: "HTTP 401", ErrorKind: domain.AccessAuth, Code: "HTTP 401"}
 	w = e.do(req{method: "PUT", path: "/tenants/contoso/credentials", body: body})
 	if w.Code != 502 || !strings.Contains(w.Body.String(), "auth_failed") || !strings.Contains(w.Body.String(), "old credentials are kept") {
 		t.Fatalf("refused rotation = %d %s", w.Code, w.Body)

@@ -10,8 +10,7 @@ import (
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsprobe"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 )
@@ -63,7 +62,7 @@ func simEnv(t *testing.T) (*env, *ewssim.Server) {
 	policy := urlguard.Policy{DevLoopback: true}
 	tr := policy.Transport()
 	tr.TLSClientConfig = &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}
-	checker := ewsprobe.New(ewsprobe.Options{Client: ewsaccess.Options{HTTPClient: &http.Client{Transport: tr, Timeout: 30 * time.Second}}})
+	checker := ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{Client: ewsmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}, HTTPClient: &http.Client{Transport: tr, Timeout: 30 * time.Second}}})
 	e := newEnv(t, func(d *Deps) {
 		d.Checker = checker
 		d.URLPolicy = policy

@@ -13,10 +13,10 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewscalendar"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
+	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 	"github.com/mailbridge/mailbridge/shared/testsupport/standin"
 	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
@@ -94,7 +94,7 @@ func newCalEnv(t *testing.T) *calEnv {
 	}
 	retries := &recordedRetries{}
 	return &calEnv{sim: sim, store: bs, clock: clock, retries: retries, writes: &app.CalendarWrites{
-		Store: bs, Secrets: secrets, Calendars: ewscalendar.NewConnector(ewsaccess.Options{}), Retries: retries,
+		Store: bs, Secrets: secrets, Calendars: ewsmailbox.NewCalendarConnector(ewsmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}}), Retries: retries,
 		Clock: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}}
 }

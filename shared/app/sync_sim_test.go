@@ -14,15 +14,16 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
+	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 	"github.com/mailbridge/mailbridge/shared/testsupport/standin"
 	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
 
 // simEnv is the real stack below the use case: the EWS client over HTTP
-// to the simulator, the ewsaccess adapter and the bolt store.
+// to the simulator, the ewsmailbox adapters and the bolt store.
 type simEnv struct {
 	t      *testing.T
 	sim    *ewssim.Sim
@@ -53,7 +54,7 @@ func newSimEnv(t *testing.T, mailboxes, items int, mode domain.AccessMode, opts 
 	secrets := &memSecrets{}
 	e := &simEnv{t: t, sim: sim, ds: ds, store: bs, clock: clock}
 	e.syncer = &app.Syncer{
-		Store: bs, Secrets: secrets, Connector: ewsaccess.NewConnector(ewsaccess.Options{}), Clock: clock,
+		Store: bs, Secrets: secrets, Connector: ewsmailbox.NewConnector(ewsmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}}), Clock: clock,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	ctx := context.Background()

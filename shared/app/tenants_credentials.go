@@ -39,7 +39,7 @@ func (s *Tenants) RotateCredential(ctx context.Context, id string, c domain.Cred
 
 	candidate := t
 	candidate.AuthKind = c.Kind
-	rep, err := s.Checker.CheckAccess(ctx, candidate, mb, c)
+	rep, err := s.checkAccess(ctx, candidate, mb, c)
 	if err != nil {
 		s.logger(ctx).Warn("rotate: access check failed", "tenantId", id, "mailbox", mb.Address, "error", err.Error())
 		rep = domain.AccessReport{Mailbox: mb.Address, Status: domain.MailboxError, Detail: "the access check could not complete"}

@@ -151,7 +151,7 @@ func (s *Tenants) checkOne(ctx context.Context, t domain.Tenant, m domain.Mailbo
 			rep, ok = domain.AccessReport{Mailbox: m.Address, Status: domain.MailboxError, Detail: "the access check failed unexpectedly"}, true
 		}
 	}()
-	rep, err := s.Checker.CheckAccess(ctx, t, m, cred)
+	rep, err := s.checkAccess(ctx, t, m, cred)
 	if err != nil && ctx.Err() != nil {
 		return domain.AccessReport{}, false
 	}
@@ -162,14 +162,25 @@ func (s *Tenants) checkOne(ctx context.Context, t domain.Tenant, m domain.Mailbo
 			Mailbox: m.Address,
 			Status:  domain.MailboxError,
 			Detail:  "the access check could not complete",
-			Hint:    "check that the EWS URL is reachable from Mailbridge and retry; the logs carry the cause under this request's id",
+			Hint:    checkIncompleteHint,
 		}, true
 	}
 	rep.Mailbox = m.Address
+	return rep, true
+}
+
+// checkAccess runs the access check and writes its fix hint: the checker
+// reports what it found, the hint's text comes from hints.go only.
+func (s *Tenants) checkAccess(ctx context.Context, t domain.Tenant, m domain.Mailbox, cred domain.Credential) (domain.AccessReport, error) {
+	rep, err := s.Checker.CheckAccess(ctx, t, m, cred)
+	if err != nil {
+		return rep, err
+	}
 	if rep.Status == domain.MailboxStatusUnknown {
 		rep.Status = domain.MailboxError
 	}
-	return rep, true
+	rep.Hint = ReportHint(t, m, cred, rep)
+	return rep, nil
 }
 
 // record stores each mailbox's outcome. It re-reads the mailbox first so a

@@ -9,7 +9,7 @@ import (
 )
 
 // The mailbox-access port: what the sync use case needs from Exchange,
-// independent of the protocol. shared/ewsaccess implements it over EWS; a
+// independent of the protocol. shared/exchange/ewsmailbox implements it over EWS; a
 // Microsoft Graph backend would implement the same interface.
 
 // MailboxRef names one mailbox and how to reach it.
@@ -109,6 +109,21 @@ const (
 	AccessSyncStateInvalid AccessErrorKind = "sync_state_invalid" // resync from scratch
 	AccessTransient        AccessErrorKind = "transient"          // retry later
 	AccessPermanent        AccessErrorKind = "permanent"          // retrying will not help
+)
+
+// Codes a failure carries (AccessError.Code, AccessReport.Code) when the
+// server gave none of its own (a response code such as ErrorServerBusy, or
+// "HTTP 401"): what went wrong on the way to the server, so a fix hint can
+// name the fix.
+const (
+	AccessCodeClientConfig        = "ClientConfig"          // no client can be built from the tenant's URL, version and credential
+	AccessCodeNoStoredCredentials = "NoStoredCredentials"   // the tenant has no credential stored
+	AccessCodeTokenRefused        = "TokenRefused"          // the identity platform refused the app's credentials
+	AccessCodeAddressRefused      = "AddressRefused"        // the URL guard refused the endpoint's address
+	AccessCodeTLSUnknownAuthority = "TLSUnknownAuthority"   // the server's certificate has an unknown issuer
+	AccessCodeTLSHostname         = "TLSHostname"           // the server's certificate is for another host
+	AccessCodeTLSInvalid          = "TLSCertificateInvalid" // the server's certificate is expired or not yet valid
+	AccessCodeNotSOAP             = "NotSOAP"               // the answer is not a SOAP response (a login page, a proxy)
 )
 
 // AccessError is a classified mailbox-access failure. Its message holds the

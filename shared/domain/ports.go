@@ -272,12 +272,21 @@ type AccessReport struct {
 	ServerVersion     string        `json:"serverVersion,omitempty"`
 	Throttled         bool          `json:"throttled,omitempty"`
 	Detail            string        `json:"detail,omitempty"` // what Exchange said (response code), no secrets
-	Hint              string        `json:"hint,omitempty"`   // how to fix it
+	// The failure behind Status (or, with Status ok, behind Throttled),
+	// which the fix hint is chosen by: its kind, its code (AccessError.Code)
+	// and the back-off the server asked for. Empty when the check worked.
+	ErrorKind    AccessErrorKind `json:"errorKind,omitempty"`
+	Code         string          `json:"code,omitempty"`
+	RetryAfterMs int64           `json:"retryAfterMs,omitempty"`
+	// Hint says how to fix it. The checker leaves it empty; the
+	// application writes it (app.ReportHint), the one source of hint text.
+	Hint string `json:"hint,omitempty"`
 }
 
 // AccessChecker checks one mailbox's access with a tenant's credential,
 // trying the tenant's mode and, where allowed, falling back from
-// impersonation to delegate access (seed 004). Implemented over EWS.
+// impersonation to delegate access. Implemented over EWS. It
+// reports status and detail; the fix hint is the application's to write.
 type AccessChecker interface {
 	CheckAccess(ctx context.Context, t Tenant, m Mailbox, c Credential) (AccessReport, error)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/aws/dynamostore"
 	"github.com/mailbridge/mailbridge/shared/aws/smsecrets"
 	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
 	"github.com/mailbridge/mailbridge/shared/platform/config"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 )
@@ -85,6 +86,12 @@ func parseStage(s string) (string, error) {
 		return "", errors.New("must be 1 to 20 lowercase letters, digits or dashes")
 	}
 	return s, nil
+}
+
+// EWSOptions are the options of every Lambda's EWS adapters: every
+// connection checked by the deployment's URL policy.
+func (e *Env) EWSOptions() ewsmailbox.Options {
+	return ewsmailbox.Options{URLGuard: &e.URLPolicy}
 }
 
 // Store opens the DynamoDB store; opts may adjust the shared options.

@@ -8,12 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 )
 
 // Defaults for Config.
@@ -45,10 +48,20 @@ type Config struct {
 	URL     string // EWS endpoint, e.g. https://outlook.office365.com/EWS/Exchange.asmx
 	Version string // RequestServerVersion; default Exchange2016
 	Auth    Authenticator
-	// HTTPClient supplies the transport (proxies, custom dialers). Its
-	// Transport is wrapped with Auth (NTLM uses clones of it, see
-	// NTLMConnections); its Timeout and redirect policy are not used.
-	// Optional.
+	// URLGuard checks the address of every connection the client opens
+	// (to Exchange and to the OAuth token endpoint), after DNS resolution.
+	// An endpoint URL is tenant input: without the check a URL, or a DNS
+	// change after it was registered, could point the client and its
+	// credentials at loopback, the cloud metadata service or the
+	// deployment's private network. Required; a local simulator needs
+	// urlguard.Policy{DevLoopback: true}.
+	URLGuard *urlguard.Policy
+	// HTTPClient supplies transport settings (pool sizes, dial hooks). Its
+	// Transport must be an *http.Transport (nil: the default one); the
+	// client uses a clone of it, without its proxy and with every
+	// connection checked by URLGuard, wrapped with Auth (NTLM uses clones
+	// of it, see NTLMConnections). Its Timeout and redirect policy are not
+	// used. Optional.
 	HTTPClient *http.Client
 	// RootCAs trusts a private CA (on-premises Exchange). Only used when
 	// HTTPClient is nil.
@@ -95,6 +108,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Auth == nil {
 		return nil, errors.New("ews: Config.Auth is required")
+	}
+	if cfg.URLGuard == nil {
+		return nil, errors.New("ews: Config.URLGuard is required: every connection to a tenant's endpoint must be checked " +
+			"(urlguard.Policy{DevLoopback: true} allows a local simulator)")
 	}
 	c := &Client{
 		url:       u.String(),
@@ -154,27 +171,76 @@ func validVersion(v string) bool {
 	return false
 }
 
+// baseTransport builds the transport every call and token request goes
+// through: the caller's *http.Transport cloned, or a default one, always
+// without a proxy (the guard would check the proxy's address instead of
+// Exchange's) and with every connection checked by cfg.URLGuard.
 func baseTransport(cfg Config) (http.RoundTripper, error) {
+	var tr *http.Transport
 	if cfg.HTTPClient != nil {
 		if cfg.RootCAs != nil {
 			return nil, errors.New("ews: set RootCAs on HTTPClient's transport, not in Config, when HTTPClient is given")
 		}
-		rt := cfg.HTTPClient.Transport
-		if rt == nil {
-			rt = http.DefaultTransport
+		switch rt := cfg.HTTPClient.Transport.(type) {
+		case nil:
+			tr = http.DefaultTransport.(*http.Transport).Clone()
+			tr.DialContext = nil
+		case *http.Transport:
+			if rt.TLSClientConfig != nil && rt.TLSClientConfig.InsecureSkipVerify {
+				return nil, errors.New("ews: refusing an HTTP client that skips TLS verification; use RootCAs for a private CA")
+			}
+			if rt.DialTLSContext != nil {
+				return nil, errors.New("ews: refusing an HTTP client with its own DialTLSContext: the URL guard could not check its connections")
+			}
+			tr = rt.Clone()
+		default:
+			return nil, fmt.Errorf("ews: HTTPClient.Transport is a %T; only an *http.Transport can have its connections checked by the URL guard", rt)
 		}
-		if tr, ok := rt.(*http.Transport); ok && tr.TLSClientConfig != nil && tr.TLSClientConfig.InsecureSkipVerify {
-			return nil, errors.New("ews: refusing an HTTP client that skips TLS verification; use RootCAs for a private CA")
-		}
-		return rt, nil
+	} else {
+		tr = http.DefaultTransport.(*http.Transport).Clone()
+		tr.DialContext = nil
+		tr.TLSClientConfig = &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12}
+		// NTLM authenticates a connection, not a request; HTTP/2
+		// multiplexing breaks it, so stay on HTTP/1.1 for every auth kind.
+		tr.ForceAttemptHTTP2 = false
+		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12}
-	// NTLM authenticates a connection, not a request; HTTP/2 multiplexing
-	// breaks it, so stay on HTTP/1.1 for every auth kind.
-	tr.ForceAttemptHTTP2 = false
-	tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	tr.Proxy = nil
+	tr.DialContext = guardedDial(cfg.URLGuard, tr.DialContext)
 	return tr, nil
+}
+
+// dialFunc is http.Transport's DialContext.
+type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// guardedDial returns a dial function whose every connection the guard
+// allowed. Without a caller's dial function the guard's own dialer refuses
+// a forbidden address before connecting; a caller's dial function (a dial
+// hook) is checked on the address it connected to, and that connection is
+// closed before anything is sent on it.
+func guardedDial(g *urlguard.Policy, dial dialFunc) dialFunc {
+	if dial == nil {
+		return g.Dialer(&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if err := g.Control(network, addr, nil); err != nil && isIPAddrPort(addr) {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+		}
+		conn, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		if err := g.Control(network, conn.RemoteAddr().String(), nil); err != nil {
+			_ = conn.Close()
+			return nil, &net.OpError{Op: "dial", Net: network, Addr: conn.RemoteAddr(), Err: err}
+		}
+		return conn, nil
+	}
+}
+
+func isIPAddrPort(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	return err == nil && net.ParseIP(host) != nil
 }
 
 // call sends one operation and returns the element inside soap:Body. SOAP

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 )
 
 type fixedClock struct{ t time.Time }
@@ -22,7 +24,7 @@ var testNow = time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
 
 func newTestClient(t *testing.T, url string, mod func(*Config)) *Client {
 	t.Helper()
-	cfg := Config{URL: url, Auth: BasicAuth("svc@contoso.com", "S3cret-pw!"), Clock: fixedClock{testNow}}
+	cfg := Config{URL: url, Auth: BasicAuth("svc@contoso.com", "S3cret-pw!"), Clock: fixedClock{testNow}, URLGuard: loopbackGuard}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -564,7 +566,7 @@ func TestTLSVerification(t *testing.T) {
 	t.Run("InsecureSkipVerify client rejected", func(t *testing.T) {
 		hc := srv.Client()
 		hc.Transport.(*http.Transport).TLSClientConfig.InsecureSkipVerify = true
-		_, err := New(Config{URL: srv.URL, Auth: BasicAuth("a", "b"), HTTPClient: hc})
+		_, err := New(Config{URL: srv.URL, Auth: BasicAuth("a", "b"), HTTPClient: hc, URLGuard: loopbackGuard})
 		if err == nil || !strings.Contains(err.Error(), "skips TLS verification") {
 			t.Fatalf("err = %v", err)
 		}
@@ -577,11 +579,14 @@ func TestNewValidatesConfig(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{"no URL", Config{Auth: BasicAuth("a", "b")}, "absolute http(s) URL"},
-		{"ftp URL", Config{URL: "ftp://x/ews", Auth: BasicAuth("a", "b")}, "absolute http(s) URL"},
-		{"credentials in URL", Config{URL: "https://svc:hunter2@x/ews", Auth: BasicAuth("a", "b")}, "must not contain credentials"},
-		{"no auth", Config{URL: "https://x/ews"}, "Auth is required"},
-		{"unknown version", Config{URL: "https://x/ews", Auth: BasicAuth("a", "b"), Version: "Exchange2019"}, "unknown Exchange version"},
+		{"no URL", Config{Auth: BasicAuth("a", "b"), URLGuard: &urlguard.Policy{}}, "absolute http(s) URL"},
+		{"ftp URL", Config{URL: "ftp://x/ews", Auth: BasicAuth("a", "b"), URLGuard: &urlguard.Policy{}}, "absolute http(s) URL"},
+		{"credentials in URL", Config{URL: "https://svc:hunter2@x/ews", Auth: BasicAuth("a", "b"), URLGuard: &urlguard.Policy{}}, "must not contain credentials"},
+		{"no auth", Config{URL: "https://x/ews", URLGuard: &urlguard.Policy{}}, "Auth is required"},
+		{"unknown version", Config{URL: "https://x/ews", Auth: BasicAuth("a", "b"), Version: "Exchange2019", URLGuard: &urlguard.Policy{}}, "unknown Exchange version"},
+		{"no URL guard", Config{URL: "https://x/ews", Auth: BasicAuth("a", "b")}, "URLGuard is required"},
+		{"a round tripper the guard cannot check", Config{URL: "https://x/ews", Auth: BasicAuth("a", "b"), URLGuard: &urlguard.Policy{},
+			HTTPClient: &http.Client{Transport: roundTripFunc(http.DefaultTransport.RoundTrip)}}, "only an *http.Transport"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -43,7 +43,10 @@
 // Requests are built with encoding/xml, so every value is escaped. TLS is
 // always verified (Config.RootCAs trusts a private CA). Response bodies are
 // bounded by Config.MaxResponseBytes. Credentials never appear in errors,
-// String output or trace files.
+// String output or trace files. Every connection (to Exchange and to the
+// OAuth token endpoint) is checked by Config.URLGuard, which New requires:
+// a client cannot be built that would call an address the deployment does
+// not allow.
 //
 // The package holds no Mailbridge domain logic: callers map Item to their
 // own types.

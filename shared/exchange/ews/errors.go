@@ -7,6 +7,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 )
 
 // Layer says where in the exchange with the server an error arose.
@@ -123,7 +125,8 @@ const (
 	// limits, HTTP 5xx, network errors, timeouts, truncated bodies).
 	ClassTransient Class = "transient"
 	// ClassPermanent: retrying will not help (ErrorSchemaValidation, bad
-	// arguments, oversized responses, anything unrecognised).
+	// arguments, oversized responses, an address the URL guard refuses,
+	// anything unrecognised).
 	ClassPermanent Class = "permanent"
 )
 
@@ -162,6 +165,13 @@ func Classify(err error) Class {
 		return ClassAuth
 	}
 	if errors.Is(err, ErrInvalidArgument) || errors.Is(err, ErrResponseTooLarge) {
+		return ClassPermanent
+	}
+	// The URL guard refused the address: the endpoint must change, so
+	// retrying will not help (it arrives wrapped in a dial *net.OpError,
+	// which would otherwise read as a network error).
+	var ge *urlguard.Error
+	if errors.As(err, &ge) {
 		return ClassPermanent
 	}
 	if !isEWS {

@@ -17,7 +17,7 @@ import (
 func TestFindItemRestrictionRequest(t *testing.T) {
 	answer := readFixture(t, "msdocs/finditem-operation.02.FindItemResponse.xml")
 	srv := newCaptureServer(t, http.StatusOK, answer)
-	c, err := New(Config{URL: srv.URL + "/EWS/Exchange.asmx", Auth: BasicAuth("svc", "pw")})
+	c, err := New(Config{URL: srv.URL + "/EWS/Exchange.asmx", Auth: BasicAuth("svc", "pw"), URLGuard: loopbackGuard})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestFindItemRestrictionRequest(t *testing.T) {
 
 func TestFindItemRestrictionRefusesBadField(t *testing.T) {
 	srv := newCaptureServer(t, http.StatusOK, nil)
-	c, err := New(Config{URL: srv.URL, Auth: BasicAuth("svc", "pw")})
+	c, err := New(Config{URL: srv.URL, Auth: BasicAuth("svc", "pw"), URLGuard: loopbackGuard})
 	if err != nil {
 		t.Fatal(err)
 	}

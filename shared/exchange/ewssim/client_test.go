@@ -12,6 +12,7 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/exchange/ews"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
+	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 )
 
 // Conformance through the real client (shared/ews): every auth kind and
@@ -65,7 +66,7 @@ func (e *clientEnv) demoSecret() string { return e.ds.Account.ClientSecret }
 
 func (e *clientEnv) client(t *testing.T, auth ews.Authenticator) *ews.Client {
 	t.Helper()
-	c, err := ews.New(ews.Config{URL: e.srv.EWSURL, Auth: auth, RootCAs: e.srv.CertPool()})
+	c, err := ews.New(ews.Config{URL: e.srv.EWSURL, Auth: auth, RootCAs: e.srv.CertPool(), URLGuard: &urlguard.Policy{DevLoopback: true}})
 	must(t, err)
 	return c
 }

@@ -1,4 +1,4 @@
-package ewsaccess_test
+package ewsmailbox_test
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ews"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -61,7 +61,7 @@ func TestNormalizeGolden(t *testing.T) {
 	}
 	got := map[string]any{}
 	for _, it := range items {
-		got[it.name] = ewsaccess.Normalize(it.in)
+		got[it.name] = ewsmailbox.Normalize(it.in)
 	}
 	b, err := json.MarshalIndent(got, "", "  ")
 	if err != nil {
@@ -120,7 +120,7 @@ func TestNormalizeBoundsHugeItems(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			it := ewsaccess.Normalize(tc.in)
+			it := ewsmailbox.Normalize(tc.in)
 			if it.Truncated != tc.truncated {
 				t.Fatalf("Truncated = %v, want %v", it.Truncated, tc.truncated)
 			}

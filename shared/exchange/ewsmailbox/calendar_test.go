@@ -1,4 +1,4 @@
-package ewscalendar_test
+package ewsmailbox_test
 
 import (
 	"context"
@@ -8,28 +8,27 @@ import (
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewscalendar"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 )
 
 const (
 	ann     = "ann@contoso.com"
 	bob     = "bob@contoso.com"
-	svcUser = "svc@contoso.com"
-	svcPass = "s3cret-pass"
+	calUser = "svc@contoso.com"
+	calPass = "s3cret-pass"
 )
 
 var start = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
-type env struct {
+type calEnv struct {
 	sim    *ewssim.Sim
 	writer domain.CalendarWriter
 }
 
-// newEnv serves a simulator with two mailboxes; the service account may
+// newCalEnv serves a simulator with two mailboxes; the service account may
 // impersonate ann and is a delegate of bob.
-func newEnv(t *testing.T) *env {
+func newCalEnv(t *testing.T) *calEnv {
 	t.Helper()
 	sim := ewssim.New(ewssim.Options{BackOff: 3 * time.Second})
 	for _, m := range []string{ann, bob} {
@@ -37,10 +36,10 @@ func newEnv(t *testing.T) *env {
 			t.Fatal(err)
 		}
 	}
-	if err := sim.AddAccount(ewssim.Account{Username: svcUser, Password: svcPass, ImpersonationScope: []string{ann}}); err != nil {
+	if err := sim.AddAccount(ewssim.Account{Username: calUser, Password: calPass, ImpersonationScope: []string{ann}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := sim.GrantDelegate(svcUser, bob, ""); err != nil {
+	if err := sim.GrantDelegate(calUser, bob, ""); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewUnstartedServer(sim.Handler())
@@ -48,12 +47,12 @@ func newEnv(t *testing.T) *env {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	tenant := domain.Tenant{ID: "acme", EWSURL: srv.URL + ewssim.EWSPath, ExchangeVersion: "Exchange2016", AccessMode: domain.AccessImpersonation}
-	cred := domain.Credential{Kind: domain.AuthBasic, Username: svcUser, Password: svcPass}
-	w, err := ewscalendar.NewConnector(ewsaccess.Options{}).ConnectCalendar(context.Background(), tenant, cred)
+	cred := domain.Credential{Kind: domain.AuthBasic, Username: calUser, Password: calPass}
+	w, err := ewsmailbox.NewCalendarConnector(simOptions).ConnectCalendar(context.Background(), tenant, cred)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{sim: sim, writer: w}
+	return &calEnv{sim: sim, writer: w}
 }
 
 func imp(addr string) domain.MailboxRef {
@@ -68,7 +67,7 @@ func trip(subject string) domain.EventSpec {
 }
 
 // calendar returns the items in a mailbox's calendar by id.
-func (e *env) calendar(t *testing.T, mailbox string) map[string]ewssim.Item {
+func (e *calEnv) calendar(t *testing.T, mailbox string) map[string]ewssim.Item {
 	t.Helper()
 	refs, err := e.sim.ListItems(mailbox, "calendar")
 	if err != nil {
@@ -87,7 +86,7 @@ func (e *env) calendar(t *testing.T, mailbox string) map[string]ewssim.Item {
 
 func markerOf(it ewssim.Item) string {
 	for _, p := range it.Extended {
-		if p.SetID == ewscalendar.PropertySetID && p.Name == ewscalendar.MarkerField.PropertyName {
+		if p.SetID == ewsmailbox.PropertySetID && p.Name == ewsmailbox.MarkerField.PropertyName {
 			return p.Value
 		}
 	}
@@ -96,7 +95,7 @@ func markerOf(it ewssim.Item) string {
 
 // userItem adds an item the user made by hand: same subject and time as
 // Mailbridge's event, but no marker.
-func (e *env) userItem(t *testing.T, mailbox, subject string) (string, string) {
+func (e *calEnv) userItem(t *testing.T, mailbox, subject string) (string, string) {
 	t.Helper()
 	ref, err := e.sim.AddItem(mailbox, "calendar", ewssim.Item{Kind: ewssim.KindCalendar, Subject: subject, Start: start, End: start.Add(2 * time.Hour)})
 	if err != nil {
@@ -108,7 +107,7 @@ func (e *env) userItem(t *testing.T, mailbox, subject string) (string, string) {
 func TestPutCreatesThenUpdatesTheMarkedItem(t *testing.T) {
 	for _, mb := range []domain.MailboxRef{imp(ann), {Address: bob, Mode: domain.AccessDelegate}} {
 		t.Run(string(mb.Mode), func(t *testing.T) {
-			e := newEnv(t)
+			e := newCalEnv(t)
 			ctx := context.Background()
 			t0 := start.Add(-72 * time.Hour)
 			created, err := e.writer.PutEvent(ctx, mb, "trip-1", trip("Flight to Oslo"), true, t0)
@@ -143,11 +142,11 @@ func TestPutCreatesThenUpdatesTheMarkedItem(t *testing.T) {
 	}
 }
 
-// TestOnlyItemsMailbridgeCreated is Invariant 5: a user's own item with the
+// TestOnlyItemsMailbridgeCreated is the writer's author-only access: a user's own item with the
 // same subject and time is never changed or deleted, and a delete naming an
 // event Mailbridge never wrote fails clearly.
 func TestOnlyItemsMailbridgeCreated(t *testing.T) {
-	e := newEnv(t)
+	e := newCalEnv(t)
 	ctx := context.Background()
 	userID, userCK := e.userItem(t, ann, "Flight to Oslo")
 	t0 := start.Add(-72 * time.Hour)
@@ -189,7 +188,7 @@ func TestOnlyItemsMailbridgeCreated(t *testing.T) {
 // The server matches the marker ignoring case; an id that differs only in
 // case is a different client event.
 func TestMarkerMatchIsExact(t *testing.T) {
-	e := newEnv(t)
+	e := newCalEnv(t)
 	ctx := context.Background()
 	t0 := start.Add(-72 * time.Hour)
 	upper, err := e.writer.PutEvent(ctx, imp(ann), "TRIP-1", trip("Upper"), false, t0)
@@ -210,7 +209,7 @@ func TestMarkerMatchIsExact(t *testing.T) {
 
 // A late retry of an older request must not undo a newer one.
 func TestOlderRequestIsSuperseded(t *testing.T) {
-	e := newEnv(t)
+	e := newCalEnv(t)
 	ctx := context.Background()
 	t0 := start.Add(-72 * time.Hour)
 	newer, err := e.writer.PutEvent(ctx, imp(ann), "trip-1", trip("Newer"), false, t0.Add(time.Hour))
@@ -258,7 +257,7 @@ func TestFailuresAreClassified(t *testing.T) {
 			wantKind: domain.AccessTransient},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t)
+			e := newCalEnv(t)
 			if tc.fault != nil {
 				e.sim.InjectFault(*tc.fault)
 			}
@@ -283,8 +282,8 @@ func TestDuplicatesDoNotOutliveTheNextWrite(t *testing.T) {
 	t0 := start.Add(-72 * time.Hour)
 	marked := func(stamp time.Time) ewssim.Item {
 		return ewssim.Item{Kind: ewssim.KindCalendar, Subject: "Flight", Start: start, End: start.Add(time.Hour), Extended: []ewssim.ExtendedProperty{
-			{SetID: ewscalendar.PropertySetID, Name: ewscalendar.MarkerField.PropertyName, Type: "String", Value: "trip-1"},
-			{SetID: ewscalendar.PropertySetID, Name: ewscalendar.StampField.PropertyName, Type: "String", Value: stamp.Format(time.RFC3339Nano)},
+			{SetID: ewsmailbox.PropertySetID, Name: ewsmailbox.MarkerField.PropertyName, Type: "String", Value: "trip-1"},
+			{SetID: ewsmailbox.PropertySetID, Name: ewsmailbox.StampField.PropertyName, Type: "String", Value: stamp.Format(time.RFC3339Nano)},
 		}}
 	}
 	for _, tc := range []struct {
@@ -301,7 +300,7 @@ func TestDuplicatesDoNotOutliveTheNextWrite(t *testing.T) {
 		}, domain.EventDeleted, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t)
+			e := newCalEnv(t)
 			if _, err := e.sim.AddItem(ann, "calendar", marked(t0)); err != nil {
 				t.Fatal(err)
 			}

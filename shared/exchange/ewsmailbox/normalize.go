@@ -1,4 +1,7 @@
-package ewsaccess
+package ewsmailbox
+
+// normalize.go owns the mapping of EWS items to the change feed's
+// domain.Item, bounded to the domain's limits.
 
 import (
 	"slices"

@@ -1,11 +1,12 @@
-package ewsaccess_test
+package ewsmailbox_test
 
 import (
 	"testing"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ews"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
+	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 )
 
 // The cache hands back the same client (and so the same connections and
@@ -19,7 +20,7 @@ func TestClientCacheReusesOnlyForTheSameTenantEndpointAndCredential(t *testing.T
 	rotated := cred
 	rotated.Password = "new"
 
-	cache := ewsaccess.NewClientCache(ewsaccess.Options{}, 10)
+	cache := ewsmailbox.NewClientCache(ewsmailbox.Options{URLGuard: &urlguard.Policy{}}, 10)
 	client := func(t *testing.T, tn domain.Tenant, c domain.Credential, u string) *ews.Client {
 		t.Helper()
 		cl, err := cache.For(tn, c).Client(u)
@@ -53,7 +54,7 @@ func TestClientCacheReusesOnlyForTheSameTenantEndpointAndCredential(t *testing.T
 
 func TestClientCacheTargetPicksEndpointAndMode(t *testing.T) {
 	const url, other = "https://mail.example.com/EWS/Exchange.asmx", "https://mail2.example.com/EWS/Exchange.asmx"
-	tc := ewsaccess.NewClientCache(ewsaccess.Options{}, 10).For(domain.Tenant{ID: "acme", EWSURL: url},
+	tc := ewsmailbox.NewClientCache(ewsmailbox.Options{URLGuard: &urlguard.Policy{}}, 10).For(domain.Tenant{ID: "acme", EWSURL: url},
 		domain.Credential{Kind: domain.AuthBasic, Username: "svc", Password: "pw"})
 	tenantClient, err := tc.Client(url)
 	if err != nil {
@@ -82,7 +83,7 @@ func TestClientCacheTargetPicksEndpointAndMode(t *testing.T) {
 			}
 		})
 	}
-	bad := ewsaccess.NewClientCache(ewsaccess.Options{}, 10).For(domain.Tenant{ID: "acme", EWSURL: "::"},
+	bad := ewsmailbox.NewClientCache(ewsmailbox.Options{URLGuard: &urlguard.Policy{}}, 10).For(domain.Tenant{ID: "acme", EWSURL: "::"},
 		domain.Credential{Kind: domain.AuthBasic, Username: "svc", Password: "pw"})
 	if _, _, err := bad.Target(domain.MailboxRef{Address: "anna@example.com"}); accessKind(t, err).Kind != domain.AccessPermanent {
 		t.Errorf("a client that cannot be built: %v, want a permanent access error", err)

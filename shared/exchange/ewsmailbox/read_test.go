@@ -1,4 +1,4 @@
-package ewsaccess_test
+package ewsmailbox_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 )
 
@@ -18,7 +18,7 @@ type simEnv struct {
 	ds     ewssim.Dataset
 	tenant domain.Tenant
 	cred   domain.Credential
-	conn   *ewsaccess.Connector
+	conn   *ewsmailbox.Connector
 }
 
 func newSim(t *testing.T, mailboxes, items int) *simEnv {
@@ -37,7 +37,7 @@ func newSim(t *testing.T, mailboxes, items int) *simEnv {
 		sim: sim, ds: ds,
 		tenant: domain.Tenant{ID: "acme", EWSURL: srv.EWSURL, ExchangeVersion: "Exchange2016", AuthKind: domain.AuthBasic},
 		cred:   domain.Credential{Kind: domain.AuthBasic, Username: ds.Account.Username, Password: ds.Account.Password},
-		conn:   ewsaccess.NewConnector(ewsaccess.Options{}),
+		conn:   ewsmailbox.NewConnector(simOptions),
 	}
 }
 
@@ -234,7 +234,7 @@ func TestErrorsAreClassified(t *testing.T) {
 func containsStr(s, sub string) bool { return sub != "" && strings.Contains(s, sub) }
 
 func TestConnectorRefusesBadConfig(t *testing.T) {
-	conn := ewsaccess.NewConnector(ewsaccess.Options{})
+	conn := ewsmailbox.NewConnector(simOptions)
 	for _, tc := range []struct {
 		name   string
 		tenant domain.Tenant

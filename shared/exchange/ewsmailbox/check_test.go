@@ -1,4 +1,4 @@
-package ewsprobe_test
+package ewsmailbox_test
 
 import (
 	"context"
@@ -17,9 +17,9 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/testsupport/golden"
 
+	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsprobe"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 )
 
@@ -35,36 +35,36 @@ const (
 	delegated  = "chloe@contoso.com"
 	folderDel  = "dan@contoso.com"   // inbox, sent items and calendar shared; contacts not
 	busy       = "eva@contoso.com"   // answers ErrorServerBusy
-	calOnly    = "farid@contoso.com" // outside the scope, only the calendar shared (seed 004)
+	calOnly    = "farid@contoso.com" // outside the scope, only the calendar shared
 	unknown    = "nobody@contoso.com"
 )
 
-// env is one TLS simulator (OAuth needs an https authority) with a
+// checkEnv is one TLS simulator (OAuth needs an https authority) with a
 // service account that is also an app registration (secret and cert).
-type env struct {
+type checkEnv struct {
 	sim     *ewssim.Sim
 	srv     *ewssim.Server
 	certPEM string
 	keyPEM  string
-	checker *ewsprobe.Checker
+	checker *ewsmailbox.Checker
 }
 
 var (
-	envOnce sync.Once
-	shared  *env
-	envErr  error
+	checkEnvOnce   sync.Once
+	sharedCheckEnv *checkEnv
+	checkEnvErr    error
 )
 
-func testEnv(t *testing.T) *env {
+func testCheckEnv(t *testing.T) *checkEnv {
 	t.Helper()
-	envOnce.Do(func() { shared, envErr = newEnv() })
-	if envErr != nil {
-		t.Fatal(envErr)
+	checkEnvOnce.Do(func() { sharedCheckEnv, checkEnvErr = newCheckEnv() })
+	if checkEnvErr != nil {
+		t.Fatal(checkEnvErr)
 	}
-	return shared
+	return sharedCheckEnv
 }
 
-func newEnv() (*env, error) {
+func newCheckEnv() (*checkEnv, error) {
 	sim := ewssim.New(ewssim.Options{Seed: 1})
 	for _, a := range []string{inScope, outOfScope, delegated, folderDel, busy, calOnly} {
 		if err := sim.AddMailbox(a, strings.Split(a, "@")[0]); err != nil {
@@ -99,8 +99,8 @@ func newEnv() (*env, error) {
 		return nil, err
 	}
 	// The server lives for the whole test binary; the OS reclaims it.
-	return &env{sim: sim, srv: srv, certPEM: certPEM, keyPEM: keyPEM,
-		checker: ewsprobe.New(ewsprobe.Options{Client: ewsaccess.Options{RootCAs: srv.CertPool()}})}, nil
+	return &checkEnv{sim: sim, srv: srv, certPEM: certPEM, keyPEM: keyPEM,
+		checker: ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{Client: ewsmailbox.Options{RootCAs: srv.CertPool(), URLGuard: simOptions.URLGuard}})}, nil
 }
 
 func newCert() (certPEM, keyPEM string, err error) {
@@ -118,7 +118,7 @@ func newCert() (certPEM, keyPEM string, err error) {
 		string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})), nil
 }
 
-func (e *env) cred(kind domain.AuthKind) domain.Credential {
+func (e *checkEnv) cred(kind domain.AuthKind) domain.Credential {
 	switch kind {
 	case domain.AuthOAuthSecret:
 		return domain.Credential{Kind: kind, EntraTenant: appTenant, ClientID: appClientID, ClientSecret: appSecret, Authority: e.srv.URL}
@@ -128,15 +128,18 @@ func (e *env) cred(kind domain.AuthKind) domain.Credential {
 	return domain.Credential{Kind: kind, Username: svcUser, Password: svcPassword}
 }
 
-func (e *env) tenant(mode domain.AccessMode, fallback bool) domain.Tenant {
+func (e *checkEnv) tenant(mode domain.AccessMode, fallback bool) domain.Tenant {
 	return domain.Tenant{ID: "t-probe", EWSURL: e.srv.EWSURL, AccessMode: mode, AllowFallback: fallback, Folders: domain.DefaultFolders}
 }
 
-// TestCheckAccess runs the verify cases of issue 4 and the failure kinds
-// against the simulator, comparing the whole report with a golden file:
-// what an admin reads in the verify answer and in `ewsctl probe --json`.
+// TestCheckAccess runs the verify cases (impersonation in and out of scope,
+// the fallback to delegate access, folder-level delegates, unknown
+// mailboxes) and the failure kinds against the simulator, comparing the
+// whole report, with the hint the application writes for it, with a golden
+// file: what an admin reads in the verify answer and in `ewsctl probe
+// --json`.
 func TestCheckAccess(t *testing.T) {
-	e := testEnv(t)
+	e := testCheckEnv(t)
 	tests := []struct {
 		name     string
 		mode     domain.AccessMode
@@ -198,6 +201,7 @@ func TestCheckAccess(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			rep = adminView(t, tn, m, c, rep)
 			if rep.Status != tt.status || rep.Mode != tt.wantMode {
 				t.Errorf("status %s in mode %s, want %s in mode %s (detail %q)", rep.Status, rep.Mode, tt.status, tt.wantMode, rep.Detail)
 			}
@@ -216,7 +220,7 @@ func TestCheckAccess(t *testing.T) {
 					t.Errorf("report holds a secret: %s", raw)
 				}
 			}
-			golden.JSON(t, filepath.Join("testdata", tt.name+".json"), rep)
+			golden.JSON(t, filepath.Join("testdata", "check", tt.name+".json"), rep)
 		})
 	}
 }
@@ -224,15 +228,16 @@ func TestCheckAccess(t *testing.T) {
 // TestReportDetails checks the facts beyond the status that the golden
 // files also pin, so a failure names what went wrong.
 func TestReportDetails(t *testing.T) {
-	e := testEnv(t)
+	e := testCheckEnv(t)
 	ctx := context.Background()
 	check := func(mode domain.AccessMode, fallback bool, mailbox string) domain.AccessReport {
 		t.Helper()
-		rep, err := e.checker.CheckAccess(ctx, e.tenant(mode, fallback), domain.Mailbox{Address: mailbox}, e.cred(domain.AuthBasic))
+		tn, m, c := e.tenant(mode, fallback), domain.Mailbox{Address: mailbox}, e.cred(domain.AuthBasic)
+		rep, err := e.checker.CheckAccess(ctx, tn, m, c)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return rep
+		return adminView(t, tn, m, c, rep)
 	}
 	t.Run("ok lists every default folder and the server build", func(t *testing.T) {
 		rep := check(domain.AccessImpersonation, false, inScope)
@@ -270,7 +275,7 @@ func TestReportDetails(t *testing.T) {
 			t.Errorf("got %+v", rep)
 		}
 	})
-	t.Run("seed 004: calendar permission instead of impersonation", func(t *testing.T) {
+	t.Run("calendar permission instead of impersonation", func(t *testing.T) {
 		tn := e.tenant(domain.AccessImpersonation, true)
 		tn.Folders = []string{domain.FolderCalendar}
 		rep, err := e.checker.CheckAccess(ctx, tn, domain.Mailbox{Address: calOnly}, e.cred(domain.AuthBasic))
@@ -296,10 +301,12 @@ func TestReportDetails(t *testing.T) {
 	t.Run("only configured folders count as problems", func(t *testing.T) {
 		tn := e.tenant(domain.AccessFolderDelegate, false)
 		tn.Folders = []string{domain.FolderCalendar}
-		rep, err := e.checker.CheckAccess(ctx, tn, domain.Mailbox{Address: folderDel}, e.cred(domain.AuthBasic))
+		m, c := domain.Mailbox{Address: folderDel}, e.cred(domain.AuthBasic)
+		rep, err := e.checker.CheckAccess(ctx, tn, m, c)
 		if err != nil {
 			t.Fatal(err)
 		}
+		rep = adminView(t, tn, m, c, rep)
 		if rep.Status != domain.MailboxOK || rep.UnreadableFolders != nil || rep.Hint != "" {
 			t.Errorf("a calendar-only tenant sees a problem: %+v", rep)
 		}
@@ -309,7 +316,7 @@ func TestReportDetails(t *testing.T) {
 // TestBadClientConfig: a credential the client cannot be built from is the
 // caller's error, and the message does not quote the key.
 func TestBadClientConfig(t *testing.T) {
-	e := testEnv(t)
+	e := testCheckEnv(t)
 	c := e.cred(domain.AuthOAuthCert)
 	c.KeyPEM = "-----BEGIN RSA PRIVATE KEY-----\nbm90LWEta2V5LXNlY3JldA==\n-----END RSA PRIVATE KEY-----\n"
 	_, err := e.checker.CheckAccess(context.Background(), e.tenant(domain.AccessImpersonation, false), domain.Mailbox{Address: inScope}, c)
@@ -324,7 +331,7 @@ func TestBadClientConfig(t *testing.T) {
 // TestConcurrentChecks runs checks of every kind at once through one
 // Checker (run with -race): a verify checks many mailboxes in parallel.
 func TestConcurrentChecks(t *testing.T) {
-	e := testEnv(t)
+	e := testCheckEnv(t)
 	want := map[string]domain.MailboxStatus{
 		inScope: domain.MailboxOK, outOfScope: domain.MailboxOutOfScope, unknown: domain.MailboxNotFound, busy: domain.MailboxThrottled,
 	}
@@ -347,4 +354,16 @@ func TestConcurrentChecks(t *testing.T) {
 		}
 	}
 	wg.Wait()
+}
+
+// adminView is the report as an admin reads it: the checker's findings
+// with the hint the application writes for them. The checker itself writes
+// no hint text.
+func adminView(t *testing.T, tn domain.Tenant, m domain.Mailbox, c domain.Credential, rep domain.AccessReport) domain.AccessReport {
+	t.Helper()
+	if rep.Hint != "" {
+		t.Errorf("the checker wrote a hint: %q", rep.Hint)
+	}
+	rep.Hint = app.ReportHint(tn, m, c, rep)
+	return rep
 }

@@ -1,63 +1,15 @@
-// Package ewsaccess implements domain.MailboxAccess and domain.Connector
-// over the EWS client: it picks the EWS target for an access mode, maps
-// ews errors to *domain.AccessError and normalizes items to domain.Item.
-// It never retries (the sync use case owns retries) and calls only EWS
-// read operations.
-package ewsaccess
+package ewsmailbox
+
+// read.go owns the sync reads: domain.Connector and domain.MailboxAccess.
+// It calls only EWS read operations (the sync path has no write to call)
+// and never retries (the sync use case owns retries).
 
 import (
 	"context"
-	"crypto/x509"
-	"errors"
-	"fmt"
-	"net/http"
-	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ews"
 )
-
-// Options configure the EWS clients a Connector builds.
-type Options struct {
-	// HTTPClient supplies the transport; production passes one whose
-	// dialer enforces the URL policy (urlguard). Optional.
-	HTTPClient       *http.Client
-	RootCAs          *x509.CertPool // private CA for on-premises Exchange
-	Timeout          time.Duration  // per call; 0 = the client's default
-	MaxResponseBytes int64          // 0 = the client's default
-	Trace            *ews.Tracer    // on-demand request/response recording
-	Clock            ews.Clock
-	UserAgent        string
-}
-
-// newClient builds an EWS client for one tenant endpoint and credential.
-// url is the tenant's EWS URL or a mailbox's override.
-func newClient(t domain.Tenant, c domain.Credential, url string, o Options) (*ews.Client, error) {
-	auth, err := authenticator(c)
-	if err != nil {
-		return nil, err
-	}
-	return ews.New(ews.Config{
-		URL: url, Version: t.ExchangeVersion, Auth: auth, HTTPClient: o.HTTPClient, RootCAs: o.RootCAs,
-		MaxResponseBytes: o.MaxResponseBytes, Timeout: o.Timeout, Trace: o.Trace, Clock: o.Clock, UserAgent: o.UserAgent,
-	})
-}
-
-// authenticator maps a stored credential to the client's auth. Errors
-// never quote the secret.
-func authenticator(c domain.Credential) (ews.Authenticator, error) {
-	switch c.Kind {
-	case domain.AuthBasic:
-		return ews.BasicAuth(c.Username, c.Password), nil
-	case domain.AuthNTLM:
-		return ews.NTLMAuth(c.Username, c.Password, c.Domain), nil
-	case domain.AuthOAuthSecret:
-		return ews.OAuthClientSecret(c.Authority, c.EntraTenant, c.ClientID, c.ClientSecret)
-	case domain.AuthOAuthCert:
-		return ews.OAuthCertificate(c.Authority, c.EntraTenant, c.ClientID, []byte(c.CertPEM), []byte(c.KeyPEM))
-	}
-	return nil, fmt.Errorf("ewsaccess: unknown auth kind %q", c.Kind)
-}
 
 // Connector builds each tenant's MailboxAccess over a shared ClientCache,
 // so a warm Lambda reuses connections and OAuth tokens across jobs.
@@ -79,7 +31,7 @@ var _ domain.Connector = (*Connector)(nil)
 func (c *Connector) Connect(_ context.Context, t domain.Tenant, cred domain.Credential) (domain.MailboxAccess, error) {
 	a := &Access{clients: c.clients.For(t, cred)}
 	if _, err := a.clients.Client(t.EWSURL); err != nil {
-		return nil, &domain.AccessError{Kind: domain.AccessPermanent, Code: "ClientConfig", Err: err}
+		return nil, clientConfigError(err)
 	}
 	return a, nil
 }
@@ -99,7 +51,7 @@ func (a *Access) SyncHierarchy(ctx context.Context, m domain.MailboxRef, state s
 	}
 	r, err := cl.SyncFolderHierarchy(ctx, t, state)
 	if err != nil {
-		return domain.HierarchyPage{}, classify(err, "")
+		return domain.HierarchyPage{}, classify(useRead, err, "")
 	}
 	page := domain.HierarchyPage{State: r.SyncState, Done: r.IncludesLastFolderInRange}
 	for _, ch := range r.Changes {
@@ -128,7 +80,7 @@ func (a *Access) SyncItems(ctx context.Context, m domain.MailboxRef, folderID, s
 	}
 	r, err := cl.SyncFolderItems(ctx, t, ews.FolderRef{ID: folderID}, state, max)
 	if err != nil {
-		return domain.ItemsPage{}, classify(err, folderID)
+		return domain.ItemsPage{}, classify(useRead, err, folderID)
 	}
 	page := domain.ItemsPage{State: r.SyncState, Done: r.IncludesLastItemInRange, Changes: make([]domain.ItemChangeRef, 0, len(r.Changes))}
 	for _, ch := range r.Changes {
@@ -158,16 +110,16 @@ func (a *Access) GetItems(ctx context.Context, m domain.MailboxRef, kind domain.
 	}
 	results, err := cl.GetItem(ctx, t, ids, shapeFor(kind))
 	if err != nil {
-		return nil, classify(err, "")
+		return nil, classify(useRead, err, "")
 	}
 	items := make([]domain.Item, 0, len(results))
 	for _, r := range results {
 		if r.Err != nil {
-			switch ews.Classify(r.Err) {
-			case ews.ClassItemNotFound, ews.ClassPermanent:
+			ae := classify(useRead, r.Err, "")
+			if ae.Kind == domain.AccessPermanent {
 				continue
 			}
-			return nil, classify(r.Err, "")
+			return nil, ae
 		}
 		if r.Item != nil {
 			items = append(items, Normalize(*r.Item))
@@ -202,7 +154,7 @@ func (a *Access) DistinguishedFolders(ctx context.Context, m domain.MailboxRef, 
 	}
 	results, err := cl.GetFolder(ctx, t, refs)
 	if err != nil {
-		return nil, nil, classify(err, "")
+		return nil, nil, classify(useRead, err, "")
 	}
 	var found []domain.FolderInfo
 	var unreadable []string
@@ -211,44 +163,13 @@ func (a *Access) DistinguishedFolders(ctx context.Context, m domain.MailboxRef, 
 		switch {
 		case r.Err == nil && r.Folder != nil:
 			found = append(found, folderInfo(*r.Folder, name))
-		case r.Err != nil && ews.Classify(r.Err) == ews.ClassAccessDenied:
-			unreadable = append(unreadable, name)
 		case r.Err != nil:
-			return nil, nil, classify(r.Err, name)
+			ae := classify(useRead, r.Err, name)
+			if ae.Kind != domain.AccessDenied {
+				return nil, nil, ae
+			}
+			unreadable = append(unreadable, name)
 		}
 	}
 	return found, unreadable, nil
-}
-
-var kindOfClass = map[ews.Class]domain.AccessErrorKind{
-	ews.ClassThrottled:        domain.AccessThrottled,
-	ews.ClassAuth:             domain.AccessAuth,
-	ews.ClassOutOfScope:       domain.AccessOutOfScope,
-	ews.ClassAccessDenied:     domain.AccessDenied,
-	ews.ClassMailboxNotFound:  domain.AccessMailboxNotFound,
-	ews.ClassSyncStateInvalid: domain.AccessSyncStateInvalid,
-	ews.ClassTransient:        domain.AccessTransient,
-	ews.ClassItemNotFound:     domain.AccessPermanent,
-	ews.ClassConflict:         domain.AccessPermanent,
-	ews.ClassPermanent:        domain.AccessPermanent,
-}
-
-// classify turns a client error into a *domain.AccessError. The client's
-// errors carry no credentials (it scrubs them).
-func classify(err error, folder string) error {
-	kind, ok := kindOfClass[ews.Classify(err)]
-	if !ok {
-		kind = domain.AccessPermanent
-	}
-	ae := &domain.AccessError{Kind: kind, RetryAfter: ews.RetryAfter(err), Folder: folder, Err: err}
-	var e *ews.Error
-	if errors.As(err, &e) {
-		switch {
-		case e.ResponseCode != "":
-			ae.Code = e.ResponseCode
-		case e.HTTPStatus != 0:
-			ae.Code = fmt.Sprintf("HTTP %d", e.HTTPStatus)
-		}
-	}
-	return ae
 }

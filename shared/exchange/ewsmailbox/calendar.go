@@ -1,28 +1,26 @@
-// Package ewscalendar implements domain.CalendarWriter over the EWS client:
-// the calendar write path, kept apart from the read-only sync adapter
-// (shared/ewsaccess) so the sync path has no write operation to call.
+package ewsmailbox
+
+// calendar.go owns the calendar writes: domain.CalendarConnector and
+// domain.CalendarWriter, kept apart from the sync reads (read.go) so the
+// sync path has no write operation to call.
 //
 // Every item it creates carries Mailbridge's marker, an extended property
 // in Mailbridge's own property set holding the client's event id. It finds
 // items only by that marker (FindItem with a restriction on it, one call)
 // and checks the value exactly before acting, so an item Mailbridge did not
 // create (a user's own meeting with the same subject, say) is never
-// updated or deleted: Deem's "author" access, in code (Invariant 5).
+// updated or deleted: the writer has "author" access only, in code.
 //
 // It never retries: failures come back as *domain.AccessError for the
-// calendar write use case, which hands retries to Step Functions.
-package ewscalendar
+// calendar write use case, which hands retries to the retry owner.
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ews"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsaccess"
 )
 
 // PropertySetID is Mailbridge's MAPI property set. It is fixed forever:
@@ -37,35 +35,31 @@ var (
 	StampField = ews.ExtendedField{PropertySetID: PropertySetID, PropertyName: "MailbridgeRequestedAt", PropertyType: "String"}
 )
 
-// Connector builds each tenant's CalendarWriter over a shared
-// ewsaccess.ClientCache, so a warm Lambda reuses connections and OAuth
-// tokens.
-type Connector struct {
-	clients *ewsaccess.ClientCache
+// CalendarConnector builds each tenant's CalendarWriter over its own
+// ClientCache, so a warm Lambda reuses connections and OAuth tokens.
+type CalendarConnector struct {
+	clients *ClientCache
 }
 
-// maxCachedClients bounds the Connector's cache (see ewsaccess.NewClientCache).
-const maxCachedClients = 1024
-
-// NewConnector returns a Connector building clients with opts.
-func NewConnector(opts ewsaccess.Options) *Connector {
-	return &Connector{clients: ewsaccess.NewClientCache(opts, maxCachedClients)}
+// NewCalendarConnector returns a CalendarConnector building clients with opts.
+func NewCalendarConnector(opts Options) *CalendarConnector {
+	return &CalendarConnector{clients: NewClientCache(opts, maxCachedClients)}
 }
 
-var _ domain.CalendarConnector = (*Connector)(nil)
+var _ domain.CalendarConnector = (*CalendarConnector)(nil)
 
 // ConnectCalendar returns the tenant's CalendarWriter. It does no network I/O.
-func (c *Connector) ConnectCalendar(_ context.Context, t domain.Tenant, cred domain.Credential) (domain.CalendarWriter, error) {
+func (c *CalendarConnector) ConnectCalendar(_ context.Context, t domain.Tenant, cred domain.Credential) (domain.CalendarWriter, error) {
 	w := &Writer{clients: c.clients.For(t, cred)}
 	if _, err := w.clients.Client(t.EWSURL); err != nil {
-		return nil, &domain.AccessError{Kind: domain.AccessPermanent, Code: "ClientConfig", Err: err}
+		return nil, clientConfigError(err)
 	}
 	return w, nil
 }
 
 // Writer is one tenant's domain.CalendarWriter.
 type Writer struct {
-	clients ewsaccess.TenantClients
+	clients TenantClients
 }
 
 var _ domain.CalendarWriter = (*Writer)(nil)
@@ -92,7 +86,7 @@ func (w *Writer) find(ctx context.Context, cl *ews.Client, t ews.Target, clientE
 		Restriction: &ews.Restriction{Field: MarkerField, Value: clientEventID},
 	})
 	if err != nil {
-		return nil, classify(err)
+		return nil, classify(useWrite, err, "")
 	}
 	var found *marked
 	for _, it := range res.Items {
@@ -120,8 +114,8 @@ func (w *Writer) find(ctx context.Context, cl *ews.Client, t ews.Target, clientE
 // gone counts as deleted.
 func deleteItems(ctx context.Context, cl *ews.Client, t ews.Target, refs []ews.ItemRef, send ews.SendMode) error {
 	for _, d := range refs {
-		if err := cl.DeleteItem(ctx, t, d, ews.MoveToDeletedItems, send); err != nil && ews.Classify(err) != ews.ClassItemNotFound {
-			return classify(err)
+		if err := cl.DeleteItem(ctx, t, d, ews.MoveToDeletedItems, send); err != nil && !itemGone(err) {
+			return classify(useWrite, err, "")
 		}
 	}
 	return nil
@@ -172,7 +166,7 @@ func (w *Writer) PutEvent(ctx context.Context, m domain.MailboxRef, clientEventI
 			ExtendedProperties: []ews.ExtendedProperty{{Field: MarkerField, Value: clientEventID}, stamp(requestedAt)},
 		}, send)
 		if err != nil {
-			return domain.EventWrite{}, classify(err)
+			return domain.EventWrite{}, classify(useWrite, err, "")
 		}
 		return domain.EventWrite{Result: domain.EventCreated, ItemID: ref.ID}, nil
 	}
@@ -191,7 +185,7 @@ func (w *Writer) PutEvent(ctx context.Context, m domain.MailboxRef, clientEventI
 	// concurrent edit by the user instead of failing the write.
 	ref, err := cl.UpdateItem(ctx, t, found.ref, upd, send, ews.AutoResolve)
 	if err != nil {
-		return domain.EventWrite{}, classify(err)
+		return domain.EventWrite{}, classify(useWrite, err, "")
 	}
 	if err := deleteItems(ctx, cl, t, found.dups, send); err != nil {
 		return domain.EventWrite{}, err
@@ -224,35 +218,4 @@ func (w *Writer) DeleteEvent(ctx context.Context, m domain.MailboxRef, clientEve
 		return domain.EventWrite{}, err
 	}
 	return domain.EventWrite{Result: domain.EventDeleted}, nil
-}
-
-// classify maps an EWS failure to the domain's error kinds.
-func classify(err error) error {
-	kind := domain.AccessPermanent
-	switch ews.Classify(err) {
-	case ews.ClassThrottled:
-		kind = domain.AccessThrottled
-	case ews.ClassAuth:
-		kind = domain.AccessAuth
-	case ews.ClassOutOfScope:
-		kind = domain.AccessOutOfScope
-	case ews.ClassAccessDenied:
-		kind = domain.AccessDenied
-	case ews.ClassMailboxNotFound:
-		kind = domain.AccessMailboxNotFound
-	case ews.ClassTransient,
-		// The item changed or vanished between FindItem and the write:
-		// the next attempt reads it afresh.
-		ews.ClassConflict, ews.ClassItemNotFound:
-		kind = domain.AccessTransient
-	}
-	code := ""
-	var e *ews.Error
-	if errors.As(err, &e) {
-		code = e.ResponseCode
-		if code == "" && e.HTTPStatus != 0 {
-			code = fmt.Sprintf("HTTP %d", e.HTTPStatus)
-		}
-	}
-	return &domain.AccessError{Kind: kind, RetryAfter: ews.RetryAfter(err), Code: code, Err: err}
 }

@@ -1,0 +1,334 @@
+package app
+
+// hints.go is the one source of fix-hint text: what an Exchange admin
+// reads on a mailbox (Mailbox.Hint) and in an access report
+// (AccessReport.Hint), written from the domain outcome of a sync or an
+// access check. Hints name the cmdlets or API calls to run; the service
+// account's name (never its secret) fills the -User parameters.
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+)
+
+// HintFacts are what a fix hint is written from.
+type HintFacts struct {
+	Status domain.MailboxStatus // the outcome
+	// Kind, Code and RetryAfter describe the failure behind Status (or, with
+	// Status ok, behind Throttled); empty when there was none. Kind tells a
+	// temporary error from a refusal; Code is the server's code or the
+	// transport problem's (domain.AccessCode...).
+	Kind       domain.AccessErrorKind
+	Code       string
+	RetryAfter time.Duration
+	Throttled  bool              // some answers were throttled although Status is not
+	Mode       domain.AccessMode // the mode tried, or the one that worked
+	// FellBack: impersonation was refused and delegate access worked.
+	FellBack      bool
+	AllowFallback bool     // the tenant allows the fallback from impersonation to delegate access
+	Folder        string   // the folder an access error concerns, if any
+	Unreadable    []string // folders not shared with the service account
+	Mailbox       string
+	URL           string  // the EWS endpoint: Exchange Online or on-premises
+	Account       Account // who tried; zero names "the service account"
+	// TenantID names the API calls that fix a problem; empty outside the
+	// API (ewsctl).
+	TenantID string
+}
+
+// Account names the service account or app in hints, never its secret.
+type Account struct {
+	Kind        domain.AuthKind
+	Username    string
+	Domain      string // NTLM domain
+	ClientID    string // OAuth app
+	EntraTenant string
+}
+
+// AccountOf is the naming part of a credential.
+func AccountOf(c domain.Credential) Account {
+	return Account{Kind: c.Kind, Username: c.Username, Domain: c.Domain, ClientID: c.ClientID, EntraTenant: c.EntraTenant}
+}
+
+// ReportHint is the hint for an access check's report on mailbox m of
+// tenant t, checked with credential c.
+func ReportHint(t domain.Tenant, m domain.Mailbox, c domain.Credential, rep domain.AccessReport) string {
+	u := m.EWSURL
+	if u == "" {
+		u = t.EWSURL
+	}
+	return Hint(HintFacts{
+		Status: rep.Status, Kind: rep.ErrorKind, Code: rep.Code, RetryAfter: time.Duration(rep.RetryAfterMs) * time.Millisecond,
+		Throttled: rep.Throttled, Mode: rep.Mode, FellBack: rep.FellBack, AllowFallback: t.AllowFallback,
+		Unreadable: rep.UnreadableFolders, Mailbox: cmpOr(rep.Mailbox, m.Address), URL: u, Account: AccountOf(c), TenantID: t.ID,
+	})
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// checkIncompleteHint is the hint for an access check that could not run
+// at all (its cause is logged, not shown).
+const checkIncompleteHint = "check that the EWS URL is reachable from Mailbridge and retry; the logs carry the cause under this request's id"
+
+// Hint is the fix for an outcome, "" when there is nothing to fix.
+func Hint(f HintFacts) string {
+	var parts []string
+	switch f.Status {
+	case domain.MailboxOK:
+		if len(f.Unreadable) > 0 {
+			parts = append(parts, f.folderHints()...)
+		}
+	case domain.MailboxAccessDenied:
+		parts = append(parts, f.mailboxDeniedHint())
+	case domain.MailboxOutOfScope:
+		parts = append(parts, f.scopeHint())
+	case domain.MailboxNotFound:
+		parts = append(parts, f.notFoundHint())
+	case domain.MailboxAuthFailed:
+		parts = append(parts, f.authHint())
+	case domain.MailboxThrottled:
+		parts = append(parts, f.throttleHint())
+	case domain.MailboxError:
+		parts = append(parts, f.errorHint())
+	}
+	if f.Throttled && (f.Status == domain.MailboxOK || f.Status == domain.MailboxAccessDenied) {
+		parts = append(parts, f.throttleHint())
+	}
+	if f.FellBack {
+		parts = append(parts, "Impersonation is refused for this mailbox, so it is read with delegate access, which charges every call to the service account's throttling budget; to use impersonation again, "+
+			lowerFirst(f.scopeHint()))
+	}
+	return strings.Join(parts, " ")
+}
+
+// exchangeOnlineHosts are the EWS hosts of Exchange Online (worldwide,
+// GCC High/DoD, 21Vianet).
+var exchangeOnlineHosts = []string{"outlook.office365.com", "outlook.office.com", "outlook.office365.us", "webmail.apps.mil", "partner.outlook.cn"}
+
+func (f HintFacts) exchangeOnline() bool {
+	u, err := url.Parse(f.URL)
+	if err != nil {
+		return false
+	}
+	h := strings.ToLower(u.Hostname())
+	for _, eo := range exchangeOnlineHosts {
+		if h == eo || strings.HasSuffix(h, "."+eo) {
+			return true
+		}
+	}
+	return false
+}
+
+func (f HintFacts) oauth() bool {
+	return f.Account.Kind == domain.AuthOAuthSecret || f.Account.Kind == domain.AuthOAuthCert
+}
+
+// account names the service account (or app).
+func (f HintFacts) account() string {
+	a := f.Account
+	switch {
+	case f.oauth() && a.ClientID != "":
+		return "the app " + a.ClientID
+	case a.Domain != "" && a.Username != "":
+		return a.Domain + `\` + a.Username
+	case a.Username != "":
+		return a.Username
+	}
+	return "the service account"
+}
+
+// user is the -User value for permission cmdlets.
+func (f HintFacts) user() string {
+	if f.Account.Username != "" {
+		return f.Account.Username
+	}
+	return "<service account>"
+}
+
+// storeCredentials is how corrected credentials reach Mailbridge.
+func (f HintFacts) storeCredentials() string {
+	if f.TenantID == "" {
+		return ""
+	}
+	return fmt.Sprintf(" Then store the corrected credentials with PUT /tenants/%s/credentials.", f.TenantID)
+}
+
+// authHint explains rejected credentials per auth kind.
+func (f HintFacts) authHint() string {
+	if f.Code == domain.AccessCodeNoStoredCredentials {
+		if f.TenantID == "" {
+			return "No credentials are stored for the tenant."
+		}
+		return fmt.Sprintf("No credentials are stored for the tenant: store them with PUT /tenants/%s/credentials.", f.TenantID)
+	}
+	a := f.Account
+	if f.oauth() {
+		if f.Code == domain.AccessCodeTokenRefused {
+			what := "client secret (not the secret's id) is current"
+			if a.Kind == domain.AuthOAuthCert {
+				what = "certificate is the one uploaded to the app registration and not expired"
+			}
+			return fmt.Sprintf("Check the directory (tenant) id %q, the application (client) id %q and that the %s; with a custom authority check that it is the right cloud's.",
+				a.EntraTenant, a.ClientID, what) + f.storeCredentials()
+		}
+		return fmt.Sprintf("Grant the app %s the application permission full_access_as_app (Office 365 Exchange Online) with admin consent. "+
+			"Since 2026-10-01 Exchange Online also refuses EWS to apps not on the organisation's allow list: "+
+			"Set-OrganizationConfig -EwsApplicationAccessPolicy EnforceAllowList -EwsAllowList @{Add='%s'} "+
+			"(and check that EWS is not disabled with -EwsEnabled $false or Set-CASMailbox -EwsEnabled $false).",
+			a.ClientID, a.ClientID)
+	}
+	if f.exchangeOnline() {
+		kind := string(a.Kind)
+		if kind == "" {
+			kind = "basic or ntlm"
+		}
+		return "Exchange Online turned Basic and NTLM authentication off for EWS (2022-12-31): use oauth (an Entra app with full_access_as_app) instead of " + kind + "." + f.storeCredentials()
+	}
+	scheme := "Basic authentication"
+	if a.Kind == domain.AuthNTLM {
+		scheme = "Windows (NTLM) authentication"
+	}
+	return fmt.Sprintf("Check the password of %s (wrong or expired), whether the account is locked out "+
+		"(Get-ADUser %s -Properties LockedOut), and that %s is enabled on the EWS virtual directory "+
+		"(Get-WebServicesVirtualDirectory | Format-List *Authentication*).", f.account(), f.user(), scheme) + f.storeCredentials()
+}
+
+// scopeHint explains ErrorImpersonateUserDenied.
+func (f HintFacts) scopeHint() string {
+	var h string
+	if f.oauth() || f.exchangeOnline() {
+		h = fmt.Sprintf("Add %s to the scope %s is limited to in Exchange Online: the management scope of its RBAC for Applications assignment "+
+			"(New-ManagementRoleAssignment -App %s -Role \"Application EWS.AccessAsApp\" -CustomResourceScope <scope>) "+
+			"or the mail-enabled security group of its Application Access Policy (Add-DistributionGroupMember <scope group> -Member %s).",
+			f.Mailbox, f.account(), cmpOr(f.Account.ClientID, "<app id>"), f.Mailbox)
+	} else {
+		h = fmt.Sprintf("Add %s to the management scope (or the scope group) that the ApplicationImpersonation role assignment of %s is limited to "+
+			"(Get-ManagementRoleAssignment -Role ApplicationImpersonation -RoleAssignee %s | Format-List CustomRecipientWriteScope).",
+			f.Mailbox, f.account(), f.user())
+	}
+	if !f.AllowFallback && !f.FellBack && !f.oauth() {
+		// App-only tokens need impersonation; delegate access is for
+		// service accounts.
+		h += " Or allow fallback to delegate access and grant the service account permission on the mailbox."
+	}
+	return h
+}
+
+// notFoundHint explains ErrorNonExistentMailbox.
+func (f HintFacts) notFoundHint() string {
+	h := fmt.Sprintf("Exchange has no mailbox %s: check the primary SMTP address, and whether the mailbox lives on another Exchange server (then give the mailbox its own EWS URL).", f.Mailbox)
+	if f.TenantID != "" {
+		h += fmt.Sprintf(" If it is gone for good, remove it with DELETE /tenants/%s/mailboxes/%s.", f.TenantID, f.Mailbox)
+	}
+	return h
+}
+
+// folderNames are the display names of the well-known folders, as
+// Add-MailboxFolderPermission wants them (English mailbox locale).
+var folderNames = map[string]string{
+	domain.FolderInbox: "Inbox", domain.FolderSentItems: "Sent Items", domain.FolderCalendar: "Calendar", domain.FolderContacts: "Contacts",
+}
+
+func folderName(f string) string {
+	if n := folderNames[f]; n != "" {
+		return n
+	}
+	return f
+}
+
+// mailboxDeniedHint explains a mailbox none of whose folders are readable.
+func (f HintFacts) mailboxDeniedHint() string {
+	example := "Inbox"
+	if len(f.Unreadable) > 0 {
+		example = folderName(f.Unreadable[0])
+	} else if f.Folder != "" {
+		example = folderName(f.Folder)
+	}
+	return fmt.Sprintf("%s has no permission on %s: grant it FullAccess (Add-MailboxPermission -Identity %s -User %s -AccessRights FullAccess -AutoMapping $false), "+
+		"or share each folder to sync (Add-MailboxFolderPermission -Identity \"%s:\\%s\" -User %s -AccessRights Reviewer).",
+		f.account(), f.Mailbox, f.Mailbox, f.user(), f.Mailbox, example, f.user())
+}
+
+// folderHints names each unreadable folder with the cmdlet that shares it.
+func (f HintFacts) folderHints() []string {
+	out := make([]string, 0, len(f.Unreadable)+2)
+	for _, name := range f.Unreadable {
+		out = append(out, fmt.Sprintf("Folder %s is not shared with the service account: Add-MailboxFolderPermission -Identity \"%s:\\%s\" -User %s -AccessRights Reviewer.",
+			name, f.Mailbox, folderName(name), f.user()))
+	}
+	if f.Mode == domain.AccessDelegate {
+		out = append(out, fmt.Sprintf("(Or grant FullAccess on the whole mailbox: Add-MailboxPermission -Identity %s -User %s -AccessRights FullAccess -AutoMapping $false.)",
+			f.Mailbox, f.user()))
+	}
+	return append(out, "A folder is synced from scratch once it is readable.")
+}
+
+// throttleHint explains ErrorServerBusy: not an access problem.
+func (f HintFacts) throttleHint() string {
+	wait := ""
+	if f.RetryAfter > 0 {
+		wait = fmt.Sprintf(" after %s", f.RetryAfter)
+	}
+	owner := "the mailbox's"
+	if f.Mode.Delegated() {
+		owner = "the service account's (EWSMaxConcurrency 27 across all its mailboxes)"
+	}
+	return fmt.Sprintf("Exchange is throttling (%s budget): this is not an access failure; check again%s, and lower the tenant's concurrent jobs if it persists.", owner, wait)
+}
+
+// errorHint explains a failure that is no access problem: a call that got
+// no usable EWS answer, or one Exchange refused.
+func (f HintFacts) errorHint() string {
+	switch f.Code {
+	case domain.AccessCodeTLSUnknownAuthority:
+		return "Trust the CA that issued the Exchange server's certificate (ewsctl --ca-file, or the deployment's CA bundle); TLS verification is never turned off."
+	case domain.AccessCodeTLSHostname:
+		return "Use the host name the certificate was issued for in the EWS URL."
+	case domain.AccessCodeTLSInvalid:
+		return "Renew the Exchange server's certificate."
+	case domain.AccessCodeNotSOAP:
+		return "Check that the URL is the EWS endpoint (https://<server>/EWS/Exchange.asmx) and not a login page or proxy."
+	case "HTTP 404":
+		return "The URL has no EWS endpoint: it is usually https://<server>/EWS/Exchange.asmx."
+	case domain.AccessCodeAddressRefused:
+		return "The EWS URL leads to an address this deployment may not call (loopback, link-local, cloud metadata, or a private range it does not allow): " +
+			"use the server's public name, or, for on-premises Exchange over a VPN, have the operator allow that private range."
+	case domain.AccessCodeClientConfig:
+		h := "Mailbridge cannot build an EWS client from the tenant's settings: check its EWS URL, Exchange version and credential kind"
+		if f.TenantID != "" {
+			h += fmt.Sprintf(" (PATCH /tenants/%s, PUT /tenants/%s/credentials)", f.TenantID, f.TenantID)
+		}
+		return h + "."
+	}
+	if f.Kind == domain.AccessTransient {
+		return "Exchange could not be reached or answered with a temporary error: check the URL, DNS and firewall (Exchange must be reachable from Mailbridge's egress addresses), then check again."
+	}
+	h := "Exchange refused the request"
+	if f.Code != "" {
+		h += " (" + f.Code + ")"
+	}
+	if f.Folder != "" {
+		h += " on folder " + f.Folder
+	}
+	h += "; run `ewsctl probe --trace DIR` and read the saved exchange"
+	if f.TenantID != "" {
+		h += fmt.Sprintf(", then check again with POST /tenants/%s/verify?mailbox=%s", f.TenantID, f.Mailbox)
+	}
+	return h + "."
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}

@@ -1,0 +1,126 @@
+package app_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/app"
+	"github.com/mailbridge/mailbridge/shared/domain"
+)
+
+const (
+	exoURL    = "https://outlook.office365.com/EWS/Exchange.asmx"
+	onpremURL = "https://mail.contoso.com/EWS/Exchange.asmx"
+)
+
+var (
+	basicAccount = app.Account{Kind: domain.AuthBasic, Username: "svc@contoso.com"}
+	appAccount   = app.Account{Kind: domain.AuthOAuthSecret, EntraTenant: "contoso.onmicrosoft.com", ClientID: "app-123"}
+)
+
+// TestHintsWithoutASimulator covers answers the simulator does not give:
+// Exchange Online refusing Basic, a token Exchange refuses (no
+// full_access_as_app, or the app not on the EWS allow list) and TLS trust.
+func TestHintsWithoutASimulator(t *testing.T) {
+	tests := []struct {
+		name string
+		f    app.HintFacts
+		want []string
+	}{
+		{"basic on Exchange Online", app.HintFacts{Status: domain.MailboxAuthFailed, Kind: domain.AccessAuth, Code: "HTTP 401", URL: exoURL, Account: basicAccount},
+			[]string{"Basic and NTLM authentication off", "use oauth"}},
+		{"basic on premises", app.HintFacts{Status: domain.MailboxAuthFailed, Kind: domain.AccessAuth, Code: "HTTP 401", URL: onpremURL, Account: basicAccount},
+			[]string{"locked out", "Basic authentication is enabled on the EWS virtual directory"}},
+		{"token refused by Exchange", app.HintFacts{Status: domain.MailboxAuthFailed, Kind: domain.AccessAuth, Code: "HTTP 403", URL: exoURL, Account: appAccount},
+			[]string{"full_access_as_app", "EwsAllowList @{Add='app-123'}", "EwsApplicationAccessPolicy"}},
+		{"token endpoint refused", app.HintFacts{Status: domain.MailboxAuthFailed, Kind: domain.AccessAuth, Code: domain.AccessCodeTokenRefused, URL: exoURL, Account: appAccount},
+			[]string{`application (client) id "app-123"`}},
+		{"untrusted certificate", app.HintFacts{Status: domain.MailboxError, Kind: domain.AccessTransient, Code: domain.AccessCodeTLSUnknownAuthority, URL: onpremURL, Account: basicAccount},
+			[]string{"--ca-file"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.f.Mailbox, tt.f.Mode = "anna@contoso.com", domain.AccessImpersonation
+			h := app.Hint(tt.f)
+			for _, w := range tt.want {
+				if !strings.Contains(h, w) {
+					t.Errorf("hint %q lacks %q", h, w)
+				}
+			}
+		})
+	}
+}
+
+// TestHintsCoverTheSyncOutcomes: the outcomes a sync records on a mailbox
+// get hints with what the sync's own text said (the API calls that fix
+// them), and no hint when there is nothing to fix.
+func TestHintsCoverTheSyncOutcomes(t *testing.T) {
+	base := app.HintFacts{Mailbox: "anna@contoso.com", TenantID: "contoso", URL: onpremURL, Account: basicAccount, Mode: domain.AccessImpersonation}
+	tests := []struct {
+		name string
+		mod  func(*app.HintFacts)
+		want []string
+	}{
+		{"ok", func(f *app.HintFacts) { f.Status = domain.MailboxOK }, nil},
+		{"folders not shared", func(f *app.HintFacts) {
+			f.Status, f.Mode, f.Unreadable = domain.MailboxOK, domain.AccessFolderDelegate, []string{"contacts", "Projects"}
+		}, []string{`"anna@contoso.com:\Contacts"`, `"anna@contoso.com:\Projects"`, "synced from scratch once it is readable"}},
+		{"nothing shared", func(f *app.HintFacts) {
+			f.Status, f.Kind, f.Code, f.Unreadable = domain.MailboxAccessDenied, domain.AccessDenied, "ErrorAccessDenied", []string{"inbox"}
+		}, []string{"FullAccess", "share each folder"}},
+		{"credentials rejected", func(f *app.HintFacts) {
+			f.Status, f.Kind, f.Code = domain.MailboxAuthFailed, domain.AccessAuth, "HTTP 401"
+		},
+			[]string{"PUT /tenants/contoso/credentials"}},
+		{"no credentials stored", func(f *app.HintFacts) {
+			f.Status, f.Kind, f.Code = domain.MailboxAuthFailed, domain.AccessAuth, domain.AccessCodeNoStoredCredentials
+		}, []string{"No credentials are stored", "PUT /tenants/contoso/credentials"}},
+		{"out of scope, no fallback", func(f *app.HintFacts) {
+			f.Status, f.Kind, f.Code = domain.MailboxOutOfScope, domain.AccessOutOfScope, "ErrorImpersonateUserDenied"
+		}, []string{"management scope", "allow fallback to delegate access"}},
+		{"out of scope, fallback allowed", func(f *app.HintFacts) {
+			f.Status, f.Kind, f.AllowFallback = domain.MailboxOutOfScope, domain.AccessOutOfScope, true
+		}, []string{"management scope"}},
+		{"no such mailbox", func(f *app.HintFacts) { f.Status, f.Kind = domain.MailboxNotFound, domain.AccessMailboxNotFound },
+			[]string{"no mailbox anna@contoso.com", "DELETE /tenants/contoso/mailboxes/anna@contoso.com"}},
+		{"refused", func(f *app.HintFacts) {
+			f.Status, f.Kind, f.Code = domain.MailboxError, domain.AccessPermanent, "ErrorSchemaValidation"
+		}, []string{"ErrorSchemaValidation", "POST /tenants/contoso/verify?mailbox=anna@contoso.com"}},
+		{"throttled, delegate", func(f *app.HintFacts) {
+			f.Status, f.Kind, f.Mode, f.RetryAfter = domain.MailboxThrottled, domain.AccessThrottled, domain.AccessDelegate, 5*time.Second
+		}, []string{"service account's", "after 5s"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := base
+			tt.mod(&f)
+			h := app.Hint(f)
+			if tt.want == nil && h != "" {
+				t.Errorf("hint %q for nothing to fix", h)
+			}
+			if tt.want != nil && h == "" {
+				t.Error("no hint")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(h, w) {
+					t.Errorf("hint %q lacks %q", h, w)
+				}
+			}
+			if tt.name == "out of scope, fallback allowed" && strings.Contains(h, "allow fallback") {
+				t.Errorf("hint %q offers a fallback the tenant already allows", h)
+			}
+		})
+	}
+}
+
+// TestHintNeverHoldsASecret: hints are built from names only; the account
+// a credential becomes holds none of its secrets.
+func TestHintNeverHoldsASecret(t *testing.T) {
+	c := domain.Credential{Kind: domain.AuthNTLM, Username: "svc", Domain: "CONTOSO", Password: "pw-never-shown"}
+	rep := domain.AccessReport{Mailbox: "anna@contoso.com", Status: domain.MailboxAuthFailed, ErrorKind: domain.AccessAuth, Code: "HTTP 401"}
+	h := app.ReportHint(domain.Tenant{ID: "contoso", EWSURL: onpremURL}, domain.Mailbox{Address: "anna@contoso.com"}, c, rep)
+	if strings.Contains(h, "pw-never-shown") || !strings.Contains(h, `CONTOSO\svc`) {
+		t.Errorf("hint %q", h)
+	}
+}
