@@ -8,7 +8,6 @@ package app
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
@@ -38,6 +37,8 @@ type HintFacts struct {
 	// TenantID names the API calls that fix a problem; empty outside the
 	// API (ewsctl).
 	TenantID string
+	// Protocol is how the mailbox was reached; empty: EWS.
+	Protocol domain.Protocol
 }
 
 // Account names the service account or app in hints, never its secret.
@@ -110,23 +111,9 @@ func Hint(f HintFacts) string {
 	return strings.Join(parts, " ")
 }
 
-// exchangeOnlineHosts are the EWS hosts of Exchange Online (worldwide,
-// GCC High/DoD, 21Vianet).
-var exchangeOnlineHosts = []string{"outlook.office365.com", "outlook.office.com", "outlook.office365.us", "webmail.apps.mil", "partner.outlook.cn"}
+func (f HintFacts) exchangeOnline() bool { return IsExchangeOnline(f.URL) }
 
-func (f HintFacts) exchangeOnline() bool {
-	u, err := url.Parse(f.URL)
-	if err != nil {
-		return false
-	}
-	h := strings.ToLower(u.Hostname())
-	for _, eo := range exchangeOnlineHosts {
-		if h == eo || strings.HasSuffix(h, "."+eo) {
-			return true
-		}
-	}
-	return false
-}
+func (f HintFacts) graph() bool { return f.Protocol == domain.ProtocolGraph }
 
 func (f HintFacts) oauth() bool {
 	return f.Account.Kind == domain.AuthOAuthSecret || f.Account.Kind == domain.AuthOAuthCert
@@ -171,6 +158,11 @@ func (f HintFacts) authHint() string {
 		return fmt.Sprintf("No credentials are stored for the tenant: store them with PUT /tenants/%s/credentials.", f.TenantID)
 	}
 	a := f.Account
+	if f.graph() && f.Code != domain.AccessCodeTokenRefused {
+		return fmt.Sprintf("Microsoft Graph refused the app %s's token: check that the app registration still exists in the directory %q and holds Microsoft Graph application permissions "+
+			"(Mail.Read, Calendars.ReadWrite, Contacts.Read) with admin consent, or that they are assigned through RBAC for Applications (see docs/graph.md).",
+			cmpOr(a.ClientID, "<app id>"), a.EntraTenant) + f.storeCredentials()
+	}
 	if f.oauth() {
 		if f.Code == domain.AccessCodeTokenRefused {
 			what := "client secret (not the secret's id) is current"
@@ -205,6 +197,14 @@ func (f HintFacts) authHint() string {
 // scopeHint explains ErrorImpersonateUserDenied.
 func (f HintFacts) scopeHint() string {
 	var h string
+	if f.graph() {
+		app := cmpOr(f.Account.ClientID, "<app id>")
+		return fmt.Sprintf("The app %s may not access %s: RBAC for Applications limits it to a management scope. Add the mailbox to the scope "+
+			"(for a scope on a group: Add-DistributionGroupMember <group> -Member %s; or widen it: New-ManagementScope -Name Mailbridge -RecipientRestrictionFilter \"...\"), "+
+			"make sure the roles are assigned with it (New-ManagementRoleAssignment -App %s -Role \"Application Mail.Read\" -CustomResourceScope Mailbridge, likewise "+
+			"\"Application Calendars.ReadWrite\" and \"Application Contacts.Read\"), and check with Test-ServicePrincipalAuthorization -Identity %s -Resource %s.",
+			app, f.Mailbox, f.Mailbox, app, app, f.Mailbox)
+	}
 	if f.oauth() || f.exchangeOnline() {
 		h = fmt.Sprintf("Add %s to the scope %s is limited to in Exchange Online: the management scope of its RBAC for Applications assignment "+
 			"(New-ManagementRoleAssignment -App %s -Role \"Application EWS.AccessAsApp\" -CustomResourceScope <scope>) "+
@@ -247,6 +247,17 @@ func folderName(f string) string {
 
 // mailboxDeniedHint explains a mailbox none of whose folders are readable.
 func (f HintFacts) mailboxDeniedHint() string {
+	if f.graph() {
+		app := cmpOr(f.Account.ClientID, "<app id>")
+		what := "a Microsoft Graph application permission"
+		if p := graphPermissionFor(f.Folder); p != "" {
+			what = "the Microsoft Graph application permission " + p
+		}
+		return fmt.Sprintf("The app %s lacks %s for %s: assign it through RBAC for Applications "+
+			"(New-ManagementRoleAssignment -App %s -Role \"Application %s\" -CustomResourceScope <scope>) or grant it in the app registration with admin consent; "+
+			"check with Test-ServicePrincipalAuthorization -Identity %s -Resource %s.",
+			app, what, f.Mailbox, app, cmpOr(graphPermissionFor(f.Folder), "Mail.Read"), app, f.Mailbox)
+	}
 	example := "Inbox"
 	if len(f.Unreadable) > 0 {
 		example = folderName(f.Unreadable[0])
@@ -272,8 +283,29 @@ func (f HintFacts) folderHints() []string {
 	return append(out, "A folder is synced from scratch once it is readable.")
 }
 
+// graphPermissionFor is the Graph application permission reading a
+// folder of this kind needs ("" when the folder does not say).
+func graphPermissionFor(folder string) string {
+	switch folder {
+	case domain.FolderCalendar:
+		return "Calendars.ReadWrite"
+	case domain.FolderContacts:
+		return "Contacts.Read"
+	case domain.FolderInbox, domain.FolderSentItems:
+		return "Mail.Read"
+	}
+	return ""
+}
+
 // throttleHint explains ErrorServerBusy: not an access problem.
 func (f HintFacts) throttleHint() string {
+	if f.graph() {
+		wait := ""
+		if f.RetryAfter > 0 {
+			wait = fmt.Sprintf(" after %s", f.RetryAfter)
+		}
+		return fmt.Sprintf("Microsoft Graph is throttling the app on this mailbox (4 concurrent requests, 10,000 per 10 minutes): this is not an access failure; the sync resumes%s.", wait)
+	}
 	wait := ""
 	if f.RetryAfter > 0 {
 		wait = fmt.Sprintf(" after %s", f.RetryAfter)
@@ -289,6 +321,12 @@ func (f HintFacts) throttleHint() string {
 // no usable EWS answer, or one Exchange refused.
 func (f HintFacts) errorHint() string {
 	switch f.Code {
+	case CodeEWSRetired:
+		h := "Exchange Online turned EWS off on 2027-04-01: switch the tenant to Microsoft Graph"
+		if f.TenantID != "" {
+			h += fmt.Sprintf(" (PATCH /tenants/%s {\"protocol\": \"graph\"})", f.TenantID)
+		}
+		return h + " after granting the app the Graph permissions in docs/graph.md."
 	case domain.AccessCodeTLSUnknownAuthority:
 		return "Trust the CA that issued the Exchange server's certificate (ewsctl --ca-file, or the deployment's CA bundle); TLS verification is never turned off."
 	case domain.AccessCodeTLSHostname:

@@ -213,6 +213,8 @@ type syncRun struct {
 	ref    domain.MailboxRef
 	res    *SyncResult
 	snap   *domain.SyncSnapshot // read beforehand; nil: read the checkpoint here
+	// account names who the sync runs as, for hints (no secret).
+	account Account
 
 	st    domain.SyncState // working copy
 	saved domain.SyncState // as stored

@@ -92,6 +92,7 @@ func (r *syncRun) connect(ctx context.Context) (domain.Credential, error) {
 		}
 		return cred, fmt.Errorf("sync: reading credentials: %w", err)
 	}
+	r.account = AccountOf(cred)
 	r.access, err = r.s.Connector.Connect(ctx, r.tenant, cred)
 	return cred, err
 }

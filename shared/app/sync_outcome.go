@@ -15,11 +15,10 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
@@ -41,6 +40,9 @@ type syncFacts struct {
 	unreadable    []string // selected folders the account may not read, by name
 	anyReadable   bool     // at least one selected folder was readable
 	appended      int      // change-feed entries appended
+	protocol      domain.Protocol
+	url           string  // the EWS endpoint used (names Exchange Online in hints)
+	account       Account // who the sync ran as, for hints; never a secret
 	now           time.Time
 	refresh       time.Duration // how stale LastSync may get (Syncer.LastSyncRefresh)
 }
@@ -87,12 +89,16 @@ func decideOutcome(f syncFacts) outcome {
 		if len(f.unreadable) > 0 && !f.anyReadable {
 			o.status, o.lastError = domain.MailboxAccessDenied, "ErrorAccessDenied"
 		}
-		o.hint = outcomeHint(o.status, f.tenantID, f.mailbox.Address, f.unreadable, f.allowFallback)
+		var denied *domain.AccessError
+		if o.status == domain.MailboxAccessDenied {
+			denied = &domain.AccessError{Kind: domain.AccessDenied, Code: "ErrorAccessDenied"}
+		}
+		o.hint = outcomeHint(f, o.status, denied, f.unreadable)
 	default:
 		// An access problem: recorded on the mailbox with a hint, no hot
 		// retries.
 		o.status, o.lastError = accessStatus(ae.Kind), ae.Code
-		o.hint = outcomeHint(o.status, f.tenantID, f.mailbox.Address, nil, f.allowFallback)
+		o.hint = outcomeHint(f, o.status, ae, nil)
 		o.unreadable = f.mailbox.UnreadableFolders
 	}
 	if !o.unfinished {
@@ -176,33 +182,20 @@ func mailboxAfter(f syncFacts, o outcome) (domain.Mailbox, bool) {
 	return m, true
 }
 
-// outcomeHint is every fix hint a sync writes on a mailbox, by the status
-// the sync leaves: unreadable lists the selected folders the service
-// account may not read (only after a sync that ran to its end).
-func outcomeHint(status domain.MailboxStatus, tenantID, mailbox string, unreadable []string, allowFallback bool) string {
-	switch status {
-	case domain.MailboxOK:
-		if len(unreadable) == 0 {
-			return ""
-		}
-		return fmt.Sprintf("share the folders %s with the service account (folder permission Reviewer or higher); they are synced from scratch once readable", strings.Join(unreadable, ", "))
-	case domain.MailboxAccessDenied:
-		if len(unreadable) > 0 {
-			return "grant the service account FullAccess on the mailbox, or share the folders " + strings.Join(unreadable, ", ") + " with it"
-		}
-		return "grant the service account FullAccess on the mailbox, or share the folders to sync with it"
-	case domain.MailboxAuthFailed:
-		return fmt.Sprintf("Exchange rejected the service account's credentials: rotate them with PUT /tenants/%s/credentials", tenantID)
-	case domain.MailboxOutOfScope:
-		hint := "the mailbox is outside the service account's impersonation scope: add it to the management scope (on-premises) or the application access policy's scope group (Exchange Online)"
-		if !allowFallback {
-			hint += ", or allow fallback to delegate access and grant the service account permission on the mailbox"
-		}
-		return hint
-	case domain.MailboxNotFound:
-		return fmt.Sprintf("Exchange has no mailbox %s: check the address, or remove it with DELETE /tenants/%s/mailboxes/%s", mailbox, tenantID, mailbox)
+// outcomeHint is the fix hint a sync writes on a mailbox: the text is
+// owned by Hint (hints.go), which the access check uses too, so an admin
+// reads the same words whichever ran last. unreadable lists the selected
+// folders the account may not read (only after a sync that ran to its end).
+func outcomeHint(f syncFacts, status domain.MailboxStatus, ae *domain.AccessError, unreadable []string) string {
+	h := HintFacts{
+		Status: status, Mode: f.mode, FellBack: f.fellBack, AllowFallback: f.allowFallback,
+		Unreadable: unreadable, Mailbox: f.mailbox.Address, URL: f.url, Account: f.account,
+		TenantID: f.tenantID, Protocol: f.protocol,
 	}
-	return "Exchange refused the request; see lastError and run POST /tenants/" + tenantID + "/verify?mailbox=" + mailbox
+	if ae != nil {
+		h.Kind, h.Code, h.RetryAfter, h.Folder = ae.Kind, ae.Code, ae.RetryAfter, ae.Folder
+	}
+	return Hint(h)
 }
 
 // outcomeOf reads back, from the error SyncMailbox returned, what the
@@ -228,6 +221,7 @@ func (r *syncRun) facts(runErr error) syncFacts {
 		runErr: runErr, mailbox: r.mbox, tenantID: r.tenant.ID, allowFallback: r.tenant.AllowFallback,
 		mode: r.ref.Mode, fellBack: r.res.FellBack, unreadable: r.unreadableNames(), anyReadable: r.anyReadable(),
 		appended: r.res.Appended, now: r.s.now(), refresh: r.s.lastSyncRefresh(),
+		protocol: r.tenant.ProtocolOf(), url: cmp.Or(r.ref.EWSURL, r.tenant.EWSURL), account: r.account,
 	}
 }
 

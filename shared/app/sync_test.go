@@ -417,7 +417,7 @@ func TestUnreadableFolderReportedThenBackfilled(t *testing.T) {
 		t.Fatalf("appended %d, want the 40 inbox items", res.Appended)
 	}
 	m := e.mailbox("acme", mbx)
-	if !slices.Equal(m.UnreadableFolders, []string{"calendar"}) || !strings.Contains(m.Hint, "share the folders calendar") {
+	if !slices.Equal(m.UnreadableFolders, []string{"calendar"}) || !strings.Contains(m.Hint, "Folder calendar is not shared") {
 		t.Fatalf("mailbox: unreadable %v hint %q; want calendar reported with a hint", m.UnreadableFolders, m.Hint)
 	}
 	if m.Status != domain.MailboxOK {
@@ -570,7 +570,7 @@ func TestAccessErrorsRecordedWithHint(t *testing.T) {
 			_ = e.syncer.Secrets.PutCredential(context.Background(), "acme", domain.Credential{Kind: domain.AuthBasic, Username: "svc", Password: "wrong"})
 		}, wantStatus: domain.MailboxAuthFailed, wantHint: "PUT /tenants/acme/credentials"},
 		{name: "no stored credentials", setup: func(e *env) { _ = e.syncer.Secrets.DeleteCredential(context.Background(), "acme") },
-			wantStatus: domain.MailboxAuthFailed, wantHint: "rotate them"},
+			wantStatus: domain.MailboxAuthFailed, wantHint: "store them with PUT /tenants/acme/credentials"},
 		{name: "mailbox gone from Exchange", setup: func(e *env) { delete(e.x.mailboxes, mbx) },
 			wantStatus: domain.MailboxNotFound, wantHint: "DELETE /tenants/acme/mailboxes/" + mbx},
 		{name: "transient failure is retried by the queue", setup: func(e *env) {

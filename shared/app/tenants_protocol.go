@@ -24,9 +24,18 @@ var exchangeOnlineClouds = map[string]string{
 
 // IsExchangeOnline reports whether an EWS URL points at Exchange Online,
 // which turns EWS off for good on domain.EWSCutoff.
-func IsExchangeOnline(ewsURL string) bool {
-	_, ok := exchangeOnlineClouds[hostOf(ewsURL)]
-	return ok
+func IsExchangeOnline(ewsURL string) bool { return cloudOf(ewsURL) != "" }
+
+// cloudOf is the Exchange Online EWS host ewsURL belongs to (the host or a
+// subdomain of it), "" for on-premises.
+func cloudOf(ewsURL string) string {
+	h := hostOf(ewsURL)
+	for eo := range exchangeOnlineClouds {
+		if h == eo || strings.HasSuffix(h, "."+eo) {
+			return eo
+		}
+	}
+	return ""
 }
 
 func hostOf(raw string) string {
@@ -52,7 +61,7 @@ func DefaultProtocol(ewsURL string, auth domain.AuthKind) domain.Protocol {
 // defaultGraphURL is the Graph endpoint of the cloud ewsURL belongs to;
 // empty (domain.DefaultGraphURL) for the worldwide cloud and on-premises.
 func defaultGraphURL(ewsURL string) string {
-	if g := exchangeOnlineClouds[hostOf(ewsURL)]; g != domain.DefaultGraphURL {
+	if g := exchangeOnlineClouds[cloudOf(ewsURL)]; g != domain.DefaultGraphURL {
 		return g
 	}
 	return ""
