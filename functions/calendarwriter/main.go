@@ -1,7 +1,7 @@
 // Command calendarwriter is the calendar-writer Lambda. SQS delivers the
 // requests the API queued (first attempts); the calendar-retry state
 // machine invokes it directly for retries, after waiting until the time
-// the seed-002 rule gave. Wiring only.
+// the calendar retry rule gave. Wiring only.
 package main
 
 import (

@@ -1,4 +1,4 @@
-// Command verifier is the nightly re-verification Lambda (seed 004):
+// Command verifier is the nightly re-verification Lambda:
 // EventBridge Scheduler invokes it once a night; app.Nightly re-checks every
 // mailbox of every active tenant and records statuses, hints and effective
 // access modes. Wiring only.

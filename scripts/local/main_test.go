@@ -259,7 +259,7 @@ func peak(s *stack, prefix string) int {
 	return n
 }
 
-// Invariant 3 end to end: the message groups the scheduler picks and the
+// Throttling budgets end to end: the message groups the scheduler picks and the
 // embedded queue honours keep a delegate tenant within its job limit, and
 // an impersonated mailbox to one call at a time.
 func TestConcurrencyStaysWithinBudgets(t *testing.T) {

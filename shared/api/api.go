@@ -73,7 +73,7 @@ type Deps struct {
 	// reaches every tenant).
 	CallerTenants map[string][]string
 	// CalendarQueue, when set, enables the calendar-write routes, which
-	// queue writes there for the calendarwriter (seeds 001 and 002).
+	// queue writes there for the calendarwriter.
 	CalendarQueue domain.Queue
 }
 

@@ -9,7 +9,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/domain"
 )
 
-// Calendar writes (seeds 001 and 002): the API validates a request, queues
+// Calendar writes (room booking and travel products): the API validates a request, queues
 // it on the calendar-writes queue and answers 202 with the request id; the
 // calendarwriter Lambda makes the write and Step Functions its retries.
 //

@@ -5,11 +5,11 @@ import (
 	"time"
 )
 
-// Calendar writes (seeds 001 and 002): a client asks Mailbridge to put an
+// Calendar writes (room booking, travel): a client asks Mailbridge to put an
 // event into, or take it out of, a registered mailbox's calendar. The client
 // names the event with its own id; Mailbridge marks the calendar item it
 // creates with that id (an extended property) and only ever changes items
-// carrying its mark, like Deem's "author" access (Invariant 5).
+// carrying its mark: the author-only rule.
 
 // WriteOp is what a calendar write does.
 type WriteOp string

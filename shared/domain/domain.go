@@ -26,7 +26,7 @@ func (k AuthKind) Valid() bool {
 	return false
 }
 
-// AccessMode is how the service account reaches a mailbox (seed 000).
+// AccessMode is how the service account reaches a mailbox.
 type AccessMode string
 
 const (
@@ -37,7 +37,7 @@ const (
 	// charged to the service account (EWSMaxConcurrency 27).
 	AccessDelegate AccessMode = "delegate"
 	// AccessFolderDelegate is delegate access granted folder by folder; new
-	// folders may be unreadable until shared (seed 000).
+	// folders may be unreadable until shared.
 	AccessFolderDelegate AccessMode = "folder-delegate"
 )
 
@@ -125,7 +125,7 @@ type Tenant struct {
 	GraphURL          string        `json:"graphUrl,omitempty"`
 	AuthKind          AuthKind      `json:"authKind"`
 	AccessMode        AccessMode    `json:"accessMode"`
-	AllowFallback     bool          `json:"allowFallback"` // impersonation → delegate, seed 004
+	AllowFallback     bool          `json:"allowFallback"` // the fallback from impersonation to delegate access
 	Folders           []string      `json:"folders"`
 	SyncInterval      time.Duration `json:"syncInterval"`
 	MaxConcurrentJobs int           `json:"maxConcurrentJobs"`
@@ -189,7 +189,7 @@ type Mailbox struct {
 	TenantID          string        `json:"tenantId"`
 	Address           string        `json:"address"`                 // lower-cased primary SMTP address
 	AccessMode        AccessMode    `json:"accessMode,omitempty"`    // override; empty = tenant's
-	EWSURL            string        `json:"ewsUrl,omitempty"`        // override (seed 002: several servers)
+	EWSURL            string        `json:"ewsUrl,omitempty"`        // override (a customer with several Exchange servers)
 	EffectiveMode     AccessMode    `json:"effectiveMode,omitempty"` // what worked last (after fallback)
 	Status            MailboxStatus `json:"status"`
 	UnreadableFolders []string      `json:"unreadableFolders,omitempty"`
@@ -283,7 +283,7 @@ type Change struct {
 	At       time.Time  `json:"at"`
 }
 
-// AuditEntry records one access made on a tenant's behalf (seed 001).
+// AuditEntry records one access made on a tenant's behalf (the audit trail).
 type AuditEntry struct {
 	TenantID   string     `json:"tenantId"`
 	Mailbox    string     `json:"mailbox"`

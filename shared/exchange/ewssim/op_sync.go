@@ -201,7 +201,7 @@ func (r *syncHierarchyReq) run(c *call) {
 		return
 	}
 	// Any grant in the mailbox lets the caller see its folder tree; reading
-	// a folder's items still needs a grant on that folder (seed 000: new
+	// a folder's items still needs a grant on that folder (new
 	// folders appear but are unreadable until shared).
 	if !c.accessTo(mb).any() {
 		w.errorMessage(op, errAccessDenied)
