@@ -9,8 +9,9 @@ import (
 )
 
 // The mailbox-access port: what the sync use case needs from Exchange,
-// independent of the protocol. shared/exchange/ewsmailbox implements it over EWS; a
-// Microsoft Graph backend would implement the same interface.
+// independent of the protocol. shared/exchange/ewsmailbox implements it over
+// EWS and shared/exchange/graphmailbox over Microsoft Graph; app.Protocols
+// picks one per tenant.
 
 // MailboxRef names one mailbox and how to reach it.
 type MailboxRef struct {

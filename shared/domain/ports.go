@@ -285,7 +285,7 @@ type AccessReport struct {
 
 // AccessChecker checks one mailbox's access with a tenant's credential,
 // trying the tenant's mode and, where allowed, falling back from
-// impersonation to delegate access. Implemented over EWS. It
+// impersonation to delegate access (EWS). Implemented per protocol. It
 // reports status and detail; the fix hint is the application's to write.
 type AccessChecker interface {
 	CheckAccess(ctx context.Context, t Tenant, m Mailbox, c Credential) (AccessReport, error)
