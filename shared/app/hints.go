@@ -173,9 +173,9 @@ func (f HintFacts) authHint() string {
 				a.EntraTenant, a.ClientID, what) + f.storeCredentials()
 		}
 		return fmt.Sprintf("Grant the app %s the application permission full_access_as_app (Office 365 Exchange Online) with admin consent. "+
-			"Since 2026-10-01 Exchange Online also refuses EWS to apps not on the organisation's allow list: "+
-			"Set-OrganizationConfig -EwsApplicationAccessPolicy EnforceAllowList -EwsAllowList @{Add='%s'} "+
-			"(and check that EWS is not disabled with -EwsEnabled $false or Set-CASMailbox -EwsEnabled $false).",
+			"Since 2026-10-01 Exchange Online also refuses EWS to apps not on the organisation's app allow list: "+
+			"Set-OrganizationConfig -EwsEnabled $true -EwsAllowedAppIDs @{Add='%s'} "+
+			"(and check that Set-CASMailbox has not disabled EWS for the mailbox). EWS ends on 2027-04-01: switching the tenant to Microsoft Graph avoids both (docs/graph.md).",
 			a.ClientID, a.ClientID)
 	}
 	if f.exchangeOnline() {

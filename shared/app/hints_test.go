@@ -33,7 +33,7 @@ func TestHintsWithoutASimulator(t *testing.T) {
 		{"basic on premises", app.HintFacts{Status: domain.MailboxAuthFailed, Kind: domain.AccessAuth, Code: "HTTP 401", URL: onpremURL, Account: basicAccount},
 			[]string{"locked out", "Basic authentication is enabled on the EWS virtual directory"}},
 		{"token refused by Exchange", app.HintFacts{Status: domain.MailboxAuthFailed, Kind: domain.AccessAuth, Code: "HTTP 403", URL: exoURL, Account: appAccount},
-			[]string{"full_access_as_app", "EwsAllowList @{Add='app-123'}", "EwsApplicationAccessPolicy"}},
+			[]string{"full_access_as_app", "EwsAllowedAppIDs @{Add='app-123'}", "docs/graph.md"}},
 		{"token endpoint refused", app.HintFacts{Status: domain.MailboxAuthFailed, Kind: domain.AccessAuth, Code: domain.AccessCodeTokenRefused, URL: exoURL, Account: appAccount},
 			[]string{`application (client) id "app-123"`}},
 		{"untrusted certificate", app.HintFacts{Status: domain.MailboxError, Kind: domain.AccessTransient, Code: domain.AccessCodeTLSUnknownAuthority, URL: onpremURL, Account: basicAccount},
