@@ -31,8 +31,9 @@ func (s *Sim) authenticate(w http.ResponseWriter, r *http.Request) *account {
 			}
 		}
 	case strings.EqualFold(scheme, "Bearer"):
-		if a := s.tokens.lookup(strings.TrimSpace(cred), s.clock.Now()); a != nil {
-			return a
+		// A token issued for Microsoft Graph is not valid for EWS.
+		if ti, ok := s.tokens.lookup(strings.TrimSpace(cred), s.clock.Now()); ok && ti.audience != GraphAudience {
+			return ti.acct
 		}
 	case strings.EqualFold(scheme, "NTLM") || strings.EqualFold(scheme, "Negotiate"):
 		return s.ntlmStep(w, r, scheme, strings.TrimSpace(cred))
@@ -77,8 +78,9 @@ func (s *Sim) checkPassword(user, pass string) *account {
 // --- OAuth access tokens ---
 
 type tokenInfo struct {
-	acct    *account
-	expires time.Time
+	acct     *account
+	expires  time.Time
+	audience string // the resource of the requested scope
 }
 
 type tokenStore struct {
@@ -90,7 +92,7 @@ type tokenStore struct {
 // does not grow the store without bound.
 const maxLiveTokens = 4096
 
-func (t *tokenStore) issue(a *account, now, exp time.Time) string {
+func (t *tokenStore) issue(a *account, now, exp time.Time, audience string) string {
 	var b [32]byte
 	_, _ = rand.Read(b[:])
 	tok := base64.RawURLEncoding.EncodeToString(b[:])
@@ -103,22 +105,22 @@ func (t *tokenStore) issue(a *account, now, exp time.Time) string {
 			}
 		}
 	}
-	t.m[tok] = tokenInfo{acct: a, expires: exp}
+	t.m[tok] = tokenInfo{acct: a, expires: exp, audience: audience}
 	return tok
 }
 
-func (t *tokenStore) lookup(tok string, now time.Time) *account {
+func (t *tokenStore) lookup(tok string, now time.Time) (tokenInfo, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	ti, ok := t.m[tok]
 	if !ok {
-		return nil
+		return tokenInfo{}, false
 	}
 	if !now.Before(ti.expires) {
 		delete(t.m, tok)
-		return nil
+		return tokenInfo{}, false
 	}
-	return ti.acct
+	return ti, true
 }
 
 // --- NTLM ---

@@ -26,8 +26,8 @@
 // ConnContext for NTLM, which authenticates connections).
 //
 // Mutation API (all safe for concurrent use): AddMailbox, AddFolder,
-// RenameFolder, DeleteFolder, AddItem, UpdateItem, SetRead, DeleteItem,
-// GetItem, ListItems, FolderID, InvalidateSyncStates, AddAccount,
+// RenameFolder, DeleteFolder, AddItem, UpdateItem, SetRead, MoveItem,
+// DeleteItem, GetItem, ListItems, FolderID, InvalidateSyncStates, AddAccount,
 // SetImpersonationScope, GrantDelegate, RevokeDelegate, InjectFault,
 // ClearFaults, Stats, ResetStats.
 //
@@ -82,6 +82,16 @@
 // faults, auth failures and impersonated calls that lacked
 // X-AnchorMailbox; GET /ewssim/stats serves them as JSON.
 //
+// # Microsoft Graph
+//
+// shared/exchange/graphsim serves Graph over the same store through the
+// view in graphview.go: tokens remember the audience of their scope
+// (GraphScope tokens are refused by EWS and EWS tokens by Graph), items
+// have immutable ids that survive moves (ImmutableID, EWSIDOf), and
+// ItemChanges / HierarchyChanges read the change logs SyncFolderItems and
+// SyncFolderHierarchy read, so InvalidateSyncStates invalidates Graph
+// delta tokens too. StartWith serves both protocols on one host.
+//
 // # Simplifications
 //
 // Recurring series are stored as one RecurringMaster (IsRecurring) and not
@@ -91,5 +101,6 @@
 // Traversal is Shallow only;
 // CreateItem creates calendar items only; GetUserAvailability ignores
 // daylight saving rules of the request's time zone; each MoveToDeletedItems
-// gives the item a new id in Deleted Items.
+// or MoveItem gives the item a new EWS id in its new folder (its Graph
+// immutable id stays).
 package ewssim

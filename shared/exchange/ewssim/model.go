@@ -120,6 +120,11 @@ type item struct {
 	lastContent uint32 // seq of the latest change other than the read flag
 	deleted     bool
 	modified    time.Time
+	createdAt   time.Time
+	// origin is the index of the item's first incarnation: a move makes a
+	// new item (a new EWS id, as Exchange does) that keeps its origin, so
+	// Graph's immutable id survives moves (see graphview.go).
+	origin uint32
 }
 
 type folder struct {
@@ -150,6 +155,8 @@ type mailbox struct {
 	folders []*folder
 	items   []*item
 	hier    []logEntry
+	// moved maps an origin to the item's current index, for moved items.
+	moved map[uint32]uint32
 }
 
 // distinguished folders every mailbox has: id, parent, class, display name.
@@ -220,8 +227,8 @@ func (mb *mailbox) folderByName(name string) (*folder, bool) {
 
 func (mb *mailbox) addItemLocked(f *folder, it Item, now time.Time) *item {
 	s := mb.next()
-	in := &item{Item: it, folder: f.idx, version: 1, created: s, last: s, lastContent: s, modified: now}
 	idx := uint32(len(mb.items))
+	in := &item{Item: it, folder: f.idx, version: 1, created: s, last: s, lastContent: s, modified: now, createdAt: now, origin: idx}
 	mb.items = append(mb.items, in)
 	f.members = append(f.members, idx)
 	f.log = append(f.log, logEntry{seq: s, idx: idx})

@@ -139,7 +139,7 @@ func (s *Sim) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	life := s.opts.TokenLifetime
 	now := s.clock.Now()
-	tok := s.tokens.issue(a, now, now.Add(life))
+	tok := s.tokens.issue(a, now, now.Add(life), audienceOf(strings.Fields(r.PostForm.Get("scope"))))
 	s.stats.token()
 	secs := int(life / time.Second)
 	writeJSON(w, http.StatusOK, map[string]any{

@@ -437,11 +437,10 @@ func (r *deleteItemReq) delete(c *call, mb *mailbox, idx uint32) *ewsError {
 		return errItemNotFound
 	}
 	trash := distIndex["deleteditems"]
-	content := in.Item
-	from := in.folder
-	mb.deleteItemLocked(idx)
-	if r.DeleteType == "MoveToDeletedItems" && from != trash {
-		mb.addItemLocked(mb.folders[trash], content, c.now)
+	if r.DeleteType == "MoveToDeletedItems" && in.folder != trash {
+		mb.moveLocked(idx, mb.folders[trash], c.now)
+		return nil
 	}
+	mb.deleteItemLocked(idx)
 	return nil
 }

@@ -41,13 +41,17 @@ func (s *Sim) Start(useTLS bool) (*Server, error) { return s.Serve("127.0.0.1:0"
 // Serve listens on addr and serves Handler, with a fresh self-signed
 // certificate for the listener's host, localhost and loopback when useTLS.
 func (s *Sim) Serve(addr string, useTLS bool) (*Server, error) {
+	return s.serve(addr, useTLS, s.Handler())
+}
+
+func (s *Sim) serve(addr string, useTLS bool, h http.Handler) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
 	sv := &Server{ln: ln, done: make(chan struct{})}
 	sv.srv = &http.Server{
-		Handler:           s.Handler(),
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			id := &connID{}

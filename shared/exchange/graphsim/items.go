@@ -1,0 +1,520 @@
+package graphsim
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	_ "time/tzdata" // Windows zone names map to IANA zones, which need the database
+
+	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
+)
+
+// windowsZones maps the Windows time zone names Outlook uses to IANA
+// zones. Graph also accepts IANA names, which pass through.
+var windowsZones = map[string]string{
+	"UTC":                          "UTC",
+	"Coordinated Universal Time":   "UTC",
+	"Pacific Standard Time":        "America/Los_Angeles",
+	"Mountain Standard Time":       "America/Denver",
+	"Central Standard Time":        "America/Chicago",
+	"Eastern Standard Time":        "America/New_York",
+	"GMT Standard Time":            "Europe/London",
+	"W. Europe Standard Time":      "Europe/Berlin",
+	"Romance Standard Time":        "Europe/Paris",
+	"Central Europe Standard Time": "Europe/Budapest",
+	"India Standard Time":          "Asia/Kolkata",
+	"Tokyo Standard Time":          "Asia/Tokyo",
+	"China Standard Time":          "Asia/Shanghai",
+	"AUS Eastern Standard Time":    "Australia/Sydney",
+}
+
+func zoneLocation(name string) (*time.Location, bool) {
+	if name == "" {
+		return time.UTC, true
+	}
+	if iana, ok := windowsZones[name]; ok {
+		name = iana
+	}
+	loc, err := time.LoadLocation(name)
+	return loc, err == nil
+}
+
+// outputZone is the zone of Prefer: outlook.timezone (UTC by default).
+func (c *call) outputZone() (*time.Location, string, bool) {
+	zone := parsePrefer(c.r.Header).timeZone
+	if zone == "" {
+		return time.UTC, "UTC", true
+	}
+	loc, ok := zoneLocation(zone)
+	if !ok {
+		c.fail(http.StatusBadRequest, "TimeZoneNotSupportedException", "A valid TimeZone value must be specified. The following TimeZone value is not supported: '"+zone+"'.")
+		return nil, "", false
+	}
+	return loc, zone, true
+}
+
+func (s *Server) eventJSONFor(v ewssim.ItemView, loc *time.Location, zone string) obj {
+	return eventJSON(v, loc, zone, s.transactionOf(v.Mailbox, v.ImmutableID))
+}
+
+// --- users ---
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {
+	c := s.begin(w, r, "users.get")
+	if !c.authenticate() {
+		return
+	}
+	s.stats.call(c.op)
+	id := r.PathValue("user")
+	if !s.hasPermission(c.app.ClientID, PermUserReadAll) {
+		c.fail(http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+		return
+	}
+	m, ok := s.sim.Mailbox(id)
+	if !ok {
+		c.fail(http.StatusNotFound, "Request_ResourceNotFound", "Resource '"+id+"' does not exist or one of its queried reference-property objects are not present.")
+		return
+	}
+	all := append(userJSON(m), userExtra(m)...)
+	sel, e := parseSelect(r.URL.Query().Get("$select"), typeUser, all)
+	if e != nil {
+		c.failWith(e)
+		return
+	}
+	body := userJSON(m)
+	ctx := c.base + "/$metadata#users/$entity"
+	if sel != nil {
+		body = sel.apply(all)
+		ctx = c.base + "/$metadata#users(" + strings.Join(sel, ",") + ")/$entity"
+	}
+	c.json(http.StatusOK, append(obj{{"@odata.context", ctx}}, body...))
+}
+
+// --- items by id ---
+
+// item finds {id} in the route's mailbox with the given kind.
+func (c *call) item(kind ewssim.ItemKind) (ewssim.ItemView, bool) {
+	v, err := c.s.sim.ItemByImmutableID(c.r.PathValue("id"))
+	if err != nil || v.Mailbox != c.mb.Address || v.Kind != kind {
+		c.failWith(errItemNotFound)
+		return ewssim.ItemView{}, false
+	}
+	return v, true
+}
+
+// getItem serves GET message, event or contact by id, with $select and
+// $expand=singleValueExtendedProperties.
+func (c *call) getItem(kind ewssim.ItemKind, typeName, set string, render func(ewssim.ItemView) obj) {
+	v, ok := c.item(kind)
+	if !ok {
+		return
+	}
+	q := c.r.URL.Query()
+	body := render(v)
+	sel, e := parseSelect(q.Get("$select"), typeName, body)
+	if e != nil {
+		c.failWith(e)
+		return
+	}
+	want, expand, e := parseExpand(q.Get("$expand"))
+	if e != nil {
+		c.failWith(e)
+		return
+	}
+	body = sel.apply(body)
+	if expand {
+		body = append(body, kv{"singleValueExtendedProperties", extendedJSON(v.Item, want)})
+	}
+	ctx := c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/" + set + "/$entity"
+	c.json(http.StatusOK, append(obj{{"@odata.context", ctx}}, body...))
+}
+
+func (s *Server) getMessage(c *call) {
+	c.getItem(ewssim.KindMessage, typeMessage, "messages", messageJSON)
+}
+
+func (s *Server) getContact(c *call) {
+	c.getItem(ewssim.KindContact, typeContact, "contacts", contactJSON)
+}
+
+func (s *Server) getEvent(c *call) {
+	loc, zone, ok := c.outputZone()
+	if !ok {
+		return
+	}
+	c.getItem(ewssim.KindCalendar, typeEvent, "events", func(v ewssim.ItemView) obj { return s.eventJSONFor(v, loc, zone) })
+}
+
+// --- events: list with an extended property filter ---
+
+// extFilter is the one $filter form Graph clients use to find their own
+// events: singleValueExtendedProperties/Any(ep: ep/id eq '...' and
+// ep/value eq '...').
+var extFilter = regexp.MustCompile(`^singleValueExtendedProperties/any\((\w+):\s*(\w+)/id\s+eq\s+'((?:[^']|'')*)'\s+and\s+(\w+)/value\s+eq\s+'((?:[^']|'')*)'\s*\)$`)
+
+func (s *Server) listEvents(c *call) {
+	loc, zone, ok := c.outputZone()
+	if !ok {
+		return
+	}
+	q := c.r.URL.Query()
+	var match func(ewssim.Item) bool
+	if f := strings.TrimSpace(q.Get("$filter")); f != "" {
+		// The lambda operator is case-insensitive in OData; the rest is not.
+		norm := f
+		if i := strings.Index(strings.ToLower(f), "/any("); i >= 0 {
+			norm = f[:i] + "/any(" + f[i+5:]
+		}
+		m := extFilter.FindStringSubmatch(norm)
+		if m == nil || m[2] != m[1] || m[4] != m[1] {
+			c.fail(http.StatusBadRequest, "ErrorInvalidUrlQueryFilter", "The query filter contains one or more invalid nodes.")
+			return
+		}
+		id, val := strings.ReplaceAll(m[3], "''", "'"), strings.ReplaceAll(m[5], "''", "'")
+		want, ok := parseExtendedPropertyID(id)
+		if !ok {
+			c.fail(http.StatusBadRequest, "ErrorInvalidProperty", "The extended property id '"+id+"' is not valid.")
+			return
+		}
+		match = func(it ewssim.Item) bool {
+			return slices.ContainsFunc(it.Extended, func(p ewssim.ExtendedProperty) bool { return sameProperty(p, want) && p.Value == val })
+		}
+	}
+	top, skip := 10, 0
+	if v := q.Get("$top"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			c.fail(http.StatusBadRequest, "BadRequest", "Invalid $top value: "+v)
+			return
+		}
+		top = n
+	}
+	if v := q.Get("$skip"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			c.fail(http.StatusBadRequest, "BadRequest", "Invalid $skip value: "+v)
+			return
+		}
+		skip = n
+	}
+	sel, e := parseSelect(q.Get("$select"), typeEvent, eventJSON(ewssim.ItemView{}, time.UTC, "UTC", ""))
+	if e != nil {
+		c.failWith(e)
+		return
+	}
+	items, err := s.sim.Items(c.mb.Address, "calendar")
+	if err != nil {
+		c.failWith(errFolderNotFound)
+		return
+	}
+	var hits []ewssim.ItemView
+	for _, v := range items {
+		if v.Kind == ewssim.KindCalendar && (match == nil || match(v.Item)) {
+			hits = append(hits, v)
+		}
+	}
+	value := []obj{}
+	for i := skip; i < len(hits) && i < skip+top; i++ {
+		value = append(value, sel.apply(s.eventJSONFor(hits[i], loc, zone)))
+	}
+	out := obj{{"@odata.context", c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/events"}}
+	if skip+top < len(hits) {
+		q.Set("$skip", strconv.Itoa(skip+top))
+		out = append(out, kv{"@odata.nextLink", c.origin() + c.r.URL.Path + "?" + q.Encode()})
+	}
+	c.json(http.StatusOK, append(out, kv{"value", value}))
+}
+
+// --- events: writes ---
+
+type dateTimeTimeZoneIn struct {
+	DateTime string `json:"dateTime"`
+	TimeZone string `json:"timeZone"`
+}
+
+func (d *dateTimeTimeZoneIn) parse() (time.Time, *apiError) {
+	loc, ok := zoneLocation(d.TimeZone)
+	if !ok {
+		return time.Time{}, &apiError{http.StatusBadRequest, "TimeZoneNotSupportedException", "A valid TimeZone value must be specified. The following TimeZone value is not supported: '" + d.TimeZone + "'."}
+	}
+	s := strings.TrimSpace(d.DateTime)
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	t, err := time.ParseInLocation("2006-01-02T15:04:05.9999999", s, loc)
+	if err != nil {
+		return time.Time{}, &apiError{http.StatusBadRequest, "UnableToDeserializePostBody", "Cannot convert the literal '" + d.DateTime + "' to the expected type 'Edm.DateTimeOffset'."}
+	}
+	return t, nil
+}
+
+type emailIn struct {
+	Name    string `json:"name"`
+	Address string `json:"address"`
+}
+
+// eventIn is the part of an event body the simulator stores.
+type eventIn struct {
+	Subject *string `json:"subject"`
+	Body    *struct {
+		Content string `json:"content"`
+	} `json:"body"`
+	Start    *dateTimeTimeZoneIn `json:"start"`
+	End      *dateTimeTimeZoneIn `json:"end"`
+	IsAllDay *bool               `json:"isAllDay"`
+	Location *struct {
+		DisplayName string `json:"displayName"`
+	} `json:"location"`
+	Attendees *[]struct {
+		EmailAddress emailIn `json:"emailAddress"`
+	} `json:"attendees"`
+	TransactionID *string `json:"transactionId"`
+	Extended      []struct {
+		ID    string `json:"id"`
+		Value string `json:"value"`
+	} `json:"singleValueExtendedProperties"`
+}
+
+func (c *call) readEvent() (*eventIn, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, c.s.opts.MaxRequestBytes))
+	if err != nil {
+		c.fail(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "The request body is too large.")
+		return nil, false
+	}
+	var in eventIn
+	if err := json.Unmarshal(body, &in); err != nil {
+		c.fail(http.StatusBadRequest, "UnableToDeserializePostBody", "Unable to deserialize the request body: "+err.Error())
+		return nil, false
+	}
+	return &in, true
+}
+
+// apply copies the fields present in e into it.
+func (e *eventIn) apply(it *ewssim.Item) *apiError {
+	if e.Subject != nil {
+		it.Subject = *e.Subject
+	}
+	if e.Body != nil {
+		it.Body = e.Body.Content
+	}
+	if e.Start != nil {
+		t, err := e.Start.parse()
+		if err != nil {
+			return err
+		}
+		it.Start = t
+		if e.Start.TimeZone != "" {
+			it.TimeZone = e.Start.TimeZone
+		}
+	}
+	if e.End != nil {
+		t, err := e.End.parse()
+		if err != nil {
+			return err
+		}
+		it.End = t
+	}
+	if e.IsAllDay != nil {
+		it.IsAllDay = *e.IsAllDay
+	}
+	if e.Location != nil {
+		it.Location = e.Location.DisplayName
+	}
+	if e.Attendees != nil {
+		it.Attendees = it.Attendees[:0:0]
+		for _, a := range *e.Attendees {
+			it.Attendees = append(it.Attendees, ewssim.Address{Name: a.EmailAddress.Name, Email: a.EmailAddress.Address})
+		}
+	}
+	for _, x := range e.Extended {
+		p, ok := parseExtendedPropertyID(x.ID)
+		if !ok {
+			return &apiError{http.StatusBadRequest, "ErrorInvalidProperty", "The extended property id '" + x.ID + "' is not valid."}
+		}
+		p.Value = x.Value
+		i := slices.IndexFunc(it.Extended, func(q ewssim.ExtendedProperty) bool { return sameProperty(p, q) })
+		if i >= 0 {
+			it.Extended[i].Value = x.Value
+		} else {
+			it.Extended = append(it.Extended, p)
+		}
+	}
+	if it.Start.IsZero() || it.End.IsZero() {
+		return &apiError{http.StatusBadRequest, "ErrorPropertyValidationFailure", "An event needs a start and an end."}
+	}
+	if it.End.Before(it.Start) {
+		return &apiError{http.StatusBadRequest, "ErrorInvalidRequest", "The end of the event is before its start."}
+	}
+	return nil
+}
+
+func (s *Server) transactionOf(_, immutable string) string {
+	s.txMu.Lock()
+	defer s.txMu.Unlock()
+	return s.txByID[immutable]
+}
+
+func (s *Server) createEvent(c *call) {
+	in, ok := c.readEvent()
+	if !ok {
+		return
+	}
+	loc, zone, ok := c.outputZone()
+	if !ok {
+		return
+	}
+	it := ewssim.Item{Kind: ewssim.KindCalendar, Organizer: ewssim.Address{Name: c.mb.DisplayName, Email: c.mb.Address}}
+	if e := in.apply(&it); e != nil {
+		c.failWith(e)
+		return
+	}
+	tx := ""
+	if in.TransactionID != nil {
+		tx = *in.TransactionID
+	}
+	// The lock makes the check and the create one step, so two concurrent
+	// retries with one transactionId create one event.
+	if tx != "" {
+		s.txMu.Lock()
+		defer s.txMu.Unlock()
+		if id, ok := s.tx[c.mb.Address+"\x00"+tx]; ok {
+			if v, err := s.sim.ItemByImmutableID(id); err == nil {
+				c.json(http.StatusCreated, append(obj{{"@odata.context", c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/events/$entity"}}, eventJSON(v, loc, zone, tx)...))
+				return
+			}
+		}
+	}
+	ref, err := s.sim.AddItem(c.mb.Address, "calendar", it)
+	if err != nil {
+		c.fail(http.StatusInternalServerError, "ErrorInternalServerError", "An internal server error occurred. The operation failed.")
+		return
+	}
+	id, _ := s.sim.ImmutableID(ref.ID)
+	if tx != "" {
+		s.tx[c.mb.Address+"\x00"+tx] = id
+		s.txByID[id] = tx
+	}
+	v, err := s.sim.ItemByImmutableID(id)
+	if err != nil {
+		c.failWith(errItemNotFound)
+		return
+	}
+	c.w.Header().Set("Location", c.base+"/users('"+c.mb.UserID+"')/events('"+id+"')")
+	c.json(http.StatusCreated, append(obj{{"@odata.context", c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/events/$entity"}}, eventJSON(v, loc, zone, tx)...))
+}
+
+func (s *Server) updateEvent(c *call) {
+	v, ok := c.item(ewssim.KindCalendar)
+	if !ok {
+		return
+	}
+	in, ok := c.readEvent()
+	if !ok {
+		return
+	}
+	loc, zone, ok := c.outputZone()
+	if !ok {
+		return
+	}
+	var applyErr *apiError
+	_, err := s.sim.UpdateItem(v.ID, func(it *ewssim.Item) {
+		next := *it
+		next.Extended = slices.Clone(it.Extended)
+		next.Attendees = slices.Clone(it.Attendees)
+		if applyErr = in.apply(&next); applyErr == nil {
+			*it = next
+		}
+	})
+	switch {
+	case applyErr != nil:
+		c.failWith(applyErr)
+		return
+	case errors.Is(err, ewssim.ErrNotFound):
+		c.failWith(errItemNotFound)
+		return
+	}
+	v, err = s.sim.ItemByImmutableID(v.ImmutableID)
+	if err != nil {
+		c.failWith(errItemNotFound)
+		return
+	}
+	c.json(http.StatusOK, append(obj{{"@odata.context", c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/events/$entity"}}, s.eventJSONFor(v, loc, zone)...))
+}
+
+func (s *Server) deleteEvent(c *call) {
+	v, ok := c.item(ewssim.KindCalendar)
+	if !ok {
+		return
+	}
+	if err := s.sim.DeleteItem(v.ID); err != nil {
+		c.failWith(errItemNotFound)
+		return
+	}
+	c.w.WriteHeader(http.StatusNoContent)
+}
+
+// --- translateExchangeIds ---
+
+func (s *Server) translateIDs(c *call) {
+	var in struct {
+		InputIDs     []string `json:"inputIds"`
+		SourceIDType string   `json:"sourceIdType"`
+		TargetIDType string   `json:"targetIdType"`
+	}
+	body, _ := io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, c.s.opts.MaxRequestBytes))
+	if err := json.Unmarshal(body, &in); err != nil || len(in.InputIDs) == 0 || len(in.InputIDs) > 1000 {
+		c.fail(http.StatusBadRequest, "ErrorInvalidParameter", "inputIds must hold 1 to 1000 ids.")
+		return
+	}
+	types := map[string]bool{"ewsId": true, "restId": true, "restImmutableEntryId": true, "entryId": false, "immutableEntryId": false}
+	if !types[in.SourceIDType] || !types[in.TargetIDType] {
+		c.fail(http.StatusBadRequest, "ErrorInvalidParameter", "sourceIdType and targetIdType must be ewsId, restId or restImmutableEntryId in the simulator.")
+		return
+	}
+	value := []obj{}
+	for _, id := range in.InputIDs {
+		out, err := s.translate(id, in.SourceIDType, in.TargetIDType, c.mb.Address)
+		if err != nil {
+			value = append(value, obj{{"sourceId", id}, {"errorDetails", obj{{"code", "ErrorInvalidIdMalformed"}, {"message", "Id is malformed."}}}})
+			continue
+		}
+		value = append(value, obj{{"targetId", out}, {"sourceId", id}})
+	}
+	c.json(http.StatusOK, obj{{"@odata.context", c.base + "/$metadata#Collection(microsoft.graph.convertIdResult)"}, {"value", value}})
+}
+
+// translate maps ids between EWS (standard base64), REST (URL-safe) and
+// immutable forms. Folder ids have no separate immutable form.
+func (s *Server) translate(id, from, to, mailbox string) (string, error) {
+	ews := id
+	if from == "restImmutableEntryId" {
+		v, err := s.sim.ItemByImmutableID(id)
+		if err != nil {
+			return "", err
+		}
+		ews = v.ID
+	} else if from == "restId" {
+		ews = ewssim.EWSFromRestID(id)
+	}
+	switch to {
+	case "ewsId":
+		return ews, nil
+	case "restId":
+		return ewssim.RestID(ews), nil
+	}
+	imm, err := s.sim.ImmutableID(ews)
+	if err != nil {
+		if f, ferr := s.sim.Folder(mailbox, ews); ferr == nil {
+			return ewssim.RestID(f.ID), nil
+		}
+		return "", err
+	}
+	return imm, nil
+}

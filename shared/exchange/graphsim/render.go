@@ -1,0 +1,476 @@
+package graphsim
+
+import (
+	"crypto/sha1"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
+)
+
+// Entity shapes as Graph writes them. Property names and types follow the
+// v1.0 metadata (the conformance test checks every shape against it).
+
+const (
+	typeMessage       = "microsoft.graph.message"
+	typeEvent         = "microsoft.graph.event"
+	typeContact       = "microsoft.graph.contact"
+	typeMailFolder    = "microsoft.graph.mailFolder"
+	typeContactFolder = "microsoft.graph.contactFolder"
+	typeUser          = "microsoft.graph.user"
+)
+
+func dto(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format("2006-01-02T15:04:05Z")
+}
+
+// zeroTime is how Outlook writes "never" in responseStatus.time.
+const zeroTime = "0001-01-01T00:00:00Z"
+
+func etag(changeKey string) string { return `W/"` + changeKey + `"` }
+
+func recipient(a ewssim.Address) obj {
+	return obj{{"emailAddress", obj{{"name", a.Name}, {"address", a.Email}}}}
+}
+
+func recipients(as []ewssim.Address) []obj {
+	out := make([]obj, 0, len(as))
+	for _, a := range as {
+		out = append(out, recipient(a))
+	}
+	return out
+}
+
+func preview(body string) string {
+	body = strings.Join(strings.Fields(body), " ")
+	if r := []rune(body); len(r) > 255 {
+		return string(r[:255])
+	}
+	return body
+}
+
+func itemBody(content string) obj {
+	return obj{{"contentType", "text"}, {"content", content}}
+}
+
+// messageJSON is a message with all its default properties.
+func messageJSON(v ewssim.ItemView) obj {
+	received := v.Received
+	if received.IsZero() {
+		received = v.Created
+	}
+	return obj{
+		{"@odata.etag", etag(v.ChangeKey)},
+		{"id", v.ImmutableID},
+		{"createdDateTime", dto(v.Created)},
+		{"lastModifiedDateTime", dto(v.Modified)},
+		{"changeKey", v.ChangeKey},
+		{"categories", []string{}},
+		{"receivedDateTime", dto(received)},
+		{"sentDateTime", dto(received)},
+		{"hasAttachments", false},
+		{"internetMessageId", "<" + strings.TrimRight(v.ImmutableID, "=") + "@graphsim.local>"},
+		{"subject", v.Subject},
+		{"bodyPreview", preview(v.Body)},
+		{"importance", "normal"},
+		{"parentFolderId", ewssim.RestID(v.FolderID)},
+		{"conversationId", "AAQk" + strings.TrimRight(v.ImmutableID, "=")},
+		{"isDeliveryReceiptRequested", false},
+		{"isReadReceiptRequested", false},
+		{"isRead", v.IsRead},
+		{"isDraft", false},
+		{"webLink", "https://outlook.office365.com/owa/?ItemID=" + v.ImmutableID + "&exvsurl=1&viewmodel=ReadMessageItem"},
+		{"inferenceClassification", "focused"},
+		{"body", itemBody(v.Body)},
+		{"sender", recipient(v.From)},
+		{"from", recipient(v.From)},
+		{"toRecipients", recipients(v.To)},
+		{"ccRecipients", []obj{}},
+		{"bccRecipients", []obj{}},
+		{"replyTo", []obj{}},
+		{"flag", obj{{"flagStatus", "notFlagged"}}},
+	}
+}
+
+func dateTimeTZ(t time.Time, loc *time.Location, name string) obj {
+	return obj{{"dateTime", t.In(loc).Format("2006-01-02T15:04:05.0000000")}, {"timeZone", name}}
+}
+
+// eventJSON is an event with its default properties; start and end are
+// in UTC unless the request asked for a zone (Prefer: outlook.timezone).
+func eventJSON(v ewssim.ItemView, loc *time.Location, zone, txID string) obj {
+	typ := "singleInstance"
+	if v.IsRecurring {
+		typ = "seriesMaster"
+	}
+	response := "none"
+	if strings.EqualFold(v.Organizer.Email, v.Mailbox) {
+		response = "organizer"
+	}
+	attendees := make([]obj, 0, len(v.Attendees))
+	for _, a := range v.Attendees {
+		attendees = append(attendees, obj{
+			{"type", "required"},
+			{"status", obj{{"response", "none"}, {"time", zeroTime}}},
+			{"emailAddress", obj{{"name", a.Name}, {"address", a.Email}}},
+		})
+	}
+	loc0 := obj{{"displayName", v.Location}, {"locationType", "default"}, {"uniqueIdType", "unknown"}, {"address", obj{}}, {"coordinates", obj{}}}
+	locations := []obj{}
+	if v.Location != "" {
+		loc0 = obj{{"displayName", v.Location}, {"locationType", "default"}, {"uniqueId", v.Location}, {"uniqueIdType", "private"}}
+		locations = append(locations, loc0)
+	}
+	var tx any
+	if txID != "" {
+		tx = txID
+	}
+	tz := v.TimeZone
+	if tz == "" {
+		tz = "UTC"
+	}
+	return obj{
+		{"@odata.etag", etag(v.ChangeKey)},
+		{"id", v.ImmutableID},
+		{"createdDateTime", dto(v.Created)},
+		{"lastModifiedDateTime", dto(v.Modified)},
+		{"changeKey", v.ChangeKey},
+		{"categories", []string{}},
+		{"transactionId", tx},
+		{"originalStartTimeZone", tz},
+		{"originalEndTimeZone", tz},
+		{"iCalUId", "040000008200E00074C5B7101A82E008" + fmt.Sprintf("%X", sha1.Sum([]byte(v.ImmutableID)))},
+		{"reminderMinutesBeforeStart", 15},
+		{"isReminderOn", true},
+		{"hasAttachments", false},
+		{"subject", v.Subject},
+		{"bodyPreview", preview(v.Body)},
+		{"importance", "normal"},
+		{"sensitivity", "normal"},
+		{"isAllDay", v.IsAllDay},
+		{"isCancelled", false},
+		{"isOrganizer", response == "organizer"},
+		{"responseRequested", true},
+		{"seriesMasterId", nil},
+		{"showAs", "busy"},
+		{"type", typ},
+		{"webLink", "https://outlook.office365.com/owa/?itemid=" + v.ImmutableID + "&exvsurl=1&path=/calendar/item"},
+		{"onlineMeetingUrl", nil},
+		{"isOnlineMeeting", false},
+		{"onlineMeetingProvider", "unknown"},
+		{"allowNewTimeProposals", true},
+		{"isDraft", false},
+		{"hideAttendees", false},
+		{"recurrence", nil},
+		{"onlineMeeting", nil},
+		{"responseStatus", obj{{"response", response}, {"time", zeroTime}}},
+		{"body", itemBody(v.Body)},
+		{"start", dateTimeTZ(v.Start, loc, zone)},
+		{"end", dateTimeTZ(v.End, loc, zone)},
+		{"location", loc0},
+		{"locations", locations},
+		{"attendees", attendees},
+		{"organizer", recipient(v.Organizer)},
+	}
+}
+
+func contactJSON(v ewssim.ItemView) obj {
+	emails := make([]obj, 0, len(v.Emails))
+	for _, e := range v.Emails {
+		emails = append(emails, obj{{"name", v.DisplayName}, {"address", e}})
+	}
+	phone := func(i int) string {
+		if i < len(v.Phones) {
+			return v.Phones[i]
+		}
+		return ""
+	}
+	list := func(p string) []string {
+		if p == "" {
+			return []string{}
+		}
+		return []string{p}
+	}
+	var mobile any
+	if m := phone(1); m != "" {
+		mobile = m
+	}
+	return obj{
+		{"@odata.etag", etag(v.ChangeKey)},
+		{"id", v.ImmutableID},
+		{"createdDateTime", dto(v.Created)},
+		{"lastModifiedDateTime", dto(v.Modified)},
+		{"changeKey", v.ChangeKey},
+		{"categories", []string{}},
+		{"parentFolderId", ewssim.RestID(v.FolderID)},
+		{"birthday", nil},
+		{"fileAs", v.DisplayName},
+		{"displayName", v.DisplayName},
+		{"givenName", v.GivenName},
+		{"initials", nil},
+		{"middleName", nil},
+		{"nickName", nil},
+		{"surname", v.Surname},
+		{"title", nil},
+		{"yomiGivenName", nil},
+		{"yomiSurname", nil},
+		{"yomiCompanyName", nil},
+		{"generation", nil},
+		{"imAddresses", []string{}},
+		{"jobTitle", nil},
+		{"companyName", v.Company},
+		{"department", nil},
+		{"officeLocation", nil},
+		{"profession", nil},
+		{"businessHomePage", nil},
+		{"assistantName", nil},
+		{"manager", nil},
+		{"homePhones", list(phone(2))},
+		{"mobilePhone", mobile},
+		{"businessPhones", list(phone(0))},
+		{"spouseName", nil},
+		{"personalNotes", v.Body},
+		{"children", []string{}},
+		{"emailAddresses", emails},
+		{"homeAddress", obj{}},
+		{"businessAddress", obj{}},
+		{"otherAddress", obj{}},
+	}
+}
+
+func mailFolderJSON(f ewssim.FolderView) obj {
+	return obj{
+		{"id", ewssim.RestID(f.ID)},
+		{"displayName", f.Name},
+		{"parentFolderId", ewssim.RestID(f.ParentID)},
+		{"childFolderCount", f.Children},
+		{"unreadItemCount", f.Unread},
+		{"totalItemCount", f.Total},
+		{"isHidden", false},
+	}
+}
+
+func contactFolderJSON(f ewssim.FolderView) obj {
+	return obj{
+		{"id", ewssim.RestID(f.ID)},
+		{"displayName", f.Name},
+		{"parentFolderId", ewssim.RestID(f.ParentID)},
+	}
+}
+
+func userJSON(m ewssim.MailboxInfo) obj {
+	given, sur, _ := strings.Cut(m.DisplayName, " ")
+	return obj{
+		{"businessPhones", []string{}},
+		{"displayName", m.DisplayName},
+		{"givenName", given},
+		{"jobTitle", nil},
+		{"mail", m.Address},
+		{"mobilePhone", nil},
+		{"officeLocation", nil},
+		{"preferredLanguage", "en-US"},
+		{"surname", sur},
+		{"userPrincipalName", m.Address},
+		{"id", m.UserID},
+	}
+}
+
+// userExtra are user properties served only when $select names them.
+func userExtra(m ewssim.MailboxInfo) obj {
+	return obj{
+		{"accountEnabled", true},
+		{"mailNickname", strings.SplitN(m.Address, "@", 2)[0]},
+		{"proxyAddresses", []string{"SMTP:" + m.Address}},
+		{"userType", "Member"},
+		{"usageLocation", "US"},
+	}
+}
+
+// --- $select ---
+
+// selection is a parsed $select: nil selects the default properties.
+type selection []string
+
+var selectName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*$`)
+
+// parseSelect checks $select against the properties the entity has.
+func parseSelect(raw, typeName string, known obj) (selection, *apiError) {
+	if strings.TrimSpace(raw) == "" {
+		return nil, nil
+	}
+	var sel selection
+	for _, p := range strings.Split(raw, ",") {
+		p = strings.TrimSpace(p)
+		if !selectName.MatchString(p) || !has(known, p) {
+			return nil, &apiError{http.StatusBadRequest, "RequestBroker--ParseUri", "Could not find a property named '" + p + "' on type '" + typeName + "'."}
+		}
+		sel = append(sel, p)
+	}
+	return sel, nil
+}
+
+func has(o obj, k string) bool {
+	for _, p := range o {
+		if p.k == k {
+			return true
+		}
+	}
+	return false
+}
+
+// apply keeps the annotations, id and the selected properties of o.
+func (sel selection) apply(o obj) obj {
+	if sel == nil {
+		return o
+	}
+	out := make(obj, 0, len(sel)+2)
+	for _, p := range o {
+		if strings.HasPrefix(p.k, "@") || p.k == "id" || contains(sel, p.k) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// apiError is an error answer a handler returns.
+type apiError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (c *call) failWith(e *apiError) { c.fail(e.status, e.code, e.message) }
+
+var errItemNotFound = &apiError{http.StatusNotFound, "ErrorItemNotFound", "The specified object was not found in the store."}
+
+// --- extended properties ---
+
+// Property set GUIDs of the distinguished sets EWS names.
+var propertySets = map[string]string{
+	"PublicStrings":   "00020329-0000-0000-c000-000000000046",
+	"Common":          "00062008-0000-0000-c000-000000000046",
+	"Appointment":     "00062002-0000-0000-c000-000000000046",
+	"Meeting":         "6ed8da90-450b-101b-98da-00aa003f1305",
+	"Address":         "00062004-0000-0000-c000-000000000046",
+	"InternetHeaders": "00020386-0000-0000-c000-000000000046",
+	"Task":            "00062003-0000-0000-c000-000000000046",
+}
+
+// extendedPropertyID writes a property's Graph id: "String {guid} Name
+// x", "String {guid} Id 0x8001" or "String 0x0037".
+func extendedPropertyID(p ewssim.ExtendedProperty) string {
+	typ := p.Type
+	if typ == "" {
+		typ = "String"
+	}
+	set := strings.ToLower(strings.Trim(p.SetID, "{}"))
+	if set == "" {
+		set = propertySets[p.DistinguishedSet]
+	}
+	switch {
+	case set != "" && p.Name != "":
+		return typ + " {" + set + "} Name " + p.Name
+	case set != "":
+		return typ + " {" + set + "} Id " + p.Tag
+	}
+	return typ + " " + p.Tag
+}
+
+var extIDPattern = regexp.MustCompile(`^(\w+) (?:\{([0-9A-Fa-f-]{36})\} (?:Name (.+)|Id (0x[0-9A-Fa-f]{1,4}))|(0x[0-9A-Fa-f]{1,4}))$`)
+
+// parseExtendedPropertyID reads a Graph extended property id. A known
+// distinguished set is stored as EWS names it, so EWS finds the property.
+func parseExtendedPropertyID(id string) (ewssim.ExtendedProperty, bool) {
+	m := extIDPattern.FindStringSubmatch(strings.TrimSpace(id))
+	if m == nil {
+		return ewssim.ExtendedProperty{}, false
+	}
+	p := ewssim.ExtendedProperty{Type: m[1], Name: m[3]}
+	switch {
+	case m[5] != "":
+		p.Tag = m[5]
+	default:
+		p.Tag = m[4]
+		guid := strings.ToLower(m[2])
+		for name, g := range propertySets {
+			if g == guid {
+				p.DistinguishedSet = name
+			}
+		}
+		if p.DistinguishedSet == "" {
+			p.SetID = guid
+		}
+	}
+	return p, true
+}
+
+// sameProperty compares property keys as EWS does.
+func sameProperty(a, b ewssim.ExtendedProperty) bool {
+	return a.DistinguishedSet == b.DistinguishedSet && strings.EqualFold(a.SetID, b.SetID) &&
+		a.Name == b.Name && strings.EqualFold(a.Tag, b.Tag)
+}
+
+// expandExtended parses $expand=singleValueExtendedProperties($filter=id
+// eq '...'), the one $expand Graph clients use on Outlook items. It
+// returns ok=false for other $expand values.
+func parseExpand(raw string) (want []ewssim.ExtendedProperty, expand bool, e *apiError) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return nil, false, nil
+	}
+	bad := &apiError{http.StatusBadRequest, "BadRequest", "Parsing OData Select and Expand failed: the $expand option is not supported by the simulator: " + raw}
+	rest, ok := strings.CutPrefix(raw, "singleValueExtendedProperties")
+	if !ok {
+		return nil, false, bad
+	}
+	if rest == "" {
+		return nil, true, nil
+	}
+	inner, ok := strings.CutPrefix(rest, "($filter=")
+	if !ok || !strings.HasSuffix(inner, ")") {
+		return nil, false, bad
+	}
+	inner = strings.TrimSuffix(inner, ")")
+	for _, clause := range regexp.MustCompile(`(?i)\s+or\s+`).Split(inner, -1) {
+		m := regexp.MustCompile(`^\s*id\s+eq\s+'([^']*)'\s*$`).FindStringSubmatch(clause)
+		if m == nil {
+			return nil, false, bad
+		}
+		p, ok := parseExtendedPropertyID(m[1])
+		if !ok {
+			return nil, false, &apiError{http.StatusBadRequest, "ErrorInvalidProperty", "The extended property id '" + m[1] + "' is not valid."}
+		}
+		want = append(want, p)
+	}
+	return want, true, nil
+}
+
+// extendedJSON lists an item's properties matching want (all when nil).
+func extendedJSON(it ewssim.Item, want []ewssim.ExtendedProperty) []obj {
+	out := []obj{}
+	for _, p := range it.Extended {
+		keep := want == nil
+		for _, w := range want {
+			keep = keep || sameProperty(p, w)
+		}
+		if keep {
+			out = append(out, obj{{"id", extendedPropertyID(p)}, {"value", p.Value}})
+		}
+	}
+	return out
+}
