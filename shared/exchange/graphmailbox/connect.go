@@ -103,7 +103,7 @@ func (c *Connector) Connect(_ context.Context, t domain.Tenant, cred domain.Cred
 	if err != nil {
 		return nil, err
 	}
-	return &Access{cl: cl, opts: c.opts, folders: t.Folders, pages: map[string]map[string]domain.Item{}}, nil
+	return NewAccess(cl, c.opts, t.Folders), nil
 }
 
 // ConnectCalendar implements domain.CalendarConnector. It does no network I/O.

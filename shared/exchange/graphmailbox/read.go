@@ -466,3 +466,11 @@ func encodeQuery(kv ...string) string {
 	}
 	return sb.String()
 }
+
+// NewAccess returns a MailboxAccess over a ready client, for tools and
+// tests that build their own (a static token, a test server); folders is
+// the tenant's folder selection. Connector.Connect is the usual way.
+func NewAccess(cl *graph.Client, o Options, folders []string) *Access {
+	o.defaults()
+	return &Access{cl: cl, opts: o, folders: folders, pages: map[string]map[string]domain.Item{}}
+}

@@ -253,17 +253,6 @@ func (m *mirror) syncFolder(ctx context.Context, a domain.MailboxAccess, ref dom
 	}
 }
 
-func (m *mirror) inFolder(id string) []string {
-	var out []string
-	for iid, it := range m.items {
-		if it.FolderID == id {
-			out = append(out, iid)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
 func (m *mirror) folderNamed(name string) string {
 	for id, f := range m.folders {
 		if f.DisplayName == name {
