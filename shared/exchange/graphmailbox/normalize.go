@@ -1,0 +1,217 @@
+package graphmailbox
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/exchange/graph"
+)
+
+// The normalizers map Graph resources to the change feed's domain.Item
+// with the same fields, forms and bounds as the EWS adapter's, so a feed
+// consumer cannot tell the protocols apart: addresses lower-cased (but
+// Exchange X.500 addresses as given), times in UTC, texts and lists cut
+// to the domain's bounds.
+
+// NormalizeMessage maps a Graph message.
+func NormalizeMessage(m graph.Message, folderID string) domain.Item {
+	read := m.IsRead
+	out := domain.Item{
+		ID: m.ID, ChangeKey: changeKey(m.ChangeKey, m.ETag), Kind: domain.KindMessage, FolderID: folderID,
+		Subject:  m.Subject,
+		From:     address(m.From),
+		To:       addresses(m.ToRecipients),
+		Cc:       addresses(m.CcRecipients),
+		Received: utc(m.ReceivedDateTime),
+		Sent:     utc(m.SentDateTime),
+		Preview:  strings.TrimSpace(m.BodyPreview),
+		IsRead:   &read,
+	}
+	bound(&out)
+	return out
+}
+
+// NormalizeEvent maps a Graph event: a single instance or a series master
+// (occurrences are reported as their master, see SyncItems).
+func NormalizeEvent(e graph.Event, folderID string) domain.Item {
+	out := domain.Item{
+		ID: e.ID, ChangeKey: changeKey(e.ChangeKey, e.ETag), Kind: domain.KindCalendar, FolderID: folderID,
+		Subject:   e.Subject,
+		Start:     eventTime(e.Start),
+		End:       eventTime(e.End),
+		TimeZone:  windowsZone(e.OriginalStartTimeZone),
+		Organizer: address(e.Organizer),
+	}
+	if e.Location != nil {
+		out.Location = e.Location.DisplayName
+	}
+	// EWS lists required attendees, then optional ones; resources are
+	// neither.
+	for _, typ := range []string{"required", "optional"} {
+		for _, a := range e.Attendees {
+			t := strings.ToLower(a.Type)
+			if t == "" {
+				t = "required"
+			}
+			if t != typ {
+				continue
+			}
+			if addr := address(&graph.Recipient{EmailAddress: a.EmailAddress}); addr != nil {
+				out.Attendees = append(out.Attendees, *addr)
+			}
+		}
+	}
+	switch e.Type {
+	case "seriesMaster", "occurrence", "exception":
+		out.IsRecurring = true
+	default:
+		out.IsRecurring = e.Recurrence != nil
+	}
+	bound(&out)
+	return out
+}
+
+// NormalizeContact maps a Graph contact. Phones come in EWS's key order:
+// business, mobile, home.
+func NormalizeContact(c graph.Contact, folderID string) domain.Item {
+	out := domain.Item{
+		ID: c.ID, ChangeKey: changeKey(c.ChangeKey, c.ETag), Kind: domain.KindContact, FolderID: folderID,
+		DisplayName: c.DisplayName, GivenName: c.GivenName, Surname: c.Surname,
+	}
+	for _, e := range c.EmailAddresses {
+		if s := strings.TrimSpace(e.Address); s != "" {
+			out.Emails = append(out.Emails, s)
+		}
+	}
+	for _, p := range slices.Concat(c.BusinessPhones, []string{c.MobilePhone}, c.HomePhones) {
+		if s := strings.TrimSpace(p); s != "" {
+			out.Phones = append(out.Phones, s)
+		}
+	}
+	bound(&out)
+	return out
+}
+
+// changeKey is Graph's changeKey, or the one inside the weak ETag
+// (W/"<changeKey>") when the answer left the property out.
+func changeKey(ck, etag string) string {
+	if ck != "" {
+		return ck
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(etag, "W/"), `"`), `"`)
+}
+
+// eventTime reads a dateTimeTimeZone as an instant in UTC. The adapter
+// asks for UTC (Graph's default); another zone is read as the Windows or
+// IANA zone it names, an unknown one as UTC.
+func eventTime(d *graph.DateTimeTimeZone) time.Time {
+	if d == nil || d.DateTime == "" {
+		return time.Time{}
+	}
+	if t, err := time.Parse(time.RFC3339Nano, d.DateTime); err == nil {
+		return t.UTC()
+	}
+	loc, ok := zoneLocation(d.TimeZone)
+	if !ok {
+		loc = time.UTC
+	}
+	t, err := time.ParseInLocation("2006-01-02T15:04:05.9999999", d.DateTime, loc)
+	if err != nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// windowsZone is the event's Windows time zone id, as EWS reports it.
+// Graph gives the Windows id the event was created with; a custom zone
+// ("tzone://Microsoft/Custom") or an IANA name has no Windows id here and
+// is left out rather than reported in another form than EWS would.
+func windowsZone(z string) string {
+	switch strings.ToLower(z) {
+	case "", "tzone://microsoft/custom":
+		return ""
+	case "tzone://microsoft/utc", "etc/utc", "utc":
+		return "UTC"
+	}
+	if strings.Contains(z, "/") {
+		return ""
+	}
+	return z
+}
+
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// address maps a recipient; nil when it has neither name nor address.
+func address(r *graph.Recipient) *domain.Address {
+	if r == nil || (r.EmailAddress.Name == "" && r.EmailAddress.Address == "") {
+		return nil
+	}
+	email := r.EmailAddress.Address
+	// An Exchange X.500 address (a recipient without SMTP address) is
+	// kept as given, as EWS keeps routing type EX.
+	if !strings.HasPrefix(email, "/") {
+		email = strings.ToLower(email)
+	}
+	return &domain.Address{Name: r.EmailAddress.Name, Email: email}
+}
+
+func addresses(rs []graph.Recipient) []domain.Address {
+	var out []domain.Address
+	for i := range rs {
+		if a := address(&rs[i]); a != nil {
+			out = append(out, *a)
+		}
+	}
+	return out
+}
+
+// bound cuts the item's texts and lists to the domain's limits and marks it
+// Truncated when anything was cut.
+func bound(it *domain.Item) {
+	cut := false
+	text := func(s *string) {
+		if len(*s) > domain.MaxItemText {
+			*s = strings.ToValidUTF8((*s)[:domain.MaxItemText], "")
+			cut = true
+		}
+	}
+	text(&it.Subject)
+	text(&it.Location)
+	text(&it.Preview)
+	text(&it.DisplayName)
+	text(&it.GivenName)
+	text(&it.Surname)
+	for _, list := range []*[]domain.Address{&it.To, &it.Cc, &it.Attendees} {
+		if len(*list) > domain.MaxItemRecipients {
+			*list = (*list)[:domain.MaxItemRecipients]
+			cut = true
+		}
+		for i := range *list {
+			text(&(*list)[i].Name)
+			text(&(*list)[i].Email)
+		}
+	}
+	for _, a := range []*domain.Address{it.From, it.Organizer} {
+		if a != nil {
+			text(&a.Name)
+			text(&a.Email)
+		}
+	}
+	for _, list := range []*[]string{&it.Emails, &it.Phones} {
+		if len(*list) > domain.MaxItemValues {
+			*list = (*list)[:domain.MaxItemValues]
+			cut = true
+		}
+		for i := range *list {
+			text(&(*list)[i])
+		}
+	}
+	it.Truncated = cut
+}

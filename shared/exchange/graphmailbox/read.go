@@ -1,0 +1,476 @@
+package graphmailbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/exchange/graph"
+)
+
+// Synthetic folder ids (see the package doc).
+const (
+	CalendarFolderID       = "calendar"
+	ContactsFolderID       = "contacts"
+	contactSubfolderPrefix = "contacts:"
+)
+
+var (
+	calendarFolder = domain.FolderInfo{ID: CalendarFolderID, DisplayName: "Calendar", FolderClass: "IPF.Appointment", DistinguishedID: domain.FolderCalendar}
+	contactsFolder = domain.FolderInfo{ID: ContactsFolderID, DisplayName: "Contacts", FolderClass: "IPF.Contact", DistinguishedID: domain.FolderContacts}
+)
+
+// Access is one tenant's domain.MailboxAccess over Graph. It is safe for
+// concurrent use by the mailboxes of one job.
+type Access struct {
+	cl      *graph.Client
+	opts    Options
+	folders []string // the tenant's folder selection
+
+	mu sync.Mutex
+	// pages holds, per mailbox, the full items of the last SyncItems page
+	// not yet handed out by GetItems: the sync use case asks for them
+	// right after, and Graph's delta pages carry them already.
+	pages map[string]map[string]domain.Item
+}
+
+var _ domain.MailboxAccess = (*Access)(nil)
+
+// needsMail reports whether the selection needs the mail folder
+// hierarchy: a calendar-only tenant never reads it (its app may hold no
+// Mail.Read at all).
+func (a *Access) needsMail() bool {
+	if len(a.folders) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(a.folders, func(f string) bool { return f != domain.FolderCalendar && f != domain.FolderContacts })
+}
+
+func (a *Access) needsContacts() bool {
+	return len(a.folders) == 0 || slices.Contains(a.folders, domain.FolderContacts) || slices.Contains(a.folders, domain.FolderAll)
+}
+
+// SyncHierarchy implements domain.MailboxAccess: one mailFolders delta or
+// contactFolders delta request per call, the phase and its link kept in
+// the state. Graph does not tell new folders from changed ones: the first
+// round reports folders as created, later rounds as updated.
+func (a *Access) SyncHierarchy(ctx context.Context, m domain.MailboxRef, state string) (domain.HierarchyPage, error) {
+	h, fresh, err := parseHierState(state)
+	if err != nil {
+		return domain.HierarchyPage{}, invalidState("InvalidSyncState", "", err)
+	}
+	var page domain.HierarchyPage
+	if fresh {
+		page.Created = []domain.FolderInfo{calendarFolder, contactsFolder}
+	}
+	if h.Phase == phaseMail && !a.needsMail() {
+		h.Phase = phaseContacts
+	}
+	if h.Phase == phaseContacts && !a.needsContacts() {
+		h.Phase, h.Initial = phaseMail, false
+		page.State, page.Done = h.encode(), true
+		return page, nil
+	}
+	for _, l := range []string{h.Mail, h.Contacts} {
+		if l != "" && !sameEndpoint(l, a.cl.BaseURL()) {
+			return domain.HierarchyPage{}, invalidState("EndpointChanged", "", fmt.Errorf("the saved link is not on %s", a.cl.BaseURL()))
+		}
+	}
+	add := func(f domain.FolderInfo) {
+		if h.Initial {
+			page.Created = append(page.Created, f)
+		} else {
+			page.Updated = append(page.Updated, f)
+		}
+	}
+	size := graph.DeltaOptions{PageSize: a.opts.PageSize}
+	if h.Phase == phaseMail {
+		size.Link = h.Mail
+		p, err := a.cl.MailFoldersDelta(ctx, m.Address, size)
+		if err != nil {
+			return domain.HierarchyPage{}, classify(err, useMailbox, "")
+		}
+		for _, f := range p.Items {
+			add(domain.FolderInfo{ID: f.ID, ParentID: f.ParentFolderID, DisplayName: f.DisplayName, FolderClass: "IPF.Note"})
+		}
+		for _, r := range p.Removed {
+			page.Deleted = append(page.Deleted, r.ID)
+		}
+		if !p.Done() {
+			h.Mail = p.NextLink
+			page.State = h.encode()
+			return page, nil
+		}
+		h.Mail = p.DeltaLink
+		if !a.needsContacts() {
+			h.Initial = false
+			page.State, page.Done = h.encode(), true
+			return page, nil
+		}
+		h.Phase = phaseContacts
+		page.State = h.encode()
+		return page, nil
+	}
+	size.Link = h.Contacts
+	p, err := a.cl.ContactFoldersDelta(ctx, m.Address, size)
+	if err != nil {
+		if graph.Classify(err) == graph.ClassAccessDenied {
+			// No Contacts.Read: the mailbox's other folders still sync,
+			// the contacts folder's own sync reports it unreadable, and
+			// the next round asks again.
+			a.opts.Logger.InfoContext(ctx, "graphmailbox: contact folders not readable", "mailbox", m.Address, "code", codeOf(err))
+			h.Phase, h.Contacts, h.Initial = phaseMail, "", false
+			page.State, page.Done = h.encode(), true
+			return page, nil
+		}
+		return domain.HierarchyPage{}, classify(err, useMailbox, "")
+	}
+	for _, f := range p.Items {
+		// contactFolders delta is flat: every contact folder is under
+		// the default one.
+		add(domain.FolderInfo{ID: contactSubfolderPrefix + f.ID, ParentID: ContactsFolderID, DisplayName: f.DisplayName, FolderClass: "IPF.Contact"})
+	}
+	for _, r := range p.Removed {
+		page.Deleted = append(page.Deleted, contactSubfolderPrefix+r.ID)
+	}
+	if !p.Done() {
+		h.Contacts = p.NextLink
+		page.State = h.encode()
+		return page, nil
+	}
+	h.Phase, h.Contacts, h.Initial = phaseMail, p.DeltaLink, false
+	page.State, page.Done = h.encode(), true
+	return page, nil
+}
+
+// SyncItems implements domain.MailboxAccess: one delta request. Items
+// are reported as created in the first round and updated later (Graph
+// does not tell; the store decides by what it holds), removals as
+// deletes. The page's items are kept for the GetItems call that follows.
+func (a *Access) SyncItems(ctx context.Context, m domain.MailboxRef, folderID, state string, max int) (domain.ItemsPage, error) {
+	st, err := parseItemState(state)
+	if err != nil {
+		return domain.ItemsPage{}, invalidState("InvalidSyncState", folderID, err)
+	}
+	if st.link != "" && !sameEndpoint(st.link, a.cl.BaseURL()) {
+		return domain.ItemsPage{}, invalidState("EndpointChanged", folderID, fmt.Errorf("the saved link is not on %s", a.cl.BaseURL()))
+	}
+	size := a.opts.PageSize
+	if max > 0 {
+		size = min(max, size)
+	}
+	do := graph.DeltaOptions{Link: st.link, PageSize: size}
+	user := m.Address
+	kind := ChangeKindFor(st.initial)
+	var (
+		next, delta string
+		removed     []graph.Removed
+		items       []domain.Item
+		refs        []domain.ItemChangeRef
+	)
+	seen := map[string]bool{}
+	ref := func(id, ck string) {
+		if !seen[id] {
+			seen[id] = true
+			refs = append(refs, domain.ItemChangeRef{Kind: kind, ItemID: id, ChangeKey: ck})
+		}
+	}
+	switch {
+	case folderID == CalendarFolderID:
+		now := a.opts.Clock.Now().UTC()
+		if st.link == "" {
+			st.start = now.Add(-a.opts.CalendarBack).Truncate(time.Second)
+		} else if now.Add(-a.opts.CalendarBack).Sub(st.start) > a.opts.CalendarSlack {
+			// The window no longer covers what a fresh one would: resync
+			// (events that left it get deletes, new ones ahead come in).
+			return domain.ItemsPage{}, invalidState("CalendarWindowExpired", folderID,
+				fmt.Errorf("the calendar window starting %s is older than %s", st.start.Format("2006-01-02"), a.opts.CalendarSlack))
+		}
+		p, err := a.cl.EventsDelta(ctx, user, graph.EventsDeltaOptions{DeltaOptions: do, Start: st.start, End: st.start.Add(a.opts.CalendarBack + a.opts.CalendarAhead)})
+		if err != nil {
+			return domain.ItemsPage{}, classify(err, useFolder, folderID)
+		}
+		next, delta, removed = p.NextLink, p.DeltaLink, p.Removed
+		for _, e := range p.Items {
+			switch e.Type {
+			case "occurrence", "exception":
+				// EWS reports the series master: so does this adapter,
+				// fetched by GetItems.
+				if e.SeriesMasterID != "" {
+					ref(e.SeriesMasterID, "")
+				}
+			default:
+				it := NormalizeEvent(e, folderID)
+				items = append(items, it)
+				ref(it.ID, it.ChangeKey)
+			}
+		}
+	case folderID == ContactsFolderID || strings.HasPrefix(folderID, contactSubfolderPrefix):
+		gid := strings.TrimPrefix(folderID, contactSubfolderPrefix)
+		if folderID == ContactsFolderID {
+			gid = ""
+			if do.Link == "" {
+				// The default contacts folder has its own delta
+				// (/users/{id}/contacts/delta), which the client has no
+				// call for; it is an ordinary delta round from this URL.
+				do.Link = a.cl.BaseURL() + graph.ItemPath("users", user, "contacts", "delta")
+			}
+		}
+		p, err := a.cl.ContactsDelta(ctx, user, gid, do)
+		if err != nil {
+			return domain.ItemsPage{}, classify(err, useFolder, folderID)
+		}
+		next, delta, removed = p.NextLink, p.DeltaLink, p.Removed
+		for _, c := range p.Items {
+			it := NormalizeContact(c, folderID)
+			items = append(items, it)
+			ref(it.ID, it.ChangeKey)
+		}
+	default:
+		p, err := a.cl.MessagesDelta(ctx, user, folderID, graph.MessagesDeltaOptions{DeltaOptions: do})
+		if err != nil {
+			return domain.ItemsPage{}, classify(err, useFolder, folderID)
+		}
+		next, delta, removed = p.NextLink, p.DeltaLink, p.Removed
+		for _, msg := range p.Items {
+			it := NormalizeMessage(msg, folderID)
+			items = append(items, it)
+			ref(it.ID, it.ChangeKey)
+		}
+	}
+	for _, r := range removed {
+		// A removed occurrence was never reported: its delete is a no-op
+		// for the store.
+		if !seen[r.ID] {
+			seen[r.ID] = true
+			refs = append(refs, domain.ItemChangeRef{Kind: domain.ChangeDelete, ItemID: r.ID})
+		}
+	}
+	a.keep(user, items)
+	page := domain.ItemsPage{Changes: refs}
+	if delta != "" {
+		page.Done = true
+		st.initial, st.link = false, delta
+	} else {
+		st.link = next
+	}
+	page.State = st.encode()
+	return page, nil
+}
+
+// ChangeKindFor is the change kind a delta round reports for an item it
+// lists: Graph does not say whether it is new.
+func ChangeKindFor(initialRound bool) domain.ChangeKind {
+	if initialRound {
+		return domain.ChangeCreate
+	}
+	return domain.ChangeUpdate
+}
+
+// keep replaces the mailbox's kept page.
+func (a *Access) keep(mailbox string, items []domain.Item) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(items) == 0 {
+		delete(a.pages, mailbox)
+		return
+	}
+	page := make(map[string]domain.Item, len(items))
+	for _, it := range items {
+		page[it.ID] = it
+	}
+	a.pages[mailbox] = page
+}
+
+// take hands out the kept items among ids and returns the ids it lacks.
+func (a *Access) take(mailbox string, kind domain.ItemKind, ids []string) (hits []domain.Item, misses []string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	page := a.pages[mailbox]
+	for _, id := range ids {
+		if it, ok := page[id]; ok && it.Kind == kind {
+			hits = append(hits, it)
+			delete(page, id)
+			continue
+		}
+		misses = append(misses, id)
+	}
+	if len(page) == 0 {
+		delete(a.pages, mailbox)
+	}
+	return hits, misses
+}
+
+// Properties read when an item is fetched by id: what normalization
+// needs, without bodies.
+var (
+	eventSelect   = "id,changeKey,subject,start,end,originalStartTimeZone,location,organizer,attendees,type,seriesMasterId,recurrence,isAllDay"
+	contactSelect = "id,changeKey,parentFolderId,displayName,givenName,surname,emailAddresses,businessPhones,mobilePhone,homePhones"
+)
+
+// GetItems implements domain.MailboxAccess. Items of the last SyncItems
+// page are served without a request; the others (a resumed job, series
+// masters) are fetched by id, 20 to a $batch request. Items gone
+// meanwhile, and items Graph cannot return for a permanent reason, are
+// skipped (the latter would otherwise block their folder for ever).
+func (a *Access) GetItems(ctx context.Context, m domain.MailboxRef, kind domain.ItemKind, ids []string) ([]domain.Item, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	items, misses := a.take(m.Address, kind, ids)
+	collection, sel := "messages", strings.Join(graph.DefaultMessageSelect, ",")
+	switch kind {
+	case domain.KindCalendar:
+		collection, sel = "events", eventSelect
+	case domain.KindContact:
+		collection, sel = "contacts", contactSelect
+	}
+	for chunk := range slices.Chunk(misses, graph.MaxBatchRequests) {
+		reqs := make([]graph.BatchRequest, len(chunk))
+		for i, id := range chunk {
+			reqs[i] = graph.BatchRequest{Method: "GET", URL: graph.ItemPath("users", m.Address, collection, id) + "?" + encodeQuery("$select", sel),
+				Headers: map[string]string{"Prefer": `outlook.timezone="UTC"`}}
+		}
+		resps, err := a.cl.Batch(ctx, m.Address, reqs)
+		if err != nil {
+			return nil, classify(err, useFolder, "")
+		}
+		for _, r := range resps {
+			if err := batchErr(r); err != nil {
+				switch graph.Classify(err) {
+				case graph.ClassNotFound, graph.ClassPermanent, graph.ClassInvalid:
+					continue
+				}
+				return nil, classify(err, useFolder, "")
+			}
+			it, ok := decodeItem(kind, r.Body)
+			if ok {
+				items = append(items, it)
+			}
+		}
+	}
+	return items, nil
+}
+
+// decodeItem normalizes a fetched item; false for a body that is not one.
+func decodeItem(kind domain.ItemKind, body json.RawMessage) (domain.Item, bool) {
+	switch kind {
+	case domain.KindCalendar:
+		var e graph.Event
+		if json.Unmarshal(body, &e) != nil || e.ID == "" {
+			return domain.Item{}, false
+		}
+		return NormalizeEvent(e, CalendarFolderID), true
+	case domain.KindContact:
+		var c graph.Contact
+		if json.Unmarshal(body, &c) != nil || c.ID == "" {
+			return domain.Item{}, false
+		}
+		return NormalizeContact(c, ""), true
+	}
+	var msg graph.Message
+	if json.Unmarshal(body, &msg) != nil || msg.ID == "" {
+		return domain.Item{}, false
+	}
+	return NormalizeMessage(msg, msg.ParentFolderID), true
+}
+
+// DistinguishedFolders implements domain.MailboxAccess: one $batch for
+// all names. Mail folders are read by their well-known name; calendar and
+// contacts are the synthetic folders, probed with a one-item read so a
+// missing permission shows as unreadable. A 403 makes a name unreadable;
+// a name Graph does not know (404, 400) is neither found nor unreadable.
+func (a *Access) DistinguishedFolders(ctx context.Context, m domain.MailboxRef, names []string) ([]domain.FolderInfo, []string, error) {
+	if len(names) == 0 {
+		return nil, nil, nil
+	}
+	if len(names) > graph.MaxBatchRequests {
+		return nil, nil, &domain.AccessError{Kind: domain.AccessPermanent, Code: "TooManyFolders",
+			Err: fmt.Errorf("%d well-known folders; one request takes %d", len(names), graph.MaxBatchRequests)}
+	}
+	reqs := make([]graph.BatchRequest, len(names))
+	for i, n := range names {
+		reqs[i] = folderProbe(m.Address, n)
+	}
+	resps, err := a.cl.Batch(ctx, m.Address, reqs)
+	if err != nil {
+		return nil, nil, classify(err, useMailbox, "")
+	}
+	var found []domain.FolderInfo
+	var unreadable []string
+	for i, r := range resps {
+		name := names[i]
+		if err := batchErr(r); err != nil {
+			switch graph.Classify(err) {
+			case graph.ClassAccessDenied:
+				unreadable = append(unreadable, name)
+			case graph.ClassNotFound, graph.ClassInvalid:
+			default:
+				return nil, nil, classify(err, useFolder, name)
+			}
+			continue
+		}
+		switch name {
+		case domain.FolderCalendar:
+			found = append(found, calendarFolder)
+		case domain.FolderContacts:
+			found = append(found, contactsFolder)
+		default:
+			var f graph.MailFolder
+			if json.Unmarshal(r.Body, &f) != nil || f.ID == "" {
+				return nil, nil, &domain.AccessError{Kind: domain.AccessPermanent, Code: "MalformedResponse", Folder: name,
+					Err: fmt.Errorf("the mail folder %s came back without an id", name)}
+			}
+			found = append(found, domain.FolderInfo{ID: f.ID, ParentID: f.ParentFolderID, DisplayName: f.DisplayName, FolderClass: "IPF.Note", DistinguishedID: name})
+		}
+	}
+	return found, unreadable, nil
+}
+
+// folderProbe is the cheapest read of a well-known folder.
+func folderProbe(user, name string) graph.BatchRequest {
+	switch name {
+	case domain.FolderCalendar:
+		return graph.BatchRequest{Method: "GET", URL: graph.ItemPath("users", user, "events") + "?" + encodeQuery("$top", "1", "$select", "id")}
+	case domain.FolderContacts:
+		// contactFolders delta, one entry a page: the cheap contacts read
+		// every Graph (the simulator included) serves.
+		return graph.BatchRequest{Method: "GET", URL: graph.ItemPath("users", user, "contactFolders", "delta"),
+			Headers: map[string]string{"Prefer": "odata.maxpagesize=1"}}
+	}
+	return graph.BatchRequest{Method: "GET", URL: graph.ItemPath("users", user, "mailFolders", name) + "?" + encodeQuery("$select", "id,displayName,parentFolderId")}
+}
+
+// encodeQuery encodes name/value pairs as Graph reads them: '$' kept,
+// spaces as %20.
+func encodeQuery(kv ...string) string {
+	esc := func(s string) string { return strings.ReplaceAll(url.QueryEscape(s), "+", "%20") }
+	var sb strings.Builder
+	for i := 0; i+1 < len(kv); i += 2 {
+		if i > 0 {
+			sb.WriteByte('&')
+		}
+		name := kv[i]
+		if n, ok := strings.CutPrefix(name, "$"); ok {
+			sb.WriteString("$" + esc(n))
+		} else {
+			sb.WriteString(esc(name))
+		}
+		sb.WriteString("=" + esc(kv[i+1]))
+	}
+	return sb.String()
+}
+
+// NewAccess returns a MailboxAccess over a ready client, for tools and
+// tests that build their own (a static token, a test server); folders is
+// the tenant's folder selection. Connector.Connect is the usual way.
+func NewAccess(cl *graph.Client, o Options, folders []string) *Access {
+	o.defaults()
+	return &Access{cl: cl, opts: o, folders: folders, pages: map[string]map[string]domain.Item{}}
+}
