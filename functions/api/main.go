@@ -12,9 +12,11 @@ import (
 
 	"github.com/mailbridge/mailbridge/functions/internal/lambdaenv"
 	"github.com/mailbridge/mailbridge/shared/api"
+	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/aws/sqsqueue"
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
+	"github.com/mailbridge/mailbridge/shared/exchange/graphmailbox"
 	"github.com/mailbridge/mailbridge/shared/platform/config"
 )
 
@@ -34,10 +36,15 @@ func main() {
 	}
 	// Probe connections are checked against the URL policy at dial time,
 	// like the sync path's, so a DNS change cannot point a tenant inward.
-	checker := ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{
-		Client:  env.EWSOptions(),
-		Timeout: 15 * time.Second,
-	})
+	graphOptions := env.GraphOptions()
+	graphOptions.Timeout = 15 * time.Second
+	checker := app.Protocols{
+		EWS: app.ProtocolAdapters{Checker: ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{
+			Client:  env.EWSOptions(),
+			Timeout: 15 * time.Second,
+		})},
+		Graph: app.ProtocolAdapters{Checker: graphmailbox.NewConnector(graphOptions)},
+	}
 	h := api.New(api.Deps{
 		Store:         store,
 		Secrets:       secrets,

@@ -19,6 +19,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/aws/sfnretry"
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
+	"github.com/mailbridge/mailbridge/shared/exchange/graphmailbox"
 	"github.com/mailbridge/mailbridge/shared/platform/config"
 	"github.com/mailbridge/mailbridge/shared/platform/secretcache"
 )
@@ -49,16 +50,21 @@ func main() {
 	clock := domain.SystemClock{}
 	ewsOptions := env.EWSOptions()
 	ewsOptions.Timeout = ewsTimeout
+	graphOptions := env.GraphOptions()
+	graphOptions.Timeout = ewsTimeout
 	w := &app.CalendarWrites{
 		Store:   store,
 		Secrets: secretcache.New(secrets, 0, clock),
 		// Every connection to Exchange is checked against the URL policy
 		// at dial time (the EWS client requires it), so a DNS change
 		// cannot point a tenant inward.
-		Calendars: ewsmailbox.NewCalendarConnector(ewsOptions),
-		Retries:   sfnretry.New(sfn.NewFromConfig(env.AWS), machine),
-		Clock:     clock,
-		Log:       env.Log,
+		Calendars: app.Protocols{
+			EWS:   app.ProtocolAdapters{Calendar: ewsmailbox.NewCalendarConnector(ewsOptions)},
+			Graph: app.ProtocolAdapters{Calendar: graphmailbox.NewConnector(graphOptions)},
+		},
+		Retries: sfnretry.New(sfn.NewFromConfig(env.AWS), machine),
+		Clock:   clock,
+		Log:     env.Log,
 	}
 	lambda.Start(handler(w, &metrics{out: os.Stdout, stage: env.Stage, clock: clock}, env.Log))
 }

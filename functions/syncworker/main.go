@@ -22,6 +22,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/aws/sqsqueue"
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
+	"github.com/mailbridge/mailbridge/shared/exchange/graphmailbox"
 	"github.com/mailbridge/mailbridge/shared/platform/config"
 	"github.com/mailbridge/mailbridge/shared/platform/secretcache"
 )
@@ -41,7 +42,11 @@ func main() {
 	clock := domain.SystemClock{}
 	// Every connection to Exchange is checked against the URL policy at
 	// dial time, so a DNS change cannot point a tenant inward.
-	connector := ewsmailbox.NewConnector(env.EWSOptions())
+	// Each tenant's jobs reach the adapter of its protocol.
+	connector := app.Protocols{
+		EWS:   app.ProtocolAdapters{Connector: ewsmailbox.NewConnector(env.EWSOptions())},
+		Graph: app.ProtocolAdapters{Connector: graphmailbox.NewConnector(env.GraphOptions())},
+	}
 	worker := newWorker(store, secrets, connector, sqsqueue.New(sqs.NewFromConfig(env.AWS), queueURL), clock, env.Log)
 	worker.Concurrency = concurrency
 	lambda.Start(handler(worker.Process, &emf{out: os.Stdout, stage: env.Stage, clock: clock}, env.Log))

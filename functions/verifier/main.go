@@ -14,6 +14,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
+	"github.com/mailbridge/mailbridge/shared/exchange/graphmailbox"
 	"github.com/mailbridge/mailbridge/shared/platform/config"
 )
 
@@ -22,7 +23,10 @@ func main() {
 	store := lambdaenv.Must(env.Store())
 	secrets := lambdaenv.Must(env.Secrets())
 	clock := domain.SystemClock{}
-	checker := ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{Client: env.EWSOptions()})
+	checker := app.Protocols{
+		EWS:   app.ProtocolAdapters{Checker: ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{Client: env.EWSOptions()})},
+		Graph: app.ProtocolAdapters{Checker: graphmailbox.NewConnector(env.GraphOptions())},
+	}
 	tenants := &app.Tenants{Store: store, Secrets: secrets, Checker: checker, Clock: clock, URLs: env.URLPolicy, Log: env.Log}
 	nightly := &app.Nightly{Store: store, Tenants: tenants, Log: env.Log}
 	lambda.Start(handler(nightly.Run, clock, env.Log))

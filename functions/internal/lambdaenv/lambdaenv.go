@@ -22,6 +22,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/aws/smsecrets"
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
+	"github.com/mailbridge/mailbridge/shared/exchange/graphmailbox"
 	"github.com/mailbridge/mailbridge/shared/platform/config"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 )
@@ -92,6 +93,12 @@ func parseStage(s string) (string, error) {
 // connection checked by the deployment's URL policy.
 func (e *Env) EWSOptions() ewsmailbox.Options {
 	return ewsmailbox.Options{URLGuard: &e.URLPolicy}
+}
+
+// GraphOptions are the options of every Lambda's Graph adapter, with the
+// same URL policy.
+func (e *Env) GraphOptions() graphmailbox.Options {
+	return graphmailbox.Options{URLGuard: &e.URLPolicy}
 }
 
 // Store opens the DynamoDB store; opts may adjust the shared options.

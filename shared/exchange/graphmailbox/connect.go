@@ -2,6 +2,8 @@ package graphmailbox
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/graph"
+	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 )
 
 // Defaults for Options.
@@ -29,10 +32,12 @@ const (
 
 // Options configure a Connector.
 type Options struct {
-	// Transport sends every request, the token requests included;
-	// production passes the URL-guarded one (urlguard.Policy.Transport),
-	// as a tenant's Graph endpoint and authority are tenant input.
-	Transport        http.RoundTripper
+	// URLGuard checks the address of every connection, the token
+	// requests' included: a tenant's Graph endpoint and authority are
+	// tenant input. Required: without it Connect refuses every tenant.
+	URLGuard *urlguard.Policy
+	// RootCAs trusts a private CA (the simulator); nil: the system's.
+	RootCAs          *x509.CertPool
 	MaxResponseBytes int64         // 0: the client's default
 	Timeout          time.Duration // per HTTP exchange; 0: the client's default
 	// PageSize caps Prefer: odata.maxpagesize of a delta call (the sync
@@ -75,8 +80,9 @@ func (o *Options) defaults() {
 // Connector opens Graph tenants' mailbox readers, calendar writers and
 // access checks over one cache of clients. It is safe for concurrent use.
 type Connector struct {
-	opts Options
-	mu   sync.Mutex
+	opts      Options
+	transport *http.Transport // URL-guarded; nil without Options.URLGuard
+	mu        sync.Mutex
 	// One client per tenant, credential and endpoint: a warm Lambda reuses
 	// connections and the OAuth token; a rotated credential has a new
 	// memory key and so a new client.
@@ -94,8 +100,19 @@ var (
 // NewConnector returns a Connector building clients with o.
 func NewConnector(o Options) *Connector {
 	o.defaults()
-	return &Connector{opts: o, clients: map[clientKey]*graph.Client{}}
+	c := &Connector{opts: o, clients: map[clientKey]*graph.Client{}}
+	if o.URLGuard != nil {
+		tr := o.URLGuard.Transport()
+		if o.RootCAs != nil {
+			tr.TLSClientConfig = &tls.Config{RootCAs: o.RootCAs, MinVersion: tls.VersionTLS12}
+		}
+		c.transport = tr
+	}
+	return c
 }
+
+// errNoGuard: a connector built without a URL guard connects nowhere.
+var errNoGuard = errors.New("graphmailbox: Options.URLGuard is required: every connection to a tenant's endpoint must be checked")
 
 // Connect implements domain.Connector. It does no network I/O.
 func (c *Connector) Connect(_ context.Context, t domain.Tenant, cred domain.Credential) (domain.MailboxAccess, error) {
@@ -125,6 +142,9 @@ func (c *Connector) client(t domain.Tenant, cred domain.Credential) (*graph.Clie
 	if cl, ok := c.clients[k]; ok {
 		return cl, nil
 	}
+	if c.transport == nil {
+		return nil, &domain.AccessError{Kind: domain.AccessPermanent, Code: "ClientConfig", Err: errNoGuard}
+	}
 	cl, err := c.newClient(t, cred)
 	if err != nil {
 		return nil, &domain.AccessError{Kind: domain.AccessPermanent, Code: "ClientConfig", Err: errors.New(scrub(err.Error(), cred))}
@@ -139,7 +159,7 @@ func (c *Connector) client(t domain.Tenant, cred domain.Credential) (*graph.Clie
 func (c *Connector) newClient(t domain.Tenant, cred domain.Credential) (*graph.Client, error) {
 	endpoint := t.GraphEndpoint()
 	oc := graph.OAuthConfig{Authority: cred.Authority, Tenant: cred.EntraTenant, ClientID: cred.ClientID,
-		Scopes: []string{ScopeFor(endpoint)}, Transport: c.opts.Transport}
+		Scopes: []string{ScopeFor(endpoint)}, Transport: c.transport}
 	var auth graph.Authenticator
 	var err error
 	switch cred.Kind {
@@ -154,7 +174,7 @@ func (c *Connector) newClient(t domain.Tenant, cred domain.Credential) (*graph.C
 	if err != nil {
 		return nil, err
 	}
-	return graph.New(graph.Config{BaseURL: endpoint, Auth: auth, Transport: c.opts.Transport,
+	return graph.New(graph.Config{BaseURL: endpoint, Auth: auth, Transport: c.transport,
 		MaxResponseBytes: c.opts.MaxResponseBytes, Timeout: c.opts.Timeout, Clock: c.opts.Clock, UserAgent: c.opts.UserAgent})
 }
 

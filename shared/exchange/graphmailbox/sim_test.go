@@ -3,6 +3,7 @@ package graphmailbox_test
 import (
 	"context"
 	"errors"
+	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 	"slices"
 	"sort"
 	"sync"
@@ -69,7 +70,7 @@ func newSimEnv(t *testing.T) *simEnv {
 	e := &simEnv{t: t, sim: sim, graph: g, srv: srv, clock: &fakeClock{now: time.Now().UTC()}}
 	e.tenant = domain.Tenant{ID: "t1", Protocol: domain.ProtocolGraph, GraphURL: srv.GraphURL, AuthKind: domain.AuthOAuthSecret, AccessMode: domain.AccessApplication}
 	e.cred = domain.Credential{Kind: domain.AuthOAuthSecret, EntraTenant: entraTenant, ClientID: clientID, ClientSecret: secret, Authority: srv.URL}
-	e.conn = graphmailbox.NewConnector(graphmailbox.Options{Transport: srv.Client().Transport, Clock: e.clock, PageSize: 5})
+	e.conn = graphmailbox.NewConnector(graphmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}, RootCAs: srv.CertPool(), Clock: e.clock, PageSize: 5})
 	return e
 }
 
