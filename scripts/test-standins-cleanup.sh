@@ -11,12 +11,20 @@ cd "$(dirname "$0")/.."
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mailbridge-cleanup-XXXXXX")
 # Whatever this check finds, it leaves nothing running itself.
+# Sessions still running get SIGTERM (their own cleanup then runs); any
+# stand-in still up after that is killed.
+declare -A session
 leftovers() {
-  local g
+  local p g
+  trap '' INT TERM
+  for p in "${session[@]}"; do kill -TERM -- "-$p" 2>/dev/null || true; done
+  for p in "${session[@]}"; do wait "$p" 2>/dev/null || true; done
   cat "$tmp"/*/pgids 2>/dev/null | while read -r g; do kill -KILL -- "-$g" 2>/dev/null || true; done
   rm -rf "$tmp"
 }
 trap leftovers EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 # The session under test: start the stand-ins, record their process groups
 # and every pid in them, start a step that records its own pid, then end as
@@ -46,7 +54,6 @@ failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
 # begin CASE: start a session that ends as CASE says (in the background).
-declare -A session
 begin() {
   local how=$1 dir="$tmp/$1"
   mkdir -p "$dir"
