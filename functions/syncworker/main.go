@@ -40,7 +40,7 @@ func main() {
 	connector := ewsaccess.NewConnector(ewsaccess.Options{HTTPClient: &http.Client{Transport: env.URLPolicy.Transport()}})
 	worker := newWorker(store, secrets, connector, sqsqueue.New(sqs.NewFromConfig(env.AWS), queueURL), clock, env.Log)
 	worker.Concurrency = lambdaenv.Int("MAILBRIDGE_BATCH_CONCURRENCY", app.DefaultBatchConcurrency)
-	lambda.Start(handler(worker.Process, &emf{out: os.Stdout, stage: env.Stage, clock: clock}, env.Log))
+	lambda.Start(handler(worker.Process, &batchMetrics{out: os.Stdout, stage: env.Stage, clock: clock}, env.Log))
 }
 
 // newWorker wires the sync use case for the Lambda: the tenant record is
