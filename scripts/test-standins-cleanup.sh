@@ -58,8 +58,11 @@ begin() {
   local how=$1 dir="$tmp/$1"
   mkdir -p "$dir"
   # Under job control (set -m below) the session gets its own process group,
-  # as `make test` has in a terminal, and does not ignore SIGINT.
-  bash "$tmp/session.sh" "$dir" "$how" >"$dir/out.log" 2>&1 &
+  # as `make test` has in a terminal. A shell cannot trap a signal it was
+  # started with ignored, and a background step (as this check is under
+  # `make test`) starts with SIGINT ignored: python3 restores it first.
+  python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])' \
+    bash "$tmp/session.sh" "$dir" "$how" >"$dir/out.log" 2>&1 &
   session[$how]=$!
 }
 
@@ -75,6 +78,12 @@ interrupt() {
 verify() {
   local how=$1 want=$2 dir="$tmp/$1" pid=${session[$1]}
   local rc=0 before=$failures
+  # A session that ignores its signal would run its step for 300 s: give up sooner.
+  for _ in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    fail "$how: the session was still running 60 s after it should have ended"
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  fi
   wait "$pid" || rc=$?
   [ "$rc" -eq "$want" ] || { fail "$how: session exited $rc, want $want"; cat "$dir"/*.log >&2; }
   [ -s "$dir/pids" ] || fail "$how: no stand-in processes were recorded"
