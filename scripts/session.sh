@@ -51,8 +51,14 @@ session_cleanup() {
   if [ -n "$session_step_pid" ]; then
     kill -TERM -- "-$session_step_pid" 2>/dev/null
     local _
-    for _ in $(seq 1 50); do kill -0 -- "-$session_step_pid" 2>/dev/null || break; sleep 0.1; done
+    # Until only the step's unreaped leader (a zombie) is left, at most 5 s.
+    # shellcheck disable=SC2009 # pgrep would count the zombie too
+    for _ in $(seq 1 50); do
+      ps -o stat= -g "$session_step_pid" 2>/dev/null | grep -qv '^Z' || break
+      sleep 0.1
+    done
     kill -KILL -- "-$session_step_pid" 2>/dev/null
+    wait "$session_step_pid" 2>/dev/null
   fi
   bash "$session_scripts/standins.sh" stop
   if [ "$rc" -eq 0 ]; then
