@@ -75,4 +75,4 @@ standins-stop:
 	@bash scripts/standins.sh stop
 
 clean:
-	rm -rf $(BIN) .standins/run
+	rm -rf $(BIN) .standins/run .standins/run-*

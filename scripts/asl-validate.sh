@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Validates the Step Functions definitions with asl-validator (npm), fetched
-# into .standins/node on first use.
+# into the stand-ins cache (MAILBRIDGE_STANDINS_DIR, default .standins/) on
+# first use.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-dir=.standins/node
+dir=${MAILBRIDGE_STANDINS_DIR:-$PWD/.standins}/node
 if [ ! -x "$dir/node_modules/.bin/asl-validator" ]; then
   echo "fetching asl-validator@4.0.0 through npm into $dir"
   mkdir -p "$dir"

@@ -28,8 +28,7 @@ alive() { # alive NAME: the recorded pid runs
 }
 
 wait_http() { # wait_http NAME URL PID
-  local i
-  for i in $(seq 1 600); do
+  for _ in $(seq 1 600); do
     if curl -s -o /dev/null --max-time 1 "$2/"; then return 0; fi
     if ! kill -0 "$3" 2>/dev/null; then
       log "$1 exited during start; see $run/$1.log"; tail -n 20 "$run/$1.log" >&2; return 1
@@ -54,19 +53,26 @@ fetch_dynamodb() {
   rm -rf "$tmp"
 }
 
-start_one() { # start_one NAME DIR CMD...  (port substituted for @PORT@)
+launch_one() { # launch_one NAME DIR CMD...  (port substituted for @PORT@)
   local name=$1 dir=$2; shift 2
   if alive "$name"; then log "$name already running on $(cat "$run/$name.endpoint")"; return 0; fi
   local port; port=$(free_port)
   local args=("${@//@PORT@/$port}")
-  local t0; t0=$(date +%s.%N)
+  date +%s.%N >"$run/$name.t0"
   # setsid: own process group, so stop can kill it and all its children.
   (cd "$dir" && exec setsid "${args[@]}" >"$run/$name.log" 2>&1 </dev/null) &
-  local pid=$!
-  echo "$pid" >"$run/$name.pid"
+  echo "$!" >"$run/$name.pid"
   echo "http://127.0.0.1:$port" >"$run/$name.endpoint"
-  if ! wait_http "$name" "http://127.0.0.1:$port" "$pid"; then stop_one "$name"; return 1; fi
-  log "$name up on http://127.0.0.1:$port in $(python3 -c "print(round($(date +%s.%N) - $t0, 1))") s (pid $pid, log $run/$name.log)"
+}
+
+await_one() { # await_one NAME: wait until a launched stand-in answers
+  local name=$1
+  [ -f "$run/$name.t0" ] || return 0
+  local pid endpoint t0
+  pid=$(cat "$run/$name.pid") endpoint=$(cat "$run/$name.endpoint") t0=$(cat "$run/$name.t0")
+  rm -f "$run/$name.t0"
+  if ! wait_http "$name" "$endpoint" "$pid"; then stop_one "$name"; return 1; fi
+  log "$name up on $endpoint in $(python3 -c "print(round($(date +%s.%N) - $t0, 1))") s (pid $pid, log $run/$name.log)"
 }
 
 stop_one() {
@@ -94,8 +100,10 @@ case "${1:-}" in
     command -v moto_server >/dev/null || { log "moto_server is missing (pip install 'moto[server]==5.2.1')"; exit 1; }
     fetch_dynamodb
     # DynamoDB Local binds 0.0.0.0 (it has no host option); it holds only test data.
-    start_one dynamodb "$ddb_dir" java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar -inMemory -sharedDb -port @PORT@
-    start_one moto "$PWD" moto_server -H 127.0.0.1 -p @PORT@
+    # Both start at once; the JVM is the slow one.
+    launch_one dynamodb "$ddb_dir" java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar -inMemory -sharedDb -port @PORT@
+    launch_one moto "$PWD" moto_server -H 127.0.0.1 -p @PORT@
+    if ! { await_one moto && await_one dynamodb; }; then stop_one dynamodb; stop_one moto; exit 1; fi
     print_env
     ;;
   stop)

@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/mailbridge/mailbridge/shared/app"
-	emfw "github.com/mailbridge/mailbridge/shared/aws/emf"
+	"github.com/mailbridge/mailbridge/shared/aws/emf"
 	"github.com/mailbridge/mailbridge/shared/domain"
 )
 
@@ -19,7 +19,7 @@ type batchProcessor func(ctx context.Context, msgs []app.BatchMessage) app.Batch
 // handler adapts an SQS event to the batch worker and reports partial
 // batch failure: the messages named in BatchItemFailures are not deleted
 // and come back (a throttled one after the delay the worker set on it).
-func handler(process batchProcessor, metrics *emf, log *slog.Logger) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+func handler(process batchProcessor, metrics *batchMetrics, log *slog.Logger) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		msgs := make([]app.BatchMessage, len(ev.Records))
 		for i, r := range ev.Records {
@@ -40,19 +40,19 @@ func handler(process batchProcessor, metrics *emf, log *slog.Logger) func(contex
 	}
 }
 
-// emf writes one CloudWatch Embedded Metric Format line per batch.
-type emf struct {
+// batchMetrics writes one CloudWatch Embedded Metric Format line per batch.
+type batchMetrics struct {
 	out   io.Writer
 	stage string
 	clock domain.Clock
 }
 
-func (m *emf) write(s app.BatchStats) {
+func (m *batchMetrics) write(s app.BatchStats) {
 	// SyncJobs counts queue messages; the SyncJobs* outcomes and
 	// MailboxSyncs count mailboxes (a message names up to 10).
-	emfw.Write(m.out, m.stage, m.clock.Now(),
-		emfw.Metric{Name: "SyncJobs", Value: s.Jobs}, emfw.Metric{Name: "MailboxSyncs", Value: s.Mailboxes},
-		emfw.Metric{Name: "SyncJobsRequeued", Value: s.Requeued}, emfw.Metric{Name: "SyncJobsFailed", Value: s.Failed},
-		emfw.Metric{Name: "SyncJobsRejected", Value: s.Rejected}, emfw.Metric{Name: "EWSCalls", Value: s.EWSCalls},
-		emfw.Metric{Name: "ThrottledCalls", Value: s.Throttled}, emfw.Metric{Name: "ChangesAppended", Value: s.Appended})
+	emf.Write(m.out, m.stage, m.clock.Now(),
+		emf.Metric{Name: "SyncJobs", Value: s.Jobs}, emf.Metric{Name: "MailboxSyncs", Value: s.Mailboxes},
+		emf.Metric{Name: "SyncJobsRequeued", Value: s.Requeued}, emf.Metric{Name: "SyncJobsFailed", Value: s.Failed},
+		emf.Metric{Name: "SyncJobsRejected", Value: s.Rejected}, emf.Metric{Name: "EWSCalls", Value: s.EWSCalls},
+		emf.Metric{Name: "ThrottledCalls", Value: s.Throttled}, emf.Metric{Name: "ChangesAppended", Value: s.Appended})
 }

@@ -74,7 +74,7 @@ func TestHandlerReportsPartialBatchFailure(t *testing.T) {
 		"flaky@acme.com": errors.New("dynamodb unavailable"),
 	}, Requeuer: rq, Log: quiet}
 	var metrics bytes.Buffer
-	h := handler(w.Process, &emf{out: &metrics, stage: "prod", clock: storetest.NewClock(time.Unix(1700000000, 0))}, quiet)
+	h := handler(w.Process, &batchMetrics{out: &metrics, stage: "prod", clock: storetest.NewClock(time.Unix(1700000000, 0))}, quiet)
 
 	resp, err := h(context.Background(), sampleEvent(t, job("ok@acme.com"), job("busy@acme.com"), job("flaky@acme.com"), "not a job"))
 	if err != nil {
@@ -127,7 +127,7 @@ func TestHandlerDropsTheSampleBody(t *testing.T) {
 	// The unmodified sample's body ("Message Body") is no job: it is
 	// logged and dropped, not redelivered until the dead-letter queue.
 	w := &app.BatchWorker{Syncer: answers{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	h := handler(w.Process, &emf{out: io.Discard, stage: "dev", clock: storetest.NewClock(time.Time{})}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h := handler(w.Process, &batchMetrics{out: io.Discard, stage: "dev", clock: storetest.NewClock(time.Time{})}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	resp, err := h(context.Background(), sampleEvent(t))
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("resp %+v err %v: want no failures", resp, err)
@@ -150,7 +150,7 @@ func TestHandlerPassesGroupAndReceiveCount(t *testing.T) {
 		return app.BatchResult{}
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if _, err := handler(process, &emf{out: io.Discard, stage: "prod", clock: storetest.NewClock(time.Unix(1700000000, 0))}, quiet)(context.Background(), ev); err != nil {
+	if _, err := handler(process, &batchMetrics{out: io.Discard, stage: "prod", clock: storetest.NewClock(time.Unix(1700000000, 0))}, quiet)(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 2 || got[0].Receives != 1 || got[1].Receives != 3 || got[1].GroupID != "acme#b" || got[1].ReceiptHandle != "rh-b" {

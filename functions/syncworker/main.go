@@ -49,7 +49,7 @@ func main() {
 	}
 	worker := newWorker(store, secrets, connector, sqsqueue.New(sqs.NewFromConfig(env.AWS), queueURL), clock, env.Log)
 	worker.Concurrency = concurrency
-	lambda.Start(handler(worker.Process, &emf{out: os.Stdout, stage: env.Stage, clock: clock}, env.Log))
+	lambda.Start(handler(worker.Process, &batchMetrics{out: os.Stdout, stage: env.Stage, clock: clock}, env.Log))
 }
 
 // newWorker wires the sync use case for the Lambda: the tenant record is

@@ -47,7 +47,7 @@ func dataWhere() string {
 
 func benchStack(b *testing.B, workers int, o demoOptions) *stack {
 	b.Helper()
-	cfg := config{once: true, workers: workers, interval: time.Minute, addr: "127.0.0.1:0", data: benchDir(b), demo: o}
+	cfg := runConfig{once: true, workers: workers, interval: time.Minute, addr: "127.0.0.1:0", data: benchDir(b), demo: o}
 	s, err := openStack(context.Background(), cfg, io.Discard)
 	if err != nil {
 		b.Fatal(err)

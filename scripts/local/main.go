@@ -21,7 +21,7 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/local/localqueue"
-	settings "github.com/mailbridge/mailbridge/shared/platform/config"
+	"github.com/mailbridge/mailbridge/shared/platform/config"
 )
 
 func main() {
@@ -71,10 +71,10 @@ const (
 // give some flags their defaults. Both go through the strict settings
 // loader, so a bad value is refused the same way: its name, the value and
 // what is wrong, on one line.
-func parseFlags(args []string, stderr io.Writer) (config, error) {
-	cfg := config{}
-	env := settings.Env()
-	addr := settings.Parse(env, "MAILBRIDGE_ADDR", defaultAddr, parseListenAddr)
+func parseFlags(args []string, stderr io.Writer) (runConfig, error) {
+	cfg := runConfig{}
+	env := config.Env()
+	addr := config.Parse(env, "MAILBRIDGE_ADDR", defaultAddr, parseListenAddr)
 	data := env.String("MAILBRIDGE_DATA", defaultData)
 	secretsKey := env.String("MAILBRIDGE_SECRETS_KEY_FILE", "")
 	if err := env.Err(); err != nil {
@@ -110,11 +110,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, fmt.Errorf("unexpected argument")
 	}
 
-	r := settings.New(settings.Flags(fs))
-	cfg.interval = settings.Parse(r, "--interval", time.Minute, parseInterval)
+	r := config.New(config.Flags(fs))
+	cfg.interval = config.Parse(r, "--interval", time.Minute, parseInterval)
 	cfg.workers = r.Int("--workers", defaultWorkers, 1, maxWorkers)
 	cfg.feedRetention = r.Duration("--feed-retention", 30*24*time.Hour, time.Hour, 3650*24*time.Hour)
-	cfg.addr = settings.Parse(r, "--addr", defaultAddr, parseListenAddr)
+	cfg.addr = config.Parse(r, "--addr", defaultAddr, parseListenAddr)
 	cfg.data = r.Required("--data")
 	cfg.demo.Latency = r.Duration("--sim-latency", 20*time.Millisecond, 0, 10*time.Second)
 	cfg.demo.Mailboxes = r.Int("--demo-mailboxes", demoMailboxes, 1, maxDemoSize)

@@ -17,8 +17,8 @@ import (
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 )
 
-func testConfig(dir string) config {
-	return config{
+func testConfig(dir string) runConfig {
+	return runConfig{
 		once: true, workers: 8, interval: time.Minute, addr: "127.0.0.1:0", data: dir,
 		demo: demoOptions{Mailboxes: demoMailboxes, Items: demoItems, Mode: domain.AccessImpersonation},
 	}

@@ -23,7 +23,7 @@ import (
 )
 
 // config is the command line.
-type config struct {
+type runConfig struct {
 	once        bool
 	noDemo      bool
 	dev         bool
@@ -44,7 +44,7 @@ type config struct {
 
 // stack is the whole of Mailbridge in one process.
 type stack struct {
-	cfg      config
+	cfg      runConfig
 	out      io.Writer
 	log      *slog.Logger
 	store    *boltstore.Store
@@ -60,7 +60,7 @@ type stack struct {
 	workersDone chan struct{} // closed when the workers have stopped
 }
 
-func openStack(ctx context.Context, cfg config, out io.Writer) (*stack, error) {
+func openStack(ctx context.Context, cfg runConfig, out io.Writer) (*stack, error) {
 	if err := os.MkdirAll(cfg.data, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}

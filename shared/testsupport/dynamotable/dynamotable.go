@@ -1,6 +1,6 @@
-// Package dynamotable gives tests outside shared/dynamostore a fresh table
-// with the store's schema on DynamoDB Local. It is apart from teststandin
-// because dynamostore's own tests import teststandin: teststandin cannot
+// Package dynamotable gives tests outside shared/aws/dynamostore a fresh table
+// with the store's schema on DynamoDB Local. It is apart from standin
+// because dynamostore's own tests import standin: standin cannot
 // import dynamostore.
 package dynamotable
 

@@ -1,4 +1,4 @@
-// Package teststandin gives tests the local AWS stand-ins they need:
+// Package standin gives tests the local AWS stand-ins they need:
 // DynamoDB Local and moto_server. A test that needs one calls DynamoDB(t) or
 // Moto(t) and gets an endpoint URL; it never skips. EWS(t, sim) serves the
 // EWS simulator, Exchange's stand-in, the same way.
@@ -83,7 +83,7 @@ func Moto(t testing.TB) string {
 
 // Main runs the tests and stops the stand-ins this binary started. Use it as
 //
-//	func TestMain(m *testing.M) { teststandin.Main(m) }
+//	func TestMain(m *testing.M) { standin.Main(m) }
 func Main(m *testing.M) {
 	code := m.Run()
 	Stop()
