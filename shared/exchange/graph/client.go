@@ -51,6 +51,9 @@ type Config struct {
 	Timeout time.Duration
 	// MailboxConcurrency caps the calls in flight per mailbox; default 4.
 	MailboxConcurrency int
+	// MailboxQuota caps the requests per mailbox in any 10 minutes
+	// (quota.go); default DefaultMailboxQuota, Outlook's limit.
+	MailboxQuota int
 	Clock              Clock // reads Retry-After dates; default system clock
 	UserAgent          string
 	// NewRequestID makes client-request-id values; default a random UUID.
@@ -73,6 +76,7 @@ type Client struct {
 	secrets   []string // the authenticator's secrets, in all their forms
 	tokens    tokenSet
 	limiter   *mailboxLimiter
+	quota     *mailboxQuota
 }
 
 // New validates cfg and builds a Client. It does no network I/O.
@@ -123,6 +127,11 @@ func New(cfg Config) (*Client, error) {
 		n = DefaultMailboxConcurrency
 	}
 	c.limiter = newMailboxLimiter(n)
+	qn := cfg.MailboxQuota
+	if qn <= 0 {
+		qn = DefaultMailboxQuota
+	}
+	c.quota = newMailboxQuota(qn)
 	if s, ok := cfg.Auth.(interface{ secretValues() []string }); ok {
 		c.secrets = s.secretValues()
 	}
@@ -243,6 +252,10 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 			return nil, &Error{Layer: LayerTransport, Op: r.op, Message: "waiting for a mailbox slot", Err: err}
 		}
 		defer release()
+		if wait, ok := c.quota.take(r.mailbox, c.clock.Now()); !ok {
+			return nil, &Error{Layer: LayerProtocol, Op: r.op, HTTPStatus: 429, Code: CodeQuotaReached, RetryAfter: wait,
+				Message: "this client sent Outlook's limit of requests for the mailbox in the last 10 minutes; not sent"}
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()

@@ -47,6 +47,14 @@
 // within its context and never exceeds the cap, while calls for other
 // mailboxes proceed. A $batch holds one slot of its mailbox.
 //
+// Outlook also allows 10,000 requests per app and mailbox in any 10
+// minutes. The client counts what it sent (Config.MailboxQuota) and
+// refuses the request that would pass it, before sending, with a
+// throttling error (code MailboxQuotaReached) carrying the time until the
+// window has room, so the caller requeues as for a 429. The count is per
+// client (per process): across processes the bound holds because one
+// mailbox's jobs never overlap (one sync job per mailbox at a time).
+//
 // # Errors
 //
 // Every failure is an *Error with its Layer: transport (no usable answer:
