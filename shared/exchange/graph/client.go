@@ -54,8 +54,8 @@ type Config struct {
 	// MailboxQuota caps the requests per mailbox in any 10 minutes
 	// (quota.go); default DefaultMailboxQuota, Outlook's limit.
 	MailboxQuota int
-	Clock              Clock // reads Retry-After dates; default system clock
-	UserAgent          string
+	Clock        Clock // reads Retry-After dates; default system clock
+	UserAgent    string
 	// NewRequestID makes client-request-id values; default a random UUID.
 	NewRequestID func() string
 }
