@@ -27,6 +27,7 @@ type createTenantRequest struct {
 	Folders             []string           `json:"folders"`
 	SyncIntervalSeconds int                `json:"syncIntervalSeconds"`
 	MaxConcurrentJobs   int                `json:"maxConcurrentJobs"`
+	CalendarWindow      *calendarWindow    `json:"calendarWindow"`
 	Credentials         *domain.Credential `json:"credentials"`
 }
 
@@ -41,6 +42,7 @@ type patchTenantRequest struct {
 	Folders             *[]string          `json:"folders"`
 	SyncIntervalSeconds *int               `json:"syncIntervalSeconds"`
 	MaxConcurrentJobs   *int               `json:"maxConcurrentJobs"`
+	CalendarWindow      *calendarWindow    `json:"calendarWindow"`
 	Version             *int64             `json:"version"`
 }
 
@@ -66,6 +68,7 @@ type tenantView struct {
 	Folders             []string            `json:"folders"`
 	SyncIntervalSeconds int                 `json:"syncIntervalSeconds"`
 	MaxConcurrentJobs   int                 `json:"maxConcurrentJobs"`
+	CalendarWindow      calendarWindow      `json:"calendarWindow"`
 	Status              domain.TenantStatus `json:"status"`
 	// Credentials is null while no credential is stored (an onboarding
 	// interrupted between its steps); a rotation fixes it.
@@ -91,6 +94,7 @@ func (s *server) viewTenant(t domain.Tenant) tenantView {
 		Folders:             t.Folders,
 		SyncIntervalSeconds: int(t.SyncInterval / time.Second),
 		MaxConcurrentJobs:   t.MaxConcurrentJobs,
+		CalendarWindow:      viewWindow(t.CalendarWindow),
 		Status:              t.Status,
 		CreatedAt:           t.CreatedAt,
 		UpdatedAt:           t.UpdatedAt,
@@ -110,6 +114,25 @@ func graphURLView(t domain.Tenant) string {
 		return t.GraphEndpoint()
 	}
 	return t.GraphURL
+}
+
+// calendarWindow is a tenant's calendar window on the wire: the days it
+// covers, defaults filled in on answers.
+type calendarWindow struct {
+	PastDays   int `json:"pastDays"`
+	FutureDays int `json:"futureDays"`
+}
+
+func (w *calendarWindow) domain() domain.CalendarWindow {
+	if w == nil {
+		return domain.CalendarWindow{}
+	}
+	return domain.CalendarWindow{PastDays: w.PastDays, FutureDays: w.FutureDays}
+}
+
+func viewWindow(w domain.CalendarWindow) calendarWindow {
+	past, future := w.Days()
+	return calendarWindow{PastDays: past, FutureDays: future}
 }
 
 type mailboxView struct {
@@ -190,6 +213,7 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 		Folders:           req.Folders,
 		SyncInterval:      interval,
 		MaxConcurrentJobs: req.MaxConcurrentJobs,
+		CalendarWindow:    req.CalendarWindow.domain(),
 		Credential:        *req.Credentials,
 		CreateToken:       token,
 	})
@@ -311,6 +335,10 @@ func (s *server) patchTenant(w http.ResponseWriter, r *http.Request) error {
 		Folders:           req.Folders,
 		MaxConcurrentJobs: req.MaxConcurrentJobs,
 		Version:           req.Version,
+	}
+	if req.CalendarWindow != nil {
+		w := req.CalendarWindow.domain()
+		p.CalendarWindow = &w
 	}
 	if req.SyncIntervalSeconds != nil {
 		d, err := syncInterval(*req.SyncIntervalSeconds)

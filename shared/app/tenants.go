@@ -88,6 +88,7 @@ type NewTenant struct {
 	Folders           []string
 	SyncInterval      time.Duration
 	MaxConcurrentJobs int
+	CalendarWindow    domain.CalendarWindow // Graph tenants; zero: defaults
 	Credential        domain.Credential
 	// CreateToken, when set, identifies the request (see
 	// domain.Tenant.CreateToken): Onboard meeting a tenant that the same
@@ -131,6 +132,9 @@ func (s *Tenants) validateNew(ctx context.Context, in *NewTenant) *domain.Error 
 		in.MaxConcurrentJobs = domain.DefaultMaxConcurrentJobs
 	}
 	if err := validateMaxJobs(in.MaxConcurrentJobs); err != nil {
+		return err
+	}
+	if err := validateCalendarWindow(in.CalendarWindow); err != nil {
 		return err
 	}
 	if err := ValidateCredential(in.Credential); err != nil {
@@ -189,6 +193,7 @@ func (s *Tenants) Onboard(ctx context.Context, in NewTenant) (domain.Tenant, err
 		Folders:           in.Folders,
 		SyncInterval:      in.SyncInterval,
 		MaxConcurrentJobs: in.MaxConcurrentJobs,
+		CalendarWindow:    in.CalendarWindow,
 		Status:            domain.TenantActive,
 		CreateToken:       in.CreateToken,
 		CreatedAt:         now,
@@ -310,6 +315,7 @@ type TenantPatch struct {
 	Folders           *[]string
 	SyncInterval      *time.Duration
 	MaxConcurrentJobs *int
+	CalendarWindow    *domain.CalendarWindow
 	// Version, when set, must equal the stored version (optimistic
 	// concurrency for read-modify-write clients).
 	Version *int64
@@ -317,7 +323,7 @@ type TenantPatch struct {
 
 func (p TenantPatch) empty() bool {
 	return p.DisplayName == nil && p.EWSURL == nil && p.ExchangeVersion == nil && p.AccessMode == nil &&
-		p.Protocol == nil && p.GraphURL == nil &&
+		p.Protocol == nil && p.GraphURL == nil && p.CalendarWindow == nil &&
 		p.AllowFallback == nil && p.Folders == nil && p.SyncInterval == nil && p.MaxConcurrentJobs == nil
 }
 
@@ -418,6 +424,12 @@ func (s *Tenants) Update(ctx context.Context, id string, p TenantPatch) (domain.
 			return domain.Tenant{}, err
 		}
 		t.MaxConcurrentJobs = *p.MaxConcurrentJobs
+	}
+	if p.CalendarWindow != nil {
+		if err := validateCalendarWindow(*p.CalendarWindow); err != nil {
+			return domain.Tenant{}, err
+		}
+		t.CalendarWindow = *p.CalendarWindow
 	}
 	t.UpdatedAt = s.now()
 	if err := s.Store.UpdateTenant(ctx, t); err != nil {

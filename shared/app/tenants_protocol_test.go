@@ -194,3 +194,50 @@ func TestGraphTenantMailboxesAndRotation(t *testing.T) {
 		t.Fatalf("auth kind became %q", got.AuthKind)
 	}
 }
+
+// TestCalendarWindow: the window a Graph tenant syncs is validated on
+// create and patch (a refusal names the field and changes nothing) and
+// stored as given; zero fields mean the defaults.
+func TestCalendarWindow(t *testing.T) {
+	cases := []struct {
+		name      string
+		w         domain.CalendarWindow
+		wantField string
+		past, fut int
+	}{
+		{name: "defaults", past: domain.DefaultCalendarPastDays, fut: domain.DefaultCalendarFutureDays},
+		{name: "given", w: domain.CalendarWindow{PastDays: 7, FutureDays: 90}, past: 7, fut: 90},
+		{name: "only the past", w: domain.CalendarWindow{PastDays: 365}, past: 365, fut: domain.DefaultCalendarFutureDays},
+		{name: "negative past", w: domain.CalendarWindow{PastDays: -1}, wantField: "calendarWindow.pastDays"},
+		{name: "future too far", w: domain.CalendarWindow{FutureDays: domain.MaxCalendarFutureDays + 1}, wantField: "calendarWindow.futureDays"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ts, _ := newTestTenants(t, &tenantsCallLog{})
+			ctx := context.Background()
+			got, err := ts.Onboard(ctx, NewTenant{ID: "contoso", Credential: protoApp, CalendarWindow: tc.w})
+			if tc.wantField != "" {
+				if de, ok := err.(*domain.Error); !ok || de.Field != tc.wantField {
+					t.Fatalf("Onboard = %v, want invalid %s", err, tc.wantField)
+				}
+				if _, err := ts.Onboard(ctx, NewTenant{ID: "contoso", Credential: protoApp}); err != nil {
+					t.Fatal(err)
+				}
+				before, _ := ts.Get(ctx, "contoso")
+				if _, err := ts.Update(ctx, "contoso", TenantPatch{CalendarWindow: &tc.w}); err == nil {
+					t.Fatal("the patch was accepted")
+				}
+				if after, _ := ts.Get(ctx, "contoso"); after.Version != before.Version {
+					t.Fatal("a refused patch changed the tenant")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p, f := got.CalendarWindow.Days(); p != tc.past || f != tc.fut {
+				t.Fatalf("window %d/%d days, want %d/%d", p, f, tc.past, tc.fut)
+			}
+		})
+	}
+}

@@ -211,6 +211,16 @@ func validateSyncInterval(d time.Duration) *domain.Error {
 	return nil
 }
 
+func validateCalendarWindow(w domain.CalendarWindow) *domain.Error {
+	if w.PastDays < 0 || w.PastDays > domain.MaxCalendarPastDays {
+		return domain.Invalid("calendarWindow.pastDays", "must be 1 to %d days (0 or absent: %d)", domain.MaxCalendarPastDays, domain.DefaultCalendarPastDays)
+	}
+	if w.FutureDays < 0 || w.FutureDays > domain.MaxCalendarFutureDays {
+		return domain.Invalid("calendarWindow.futureDays", "must be 1 to %d days (0 or absent: %d)", domain.MaxCalendarFutureDays, domain.DefaultCalendarFutureDays)
+	}
+	return nil
+}
+
 func validateMaxJobs(n int) *domain.Error {
 	if n < 1 || n > domain.MaxDelegateConcurrentJobs {
 		return domain.Invalid("maxConcurrentJobs", "must be between 1 and %d (Exchange's EWSMaxConcurrency)", domain.MaxDelegateConcurrentJobs)

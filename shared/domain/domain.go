@@ -129,7 +129,11 @@ type Tenant struct {
 	Folders           []string      `json:"folders"`
 	SyncInterval      time.Duration `json:"syncInterval"`
 	MaxConcurrentJobs int           `json:"maxConcurrentJobs"`
-	Status            TenantStatus  `json:"status"`
+	// CalendarWindow is the span of calendar a Graph tenant syncs (Graph's
+	// calendar delta covers a window, not the whole calendar); zero fields
+	// take the defaults. EWS tenants sync the whole calendar.
+	CalendarWindow CalendarWindow `json:"calendarWindow,omitzero"`
+	Status         TenantStatus   `json:"status"`
 	// CredentialFingerprint identifies the stored credential without
 	// revealing it (a truncated SHA-256 of its canonical form).
 	CredentialFingerprint string `json:"credentialFingerprint,omitempty"`
@@ -141,6 +145,33 @@ type Tenant struct {
 	CreatedAt   time.Time `json:"createdAt"`
 	UpdatedAt   time.Time `json:"updatedAt"`
 	Version     int64     `json:"version"` // optimistic concurrency
+}
+
+// CalendarWindow is a rolling span of days around today: events that end
+// after today minus PastDays and start before today plus FutureDays.
+type CalendarWindow struct {
+	PastDays   int `json:"pastDays,omitempty"`
+	FutureDays int `json:"futureDays,omitempty"`
+}
+
+// Calendar window defaults and bounds (days).
+const (
+	DefaultCalendarPastDays   = 30
+	DefaultCalendarFutureDays = 365
+	MaxCalendarPastDays       = 3650
+	MaxCalendarFutureDays     = 1825
+)
+
+// Days returns the window with defaults for zero fields.
+func (w CalendarWindow) Days() (past, future int) {
+	past, future = w.PastDays, w.FutureDays
+	if past <= 0 {
+		past = DefaultCalendarPastDays
+	}
+	if future <= 0 {
+		future = DefaultCalendarFutureDays
+	}
+	return past, future
 }
 
 // ProtocolOf is the protocol the tenant uses (EWS for records that name none).
