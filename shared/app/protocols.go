@@ -19,10 +19,13 @@ type ProtocolAdapters struct {
 	Connector domain.Connector         // sync reads
 	Calendar  domain.CalendarConnector // calendar writes
 	Checker   domain.AccessChecker     // access checks
+	// Availability reads free/busy (the scheduling API).
+	Availability domain.AvailabilityConnector
 }
 
 // Protocols routes each port to the tenant's protocol. It implements
-// domain.Connector, domain.CalendarConnector and domain.AccessChecker.
+// domain.Connector, domain.CalendarConnector, domain.AccessChecker and
+// domain.AvailabilityConnector.
 type Protocols struct {
 	EWS   ProtocolAdapters
 	Graph ProtocolAdapters
@@ -70,6 +73,18 @@ func (p Protocols) ConnectCalendar(ctx context.Context, t domain.Tenant, c domai
 		return nil, noAdapter(t, "calendar")
 	}
 	return a.Calendar.ConnectCalendar(ctx, t, c)
+}
+
+// ConnectAvailability opens the tenant's free/busy reader.
+func (p Protocols) ConnectAvailability(ctx context.Context, t domain.Tenant, c domain.Credential) (domain.AvailabilityReader, error) {
+	a, err := p.adapters(t)
+	if err != nil {
+		return nil, err
+	}
+	if a.Availability == nil {
+		return nil, noAdapter(t, "availability")
+	}
+	return a.Availability.ConnectAvailability(ctx, t, c)
 }
 
 // CheckAccess checks one mailbox over the tenant's protocol. After the EWS
