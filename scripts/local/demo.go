@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/app"
@@ -78,7 +81,9 @@ type demo struct {
 	file     string    // demo.json in the data directory
 	rounds   int       // mutation rounds applied so far (persisted)
 	base     time.Time // anchors generated and mutated dates (persisted)
-	opts     demoOptions
+	// lastChanges is how many feed changes this run's last round made.
+	lastChanges int
+	opts        demoOptions
 }
 
 // demoState is persisted between runs. The simulator lives in memory and
@@ -94,6 +99,9 @@ type demoState struct {
 	Protocol domain.Protocol `json:"protocol,omitempty"`
 	// Base anchors the dates (zero in older files: demoBase).
 	Base time.Time `json:"base,omitzero"`
+	// Port is the simulator's last port, taken again when free: Graph's
+	// saved delta links and the demo app's authority name it.
+	Port int `json:"port,omitempty"`
 }
 
 func startDemo(dataDir string, o demoOptions) (*demo, error) {
@@ -142,21 +150,50 @@ func startDemo(dataDir string, o demoOptions) (*demo, error) {
 			ImpersonationScope: ds.Mailboxes}); err != nil {
 			return nil, err
 		}
-		// One TLS host for Graph, EWS and the OAuth authority, as MSAL
-		// wants an https authority.
 		d.graph = graphsim.New(sim, graphsim.Options{Seed: demoSeed, Latency: o.Latency})
-		run, err := d.graph.Start(true)
-		if err != nil {
-			return nil, err
-		}
-		d.server, d.graphURL = run.Server, run.GraphURL
-		return d, nil
 	}
-	d.server, err = sim.Serve("127.0.0.1:0", false)
-	if err != nil {
+	if st.Port != 0 {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(st.Port))
+		if err := d.serve(addr); err == nil {
+			return d, nil
+		}
+		// Taken: another port; the tenant is pointed at it, and the graph
+		// demo's folders resync (their delta links name the old one).
+	}
+	if err := d.serve("127.0.0.1:0"); err != nil {
 		return nil, err
 	}
 	return d, nil
+}
+
+// serve starts the simulator on addr: EWS over http, or for the graph
+// demo Graph, EWS and the OAuth authority on one TLS host (MSAL wants an
+// https authority).
+func (d *demo) serve(addr string) error {
+	if d.protocol != domain.ProtocolGraph {
+		srv, err := d.sim.Serve(addr, false)
+		if err != nil {
+			return err
+		}
+		d.server = srv
+		return nil
+	}
+	run, err := d.graph.Serve(addr, true)
+	if err != nil {
+		return err
+	}
+	d.server, d.graphURL = run.Server, run.GraphURL
+	return nil
+}
+
+// port is the simulator's port.
+func (d *demo) port() int {
+	u, err := url.Parse(d.server.URL)
+	if err != nil {
+		return 0
+	}
+	p, _ := strconv.Atoi(u.Port())
+	return p
 }
 
 // url is where the demo tenant reaches the simulator.
@@ -188,11 +225,13 @@ func (d *demo) mutate() (int, error) {
 		return 0, err
 	}
 	d.rounds++
+	d.lastChanges = n
 	return n, d.save()
 }
 
 func (d *demo) save() error {
-	b, _ := json.Marshal(demoState{Mailboxes: d.opts.Mailboxes, Items: d.opts.Items, Rounds: d.rounds, Protocol: d.protocol, Base: d.base})
+	b, _ := json.Marshal(demoState{Mailboxes: d.opts.Mailboxes, Items: d.opts.Items, Rounds: d.rounds, Protocol: d.protocol, Base: d.base,
+		Port: d.port()})
 	return os.WriteFile(d.file, b, 0o600)
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -144,47 +145,80 @@ func TestGraphDemoSyncsOverGraphThenOnlyDeltas(t *testing.T) {
 	firstURL := s.demo.graphURL
 	s.close()
 
-	// A later --once run: a new simulator on a new port (so a new Graph
-	// URL and authority: the tenant is patched and its credential
-	// rotated), a change round, and only its changes reach the feed. The
-	// saved delta links name the old address, so the folders resync; the
-	// unchanged items they read again are not new changes.
-	out.Reset()
+	// A later --once run takes the simulator's port again, so the saved
+	// delta links still hold: a change round, and only its changes are
+	// read and reach the feed.
+	s, err = openStack(ctx, graphTestConfig(dir), &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.demo.graphURL != firstURL {
+		s.close()
+		t.Fatalf("the simulator moved from %s to %s with its port free", firstURL, s.demo.graphURL)
+	}
+	wantItems = laterRun(t, s, wantItems, false)
+	s.close()
+
+	// With the port taken the simulator moves: the tenant is patched to the
+	// new Graph URL and its credential rotated to the new authority; the
+	// saved delta links name the old address, so the folders resync, and
+	// the unchanged items they read again are not new changes.
+	ln, err := net.Listen("tcp", strings.TrimPrefix(strings.TrimSuffix(firstURL, "/v1.0"), "https://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
 	s, err = openStack(ctx, graphTestConfig(dir), &out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.close()
-	if ten, err = s.tenants.Get(ctx, demoTenantID); err != nil || ten.GraphURL != s.demo.graphURL || ten.GraphURL == firstURL {
+	ten, err = s.tenants.Get(ctx, demoTenantID)
+	if err != nil || ten.GraphURL != s.demo.graphURL || ten.GraphURL == firstURL {
 		t.Fatalf("tenant %+v (%v): want it pointed at this run's simulator", ten, err)
 	}
+	cred, err := s.tenants.Secrets.GetCredential(ctx, demoTenantID)
+	if err != nil || cred.Authority != s.demo.server.URL {
+		t.Fatalf("credential authority %q (%v), want %s", cred.Authority, err, s.demo.server.URL)
+	}
+	laterRun(t, s, wantItems, true)
+}
+
+// laterRun runs a --once tick on a reopened graph demo stack: the
+// simulator changes a few items first, and only those reach the feed
+// (and, unless resync, only those are read). It returns the feed's size.
+func laterRun(t *testing.T, s *stack, feedBefore int, resync bool) int {
+	t.Helper()
 	s.demo.graph.ResetStats()
 	s.demo.sim.ResetStats()
-	second, err := s.runOnce(ctx, time.Now())
+	mark := s.demo.rounds
+	r, err := s.runOnce(context.Background(), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	var changed int
-	if i := strings.Index(out.String(), "demo: the simulator changed"); i < 0 {
-		t.Fatalf("no change round reported:\n%s", out.String())
-	} else if _, err := fmt.Sscanf(out.String()[i:], "demo: the simulator changed %d items", &changed); err != nil {
-		t.Fatal(err)
+	if s.demo.rounds != mark+1 {
+		t.Fatalf("no change round before the tick (rounds %d)", s.demo.rounds)
 	}
-	if second.Done != demoMailboxes || second.Failed != 0 || second.Appended != changed || changed == 0 {
-		t.Fatalf("second run %+v: want all mailboxes synced and only the %d deltas in the feed", second, changed)
+	changed := s.demo.lastChanges
+	if r.Done != demoMailboxes || r.Failed != 0 || r.Appended != changed || changed == 0 {
+		t.Fatalf("run %+v: want all mailboxes synced and only the %d deltas in the feed", r, changed)
+	}
+	if !resync && r.Changes != changed {
+		t.Fatalf("run %+v: read %d changes, want only the round's %d", r, r.Changes, changed)
 	}
 	assertGraphOnly(t, s)
 	after := readFeed(t, s.apiURL, "/tenants/demo/changes")
-	if len(after) != wantItems+changed {
-		t.Fatalf("the feed holds %d changes after the second run, want %d + %d", len(after), wantItems, changed)
+	if len(after) != feedBefore+changed {
+		t.Fatalf("the feed holds %d changes, want %d + %d", len(after), feedBefore, changed)
 	}
 	ck := map[domain.ChangeKind]int{}
-	for _, c := range after[wantItems:] {
+	for _, c := range after[feedBefore:] {
 		ck[c.Kind]++
 	}
 	if ck[domain.ChangeCreate] == 0 || ck[domain.ChangeUpdate] == 0 || ck[domain.ChangeDelete] == 0 {
 		t.Fatalf("the deltas should include creates, updates and deletes: %v", ck)
 	}
+	return len(after)
 }
 
 // --demo-protocol goes through the strict loader like the other flags.
