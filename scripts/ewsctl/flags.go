@@ -14,6 +14,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ews"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
+	"github.com/mailbridge/mailbridge/shared/exchange/graphmailbox"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 )
 
@@ -26,6 +27,8 @@ const (
 
 // connFlags are the flags shared by the commands that talk to Exchange.
 type connFlags struct {
+	protocol     string
+	graphURL     string
 	url          string
 	auth         string
 	username     string
@@ -44,8 +47,10 @@ type connFlags struct {
 }
 
 func (c *connFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.url, "url", "", "EWS endpoint, e.g. https://mail.contoso.com/EWS/Exchange.asmx (required)")
-	fs.StringVar(&c.auth, "auth", "basic", "authentication: basic, ntlm or oauth")
+	fs.StringVar(&c.protocol, "protocol", string(domain.ProtocolEWS), "ews, or graph (Microsoft Graph, Exchange Online; an Entra app with --auth oauth)")
+	fs.StringVar(&c.graphURL, "graph-url", domain.DefaultGraphURL, "graph: the Graph endpoint (national clouds, or the simulator's Graph URL)")
+	fs.StringVar(&c.url, "url", "", "EWS endpoint, e.g. https://mail.contoso.com/EWS/Exchange.asmx (required for ews)")
+	fs.StringVar(&c.auth, "auth", "", "authentication: basic (ews default), ntlm or oauth (graph: the only one, default)")
 	fs.StringVar(&c.username, "username", "", "service account for basic/ntlm: user@domain or DOMAIN\\user")
 	fs.StringVar(&c.password, "password", "", "service account password (prefer the "+envPassword+" environment variable)")
 	fs.StringVar(&c.tenantID, "tenant-id", "", "oauth: Entra directory (tenant) id or domain")
@@ -57,7 +62,7 @@ func (c *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.authority, "authority", "", "oauth: authority URL without the tenant (default https://login.microsoftonline.com; the simulator's URL for ewsctl sim)")
 	fs.StringVar(&c.version, "version", ews.DefaultVersion, "RequestServerVersion, e.g. Exchange2013_SP1, Exchange2016")
 	fs.StringVar(&c.mailbox, "mailbox", "", "primary SMTP address of the mailbox (required)")
-	fs.StringVar(&c.mode, "mode", string(domain.AccessImpersonation), "access mode: impersonation, delegate or folder-delegate")
+	fs.StringVar(&c.mode, "mode", "", "ews access mode: impersonation (default), delegate or folder-delegate; graph: application (the only one)")
 	fs.StringVar(&c.trace, "trace", "", "write every EWS request and response to this directory (credentials redacted; bodies hold mailbox content)")
 }
 
@@ -83,6 +88,9 @@ func (c *connFlags) clientOptions(t *target, e env) (ewsmailbox.Options, error) 
 	for _, w := range t.warn {
 		fmt.Fprintln(e.stderr, "warning:", w)
 	}
+	if t.graph() && c.trace != "" {
+		return ewsmailbox.Options{}, usageErr("--trace records EWS exchanges; it is not available with --protocol graph")
+	}
 	opts := ewsmailbox.Options{RootCAs: t.roots, UserAgent: "ewsctl", URLGuard: operatorGuard}
 	if c.trace != "" {
 		tr, err := ews.NewTracer(c.trace)
@@ -95,20 +103,54 @@ func (c *connFlags) clientOptions(t *target, e env) (ewsmailbox.Options, error) 
 	return opts, nil
 }
 
+// graph reports whether the target is reached over Microsoft Graph.
+func (t *target) graph() bool { return t.tenant.ProtocolOf() == domain.ProtocolGraph }
+
+// graphConnector is the Graph adapter for the target: ewsctl's guard, the
+// --ca-file roots.
+func (t *target) graphConnector() *graphmailbox.Connector {
+	return graphmailbox.NewConnector(graphmailbox.Options{URLGuard: operatorGuard, RootCAs: t.roots, UserAgent: "ewsctl"})
+}
+
 // resolve checks the flags and reads the files and environment they name.
 // Errors never quote a secret.
 func (c *connFlags) resolve(getenv func(string) string) (*target, error) {
-	if c.url == "" {
+	t := &target{}
+	protocol := domain.Protocol(c.protocol)
+	if !protocol.Valid() {
+		return nil, usageErr("--protocol must be ews or graph, not %q", c.protocol)
+	}
+	endpoint, label := c.url, "--url"
+	if protocol == domain.ProtocolGraph {
+		if c.url != "" {
+			return nil, usageErr("--url is the EWS endpoint; with --protocol graph give --graph-url")
+		}
+		endpoint, label = c.graphURL, "--graph-url"
+		if c.auth == "" {
+			c.auth = "oauth"
+		}
+		if c.auth != "oauth" {
+			return nil, usageErr("--protocol graph takes --auth oauth (an Entra app); Graph accepts no basic or NTLM auth")
+		}
+	} else if c.graphURL != domain.DefaultGraphURL {
+		return nil, usageErr("--graph-url belongs to --protocol graph")
+	}
+	if c.auth == "" {
+		c.auth = "basic"
+	}
+	if endpoint == "" {
 		return nil, usageErr("--url is required")
 	}
-	u, err := url.Parse(c.url)
+	u, err := url.Parse(endpoint)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		if protocol == domain.ProtocolGraph {
+			return nil, usageErr("--graph-url must be an absolute https URL such as %s", domain.DefaultGraphURL)
+		}
 		return nil, usageErr("--url must be an absolute https URL such as https://mail.contoso.com/EWS/Exchange.asmx")
 	}
 	if u.User != nil {
-		return nil, usageErr("--url must not contain credentials; use the auth flags")
+		return nil, usageErr("%s must not contain credentials; use the auth flags", label)
 	}
-	t := &target{}
 	if u.Scheme == "http" && !loopback(u.Hostname()) {
 		t.warn = append(t.warn, "the URL is plain http: credentials and mailbox content cross the network unencrypted")
 	}
@@ -120,7 +162,14 @@ func (c *connFlags) resolve(getenv func(string) string) (*target, error) {
 		return nil, usageErr("--mailbox %q is not an SMTP address", c.mailbox)
 	}
 	mode := domain.AccessMode(c.mode)
-	if !mode.Valid() {
+	switch {
+	case protocol == domain.ProtocolGraph && (mode == "" || mode == domain.AccessApplication):
+		mode = domain.AccessApplication
+	case protocol == domain.ProtocolGraph:
+		return nil, usageErr("--protocol graph uses application access (the Entra app's scope), not --mode %s", c.mode)
+	case mode == "":
+		mode = domain.AccessImpersonation
+	case !mode.Valid() || mode == domain.AccessApplication:
 		return nil, usageErr("--mode must be impersonation, delegate or folder-delegate, not %q", c.mode)
 	}
 	if !validVersion(c.version) {
@@ -144,8 +193,13 @@ func (c *connFlags) resolve(getenv func(string) string) (*target, error) {
 		}
 	}
 	t.tenant = domain.Tenant{
-		ID: "ewsctl", EWSURL: u.String(), ExchangeVersion: c.version, AuthKind: cred.Kind,
+		ID: "ewsctl", ExchangeVersion: c.version, AuthKind: cred.Kind, Protocol: protocol,
 		AccessMode: mode, Folders: domain.DefaultFolders,
+	}
+	if protocol == domain.ProtocolGraph {
+		t.tenant.GraphURL = u.String()
+	} else {
+		t.tenant.EWSURL = u.String()
 	}
 	t.mailbox = domain.Mailbox{TenantID: "ewsctl", Address: addr}
 	t.cred = cred

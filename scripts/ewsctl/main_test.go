@@ -55,6 +55,10 @@ func TestMain(m *testing.M) {
 		demo.close()
 		_ = os.RemoveAll(demo.dir)
 	}
+	if graphDemo != nil {
+		graphDemo.close()
+		_ = os.RemoveAll(graphDemo.dir)
+	}
 	os.Exit(code)
 }
 

@@ -15,7 +15,7 @@ import (
 func runProbe(ctx context.Context, args []string, e env) error {
 	var cf connFlags
 	var asJSON, fallback bool
-	fs := newFlagSet("probe", "--url U <auth flags> --mailbox M [--mode impersonation|delegate|folder-delegate] [--fallback] [--json]", e)
+	fs := newFlagSet("probe", "--url U <auth flags> --mailbox M [--mode impersonation|delegate|folder-delegate] [--fallback] [--json]\n       ewsctl probe --protocol graph [--graph-url G] <oauth flags> --mailbox M [--json]", e)
 	cf.register(fs)
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	fs.BoolVar(&fallback, "fallback", false, "if impersonation is refused, try delegate access (as a tenant with allowFallback does)")
@@ -29,12 +29,21 @@ func runProbe(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	if fallback && t.graph() {
+		return usageErr("--fallback is for EWS: a graph tenant has one mode, application access")
+	}
 	t.tenant.AllowFallback = fallback
 	opts, err := cf.clientOptions(t, e)
 	if err != nil {
 		return err
 	}
-	rep, err := ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{Client: opts}).CheckAccess(ctx, t.tenant, t.mailbox, t.cred)
+	// The checker of the target's protocol, the one the API's verify
+	// routes the tenant to.
+	var checker domain.AccessChecker = ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{Client: opts})
+	if t.graph() {
+		checker = t.graphConnector()
+	}
+	rep, err := checker.CheckAccess(ctx, t.tenant, t.mailbox, t.cred)
 	if err != nil {
 		return err
 	}
@@ -70,9 +79,15 @@ func printReport(w io.Writer, t *target, rep domain.AccessReport) {
 		fmt.Fprintf(w, "%-16s %s\n", k+":", v)
 	}
 	row("Mailbox", rep.Mailbox)
-	row("EWS URL", t.tenant.EWSURL)
+	server := "Exchange"
+	if t.graph() {
+		row("Graph URL", t.tenant.GraphURL)
+		server = "Graph"
+	} else {
+		row("EWS URL", t.tenant.EWSURL)
+	}
 	row("Auth", describe(t.cred))
-	row("Status", statusText(rep.Status))
+	row("Status", statusText(rep.Status, t.graph()))
 	mode := string(rep.Mode)
 	if rep.FellBack {
 		mode += " (fell back: impersonation refused)"
@@ -81,13 +96,16 @@ func printReport(w io.Writer, t *target, rep domain.AccessReport) {
 	row("Readable", strings.Join(rep.ReadableFolders, ", "))
 	row("Unreadable", strings.Join(rep.UnreadableFolders, ", "))
 	row("Server version", rep.ServerVersion)
-	if rep.Throttled {
+	switch {
+	case rep.Throttled && t.graph():
+		row("Throttling", "seen (Graph answered 429 or 503 and asked to back off)")
+	case rep.Throttled:
 		row("Throttling", "seen (Exchange answered ErrorServerBusy or asked to back off)")
-	} else {
+	default:
 		row("Throttling", "none seen")
 	}
 	if rep.Detail != "" {
-		row("Exchange said", rep.Detail)
+		row(server+" said", rep.Detail)
 	}
 	if rep.Hint != "" {
 		fmt.Fprintln(w)
@@ -98,7 +116,17 @@ func printReport(w io.Writer, t *target, rep domain.AccessReport) {
 	}
 }
 
-func statusText(s domain.MailboxStatus) string {
+func statusText(s domain.MailboxStatus, graph bool) string {
+	if graph {
+		switch s {
+		case domain.MailboxOutOfScope:
+			return "FAILED: out_of_scope (the mailbox is outside the app's scope)"
+		case domain.MailboxAccessDenied:
+			return "FAILED: access_denied (the app lacks a permission)"
+		case domain.MailboxThrottled:
+			return "UNKNOWN: throttled (Graph asked to back off; not an access failure)"
+		}
+	}
 	switch s {
 	case domain.MailboxOK:
 		return "OK"

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
+	"github.com/mailbridge/mailbridge/shared/exchange/graphsim"
 )
 
 // certClientID is the demo app registration with a certificate credential
@@ -32,6 +33,7 @@ type simConfig struct {
 	maxConc   int
 	seed      uint64
 	tls       bool
+	graph     bool   // serve Microsoft Graph too (on the same TLS host)
 	dir       string // where the CA and the app certificate go (with --tls)
 }
 
@@ -45,6 +47,7 @@ type demoMailbox struct {
 type demoSim struct {
 	sim      *ewssim.Sim
 	srv      *ewssim.Server
+	graphURL string // "" unless Graph is served
 	account  ewssim.Account
 	layout   []demoMailbox
 	caFile   string
@@ -58,7 +61,13 @@ type demoSim struct {
 // every access outcome can be tried, and serves it.
 func startDemo(cfg simConfig) (*demoSim, error) {
 	sim := ewssim.New(ewssim.Options{Latency: cfg.latency, MaxConcurrency: cfg.maxConc, Seed: cfg.seed})
-	ds, err := sim.Generate(ewssim.GenOptions{Mailboxes: cfg.mailboxes, ItemsPerMailbox: cfg.items, Seed: cfg.seed})
+	gen := ewssim.GenOptions{Mailboxes: cfg.mailboxes, ItemsPerMailbox: cfg.items, Seed: cfg.seed}
+	if cfg.graph {
+		// Graph syncs calendars over a window around now: dates around
+		// today keep the generated meetings in it.
+		gen.Base = time.Now().UTC().Truncate(24 * time.Hour).Add(9 * time.Hour)
+	}
+	ds, err := sim.Generate(gen)
 	if err != nil {
 		return nil, err
 	}
@@ -75,8 +84,15 @@ func startDemo(cfg simConfig) (*demoSim, error) {
 	if d.layout, err = narrowRights(sim, ds, cfg.tls); err != nil {
 		return nil, err
 	}
-	d.srv, err = sim.Serve(cfg.addr, cfg.tls)
-	if err != nil {
+	if cfg.graph {
+		// Graph, EWS and the OAuth authority on one host; the demo apps'
+		// Graph scope is their impersonation scope, as narrowed above.
+		run, err := graphsim.New(sim, graphsim.Options{Seed: cfg.seed, Latency: cfg.latency}).Serve(cfg.addr, true)
+		if err != nil {
+			return nil, fmt.Errorf("listening on %s: %w", cfg.addr, err)
+		}
+		d.srv, d.graphURL = run.Server, run.GraphURL
+	} else if d.srv, err = sim.Serve(cfg.addr, cfg.tls); err != nil {
 		return nil, fmt.Errorf("listening on %s: %w", cfg.addr, err)
 	}
 	if cfg.tls {
@@ -198,8 +214,15 @@ func (d *demoSim) close() {
 // simulator.
 func (d *demoSim) describe(w io.Writer) {
 	acct := d.account
-	fmt.Fprintf(w, "EWS simulator listening (Ctrl-C to stop)\n\n")
+	if d.graphURL != "" {
+		fmt.Fprintf(w, "EWS and Microsoft Graph simulator listening (Ctrl-C to stop)\n\n")
+	} else {
+		fmt.Fprintf(w, "EWS simulator listening (Ctrl-C to stop)\n\n")
+	}
 	fmt.Fprintf(w, "EWS URL:  %s\n", d.srv.EWSURL)
+	if d.graphURL != "" {
+		fmt.Fprintf(w, "Graph URL: %s\n", d.graphURL)
+	}
 	if d.caFile != "" {
 		fmt.Fprintf(w, "CA file:  %s   (clients trust it with --ca-file)\n", d.caFile)
 	}
@@ -232,12 +255,26 @@ func (d *demoSim) describe(w io.Writer) {
 		fmt.Fprintf(w, "  EWS_CLIENT_SECRET='%s' ewsctl probe --url %s%s --auth oauth --authority %s --tenant-id %s --client-id %s --mailbox %s\n",
 			acct.ClientSecret, d.srv.EWSURL, ca, d.srv.URL, acct.Tenant, acct.ClientID, first)
 	}
+	if d.graphURL == "" {
+		return
+	}
+	// The same apps over Graph: their scope is the impersonation scope
+	// above, standing for an RBAC for Applications scope.
+	fmt.Fprintf(w, "\nMicrosoft Graph (the OAuth apps above; their scope is the impersonation scope):\n")
+	fmt.Fprintf(w, "  graph-url=%s authority=%s\n", d.graphURL, d.srv.URL)
+	fmt.Fprintf(w, "  tenant-id=%s client-id=%s client-secret=%s\n", acct.Tenant, acct.ClientID, acct.ClientSecret)
+	fmt.Fprintf(w, "  export EWS_CLIENT_SECRET='%s'\n", acct.ClientSecret)
+	fmt.Fprintf(w, "  ewsctl probe --protocol graph --graph-url %s%s --authority %s --tenant-id %s --client-id %s --mailbox %s\n",
+		d.graphURL, ca, d.srv.URL, acct.Tenant, acct.ClientID, first)
+	fmt.Fprintf(w, "  ewsctl sync  --protocol graph --graph-url %s%s --authority %s --tenant-id %s --client-id %s --mailbox %s > changes.jsonl\n",
+		d.graphURL, ca, d.srv.URL, acct.Tenant, acct.ClientID, first)
 }
 
 func runSim(ctx context.Context, args []string, e env) error {
 	cfg := simConfig{}
 	var seed uint
-	fs := newFlagSet("sim", "[--addr A] [--mailboxes N] [--items M] [--latency D] [--max-concurrency C] [--seed S] [--tls [--dir DIR]]", e)
+	var protocol string
+	fs := newFlagSet("sim", "[--addr A] [--mailboxes N] [--items M] [--latency D] [--max-concurrency C] [--seed S] [--tls [--dir DIR]] [--protocol graph]", e)
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8100", "listen address")
 	fs.IntVar(&cfg.mailboxes, "mailboxes", 5, "number of generated mailboxes (4 or more show every access outcome)")
 	fs.IntVar(&cfg.items, "items", 50, "items per mailbox (mail, calendar items, contacts)")
@@ -245,12 +282,20 @@ func runSim(ctx context.Context, args []string, e env) error {
 	fs.IntVar(&cfg.maxConc, "max-concurrency", ewssim.DefaultMaxConcurrency, "concurrent EWS calls per budget owner before ErrorServerBusy (negative: unlimited)")
 	fs.UintVar(&seed, "seed", 1, "dataset seed: the same seed gives the same mailboxes and items")
 	fs.BoolVar(&cfg.tls, "tls", false, "serve https with a fresh self-signed certificate (written as ca.pem); needed for --auth oauth")
+	fs.StringVar(&protocol, "protocol", "ews", "ews, or graph: serve Microsoft Graph too, on the same host (implies --tls)")
 	fs.StringVar(&cfg.dir, "dir", "", "with --tls: directory for ca.pem and the demo app's certificate (default: a temporary directory removed on exit)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageErr("unexpected argument %q", fs.Arg(0))
+	}
+	switch protocol {
+	case "ews":
+	case "graph":
+		cfg.graph, cfg.tls = true, true
+	default:
+		return usageErr("--protocol must be ews or graph, not %q", protocol)
 	}
 	switch {
 	case cfg.mailboxes < 1 || cfg.mailboxes > 100000:

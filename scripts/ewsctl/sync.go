@@ -35,9 +35,9 @@ type changeLine struct {
 func runSync(ctx context.Context, args []string, e env) error {
 	var cf connFlags
 	var pageSize int
-	fs := newFlagSet("sync", "--url U <auth flags> --mailbox M [--mode impersonation|delegate|folder-delegate] [--trace DIR]", e)
+	fs := newFlagSet("sync", "--url U <auth flags> --mailbox M [--mode impersonation|delegate|folder-delegate] [--trace DIR]\n       ewsctl sync --protocol graph [--graph-url G] <oauth flags> --mailbox M", e)
 	cf.register(fs)
-	fs.IntVar(&pageSize, "page-size", ews.MaxSyncChanges, "SyncFolderItems MaxChangesReturned (1-512)")
+	fs.IntVar(&pageSize, "page-size", ews.MaxSyncChanges, "changes per page: SyncFolderItems MaxChangesReturned (1-512); graph: odata.maxpagesize, at most the adapter's 100")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -55,17 +55,39 @@ func runSync(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
-	access, err := ewsmailbox.NewConnector(opts).Connect(ctx, t.tenant, t.cred)
+	// The connector of the target's protocol, the one the sync worker
+	// routes the tenant to.
+	var connector domain.Connector = ewsmailbox.NewConnector(opts)
+	ops := ewsOps
+	if t.graph() {
+		connector, ops = t.graphConnector(), graphOps
+	}
+	access, err := connector.Connect(ctx, t.tenant, t.cred)
 	if err != nil {
 		return err
 	}
-	s := &syncer{ctx: ctx, e: e, access: access, pageSize: pageSize, start: time.Now(),
+	s := &syncer{ctx: ctx, e: e, access: access, pageSize: pageSize, start: time.Now(), ops: ops,
 		ref: domain.MailboxRef{Address: t.mailbox.Address, Mode: t.tenant.AccessMode}, enc: json.NewEncoder(e.stdout)}
 	return s.run()
 }
 
+// syncOps names a protocol's calls in the progress and errors.
+type syncOps struct {
+	hierarchy, items, get, calls string
+	// unreadable is the fix for folders the account cannot read.
+	unreadable string
+}
+
+var (
+	ewsOps = syncOps{hierarchy: "SyncFolderHierarchy", items: "SyncFolderItems", get: "GetItem", calls: "EWS calls",
+		unreadable: "share them: Add-MailboxFolderPermission -Identity \"%s:\\<folder>\" -User <service account> -AccessRights Reviewer"}
+	graphOps = syncOps{hierarchy: "folders delta", items: "delta", get: "get items", calls: "Graph requests",
+		unreadable: "grant the app the application permission they need; run 'ewsctl probe --protocol graph' for %s"}
+)
+
 // syncer is one full sync in progress.
 type syncer struct {
+	ops      syncOps
 	ctx      context.Context
 	e        env
 	access   domain.MailboxAccess
@@ -85,7 +107,7 @@ func (s *syncer) progress(format string, args ...any) {
 func (s *syncer) run() error {
 	folders, err := s.hierarchy()
 	if err != nil {
-		return s.mailboxFailed("SyncFolderHierarchy", err)
+		return s.mailboxFailed(s.ops.hierarchy, err)
 	}
 	s.progress("%s: %d folders (%s access)", s.ref.Address, len(folders), s.ref.Mode)
 	synced := 0
@@ -107,10 +129,9 @@ func (s *syncer) run() error {
 			return s.mailboxFailed("folder "+f.DisplayName, err)
 		}
 	}
-	s.progress("done: %d folders synced, %d changes, %d EWS calls in %s", synced, s.changes, s.calls, time.Since(s.start).Round(time.Millisecond))
+	s.progress("done: %d folders synced, %d changes, %d %s in %s", synced, s.changes, s.calls, s.ops.calls, time.Since(s.start).Round(time.Millisecond))
 	if len(s.unreadable) > 0 {
-		s.progress("unreadable folders: %s (share them: Add-MailboxFolderPermission -Identity \"%s:\\<folder>\" -User <service account> -AccessRights Reviewer)",
-			strings.Join(s.unreadable, ", "), s.ref.Address)
+		s.progress("unreadable folders: %s ("+s.ops.unreadable+")", strings.Join(s.unreadable, ", "), s.ref.Address)
 	}
 	if len(s.skipped) > 0 {
 		s.progress("skipped folders (not mail, calendar or contacts): %s", strings.Join(s.skipped, ", "))
@@ -138,7 +159,7 @@ func (s *syncer) hierarchy() ([]domain.FolderInfo, error) {
 	state := ""
 	for {
 		var page domain.HierarchyPage
-		err := s.retry("SyncFolderHierarchy", func() (err error) {
+		err := s.retry(s.ops.hierarchy, func() (err error) {
 			page, err = s.access.SyncHierarchy(s.ctx, s.ref, state)
 			return err
 		})
@@ -178,7 +199,7 @@ func (s *syncer) folder(f domain.FolderInfo, kind domain.ItemKind) error {
 	state, pages, n := "", 0, 0
 	for {
 		var page domain.ItemsPage
-		err := s.retry("SyncFolderItems "+f.DisplayName, func() (err error) {
+		err := s.retry(s.ops.items+" "+f.DisplayName, func() (err error) {
 			page, err = s.access.SyncItems(s.ctx, s.ref, f.ID, state, s.pageSize)
 			return err
 		})
@@ -212,7 +233,7 @@ func (s *syncer) emit(f domain.FolderInfo, kind domain.ItemKind, changes []domai
 	for start := 0; start < len(ids); start += ews.MaxGetItemIDs {
 		batch := ids[start:min(start+ews.MaxGetItemIDs, len(ids))]
 		var got []domain.Item
-		err := s.retry("GetItem", func() (err error) {
+		err := s.retry(s.ops.get, func() (err error) {
 			got, err = s.access.GetItems(s.ctx, s.ref, kind, batch)
 			return err
 		})

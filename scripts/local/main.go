@@ -97,7 +97,8 @@ func parseFlags(args []string, stderr io.Writer) (runConfig, error) {
 	fs.Duration("sim-latency", 20*time.Millisecond, "the demo simulator's latency per EWS call")
 	fs.Int("demo-mailboxes", demoMailboxes, "mailboxes in the demo (a first run decides; later runs must keep it)")
 	fs.Int("demo-items", demoItems, "items per demo mailbox (a first run decides; later runs must keep it)")
-	fs.String("demo-mode", string(domain.AccessImpersonation), "the demo tenant's access mode: impersonation or delegate")
+	fs.String("demo-mode", string(domain.AccessImpersonation), "the EWS demo tenant's access mode: impersonation or delegate")
+	fs.String("demo-protocol", string(domain.ProtocolEWS), "the demo tenant's protocol: ews, or graph (Microsoft Graph with an Entra app; a first run decides)")
 	fs.Duration("mutate-every", 45*time.Second, "how often the simulator changes a few demo items (0: never)")
 	fs.Duration("spread", 20*time.Second, "spread each tenant's jobs over this much of the minute")
 	fs.String("secrets-key", secretsKey, "key file (32 bytes, mode 600) encrypting the stored credentials ($MAILBRIDGE_SECRETS_KEY_FILE); the demo and --dev generate one in the data directory")
@@ -119,7 +120,20 @@ func parseFlags(args []string, stderr io.Writer) (runConfig, error) {
 	cfg.demo.Latency = r.Duration("--sim-latency", 20*time.Millisecond, 0, 10*time.Second)
 	cfg.demo.Mailboxes = r.Int("--demo-mailboxes", demoMailboxes, 1, maxDemoSize)
 	cfg.demo.Items = r.Int("--demo-items", demoItems, 0, maxDemoSize)
+	cfg.demo.Protocol = domain.Protocol(r.Enum("--demo-protocol", string(domain.ProtocolEWS), string(domain.ProtocolEWS), string(domain.ProtocolGraph)))
 	cfg.demo.Mode = domain.AccessMode(r.Enum("--demo-mode", string(domain.AccessImpersonation), string(domain.AccessImpersonation), string(domain.AccessDelegate)))
+	if cfg.demo.Protocol == domain.ProtocolGraph {
+		// A Graph tenant has one mode, application access: a mode given
+		// with it is a mistake to report, not to ignore.
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "demo-mode" {
+				settings.Parse(r, "--demo-mode", "", func(string) (string, error) {
+					return "", errors.New("the graph demo uses application access (an Entra app); --demo-mode is for --demo-protocol ews")
+				})
+			}
+		})
+		cfg.demo.Mode = ""
+	}
 	cfg.mutateEvery = r.Duration("--mutate-every", 45*time.Second, 0, 24*time.Hour)
 	// A job's spread delay must fit in the queue's longest delay.
 	cfg.spread = r.Duration("--spread", 20*time.Second, 0, localqueue.MaxDelay)
@@ -157,8 +171,17 @@ func parseInterval(s string) (time.Duration, error) {
 func (s *stack) banner() {
 	fmt.Fprintf(s.out, "mailbridge: API on %s, data in %s, %d workers\n", s.apiURL, s.cfg.data, s.cfg.workers)
 	if s.demo != nil {
-		fmt.Fprintf(s.out, "demo: simulated Exchange at %s, tenant %q with %d mailboxes (impersonation), interval %s\n",
-			s.demo.server.EWSURL, demoTenantID, len(s.demo.dataset.Mailboxes), s.cfg.interval)
+		if s.demo.protocol == domain.ProtocolGraph {
+			fmt.Fprintf(s.out, "demo: simulated Exchange Online, Microsoft Graph at %s, tenant %q with %d mailboxes (protocol graph, application access as an Entra app), interval %s\n",
+				s.demo.graphURL, demoTenantID, len(s.demo.dataset.Mailboxes), s.cfg.interval)
+		} else {
+			mode := s.cfg.demo.Mode
+			if mode == "" {
+				mode = domain.AccessImpersonation
+			}
+			fmt.Fprintf(s.out, "demo: simulated Exchange at %s, tenant %q with %d mailboxes (protocol ews, %s), interval %s\n",
+				s.demo.server.EWSURL, demoTenantID, len(s.demo.dataset.Mailboxes), mode, s.cfg.interval)
+		}
 		fmt.Fprintf(s.out, "read the change feed:  curl -s '%s/tenants/%s/changes?limit=20'\n", s.apiURL, demoTenantID)
 		fmt.Fprintf(s.out, "one mailbox:           curl -s '%s/tenants/%s/mailboxes/%s/changes?limit=20'\n", s.apiURL, demoTenantID, s.demo.dataset.Mailboxes[0])
 	} else {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/app"
+	"github.com/mailbridge/mailbridge/shared/domain"
 )
 
 // tickReport is what one scheduler tick and the jobs it made did.
@@ -30,8 +31,9 @@ func (r *tickReport) complete() bool { return r.Enqueued >= 0 && r.Done >= r.Enq
 // progress tracks jobs by the tick that made them (SyncJob.Tick) and prints
 // a progress line per running tick and a summary when a tick completes.
 type progress struct {
-	out io.Writer
-	now func() time.Time
+	out   io.Writer
+	now   func() time.Time
+	calls string // what the calls are: "EWS calls", "Graph calls"
 
 	mu      sync.Mutex
 	ticks   map[time.Time]*tickReport
@@ -39,8 +41,8 @@ type progress struct {
 	done    chan tickReport      // completed ticks, for --once and tests (buffered)
 }
 
-func newProgress(out io.Writer, now func() time.Time) *progress {
-	return &progress{out: out, now: now, ticks: map[time.Time]*tickReport{}, printed: map[time.Time]string{}, done: make(chan tickReport, 64)}
+func newProgress(out io.Writer, now func() time.Time, calls string) *progress {
+	return &progress{out: out, now: now, calls: calls, ticks: map[time.Time]*tickReport{}, printed: map[time.Time]string{}, done: make(chan tickReport, 64)}
 }
 
 func (p *progress) get(slot time.Time) *tickReport {
@@ -95,7 +97,7 @@ func (p *progress) maybeComplete(r *tickReport) {
 	r.Took = p.now().Sub(r.Began)
 	delete(p.ticks, r.Slot)
 	delete(p.printed, r.Slot)
-	fmt.Fprintln(p.out, r.summary())
+	fmt.Fprintln(p.out, r.summary(p.calls))
 	select {
 	case p.done <- *r:
 	default: // nobody is waiting for it
@@ -117,8 +119,8 @@ func (p *progress) printProgress() {
 		if r.Enqueued >= 0 {
 			total = fmt.Sprint(r.Enqueued)
 		}
-		line := fmt.Sprintf("tick %s: %d/%s mailboxes, %d changes, %d new in feed, %d EWS calls, %d throttled",
-			s.Local().Format("15:04"), r.Done, total, r.Changes, r.Appended, r.EWSCalls, r.Throttled)
+		line := fmt.Sprintf("tick %s: %d/%s mailboxes, %d changes, %d new in feed, %d %s, %d throttled",
+			s.Local().Format("15:04"), r.Done, total, r.Changes, r.Appended, r.EWSCalls, p.calls, r.Throttled)
 		if p.printed[s] != line {
 			p.printed[s] = line
 			fmt.Fprintln(p.out, line)
@@ -126,8 +128,21 @@ func (p *progress) printProgress() {
 	}
 }
 
-func (r tickReport) summary() string {
-	return fmt.Sprintf("tick %s done in %s: %d/%d mailboxes synced (%d failed), %d changes, %d new in feed, %d EWS calls, %d throttled (%d requeues)",
+func (r tickReport) summary(calls string) string {
+	return fmt.Sprintf("tick %s done in %s: %d/%d mailboxes synced (%d failed), %d changes, %d new in feed, %d %s, %d throttled (%d requeues)",
 		r.Slot.Local().Format("15:04"), r.Took.Round(10*time.Millisecond), r.Done-r.Failed, r.Enqueued, r.Failed,
-		r.Changes, r.Appended, r.EWSCalls, r.Throttled, r.Requeues)
+		r.Changes, r.Appended, r.EWSCalls, calls, r.Throttled, r.Requeues)
+}
+
+// callsLabel names the calls a tick counts by the demo tenant's protocol
+// (a sync's calls are its protocol's requests); without the demo the
+// tenants may use either.
+func callsLabel(cfg config) string {
+	switch {
+	case cfg.noDemo:
+		return "Exchange calls"
+	case cfg.demo.protocol() == domain.ProtocolGraph:
+		return "Graph calls"
+	}
+	return "EWS calls"
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -70,7 +71,7 @@ func openStack(ctx context.Context, cfg runConfig, out io.Writer) (*stack, error
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	clock := domain.SystemClock{}
-	s := &stack{cfg: cfg, out: out, log: log, progress: newProgress(out, clock.Now)}
+	s := &stack{cfg: cfg, out: out, log: log, progress: newProgress(out, clock.Now, callsLabel(cfg))}
 
 	store, err := boltstore.Open(filepath.Join(cfg.data, "mailbridge.db"), boltstore.Options{FeedRetention: cfg.feedRetention})
 	if err != nil {
@@ -88,23 +89,43 @@ func openStack(ctx context.Context, cfg runConfig, out io.Writer) (*stack, error
 	if err != nil {
 		return nil, err
 	}
-	// The demo's simulator listens on http://127.0.0.1, so the demo needs
-	// what --dev allows.
+	// The simulator starts before the adapters: the Graph adapter must
+	// trust the certificate it makes.
+	var graphRoots *x509.CertPool
+	if !cfg.noDemo {
+		if s.demo, err = startDemo(cfg.data, cfg.demo); err != nil {
+			return nil, fmt.Errorf("starting the demo simulator: %w", err)
+		}
+		if err := s.demo.save(); err != nil {
+			return nil, err
+		}
+		if s.demo.graph != nil {
+			// The system's roots too, for a real Graph tenant onboarded
+			// through the API next to the demo.
+			if graphRoots, err = x509.SystemCertPool(); err != nil || graphRoots == nil {
+				graphRoots = x509.NewCertPool()
+			}
+			graphRoots.AppendCertsFromPEM(s.demo.server.CAPEM)
+		}
+	}
+
+	// The demo's simulator listens on 127.0.0.1, so the demo needs what
+	// --dev allows; EWS and Graph connections share this one policy.
 	policy := urlguard.Policy{DevLoopback: cfg.dev || !cfg.noDemo}
 	// Every EWS connection is checked again at dial time (DNS may change
 	// after registration). Workers share the connections to a server.
 	transport := policy.Transport()
 	transport.MaxIdleConnsPerHost = max(cfg.workers, 2)
 	httpClient := &http.Client{Timeout: 60 * time.Second, Transport: transport}
-	connector, checker := newExchangeAccess(&policy, httpClient)
+	protocols := newExchangeAccess(&policy, httpClient, graphRoots)
 
-	s.tenants = &app.Tenants{Store: store, Secrets: secrets, Checker: checker, Clock: clock, URLs: policy, Log: log}
+	s.tenants = &app.Tenants{Store: store, Secrets: secrets, Checker: protocols, Clock: clock, URLs: policy, Log: log}
 	if cfg.maxReceives <= 0 {
 		cfg.maxReceives = localqueue.DefaultMaxReceives
 	}
 	s.queue = localqueue.New(localqueue.Options{MaxReceives: cfg.maxReceives})
 	s.sched = &app.Scheduler{Store: store, Queue: s.queue, Spread: cfg.spread, ForceDue: cfg.once}
-	syncer := &app.Syncer{Store: store, Secrets: secretcache.New(secrets, 0, clock), Connector: connector, Clock: clock, Log: log, DeferAudit: true}
+	syncer := &app.Syncer{Store: store, Secrets: secretcache.New(secrets, 0, clock), Connector: protocols, Clock: clock, Log: log, DeferAudit: true}
 	// The same batch worker, on the same ports, as functions/syncworker:
 	// the queue requeues as SQS does, the store audits, remembers a
 	// returning job's finished mailboxes and reads a job's mailboxes at
@@ -118,13 +139,7 @@ func openStack(ctx context.Context, cfg runConfig, out io.Writer) (*stack, error
 		s.queue.Run(ctx, cfg.workers, batchSize, w.handle)
 	}()
 
-	if !cfg.noDemo {
-		if s.demo, err = startDemo(cfg.data, cfg.demo); err != nil {
-			return nil, fmt.Errorf("starting the demo simulator: %w", err)
-		}
-		if err := s.demo.save(); err != nil {
-			return nil, err
-		}
+	if s.demo != nil {
 		_, getErr := s.tenants.Get(ctx, demoTenantID)
 		s.fresh = domain.IsNotFound(getErr)
 		if _, err := onboardDemo(ctx, s.tenants, s.demo, cfg.demo, cfg.interval); err != nil {
@@ -138,7 +153,7 @@ func openStack(ctx context.Context, cfg runConfig, out io.Writer) (*stack, error
 	}
 	s.apiURL = "http://" + ln.Addr().String()
 	s.api = &http.Server{
-		Handler:           api.New(api.Deps{Store: store, Secrets: secrets, Checker: checker, Clock: clock, Logger: log, URLPolicy: policy}),
+		Handler:           api.New(api.Deps{Store: store, Secrets: secrets, Checker: protocols, Clock: clock, Logger: log, URLPolicy: policy}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() {

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"crypto/x509"
 	"errors"
 	"io"
 	"net/http"
 	"path/filepath"
 
+	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
+	"github.com/mailbridge/mailbridge/shared/exchange/graphmailbox"
 	"github.com/mailbridge/mailbridge/shared/local/filesecrets"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 )
@@ -23,10 +26,21 @@ func openSecrets(dataDir, keyFile string, generatedKeyOK bool, warn io.Writer) (
 	return filesecrets.Open(filesecrets.Options{Path: filepath.Join(dataDir, "secrets.json"), KeyFile: keyFile, Demo: keyFile == "", Warn: warn})
 }
 
-// newExchangeAccess builds the EWS connector the workers sync through and
-// the access checker that onboarding and verify use, both checking every
-// connection with policy; httpClient sets the connection pool.
-func newExchangeAccess(policy *urlguard.Policy, httpClient *http.Client) (domain.Connector, domain.AccessChecker) {
+// newExchangeAccess builds the connector the workers sync through and the
+// access checker that onboarding and verify use, as the Lambdas do:
+// app.Protocols hands each tenant to the EWS or the Graph adapter by its
+// protocol, and both check every connection with the same policy.
+// httpClient sets the EWS connection pool; graphRoots is the certificate
+// pool the Graph adapter trusts besides the system's (the demo's
+// simulator; nil otherwise).
+func newExchangeAccess(policy *urlguard.Policy, httpClient *http.Client, graphRoots *x509.CertPool) app.Protocols {
 	opts := ewsmailbox.Options{URLGuard: policy, HTTPClient: httpClient, UserAgent: "mailbridge-local"}
-	return ewsmailbox.NewConnector(opts), ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{Client: opts})
+	graph := graphmailbox.NewConnector(graphmailbox.Options{URLGuard: policy, RootCAs: graphRoots, UserAgent: "mailbridge-local"})
+	return app.Protocols{
+		EWS: app.ProtocolAdapters{
+			Connector: ewsmailbox.NewConnector(opts),
+			Checker:   ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{Client: opts}),
+		},
+		Graph: app.ProtocolAdapters{Connector: graph, Checker: graph},
+	}
 }

@@ -517,3 +517,9 @@ func (s *Sim) HierarchyChanges(mailbox string, cur Cursor, max int) (FolderDelta
 func (s *Sim) StartWith(useTLS bool, h http.Handler) (*Server, error) {
 	return s.serve("127.0.0.1:0", useTLS, h)
 }
+
+// ServeWith is StartWith on addr, for a front end that must keep its
+// address (a demo whose tenants' saved links and authority name it).
+func (s *Sim) ServeWith(addr string, useTLS bool, h http.Handler) (*Server, error) {
+	return s.serve(addr, useTLS, h)
+}

@@ -62,8 +62,13 @@ type Running struct {
 
 // Start serves EWS, Graph and the OAuth authority on one loopback port
 // (TLS when useTLS, as MSAL requires).
-func (s *Server) Start(useTLS bool) (*Running, error) {
-	srv, err := s.sim.StartWith(useTLS, s.Handler())
+func (s *Server) Start(useTLS bool) (*Running, error) { return s.Serve("127.0.0.1:0", useTLS) }
+
+// Serve is Start on addr: Graph's delta links and the OAuth authority name
+// the host, so a client that keeps them across restarts needs the same
+// address.
+func (s *Server) Serve(addr string, useTLS bool) (*Running, error) {
+	srv, err := s.sim.ServeWith(addr, useTLS, s.Handler())
 	if err != nil {
 		return nil, err
 	}
