@@ -13,7 +13,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/exchange/graphmailbox"
 )
 
-func graphTestConfig(dir string) config {
+func graphTestConfig(dir string) runConfig {
 	cfg := testConfig(dir)
 	cfg.demo.Protocol = domain.ProtocolGraph
 	cfg.demo.Mode = ""

@@ -127,7 +127,7 @@ func parseFlags(args []string, stderr io.Writer) (runConfig, error) {
 		// with it is a mistake to report, not to ignore.
 		fs.Visit(func(f *flag.Flag) {
 			if f.Name == "demo-mode" {
-				settings.Parse(r, "--demo-mode", "", func(string) (string, error) {
+				config.Parse(r, "--demo-mode", "", func(string) (string, error) {
 					return "", errors.New("the graph demo uses application access (an Entra app); --demo-mode is for --demo-protocol ews")
 				})
 			}

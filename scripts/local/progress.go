@@ -137,7 +137,7 @@ func (r tickReport) summary(calls string) string {
 // callsLabel names the calls a tick counts by the demo tenant's protocol
 // (a sync's calls are its protocol's requests); without the demo the
 // tenants may use either.
-func callsLabel(cfg config) string {
+func callsLabel(cfg runConfig) string {
 	switch {
 	case cfg.noDemo:
 		return "Exchange calls"

@@ -127,7 +127,7 @@ func (p Protocols) ewsRetired(t domain.Tenant) error {
 		return nil
 	}
 	return &domain.AccessError{Kind: domain.AccessPermanent, Code: CodeEWSRetired,
-		Err: fmt.Errorf("Exchange Online turned EWS off on %s; switch the tenant to Microsoft Graph: PATCH /tenants/%s {\"protocol\": \"graph\"}",
+		Err: fmt.Errorf("this tenant's EWS endpoint is Exchange Online, which turned EWS off on %s; switch the tenant to Microsoft Graph: PATCH /tenants/%s {\"protocol\": \"graph\"}",
 			domain.EWSCutoff.Format("2006-01-02"), t.ID)}
 }
 
