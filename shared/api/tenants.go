@@ -63,6 +63,7 @@ type tenantView struct {
 	ExchangeVersion     string              `json:"exchangeVersion"`
 	Protocol            domain.Protocol     `json:"protocol"`
 	GraphURL            string              `json:"graphUrl"`
+	ItemIDFormat        domain.IDFormat     `json:"itemIdFormat"`
 	AccessMode          domain.AccessMode   `json:"accessMode"`
 	AllowFallback       bool                `json:"allowFallback"`
 	Folders             []string            `json:"folders"`
@@ -89,6 +90,7 @@ func (s *server) viewTenant(t domain.Tenant) tenantView {
 		ExchangeVersion:     t.ExchangeVersion,
 		Protocol:            t.ProtocolOf(),
 		GraphURL:            graphURLView(t),
+		ItemIDFormat:        t.IDFormatOf(),
 		AccessMode:          t.AccessMode,
 		AllowFallback:       t.AllowFallback,
 		Folders:             t.Folders,

@@ -181,12 +181,15 @@ func (s *Tenants) Onboard(ctx context.Context, in NewTenant) (domain.Tenant, err
 	}
 	now := s.now()
 	t := domain.Tenant{
-		ID:                in.ID,
-		DisplayName:       in.DisplayName,
-		EWSURL:            in.EWSURL,
-		ExchangeVersion:   in.ExchangeVersion,
-		Protocol:          in.Protocol,
-		GraphURL:          in.GraphURL,
+		ID:              in.ID,
+		DisplayName:     in.DisplayName,
+		EWSURL:          in.EWSURL,
+		ExchangeVersion: in.ExchangeVersion,
+		Protocol:        in.Protocol,
+		GraphURL:        in.GraphURL,
+		// Fixed for the tenant's life: a later protocol switch keeps the
+		// ids the consumer already holds.
+		IDFormat:          idFormatFor(in.Protocol),
 		AuthKind:          in.Credential.Kind,
 		AccessMode:        in.AccessMode,
 		AllowFallback:     in.AllowFallback,

@@ -58,6 +58,15 @@ func DefaultProtocol(ewsURL string, auth domain.AuthKind) domain.Protocol {
 	return domain.ProtocolEWS
 }
 
+// idFormatFor is the id format a tenant onboarded on protocol p carries
+// for its life.
+func idFormatFor(p domain.Protocol) domain.IDFormat {
+	if p == domain.ProtocolGraph {
+		return domain.IDFormatGraph
+	}
+	return domain.IDFormatEWS
+}
+
 // defaultGraphURL is the Graph endpoint of the cloud ewsURL belongs to;
 // empty (domain.DefaultGraphURL) for the worldwide cloud and on-premises.
 func defaultGraphURL(ewsURL string) string {

@@ -78,6 +78,10 @@ func TestOnboardProtocol(t *testing.T) {
 			if stored.ProtocolOf() != tc.wantProto {
 				t.Fatalf("stored protocol %q", stored.ProtocolOf())
 			}
+			// The id format follows the protocol the tenant is onboarded on.
+			if want := domain.IDFormat(tc.wantProto); stored.IDFormat != want {
+				t.Fatalf("stored id format %q, want %q", stored.IDFormat, want)
+			}
 		})
 	}
 }
@@ -136,6 +140,10 @@ func TestSwitchProtocol(t *testing.T) {
 			}
 			if got.ProtocolOf() != tc.wantProto || got.AccessMode != tc.wantMode {
 				t.Fatalf("protocol %q mode %q, want %q %q", got.ProtocolOf(), got.AccessMode, tc.wantProto, tc.wantMode)
+			}
+			// A switch never changes the ids the consumer holds.
+			if got.IDFormatOf() != before.IDFormatOf() {
+				t.Fatalf("id format %q after the switch, was %q", got.IDFormatOf(), before.IDFormatOf())
 			}
 			if got.ProtocolOf() == graph && got.AllowFallback {
 				t.Fatal("a graph tenant kept allowFallback")

@@ -72,6 +72,25 @@ const (
 // Valid reports whether p is a known protocol.
 func (p Protocol) Valid() bool { return p == ProtocolEWS || p == ProtocolGraph }
 
+// IDFormat is the form of the item and folder ids a tenant's change feed
+// carries. It is fixed when the tenant is onboarded, from its protocol,
+// and never changes: a consumer keys its copy on these ids, so a tenant
+// moved from EWS to Graph keeps reporting EWS ids (the Graph adapter
+// translates them).
+type IDFormat string
+
+const (
+	// IDFormatEWS: EWS ItemIds and FolderIds (an item's id changes when it
+	// moves, as EWS reports it).
+	IDFormatEWS IDFormat = "ews"
+	// IDFormatGraph: Graph immutable ids (an item keeps its id when it
+	// moves).
+	IDFormatGraph IDFormat = "graph"
+)
+
+// Valid reports whether f is a known id format.
+func (f IDFormat) Valid() bool { return f == IDFormatEWS || f == IDFormatGraph }
+
 // DefaultGraphURL is the Graph v1.0 endpoint of the global cloud.
 const DefaultGraphURL = "https://graph.microsoft.com/v1.0"
 
@@ -122,7 +141,11 @@ type Tenant struct {
 	Protocol Protocol `json:"protocol,omitempty"`
 	// GraphURL overrides the Graph endpoint (national clouds); empty:
 	// DefaultGraphURL.
-	GraphURL          string        `json:"graphUrl,omitempty"`
+	GraphURL string `json:"graphUrl,omitempty"`
+	// IDFormat is set at onboarding from the protocol and never changed
+	// (IDFormatOf); empty in records stored before it existed, which were
+	// all onboarded on EWS.
+	IDFormat          IDFormat      `json:"idFormat,omitempty"`
 	AuthKind          AuthKind      `json:"authKind"`
 	AccessMode        AccessMode    `json:"accessMode"`
 	AllowFallback     bool          `json:"allowFallback"` // the fallback from impersonation to delegate access
@@ -180,6 +203,14 @@ func (t Tenant) ProtocolOf() Protocol {
 		return ProtocolEWS
 	}
 	return t.Protocol
+}
+
+// IDFormatOf is the tenant's id format (EWS for records that name none).
+func (t Tenant) IDFormatOf() IDFormat {
+	if t.IDFormat == "" {
+		return IDFormatEWS
+	}
+	return t.IDFormat
 }
 
 // GraphEndpoint is the Graph base URL the tenant uses.

@@ -40,6 +40,9 @@ const maxFound = 50
 // Writer is one tenant's domain.CalendarWriter over Graph.
 type Writer struct {
 	cl *graph.Client
+	// ewsIDs: the tenant's feed carries EWS ids, so the item ids a write
+	// returns are translated to EWS ids (ewsids.go).
+	ewsIDs bool
 }
 
 var _ domain.CalendarWriter = (*Writer)(nil)
@@ -190,7 +193,7 @@ func attendees(as []domain.Address) []graph.Attendee {
 // attendees as they are (replacing them would send cancellations to the
 // ones removed); an update of an event that already has attendees does
 // notify them, which Graph cannot prevent.
-func (w *Writer) PutEvent(ctx context.Context, m domain.MailboxRef, clientEventID string, ev domain.EventSpec, notify bool, requestedAt time.Time) (domain.EventWrite, error) {
+func (w *Writer) putEvent(ctx context.Context, m domain.MailboxRef, clientEventID string, ev domain.EventSpec, notify bool, requestedAt time.Time) (domain.EventWrite, error) {
 	user := m.Address
 	found, err := w.find(ctx, user, clientEventID)
 	if err != nil {
@@ -251,7 +254,7 @@ func (w *Writer) PutEvent(ctx context.Context, m domain.MailboxRef, clientEventI
 // delete per event carrying the marker. Graph sends the attendees of a
 // meeting a cancellation when the organizer deletes it, with or without
 // notify: it has no way to delete a meeting silently.
-func (w *Writer) DeleteEvent(ctx context.Context, m domain.MailboxRef, clientEventID string, notify bool, requestedAt time.Time) (domain.EventWrite, error) {
+func (w *Writer) deleteEvent(ctx context.Context, m domain.MailboxRef, clientEventID string, notify bool, requestedAt time.Time) (domain.EventWrite, error) {
 	user := m.Address
 	found, err := w.find(ctx, user, clientEventID)
 	if err != nil {
@@ -278,4 +281,44 @@ func (w *Writer) deleteEvents(ctx context.Context, user string, ids []string) er
 		}
 	}
 	return nil
+}
+
+// PutEvent implements domain.CalendarWriter (putEvent), reporting the
+// item id in the tenant's id format.
+func (w *Writer) PutEvent(ctx context.Context, m domain.MailboxRef, clientEventID string, ev domain.EventSpec, notify bool, requestedAt time.Time) (domain.EventWrite, error) {
+	res, err := w.putEvent(ctx, m, clientEventID, ev, notify, requestedAt)
+	if err != nil {
+		return res, err
+	}
+	return w.reportID(ctx, m.Address, res)
+}
+
+// DeleteEvent implements domain.CalendarWriter (deleteEvent), reporting
+// the item id in the tenant's id format.
+func (w *Writer) DeleteEvent(ctx context.Context, m domain.MailboxRef, clientEventID string, notify bool, requestedAt time.Time) (domain.EventWrite, error) {
+	res, err := w.deleteEvent(ctx, m, clientEventID, notify, requestedAt)
+	if err != nil {
+		return res, err
+	}
+	return w.reportID(ctx, m.Address, res)
+}
+
+// reportID translates a write's item id to its EWS id for a tenant with
+// EWS ids: one translateExchangeIds call. The write is done either way;
+// an id that cannot be translated (the event was deleted meanwhile) is
+// left empty rather than reported in the wrong format.
+func (w *Writer) reportID(ctx context.Context, user string, res domain.EventWrite) (domain.EventWrite, error) {
+	if !w.ewsIDs || res.ItemID == "" {
+		return res, nil
+	}
+	out, err := w.cl.TranslateExchangeIDs(ctx, user, graph.TranslateRequest{InputIDs: []string{res.ItemID},
+		SourceIDType: graph.IDFormatRESTImmutable, TargetIDType: graph.IDFormatEWS})
+	if err != nil {
+		return domain.EventWrite{}, classify(err, useWrite, "")
+	}
+	res.ItemID = ""
+	if len(out) == 1 && graph.ConvertErr(out[0]) == nil {
+		res.ItemID = out[0].TargetID
+	}
+	return res, nil
 }

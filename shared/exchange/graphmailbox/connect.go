@@ -120,7 +120,9 @@ func (c *Connector) Connect(_ context.Context, t domain.Tenant, cred domain.Cred
 	if err != nil {
 		return nil, err
 	}
-	return NewAccess(cl, c.opts, t.Folders), nil
+	acc := NewAccess(cl, c.opts, t.Folders)
+	acc.ewsIDs = t.IDFormatOf() == domain.IDFormatEWS
+	return acc, nil
 }
 
 // ConnectCalendar implements domain.CalendarConnector. It does no network I/O.
@@ -129,7 +131,7 @@ func (c *Connector) ConnectCalendar(_ context.Context, t domain.Tenant, cred dom
 	if err != nil {
 		return nil, err
 	}
-	return &Writer{cl: cl}, nil
+	return &Writer{cl: cl, ewsIDs: t.IDFormatOf() == domain.IDFormatEWS}, nil
 }
 
 // client returns the cached client of (tenant, credential, endpoint),

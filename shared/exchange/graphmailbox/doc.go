@@ -14,6 +14,14 @@
 // subfolder is "contacts:" + its Graph id, under "contacts" (Graph's
 // contactFolders delta is flat, so contact folders are too).
 //
+// # Ids
+//
+// A tenant onboarded on Graph gets Graph's immutable ids. A tenant
+// onboarded on EWS (domain.IDFormatEWS) keeps EWS ids after it switches:
+// every id reported is translated with translateExchangeIds, at most one
+// call per delta page (ewsids.go, which also says what cannot be
+// translated).
+//
 // # Calendar window
 //
 // Graph v1.0 syncs events only through calendarView delta, which needs a

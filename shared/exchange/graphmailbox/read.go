@@ -33,7 +33,14 @@ type Access struct {
 	opts    Options
 	folders []string // the tenant's folder selection
 
+	// ewsIDs: the tenant's feed carries EWS ids (it was onboarded on EWS),
+	// so every id reported is translated (ewsids.go).
+	ewsIDs bool
+
 	mu sync.Mutex
+	// folderIDs holds, per mailbox, the EWS ids of the Graph folders seen
+	// (ewsIDs only): folder ids never change, so one translation lasts.
+	folderIDs map[string]*folderIDs
 	// pages holds, per mailbox, the full items of the last SyncItems page
 	// not yet handed out by GetItems: the sync use case asks for them
 	// right after, and Graph's delta pages carry them already.
@@ -59,8 +66,18 @@ func (a *Access) needsContacts() bool {
 // SyncHierarchy implements domain.MailboxAccess: one mailFolders delta or
 // contactFolders delta request per call, the phase and its link kept in
 // the state. Graph does not tell new folders from changed ones: the first
-// round reports folders as created, later rounds as updated.
+// round reports folders as created, later rounds as updated. With EWS ids
+// the page's folder ids are translated (ewsids.go).
 func (a *Access) SyncHierarchy(ctx context.Context, m domain.MailboxRef, state string) (domain.HierarchyPage, error) {
+	page, err := a.syncHierarchy(ctx, m, state)
+	if err != nil || !a.ewsIDs {
+		return page, err
+	}
+	return a.hierarchyToEWS(ctx, m.Address, page)
+}
+
+// syncHierarchy is SyncHierarchy with Graph's folder ids.
+func (a *Access) syncHierarchy(ctx context.Context, m domain.MailboxRef, state string) (domain.HierarchyPage, error) {
 	h, fresh, err := parseHierState(state)
 	if err != nil {
 		return domain.HierarchyPage{}, invalidState("InvalidSyncState", "", err)
@@ -153,13 +170,30 @@ func (a *Access) SyncHierarchy(ctx context.Context, m domain.MailboxRef, state s
 // are reported as created in the first round and updated later (Graph
 // does not tell; the store decides by what it holds), removals as
 // deletes. The page's items are kept for the GetItems call that follows.
+// With EWS ids, folderID is an EWS folder id and the page's ids are
+// translated (ewsids.go).
 func (a *Access) SyncItems(ctx context.Context, m domain.MailboxRef, folderID, state string, max int) (domain.ItemsPage, error) {
+	if a.ewsIDs {
+		return a.syncItemsEWS(ctx, m, folderID, state, max)
+	}
+	page, items, err := a.syncItems(ctx, m, folderID, folderID, state, max)
+	if err != nil {
+		return domain.ItemsPage{}, err
+	}
+	a.keep(m.Address, items)
+	return page, nil
+}
+
+// syncItems reads one delta page of the Graph folder route (a mail
+// folder's Graph id or a synthetic folder), normalizing its items into
+// folder report. It returns the page and its full items.
+func (a *Access) syncItems(ctx context.Context, m domain.MailboxRef, route, folderID, state string, max int) (domain.ItemsPage, []domain.Item, error) {
 	st, err := parseItemState(state)
 	if err != nil {
-		return domain.ItemsPage{}, invalidState("InvalidSyncState", folderID, err)
+		return domain.ItemsPage{}, nil, invalidState("InvalidSyncState", folderID, err)
 	}
 	if st.link != "" && !sameEndpoint(st.link, a.cl.BaseURL()) {
-		return domain.ItemsPage{}, invalidState("EndpointChanged", folderID, fmt.Errorf("the saved link is not on %s", a.cl.BaseURL()))
+		return domain.ItemsPage{}, nil, invalidState("EndpointChanged", folderID, fmt.Errorf("the saved link is not on %s", a.cl.BaseURL()))
 	}
 	size := a.opts.PageSize
 	if max > 0 {
@@ -182,19 +216,19 @@ func (a *Access) SyncItems(ctx context.Context, m domain.MailboxRef, folderID, s
 		}
 	}
 	switch {
-	case folderID == CalendarFolderID:
+	case route == CalendarFolderID:
 		now := a.opts.Clock.Now().UTC()
 		if st.link == "" {
 			st.start = now.Add(-a.opts.CalendarBack).Truncate(time.Second)
 		} else if now.Add(-a.opts.CalendarBack).Sub(st.start) > a.opts.CalendarSlack {
 			// The window no longer covers what a fresh one would: resync
 			// (events that left it get deletes, new ones ahead come in).
-			return domain.ItemsPage{}, invalidState("CalendarWindowExpired", folderID,
+			return domain.ItemsPage{}, nil, invalidState("CalendarWindowExpired", folderID,
 				fmt.Errorf("the calendar window starting %s is older than %s", st.start.Format("2006-01-02"), a.opts.CalendarSlack))
 		}
 		p, err := a.cl.EventsDelta(ctx, user, graph.EventsDeltaOptions{DeltaOptions: do, Start: st.start, End: st.start.Add(a.opts.CalendarBack + a.opts.CalendarAhead)})
 		if err != nil {
-			return domain.ItemsPage{}, classify(err, useFolder, folderID)
+			return domain.ItemsPage{}, nil, classify(err, useFolder, folderID)
 		}
 		next, delta, removed = p.NextLink, p.DeltaLink, p.Removed
 		for _, e := range p.Items {
@@ -211,9 +245,9 @@ func (a *Access) SyncItems(ctx context.Context, m domain.MailboxRef, folderID, s
 				ref(it.ID, it.ChangeKey)
 			}
 		}
-	case folderID == ContactsFolderID || strings.HasPrefix(folderID, contactSubfolderPrefix):
-		gid := strings.TrimPrefix(folderID, contactSubfolderPrefix)
-		if folderID == ContactsFolderID {
+	case route == ContactsFolderID || strings.HasPrefix(route, contactSubfolderPrefix):
+		gid := strings.TrimPrefix(route, contactSubfolderPrefix)
+		if route == ContactsFolderID {
 			gid = ""
 			if do.Link == "" {
 				// The default contacts folder has its own delta
@@ -224,7 +258,7 @@ func (a *Access) SyncItems(ctx context.Context, m domain.MailboxRef, folderID, s
 		}
 		p, err := a.cl.ContactsDelta(ctx, user, gid, do)
 		if err != nil {
-			return domain.ItemsPage{}, classify(err, useFolder, folderID)
+			return domain.ItemsPage{}, nil, classify(err, useFolder, folderID)
 		}
 		next, delta, removed = p.NextLink, p.DeltaLink, p.Removed
 		for _, c := range p.Items {
@@ -233,9 +267,9 @@ func (a *Access) SyncItems(ctx context.Context, m domain.MailboxRef, folderID, s
 			ref(it.ID, it.ChangeKey)
 		}
 	default:
-		p, err := a.cl.MessagesDelta(ctx, user, folderID, graph.MessagesDeltaOptions{DeltaOptions: do})
+		p, err := a.cl.MessagesDelta(ctx, user, route, graph.MessagesDeltaOptions{DeltaOptions: do})
 		if err != nil {
-			return domain.ItemsPage{}, classify(err, useFolder, folderID)
+			return domain.ItemsPage{}, nil, classify(err, useFolder, folderID)
 		}
 		next, delta, removed = p.NextLink, p.DeltaLink, p.Removed
 		for _, msg := range p.Items {
@@ -252,7 +286,6 @@ func (a *Access) SyncItems(ctx context.Context, m domain.MailboxRef, folderID, s
 			refs = append(refs, domain.ItemChangeRef{Kind: domain.ChangeDelete, ItemID: r.ID})
 		}
 	}
-	a.keep(user, items)
 	page := domain.ItemsPage{Changes: refs}
 	if delta != "" {
 		page.Done = true
@@ -261,7 +294,7 @@ func (a *Access) SyncItems(ctx context.Context, m domain.MailboxRef, folderID, s
 		st.link = next
 	}
 	page.State = st.encode()
-	return page, nil
+	return page, items, nil
 }
 
 // ChangeKindFor is the change kind a delta round reports for an item it
@@ -324,6 +357,20 @@ func (a *Access) GetItems(ctx context.Context, m domain.MailboxRef, kind domain.
 		return nil, nil
 	}
 	items, misses := a.take(m.Address, kind, ids)
+	if len(misses) == 0 {
+		return items, nil
+	}
+	if a.ewsIDs {
+		fetched, err := a.fetchEWS(ctx, m, kind, misses)
+		return append(items, fetched...), err
+	}
+	fetched, err := a.fetch(ctx, m, kind, misses)
+	return append(items, fetched...), err
+}
+
+// fetch reads items by Graph id, 20 to a $batch request.
+func (a *Access) fetch(ctx context.Context, m domain.MailboxRef, kind domain.ItemKind, misses []string) ([]domain.Item, error) {
+	var items []domain.Item
 	collection, sel := "messages", strings.Join(graph.DefaultMessageSelect, ",")
 	switch kind {
 	case domain.KindCalendar:
@@ -430,6 +477,13 @@ func (a *Access) DistinguishedFolders(ctx context.Context, m domain.MailboxRef, 
 			found = append(found, domain.FolderInfo{ID: f.ID, ParentID: f.ParentFolderID, DisplayName: f.DisplayName, FolderClass: "IPF.Note", DistinguishedID: name})
 		}
 	}
+	if a.ewsIDs && len(found) > 0 {
+		lists, _, err := a.foldersToEWS(ctx, m.Address, false, [][]domain.FolderInfo{found}, nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		found = lists[0]
+	}
 	return found, unreadable, nil
 }
 
@@ -467,10 +521,18 @@ func encodeQuery(kv ...string) string {
 	return sb.String()
 }
 
+// NewEWSIDAccess is NewAccess for a tenant whose feed carries EWS ids
+// (domain.IDFormatEWS): every id it reports is translated (ewsids.go).
+func NewEWSIDAccess(cl *graph.Client, o Options, folders []string) *Access {
+	a := NewAccess(cl, o, folders)
+	a.ewsIDs = true
+	return a
+}
+
 // NewAccess returns a MailboxAccess over a ready client, for tools and
 // tests that build their own (a static token, a test server); folders is
 // the tenant's folder selection. Connector.Connect is the usual way.
 func NewAccess(cl *graph.Client, o Options, folders []string) *Access {
 	o.defaults()
-	return &Access{cl: cl, opts: o, folders: folders, pages: map[string]map[string]domain.Item{}}
+	return &Access{cl: cl, opts: o, folders: folders, pages: map[string]map[string]domain.Item{}, folderIDs: map[string]*folderIDs{}}
 }

@@ -68,7 +68,7 @@ func newSimEnv(t *testing.T) *simEnv {
 	}
 	t.Cleanup(func() { _ = srv.Close() })
 	e := &simEnv{t: t, sim: sim, graph: g, srv: srv, clock: &fakeClock{now: time.Now().UTC()}}
-	e.tenant = domain.Tenant{ID: "t1", Protocol: domain.ProtocolGraph, GraphURL: srv.GraphURL, AuthKind: domain.AuthOAuthSecret, AccessMode: domain.AccessApplication}
+	e.tenant = domain.Tenant{ID: "t1", Protocol: domain.ProtocolGraph, IDFormat: domain.IDFormatGraph, GraphURL: srv.GraphURL, AuthKind: domain.AuthOAuthSecret, AccessMode: domain.AccessApplication}
 	e.cred = domain.Credential{Kind: domain.AuthOAuthSecret, EntraTenant: entraTenant, ClientID: clientID, ClientSecret: secret, Authority: srv.URL}
 	e.conn = graphmailbox.NewConnector(graphmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}, RootCAs: srv.CertPool(), Clock: e.clock, PageSize: 5})
 	return e

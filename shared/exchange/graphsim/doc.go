@@ -28,6 +28,7 @@
 //	GET    /v1.0/users/{u}/contactFolders/{f}/contacts/delta
 //	GET    /v1.0/users/{u}/contacts/delta                the default Contacts folder
 //	GET    /v1.0/users/{u}/contacts/{id}
+//	GET    /v1.0/users/{u}/calendar                      the default calendar (id, name); $select ignored
 //	GET    /v1.0/users/{u}/calendarView/delta?startDateTime=&endDateTime=
 //	GET    /v1.0/users/{u}/events                        $filter=singleValueExtendedProperties/Any(ep: ep/id eq '…' and ep/value eq '…'), $top, $skip
 //	GET    /v1.0/users/{u}/events/{id}                   $select, $expand=singleValueExtendedProperties($filter=id eq '…')

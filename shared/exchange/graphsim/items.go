@@ -460,6 +460,20 @@ func (s *Server) deleteEvent(c *call) {
 	c.w.WriteHeader(http.StatusNoContent)
 }
 
+// --- the default calendar ---
+
+// getCalendar serves the default calendar: its id is the calendar
+// folder's restId, as in Exchange (a calendar is a folder).
+func (s *Server) getCalendar(c *call) {
+	f, err := s.sim.Folder(c.mb.Address, "calendar")
+	if err != nil {
+		c.failWith(errFolderNotFound)
+		return
+	}
+	c.json(http.StatusOK, obj{{"@odata.context", c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/calendar/$entity"},
+		{"id", ewssim.RestID(f.ID)}, {"name", f.Name}, {"canEdit", true}, {"isDefaultCalendar", true}})
+}
+
 // --- translateExchangeIds ---
 
 func (s *Server) translateIDs(c *call) {

@@ -22,6 +22,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+u+"/contactFolders/{folder}/contacts/delta", s.handle("contacts.delta", PermContactsRead, s.contactsDelta))
 	m.HandleFunc("GET "+u+"/contacts/delta", s.handle("contacts.delta", PermContactsRead, s.contactsDelta))
 	m.HandleFunc("GET "+u+"/contacts/{id}", s.handle("contacts.get", PermContactsRead, s.getContact))
+	m.HandleFunc("GET "+u+"/calendar", s.handle("calendar.get", PermCalendarsRead, s.getCalendar))
 	m.HandleFunc("GET "+u+"/calendarView/delta", s.handle("events.delta", PermCalendarsRead, s.eventsDelta))
 	m.HandleFunc("GET "+u+"/events", s.handle("events.list", PermCalendarsRead, s.listEvents))
 	m.HandleFunc("GET "+u+"/events/{id}", s.handle("events.get", PermCalendarsRead, s.getEvent))
