@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
@@ -64,30 +65,20 @@ type graphPipelineOptions struct {
 	// batch of up to 10 messages of 10 mailboxes with
 	// app.DefaultBatchConcurrency mailbox syncs at once.
 	Workers int
-	// HTTP1 serves the simulator as g.Start does, HTTP/1.1 only; by
-	// default it speaks HTTP/2, as graph.microsoft.com does.
-	HTTP1 bool
 }
 
-// serveGraph serves g (Graph, and ewssim's OAuth authority) on a TLS
-// loopback host and returns its URL and the pool that trusts it. Graph
-// serves HTTP/2, and the connector's transport negotiates it, so all of a
-// worker's requests share one connection. Over g.Start's HTTP/1.1 the
-// transport keeps only two idle connections per host (net/http's
-// default), so with 200 requests in flight nearly every request opens a
-// new TLS connection: the handshakes then take most of the CPU (measured:
-// 41%) and the bench measures the simulator's TLS, not the pipeline.
-func serveGraph(b *testing.B, g *graphsim.Server, http1 bool) (string, *x509.CertPool) {
+// serveGraph serves h (graphsim's Handler: Graph and ewssim's OAuth
+// authority) on a TLS loopback host over HTTP/2, as Graph is served, and
+// returns its URL and the pool that trusts it. The connector's transport
+// negotiates HTTP/2, so a worker's requests share one connection. Over
+// HTTP/1.1 (graphsim's Start) the transport keeps only two idle
+// connections per host (net/http's default), so with 200 requests in
+// flight nearly every request opened a new TLS connection: handshakes
+// took 41% of the CPU, and the bench measured the simulator's TLS, not
+// the pipeline.
+func serveGraph(b *testing.B, h http.Handler) (string, *x509.CertPool) {
 	b.Helper()
-	if http1 {
-		srv, err := g.Start(true) // TLS: the OAuth client insists on https
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = srv.Close() })
-		return srv.URL, srv.CertPool()
-	}
-	srv := httptest.NewUnstartedServer(g.Handler())
+	srv := httptest.NewUnstartedServer(h)
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
 	b.Cleanup(srv.Close)
@@ -106,7 +97,7 @@ func newGraphPipeline(b *testing.B, o graphPipelineOptions) *graphPipeline {
 	}
 	// Outlook's per app per mailbox limits: 4 at once, 10,000 per 10 minutes.
 	g := graphsim.New(sim, graphsim.Options{Seed: demoSeed, Latency: o.Latency, MaxConcurrency: graphsim.DefaultMaxConcurrency, Quota: graphsim.DefaultQuota})
-	baseURL, roots := serveGraph(b, g, o.HTTP1)
+	baseURL, roots := serveGraph(b, g.Handler())
 
 	store, err := boltstore.Open(filepath.Join(benchDir(b), "mailbridge.db"), boltstore.Options{})
 	if err != nil {
