@@ -6,23 +6,27 @@
 #   (b) impersonation tenant of 10,000 mailboxes on the local stack at 20 ms/call,
 #       tick wall time against calls x latency / workers, and peak RSS
 #   (c) initial sync of one 50,000-item mailbox, items/s
-#   (d) AWS cost of one mailbox sync and $ per 1,000 mailboxes per month
+#   (d) AWS cost of one mailbox sync and $ per 1,000 mailboxes per month,
+#       an EWS tenant and a Microsoft Graph tenant (graphsim) side by side
 #   (e) one scheduler tick over 100,000 mailboxes (bolt store, in-process queue)
 #   (f) EWS decoding: SyncFolderItems of 512 changes and GetItem of 100
 #       calendar items, items/s per core and bytes allocated per item, beside
 #       plain encoding/xml Unmarshal of the same bytes
+#   (g) Graph tenant of 1,000 mailboxes on graphsim at 50 ms/request with
+#       Outlook's 4-per-mailbox cap: tick wall time against calls x latency /
+#       the pipeline's concurrency, and requests beyond the caps
 #
 # The benchmarks are Go benchmarks (scripts/local/bench_test.go,
-# cost_test.go; shared/app/schedule_bench_test.go), one process each so peak
+# cost_test.go, graph_bench_test.go; shared/app/schedule_bench_test.go), one process each so peak
 # RSS is the benchmark's own. (d) needs DynamoDB Local: it is started for the
 # run (shared/testsupport/standin) unless MAILBRIDGE_DYNAMODB_ENDPOINT names one.
 # The figures depend on the machine: the load average is printed first, and
 # a busy machine (other builds on the same cores) makes (a) and (b) worse.
-# BENCH_ONLY="a c" runs a subset. Takes about 6-8 minutes on 2 cores.
+# BENCH_ONLY="a c" runs a subset. Takes about 7-9 minutes on 2 cores.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-only=${BENCH_ONLY:-"a b c d e f"}
+only=${BENCH_ONLY:-"a b c d e f g"}
 log=$(mktemp -t mailbridge-bench.XXXXXX)
 figures=$(mktemp -t mailbridge-figures.XXXXXX)
 trap 'rm -f "$figures"' EXIT
@@ -50,6 +54,7 @@ want b && bench ./scripts/local BenchmarkImpersonation10k BENCH_DATA_ON_TMPFS=1
 want c && bench ./scripts/local BenchmarkInitialSync50k
 want c && bench ./scripts/local BenchmarkInitialSync50k BENCH_DATA_ON_TMPFS=1
 want d && bench ./scripts/local BenchmarkCostPerSync
+want g && bench ./scripts/local BenchmarkGraphTenant1k BENCH_DATA_ON_TMPFS=1
 if want e; then
   echo "==> BenchmarkTick100k" | tee -a "$log"
   if out=$(go test -run '^$' -bench '^BenchmarkTick100k$' -benchtime 1x -timeout 20m ./shared/app 2>&1); then

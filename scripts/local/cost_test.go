@@ -11,14 +11,17 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +36,8 @@ import (
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
+	"github.com/mailbridge/mailbridge/shared/exchange/graphmailbox"
+	"github.com/mailbridge/mailbridge/shared/exchange/graphsim"
 	"github.com/mailbridge/mailbridge/shared/platform/secretcache"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 	"github.com/mailbridge/mailbridge/shared/testsupport/dynamotable"
@@ -296,185 +301,275 @@ func (q *recordingQueue) SendBatch(_ context.Context, msgs []domain.QueueMessage
 	return nil
 }
 
-// slowTransport holds each EWS request for a fixed time before sending
-// it: what the worker waits on Exchange, which is what Lambda bills.
-type slowTransport struct {
-	next    http.RoundTripper
-	latency time.Duration
-}
-
-func (t slowTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	time.Sleep(t.latency)
-	return t.next.RoundTrip(r)
+// delayed holds each Exchange request (under prefix) for latency before
+// the simulator answers it: what the worker waits on Exchange, which is
+// what Lambda bills. It sits in front of the simulator because neither
+// adapter takes a wrapped transport (the URL guard must see the real one).
+func delayed(latency *atomic.Int64, prefix string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, prefix) {
+			time.Sleep(time.Duration(latency.Load()))
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // TestMain stops the DynamoDB Local that BenchmarkCostPerSync may start.
 func TestMain(m *testing.M) { standin.Main(m) }
 
+// costCase is one priced interval: the Exchange latency and the share of
+// mailboxes that received a message.
+type costCase struct {
+	latency time.Duration
+	changed float64
+}
+
+var costCases = []costCase{
+	{50 * time.Millisecond, changedFraction},
+	{500 * time.Millisecond, changedFraction},
+	{50 * time.Millisecond, 0},
+	{500 * time.Millisecond, 0},
+}
+
+// BenchmarkCostPerSync prices an EWS tenant (impersonation) and a
+// Microsoft Graph tenant (app-only access, on graphsim), each a sample of
+// costMailboxes on its own table, and prints the Graph figure beside the
+// EWS one.
 func BenchmarkCostPerSync(b *testing.B) {
-	ctx := context.Background()
 	meter := &ddbMeter{}
 	meter.reset()
 	client := dynamodb.NewFromConfig(standin.AWSConfig(), func(o *dynamodb.Options) {
 		o.BaseEndpoint = aws.String(standin.DynamoDB(b))
 		o.APIOptions = append(o.APIOptions, meter.install)
 	})
-	store, tableName := dynamotable.New(b, client, "mailbridge-cost")
+	ews := newCostSample(b, client, meter, domain.ProtocolEWS)
+	graph := newCostSample(b, client, meter, domain.ProtocolGraph)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for k, tc := range costCases {
+			minute := 1 + i*len(costCases) + k
+			e := ews.price(b, minute, tc)
+			g := graph.price(b, minute, tc)
+			fmt.Printf("cost: %v per call, %.0f%% changed: Graph $%.2f, EWS $%.2f per 1,000 mailboxes a month, Graph / EWS = %.2f\n",
+				tc.latency, tc.changed*100, g, e, g/e)
+		}
+	}
+}
 
-	sim := ewssim.New(ewssim.Options{Seed: demoSeed})
-	ds, err := sim.Generate(ewssim.GenOptions{Mailboxes: costMailboxes, ItemsPerMailbox: demoItems, Seed: demoSeed, Base: demoBase})
+// costSample is one tenant of costMailboxes on its own table and
+// simulator, synced once from scratch (not priced).
+type costSample struct {
+	proto   domain.Protocol
+	meter   *ddbMeter
+	store   *dynamostore.Store // the scheduler's: strongly consistent reads
+	worker  *dynamostore.Store // the worker's
+	sim     *ewssim.Sim
+	ds      ewssim.Dataset
+	tenant  domain.Tenant
+	secrets *countingSecrets
+	latency *atomic.Int64  // what each Exchange request waits (delayed)
+	roots   *x509.CertPool // Graph: the simulator's certificate
+}
+
+func newCostSample(b *testing.B, client *dynamodb.Client, meter *ddbMeter, proto domain.Protocol) *costSample {
+	b.Helper()
+	ctx := context.Background()
+	store, tableName := dynamotable.New(b, client, "mailbridge-cost-"+string(proto))
+	c := &costSample{proto: proto, meter: meter, store: store, latency: &atomic.Int64{}}
+	c.sim = ewssim.New(ewssim.Options{Seed: demoSeed})
+	ds, err := c.sim.Generate(ewssim.GenOptions{Mailboxes: costMailboxes, ItemsPerMailbox: demoItems, Seed: demoSeed, Base: demoBase})
 	if err != nil {
 		b.Fatal(err)
 	}
-
-	tenant := domain.Tenant{
-		ID: "cost", DisplayName: "cost", EWSURL: standin.EWS(b, sim), ExchangeVersion: domain.DefaultExchangeVersion,
-		AuthKind: domain.AuthBasic, AccessMode: domain.AccessImpersonation, Folders: domain.DefaultFolders,
+	c.ds = ds
+	acct := ds.Account
+	c.tenant = domain.Tenant{
+		ID: "cost", DisplayName: "cost", Folders: domain.DefaultFolders,
 		SyncInterval: 5 * time.Minute, MaxConcurrentJobs: domain.DefaultMaxConcurrentJobs, Status: domain.TenantActive,
 	}
-	if err := store.CreateTenant(ctx, tenant); err != nil {
+	var cred domain.Credential
+	switch proto {
+	case domain.ProtocolEWS:
+		srv := httptest.NewServer(delayed(c.latency, ewssim.EWSPath, c.sim.Handler()))
+		b.Cleanup(srv.Close)
+		c.tenant.EWSURL, c.tenant.ExchangeVersion = srv.URL+ewssim.EWSPath, domain.DefaultExchangeVersion
+		c.tenant.AuthKind, c.tenant.AccessMode = domain.AuthBasic, domain.AccessImpersonation
+		cred = domain.Credential{Kind: domain.AuthBasic, Username: acct.Username, Password: acct.Password}
+	case domain.ProtocolGraph:
+		// Latency 0 in the simulator: delayed holds it, so it can change
+		// between intervals. Outlook's caps stay on.
+		g := graphsim.New(c.sim, graphsim.Options{Seed: demoSeed})
+		url, roots := serveGraph(b, delayed(c.latency, graphsim.BasePath+"/", g.Handler()))
+		c.roots = roots
+		c.tenant.Protocol, c.tenant.GraphURL = domain.ProtocolGraph, url+graphsim.BasePath
+		c.tenant.AuthKind, c.tenant.AccessMode = domain.AuthOAuthSecret, domain.AccessApplication
+		cred = domain.Credential{Kind: domain.AuthOAuthSecret, EntraTenant: acct.Tenant, ClientID: acct.ClientID, ClientSecret: acct.ClientSecret, Authority: url}
+	}
+	if err := store.CreateTenant(ctx, c.tenant); err != nil {
 		b.Fatal(err)
 	}
 	for _, mb := range ds.Mailboxes {
-		if err := store.AddMailbox(ctx, domain.Mailbox{TenantID: tenant.ID, Address: mb, Status: domain.MailboxOK}); err != nil {
+		if err := store.AddMailbox(ctx, domain.Mailbox{TenantID: c.tenant.ID, Address: mb, Status: domain.MailboxOK}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	secrets := &countingSecrets{c: map[string]domain.Credential{
-		tenant.ID: {Kind: domain.AuthBasic, Username: ds.Account.Username, Password: ds.Account.Password},
-	}}
+	c.secrets = &countingSecrets{c: map[string]domain.Credential{c.tenant.ID: cred}}
 	// Wired like functions/syncworker (newWorker): eventually consistent
 	// mailbox and checkpoint reads, the tenant record and the secret
 	// cached, a batch's audit entries written in one call, job progress
 	// and snapshots from the store.
-	workerStore, err := dynamostore.New(client, dynamostore.Options{Table: tableName, EventuallyConsistentReads: true})
+	c.worker, err = dynamostore.New(client, dynamostore.Options{Table: tableName, EventuallyConsistentReads: true})
 	if err != nil {
 		b.Fatal(err)
 	}
+	c.pass(b, 0, costCase{}) // the initial sync, not priced
+	return c
+}
+
+// newWorker is a cold worker: it pays for its tenant and secret reads
+// (and, on Graph, its token).
+func (c *costSample) newWorker() *app.BatchWorker {
 	clock := domain.SystemClock{}
-	newWorker := func(latency time.Duration) *app.BatchWorker {
-		hc := &http.Client{Transport: slowTransport{next: http.DefaultTransport, latency: latency}}
-		syncer := &app.Syncer{
-			Store: workerStore, Tenants: &app.TenantCache{Store: workerStore, Clock: clock},
-			Secrets:   secretcache.New(secrets, time.Hour, clock),
-			Connector: ewsmailbox.NewConnector(ewsmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}, HTTPClient: hc}), Clock: clock, DeferAudit: true,
-		}
-		return &app.BatchWorker{Syncer: syncer, Audit: workerStore, Progress: workerStore, Snapshots: workerStore,
-			Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	guard := &urlguard.Policy{DevLoopback: true}
+	connector := app.Protocols{
+		EWS:   app.ProtocolAdapters{Connector: ewsmailbox.NewConnector(ewsmailbox.Options{URLGuard: guard})},
+		Graph: app.ProtocolAdapters{Connector: graphmailbox.NewConnector(graphmailbox.Options{URLGuard: guard, RootCAs: c.roots})},
 	}
-	// pass is one interval: a scheduler tick over the tenant, then the
-	// worker's invocations over the messages it sent, 10 a batch as the
-	// event source mapping delivers them.
-	type passResult struct {
-		rru, schedRRU, wru, sends, invocations, ewsCalls, secretReads float64
-		lambdaSeconds                                                 float64 // wall time of the invocations, per sync
-		tick                                                          time.Duration
-		ops, schedOps                                                 string
+	syncer := &app.Syncer{
+		Store: c.worker, Tenants: &app.TenantCache{Store: c.worker, Clock: clock},
+		Secrets: secretcache.New(c.secrets, time.Hour, clock), Connector: connector, Clock: clock, DeferAudit: true,
 	}
-	pass := func(minute int, latency time.Duration, changed float64) passResult {
-		var r passResult
-		for k := range int(costMailboxes * changed) {
-			mb := ds.Mailboxes[(k*5+minute)%costMailboxes]
-			if _, err := sim.AddItem(mb, "inbox", ewssim.Item{Kind: ewssim.KindMessage, Subject: fmt.Sprintf("cost probe %d.%d", minute, k), From: ewssim.Address{Email: "x@fabrikam.example"}, Received: time.Now()}); err != nil {
-				b.Fatal(err)
-			}
+	return &app.BatchWorker{Syncer: syncer, Audit: c.worker, Progress: c.worker, Snapshots: c.worker,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+}
+
+// passResult is one interval, per mailbox sync.
+type passResult struct {
+	rru, schedRRU, wru, sends, invocations, calls, secretReads float64
+	lambdaSeconds                                              float64 // wall time of the invocations, per sync
+	tick                                                       time.Duration
+	ops, schedOps                                              string
+}
+
+// pass is one interval: a scheduler tick over the tenant, then the
+// worker's invocations over the messages it sent, 10 a batch as the event
+// source mapping delivers them.
+func (c *costSample) pass(b *testing.B, minute int, tc costCase) passResult {
+	b.Helper()
+	ctx := context.Background()
+	var r passResult
+	for k := range int(costMailboxes * tc.changed) {
+		mb := c.ds.Mailboxes[(k*5+minute)%costMailboxes]
+		if _, err := c.sim.AddItem(mb, "inbox", ewssim.Item{Kind: ewssim.KindMessage, Subject: fmt.Sprintf("cost probe %d.%d", minute, k), From: ewssim.Address{Email: "x@fabrikam.example"}, Received: time.Now()}); err != nil {
+			b.Fatal(err)
 		}
-		meter.reset()
-		q := &recordingQueue{}
+	}
+	meter := c.meter
+	meter.reset()
+	q := &recordingQueue{}
+	began := time.Now()
+	sum, err := (&app.Scheduler{Store: c.store, Queue: q, ForceDue: true}).Tick(ctx, time.Now().Add(time.Duration(minute)*time.Minute))
+	r.tick = time.Since(began)
+	if err != nil || sum.Enqueued != costMailboxes {
+		b.Fatalf("tick: %+v %v", sum, err)
+	}
+	n := float64(costMailboxes)
+	r.schedRRU, r.schedOps = meter.rru/n, meter.String()
+	r.sends = float64(q.requests) / n
+
+	w := c.newWorker()
+	c.latency.Store(int64(tc.latency))
+	meter.reset()
+	c.secrets.mu.Lock()
+	c.secrets.reads = 0
+	c.secrets.mu.Unlock()
+	var wall time.Duration
+	calls := 0
+	for first := 0; first < len(q.msgs); first += batchSize {
+		var msgs []app.BatchMessage
+		for i, m := range q.msgs[first:min(first+batchSize, len(q.msgs))] {
+			msgs = append(msgs, app.BatchMessage{ID: fmt.Sprint(first + i), Body: m.Body, GroupID: m.GroupID, Receives: 1})
+		}
 		began := time.Now()
-		sum, err := (&app.Scheduler{Store: store, Queue: q, ForceDue: true}).Tick(ctx, time.Now().Add(time.Duration(minute)*time.Minute))
-		r.tick = time.Since(began)
-		if err != nil || sum.Enqueued != costMailboxes {
-			b.Fatalf("tick: %+v %v", sum, err)
+		res := w.Process(ctx, msgs)
+		wall += time.Since(began)
+		r.invocations++
+		if len(res.Failed) > 0 || res.Stats.Succeeded != res.Stats.Mailboxes {
+			b.Fatalf("%s batch at %d: %+v", c.proto, first, res)
 		}
-		n := float64(costMailboxes)
-		r.schedRRU, r.schedOps = meter.rru/n, meter.String()
-		r.sends = float64(q.requests) / n
-
-		meter.reset()
-		secrets.mu.Lock()
-		secrets.reads = 0
-		secrets.mu.Unlock()
-		w := newWorker(latency) // a cold worker: it pays for its tenant and secret reads
-		var wall time.Duration
-		calls := 0
-		for first := 0; first < len(q.msgs); first += batchSize {
-			var msgs []app.BatchMessage
-			for i, m := range q.msgs[first:min(first+batchSize, len(q.msgs))] {
-				msgs = append(msgs, app.BatchMessage{ID: fmt.Sprint(first + i), Body: m.Body, GroupID: m.GroupID, Receives: 1})
+		// A sync that reached no mailbox (a refused client, say) still
+		// succeeds, with the mailbox in error: it must not be priced.
+		for _, jr := range res.Runs {
+			for _, run := range jr.Runs {
+				if run.Result.Status != domain.MailboxOK || run.Result.EWSCalls == 0 {
+					b.Fatalf("%s: mailbox %s synced with status %q after %d calls (%v): the figure would price a sync that did not happen",
+						c.proto, run.Mailbox, run.Result.Status, run.Result.EWSCalls, run.Result.Audit)
+				}
 			}
-			began := time.Now()
-			res := w.Process(ctx, msgs)
-			wall += time.Since(began)
-			r.invocations++
-			if len(res.Failed) > 0 || res.Stats.Succeeded != res.Stats.Mailboxes {
-				b.Fatalf("batch at %d: %+v", first, res)
-			}
-			calls += res.Stats.EWSCalls
 		}
-		r.invocations /= n
-		r.rru, r.wru = meter.rru/n+r.schedRRU, (meter.wru+float64(meter.failed))/n
-		r.ewsCalls = float64(calls) / n
-		r.lambdaSeconds = wall.Seconds() / n
-		r.secretReads = float64(secrets.reads) / n
-		r.ops = meter.String()
-		return r
+		calls += res.Stats.EWSCalls // Exchange calls, whichever protocol
 	}
-	pass(0, 0, 0) // the initial sync, not priced
+	c.latency.Store(0)
+	r.invocations /= n
+	r.rru, r.wru = meter.rru/n+r.schedRRU, (meter.wru+float64(meter.failed))/n
+	r.calls = float64(calls) / n
+	r.lambdaSeconds = wall.Seconds() / n
+	r.secretReads = float64(c.secrets.reads) / n
+	r.ops = meter.String()
+	return r
+}
 
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		for k, tc := range []struct {
-			latency time.Duration
-			changed float64
-		}{
-			{50 * time.Millisecond, changedFraction},
-			{500 * time.Millisecond, changedFraction},
-			{50 * time.Millisecond, 0},
-			{500 * time.Millisecond, 0},
-		} {
-			r := pass(1+i*4+k, tc.latency, tc.changed)
-			b.ReportMetric(r.rru, "RRU/sync")
-			b.ReportMetric(r.wru, "WRU/sync")
-			b.ReportMetric(r.ewsCalls, "EWS-calls/sync")
-			fmt.Printf("cost: measured per mailbox sync (%d mailboxes, %.0f%% with a new message, %v per EWS call): %.3f RRU (scheduler %.3f), %.3f WRU, %.3f SQS sends, %.3f worker invocations, %.1f EWS calls, %.1f ms of worker wall time, %.3f secret reads\n",
-				costMailboxes, tc.changed*100, tc.latency, r.rru, r.schedRRU, r.wru, r.sends, r.invocations, r.ewsCalls, r.lambdaSeconds*1000, r.secretReads)
-			fmt.Printf("cost: DynamoDB requests of the worker: %s\ncost: of the scheduler tick: %s(tick over %d mailboxes took %v)\n", r.ops, r.schedOps, costMailboxes, r.tick.Round(time.Millisecond))
-
-			perMonth := syncsPerMonth * 1000.0 // syncs of 1,000 mailboxes
-			items := []struct {
-				name string
-				usd  float64
-			}{
-				{"DynamoDB reads", perMonth * r.rru * priceRRU},
-				{"DynamoDB writes", perMonth * r.wru * priceWRU},
-				// sends (measured) + the Lambda poller's ReceiveMessage and
-				// DeleteMessageBatch, one each per invocation
-				{"SQS FIFO requests", perMonth * (r.sends + 2*r.invocations) * priceFIFO},
-				// measured: the batches' wall time, EWS latency included
-				{"sync Lambda duration", perMonth * r.lambdaSeconds * workerMemoryGB * priceGBs},
-				{"sync Lambda requests", perMonth * r.invocations * priceInvoke},
-				// per invocation: the batch log line and the EMF line, ~900 bytes
-				{"CloudWatch Logs", perMonth * r.invocations * 900 / 1e9 * priceLogGB},
-				// per deployment, shared by all tenants: counted in full
-				{"scheduler (Lambda + EventBridge, per deployment)", 43_200 * (priceSchedule + priceInvoke + r.tick.Seconds()*schedMemoryGB*priceGBs)},
-				// per tenant: the secret, and one read per warm worker per
-				// cache TTL (an hour; 10 warm workers assumed)
-				{"Secrets Manager (one tenant)", priceSecret + 10*30*24*priceSecretRead},
-				// per tenant: the tenant record, one strongly consistent
-				// read per warm worker per minute
-				{"tenant record reads (one tenant)", 10 * 30 * 24 * 60 * priceRRU},
-			}
-			total := 0.0
-			var lines []string
-			for _, it := range items {
-				total += it.usd
-				lines = append(lines, fmt.Sprintf("%s $%.2f", it.name, it.usd))
-			}
-			fmt.Printf("cost: at %v per EWS call, %.0f%% changed (%.0f MB worker, batches of %d messages): %s\n",
-				tc.latency, tc.changed*100, workerMemoryGB*1024, batchSize, strings.Join(lines, ", "))
-			label := fmt.Sprintf("(d) $ per 1,000 mailboxes per month, 5-minute interval, one tenant, %v per EWS call, %.0f%% of mailboxes changed per interval", tc.latency, tc.changed*100)
-			figure(b, label, fmt.Sprintf("$%.2f", total), "$3.00", total/3, "<= 1")
-		}
+// price runs one interval of tc, prints what it measured and its (d)
+// figure, and returns the dollars per 1,000 mailboxes a month.
+func (c *costSample) price(b *testing.B, minute int, tc costCase) float64 {
+	r := c.pass(b, minute, tc)
+	proto := "EWS"
+	if c.proto == domain.ProtocolGraph {
+		proto = "Graph"
 	}
+	b.ReportMetric(r.rru, proto+"-RRU/sync")
+	b.ReportMetric(r.wru, proto+"-WRU/sync")
+	b.ReportMetric(r.calls, proto+"-calls/sync")
+	fmt.Printf("cost: %s: measured per mailbox sync (%d mailboxes, %.0f%% with a new message, %v per %s call): %.3f RRU (scheduler %.3f), %.3f WRU, %.3f SQS sends, %.3f worker invocations, %.1f %s calls, %.1f ms of worker wall time, %.3f secret reads\n",
+		proto, costMailboxes, tc.changed*100, tc.latency, proto, r.rru, r.schedRRU, r.wru, r.sends, r.invocations, r.calls, proto, r.lambdaSeconds*1000, r.secretReads)
+	fmt.Printf("cost: %s: DynamoDB requests of the worker: %s\ncost: %s: of the scheduler tick: %s(tick over %d mailboxes took %v)\n", proto, r.ops, proto, r.schedOps, costMailboxes, r.tick.Round(time.Millisecond))
+
+	perMonth := syncsPerMonth * 1000.0 // syncs of 1,000 mailboxes
+	items := []struct {
+		name string
+		usd  float64
+	}{
+		{"DynamoDB reads", perMonth * r.rru * priceRRU},
+		{"DynamoDB writes", perMonth * r.wru * priceWRU},
+		// sends (measured) + the Lambda poller's ReceiveMessage and
+		// DeleteMessageBatch, one each per invocation
+		{"SQS FIFO requests", perMonth * (r.sends + 2*r.invocations) * priceFIFO},
+		// measured: the batches' wall time, Exchange latency included
+		{"sync Lambda duration", perMonth * r.lambdaSeconds * workerMemoryGB * priceGBs},
+		{"sync Lambda requests", perMonth * r.invocations * priceInvoke},
+		// per invocation: the batch log line and the EMF line, ~900 bytes
+		{"CloudWatch Logs", perMonth * r.invocations * 900 / 1e9 * priceLogGB},
+		// per deployment, shared by all tenants: counted in full
+		{"scheduler (Lambda + EventBridge, per deployment)", 43_200 * (priceSchedule + priceInvoke + r.tick.Seconds()*schedMemoryGB*priceGBs)},
+		// per tenant: the secret, and one read per warm worker per
+		// cache TTL (an hour; 10 warm workers assumed)
+		{"Secrets Manager (one tenant)", priceSecret + 10*30*24*priceSecretRead},
+		// per tenant: the tenant record, one strongly consistent
+		// read per warm worker per minute
+		{"tenant record reads (one tenant)", 10 * 30 * 24 * 60 * priceRRU},
+	}
+	total := 0.0
+	var lines []string
+	for _, it := range items {
+		total += it.usd
+		lines = append(lines, fmt.Sprintf("%s $%.2f", it.name, it.usd))
+	}
+	fmt.Printf("cost: %s: at %v per call, %.0f%% changed (%.0f MB worker, batches of %d messages): %s\n",
+		proto, tc.latency, tc.changed*100, workerMemoryGB*1024, batchSize, strings.Join(lines, ", "))
+	label := fmt.Sprintf("(d) $ per 1,000 mailboxes per month, 5-minute interval, one tenant, %v per EWS call, %.0f%% of mailboxes changed per interval", tc.latency, tc.changed*100)
+	if c.proto == domain.ProtocolGraph {
+		label = fmt.Sprintf("(d) Graph: $ per 1,000 mailboxes per month, 5-minute interval, one tenant on graphsim, %v per Graph request, %.0f%% of mailboxes changed per interval", tc.latency, tc.changed*100)
+	}
+	figure(b, label, fmt.Sprintf("$%.2f", total), "$3.00", total/3, "<= 1")
+	return total
 }
