@@ -103,6 +103,12 @@ func NewConnector(o Options) *Connector {
 	c := &Connector{opts: o, clients: map[clientKey]*graph.Client{}}
 	if o.URLGuard != nil {
 		tr := o.URLGuard.Transport()
+		// A worker syncs up to a hundred mailboxes of one tenant at once,
+		// all on one Graph host: keep their connections for reuse (over
+		// HTTP/1.1 the default of 2 idle per host makes most requests pay
+		// a new TLS handshake; Graph itself speaks HTTP/2).
+		tr.MaxIdleConnsPerHost = 128
+		tr.ForceAttemptHTTP2 = true
 		if o.RootCAs != nil {
 			tr.TLSClientConfig = &tls.Config{RootCAs: o.RootCAs, MinVersion: tls.VersionTLS12}
 		}
