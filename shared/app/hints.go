@@ -66,6 +66,7 @@ func ReportHint(t domain.Tenant, m domain.Mailbox, c domain.Credential, rep doma
 		Status: rep.Status, Kind: rep.ErrorKind, Code: rep.Code, RetryAfter: time.Duration(rep.RetryAfterMs) * time.Millisecond,
 		Throttled: rep.Throttled, Mode: rep.Mode, FellBack: rep.FellBack, AllowFallback: t.AllowFallback,
 		Unreadable: rep.UnreadableFolders, Mailbox: cmpOr(rep.Mailbox, m.Address), URL: u, Account: AccountOf(c), TenantID: t.ID,
+		Protocol: t.ProtocolOf(),
 	})
 }
 

@@ -124,3 +124,19 @@ func TestHintNeverHoldsASecret(t *testing.T) {
 		t.Errorf("hint %q", h)
 	}
 }
+
+// A verify report of a Graph tenant gets Graph's fixes: the hint follows
+// the tenant's protocol, as the sync outcome's does.
+func TestReportHintFollowsTheProtocol(t *testing.T) {
+	rep := domain.AccessReport{Mailbox: "anna@contoso.com", Status: domain.MailboxOutOfScope, Mode: domain.AccessApplication,
+		ErrorKind: domain.AccessOutOfScope, Code: "ErrorAccessDenied"}
+	c := domain.Credential{Kind: domain.AuthOAuthSecret, EntraTenant: "contoso-tenant", ClientID: "app-1", ClientSecret: "s3cret-value"}
+	graph := app.ReportHint(domain.Tenant{ID: "contoso", Protocol: domain.ProtocolGraph}, domain.Mailbox{Address: "anna@contoso.com"}, c, rep)
+	if !strings.Contains(graph, "RBAC for Applications") || strings.Contains(graph, "EWS.AccessAsApp") {
+		t.Errorf("Graph tenant's hint: %q", graph)
+	}
+	ews := app.ReportHint(domain.Tenant{ID: "contoso", EWSURL: "https://outlook.office365.com/EWS/Exchange.asmx"}, domain.Mailbox{Address: "anna@contoso.com"}, c, rep)
+	if !strings.Contains(ews, "EWS.AccessAsApp") {
+		t.Errorf("EWS tenant's hint: %q", ews)
+	}
+}
