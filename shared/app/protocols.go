@@ -112,7 +112,7 @@ func (p Protocols) ewsRetired(t domain.Tenant) error {
 		return nil
 	}
 	return &domain.AccessError{Kind: domain.AccessPermanent, Code: CodeEWSRetired,
-		Err: fmt.Errorf("Exchange Online turned EWS off on %s; switch the tenant to Microsoft Graph: PATCH /tenants/%s {\"protocol\": \"graph\"}",
+		Err: fmt.Errorf("EWS is off in Exchange Online since %s; switch the tenant to Microsoft Graph: PATCH /tenants/%s {\"protocol\": \"graph\"}",
 			domain.EWSCutoff.Format("2006-01-02"), t.ID)}
 }
 
