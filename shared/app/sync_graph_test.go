@@ -153,10 +153,9 @@ func (c graphCrashConnector) Connect(ctx context.Context, t domain.Tenant, cred 
 func TestGraphCrashSafety(t *testing.T) {
 	t.Parallel() // many small worlds; independent of the others
 	type world struct {
-		h     *mailboxtest.Harness
-		cs    *countingStore
-		n     int
-		armed string
+		h  *mailboxtest.Harness
+		cs *countingStore
+		n  int
 	}
 	newWorld := func(t *testing.T) *world {
 		h := mailboxtest.NewHarness(t, mailboxtest.Graph(t, mailboxtest.Options{ItemsPerMailbox: 160, Now: t0g}))
