@@ -105,7 +105,7 @@ func newGraphPipeline(b *testing.B, o graphPipelineOptions) *graphPipeline {
 	}
 	b.Cleanup(func() { _ = store.Close() })
 	tenant := domain.Tenant{
-		ID: graphTenantID, DisplayName: "Graph bench", Protocol: domain.ProtocolGraph, GraphURL: baseURL + graphsim.BasePath,
+		ID: graphTenantID, DisplayName: "Graph bench", Protocol: domain.ProtocolGraph, IDFormat: domain.IDFormatGraph, GraphURL: baseURL + graphsim.BasePath,
 		AuthKind: domain.AuthOAuthSecret, AccessMode: domain.AccessApplication, Folders: domain.DefaultFolders,
 		SyncInterval: 5 * time.Minute, MaxConcurrentJobs: domain.DefaultMaxConcurrentJobs, Status: domain.TenantActive,
 	}

@@ -50,6 +50,15 @@ func (r *syncRun) syncHierarchy(ctx context.Context) error {
 				// still be read.
 				return nil
 			}
+			if !reset && len(gone) == 0 {
+				// Keep the pages merged so far (a Graph hierarchy is a
+				// mail and a contacts phase, each its own request): the
+				// folders they named are in the working checkpoint, so a
+				// throttled job's retry continues here instead of
+				// repeating them. With deletions or a reset pending the
+				// end's work is not done yet: start again.
+				r.st.HierarchyState = state
+			}
 			return err
 		}
 		r.mergeHierarchyPage(page, seen, gone)

@@ -43,6 +43,7 @@ func (c *Connector) CheckAccess(ctx context.Context, t domain.Tenant, m domain.M
 		// A credential Graph cannot use (basic, NTLM, a broken
 		// certificate) is the admin's to fix, like a refused one.
 		rep.Status, rep.Detail = domain.MailboxAuthFailed, scrub(err.Error(), cred)
+		rep.ErrorKind, rep.Code = domain.AccessAuth, domain.AccessCodeClientConfig
 		return rep, nil
 	}
 	reqs := make([]graph.BatchRequest, len(probes))
@@ -54,11 +55,12 @@ func (c *Connector) CheckAccess(ctx context.Context, t domain.Tenant, m domain.M
 		ae := classify(err, useCheck, "")
 		rep.Status, rep.Throttled = statusOf(ae.Kind), ae.Kind == domain.AccessThrottled
 		rep.Detail = scrub(detailOf(ae), cred)
+		setFailure(&rep, ae)
 		return rep, nil
 	}
 	configured := configuredProbes(t.Folders)
 	var denied, missing, throttled, other []string
-	var mailboxErr *domain.AccessError
+	var mailboxErr, firstThrottle *domain.AccessError
 	for i, r := range resps {
 		p := probes[i]
 		err := batchErr(r)
@@ -88,6 +90,9 @@ func (c *Connector) CheckAccess(ctx context.Context, t domain.Tenant, m domain.M
 			}
 		case cls == graph.ClassThrottled:
 			throttled = append(throttled, cmpName(p.name))
+			if firstThrottle == nil {
+				firstThrottle = ae
+			}
 		default:
 			other = append(other, cmpName(p.name)+": "+detailOf(ae))
 		}
@@ -98,15 +103,18 @@ func (c *Connector) CheckAccess(ctx context.Context, t domain.Tenant, m domain.M
 	case mailboxErr != nil:
 		rep.Status = statusOf(mailboxErr.Kind)
 		details = append(details, detailOf(mailboxErr))
+		setFailure(&rep, mailboxErr)
 		rep.ReadableFolders, rep.UnreadableFolders = nil, nil
 	case len(denied) == 3:
 		// Every folder refused: RBAC for Applications leaves the mailbox
 		// out of the app's scope (or the app holds no mail, calendar or
 		// contacts permission at all).
 		rep.Status = domain.MailboxOutOfScope
+		rep.ErrorKind, rep.Code = domain.AccessOutOfScope, "ErrorAccessDenied"
 		details = append(details, "ErrorAccessDenied on "+strings.Join(denied, ", ")+": the mailbox is outside the app's scope")
 	case len(missing) > 0:
 		rep.Status = domain.MailboxAccessDenied
+		rep.ErrorKind, rep.Code = domain.AccessDenied, "ErrorAccessDenied"
 		details = append(details, "ErrorAccessDenied on "+strings.Join(rep.UnreadableFolders, ", ")+": missing "+strings.Join(missing, ", "))
 	case anyConfiguredReadable(rep.ReadableFolders, configured):
 		rep.Status = domain.MailboxOK
@@ -114,6 +122,9 @@ func (c *Connector) CheckAccess(ctx context.Context, t domain.Tenant, m domain.M
 		rep.Status = domain.MailboxThrottled
 	default:
 		rep.Status = domain.MailboxError
+	}
+	if rep.ErrorKind == "" && firstThrottle != nil {
+		setFailure(&rep, firstThrottle)
 	}
 	if len(throttled) > 0 {
 		details = append(details, "throttled on "+strings.Join(throttled, ", "))
@@ -123,6 +134,13 @@ func (c *Connector) CheckAccess(ctx context.Context, t domain.Tenant, m domain.M
 	}
 	rep.Detail = scrub(strings.Join(details, "; "), cred)
 	return rep, nil
+}
+
+// setFailure records the failure behind the report's status (or, with
+// status ok, behind Throttled), which the application chooses the fix
+// hint by, as the EWS checker does.
+func setFailure(rep *domain.AccessReport, ae *domain.AccessError) {
+	rep.ErrorKind, rep.Code, rep.RetryAfterMs = ae.Kind, ae.Code, ae.RetryAfter.Milliseconds()
 }
 
 func cmpName(n string) string {

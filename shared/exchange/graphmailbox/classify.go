@@ -63,8 +63,12 @@ func classify(err error, u use, folder string) *domain.AccessError {
 }
 
 // codeOf is the short form of what Graph said: its error code, else the
-// HTTP status, else nothing.
+// HTTP status, else what went wrong on the way (the token endpoint
+// refused the app's credentials), else nothing.
 func codeOf(err error) string {
+	if errors.Is(err, graph.ErrAuthFailed) {
+		return domain.AccessCodeTokenRefused
+	}
 	var e *graph.Error
 	if !errors.As(err, &e) || e == nil {
 		return ""

@@ -59,7 +59,7 @@ func TestClassify(t *testing.T) {
 		{"503 with Retry-After", &graph.Error{Layer: graph.LayerTransport, HTTPStatus: 503, RetryAfter: time.Second}, throttled, "HTTP 503", time.Second},
 		{"503 without", &graph.Error{Layer: graph.LayerTransport, HTTPStatus: 503}, transient, "HTTP 503", 0},
 		{"401", protocol(401, "InvalidAuthenticationToken"), auth, "InvalidAuthenticationToken", 0},
-		{"token refused", fmt.Errorf("token: %w", graph.ErrAuthFailed), auth, "", 0},
+		{"token refused", fmt.Errorf("token: %w", graph.ErrAuthFailed), auth, domain.AccessCodeTokenRefused, 0},
 		{"403", protocol(403, "ErrorAccessDenied"), denied, "ErrorAccessDenied", 0},
 		{"403 without code", protocol(403, ""), denied, "HTTP 403", 0},
 		{"404 user", protocol(404, "ErrorInvalidUser"), noMailbox, "ErrorInvalidUser", 0},
