@@ -197,7 +197,9 @@ func (c *connFlags) resolve(getenv func(string) string) (*target, error) {
 		AccessMode: mode, Folders: domain.DefaultFolders,
 	}
 	if protocol == domain.ProtocolGraph {
-		t.tenant.GraphURL = u.String()
+		// ewsctl shows Graph's own ids (an onboarded tenant's id format
+		// is decided at onboarding; this one never had EWS ids).
+		t.tenant.GraphURL, t.tenant.IDFormat = u.String(), domain.IDFormatGraph
 	} else {
 		t.tenant.EWSURL = u.String()
 	}

@@ -66,7 +66,7 @@ func TestGraphProbeOutcomes(t *testing.T) {
 		// The Graph adapter does not yet tell the token endpoint's refusal
 		// (a wrong secret) from Graph's, so the hint is about the token.
 		{name: "graph-wrong-secret", mailbox: mbInScope, env: map[string]string{envClientSecret: "not-the-secret"}, code: exitFailed,
-			status: domain.MailboxAuthFailed, hint: "token"},
+			status: domain.MailboxAuthFailed, hint: "the client secret (not the secret's id) is current"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
