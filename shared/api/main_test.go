@@ -1,13 +1,13 @@
 package api
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
 	"github.com/mailbridge/mailbridge/shared/testsupport/standin"
 )
 
@@ -54,9 +54,10 @@ func suiteChecks() []string {
 func findLeaks(output string, secrets []string) []string {
 	var problems []string
 	for _, s := range secrets {
-		escaped, _ := json.Marshal(s) // how a JSON log or answer would carry it
-		if strings.Contains(output, s) || strings.Contains(output, string(escaped[1:len(escaped)-1])) {
-			problems = append(problems, fmt.Sprintf("secret value %q appears in captured logs or API answers", s[:min(4, len(s))]+"..."))
+		// Every form it could travel in: raw, JSON-escaped (a JSON log or
+		// answer), base64, URL-encoded, UTF-16.
+		if hits := secretscan.Find(output, nil, s); len(hits) > 0 {
+			problems = append(problems, fmt.Sprintf("secret value %q appears in captured logs or API answers (%s)", s[:min(4, len(s))]+"...", hits[0].Form.Name))
 		}
 	}
 	return problems

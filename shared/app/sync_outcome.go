@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/platform/redact"
 )
 
 // syncFacts is what happened in a sync: all decideOutcome needs.
@@ -97,7 +98,8 @@ func decideOutcome(f syncFacts) outcome {
 	default:
 		// An access problem: recorded on the mailbox with a hint, no hot
 		// retries.
-		o.status, o.lastError = accessStatus(ae.Kind), ae.Code
+		// The code may come from the server: stored bounded and scrubbed.
+		o.status, o.lastError = accessStatus(ae.Kind), redact.Text(ae.Code, redact.MaxCode)
 		o.hint = outcomeHint(f, o.status, ae, nil)
 		o.unreadable = f.mailbox.UnreadableFolders
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/platform/redact"
 )
 
 // VerifyReport is the answer to "which mailboxes work, and why not the others".
@@ -179,6 +180,10 @@ func (s *Tenants) checkAccess(ctx context.Context, t domain.Tenant, m domain.Mai
 	if rep.Status == domain.MailboxStatusUnknown {
 		rep.Status = domain.MailboxError
 	}
+	// The detail quotes what a server said: whatever the checker did, it
+	// leaves here scrubbed of the credential and bounded, as it is both
+	// returned and stored.
+	rep.Detail = redact.ForCredential(cred).Clean(rep.Detail, redact.MaxDetail)
 	rep.Hint = ReportHint(t, m, cred, rep)
 	return rep, nil
 }
@@ -200,7 +205,7 @@ func (s *Tenants) record(ctx context.Context, tenantID string, reports []domain.
 		m.Hint = r.Hint
 		m.LastError = ""
 		if r.Status != domain.MailboxOK {
-			m.LastError = r.Detail
+			m.LastError = redact.Text(r.Detail, redact.MaxDetail)
 		}
 		if r.Mode != "" {
 			m.EffectiveMode = r.Mode

@@ -12,6 +12,8 @@ import (
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
+
+	"github.com/mailbridge/mailbridge/shared/platform/redact"
 )
 
 // Authenticator adds credentials to requests. Implementations must keep
@@ -37,9 +39,9 @@ type basicAuth struct{ user, pass string }
 // Exchange Online turned Basic off in 2022).
 func BasicAuth(user, pass string) Authenticator { return &basicAuth{user: user, pass: pass} }
 
-func (a *basicAuth) String() string         { return "basic(" + a.user + ")" }
-func (a *basicAuth) GoString() string       { return a.String() }
-func (a *basicAuth) secretValues() []string { return []string{a.pass} }
+func (a *basicAuth) String() string             { return "basic(" + a.user + ")" }
+func (a *basicAuth) GoString() string           { return a.String() }
+func (a *basicAuth) redactor() *redact.Redactor { return redact.New([]string{a.pass}, a.user) }
 func (a *basicAuth) RoundTripper(base http.RoundTripper) http.RoundTripper {
 	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		r = r.Clone(r.Context())
@@ -63,7 +65,7 @@ type oauthAuth struct {
 	cred      confidential.Credential
 	scopes    []string
 	discovery bool
-	secrets   []string
+	red       *redact.Redactor // the secrets, and the tokens obtained with them
 
 	mu  sync.Mutex
 	cca *confidential.Client // built on first RoundTripper call
@@ -124,7 +126,8 @@ func newOAuth(kind, authority, tenant, clientID string, cred confidential.Creden
 		scopes = []string{DefaultScope}
 	}
 	a := &oauthAuth{
-		kind: kind, authority: full, clientID: clientID, cred: cred, scopes: scopes, secrets: secrets,
+		kind: kind, authority: full, clientID: clientID, cred: cred, scopes: scopes,
+		red: redact.New(secrets, clientID),
 		// Instance discovery asks Microsoft about the authority; a custom
 		// authority (a test token endpoint, a sovereign cloud proxy) must
 		// be used as given.
@@ -138,9 +141,9 @@ func newOAuth(kind, authority, tenant, clientID string, cred confidential.Creden
 	return a, nil
 }
 
-func (a *oauthAuth) String() string         { return a.kind + "(" + a.clientID + ")" }
-func (a *oauthAuth) GoString() string       { return a.String() }
-func (a *oauthAuth) secretValues() []string { return a.secrets }
+func (a *oauthAuth) String() string             { return a.kind + "(" + a.clientID + ")" }
+func (a *oauthAuth) GoString() string           { return a.String() }
+func (a *oauthAuth) redactor() *redact.Redactor { return a.red }
 
 func (a *oauthAuth) client(base http.RoundTripper) (*confidential.Client, error) {
 	a.mu.Lock()
@@ -152,7 +155,7 @@ func (a *oauthAuth) client(base http.RoundTripper) (*confidential.Client, error)
 		confidential.WithHTTPClient(&http.Client{Transport: base, Timeout: 30 * time.Second}),
 		confidential.WithInstanceDiscovery(a.discovery))
 	if err != nil {
-		return nil, fmt.Errorf("ews: OAuth authority %q: %s", a.authority, scrub(err.Error(), a.secrets))
+		return nil, fmt.Errorf("ews: OAuth authority %q: %s", a.authority, a.red.String(err.Error()))
 	}
 	a.cca = &cca
 	return a.cca, nil
@@ -180,18 +183,20 @@ func (a *oauthAuth) RoundTripper(base http.RoundTripper) http.RoundTripper {
 func (a *oauthAuth) token(ctx context.Context, cca *confidential.Client) (string, error) {
 	res, err := cca.AcquireTokenByCredential(ctx, a.scopes)
 	if err == nil {
+		// A proxy or server may echo the token back in an error.
+		a.red.Learn(res.AccessToken)
 		return res.AccessToken, nil
 	}
 	// MSAL's text spans lines and quotes the token endpoint's JSON answer
 	// (no secrets there, but scrub anyway); keep it to one line.
-	msg := strings.Join(strings.Fields(scrub(err.Error(), a.secrets)), " ")
+	msg := a.red.Clean(err.Error(), 400)
 	var ce msalerrors.CallErr
 	if errors.As(err, &ce) && ce.Resp != nil && ce.Resp.StatusCode >= 400 && ce.Resp.StatusCode < 500 {
 		// The token endpoint said no: wrong secret, app, tenant or scope.
-		return "", fmt.Errorf("%w: token endpoint refused the %s credentials: %s", ErrAuthFailed, a.kind, truncate(msg, 400))
+		return "", fmt.Errorf("%w: token endpoint refused the %s credentials: %s", ErrAuthFailed, a.kind, msg)
 	}
 	// Unreachable or failing token endpoint: worth retrying later.
-	return "", &tokenUnavailableError{msg: "token endpoint unavailable: " + truncate(msg, 400), cause: err}
+	return "", &tokenUnavailableError{msg: "token endpoint unavailable: " + msg, cause: err}
 }
 
 // tokenUnavailableError is a token fetch that failed for reasons other

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mailbridge/mailbridge/shared/platform/redact"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 )
 
@@ -92,7 +93,9 @@ type Client struct {
 	trace     *Tracer
 	userAgent string
 	clock     Clock
-	secrets   []string // scrubbed from errors and traces, belt and braces
+	// red scrubs the credential, in every form, from everything the client
+	// reports: a server or proxy may echo the Authorization header back.
+	red *redact.Redactor
 	// serverVersion is the last ServerVersionInfo seen (see ServerVersion).
 	serverVersion atomic.Pointer[ServerVersion]
 }
@@ -144,8 +147,9 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s, ok := cfg.Auth.(interface{ secretValues() []string }); ok {
-		c.secrets = s.secretValues()
+	c.red = redact.New(nil)
+	if s, ok := cfg.Auth.(interface{ redactor() *redact.Redactor }); ok {
+		c.red = s.redactor()
 	}
 	var rt http.RoundTripper
 	if a, ok := cfg.Auth.(*ntlmAuth); ok {
@@ -244,8 +248,46 @@ func isIPAddrPort(addr string) bool {
 }
 
 // call sends one operation and returns the element inside soap:Body. SOAP
-// faults, HTTP errors and malformed bodies come back as *Error.
+// faults, HTTP errors and malformed bodies come back as *Error. It is the
+// one way out of the client for what a server said, so it is where that
+// text is scrubbed of credentials and bounded: every *Error it returns is
+// sealed, and the MessageText of each response message too.
 func (c *Client) call(ctx context.Context, op string, t Target, req any) (elem, error) {
+	res, e := c.roundTrip(ctx, op, t, req)
+	if e != nil {
+		return elem{}, c.seal(e)
+	}
+	c.sealMessages(res)
+	return res, nil
+}
+
+// seal scrubs and bounds every text field of e.
+func (c *Client) seal(e *Error) *Error {
+	e.ResponseCode = c.red.Clean(e.ResponseCode, redact.MaxCode)
+	e.FaultCode = c.red.Clean(e.FaultCode, redact.MaxCode)
+	e.FaultString = c.red.Clean(e.FaultString, redact.MaxDetail)
+	e.Message = c.red.Clean(e.Message, redact.MaxDetail)
+	e.Err = c.red.Error(e.Err)
+	return e
+}
+
+// sealMessages scrubs the per-message texts of a response in place:
+// they become *Error values outside call (respMsg.err).
+func (c *Client) sealMessages(res elem) {
+	if !res.ok() {
+		return
+	}
+	for i := range res.t.nodes {
+		switch n := &res.t.nodes[i]; n.name {
+		case "MessageText":
+			n.text = c.red.Clean(n.text, redact.MaxDetail)
+		case "ResponseCode":
+			n.text = c.red.Clean(n.text, redact.MaxCode)
+		}
+	}
+}
+
+func (c *Client) roundTrip(ctx context.Context, op string, t Target, req any) (elem, *Error) {
 	body, err := marshalEnvelope(c.version, t, req)
 	if err != nil {
 		return elem{}, &Error{Layer: LayerTransport, Op: op, Message: "encoding request", Err: err}
@@ -270,7 +312,7 @@ func (c *Client) call(ctx context.Context, op string, t Target, req any) (elem, 
 	start := c.clock.Now()
 	resp, err := c.hc.Do(hreq)
 	if err != nil {
-		e := &Error{Layer: LayerTransport, Op: op, Message: "request failed", Err: c.scrubErr(err)}
+		e := &Error{Layer: LayerTransport, Op: op, Message: "request failed", Err: c.red.Error(err)}
 		c.trace.record(c, op, hreq, body, nil, nil, e, c.clock.Now().Sub(start))
 		return elem{}, e
 	}
@@ -364,35 +406,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
-}
-
-// scrubErr removes any credential from an error's text while keeping it
-// classifiable.
-func (c *Client) scrubErr(err error) error {
-	msg := err.Error()
-	clean := scrub(msg, c.secrets)
-	if clean == msg {
-		return err
-	}
-	return &scrubbedError{msg: clean, cause: err}
-}
-
-type scrubbedError struct {
-	msg   string
-	cause error
-}
-
-func (e *scrubbedError) Error() string { return e.msg }
-
-// Unwrap keeps errors.Is/As working for classification; the cause's own
-// text is never printed by this package.
-func (e *scrubbedError) Unwrap() error { return e.cause }
-
-func scrub(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if len(sec) >= 4 {
-			s = strings.ReplaceAll(s, sec, "[REDACTED]")
-		}
-	}
-	return s
 }

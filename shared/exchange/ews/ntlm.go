@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"github.com/Azure/go-ntlmssp"
+
+	"github.com/mailbridge/mailbridge/shared/platform/redact"
 )
 
 // DefaultNTLMConnections is Config.NTLMConnections' default: how many
@@ -36,8 +38,14 @@ func (a *ntlmAuth) String() string {
 	}
 	return "ntlm(" + a.user + ")"
 }
-func (a *ntlmAuth) GoString() string       { return a.String() }
-func (a *ntlmAuth) secretValues() []string { return []string{a.pass} }
+func (a *ntlmAuth) GoString() string { return a.String() }
+func (a *ntlmAuth) redactor() *redact.Redactor {
+	ids := []string{a.user}
+	if a.domain != "" {
+		ids = append(ids, a.domain+`\`+a.user, a.user+"@"+a.domain)
+	}
+	return redact.New([]string{a.pass}, ids...)
+}
 
 // RoundTripper runs up to DefaultNTLMConnections calls at once, each on a
 // connection of its own (Client uses Config.NTLMConnections instead).

@@ -68,11 +68,11 @@ func (t *Tracer) record(c *Client, op string, req *http.Request, reqBody []byte,
 		fmt.Fprintf(&meta, "error: %s\n", callErr)
 	}
 	// Errors while tracing must not fail the call; the trace is best effort.
-	_ = os.WriteFile(prefix+".request.xml", []byte(scrub(string(reqBody), c.secrets)), 0o600)
+	_ = os.WriteFile(prefix+".request.xml", []byte(c.red.String(string(reqBody))), 0o600)
 	if resp != nil {
-		_ = os.WriteFile(prefix+".response.xml", []byte(scrub(string(respBody), c.secrets)), 0o600)
+		_ = os.WriteFile(prefix+".response.xml", []byte(c.red.String(string(respBody))), 0o600)
 	}
-	_ = os.WriteFile(prefix+".meta.txt", []byte(scrub(meta.String(), c.secrets)), 0o600)
+	_ = os.WriteFile(prefix+".meta.txt", []byte(c.red.String(meta.String())), 0o600)
 }
 
 func writeHeaders(w *bytes.Buffer, title string, h http.Header) {

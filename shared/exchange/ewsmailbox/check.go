@@ -24,6 +24,7 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ews"
+	"github.com/mailbridge/mailbridge/shared/platform/redact"
 )
 
 // DefaultCheckTimeout bounds one CheckAccess.
@@ -299,13 +300,8 @@ func transportDetail(ae *domain.AccessError) string {
 	return msg
 }
 
-// scrub removes the credential's secrets from text, belt and braces: the
-// EWS client already keeps them out of its errors.
+// scrub removes the credential, in every form, from text and bounds it,
+// belt and braces: the EWS client already keeps it out of its errors.
 func scrub(s string, c domain.Credential) string {
-	for _, v := range c.SecretValues() {
-		if len(v) >= 4 {
-			s = strings.ReplaceAll(s, v, "[REDACTED]")
-		}
-	}
-	return s
+	return redact.ForCredential(c).Clean(s, redact.MaxDetail)
 }

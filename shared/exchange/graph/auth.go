@@ -2,17 +2,17 @@ package graph
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
+
+	"github.com/mailbridge/mailbridge/shared/platform/redact"
 )
 
 // DefaultAuthority is Entra ID's public cloud.
@@ -46,7 +46,7 @@ type oauthAuth struct {
 	kind     string // "oauth-secret" or "oauth-cert"
 	clientID string
 	scopes   []string
-	secrets  []string
+	red      *redact.Redactor
 	cca      confidential.Client
 }
 
@@ -111,14 +111,14 @@ func newOAuth(kind string, cfg OAuthConfig, cred confidential.Credential, secret
 		// cloud's or the simulator's authority is used as given.
 		confidential.WithInstanceDiscovery(u.Host == "login.microsoftonline.com"))
 	if err != nil {
-		return nil, fmt.Errorf("graph: OAuth authority %q: %s", full, scrub(err.Error(), secretForms(secrets)))
+		return nil, fmt.Errorf("graph: OAuth authority %q: %s", full, redact.New(secrets, cfg.ClientID).String(err.Error()))
 	}
-	return &oauthAuth{kind: kind, clientID: cfg.ClientID, scopes: scopes, secrets: secretForms(secrets), cca: cca}, nil
+	return &oauthAuth{kind: kind, clientID: cfg.ClientID, scopes: scopes, red: redact.New(secrets, cfg.ClientID), cca: cca}, nil
 }
 
-func (a *oauthAuth) String() string         { return a.kind + "(" + a.clientID + ")" }
-func (a *oauthAuth) GoString() string       { return a.String() }
-func (a *oauthAuth) secretValues() []string { return a.secrets }
+func (a *oauthAuth) String() string             { return a.kind + "(" + a.clientID + ")" }
+func (a *oauthAuth) GoString() string           { return a.String() }
+func (a *oauthAuth) redactor() *redact.Redactor { return a.red }
 
 func (a *oauthAuth) Token(ctx context.Context) (string, error) {
 	res, err := a.cca.AcquireTokenByCredential(ctx, a.scopes)
@@ -127,7 +127,7 @@ func (a *oauthAuth) Token(ctx context.Context) (string, error) {
 	}
 	// MSAL's text spans lines and quotes the token endpoint's JSON answer
 	// (no secrets there, but scrub anyway).
-	msg := oneLine(scrub(err.Error(), a.secrets), 400)
+	msg := a.red.Clean(err.Error(), 400)
 	var ce msalerrors.CallErr
 	if errors.As(err, &ce) && ce.Resp != nil && ce.Resp.StatusCode >= 400 && ce.Resp.StatusCode < 500 {
 		// The token endpoint said no: wrong secret, app, tenant or scope.
@@ -159,61 +159,6 @@ func (s *staticToken) Token(context.Context) (string, error) {
 	}
 	return s.tok, nil
 }
-func (s *staticToken) String() string         { return "static-token" }
-func (s *staticToken) GoString() string       { return s.String() }
-func (s *staticToken) secretValues() []string { return secretForms([]string{s.tok}) }
-
-// secretForms is each secret with its base64 forms: a secret can leak
-// encoded (in a Basic header, a JWT, a logged body) as well as raw.
-func secretForms(secrets []string) []string {
-	var out []string
-	for _, s := range secrets {
-		if len(s) < 4 {
-			continue
-		}
-		out = append(out, s,
-			base64.StdEncoding.EncodeToString([]byte(s)),
-			base64.RawStdEncoding.EncodeToString([]byte(s)),
-			base64.URLEncoding.EncodeToString([]byte(s)),
-			base64.RawURLEncoding.EncodeToString([]byte(s)))
-	}
-	return out
-}
-
-// scrub replaces every secret in s.
-func scrub(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if len(sec) >= 4 {
-			s = strings.ReplaceAll(s, sec, "[REDACTED]")
-		}
-	}
-	return s
-}
-
-// tokenSet remembers the bearer tokens this client has sent recently, so
-// they are scrubbed from errors too (a proxy may echo headers back).
-type tokenSet struct {
-	mu   sync.Mutex
-	toks []string
-}
-
-func (t *tokenSet) add(tok string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, x := range t.toks {
-		if x == tok {
-			return
-		}
-	}
-	// A handful: tokens rotate hourly and only recent ones can leak.
-	if len(t.toks) >= 4 {
-		t.toks = t.toks[1:]
-	}
-	t.toks = append(t.toks, tok)
-}
-
-func (t *tokenSet) list() []string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return secretForms(t.toks)
-}
+func (s *staticToken) String() string             { return "static-token" }
+func (s *staticToken) GoString() string           { return s.String() }
+func (s *staticToken) redactor() *redact.Redactor { return redact.New([]string{s.tok}) }

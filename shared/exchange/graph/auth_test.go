@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mailbridge/mailbridge/shared/platform/redact"
 )
 
 const (
@@ -203,7 +205,7 @@ func TestNoSecretInErrors(t *testing.T) {
 func assertNoSecret(t *testing.T, s string, secrets ...string) {
 	t.Helper()
 	for _, sec := range secrets {
-		for _, form := range secretForms([]string{sec}) {
+		for _, form := range redact.Forms(sec) {
 			if strings.Contains(s, form) {
 				t.Errorf("text contains a secret form %.10q...: %s", form, s)
 			}

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mailbridge/mailbridge/shared/platform/redact"
 )
 
 // Defaults for Config.
@@ -73,10 +75,11 @@ type Client struct {
 	clock     Clock
 	userAgent string
 	newID     func() string
-	secrets   []string // the authenticator's secrets, in all their forms
-	tokens    tokenSet
-	limiter   *mailboxLimiter
-	quota     *mailboxQuota
+	// red scrubs the app's secrets and the tokens sent, in every form,
+	// from everything the client reports (a proxy may echo headers back).
+	red     *redact.Redactor
+	limiter *mailboxLimiter
+	quota   *mailboxQuota
 }
 
 // New validates cfg and builds a Client. It does no network I/O.
@@ -132,8 +135,9 @@ func New(cfg Config) (*Client, error) {
 		qn = DefaultMailboxQuota
 	}
 	c.quota = newMailboxQuota(qn)
-	if s, ok := cfg.Auth.(interface{ secretValues() []string }); ok {
-		c.secrets = s.secretValues()
+	c.red = redact.New(nil)
+	if s, ok := cfg.Auth.(interface{ redactor() *redact.Redactor }); ok {
+		c.red = s.redactor()
 	}
 	rt := cfg.Transport
 	if rt == nil {
@@ -268,7 +272,7 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 	if err != nil {
 		return nil, fail(0, "acquiring token", c.scrubErr(err))
 	}
-	c.tokens.add(tok)
+	c.red.Learn(tok)
 
 	var rd io.Reader
 	if body != nil {
@@ -375,7 +379,7 @@ func (c *Client) describeBody(ct string, data []byte) string {
 
 // clean bounds, flattens and scrubs server text for an error.
 func (c *Client) clean(s string) string {
-	return oneLine(scrub(scrub(s, c.secrets), c.tokens.list()), maxMessageLen)
+	return c.red.Clean(s, maxMessageLen)
 }
 
 func isJSON(contentType string, data []byte) bool {
@@ -421,25 +425,7 @@ func decode(op string, r *response, v any) error {
 
 // scrubErr removes any credential from an error's text while keeping it
 // classifiable.
-func (c *Client) scrubErr(err error) error {
-	msg := err.Error()
-	clean := scrub(scrub(msg, c.secrets), c.tokens.list())
-	if clean == msg {
-		return err
-	}
-	return &scrubbedError{msg: clean, cause: err}
-}
-
-type scrubbedError struct {
-	msg   string
-	cause error
-}
-
-func (e *scrubbedError) Error() string { return e.msg }
-
-// Unwrap keeps errors.Is/As working for classification; the cause's own
-// text is never printed by this package.
-func (e *scrubbedError) Unwrap() error { return e.cause }
+func (c *Client) scrubErr(err error) error { return c.red.Error(err) }
 
 // newUUID is a random (version 4) UUID.
 func newUUID() string {

@@ -3,6 +3,8 @@ package graph
 import (
 	"context"
 	"fmt"
+
+	"github.com/mailbridge/mailbridge/shared/platform/redact"
 )
 
 // MaxSchedules is how many addresses one getSchedule call takes.
@@ -104,6 +106,6 @@ func ScheduleErr(s ScheduleInformation) error {
 	if s.Error == nil {
 		return nil
 	}
-	return &Error{Layer: LayerItem, Op: "GetSchedule", Code: oneLine(s.Error.ResponseCode, 100),
-		Message: oneLine(s.ScheduleID+": "+s.Error.Message, maxMessageLen)}
+	return &Error{Layer: LayerItem, Op: "GetSchedule", Code: redact.Text(s.Error.ResponseCode, redact.MaxCode),
+		Message: redact.Text(s.ScheduleID+": "+s.Error.Message, maxMessageLen)}
 }

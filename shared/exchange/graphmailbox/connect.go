@@ -15,6 +15,7 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/graph"
+	"github.com/mailbridge/mailbridge/shared/platform/redact"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 )
 
@@ -214,10 +215,5 @@ func ScopeFor(endpoint string) string {
 // scrub removes the credential's secrets from s, belt and braces: the
 // client keeps them out of its errors already.
 func scrub(s string, c domain.Credential) string {
-	for _, v := range c.SecretValues() {
-		if len(v) >= 4 {
-			s = strings.ReplaceAll(s, v, "[REDACTED]")
-		}
-	}
-	return s
+	return redact.ForCredential(c).Clean(s, redact.MaxDetail)
 }

@@ -219,47 +219,108 @@ func isNumeric(label string) bool {
 	return true
 }
 
-// range classes, checked in order; the first match names the refusal.
-type class struct {
-	name     string
-	prefixes []netip.Prefix
+// The decision rests on IANA's special-purpose address registries (IPv4
+// and IPv6), every block with its "globally reachable" flag, rather than on
+// a hand-picked list: a block that is not globally reachable is refused
+// (unless the deployment allows it), and an IPv6 address outside the global
+// unicast space 2000::/3 that no block names is reserved. IPv6 forms that
+// carry an IPv4 address (mapped, SIIT, NAT64, 6to4, Teredo, compatible) are
+// decided by the IPv4 address they reach as well.
+
+// Block is one entry of a special-purpose address registry.
+type Block struct {
+	Prefix netip.Prefix
+	Name   string // the registry's name for it
+	// Global is the registry's "globally reachable" flag; false for
+	// blocks the registry marks N/A or deprecated.
+	Global bool
+	// class is how a refusal names it ("a private", "a loopback", ...).
+	class string
 }
 
-func prefixes(ss ...string) []netip.Prefix {
-	out := make([]netip.Prefix, len(ss))
-	for i, s := range ss {
-		out[i] = netip.MustParsePrefix(s)
-	}
-	return out
+func blk(prefix, name string, global bool, class string) Block {
+	return Block{Prefix: netip.MustParsePrefix(prefix), Name: name, Global: global, class: class}
 }
 
-var (
-	// Cloud instance metadata and service endpoints: never reachable,
-	// whatever the deployment allows.
-	metadata = prefixes(
-		"169.254.169.254/32", // EC2/GCP/Azure IMDS
-		"169.254.170.2/32",   // ECS task metadata
-		"169.254.169.123/32", // Amazon Time Sync
-		"100.100.100.200/32", // Alibaba metadata
-		"fd00:ec2::/32",      // EC2 IPv6 IMDS, DNS, NTP (fd00:ec2::254 ...)
-	)
-	loopback = prefixes("127.0.0.0/8", "::1/128")
-	blocked  = []class{
-		{"an unspecified", prefixes("0.0.0.0/8", "::/128")},
-		{"a private", prefixes("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")},
-		{"a link-local", prefixes("169.254.0.0/16", "fe80::/10")},
-		{"a carrier-grade NAT (shared)", prefixes("100.64.0.0/10")},
-		{"a multicast", prefixes("224.0.0.0/4", "ff00::/8")},
-		{"a reserved", prefixes(
-			"192.0.0.0/24", "192.0.2.0/24", "198.18.0.0/15", "198.51.100.0/24",
-			"203.0.113.0/24", "240.0.0.0/4", // includes 255.255.255.255
-			"::/96",         // deprecated IPv4-compatible
-			"100::/64",      // discard
-			"2001::/32",     // Teredo hides an IPv4 address
-			"2001:db8::/32", // documentation
-		)},
-	}
-)
+const reserved = "a reserved"
+
+// IPv4Registry is IANA's IPv4 Special-Purpose Address Registry, plus the
+// multicast space (a registry of its own).
+var IPv4Registry = []Block{
+	blk("0.0.0.0/8", `"This network"`, false, "an unspecified"),
+	blk("0.0.0.0/32", `"This host on this network"`, false, "an unspecified"),
+	blk("10.0.0.0/8", "Private-Use", false, "a private"),
+	blk("100.64.0.0/10", "Shared Address Space", false, "a carrier-grade NAT (shared)"),
+	blk("127.0.0.0/8", "Loopback", false, "a loopback"),
+	blk("169.254.0.0/16", "Link Local", false, "a link-local"),
+	blk("172.16.0.0/12", "Private-Use", false, "a private"),
+	blk("192.0.0.0/24", "IETF Protocol Assignments", false, reserved),
+	blk("192.0.0.0/29", "IPv4 Service Continuity Prefix", false, reserved),
+	blk("192.0.0.8/32", "IPv4 dummy address", false, reserved),
+	blk("192.0.0.9/32", "Port Control Protocol Anycast", true, ""),
+	blk("192.0.0.10/32", "Traversal Using Relays around NAT Anycast", true, ""),
+	blk("192.0.0.170/32", "NAT64/DNS64 Discovery", false, reserved),
+	blk("192.0.0.171/32", "NAT64/DNS64 Discovery", false, reserved),
+	blk("192.0.2.0/24", "Documentation (TEST-NET-1)", false, reserved),
+	blk("192.31.196.0/24", "AS112-v4", true, ""),
+	blk("192.52.193.0/24", "AMT", true, ""),
+	blk("192.88.99.0/24", "Deprecated (6to4 Relay Anycast)", false, reserved),
+	blk("192.168.0.0/16", "Private-Use", false, "a private"),
+	blk("192.175.48.0/24", "Direct Delegation AS112 Service", true, ""),
+	blk("198.18.0.0/15", "Benchmarking", false, reserved),
+	blk("198.51.100.0/24", "Documentation (TEST-NET-2)", false, reserved),
+	blk("203.0.113.0/24", "Documentation (TEST-NET-3)", false, reserved),
+	blk("224.0.0.0/4", "Multicast", false, "a multicast"),
+	blk("240.0.0.0/4", "Reserved", false, reserved),
+	blk("255.255.255.255/32", "Limited Broadcast", false, reserved),
+}
+
+// IPv6Registry is IANA's IPv6 Special-Purpose Address Registry, plus the
+// multicast space and the deprecated IPv4-compatible and SIIT forms.
+var IPv6Registry = []Block{
+	blk("::/128", "Unspecified Address", false, "an unspecified"),
+	blk("::1/128", "Loopback Address", false, "a loopback"),
+	blk("::/96", "IPv4-compatible (deprecated)", false, reserved),
+	blk("::ffff:0:0/96", "IPv4-mapped Address", false, "an IPv4-mapped"),
+	blk("::ffff:0:0:0/96", "IPv4-translated (SIIT)", false, "an IPv4-translated"),
+	blk("64:ff9b::/96", "IPv4-IPv6 Translat.", true, ""),
+	blk("64:ff9b:1::/48", "IPv4-IPv6 Translat. (local-use)", false, reserved),
+	blk("100::/64", "Discard-Only Address Block", false, reserved),
+	blk("100:0:0:1::/64", "Dummy IPv6 Prefix", false, reserved),
+	blk("2001::/23", "IETF Protocol Assignments", false, reserved),
+	blk("2001::/32", "TEREDO", false, reserved),
+	blk("2001:1::1/128", "Port Control Protocol Anycast", true, ""),
+	blk("2001:1::2/128", "Traversal Using Relays around NAT Anycast", true, ""),
+	blk("2001:1::3/128", "DNS-SD Service Registration Protocol Anycast", true, ""),
+	blk("2001:2::/48", "Benchmarking", false, reserved),
+	blk("2001:3::/32", "AMT", true, ""),
+	blk("2001:4:112::/48", "AS112-v6", true, ""),
+	blk("2001:10::/28", "Deprecated (previously ORCHID)", false, reserved),
+	blk("2001:20::/28", "ORCHIDv2", true, ""),
+	blk("2001:30::/28", "Drone Remote ID Protocol Entity Tags (DETs) Prefix", true, ""),
+	blk("2001:db8::/32", "Documentation", false, reserved),
+	blk("2002::/16", "6to4", true, ""), // decided by the IPv4 address it carries
+	blk("2620:4f:8000::/48", "Direct Delegation AS112 Service", true, ""),
+	blk("3fff::/20", "Documentation", false, reserved),
+	blk("5f00::/16", "Segment Routing (SRv6) SIDs", false, reserved),
+	blk("fc00::/7", "Unique-Local", false, "a private"),
+	blk("fe80::/10", "Link-Local Unicast", false, "a link-local"),
+	blk("ff00::/8", "Multicast", false, "a multicast"),
+}
+
+// globalUnicast is the only IPv6 space IANA has allocated for global
+// unicast; the rest of the address space is reserved.
+var globalUnicast = netip.MustParsePrefix("2000::/3")
+
+// Cloud instance metadata and service endpoints: never reachable, whatever
+// the deployment allows.
+var metadata = []netip.Prefix{
+	netip.MustParsePrefix("169.254.169.254/32"), // EC2/GCP/Azure IMDS
+	netip.MustParsePrefix("169.254.170.2/32"),   // ECS task metadata
+	netip.MustParsePrefix("169.254.169.123/32"), // Amazon Time Sync
+	netip.MustParsePrefix("100.100.100.200/32"), // Alibaba metadata
+	netip.MustParsePrefix("fd00:ec2::/32"),      // EC2 IPv6 IMDS, DNS, NTP (fd00:ec2::254 ...)
+}
 
 func in(a netip.Addr, ps []netip.Prefix) bool {
 	for _, p := range ps {
@@ -270,57 +331,93 @@ func in(a netip.Addr, ps []netip.Prefix) bool {
 	return false
 }
 
-// CheckAddr decides one address. IPv4 addresses embedded in IPv6 forms
-// (mapped, NAT64, 6to4) are checked as the IPv4 address they reach.
+// lookup is the most specific registry block holding a, if any.
+func lookup(a netip.Addr) (Block, bool) {
+	reg := IPv4Registry
+	if a.Is6() {
+		reg = IPv6Registry
+	}
+	var best Block
+	found := false
+	for _, b := range reg {
+		if b.Prefix.Contains(a) && (!found || b.Prefix.Bits() > best.Prefix.Bits()) {
+			best, found = b, true
+		}
+	}
+	return best, found
+}
+
+// CheckAddr decides one address: an IPv4 address embedded in an IPv6 form
+// is decided as itself first, then the address as written.
 func (p Policy) CheckAddr(a netip.Addr) error {
 	a = a.WithZone("")
-	if inner, ok := embeddedIPv4(a); ok {
+	if inner, translated, ok := embeddedIPv4(a); ok {
 		if err := p.CheckAddr(inner); err != nil {
 			return err
 		}
+		if translated {
+			// A pure change of address family reaches exactly the IPv4
+			// host, so that host's decision is the whole decision.
+			return nil
+		}
 	}
-	a = a.Unmap()
 	if in(a, metadata) {
 		return refuse("URL resolves to %s, a cloud metadata address", a)
 	}
-	if in(a, loopback) {
-		if p.DevLoopback || in(a, p.AllowedPrivate) {
-			return nil
-		}
+	b, found := lookup(a)
+	switch {
+	case found && b.Global:
+		return nil
+	case !found && (a.Is4() || globalUnicast.Contains(a)):
+		return nil
+	case !found:
+		b = Block{Name: "reserved by the IETF (outside global unicast 2000::/3)", class: reserved}
+	}
+	if in(a, p.AllowedPrivate) || (p.DevLoopback && a.IsLoopback()) {
+		return nil
+	}
+	if b.class == "a loopback" {
 		return refuse("URL resolves to %s, a loopback address", a)
 	}
-	for _, c := range blocked {
-		if !in(a, c.prefixes) {
-			continue
-		}
-		if in(a, p.AllowedPrivate) {
-			return nil
-		}
-		return refuse("URL resolves to %s, %s address; if this is on-prem Exchange over a VPN, the deployment must allow that range", a, c.name)
-	}
-	return nil
+	return refuse("URL resolves to %s, %s address (%s, not globally reachable); if this is on-prem Exchange over a VPN, the deployment must allow that range", a, b.class, b.Name)
 }
 
 var (
-	nat64   = netip.MustParsePrefix("64:ff9b::/96")
-	sixTo4  = netip.MustParsePrefix("2002::/16")
-	v4Inner = netip.MustParsePrefix("::ffff:0:0/96")
+	mapped   = netip.MustParsePrefix("::ffff:0:0/96")
+	siit     = netip.MustParsePrefix("::ffff:0:0:0/96")
+	compat   = netip.MustParsePrefix("::/96")
+	nat64    = netip.MustParsePrefix("64:ff9b::/96")
+	nat64Loc = netip.MustParsePrefix("64:ff9b:1::/48")
+	sixTo4   = netip.MustParsePrefix("2002::/16")
+	teredo   = netip.MustParsePrefix("2001::/32")
 )
 
-// embeddedIPv4 returns the IPv4 address an IPv6 address routes to, for the
-// translation schemes where that is well defined.
-func embeddedIPv4(a netip.Addr) (netip.Addr, bool) {
-	if !a.Is6() || v4Inner.Contains(a) {
-		return netip.Addr{}, false
+// embeddedIPv4 returns the IPv4 address an IPv6 address carries, and
+// whether the IPv6 form is a plain translation of it (mapped, SIIT,
+// well-known NAT64, 6to4), which is then decided by that address alone.
+// The others (compatible, local-use NAT64, Teredo) are refused as
+// themselves too. :: and ::1 carry no address.
+func embeddedIPv4(a netip.Addr) (netip.Addr, bool, bool) {
+	if !a.Is6() {
+		return netip.Addr{}, false, false
 	}
 	b := a.As16()
+	last := netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
 	switch {
-	case nat64.Contains(a):
-		return netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]}), true
+	case mapped.Contains(a), siit.Contains(a), nat64.Contains(a):
+		return last, true, true
 	case sixTo4.Contains(a):
-		return netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}), true
+		return netip.AddrFrom4([4]byte{b[2], b[3], b[4], b[5]}), true, true
+	case compat.Contains(a) && a.Compare(netip.MustParseAddr("::ffff")) > 0:
+		return last, false, true
+	case nat64Loc.Contains(a):
+		// RFC 6052 with a /48 prefix: the IPv4 bits sit around the u octet.
+		return netip.AddrFrom4([4]byte{b[6], b[7], b[9], b[10]}), false, true
+	case teredo.Contains(a):
+		// The client's address, obfuscated (bits inverted).
+		return netip.AddrFrom4([4]byte{^b[12], ^b[13], ^b[14], ^b[15]}), false, true
 	}
-	return netip.Addr{}, false
+	return netip.Addr{}, false, false
 }
 
 // Control is a net.Dialer Control function: it refuses a connection to an

@@ -45,7 +45,7 @@ var (
 
 var rules = []rule{
 	{"shared/domain", nil, "the core's types and ports depend on nothing, so every layer can use them"},
-	{"shared/app", []string{"shared/domain", "shared/platform/readcache"}, "use cases see only the domain's ports (and a plain cache), so they run the same on AWS, locally and in tests"},
+	{"shared/app", []string{"shared/domain", "shared/platform/readcache", "shared/platform/redact"}, "use cases see only the domain's ports (and a plain cache and the one credential scrubber), so they run the same on AWS, locally and in tests"},
 	{"shared/platform/*", coreAnd(platform), "shared infrastructure sits under every adapter, so it cannot depend on any of them"},
 	{"shared/api", coreAnd("shared/app", platform), "the HTTP API drives the use cases; stores and protocols reach it only through the domain's ports"},
 	{"shared/exchange/ews", coreAnd(platform), "the EWS client speaks the protocol and knows no adapter"},

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
 )
 
 // Credentials of every kind, with distinctive secret values the leak checks
@@ -25,12 +26,8 @@ func credentials() map[string]domain.Credential {
 // NoSecretIn fails the test if text contains any secret value of creds.
 func NoSecretIn(t testing.TB, what, text string, creds ...domain.Credential) {
 	t.Helper()
-	for _, c := range creds {
-		for _, v := range c.SecretValues() {
-			if strings.Contains(text, v) {
-				t.Fatalf("%s contains a secret value: %q", what, text)
-			}
-		}
+	if hits := secretscan.Find(text, creds); len(hits) > 0 {
+		t.Fatalf("%s contains a secret value as %s: %q", what, hits[0].Form.Name, text)
 	}
 }
 
