@@ -137,8 +137,10 @@ func Plan(changes []domain.ItemChange, stored map[string]ItemState) ([]Entry, ma
 // store reads before PlanIndexed.
 func ImmutableIDs(changes []domain.ItemChange) []string {
 	var ids []string
+	seen := map[string]bool{}
 	for _, c := range changes {
-		if c.ImmutableID != "" && !slices.Contains(ids, c.ImmutableID) {
+		if c.ImmutableID != "" && !seen[c.ImmutableID] {
+			seen[c.ImmutableID] = true
 			ids = append(ids, c.ImmutableID)
 		}
 	}
@@ -149,8 +151,10 @@ func ImmutableIDs(changes []domain.ItemChange) []string {
 // and those the index names for its immutable ids (index: as read).
 func ItemIDs(changes []domain.ItemChange, index map[string]string) []string {
 	var ids []string
+	seen := map[string]bool{}
 	add := func(id string) {
-		if id != "" && !slices.Contains(ids, id) {
+		if id != "" && !seen[id] {
+			seen[id] = true
 			ids = append(ids, id)
 		}
 	}
