@@ -39,8 +39,9 @@ type MailboxStore interface {
 	// PutMailbox creates or replaces m.
 	PutMailbox(ctx context.Context, m Mailbox) error
 	GetMailbox(ctx context.Context, tenantID, address string) (Mailbox, error)
-	// DeleteMailbox removes the mailbox and its sync state, items and
-	// feed entries are left to expire or PurgeTenant; ErrNotFound if absent.
+	// DeleteMailbox removes the mailbox and its sync state, items (with
+	// their immutable-id index) and feed entries are left to expire or
+	// PurgeTenant; ErrNotFound if absent.
 	DeleteMailbox(ctx context.Context, tenantID, address string) error
 	// ListMailboxes pages through a tenant's mailboxes in address order.
 	ListMailboxes(ctx context.Context, tenantID string, q MailboxQuery) (mailboxes []Mailbox, next string, err error)
