@@ -195,6 +195,9 @@ func (c *connFlags) resolve(getenv func(string) string) (*target, error) {
 	t.tenant = domain.Tenant{
 		ID: "ewsctl", ExchangeVersion: c.version, AuthKind: cred.Kind, Protocol: protocol,
 		AccessMode: mode, Folders: domain.DefaultFolders,
+		// The protocol's own ids, as for a tenant onboarded on it (an
+		// empty format means EWS ids, which a Graph sync would translate).
+		IDFormat: domain.IDFormat(protocol),
 	}
 	if protocol == domain.ProtocolGraph {
 		// ewsctl shows Graph's own ids (an onboarded tenant's id format

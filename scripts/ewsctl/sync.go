@@ -30,6 +30,9 @@ type changeLine struct {
 	ItemID    string            `json:"itemId"`
 	ChangeKey string            `json:"changeKey,omitempty"`
 	Item      *domain.Item      `json:"item,omitempty"` // nil for deletes and items gone meanwhile
+	// ImmutableID: Graph's immutable id where itemId is an EWS id read
+	// over Graph (a removal has only it).
+	ImmutableID string `json:"immutableId,omitempty"`
 }
 
 func runSync(ctx context.Context, args []string, e env) error {
@@ -245,7 +248,7 @@ func (s *syncer) emit(f domain.FolderInfo, kind domain.ItemKind, changes []domai
 		}
 	}
 	for _, c := range changes {
-		line := changeLine{Mailbox: s.ref.Address, Folder: f.DisplayName, FolderID: f.ID, Kind: c.Kind, ItemID: c.ItemID, ChangeKey: c.ChangeKey}
+		line := changeLine{Mailbox: s.ref.Address, Folder: f.DisplayName, FolderID: f.ID, Kind: c.Kind, ItemID: c.ItemID, ChangeKey: c.ChangeKey, ImmutableID: c.ImmutableID}
 		if it, ok := items[c.ItemID]; ok {
 			line.Item = &it
 			line.ChangeKey = it.ChangeKey

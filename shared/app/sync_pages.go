@@ -141,7 +141,7 @@ func (r *syncRun) fetchChunk(ctx context.Context, folderID string, rest []domain
 	var out []domain.ItemChange
 	for _, c := range rest[:n] {
 		if c.Kind == domain.ChangeDelete {
-			out = append(out, domain.ItemChange{Kind: domain.ChangeDelete, ItemID: c.ItemID, FolderID: folderID})
+			out = append(out, domain.ItemChange{Kind: domain.ChangeDelete, ItemID: c.ItemID, FolderID: folderID, ImmutableID: c.ImmutableID})
 			continue
 		}
 		it, ok := byID[c.ItemID]
@@ -152,7 +152,7 @@ func (r *syncRun) fetchChunk(ctx context.Context, folderID string, rest []domain
 		if it.ChangeKey == "" {
 			it.ChangeKey = c.ChangeKey
 		}
-		out = append(out, domain.ItemChange{Kind: c.Kind, ItemID: it.ID, ChangeKey: it.ChangeKey, Item: &it})
+		out = append(out, domain.ItemChange{Kind: c.Kind, ItemID: it.ID, ChangeKey: it.ChangeKey, Item: &it, ImmutableID: c.ImmutableID})
 	}
 	return n, out, nil
 }

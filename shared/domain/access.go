@@ -44,6 +44,12 @@ type ItemChangeRef struct {
 	Kind      ChangeKind `json:"kind"`
 	ItemID    string     `json:"itemId"`
 	ChangeKey string     `json:"changeKey,omitempty"`
+	// ImmutableID is the item's Graph immutable id, set only by an adapter
+	// that reports translated ids (a tenant with IDFormatEWS over Graph):
+	// the store keeps an index from it to the id the feed carries, since
+	// removals and moves cannot be translated (see ItemChange). A removal
+	// then carries only it, ItemID empty.
+	ImmutableID string `json:"immutableId,omitempty"`
 }
 
 // ItemsPage is one answer of a folder sync.

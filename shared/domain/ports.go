@@ -39,8 +39,9 @@ type MailboxStore interface {
 	// PutMailbox creates or replaces m.
 	PutMailbox(ctx context.Context, m Mailbox) error
 	GetMailbox(ctx context.Context, tenantID, address string) (Mailbox, error)
-	// DeleteMailbox removes the mailbox and its sync state, items and
-	// feed entries are left to expire or PurgeTenant; ErrNotFound if absent.
+	// DeleteMailbox removes the mailbox and its sync state, items (with
+	// their immutable-id index) and feed entries are left to expire or
+	// PurgeTenant; ErrNotFound if absent.
 	DeleteMailbox(ctx context.Context, tenantID, address string) error
 	// ListMailboxes pages through a tenant's mailboxes in address order.
 	ListMailboxes(ctx context.Context, tenantID string, q MailboxQuery) (mailboxes []Mailbox, next string, err error)
@@ -111,6 +112,14 @@ type ItemChange struct {
 	// that moved out as removed, so the delete applies only to an item
 	// stored in that folder. Empty: whatever folder.
 	FolderID string
+	// ImmutableID (ItemChangeRef.ImmutableID) is the item's id that
+	// survives moves, when ItemID is another id (an EWS id over Graph).
+	// The store keeps, per mailbox, an index from it to the ItemID of the
+	// latest upsert. A delete with it has no ItemID: it deletes the item
+	// the index names (a hard-deleted item's id no longer translates). An
+	// upsert whose immutable id the index maps to another live item is a
+	// move that changed the item's id: that item is deleted first.
+	ImmutableID string
 }
 
 // FeedQuery pages a change feed: a tenant's, or one mailbox's if Mailbox is set.
@@ -137,6 +146,11 @@ type ItemStore interface {
 	// nothing (the item moved there), and a create from another folder
 	// than the tombstone's is news even with a seen change key (the item
 	// moved, and the old folder's delete was applied first).
+	// Changes with an ImmutableID also resolve against the mailbox's
+	// immutable-id index and update it in the same transaction as their
+	// item (an upsert that is no news still adds a missing index entry);
+	// the index lives as long as the items (PurgeTenant, not
+	// DeleteMailbox, removes it).
 	ApplyChanges(ctx context.Context, tenantID, mailbox string, changes []ItemChange) (appended int, err error)
 	// ReadFeed returns changes in order after Cursor, and the cursor to
 	// continue from (equal to the given one when nothing is new). Cursors

@@ -28,6 +28,7 @@
 //	B#<tenantID>#<address> I#<itemID>          n, ks, del, d      latest item (ks = recent change keys)
 //	B#<tenantID>#<address> F#<seq:020d>        d, at | gap, at    mailbox feed entry, or gap marker (ttl with FeedRetention)
 //	B#<tenantID>#<address> R#<fh>#<resync>#<h> z, ttl             ids a recovery resync saw (see below)
+//	B#<tenantID>#<address> X#<immutableID>     to                 immutable-id index: the stored item's id (aliases.go)
 //	K#<scope>              <key>               exp, val, ttl      idempotency record
 //
 // Tenant ids may not contain '#', so the partitions of two tenants never
@@ -108,6 +109,13 @@
 // Cost per sync that found k changes (k ≤ 32, one chunk): one BatchGetItem
 // of k strongly consistent reads, two head ADDs, and one transaction of
 // (items + 2k) writes at 2 WRU per KB. A sync with no news writes nothing.
+// Changes that carry an immutable id (EWS ids over Graph) add one read each
+// (their index entry, in the same BatchGetItem), a second BatchGetItem for
+// the items of removals and id-changing moves, and one index write (2 WRU)
+// per new item or move, in the same transaction; a sync that found an
+// unchanged item whose entry is missing (the first Graph sync after the
+// switch from EWS, once per item) writes that entry alone, 100 to a
+// transaction.
 //
 // # Recovery listings
 //

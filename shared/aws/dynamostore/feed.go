@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -52,7 +54,7 @@ func (s *Store) ApplyChanges(ctx context.Context, tenantID, mailbox string, chan
 	}
 	appended := 0
 	for attempt := 1; ; attempt++ {
-		items, err := s.readItems(ctx, tenantID, mailbox, changes)
+		items, index, err := s.readItems(ctx, tenantID, mailbox, changes)
 		if err != nil {
 			return appended, err
 		}
@@ -60,10 +62,10 @@ func (s *Store) ApplyChanges(ctx context.Context, tenantID, mailbox string, chan
 		for id, r := range items {
 			stored[id] = r.state
 		}
-		entries, _ := storeplan.Plan(changes, stored)
+		entries, _, aliases := storeplan.PlanIndexed(changes, stored, index)
 		lost := false
 		for len(entries) > 0 {
-			n, err := s.commitChunk(ctx, tenantID, mailbox, items, entries)
+			n, err := s.commitChunk(ctx, tenantID, mailbox, items, index, entries)
 			if errors.Is(err, errLostRace) {
 				lost = true
 				break
@@ -73,6 +75,13 @@ func (s *Store) ApplyChanges(ctx context.Context, tenantID, mailbox string, chan
 			}
 			appended += n
 			entries = entries[n:]
+		}
+		if !lost && len(aliases) > 0 {
+			err := s.writeAliases(ctx, mailboxPK(tenantID, mailbox), index, aliases)
+			if err != nil && !errors.Is(err, errLostRace) {
+				return appended, err
+			}
+			lost = err != nil
 		}
 		if !lost {
 			return appended, nil
@@ -91,24 +100,52 @@ func (s *Store) ApplyChanges(ctx context.Context, tenantID, mailbox string, chan
 	}
 }
 
-// readItems reads the stored state of the batch's items, strongly
-// consistent.
-func (s *Store) readItems(ctx context.Context, tenantID, mailbox string, changes []domain.ItemChange) (map[string]itemRec, error) {
+// readItems reads the stored state of the batch's items and the index
+// entries of its immutable ids, strongly consistent: one BatchGetItem, and
+// a second for the items the index names that the batch does not (a
+// removal by immutable id, a move that changed the item's id).
+func (s *Store) readItems(ctx context.Context, tenantID, mailbox string, changes []domain.ItemChange) (map[string]itemRec, map[string]string, error) {
 	items := map[string]itemRec{}
+	index := map[string]string{}
 	mpk := mailboxPK(tenantID, mailbox)
 	var keys []item
 	seen := map[string]bool{}
 	for _, c := range changes {
-		if !seen[c.ItemID] {
+		if c.ItemID != "" && !seen[c.ItemID] {
 			seen[c.ItemID] = true
 			keys = append(keys, key(mpk, "I#"+c.ItemID))
 		}
 	}
-	got, err := s.batchGet(ctx, keys, true, "sk, #n, #ks, #del, #fld", map[string]string{"#n": "n", "#ks": "ks", "#del": "del", "#fld": "fld"})
+	for _, x := range storeplan.ImmutableIDs(changes) {
+		keys = append(keys, aliasKey(mpk, x))
+	}
+	got, err := s.batchGet(ctx, keys, true, "sk, #n, #ks, #del, #fld, #to", map[string]string{"#n": "n", "#ks": "ks", "#del": "del", "#fld": "fld", "#to": "to"})
 	if err != nil {
-		return nil, fmt.Errorf("dynamostore: read items: %w", err)
+		return nil, nil, fmt.Errorf("dynamostore: read items: %w", err)
+	}
+	var more []item
+	for _, it := range got {
+		if x, ok := strings.CutPrefix(getS(it, "sk"), aliasPrefix); ok {
+			index[x] = getS(it, "to")
+		}
+	}
+	for _, id := range storeplan.ItemIDs(changes, index) {
+		if !seen[id] {
+			seen[id] = true
+			more = append(more, key(mpk, "I#"+id))
+		}
+	}
+	if len(more) > 0 {
+		got2, err := s.batchGet(ctx, more, true, "sk, #n, #ks, #del, #fld", map[string]string{"#n": "n", "#ks": "ks", "#del": "del", "#fld": "fld"})
+		if err != nil {
+			return nil, nil, fmt.Errorf("dynamostore: read items: %w", err)
+		}
+		got = append(got, got2...)
 	}
 	for _, it := range got {
+		if !strings.HasPrefix(getS(it, "sk"), "I#") {
+			continue
+		}
 		rec := itemRec{n: getN(it, "n")}
 		if l, ok := it["ks"].(*types.AttributeValueMemberL); ok {
 			for _, v := range l.Value {
@@ -123,7 +160,7 @@ func (s *Store) readItems(ctx context.Context, tenantID, mailbox string, changes
 		rec.state.Folder = getS(it, "fld")
 		items[getS(it, "sk")[len("I#"):]] = rec
 	}
-	return items, nil
+	return items, index, nil
 }
 
 // allocate takes k sequence numbers from a feed head with an atomic ADD
@@ -162,10 +199,14 @@ func (s *Store) feedEntry(pk string, seq int64, cursor string, ch domain.Change)
 // chunkSize is how many of entries fit in one transaction with their items.
 func chunkSize(entries []storeplan.Entry) int {
 	itemsSeen := map[string]bool{}
+	aliasSeen := map[string]bool{}
 	actions, size := 0, 0
 	for i, e := range entries {
 		add := 2
 		if !itemsSeen[e.ItemID] {
+			add++
+		}
+		if e.Alias != "" && !aliasSeen[e.Alias] {
 			add++
 		}
 		bytes := 1024
@@ -177,6 +218,9 @@ func chunkSize(entries []storeplan.Entry) int {
 			return i
 		}
 		itemsSeen[e.ItemID] = true
+		if e.Alias != "" {
+			aliasSeen[e.Alias] = true
+		}
 		actions += add
 		size += bytes
 	}
@@ -184,8 +228,9 @@ func chunkSize(entries []storeplan.Entry) int {
 }
 
 // commitChunk numbers and writes as many of entries as fit in one
-// transaction, returns how many, and updates items to what it wrote.
-func (s *Store) commitChunk(ctx context.Context, tenantID, mailbox string, items map[string]itemRec, entries []storeplan.Entry) (int, error) {
+// transaction, returns how many, and updates items and index to what it
+// wrote.
+func (s *Store) commitChunk(ctx context.Context, tenantID, mailbox string, items map[string]itemRec, index map[string]string, entries []storeplan.Entry) (int, error) {
 	n := chunkSize(entries)
 	tfirst, err := s.allocate(ctx, tenantHead(tenantID), n)
 	if err != nil {
@@ -195,12 +240,13 @@ func (s *Store) commitChunk(ctx context.Context, tenantID, mailbox string, items
 	if err != nil {
 		return 0, err
 	}
-	return s.writeChunk(ctx, tenantID, mailbox, items, entries[:n], tfirst, mfirst)
+	return s.writeChunk(ctx, tenantID, mailbox, items, index, entries[:n], tfirst, mfirst)
 }
 
 // writeChunk writes entries under the numbers from tfirst (tenant feed) and
-// mfirst (mailbox feed) in one transaction.
-func (s *Store) writeChunk(ctx context.Context, tenantID, mailbox string, items map[string]itemRec, entries []storeplan.Entry, tfirst, mfirst int64) (int, error) {
+// mfirst (mailbox feed) in one transaction, with the index entries they
+// carry (index: as stored, the condition of each).
+func (s *Store) writeChunk(ctx context.Context, tenantID, mailbox string, items map[string]itemRec, index map[string]string, entries []storeplan.Entry, tfirst, mfirst int64) (int, error) {
 	tpk, mpk := tenantPK(tenantID), mailboxPK(tenantID, mailbox)
 	n := len(entries)
 	// Stamped after allocation: a gap's numbers are older than any entry
@@ -261,6 +307,10 @@ func (s *Store) writeChunk(ctx context.Context, tenantID, mailbox string, items 
 		}
 		actions = append(actions, types.TransactWriteItem{Put: p})
 	}
+	aliases := chunkAliases(entries)
+	for x, id := range aliases {
+		actions = append(actions, s.aliasPut(mpk, index, x, id))
+	}
 	actions = append(actions, feed...)
 	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: actions})
 	if err != nil {
@@ -278,6 +328,7 @@ func (s *Store) writeChunk(ctx context.Context, tenantID, mailbox string, items 
 	for _, id := range order {
 		items[id] = itemRec{n: items[id].n + 1, state: last[id].State}
 	}
+	maps.Copy(index, aliases)
 	return n, nil
 }
 

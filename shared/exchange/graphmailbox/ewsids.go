@@ -16,8 +16,9 @@ import (
 // them, and its stored folders and items are keyed on them. This Access
 // then translates every id it reports with translateExchangeIds:
 //
-//   - items (delta pages, GetItems, removals): restImmutableEntryId to
-//     ewsId, one call per page for all the page's ids;
+//   - items (delta pages, GetItems): restImmutableEntryId to ewsId, one
+//     call per page for all the page's ids; each change also carries its
+//     immutable id (ItemChangeRef.ImmutableID);
 //   - folders: restId to ewsId, kept per mailbox (folder ids never
 //     change); the synthetic calendar and contacts folders become the
 //     default calendar's and contacts folder's EWS ids, read once per full
@@ -32,9 +33,12 @@ import (
 //
 // What translation cannot do: a removed id names an item that is gone
 // (hard-deleted: no translation) or lives elsewhere (moved: its EWS id is
-// the new one), so removals do not name the EWS id the feed reported. They
-// are reported under the translated id where there is one (a no-op for
-// the store) and dropped otherwise; see docs/graph.md.
+// the new one), so no translation names the EWS id the feed reported.
+// Removals are therefore reported by immutable id only, untranslated, and
+// the item store resolves them against its index from immutable ids to
+// the ids it stored (domain.ItemChange.ImmutableID), which the upserts'
+// immutable ids keep current; a moved item's new EWS id then replaces the
+// old one in the feed.
 
 // ewsStatePrefix marks a folder state written with EWS ids.
 const ewsStatePrefix = "e|"
@@ -303,7 +307,9 @@ func (a *Access) syncItemsEWS(ctx context.Context, m domain.MailboxRef, folderID
 	}
 	ids := make([]string, 0, len(page.Changes))
 	for _, c := range page.Changes {
-		ids = append(ids, c.ItemID)
+		if c.Kind != domain.ChangeDelete {
+			ids = append(ids, c.ItemID)
+		}
 	}
 	tr := map[string]string{}
 	if len(ids) > 0 {
@@ -313,10 +319,15 @@ func (a *Access) syncItemsEWS(ctx context.Context, m domain.MailboxRef, folderID
 	}
 	refs := page.Changes[:0]
 	for _, c := range page.Changes {
+		if c.Kind == domain.ChangeDelete {
+			c.ItemID, c.ImmutableID = "", c.ItemID
+			refs = append(refs, c)
+			continue
+		}
 		// Untranslated: an item gone since the page was read (its removal
-		// follows), or a removal (see the file comment).
+		// follows).
 		if e, ok := tr[c.ItemID]; ok {
-			c.ItemID = e
+			c.ItemID, c.ImmutableID = e, c.ItemID
 			refs = append(refs, c)
 		}
 	}

@@ -23,6 +23,7 @@
 //	  mfeed                  address 0x00 seq → nothing (index of feed for one mailbox)
 //	  audit                  at (unix ns, 8 bytes) seq (8 bytes) → AuditEntry
 //	  seen                   address 0x00 folderID 0x00 resync 0x00 itemID → nothing (ids a recovery resync saw)
+//	  aliases                address 0x00 immutableID → itemID (immutable-id index, see aliases.go)
 //	  jobs                   jobID → {expires, done} (finished mailboxes of a sync job that came back)
 //
 // Feed cursors are the decimal sequence number of the last entry read, the

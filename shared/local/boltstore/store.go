@@ -438,18 +438,14 @@ func (s *Store) ApplyChanges(_ context.Context, tenantID, mailbox string, change
 		if err != nil {
 			return err
 		}
-		stored := map[string]storeplan.ItemState{}
-		for _, c := range changes {
-			var si storedItem
-			ok, err := get(items, join(mailbox, []byte(c.ItemID)), &si)
-			if err != nil {
-				return err
-			}
-			if ok {
-				stored[c.ItemID] = storeplan.ItemState{Keys: si.Keys, Deleted: si.Deleted, Folder: si.folder()}
-			}
+		stored, index, err := readForPlan(tx, tenantID, mailbox, items, changes)
+		if err != nil {
+			return err
 		}
-		entries, _ := storeplan.Plan(changes, stored)
+		entries, _, aliases := storeplan.PlanIndexed(changes, stored, index)
+		if err := putAliases(tx, tenantID, mailbox, entries, aliases); err != nil {
+			return err
+		}
 		if len(entries) == 0 {
 			return nil
 		}

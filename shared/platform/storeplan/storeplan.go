@@ -5,6 +5,7 @@
 package storeplan
 
 import (
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -80,6 +81,9 @@ type Entry struct {
 	ChangeKey string       // for deletes, the key of the deleted version
 	State     ItemState    // the item's state after this entry
 	Item      *domain.Item // nil for deletes
+	// Alias, when set, is an immutable id the index must map to ItemID
+	// once this entry's item is stored, in the same transaction.
+	Alias string
 }
 
 // Validate checks a batch before anything is stored.
@@ -91,7 +95,14 @@ func Validate(tenantID, mailbox string, changes []domain.ItemChange) error {
 		return domain.Invalid("mailbox", "mailbox is required")
 	}
 	for i, c := range changes {
-		if c.ItemID == "" {
+		switch {
+		case c.Kind == domain.ChangeDelete && c.ImmutableID != "":
+			// Known by its immutable id only: the index names the item.
+			if c.ItemID != "" {
+				return domain.Invalid("changes.itemId", "change %d: a delete by immutable id names no item id", i)
+			}
+			continue
+		case c.ItemID == "":
 			return domain.Invalid("changes.itemId", "change %d has no item id", i)
 		}
 		switch c.Kind {
@@ -116,36 +127,111 @@ func Validate(tenantID, mailbox string, changes []domain.ItemChange) error {
 	return nil
 }
 
-// Plan walks the batch in order against the stored states (by item id;
-// absent = never stored) and returns the entries that are news, plus the
-// resulting state of every item an entry touches. The stored state, not the
-// change's kind, decides create versus update: a resync from scratch reports
-// everything as created, and only items whose key changed are updates.
+// Plan is PlanIndexed for a batch without immutable ids.
 func Plan(changes []domain.ItemChange, stored map[string]ItemState) ([]Entry, map[string]ItemState) {
+	entries, final, _ := PlanIndexed(changes, stored, nil)
+	return entries, final
+}
+
+// ImmutableIDs are the immutable ids of the batch, whose index entries a
+// store reads before PlanIndexed.
+func ImmutableIDs(changes []domain.ItemChange) []string {
+	var ids []string
+	seen := map[string]bool{}
+	for _, c := range changes {
+		if c.ImmutableID != "" && !seen[c.ImmutableID] {
+			seen[c.ImmutableID] = true
+			ids = append(ids, c.ImmutableID)
+		}
+	}
+	return ids
+}
+
+// ItemIDs are the ids of the stored items PlanIndexed needs: the batch's
+// and those the index names for its immutable ids (index: as read).
+func ItemIDs(changes []domain.ItemChange, index map[string]string) []string {
+	var ids []string
+	seen := map[string]bool{}
+	add := func(id string) {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	for _, c := range changes {
+		add(c.ItemID)
+		add(index[c.ImmutableID])
+	}
+	return ids
+}
+
+// PlanIndexed walks the batch in order against the stored states (by item
+// id; absent = never stored) and the mailbox's immutable-id index (immutable
+// id → stored item id; absent = none), and returns the entries that are
+// news, the resulting state of every item an entry touches, and the index
+// entries to write that no entry carries. The stored state, not the
+// change's kind, decides create versus update: a resync from scratch
+// reports everything as created, and only items whose key changed are
+// updates.
+//
+// The index serves ids that change when an item moves (EWS ids read over
+// Graph) while Graph names removals by the immutable id. A delete by
+// immutable id deletes the item the index names, under the usual folder
+// rule. An upsert that is news and whose immutable id maps to another live
+// item is a move that gave the item a new id: the feed gets a delete of the
+// old id, then a create of the new one, as EWS reports a move, so the
+// consumer's copy is keyed as Exchange's item now is, whichever folder is
+// read first (read after, the old folder's removal finds the item stored in
+// the new folder and deletes nothing). An upsert that is a replay only adds
+// a missing index entry (the first Graph sync of items stored over EWS): it
+// must not follow an index that a later move already moved on.
+func PlanIndexed(changes []domain.ItemChange, stored map[string]ItemState, index map[string]string) ([]Entry, map[string]ItemState, map[string]string) {
 	state := make(map[string]ItemState, len(stored))
 	known := make(map[string]bool, len(stored))
 	for id, st := range stored {
 		state[id], known[id] = st, true
 	}
+	idx := maps.Clone(index)
+	if idx == nil {
+		idx = map[string]string{}
+	}
 	final := map[string]ItemState{}
+	aliases := map[string]string{} // index writes no entry carries
 	var out []Entry
+	del := func(id string, st ItemState) {
+		deleted := st.ChangeKey()
+		st = ItemState{Keys: st.Keys, Deleted: true, Folder: st.Folder}
+		out = append(out, Entry{Kind: domain.ChangeDelete, ItemID: id, ChangeKey: deleted, State: st})
+		state[id], known[id], final[id] = st, true, st
+	}
 	for _, c := range changes {
-		st, ok := state[c.ItemID], known[c.ItemID]
 		switch c.Kind {
 		case domain.ChangeDelete:
+			id := c.ItemID
+			if c.ImmutableID != "" {
+				id = idx[c.ImmutableID]
+			}
+			st, ok := state[id], known[id]
 			if !ok || st.Deleted || st.movedAway(c.FolderID) {
 				continue
 			}
-			deleted := st.ChangeKey()
-			st = ItemState{Keys: st.Keys, Deleted: true, Folder: st.Folder}
-			out = append(out, Entry{Kind: domain.ChangeDelete, ItemID: c.ItemID, ChangeKey: deleted, State: st})
+			del(id, st)
 		default:
+			st, ok := state[c.ItemID], known[c.ItemID]
 			// A seen key is a replay, unless the item comes back from
 			// another folder than the one its delete came from: a move
 			// whose delete was applied first.
 			movedBack := ok && st.Deleted && st.movedAway(c.Item.FolderID)
 			if ok && st.seen(c.ChangeKey) && !movedBack {
+				if x := c.ImmutableID; x != "" && idx[x] == "" {
+					idx[x], aliases[x] = c.ItemID, c.ItemID
+				}
 				continue
+			}
+			if old := idx[c.ImmutableID]; c.ImmutableID != "" && old != "" && old != c.ItemID {
+				if ost := state[old]; known[old] && !ost.Deleted {
+					del(old, ost)
+				}
 			}
 			kind := domain.ChangeUpdate
 			if !ok || st.Deleted {
@@ -158,12 +244,18 @@ func Plan(changes []domain.ItemChange, stored map[string]ItemState) ([]Entry, ma
 				keys = st.with(c.ChangeKey)
 			}
 			st = ItemState{Keys: keys, Folder: c.Item.FolderID}
-			out = append(out, Entry{Kind: kind, ItemID: c.ItemID, ChangeKey: c.ChangeKey, Item: &item, State: st})
+			e := Entry{Kind: kind, ItemID: c.ItemID, ChangeKey: c.ChangeKey, Item: &item, State: st}
+			if x := c.ImmutableID; x != "" {
+				e.Alias = x
+				idx[x] = c.ItemID
+				delete(aliases, x)
+			}
+			out = append(out, e)
+			state[c.ItemID], known[c.ItemID] = st, true
+			final[c.ItemID] = st
 		}
-		state[c.ItemID], known[c.ItemID] = st, true
-		final[c.ItemID] = st
 	}
-	return out, final
+	return out, final, aliases
 }
 
 // tenantIDPattern is what adapters accept as a tenant id where it becomes

@@ -2,9 +2,10 @@
 // passes (shared/dynamostore against DynamoDB Local, shared/local/boltstore
 // on disk). It asserts what callers rely on: optimistic concurrency,
 // not-found and conflict sentinels, paging, tenant isolation and purging,
-// expiry of audit entries, idempotency records and job progress, and a
-// change feed that holds every change exactly once, in order, under
-// concurrent writers.
+// expiry of audit entries, idempotency records and job progress, a change
+// feed that holds every change exactly once, in order, under concurrent
+// writers, and the immutable-id index that keeps moves and removals of
+// EWS ids read over Graph right.
 package storetest
 
 import (
@@ -57,6 +58,7 @@ func Run(t *testing.T, newStore func(t *testing.T, opts Options) domain.Store) {
 	t.Run("Idempotency", func(t *testing.T) { testIdempotency(t, setup) })
 	t.Run("PurgeTenant", func(t *testing.T) { testPurge(t, setup) })
 	t.Run("Recovery", func(t *testing.T) { testRecovery(t, setup) })
+	t.Run("ImmutableIndex", func(t *testing.T) { testImmutableIndex(t, setup) })
 	t.Run("JobProgress", func(t *testing.T) { testJobProgress(t, setup) })
 	t.Run("SyncSnapshots", func(t *testing.T) { testSyncSnapshots(t, setup) })
 	t.Run("FeedRetention", func(t *testing.T) { testFeedRetention(t, setupWith(SuiteFeedRetention)) })
