@@ -419,14 +419,12 @@ func TestGraphThrottleStorm(t *testing.T) {
 	if calm.requeues != 0 || calm.faults != 0 {
 		t.Fatalf("the calm run was throttled: %+v", calm)
 	}
-	// EWS stays within 1.5x (1/0.7 = 1.43 is the floor). Graph does not
-	// yet: a $batch (the well-known folder probe, GetItems of a resumed
-	// page) is repeated whole when one of its sub-requests is throttled,
-	// which measures 1.55-1.67x here. The bound below still catches a
-	// retry that repeats finished work (a hierarchy restarted mid-way
-	// measured 1.63-1.70x, no resume at all far more).
-	if ratio > 1.7 {
-		t.Errorf("the storm took %.3fx the calm run's requests, bound 1.7x (EWS: 1.5x)", ratio)
+	// 1/0.7 = 1.43 is the floor: every throttled request is sent again
+	// once. Graph measures 1.40-1.44x since a throttled sub-request of the
+	// well-known folder probe no longer voids the folders found beside it
+	// (before: 1.51-1.67x); a retry that repeats finished work goes over.
+	if ratio > 1.5 {
+		t.Errorf("the storm took %.3fx the calm run's requests, bound 1.5x", ratio)
 	}
 	// Each 429 ends its job and sends it back through the queue (a $batch
 	// may carry more than one 429): a retry inside the job would answer

@@ -138,7 +138,9 @@ func (r *syncRun) resolveDistinguished(ctx context.Context) error {
 		found, unreadable, err := r.access.DistinguishedFolders(ctx, r.ref, missing)
 		return answer{found, unreadable}, err
 	})
-	if err != nil {
+	// A throttled answer may still name some folders: keep them, so the
+	// retry asks only for the rest.
+	if ae := asAccess(err); err != nil && (ae == nil || ae.Kind != domain.AccessThrottled || len(a.found) == 0) {
 		return err
 	}
 	if r.st.Folders == nil {
@@ -153,7 +155,7 @@ func (r *syncRun) resolveDistinguished(ctx context.Context) error {
 		r.st.Folders[f.ID] = fs
 	}
 	r.unreadable = a.unreadable
-	return nil
+	return err
 }
 
 // syncableClass reports whether Mailbridge normalizes a folder's items.

@@ -78,7 +78,8 @@ type MailboxAccess interface {
 	// calendar, ...) to folders: a hierarchy sync does not say which
 	// folder is the inbox. Names the caller may not read come back in
 	// unreadable (folder-level delegate access), names the mailbox lacks
-	// in neither.
+	// in neither. A throttling error may come with the folders found
+	// before it (the caller keeps them and asks only for the rest).
 	DistinguishedFolders(ctx context.Context, m MailboxRef, names []string) (found []FolderInfo, unreadable []string, err error)
 }
 

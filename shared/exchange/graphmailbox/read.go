@@ -451,6 +451,10 @@ func (a *Access) DistinguishedFolders(ctx context.Context, m domain.MailboxRef, 
 	}
 	var found []domain.FolderInfo
 	var unreadable []string
+	// A throttled sub-request does not void the others: what was found
+	// comes back with the throttling error, so the retry asks only for the
+	// rest (each sub-request counts against the mailbox's budget).
+	var throttled *domain.AccessError
 	for i, r := range resps {
 		name := names[i]
 		if err := batchErr(r); err != nil {
@@ -458,6 +462,10 @@ func (a *Access) DistinguishedFolders(ctx context.Context, m domain.MailboxRef, 
 			case graph.ClassAccessDenied:
 				unreadable = append(unreadable, name)
 			case graph.ClassNotFound, graph.ClassInvalid:
+			case graph.ClassThrottled:
+				if throttled == nil {
+					throttled = classify(err, useFolder, name)
+				}
 			default:
 				return nil, nil, classify(err, useFolder, name)
 			}
@@ -483,6 +491,9 @@ func (a *Access) DistinguishedFolders(ctx context.Context, m domain.MailboxRef, 
 			return nil, nil, err
 		}
 		found = lists[0]
+	}
+	if throttled != nil {
+		return found, unreadable, throttled
 	}
 	return found, unreadable, nil
 }
