@@ -55,3 +55,20 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// Schedule names are unique per schedule group: each must carry the
+// stage (or live in a stage's own group), or a second stage in the same
+// account and region fails to create.
+func TestScheduleNamesCarryTheStage(t *testing.T) {
+	tpl := Transformed(t)
+	ids := tpl.OfType("AWS::Scheduler::Schedule")
+	if len(ids) == 0 {
+		t.Fatal("no schedules")
+	}
+	for _, id := range ids {
+		p := tpl.Resources[id].Properties
+		if !contains(Refs(path(p, "Name")), "Stage") && !contains(Refs(path(p, "GroupName")), "Stage") {
+			t.Errorf("schedule %s: name %s in group %s: neither depends on the Stage parameter", id, jsonOf(path(p, "Name")), jsonOf(path(p, "GroupName")))
+		}
+	}
+}
