@@ -72,3 +72,76 @@ func TestScheduleNamesCarryTheStage(t *testing.T) {
 		}
 	}
 }
+
+// Every topic an alarm publishes to is either unencrypted or encrypted
+// with a key of this template whose policy lets CloudWatch use it: with
+// the AWS managed key (alias/aws/sns) CloudWatch's publishes fail and no
+// alarm e-mail arrives.
+func TestAlarmTopicsAcceptCloudWatch(t *testing.T) {
+	tpl := Transformed(t)
+	topics := map[string]bool{}
+	for _, id := range tpl.OfType("AWS::CloudWatch::Alarm") {
+		for _, a := range []string{"AlarmActions", "OKActions", "InsufficientDataActions"} {
+			for _, ref := range Refs(path(tpl.Resources[id].Properties, a)) {
+				topics[ref] = true
+			}
+		}
+	}
+	if len(topics) == 0 {
+		t.Fatal("no alarm publishes to a topic")
+	}
+	for topic := range topics {
+		r, ok := tpl.Resources[topic]
+		if !ok || r.Type != "AWS::SNS::Topic" {
+			t.Errorf("alarm action %s is not a topic of this template", topic)
+			continue
+		}
+		key := path(r.Properties, "KmsMasterKeyId")
+		if key == nil {
+			continue
+		}
+		refs := Refs(key)
+		if len(refs) != 1 || tpl.Resources[refs[0]].Type != "AWS::KMS::Key" {
+			t.Errorf("topic %s: key %s is not a customer managed key of this template", topic, jsonOf(key))
+			continue
+		}
+		if !keyAllows(tpl.Resources[refs[0]].Properties, "cloudwatch.amazonaws.com", "kms:Decrypt", "kms:GenerateDataKey*") {
+			t.Errorf("topic %s: the policy of key %s does not allow cloudwatch.amazonaws.com kms:Decrypt and kms:GenerateDataKey*", topic, refs[0])
+		}
+	}
+}
+
+// keyAllows reports whether a key policy allows service every action.
+func keyAllows(props map[string]any, service string, actions ...string) bool {
+	stmts, _ := path(props, "KeyPolicy", "Statement").([]any)
+	for _, want := range actions {
+		ok := false
+		for _, s := range stmts {
+			if path(s, "Effect") != "Allow" || !contains(strs(path(s, "Principal", "Service")), service) {
+				continue
+			}
+			ok = ok || contains(strs(path(s, "Action")), want)
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// strs is a string or a list of strings as a list.
+func strs(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
