@@ -145,3 +145,34 @@ func strs(v any) []string {
 	}
 	return nil
 }
+
+// An alarm on an API Gateway metric must name an API of this template by
+// the name the API actually gets, or it watches a metric that never exists.
+func TestAPIAlarmsNameTheAPI(t *testing.T) {
+	tpl := Transformed(t)
+	names := map[string]bool{}
+	for _, id := range tpl.OfType("AWS::ApiGateway::RestApi") {
+		n := path(tpl.Resources[id].Properties, "Name")
+		if n == nil {
+			n = path(tpl.Resources[id].Properties, "Body", "info", "title")
+		}
+		names[jsonOf(n)] = true
+	}
+	found := 0
+	for _, id := range tpl.OfType("AWS::CloudWatch::Alarm") {
+		p := tpl.Resources[id].Properties
+		if path(p, "Namespace") != "AWS/ApiGateway" {
+			continue
+		}
+		found++
+		dims, _ := path(p, "Dimensions").([]any)
+		for _, d := range dims {
+			if path(d, "Name") == "ApiName" && !names[jsonOf(path(d, "Value"))] {
+				t.Errorf("alarm %s: ApiName %s; the template's APIs are named %v", id, jsonOf(path(d, "Value")), names)
+			}
+		}
+	}
+	if found == 0 {
+		t.Error("no alarm on the API")
+	}
+}

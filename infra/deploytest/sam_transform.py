@@ -39,7 +39,11 @@ def main():
         if res.get("Type") == "AWS::Serverless::Function" and isinstance(props.get("CodeUri"), str):
             props["CodeUri"] = f"s3://{args.bucket}/{name}.zip"
         if res.get("Type") == "AWS::Serverless::StateMachine" and isinstance(props.get("DefinitionUri"), str):
-            with open(os.path.join(base, props.pop("DefinitionUri"))) as f:
+            uri = props.pop("DefinitionUri")
+            if not os.path.exists(os.path.join(base, uri)):
+                # A copy of the template elsewhere: the repository's file.
+                base = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+            with open(os.path.join(base, uri)) as f:
                 props["Definition"] = json.load(f)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     translator = Translator(managed_policy_map=load_resource(Serverless, "ManagedPolicies.json"), sam_parser=parser.Parser())
