@@ -176,3 +176,24 @@ func TestAPIAlarmsNameTheAPI(t *testing.T) {
 		t.Error("no alarm on the API")
 	}
 }
+
+// Every function logs to a log group of the stack's that keeps its logs
+// LogRetentionDays; a group Lambda creates on its own keeps them forever.
+func TestFunctionLogsKeepLogRetentionDays(t *testing.T) {
+	tpl := Transformed(t)
+	for id := range Functions(t, tpl) {
+		lc := path(tpl.Resources[id].Properties, "LoggingConfig")
+		group := Refs(path(lc, "LogGroup"))
+		if len(group) != 1 || tpl.Resources[group[0]].Type != "AWS::Logs::LogGroup" {
+			t.Errorf("%s: LoggingConfig %s names no log group of this template", id, jsonOf(lc))
+			continue
+		}
+		g := tpl.Resources[group[0]].Properties
+		if jsonOf(path(g, "RetentionInDays")) != `{"Ref":"LogRetentionDays"}` {
+			t.Errorf("%s: log group %s keeps logs %s, want the LogRetentionDays parameter", id, group[0], jsonOf(path(g, "RetentionInDays")))
+		}
+		if path(lc, "LogFormat") != "JSON" {
+			t.Errorf("%s: log format %v, want JSON (the functions log JSON lines)", id, path(lc, "LogFormat"))
+		}
+	}
+}
