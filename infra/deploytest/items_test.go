@@ -197,3 +197,26 @@ func TestFunctionLogsKeepLogRetentionDays(t *testing.T) {
 		}
 	}
 }
+
+// A tick the scheduler function fails is retried by Lambda (the schedule
+// invokes asynchronously; its RetryPolicy covers only the hand-over). The
+// retry resends the tick's deduplication ids, which stop duplicates only
+// within SQS FIFO's 5-minute deduplication interval, so Lambda must give up
+// on a tick before then.
+func TestSchedulerTickRetriesEndWithinTheDeduplicationInterval(t *testing.T) {
+	tpl := Transformed(t)
+	found := false
+	for _, id := range tpl.OfType("AWS::Lambda::EventInvokeConfig") {
+		p := tpl.Resources[id].Properties
+		if !contains(Refs(path(p, "FunctionName")), "SchedulerFunction") {
+			continue
+		}
+		found = true
+		if age, _ := path(p, "MaximumEventAgeInSeconds").(float64); age <= 0 || age >= 300 {
+			t.Errorf("%s: MaximumEventAgeInSeconds %v, want under 300", id, path(p, "MaximumEventAgeInSeconds"))
+		}
+	}
+	if !found {
+		t.Error("SchedulerFunction has no EventInvokeConfig: Lambda would retry a failed tick for up to 6 hours")
+	}
+}
