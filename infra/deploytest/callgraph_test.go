@@ -71,7 +71,7 @@ type funcBody struct {
 // program is the module's code as the functions link it.
 type program struct {
 	pkgs    map[string]*goPackage
-	funcs   map[string]*funcBody       // by types.Func.FullName
+	funcs   map[string]*funcBody           // by types.Func.FullName
 	methods map[string]map[string][]string // package -> method name -> FullNames of the module's concrete methods
 }
 
