@@ -12,7 +12,7 @@ What moto cannot emulate, and how it is covered instead:
   - API Gateway importing the OpenAPI body (its Deployment fails with "no
     methods"): the Deployment and Stage are left out here; the
     integration (no caller credentials) and the function's permission are
-    asserted on the transformed template (infra/deploytest, Go).
+    asserted on the transformed template (shared/testsupport/deploytest, Go).
   - AWS::Scheduler::Schedule, AWS::CloudWatch::Alarm and
     AWS::Lambda::EventInvokeConfig in CloudFormation (skipped by moto): the
     schedules are created here through the Scheduler API with the names the

@@ -79,7 +79,7 @@ func Load(ctx context.Context, r *config.Reader) (Env, error) {
 func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
 
 // stagePattern is template.yaml's AllowedPattern for Stage, character for
-// character (infra/deploytest compares them): the stage is part of every
+// character (shared/testsupport/deploytest compares them): the stage is part of every
 // resource and secret name, and a secret name part starts with a letter or
 // digit.
 var stagePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,19}$`)

@@ -15,11 +15,12 @@ import (
 	"testing"
 )
 
-// repoRoot is the repository's top directory (this package is infra/deploytest).
+// repoRoot is the repository's top directory (this package is
+// shared/testsupport/deploytest).
 func repoRoot(t testing.TB) string {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", "..", ".."))
 }
 
 // templatePath is the template under test; MAILBRIDGE_TEMPLATE overrides it
