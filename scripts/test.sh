@@ -159,6 +159,7 @@ run "fuzz the EWS decoder, API, URL guard and address parser (${FUZZTIME:-10s} e
 run "cfn-lint template.yaml" cfn-lint template.yaml
 run "openapi-spec-validator infra/openapi.yaml" openapi-spec-validator infra/openapi.yaml
 run "asl-validator infra/*.asl.json" bash scripts/asl-validate.sh
+run "deploy rehearsal: template.yaml as two stages on moto's CloudFormation" python3 infra/deploytest/rehearse.py
 
 took=$((SECONDS - t_start))
 took="$((took / 60))m$((took % 60))s"

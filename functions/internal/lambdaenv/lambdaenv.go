@@ -78,13 +78,15 @@ func Load(ctx context.Context, r *config.Reader) (Env, error) {
 
 func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }
 
-// stagePattern is template.yaml's AllowedPattern for Stage: the stage is
-// part of every resource and secret name.
-var stagePattern = regexp.MustCompile(`^[a-z0-9-]{1,20}$`)
+// stagePattern is template.yaml's AllowedPattern for Stage, character for
+// character (shared/testsupport/deploytest compares them): the stage is part of every
+// resource and secret name, and a secret name part starts with a letter or
+// digit.
+var stagePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,19}$`)
 
 func parseStage(s string) (string, error) {
 	if !stagePattern.MatchString(s) {
-		return "", errors.New("must be 1 to 20 lowercase letters, digits or dashes")
+		return "", errors.New("must be 1 to 20 lowercase letters, digits or dashes, starting with a letter or digit")
 	}
 	return s, nil
 }

@@ -25,9 +25,11 @@ func TestLoad(t *testing.T) {
 		{"feed retention too long", map[string]string{"MAILBRIDGE_TABLE": "t", "MAILBRIDGE_FEED_RETENTION_DAYS": "4000"},
 			`MAILBRIDGE_FEED_RETENTION_DAYS="4000": must be between 1 and 3650`},
 		{"bad stage", map[string]string{"MAILBRIDGE_TABLE": "t", "MAILBRIDGE_STAGE": "Prod"},
-			`MAILBRIDGE_STAGE="Prod": must be 1 to 20 lowercase letters, digits or dashes`},
+			`MAILBRIDGE_STAGE="Prod": must be 1 to 20 lowercase letters, digits or dashes, starting with a letter or digit`},
+		{"stage with a leading dash (no valid secret name part)", map[string]string{"MAILBRIDGE_TABLE": "t", "MAILBRIDGE_STAGE": "-dev"},
+			`MAILBRIDGE_STAGE="-dev": must be 1 to 20 lowercase letters, digits or dashes, starting with a letter or digit`},
 		{"every refusal at once", map[string]string{"MAILBRIDGE_STAGE": "Prod", "MAILBRIDGE_FEED_RETENTION_DAYS": "x"},
-			`MAILBRIDGE_STAGE="Prod": must be 1 to 20 lowercase letters, digits or dashes; MAILBRIDGE_TABLE is not set; MAILBRIDGE_FEED_RETENTION_DAYS="x": not an integer`},
+			`MAILBRIDGE_STAGE="Prod": must be 1 to 20 lowercase letters, digits or dashes, starting with a letter or digit; MAILBRIDGE_TABLE is not set; MAILBRIDGE_FEED_RETENTION_DAYS="x": not an integer`},
 		{"complete", map[string]string{"MAILBRIDGE_TABLE": "t", "MAILBRIDGE_STAGE": "prod", "MAILBRIDGE_ALLOWED_PRIVATE_CIDRS": "10.20.0.0/16", "MAILBRIDGE_AUDIT_RETENTION_DAYS": "30"}, ""},
 	}
 	for _, tc := range tests {
