@@ -38,7 +38,7 @@ func chunkAliases(entries []storeplan.Entry) map[string]string {
 // aliasPut writes an index entry on the condition that it still holds what
 // ApplyChanges read (index), like the item puts' write counters: a
 // concurrent apply that moved it makes the transaction lose and re-plan.
-func (s *Store) aliasPut(mpk string, index map[string]string, x, id string) types.TransactWriteItem {
+func (s *Store) aliasPut(mpk string, index map[string]string, x, id string) *types.Put {
 	it := aliasKey(mpk, x)
 	it["to"] = str(id)
 	p := &types.Put{TableName: s.table, Item: it}
@@ -49,7 +49,7 @@ func (s *Store) aliasPut(mpk string, index map[string]string, x, id string) type
 	} else {
 		p.ConditionExpression = aws.String("attribute_not_exists(pk)")
 	}
-	return types.TransactWriteItem{Put: p}
+	return p
 }
 
 // writeAliases writes index entries no feed entry carries (items a sync
@@ -60,7 +60,8 @@ func (s *Store) writeAliases(ctx context.Context, mpk string, index, aliases map
 	for chunk := range slices.Chunk(xs, maxTxActions) {
 		actions := make([]types.TransactWriteItem, 0, len(chunk))
 		for _, x := range chunk {
-			actions = append(actions, s.aliasPut(mpk, index, x, aliases[x]))
+			// Only puts: the role grants dynamodb:PutItem for them.
+			actions = append(actions, types.TransactWriteItem{Put: s.aliasPut(mpk, index, x, aliases[x])})
 		}
 		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: actions})
 		if err != nil {

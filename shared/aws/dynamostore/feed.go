@@ -309,7 +309,7 @@ func (s *Store) writeChunk(ctx context.Context, tenantID, mailbox string, items 
 	}
 	aliases := chunkAliases(entries)
 	for x, id := range aliases {
-		actions = append(actions, s.aliasPut(mpk, index, x, id))
+		actions = append(actions, types.TransactWriteItem{Put: s.aliasPut(mpk, index, x, id)})
 	}
 	actions = append(actions, feed...)
 	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: actions})
