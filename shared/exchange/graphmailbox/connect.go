@@ -127,9 +127,23 @@ func (c *Connector) Connect(_ context.Context, t domain.Tenant, cred domain.Cred
 	if err != nil {
 		return nil, err
 	}
-	acc := NewAccess(cl, c.opts, t.Folders)
+	acc := NewAccess(cl, c.windowed(t), t.Folders)
 	acc.ewsIDs = t.IDFormatOf() == domain.IDFormatEWS
 	return acc, nil
+}
+
+// windowed is the connector's options with the tenant's calendar window,
+// where the tenant sets one (the operator's choice per customer; the
+// options' defaults otherwise).
+func (c *Connector) windowed(t domain.Tenant) Options {
+	o := c.opts
+	if d := t.CalendarWindow.PastDays; d > 0 {
+		o.CalendarBack = time.Duration(d) * 24 * time.Hour
+	}
+	if d := t.CalendarWindow.FutureDays; d > 0 {
+		o.CalendarAhead = time.Duration(d) * 24 * time.Hour
+	}
+	return o
 }
 
 // ConnectCalendar implements domain.CalendarConnector. It does no network I/O.

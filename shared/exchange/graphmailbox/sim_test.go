@@ -579,3 +579,35 @@ func TestSimMailboxErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestTenantCalendarWindow: a tenant's calendar window decides which
+// events its sync sees: the 90-day-old event is outside the default 30
+// days back and inside a tenant's 100; the event in three days is inside
+// the default year ahead and outside a tenant's two days.
+func TestTenantCalendarWindow(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		window   domain.CalendarWindow
+		wantOld  bool
+		wantNext bool
+	}{
+		{name: "default", wantNext: true},
+		{name: "100 days back", window: domain.CalendarWindow{PastDays: 100}, wantOld: true, wantNext: true},
+		{name: "two days ahead", window: domain.CalendarWindow{FutureDays: 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newSimEnv(t)
+			ids := e.seed()
+			e.tenant.CalendarWindow = tc.window
+			m := newMirror()
+			if err := m.sync(context.Background(), e.access(), alice); err != nil {
+				t.Fatal(err)
+			}
+			_, old := m.items[ids["eOld"]]
+			_, next := m.items[ids["e2"]]
+			if old != tc.wantOld || next != tc.wantNext {
+				t.Fatalf("90 days ago synced %v (want %v), in three days synced %v (want %v)", old, tc.wantOld, next, tc.wantNext)
+			}
+		})
+	}
+}
