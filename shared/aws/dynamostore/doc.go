@@ -28,7 +28,8 @@
 //	B#<tenantID>#<address> I#<itemID>          n, ks, del, d      latest item (ks = recent change keys)
 //	B#<tenantID>#<address> F#<seq:020d>        d, at | gap, at    mailbox feed entry, or gap marker (ttl with FeedRetention)
 //	B#<tenantID>#<address> R#<fh>#<resync>#<h> z, ttl             ids a recovery resync saw (see below)
-//	K#<scope>              <key>               exp, val, ttl      idempotency record
+//	T#<tenantID>           K#<hash>            kpk, ksk, ttl      pointer to an idempotency record saved for the tenant
+//	K#<scope>              <key>               exp, val, tn, ttl  idempotency record (tn = the tenant it belongs to)
 //
 // Tenant ids may not contain '#', so the partitions of two tenants never
 // collide. The checkpoint item (T#…/S#<address>) holds only the sync state,

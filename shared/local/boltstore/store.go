@@ -232,16 +232,12 @@ func (s *Store) PurgeTenant(_ context.Context, id string) error {
 		if err := tx.Bucket(bTenants).Delete([]byte(id)); err != nil {
 			return err
 		}
+		// The records first: their index lives in the tenant's bucket.
+		if err := purgeIdempotent(tx, id); err != nil {
+			return err
+		}
 		if tx.Bucket(tenantBucketName(id)) != nil {
 			if err := tx.DeleteBucket(tenantBucketName(id)); err != nil {
-				return err
-			}
-		}
-		// Idempotency records scoped to the tenant.
-		c := tx.Bucket(bIdem).Cursor()
-		prefix := join(id, nil)
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
-			if err := c.Delete(); err != nil {
 				return err
 			}
 		}
@@ -645,16 +641,41 @@ func (s *Store) ListAudit(_ context.Context, tenantID, cursor string, limit int)
 
 // --- idempotency ---
 
+// bIdemIndex, inside a tenant's bucket, names the idempotency records
+// saved for the tenant (their bIdem keys), so PurgeTenant finds them
+// whatever their scope.
+var bIdemIndex = []byte("idem")
+
 type idemRecord struct {
 	Expires time.Time `json:"expires"`
 	Value   []byte    `json:"value"`
+	Tenant  string    `json:"tenant,omitempty"`
 }
 
-// SaveIdempotent stores value under (scope, key) unless a live record
-// exists, and returns the stored value.
-func (s *Store) SaveIdempotent(_ context.Context, scope, key string, value []byte, ttl time.Duration) ([]byte, bool, error) {
+// GetIdempotent returns the live record under (scope, key).
+func (s *Store) GetIdempotent(_ context.Context, scope, key string) ([]byte, bool, error) {
+	now := s.clock.Now()
+	var rec idemRecord
+	found := false
+	err := s.db.View(func(tx *bolt.Tx) error {
+		ok, err := get(tx.Bucket(bIdem), join(scope, []byte(key)), &rec)
+		found = ok && now.Before(rec.Expires)
+		return err
+	})
+	if err != nil || !found {
+		return nil, false, err
+	}
+	return rec.Value, true, nil
+}
+
+// SaveIdempotent stores value under (scope, key) for tenantID unless a
+// live record exists, and returns the stored value.
+func (s *Store) SaveIdempotent(_ context.Context, tenantID, scope, key string, value []byte, ttl time.Duration) ([]byte, bool, error) {
 	if key == "" {
 		return nil, false, domain.Invalid("Idempotency-Key", "idempotency key is empty")
+	}
+	if err := checkTenantID(tenantID); err != nil {
+		return nil, false, err
 	}
 	now := s.clock.Now()
 	var stored []byte
@@ -672,7 +693,32 @@ func (s *Store) SaveIdempotent(_ context.Context, scope, key string, value []byt
 			return nil
 		}
 		stored = value
-		return put(b, k, idemRecord{Expires: now.Add(ttl), Value: value})
+		idx, err := tenantBucketRW(tx, tenantID, bIdemIndex)
+		if err != nil {
+			return err
+		}
+		if err := idx.Put(k, nil); err != nil {
+			return err
+		}
+		return put(b, k, idemRecord{Expires: now.Add(ttl), Value: value, Tenant: tenantID})
 	})
 	return stored, existed, err
+}
+
+// purgeIdempotent deletes the idempotency records saved for tenant id (an
+// expired one since replaced for another tenant stays).
+func purgeIdempotent(tx *bolt.Tx, id string) error {
+	idx := tenantBucket(tx, id, bIdemIndex)
+	if idx == nil {
+		return nil
+	}
+	b := tx.Bucket(bIdem)
+	return idx.ForEach(func(k, _ []byte) error {
+		var rec idemRecord
+		ok, err := get(b, k, &rec)
+		if err != nil || !ok || rec.Tenant != id {
+			return err
+		}
+		return b.Delete(k)
+	})
 }
