@@ -532,12 +532,13 @@ func TestChangeFeedCursorExpired(t *testing.T) {
 	}
 	add("m1")
 	first := e.must(req{method: "GET", path: "/tenants/contoso/changes?limit=1"}, 200)
+	mfirst := e.must(req{method: "GET", path: "/tenants/contoso/mailboxes/alice@contoso.com/changes?limit=1"}, 200)
 	add("m2") // never read
 	clock.Advance(25 * time.Hour)
 	add("m3") // drops m1 and m2
 	for _, path := range []string{
 		"/tenants/contoso/changes?cursor=" + first["nextCursor"].(string),
-		"/tenants/contoso/mailboxes/alice@contoso.com/changes?cursor=" + first["nextCursor"].(string),
+		"/tenants/contoso/mailboxes/alice@contoso.com/changes?cursor=" + mfirst["nextCursor"].(string),
 	} {
 		body := e.must(req{method: "GET", path: path}, 410)
 		if code := body["error"].(map[string]any)["code"]; code != "gone" {
@@ -547,6 +548,17 @@ func TestChangeFeedCursorExpired(t *testing.T) {
 	fresh := e.must(req{method: "GET", path: "/tenants/contoso/changes"}, 200)
 	if chs := fresh["changes"].([]any); len(chs) != 1 || chs[0].(map[string]any)["itemId"] != "m3" {
 		t.Fatalf("reading again from the start: %v, want m3", fresh)
+	}
+	// A cursor of another feed, or a bare number past the head, is bad
+	// input: it must not wrap around to the first changes.
+	for _, path := range []string{
+		"/tenants/contoso/changes?cursor=18446744073709551615",
+		"/tenants/contoso/mailboxes/alice@contoso.com/changes?cursor=" + first["nextCursor"].(string),
+	} {
+		body := e.must(req{method: "GET", path: path}, 400)
+		if f := body["error"].(map[string]any)["field"]; f != "cursor" {
+			t.Fatalf("%s: field %v, want cursor", path, f)
+		}
 	}
 }
 

@@ -61,7 +61,21 @@ func Open(path string, opts Options) (*Store, error) {
 				return err
 			}
 		}
-		return nil
+		// Feeds stored before generations existed get one now, so
+		// their readers get cursors that stay valid.
+		var feeds []string
+		err := tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			if bytes.HasPrefix(name, []byte("t/")) && b.Bucket(bFeed) != nil && b.Get(kFeedGen) == nil {
+				feeds = append(feeds, string(name[len("t/"):]))
+			}
+			return nil
+		})
+		for _, id := range feeds {
+			if err == nil {
+				err = ensureFeedGen(tx, id)
+			}
+		}
+		return err
 	})
 	if err != nil {
 		db.Close()
@@ -483,45 +497,40 @@ func (s *Store) ApplyChanges(_ context.Context, tenantID, mailbox string, change
 	return appended, nil
 }
 
-func parseFeedCursor(c string) (uint64, error) {
-	if c == "" {
-		return 0, nil
-	}
-	n, err := strconv.ParseUint(c, 10, 64)
-	if err != nil {
-		return 0, domain.Invalid("cursor", "cursor is not one this API returned")
-	}
-	return n, nil
-}
-
-// ReadFeed returns the changes after q.Cursor, in order.
+// ReadFeed returns the changes after q.Cursor, in order. Cursors carry the
+// feed's generation (storeplan.EncodeFeedCursor); the mailbox feeds share
+// the tenant feed's numbering, so their positions are tenant feed numbers.
 func (s *Store) ReadFeed(_ context.Context, q domain.FeedQuery) ([]domain.Change, string, error) {
-	after, err := parseFeedCursor(q.Cursor)
-	if err != nil {
-		return nil, "", err
-	}
 	limit := storeplan.Limit(q.Limit)
 	var out []domain.Change
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.View(func(tx *bolt.Tx) error {
 		feed := tenantBucket(tx, q.TenantID, bFeed)
-		if feed == nil {
-			return nil
+		var gen string
+		var head uint64
+		if feed != nil {
+			gen, head = string(tx.Bucket(tenantBucketName(q.TenantID)).Get(kFeedGen)), feed.Sequence()
 		}
-		add := func(v []byte) error {
+		after, err := storeplan.DecodeFeedCursor(q.Cursor, q.TenantID, q.Mailbox, gen, head)
+		if err != nil || feed == nil {
+			return err
+		}
+		add := func(seq, v []byte) error {
 			var ch domain.Change
 			if err := json.Unmarshal(v, &ch); err != nil {
 				return err
 			}
+			ch.Seq = storeplan.EncodeFeedCursor(q.TenantID, q.Mailbox, gen, binary.BigEndian.Uint64(seq))
 			out = append(out, ch)
 			return nil
 		}
 		if err := s.checkCursor(tx, q, after); err != nil {
 			return err
 		}
+		// after < head here, so after+1 does not wrap.
 		if q.Mailbox == "" {
 			c := feed.Cursor()
 			for k, v := c.Seek(u64(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
-				if err := add(v); err != nil {
+				if err := add(k, v); err != nil {
 					return err
 				}
 			}
@@ -534,11 +543,12 @@ func (s *Store) ReadFeed(_ context.Context, q domain.FeedQuery) ([]domain.Change
 		prefix := join(q.Mailbox, nil)
 		c := mfeed.Cursor()
 		for k, _ := c.Seek(join(q.Mailbox, u64(after+1))); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Next() {
-			v := feed.Get(k[len(prefix):])
+			seq := k[len(prefix):]
+			v := feed.Get(seq)
 			if v == nil {
-				return fmt.Errorf("mailbox feed index points at missing entry %x", k[len(prefix):])
+				return fmt.Errorf("mailbox feed index points at missing entry %x", seq)
 			}
-			if err := add(v); err != nil {
+			if err := add(seq, v); err != nil {
 				return err
 			}
 		}
@@ -552,6 +562,20 @@ func (s *Store) ReadFeed(_ context.Context, q domain.FeedQuery) ([]domain.Change
 		next = out[len(out)-1].Seq
 	}
 	return out, next, nil
+}
+
+// kFeedGen, a key of the tenant's bucket, holds the generation of its
+// feeds: made with the first append, gone with the purge, so a feed
+// started again refuses the cursors of the one before.
+var kFeedGen = []byte("feedgen")
+
+// ensureFeedGen gives the tenant's feeds a generation if they have none.
+func ensureFeedGen(tx *bolt.Tx, tenantID string) error {
+	tb := tx.Bucket(tenantBucketName(tenantID))
+	if tb == nil || tb.Get(kFeedGen) != nil {
+		return nil
+	}
+	return tb.Put(kFeedGen, []byte(storeplan.NewFeedGeneration()))
 }
 
 // --- audit ---
