@@ -110,7 +110,7 @@ var routes = []route{
 	{"POST", "/tenants", with(nil, 201, 400, 403, 409, 413, 415, 500), (*server).createTenant},
 	{"GET", "/tenants/{id}", with(scoped, 200), (*server).getTenant},
 	{"PATCH", "/tenants/{id}", with(scoped, 200, 409, 413, 415), (*server).patchTenant},
-	{"DELETE", "/tenants/{id}", with(scoped, 204), (*server).deleteTenant},
+	{"DELETE", "/tenants/{id}", with(scoped, 204, 409), (*server).deleteTenant},
 	{"PUT", "/tenants/{id}/credentials", with(scoped, 200, 409, 413, 415, 502, 503), (*server).rotateCredentials},
 	{"POST", "/tenants/{id}/mailboxes", with(scoped, 200, 409, 413, 415), (*server).addMailboxes},
 	{"GET", "/tenants/{id}/mailboxes", with(scoped, 200), (*server).listMailboxes},

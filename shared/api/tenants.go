@@ -202,6 +202,11 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 	if key != "" {
 		reqHash = requestHash(req)
 		token = createToken(callerOf(r.Context()), key, reqHash)
+		// Decided before anything is created: a key reused with another
+		// body must not make a second tenant.
+		if replayed, err := s.replayIdempotent(w, r, key, reqHash); replayed || err != nil {
+			return err
+		}
 	}
 	t, err := s.tenants.Onboard(r.Context(), app.NewTenant{
 		ID:                req.ID,
@@ -226,7 +231,7 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 		writeJSON(w, http.StatusCreated, s.viewTenant(t))
 		return nil
 	}
-	return s.answerIdempotent(w, r, key, reqHash, t, err)
+	return s.answerIdempotent(w, r, key, reqHash, req.ID, t, err)
 }
 
 // createToken names a create request (caller, Idempotency-Key, request
@@ -260,12 +265,49 @@ func requestHash(req createTenantRequest) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// idempotencyScope is the scope of POST /tenants records: the key is the
+// caller's, so two callers' keys never meet. The records belong to the
+// tenant the request names, so offboarding it forgets them.
+func idempotencyScope(r *http.Request) string { return "POST /tenants " + callerOf(r.Context()) }
+
+// errKeyReused answers a key used before with another request body.
+func errKeyReused() error {
+	return &domain.Error{Code: domain.CodeConflict, Field: "Idempotency-Key",
+		Message: "this Idempotency-Key was used with a different request body; use a new Idempotency-Key for a different request"}
+}
+
+// replayIdempotent answers from the record stored under key, if any: the
+// stored answer for the same request, 409 for another body. replayed is
+// false (and nothing written) when no record is stored.
+func (s *server) replayIdempotent(w http.ResponseWriter, r *http.Request, key, reqHash string) (replayed bool, err error) {
+	stored, found, err := s.store.GetIdempotent(r.Context(), idempotencyScope(r), key)
+	if err != nil {
+		return false, &domain.Error{Code: domain.CodeInternal, Message: "internal error while reading the idempotency record", Err: err}
+	}
+	if !found {
+		return false, nil
+	}
+	var prev idempotentRecord
+	if err := json.Unmarshal(stored, &prev); err != nil {
+		return false, &domain.Error{Code: domain.CodeInternal, Message: "bad idempotency record", Err: err}
+	}
+	if prev.RequestHash != reqHash {
+		return false, errKeyReused()
+	}
+	w.Header().Set("Idempotent-Replayed", "true")
+	writeRawJSON(w, prev.Status, prev.Body)
+	return true, nil
+}
+
 // answerIdempotent stores the outcome of a create under its key and answers
 // with the first outcome stored for that key. A retry of a create that
 // succeeded meets "tenant exists" and is answered with the original 201.
 // Only successes and conflicts are stored: a validation error would repeat
 // anyway, and an internal error must stay retriable.
-func (s *server) answerIdempotent(w http.ResponseWriter, r *http.Request, key, reqHash string, t domain.Tenant, opErr error) error {
+//
+// The record belongs to the tenant the request names (the one created, or
+// the one whose existence made it a conflict).
+func (s *server) answerIdempotent(w http.ResponseWriter, r *http.Request, key, reqHash, tenantID string, t domain.Tenant, opErr error) error {
 	rec := idempotentRecord{RequestHash: reqHash}
 	switch {
 	case opErr == nil:
@@ -279,7 +321,7 @@ func (s *server) answerIdempotent(w http.ResponseWriter, r *http.Request, key, r
 		return opErr
 	}
 	value, _ := json.Marshal(rec)
-	stored, existed, err := s.store.SaveIdempotent(r.Context(), "POST /tenants "+callerOf(r.Context()), key, value, s.idemTTL)
+	stored, existed, err := s.store.SaveIdempotent(r.Context(), tenantID, idempotencyScope(r), key, value, s.idemTTL)
 	if err != nil {
 		// The create itself is done; answer it rather than fail it.
 		s.log.Error("idempotency record not saved", "requestId", app.RequestID(r.Context()), "error", err.Error())
@@ -290,17 +332,21 @@ func (s *server) answerIdempotent(w http.ResponseWriter, r *http.Request, key, r
 		if err := json.Unmarshal(stored, &prev); err != nil {
 			return &domain.Error{Code: domain.CodeInternal, Message: "bad idempotency record", Err: err}
 		}
-		switch {
-		case prev.RequestHash == rec.RequestHash:
-			rec = prev
-			w.Header().Set("Idempotent-Replayed", "true")
-		case opErr == nil:
-			// This call created a tenant although the key was used
-			// before with another body: report what really happened.
-			s.log.Warn("Idempotency-Key reused with a different body", "requestId", app.RequestID(r.Context()), "tenantId", t.ID)
-		default:
-			return domain.Conflict("this Idempotency-Key was used with a different request body")
+		if prev.RequestHash != rec.RequestHash {
+			if opErr == nil {
+				// Another body took the key between the check and
+				// now (concurrent requests): undo this create, so a
+				// reused key never makes a second tenant.
+				s.log.Warn("Idempotency-Key reused with a different body concurrently; removing the tenant this request created",
+					"requestId", app.RequestID(r.Context()), "tenantId", t.ID)
+				if err := s.tenants.Offboard(r.Context(), t.ID); err != nil {
+					return err
+				}
+			}
+			return errKeyReused()
 		}
+		rec = prev
+		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	writeRawJSON(w, rec.Status, rec.Body)
 	return nil

@@ -119,6 +119,59 @@ func TestIdempotencyKey(t *testing.T) {
 	}
 }
 
+// A key reused with another body is refused before anything is created:
+// no second tenant, no secret, and the answer names the header.
+func TestIdempotencyKeyReuseCreatesNothing(t *testing.T) {
+	e := newEnv(t)
+	h := map[string]string{"Idempotency-Key": "create-1"}
+	e.must(req{method: "POST", path: "/tenants", header: h,
+		body: tenantBody("contoso", "https://mail.contoso.com/EWS/Exchange.asmx", basicCred("u", "Reuse-pw-1"), "")}, 201)
+	before := e.snapshot()
+	w := e.do(req{method: "POST", path: "/tenants", header: h,
+		body: tenantBody("globex", "https://mail.globex.com/EWS/Exchange.asmx", basicCred("g", "Reuse-pw-2"), "")})
+	if w.Code != 409 || !strings.Contains(w.Body.String(), "Idempotency-Key") {
+		t.Fatalf("key reused for another tenant = %d %s, want 409 naming the Idempotency-Key", w.Code, w.Body)
+	}
+	if _, err := e.store.GetTenant(context.Background(), "globex"); !domain.IsNotFound(err) {
+		t.Fatalf("the reused key created tenant globex (err %v)", err)
+	}
+	if _, ok := e.secrets.get("globex"); ok {
+		t.Fatal("the reused key stored a secret for globex")
+	}
+	if after := e.snapshot(); after != before {
+		t.Fatalf("the refused request changed data:\n%s\nwas\n%s", after, before)
+	}
+}
+
+// Offboarding forgets the keys of the tenant's creation: a retry with the
+// old key is a new request (a fresh tenant, a fresh answer), never a
+// replay of the answer about the tenant that is gone.
+func TestIdempotencyKeyForgottenWithTheTenant(t *testing.T) {
+	e := newEnv(t)
+	h := map[string]string{"Idempotency-Key": "create-1"}
+	body := tenantBody("contoso", "https://mail.contoso.com/EWS/Exchange.asmx", basicCred("u", "Forget-pw-1"), "")
+	e.must(req{method: "POST", path: "/tenants", header: h, body: body}, 201)
+	e.must(req{method: "PATCH", path: "/tenants/contoso", body: `{"displayName":"Renamed"}`}, 200)
+	e.must(req{method: "DELETE", path: "/tenants/contoso"}, 204)
+	w := e.do(req{method: "POST", path: "/tenants", header: h, body: body})
+	if w.Code != 201 || w.Header().Get("Idempotent-Replayed") != "" {
+		t.Fatalf("create after offboarding with the old key = %d replayed=%q %s, want a fresh 201",
+			w.Code, w.Header().Get("Idempotent-Replayed"), w.Body)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	stored := e.must(req{method: "GET", path: "/tenants/contoso"}, 200)
+	if got["version"] != stored["version"] || got["displayName"] != "contoso Inc" {
+		t.Fatalf("answer %v does not describe the tenant stored now %v", got, stored)
+	}
+	// Once that tenant is gone too, the key is free for another request.
+	e.must(req{method: "DELETE", path: "/tenants/contoso"}, 204)
+	e.must(req{method: "POST", path: "/tenants", header: h,
+		body: tenantBody("globex", "https://mail.globex.com/EWS/Exchange.asmx", basicCred("g", "Forget-pw-2"), "")}, 201)
+}
+
 func TestPatchTenant(t *testing.T) {
 	e := newEnv(t)
 	e.onboard("contoso", basicCred("u", "Patch-pw-1"))
@@ -479,12 +532,13 @@ func TestChangeFeedCursorExpired(t *testing.T) {
 	}
 	add("m1")
 	first := e.must(req{method: "GET", path: "/tenants/contoso/changes?limit=1"}, 200)
+	mfirst := e.must(req{method: "GET", path: "/tenants/contoso/mailboxes/alice@contoso.com/changes?limit=1"}, 200)
 	add("m2") // never read
 	clock.Advance(25 * time.Hour)
 	add("m3") // drops m1 and m2
 	for _, path := range []string{
 		"/tenants/contoso/changes?cursor=" + first["nextCursor"].(string),
-		"/tenants/contoso/mailboxes/alice@contoso.com/changes?cursor=" + first["nextCursor"].(string),
+		"/tenants/contoso/mailboxes/alice@contoso.com/changes?cursor=" + mfirst["nextCursor"].(string),
 	} {
 		body := e.must(req{method: "GET", path: path}, 410)
 		if code := body["error"].(map[string]any)["code"]; code != "gone" {
@@ -494,6 +548,17 @@ func TestChangeFeedCursorExpired(t *testing.T) {
 	fresh := e.must(req{method: "GET", path: "/tenants/contoso/changes"}, 200)
 	if chs := fresh["changes"].([]any); len(chs) != 1 || chs[0].(map[string]any)["itemId"] != "m3" {
 		t.Fatalf("reading again from the start: %v, want m3", fresh)
+	}
+	// A cursor of another feed, or a bare number past the head, is bad
+	// input: it must not wrap around to the first changes.
+	for _, path := range []string{
+		"/tenants/contoso/changes?cursor=18446744073709551615",
+		"/tenants/contoso/mailboxes/alice@contoso.com/changes?cursor=" + first["nextCursor"].(string),
+	} {
+		body := e.must(req{method: "GET", path: path}, 400)
+		if f := body["error"].(map[string]any)["field"]; f != "cursor" {
+			t.Fatalf("%s: field %v, want cursor", path, f)
+		}
 	}
 }
 
@@ -505,12 +570,12 @@ type lossyIdempotency struct {
 	lost bool
 }
 
-func (s *lossyIdempotency) SaveIdempotent(ctx context.Context, scope, key string, value []byte, ttl time.Duration) ([]byte, bool, error) {
+func (s *lossyIdempotency) SaveIdempotent(ctx context.Context, tenantID, scope, key string, value []byte, ttl time.Duration) ([]byte, bool, error) {
 	if !s.lost {
 		s.lost = true
 		return nil, false, errors.New("process died before saving")
 	}
-	return s.Store.SaveIdempotent(ctx, scope, key, value, ttl)
+	return s.Store.SaveIdempotent(ctx, tenantID, scope, key, value, ttl)
 }
 
 // A create whose idempotency record was never saved (the process died, or

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"log/slog"
 	"net/url"
@@ -175,11 +176,22 @@ func (s *Tenants) validateNew(ctx context.Context, in *NewTenant) *domain.Error 
 // after that leaves a tenant showing no credential, fixed by a rotation or
 // by retrying the same request with its CreateToken (an Idempotency-Key),
 // which stores the credential again and answers as the first call would.
+//
+// An Offboard may land between any two steps. Recording the fingerprint is
+// a conditional write on the record this call created, so it is also the
+// check that the tenant is still there and active after the secret was
+// stored: if it is gone or being offboarded, the offboarding may already
+// have deleted the secret before this call stored it, so this call deletes
+// the secret it stored and answers 409. No secret outlives its tenant.
 func (s *Tenants) Onboard(ctx context.Context, in NewTenant) (domain.Tenant, error) {
 	if err := s.validateNew(ctx, &in); err != nil {
 		return domain.Tenant{}, err
 	}
 	now := s.now()
+	token := in.CreateToken
+	if token == "" {
+		token = "r:" + rand.Text()
+	}
 	t := domain.Tenant{
 		ID:              in.ID,
 		DisplayName:     in.DisplayName,
@@ -198,7 +210,7 @@ func (s *Tenants) Onboard(ctx context.Context, in NewTenant) (domain.Tenant, err
 		MaxConcurrentJobs: in.MaxConcurrentJobs,
 		CalendarWindow:    in.CalendarWindow,
 		Status:            domain.TenantActive,
-		CreateToken:       in.CreateToken,
+		CreateToken:       token,
 		CreatedAt:         now,
 		UpdatedAt:         now,
 		Version:           1,
@@ -227,18 +239,67 @@ func (s *Tenants) Onboard(ctx context.Context, in NewTenant) (domain.Tenant, err
 			// The tenant may be in use already: keep it; a retry finishes.
 			return domain.Tenant{}, internal(err, "storing the credentials")
 		}
-		if perr := s.Store.PurgeTenant(ctx, t.ID); perr != nil {
-			s.logger(ctx).Error("onboard: removing tenant after failed secret write", "tenantId", t.ID, "error", perr.Error())
+		// Remove the record, unless an offboarding took it meanwhile (the
+		// id may belong to a newer tenant by now).
+		if cur, gerr := s.Store.GetTenant(ctx, t.ID); gerr == nil && cur.CreateToken == t.CreateToken {
+			if perr := s.Store.PurgeTenant(ctx, t.ID); perr != nil {
+				s.logger(ctx).Error("onboard: removing tenant after failed secret write", "tenantId", t.ID, "error", perr.Error())
+			}
 		}
 		return domain.Tenant{}, internal(err, "storing the credentials")
 	}
-	t.CredentialFingerprint = in.Credential.Fingerprint()
-	if err := s.Store.UpdateTenant(ctx, t); err != nil {
-		return domain.Tenant{}, internal(err, "recording the credential fingerprint")
+	fp := in.Credential.Fingerprint()
+	for attempt := 0; ; attempt++ {
+		t.CredentialFingerprint = fp
+		err := s.Store.UpdateTenant(ctx, t)
+		if err == nil {
+			break
+		}
+		if !domain.IsConflict(err) && !domain.IsNotFound(err) {
+			return domain.Tenant{}, internal(err, "recording the credential fingerprint")
+		}
+		cur, gerr := s.Store.GetTenant(ctx, t.ID)
+		if gerr != nil && !domain.IsNotFound(gerr) {
+			return domain.Tenant{}, internal(gerr, "reading the tenant")
+		}
+		if gerr == nil && cur.CreateToken == t.CreateToken && cur.Status == domain.TenantActive && attempt < 3 {
+			t = cur // changed meanwhile (a PATCH, a retried twin): record on top
+			continue
+		}
+		return domain.Tenant{}, s.abandonOnboard(ctx, t.ID, in.Credential, gerr == nil && cur.CreateToken == t.CreateToken)
 	}
 	t.Version++
 	s.logger(ctx).Info("tenant onboarded", "tenantId", t.ID, "authKind", t.AuthKind, "accessMode", t.AccessMode)
 	return t, nil
+}
+
+// abandonOnboard ends an onboarding whose tenant was offboarded (or
+// replaced) after its record was created: the secret it stored is deleted
+// if it is still the one stored, and the caller is told to retry.
+func (s *Tenants) abandonOnboard(ctx context.Context, id string, c domain.Credential, ours bool) error {
+	log := s.logger(ctx).With("tenantId", id)
+	stored, err := s.Secrets.GetCredential(ctx, id)
+	switch {
+	case err == nil && stored.MemoryKey() == c.MemoryKey() && !ours && s.activeNow(ctx, id):
+		// A newer tenant of this id exists and this call overwrote its
+		// secret: deleting would leave it with none, keeping leaves it
+		// with this call's. Keep, and say so: a rotation fixes it.
+		log.Error("onboard: a stalled create overwrote the secret of a newer tenant with the same id; rotate its credentials")
+	case err == nil && stored.MemoryKey() == c.MemoryKey():
+		if derr := s.Secrets.DeleteCredential(ctx, id); derr != nil && !domain.IsNotFound(derr) {
+			return internal(derr, "removing the credentials of a tenant offboarded while it was created")
+		}
+	case err != nil && !domain.IsNotFound(err):
+		return internal(err, "reading the credentials of a tenant offboarded while it was created")
+	}
+	log.Info("onboard: the tenant was offboarded while it was created; its secret is removed")
+	return domain.Conflict("tenant %q was offboarded while it was being created; nothing was kept", id)
+}
+
+// activeNow reports whether an active tenant of the id is stored now.
+func (s *Tenants) activeNow(ctx context.Context, id string) bool {
+	t, err := s.Store.GetTenant(ctx, id)
+	return err == nil && t.Status == domain.TenantActive
 }
 
 // madeBy returns the existing tenant id if the create request named by
@@ -249,7 +310,11 @@ func (s *Tenants) madeBy(ctx context.Context, id, token string) (domain.Tenant, 
 	if err != nil && !domain.IsNotFound(err) {
 		return domain.Tenant{}, internal(err, "reading the tenant")
 	}
-	if err != nil || token == "" || prev.CreateToken != token || prev.Status != domain.TenantActive {
+	if err != nil || prev.Status != domain.TenantActive {
+		// Gone since the create met it, or on its way out.
+		return domain.Tenant{}, domain.Conflict("tenant %q is being offboarded; try again once it is gone", id)
+	}
+	if token == "" || prev.CreateToken != token {
 		return domain.Tenant{}, domain.Conflict("tenant %q already exists", id)
 	}
 	return prev, nil
@@ -300,8 +365,14 @@ func (s *Tenants) update(ctx context.Context, id string, change func(*domain.Ten
 			t.Version++
 			return t, nil
 		}
-		if !domain.IsConflict(err) || i == attempts-1 {
+		if domain.IsNotFound(err) { // removed since it was read
+			return t, domain.NotFound("tenant %q not found", id)
+		}
+		if !domain.IsConflict(err) {
 			return t, internal(err, "updating the tenant")
+		}
+		if i == attempts-1 {
+			return t, domain.Conflict("tenant %q kept changing while updating; try again", id)
 		}
 	}
 }
@@ -449,17 +520,26 @@ func (s *Tenants) Update(ctx context.Context, id string, p TenantPatch) (domain.
 //
 // Order, chosen so a crash at any point is safe and a retry finishes:
 //  1. mark the tenant offboarded: the scheduler stops enqueuing, the API
-//     refuses changes, workers refuse its jobs;
+//     refuses changes, workers refuse its jobs, and a create of the same
+//     id meets "being offboarded" (409) rather than a missing tenant; a
+//     create already under way notices at its last step and removes the
+//     secret it stored (see Onboard);
 //  2. schedule the secret's deletion (recovery window in Secrets Manager);
 //     an already deleted secret counts as done;
 //  3. purge the tenant's data, tenant record last (the store's job), so the
 //     tenant stays visible as offboarded until everything else is gone.
 func (s *Tenants) Offboard(ctx context.Context, id string) error {
-	if _, err := s.update(ctx, id, func(t *domain.Tenant) error {
-		t.Status = domain.TenantOffboarded
-		return nil
-	}); err != nil {
+	t, err := s.Get(ctx, id)
+	if err != nil {
 		return err
+	}
+	if t.Status != domain.TenantOffboarded { // a retry need not write it again
+		if _, err := s.update(ctx, id, func(t *domain.Tenant) error {
+			t.Status = domain.TenantOffboarded
+			return nil
+		}); err != nil {
+			return err
+		}
 	}
 	if err := s.Secrets.DeleteCredential(ctx, id); err != nil && !domain.IsNotFound(err) {
 		return internal(err, "scheduling the secret's deletion")

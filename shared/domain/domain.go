@@ -163,7 +163,9 @@ type Tenant struct {
 	// CreateToken identifies the create request that made the tenant (a
 	// hash of the caller, its Idempotency-Key and the request), so a retry
 	// of that request after a crash or timeout finishes the onboarding
-	// instead of meeting "exists". Empty without an Idempotency-Key.
+	// instead of meeting "exists". Without an Idempotency-Key it is random:
+	// it still tells this onboarding's record from a later one of the same
+	// id (see app.Tenants.Onboard).
 	CreateToken string    `json:"createToken,omitempty"`
 	CreatedAt   time.Time `json:"createdAt"`
 	UpdatedAt   time.Time `json:"updatedAt"`

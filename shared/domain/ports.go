@@ -21,7 +21,8 @@ type TenantStore interface {
 	// ListTenants pages through all tenants in id order.
 	ListTenants(ctx context.Context, cursor string, limit int) (tenants []Tenant, next string, err error)
 	// PurgeTenant deletes the tenant and everything stored under it
-	// (mailboxes, sync state, items, feed, audit, idempotency records).
+	// (mailboxes, sync state, items, feed, audit, and the idempotency
+	// records saved for it, whatever their scope).
 	PurgeTenant(ctx context.Context, id string) error
 }
 
@@ -233,10 +234,20 @@ type JobProgressStore interface {
 
 // IdempotencyStore remembers the response to a request with an
 // Idempotency-Key, so a retried POST returns the same answer.
+//
+// A record is found by (scope, key), the caller's name for a request, and
+// belongs to one tenant, the one the request was about: PurgeTenant of that
+// tenant deletes it. So a key is forgotten with the tenant it made, and a
+// retry after an offboarding is a new request, never the replay of an
+// answer about a tenant that is gone.
 type IdempotencyStore interface {
-	// SaveIdempotent stores value under (tenantScope, key) if absent and
-	// returns the stored value (the earlier one if it existed).
-	SaveIdempotent(ctx context.Context, scope, key string, value []byte, ttl time.Duration) (stored []byte, existed bool, err error)
+	// GetIdempotent returns the live record under (scope, key); found is
+	// false when none is stored or it expired.
+	GetIdempotent(ctx context.Context, scope, key string) (value []byte, found bool, err error)
+	// SaveIdempotent stores value under (scope, key) for tenantID if no
+	// live record is there, and returns the stored value (the earlier one
+	// if it existed).
+	SaveIdempotent(ctx context.Context, tenantID, scope, key string, value []byte, ttl time.Duration) (stored []byte, existed bool, err error)
 }
 
 // Store is everything Mailbridge keeps, as one adapter implements it.

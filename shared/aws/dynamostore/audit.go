@@ -3,8 +3,10 @@ package dynamostore
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -197,28 +199,60 @@ func (s *Store) ListAudit(ctx context.Context, tenantID, cursor string, limit in
 	return out, next, nil
 }
 
-// SaveIdempotent stores value under (scope, key) unless a live record
-// exists, and returns the stored value.
-func (s *Store) SaveIdempotent(ctx context.Context, scope, idemKey string, value []byte, ttl time.Duration) ([]byte, bool, error) {
+// idemPointerSK is the sort key, in the tenant partition, of the pointer
+// to an idempotency record saved for the tenant (PurgeTenant follows it):
+// a hash, since scope and key may hold any character.
+func idemPointerSK(scope, idemKey string) string {
+	sum := sha256.Sum256([]byte(scope + "\x00" + idemKey))
+	return "K#" + hex.EncodeToString(sum[:])
+}
+
+// GetIdempotent returns the live record under (scope, key).
+func (s *Store) GetIdempotent(ctx context.Context, scope, idemKey string) ([]byte, bool, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: s.table, Key: key(idemPK(scope), idemKey), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, false, fmt.Errorf("dynamostore: read idempotency record: %w", err)
+	}
+	if out.Item == nil || getN(out.Item, "exp") <= s.clock.Now().UnixMilli() {
+		return nil, false, nil
+	}
+	return getB(out.Item, "val"), true, nil
+}
+
+// SaveIdempotent stores value under (scope, key) for tenantID unless a live
+// record exists, and returns the stored value. The record and its pointer
+// in the tenant partition are written in one transaction.
+func (s *Store) SaveIdempotent(ctx context.Context, tenantID, scope, idemKey string, value []byte, ttl time.Duration) ([]byte, bool, error) {
 	if idemKey == "" {
 		return nil, false, domain.Invalid("Idempotency-Key", "idempotency key is empty")
+	}
+	if err := checkTenantID(tenantID); err != nil {
+		return nil, false, err
 	}
 	now := s.clock.Now()
 	it := key(idemPK(scope), idemKey)
 	it["exp"] = num(now.Add(ttl).UnixMilli())
 	it["val"] = bin(value)
 	it["ttl"] = num(now.Add(ttl).Unix() + 1)
-	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: s.table, Item: it,
-		// An expired record may linger until TTL deletion: replace it.
-		ConditionExpression:       aws.String("attribute_not_exists(pk) OR #exp <= :now"),
-		ExpressionAttributeNames:  map[string]string{"#exp": "exp"},
-		ExpressionAttributeValues: item{":now": num(now.UnixMilli())},
-	})
+	it["tn"] = str(tenantID)
+	ptr := key(tenantPK(tenantID), idemPointerSK(scope, idemKey))
+	ptr["kpk"], ptr["ksk"] = str(idemPK(scope)), str(idemKey)
+	ptr["ttl"] = it["ttl"]
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{
+			TableName: s.table, Item: it,
+			// An expired record may linger until TTL deletion: replace it.
+			ConditionExpression:       aws.String("attribute_not_exists(pk) OR #exp <= :now"),
+			ExpressionAttributeNames:  map[string]string{"#exp": "exp"},
+			ExpressionAttributeValues: item{":now": num(now.UnixMilli())},
+		}},
+		{Put: &types.Put{TableName: s.table, Item: ptr}},
+	}})
 	if err == nil {
 		return value, false, nil
 	}
-	if !isConditionFailed(err) {
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) || len(tce.CancellationReasons) == 0 || aws.ToString(tce.CancellationReasons[0].Code) != "ConditionalCheckFailed" {
 		return nil, false, fmt.Errorf("dynamostore: save idempotency record: %w", err)
 	}
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: s.table, Key: key(idemPK(scope), idemKey), ConsistentRead: aws.Bool(true)})
@@ -226,4 +260,22 @@ func (s *Store) SaveIdempotent(ctx context.Context, scope, idemKey string, value
 		return nil, false, fmt.Errorf("dynamostore: read idempotency record: %w", err)
 	}
 	return getB(out.Item, "val"), true, nil
+}
+
+// purgeIdempotent deletes the idempotency records the pointers name, each
+// only if it still belongs to tenant id (an expired one may have been
+// replaced for another tenant).
+func (s *Store) purgeIdempotent(ctx context.Context, id string, pointers []item) error {
+	for _, p := range pointers {
+		_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName: s.table, Key: key(getS(p, "kpk"), getS(p, "ksk")),
+			ConditionExpression:       aws.String("#tn = :t"),
+			ExpressionAttributeNames:  map[string]string{"#tn": "tn"},
+			ExpressionAttributeValues: item{":t": str(id)},
+		})
+		if err != nil && !isConditionFailed(err) {
+			return fmt.Errorf("dynamostore: purge idempotency record: %w", err)
+		}
+	}
+	return nil
 }

@@ -20,8 +20,8 @@
 //	TENANTS                <tenantID>          v, d               tenant (v = version)
 //	T#<tenantID>           M#<address>         st, d              mailbox (st = status, for filtering)
 //	T#<tenantID>           S#<address>         v, z               sync state (z = gzip'd JSON, v = version)
-//	T#<tenantID>           H                   n                  tenant feed head: last number taken
-//	T#<tenantID>           H#<address>         n                  mailbox feed head (also how purge finds B#…)
+//	T#<tenantID>           H                   n, gen             tenant feed head: last number taken, generation
+//	T#<tenantID>           H#<address>         n, gen             mailbox feed head (also how purge finds B#…)
 //	T#<tenantID>           F#<seq:020d>        d, at | gap, at    tenant feed entry, or gap marker (ttl with FeedRetention)
 //	T#<tenantID>           A#<ns:020d>#<r>     z, ttl             audit entries, packed (see AppendAudit)
 //	T#<tenantID>           J#<jobID>           done (SS), ttl     finished mailboxes of a sync job that came back
@@ -29,7 +29,8 @@
 //	B#<tenantID>#<address> F#<seq:020d>        d, at | gap, at    mailbox feed entry, or gap marker (ttl with FeedRetention)
 //	B#<tenantID>#<address> R#<fh>#<resync>#<h> z, ttl             ids a recovery resync saw (see below)
 //	B#<tenantID>#<address> X#<immutableID>     to                 immutable-id index: the stored item's id (aliases.go)
-//	K#<scope>              <key>               exp, val, ttl      idempotency record
+//	T#<tenantID>           K#<hash>            kpk, ksk, ttl      pointer to an idempotency record saved for the tenant
+//	K#<scope>              <key>               exp, val, tn, ttl  idempotency record (tn = the tenant it belongs to)
 //
 // Tenant ids may not contain '#', so the partitions of two tenants never
 // collide. The checkpoint item (T#…/S#<address>) holds only the sync state,
@@ -97,8 +98,13 @@
 // queue. Readers therefore write (gap markers): the API's role needs
 // dynamodb:PutItem on the table.
 //
-// Cursors are "t<n>" for a tenant feed and "m<n>" for a mailbox feed; a
-// cursor of one kind given to the other is refused as bad input.
+// Cursors are storeplan's (position plus a check over tenant, feed,
+// generation and position). The generation is set with the feed's first
+// number (SET gen = if_not_exists(gen, :g) in the ADD that takes numbers),
+// so a feed purged and started again refuses the old feed's cursors. A read
+// takes one strongly consistent GetItem of the head (generation and last
+// number, for the past-the-head check) besides its Query. Entries still
+// carry "t<n>"/"m<n>" in their stored Seq; reads replace it.
 //
 // Limits: the tenant head item takes one ADD per chunk (a hot item takes
 // about 1,000 writes per second); the tenant partition takes the tenant feed

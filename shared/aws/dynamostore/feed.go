@@ -168,11 +168,13 @@ func (s *Store) readItems(ctx context.Context, tenantID, mailbox string, changes
 // returns the first.
 func (s *Store) allocate(ctx context.Context, head item, k int) (int64, error) {
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 s.table,
-		Key:                       head,
-		UpdateExpression:          aws.String("ADD #n :k"),
-		ExpressionAttributeNames:  map[string]string{"#n": "n"},
-		ExpressionAttributeValues: item{":k": num(int64(k))},
+		TableName: s.table,
+		Key:       head,
+		// The feed's generation is made with its first number (see
+		// feedHead), in the same write, so no number exists without it.
+		UpdateExpression:          aws.String("ADD #n :k SET #g = if_not_exists(#g, :g)"),
+		ExpressionAttributeNames:  map[string]string{"#n": "n", "#g": "gen"},
+		ExpressionAttributeValues: item{":k": num(int64(k)), ":g": str(storeplan.NewFeedGeneration())},
 		ReturnValues:              types.ReturnValueUpdatedNew,
 	})
 	if err != nil {
@@ -367,22 +369,22 @@ func (s *Store) closeGaps(ctx context.Context, pk string, first int64, n int) {
 // number still being free, which also makes a late writer's transaction
 // fail so that writer re-plans under new numbers.
 func (s *Store) ReadFeed(ctx context.Context, q domain.FeedQuery) ([]domain.Change, string, error) {
-	pk, prefix := tenantPK(q.TenantID), "t"
+	if err := checkTenantID(q.TenantID); err != nil {
+		return nil, "", err
+	}
+	pk, head := tenantPK(q.TenantID), tenantHead(q.TenantID)
 	if q.Mailbox != "" {
-		pk, prefix = mailboxPK(q.TenantID, q.Mailbox), "m"
+		pk, head = mailboxPK(q.TenantID, q.Mailbox), mailboxHead(q.TenantID, q.Mailbox)
 	}
-	var after int64
-	if q.Cursor != "" {
-		n, err := strconv.ParseInt(q.Cursor[min(1, len(q.Cursor)):], 10, 64)
-		if err != nil || n < 0 || q.Cursor[:1] != prefix {
-			what := "tenant"
-			if prefix == "m" {
-				what = "mailbox"
-			}
-			return nil, "", domain.Invalid("cursor", "cursor is not one this %s feed returned", what)
-		}
-		after = n
+	gen, last, err := s.feedHead(ctx, head)
+	if err != nil {
+		return nil, "", err
 	}
+	pos, err := storeplan.DecodeFeedCursor(q.Cursor, q.TenantID, q.Mailbox, gen, uint64(max(last, 0)))
+	if err != nil {
+		return nil, "", err
+	}
+	after := int64(pos) // at most the head's number
 	limit := storeplan.Limit(q.Limit)
 	var out []domain.Change
 	expect := after + 1
@@ -457,6 +459,7 @@ func (s *Store) ReadFeed(ctx context.Context, q domain.FeedQuery) ([]domain.Chan
 			if err := json.Unmarshal([]byte(getS(it, "d")), &ch); err != nil {
 				return nil, "", fmt.Errorf("dynamostore: feed entry %s: %w", getS(it, "sk"), err)
 			}
+			ch.Seq = storeplan.EncodeFeedCursor(q.TenantID, q.Mailbox, gen, uint64(seq))
 			out = append(out, ch)
 			prevAt = time.UnixMilli(getN(it, "at"))
 		}
@@ -469,4 +472,36 @@ func (s *Store) ReadFeed(ctx context.Context, q domain.FeedQuery) ([]domain.Chan
 		next = out[len(out)-1].Seq
 	}
 	return out, next, nil
+}
+
+// feedHead reads a feed's generation and last number taken (strongly
+// consistent: a cursor just returned must not look past the head). A head
+// stored before generations existed gets one here, once (readers write
+// already: gap markers). No head: no feed yet, generation "".
+func (s *Store) feedHead(ctx context.Context, head item) (gen string, last int64, err error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: s.table, Key: head, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return "", 0, fmt.Errorf("dynamostore: read feed head: %w", err)
+	}
+	if out.Item == nil {
+		return "", 0, nil
+	}
+	if gen = getS(out.Item, "gen"); gen != "" {
+		return gen, getN(out.Item, "n"), nil
+	}
+	up, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: s.table, Key: head,
+		UpdateExpression:          aws.String("SET #g = if_not_exists(#g, :g)"),
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ExpressionAttributeNames:  map[string]string{"#g": "gen"},
+		ExpressionAttributeValues: item{":g": str(storeplan.NewFeedGeneration())},
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if isConditionFailed(err) { // purged meanwhile
+		return "", 0, nil
+	}
+	if err != nil {
+		return "", 0, fmt.Errorf("dynamostore: give the feed a generation: %w", err)
+	}
+	return getS(up.Attributes, "gen"), getN(up.Attributes, "n"), nil
 }

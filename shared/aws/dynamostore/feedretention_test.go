@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/platform/storeplan"
 	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
 
@@ -65,7 +66,7 @@ func TestFeedRetentionAfterTTLDeletion(t *testing.T) {
 		t.Fatalf("right after a4: %v %q %v, want nothing yet", got, next, err)
 	}
 	clock.Advance(time.Minute)
-	for _, q := range []domain.FeedQuery{{TenantID: "acme", Cursor: first[0].Seq}, {TenantID: "acme", Mailbox: ann, Cursor: "m1"}} {
+	for _, q := range []domain.FeedQuery{{TenantID: "acme", Cursor: first[0].Seq}, {TenantID: "acme", Mailbox: ann, Cursor: cursorAt(t, s, "acme", ann, 1)}} {
 		q.Limit = 10
 		if _, _, err := s.ReadFeed(ctx, q); domain.ErrorCodeOf(err) != domain.CodeGone {
 			t.Fatalf("%+v: %v, want CodeGone: changes after the cursor were deleted", q, err)
@@ -128,7 +129,7 @@ func TestFeedRetentionOutOfOrderDeletion(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, q := range []domain.FeedQuery{{TenantID: "acme", Cursor: "t1"}, {TenantID: "acme", Mailbox: ann, Cursor: "m1"}} {
+	for _, q := range []domain.FeedQuery{{TenantID: "acme", Cursor: cursorAt(t, s, "acme", "", 1)}, {TenantID: "acme", Mailbox: ann, Cursor: cursorAt(t, s, "acme", ann, 1)}} {
 		var got []string
 		gone := false
 		for range 10 {
@@ -156,4 +157,19 @@ func TestFeedRetentionOutOfOrderDeletion(t *testing.T) {
 			t.Fatalf("%+v: read %v and then nothing, want Gone: a3 was deleted", q, got)
 		}
 	}
+}
+
+// cursorAt is the cursor of position pos of a feed, as ReadFeed would
+// make it.
+func cursorAt(t *testing.T, s *Store, tenantID, mailbox string, pos uint64) string {
+	t.Helper()
+	head := tenantHead(tenantID)
+	if mailbox != "" {
+		head = mailboxHead(tenantID, mailbox)
+	}
+	gen, _, err := s.feedHead(context.Background(), head)
+	if err != nil || gen == "" {
+		t.Fatalf("no feed generation (%v)", err)
+	}
+	return storeplan.EncodeFeedCursor(tenantID, mailbox, gen, pos)
 }

@@ -115,22 +115,23 @@ func (s *Store) ListTenants(ctx context.Context, cursor string, limit int) ([]do
 	return out, next, nil
 }
 
-// PurgeTenant deletes the tenant and everything under it: the mailbox
-// partitions (found through the mailbox records and the mailbox feed
-// heads), the
-// tenant partition, the tenant's idempotency records and the tenant record,
-// in that order so an interrupted purge can simply be run again. Purging an
+// PurgeTenant deletes the tenant and everything under it: the idempotency
+// records saved for it (found through their pointers in the tenant
+// partition), the mailbox partitions (found through the mailbox records and
+// the mailbox feed heads), the tenant partition and the tenant record, in
+// that order so an interrupted purge can simply be run again. Purging an
 // absent tenant is not an error.
 func (s *Store) PurgeTenant(ctx context.Context, id string) error {
 	if err := checkTenantID(id); err != nil {
 		return err
 	}
 	var boxes []string
+	var idem []item // pointers to the tenant's idempotency records
 	seen := map[string]bool{}
 	err := s.queryAll(ctx, &dynamodb.QueryInput{
 		KeyConditionExpression:    aws.String("pk = :pk"),
 		ExpressionAttributeValues: item{":pk": str(tenantPK(id))},
-		ProjectionExpression:      aws.String("sk"),
+		ProjectionExpression:      aws.String("sk, kpk, ksk"),
 		ConsistentRead:            aws.Bool(true),
 	}, func(it item) bool {
 		sk := getS(it, "sk")
@@ -138,16 +139,23 @@ func (s *Store) PurgeTenant(ctx context.Context, id string) error {
 			seen[sk[2:]] = true
 			boxes = append(boxes, sk[2:])
 		}
+		if len(sk) > 2 && sk[:2] == "K#" {
+			idem = append(idem, it)
+		}
 		return true
 	})
 	if err != nil {
 		return fmt.Errorf("dynamostore: purge tenant: %w", err)
 	}
-	parts := make([]string, 0, len(boxes)+2)
+	// Before the tenant partition, which holds the pointers.
+	if err := s.purgeIdempotent(ctx, id, idem); err != nil {
+		return err
+	}
+	parts := make([]string, 0, len(boxes)+1)
 	for _, b := range boxes {
 		parts = append(parts, mailboxPK(id, b))
 	}
-	parts = append(parts, tenantPK(id), idemPK(id))
+	parts = append(parts, tenantPK(id))
 	for _, pk := range parts {
 		if err := s.deleteItems(ctx, pk, ""); err != nil {
 			return fmt.Errorf("dynamostore: purge tenant: %w", err)

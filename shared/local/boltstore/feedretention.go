@@ -28,7 +28,12 @@ var (
 
 const pruneBatch = 1000
 
+// pruneFeed runs after every append (in its transaction); it also gives a
+// feed that just started its generation.
 func (s *Store) pruneFeed(tx *bolt.Tx, tenantID string, now time.Time) error {
+	if err := ensureFeedGen(tx, tenantID); err != nil {
+		return err
+	}
 	if s.feedRetention <= 0 {
 		return nil
 	}

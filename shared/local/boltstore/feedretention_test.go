@@ -5,7 +5,10 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/platform/storeplan"
 	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
 
@@ -30,8 +33,8 @@ func TestFeedRetentionDropsAndRefuses(t *testing.T) {
 	}
 	apply(ann, "a1")
 	apply(bob, "b1")
-	tenantAfterA1 := "1"
-	annAfterA1 := "1"
+	tenantAfterA1 := cursorAt(t, s, "acme", "", 1)
+	annAfterA1 := cursorAt(t, s, "acme", ann, 1)
 	clock.Advance(25 * time.Hour)
 	apply(ann, "a2") // drops a1 and b1
 
@@ -49,10 +52,24 @@ func TestFeedRetentionDropsAndRefuses(t *testing.T) {
 		t.Fatalf("ann's feed after a1: %+v, %v: want a2", got, err)
 	}
 	// Bob's feed from before b1 lost b1: gone; from after it, fine.
-	if _, err := read(domain.FeedQuery{Mailbox: bob, Cursor: "0"}); domain.ErrorCodeOf(err) != domain.CodeGone {
+	if _, err := read(domain.FeedQuery{Mailbox: bob, Cursor: cursorAt(t, s, "acme", bob, 0)}); domain.ErrorCodeOf(err) != domain.CodeGone {
 		t.Fatalf("bob's cursor before b1: %v, want CodeGone", err)
 	}
-	if got, err := read(domain.FeedQuery{Mailbox: bob, Cursor: "2"}); err != nil || len(got) != 0 {
+	if got, err := read(domain.FeedQuery{Mailbox: bob, Cursor: cursorAt(t, s, "acme", bob, 2)}); err != nil || len(got) != 0 {
 		t.Fatalf("bob's cursor after b1: %+v, %v: want nothing new", got, err)
 	}
+}
+
+// cursorAt is the cursor of position pos of a feed, as ReadFeed would
+// make it.
+func cursorAt(t *testing.T, s *Store, tenantID, mailbox string, pos uint64) string {
+	t.Helper()
+	var gen string
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		gen = string(tx.Bucket(tenantBucketName(tenantID)).Get(kFeedGen))
+		return nil
+	}); err != nil || gen == "" {
+		t.Fatalf("no feed generation (%v)", err)
+	}
+	return storeplan.EncodeFeedCursor(tenantID, mailbox, gen, pos)
 }

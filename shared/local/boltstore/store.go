@@ -61,7 +61,21 @@ func Open(path string, opts Options) (*Store, error) {
 				return err
 			}
 		}
-		return nil
+		// Feeds stored before generations existed get one now, so
+		// their readers get cursors that stay valid.
+		var feeds []string
+		err := tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			if bytes.HasPrefix(name, []byte("t/")) && b.Bucket(bFeed) != nil && b.Get(kFeedGen) == nil {
+				feeds = append(feeds, string(name[len("t/"):]))
+			}
+			return nil
+		})
+		for _, id := range feeds {
+			if err == nil {
+				err = ensureFeedGen(tx, id)
+			}
+		}
+		return err
 	})
 	if err != nil {
 		db.Close()
@@ -232,16 +246,12 @@ func (s *Store) PurgeTenant(_ context.Context, id string) error {
 		if err := tx.Bucket(bTenants).Delete([]byte(id)); err != nil {
 			return err
 		}
+		// The records first: their index lives in the tenant's bucket.
+		if err := purgeIdempotent(tx, id); err != nil {
+			return err
+		}
 		if tx.Bucket(tenantBucketName(id)) != nil {
 			if err := tx.DeleteBucket(tenantBucketName(id)); err != nil {
-				return err
-			}
-		}
-		// Idempotency records scoped to the tenant.
-		c := tx.Bucket(bIdem).Cursor()
-		prefix := join(id, nil)
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
-			if err := c.Delete(); err != nil {
 				return err
 			}
 		}
@@ -483,45 +493,40 @@ func (s *Store) ApplyChanges(_ context.Context, tenantID, mailbox string, change
 	return appended, nil
 }
 
-func parseFeedCursor(c string) (uint64, error) {
-	if c == "" {
-		return 0, nil
-	}
-	n, err := strconv.ParseUint(c, 10, 64)
-	if err != nil {
-		return 0, domain.Invalid("cursor", "cursor is not one this API returned")
-	}
-	return n, nil
-}
-
-// ReadFeed returns the changes after q.Cursor, in order.
+// ReadFeed returns the changes after q.Cursor, in order. Cursors carry the
+// feed's generation (storeplan.EncodeFeedCursor); the mailbox feeds share
+// the tenant feed's numbering, so their positions are tenant feed numbers.
 func (s *Store) ReadFeed(_ context.Context, q domain.FeedQuery) ([]domain.Change, string, error) {
-	after, err := parseFeedCursor(q.Cursor)
-	if err != nil {
-		return nil, "", err
-	}
 	limit := storeplan.Limit(q.Limit)
 	var out []domain.Change
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.View(func(tx *bolt.Tx) error {
 		feed := tenantBucket(tx, q.TenantID, bFeed)
-		if feed == nil {
-			return nil
+		var gen string
+		var head uint64
+		if feed != nil {
+			gen, head = string(tx.Bucket(tenantBucketName(q.TenantID)).Get(kFeedGen)), feed.Sequence()
 		}
-		add := func(v []byte) error {
+		after, err := storeplan.DecodeFeedCursor(q.Cursor, q.TenantID, q.Mailbox, gen, head)
+		if err != nil || feed == nil {
+			return err
+		}
+		add := func(seq, v []byte) error {
 			var ch domain.Change
 			if err := json.Unmarshal(v, &ch); err != nil {
 				return err
 			}
+			ch.Seq = storeplan.EncodeFeedCursor(q.TenantID, q.Mailbox, gen, binary.BigEndian.Uint64(seq))
 			out = append(out, ch)
 			return nil
 		}
 		if err := s.checkCursor(tx, q, after); err != nil {
 			return err
 		}
+		// after < head here, so after+1 does not wrap.
 		if q.Mailbox == "" {
 			c := feed.Cursor()
 			for k, v := c.Seek(u64(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
-				if err := add(v); err != nil {
+				if err := add(k, v); err != nil {
 					return err
 				}
 			}
@@ -534,11 +539,12 @@ func (s *Store) ReadFeed(_ context.Context, q domain.FeedQuery) ([]domain.Change
 		prefix := join(q.Mailbox, nil)
 		c := mfeed.Cursor()
 		for k, _ := c.Seek(join(q.Mailbox, u64(after+1))); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Next() {
-			v := feed.Get(k[len(prefix):])
+			seq := k[len(prefix):]
+			v := feed.Get(seq)
 			if v == nil {
-				return fmt.Errorf("mailbox feed index points at missing entry %x", k[len(prefix):])
+				return fmt.Errorf("mailbox feed index points at missing entry %x", seq)
 			}
-			if err := add(v); err != nil {
+			if err := add(seq, v); err != nil {
 				return err
 			}
 		}
@@ -552,6 +558,20 @@ func (s *Store) ReadFeed(_ context.Context, q domain.FeedQuery) ([]domain.Change
 		next = out[len(out)-1].Seq
 	}
 	return out, next, nil
+}
+
+// kFeedGen, a key of the tenant's bucket, holds the generation of its
+// feeds: made with the first append, gone with the purge, so a feed
+// started again refuses the cursors of the one before.
+var kFeedGen = []byte("feedgen")
+
+// ensureFeedGen gives the tenant's feeds a generation if they have none.
+func ensureFeedGen(tx *bolt.Tx, tenantID string) error {
+	tb := tx.Bucket(tenantBucketName(tenantID))
+	if tb == nil || tb.Get(kFeedGen) != nil {
+		return nil
+	}
+	return tb.Put(kFeedGen, []byte(storeplan.NewFeedGeneration()))
 }
 
 // --- audit ---
@@ -641,16 +661,41 @@ func (s *Store) ListAudit(_ context.Context, tenantID, cursor string, limit int)
 
 // --- idempotency ---
 
+// bIdemIndex, inside a tenant's bucket, names the idempotency records
+// saved for the tenant (their bIdem keys), so PurgeTenant finds them
+// whatever their scope.
+var bIdemIndex = []byte("idem")
+
 type idemRecord struct {
 	Expires time.Time `json:"expires"`
 	Value   []byte    `json:"value"`
+	Tenant  string    `json:"tenant,omitempty"`
 }
 
-// SaveIdempotent stores value under (scope, key) unless a live record
-// exists, and returns the stored value.
-func (s *Store) SaveIdempotent(_ context.Context, scope, key string, value []byte, ttl time.Duration) ([]byte, bool, error) {
+// GetIdempotent returns the live record under (scope, key).
+func (s *Store) GetIdempotent(_ context.Context, scope, key string) ([]byte, bool, error) {
+	now := s.clock.Now()
+	var rec idemRecord
+	found := false
+	err := s.db.View(func(tx *bolt.Tx) error {
+		ok, err := get(tx.Bucket(bIdem), join(scope, []byte(key)), &rec)
+		found = ok && now.Before(rec.Expires)
+		return err
+	})
+	if err != nil || !found {
+		return nil, false, err
+	}
+	return rec.Value, true, nil
+}
+
+// SaveIdempotent stores value under (scope, key) for tenantID unless a
+// live record exists, and returns the stored value.
+func (s *Store) SaveIdempotent(_ context.Context, tenantID, scope, key string, value []byte, ttl time.Duration) ([]byte, bool, error) {
 	if key == "" {
 		return nil, false, domain.Invalid("Idempotency-Key", "idempotency key is empty")
+	}
+	if err := checkTenantID(tenantID); err != nil {
+		return nil, false, err
 	}
 	now := s.clock.Now()
 	var stored []byte
@@ -668,7 +713,32 @@ func (s *Store) SaveIdempotent(_ context.Context, scope, key string, value []byt
 			return nil
 		}
 		stored = value
-		return put(b, k, idemRecord{Expires: now.Add(ttl), Value: value})
+		idx, err := tenantBucketRW(tx, tenantID, bIdemIndex)
+		if err != nil {
+			return err
+		}
+		if err := idx.Put(k, nil); err != nil {
+			return err
+		}
+		return put(b, k, idemRecord{Expires: now.Add(ttl), Value: value, Tenant: tenantID})
 	})
 	return stored, existed, err
+}
+
+// purgeIdempotent deletes the idempotency records saved for tenant id (an
+// expired one since replaced for another tenant stays).
+func purgeIdempotent(tx *bolt.Tx, id string) error {
+	idx := tenantBucket(tx, id, bIdemIndex)
+	if idx == nil {
+		return nil
+	}
+	b := tx.Bucket(bIdem)
+	return idx.ForEach(func(k, _ []byte) error {
+		var rec idemRecord
+		ok, err := get(b, k, &rec)
+		if err != nil || !ok || rec.Tenant != id {
+			return err
+		}
+		return b.Delete(k)
+	})
 }

@@ -124,29 +124,77 @@ func testAudit(t *testing.T, setup setupFunc) {
 
 func testIdempotency(t *testing.T, setup setupFunc) {
 	s, clock := setup(t)
-	stored, existed, err := s.SaveIdempotent(ctx, "acme", "key-1", []byte(`{"first":true}`), time.Hour)
+	const scope = "POST /tenants alice"
+	if _, found, err := s.GetIdempotent(ctx, scope, "key-1"); err != nil || found {
+		t.Fatalf("get before any save: found=%v err=%v", found, err)
+	}
+	stored, existed, err := s.SaveIdempotent(ctx, "acme", scope, "key-1", []byte(`{"first":true}`), time.Hour)
 	must(t, err)
 	if existed || !bytes.Equal(stored, []byte(`{"first":true}`)) {
 		t.Fatalf("first save: existed=%v stored=%s", existed, stored)
 	}
-	stored, existed, err = s.SaveIdempotent(ctx, "acme", "key-1", []byte(`{"second":true}`), time.Hour)
+	got, found, err := s.GetIdempotent(ctx, scope, "key-1")
+	must(t, err)
+	if !found || !bytes.Equal(got, []byte(`{"first":true}`)) {
+		t.Fatalf("get after save: found=%v value=%s", found, got)
+	}
+	// The key is the caller's, whatever tenant a retry names.
+	stored, existed, err = s.SaveIdempotent(ctx, "globex", scope, "key-1", []byte(`{"second":true}`), time.Hour)
 	must(t, err)
 	if !existed || !bytes.Equal(stored, []byte(`{"first":true}`)) {
 		t.Fatalf("retry: existed=%v stored=%s, want the first value", existed, stored)
 	}
-	for _, other := range [][2]string{{"acme", "key-2"}, {"other", "key-1"}} {
-		_, existed, err = s.SaveIdempotent(ctx, other[0], other[1], []byte(`{}`), time.Hour)
+	for _, other := range [][2]string{{scope, "key-2"}, {"POST /tenants bob", "key-1"}} {
+		_, existed, err = s.SaveIdempotent(ctx, "acme", other[0], other[1], []byte(`{}`), time.Hour)
 		must(t, err)
 		if existed {
-			t.Fatalf("scope %q key %q collides with acme/key-1", other[0], other[1])
+			t.Fatalf("scope %q key %q collides with alice/key-1", other[0], other[1])
 		}
 	}
+	wantCode(t, func() error {
+		_, _, err := s.SaveIdempotent(ctx, "", scope, "key-9", []byte(`{}`), time.Hour)
+		return err
+	}(),
+		domain.CodeInvalid, "SaveIdempotent without a tenant")
 	clock.Advance(time.Hour + time.Second)
-	stored, existed, err = s.SaveIdempotent(ctx, "acme", "key-1", []byte(`{"third":true}`), time.Hour)
+	if _, found, err := s.GetIdempotent(ctx, scope, "key-1"); err != nil || found {
+		t.Fatalf("get after expiry: found=%v err=%v", found, err)
+	}
+	stored, existed, err = s.SaveIdempotent(ctx, "acme", scope, "key-1", []byte(`{"third":true}`), time.Hour)
 	must(t, err)
 	if existed || !bytes.Equal(stored, []byte(`{"third":true}`)) {
 		t.Fatalf("after expiry: existed=%v stored=%s, want the new value", existed, stored)
 	}
+	t.Run("purging a tenant forgets the keys saved for it, whatever their scope", func(t *testing.T) {
+		s, clock := setup(t)
+		save := func(tenantID, scope, key string, ttl time.Duration) {
+			t.Helper()
+			_, existed, err := s.SaveIdempotent(ctx, tenantID, scope, key, []byte(tenantID), ttl)
+			must(t, err)
+			if existed {
+				t.Fatalf("%s %s: a record exists", scope, key)
+			}
+		}
+		save("acme", "POST /tenants alice", "k1", time.Hour)
+		save("acme", "POST /tenants bob", "k1", time.Hour)
+		save("acme2", "POST /tenants alice", "k2", time.Hour)
+		// An expired record of acme's key replaced for another tenant is
+		// that tenant's now.
+		save("acme", "POST /tenants alice", "k3", time.Minute)
+		clock.Advance(time.Minute + time.Second)
+		save("acme2", "POST /tenants alice", "k3", time.Hour)
+		must(t, s.PurgeTenant(ctx, "acme"))
+		for _, c := range []struct {
+			scope, key string
+			want       bool
+		}{{"POST /tenants alice", "k1", false}, {"POST /tenants bob", "k1", false}, {"POST /tenants alice", "k2", true}, {"POST /tenants alice", "k3", true}} {
+			v, found, err := s.GetIdempotent(ctx, c.scope, c.key)
+			must(t, err)
+			if found != c.want || (found && string(v) != "acme2") {
+				t.Fatalf("after purging acme, %s %s: found=%v value=%s, want found=%v (acme2's)", c.scope, c.key, found, v, c.want)
+			}
+		}
+	})
 }
 
 func testPurge(t *testing.T, setup setupFunc) {
@@ -164,7 +212,7 @@ func testPurge(t *testing.T, setup setupFunc) {
 		must(t, s.DeleteMailbox(ctx, id, bob))
 		apply(t, s, id, "ghost@acme.example", create("g1", "k1"))
 		must(t, s.AppendAudit(ctx, auditEntry(id, 1, Start)))
-		_, _, err := s.SaveIdempotent(ctx, id, "k", []byte("v"), time.Hour)
+		_, _, err := s.SaveIdempotent(ctx, id, "POST /tenants alice", "k-"+id, []byte("v"), time.Hour)
 		must(t, err)
 	}
 	fill("acme")
@@ -188,7 +236,7 @@ func testPurge(t *testing.T, setup setupFunc) {
 		bobFeed, _ := readAll(t, s, domain.FeedQuery{TenantID: id, Mailbox: bob}, 100)
 		ghostFeed, _ := readAll(t, s, domain.FeedQuery{TenantID: id, Mailbox: "ghost@acme.example"}, 100)
 		audit := listAudit(t, s, id, 10)
-		_, existed, err := s.SaveIdempotent(ctx, id, "k", []byte("new"), time.Hour)
+		_, existed, err := s.GetIdempotent(ctx, "POST /tenants alice", "k-"+id)
 		must(t, err)
 		counts := fmt.Sprintf("mailboxes=%d syncVersion=%d feed=%d bobFeed=%d ghostFeed=%d audit=%d idempotent=%v",
 			len(ms), st.Version, len(feed), len(bobFeed), len(ghostFeed), len(audit), existed)

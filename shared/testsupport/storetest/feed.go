@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -229,11 +230,94 @@ func testReadFeed(t *testing.T, setup setupFunc) {
 		}
 	})
 	t.Run("a malformed cursor is bad input", func(t *testing.T) {
-		for _, q := range []domain.FeedQuery{{TenantID: "acme", Cursor: "garbage!"}, {TenantID: "acme", Mailbox: ann, Cursor: "-5"}} {
+		for _, q := range []domain.FeedQuery{{TenantID: "acme", Cursor: "garbage!"}, {TenantID: "acme", Mailbox: ann, Cursor: "-5"},
+			// A bare number past any head must not wrap around to the start.
+			{TenantID: "acme", Cursor: "18446744073709551615"}, {TenantID: "acme", Mailbox: ann, Cursor: "18446744073709551615"},
+			{TenantID: "acme", Cursor: "1"}, {TenantID: "acme", Cursor: "t1"}, {TenantID: "acme", Mailbox: ann, Cursor: "m1"}} {
 			_, _, err := s.ReadFeed(ctx, q)
 			wantCode(t, err, domain.CodeInvalid, "ReadFeed "+q.Cursor)
+			checkCursorField(t, err)
 		}
 	})
+	t.Run("a cursor is read only against the feed it came from", func(t *testing.T) {
+		feed, tend := readAll(t, s, domain.FeedQuery{TenantID: "acme"}, 100)
+		_, aend := readAll(t, s, domain.FeedQuery{TenantID: "acme", Mailbox: ann}, 100)
+		_, oend := readAll(t, s, domain.FeedQuery{TenantID: "other"}, 100)
+		mid := feed[1].Seq
+		for _, tc := range []struct {
+			name string
+			q    domain.FeedQuery
+		}{
+			{"tenant cursor on a mailbox feed", domain.FeedQuery{TenantID: "acme", Mailbox: ann, Cursor: tend}},
+			{"tenant cursor on another mailbox feed", domain.FeedQuery{TenantID: "acme", Mailbox: bob, Cursor: mid}},
+			{"mailbox cursor on the tenant feed", domain.FeedQuery{TenantID: "acme", Cursor: aend}},
+			{"mailbox cursor on another mailbox's feed", domain.FeedQuery{TenantID: "acme", Mailbox: bob, Cursor: aend}},
+			{"another tenant's cursor", domain.FeedQuery{TenantID: "acme", Cursor: oend}},
+			{"a cursor on another tenant", domain.FeedQuery{TenantID: "other", Cursor: tend}},
+			{"a cursor on an unknown tenant", domain.FeedQuery{TenantID: "nobody", Cursor: tend}},
+			{"a cursor with its position changed", domain.FeedQuery{TenantID: "acme", Cursor: shiftCursor(mid)}},
+		} {
+			_, _, err := s.ReadFeed(ctx, tc.q)
+			wantCode(t, err, domain.CodeInvalid, tc.name)
+			checkCursorField(t, err)
+		}
+		// Each cursor still works on its own feed.
+		for _, q := range []domain.FeedQuery{{TenantID: "acme", Cursor: tend}, {TenantID: "acme", Mailbox: ann, Cursor: aend}, {TenantID: "other", Cursor: oend}} {
+			if got, _ := readAll(t, s, q, 10); len(got) != 0 {
+				t.Fatalf("%+v: %v, want nothing new", q, summary(got))
+			}
+		}
+	})
+}
+
+// A feed emptied and started again (the tenant purged and onboarded anew)
+// is another feed: cursors of the old one are refused, not read as
+// positions of the new one (which would skip or repeat changes).
+func testFeedRestart(t *testing.T, setup setupFunc) {
+	s, _ := setup(t)
+	apply(t, s, "acme", ann, create("a1", "k1"), create("a2", "k1"), create("a3", "k1"))
+	_, tend := readAll(t, s, domain.FeedQuery{TenantID: "acme"}, 100)
+	_, aend := readAll(t, s, domain.FeedQuery{TenantID: "acme", Mailbox: ann}, 100)
+	first, _, err := s.ReadFeed(ctx, domain.FeedQuery{TenantID: "acme", Limit: 1})
+	must(t, err)
+	old := []domain.FeedQuery{{TenantID: "acme", Cursor: tend}, {TenantID: "acme", Mailbox: ann, Cursor: aend}, {TenantID: "acme", Cursor: first[0].Seq}}
+	must(t, s.PurgeTenant(ctx, "acme"))
+	for _, q := range old {
+		_, _, err := s.ReadFeed(ctx, q)
+		wantCode(t, err, domain.CodeInvalid, "old cursor on the emptied feed")
+		checkCursorField(t, err)
+	}
+	apply(t, s, "acme", ann, create("b1", "k1"))
+	for _, q := range old {
+		_, _, err := s.ReadFeed(ctx, q)
+		wantCode(t, err, domain.CodeInvalid, "old cursor on the new feed")
+	}
+	got, _ := readAll(t, s, domain.FeedQuery{TenantID: "acme"}, 10)
+	if !slices.Equal(summary(got), []string{ann + " create b1 k1"}) {
+		t.Fatalf("the new feed from the start: %v", summary(got))
+	}
+}
+
+func checkCursorField(t *testing.T, err error) {
+	t.Helper()
+	var de *domain.Error
+	if !errors.As(err, &de) || de.Field != "cursor" {
+		t.Fatalf("error %v does not name the field cursor", err)
+	}
+}
+
+// shiftCursor changes the position a cursor's leading digits name, keeping
+// the rest: a forged cursor for another position.
+func shiftCursor(c string) string {
+	i := 0
+	for i < len(c) && c[i] >= '0' && c[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return "9" + c
+	}
+	d := c[i-1] - '0'
+	return c[:i-1] + string(rune('0'+(d+1)%10)) + c[i:]
 }
 
 // testFeedConcurrency writes from many goroutines (different mailboxes of

@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T, opts Options) domain.Store) {
 	t.Run("SyncState", func(t *testing.T) { testSyncState(t, setup) })
 	t.Run("ApplyChanges", func(t *testing.T) { testApplyChanges(t, setup) })
 	t.Run("ReadFeed", func(t *testing.T) { testReadFeed(t, setup) })
+	t.Run("FeedRestart", func(t *testing.T) { testFeedRestart(t, setup) })
 	t.Run("FeedConcurrency", func(t *testing.T) { testFeedConcurrency(t, setup) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, setup) })
 	t.Run("Idempotency", func(t *testing.T) { testIdempotency(t, setup) })
