@@ -4,6 +4,7 @@
 package domain
 
 import (
+	"strings"
 	"time"
 )
 
@@ -335,6 +336,51 @@ const (
 	MaxItemRecipients = 250  // addresses in each of to, cc, attendees
 	MaxItemValues     = 25   // contact e-mail addresses, phone numbers
 )
+
+// Bound cuts the item's texts and lists to the bounds above and marks it
+// Truncated when anything was cut. Both protocols' adapters call it, so an
+// item is bounded the same whichever protocol read it.
+func (it *Item) Bound() {
+	cut := false
+	text := func(s *string) {
+		if len(*s) > MaxItemText {
+			*s = strings.ToValidUTF8((*s)[:MaxItemText], "")
+			cut = true
+		}
+	}
+	text(&it.Subject)
+	text(&it.Location)
+	text(&it.Preview)
+	text(&it.DisplayName)
+	text(&it.GivenName)
+	text(&it.Surname)
+	for _, list := range []*[]Address{&it.To, &it.Cc, &it.Attendees} {
+		if len(*list) > MaxItemRecipients {
+			*list = (*list)[:MaxItemRecipients]
+			cut = true
+		}
+		for i := range *list {
+			text(&(*list)[i].Name)
+			text(&(*list)[i].Email)
+		}
+	}
+	for _, a := range []*Address{it.From, it.Organizer} {
+		if a != nil {
+			text(&a.Name)
+			text(&a.Email)
+		}
+	}
+	for _, list := range []*[]string{&it.Emails, &it.Phones} {
+		if len(*list) > MaxItemValues {
+			*list = (*list)[:MaxItemValues]
+			cut = true
+		}
+		for i := range *list {
+			text(&(*list)[i])
+		}
+	}
+	it.Truncated = cut
+}
 
 // Change is one entry of the change feed.
 type Change struct {

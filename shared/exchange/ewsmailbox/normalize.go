@@ -55,53 +55,10 @@ func Normalize(it ews.Item) domain.Item {
 		out.Preview = strings.TrimSpace(it.Preview)
 		out.IsRead = it.IsRead
 	}
-	bound(&out)
+	out.Bound()
 	return out
 }
 
-// bound cuts out's texts and lists to the domain's limits and marks it
-// Truncated when anything was cut.
-func bound(it *domain.Item) {
-	cut := false
-	text := func(s *string) {
-		if len(*s) > domain.MaxItemText {
-			*s = strings.ToValidUTF8((*s)[:domain.MaxItemText], "")
-			cut = true
-		}
-	}
-	text(&it.Subject)
-	text(&it.Location)
-	text(&it.Preview)
-	text(&it.DisplayName)
-	text(&it.GivenName)
-	text(&it.Surname)
-	for _, list := range []*[]domain.Address{&it.To, &it.Cc, &it.Attendees} {
-		if len(*list) > domain.MaxItemRecipients {
-			*list = (*list)[:domain.MaxItemRecipients]
-			cut = true
-		}
-		for i := range *list {
-			text(&(*list)[i].Name)
-			text(&(*list)[i].Email)
-		}
-	}
-	for _, a := range []*domain.Address{it.From, it.Organizer} {
-		if a != nil {
-			text(&a.Name)
-			text(&a.Email)
-		}
-	}
-	for _, list := range []*[]string{&it.Emails, &it.Phones} {
-		if len(*list) > domain.MaxItemValues {
-			*list = (*list)[:domain.MaxItemValues]
-			cut = true
-		}
-		for i := range *list {
-			text(&(*list)[i])
-		}
-	}
-	it.Truncated = cut
-}
 
 func utc(t time.Time) time.Time {
 	if t.IsZero() {

@@ -29,7 +29,7 @@ func NormalizeMessage(m graph.Message, folderID string) domain.Item {
 		Preview:  strings.TrimSpace(m.BodyPreview),
 		IsRead:   &read,
 	}
-	bound(&out)
+	out.Bound()
 	return out
 }
 
@@ -69,7 +69,7 @@ func NormalizeEvent(e graph.Event, folderID string) domain.Item {
 	default:
 		out.IsRecurring = e.Recurrence != nil
 	}
-	bound(&out)
+	out.Bound()
 	return out
 }
 
@@ -90,7 +90,7 @@ func NormalizeContact(c graph.Contact, folderID string) domain.Item {
 			out.Phones = append(out.Phones, s)
 		}
 	}
-	bound(&out)
+	out.Bound()
 	return out
 }
 
@@ -172,46 +172,3 @@ func addresses(rs []graph.Recipient) []domain.Address {
 	return out
 }
 
-// bound cuts the item's texts and lists to the domain's limits and marks it
-// Truncated when anything was cut.
-func bound(it *domain.Item) {
-	cut := false
-	text := func(s *string) {
-		if len(*s) > domain.MaxItemText {
-			*s = strings.ToValidUTF8((*s)[:domain.MaxItemText], "")
-			cut = true
-		}
-	}
-	text(&it.Subject)
-	text(&it.Location)
-	text(&it.Preview)
-	text(&it.DisplayName)
-	text(&it.GivenName)
-	text(&it.Surname)
-	for _, list := range []*[]domain.Address{&it.To, &it.Cc, &it.Attendees} {
-		if len(*list) > domain.MaxItemRecipients {
-			*list = (*list)[:domain.MaxItemRecipients]
-			cut = true
-		}
-		for i := range *list {
-			text(&(*list)[i].Name)
-			text(&(*list)[i].Email)
-		}
-	}
-	for _, a := range []*domain.Address{it.From, it.Organizer} {
-		if a != nil {
-			text(&a.Name)
-			text(&a.Email)
-		}
-	}
-	for _, list := range []*[]string{&it.Emails, &it.Phones} {
-		if len(*list) > domain.MaxItemValues {
-			*list = (*list)[:domain.MaxItemValues]
-			cut = true
-		}
-		for i := range *list {
-			text(&(*list)[i])
-		}
-	}
-	it.Truncated = cut
-}
