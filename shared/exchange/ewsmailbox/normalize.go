@@ -59,7 +59,6 @@ func Normalize(it ews.Item) domain.Item {
 	return out
 }
 
-
 func utc(t time.Time) time.Time {
 	if t.IsZero() {
 		return time.Time{}

@@ -171,4 +171,3 @@ func addresses(rs []graph.Recipient) []domain.Address {
 	}
 	return out
 }
-
