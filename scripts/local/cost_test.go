@@ -401,7 +401,7 @@ func newCostSample(b *testing.B, client *dynamodb.Client, meter *ddbMeter, proto
 		g := graphsim.New(c.sim, graphsim.Options{Seed: demoSeed})
 		url, roots := serveGraph(b, delayed(c.latency, graphsim.BasePath+"/", g.Handler()))
 		c.roots = roots
-		c.tenant.Protocol, c.tenant.GraphURL = domain.ProtocolGraph, url+graphsim.BasePath
+		c.tenant.Protocol, c.tenant.IDFormat, c.tenant.GraphURL = domain.ProtocolGraph, domain.IDFormatGraph, url+graphsim.BasePath
 		c.tenant.AuthKind, c.tenant.AccessMode = domain.AuthOAuthSecret, domain.AccessApplication
 		cred = domain.Credential{Kind: domain.AuthOAuthSecret, EntraTenant: acct.Tenant, ClientID: acct.ClientID, ClientSecret: acct.ClientSecret, Authority: url}
 	}
