@@ -226,6 +226,13 @@ func (f HintFacts) scopeHint() string {
 
 // notFoundHint explains ErrorNonExistentMailbox.
 func (f HintFacts) notFoundHint() string {
+	if f.graph() {
+		h := fmt.Sprintf("Exchange Online has no mailbox %s for Microsoft Graph: check the primary SMTP address; a mailbox still on Exchange Server on-premises (hybrid; Graph answers MailboxNotEnabledForRESTAPI) is only reachable over EWS.", f.Mailbox)
+		if f.TenantID != "" {
+			h += fmt.Sprintf(" If it is gone for good, remove it with DELETE /tenants/%s/mailboxes/%s.", f.TenantID, f.Mailbox)
+		}
+		return h
+	}
 	h := fmt.Sprintf("Exchange has no mailbox %s: check the primary SMTP address, and whether the mailbox lives on another Exchange server (then give the mailbox its own EWS URL).", f.Mailbox)
 	if f.TenantID != "" {
 		h += fmt.Sprintf(" If it is gone for good, remove it with DELETE /tenants/%s/mailboxes/%s.", f.TenantID, f.Mailbox)
