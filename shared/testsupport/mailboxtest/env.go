@@ -48,9 +48,14 @@ type Env struct {
 	// impersonation scope, the app's RBAC management scope).
 	OutOfScope string
 
-	Connector domain.Connector
-	Calendar  domain.CalendarConnector
-	Checker   domain.AccessChecker
+	Connector    domain.Connector
+	Calendar     domain.CalendarConnector
+	Checker      domain.AccessChecker
+	Availability domain.AvailabilityConnector
+	// AvailabilityScoped: free/busy of a mailbox outside the credential's
+	// scope fails (Graph applies the app's scope); otherwise it answers
+	// (EWS: every mailbox of the organisation shows free/busy by default).
+	AvailabilityScoped bool
 
 	// ItemID maps the simulator's item id (ewssim.ItemRef.ID, an EWS id)
 	// to the id the protocol reports in the feed and in write results.
@@ -141,10 +146,11 @@ func EWS(t testing.TB, o Options) Env {
 			AuthKind: domain.AuthBasic, AccessMode: domain.AccessImpersonation},
 		Credential: cred, BadCredential: bad,
 		Mailboxes: ds.Mailboxes, OutOfScope: OutOfScopeMailbox,
-		Connector: ewsmailbox.NewConnector(opts),
-		Calendar:  ewsmailbox.NewCalendarConnector(opts),
-		Checker:   ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{Client: opts}),
-		ItemID:    func(id string) (string, error) { return id, nil },
+		Connector:    ewsmailbox.NewConnector(opts),
+		Calendar:     ewsmailbox.NewCalendarConnector(opts),
+		Checker:      ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{Client: opts}),
+		Availability: ewsmailbox.NewAvailabilityConnector(opts),
+		ItemID:       func(id string) (string, error) { return id, nil },
 		Hints: map[domain.MailboxStatus]string{domain.MailboxOutOfScope: "ApplicationImpersonation role assignment",
 			domain.MailboxNotFound: "no mailbox " + UnknownMailbox, domain.MailboxAuthFailed: "Check the password of " + ds.Account.Username},
 		Calls: func() int64 { return sim.Stats().TotalCalls() },
@@ -190,7 +196,7 @@ func GraphWith(t testing.TB, o GraphOptions) Env {
 			AuthKind: domain.AuthOAuthSecret, AccessMode: domain.AccessApplication},
 		Credential: cred, BadCredential: bad,
 		Mailboxes: ds.Mailboxes, OutOfScope: OutOfScopeMailbox,
-		Connector: conn, Calendar: conn, Checker: conn,
+		Connector: conn, Calendar: conn, Checker: conn, Availability: conn, AvailabilityScoped: true,
 		ItemID:      sim.ImmutableID,
 		MoveKeepsID: true,
 		Hints: map[domain.MailboxStatus]string{domain.MailboxOutOfScope: "RBAC for Applications limits it to a management scope",
