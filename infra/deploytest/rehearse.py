@@ -22,6 +22,14 @@ What moto cannot emulate, and how it is covered instead:
   - IAM evaluation, KMS key policies, SNS delivery to encrypted topics:
     asserted on the transformed template (roles against the code's calls,
     the alarm key's policy).
+  - AWS::Lambda::Alias and CodeDeploy (the "live" alias each
+    DeploymentPreference moves, its deployment group and traffic shifting):
+    here every reference to an alias is pointed at its function and the
+    alias and CodeDeploy resources are left out; after the stacks exist
+    each alias is created through the Lambda API on the version the stack
+    published. That every event source invokes the alias and every
+    deployment group rolls back on the alias's error alarm is asserted on
+    the transformed template (deploy_test.go).
 """
 import io
 import json
@@ -52,10 +60,38 @@ def sub(s, stage):
     return s.replace("${Stage}", stage).replace("${AWS::Region}", REGION)
 
 
+def without_aliases(tpl):
+    """The template with each alias's references pointed at its function,
+    and the alias and CodeDeploy resources left out (moto creates neither);
+    returns the aliases as {function logical id: alias name}."""
+    res = tpl["Resources"]
+    aliases = {k: r["Properties"] for k, r in res.items() if r["Type"] == "AWS::Lambda::Alias"}
+    to_fn = {k: p["FunctionName"]["Ref"] for k, p in aliases.items()}
+
+    def walk(v):
+        if isinstance(v, dict):
+            if set(v) == {"Ref"} and v["Ref"] in to_fn:
+                return {"Ref": to_fn[v["Ref"]]}
+            return {k: walk(e) for k, e in v.items()}
+        if isinstance(v, list):
+            return [walk(e) for e in v]
+        if isinstance(v, str):
+            for a, fn in to_fn.items():
+                v = v.replace("${" + a + "}", "${" + fn + "}")
+            return to_fn.get(v, v)  # DependsOn entries
+        return v
+
+    for k in [k for k, r in res.items() if k in aliases or r["Type"].startswith("AWS::CodeDeploy::") or k == "CodeDeployServiceRole"]:
+        del res[k]
+    tpl["Resources"] = walk(res)
+    return {to_fn[k]: p["Name"] for k, p in aliases.items()}
+
+
 def rehearse(endpoint):
     out = subprocess.run([sys.executable, os.path.join(HERE, "sam_transform.py"), "--bucket", BUCKET,
                           os.environ.get("MAILBRIDGE_TEMPLATE") or os.path.join(ROOT, "template.yaml")], check=True, capture_output=True, text=True).stdout
     tpl = json.loads(out)
+    aliases = without_aliases(tpl)
     res = tpl["Resources"]
     for k in [k for k, r in res.items() if r["Type"] in ("AWS::ApiGateway::Deployment", "AWS::ApiGateway::Stage")]:
         del res[k]
@@ -103,6 +139,21 @@ def rehearse(endpoint):
         for n in want["log groups"][0]:
             if n in groups and groups[n] != 30:
                 problems.append(f"stage {stage}: log group {n} keeps logs {groups[n]} days, want LogRetentionDays (30)")
+    # The aliases, through the Lambda API, on the version each stack published.
+    lam = client("lambda", endpoint)
+    created = 0
+    for stage in STAGES:
+        for fn, alias in aliases.items():
+            name = sub(res[fn]["Properties"]["FunctionName"]["Fn::Sub"], stage)
+            try:
+                versions = [v["Version"] for v in lam.list_versions_by_function(FunctionName=name)["Versions"] if v["Version"] != "$LATEST"]
+            except lam.exceptions.ResourceNotFoundException:
+                continue  # reported above as a missing function
+            if not versions:
+                problems.append(f"stage {stage}: function {name} has no published version for alias {alias}")
+                continue
+            lam.create_alias(FunctionName=name, Name=alias, FunctionVersion=versions[-1])
+            created += 1
     # Two keys per stack: the secrets key (SecretsKmsKeyArn empty) and the alarm key.
     if len(keys) < 2 * len(STAGES):
         problems.append(f"{len(keys)} KMS keys, want {2 * len(STAGES)}")
@@ -122,7 +173,7 @@ def rehearse(endpoint):
             except sched.exceptions.ConflictException:
                 problems.append(f"stage {stage}: schedule {k} named {sub(name, stage)!r} collides with another stage's")
     print("rehearsal: stacks", ", ".join("mailbridge-" + s for s in STAGES), "created;",
-          len(functions), "functions,", len(queues), "queues,", len(tables), "tables,", len(machines), "state machines,",
+          len(functions), "functions,", created, "aliases,", len(queues), "queues,", len(tables), "tables,", len(machines), "state machines,",
           len(sched.list_schedules()["Schedules"]), "schedules")
     return problems
 

@@ -194,7 +194,7 @@ func grants(t *testing.T, tpl *Template, fn string) map[string]string {
 	hasSQSSource := false
 	for _, esm := range tpl.OfType("AWS::Lambda::EventSourceMapping") {
 		p := tpl.Resources[esm].Properties
-		if slices.Contains(Refs(path(p, "FunctionName")), fn) && strings.Contains(jsonOf(Refs(path(p, "EventSourceArn"))), "Queue") {
+		if invokes(tpl, path(p, "FunctionName"), fn) && strings.Contains(jsonOf(Refs(path(p, "EventSourceArn"))), "Queue") {
 			hasSQSSource = true
 		}
 	}
