@@ -224,3 +224,24 @@ func anyMap(v any) map[string]any {
 	m, _ := v.(map[string]any)
 	return m
 }
+
+// Every function and the API trace actively with X-Ray, so a request is
+// one trace from API Gateway through the function, and a queued job's
+// invocation is traced too.
+func TestFunctionsAndAPITraceWithXRay(t *testing.T) {
+	tpl := Transformed(t)
+	for fn := range Functions(t, tpl) {
+		if m := path(tpl.Resources[fn].Properties, "TracingConfig", "Mode"); m != "Active" {
+			t.Errorf("%s: tracing mode %v, want Active", fn, m)
+		}
+	}
+	stages := tpl.OfType("AWS::ApiGateway::Stage")
+	if len(stages) == 0 {
+		t.Fatal("no API stage")
+	}
+	for _, id := range stages {
+		if path(tpl.Resources[id].Properties, "TracingEnabled") != true {
+			t.Errorf("%s: X-Ray tracing is not enabled", id)
+		}
+	}
+}
