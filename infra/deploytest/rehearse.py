@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Deploy rehearsal without AWS: template.yaml after the SAM transform is
-created as two stacks (stages dev and prod) side by side on moto's
-CloudFormation, then the created resources are checked: per stage a table,
-four queues, five functions with their log groups, the state machine, the
-keys, the alarm topic.
+created as the stacks of samconfig.toml's environments (dev and prod) side
+by side on moto's CloudFormation, each with its stack name, capabilities
+and parameter overrides, then the created resources are checked: per stage
+a table, four queues, five functions with their log groups (kept the
+environment's LogRetentionDays), the state machine, the keys, the alarm
+topic.
 
 moto_server at MAILBRIDGE_MOTO_ENDPOINT (as `make test` starts it), else
 moto in this process. MAILBRIDGE_TEMPLATE rehearses another template.
@@ -35,9 +37,11 @@ import io
 import json
 import logging
 import os
+import shlex
 import subprocess
 import sys
 import warnings
+import tomllib
 import zipfile
 
 import boto3
@@ -46,7 +50,21 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..")
 REGION = "us-east-1"
 BUCKET = "mailbridge-artifacts"
-STAGES = ["dev", "prod"]
+ENVIRONMENTS = ["dev", "prod"]
+
+
+def environments():
+    """{stage: (stack name, capabilities, parameters)} from samconfig.toml,
+    as `sam deploy --config-env ENV` would pass them."""
+    with open(os.path.join(ROOT, "samconfig.toml"), "rb") as f:
+        cfg = tomllib.load(f)
+    out = {}
+    for env in ENVIRONMENTS:
+        d = cfg[env]["deploy"]["parameters"]
+        params = dict(kv.split("=", 1) for kv in shlex.split(d["parameter_overrides"]))
+        caps = d["capabilities"].split() if isinstance(d["capabilities"], str) else d["capabilities"]
+        out[params["Stage"]] = (d["stack_name"], caps, params)
+    return out
 
 
 def client(name, endpoint):
@@ -105,10 +123,16 @@ def rehearse(endpoint):
             s3.put_object(Bucket=BUCKET, Key=k + ".zip", Body=b.getvalue())
     cf = client("cloudformation", endpoint)
     problems = []
-    for stage in STAGES:
-        name = "mailbridge-" + stage
-        cf.create_stack(StackName=name, TemplateBody=json.dumps(tpl), Capabilities=["CAPABILITY_IAM"],
-                        Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}])
+    envs = environments()
+    stages = list(envs)
+    for stage, (name, caps, params) in envs.items():
+        if name != "mailbridge-" + stage:
+            problems.append(f"samconfig.toml: stage {stage} deploys stack {name}, want mailbridge-{stage}")
+        for k in params:
+            if k not in tpl["Parameters"]:
+                problems.append(f"samconfig.toml: stage {stage} overrides {k}, which is no parameter of the template")
+        cf.create_stack(StackName=name, TemplateBody=json.dumps(tpl), Capabilities=caps,
+                        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()])
         st = cf.describe_stacks(StackName=name)["Stacks"][0]
         if st["StackStatus"] != "CREATE_COMPLETE":
             problems.append(f"{name}: {st['StackStatus']} {st.get('StackStatusReason')}")
@@ -121,7 +145,7 @@ def rehearse(endpoint):
     topics = [t["TopicArn"] for t in client("sns", endpoint).list_topics()["Topics"]]
     keys = client("kms", endpoint).list_keys()["Keys"]
     fn_names = [sub(r["Properties"]["FunctionName"]["Fn::Sub"], "{s}") for r in res.values() if r["Type"] == "AWS::Lambda::Function"]
-    for stage in STAGES:
+    for stage in stages:
         want = {
             "table": ([f"mailbridge-{stage}"], tables),
             "queues": ([f"mailbridge-{stage}-sync-jobs.fifo", f"mailbridge-{stage}-sync-jobs-dlq.fifo",
@@ -136,13 +160,14 @@ def rehearse(endpoint):
             for n in names:
                 if n not in have:
                     problems.append(f"stage {stage}: {what} {n} missing")
+        days = int(envs[stage][2].get("LogRetentionDays", tpl["Parameters"]["LogRetentionDays"]["Default"]))
         for n in want["log groups"][0]:
-            if n in groups and groups[n] != 30:
-                problems.append(f"stage {stage}: log group {n} keeps logs {groups[n]} days, want LogRetentionDays (30)")
+            if n in groups and groups[n] != days:
+                problems.append(f"stage {stage}: log group {n} keeps logs {groups[n]} days, want LogRetentionDays ({days})")
     # The aliases, through the Lambda API, on the version each stack published.
     lam = client("lambda", endpoint)
     created = 0
-    for stage in STAGES:
+    for stage in stages:
         for fn, alias in aliases.items():
             name = sub(res[fn]["Properties"]["FunctionName"]["Fn::Sub"], stage)
             try:
@@ -155,11 +180,11 @@ def rehearse(endpoint):
             lam.create_alias(FunctionName=name, Name=alias, FunctionVersion=versions[-1])
             created += 1
     # Two keys per stack: the secrets key (SecretsKmsKeyArn empty) and the alarm key.
-    if len(keys) < 2 * len(STAGES):
-        problems.append(f"{len(keys)} KMS keys, want {2 * len(STAGES)}")
+    if len(keys) < 2 * len(stages):
+        problems.append(f"{len(keys)} KMS keys, want {2 * len(stages)}")
     # Schedules: through the Scheduler API, as CloudFormation would create them.
     sched = client("scheduler", endpoint)
-    for stage in STAGES:
+    for stage in stages:
         for k, r in res.items():
             if r["Type"] != "AWS::Scheduler::Schedule":
                 continue
@@ -172,7 +197,7 @@ def rehearse(endpoint):
                                       Target={"Arn": f"arn:aws:lambda:{REGION}:123456789012:function:x", "RoleArn": "arn:aws:iam::123456789012:role/x"})
             except sched.exceptions.ConflictException:
                 problems.append(f"stage {stage}: schedule {k} named {sub(name, stage)!r} collides with another stage's")
-    print("rehearsal: stacks", ", ".join("mailbridge-" + s for s in STAGES), "created;",
+    print("rehearsal: stacks", ", ".join(e[0] for e in envs.values()), "(samconfig.toml) created;",
           len(functions), "functions,", created, "aliases,", len(queues), "queues,", len(tables), "tables,", len(machines), "state machines,",
           len(sched.list_schedules()["Schedules"]), "schedules")
     return problems
