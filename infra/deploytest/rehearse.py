@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Deploy rehearsal without AWS: template.yaml after the SAM transform is
-created as two stacks (stages dev and prod) side by side on moto's
-CloudFormation, then the created resources are checked: per stage a table,
-four queues, five functions with their log groups, the state machine, the
-keys, the alarm topic.
+created as the stacks of samconfig.toml's environments (dev and prod) side
+by side on moto's CloudFormation, each with its stack name, capabilities
+and parameter overrides, then the created resources are checked: per stage
+a table, four queues, five functions with their log groups (kept the
+environment's LogRetentionDays), the state machine, the keys, the alarm
+topic.
 
 moto_server at MAILBRIDGE_MOTO_ENDPOINT (as `make test` starts it), else
 moto in this process. MAILBRIDGE_TEMPLATE rehearses another template.
@@ -22,14 +24,24 @@ What moto cannot emulate, and how it is covered instead:
   - IAM evaluation, KMS key policies, SNS delivery to encrypted topics:
     asserted on the transformed template (roles against the code's calls,
     the alarm key's policy).
+  - AWS::Lambda::Alias and CodeDeploy (the "live" alias each
+    DeploymentPreference moves, its deployment group and traffic shifting):
+    here every reference to an alias is pointed at its function and the
+    alias and CodeDeploy resources are left out; after the stacks exist
+    each alias is created through the Lambda API on the version the stack
+    published. That every event source invokes the alias and every
+    deployment group rolls back on the alias's error alarm is asserted on
+    the transformed template (deploy_test.go).
 """
 import io
 import json
 import logging
 import os
+import shlex
 import subprocess
 import sys
 import warnings
+import tomllib
 import zipfile
 
 import boto3
@@ -38,7 +50,21 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..")
 REGION = "us-east-1"
 BUCKET = "mailbridge-artifacts"
-STAGES = ["dev", "prod"]
+ENVIRONMENTS = ["dev", "prod"]
+
+
+def environments():
+    """{stage: (stack name, capabilities, parameters)} from samconfig.toml,
+    as `sam deploy --config-env ENV` would pass them."""
+    with open(os.path.join(ROOT, "samconfig.toml"), "rb") as f:
+        cfg = tomllib.load(f)
+    out = {}
+    for env in ENVIRONMENTS:
+        d = cfg[env]["deploy"]["parameters"]
+        params = dict(kv.split("=", 1) for kv in shlex.split(d["parameter_overrides"]))
+        caps = d["capabilities"].split() if isinstance(d["capabilities"], str) else d["capabilities"]
+        out[params["Stage"]] = (d["stack_name"], caps, params)
+    return out
 
 
 def client(name, endpoint):
@@ -52,10 +78,38 @@ def sub(s, stage):
     return s.replace("${Stage}", stage).replace("${AWS::Region}", REGION)
 
 
+def without_aliases(tpl):
+    """The template with each alias's references pointed at its function,
+    and the alias and CodeDeploy resources left out (moto creates neither);
+    returns the aliases as {function logical id: alias name}."""
+    res = tpl["Resources"]
+    aliases = {k: r["Properties"] for k, r in res.items() if r["Type"] == "AWS::Lambda::Alias"}
+    to_fn = {k: p["FunctionName"]["Ref"] for k, p in aliases.items()}
+
+    def walk(v):
+        if isinstance(v, dict):
+            if set(v) == {"Ref"} and v["Ref"] in to_fn:
+                return {"Ref": to_fn[v["Ref"]]}
+            return {k: walk(e) for k, e in v.items()}
+        if isinstance(v, list):
+            return [walk(e) for e in v]
+        if isinstance(v, str):
+            for a, fn in to_fn.items():
+                v = v.replace("${" + a + "}", "${" + fn + "}")
+            return to_fn.get(v, v)  # DependsOn entries
+        return v
+
+    for k in [k for k, r in res.items() if k in aliases or r["Type"].startswith("AWS::CodeDeploy::") or k == "CodeDeployServiceRole"]:
+        del res[k]
+    tpl["Resources"] = walk(res)
+    return {to_fn[k]: p["Name"] for k, p in aliases.items()}
+
+
 def rehearse(endpoint):
     out = subprocess.run([sys.executable, os.path.join(HERE, "sam_transform.py"), "--bucket", BUCKET,
                           os.environ.get("MAILBRIDGE_TEMPLATE") or os.path.join(ROOT, "template.yaml")], check=True, capture_output=True, text=True).stdout
     tpl = json.loads(out)
+    aliases = without_aliases(tpl)
     res = tpl["Resources"]
     for k in [k for k, r in res.items() if r["Type"] in ("AWS::ApiGateway::Deployment", "AWS::ApiGateway::Stage")]:
         del res[k]
@@ -69,10 +123,16 @@ def rehearse(endpoint):
             s3.put_object(Bucket=BUCKET, Key=k + ".zip", Body=b.getvalue())
     cf = client("cloudformation", endpoint)
     problems = []
-    for stage in STAGES:
-        name = "mailbridge-" + stage
-        cf.create_stack(StackName=name, TemplateBody=json.dumps(tpl), Capabilities=["CAPABILITY_IAM"],
-                        Parameters=[{"ParameterKey": "Stage", "ParameterValue": stage}])
+    envs = environments()
+    stages = list(envs)
+    for stage, (name, caps, params) in envs.items():
+        if name != "mailbridge-" + stage:
+            problems.append(f"samconfig.toml: stage {stage} deploys stack {name}, want mailbridge-{stage}")
+        for k in params:
+            if k not in tpl["Parameters"]:
+                problems.append(f"samconfig.toml: stage {stage} overrides {k}, which is no parameter of the template")
+        cf.create_stack(StackName=name, TemplateBody=json.dumps(tpl), Capabilities=caps,
+                        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()])
         st = cf.describe_stacks(StackName=name)["Stacks"][0]
         if st["StackStatus"] != "CREATE_COMPLETE":
             problems.append(f"{name}: {st['StackStatus']} {st.get('StackStatusReason')}")
@@ -85,7 +145,7 @@ def rehearse(endpoint):
     topics = [t["TopicArn"] for t in client("sns", endpoint).list_topics()["Topics"]]
     keys = client("kms", endpoint).list_keys()["Keys"]
     fn_names = [sub(r["Properties"]["FunctionName"]["Fn::Sub"], "{s}") for r in res.values() if r["Type"] == "AWS::Lambda::Function"]
-    for stage in STAGES:
+    for stage in stages:
         want = {
             "table": ([f"mailbridge-{stage}"], tables),
             "queues": ([f"mailbridge-{stage}-sync-jobs.fifo", f"mailbridge-{stage}-sync-jobs-dlq.fifo",
@@ -100,15 +160,31 @@ def rehearse(endpoint):
             for n in names:
                 if n not in have:
                     problems.append(f"stage {stage}: {what} {n} missing")
+        days = int(envs[stage][2].get("LogRetentionDays", tpl["Parameters"]["LogRetentionDays"]["Default"]))
         for n in want["log groups"][0]:
-            if n in groups and groups[n] != 30:
-                problems.append(f"stage {stage}: log group {n} keeps logs {groups[n]} days, want LogRetentionDays (30)")
+            if n in groups and groups[n] != days:
+                problems.append(f"stage {stage}: log group {n} keeps logs {groups[n]} days, want LogRetentionDays ({days})")
+    # The aliases, through the Lambda API, on the version each stack published.
+    lam = client("lambda", endpoint)
+    created = 0
+    for stage in stages:
+        for fn, alias in aliases.items():
+            name = sub(res[fn]["Properties"]["FunctionName"]["Fn::Sub"], stage)
+            try:
+                versions = [v["Version"] for v in lam.list_versions_by_function(FunctionName=name)["Versions"] if v["Version"] != "$LATEST"]
+            except lam.exceptions.ResourceNotFoundException:
+                continue  # reported above as a missing function
+            if not versions:
+                problems.append(f"stage {stage}: function {name} has no published version for alias {alias}")
+                continue
+            lam.create_alias(FunctionName=name, Name=alias, FunctionVersion=versions[-1])
+            created += 1
     # Two keys per stack: the secrets key (SecretsKmsKeyArn empty) and the alarm key.
-    if len(keys) < 2 * len(STAGES):
-        problems.append(f"{len(keys)} KMS keys, want {2 * len(STAGES)}")
+    if len(keys) < 2 * len(stages):
+        problems.append(f"{len(keys)} KMS keys, want {2 * len(stages)}")
     # Schedules: through the Scheduler API, as CloudFormation would create them.
     sched = client("scheduler", endpoint)
-    for stage in STAGES:
+    for stage in stages:
         for k, r in res.items():
             if r["Type"] != "AWS::Scheduler::Schedule":
                 continue
@@ -121,8 +197,8 @@ def rehearse(endpoint):
                                       Target={"Arn": f"arn:aws:lambda:{REGION}:123456789012:function:x", "RoleArn": "arn:aws:iam::123456789012:role/x"})
             except sched.exceptions.ConflictException:
                 problems.append(f"stage {stage}: schedule {k} named {sub(name, stage)!r} collides with another stage's")
-    print("rehearsal: stacks", ", ".join("mailbridge-" + s for s in STAGES), "created;",
-          len(functions), "functions,", len(queues), "queues,", len(tables), "tables,", len(machines), "state machines,",
+    print("rehearsal: stacks", ", ".join(e[0] for e in envs.values()), "(samconfig.toml) created;",
+          len(functions), "functions,", created, "aliases,", len(queues), "queues,", len(tables), "tables,", len(machines), "state machines,",
           len(sched.list_schedules()["Schedules"]), "schedules")
     return problems
 

@@ -3,8 +3,10 @@
 // cfn-lint ships) is held against the code that runs under it — each
 // function's IAM grants against the AWS operations its code can reach,
 // each function's environment against the variables its code reads and the
-// parsers that read them, the stage rule against the code's, and the
-// defects fixed once (integration credentials, schedule names, the alarm
+// parsers that read them, the stage rule against the code's, safe deploys
+// (each function's alias, its CodeDeploy group rolling back on the
+// alias's error alarm, every event source invoking the alias), X-Ray
+// tracing, and the defects fixed once (integration credentials, schedule names, the alarm
 // topic's key, the API alarm's dimension, log retention). Tests only; this
 // file holds no code. The deploy rehearsal on moto is
 // infra/deploytest/rehearse.py.

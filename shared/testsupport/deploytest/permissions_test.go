@@ -121,11 +121,17 @@ func iamActions(op Op, decl string) ([]string, error) {
 	return nil, fmt.Errorf("%s calls %s, a service this test does not map to IAM actions", op.Func, op)
 }
 
-// Managed policies a function's role may carry: Lambda's own logging, and
-// the SQS poller SAM adds for an SQS event source.
+// Managed policies a function's role may carry: Lambda's own logging, the
+// SQS poller SAM adds for an SQS event source, and the X-Ray writes SAM
+// adds for active tracing (Lambda sends the function's segments under its
+// role; the code calls no X-Ray API). SAM adds that policy whenever
+// Tracing is Active and cannot be told to use another; its writes
+// (PutTraceSegments, PutTelemetryRecords, and reading sampling rules and
+// targets) take no resource but "*".
 const (
 	basicExecution = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 	sqsPoller      = "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"
+	xrayWrite      = "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"
 )
 
 // Each function's role grants exactly the IAM actions its code can reach,
@@ -194,7 +200,7 @@ func grants(t *testing.T, tpl *Template, fn string) map[string]string {
 	hasSQSSource := false
 	for _, esm := range tpl.OfType("AWS::Lambda::EventSourceMapping") {
 		p := tpl.Resources[esm].Properties
-		if slices.Contains(Refs(path(p, "FunctionName")), fn) && strings.Contains(jsonOf(Refs(path(p, "EventSourceArn"))), "Queue") {
+		if invokes(tpl, path(p, "FunctionName"), fn) && strings.Contains(jsonOf(Refs(path(p, "EventSourceArn"))), "Queue") {
 			hasSQSSource = true
 		}
 	}
@@ -202,6 +208,7 @@ func grants(t *testing.T, tpl *Template, fn string) map[string]string {
 		switch {
 		case m == basicExecution:
 		case m == sqsPoller && hasSQSSource:
+		case m == xrayWrite && path(fr.Properties, "TracingConfig", "Mode") == "Active":
 		default:
 			t.Errorf("%s: managed policy %s", fn, m)
 		}

@@ -42,9 +42,11 @@ type Template struct {
 
 // Resource is one resource of a Template.
 type Resource struct {
-	Type       string
-	Condition  string
-	Properties map[string]any
+	Type         string
+	Condition    string
+	Properties   map[string]any
+	UpdatePolicy map[string]any
+	DependsOn    any
 }
 
 var (
