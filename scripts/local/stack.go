@@ -157,7 +157,7 @@ func openStack(ctx context.Context, cfg runConfig, out io.Writer) (*stack, error
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() {
-		if err := s.api.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.api.Serve(api.JSONErrorListener(ln)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("API server stopped", "err", err)
 		}
 	}()
