@@ -25,6 +25,7 @@ import (
 
 // config is the command line.
 type runConfig struct {
+	limits      serverLimits // the API server's; zero: defaultServerLimits
 	once        bool
 	noDemo      bool
 	dev         bool
@@ -152,12 +153,14 @@ func openStack(ctx context.Context, cfg runConfig, out io.Writer) (*stack, error
 		return nil, fmt.Errorf("API address %s: %w (set --addr or MAILBRIDGE_ADDR)", cfg.addr, err)
 	}
 	s.apiURL = "http://" + ln.Addr().String()
-	s.api = &http.Server{
-		Handler:           api.New(api.Deps{Store: store, Secrets: secrets, Checker: protocols, Clock: clock, Logger: log, URLPolicy: policy}),
-		ReadHeaderTimeout: 10 * time.Second,
+	lim := cfg.limits
+	if lim == (serverLimits{}) {
+		lim = defaultServerLimits
 	}
+	var apiLn net.Listener
+	s.api, apiLn = newAPIServer(api.New(api.Deps{Store: store, Secrets: secrets, Checker: protocols, Clock: clock, Logger: log, URLPolicy: policy}), ln, lim)
 	go func() {
-		if err := s.api.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.api.Serve(api.JSONErrorListener(apiLn)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("API server stopped", "err", err)
 		}
 	}()

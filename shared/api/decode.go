@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,22 +26,34 @@ const (
 
 // decodeJSON reads exactly one JSON object into dst, naming the problem on
 // failure: wrong media type, too large, not JSON, unknown field, wrong type.
+// It is the one decoder for every request body. After encoding/json it
+// applies what encoding/json lets through (strictJSON): invalid UTF-8 and
+// lone surrogates (silently replaced by U+FFFD), repeated keys (the last
+// one silently wins) and keys that differ from a field name only in case
+// (matched case-insensitively, Kelvin sign included).
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, limit int64) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
 		return &domain.Error{Code: domain.CodeUnsupported, Message: "Content-Type must be application/json"}
 	}
-	body := http.MaxBytesReader(w, r.Body, limit)
-	dec := json.NewDecoder(body)
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		return decodeError(err, limit)
+	}
+	// The strict pass runs first so a key encoding/json would mangle is
+	// named as sent; it needs syntactically valid JSON, else encoding/json
+	// names the syntax error.
+	if json.Valid(raw) {
+		if err := strictJSON(raw, jsonNames(reflect.TypeOf(dst))); err != nil {
+			return err
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err, limit)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return decodeError(err, limit)
-		}
 		return domain.Invalid("", "the body must hold exactly one JSON object")
 	}
 	return nil

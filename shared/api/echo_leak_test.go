@@ -76,7 +76,7 @@ func TestEchoedCredentialNeverLeaks(t *testing.T) {
 	const (
 		user     = "svc-echo@contoso.com"
 		password = "Echo-Passw0rd:with/odd+chars"
-		tenant   = "contoso-echo"
+		tenant   = "contoso-echo.onmicrosoft.com"
 		clientID = "0c7e1f4e-5a1b-4c8e-9f00-6563686f0001"
 		secret   = "Echo-Client-Secret~42"
 	)

@@ -19,10 +19,36 @@ func graphCreate(extra string) string {
 // naming the field, and nothing is stored.
 func TestHostileGraphTenantFields(t *testing.T) {
 	noteSecret(domain.Credential{ClientSecret: "Hostile-graph-secret", Password: "Hostile-pw-42"})
+	cases := hostileGraphCases()
+	e := newEnv(t)
+	e.onboard("contoso", basicCred("svc", "Hostile-setup-pw"), "alice@contoso.com")
+	before := e.snapshot()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := e.do(tc.r)
+			if w.Code < 400 || w.Code > 499 {
+				t.Fatalf("status %d, want 4xx: %s", w.Code, w.Body.Bytes())
+			}
+			var eb errorBody
+			if err := json.Unmarshal(w.Body.Bytes(), &eb); err != nil {
+				t.Fatalf("error answer is not JSON: %s", w.Body.Bytes())
+			}
+			if eb.Error.Field != tc.field {
+				t.Errorf("field %q, want %q (%s)", eb.Error.Field, tc.field, eb.Error.Message)
+			}
+		})
+	}
+	if after := e.snapshot(); after != before {
+		t.Fatalf("hostile requests changed what is stored:\nbefore %s\nafter  %s", before, after)
+	}
+	t.Logf("%d hostile Graph tenant inputs, each a JSON 4xx naming its field, nothing stored", len(cases))
+}
+
+func hostileGraphCases() []hostileCase {
 	post := func(body string) req { return req{method: "POST", path: "/tenants", body: body} }
 	patch := func(body string) req { return req{method: "PATCH", path: "/tenants/contoso", body: body} }
 	graphURL := func(u string) string { return graphCreate(`,"graphUrl":"` + u + `"`) }
-	cases := []hostileCase{
+	return []hostileCase{
 		{"unknown protocol", post(graphCreate(`,"protocol":"imap"`)), 400, "protocol", ""},
 		{"protocol as number", post(strings.Replace(graphCreate(""), `"protocol":"graph"`, `"protocol":2`, 1)), 400, "protocol", ""},
 		{"protocol as object", post(strings.Replace(graphCreate(""), `"protocol":"graph"`, `"protocol":{"name":"graph"}`, 1)), 400, "protocol", ""},
@@ -50,26 +76,4 @@ func TestHostileGraphTenantFields(t *testing.T) {
 		{"ntlm credentials on Graph", post(`{"id":"newgraph","protocol":"graph","credentials":{"kind":"ntlm","username":"svc","password":"Hostile-pw-42"}}`), 400, "credentials.kind", ""},
 		{"allowFallback on Graph", post(graphCreate(`,"allowFallback":true`)), 400, "allowFallback", ""},
 	}
-	e := newEnv(t)
-	e.onboard("contoso", basicCred("svc", "Hostile-setup-pw"), "alice@contoso.com")
-	before := e.snapshot()
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			w := e.do(tc.r)
-			if w.Code < 400 || w.Code > 499 {
-				t.Fatalf("status %d, want 4xx: %s", w.Code, w.Body.Bytes())
-			}
-			var eb errorBody
-			if err := json.Unmarshal(w.Body.Bytes(), &eb); err != nil {
-				t.Fatalf("error answer is not JSON: %s", w.Body.Bytes())
-			}
-			if eb.Error.Field != tc.field {
-				t.Errorf("field %q, want %q (%s)", eb.Error.Field, tc.field, eb.Error.Message)
-			}
-		})
-	}
-	if after := e.snapshot(); after != before {
-		t.Fatalf("hostile requests changed what is stored:\nbefore %s\nafter  %s", before, after)
-	}
-	t.Logf("%d hostile Graph tenant inputs, each a JSON 4xx naming its field, nothing stored", len(cases))
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
 )
 
 // LambdaHandler serves h to API Gateway REST API (proxy integration) events:
@@ -40,7 +42,7 @@ func requestFromEvent(ctx context.Context, e events.APIGatewayProxyRequest) (*ht
 	// REST APIs deliver the path still percent-encoded.
 	p, err := url.PathUnescape(e.Path)
 	if err != nil {
-		return nil, invalidEvent("the path has a malformed escape")
+		return nil, domain.Invalid("path", "the request path has a malformed percent-encoding")
 	}
 	q := url.Values{}
 	for k, vs := range e.MultiValueQueryStringParameters {

@@ -18,7 +18,7 @@ import (
 const (
 	simUser     = "svc-mailbridge@contoso.com"
 	simPassword = "Sim-Verify-Passw0rd"
-	simTenant   = "contoso-tenant"
+	simTenant   = "contoso-tenant.onmicrosoft.com"
 	simClientID = "0c7e1f4e-5a1b-4c8e-9f00-617069766572"
 	simSecret   = "Sim-Verify-Client-Secret"
 

@@ -60,6 +60,14 @@ func NormalizeAddress(field, s string) (string, *domain.Error) {
 	if len(s) > MaxAddressLen {
 		return "", domain.Invalid(field, "mailbox address is longer than %d characters", MaxAddressLen)
 	}
+	// ASCII only, checked before lower-casing: strings.ToLower folds the
+	// Kelvin sign (U+212A) into 'k', so a look-alike address would pass as
+	// another mailbox's.
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return "", domain.Invalid(field, "mailbox address must be ASCII (use punycode for international domains)")
+		}
+	}
 	a, err := mail.ParseAddress(s)
 	if err != nil || a.Name != "" || a.Address != s {
 		return "", domain.Invalid(field, "mailbox address must be a plain address like user@example.com")
@@ -139,6 +147,9 @@ func ValidateCredential(c domain.Credential) *domain.Error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
+	if err := validateCredentialKindFields(c); err != nil {
+		return err
+	}
 	fields := []struct {
 		name, value string
 		max         int
@@ -167,7 +178,50 @@ func ValidateCredential(c domain.Credential) *domain.Error {
 			return domain.Invalid("credentials.keyPem", "keyPem must be a PEM-encoded private key")
 		}
 	}
+	if c.Kind == domain.AuthOAuthSecret || c.Kind == domain.AuthOAuthCert {
+		if !validEntraTenant(c.EntraTenant) {
+			return domain.Invalid("credentials.entraTenant", "entraTenant must be the directory (tenant) id, a GUID, or a verified domain such as contoso.onmicrosoft.com")
+		}
+	}
 	return nil
+}
+
+// validateCredentialKindFields refuses fields another kind of credential
+// uses: stored silently, they would be kept and shown as if in use.
+func validateCredentialKindFields(c domain.Credential) *domain.Error {
+	password := []domain.AuthKind{domain.AuthBasic, domain.AuthNTLM}
+	oauth := []domain.AuthKind{domain.AuthOAuthSecret, domain.AuthOAuthCert}
+	fields := []struct {
+		name, value string
+		kinds       []domain.AuthKind
+	}{
+		{"username", c.Username, password},
+		{"password", c.Password, password},
+		{"domain", c.Domain, []domain.AuthKind{domain.AuthNTLM}},
+		{"entraTenant", c.EntraTenant, oauth},
+		{"clientId", c.ClientID, oauth},
+		{"clientSecret", c.ClientSecret, []domain.AuthKind{domain.AuthOAuthSecret}},
+		{"certPem", c.CertPEM, []domain.AuthKind{domain.AuthOAuthCert}},
+		{"keyPem", c.KeyPEM, []domain.AuthKind{domain.AuthOAuthCert}},
+		{"authority", c.Authority, oauth},
+	}
+	for _, f := range fields {
+		if f.value != "" && !slices.Contains(f.kinds, c.Kind) {
+			return domain.Invalid("credentials."+f.name, "%s does not belong to %s credentials", f.name, c.Kind)
+		}
+	}
+	return nil
+}
+
+var (
+	guidPattern   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	domainPattern = regexp.MustCompile(`^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$`)
+)
+
+// validEntraTenant: the Entra tenant goes into the token endpoint's path,
+// so only a tenant GUID or a fully qualified domain name passes.
+func validEntraTenant(s string) bool {
+	return guidPattern.MatchString(s) || (len(s) <= 253 && domainPattern.MatchString(s))
 }
 
 func validateAccessMode(field string, m domain.AccessMode) *domain.Error {
@@ -207,6 +261,10 @@ func normalizeFolders(fs []string) ([]string, *domain.Error) {
 func validateSyncInterval(d time.Duration) *domain.Error {
 	if d < MinSyncInterval || d > MaxSyncInterval {
 		return domain.Invalid("syncIntervalSeconds", "must be between %d and %d seconds", int(MinSyncInterval.Seconds()), int(MaxSyncInterval.Seconds()))
+	}
+	// The scheduler works in whole minutes; 61 would quietly become 120.
+	if d%time.Minute != 0 {
+		return domain.Invalid("syncIntervalSeconds", "must be a whole number of minutes (a multiple of 60)")
 	}
 	return nil
 }

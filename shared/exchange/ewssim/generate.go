@@ -30,7 +30,7 @@ type Dataset struct {
 
 // Demo credentials: for local runs only.
 const (
-	DemoTenant       = "contoso-tenant"
+	DemoTenant       = "contoso-tenant.onmicrosoft.com"
 	DemoClientID     = "5b1d6a52-0c1b-4f53-9d1e-6d656d6f0001"
 	demoPassword     = "Demo-Passw0rd!"
 	demoClientSecret = "demo-client-secret"
