@@ -295,7 +295,16 @@ func onboardDemo(ctx context.Context, tenants *app.Tenants, d *demo, o demoOptio
 	t, err := tenants.Get(ctx, demoTenantID)
 	switch {
 	case err == nil:
-		return repointDemo(ctx, tenants, d, t, interval)
+		// An earlier run may have been killed part way through its
+		// onboarding: finish it (every step is idempotent) rather than
+		// keep a demo with some of its mailboxes for good.
+		if t, err = repointDemo(ctx, tenants, d, t, interval); err != nil {
+			return t, err
+		}
+		if err := addDemoMailboxes(ctx, tenants, d); err != nil {
+			return t, err
+		}
+		return ensureDemoCredential(ctx, tenants, d, t)
 	case !domain.IsNotFound(err):
 		return t, err
 	}
@@ -317,6 +326,21 @@ func onboardDemo(ctx context.Context, tenants *app.Tenants, d *demo, o demoOptio
 	if err != nil {
 		return t, fmt.Errorf("onboarding the demo tenant: %w", err)
 	}
+	if err := addDemoMailboxes(ctx, tenants, d); err != nil {
+		return t, err
+	}
+	if len(d.dataset.Mailboxes) > demoVerifyMax || tenants.Checker == nil {
+		return t, nil
+	}
+	if _, err := tenants.Verify(ctx, demoTenantID, ""); err != nil {
+		return t, fmt.Errorf("verifying the demo mailboxes: %w", err)
+	}
+	return t, nil
+}
+
+// addDemoMailboxes registers every demo mailbox; one registered already
+// is left as it is, so a run killed half way is completed by the next.
+func addDemoMailboxes(ctx context.Context, tenants *app.Tenants, d *demo) error {
 	for batch := range slices.Chunk(d.dataset.Mailboxes, domain.MaxMailboxesPerBulkRequest) {
 		in := make([]app.NewMailbox, len(batch))
 		for i, mb := range batch {
@@ -324,19 +348,30 @@ func onboardDemo(ctx context.Context, tenants *app.Tenants, d *demo, o demoOptio
 		}
 		res, err := tenants.AddMailboxes(ctx, demoTenantID, in)
 		if err != nil {
-			return t, fmt.Errorf("adding the demo mailboxes: %w", err)
+			return fmt.Errorf("adding the demo mailboxes: %w", err)
 		}
 		for _, r := range res {
 			if r.Error != nil {
-				return t, fmt.Errorf("adding demo mailbox %s: %v", r.Address, r.Error)
+				return fmt.Errorf("adding demo mailbox %s: %v", r.Address, r.Error)
 			}
 		}
 	}
-	if len(d.dataset.Mailboxes) > demoVerifyMax || tenants.Checker == nil {
-		return t, nil
+	return nil
+}
+
+// ensureDemoCredential stores the demo credential when a killed run left
+// the tenant without one (its record is created before its secret).
+func ensureDemoCredential(ctx context.Context, tenants *app.Tenants, d *demo, t domain.Tenant) (domain.Tenant, error) {
+	if _, err := tenants.Secrets.GetCredential(ctx, demoTenantID); err == nil || !domain.IsNotFound(err) {
+		return t, err
 	}
-	if _, err := tenants.Verify(ctx, demoTenantID, ""); err != nil {
-		return t, fmt.Errorf("verifying the demo mailboxes: %w", err)
+	cred := domain.Credential{Kind: domain.AuthBasic, Username: d.dataset.Account.Username, Password: d.dataset.Account.Password}
+	if d.protocol == domain.ProtocolGraph {
+		cred = d.graphCredential()
+	}
+	t, _, err := tenants.RotateCredential(ctx, demoTenantID, cred, d.dataset.Mailboxes[0])
+	if err != nil {
+		return t, fmt.Errorf("storing the demo tenant's credential: %w", err)
 	}
 	return t, nil
 }
