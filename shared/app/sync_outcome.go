@@ -80,9 +80,21 @@ func decideOutcome(f syncFacts) outcome {
 	o.unfinished = o.action != OutcomeOK
 	ae := asAccess(f.runErr)
 	switch {
+	case o.unfinished && reportable(ae, f.mailbox.Status):
+		// Exchange throttled or failed to answer (503, a timeout, a login
+		// page, an empty body): the job comes back, and the mailbox says
+		// so now, in words an admin can act on, rather than showing ok
+		// for as long as the trouble lasts. A problem only an admin can
+		// fix (auth, scope) stays shown: this answer does not disprove it.
+		o.status, o.lastError = domain.MailboxError, cmp.Or(ae.Code, "ExchangeUnreachable")
+		if ae.Kind == domain.AccessThrottled {
+			o.status = domain.MailboxThrottled
+		}
+		o.hint = outcomeHint(f, o.status, ae, nil)
+		o.unreadable = f.mailbox.UnreadableFolders
 	case o.unfinished:
-		// Throttled, out of time, or trouble on our side: the mailbox is
-		// as it was as far as we know.
+		// Out of time, or trouble on our side: the mailbox is as it was
+		// as far as we know.
 		o.status, o.hint, o.lastError = f.mailbox.Status, f.mailbox.Hint, f.mailbox.LastError
 		o.unreadable = f.mailbox.UnreadableFolders
 	case f.runErr == nil:
@@ -103,7 +115,7 @@ func decideOutcome(f syncFacts) outcome {
 		o.hint = outcomeHint(f, o.status, ae, nil)
 		o.unreadable = f.mailbox.UnreadableFolders
 	}
-	if !o.unfinished {
+	if !o.unfinished || reportable(ae, f.mailbox.Status) {
 		o.mailbox, o.writeMailbox = mailboxAfter(f, o)
 	}
 	o.audit = auditResult(o, f.runErr == nil, f.appended, f.checkpointErr != nil)
@@ -182,6 +194,16 @@ func mailboxAfter(f syncFacts, o outcome) (domain.Mailbox, bool) {
 	}
 	m.UpdatedAt = f.now
 	return m, true
+}
+
+// reportable: an unfinished sync's failure that the mailbox record shows
+// at once: Exchange throttled or answered with a transient failure, and
+// the record shows no problem that only an admin can fix.
+func reportable(ae *domain.AccessError, current domain.MailboxStatus) bool {
+	if ae == nil || (ae.Kind != domain.AccessThrottled && ae.Kind != domain.AccessTransient) {
+		return false
+	}
+	return !current.NeedsAdmin()
 }
 
 // outcomeHint is the fix hint a sync writes on a mailbox: the text is

@@ -71,16 +71,16 @@ func TestDecideOutcome(t *testing.T) {
 				hint: "Impersonation is refused for this mailbox, so it is read with delegate access"}},
 
 		{"throttled: the server's delay", func(f *syncFacts) { f.runErr = throttled(4200 * time.Millisecond) },
-			want{action: OutcomeRequeued, after: 4200 * time.Millisecond, err: &RetryLater{}, unfinished: true, status: domain.MailboxOK,
+			want{action: OutcomeRequeued, after: 4200 * time.Millisecond, err: &RetryLater{}, unfinished: true, status: domain.MailboxThrottled, lastError: "ErrorServerBusy", write: true, mode: domain.AccessImpersonation, hint: "Exchange is throttling",
 				audit: "retry later: throttled by Exchange (ErrorServerBusy)"}},
 		{"throttled without a delay: the default", func(f *syncFacts) { f.runErr = throttled(0) },
-			want{action: OutcomeRequeued, after: DefaultThrottleDelay, err: &RetryLater{}, unfinished: true, status: domain.MailboxOK,
+			want{action: OutcomeRequeued, after: DefaultThrottleDelay, err: &RetryLater{}, unfinished: true, status: domain.MailboxThrottled, lastError: "ErrorServerBusy", write: true, mode: domain.AccessImpersonation, hint: "Exchange is throttling",
 				audit: "retry later: throttled by Exchange (ErrorServerBusy)"}},
 		{"throttled for hours: capped", func(f *syncFacts) { f.runErr = throttled(3 * time.Hour) },
-			want{action: OutcomeRequeued, after: MaxThrottleDelay, err: &RetryLater{}, unfinished: true, status: domain.MailboxOK,
+			want{action: OutcomeRequeued, after: MaxThrottleDelay, err: &RetryLater{}, unfinished: true, status: domain.MailboxThrottled, lastError: "ErrorServerBusy", write: true, mode: domain.AccessImpersonation, hint: "Exchange is throttling",
 				audit: "retry later: throttled by Exchange (ErrorServerBusy)"}},
 		{"throttled for milliseconds: a whole second", func(f *syncFacts) { f.runErr = throttled(20 * time.Millisecond) },
-			want{action: OutcomeRequeued, after: time.Second, err: &RetryLater{}, unfinished: true, status: domain.MailboxOK,
+			want{action: OutcomeRequeued, after: time.Second, err: &RetryLater{}, unfinished: true, status: domain.MailboxThrottled, lastError: "ErrorServerBusy", write: true, mode: domain.AccessImpersonation, hint: "Exchange is throttling",
 				audit: "retry later: throttled by Exchange (ErrorServerBusy)"}},
 		{"throttled keeps a recorded problem as it was", func(f *syncFacts) { f.mailbox, f.runErr = failing, throttled(time.Second) },
 			want{action: OutcomeRequeued, after: time.Second, err: &RetryLater{}, unfinished: true, status: domain.MailboxAuthFailed, hint: "rotate",
@@ -116,7 +116,8 @@ func TestDecideOutcome(t *testing.T) {
 			want{action: OutcomeOK, status: domain.MailboxError, lastError: "ErrorSchemaValidation", write: true, mode: domain.AccessImpersonation,
 				hint: "Exchange refused the request (ErrorSchemaValidation)", audit: "error: ErrorSchemaValidation"}},
 		{"transient: redelivered", func(f *syncFacts) { f.runErr = transient },
-			want{action: OutcomeFailed, err: transient, unfinished: true, status: domain.MailboxOK, audit: "error: retried"}},
+			want{action: OutcomeFailed, err: transient, unfinished: true, status: domain.MailboxError, lastError: "ErrorMailboxStoreUnavailable", write: true,
+				mode: domain.AccessImpersonation, hint: "answered with a temporary error", audit: "error: retried"}},
 		{"an error of ours: redelivered", func(f *syncFacts) { f.runErr = boom },
 			want{action: OutcomeFailed, err: boom, unfinished: true, status: domain.MailboxOK, audit: "error: retried"}},
 
@@ -124,7 +125,7 @@ func TestDecideOutcome(t *testing.T) {
 			want{action: OutcomeRequeued, after: ConflictRetryDelay, err: &RetryLater{}, status: domain.MailboxOK,
 				audit: "ok: 3 changes appended (checkpoint not saved: retried)"}},
 		{"checkpoint conflict outranks throttling's delay", func(f *syncFacts) { f.runErr, f.checkpointErr = throttled(time.Minute), conflict },
-			want{action: OutcomeRequeued, after: ConflictRetryDelay, err: &RetryLater{}, unfinished: true, status: domain.MailboxOK,
+			want{action: OutcomeRequeued, after: ConflictRetryDelay, err: &RetryLater{}, unfinished: true, status: domain.MailboxThrottled, lastError: "ErrorServerBusy", write: true, mode: domain.AccessImpersonation, hint: "Exchange is throttling",
 				audit: "retry later: throttled by Exchange (ErrorServerBusy) (checkpoint not saved: retried)"}},
 		{"checkpoint not saved: redelivered", func(f *syncFacts) { f.checkpointErr = boom },
 			want{action: OutcomeFailed, err: boom, status: domain.MailboxOK, audit: "ok: 3 changes appended (checkpoint not saved: retried)"}},
@@ -169,8 +170,8 @@ func TestDecideOutcome(t *testing.T) {
 			if o.writeMailbox != w.write {
 				t.Errorf("writeMailbox = %v, want %v", o.writeMailbox, w.write)
 			}
-			if o.unfinished && o.writeMailbox {
-				t.Error("an unfinished sync must leave the mailbox record alone")
+			if o.unfinished && o.writeMailbox && o.status != domain.MailboxThrottled && o.status != domain.MailboxError {
+				t.Error("an unfinished sync writes the mailbox record only to say Exchange throttled or failed")
 			}
 			if w.write {
 				m := o.mailbox
@@ -205,8 +206,11 @@ func TestDecideOutcomeCoversEveryAccessErrorKind(t *testing.T) {
 			if o.action != want {
 				t.Errorf("action = %v, want %v", o.action, want)
 			}
-			if recorded := want == OutcomeOK; recorded != o.writeMailbox || recorded == o.unfinished {
-				t.Errorf("writeMailbox, unfinished = %v, %v; a kind is either recorded on the mailbox or comes back", o.writeMailbox, o.unfinished)
+			// Every kind is recorded on the mailbox; throttled and transient
+			// ones also come back (the job is not finished).
+			comesBack := k == domain.AccessThrottled || k == domain.AccessTransient
+			if !o.writeMailbox || o.unfinished != comesBack {
+				t.Errorf("writeMailbox, unfinished = %v, %v; want recorded, and unfinished %v", o.writeMailbox, o.unfinished, comesBack)
 			}
 		})
 	}

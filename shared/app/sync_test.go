@@ -577,8 +577,10 @@ func TestAccessErrorsRecordedWithHint(t *testing.T) {
 			e.x.fault = func(string, string) error {
 				return &domain.AccessError{Kind: domain.AccessTransient, Code: "ErrorMailboxStoreUnavailable"}
 			}
-		}, wantStatus: domain.MailboxPending, wantErr: true},
+		}, wantStatus: domain.MailboxError, wantHint: "answered with a temporary error", wantErr: true},
 		{name: "network error is retried by the queue", setup: func(e *env) {
+			// Unclassified (not Exchange's answer as the adapter reads it):
+			// the mailbox is left as it was.
 			e.x.fault = func(string, string) error { return context.DeadlineExceeded }
 		}, wantStatus: domain.MailboxPending, wantErr: true},
 	} {
@@ -838,8 +840,10 @@ func TestThrottledJobResumes(t *testing.T) {
 	if res.Throttled != 1 || res.Appended != 200 {
 		t.Errorf("first run: throttled %d appended %d, want 1 and 200 (two batches)", res.Throttled, res.Appended)
 	}
-	if m := e.mailbox("acme", mbx); m.Status != domain.MailboxPending {
-		t.Errorf("throttling changed the mailbox status to %q", m.Status)
+	// The mailbox says at once that Exchange is throttling it (and the
+	// next successful sync clears it, checked below).
+	if m := e.mailbox("acme", mbx); m.Status != domain.MailboxThrottled || m.LastError != "ErrorServerBusy" || m.Hint == "" {
+		t.Errorf("after a throttled sync the mailbox is %q (%q, hint %q), want throttled with ErrorServerBusy and a hint", m.Status, m.LastError, m.Hint)
 	}
 	hier, inboxPages := e.x.calls["SyncFolderHierarchy"], e.x.calls["SyncFolderItems"]
 	res = e.mustSync("acme", mbx)
@@ -853,6 +857,9 @@ func TestThrottledJobResumes(t *testing.T) {
 	}
 	if n := len(e.feed("acme", mbx)); n != 1000 {
 		t.Fatalf("feed %d, want 1000", n)
+	}
+	if m := e.mailbox("acme", mbx); m.Status != domain.MailboxOK || m.LastError != "" {
+		t.Errorf("after the resumed sync the mailbox is %q (%q), want ok", m.Status, m.LastError)
 	}
 	// The resume marker is cleared once the job completes.
 	st, _ := e.bolt.GetSyncState(context.Background(), "acme", mbx)
