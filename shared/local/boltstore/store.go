@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -48,12 +49,28 @@ var (
 	bAudit     = []byte("audit")
 )
 
+// damaged is the error for a store file that cannot be read: what is
+// wrong and what the operator can do.
+func damaged(path string, cause error) error {
+	return fmt.Errorf("open store %s: the file is damaged or not a Mailbridge store (%v): restore it from a backup, or move it aside to start with an empty store (its tenants, checkpoints and feeds are then gone; the next syncs rebuild the feeds from Exchange)", path, cause)
+}
+
 // Open opens (creating if needed) the store file at path, readable only by
 // its owner.
-func Open(path string, opts Options) (*Store, error) {
+func Open(path string, opts Options) (s *Store, err error) {
+	// A damaged file can make bbolt panic while it reads its pages: turn
+	// that into the same clear error as any other damage.
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = nil, damaged(path, fmt.Errorf("%v", r))
+		}
+	}()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
-	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w (is another mailbridge process using it?)", path, err)
+	switch {
+	case errors.Is(err, bolt.ErrTimeout):
+		return nil, fmt.Errorf("open store %s: another mailbridge process holds it (its file lock); stop that process or use another --data directory", path)
+	case err != nil:
+		return nil, damaged(path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bTenants, bIdem} {
@@ -79,9 +96,9 @@ func Open(path string, opts Options) (*Store, error) {
 	})
 	if err != nil {
 		db.Close()
-		return nil, err
+		return nil, damaged(path, err)
 	}
-	s := &Store{db: db, clock: opts.Clock, retention: opts.AuditRetention, feedRetention: max(opts.FeedRetention, 0)}
+	s = &Store{db: db, clock: opts.Clock, retention: opts.AuditRetention, feedRetention: max(opts.FeedRetention, 0)}
 	if s.clock == nil {
 		s.clock = domain.SystemClock{}
 	}
