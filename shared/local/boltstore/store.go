@@ -13,6 +13,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/platform/storeplan"
@@ -67,7 +68,7 @@ func Open(path string, opts Options) (s *Store, err error) {
 	}()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
 	switch {
-	case errors.Is(err, bolt.ErrTimeout):
+	case errors.Is(err, bolterrors.ErrTimeout):
 		return nil, fmt.Errorf("open store %s: another mailbridge process holds it (its file lock); stop that process or use another --data directory", path)
 	case err != nil:
 		return nil, damaged(path, err)
