@@ -66,7 +66,7 @@ func loadModel(t *testing.T) *model {
 	t.Helper()
 	raw, err := os.ReadFile(metadataPath())
 	if err != nil {
-		t.Skipf("Graph metadata not found (set GRAPH_METADATA): %v", err)
+		t.Fatalf("Graph metadata not found at %s (set GRAPH_METADATA to ../shared/graph/v1.0-metadata.csdl.xml beside the repository): %v", metadataPath(), err)
 	}
 	var doc csdl
 	if err := xml.Unmarshal(raw, &doc); err != nil {
