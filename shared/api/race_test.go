@@ -22,9 +22,6 @@ func TestCreateDeleteRace(t *testing.T) {
 // The same over DynamoDB Local and moto's Secrets Manager (fewer rounds:
 // each call is a network round trip).
 func TestCreateDeleteRaceOnAWSAdapters(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs DynamoDB Local and moto")
-	}
 	raceCreateDelete(t, awsEnv(t), 6)
 }
 
