@@ -271,18 +271,26 @@ func (c *Client) seal(e *Error) *Error {
 	return e
 }
 
-// sealMessages scrubs the per-message texts of a response in place:
-// they become *Error values outside call (respMsg.err).
+// sealMessages scrubs, in place, the texts of the response messages that
+// did not succeed: they become *Error values outside call (respMsg.err).
+// A Success message's code and text never leave the layer, so a page of
+// successful items costs one pass over the nodes and no scrubbing.
 func (c *Client) sealMessages(res elem) {
 	if !res.ok() {
 		return
 	}
 	for i := range res.t.nodes {
-		switch n := &res.t.nodes[i]; n.name {
-		case "MessageText":
-			n.text = c.red.Clean(n.text, redact.MaxDetail)
-		case "ResponseCode":
-			n.text = c.red.Clean(n.text, redact.MaxCode)
+		m := elem{res.t, int32(i)}
+		if cls := m.attr("ResponseClass"); cls == "" || cls == "Success" {
+			continue
+		}
+		for n := range m.children() {
+			switch p := &res.t.nodes[n.i]; p.name {
+			case "MessageText":
+				p.text = c.red.Clean(p.text, redact.MaxDetail)
+			case "ResponseCode":
+				p.text = c.red.Clean(p.text, redact.MaxCode)
+			}
 		}
 	}
 }
