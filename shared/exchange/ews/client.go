@@ -11,12 +11,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/platform/redact"
+	"github.com/mailbridge/mailbridge/shared/platform/retryafter"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 )
 
@@ -386,27 +386,10 @@ func (c *Client) interpret(op string, resp *http.Response, data []byte) (elem, *
 	return elem{}, e
 }
 
-// parseRetryAfter reads delta-seconds or an HTTP date; anything else is 0.
+// parseRetryAfter reads delta-seconds or an HTTP date, at most a day;
+// anything else is 0.
 func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	const maxDelay = 24 * time.Hour
-	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if s <= 0 {
-			return 0
-		}
-		return min(time.Duration(s)*time.Second, maxDelay)
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		d := t.Sub(now)
-		if d <= 0 {
-			return 0
-		}
-		return min(d, maxDelay)
-	}
-	return 0
+	return retryafter.Parse(v, now, 24*time.Hour)
 }
 
 func truncate(s string, n int) string {
