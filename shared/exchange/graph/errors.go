@@ -8,7 +8,6 @@ import (
 	"net"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/mailbridge/mailbridge/shared/platform/retryafter"
 )
@@ -351,18 +350,4 @@ func parseGraphError(data []byte) (code, inner, msg, reqID string, ok bool) {
 		}
 	}
 	return code, inner, msg, reqID, true
-}
-
-// oneLine bounds s to n bytes on a rune boundary and keeps it on one line,
-// so an error text stays a log line.
-func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
 }
