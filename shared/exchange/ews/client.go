@@ -11,12 +11,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/platform/redact"
+	"github.com/mailbridge/mailbridge/shared/platform/retryafter"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 )
 
@@ -271,18 +271,26 @@ func (c *Client) seal(e *Error) *Error {
 	return e
 }
 
-// sealMessages scrubs the per-message texts of a response in place:
-// they become *Error values outside call (respMsg.err).
+// sealMessages scrubs, in place, the texts of the response messages that
+// did not succeed: they become *Error values outside call (respMsg.err).
+// A Success message's code and text never leave the layer, so a page of
+// successful items costs one pass over the nodes and no scrubbing.
 func (c *Client) sealMessages(res elem) {
 	if !res.ok() {
 		return
 	}
 	for i := range res.t.nodes {
-		switch n := &res.t.nodes[i]; n.name {
-		case "MessageText":
-			n.text = c.red.Clean(n.text, redact.MaxDetail)
-		case "ResponseCode":
-			n.text = c.red.Clean(n.text, redact.MaxCode)
+		m := elem{res.t, int32(i)}
+		if cls := m.attr("ResponseClass"); cls == "" || cls == "Success" {
+			continue
+		}
+		for n := range m.children() {
+			switch p := &res.t.nodes[n.i]; p.name {
+			case "MessageText":
+				p.text = c.red.Clean(p.text, redact.MaxDetail)
+			case "ResponseCode":
+				p.text = c.red.Clean(p.text, redact.MaxCode)
+			}
 		}
 	}
 }
@@ -378,27 +386,10 @@ func (c *Client) interpret(op string, resp *http.Response, data []byte) (elem, *
 	return elem{}, e
 }
 
-// parseRetryAfter reads delta-seconds or an HTTP date; anything else is 0.
+// parseRetryAfter reads delta-seconds or an HTTP date, at most a day;
+// anything else is 0.
 func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	const maxDelay = 24 * time.Hour
-	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if s <= 0 {
-			return 0
-		}
-		return min(time.Duration(s)*time.Second, maxDelay)
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		d := t.Sub(now)
-		if d <= 0 {
-			return 0
-		}
-		return min(d, maxDelay)
-	}
-	return 0
+	return retryafter.Parse(v, now, 24*time.Hour)
 }
 
 func truncate(s string, n int) string {

@@ -630,7 +630,7 @@ func TestParseRetryAfter(t *testing.T) {
 		in   string
 		want time.Duration
 	}{
-		{"", 0}, {"0", 0}, {"-5", 0}, {"120", 2 * time.Minute}, {"999999", 24 * time.Hour},
+		{"", 0}, {"0", 0}, {"-5", 0}, {"120", 2 * time.Minute}, {"999999", 24 * time.Hour}, {"99999999999", 24 * time.Hour},
 		{testNow.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
 		{testNow.Add(-time.Hour).Format(http.TimeFormat), 0},
 		{"soon", 0},

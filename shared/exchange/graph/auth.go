@@ -105,15 +105,16 @@ func newOAuth(kind string, cfg OAuthConfig, cred confidential.Credential, secret
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
+	red := redact.New(secrets, cfg.ClientID)
 	cca, err := confidential.New(full, cfg.ClientID, cred,
 		confidential.WithHTTPClient(&http.Client{Transport: rt, Timeout: 30 * time.Second}),
 		// Instance discovery asks Microsoft about the authority; a national
 		// cloud's or the simulator's authority is used as given.
 		confidential.WithInstanceDiscovery(u.Host == "login.microsoftonline.com"))
 	if err != nil {
-		return nil, fmt.Errorf("graph: OAuth authority %q: %s", full, redact.New(secrets, cfg.ClientID).String(err.Error()))
+		return nil, fmt.Errorf("graph: OAuth authority %q: %s", full, red.String(err.Error()))
 	}
-	return &oauthAuth{kind: kind, clientID: cfg.ClientID, scopes: scopes, red: redact.New(secrets, cfg.ClientID), cca: cca}, nil
+	return &oauthAuth{kind: kind, clientID: cfg.ClientID, scopes: scopes, red: red, cca: cca}, nil
 }
 
 func (a *oauthAuth) String() string             { return a.kind + "(" + a.clientID + ")" }

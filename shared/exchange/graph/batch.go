@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/mailbridge/mailbridge/shared/platform/redact"
 )
 
 // MaxBatchRequests is how many sub-requests one $batch takes.
@@ -160,7 +162,7 @@ func (c *Client) subError(op string, sr batchRespJSON, crid string) *Error {
 	for k, v := range sr.Headers {
 		h.Set(k, v)
 	}
-	e := c.statusError(op+" "+oneLine(sr.ID, 40), sr.Status, h, sr.Body, oneLine(c.clean(h.Get("request-id")), 100), crid, LayerItem)
+	e := c.statusError(op+" "+redact.Bound(sr.ID, 40), sr.Status, h, sr.Body, c.red.Clean(h.Get("request-id"), 100), crid, LayerItem)
 	e.Layer = LayerItem
 	return e
 }

@@ -231,7 +231,7 @@ func (c *Client) checkLink(op, link string) (string, error) {
 	}
 	if !strings.EqualFold(u.Scheme, c.base.Scheme) || !strings.EqualFold(u.Host, c.base.Host) || u.User != nil {
 		return "", &Error{Layer: LayerProtocol, Op: op, Err: fmt.Errorf("%w: %s://%s is not %s://%s", ErrForeignLink,
-			oneLine(c.clean(u.Scheme), 20), oneLine(c.clean(u.Host), 100), c.base.Scheme, c.base.Host)}
+			c.red.Clean(u.Scheme, 20), c.red.Clean(u.Host, 100), c.base.Scheme, c.base.Host)}
 	}
 	return link, nil
 }
@@ -306,7 +306,7 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 		return nil, fail(0, "request failed", c.scrubErr(err))
 	}
 	defer resp.Body.Close()
-	reqID := oneLine(c.clean(resp.Header.Get("request-id")), 100)
+	reqID := c.red.Clean(resp.Header.Get("request-id"), 100)
 	data, readErr := c.readBody(resp)
 	if readErr != nil {
 		e := fail(resp.StatusCode, "reading response", readErr)
@@ -333,12 +333,12 @@ func (c *Client) statusError(op string, status int, h http.Header, data []byte, 
 	if code, inner, msg, rid, ok := parseGraphError(data); ok {
 		e.Layer = layer
 		// Everything the server wrote is scrubbed: it may echo our token.
-		e.Code, e.InnerCode = oneLine(c.clean(code), 100), oneLine(c.clean(inner), 100)
+		e.Code, e.InnerCode = c.red.Clean(code, 100), c.red.Clean(inner, 100)
 		e.Message = c.clean(msg)
 		if e.RequestID == "" {
 			e.RequestID = rid
 		}
-		e.RequestID = oneLine(c.clean(e.RequestID), 100)
+		e.RequestID = c.red.Clean(e.RequestID, 100)
 		return e
 	}
 	e.Message = http.StatusText(status)
@@ -360,7 +360,7 @@ func (c *Client) describeBody(ct string, data []byte) string {
 	if ct == "" {
 		ct = "no content type"
 	}
-	ct = oneLine(ct, 80)
+	ct = redact.Bound(ct, 80)
 	// An HTML page (a login page, a proxy's error) is named by its title:
 	// that says what answered, and markup makes unreadable log lines.
 	lower := bytes.ToLower(data[:min(len(data), 4096)])
@@ -372,7 +372,7 @@ func (c *Client) describeBody(ct string, data []byte) string {
 				title = c.clean(string(rest[:j]))
 			}
 		}
-		return ct + ", an HTML page titled " + strconv.Quote(oneLine(title, 100))
+		return ct + ", an HTML page titled " + strconv.Quote(redact.Bound(title, 100))
 	}
 	return ct + ", starting " + strconv.Quote(c.clean(string(data[:min(len(data), 80)])))
 }
@@ -413,10 +413,10 @@ func decode(op string, r *response, v any) error {
 		return &Error{Layer: LayerTransport, Op: op, HTTPStatus: r.status, RequestID: r.requestID, ClientRequestID: r.clientRequestID, Err: ErrEmptyBody}
 	}
 	if err := json.Unmarshal(r.body, v); err != nil {
-		cause := fmt.Errorf("%w: %s", ErrMalformedResponse, oneLine(err.Error(), 200))
+		cause := fmt.Errorf("%w: %s", ErrMalformedResponse, redact.Bound(err.Error(), 200))
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			cause = fmt.Errorf("%w: %s", ErrNotJSON, oneLine(err.Error(), 200))
+			cause = fmt.Errorf("%w: %s", ErrNotJSON, redact.Bound(err.Error(), 200))
 		}
 		return &Error{Layer: LayerProtocol, Op: op, HTTPStatus: r.status, RequestID: r.requestID, ClientRequestID: r.clientRequestID, Err: cause}
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+
+	"github.com/mailbridge/mailbridge/shared/platform/redact"
 )
 
 // DefaultPageSize is the Prefer: odata.maxpagesize a delta call asks for
@@ -104,7 +106,7 @@ func (c *Client) decodeDeltaPage(op string, r *response, add func(json.RawMessag
 	for i, item := range *raw.Value {
 		var p removedProbe
 		if err := json.Unmarshal(item, &p); err != nil {
-			return "", "", nil, bad("value[%d]: %s", i, oneLine(err.Error(), 200))
+			return "", "", nil, bad("value[%d]: %s", i, redact.Bound(err.Error(), 200))
 		}
 		if p.ID == "" {
 			return "", "", nil, bad("value[%d] has no id", i)
@@ -114,7 +116,7 @@ func (c *Client) decodeDeltaPage(op string, r *response, add func(json.RawMessag
 			continue
 		}
 		if err := add(item); err != nil {
-			return "", "", nil, bad("value[%d] (id %s): %s", i, strconv.Quote(oneLine(p.ID, 100)), oneLine(err.Error(), 200))
+			return "", "", nil, bad("value[%d] (id %s): %s", i, strconv.Quote(redact.Bound(p.ID, 100)), redact.Bound(err.Error(), 200))
 		}
 	}
 	return raw.NextLink, raw.DeltaLink, removed, nil

@@ -6,11 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/mailbridge/mailbridge/shared/platform/retryafter"
 )
 
 // Layer says where in the exchange with Graph an error arose.
@@ -290,29 +289,10 @@ func invalidArg(op, format string, args ...any) error {
 	return &Error{Layer: LayerTransport, Op: op, Err: fmt.Errorf("%w: %s", ErrInvalidArgument, fmt.Sprintf(format, args...))}
 }
 
-// parseRetryAfter reads delta-seconds or an HTTP date; anything else is 0.
+// parseRetryAfter reads delta-seconds or an HTTP date, at most
+// MaxRetryAfter; anything else is 0.
 func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if s <= 0 {
-			return 0
-		}
-		if s > int64(MaxRetryAfter/time.Second) {
-			return MaxRetryAfter
-		}
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		d := t.Sub(now)
-		if d <= 0 {
-			return 0
-		}
-		return min(d, MaxRetryAfter)
-	}
-	return 0
+	return retryafter.Parse(v, now, MaxRetryAfter)
 }
 
 // graphError is the OData error body: {"error": {...}}. Graph spells the
@@ -370,18 +350,4 @@ func parseGraphError(data []byte) (code, inner, msg, reqID string, ok bool) {
 		}
 	}
 	return code, inner, msg, reqID, true
-}
-
-// oneLine bounds s to n bytes on a rune boundary and keeps it on one line,
-// so an error text stays a log line.
-func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "..."
 }

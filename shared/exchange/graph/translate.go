@@ -3,6 +3,8 @@ package graph
 import (
 	"context"
 	"fmt"
+
+	"github.com/mailbridge/mailbridge/shared/platform/redact"
 )
 
 // MaxTranslateIDs is how many ids one translateExchangeIds call takes.
@@ -73,7 +75,8 @@ func (c *Client) TranslateExchangeIDs(ctx context.Context, user string, req Tran
 	return *out.Value, nil
 }
 
-// ConvertErr is r's per-id failure as an item-layer *Error, or nil.
+// ConvertErr is r's per-id failure as an item-layer *Error, or nil. The
+// server's code and message are scrubbed by pattern, as GetSchedule's are.
 func ConvertErr(r ConvertIDResult) error {
 	if r.ErrorDetails == nil && r.TargetID != "" {
 		return nil
@@ -82,5 +85,5 @@ func ConvertErr(r ConvertIDResult) error {
 	if r.ErrorDetails != nil {
 		code, msg = r.ErrorDetails.Code, r.ErrorDetails.Message
 	}
-	return &Error{Layer: LayerItem, Op: "TranslateExchangeIds", Code: oneLine(code, 100), Message: oneLine(msg, maxMessageLen)}
+	return &Error{Layer: LayerItem, Op: "TranslateExchangeIds", Code: redact.Text(code, 100), Message: redact.Text(msg, maxMessageLen)}
 }
