@@ -18,6 +18,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
+	"github.com/mailbridge/mailbridge/shared/testsupport/mailboxtest"
 	"github.com/mailbridge/mailbridge/shared/testsupport/standin"
 	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
@@ -51,7 +52,7 @@ func newSimEnv(t *testing.T, mailboxes, items int, mode domain.AccessMode, opts 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { bs.Close() })
-	secrets := &memSecrets{}
+	secrets := &mailboxtest.Secrets{}
 	e := &simEnv{t: t, sim: sim, ds: ds, store: bs, clock: clock}
 	e.syncer = &app.Syncer{
 		Store: bs, Secrets: secrets, Connector: ewsmailbox.NewConnector(ewsmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}}), Clock: clock,
