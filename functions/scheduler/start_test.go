@@ -1,7 +1,6 @@
 package main
 
 import (
-	"maps"
 	"testing"
 
 	"github.com/mailbridge/mailbridge/functions/internal/starttest"
@@ -11,16 +10,9 @@ import (
 // naming the variable and its value.
 func TestBadSettingStopsStartup(t *testing.T) {
 	valid := map[string]string{"MAILBRIDGE_TABLE": "t", "MAILBRIDGE_SYNC_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/mailbridge-dev-sync-jobs.fifo"}
-	with := func(k, v string) map[string]string {
-		m := maps.Clone(valid)
-		m[k] = v
-		return m
-	}
-	starttest.Run(t, main, []starttest.Case{
-		{Name: "valid settings are accepted", Env: valid},
-		{Name: "table missing", Env: with("MAILBRIDGE_TABLE", ""), Want: []string{"MAILBRIDGE_TABLE is not set"}},
-		{Name: "audit retention malformed", Env: with("MAILBRIDGE_AUDIT_RETENTION_DAYS", "ninety"), Want: []string{`MAILBRIDGE_AUDIT_RETENTION_DAYS="ninety"`, "not an integer"}},
+	with := func(k, v string) map[string]string { return starttest.With(valid, k, v) }
+	starttest.Run(t, main, append(starttest.Common(valid), []starttest.Case{
 		{Name: "queue URL missing", Env: with("MAILBRIDGE_SYNC_QUEUE_URL", ""), Want: []string{"MAILBRIDGE_SYNC_QUEUE_URL is not set"}},
 		{Name: "mailboxes per message out of range", Env: with("MAILBRIDGE_MAILBOXES_PER_MESSAGE", "51"), Want: []string{`MAILBRIDGE_MAILBOXES_PER_MESSAGE="51"`, "between 1 and 50"}},
-	})
+	}...))
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
+	"github.com/mailbridge/mailbridge/shared/testsupport/mailboxtest"
 	"github.com/mailbridge/mailbridge/shared/testsupport/standin"
 	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
@@ -88,7 +89,7 @@ func newCalEnv(t *testing.T) *calEnv {
 			t.Fatal(err)
 		}
 	}
-	secrets := &memSecrets{}
+	secrets := &mailboxtest.Secrets{}
 	if err := secrets.PutCredential(ctx, calTenant, domain.Credential{Kind: domain.AuthBasic, Username: calSvc, Password: "pw-123456"}); err != nil {
 		t.Fatal(err)
 	}

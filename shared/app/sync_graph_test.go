@@ -86,66 +86,6 @@ func TestGraphFullSyncThenDelta(t *testing.T) {
 	}
 }
 
-// graphCrashAccess fails the nth call of one MailboxAccess method after
-// it answered, and kills the store, like a process dying right there.
-type graphCrashAccess struct {
-	domain.MailboxAccess
-	op    string
-	n     *int
-	store *countingStore
-}
-
-func (a graphCrashAccess) hit(op string) error {
-	if op != a.op {
-		return nil
-	}
-	*a.n--
-	if *a.n == 0 {
-		a.store.kill()
-		return errCrash
-	}
-	return nil
-}
-
-func (a graphCrashAccess) SyncHierarchy(ctx context.Context, m domain.MailboxRef, s string) (domain.HierarchyPage, error) {
-	p, err := a.MailboxAccess.SyncHierarchy(ctx, m, s)
-	if err == nil {
-		err = a.hit("SyncHierarchy")
-	}
-	return p, err
-}
-
-func (a graphCrashAccess) SyncItems(ctx context.Context, m domain.MailboxRef, f, s string, max int) (domain.ItemsPage, error) {
-	p, err := a.MailboxAccess.SyncItems(ctx, m, f, s, max)
-	if err == nil {
-		err = a.hit("SyncItems")
-	}
-	return p, err
-}
-
-func (a graphCrashAccess) GetItems(ctx context.Context, m domain.MailboxRef, k domain.ItemKind, ids []string) ([]domain.Item, error) {
-	items, err := a.MailboxAccess.GetItems(ctx, m, k, ids)
-	if err == nil {
-		err = a.hit("GetItems")
-	}
-	return items, err
-}
-
-type graphCrashConnector struct {
-	domain.Connector
-	op    string
-	n     *int
-	store *countingStore
-}
-
-func (c graphCrashConnector) Connect(ctx context.Context, t domain.Tenant, cred domain.Credential) (domain.MailboxAccess, error) {
-	a, err := c.Connector.Connect(ctx, t, cred)
-	if err != nil {
-		return nil, err
-	}
-	return graphCrashAccess{MailboxAccess: a, op: c.op, n: c.n, store: c.store}, nil
-}
-
 // TestGraphCrashSafety kills a Graph sync at each call point (each
 // mailbox-access call, each store write, a simulator fault) and reruns
 // it: the final feed equals a clean run's, change for change (ids,
@@ -162,7 +102,7 @@ func TestGraphCrashSafety(t *testing.T) {
 		h.Syncer.PageSize, h.Syncer.GetItemBatch, h.Syncer.CheckpointEvery = 25, 10, 2
 		w := &world{h: h, cs: &countingStore{Store: h.Store}}
 		h.Syncer.Store = w.cs
-		h.Syncer.Connector = graphCrashConnector{Connector: h.Syncer.Connector, n: &w.n, store: w.cs}
+		h.Syncer.Connector = crashingConnector{Connector: h.Syncer.Connector, n: &w.n, store: w.cs}
 		return w
 	}
 	// mutate is the same on every world (same seed, same ids).
@@ -293,7 +233,7 @@ func TestGraphCrashSafety(t *testing.T) {
 
 // graphCrashSetOp points the harness's crashing connector at op.
 func graphCrashSetOp(h *mailboxtest.Harness, op string) {
-	c := h.Syncer.Connector.(graphCrashConnector)
+	c := h.Syncer.Connector.(crashingConnector)
 	c.op = op
 	h.Syncer.Connector = c
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
+	"github.com/mailbridge/mailbridge/shared/testsupport/mailboxtest"
 	"github.com/mailbridge/mailbridge/shared/testsupport/standin"
 	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
@@ -51,7 +52,7 @@ func newSimEnv(t *testing.T, mailboxes, items int, mode domain.AccessMode, opts 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { bs.Close() })
-	secrets := &memSecrets{}
+	secrets := &mailboxtest.Secrets{}
 	e := &simEnv{t: t, sim: sim, ds: ds, store: bs, clock: clock}
 	e.syncer = &app.Syncer{
 		Store: bs, Secrets: secrets, Connector: ewsmailbox.NewConnector(ewsmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}}), Clock: clock,
@@ -323,8 +324,9 @@ func TestSimThrottleStorm(t *testing.T) {
 	}
 }
 
-// crashingAccess fails the Nth call of one operation and kills the store,
-// like a process dying right after that EWS call.
+// crashingAccess fails the Nth call of one MailboxAccess method (op is
+// the method's name) after it answered, and kills the store, like a
+// process dying right after that call (EWS and Graph alike).
 type crashingAccess struct {
 	domain.MailboxAccess
 	op    string
@@ -344,20 +346,28 @@ func (a crashingAccess) hit(op string) error {
 	return nil
 }
 
-func (a crashingAccess) GetItems(ctx context.Context, m domain.MailboxRef, k domain.ItemKind, ids []string) ([]domain.Item, error) {
-	items, err := a.MailboxAccess.GetItems(ctx, m, k, ids)
+func (a crashingAccess) SyncHierarchy(ctx context.Context, m domain.MailboxRef, s string) (domain.HierarchyPage, error) {
+	p, err := a.MailboxAccess.SyncHierarchy(ctx, m, s)
 	if err == nil {
-		err = a.hit("GetItem")
+		err = a.hit("SyncHierarchy")
 	}
-	return items, err
+	return p, err
 }
 
 func (a crashingAccess) SyncItems(ctx context.Context, m domain.MailboxRef, f, s string, max int) (domain.ItemsPage, error) {
 	p, err := a.MailboxAccess.SyncItems(ctx, m, f, s, max)
 	if err == nil {
-		err = a.hit("SyncFolderItems")
+		err = a.hit("SyncItems")
 	}
 	return p, err
+}
+
+func (a crashingAccess) GetItems(ctx context.Context, m domain.MailboxRef, k domain.ItemKind, ids []string) ([]domain.Item, error) {
+	items, err := a.MailboxAccess.GetItems(ctx, m, k, ids)
+	if err == nil {
+		err = a.hit("GetItems")
+	}
+	return items, err
 }
 
 type crashingConnector struct {
@@ -385,8 +395,8 @@ func TestSimCrashSafety(t *testing.T) {
 		op   string // access op to crash after, or a store crash point
 		n    int
 	}{
-		{"after fetch", "SyncFolderItems", 2},
-		{"after GetItem", "GetItem", 3},
+		{"after fetch", "SyncItems", 2},
+		{"after GetItem", "GetItems", 3},
 		{"after item store", "apply-after", 2},
 		{"after feed append", "apply-lost", 4},
 		{"before checkpoint", "checkpoint", 1},

@@ -16,6 +16,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/exchange/graphsim"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
+	"github.com/mailbridge/mailbridge/shared/testsupport/mailboxtest"
 	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
 
@@ -59,7 +60,7 @@ func newSwitchEnv(t *testing.T, onboarded domain.Protocol) *switchEnv {
 	}
 	t.Cleanup(func() { bs.Close() })
 	guard := &urlguard.Policy{DevLoopback: true}
-	secrets := &memSecrets{}
+	secrets := &mailboxtest.Secrets{}
 	e := &switchEnv{t: t, sim: sim, graph: g, store: bs, clock: clock}
 	e.syncer = &app.Syncer{Store: bs, Secrets: secrets, Clock: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Connector: app.Protocols{

@@ -17,44 +17,11 @@ import (
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
 	"github.com/mailbridge/mailbridge/shared/platform/secretcache"
+	"github.com/mailbridge/mailbridge/shared/testsupport/mailboxtest"
 	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
 
 var t0 = time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
-
-// memSecrets is a domain.SecretStore in memory (the embedded and AWS
-// adapters have their own contract suite).
-type memSecrets struct {
-	mu sync.Mutex
-	m  map[string]domain.Credential
-}
-
-func (s *memSecrets) PutCredential(_ context.Context, id string, c domain.Credential) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = map[string]domain.Credential{}
-	}
-	s.m[id] = c
-	return nil
-}
-
-func (s *memSecrets) GetCredential(_ context.Context, id string) (domain.Credential, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.m[id]
-	if !ok {
-		return domain.Credential{}, domain.ErrNotFound
-	}
-	return c, nil
-}
-
-func (s *memSecrets) DeleteCredential(_ context.Context, id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.m, id)
-	return nil
-}
 
 // countingStore counts the billed writes the sync makes and can fail a
 // chosen call, to simulate a crash at that point.
@@ -193,7 +160,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { bs.Close() })
 	cs := &countingStore{Store: bs}
 	x := newFakeExchange()
-	secrets := &memSecrets{}
+	secrets := &mailboxtest.Secrets{}
 	e := &env{t: t, store: cs, bolt: bs, x: x, clock: clock}
 	e.syncer = &app.Syncer{
 		Store: cs, Secrets: secrets, Connector: x, Clock: clock,
@@ -900,7 +867,8 @@ func TestTimeBudgetContinues(t *testing.T) {
 
 // countingSecrets counts reads of the backing secret store.
 type countingSecrets struct {
-	memSecrets
+	mailboxtest.Secrets
+	mu    sync.Mutex
 	reads int
 }
 
@@ -908,7 +876,7 @@ func (s *countingSecrets) GetCredential(ctx context.Context, id string) (domain.
 	s.mu.Lock()
 	s.reads++
 	s.mu.Unlock()
-	return s.memSecrets.GetCredential(ctx, id)
+	return s.Secrets.GetCredential(ctx, id)
 }
 
 func TestSecretCacheAndRotation(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
 	"os"
 	"os/exec"
 	"strings"
@@ -24,6 +25,24 @@ type Case struct {
 }
 
 const childVar = "STARTTEST_RUN_MAIN"
+
+// With returns a copy of env with k set to v ("" for a missing setting).
+func With(env map[string]string, k, v string) map[string]string {
+	m := maps.Clone(env)
+	m[k] = v
+	return m
+}
+
+// Common returns the cases every function shares, from its valid
+// settings (which must set MAILBRIDGE_TABLE): those settings accepted,
+// the table missing, the audit retention malformed.
+func Common(valid map[string]string) []Case {
+	return []Case{
+		{Name: "valid settings are accepted", Env: valid},
+		{Name: "table missing", Env: With(valid, "MAILBRIDGE_TABLE", ""), Want: []string{"MAILBRIDGE_TABLE is not set"}},
+		{Name: "audit retention malformed", Env: With(valid, "MAILBRIDGE_AUDIT_RETENTION_DAYS", "ninety"), Want: []string{`MAILBRIDGE_AUDIT_RETENTION_DAYS="ninety"`, "not an integer"}},
+	}
+}
 
 // Run runs each case in a child process. Call it from the test function
 // itself (not a subtest): the child runs that test, which calls main.
