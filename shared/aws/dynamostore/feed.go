@@ -309,7 +309,7 @@ func (s *Store) writeChunk(ctx context.Context, tenantID, mailbox string, items 
 		}
 		actions = append(actions, types.TransactWriteItem{Put: p})
 	}
-	aliases := chunkAliases(entries)
+	aliases := storeplan.EntryAliases(entries) // one action per key in a transaction
 	for x, id := range aliases {
 		actions = append(actions, types.TransactWriteItem{Put: s.aliasPut(mpk, index, x, id)})
 	}
