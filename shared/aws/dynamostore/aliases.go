@@ -10,8 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/mailbridge/mailbridge/shared/platform/storeplan"
 )
 
 // The immutable-id index (domain.ItemChange.ImmutableID) is one item per
@@ -22,18 +20,6 @@ import (
 const aliasPrefix = "X#"
 
 func aliasKey(mpk, immutableID string) item { return key(mpk, aliasPrefix+immutableID) }
-
-// chunkAliases is the index entries a chunk's entries carry, the last
-// entry's winning (one action per key in a transaction).
-func chunkAliases(entries []storeplan.Entry) map[string]string {
-	out := map[string]string{}
-	for _, e := range entries {
-		if e.Alias != "" {
-			out[e.Alias] = e.ItemID
-		}
-	}
-	return out
-}
 
 // aliasPut writes an index entry on the condition that it still holds what
 // ApplyChanges read (index), like the item puts' write counters: a

@@ -18,8 +18,13 @@ var bAliases = []byte("aliases")
 // index names.
 func readForPlan(tx *bolt.Tx, tenantID, mailbox string, items *bolt.Bucket, changes []domain.ItemChange) (map[string]storeplan.ItemState, map[string]string, error) {
 	index := map[string]string{}
-	if ab := tenantBucket(tx, tenantID, bAliases); ab != nil {
-		for _, x := range storeplan.ImmutableIDs(changes) {
+	// A batch without immutable ids (EWS) does not look for the index.
+	if xs := storeplan.ImmutableIDs(changes); len(xs) > 0 {
+		ab := tenantBucket(tx, tenantID, bAliases)
+		for _, x := range xs {
+			if ab == nil {
+				break // no index yet
+			}
 			if v := ab.Get(join(mailbox, []byte(x))); v != nil {
 				index[x] = string(v)
 			}
@@ -42,33 +47,20 @@ func readForPlan(tx *bolt.Tx, tenantID, mailbox string, items *bolt.Bucket, chan
 // putAliases writes the index entries the plan made: those its entries
 // carry and the others.
 func putAliases(tx *bolt.Tx, tenantID, mailbox string, entries []storeplan.Entry, others map[string]string) error {
-	if len(others) == 0 && !hasAlias(entries) {
+	aliases := storeplan.EntryAliases(entries)
+	if len(others) == 0 && len(aliases) == 0 {
 		return nil
 	}
 	ab, err := tenantBucketRW(tx, tenantID, bAliases)
 	if err != nil {
 		return err
 	}
-	for _, e := range entries {
-		if e.Alias != "" {
-			if err := ab.Put(join(mailbox, []byte(e.Alias)), []byte(e.ItemID)); err != nil {
+	for _, m := range []map[string]string{aliases, others} {
+		for x, id := range m {
+			if err := ab.Put(join(mailbox, []byte(x)), []byte(id)); err != nil {
 				return err
 			}
 		}
 	}
-	for x, id := range others {
-		if err := ab.Put(join(mailbox, []byte(x)), []byte(id)); err != nil {
-			return err
-		}
-	}
 	return nil
-}
-
-func hasAlias(entries []storeplan.Entry) bool {
-	for _, e := range entries {
-		if e.Alias != "" {
-			return true
-		}
-	}
-	return false
 }

@@ -438,12 +438,12 @@ func (s *Store) PutSyncState(_ context.Context, st domain.SyncState) error {
 type storedItem struct {
 	Keys    []string     `json:"keys"` // recent change keys, newest last
 	Deleted bool         `json:"deleted,omitempty"`
-	Folder  string       `json:"folder,omitempty"` // the latest version's, kept by a tombstone
+	Folder  string       `json:"folder,omitempty"` // a tombstone's: the deleted version's folder
 	Item    *domain.Item `json:"item,omitempty"`
 }
 
-// folder is the item's folder; records stored before Folder existed carry
-// it in the item only.
+// folder is the item's folder: a live item's is its Item's (not stored
+// twice), a tombstone's is Folder.
 func (si storedItem) folder() string {
 	if si.Folder == "" && si.Item != nil {
 		return si.Item.FolderID
@@ -487,7 +487,11 @@ func (s *Store) ApplyChanges(_ context.Context, tenantID, mailbox string, change
 		}
 		now := s.clock.Now().UTC()
 		for _, e := range entries {
-			if err := put(items, join(mailbox, []byte(e.ItemID)), storedItem{Keys: e.State.Keys, Deleted: e.State.Deleted, Folder: e.State.Folder, Item: e.Item}); err != nil {
+			si := storedItem{Keys: e.State.Keys, Deleted: e.State.Deleted, Item: e.Item}
+			if e.Item == nil {
+				si.Folder = e.State.Folder
+			}
+			if err := put(items, join(mailbox, []byte(e.ItemID)), si); err != nil {
 				return err
 			}
 			seq, err := feed.NextSequence()

@@ -165,6 +165,18 @@ func ItemIDs(changes []domain.ItemChange, index map[string]string) []string {
 	return ids
 }
 
+// EntryAliases is the index entries that entries carry (Entry.Alias), the
+// last entry's winning for an immutable id.
+func EntryAliases(entries []Entry) map[string]string {
+	out := map[string]string{}
+	for _, e := range entries {
+		if e.Alias != "" {
+			out[e.Alias] = e.ItemID
+		}
+	}
+	return out
+}
+
 // PlanIndexed walks the batch in order against the stored states (by item
 // id; absent = never stored) and the mailbox's immutable-id index (immutable
 // id → stored item id; absent = none), and returns the entries that are
