@@ -475,10 +475,9 @@ func (s *Store) ReadFeed(ctx context.Context, q domain.FeedQuery) ([]domain.Chan
 }
 
 // feedHead reads a feed's generation and last number taken (strongly
-// consistent: a cursor just returned must not look past the head). No head:
-// no feed yet, generation "". Every head has a generation: allocate makes it
-// with the first number. (A pre-release version stored heads without one;
-// no such data was ever deployed, so nothing here gives one to them.)
+// consistent: a cursor just returned must not look past the head). A head
+// stored before generations existed gets one here, once (readers write
+// already: gap markers). No head: no feed yet, generation "".
 func (s *Store) feedHead(ctx context.Context, head item) (gen string, last int64, err error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: s.table, Key: head, ConsistentRead: aws.Bool(true)})
 	if err != nil {
@@ -487,5 +486,22 @@ func (s *Store) feedHead(ctx context.Context, head item) (gen string, last int64
 	if out.Item == nil {
 		return "", 0, nil
 	}
-	return getS(out.Item, "gen"), getN(out.Item, "n"), nil
+	if gen = getS(out.Item, "gen"); gen != "" {
+		return gen, getN(out.Item, "n"), nil
+	}
+	up, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: s.table, Key: head,
+		UpdateExpression:          aws.String("SET #g = if_not_exists(#g, :g)"),
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ExpressionAttributeNames:  map[string]string{"#g": "gen"},
+		ExpressionAttributeValues: item{":g": str(storeplan.NewFeedGeneration())},
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if isConditionFailed(err) { // purged meanwhile
+		return "", 0, nil
+	}
+	if err != nil {
+		return "", 0, fmt.Errorf("dynamostore: give the feed a generation: %w", err)
+	}
+	return getS(up.Attributes, "gen"), getN(up.Attributes, "n"), nil
 }
