@@ -128,7 +128,7 @@ func (p Protocols) ewsRetired(t domain.Tenant) error {
 	}
 	return &domain.AccessError{Kind: domain.AccessPermanent, Code: CodeEWSRetired,
 		Err: fmt.Errorf("this tenant's EWS endpoint is Exchange Online, which turned EWS off on %s; switch the tenant to Microsoft Graph: PATCH /tenants/%s {\"protocol\": \"graph\"}",
-			domain.EWSCutoff.Format("2006-01-02"), t.ID)}
+			domain.EWSCutoff.Format(time.DateOnly), t.ID)}
 }
 
 // TenantWarning is something an operator should act on before it breaks.
@@ -144,7 +144,7 @@ func TenantWarnings(t domain.Tenant, now time.Time) []TenantWarning {
 	if t.ProtocolOf() != domain.ProtocolEWS || !IsExchangeOnline(t.EWSURL) {
 		return nil
 	}
-	cutoff := domain.EWSCutoff.Format("2006-01-02")
+	cutoff := domain.EWSCutoff.Format(time.DateOnly)
 	switch {
 	case !now.Before(domain.EWSCutoff):
 		return []TenantWarning{{Code: "ews_retired", Message: "Exchange Online turned EWS off on " + cutoff +
