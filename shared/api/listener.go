@@ -34,9 +34,15 @@ type jsonErrorConn struct{ net.Conn }
 const serverErrorHeaders = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
 
 func (c jsonErrorConn) Write(b []byte) (int, error) {
+	// Only a write that starts with a 4xx status line can be net/http's
+	// own answer: anything else (every handler's response, bodies
+	// included) passes without being scanned.
+	if !bytes.HasPrefix(b, []byte("HTTP/1.1 4")) {
+		return c.Conn.Write(b)
+	}
 	status, body, ok := bytes.Cut(b, []byte(serverErrorHeaders))
 	code := 0
-	if ok && bytes.HasPrefix(status, []byte("HTTP/1.1 4")) && len(status) >= 12 {
+	if ok && len(status) >= 12 && !bytes.Contains(status, []byte("\r\n")) {
 		code, _ = strconv.Atoi(string(status[9:12]))
 	}
 	if code < 400 || code > 499 {

@@ -1,17 +1,32 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 )
 
+// namesByType caches jsonNames per request type: the walk is the same for
+// every body of a type.
+var namesByType sync.Map // reflect.Type -> map[string]bool
+
 // jsonNames collects the JSON field names of t and of every struct it
-// holds: a body key must be one of them exactly.
+// holds: a body key must be one of them exactly. The map is shared: read
+// it only.
 func jsonNames(t reflect.Type) map[string]bool {
+	if v, ok := namesByType.Load(t); ok {
+		return v.(map[string]bool)
+	}
+	v, _ := namesByType.LoadOrStore(t, walkJSONNames(t))
+	return v.(map[string]bool)
+}
+
+func walkJSONNames(t reflect.Type) map[string]bool {
 	names := map[string]bool{}
 	var walk func(reflect.Type)
 	seen := map[reflect.Type]bool{}
@@ -89,7 +104,7 @@ func (s *strictScanner) value(path string) error {
 				s.i++
 				continue
 			}
-			key, err := s.str(path)
+			key, err := s.str(path, true)
 			if err != nil {
 				return err
 			}
@@ -128,7 +143,7 @@ func (s *strictScanner) value(path string) error {
 			}
 		}
 	case '"':
-		_, err := s.str(path)
+		_, err := s.str(path, false)
 		return err
 	}
 	for s.i < len(s.b) && strings.IndexByte(",}] \t\r\n", s.b[s.i]) < 0 {
@@ -138,8 +153,10 @@ func (s *strictScanner) value(path string) error {
 }
 
 // str reads the string at s.i, refusing invalid UTF-8 and lone surrogate
-// escapes, which encoding/json would turn into U+FFFD without a word.
-func (s *strictScanner) str(path string) (string, error) {
+// escapes, which encoding/json would turn into U+FFFD without a word. It
+// decodes the string only for a key (decode): a value's text is
+// encoding/json's to decode.
+func (s *strictScanner) str(path string, decode bool) (string, error) {
 	start := s.i
 	s.i++
 	for s.i < len(s.b) && s.b[s.i] != '"' {
@@ -162,6 +179,12 @@ func (s *strictScanner) str(path string) (string, error) {
 	}
 	if loneSurrogate(raw) {
 		return "", domain.Invalid(path, "%s: strings must not hold a lone UTF-16 surrogate escape (\\ud800-\\udfff)", where)
+	}
+	if !decode {
+		return "", nil
+	}
+	if len(raw) >= 2 && raw[len(raw)-1] == '"' && bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), nil // no escapes: the text is the key
 	}
 	var out string
 	if err := json.Unmarshal(raw, &out); err != nil {

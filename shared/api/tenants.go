@@ -287,9 +287,9 @@ func (s *server) replayIdempotent(w http.ResponseWriter, r *http.Request, key, r
 	if !found {
 		return false, nil
 	}
-	var prev idempotentRecord
-	if err := json.Unmarshal(stored, &prev); err != nil {
-		return false, &domain.Error{Code: domain.CodeInternal, Message: "bad idempotency record", Err: err}
+	prev, err := decodeIdempotent(stored)
+	if err != nil {
+		return false, err
 	}
 	if prev.RequestHash != reqHash {
 		return false, errKeyReused()
@@ -297,6 +297,15 @@ func (s *server) replayIdempotent(w http.ResponseWriter, r *http.Request, key, r
 	w.Header().Set("Idempotent-Replayed", "true")
 	writeRawJSON(w, prev.Status, prev.Body)
 	return true, nil
+}
+
+// decodeIdempotent reads a stored idempotency record.
+func decodeIdempotent(stored []byte) (idempotentRecord, error) {
+	var rec idempotentRecord
+	if err := json.Unmarshal(stored, &rec); err != nil {
+		return rec, &domain.Error{Code: domain.CodeInternal, Message: "bad idempotency record", Err: err}
+	}
+	return rec, nil
 }
 
 // answerIdempotent stores the outcome of a create under its key and answers
@@ -328,9 +337,9 @@ func (s *server) answerIdempotent(w http.ResponseWriter, r *http.Request, key, r
 		existed = false
 	}
 	if existed {
-		var prev idempotentRecord
-		if err := json.Unmarshal(stored, &prev); err != nil {
-			return &domain.Error{Code: domain.CodeInternal, Message: "bad idempotency record", Err: err}
+		prev, err := decodeIdempotent(stored)
+		if err != nil {
+			return err
 		}
 		if prev.RequestHash != rec.RequestHash {
 			if opErr == nil {

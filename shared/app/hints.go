@@ -176,8 +176,8 @@ func (f HintFacts) authHint() string {
 		return fmt.Sprintf("Grant the app %s the application permission full_access_as_app (Office 365 Exchange Online) with admin consent. "+
 			"Since 2026-10-01 Exchange Online also refuses EWS to apps not on the organisation's app allow list: "+
 			"Set-OrganizationConfig -EwsEnabled $true -EwsAllowedAppIDs @{Add='%s'} "+
-			"(and check that Set-CASMailbox has not disabled EWS for the mailbox). EWS ends on 2027-04-01: switching the tenant to Microsoft Graph avoids both (docs/graph.md).",
-			a.ClientID, a.ClientID)
+			"(and check that Set-CASMailbox has not disabled EWS for the mailbox). EWS ends on %s: switching the tenant to Microsoft Graph avoids both (docs/graph.md).",
+			a.ClientID, a.ClientID, domain.EWSCutoff.Format(time.DateOnly))
 	}
 	if f.exchangeOnline() {
 		kind := string(a.Kind)
@@ -330,7 +330,7 @@ func (f HintFacts) throttleHint() string {
 func (f HintFacts) errorHint() string {
 	switch f.Code {
 	case CodeEWSRetired:
-		h := "Exchange Online turned EWS off on 2027-04-01: switch the tenant to Microsoft Graph"
+		h := "Exchange Online turned EWS off on " + domain.EWSCutoff.Format(time.DateOnly) + ": switch the tenant to Microsoft Graph"
 		if f.TenantID != "" {
 			h += fmt.Sprintf(" (PATCH /tenants/%s {\"protocol\": \"graph\"})", f.TenantID)
 		}

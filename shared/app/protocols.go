@@ -123,12 +123,19 @@ func (p Protocols) now() time.Time {
 // error that names the fix (the Graph switch) instead of whatever the
 // retired endpoint answers.
 func (p Protocols) ewsRetired(t domain.Tenant) error {
-	if t.ProtocolOf() != domain.ProtocolEWS || !IsExchangeOnline(t.EWSURL) || p.now().Before(domain.EWSCutoff) {
+	// The clock first: until the cutoff, no call parses the tenant's URL.
+	if p.now().Before(domain.EWSCutoff) || !ewsOnExchangeOnline(t) {
 		return nil
 	}
 	return &domain.AccessError{Kind: domain.AccessPermanent, Code: CodeEWSRetired,
 		Err: fmt.Errorf("this tenant's EWS endpoint is Exchange Online, which turned EWS off on %s; switch the tenant to Microsoft Graph: PATCH /tenants/%s {\"protocol\": \"graph\"}",
-			domain.EWSCutoff.Format("2006-01-02"), t.ID)}
+			domain.EWSCutoff.Format(time.DateOnly), t.ID)}
+}
+
+// ewsOnExchangeOnline reports whether t is an EWS tenant on Exchange
+// Online, which the EWS cutoff concerns.
+func ewsOnExchangeOnline(t domain.Tenant) bool {
+	return t.ProtocolOf() == domain.ProtocolEWS && IsExchangeOnline(t.EWSURL)
 }
 
 // TenantWarning is something an operator should act on before it breaks.
@@ -141,10 +148,10 @@ type TenantWarning struct {
 // EWS tenant on Exchange Online is warned in the year before the cutoff and
 // told it is failing after it.
 func TenantWarnings(t domain.Tenant, now time.Time) []TenantWarning {
-	if t.ProtocolOf() != domain.ProtocolEWS || !IsExchangeOnline(t.EWSURL) {
+	if !ewsOnExchangeOnline(t) {
 		return nil
 	}
-	cutoff := domain.EWSCutoff.Format("2006-01-02")
+	cutoff := domain.EWSCutoff.Format(time.DateOnly)
 	switch {
 	case !now.Before(domain.EWSCutoff):
 		return []TenantWarning{{Code: "ews_retired", Message: "Exchange Online turned EWS off on " + cutoff +

@@ -88,7 +88,7 @@ func (r *syncRun) connect(ctx context.Context) (domain.Credential, error) {
 	cred, err := r.s.Secrets.GetCredential(ctx, r.tenant.ID)
 	if err != nil {
 		if domain.IsNotFound(err) {
-			return cred, &domain.AccessError{Kind: domain.AccessAuth, Code: "NoStoredCredentials"}
+			return cred, &domain.AccessError{Kind: domain.AccessAuth, Code: domain.AccessCodeNoStoredCredentials}
 		}
 		return cred, fmt.Errorf("sync: reading credentials: %w", err)
 	}

@@ -125,7 +125,7 @@ func (r *syncRun) fetchChunk(ctx context.Context, folderID string, rest []domain
 	for n < len(rest) && rest[n].Kind == domain.ChangeDelete {
 		n++
 	}
-	byID := map[string]domain.Item{}
+	var byID map[string]domain.Item
 	if len(ids) > 0 {
 		kind := domain.KindOfFolderClass(r.st.Folders[folderID].FolderClass)
 		items, err := callAccess(r, func() ([]domain.Item, error) {
@@ -134,11 +134,12 @@ func (r *syncRun) fetchChunk(ctx context.Context, folderID string, rest []domain
 		if err != nil {
 			return 0, nil, err
 		}
+		byID = make(map[string]domain.Item, len(items))
 		for _, it := range items {
 			byID[it.ID] = it
 		}
 	}
-	var out []domain.ItemChange
+	out := make([]domain.ItemChange, 0, n)
 	for _, c := range rest[:n] {
 		if c.Kind == domain.ChangeDelete {
 			out = append(out, domain.ItemChange{Kind: domain.ChangeDelete, ItemID: c.ItemID, FolderID: folderID, ImmutableID: c.ImmutableID})

@@ -102,10 +102,9 @@ func validateProtocol(t *domain.Tenant, modeGiven bool) *domain.Error {
 			return domain.Invalid("credentials.kind", "graph tenants authenticate as an Entra app: use oauth_secret or oauth_cert (Graph accepts no basic or NTLM auth)")
 		}
 	case domain.ProtocolEWS:
-		if !modeGiven && t.AccessMode == domain.AccessApplication {
-			t.AccessMode = domain.AccessImpersonation
-		}
-		if t.AccessMode == "" {
+		// A switch back from Graph that names no mode leaves application
+		// access behind.
+		if t.AccessMode == "" || (!modeGiven && t.AccessMode == domain.AccessApplication) {
 			t.AccessMode = domain.AccessImpersonation
 		}
 		if t.AccessMode == domain.AccessApplication {
