@@ -64,7 +64,10 @@ type Writer struct {
 
 var _ domain.CalendarWriter = (*Writer)(nil)
 
-var calendarFolder = ews.FolderRef{Distinguished: "calendar"}
+var (
+	calendarFolder = ews.FolderRef{Distinguished: "calendar"}
+	deletedFolder  = ews.FolderRef{Distinguished: "deleteditems"}
+)
 
 // marked is the item found for a client event id.
 type marked struct {
@@ -76,11 +79,12 @@ type marked struct {
 	dups []ews.ItemRef
 }
 
-// find returns the item carrying the marker with exactly clientEventID, or
-// nil. The server compares strings ignoring case, so the exact value is
-// checked here: an id differing only in case is another event.
-func (w *Writer) find(ctx context.Context, cl *ews.Client, t ews.Target, clientEventID string) (*marked, error) {
-	res, err := cl.FindItem(ctx, t, calendarFolder, ews.FindItemOptions{
+// find returns the item in folder carrying the marker with exactly
+// clientEventID, or nil. The server compares strings ignoring case, so the
+// exact value is checked here: an id differing only in case is another
+// event.
+func (w *Writer) find(ctx context.Context, cl *ews.Client, t ews.Target, folder ews.FolderRef, clientEventID string) (*marked, error) {
+	res, err := cl.FindItem(ctx, t, folder, ews.FindItemOptions{
 		Shape:       ews.Shape{Base: "IdOnly", Extended: []ews.ExtendedField{MarkerField, StampField}},
 		Page:        &ews.PageView{MaxEntries: 10},
 		Restriction: &ews.Restriction{Field: MarkerField, Value: clientEventID},
@@ -151,7 +155,7 @@ func (w *Writer) PutEvent(ctx context.Context, m domain.MailboxRef, clientEventI
 	if err != nil {
 		return domain.EventWrite{}, err
 	}
-	found, err := w.find(ctx, cl, t, clientEventID)
+	found, err := w.find(ctx, cl, t, calendarFolder, clientEventID)
 	if err != nil {
 		return domain.EventWrite{}, err
 	}
@@ -195,16 +199,29 @@ func (w *Writer) PutEvent(ctx context.Context, m domain.MailboxRef, clientEventI
 
 // DeleteEvent implements domain.CalendarWriter: one FindItem, then one
 // DeleteItem (to Deleted Items, so a mistake can be undone by the user).
+//
+// An event found only in Deleted Items, still carrying the marker, was
+// deleted already: by this request, whose answer was lost (the process died
+// after DeleteItem and the queue delivered the request again), or by an
+// earlier one or the user. Either way the delete is done, so it answers
+// deleted rather than not_found; one more FindItem, on this path only.
 func (w *Writer) DeleteEvent(ctx context.Context, m domain.MailboxRef, clientEventID string, notify bool, requestedAt time.Time) (domain.EventWrite, error) {
 	cl, t, err := w.clients.Target(m)
 	if err != nil {
 		return domain.EventWrite{}, err
 	}
-	found, err := w.find(ctx, cl, t, clientEventID)
+	found, err := w.find(ctx, cl, t, calendarFolder, clientEventID)
 	if err != nil {
 		return domain.EventWrite{}, err
 	}
 	if found == nil {
+		gone, err := w.find(ctx, cl, t, deletedFolder, clientEventID)
+		if err != nil {
+			return domain.EventWrite{}, err
+		}
+		if gone != nil {
+			return domain.EventWrite{Result: domain.EventDeleted}, nil
+		}
 		return domain.EventWrite{}, domain.ErrEventNotFound
 	}
 	if found.stamp.After(requestedAt) {
