@@ -321,9 +321,13 @@ var crashPoints = []crashPoint{
 			e.sim.InjectFault(ewssim.Fault{Op: "CreateItem", Kind: ewssim.FaultSOAP, Code: "ErrorServerBusy", BackOff: time.Second, Count: 1})
 		}},
 	{flow: flowCalendar, name: "UpdateItem of an existing event done, answer lost", op: "Exchange.PutEvent", phase: crashAfter, n: 1,
-		setup: func(t *testing.T, e *calCrashEnv) { e.mustWrite(t, e.upsert("v0", "Flight to Bergen", calNow.Add(-time.Minute))) }},
+		setup: func(t *testing.T, e *calCrashEnv) {
+			e.mustWrite(t, e.upsert("v0", "Flight to Bergen", calNow.Add(-time.Minute)))
+		}},
 	{flow: flowCalendar, name: "DeleteItem done, answer lost", op: "Exchange.DeleteEvent", phase: crashAfter, n: 1,
-		setup: func(t *testing.T, e *calCrashEnv) { e.mustWrite(t, e.upsert("v0", "Flight to Bergen", calNow.Add(-time.Minute))) }},
+		setup: func(t *testing.T, e *calCrashEnv) {
+			e.mustWrite(t, e.upsert("v0", "Flight to Bergen", calNow.Add(-time.Minute)))
+		}},
 }
 
 // TestCrashPoints runs every crash point and prints the suite's size for
