@@ -48,6 +48,9 @@ const (
 	crashBefore  crashPhase = iota // dies before the call takes effect
 	crashAfter                     // the call takes effect, its answer is lost
 	crashPartial                   // half of the call's batch takes effect
+	// crashStall is an interleaving, not a crash: the call waits while
+	// the crasher's hook runs other requests, then goes on.
+	crashStall
 )
 
 type crasher struct {
@@ -58,6 +61,7 @@ type crasher struct {
 	calls int
 	fired bool
 	dead  bool
+	hook  func() // crashStall
 }
 
 func (c *crasher) arm(op string, phase crashPhase, n int) {
@@ -92,8 +96,15 @@ func (c *crasher) call(op string, f func(partial bool) error) error {
 		}
 	}
 	phase := c.phase
+	if hit && phase == crashStall {
+		c.dead = false
+	}
 	c.mu.Unlock()
 	if !hit {
+		return f(false)
+	}
+	if phase == crashStall {
+		c.hook()
 		return f(false)
 	}
 	if phase != crashBefore {
@@ -273,6 +284,9 @@ type crashPoint struct {
 	// setup runs before the crashed operation (calendar writes: what the
 	// mailbox holds, the faults Exchange answers with).
 	setup func(t *testing.T, e *calCrashEnv)
+	// run, when set, runs the point instead of its flow's runner (the
+	// interleavings, whose retries differ).
+	run func(t *testing.T, p crashPoint, backend string)
 }
 
 const (
@@ -304,6 +318,8 @@ var crashPoints = []crashPoint{
 	{flow: flowOnboard, name: "idempotency record stored, answer lost", op: "Store.SaveIdempotent", phase: crashAfter, n: 1},
 	{flow: flowOnboard, name: "mailboxes half added", op: "Store.AddMailbox", phase: crashBefore, n: 2},
 	{flow: flowOnboard, name: "a mailbox added, answer lost", op: "Store.AddMailbox", phase: crashAfter, n: 3},
+	{flow: flowOnboard, name: "create stalled before its secret while the tenant is offboarded and created again", op: "Secrets.PutCredential", phase: crashStall, n: 1,
+		run: runStalledCreate},
 
 	{flow: flowOffboard, name: "before marking the tenant offboarded", op: "Store.UpdateTenant", phase: crashBefore, n: 1},
 	{flow: flowOffboard, name: "tenant marked offboarded, answer lost", op: "Store.UpdateTenant", phase: crashAfter, n: 1},
@@ -311,6 +327,8 @@ var crashPoints = []crashPoint{
 	{flow: flowOffboard, name: "secret deleted, answer lost", op: "Secrets.DeleteCredential", phase: crashAfter, n: 1},
 	{flow: flowOffboard, name: "before the purge", op: "Store.PurgeTenant", phase: crashBefore, n: 1},
 	{flow: flowOffboard, name: "purged, answer lost", op: "Store.PurgeTenant", phase: crashAfter, n: 1},
+	{flow: flowOffboard, name: "offboarded while a rotation is about to write the secret", op: "Secrets.PutCredential", phase: crashStall, n: 1,
+		run: runStalledRotation},
 
 	{flow: flowCalendar, name: "before the Exchange call", op: "Exchange.PutEvent", phase: crashBefore, n: 1},
 	{flow: flowCalendar, name: "CreateItem done, answer lost", op: "Exchange.PutEvent", phase: crashAfter, n: 1},
@@ -358,6 +376,10 @@ func TestCrashPoints(t *testing.T) {
 			for _, b := range backends[p.flow] {
 				t.Run(p.flow+"/"+p.name+"/"+b, func(t *testing.T) {
 					t.Parallel()
+					if p.run != nil {
+						p.run(t, p, b)
+						return
+					}
 					run[p.flow](t, p, b)
 				})
 			}
@@ -475,7 +497,10 @@ func newLifeWorld(t *testing.T, backend string) *lifeWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &lifeWorld{t: t, c: &crasher{}, ewsURL: standin.EWS(t, sim), mailboxes: ds.Mailboxes, clock: storetest.NewClock(t0),
+	// Near the real time: DynamoDB Local deletes items whose TTL attribute
+	// is past (idempotency records, written with the store's clock).
+	now := time.Now().UTC().Truncate(time.Minute)
+	w := &lifeWorld{t: t, c: &crasher{}, ewsURL: standin.EWS(t, sim), mailboxes: ds.Mailboxes, clock: storetest.NewClock(now),
 		cred: domain.Credential{Kind: domain.AuthBasic, Username: ds.Account.Username, Password: ds.Account.Password}}
 	switch backend {
 	case "bolt":
@@ -506,9 +531,19 @@ func newLifeWorld(t *testing.T, backend string) *lifeWorld {
 	default:
 		t.Fatalf("unknown backend %q", backend)
 	}
+	var logs strings.Builder
+	var logMu sync.Mutex
+	t.Cleanup(func() {
+		if t.Failed() {
+			logMu.Lock()
+			t.Logf("API log:\n%s", logs.String())
+			logMu.Unlock()
+		}
+	})
 	w.h = api.New(api.Deps{
 		Store: crashStore{Store: w.store, c: w.c}, Secrets: crashSecrets{SecretStore: w.secrets, c: w.c},
-		Clock: w.clock, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), URLPolicy: urlguard.Policy{DevLoopback: true},
+		Checker: ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{Client: ewsmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}}}),
+		Clock:   w.clock, Logger: slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, nil)), URLPolicy: urlguard.Policy{DevLoopback: true},
 	})
 	return w
 }
@@ -625,6 +660,21 @@ func runOnboardCrash(t *testing.T, p crashPoint, backend string) {
 // the old Idempotency-Key makes a new tenant rather than replaying.
 func runOffboardCrash(t *testing.T, p crashPoint, backend string) {
 	w := newLifeWorld(t, backend)
+	w.onboardAndSync()
+	w.c.arm(p.op, p.phase, p.n)
+	w.do("DELETE", "/tenants/acme", "")
+	crashed(t, w.c, p, "offboarding")
+	if a := w.do("DELETE", "/tenants/acme", ""); a.status != http.StatusNoContent && a.status != http.StatusNotFound {
+		t.Fatalf("retried DELETE: %d %s", a.status, a.body)
+	}
+	w.assertGone()
+}
+
+// onboardAndSync onboards the tenant and syncs its mailboxes once, so an
+// offboarding has checkpoints, items, a feed and an audit trail to remove.
+func (w *lifeWorld) onboardAndSync() {
+	t := w.t
+	t.Helper()
 	ctx := context.Background()
 	if created, mb := w.onboard(); created.status != http.StatusCreated || mb != http.StatusOK {
 		t.Fatalf("onboarding: %d %s, mailboxes %d", created.status, created.body, mb)
@@ -632,21 +682,21 @@ func runOffboardCrash(t *testing.T, p crashPoint, backend string) {
 	syncer := &app.Syncer{Store: w.store, Secrets: w.secrets, Clock: w.clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Connector: ewsmailbox.NewConnector(ewsmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}})}
 	for _, m := range w.mailboxes {
-		if _, err := syncer.SyncMailbox(ctx, domain.SyncJob{TenantID: "acme", Mailbox: m, Tick: t0}); err != nil {
+		if _, err := syncer.SyncMailbox(ctx, domain.SyncJob{TenantID: "acme", Mailbox: m, Tick: w.clock.Now()}); err != nil {
 			t.Fatalf("sync %s: %v", m, err)
 		}
 	}
 	if cs, _, err := w.store.ReadFeed(ctx, domain.FeedQuery{TenantID: "acme", Limit: 10}); err != nil || len(cs) == 0 {
 		t.Fatalf("nothing synced before the offboarding: %d changes, %v", len(cs), err)
 	}
+}
 
-	w.c.arm(p.op, p.phase, p.n)
-	w.do("DELETE", "/tenants/acme", "")
-	crashed(t, w.c, p, "offboarding")
-	if a := w.do("DELETE", "/tenants/acme", ""); a.status != http.StatusNoContent && a.status != http.StatusNotFound {
-		t.Fatalf("retried DELETE: %d %s", a.status, a.body)
-	}
-
+// assertGone: nothing of the tenant is left, and its old Idempotency-Key
+// makes a new tenant.
+func (w *lifeWorld) assertGone() {
+	t := w.t
+	t.Helper()
+	ctx := context.Background()
 	if _, err := w.store.GetTenant(ctx, "acme"); !domain.IsNotFound(err) {
 		t.Errorf("tenant record: %v, want not found", err)
 	}
@@ -767,4 +817,83 @@ func runCalendarCrash(t *testing.T, p crashPoint, _ string) {
 	if n := len(e.retries.got); n != 0 {
 		t.Errorf("%d retries scheduled for a write the redelivery made", n)
 	}
+}
+
+// runStalledCreate: an onboarding stalls after claiming the id, before it
+// stores the secret; meanwhile the operator offboards the tenant and
+// onboards it again with another credential, retrying (after a minute)
+// whatever asked to be retried. Then the stalled create goes on. The new
+// tenant must keep its own secret: the late write must not replace it.
+func runStalledCreate(t *testing.T, p crashPoint, backend string) {
+	w := newLifeWorld(t, backend)
+	ctx := context.Background()
+	newer := domain.Credential{Kind: domain.AuthBasic, Username: "svc-new@contoso.com", Password: "Newer-tenant-Passw0rd"}
+	cred, _ := domain.MarshalCredential(newer)
+	body, _ := json.Marshal(map[string]any{"id": "acme", "ewsUrl": w.ewsURL, "accessMode": "impersonation", "credentials": json.RawMessage(cred)})
+	var deleted, recreated answer
+	w.c.arm(p.op, p.phase, p.n)
+	w.c.hook = func() {
+		deleted = w.do("DELETE", "/tenants/acme", "")
+		recreated = w.do("POST", "/tenants", string(body), "Idempotency-Key", "onboard-acme-2")
+	}
+	stalled := w.do("POST", "/tenants", w.createBody(), "Idempotency-Key", lifeKey)
+	crashed(t, w.c, p, "stalled create")
+	if recreated.status != http.StatusCreated {
+		w.clock.Advance(2 * time.Minute)
+		if deleted.status != http.StatusNoContent {
+			if a := w.do("DELETE", "/tenants/acme", ""); a.status != http.StatusNoContent && a.status != http.StatusNotFound {
+				t.Fatalf("DELETE sent again: %d %s", a.status, a.body)
+			}
+		}
+		if recreated = w.do("POST", "/tenants", string(body), "Idempotency-Key", "onboard-acme-3"); recreated.status != http.StatusCreated {
+			t.Fatalf("the new tenant, created again: %d %s", recreated.status, recreated.body)
+		}
+	}
+	t.Logf("stalled create %d %s; meanwhile DELETE %d %s, POST %d", stalled.status, stalled.body, deleted.status, deleted.body, recreated.status)
+	tenants, _, err := w.store.ListTenants(ctx, "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tenants) != 1 || tenants[0].CredentialFingerprint != newer.Fingerprint() || tenants[0].Status != domain.TenantActive {
+		t.Fatalf("tenants %+v, want the new one, active, with its credential's fingerprint", tenants)
+	}
+	if got, err := w.secrets.GetCredential(ctx, "acme"); err != nil || got != newer {
+		t.Fatalf("the new tenant's secret was replaced by the stalled create's (or lost: %v)", err)
+	}
+}
+
+// runStalledRotation: a credential rotation passes its access check and
+// stalls before it stores the new secret; meanwhile the tenant is
+// offboarded (DELETE, sent again after a minute if it asked to be). Then
+// the rotation goes on. Nothing of the tenant may be left: no secret
+// without its tenant.
+func runStalledRotation(t *testing.T, p crashPoint, backend string) {
+	w := newLifeWorld(t, backend)
+	w.onboardAndSync()
+	var deleted answer
+	w.c.arm(p.op, p.phase, p.n)
+	w.c.hook = func() { deleted = w.do("DELETE", "/tenants/acme", "") }
+	cred, _ := domain.MarshalCredential(w.cred)
+	rotated := w.do("PUT", "/tenants/acme/credentials", `{"credentials":`+string(cred)+`}`)
+	crashed(t, w.c, p, "stalled rotation")
+	if deleted.status != http.StatusNoContent {
+		w.clock.Advance(2 * time.Minute)
+		if a := w.do("DELETE", "/tenants/acme", ""); a.status != http.StatusNoContent && a.status != http.StatusNotFound {
+			t.Fatalf("DELETE sent again: %d %s", a.status, a.body)
+		}
+	}
+	t.Logf("stalled rotation %d %s; meanwhile DELETE %d", rotated.status, rotated.body, deleted.status)
+	w.assertGone()
+}
+
+// lockedWriter serialises writes to a log buffer shared by goroutines.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

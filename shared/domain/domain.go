@@ -167,10 +167,18 @@ type Tenant struct {
 	// instead of meeting "exists". Without an Idempotency-Key it is random:
 	// it still tells this onboarding's record from a later one of the same
 	// id (see app.Tenants.Onboard).
-	CreateToken string    `json:"createToken,omitempty"`
-	CreatedAt   time.Time `json:"createdAt"`
-	UpdatedAt   time.Time `json:"updatedAt"`
-	Version     int64     `json:"version"` // optimistic concurrency
+	CreateToken string `json:"createToken,omitempty"`
+	// SecretWriteUntil, while in the future, says a credential write (an
+	// onboarding's or a rotation's) may still land on the tenant's secret.
+	// The writer sets it with a conditional write on the active record
+	// before it writes the secret, writes nothing after it, and clears it
+	// when done. An offboarding does not purge a record with a live lease:
+	// a purge would free the id, and the late write could then replace the
+	// secret of a tenant created again under it (see app.Tenants.Offboard).
+	SecretWriteUntil time.Time `json:"secretWriteUntil,omitzero"`
+	CreatedAt        time.Time `json:"createdAt"`
+	UpdatedAt        time.Time `json:"updatedAt"`
+	Version          int64     `json:"version"` // optimistic concurrency
 }
 
 // CalendarWindow is a rolling span of days around today: events that end
