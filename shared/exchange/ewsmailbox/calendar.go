@@ -197,14 +197,16 @@ func (w *Writer) PutEvent(ctx context.Context, m domain.MailboxRef, clientEventI
 	return domain.EventWrite{Result: domain.EventUpdated, ItemID: ref.ID}, nil
 }
 
-// DeleteEvent implements domain.CalendarWriter: one FindItem, then one
+// DeleteEvent implements domain.CalendarWriter: one FindItem, one
+// UpdateItem that stamps the item with this request's time, then one
 // DeleteItem (to Deleted Items, so a mistake can be undone by the user).
 //
-// An event found only in Deleted Items, still carrying the marker, was
-// deleted already: by this request, whose answer was lost (the process died
-// after DeleteItem and the queue delivered the request again), or by an
-// earlier one or the user. Either way the delete is done, so it answers
-// deleted rather than not_found; one more FindItem, on this path only.
+// The stamp makes a redelivered delete exact: when the process died after
+// DeleteItem and the queue delivers the request again, the item is found
+// in Deleted Items still marked, stamped with this request's time, and the
+// answer is deleted rather than not_found (one more FindItem, on this path
+// only). Any other request for an event no longer in the calendar, and a
+// client event id never written, still get not_found.
 func (w *Writer) DeleteEvent(ctx context.Context, m domain.MailboxRef, clientEventID string, notify bool, requestedAt time.Time) (domain.EventWrite, error) {
 	cl, t, err := w.clients.Target(m)
 	if err != nil {
@@ -219,7 +221,7 @@ func (w *Writer) DeleteEvent(ctx context.Context, m domain.MailboxRef, clientEve
 		if err != nil {
 			return domain.EventWrite{}, err
 		}
-		if gone != nil {
+		if gone != nil && gone.stamp.Equal(requestedAt) {
 			return domain.EventWrite{Result: domain.EventDeleted}, nil
 		}
 		return domain.EventWrite{}, domain.ErrEventNotFound
@@ -227,11 +229,16 @@ func (w *Writer) DeleteEvent(ctx context.Context, m domain.MailboxRef, clientEve
 	if found.stamp.After(requestedAt) {
 		return domain.EventWrite{Result: domain.EventSuperseded, ItemID: found.ref.ID}, nil
 	}
+	ref, err := cl.UpdateItem(ctx, t, found.ref, ews.CalendarUpdate{ExtendedProperties: []ews.ExtendedProperty{stamp(requestedAt)}},
+		ews.SendToNone, ews.AutoResolve)
+	if err != nil {
+		return domain.EventWrite{}, classify(useWrite, err, "")
+	}
 	send := ews.SendToNone
 	if notify {
 		send = ews.SendToAllAndSaveCopy
 	}
-	if err := deleteItems(ctx, cl, t, append(found.dups, found.ref), send); err != nil {
+	if err := deleteItems(ctx, cl, t, append(found.dups, ref), send); err != nil {
 		return domain.EventWrite{}, err
 	}
 	return domain.EventWrite{Result: domain.EventDeleted}, nil
