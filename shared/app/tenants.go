@@ -312,8 +312,11 @@ func (s *Tenants) abandonOnboard(ctx context.Context, id string, c domain.Creden
 	switch {
 	case err == nil && stored.MemoryKey() == c.MemoryKey() && !ours && s.activeNow(ctx, id):
 		// A newer tenant of this id exists and this call overwrote its
-		// secret: deleting would leave it with none, keeping leaves it
-		// with this call's. Keep, and say so: a rotation fixes it.
+		// secret (the lease keeps the id from being onboarded again while
+		// this write may land, so only a write the secret store applied
+		// after the lease ended gets here): deleting would leave it with
+		// none, keeping leaves it with this call's. Keep, and say so: a
+		// rotation fixes it.
 		log.Error("onboard: a stalled create overwrote the secret of a newer tenant with the same id; rotate its credentials")
 	case err == nil && stored.MemoryKey() == c.MemoryKey():
 		if derr := s.Secrets.DeleteCredential(ctx, id); derr != nil && !domain.IsNotFound(derr) {
