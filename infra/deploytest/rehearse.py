@@ -9,6 +9,14 @@ topic.
 
 moto_server at MAILBRIDGE_MOTO_ENDPOINT (as `make test` starts it), else
 moto in this process. MAILBRIDGE_TEMPLATE rehearses another template.
+MAILBRIDGE_REHEARSAL_ACCOUNT=<12 digits> creates the stacks in that
+account of moto (through sts:AssumeRole), so several rehearsals share one
+moto_server; MAILBRIDGE_REHEARSAL_OUT=<file> writes there, as JSON, what
+the stacks created (per stage: the stack's outputs, each resource's
+physical id, each function's name and environment as CloudFormation
+resolved it) and the credentials of the account. The Go half of the
+rehearsal (functions/internal/rehearsal, which runs this script) then
+calls each function's handler against those resources.
 
 What moto cannot emulate, and how it is covered instead:
   - API Gateway importing the OpenAPI body (its Deployment fails with "no
@@ -67,8 +75,13 @@ def environments():
     return out
 
 
+# The credentials of the rehearsal's account (MAILBRIDGE_REHEARSAL_ACCOUNT),
+# once assumed; moto's default account until then.
+CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
 def client(name, endpoint):
-    kw = dict(region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
+    kw = dict(region_name=REGION, **CREDS)
     if endpoint:
         kw["endpoint_url"] = endpoint
     return boto3.client(name, **kw)
@@ -105,8 +118,44 @@ def without_aliases(tpl):
     return {to_fn[k]: p["Name"] for k, p in aliases.items()}
 
 
+def assume_account(endpoint, account):
+    c = client("sts", endpoint).assume_role(RoleArn=f"arn:aws:iam::{account}:role/rehearsal", RoleSessionName="rehearsal")["Credentials"]
+    CREDS.update(aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"])
+
+
+def env_value(v):
+    """A Lambda environment value as CloudFormation passes it: a string
+    (moto keeps a resolved number as a number)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def stack_report(endpoint, envs):
+    """What each stage's stack created, for the Go half of the rehearsal."""
+    cf, lam = client("cloudformation", endpoint), client("lambda", endpoint)
+    stages = {}
+    for stage, (name, _, _) in envs.items():
+        st = cf.describe_stacks(StackName=name)["Stacks"][0]
+        resources, fns = {}, {}
+        for r in cf.list_stack_resources(StackName=name)["StackResourceSummaries"]:
+            resources[r["LogicalResourceId"]] = {"type": r["ResourceType"], "physicalId": r.get("PhysicalResourceId", "")}
+            if r["ResourceType"] == "AWS::Lambda::Function":
+                cfg = lam.get_function_configuration(FunctionName=r["PhysicalResourceId"])
+                fns[r["LogicalResourceId"]] = {"name": cfg["FunctionName"],
+                                               "environment": {k: env_value(v) for k, v in cfg.get("Environment", {}).get("Variables", {}).items()}}
+        stages[stage] = {"stack": name, "outputs": {o["OutputKey"]: o["OutputValue"] for o in st.get("Outputs", [])},
+                         "resources": resources, "functions": fns}
+    return {"region": REGION, "credentials": {"accessKeyId": CREDS["aws_access_key_id"], "secretAccessKey": CREDS["aws_secret_access_key"],
+                                              "sessionToken": CREDS.get("aws_session_token", "")}, "stages": stages}
+
+
 def rehearse(endpoint):
-    out = subprocess.run([sys.executable, os.path.join(HERE, "sam_transform.py"), "--bucket", BUCKET,
+    bucket = BUCKET
+    if os.environ.get("MAILBRIDGE_REHEARSAL_ACCOUNT"):
+        assume_account(endpoint, os.environ["MAILBRIDGE_REHEARSAL_ACCOUNT"])
+        bucket += "-" + os.environ["MAILBRIDGE_REHEARSAL_ACCOUNT"]  # bucket names are global across accounts
+    out = subprocess.run([sys.executable, os.path.join(HERE, "sam_transform.py"), "--bucket", bucket,
                           os.environ.get("MAILBRIDGE_TEMPLATE") or os.path.join(ROOT, "template.yaml")], check=True, capture_output=True, text=True).stdout
     tpl = json.loads(out)
     aliases = without_aliases(tpl)
@@ -114,13 +163,13 @@ def rehearse(endpoint):
     for k in [k for k, r in res.items() if r["Type"] in ("AWS::ApiGateway::Deployment", "AWS::ApiGateway::Stage")]:
         del res[k]
     s3 = client("s3", endpoint)
-    s3.create_bucket(Bucket=BUCKET)
+    s3.create_bucket(Bucket=bucket)
     for k, r in res.items():
         if r["Type"] == "AWS::Lambda::Function":
             b = io.BytesIO()
             with zipfile.ZipFile(b, "w") as z:
                 z.writestr("bootstrap", "#!/bin/sh\n")
-            s3.put_object(Bucket=BUCKET, Key=k + ".zip", Body=b.getvalue())
+            s3.put_object(Bucket=bucket, Key=k + ".zip", Body=b.getvalue())
     cf = client("cloudformation", endpoint)
     problems = []
     envs = environments()
@@ -200,6 +249,9 @@ def rehearse(endpoint):
     print("rehearsal: stacks", ", ".join(e[0] for e in envs.values()), "(samconfig.toml) created;",
           len(functions), "functions,", created, "aliases,", len(queues), "queues,", len(tables), "tables,", len(machines), "state machines,",
           len(sched.list_schedules()["Schedules"]), "schedules")
+    if os.environ.get("MAILBRIDGE_REHEARSAL_OUT"):
+        with open(os.environ["MAILBRIDGE_REHEARSAL_OUT"], "w") as f:
+            json.dump(stack_report(endpoint, envs), f, indent=1)
     return problems
 
 
