@@ -131,8 +131,21 @@ def env_value(v):
     return str(v)
 
 
-def stack_report(endpoint, envs):
-    """What each stage's stack created, for the Go half of the rehearsal."""
+def target_of(expr):
+    """The logical id an expression names (Ref or Fn::GetAtt), "" if none."""
+    if isinstance(expr, dict):
+        if "Ref" in expr:
+            return expr["Ref"]
+        if "Fn::GetAtt" in expr:
+            a = expr["Fn::GetAtt"]
+            return a[0] if isinstance(a, list) else a.split(".")[0]
+    return ""
+
+
+def stack_report(endpoint, envs, res):
+    """What each stage's stack created, for the Go half of the rehearsal;
+    moto's CloudFormation skips schedules, so theirs come from the
+    template: the function each invokes and the input it sends."""
     cf, lam = client("cloudformation", endpoint), client("lambda", endpoint)
     stages = {}
     for stage, (name, _, _) in envs.items():
@@ -142,10 +155,12 @@ def stack_report(endpoint, envs):
             resources[r["LogicalResourceId"]] = {"type": r["ResourceType"], "physicalId": r.get("PhysicalResourceId", "")}
             if r["ResourceType"] == "AWS::Lambda::Function":
                 cfg = lam.get_function_configuration(FunctionName=r["PhysicalResourceId"])
-                fns[r["LogicalResourceId"]] = {"name": cfg["FunctionName"],
+                fns[r["LogicalResourceId"]] = {"name": cfg["FunctionName"], "timeoutSeconds": cfg.get("Timeout", 3),
                                                "environment": {k: env_value(v) for k, v in cfg.get("Environment", {}).get("Variables", {}).items()}}
+        schedules = {k: {"function": target_of(r["Properties"]["Target"]["Arn"]), "input": r["Properties"]["Target"].get("Input", "")}
+                     for k, r in res.items() if r["Type"] == "AWS::Scheduler::Schedule"}
         stages[stage] = {"stack": name, "outputs": {o["OutputKey"]: o["OutputValue"] for o in st.get("Outputs", [])},
-                         "resources": resources, "functions": fns}
+                         "resources": resources, "functions": fns, "schedules": schedules}
     return {"region": REGION, "credentials": {"accessKeyId": CREDS["aws_access_key_id"], "secretAccessKey": CREDS["aws_secret_access_key"],
                                               "sessionToken": CREDS.get("aws_session_token", "")}, "stages": stages}
 
@@ -251,7 +266,7 @@ def rehearse(endpoint):
           len(sched.list_schedules()["Schedules"]), "schedules")
     if os.environ.get("MAILBRIDGE_REHEARSAL_OUT"):
         with open(os.environ["MAILBRIDGE_REHEARSAL_OUT"], "w") as f:
-            json.dump(stack_report(endpoint, envs), f, indent=1)
+            json.dump(stack_report(endpoint, envs, res), f, indent=1)
     return problems
 
 
