@@ -45,6 +45,7 @@ import io
 import json
 import logging
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -165,6 +166,44 @@ def stack_report(endpoint, envs, res):
                                               "sessionToken": CREDS.get("aws_session_token", "")}, "stages": stages}
 
 
+def dangling(tpl):
+    """One line per reference (Ref, Fn::GetAtt, Fn::Sub) to a resource or
+    parameter the template does not have: CloudFormation refuses such a
+    template, and moto's answers it with an unhelpful HTTP 500."""
+    known = set(tpl["Resources"]) | set(tpl.get("Parameters", {}))
+    out = []
+
+    def check(where, name):
+        if not name.startswith("AWS::") and name not in known:
+            out.append(f"template: {where} refers to {name}, which the template does not create")
+
+    def walk(where, v, local=()):
+        if isinstance(v, dict):
+            for k, e in v.items():
+                if k == "Ref" and isinstance(e, str):
+                    if e not in local:
+                        check(where, e)
+                elif k == "Fn::GetAtt":
+                    check(where, e[0] if isinstance(e, list) else e.split(".")[0])
+                elif k == "Fn::Sub":
+                    text, names = (e, {}) if isinstance(e, str) else (e[0], e[1])
+                    for n in re.findall(r"\$\{([^}!]+)\}", text):
+                        if n.split(".")[0] not in names:
+                            check(where, n.split(".")[0])
+                    walk(where, names, local)
+                else:
+                    walk(where, e, local)
+        elif isinstance(v, list):
+            for e in v:
+                walk(where, e, local)
+
+    for k, r in tpl["Resources"].items():
+        walk(k, r.get("Properties", {}))
+    for k, o in tpl.get("Outputs", {}).items():
+        walk("output " + k, o)
+    return sorted(set(out))
+
+
 def rehearse(endpoint):
     bucket = BUCKET
     if os.environ.get("MAILBRIDGE_REHEARSAL_ACCOUNT"):
@@ -173,6 +212,8 @@ def rehearse(endpoint):
     out = subprocess.run([sys.executable, os.path.join(HERE, "sam_transform.py"), "--bucket", bucket,
                           os.environ.get("MAILBRIDGE_TEMPLATE") or os.path.join(ROOT, "template.yaml")], check=True, capture_output=True, text=True).stdout
     tpl = json.loads(out)
+    if problems := dangling(tpl):
+        return problems
     aliases = without_aliases(tpl)
     res = tpl["Resources"]
     for k in [k for k, r in res.items() if r["Type"] in ("AWS::ApiGateway::Deployment", "AWS::ApiGateway::Stage")]:

@@ -175,6 +175,7 @@ func TestRehearsal(t *testing.T) {
 	})
 
 	var jobs []types.Message
+	changes := 0
 	t.Run("sync worker syncs the batch received from the queue into the table", func(t *testing.T) {
 		jobs = receive(t, q, syncQueue)
 		var named []string
@@ -204,13 +205,15 @@ func TestRehearsal(t *testing.T) {
 				want += len(items)
 			}
 			page := call("GET", "/tenants/{id}/mailboxes/{address}/changes", "/tenants/acme/mailboxes/"+url.PathEscape(m)+"/changes", "limit=200", "", 200)
-			changes, _ := page["changes"].([]any)
-			if want == 0 || len(changes) != want {
-				t.Errorf("%s: the feed holds %d changes, Exchange %d items", m, len(changes), want)
+			feed, _ := page["changes"].([]any)
+			if want == 0 || len(feed) != want {
+				t.Errorf("%s: the feed holds %d changes, Exchange %d items", m, len(feed), want)
 			}
+			changes += len(feed)
 		}
 	})
 
+	var execution, retryAt string
 	t.Run("a calendar write that fails starts the stack's state machine", func(t *testing.T) {
 		// Exchange fails the write once, with a transient error.
 		sim.InjectFault(ewssim.Fault{Op: "CreateItem", Kind: ewssim.FaultSOAP, Code: "ErrorMailboxStoreUnavailable", Count: 1})
@@ -262,6 +265,7 @@ func TestRehearsal(t *testing.T) {
 			t.Errorf("execution input %s; want request %s for %s, retry 1, retryAt between %s and %s",
 				aws.ToString(exec.Input), requestID, mailbox, earliest.Format(time.RFC3339), latest.Format(time.RFC3339))
 		}
+		execution, retryAt = aws.ToString(exec.Name), in.RetryAt
 	})
 
 	t.Run("the other stage is untouched", func(t *testing.T) {
@@ -283,6 +287,12 @@ func TestRehearsal(t *testing.T) {
 			t.Errorf("stage %s's table holds %d items", stageOther, scan.Count)
 		}
 	})
+	if !t.Failed() {
+		// make test prints this line (scripts/test.sh greps it).
+		fmt.Printf("deploy %s\ndeploy rehearsal: stage %s's handlers on its resources: 1 tenant onboarded through the api, %d mailboxes enqueued by a tick, "+
+			"synced by a worker batch of %d message(s) (%d changes in the feed), a failed calendar write started execution %s (retry at %s); stage %s untouched\n",
+			rep.summary, stageRun, len(ds.Mailboxes), len(jobs), changes, execution, retryAt, stageOther)
+	}
 }
 
 // refused fails the test when f would not start with its environment.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +29,8 @@ type report struct {
 		SessionToken    string `json:"sessionToken"`
 	} `json:"credentials"`
 	Stages map[string]*stack `json:"stages"`
+	// summary is rehearse.py's line on what it created.
+	summary string
 }
 
 // stack is one stage's stack as CloudFormation created it.
@@ -71,12 +75,11 @@ func createStacks(t *testing.T, moto string) *report {
 	if err != nil {
 		t.Fatalf("rehearse.py (the stacks on moto's CloudFormation): %v\n%s", err, b)
 	}
-	t.Logf("%s", strings.TrimSpace(string(b)))
 	raw, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r report
+	r := report{summary: strings.TrimSpace(string(b))}
 	if err := json.Unmarshal(raw, &r); err != nil {
 		t.Fatalf("rehearse.py's report: %v", err)
 	}
@@ -157,11 +160,7 @@ func (r *report) pointSDKAt(t *testing.T, moto string) {
 }
 
 func mapKeys[V any](m map[string]V) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
+	return slices.Sorted(maps.Keys(m))
 }
 
 func repoRoot(t *testing.T) string {
