@@ -13,10 +13,11 @@ MAILBRIDGE_REHEARSAL_ACCOUNT=<12 digits> creates the stacks in that
 account of moto (through sts:AssumeRole), so several rehearsals share one
 moto_server; MAILBRIDGE_REHEARSAL_OUT=<file> writes there, as JSON, what
 the stacks created (per stage: the stack's outputs, each resource's
-physical id, each function's name and environment as CloudFormation
-resolved it) and the credentials of the account. The Go half of the
-rehearsal (functions/internal/rehearsal, which runs this script) then
-calls each function's handler against those resources.
+physical id, each function's name, its environment as CloudFormation
+resolved it and its SQS event source mappings) and the credentials of the
+account. The Go half of the rehearsal (functions/internal/rehearsal,
+which runs this script) then calls each function's handler against those
+resources.
 
 What moto cannot emulate, and how it is covered instead:
   - API Gateway importing the OpenAPI body (its Deployment fails with "no
@@ -156,7 +157,9 @@ def stack_report(endpoint, envs, res):
             resources[r["LogicalResourceId"]] = {"type": r["ResourceType"], "physicalId": r.get("PhysicalResourceId", "")}
             if r["ResourceType"] == "AWS::Lambda::Function":
                 cfg = lam.get_function_configuration(FunctionName=r["PhysicalResourceId"])
-                fns[r["LogicalResourceId"]] = {"name": cfg["FunctionName"], "timeoutSeconds": cfg.get("Timeout", 3),
+                mappings = [{"queueArn": m["EventSourceArn"], "batchSize": m.get("BatchSize", 0), "functionResponseTypes": m.get("FunctionResponseTypes", [])}
+                            for m in lam.list_event_source_mappings(FunctionName=r["PhysicalResourceId"])["EventSourceMappings"]]
+                fns[r["LogicalResourceId"]] = {"name": cfg["FunctionName"], "timeoutSeconds": cfg.get("Timeout", 3), "queueMappings": mappings,
                                                "environment": {k: env_value(v) for k, v in cfg.get("Environment", {}).get("Variables", {}).items()}}
         schedules = {k: {"function": target_of(r["Properties"]["Target"]["Arn"]), "input": r["Properties"]["Target"].get("Input", "")}
                      for k, r in res.items() if r["Type"] == "AWS::Scheduler::Schedule"}

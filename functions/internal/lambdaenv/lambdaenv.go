@@ -2,8 +2,7 @@
 // through the strict loader (shared/platform/config), and builds the AWS
 // adapters from it, so all functions are configured the same way (the same
 // table, stage, audit retention and URL policy), refuse to start on a bad
-// setting the same way (Must), and each main.go stays a few lines of
-// wiring.
+// setting the same way (Must), and each function's wiring stays short.
 package lambdaenv
 
 import (

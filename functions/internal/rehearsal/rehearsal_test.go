@@ -177,7 +177,7 @@ func TestRehearsal(t *testing.T) {
 	var jobs []types.Message
 	changes := 0
 	t.Run("sync worker syncs the batch received from the queue into the table", func(t *testing.T) {
-		jobs = receive(t, q, syncQueue)
+		jobs = receive(t, q, syncQueue, workerFn.mapping(t, rep.Region, syncQueue).BatchSize)
 		var named []string
 		for _, m := range jobs {
 			var job struct{ Mailboxes []string }
@@ -225,7 +225,7 @@ func TestRehearsal(t *testing.T) {
 		if requestID == "" {
 			t.Fatalf("no request id in %v", accepted)
 		}
-		msgs := receive(t, q, calendarQueue)
+		msgs := receive(t, q, calendarQueue, writerFn.mapping(t, rep.Region, calendarQueue).BatchSize)
 		ev := sqsEvent(t, rep.Region, queueARN(t, rep.Region, calendarQueue), msgs)
 		raw, _ := json.Marshal(ev)
 		before := time.Now()
@@ -303,21 +303,21 @@ func refused(t *testing.T, f function, err error) {
 	}
 }
 
-// receive takes the messages on the queue at queueURL, as Lambda's event
-// source mapping would poll them (with their system attributes).
-func receive(t *testing.T, q *sqs.Client, queueURL string) []types.Message {
+// receive takes up to batch messages from the queue at queueURL, as
+// Lambda's event source mapping polls them (with their system attributes).
+func receive(t *testing.T, q *sqs.Client, queueURL string, batch int32) []types.Message {
 	t.Helper()
 	var out []types.Message
 	for range 3 {
 		r, err := q.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+			QueueUrl: aws.String(queueURL), MaxNumberOfMessages: batch - int32(len(out)), WaitTimeSeconds: 1,
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 		})
 		if err != nil {
 			t.Fatalf("receiving from %s: %v", queueURL, err)
 		}
 		out = append(out, r.Messages...)
-		if len(out) > 0 && len(r.Messages) == 0 {
+		if len(out) == int(batch) || len(out) > 0 && len(r.Messages) == 0 {
 			break
 		}
 	}

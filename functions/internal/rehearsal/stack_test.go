@@ -54,6 +54,37 @@ type function struct {
 	Name           string            `json:"name"`
 	TimeoutSeconds int               `json:"timeoutSeconds"`
 	Environment    map[string]string `json:"environment"`
+	QueueMappings  []queueMapping    `json:"queueMappings"`
+}
+
+// queueMapping is an SQS event source mapping the stack created: moto
+// keeps it but never polls the queue, so the test polls as it would.
+type queueMapping struct {
+	QueueARN              string   `json:"queueArn"`
+	BatchSize             int32    `json:"batchSize"`
+	FunctionResponseTypes []string `json:"functionResponseTypes"`
+}
+
+// mapping returns f's one event source mapping, which must be from the
+// queue queueURL, in batches SQS can deliver in one receive, reporting
+// partial batch failures (without that, Lambda would delete a whole batch
+// whose handler asked for some messages back).
+func (f function) mapping(t *testing.T, region, queueURL string) queueMapping {
+	t.Helper()
+	if len(f.QueueMappings) != 1 {
+		t.Fatalf("%s: %d SQS event source mappings, want one (from %s): %+v", f.Name, len(f.QueueMappings), queueURL, f.QueueMappings)
+	}
+	m := f.QueueMappings[0]
+	if want := queueARN(t, region, queueURL); m.QueueARN != want {
+		t.Fatalf("%s is invoked by the queue %s, not %s, the queue its environment names", f.Name, m.QueueARN, want)
+	}
+	if m.BatchSize < 1 || m.BatchSize > 10 {
+		t.Fatalf("%s: batch size %d; want 1 to 10 (one receive)", f.Name, m.BatchSize)
+	}
+	if !slices.Contains(m.FunctionResponseTypes, "ReportBatchItemFailures") {
+		t.Fatalf("%s: its queue mapping does not report batch item failures (FunctionResponseTypes %v): the messages its handler hands back would be deleted", f.Name, m.FunctionResponseTypes)
+	}
+	return m
 }
 
 type schedule struct {
