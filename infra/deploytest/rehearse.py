@@ -41,6 +41,10 @@ What moto cannot emulate, and how it is covered instead:
     published. That every event source invokes the alias and every
     deployment group rolls back on the alias's error alarm is asserted on
     the transformed template (deploy_test.go).
+  - Lambda running anything (event source mappings polling, Scheduler and
+    Step Functions invoking): functions/internal/rehearsal calls the
+    handlers itself; docs/operations.md, "The deploy rehearsal", lists
+    every gap and what covers it.
 """
 import io
 import json
