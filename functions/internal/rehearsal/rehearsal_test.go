@@ -52,8 +52,10 @@ const (
 // stack's state machine with the retry time the rule computes from the
 // event's start. A resource or variable the template lost fails it, named.
 func TestRehearsal(t *testing.T) {
+	began := time.Now()
 	moto := standin.Moto(t)
 	rep := createStacks(t, moto)
+	stacksTook := time.Since(began)
 	st, other := rep.stage(t, stageRun), rep.stage(t, stageOther)
 	cfg := rep.awsConfig(moto)
 	rep.pointSDKAt(t, moto)
@@ -289,9 +291,9 @@ func TestRehearsal(t *testing.T) {
 	})
 	if !t.Failed() {
 		// make test prints this line (scripts/test.sh greps it).
-		fmt.Printf("deploy %s\ndeploy rehearsal: stage %s's handlers on its resources: 1 tenant onboarded through the api, %d mailboxes enqueued by a tick, "+
-			"synced by a worker batch of %d message(s) (%d changes in the feed), a failed calendar write started execution %s (retry at %s); stage %s untouched\n",
-			rep.summary, stageRun, len(ds.Mailboxes), len(jobs), changes, execution, retryAt, stageOther)
+		fmt.Printf("deploy %s (%.1f s with moto's start)\ndeploy rehearsal: stage %s's handlers on its resources: 1 tenant onboarded through the api, %d mailboxes enqueued by a tick, "+
+			"synced by a worker batch of %d message(s) (%d changes in the feed), a failed calendar write started execution %s (retry at %s); stage %s untouched (%.1f s)\n",
+			rep.summary, stacksTook.Seconds(), stageRun, len(ds.Mailboxes), len(jobs), changes, execution, retryAt, stageOther, time.Since(began.Add(stacksTook)).Seconds())
 	}
 }
 
