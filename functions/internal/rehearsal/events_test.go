@@ -125,8 +125,11 @@ func roundTrip[T any](t *testing.T, v any) T {
 func queueARN(t *testing.T, region, queueURL string) string {
 	t.Helper()
 	u, err := url.Parse(queueURL)
+	if err != nil {
+		t.Fatalf("%q is not an SQS queue URL: %v", queueURL, err)
+	}
 	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
-	if err != nil || len(parts) != 2 {
+	if len(parts) != 2 {
 		t.Fatalf("%q is not an SQS queue URL", queueURL)
 	}
 	return fmt.Sprintf("arn:aws:sqs:%s:%s:%s", region, parts[0], parts[1])
