@@ -52,13 +52,15 @@ import logging
 import os
 import re
 import shlex
-import subprocess
 import sys
 import warnings
 import tomllib
 import zipfile
 
 import boto3
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sam_transform  # noqa: E402 (beside this script)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..")
@@ -216,9 +218,8 @@ def rehearse(endpoint):
     if os.environ.get("MAILBRIDGE_REHEARSAL_ACCOUNT"):
         assume_account(endpoint, os.environ["MAILBRIDGE_REHEARSAL_ACCOUNT"])
         bucket += "-" + os.environ["MAILBRIDGE_REHEARSAL_ACCOUNT"]  # bucket names are global across accounts
-    out = subprocess.run([sys.executable, os.path.join(HERE, "sam_transform.py"), "--bucket", bucket,
-                          os.environ.get("MAILBRIDGE_TEMPLATE") or os.path.join(ROOT, "template.yaml")], check=True, capture_output=True, text=True).stdout
-    tpl = json.loads(out)
+    # In this process: a second interpreter would import the translator again.
+    tpl = json.loads(json.dumps(sam_transform.transform(os.environ.get("MAILBRIDGE_TEMPLATE") or os.path.join(ROOT, "template.yaml"), bucket), default=str))
     if problems := dangling(tpl):
         return problems
     aliases = without_aliases(tpl)
