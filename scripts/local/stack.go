@@ -127,7 +127,7 @@ func openStack(ctx context.Context, cfg runConfig, out io.Writer) (*stack, error
 	s.queue = localqueue.New(localqueue.Options{MaxReceives: cfg.maxReceives})
 	s.sched = &app.Scheduler{Store: store, Queue: s.queue, Spread: cfg.spread, ForceDue: cfg.once}
 	syncer := &app.Syncer{Store: store, Secrets: secretcache.New(secrets, 0, clock), Connector: protocols, Clock: clock, Log: log, DeferAudit: true}
-	// The same batch worker, on the same ports, as functions/syncworker:
+	// The same batch worker, on the same ports, as functions/internal/syncworkerfn:
 	// the queue requeues as SQS does, the store audits, remembers a
 	// returning job's finished mailboxes and reads a job's mailboxes at
 	// once. At most cfg.workers mailbox syncs run at once, however many
