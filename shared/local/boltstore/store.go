@@ -74,7 +74,7 @@ func Open(path string, opts Options) (s *Store, err error) {
 		return nil, damaged(path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bTenants, bIdem} {
+		for _, b := range [][]byte{bTenants, bIdem, bCalRetries} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -163,6 +163,17 @@ func get(b *bolt.Bucket, key []byte, v any) (bool, error) {
 		return false, nil
 	}
 	return true, json.Unmarshal(data, v)
+}
+
+// getRecord is get for the records one bad value must not take others
+// down with (mailboxes, checkpoints): a value that does not decode is a
+// *domain.CorruptRecordError naming the record by its key.
+func getRecord(b *bolt.Bucket, key []byte, v any, record, tenantID string) (bool, error) {
+	found, err := get(b, key, v)
+	if err != nil {
+		return true, &domain.CorruptRecordError{Record: record, TenantID: tenantID, Key: string(key), Err: err}
+	}
+	return found, nil
 }
 
 // Key-based cursors are the last key read, base64url-encoded.
@@ -331,7 +342,7 @@ func (s *Store) PutMailbox(_ context.Context, m domain.Mailbox) error {
 func (s *Store) GetMailbox(_ context.Context, tenantID, address string) (domain.Mailbox, error) {
 	var m domain.Mailbox
 	err := s.db.View(func(tx *bolt.Tx) error {
-		ok, err := get(tenantBucket(tx, tenantID, bMailboxes), []byte(address), &m)
+		ok, err := getRecord(tenantBucket(tx, tenantID, bMailboxes), []byte(address), &m, "mailbox", tenantID)
 		if err == nil && !ok {
 			err = fmt.Errorf("mailbox %s: %w", address, domain.ErrNotFound)
 		}
@@ -380,7 +391,7 @@ func (s *Store) ListMailboxes(_ context.Context, tenantID string, q domain.Mailb
 		for ; k != nil; k, v = c.Next() {
 			var m domain.Mailbox
 			if err := json.Unmarshal(v, &m); err != nil {
-				return err
+				m = domain.DamagedMailbox(tenantID, string(k), "mailbox record")
 			}
 			if q.Status != "" && m.Status != q.Status {
 				continue
@@ -402,7 +413,7 @@ func (s *Store) ListMailboxes(_ context.Context, tenantID string, q domain.Mailb
 func (s *Store) GetSyncState(_ context.Context, tenantID, mailbox string) (domain.SyncState, error) {
 	var st domain.SyncState
 	err := s.db.View(func(tx *bolt.Tx) error {
-		_, err := get(tenantBucket(tx, tenantID, bSync), []byte(mailbox), &st)
+		_, err := getRecord(tenantBucket(tx, tenantID, bSync), []byte(mailbox), &st, "sync state", tenantID)
 		return err
 	})
 	if st.Version == 0 {
@@ -422,7 +433,7 @@ func (s *Store) PutSyncState(_ context.Context, st domain.SyncState) error {
 			return err
 		}
 		var cur domain.SyncState
-		if _, err := get(b, []byte(st.Mailbox), &cur); err != nil {
+		if _, err := getRecord(b, []byte(st.Mailbox), &cur, "sync state", st.TenantID); err != nil {
 			return err
 		}
 		if cur.Version != st.Version {
