@@ -46,9 +46,8 @@ type MailboxStore interface {
 	DeleteMailbox(ctx context.Context, tenantID, address string) error
 	// ListMailboxes pages through a tenant's mailboxes in address order.
 	// A record that does not decode is listed as DamagedMailbox (status
-	// damaged), never an error, so one bad record cannot hide the others;
-	// with a status filter it may be left out (DynamoDB filters on the
-	// status stored beside the record). GetMailbox returns a
+	// damaged), never an error, so one bad record cannot hide the others
+	// (a status filter sees it as damaged). GetMailbox returns a
 	// *CorruptRecordError for it, GetSyncState for a damaged checkpoint.
 	ListMailboxes(ctx context.Context, tenantID string, q MailboxQuery) (mailboxes []Mailbox, next string, err error)
 }

@@ -150,6 +150,11 @@ func (s *Store) ListMailboxes(ctx context.Context, tenantID string, q domain.Mai
 		// Limit counts items before the filter: read wider pages so a rare
 		// status does not take one round trip per few mailboxes.
 		in.Limit = aws.Int32(int32(min(4*(limit+1), 1000)))
+	}
+	if q.Status != "" && q.Status != domain.MailboxDamaged {
+		// A damaged record's stored status says what it was, so status
+		// damaged is filtered here, after decoding, and the rest in
+		// DynamoDB.
 		in.FilterExpression = aws.String("#st = :st")
 		in.ExpressionAttributeNames = map[string]string{"#st": "st"}
 		in.ExpressionAttributeValues[":st"] = str(string(q.Status))

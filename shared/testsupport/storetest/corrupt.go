@@ -96,6 +96,12 @@ func RunCorruptRecords(t *testing.T, newStore func(t *testing.T) (domain.Store, 
 				t.Fatalf("status ok lists %+v", m)
 			}
 		}
+		damaged, _, err := s.ListMailboxes(ctx, "acme", domain.MailboxQuery{Status: domain.MailboxDamaged, Limit: 100})
+		must(t, err)
+		if len(damaged) != 1 {
+			t.Fatalf("status damaged lists %+v, want the one bad record", damaged)
+		}
+		wantDamaged(t, damaged[0], addr(badRecord))
 		other, _, err := s.ListMailboxes(ctx, "other", domain.MailboxQuery{Limit: 100})
 		must(t, err)
 		if len(other) != 1 || other[0].Status != domain.MailboxOK {
