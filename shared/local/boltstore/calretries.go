@@ -13,11 +13,12 @@ import (
 	"github.com/mailbridge/mailbridge/shared/domain"
 )
 
-// bCalRetries holds the calendar retries the local run has scheduled and
-// not yet made (shared/local/localretry, the stand-in for the Step
-// Functions executions that keep them in AWS): requestID 0x00 retry number
-// (8 bytes, big endian) → domain.CalendarRetry. A top-level bucket: a
-// retry of a purged tenant still fires and gives up (tenant not found).
+// bCalRetries holds the calendar writes the local run has accepted and
+// not yet finished (shared/local/localretry, the stand-in for the SQS
+// queue and the Step Functions executions that keep them in AWS):
+// requestID 0x00 attempt (8 bytes, big endian; 0 is the first attempt,
+// 1-3 the retries) → domain.CalendarRetry. A top-level bucket: a write of
+// a purged tenant still runs and gives up (tenant not found).
 var bCalRetries = []byte("calretries")
 
 func calRetryKey(r domain.CalendarRetry) []byte {
@@ -28,14 +29,14 @@ func checkCalRetry(r domain.CalendarRetry) error {
 	if r.Request.ID == "" {
 		return domain.Invalid("requestId", "a calendar retry needs the request's id")
 	}
-	if r.RetriesDone < 1 || r.RetryAt.IsZero() {
-		return domain.Invalid("retriesDone", "retry %d at %v is not a scheduled retry", r.RetriesDone, r.RetryAt)
+	if r.RetriesDone < 0 || r.RetryAt.IsZero() {
+		return domain.Invalid("retriesDone", "attempt %d at %v is not a scheduled attempt", r.RetriesDone, r.RetryAt)
 	}
 	return nil
 }
 
-// SaveCalendarRetry stores r unless a retry of the same request and number
-// is stored; it reports whether it stored r (false: a redelivery).
+// SaveCalendarRetry stores r unless an attempt of the same request and
+// number is stored; it reports whether it stored r (false: a redelivery).
 func (s *Store) SaveCalendarRetry(_ context.Context, r domain.CalendarRetry) (bool, error) {
 	if err := checkCalRetry(r); err != nil {
 		return false, err
@@ -83,7 +84,7 @@ func (s *Store) PendingCalendarRetries(_ context.Context) (out []domain.Calendar
 			var r domain.CalendarRetry
 			if err := json.Unmarshal(v, &r); err != nil || checkCalRetry(r) != nil {
 				if err == nil {
-					err = errors.New("not a scheduled retry")
+					err = errors.New("not a scheduled attempt")
 				}
 				damaged = append(damaged, &domain.CorruptRecordError{Record: "calendar retry", Key: calRetryName(k), Err: err})
 				return nil
@@ -95,11 +96,15 @@ func (s *Store) PendingCalendarRetries(_ context.Context) (out []domain.Calendar
 	return out, damaged, err
 }
 
-// calRetryName names a stored retry by its key: "<request id> retry <n>".
+// calRetryName names a stored attempt by its key: "<request id> retry
+// <n>", or "<request id> first attempt".
 func calRetryName(k []byte) string {
 	i := bytes.IndexByte(k, 0)
 	if i < 0 || len(k)-i-1 != 8 {
 		return fmt.Sprintf("%q", k)
 	}
-	return fmt.Sprintf("%s retry %d", k[:i], binary.BigEndian.Uint64(k[i+1:]))
+	if n := binary.BigEndian.Uint64(k[i+1:]); n > 0 {
+		return fmt.Sprintf("%s retry %d", k[:i], n)
+	}
+	return fmt.Sprintf("%s first attempt", k[:i])
 }

@@ -1,22 +1,25 @@
-// Package localretry is the one-process run's stand-in for the
+// Package localretry runs the calendar writes of the one-process local run
+// as the AWS deployment does, and keeps them as durably: it stands in for
+// the calendar-writes SQS queue (SendBatch: the API's requests, each
+// written once by app.CalendarWrites.HandleQueued) and for the
 // calendar-retry state machine (infra/calendar-retry.asl.json):
 // ScheduleRetry starts one "execution" that waits until retryAt, makes the
-// retry and loops while the writer answers retry, exactly as the Wait →
-// WriteEvent → Outcome loop does in AWS.
+// retry with HandleRetry and loops while the writer answers retry, exactly
+// as the Wait → WriteEvent → Outcome loop does in AWS.
 //
-// Pending retries are durable, as Step Functions executions are: each is
-// stored (Store, the embedded store) before ScheduleRetry returns, and
-// removed only after the writer has made it, in the transaction that
-// stores the next one if the writer asked for another. Resume, at start,
-// starts every stored retry again: due ones wait for their time, overdue
-// ones run at once. A stop between a retry and its removal makes it again
-// after the restart; the writer is idempotent (it finds its own event by
-// the client's event id), so that costs one Exchange call, not a second
-// event.
+// Every accepted request and every scheduled retry is stored (Store, the
+// embedded store) before SendBatch or ScheduleRetry returns, and removed
+// only after the writer has answered, in the transaction that stores the
+// next retry if the writer asked for one. Resume, at start, runs every
+// stored one again: due ones wait for their time, overdue ones run at
+// once. A stop between an attempt and its removal makes it again after the
+// restart; the writer is idempotent (it finds its own event by the
+// client's event id), so that costs one Exchange call, not a second event.
 package localretry
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,28 +30,47 @@ import (
 	"github.com/mailbridge/mailbridge/shared/domain"
 )
 
-// RetryFunc makes one retry; app.CalendarWrites.HandleRetry.
-type RetryFunc func(ctx context.Context, in domain.CalendarRetry) app.AttemptResult
+// Writer makes calendar writes: app.CalendarWrites.
+type Writer interface {
+	// HandleQueued makes the first attempt of a queued request; an error
+	// sends it back to the queue.
+	HandleQueued(ctx context.Context, req domain.WriteRequest) (app.AttemptResult, error)
+	// HandleRetry makes a scheduled retry and says what follows.
+	HandleRetry(ctx context.Context, in domain.CalendarRetry) app.AttemptResult
+}
 
-// Store keeps the pending retries (boltstore.Store).
+// Store keeps the pending attempts (boltstore.Store). An attempt is a
+// domain.CalendarRetry: RetriesDone 0 is a queued request's first attempt.
 type Store interface {
-	// SaveCalendarRetry stores r unless the same request and retry
+	// SaveCalendarRetry stores r unless the same request and attempt
 	// number is stored; false: it was.
 	SaveCalendarRetry(ctx context.Context, r domain.CalendarRetry) (bool, error)
 	// AdvanceCalendarRetry removes done and stores next (if not nil) in
 	// one transaction.
 	AdvanceCalendarRetry(ctx context.Context, done domain.CalendarRetry, next *domain.CalendarRetry) error
-	// PendingCalendarRetries returns the stored retries, and one error
+	// PendingCalendarRetries returns the stored attempts, and one error
 	// per stored record that does not decode.
 	PendingCalendarRetries(ctx context.Context) ([]domain.CalendarRetry, []error, error)
 }
 
-// Scheduler runs retry executions in goroutines.
+// Defaults of the queue face: the deployment's calendar-writes queue
+// receives a message 5 times (template.yaml, maxReceiveCount); it waits
+// its 15-minute visibility timeout between receives, which locally, with
+// no Lambda that could still hold the message, is only a delay.
+const (
+	DefaultRedeliveryDelay = time.Minute
+	DefaultMaxReceives     = 5
+)
+
+// Scheduler runs the attempts in goroutines.
 type Scheduler struct {
-	store Store
-	retry RetryFunc
-	sleep func(ctx context.Context, until time.Time) error
-	log   *slog.Logger
+	store       Store
+	writer      Writer
+	sleep       func(ctx context.Context, until time.Time) error
+	now         func() time.Time
+	log         *slog.Logger
+	redelivery  time.Duration
+	maxReceives int
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -60,27 +82,48 @@ type Scheduler struct {
 
 // Options configure a Scheduler.
 type Options struct {
-	// Sleep waits until the given time or until ctx ends; default: a real
-	// timer. Tests pass one that waits on a fake clock.
+	// Sleep waits until the given time or until ctx ends, and Now is the
+	// time; default: the system clock. Tests pass a fake clock's.
 	Sleep func(ctx context.Context, until time.Time) error
+	Now   func() time.Time
 	Log   *slog.Logger
+	// RedeliveryDelay is how long a first attempt that failed on our side
+	// (HandleQueued's error) waits before it is made again, up to
+	// MaxReceives attempts; then it is logged and dropped, as SQS moves
+	// it to the dead-letter queue. Defaults above.
+	RedeliveryDelay time.Duration
+	MaxReceives     int
 }
 
-// New returns a Scheduler keeping its retries in store and making them
-// with retry. Resume starts the retries an earlier run left; Close stops it.
-func New(store Store, retry RetryFunc, opts Options) *Scheduler {
+// New returns a Scheduler keeping its attempts in store and making them
+// with w. Resume starts those an earlier run left; Close stops it.
+func New(store Store, w Writer, opts Options) *Scheduler {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Scheduler{store: store, retry: retry, sleep: opts.Sleep, log: opts.Log, ctx: ctx, cancel: cancel, seen: map[string]bool{}}
+	s := &Scheduler{store: store, writer: w, sleep: opts.Sleep, now: opts.Now, log: opts.Log,
+		redelivery: opts.RedeliveryDelay, maxReceives: opts.MaxReceives,
+		ctx: ctx, cancel: cancel, seen: map[string]bool{}}
 	if s.sleep == nil {
 		s.sleep = sleepUntil
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	if s.redelivery <= 0 {
+		s.redelivery = DefaultRedeliveryDelay
+	}
+	if s.maxReceives <= 0 {
+		s.maxReceives = DefaultMaxReceives
+	}
 	return s
 }
 
-var _ domain.RetryScheduler = (*Scheduler)(nil)
+var (
+	_ domain.RetryScheduler = (*Scheduler)(nil)
+	_ domain.Queue          = (*Scheduler)(nil)
+)
 
 func sleepUntil(ctx context.Context, until time.Time) error {
 	t := time.NewTimer(time.Until(until))
@@ -94,6 +137,29 @@ func sleepUntil(ctx context.Context, until time.Time) error {
 }
 
 func name(r domain.CalendarRetry) string { return fmt.Sprintf("%s/%d", r.Request.ID, r.RetriesDone) }
+
+// SendBatch accepts write requests, as the calendar-writes queue does:
+// each is stored, then its first attempt runs at once. Once it returns nil
+// the requests survive a restart.
+func (s *Scheduler) SendBatch(ctx context.Context, msgs []domain.QueueMessage) error {
+	reqs := make([]domain.CalendarRetry, 0, len(msgs))
+	for _, m := range msgs {
+		var req domain.WriteRequest
+		if err := json.Unmarshal(m.Body, &req); err != nil || req.ID == "" {
+			return fmt.Errorf("localretry: a calendar-writes message is not a write request with an id (%v)", err)
+		}
+		reqs = append(reqs, domain.CalendarRetry{Request: req, RetryAt: s.now().UTC()})
+	}
+	for _, r := range reqs {
+		if _, err := s.store.SaveCalendarRetry(ctx, r); err != nil {
+			return fmt.Errorf("localretry: storing write request %s: %w", r.Request.ID, err)
+		}
+	}
+	for _, r := range reqs {
+		s.start(r)
+	}
+	return nil
+}
 
 // ScheduleRetry stores r and starts its execution, once per request and
 // retry number (a second call for the same pair is a redelivery and is
@@ -112,17 +178,16 @@ func (s *Scheduler) ScheduleRetry(ctx context.Context, r domain.CalendarRetry) e
 	return nil
 }
 
-// Resume starts an execution for every retry the store holds (those an
-// earlier run of the process left), and returns how many. A stored record
-// that does not decode is logged, by key, and left for the operator; the
-// others run.
+// Resume starts every attempt the store holds (those an earlier run of
+// the process left), and returns how many. A stored record that does not
+// decode is logged, by key, and left in the store; the others run.
 func (s *Scheduler) Resume(ctx context.Context) (int, error) {
 	pending, damaged, err := s.store.PendingCalendarRetries(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("localretry: reading the pending retries: %w", err)
+		return 0, fmt.Errorf("localretry: reading the pending calendar writes: %w", err)
 	}
 	for _, d := range damaged {
-		s.log.Error("calendar retry skipped: its stored record is damaged", "error", d.Error())
+		s.log.Error("calendar write skipped: its stored record is damaged", "error", d.Error())
 	}
 	n := 0
 	for _, r := range pending {
@@ -146,35 +211,60 @@ func (s *Scheduler) start(r domain.CalendarRetry) bool {
 	return true
 }
 
-// execute is the state machine's loop.
+// execute waits for each attempt's time and makes it: the queue's
+// delivery for a first attempt, the state machine's loop for retries.
 func (s *Scheduler) execute(in domain.CalendarRetry) {
 	defer s.wg.Done()
+	receives := 0
 	for {
 		if err := s.sleep(s.ctx, in.RetryAt); err != nil {
-			s.log.Info("calendar retry waits for the next start: the local process is stopping", "requestId", in.Request.ID, "retriesDone", in.RetriesDone, "retryAt", in.RetryAt)
+			s.log.Info("calendar write waits for the next start: the local process is stopping", "requestId", in.Request.ID, "retriesDone", in.RetriesDone, "at", in.RetryAt)
 			return
 		}
-		res := s.retry(s.ctx, in)
-		if s.ctx.Err() != nil {
-			// Stopped during the attempt: its answer may be the stop's,
-			// not Exchange's. The stored retry is made again at the
-			// next start.
-			return
-		}
+		var res app.AttemptResult
 		var next *domain.CalendarRetry
-		if res.Outcome == app.OutcomeRetry {
-			next = &domain.CalendarRetry{Request: res.Request, RetriesDone: res.RetriesDone, RetryAt: res.RetryAt}
+		if in.RetriesDone == 0 {
+			// A first attempt. A retry it needs is scheduled by the writer
+			// (ScheduleRetry, its own execution) before it answers.
+			var err error
+			res, err = s.writer.HandleQueued(s.ctx, in.Request)
+			if s.ctx.Err() != nil {
+				return
+			}
+			receives++
+			if err != nil && receives < s.maxReceives {
+				next = &domain.CalendarRetry{Request: in.Request, RetryAt: s.now().UTC().Add(s.redelivery)}
+				s.log.Warn("calendar write comes back", "requestId", in.Request.ID, "after", s.redelivery.String(), "receives", receives, "error", err.Error())
+			} else if err != nil {
+				s.log.Error("calendar write dropped after repeated failures on Mailbridge's side (SQS would dead-letter it)", "requestId", in.Request.ID, "receives", receives, "error", err.Error())
+			}
+			if err == nil && res.Outcome == app.OutcomeRetry {
+				res = app.AttemptResult{} // its retry's execution reports the end
+			}
+		} else {
+			res = s.writer.HandleRetry(s.ctx, in)
+			if s.ctx.Err() != nil {
+				// Stopped during the attempt: its answer may be the
+				// stop's, not Exchange's. The stored attempt is made
+				// again at the next start.
+				return
+			}
+			if res.Outcome == app.OutcomeRetry {
+				next = &domain.CalendarRetry{Request: res.Request, RetriesDone: res.RetriesDone, RetryAt: res.RetryAt}
+			}
 		}
 		if err := s.store.AdvanceCalendarRetry(s.ctx, in, next); err != nil {
-			// The retry made stays stored, so the next start makes it
+			// The attempt made stays stored, so the next start makes it
 			// again (the writer is idempotent).
-			s.log.Error("calendar retry: recording the attempt failed; it is made again at the next start", "requestId", in.Request.ID, "retriesDone", in.RetriesDone, "error", err.Error())
+			s.log.Error("calendar write: recording the attempt failed; it is made again at the next start", "requestId", in.Request.ID, "retriesDone", in.RetriesDone, "error", err.Error())
 			return
 		}
 		if next == nil {
-			s.mu.Lock()
-			s.done = append(s.done, res)
-			s.mu.Unlock()
+			if res.Outcome != "" {
+				s.mu.Lock()
+				s.done = append(s.done, res)
+				s.mu.Unlock()
+			}
 			return
 		}
 		s.mu.Lock()
@@ -184,7 +274,7 @@ func (s *Scheduler) execute(in domain.CalendarRetry) {
 	}
 }
 
-// Finished returns the final answers of the executions that ended, in the
+// Finished returns the final answers of the writes that ended, in the
 // order they ended (for the local run's status output and for tests).
 func (s *Scheduler) Finished() []app.AttemptResult {
 	s.mu.Lock()
@@ -192,8 +282,8 @@ func (s *Scheduler) Finished() []app.AttemptResult {
 	return append([]app.AttemptResult(nil), s.done...)
 }
 
-// Close stops waiting executions and waits for running retries to end.
-// Their stored retries stay for the next Resume.
+// Close stops waiting executions and waits for running attempts to end.
+// Their stored attempts stay for the next Resume.
 func (s *Scheduler) Close() {
 	s.mu.Lock()
 	s.cancel()

@@ -2,6 +2,8 @@ package localretry_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -55,6 +57,12 @@ func (c *fakeClock) Sleep(ctx context.Context, until time.Time) error {
 	}
 }
 
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
 // Advance moves the clock to now and wakes the sleepers it reached.
 func (c *fakeClock) Advance(t *testing.T, now time.Time) {
 	t.Helper()
@@ -94,16 +102,43 @@ func (c *fakeClock) Sleepers(t *testing.T, want ...time.Time) {
 }
 
 // writer answers each retry with the next of its answers (written when it
-// has none left) and records what it was asked.
+// has none left) and records what it was asked. First attempts (recorded
+// as retry 0) answer queued, or else written.
 type writer struct {
 	mu      sync.Mutex
 	answers []app.AttemptResult
 	calls   []domain.CalendarRetry
 	fired   chan domain.CalendarRetry
+	queued  func(ctx context.Context, req domain.WriteRequest) (app.AttemptResult, error)
 }
 
 func newWriter(answers ...app.AttemptResult) *writer {
 	return &writer{answers: answers, fired: make(chan domain.CalendarRetry, 100)}
+}
+
+func (w *writer) HandleQueued(ctx context.Context, req domain.WriteRequest) (app.AttemptResult, error) {
+	w.mu.Lock()
+	w.calls = append(w.calls, domain.CalendarRetry{Request: req})
+	w.mu.Unlock()
+	w.fired <- domain.CalendarRetry{Request: req}
+	if w.queued != nil {
+		return w.queued(ctx, req)
+	}
+	return app.AttemptResult{Outcome: app.OutcomeWritten, Request: req}, nil
+}
+
+func (w *writer) HandleRetry(ctx context.Context, in domain.CalendarRetry) app.AttemptResult {
+	return w.retry(ctx, in)
+}
+
+// blockingRetry is a Writer whose retries wait for the process to stop.
+type blockingRetry struct {
+	*writer
+	retryFn func(ctx context.Context, in domain.CalendarRetry) app.AttemptResult
+}
+
+func (b blockingRetry) HandleRetry(ctx context.Context, in domain.CalendarRetry) app.AttemptResult {
+	return b.retryFn(ctx, in)
 }
 
 func (w *writer) retry(_ context.Context, in domain.CalendarRetry) app.AttemptResult {
@@ -165,6 +200,23 @@ func pending(t *testing.T, s *boltstore.Store) []domain.CalendarRetry {
 	return got
 }
 
+// waitPending waits until the stored attempts are as ok wants: an
+// execution records its attempt right after the writer answers.
+func waitPending(t *testing.T, s *boltstore.Store, ok func([]domain.CalendarRetry) bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(guard)
+	for {
+		p := pending(t, s)
+		if ok(p) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stored %+v, want %s", p, what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // TestRetriesSurviveARestart schedules three retries, stops the process
 // before any is due, and starts it again: each retry is made once, at the
 // time it was scheduled for (the one computed from the event's start
@@ -190,7 +242,7 @@ func TestRetriesSurviveARestart(t *testing.T) {
 	store := openStore(t, path)
 	clock := newClock(t0)
 	w := newWriter()
-	s := localretry.New(store, w.retry, localretry.Options{Sleep: clock.Sleep})
+	s := localretry.New(store, w, localretry.Options{Sleep: clock.Sleep})
 	for _, r := range retries {
 		if err := s.ScheduleRetry(ctx, r); err != nil {
 			t.Fatal(err)
@@ -209,7 +261,7 @@ func TestRetriesSurviveARestart(t *testing.T) {
 	store = openStore(t, path)
 	clock = newClock(t0.Add(90 * time.Minute))
 	w = newWriter()
-	s = localretry.New(store, w.retry, localretry.Options{Sleep: clock.Sleep})
+	s = localretry.New(store, w, localretry.Options{Sleep: clock.Sleep})
 	n, err := s.Resume(ctx)
 	if err != nil || n != 3 {
 		t.Fatalf("resumed %d retries (%v), want 3", n, err)
@@ -246,7 +298,7 @@ func TestRetriesSurviveARestart(t *testing.T) {
 	// Third run: nothing left to make.
 	store = openStore(t, path)
 	defer store.Close()
-	s = localretry.New(store, newWriter().retry, localretry.Options{Sleep: newClock(t0.Add(48 * time.Hour)).Sleep})
+	s = localretry.New(store, newWriter(), localretry.Options{Sleep: newClock(t0.Add(48 * time.Hour)).Sleep})
 	defer s.Close()
 	if n, err := s.Resume(ctx); err != nil || n != 0 {
 		t.Errorf("a third start resumed %d retries (%v), want none", n, err)
@@ -266,7 +318,7 @@ func TestStopDuringTheWriteMakesTheRetryAgain(t *testing.T) {
 		<-ctx.Done() // the process stops while Exchange has not answered
 		return app.AttemptResult{Outcome: app.OutcomeRetry, Request: in.Request, RetriesDone: 2, RetryAt: t0.Add(9 * time.Hour)}
 	}
-	s := localretry.New(store, blocked, localretry.Options{Sleep: newClock(t0).Sleep})
+	s := localretry.New(store, blockingRetry{newWriter(), blocked}, localretry.Options{Sleep: newClock(t0).Sleep})
 	r := retryOf("req-1", 1, t0) // due now
 	if err := s.ScheduleRetry(ctx, r); err != nil {
 		t.Fatal(err)
@@ -285,7 +337,7 @@ func TestStopDuringTheWriteMakesTheRetryAgain(t *testing.T) {
 	store = openStore(t, path)
 	defer store.Close()
 	w := newWriter()
-	s = localretry.New(store, w.retry, localretry.Options{Sleep: newClock(t0.Add(time.Minute)).Sleep})
+	s = localretry.New(store, w, localretry.Options{Sleep: newClock(t0.Add(time.Minute)).Sleep})
 	if _, err := s.Resume(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +361,7 @@ func TestNextRetryReplacesTheOneMade(t *testing.T) {
 	clock := newClock(t0)
 	nextAt := t0.Add(5 * time.Hour)
 	w := newWriter(app.AttemptResult{Outcome: app.OutcomeRetry, RetriesDone: 2, RetryAt: nextAt})
-	s := localretry.New(store, w.retry, localretry.Options{Sleep: clock.Sleep})
+	s := localretry.New(store, w, localretry.Options{Sleep: clock.Sleep})
 	if err := s.ScheduleRetry(ctx, retryOf("req-1", 1, t0.Add(time.Hour))); err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +379,7 @@ func TestNextRetryReplacesTheOneMade(t *testing.T) {
 	defer store.Close()
 	clock = newClock(t0.Add(2 * time.Hour))
 	w = newWriter()
-	s = localretry.New(store, w.retry, localretry.Options{Sleep: clock.Sleep})
+	s = localretry.New(store, w, localretry.Options{Sleep: clock.Sleep})
 	defer s.Close()
 	if _, err := s.Resume(ctx); err != nil {
 		t.Fatal(err)
@@ -360,7 +412,7 @@ func TestExecutionLoopsLikeTheStateMachine(t *testing.T) {
 			defer store.Close()
 			w := newWriter(tc.answers...)
 			clock := newClock(t0.Add(24 * time.Hour)) // every retry due
-			s := localretry.New(store, w.retry, localretry.Options{Sleep: clock.Sleep})
+			s := localretry.New(store, w, localretry.Options{Sleep: clock.Sleep})
 			defer s.Close()
 			if err := s.ScheduleRetry(context.Background(), retryOf("req-1", 1, t0.Add(time.Hour))); err != nil {
 				t.Fatal(err)
@@ -388,7 +440,7 @@ func TestScheduleTwiceStartsOnce(t *testing.T) {
 	store := openStore(t, filepath.Join(t.TempDir(), "mailbridge.db"))
 	defer store.Close()
 	w := newWriter()
-	s := localretry.New(store, w.retry, localretry.Options{Sleep: newClock(t0).Sleep})
+	s := localretry.New(store, w, localretry.Options{Sleep: newClock(t0).Sleep})
 	defer s.Close()
 	r := retryOf("req-1", 1, t0)
 	for range 2 {
@@ -405,7 +457,7 @@ func TestScheduleTwiceStartsOnce(t *testing.T) {
 func TestScheduleRefusesWhatIsNoRetry(t *testing.T) {
 	store := openStore(t, filepath.Join(t.TempDir(), "mailbridge.db"))
 	defer store.Close()
-	s := localretry.New(store, newWriter().retry, localretry.Options{Sleep: newClock(t0).Sleep})
+	s := localretry.New(store, newWriter(), localretry.Options{Sleep: newClock(t0).Sleep})
 	defer s.Close()
 	for _, tc := range []struct {
 		name string
@@ -430,7 +482,7 @@ func TestCloseKeepsWaitingRetries(t *testing.T) {
 	store := openStore(t, filepath.Join(t.TempDir(), "mailbridge.db"))
 	defer store.Close()
 	w := newWriter()
-	s := localretry.New(store, w.retry, localretry.Options{}) // real timer
+	s := localretry.New(store, w, localretry.Options{}) // real timer
 	if err := s.ScheduleRetry(context.Background(), retryOf("req-1", 1, time.Now().Add(time.Hour))); err != nil {
 		t.Fatal(err)
 	}
@@ -446,5 +498,136 @@ func TestCloseKeepsWaitingRetries(t *testing.T) {
 	}
 	if p := pending(t, store); len(p) != 1 {
 		t.Errorf("stored after Close: %+v, want the waiting retry", p)
+	}
+}
+
+func writeMessage(t *testing.T, id string) domain.QueueMessage {
+	t.Helper()
+	body, err := json.Marshal(domain.WriteRequest{ID: id, TenantID: "acme", Mailbox: "room1@contoso.com", Op: domain.WriteUpsert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return domain.QueueMessage{Body: body}
+}
+
+// TestAcceptedRequestSurvivesARestart: a request the API queued (answered
+// 202) and whose first attempt the process did not finish is made after
+// the restart, once; its retry, scheduled by that attempt, replaces it in
+// the store and is made at its time.
+func TestAcceptedRequestSurvivesARestart(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "mailbridge.db")
+	store := openStore(t, path)
+	inWriter := make(chan struct{})
+	w := newWriter()
+	w.queued = func(ctx context.Context, req domain.WriteRequest) (app.AttemptResult, error) {
+		close(inWriter)
+		<-ctx.Done() // the process stops while Exchange has not answered
+		return app.AttemptResult{}, ctx.Err()
+	}
+	s := localretry.New(store, w, localretry.Options{Sleep: newClock(t0).Sleep, Now: func() time.Time { return t0 }})
+	if err := s.SendBatch(ctx, []domain.QueueMessage{writeMessage(t, "req-1")}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-inWriter:
+	case <-time.After(guard):
+		t.Fatal("the first attempt was not made")
+	}
+	s.Close()
+	if p := pending(t, store); len(p) != 1 || p[0].RetriesDone != 0 || p[0].Request.ID != "req-1" {
+		t.Fatalf("stored after a stop during the first attempt: %+v", p)
+	}
+	store.Close()
+
+	// The restart: the first attempt fails retryably and schedules retry
+	// 1, as app.CalendarWrites.HandleQueued does.
+	store = openStore(t, path)
+	defer store.Close()
+	clock := newClock(t0.Add(time.Minute))
+	retryAt := t0.Add(3 * time.Hour)
+	w = newWriter()
+	s = localretry.New(store, w, localretry.Options{Sleep: clock.Sleep, Now: func() time.Time { return t0.Add(time.Minute) }})
+	defer s.Close()
+	w.queued = func(ctx context.Context, req domain.WriteRequest) (app.AttemptResult, error) {
+		r := domain.CalendarRetry{Request: req, RetriesDone: 1, RetryAt: retryAt}
+		return app.AttemptResult{Outcome: app.OutcomeRetry, Request: req, RetriesDone: 1, RetryAt: retryAt}, s.ScheduleRetry(ctx, r)
+	}
+	if n, err := s.Resume(ctx); err != nil || n != 1 {
+		t.Fatalf("resumed %d (%v), want the accepted request", n, err)
+	}
+	if got := w.next(t); got.RetriesDone != 0 || got.Request.ID != "req-1" {
+		t.Fatalf("made %+v, want the first attempt", got)
+	}
+	clock.Sleepers(t, retryAt)
+	waitPending(t, store, func(p []domain.CalendarRetry) bool {
+		return len(p) == 1 && p[0].RetriesDone == 1 && p[0].RetryAt.Equal(retryAt)
+	}, "only retry 1 stored after the first attempt")
+	clock.Advance(t, retryAt)
+	if got := w.next(t); got.RetriesDone != 1 {
+		t.Fatalf("made %+v, want retry 1", got)
+	}
+	s.Wait()
+	if w.count("req-1", 0) != 1 || w.count("req-1", 1) != 1 {
+		t.Errorf("after the restart: first attempt made %d times, retry %d times; want once each", w.count("req-1", 0), w.count("req-1", 1))
+	}
+	if f := s.Finished(); len(f) != 1 || f[0].Outcome != app.OutcomeWritten {
+		t.Errorf("finished %+v, want one written", f)
+	}
+	if p := pending(t, store); len(p) != 0 {
+		t.Errorf("still stored: %+v", p)
+	}
+}
+
+// TestFirstAttemptComesBackThenIsDropped: a first attempt that fails on
+// Mailbridge's side comes back after the redelivery delay, up to
+// MaxReceives attempts, as the calendar-writes queue redelivers and then
+// dead-letters it.
+func TestFirstAttemptComesBackThenIsDropped(t *testing.T) {
+	ctx := context.Background()
+	store := openStore(t, filepath.Join(t.TempDir(), "mailbridge.db"))
+	defer store.Close()
+	clock := newClock(t0)
+	w := newWriter()
+	w.queued = func(context.Context, domain.WriteRequest) (app.AttemptResult, error) {
+		return app.AttemptResult{}, errors.New("store unavailable")
+	}
+	s := localretry.New(store, w, localretry.Options{Sleep: clock.Sleep, Now: clock.Now, RedeliveryDelay: time.Minute, MaxReceives: 3})
+	defer s.Close()
+	if err := s.SendBatch(ctx, []domain.QueueMessage{writeMessage(t, "req-1")}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		w.next(t)
+		if i < 2 {
+			back := clock.Now().Add(time.Minute)
+			clock.Sleepers(t, back)
+			if p := pending(t, store); len(p) != 1 || !p[0].RetryAt.Equal(back) {
+				t.Fatalf("after failed attempt %d stored %+v, want it back in a minute", i+1, p)
+			}
+			clock.Advance(t, back)
+		}
+	}
+	s.Wait()
+	if c := w.count("req-1", 0); c != 3 {
+		t.Errorf("first attempt made %d times, want 3", c)
+	}
+	if p := pending(t, store); len(p) != 0 {
+		t.Errorf("still stored after the last receive: %+v", p)
+	}
+}
+
+func TestSendBatchRefusesWhatIsNoWriteRequest(t *testing.T) {
+	store := openStore(t, filepath.Join(t.TempDir(), "mailbridge.db"))
+	defer store.Close()
+	s := localretry.New(store, newWriter(), localretry.Options{Sleep: newClock(t0).Sleep})
+	defer s.Close()
+	for _, body := range []string{`not json`, `{"tenantId":"acme"}`} {
+		if err := s.SendBatch(context.Background(), []domain.QueueMessage{writeMessage(t, "req-ok"), {Body: []byte(body)}}); err == nil {
+			t.Errorf("accepted %s", body)
+		}
+	}
+	if p := pending(t, store); len(p) != 0 {
+		t.Errorf("a refused batch stored %+v", p)
 	}
 }
