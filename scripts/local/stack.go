@@ -47,12 +47,12 @@ type runConfig struct {
 
 // stack is the whole of Mailbridge in one process.
 type stack struct {
-	cfg      runConfig
-	out      io.Writer
-	log      *slog.Logger
-	store    *boltstore.Store
-	tenants  *app.Tenants
-	queue    *localqueue.Queue
+	cfg     runConfig
+	out     io.Writer
+	log     *slog.Logger
+	store   *boltstore.Store
+	tenants *app.Tenants
+	queue   *localqueue.Queue
 	// calendar runs calendar writes and their retries from the store, as
 	// the calendar-writes queue and Step Functions do in AWS.
 	calendar *localretry.Scheduler
