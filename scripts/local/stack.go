@@ -216,6 +216,9 @@ func (s *stack) tick(ctx context.Context, now time.Time) (app.TickSummary, error
 	s.progress.began(now.UTC().Truncate(time.Minute))
 	sum, err := s.sched.Tick(ctx, now)
 	s.progress.enqueued(sum)
+	if len(sum.DamagedTenants) > 0 {
+		s.log.Error("tenants skipped: their stored record is damaged", "tenants", sum.DamagedTenants)
+	}
 	if sum.Damaged > 0 {
 		s.log.Error("mailboxes skipped: their stored record is damaged; remove each and add it again",
 			"damaged", sum.Damaged, "mailboxes", sum.DamagedMailboxes)

@@ -99,6 +99,9 @@ type TickSummary struct {
 	// MaxDamagedReported of them as tenant/address, for the log.
 	Damaged          int      `json:"damaged"`
 	DamagedMailboxes []string `json:"damagedMailboxes,omitempty"`
+	// DamagedTenants names the tenants (the first MaxDamagedReported)
+	// skipped because their stored record does not decode.
+	DamagedTenants []string `json:"damagedTenants,omitempty"`
 }
 
 // MaxDamagedReported bounds TickSummary.DamagedMailboxes.
@@ -197,6 +200,17 @@ func (s *Scheduler) listDueTenants(ctx context.Context, minute int64, out chan<-
 			return err
 		}
 		for _, t := range page {
+			if t.Status == domain.TenantDamaged {
+				// Its settings cannot be read: nothing of it is
+				// scheduled, and the other tenants go on.
+				record(func() {
+					sum.Tenants++
+					if len(sum.DamagedTenants) < MaxDamagedReported {
+						sum.DamagedTenants = append(sum.DamagedTenants, t.ID)
+					}
+				})
+				continue
+			}
 			due := t.Status != domain.TenantOffboarded && (s.ForceDue || TenantDue(t, minute))
 			record(func() {
 				sum.Tenants++

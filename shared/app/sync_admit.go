@@ -137,12 +137,17 @@ const auditDamaged = "skipped: stored record damaged"
 // already shows it as damaged, and what is left of it stays for
 // inspection. The other mailboxes of the job are not affected.
 func (s *Syncer) skipDamaged(ctx context.Context, res *SyncResult, t domain.Tenant, m domain.Mailbox, err error) error {
+	var ce *domain.CorruptRecordError
+	if !errors.As(err, &ce) || ce.Record == "tenant" {
+		// The tenant's own record: the scheduler reports it.
+		s.logger().Error("sync skipped: the tenant's stored record is damaged", "tenantId", res.TenantID, "error", err.Error())
+		return err
+	}
 	s.logger().Error("sync skipped: a stored record of the mailbox is damaged; remove the mailbox and add it again",
 		"tenantId", t.ID, "mailbox", res.Mailbox, "error", err.Error())
 	s.audit(ctx, res, t, res.Mailbox, t.AccessMode, auditDamaged)
 	res.Status = domain.MailboxDamaged
-	var ce *domain.CorruptRecordError
-	if !errors.As(err, &ce) || ce.Record == "mailbox" || m.Address == "" || m.Status == domain.MailboxDamaged {
+	if ce.Record != "sync state" || m.Address == "" || m.Status == domain.MailboxDamaged {
 		return err
 	}
 	d := domain.DamagedMailbox(t.ID, m.Address, "sync checkpoint")

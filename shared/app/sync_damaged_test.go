@@ -217,3 +217,55 @@ func TestSyncSkipsDamagedRecords(t *testing.T) {
 		}
 	}
 }
+
+// TestTickSkipsADamagedTenant: a tenant whose own record does not decode
+// is reported by the tick and skipped; the other tenants are scheduled.
+func TestTickSkipsADamagedTenant(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "store.db")
+	store, err := boltstore.Open(path, boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"acme", "globex", "initech"} {
+		if err := store.CreateTenant(ctx, domain.Tenant{ID: id, Status: domain.TenantActive, AccessMode: domain.AccessImpersonation, CreatedAt: t0, UpdatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 {
+			if err := store.AddMailbox(ctx, domain.Mailbox{TenantID: id, Address: fmt.Sprintf("user%d@%s.example", i, id), Status: domain.MailboxOK, UpdatedAt: t0}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	store.Close()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { return tx.Bucket([]byte("tenants")).Put([]byte("globex"), []byte("{\x00")) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if store, err = boltstore.Open(path, boltstore.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+
+	q := &schedQueue{}
+	sum, err := (&app.Scheduler{Store: store, Queue: q, ForceDue: true}).Tick(ctx, t0)
+	if err != nil {
+		t.Fatalf("tick: %v", err)
+	}
+	if !slices.Equal(sum.DamagedTenants, []string{"globex"}) || sum.TenantsDue != 2 {
+		t.Errorf("tick %+v, want globex reported damaged and the two others due", sum)
+	}
+	var scheduled []string
+	for _, m := range q.messages() {
+		scheduled = append(scheduled, schedJobOf(t, m).Targets()...)
+	}
+	slices.Sort(scheduled)
+	want := []string{"user0@acme.example", "user0@initech.example", "user1@acme.example", "user1@initech.example"}
+	if !slices.Equal(scheduled, want) {
+		t.Errorf("scheduled %v, want %v", scheduled, want)
+	}
+}

@@ -105,7 +105,15 @@ type TenantStatus string
 const (
 	TenantActive     TenantStatus = "active"
 	TenantOffboarded TenantStatus = "offboarded"
+	// TenantDamaged is never stored: ListTenants gives it to a tenant
+	// whose stored record does not decode (DamagedTenant), which nothing
+	// schedules or verifies, so the other tenants go on.
+	TenantDamaged TenantStatus = "damaged"
 )
+
+// DamagedTenant is how ListTenants lists a tenant whose stored record does
+// not decode: its id (from the record's key) and status damaged.
+func DamagedTenant(id string) Tenant { return Tenant{ID: id, Status: TenantDamaged} }
 
 // Folder selectors for Tenant.Folders. FolderAll means every folder found by
 // SyncFolderHierarchy.

@@ -27,6 +27,11 @@ func (d damager) update(t *testing.T, pk, sk, attr string, v types.AttributeValu
 	}
 }
 
+// DamageTenant makes the record's JSON attribute a list.
+func (d damager) DamageTenant(t *testing.T, tenantID string) {
+	d.update(t, tenantsPK, tenantID, "d", &types.AttributeValueMemberL{Value: []types.AttributeValue{}})
+}
+
 // DamageMailbox makes the record's JSON attribute a number.
 func (d damager) DamageMailbox(t *testing.T, tenantID, address string) {
 	d.update(t, tenantPK(tenantID), mailboxSK(address), "d", &types.AttributeValueMemberN{Value: "12"})

@@ -29,6 +29,16 @@ func (d damager) damage(t *testing.T, tenantID string, bucket []byte, key string
 	}
 }
 
+func (d damager) DamageTenant(t *testing.T, tenantID string) {
+	t.Helper()
+	err := d.s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bTenants).Put([]byte(tenantID), []byte(`{"id":`))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (d damager) DamageMailbox(t *testing.T, tenantID, address string) {
 	d.damage(t, tenantID, bMailboxes, address)
 }

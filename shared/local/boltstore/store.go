@@ -208,13 +208,16 @@ func (s *Store) CreateTenant(_ context.Context, t domain.Tenant) error {
 func (s *Store) GetTenant(_ context.Context, id string) (domain.Tenant, error) {
 	var t domain.Tenant
 	err := s.db.View(func(tx *bolt.Tx) error {
-		ok, err := get(tx.Bucket(bTenants), []byte(id), &t)
+		ok, err := getRecord(tx.Bucket(bTenants), []byte(id), &t, "tenant", id)
 		if err == nil && !ok {
 			err = fmt.Errorf("tenant %s: %w", id, domain.ErrNotFound)
 		}
 		return err
 	})
-	return t, err
+	if err != nil {
+		return domain.Tenant{}, err // nothing half-decoded
+	}
+	return t, nil
 }
 
 // UpdateTenant replaces t if its Version is the stored one.
@@ -222,7 +225,7 @@ func (s *Store) UpdateTenant(_ context.Context, t domain.Tenant) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bTenants)
 		var cur domain.Tenant
-		ok, err := get(b, []byte(t.ID), &cur)
+		ok, err := getRecord(b, []byte(t.ID), &cur, "tenant", t.ID)
 		if err != nil {
 			return err
 		}
@@ -259,7 +262,8 @@ func (s *Store) ListTenants(_ context.Context, cursor string, limit int) ([]doma
 			}
 			var t domain.Tenant
 			if err := json.Unmarshal(v, &t); err != nil {
-				return err
+				// Listed as damaged, so the others are still scheduled.
+				t = domain.DamagedTenant(string(k))
 			}
 			out = append(out, t)
 		}
@@ -348,7 +352,10 @@ func (s *Store) GetMailbox(_ context.Context, tenantID, address string) (domain.
 		}
 		return err
 	})
-	return m, err
+	if err != nil {
+		return domain.Mailbox{}, err // nothing half-decoded
+	}
+	return m, nil
 }
 
 // DeleteMailbox removes the mailbox and its sync state; its items and feed
@@ -416,6 +423,9 @@ func (s *Store) GetSyncState(_ context.Context, tenantID, mailbox string) (domai
 		_, err := getRecord(tenantBucket(tx, tenantID, bSync), []byte(mailbox), &st, "sync state", tenantID)
 		return err
 	})
+	if err != nil {
+		st = domain.SyncState{} // nothing half-decoded
+	}
 	if st.Version == 0 {
 		st.TenantID, st.Mailbox = tenantID, mailbox
 	}

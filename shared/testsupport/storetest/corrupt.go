@@ -13,6 +13,7 @@ import (
 // decodes. Each adapter's test implements it on its own storage (bolt:
 // garbage bytes; DynamoDB: an attribute of the wrong type).
 type Damager interface {
+	DamageTenant(t *testing.T, tenantID string)
 	DamageMailbox(t *testing.T, tenantID, address string)
 	DamageSyncState(t *testing.T, tenantID, address string)
 }
@@ -158,6 +159,54 @@ func RunCorruptRecords(t *testing.T, newStore func(t *testing.T) (domain.Store, 
 				}
 			}
 		}
+	})
+
+	t.Run("a damaged tenant is listed as damaged, the others as usual", func(t *testing.T) {
+		s, d := newStore(t)
+		ids := []string{"t1", "t2", "t3", "t4"}
+		for _, id := range ids {
+			must(t, s.CreateTenant(ctx, tenant(id)))
+		}
+		d.DamageTenant(t, "t2")
+		for _, limit := range []int{1, 100} {
+			var all []domain.Tenant
+			cursor := ""
+			for range 10 {
+				page, next, err := s.ListTenants(ctx, cursor, limit)
+				must(t, err)
+				all = append(all, page...)
+				if next == "" {
+					break
+				}
+				cursor = next
+			}
+			if len(all) != len(ids) {
+				t.Fatalf("limit %d: listed %d tenants, want %d", limit, len(all), len(ids))
+			}
+			for i, tn := range all {
+				if tn.ID != ids[i] {
+					t.Fatalf("limit %d: tenant %d is %q, want %q", limit, i, tn.ID, ids[i])
+				}
+				want := domain.TenantActive
+				if ids[i] == "t2" {
+					want = domain.TenantDamaged
+				}
+				if tn.Status != want {
+					t.Fatalf("limit %d: tenant listed as %+v, want status %s", limit, tn, want)
+				}
+			}
+		}
+		_, err := s.GetTenant(ctx, "t2")
+		var ce *domain.CorruptRecordError
+		if !errors.As(err, &ce) || ce.Record != "tenant" || ce.Key != "t2" {
+			t.Fatalf("GetTenant of the damaged tenant: %v, want a *domain.CorruptRecordError for t2", err)
+		}
+		if _, err := s.GetTenant(ctx, "t3"); err != nil {
+			t.Fatal(err)
+		}
+		must(t, s.PurgeTenant(ctx, "t2"))
+		_, err = s.GetTenant(ctx, "t2")
+		wantCode(t, err, domain.CodeNotFound, "GetTenant after purging the damaged tenant")
 	})
 
 	t.Run("removing and adding again clears the damage", func(t *testing.T) {
