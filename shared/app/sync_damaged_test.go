@@ -269,3 +269,31 @@ func TestTickSkipsADamagedTenant(t *testing.T) {
 		t.Errorf("scheduled %v, want %v", scheduled, want)
 	}
 }
+
+// withDamagedTenant lists one more tenant, as a store lists a tenant whose
+// record does not decode.
+type withDamagedTenant struct{ domain.TenantStore }
+
+func (s withDamagedTenant) ListTenants(ctx context.Context, cursor string, limit int) ([]domain.Tenant, string, error) {
+	ts, next, err := s.TenantStore.ListTenants(ctx, cursor, limit)
+	if cursor == "" {
+		ts = append([]domain.Tenant{domain.DamagedTenant("broken")}, ts...)
+	}
+	return ts, next, err
+}
+
+// TestNightlySkipsADamagedTenant: the nightly verify reports a damaged
+// tenant as failed and verifies the others.
+func TestNightlySkipsADamagedTenant(t *testing.T) {
+	e := newEnv(t)
+	e.addTenant("acme", domain.AccessImpersonation, nil, "ok@acme.com")
+	checker := &scriptedChecker{reports: map[string]domain.AccessReport{"ok@acme.com": {Status: domain.MailboxOK, Mode: domain.AccessImpersonation}}}
+	tenants := &app.Tenants{Store: e.bolt, Secrets: e.syncer.Secrets, Checker: checker, Clock: e.clock, Log: quiet}
+	sum, err := (&app.Nightly{Store: withDamagedTenant{e.bolt}, Tenants: tenants, Log: quiet}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Tenants != 1 || !slices.Equal(sum.FailedTenants, []string{"broken"}) || sum.Mailboxes != 1 {
+		t.Errorf("summary %+v, want acme verified and broken reported", sum)
+	}
+}
