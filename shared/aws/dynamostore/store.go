@@ -301,18 +301,10 @@ func pause(ctx context.Context, round int) error {
 	}
 }
 
-// queryRecords pages through records whose JSON is in attribute "d": at
-// most limit of them, and the cursor of the last when more follow.
-func queryRecords[T any](ctx context.Context, s *Store, in *dynamodb.QueryInput, limit int, cursorOf func(T) string) ([]T, string, error) {
-	return queryDecoded(ctx, s, in, limit, cursorOf, func(it item) (T, bool, error) {
-		var v T
-		err := json.Unmarshal([]byte(getS(it, "d")), &v)
-		return v, true, err
-	})
-}
-
-// queryDecoded is queryRecords with the caller's decoding: decode returns
-// the record, whether the page keeps it, and an error that ends the query.
+// queryDecoded pages through records (tenants, mailboxes): at most limit
+// of those decode keeps, and the cursor of the last when more follow.
+// decode returns the record, whether the page keeps it, and an error that
+// ends the query.
 func queryDecoded[T any](ctx context.Context, s *Store, in *dynamodb.QueryInput, limit int, cursorOf func(T) string, decode func(item) (T, bool, error)) ([]T, string, error) {
 	var out []T
 	more := false
