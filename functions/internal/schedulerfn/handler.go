@@ -44,6 +44,13 @@ func tick(run tickFunc, clock domain.Clock, log *slog.Logger) func(context.Conte
 			log.Error("tick failed", append(attrs, "err", err)...)
 			return sum, err
 		}
+		if len(sum.DamagedTenants) > 0 {
+			log.Error("tenants skipped: their stored record is damaged", "tenants", sum.DamagedTenants)
+		}
+		if sum.Damaged > 0 {
+			log.Error("mailboxes skipped: their stored record is damaged; remove each and add it again",
+				"damaged", sum.Damaged, "mailboxes", sum.DamagedMailboxes)
+		}
 		log.Info("tick", attrs...)
 		return sum, nil
 	}
