@@ -16,6 +16,9 @@ import (
 // status an operation answered is one the OpenAPI document lists for it.
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if s := hostileSummary(); s != "" {
+		fmt.Println(s)
+	}
 	standin.Stop() // DynamoDB Local and moto_server, if this binary started them
 	if code == 0 {
 		if problems := suiteChecks(); len(problems) > 0 {
