@@ -91,14 +91,17 @@ func hostileSummary() string {
 	if len(hostileTally.over) == 0 {
 		return ""
 	}
-	both := 0
-	for _, ts := range hostileTally.over {
+	both, races := 0, 0
+	for k, ts := range hostileTally.over {
 		if ts["http"] && ts["apigw"] {
 			both++
 		}
+		if strings.HasPrefix(k, "race: ") {
+			races++
+		}
 	}
-	return fmt.Sprintf("hostile-input suite: %d distinct inputs (%d over both HTTP and API Gateway, on bolt and DynamoDB Local), %d accepted",
-		len(hostileTally.over), both, len(hostileTally.accepted))
+	return fmt.Sprintf("hostile-input suite: %d distinct inputs (%d requests, %d in concurrency races; %d sent both over HTTP and through the API Gateway adapter, on bolt and DynamoDB Local), %d accepted",
+		len(hostileTally.over), len(hostileTally.over)-races, races, both, len(hostileTally.accepted))
 }
 
 // storeDump is everything a store holds, to prove a refused input stored
