@@ -19,14 +19,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/mailbridge/mailbridge/shared/aws/dynamostore"
 	"github.com/mailbridge/mailbridge/shared/aws/smsecrets"
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
 	"github.com/mailbridge/mailbridge/shared/testsupport/dynamotable"
+	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
 	"github.com/mailbridge/mailbridge/shared/testsupport/standin"
 )
 
@@ -117,6 +116,7 @@ func hostileBoltEnv(t *testing.T) (*env, storeDump) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	secretscan.WatchFile(t, path)
 	e := newEnvOn(t, st, openSecrets(t))
 	return e, func() string {
 		raw, err := os.ReadFile(path)
@@ -141,29 +141,11 @@ func hostileAWSEnv(t *testing.T) (*env, storeDump) {
 		t.Fatal(err)
 	}
 	e := newEnvOn(t, st, sec)
-	return e, func() string { return scanTable(t, client, table) + secretsDump(e) }
-}
-
-// scanTable lists every item of the table, sorted.
-func scanTable(t *testing.T, client *dynamodb.Client, table string) string {
-	var items []string
-	p := dynamodb.NewScanPaginator(client, &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(context.Background())
+	return e, func() string { d, err := dynamotable.Dump(context.Background(), client, table)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range page.Items {
-			// Each attribute marshals as its typed member ({"Value":...}).
-			b, err := json.Marshal(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			items = append(items, string(b))
-		}
-	}
-	sort.Strings(items)
-	return strings.Join(items, "\n")
+		return d + secretsDump(e) }
 }
 
 // hostileIDs are the tenant ids hostile inputs name; a refused create

@@ -1,0 +1,8 @@
+package example
+
+var (
+	basic = credential{Username: "svc", Password: "Struct-pw-1"}
+	oauth = credential{ClientID: "app", ClientSecret: "Struct-secret-2"}
+	short = credential{Username: "u", Password: "pw"}
+	body  = `{"credentials":{"kind":"basic","username":"svc-json","password":"Json-pw-3"}}`
+)
