@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/mailbridge/mailbridge/shared/aws/dynamostore"
 	"github.com/mailbridge/mailbridge/shared/aws/smsecrets"
 	"github.com/mailbridge/mailbridge/shared/domain"
@@ -141,11 +140,13 @@ func hostileAWSEnv(t *testing.T) (*env, storeDump) {
 		t.Fatal(err)
 	}
 	e := newEnvOn(t, st, sec)
-	return e, func() string { d, err := dynamotable.Dump(context.Background(), client, table)
+	return e, func() string {
+		d, err := dynamotable.Dump(context.Background(), client, table)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return d + secretsDump(e) }
+		return d + secretsDump(e)
+	}
 }
 
 // hostileIDs are the tenant ids hostile inputs name; a refused create
