@@ -15,6 +15,7 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
+	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
 )
 
 func testConfig(dir string) runConfig {
@@ -282,7 +283,7 @@ func TestConcurrencyStaysWithinBudgets(t *testing.T) {
 			cfg.workers = 16
 			cfg.demo = demoOptions{Mailboxes: 24, Items: 6, Latency: 10 * time.Millisecond, MaxConcurrency: tc.cap,
 				BackOff: time.Second, Mode: tc.mode, MaxJobs: tc.jobs}
-			s, err := openStack(context.Background(), cfg, io.Discard)
+			s, err := openStack(context.Background(), cfg, secretscan.Writer(secretscan.Logs, "local stack log"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -317,7 +318,7 @@ func TestThrottleStormConverges(t *testing.T) {
 	run := func(storm bool) tickReport {
 		cfg := testConfig(t.TempDir())
 		cfg.demo = demoOptions{Mailboxes: 16, Items: 12, BackOff: time.Second, Mode: domain.AccessImpersonation}
-		s, err := openStack(context.Background(), cfg, io.Discard)
+		s, err := openStack(context.Background(), cfg, secretscan.Writer(secretscan.Logs, "local stack log"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -367,7 +368,7 @@ func TestAlwaysThrottledJobEndsTheTick(t *testing.T) {
 	cfg := testConfig(t.TempDir())
 	cfg.demo = demoOptions{Mailboxes: 2, Items: 4, Mode: domain.AccessImpersonation}
 	cfg.maxReceives = 2 // instead of 10, to keep the test short
-	s, err := openStack(context.Background(), cfg, io.Discard)
+	s, err := openStack(context.Background(), cfg, secretscan.Writer(secretscan.Logs, "local stack log"))
 	if err != nil {
 		t.Fatal(err)
 	}
