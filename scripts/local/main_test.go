@@ -64,6 +64,7 @@ func TestOnceSyncsTheDemoThenOnlyDeltas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	scanStack(t, s)
 	first, err := s.runOnce(ctx, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -114,6 +115,7 @@ func TestOnceSyncsTheDemoThenOnlyDeltas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	scanStack(t, s)
 	defer s.close()
 	second, err := s.runOnce(ctx, time.Now())
 	if err != nil {
@@ -287,6 +289,7 @@ func TestConcurrencyStaysWithinBudgets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			scanStack(t, s)
 			defer s.close()
 			s.demo.sim.ResetStats()
 			r, err := s.runOnce(context.Background(), time.Now())
@@ -322,6 +325,7 @@ func TestThrottleStormConverges(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		scanStack(t, s)
 		t.Cleanup(s.close)
 		if storm {
 			s.demo.sim.InjectFault(ewssim.Fault{Kind: ewssim.FaultSOAP, Code: "ErrorServerBusy", BackOff: time.Second, Rate: 0.3})
@@ -372,6 +376,7 @@ func TestAlwaysThrottledJobEndsTheTick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	scanStack(t, s)
 	defer s.close()
 	s.demo.sim.InjectFault(ewssim.Fault{Kind: ewssim.FaultSOAP, Code: "ErrorServerBusy", BackOff: time.Millisecond, Mailbox: s.demo.dataset.Mailboxes[0]})
 	r, err := s.runOnce(context.Background(), time.Now())

@@ -46,6 +46,7 @@ func TestThrottledJobGoesThroughTheBatchWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	scanStack(t, s)
 	defer s.close()
 	sent := &sentJobs{Queue: s.sched.Queue}
 	s.sched.Queue = sent

@@ -3,6 +3,7 @@ package secretscan
 import (
 	"fmt"
 	"io"
+	"log"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -218,11 +219,48 @@ func (m *matcher) find(text string) []Hit {
 // prints the summary line make test shows. after runs once the tests are
 // done (stopping the stand-ins, for example).
 func Main(m *testing.M, after ...func()) {
+	restore := CaptureStderr()
 	code := m.Run()
 	for _, f := range after {
 		f()
 	}
+	restore()
 	os.Exit(Finish(code))
+}
+
+// CaptureStderr tees the process's standard error (where a logger built
+// on os.Stderr, slog's default and the log package write) into the
+// package's logs, until the returned function is called.
+func CaptureStderr() (restore func()) {
+	orig := os.Stderr
+	r, w, err := os.Pipe()
+	if err != nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := r.Read(buf)
+			if n > 0 {
+				_, _ = orig.Write(buf[:n])
+				Capture(Logs, "stderr", buf[:n])
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	os.Stderr = w
+	log.SetOutput(w)
+	return func() {
+		os.Stderr = orig
+		log.SetOutput(orig)
+		_ = w.Close()
+		<-done
+		_ = r.Close()
+	}
 }
 
 // Finish is Main's last step, for a TestMain that does more after the
