@@ -214,11 +214,20 @@ func (m *matcher) find(text string) []Hit {
 	return hits
 }
 
+// ChildEnv, set to "1" in the environment of a test binary re-run as a
+// child process (functions/internal/starttest), turns Main into m.Run.
+const ChildEnv = "SECRETSCAN_CHILD"
+
 // Main runs the package's tests, then the scan, and exits: it fails the
 // run on a hit, naming each (form, sink, place; never the value), and
 // prints the summary line make test shows. after runs once the tests are
 // done (stopping the stand-ins, for example).
 func Main(m *testing.M, after ...func()) {
+	if os.Getenv(ChildEnv) == "1" {
+		// A child process exits from main (os.Exit): a tee would lose
+		// what it has not passed on, and the parent scans.
+		os.Exit(m.Run())
+	}
 	restore := CaptureStderr()
 	code := m.Run()
 	for _, f := range after {
