@@ -177,6 +177,10 @@ func (r *registry) scan() Report {
 type matcher struct {
 	forms []Form
 	by    map[[4]byte][]int
+	// first2 marks the forms' first two bytes: most positions (the zero
+	// pages of a store file, ordinary text) are passed over without a
+	// map lookup.
+	first2 [1 << 16]bool
 }
 
 func newMatcher(creds []domain.Credential) *matcher {
@@ -191,6 +195,7 @@ func newMatcher(creds []domain.Credential) *matcher {
 			m.forms = append(m.forms, f)
 			k := [4]byte([]byte(f.Value[:4]))
 			m.by[k] = append(m.by[k], len(m.forms)-1)
+			m.first2[int(f.Value[0])<<8|int(f.Value[1])] = true
 		}
 	}
 	return m
@@ -200,6 +205,9 @@ func (m *matcher) find(text string) []Hit {
 	var hits []Hit
 	found := map[int]bool{}
 	for i := 0; i+4 <= len(text); i++ {
+		if !m.first2[int(text[i])<<8|int(text[i+1])] {
+			continue
+		}
 		idx, ok := m.by[[4]byte([]byte(text[i:i+4]))]
 		if !ok {
 			continue
