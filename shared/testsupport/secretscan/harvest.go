@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 )
@@ -18,27 +19,67 @@ const MinSecretLen = 6
 
 // Harvest returns the credentials written as literals in the Go test files
 // of dir: every composite literal with a Password, ClientSecret or KeyPEM
-// field (a domain.Credential, or a type that mirrors one), and every JSON
+// field (a domain.Credential, or a type that mirrors one) set to a string
+// literal or a string constant, every string constant or variable whose
+// name says it is a secret (testPassword, demoGraphSecret), and every JSON
 // "password", "clientSecret" or "keyPem" member in a string literal (a
 // request body). The account names beside them are kept, so base64 of
 // user:password is looked for too. Credentials built at run time from
 // parameters are not seen here: tests Register those.
 func Harvest(dir string) ([]domain.Credential, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*_test.go"))
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
 		return nil, err
 	}
-	var out []domain.Credential
 	fset := token.NewFileSet()
+	var parsed []*ast.File
+	var tests []*ast.File
 	for _, f := range files {
 		af, err := parser.ParseFile(fset, f, nil, parser.SkipObjectResolution)
 		if err != nil {
 			return nil, err
 		}
+		parsed = append(parsed, af)
+		if strings.HasSuffix(f, "_test.go") {
+			tests = append(tests, af)
+		}
+	}
+	// Package-level string constants and variables, of every file: a
+	// test's literal often names one.
+	consts := map[string]string{}
+	var out []domain.Credential
+	for _, af := range parsed {
+		for _, d := range af.Decls {
+			g, ok := d.(*ast.GenDecl)
+			if !ok {
+				continue
+			}
+			for _, sp := range g.Specs {
+				vs, ok := sp.(*ast.ValueSpec)
+				if !ok {
+					continue
+				}
+				for i, name := range vs.Names {
+					if i >= len(vs.Values) {
+						break
+					}
+					if s, ok := stringLit(vs.Values[i]); ok {
+						consts[name.Name] = s
+						if secretName.MatchString(name.Name) {
+							if c, ok := keepSecrets(domain.Credential{Password: s}); ok {
+								out = append(out, c)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, af := range tests {
 		ast.Inspect(af, func(n ast.Node) bool {
 			switch n := n.(type) {
 			case *ast.CompositeLit:
-				if c, ok := credentialLiteral(n); ok {
+				if c, ok := credentialLiteral(n, consts); ok {
 					out = append(out, c)
 				}
 			case *ast.BasicLit:
@@ -54,8 +95,22 @@ func Harvest(dir string) ([]domain.Credential, error) {
 	return out, nil
 }
 
-// credentialLiteral reads the string fields of a keyed composite literal.
-func credentialLiteral(cl *ast.CompositeLit) (domain.Credential, bool) {
+// secretName is the name of a constant or variable holding a secret.
+var secretName = regexp.MustCompile(`(?i)(passw|secret|pwd|apikey|privkey|privatekey)`)
+
+// stringLit is the value of a string literal.
+func stringLit(e ast.Expr) (string, bool) {
+	b, ok := e.(*ast.BasicLit)
+	if !ok || b.Kind != token.STRING {
+		return "", false
+	}
+	s, err := strconv.Unquote(b.Value)
+	return s, err == nil
+}
+
+// credentialLiteral reads the string fields of a keyed composite literal,
+// set to literals or to the package's string constants.
+func credentialLiteral(cl *ast.CompositeLit, consts map[string]string) (domain.Credential, bool) {
 	var c domain.Credential
 	fields := map[string]*string{
 		"Username": &c.Username, "Domain": &c.Domain, "ClientID": &c.ClientID,
@@ -70,12 +125,15 @@ func credentialLiteral(cl *ast.CompositeLit) (domain.Credential, bool) {
 		if !ok {
 			continue
 		}
-		v, ok := kv.Value.(*ast.BasicLit)
-		if !ok || v.Kind != token.STRING {
+		v, ok := stringLit(kv.Value)
+		if id, isIdent := kv.Value.(*ast.Ident); isIdent {
+			v, ok = consts[id.Name]
+		}
+		if !ok {
 			continue
 		}
 		if dst, ok := fields[k.Name]; ok {
-			*dst, _ = strconv.Unquote(v.Value)
+			*dst = v
 		}
 	}
 	return keepSecrets(c)

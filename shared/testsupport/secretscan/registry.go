@@ -106,6 +106,22 @@ func WatchFile(t testing.TB, path string) {
 	})
 }
 
+// WatchDir reads every file under dir when the test ends and captures it
+// under sink: a directory of EWS wire traces (Traces), a data directory.
+func WatchDir(t testing.TB, sink, dir string) {
+	t.Cleanup(func() {
+		_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return nil
+			}
+			if b, err := os.ReadFile(path); err == nil {
+				Capture(sink, filepath.Base(path), b)
+			}
+			return nil
+		})
+	})
+}
+
 // WatchStore calls dump when the test ends and captures what it returns
 // under Stores: every record of a store with no file (a DynamoDB table).
 // Register it after the store's own clean-up, so it runs first.

@@ -152,7 +152,8 @@ func TestFinishFailsTheRunOnAHit(t *testing.T) {
 }
 
 // TestHarvest finds the credentials written as literals in a package's
-// test files: struct literals and JSON request bodies, with their users.
+// test files: struct literals (with literals or constants) and JSON
+// request bodies, with their users, and constants named as secrets.
 func TestHarvest(t *testing.T) {
 	creds, err := Harvest("testdata/harvest")
 	if err != nil {
@@ -162,8 +163,9 @@ func TestHarvest(t *testing.T) {
 	for _, c := range creds {
 		got = append(got, c.Username+"|"+c.ClientID+"|"+strings.Join(c.SecretValues(), ","))
 	}
-	want := []string{"svc||Struct-pw-1", "|app|Struct-secret-2", "svc-json||Json-pw-3"}
+	slices.Sort(got)
+	want := []string{"svc-const||Const-pw-4", "svc-json||Json-pw-3", "svc||Struct-pw-1", "|app|Struct-secret-2", "||Const-pw-4", "||Prod-secret-5"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Fatalf("harvested %q, want %q (short placeholders skipped)", got, want)
+		t.Fatalf("harvested %q, want %q (short placeholders and names that are no secret's skipped)", got, want)
 	}
 }

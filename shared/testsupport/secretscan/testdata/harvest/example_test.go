@@ -6,3 +6,10 @@ var (
 	short = credential{Username: "u", Password: "pw"}
 	body  = `{"credentials":{"kind":"basic","username":"svc-json","password":"Json-pw-3"}}`
 )
+
+const testPassword = "Const-pw-4"
+
+var (
+	named  = credential{Username: "svc-const", Password: testPassword}
+	demoID = "not-a-secret-name"
+)
