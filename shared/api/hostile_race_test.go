@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -114,6 +115,7 @@ func TestHostileRaces(t *testing.T) {
 					raceKeyReuse(t, e, s, round)
 					raceSameVersionPatch(t, e, s, round)
 					raceMailboxDelete(t, e, s, round)
+					raceCreateVersusDelete(t, e, s, round)
 				}
 			})
 		}
@@ -247,6 +249,48 @@ func raceMailboxDelete(t *testing.T, e *env, s raceSender, round int) {
 		t.Errorf("round %d: mailboxes left %v (%v), want only kept@contoso.com", round, ms, err)
 	}
 	e.must(req{method: "DELETE", path: "/tenants/" + id}, 204)
+}
+
+// raceCreateVersusDelete: three creates and three deletes of one tenant
+// at once. Whatever the interleaving, every answer is one the OpenAPI
+// document lists (a 4xx or 5xx as a JSON error, never a 500), and the
+// tenant is stored exactly when its secret is (TestCreateDeleteRace runs
+// more rounds of the same over the recorder).
+func raceCreateVersusDelete(t *testing.T, e *env, s raceSender, round int) {
+	doc, _, err := parseOpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const id = "contoso-cvd"
+	body := tenantBody(id, "https://mail.contoso.com/EWS/Exchange.asmx", basicCred("svc", "Race-cvd-pw-1"), "")
+	var rs []req
+	for i := range 6 {
+		if i%2 == 0 {
+			rs = append(rs, req{method: "POST", path: "/tenants", body: body})
+		} else {
+			rs = append(rs, req{method: "DELETE", path: "/tenants/" + id})
+		}
+	}
+	for i, a := range s.all(t, rs) {
+		op := "POST /tenants"
+		if a.r.method == "DELETE" {
+			op = "DELETE /tenants/{id}"
+		}
+		problem := ""
+		if !slices.Contains(doc[op], a.status) || a.status == http.StatusInternalServerError {
+			problem = fmt.Sprintf("%s answered %d: %s", op, a.status, a.body)
+		} else if _, ok := errorField(a.body); a.status >= 400 && !ok {
+			problem = fmt.Sprintf("%s answered %d without a JSON error: %s", op, a.status, a.body)
+		}
+		tallyHostile(fmt.Sprintf("race: create versus delete, request %d", i), s.transport, problem)
+		if problem != "" {
+			t.Errorf("round %d: %s", round, problem)
+		}
+	}
+	checkTenantSecret(t, e, id, fmt.Sprintf("round %d", round))
+	if e.tenantStored(id) {
+		e.must(req{method: "DELETE", path: "/tenants/" + id}, 204)
+	}
 }
 
 // tenantStored reports whether the tenant's record or its secret is stored.
