@@ -192,7 +192,8 @@ func GraphWith(t testing.TB, o GraphOptions) Env {
 	secretscan.Register(cred, bad)
 	// The generated calendar spans 60 days back: the window reaches
 	// further back than the default so both protocols see every event.
-	conn := graphmailbox.NewConnector(graphmailbox.Options{URLGuard: devGuard, RootCAs: srv.CertPool(), CalendarBack: 90 * 24 * time.Hour})
+	conn := graphmailbox.NewConnector(graphmailbox.Options{URLGuard: devGuard, RootCAs: srv.CertPool(), CalendarBack: 90 * 24 * time.Hour,
+		Logger: secretscan.Logger()})
 	return Env{
 		Sim: sim, Graph: g,
 		Tenant: domain.Tenant{ID: "acme", DisplayName: "Acme", Protocol: domain.ProtocolGraph, IDFormat: domain.IDFormatGraph, GraphURL: srv.GraphURL,
