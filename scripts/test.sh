@@ -144,6 +144,8 @@ gotest() {
   pkg_ok=$(grep -cE '^ok\s' "$go_log")
   pkg_fail=$(grep -cE '^FAIL\s' "$go_log")
   go_counts="go test: $pass passed, $fail failed, $skip skipped (tests and subtests; packages: $pkg_ok ok, $pkg_fail failed)"
+  # The packages' secret scans (secretscan.Main), summed.
+  awk '/^secret scan: / {n++; c+=$4; f+=$7; b+=$10; h+=$NF+0} END {if (n) printf "secret scans: %d packages, %d credentials in %d forms over %d bytes of logs, answers, stores and traces: %d hits\n", n, c, f, b, h}' "$go_log"
   if [ $rc -ne 0 ]; then
     echo "go test failed; the failing tests' output:"
     awk '/^=== RUN/{buf=""} {buf=buf $0 "\n"} /^--- FAIL/{printf "%s", buf}' "$go_log" | tail -n 200

@@ -13,8 +13,6 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
-	"io"
-	"log/slog"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -41,6 +39,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/platform/secretcache"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 	"github.com/mailbridge/mailbridge/shared/testsupport/dynamotable"
+	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
 	"github.com/mailbridge/mailbridge/shared/testsupport/standin"
 )
 
@@ -315,7 +314,8 @@ func delayed(latency *atomic.Int64, prefix string, h http.Handler) http.Handler 
 }
 
 // TestMain stops the DynamoDB Local that BenchmarkCostPerSync may start.
-func TestMain(m *testing.M) { standin.Main(m) }
+// TestMain stops the stand-ins after the tests, then runs the package's secret scan.
+func TestMain(m *testing.M) { secretscan.Main(m, standin.Stop) }
 
 // costCase is one priced interval: the Exchange latency and the share of
 // mailboxes that received a message.
@@ -440,7 +440,7 @@ func (c *costSample) newWorker() *app.BatchWorker {
 		Secrets: secretcache.New(c.secrets, time.Hour, clock), Connector: connector, Clock: clock, DeferAudit: true,
 	}
 	return &app.BatchWorker{Syncer: syncer, Audit: c.worker, Progress: c.worker, Snapshots: c.worker,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Log: secretscan.Logger()}
 }
 
 // passResult is one interval, per mailbox sync.

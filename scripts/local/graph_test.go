@@ -73,6 +73,7 @@ func TestGraphDemoSyncsOverGraphThenOnlyDeltas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	scanStack(t, s)
 	s.banner()
 	ten, err := s.tenants.Get(ctx, demoTenantID)
 	if err != nil {
@@ -152,6 +153,7 @@ func TestGraphDemoSyncsOverGraphThenOnlyDeltas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	scanStack(t, s)
 	if s.demo.graphURL != firstURL {
 		s.close()
 		t.Fatalf("the simulator moved from %s to %s with its port free", firstURL, s.demo.graphURL)
@@ -172,6 +174,7 @@ func TestGraphDemoSyncsOverGraphThenOnlyDeltas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	scanStack(t, s)
 	defer s.close()
 	ten, err = s.tenants.Get(ctx, demoTenantID)
 	if err != nil || ten.GraphURL != s.demo.graphURL || ten.GraphURL == firstURL {

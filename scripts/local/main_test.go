@@ -15,6 +15,7 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
+	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
 )
 
 func testConfig(dir string) runConfig {
@@ -63,6 +64,7 @@ func TestOnceSyncsTheDemoThenOnlyDeltas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	scanStack(t, s)
 	first, err := s.runOnce(ctx, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -113,6 +115,7 @@ func TestOnceSyncsTheDemoThenOnlyDeltas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	scanStack(t, s)
 	defer s.close()
 	second, err := s.runOnce(ctx, time.Now())
 	if err != nil {
@@ -282,10 +285,11 @@ func TestConcurrencyStaysWithinBudgets(t *testing.T) {
 			cfg.workers = 16
 			cfg.demo = demoOptions{Mailboxes: 24, Items: 6, Latency: 10 * time.Millisecond, MaxConcurrency: tc.cap,
 				BackOff: time.Second, Mode: tc.mode, MaxJobs: tc.jobs}
-			s, err := openStack(context.Background(), cfg, io.Discard)
+			s, err := openStack(context.Background(), cfg, secretscan.Writer(secretscan.Logs, "local stack log"))
 			if err != nil {
 				t.Fatal(err)
 			}
+			scanStack(t, s)
 			defer s.close()
 			s.demo.sim.ResetStats()
 			r, err := s.runOnce(context.Background(), time.Now())
@@ -317,10 +321,11 @@ func TestThrottleStormConverges(t *testing.T) {
 	run := func(storm bool) tickReport {
 		cfg := testConfig(t.TempDir())
 		cfg.demo = demoOptions{Mailboxes: 16, Items: 12, BackOff: time.Second, Mode: domain.AccessImpersonation}
-		s, err := openStack(context.Background(), cfg, io.Discard)
+		s, err := openStack(context.Background(), cfg, secretscan.Writer(secretscan.Logs, "local stack log"))
 		if err != nil {
 			t.Fatal(err)
 		}
+		scanStack(t, s)
 		t.Cleanup(s.close)
 		if storm {
 			s.demo.sim.InjectFault(ewssim.Fault{Kind: ewssim.FaultSOAP, Code: "ErrorServerBusy", BackOff: time.Second, Rate: 0.3})
@@ -367,10 +372,11 @@ func TestAlwaysThrottledJobEndsTheTick(t *testing.T) {
 	cfg := testConfig(t.TempDir())
 	cfg.demo = demoOptions{Mailboxes: 2, Items: 4, Mode: domain.AccessImpersonation}
 	cfg.maxReceives = 2 // instead of 10, to keep the test short
-	s, err := openStack(context.Background(), cfg, io.Discard)
+	s, err := openStack(context.Background(), cfg, secretscan.Writer(secretscan.Logs, "local stack log"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	scanStack(t, s)
 	defer s.close()
 	s.demo.sim.InjectFault(ewssim.Fault{Kind: ewssim.FaultSOAP, Code: "ErrorServerBusy", BackOff: time.Millisecond, Mailbox: s.demo.dataset.Mailboxes[0]})
 	r, err := s.runOnce(context.Background(), time.Now())

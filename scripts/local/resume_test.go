@@ -21,6 +21,7 @@ func TestDemoOnboardingResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	scanStack(t, s)
 	// What a kill after the tenant record and 26 mailboxes leaves.
 	for _, mb := range s.demo.dataset.Mailboxes[26:] {
 		if err := s.tenants.Store.DeleteMailbox(ctx, demoTenantID, mb); err != nil {
@@ -36,6 +37,7 @@ func TestDemoOnboardingResumes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("second run: %v\n%s", err, out.String())
 	}
+	scanStack(t, s)
 	defer s.close()
 	ms, _, err := s.tenants.Store.ListMailboxes(ctx, demoTenantID, domain.MailboxQuery{Limit: 1000})
 	if err != nil {

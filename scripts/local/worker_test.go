@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"slices"
 	"sync"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 	"github.com/mailbridge/mailbridge/shared/local/localqueue"
+	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
 )
 
 // sentJobs passes the scheduler's messages on to the stack's queue and
@@ -42,10 +42,11 @@ func TestThrottledJobGoesThroughTheBatchWorker(t *testing.T) {
 	const backoff = 1500 * time.Millisecond
 	cfg := testConfig(t.TempDir())
 	cfg.demo = demoOptions{Mailboxes: 3, Items: 4, Mode: domain.AccessImpersonation}
-	s, err := openStack(context.Background(), cfg, io.Discard)
+	s, err := openStack(context.Background(), cfg, secretscan.Writer(secretscan.Logs, "local stack log"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	scanStack(t, s)
 	defer s.close()
 	sent := &sentJobs{Queue: s.sched.Queue}
 	s.sched.Queue = sent

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
 )
 
@@ -32,9 +33,14 @@ const (
 // one silently wins) and keys that differ from a field name only in case
 // (matched case-insensitively, Kelvin sign included).
 func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, limit int64) error {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
 		return &domain.Error{Code: domain.CodeUnsupported, Message: "Content-Type must be application/json"}
+	}
+	// JSON is UTF-8 (RFC 8259); a body declared in another charset would
+	// be read as something it is not.
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return &domain.Error{Code: domain.CodeUnsupported, Message: "Content-Type charset must be utf-8 (application/json is always UTF-8)"}
 	}
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
@@ -44,6 +50,12 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, dst any, limit int64) er
 	// named as sent; it needs syntactically valid JSON, else encoding/json
 	// names the syntax error.
 	if json.Valid(raw) {
+		// encoding/json decodes a null body into an empty request,
+		// which would then be refused for a missing field, not for
+		// what it is.
+		if t := bytes.TrimLeft(raw, " \t\r\n"); len(t) > 0 && t[0] != '{' {
+			return domain.Invalid("", "the body must be a JSON object")
+		}
 		if err := strictJSON(raw, jsonNames(reflect.TypeOf(dst))); err != nil {
 			return err
 		}
@@ -151,7 +163,7 @@ func query(r *http.Request, allowed ...string) (map[string]string, error) {
 	return out, nil
 }
 
-func queryInt(q map[string]string, name string) (int, error) {
+func queryLimit(q map[string]string, name string) (int, error) {
 	s, ok := q[name]
 	if !ok || s == "" {
 		return 0, nil
@@ -159,6 +171,11 @@ func queryInt(q map[string]string, name string) (int, error) {
 	n, err := strconv.Atoi(s)
 	if err != nil {
 		return 0, domain.Invalid(name, "%s must be an integer", name)
+	}
+	if n < 1 {
+		// 0 means "not given" below this point: a 0 sent must not
+		// silently become the default.
+		return 0, domain.Invalid(name, "%s must be between 1 and %d", name, app.MaxPageLimit)
 	}
 	return n, nil
 }

@@ -24,34 +24,19 @@ import (
 	"github.com/mailbridge/mailbridge/shared/local/filesecrets"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 	"github.com/mailbridge/mailbridge/shared/testsupport/golden"
+	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
 )
 
-// --- what the whole suite saw, for the leak and OpenAPI checks in TestMain ---
+// --- what the whole suite saw, for the secret scan and OpenAPI check in TestMain ---
 
 var seen struct {
 	sync.Mutex
-	secrets   map[string]bool
-	output    bytes.Buffer            // every log line and every response
 	responses map[string]map[int]bool // route pattern -> statuses answered
 }
 
-func noteSecret(c domain.Credential) {
-	seen.Lock()
-	defer seen.Unlock()
-	if seen.secrets == nil {
-		seen.secrets = map[string]bool{}
-	}
-	for _, s := range c.SecretValues() {
-		seen.secrets[s] = true
-	}
-}
-
-func noteOutput(b []byte) {
-	seen.Lock()
-	defer seen.Unlock()
-	seen.output.Write(b)
-	seen.output.WriteByte('\n')
-}
+// noteSecret registers a credential a test uses with the package's secret
+// scan (secretscan.Main also harvests the literals in these files).
+func noteSecret(c domain.Credential) { secretscan.Register(c) }
 
 func noteResponse(pattern string, status int) {
 	seen.Lock()
@@ -74,7 +59,7 @@ type logSink struct {
 func (l *logSink) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	noteOutput(p)
+	secretscan.Capture(secretscan.Logs, "API log", p)
 	return l.buf.Write(p)
 }
 
@@ -134,6 +119,8 @@ func openSecrets(t testing.TB) *filesecrets.Store {
 	if err := os.WriteFile(key, bytes.Repeat([]byte{0x42}, 32), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The file is encrypted: the scan proves no form of a secret is in it.
+	secretscan.WatchFile(t, filepath.Join(dir, "secrets.json"))
 	fs, err := filesecrets.Open(filesecrets.Options{Path: filepath.Join(dir, "secrets.json"), KeyFile: key})
 	if err != nil {
 		t.Fatal(err)
@@ -260,11 +247,13 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 // test ends.
 func openStore(t testing.TB, opts boltstore.Options) *boltstore.Store {
 	t.Helper()
-	st, err := boltstore.Open(filepath.Join(t.TempDir(), "mailbridge.db"), opts)
+	path := filepath.Join(t.TempDir(), "mailbridge.db")
+	st, err := boltstore.Open(path, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	secretscan.WatchFile(t, path)
 	return st
 }
 
@@ -326,7 +315,7 @@ func (e *env) note(pattern string, status int, h http.Header, body []byte) {
 	var b bytes.Buffer
 	_ = h.Write(&b)
 	b.Write(body)
-	noteOutput(b.Bytes())
+	secretscan.Capture(secretscan.Answers, "answer of "+pattern, b.Bytes())
 	if slices.ContainsFunc(routes, func(rt route) bool { return rt.method+" "+rt.path == pattern }) {
 		noteResponse(pattern, status)
 	}

@@ -525,7 +525,7 @@ func (s *server) listMailboxes(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, err := queryInt(q, "limit")
+	limit, err := queryLimit(q, "limit")
 	if err != nil {
 		return err
 	}
@@ -584,7 +584,7 @@ func (s *server) listAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, err := queryInt(q, "limit")
+	limit, err := queryLimit(q, "limit")
 	if err != nil {
 		return err
 	}
@@ -619,7 +619,7 @@ func (s *server) feed(w http.ResponseWriter, r *http.Request, mailbox string) er
 	if err != nil {
 		return err
 	}
-	limit, err := queryInt(q, "limit")
+	limit, err := queryLimit(q, "limit")
 	if err != nil {
 		return err
 	}

@@ -3,8 +3,6 @@ package app_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,6 +16,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 	"github.com/mailbridge/mailbridge/shared/testsupport/mailboxtest"
+	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
 	"github.com/mailbridge/mailbridge/shared/testsupport/standin"
 	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
@@ -75,7 +74,9 @@ func newCalEnv(t *testing.T) *calEnv {
 	ewsURL := standin.EWS(t, sim)
 
 	clock := storetest.NewClock(calNow)
-	bs, err := boltstore.Open(filepath.Join(t.TempDir(), "store.db"), boltstore.Options{Clock: clock})
+	dbPath := filepath.Join(t.TempDir(), "store.db")
+	secretscan.WatchFile(t, dbPath) // read when the test ends, for the secret scan
+	bs, err := boltstore.Open(dbPath, boltstore.Options{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +97,7 @@ func newCalEnv(t *testing.T) *calEnv {
 	retries := &recordedRetries{}
 	return &calEnv{sim: sim, store: bs, clock: clock, retries: retries, writes: &app.CalendarWrites{
 		Store: bs, Secrets: secrets, Calendars: ewsmailbox.NewCalendarConnector(ewsmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}}), Retries: retries,
-		Clock: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Clock: clock, Log: secretscan.Logger(),
 	}}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 	"github.com/mailbridge/mailbridge/shared/testsupport/mailboxtest"
+	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
 	"github.com/mailbridge/mailbridge/shared/testsupport/standin"
 	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
@@ -47,7 +48,9 @@ func newSimEnv(t *testing.T, mailboxes, items int, mode domain.AccessMode, opts 
 		t.Fatal(err)
 	}
 	ewsURL := standin.EWS(t, sim)
-	bs, err := boltstore.Open(filepath.Join(t.TempDir(), "store.db"), boltstore.Options{Clock: clock})
+	dbPath := filepath.Join(t.TempDir(), "store.db")
+	secretscan.WatchFile(t, dbPath) // read when the test ends, for the secret scan
+	bs, err := boltstore.Open(dbPath, boltstore.Options{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +59,7 @@ func newSimEnv(t *testing.T, mailboxes, items int, mode domain.AccessMode, opts 
 	e := &simEnv{t: t, sim: sim, ds: ds, store: bs, clock: clock}
 	e.syncer = &app.Syncer{
 		Store: bs, Secrets: secrets, Connector: ewsmailbox.NewConnector(ewsmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}}), Clock: clock,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Log: secretscan.Logger(),
 	}
 	ctx := context.Background()
 	tn := domain.Tenant{ID: "acme", DisplayName: "Acme", EWSURL: ewsURL, ExchangeVersion: "Exchange2016", AuthKind: domain.AuthBasic,
@@ -64,6 +67,7 @@ func newSimEnv(t *testing.T, mailboxes, items int, mode domain.AccessMode, opts 
 	if err := bs.CreateTenant(ctx, tn); err != nil {
 		t.Fatal(err)
 	}
+	secretscan.Register(domain.Credential{Kind: domain.AuthBasic, Username: ds.Account.Username, Password: ds.Account.Password}) // generated: Harvest cannot see it
 	if err := secrets.PutCredential(ctx, "acme", domain.Credential{Kind: domain.AuthBasic, Username: ds.Account.Username, Password: ds.Account.Password}); err != nil {
 		t.Fatal(err)
 	}
@@ -451,7 +455,7 @@ func TestSimCrashSafety(t *testing.T) {
 func TestSimNoSecretsLeak(t *testing.T) {
 	e := newSimEnv(t, 2, 50, domain.AccessImpersonation, ewssim.Options{})
 	var logs bytes.Buffer
-	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := slog.New(slog.NewJSONHandler(io.MultiWriter(&logs, secretscan.Writer(secretscan.Logs, "log")), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.syncer.Log = log
 	ctx := context.Background()
 	good, _ := e.syncer.Secrets.GetCredential(ctx, "acme")

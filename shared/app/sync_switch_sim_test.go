@@ -2,8 +2,6 @@ package app_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -17,6 +15,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 	"github.com/mailbridge/mailbridge/shared/testsupport/mailboxtest"
+	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
 	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
 
@@ -54,7 +53,9 @@ func newSwitchEnv(t *testing.T, onboarded domain.Protocol) *switchEnv {
 	}
 	t.Cleanup(func() { _ = srv.Close() })
 	clock := storetest.NewClock(t0)
-	bs, err := boltstore.Open(filepath.Join(t.TempDir(), "store.db"), boltstore.Options{Clock: clock})
+	dbPath := filepath.Join(t.TempDir(), "store.db")
+	secretscan.WatchFile(t, dbPath) // read when the test ends, for the secret scan
+	bs, err := boltstore.Open(dbPath, boltstore.Options{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func newSwitchEnv(t *testing.T, onboarded domain.Protocol) *switchEnv {
 	guard := &urlguard.Policy{DevLoopback: true}
 	secrets := &mailboxtest.Secrets{}
 	e := &switchEnv{t: t, sim: sim, graph: g, store: bs, clock: clock}
-	e.syncer = &app.Syncer{Store: bs, Secrets: secrets, Clock: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	e.syncer = &app.Syncer{Store: bs, Secrets: secrets, Clock: clock, Log: secretscan.Logger(),
 		Connector: app.Protocols{
 			EWS:   app.ProtocolAdapters{Connector: ewsmailbox.NewConnector(ewsmailbox.Options{URLGuard: guard, RootCAs: srv.CertPool()})},
 			Graph: app.ProtocolAdapters{Connector: graphmailbox.NewConnector(graphmailbox.Options{URLGuard: guard, RootCAs: srv.CertPool(), PageSize: 4})},

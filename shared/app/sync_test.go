@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,6 +16,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
 	"github.com/mailbridge/mailbridge/shared/platform/secretcache"
 	"github.com/mailbridge/mailbridge/shared/testsupport/mailboxtest"
+	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
 	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
 
@@ -153,7 +152,9 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	clock := storetest.NewClock(t0)
-	bs, err := boltstore.Open(filepath.Join(t.TempDir(), "store.db"), boltstore.Options{Clock: clock})
+	dbPath := filepath.Join(t.TempDir(), "store.db")
+	secretscan.WatchFile(t, dbPath) // read when the test ends, for the secret scan
+	bs, err := boltstore.Open(dbPath, boltstore.Options{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ func newEnv(t *testing.T) *env {
 	e := &env{t: t, store: cs, bolt: bs, x: x, clock: clock}
 	e.syncer = &app.Syncer{
 		Store: cs, Secrets: secrets, Connector: x, Clock: clock,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Log: secretscan.Logger(),
 	}
 	return e
 }

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -17,6 +15,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
+	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
 )
 
 // scriptedSyncer answers each mailbox with a scripted error and records
@@ -67,7 +66,7 @@ func jobMsg(id, mailbox, group string) app.BatchMessage {
 	return app.BatchMessage{ID: id, Body: body, ReceiptHandle: "rh-" + id, GroupID: group}
 }
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+var quiet = secretscan.Logger()
 
 func TestBatchWorkerOutcomes(t *testing.T) {
 	syncer := &scriptedSyncer{answers: map[string]error{
@@ -130,7 +129,9 @@ func multiMsg(id string, serial bool, receives int, mailboxes ...string) app.Bat
 
 func progressStore(t *testing.T) *boltstore.Store {
 	t.Helper()
-	st, err := boltstore.Open(filepath.Join(t.TempDir(), "store.db"), boltstore.Options{})
+	dbPath := filepath.Join(t.TempDir(), "store.db")
+	secretscan.WatchFile(t, dbPath) // read when the test ends, for the secret scan
+	st, err := boltstore.Open(dbPath, boltstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

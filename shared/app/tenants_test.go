@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
 	"github.com/mailbridge/mailbridge/shared/local/filesecrets"
+	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
 	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
 
@@ -74,7 +74,9 @@ func (tenantsAllowURLs) CheckURL(context.Context, string) (*url.URL, error) { re
 func newTestTenants(t *testing.T, log *tenantsCallLog) (*Tenants, *tenantsOrderStore) {
 	t.Helper()
 	dir := t.TempDir()
-	bs, err := boltstore.Open(filepath.Join(dir, "db"), boltstore.Options{})
+	dbPath := filepath.Join(dir, "db")
+	secretscan.WatchFile(t, dbPath) // read when the test ends, for the secret scan
+	bs, err := boltstore.Open(dbPath, boltstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,13 +85,14 @@ func newTestTenants(t *testing.T, log *tenantsCallLog) (*Tenants, *tenantsOrderS
 	if err := os.WriteFile(key, []byte(strings.Repeat("ab", 32)), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	secretscan.WatchFile(t, filepath.Join(dir, "secrets.json")) // encrypted: no form of a secret may show
 	fs, err := filesecrets.Open(filesecrets.Options{Path: filepath.Join(dir, "secrets.json"), KeyFile: key})
 	if err != nil {
 		t.Fatal(err)
 	}
 	st := &tenantsOrderStore{Store: bs, log: log}
 	return &Tenants{Store: st, Secrets: &tenantsOrderSecrets{SecretStore: fs, log: log}, Checker: tenantsOKChecker{},
-		Clock: storetest.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)), URLs: tenantsAllowURLs{}, Log: slog.New(slog.DiscardHandler)}, st
+		Clock: storetest.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)), URLs: tenantsAllowURLs{}, Log: secretscan.Logger()}, st
 }
 
 // TestOffboardOrderAndRetry: mark offboarded, then schedule the secret's

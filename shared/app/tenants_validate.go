@@ -118,6 +118,11 @@ func validateText(field, s string, max int) *domain.Error {
 		if r == '<' || r == '>' {
 			return domain.Invalid(field, "must not contain '<' or '>'")
 		}
+		// Bidirectional overrides and zero-width characters make a
+		// name read differently from what it is ("Trojan Source").
+		if unicode.Is(unicode.Cf, r) {
+			return domain.Invalid(field, "must not contain invisible formatting characters (U+%04X)", r)
+		}
 	}
 	return nil
 }
@@ -169,6 +174,15 @@ func ValidateCredential(c domain.Credential) *domain.Error {
 		if err := validateSecretField(f.name, f.value, f.max, f.multiline); err != nil {
 			return err
 		}
+	}
+	// RFC 7617: Basic sends user-id ":" password, so a colon in the user
+	// name would move the split; NTLM sends DOMAIN\user, so the domain
+	// holds none of the separators an account name could be written with.
+	if c.Kind == domain.AuthBasic && strings.Contains(c.Username, ":") {
+		return domain.Invalid("credentials.username", "a basic-auth username must not contain ':'")
+	}
+	if c.Kind == domain.AuthNTLM && strings.ContainsAny(c.Domain, `\/@:`) {
+		return domain.Invalid("credentials.domain", "the NTLM domain must be a plain domain name, without '\\', '/', '@' or ':'")
 	}
 	if c.Kind == domain.AuthOAuthCert {
 		if !strings.Contains(c.CertPEM, "-----BEGIN ") {

@@ -107,21 +107,35 @@ func (c Credential) Validate() *Error {
 			return Invalid("credentials.password", "password is required for %s auth", c.Kind)
 		}
 	case AuthOAuthSecret:
-		if c.EntraTenant == "" || c.ClientID == "" {
-			return Invalid("credentials.clientId", "entraTenant and clientId are required for oauth auth")
+		if err := c.validateOAuthIDs(); err != nil {
+			return err
 		}
 		if c.ClientSecret == "" {
 			return Invalid("credentials.clientSecret", "clientSecret is required for oauth_secret auth")
 		}
 	case AuthOAuthCert:
-		if c.EntraTenant == "" || c.ClientID == "" {
-			return Invalid("credentials.clientId", "entraTenant and clientId are required for oauth auth")
+		if err := c.validateOAuthIDs(); err != nil {
+			return err
 		}
-		if c.CertPEM == "" || c.KeyPEM == "" {
-			return Invalid("credentials.certPem", "certPem and keyPem are required for oauth_cert auth")
+		if c.CertPEM == "" {
+			return Invalid("credentials.certPem", "certPem and keyPem are required for oauth_cert auth (certPem is missing)")
+		}
+		if c.KeyPEM == "" {
+			return Invalid("credentials.keyPem", "certPem and keyPem are required for oauth_cert auth (keyPem is missing)")
 		}
 	default:
 		return Invalid("credentials.kind", "kind must be one of basic, ntlm, oauth_secret, oauth_cert")
+	}
+	return nil
+}
+
+// validateOAuthIDs names the missing one of entraTenant and clientId.
+func (c Credential) validateOAuthIDs() *Error {
+	if c.EntraTenant == "" {
+		return Invalid("credentials.entraTenant", "entraTenant and clientId are required for oauth auth (entraTenant is missing)")
+	}
+	if c.ClientID == "" {
+		return Invalid("credentials.clientId", "entraTenant and clientId are required for oauth auth (clientId is missing)")
 	}
 	return nil
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
 	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
 
@@ -50,7 +49,7 @@ func (w *recordedWrites) HandleRetry(_ context.Context, in domain.CalendarRetry)
 	return out
 }
 
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+var quiet = secretscan.Logger()
 
 func writeRequest(id string) string {
 	b, _ := json.Marshal(domain.WriteRequest{ID: id, TenantID: "acme", Mailbox: "ann@contoso.com", ClientEventID: "trip-" + id,

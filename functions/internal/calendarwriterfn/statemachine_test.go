@@ -23,6 +23,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
+	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
 	"github.com/mailbridge/mailbridge/shared/testsupport/standin"
 	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
@@ -89,7 +90,9 @@ func newSFNEnv(t *testing.T, now time.Time) *sfnEnv {
 
 	ctx := context.Background()
 	clock := storetest.NewClock(now)
-	bs, err := boltstore.Open(filepath.Join(t.TempDir(), "store.db"), boltstore.Options{Clock: clock})
+	dbPath := filepath.Join(t.TempDir(), "store.db")
+	secretscan.WatchFile(t, dbPath) // read when the test ends, for the secret scan
+	bs, err := boltstore.Open(dbPath, boltstore.Options{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

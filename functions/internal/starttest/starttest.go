@@ -58,7 +58,9 @@ func Run(t *testing.T, main func(), cases []Case) {
 			cmd := exec.Command(os.Args[0], "-test.run=^"+parent+"$")
 			// Only the case's settings: none of the caller's MAILBRIDGE_*
 			// variables leak in; a region lets the AWS configuration load.
-			cmd.Env = []string{childVar + "=1", "AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true"}
+			// SECRETSCAN_CHILD (secretscan.ChildEnv): the child's TestMain
+			// runs the test only; the parent's scans.
+			cmd.Env = []string{childVar + "=1", "SECRETSCAN_CHILD=1", "AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true"}
 			for k, v := range tc.Env {
 				cmd.Env = append(cmd.Env, k+"="+v)
 			}

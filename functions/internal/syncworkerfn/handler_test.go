@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
 	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
 
@@ -68,7 +68,7 @@ func job(mailbox string) string {
 
 func TestHandlerReportsPartialBatchFailure(t *testing.T) {
 	rq := &requeues{}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	quiet := secretscan.Logger()
 	w := &app.BatchWorker{Syncer: answers{
 		"busy@acme.com":  &app.RetryLater{After: 4 * time.Second, Reason: "throttled"},
 		"flaky@acme.com": errors.New("dynamodb unavailable"),
@@ -126,8 +126,8 @@ func TestHandlerReportsPartialBatchFailure(t *testing.T) {
 func TestHandlerDropsTheSampleBody(t *testing.T) {
 	// The unmodified sample's body ("Message Body") is no job: it is
 	// logged and dropped, not redelivered until the dead-letter queue.
-	w := &app.BatchWorker{Syncer: answers{}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	h := handler(w.Process, &batchMetrics{out: io.Discard, stage: "dev", clock: storetest.NewClock(time.Time{})}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w := &app.BatchWorker{Syncer: answers{}, Log: secretscan.Logger()}
+	h := handler(w.Process, &batchMetrics{out: io.Discard, stage: "dev", clock: storetest.NewClock(time.Time{})}, secretscan.Logger())
 	resp, err := h(context.Background(), sampleEvent(t))
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("resp %+v err %v: want no failures", resp, err)
@@ -149,7 +149,7 @@ func TestHandlerPassesGroupAndReceiveCount(t *testing.T) {
 		got = msgs
 		return app.BatchResult{}
 	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	quiet := secretscan.Logger()
 	if _, err := handler(process, &batchMetrics{out: io.Discard, stage: "prod", clock: storetest.NewClock(time.Unix(1700000000, 0))}, quiet)(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}

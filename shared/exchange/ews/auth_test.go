@@ -27,6 +27,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf16"
+
+	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
 )
 
 const (
@@ -432,6 +434,7 @@ func TestOAuthClientSecret(t *testing.T) {
 	ts := newTokenServer(t)
 	a := ts.secretAuth(t)
 	traceDir := t.TempDir()
+	secretscan.WatchDir(t, secretscan.Traces, traceDir) // the package scan reads the trace files
 	tr, err := NewTracer(traceDir)
 	if err != nil {
 		t.Fatal(err)
@@ -491,6 +494,7 @@ func TestOAuthCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	traceDir := t.TempDir()
+	secretscan.WatchDir(t, secretscan.Traces, traceDir) // the package scan reads the trace files
 	tr, _ := NewTracer(traceDir)
 	c := ts.client(t, a, tr)
 	for range 2 {
@@ -517,6 +521,7 @@ func TestOAuthRejectedIsAuthFailure(t *testing.T) {
 	ts.reject = true
 	a := ts.secretAuth(t)
 	traceDir := t.TempDir()
+	secretscan.WatchDir(t, secretscan.Traces, traceDir) // the package scan reads the trace files
 	tr, _ := NewTracer(traceDir)
 	err := syncInbox(ts.client(t, a, tr))
 	if Classify(err) != ClassAuth || !errors.Is(err, ErrAuthFailed) {
@@ -548,6 +553,7 @@ func TestTraceRedactsAndRecords(t *testing.T) {
 	srv := newCaptureServer(t, 200, readFixture(t, "responses/syncfolderitems-all-kinds.xml"))
 	srv.header.Set("Set-Cookie", "exchangecookie=abc123secretcookie")
 	dir := t.TempDir()
+	secretscan.WatchDir(t, secretscan.Traces, dir) // the package scan reads the trace files
 	tr, err := NewTracer(dir)
 	if err != nil {
 		t.Fatal(err)

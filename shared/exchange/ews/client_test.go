@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
+	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
 )
 
 type fixedClock struct{ t time.Time }
@@ -647,6 +648,7 @@ func TestParseRetryAfter(t *testing.T) {
 func TestConcurrentCalls(t *testing.T) {
 	srv := newCaptureServer(t, 200, readFixture(t, "responses/syncfolderitems-all-kinds.xml"))
 	dir := t.TempDir()
+	secretscan.WatchDir(t, secretscan.Traces, dir) // the package scan reads the trace files
 	tr, err := NewTracer(dir)
 	if err != nil {
 		t.Fatal(err)

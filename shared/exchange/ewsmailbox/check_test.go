@@ -46,7 +46,7 @@ type checkEnv struct {
 	srv     *ewssim.Server
 	certPEM string
 	keyPEM  string
-	checker *ewsmailbox.Checker
+	checker scannedChecker
 }
 
 var (
@@ -100,7 +100,7 @@ func newCheckEnv() (*checkEnv, error) {
 	}
 	// The server lives for the whole test binary; the OS reclaims it.
 	return &checkEnv{sim: sim, srv: srv, certPEM: certPEM, keyPEM: keyPEM,
-		checker: ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{Client: ewsmailbox.Options{RootCAs: srv.CertPool(), URLGuard: simOptions.URLGuard}})}, nil
+		checker: scannedChecker{ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{Client: ewsmailbox.Options{RootCAs: srv.CertPool(), URLGuard: simOptions.URLGuard}})}}, nil
 }
 
 func newCert() (certPEM, keyPEM string, err error) {

@@ -6,13 +6,18 @@ package dynamotable
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/mailbridge/mailbridge/shared/aws/dynamostore"
+	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
 )
 
 // New creates a table named prefix-<nanoseconds> through client (tests
@@ -30,5 +35,31 @@ func New(t testing.TB, client *dynamodb.Client, prefix string) (*dynamostore.Sto
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.DeleteTable(context.Background()) })
+	// Runs before the delete above: the package's secret scan reads every
+	// record the test left.
+	secretscan.WatchStore(t, "DynamoDB table "+name, func() (string, error) { return Dump(context.Background(), client, name) })
 	return store, name
+}
+
+// Dump lists every item of the table, one JSON object per line (each
+// attribute as its typed member, {"Value":...}), sorted, so two dumps of
+// the same records are equal.
+func Dump(ctx context.Context, client *dynamodb.Client, table string) (string, error) {
+	var items []string
+	p := dynamodb.NewScanPaginator(client, &dynamodb.ScanInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return "", err
+		}
+		for _, m := range page.Items {
+			b, err := json.Marshal(m)
+			if err != nil {
+				return "", err
+			}
+			items = append(items, string(b))
+		}
+	}
+	sort.Strings(items)
+	return strings.Join(items, "\n"), nil
 }

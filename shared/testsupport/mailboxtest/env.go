@@ -26,6 +26,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/exchange/graphmailbox"
 	"github.com/mailbridge/mailbridge/shared/exchange/graphsim"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
+	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
 )
 
 // Env is one protocol's mailbox ports on its simulator.
@@ -140,6 +141,7 @@ func EWS(t testing.TB, o Options) Env {
 	cred := domain.Credential{Kind: domain.AuthBasic, Username: ds.Account.Username, Password: ds.Account.Password}
 	bad := cred
 	bad.Password = "Wr0ng-Passw0rd"
+	secretscan.Register(cred, bad)
 	return Env{
 		Sim: sim,
 		Tenant: domain.Tenant{ID: "acme", DisplayName: "Acme", Protocol: domain.ProtocolEWS, EWSURL: srv.EWSURL, ExchangeVersion: "Exchange2016",
@@ -187,9 +189,11 @@ func GraphWith(t testing.TB, o GraphOptions) Env {
 		ClientSecret: ds.Account.ClientSecret, Authority: srv.URL}
 	bad := cred
 	bad.ClientSecret = "wrong-client-secret"
+	secretscan.Register(cred, bad)
 	// The generated calendar spans 60 days back: the window reaches
 	// further back than the default so both protocols see every event.
-	conn := graphmailbox.NewConnector(graphmailbox.Options{URLGuard: devGuard, RootCAs: srv.CertPool(), CalendarBack: 90 * 24 * time.Hour})
+	conn := graphmailbox.NewConnector(graphmailbox.Options{URLGuard: devGuard, RootCAs: srv.CertPool(), CalendarBack: 90 * 24 * time.Hour,
+		Logger: secretscan.Logger()})
 	return Env{
 		Sim: sim, Graph: g,
 		Tenant: domain.Tenant{ID: "acme", DisplayName: "Acme", Protocol: domain.ProtocolGraph, IDFormat: domain.IDFormatGraph, GraphURL: srv.GraphURL,

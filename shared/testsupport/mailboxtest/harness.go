@@ -2,8 +2,6 @@ package mailboxtest
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -13,6 +11,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
+	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
 	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
 )
 
@@ -32,7 +31,9 @@ func NewHarness(t testing.TB, env Env) *Harness {
 	t.Helper()
 	now := time.Now().UTC().Truncate(time.Minute)
 	clock := storetest.NewClock(now)
-	bs, err := boltstore.Open(filepath.Join(t.TempDir(), "store.db"), boltstore.Options{Clock: clock})
+	dbPath := filepath.Join(t.TempDir(), "store.db")
+	secretscan.WatchFile(t, dbPath) // read when the test ends, for the package's secret scan
+	bs, err := boltstore.Open(dbPath, boltstore.Options{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func NewHarness(t testing.TB, env Env) *Harness {
 	}
 	return &Harness{T: t, Env: env, Store: bs, Clock: clock, Syncer: &app.Syncer{
 		Store: bs, Secrets: secrets, Connector: env.Connector, Clock: clock,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Log: secretscan.Logger(),
 	}}
 }
 
@@ -65,7 +66,11 @@ func (h *Harness) Job(m string) domain.SyncJob {
 
 // Sync runs one job for m.
 func (h *Harness) Sync(m string) (app.SyncResult, error) {
-	return h.Syncer.SyncMailbox(context.Background(), h.Job(m))
+	res, err := h.Syncer.SyncMailbox(context.Background(), h.Job(m))
+	if err != nil {
+		secretscan.Capture(secretscan.Answers, "sync error", []byte(err.Error()))
+	}
+	return res, err
 }
 
 // MustSync runs one job for m and fails the test on an error.
