@@ -238,7 +238,7 @@ func (s *Store) SaveIdempotent(ctx context.Context, tenantID, scope, idemKey str
 	ptr := key(tenantPK(tenantID), idemPointerSK(scope, idemKey))
 	ptr["kpk"], ptr["ksk"] = str(idemPK(scope)), str(idemKey)
 	ptr["ttl"] = it["ttl"]
-	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	in := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: &types.Put{
 			TableName: s.table, Item: it,
 			// An expired record may linger until TTL deletion: replace it.
@@ -247,9 +247,26 @@ func (s *Store) SaveIdempotent(ctx context.Context, tenantID, scope, idemKey str
 			ExpressionAttributeValues: item{":now": num(now.UnixMilli())},
 		}},
 		{Put: &types.Put{TableName: s.table, Item: ptr}},
-	}})
-	if err == nil {
-		return value, false, nil
+	}}
+	var err error
+	// Concurrent requests with one key meet as a TransactionConflict
+	// (another transaction is writing the record) rather than as a failed
+	// condition. Such a request must still learn whose record won, or it
+	// would answer as if it had taken the key: so the write is tried
+	// again until one of the two outcomes below is known.
+	for attempt := 0; ; attempt++ {
+		_, err = s.db.TransactWriteItems(ctx, in)
+		if err == nil {
+			return value, false, nil
+		}
+		if !isTransactionConflict(err) || attempt == idemConflictRetries {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, false, fmt.Errorf("dynamostore: save idempotency record: %w", ctx.Err())
+		case <-time.After(time.Duration(attempt+1) * 20 * time.Millisecond):
+		}
 	}
 	var tce *types.TransactionCanceledException
 	if !errors.As(err, &tce) || len(tce.CancellationReasons) == 0 || aws.ToString(tce.CancellationReasons[0].Code) != "ConditionalCheckFailed" {
@@ -260,6 +277,34 @@ func (s *Store) SaveIdempotent(ctx context.Context, tenantID, scope, idemKey str
 		return nil, false, fmt.Errorf("dynamostore: read idempotency record: %w", err)
 	}
 	return getB(out.Item, "val"), true, nil
+}
+
+// idemConflictRetries bounds the retries of an idempotency record write
+// that met a concurrent one (about 1 s in all).
+const idemConflictRetries = 8
+
+// isTransactionConflict reports a transaction cancelled because another
+// one was writing the same item: nothing was written, and trying again
+// gives a definite answer.
+func isTransactionConflict(err error) bool {
+	var tconf *types.TransactionConflictException
+	if errors.As(err, &tconf) {
+		return true
+	}
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		return false
+	}
+	conflict := false
+	for _, r := range tce.CancellationReasons {
+		switch aws.ToString(r.Code) {
+		case "ConditionalCheckFailed":
+			return false
+		case "TransactionConflict":
+			conflict = true
+		}
+	}
+	return conflict
 }
 
 // purgeIdempotent deletes the idempotency records the pointers name, each

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mailbridge/mailbridge/shared/aws/dynamostore"
 	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
@@ -35,6 +36,19 @@ func New(t testing.TB, client *dynamodb.Client, prefix string) (*dynamostore.Sto
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.DeleteTable(context.Background()) })
+	// Tests run the store on fixed clocks in the past, so the expiry times
+	// it writes are already past in real time, and DynamoDB Local's TTL
+	// sweeper (which runs on real time) would delete records the test still
+	// holds live, at random moments: an idempotency record vanished in the
+	// middle of a race test. Expiry is the store's rule (it checks the
+	// expiry on read), tested on its own clock; the sweeper is only AWS's
+	// clean-up, so tests turn it off.
+	if _, err := client.UpdateTimeToLive(context.Background(), &dynamodb.UpdateTimeToLiveInput{
+		TableName:               aws.String(name),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String("ttl"), Enabled: aws.Bool(false)},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	// Runs before the delete above: the package's secret scan reads every
 	// record the test left.
 	secretscan.WatchStore(t, "DynamoDB table "+name, func() (string, error) { return Dump(context.Background(), client, name) })
