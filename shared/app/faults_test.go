@@ -65,7 +65,7 @@ const (
 		`<body><form method="post" action="/adfs/ls/"><input type="hidden" name="echo" value="Basic {basic} {secret}"/></form></body></html>`
 	htmlProxy = `<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1>` +
 		`<p>The proxy server received an invalid response from an upstream server.</p><pre>Authorization: Basic {basic}</pre><hr>nginx</body></html>`
-	xmlNotSOAP = `<?xml version="1.0"?><Error><Code>Authorization Basic {basic}</Code><Message>Service temporarily moved</Message></Error>`
+	xmlNotSOAP  = `<?xml version="1.0"?><Error><Code>Authorization Basic {basic}</Code><Message>Service temporarily moved</Message></Error>`
 	soapOddRoot = `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>` +
 		`<Maintenance xmlns="urn:contoso:portal"><Note>back soon</Note></Maintenance></s:Body></s:Envelope>`
 	jsonForEWS = `{"error":"not found","path":"/EWS/Exchange.asmx"}`

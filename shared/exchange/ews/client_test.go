@@ -135,7 +135,7 @@ func TestErrorClassification(t *testing.T) {
 		{name: "HTTP 500 without a fault", status: 500, file: "broken/html-no-doctype.html",
 			layer: LayerTransport, class: ClassTransient, errSubstr: "HTTP 500"},
 		{name: "HTTP 200 HTML sign-in page", status: 200, file: "broken/html-no-doctype.html",
-			layer: LayerTransport, class: ClassPermanent, errSubstr: "not a SOAP envelope"},
+			layer: LayerTransport, class: ClassPermanent, errSubstr: "an HTML page, not SOAP"},
 		{name: "HTTP 200 truncated body", status: 200, file: "broken/truncated.xml",
 			layer: LayerTransport, class: ClassTransient, errSubstr: "ended before"},
 		{name: "HTTP 200 not XML", status: 200, file: "broken/not-xml.txt",
