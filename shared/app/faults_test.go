@@ -107,6 +107,9 @@ func ewsFaults(timeout time.Duration) []faultCase {
 		{name: "connection reset mid-body", fault: ewssim.Fault{Kind: ewssim.FaultReset},
 			status: domain.MailboxError, fate: fateRedelivered,
 			lastError: []string{"TruncatedBody", "stopped mid-way"}, hint: "cut off on its way"},
+		{name: "connection reset before any answer", fault: ewssim.Fault{Kind: ewssim.FaultDrop},
+			status: domain.MailboxError, fate: fateRedelivered,
+			lastError: []string{"ConnectionFailed", "broke before an answer"}, hint: "DNS and firewall"},
 		{name: "body cut mid-XML", fault: ewssim.Fault{Kind: ewssim.FaultTruncated},
 			status: domain.MailboxError, fate: fateRedelivered,
 			lastError: []string{"TruncatedBody", "stopped mid-way"}, hint: "cut off on its way"},
@@ -165,6 +168,9 @@ func graphFaults(timeout time.Duration) []faultCase {
 		{name: "connection reset mid-body", fault: ewssim.Fault{Kind: ewssim.FaultReset},
 			status: domain.MailboxError, fate: fateRedelivered,
 			lastError: []string{"TruncatedBody", "stopped mid-way"}, hint: "cut off on its way"},
+		{name: "connection reset before any answer", fault: ewssim.Fault{Kind: ewssim.FaultDrop},
+			status: domain.MailboxError, fate: fateRedelivered,
+			lastError: []string{"ConnectionFailed", "broke before an answer"}, hint: "DNS and firewall"},
 		{name: "gzip garbage", fault: ewssim.Fault{Kind: ewssim.FaultRaw, ContentType: "application/json", Header: map[string]string{"Content-Encoding": "gzip"}, Body: gzipJunk},
 			status: domain.MailboxError, fate: fateRedelivered,
 			lastError: []string{"BadContentEncoding", "could not be decompressed"}, hint: "compression"},
@@ -235,7 +241,7 @@ func runFault(t *testing.T, env mailboxtest.Env, tc faultCase) (lost, doubled in
 	f := tc.fault
 	f.Mailbox = m
 	if !tc.first && f.Skip == 0 {
-		f.Skip = 3
+		f.Skip = 6
 	}
 	f.Body = plantSecrets(f.Body, env.Credential)
 	inject(env, f)
@@ -254,7 +260,7 @@ func runFault(t *testing.T, env mailboxtest.Env, tc faultCase) (lost, doubled in
 	case err != nil:
 		fate = fateRedelivered
 	}
-	t.Logf("after one sync: status %q, lastError %q, hint %q, job %s (%v)", mb.Status, mb.LastError, mb.Hint, fate, err)
+	t.Logf("after one sync (%d calls let through first): status %q, lastError %q, hint %q, job %s (%v)", f.Skip, mb.Status, mb.LastError, mb.Hint, fate, err)
 	if mb.Status != tc.status {
 		t.Errorf("status %q, want %q", mb.Status, tc.status)
 	}
@@ -271,6 +277,12 @@ func runFault(t *testing.T, env mailboxtest.Env, tc faultCase) (lost, doubled in
 	}
 	if tc.fate == fateRequeued && rl != nil && rl.After < tc.after {
 		t.Errorf("requeued after %s, before the %s the server asked for", rl.After, tc.after)
+	}
+	// A fault mid-sync finds pages stored and checkpointed before it: the
+	// rerun must neither lose what came after nor double what came before.
+	before := len(h.Feed(m))
+	if !tc.first && before == 0 {
+		t.Errorf("the fault was to hit mid-sync, but nothing was stored before it")
 	}
 	record, _ := json.Marshal(mb)
 	errText := ""

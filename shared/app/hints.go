@@ -402,7 +402,8 @@ func (f HintFacts) errorHint() string {
 		return h + "."
 	}
 	if f.Kind == domain.AccessTransient {
-		return "Exchange could not be reached or answered with a temporary error: check the URL, DNS and firewall (Exchange must be reachable from Mailbridge's egress addresses), then check again."
+		return fmt.Sprintf("%s could not be reached or answered with a temporary error: check the URL, DNS and firewall (%s must be reachable from Mailbridge's egress addresses), then check again.",
+			f.service(), f.service())
 	}
 	h := "Exchange refused the request"
 	if f.Code != "" {

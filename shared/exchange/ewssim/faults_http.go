@@ -68,6 +68,18 @@ func SendCut(w http.ResponseWriter, kind FaultKind, status int, contentType stri
 	panic(http.ErrAbortHandler) // the server drops the connection or resets the stream
 }
 
+// Drop resets the connection without answering (FaultDrop): a stream
+// reset over HTTP/2.
+func Drop(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			reset(conn)
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
+}
+
 // reset closes conn with a TCP reset rather than an orderly close.
 func reset(conn net.Conn) {
 	raw := conn

@@ -309,6 +309,9 @@ func (s *Sim) answerFault(w http.ResponseWriter, r *http.Request, f Fault, targe
 	case FaultHang:
 		Hang(r.Context())
 		return true
+	case FaultDrop:
+		Drop(w)
+		return true
 	case FaultInvalidateSyncState:
 		if target != "" {
 			_ = s.InvalidateSyncStates(target, "")

@@ -191,6 +191,8 @@ const (
 	// Content-Length) and the first half of the answer, then resets the
 	// connection.
 	FaultReset
+	// FaultDrop resets the connection before answering anything.
+	FaultDrop
 )
 
 // Fault is an injection rule. Empty Op or Mailbox match any; Skip lets
@@ -221,7 +223,7 @@ type Fault struct {
 // status, body or connection) rather than answering as Exchange would.
 func (f Fault) Transport() bool {
 	switch f.Kind {
-	case FaultRaw, FaultHang, FaultReset, FaultTruncated:
+	case FaultRaw, FaultHang, FaultReset, FaultTruncated, FaultDrop:
 		return true
 	}
 	return false

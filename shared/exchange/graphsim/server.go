@@ -541,7 +541,7 @@ type faultRule struct {
 // $batch request as a whole, not to the requests inside it: FaultRaw (a
 // verbatim answer: an HTML page, a gateway's error, an empty body),
 // FaultHang, FaultTruncated and FaultReset (the answer cut, or the
-// connection reset, half way).
+// connection reset, half way) and FaultDrop (reset before any answer).
 func (s *Server) InjectFault(f ewssim.Fault) {
 	f.Mailbox = strings.ToLower(strings.TrimSpace(f.Mailbox))
 	s.fmu.Lock()
@@ -609,6 +609,9 @@ func (c *call) answerFault(f ewssim.Fault) bool {
 		return true
 	case ewssim.FaultHang:
 		ewssim.Hang(c.r.Context())
+		return true
+	case ewssim.FaultDrop:
+		ewssim.Drop(c.w)
 		return true
 	case ewssim.FaultInvalidateSyncState:
 		_ = c.s.sim.InvalidateSyncStates(c.mb.Address, "")
