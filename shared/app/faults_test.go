@@ -223,7 +223,7 @@ func TestExchangeFaults(t *testing.T) {
 		return
 	}
 	e, g := tally.ews.Load(), tally.graph.Load()
-	fmt.Printf("exchange fault suite: %d faults (EWS %d, Graph %d), each reported within one sync, %d lost, %d doubled\n",
+	fmt.Printf("exchange fault suite: %d faults (EWS %d, Graph %d), each reported within one sync and by an access check, %d lost, %d doubled\n",
 		e+g, e, g, tally.lost.Load(), tally.doubled.Load())
 }
 
@@ -237,6 +237,7 @@ func runFault(t *testing.T, env mailboxtest.Env, tc faultCase) (lost, doubled in
 	var logs bytes.Buffer
 	h.Syncer.Log = slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m := env.Mailboxes[0]
+	verifyFault(t, h, tc)
 
 	f := tc.fault
 	f.Mailbox = m
@@ -325,6 +326,53 @@ func runFault(t *testing.T, env mailboxtest.Env, tc faultCase) (lost, doubled in
 		t.Errorf("feed after recovery: %d creates for %d items, %d lost, %d doubled", len(got), len(want), lost, doubled)
 	}
 	return lost, doubled
+}
+
+// verifyFault runs the access check (POST /tenants/{id}/verify) into the
+// fault's first call: the admin who checks a mailbox reads the same
+// status, the same fix and, unless Exchange was only throttling, the same
+// named fault as after a sync.
+func verifyFault(t *testing.T, h *mailboxtest.Harness, tc faultCase) {
+	t.Helper()
+	env, m := h.Env, h.Env.Mailboxes[0]
+	f := tc.fault
+	f.Mailbox, f.Skip = m, 0
+	f.Body = plantSecrets(f.Body, env.Credential)
+	inject(env, f)
+	defer clearFaults(env)
+	// The sync after it must show the fault by itself: the record goes
+	// back to what it was.
+	before, err := h.Store.GetMailbox(t.Context(), env.Tenant.ID, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := h.Store.PutMailbox(t.Context(), before); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	tenants := &app.Tenants{Store: h.Store, Secrets: h.Syncer.Secrets, Checker: env.Checker, Clock: h.Clock, Log: h.Syncer.Log}
+	rep, err := tenants.Verify(t.Context(), env.Tenant.ID, m)
+	if err != nil || len(rep.Mailboxes) != 1 {
+		t.Fatalf("verify: %+v, %v", rep, err)
+	}
+	r := rep.Mailboxes[0]
+	mb, err := h.Store.GetMailbox(t.Context(), env.Tenant.ID, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("verify: status %q, detail %q, hint %q", r.Status, r.Detail, r.Hint)
+	if r.Status != tc.status || mb.Status != tc.status {
+		t.Errorf("verify reports %q and records %q, want %q", r.Status, mb.Status, tc.status)
+	}
+	if !strings.Contains(r.Hint, tc.hint) {
+		t.Errorf("verify's hint %q lacks %q", r.Hint, tc.hint)
+	}
+	if code := tc.lastError[0]; !strings.Contains(r.Detail, code) || mb.LastError != r.Detail {
+		t.Errorf("verify's detail %q (recorded as lastError %q) does not name %q", r.Detail, mb.LastError, code)
+	}
+	answer, _ := json.Marshal(rep)
+	secretscan.NoLeak(t, "the verify answer", string(answer), []domain.Credential{env.Credential})
 }
 
 func inject(env mailboxtest.Env, f ewssim.Fault) {

@@ -141,6 +141,20 @@ const (
 	AccessCodeConnection          = "ConnectionFailed"      // no connection, or it broke before an answer (DNS, refused, reset)
 )
 
+// TransportFailure reports whether code names a failure below the
+// protocol: no usable answer came (an HTML page, an empty or cut-off body,
+// a timeout, a failed connection), or an HTTP status without the
+// protocol's own error ("HTTP 502"). Such codes are Mailbridge's words, not
+// the server's, so what they mean is said with them (app.Problem).
+func TransportFailure(code string) bool {
+	switch code {
+	case AccessCodeHTMLPage, AccessCodeNotSOAP, AccessCodeNotJSON, AccessCodeEmptyBody, AccessCodeTruncated,
+		AccessCodeBadEncoding, AccessCodeTimeout, AccessCodeConnection:
+		return true
+	}
+	return strings.HasPrefix(code, "HTTP ")
+}
+
 // AccessError is a classified mailbox-access failure. Its message holds the
 // server's response code, never a credential.
 type AccessError struct {
