@@ -68,6 +68,9 @@ const (
 	xmlNotSOAP  = `<?xml version="1.0"?><Error><Code>Authorization Basic {basic}</Code><Message>Service temporarily moved</Message></Error>`
 	soapOddRoot = `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>` +
 		`<Maintenance xmlns="urn:contoso:portal"><Note>back soon</Note></Maintenance></s:Body></s:Envelope>`
+	soapNoCode = `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault>` +
+		`<faultcode>s:Server</faultcode><faultstring>The server cannot service this request right now (request Basic {basic}).</faultstring>` +
+		`</s:Fault></s:Body></s:Envelope>`
 	jsonForEWS = `{"error":"not found","path":"/EWS/Exchange.asmx"}`
 	gzipJunk   = "\x1f\x8b\x08\x00 not really gzip, a proxy's broken compression \x00\x01\x02"
 
@@ -92,6 +95,9 @@ func ewsFaults(timeout time.Duration) []faultCase {
 		{name: "SOAP envelope around an unexpected element", fault: ewssim.Fault{Kind: ewssim.FaultRaw, ContentType: "text/xml; charset=utf-8", Body: soapOddRoot},
 			status: domain.MailboxError, fate: fateRecorded,
 			lastError: []string{"NotSOAP", "not an EWS SOAP response"}, hint: "/EWS/Exchange.asmx"},
+		{name: "SOAP fault without an EWS code (500)", fault: ewssim.Fault{Kind: ewssim.FaultRaw, Status: 500, ContentType: "text/xml; charset=utf-8", Body: soapNoCode},
+			status: domain.MailboxError, fate: fateRedelivered,
+			lastError: []string{"HTTP 500", "internal error", "SOAP fault s:Server: The server cannot service this request right now"}, hint: "Application event log"},
 		{name: "wrong content type (JSON)", fault: ewssim.Fault{Kind: ewssim.FaultRaw, ContentType: "application/json", Body: jsonForEWS},
 			status: domain.MailboxError, fate: fateRecorded,
 			lastError: []string{"NotSOAP", "application/json"}, hint: "not another service"},

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ews"
@@ -86,7 +87,12 @@ func classify(u use, err error, folder string) *domain.AccessError {
 	ae := &domain.AccessError{Kind: kindOf(u, err), RetryAfter: ews.RetryAfter(err), Code: failureCode(err), Folder: folder, Err: err}
 	var e *ews.Error
 	if errors.As(err, &e) && e != nil {
-		ae.Detail = e.Body // sealed by the client: scrubbed and bounded
+		// Sealed by the client: scrubbed and bounded.
+		ae.Detail = e.Body
+		if e.Layer == ews.LayerSOAPFault && e.ResponseCode == "" && e.FaultString != "" {
+			// A fault without an EWS code: its text is all Exchange said.
+			ae.Detail = strings.TrimSpace("SOAP fault " + e.FaultCode + ": " + e.FaultString)
+		}
 	}
 	return ae
 }
