@@ -300,6 +300,12 @@ func runFault(t *testing.T, env mailboxtest.Env, tc faultCase) (lost, doubled in
 	secretscan.NoLeak(t, "the mailbox record", string(record), creds)
 	secretscan.NoLeak(t, "the sync's error", errText, creds)
 	secretscan.NoLeak(t, "the logs", logs.String(), creds)
+	audit, _, aerr := h.Store.ListAudit(t.Context(), env.Tenant.ID, "", 1000)
+	if aerr != nil {
+		t.Fatal(aerr)
+	}
+	trail, _ := json.Marshal(audit)
+	secretscan.NoLeak(t, "the audit trail", string(trail), creds)
 
 	// The fault clears (a storm passes by itself): the sync resumes and
 	// the mailbox is ok again.
