@@ -435,6 +435,17 @@ func (f HintFacts) serverHealth() string {
 	return " (Event Viewer, the MSExchangeServicesAppPool application pool in IIS)"
 }
 
+// ReportDetail is an access report's detail as an admin reads it: when no
+// usable answer came (domain.TransportFailure), the words a failed sync
+// uses (Problem), with what answered instead as the checker saw it;
+// otherwise the checker's own detail.
+func ReportDetail(t domain.Tenant, rep domain.AccessReport) string {
+	if rep.Status != domain.MailboxError || !domain.TransportFailure(rep.Code) {
+		return rep.Detail
+	}
+	return Problem(HintFacts{Status: rep.Status, Kind: rep.ErrorKind, Code: rep.Code, Detail: rep.Detail, Protocol: t.ProtocolOf()})
+}
+
 // Problem is what went wrong, for a mailbox's lastError: the server's own
 // code when it gave one (ErrorServerBusy, ErrorAccessDenied: the words an
 // Exchange admin looks up), else the code of what stood between Mailbridge

@@ -180,11 +180,7 @@ func (s *Tenants) checkAccess(ctx context.Context, t domain.Tenant, m domain.Mai
 	if rep.Status == domain.MailboxStatusUnknown {
 		rep.Status = domain.MailboxError
 	}
-	if rep.Status == domain.MailboxError && domain.TransportFailure(rep.Code) {
-		// No usable answer came: say so in the words a failed sync uses
-		// (Problem), with what answered instead as the checker saw it.
-		rep.Detail = Problem(HintFacts{Status: rep.Status, Kind: rep.ErrorKind, Code: rep.Code, Detail: rep.Detail, Protocol: t.ProtocolOf()})
-	}
+	rep.Detail = ReportDetail(t, rep)
 	// The detail quotes what a server said: whatever the checker did, it
 	// leaves here scrubbed of the credential and bounded, as it is both
 	// returned and stored.
