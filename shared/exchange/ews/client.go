@@ -2,7 +2,6 @@ package ews
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -12,11 +11,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/mailbridge/mailbridge/shared/platform/netfail"
 	"github.com/mailbridge/mailbridge/shared/platform/redact"
 	"github.com/mailbridge/mailbridge/shared/platform/retryafter"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
@@ -379,16 +378,16 @@ func (c *Client) interpret(op string, resp *http.Response, data []byte) (elem, *
 				e.Err = ErrEmptyBody
 			case errors.Is(err, errTruncated):
 				// A SOAP answer cut short: its start says nothing.
-			case isHTML(data):
-				e.Err, e.Body = ErrHTMLPage, describeBody(resp.Header.Get("Content-Type"), data)
+			case netfail.IsHTML(data):
+				e.Err, e.Body = ErrHTMLPage, netfail.Describe(resp.Header.Get("Content-Type"), data)
 			default:
-				e.Body = describeBody(resp.Header.Get("Content-Type"), data)
+				e.Body = netfail.Describe(resp.Header.Get("Content-Type"), data)
 			}
 			return elem{}, e
 		}
 		// HTTP 500 without a fault: fall through to the status error.
 	}
-	e := &Error{Layer: LayerTransport, Op: op, HTTPStatus: status, Message: http.StatusText(status), Body: describeBody(resp.Header.Get("Content-Type"), data)}
+	e := &Error{Layer: LayerTransport, Op: op, HTTPStatus: status, Message: http.StatusText(status), Body: netfail.Describe(resp.Header.Get("Content-Type"), data)}
 	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 		e.BackOff = parseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())
 	}
@@ -404,35 +403,6 @@ func (c *Client) interpret(op string, resp *http.Response, data []byte) (elem, *
 // anything else is 0.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	return retryafter.Parse(v, now, 24*time.Hour)
-}
-
-// describeBody says what a body that is not EWS SOAP was: its content
-// type and an HTML page's title (it names what answered: a login page, a
-// proxy) or the start of its text; "" for an empty body. The client seals
-// it (scrubbed, bounded) with the rest of the error.
-func describeBody(contentType string, data []byte) string {
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 {
-		return ""
-	}
-	ct := cmp.Or(contentType, "no content type")
-	if isHTML(data) {
-		title := ""
-		lower := bytes.ToLower(data[:min(len(data), 4096)])
-		if i := bytes.Index(lower, []byte("<title>")); i >= 0 {
-			if j := bytes.Index(lower[i:], []byte("</title>")); j >= 0 {
-				title = strings.Join(strings.Fields(string(data[i+len("<title>"):i+j])), " ")
-			}
-		}
-		return truncate(ct, 80) + ", an HTML page titled " + strconv.Quote(truncate(title, 100))
-	}
-	return truncate(ct, 80) + ", starting " + strconv.Quote(truncate(string(data), 80))
-}
-
-// isHTML reports whether a body is an HTML page.
-func isHTML(data []byte) bool {
-	head := bytes.ToLower(bytes.TrimSpace(data[:min(len(data), 4096)]))
-	return bytes.HasPrefix(head, []byte("<!doctype html")) || bytes.Contains(head, []byte("<html"))
 }
 
 func truncate(s string, n int) string {

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailbridge/mailbridge/shared/platform/netfail"
 	"github.com/mailbridge/mailbridge/shared/platform/redact"
 )
 
@@ -359,7 +360,7 @@ func (c *Client) statusError(op string, status int, h http.Header, data []byte, 
 // notJSON is the cause for a body that is not JSON: an HTML page, or
 // anything else.
 func notJSON(data []byte) error {
-	if isHTML(data) {
+	if netfail.IsHTML(data) {
 		return ErrHTMLPage
 	}
 	var v any
@@ -371,12 +372,6 @@ func notJSON(data []byte) error {
 	return ErrNotJSON
 }
 
-// isHTML reports whether a body is an HTML page.
-func isHTML(data []byte) bool {
-	head := bytes.ToLower(bytes.TrimSpace(data[:min(len(data), 4096)]))
-	return bytes.HasPrefix(head, []byte("<!doctype")) || bytes.Contains(head, []byte("<html"))
-}
-
 // describe summarises a non-JSON body for an error: its type and a short,
 // scrubbed, one-line start.
 func (c *Client) describe(resp *http.Response, data []byte) string {
@@ -384,24 +379,7 @@ func (c *Client) describe(resp *http.Response, data []byte) string {
 }
 
 func (c *Client) describeBody(ct string, data []byte) string {
-	if ct == "" {
-		ct = "no content type"
-	}
-	ct = redact.Bound(ct, 80)
-	// An HTML page (a login page, a proxy's error) is named by its title:
-	// that says what answered, and markup makes unreadable log lines.
-	lower := bytes.ToLower(data[:min(len(data), 4096)])
-	if isHTML(data) {
-		title := ""
-		if i := bytes.Index(lower, []byte("<title>")); i >= 0 {
-			rest := data[i+len("<title>") : len(lower)]
-			if j := bytes.Index(bytes.ToLower(rest), []byte("</title>")); j >= 0 {
-				title = c.clean(string(rest[:j]))
-			}
-		}
-		return ct + ", an HTML page titled " + strconv.Quote(redact.Bound(title, 100))
-	}
-	return ct + ", starting " + strconv.Quote(c.clean(string(data[:min(len(data), 80)])))
+	return c.clean(netfail.Describe(ct, data))
 }
 
 // clean bounds, flattens and scrubs server text for an error.
