@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -24,7 +23,8 @@ import (
 // The Exchange-side fault suite: each fault a server, a proxy or the
 // network in front of Exchange can answer with, injected into the
 // simulator (ewssim for EWS, graphsim for Graph) and met by the real
-// pipeline (app.Syncer, the protocol's client over HTTP, the bolt store).
+// pipeline (app.BatchWorker and app.Syncer, the protocol's client over
+// HTTP, the bolt store).
 // For each fault, within one sync: the mailbox's status says what is
 // wrong (throttled or an error, never ok), lastError names it in words,
 // the hint says what to do, the job's fate fits (requeued with the
@@ -38,9 +38,9 @@ import (
 type jobFate string
 
 const (
-	fateRequeued    jobFate = "requeued with a delay" // *app.RetryLater
-	fateRedelivered jobFate = "redelivered"           // another error
-	fateRecorded    jobFate = "recorded"              // nil: the mailbox says it, the job is done
+	fateRequeued    jobFate = "requeued with a delay" // the worker requeued it with the server's delay
+	fateRedelivered jobFate = "redelivered"           // failed: the queue redelivers it
+	fateRecorded    jobFate = "recorded"              // the mailbox says it, the job is done
 )
 
 // faultCase is one fault and what the person on call must read after
@@ -253,18 +253,24 @@ func runFault(t *testing.T, env mailboxtest.Env, tc faultCase) (lost, doubled in
 	f.Body = plantSecrets(f.Body, env.Credential)
 	inject(env, f)
 
-	// One sync.
-	_, err := h.Sync(m)
+	// One sync, as the queue's worker runs it.
+	rq := &storeRequeuer{}
+	w := &app.BatchWorker{Syncer: h.Syncer, Requeuer: rq, Log: h.Syncer.Log}
+	body, _ := json.Marshal(h.Job(m))
+	res := w.Process(t.Context(), []app.BatchMessage{{ID: "1", Body: body, ReceiptHandle: "r1", Receives: 1}})
+	if len(res.Runs) != 1 || res.Runs[0] == nil || len(res.Runs[0].Runs) != 1 {
+		t.Fatalf("the worker ran %+v", res)
+	}
+	err := res.Runs[0].Runs[0].Err
 	mb, gerr := h.Store.GetMailbox(t.Context(), env.Tenant.ID, m)
 	if gerr != nil {
 		t.Fatal(gerr)
 	}
-	var rl *app.RetryLater
 	fate := fateRecorded
 	switch {
-	case errors.As(err, &rl):
+	case len(res.Failed) == 1 && len(rq.after) == 1:
 		fate = fateRequeued
-	case err != nil:
+	case len(res.Failed) == 1:
 		fate = fateRedelivered
 	}
 	t.Logf("after one sync (%d calls let through first): status %q, lastError %q, hint %q, job %s (%v)", f.Skip, mb.Status, mb.LastError, mb.Hint, fate, err)
@@ -282,8 +288,8 @@ func runFault(t *testing.T, env mailboxtest.Env, tc faultCase) (lost, doubled in
 	if fate != tc.fate {
 		t.Errorf("the job is %s (%v), want %s", fate, err, tc.fate)
 	}
-	if tc.fate == fateRequeued && rl != nil && rl.After < tc.after {
-		t.Errorf("requeued after %s, before the %s the server asked for", rl.After, tc.after)
+	if fate == fateRequeued && rq.after[0] < tc.after {
+		t.Errorf("requeued after %s, before the %s the server asked for", rq.after[0], tc.after)
 	}
 	// A fault mid-sync finds pages stored and checkpointed before it: the
 	// rerun must neither lose what came after nor double what came before.

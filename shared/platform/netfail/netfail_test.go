@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestDescribe(t *testing.T) {
@@ -54,4 +55,18 @@ func TestKinds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzDescribe: any body is described on one bounded line of valid
+// UTF-8, without a panic.
+func FuzzDescribe(f *testing.F) {
+	f.Add("text/html", "<html><title>Sign in</title></html>")
+	f.Add("", strings.Repeat("İ", 50)+"<HTML><TITLE>x")
+	f.Add("text/xml", "\x00\xff<title></title>")
+	f.Fuzz(func(t *testing.T, ct, body string) {
+		d := Describe(ct, []byte(body))
+		if strings.ContainsAny(d, "\n\r") || !utf8.ValidString(d) || len(d) > 300 {
+			t.Fatalf("description %q is not one bounded line of UTF-8", d)
+		}
+	})
 }
