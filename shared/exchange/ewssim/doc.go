@@ -80,7 +80,8 @@
 // state, and what a proxy or the network does to an answer: a verbatim
 // answer (FaultRaw: an HTML login page, a gateway's 502, an empty body),
 // no answer (FaultHang), a body cut short (FaultTruncated), a connection
-// reset mid-body (FaultReset) or before any answer (FaultDrop). Options.ControlCharRefs makes
+// reset mid-body (FaultReset) or before any answer (FaultDrop), an answer
+// that stalls half way (FaultStall). Options.ControlCharRefs makes
 // item text carry &#x1;-style references as some servers send. Stats
 // counts calls by operation, throttled calls, peak concurrency per owner,
 // faults, auth failures and impersonated calls that lacked

@@ -34,13 +34,31 @@ func AnswerRaw(w http.ResponseWriter, f Fault) {
 // closed the connection, or the server is closing.
 func Hang(ctx context.Context) { <-ctx.Done() }
 
+// Cut reports whether kind cuts an answer short (SendCut).
+func Cut(kind FaultKind) bool {
+	return kind == FaultTruncated || kind == FaultReset || kind == FaultStall
+}
+
 // SendCut sends an answer cut as kind says. FaultTruncated: the first
 // half of body, with a Content-Length that matches it (a well-formed HTTP
 // answer whose document stops mid-way). FaultReset: the full
 // Content-Length but only the first half of body, then the connection is
-// reset (a stream reset over HTTP/2).
-func SendCut(w http.ResponseWriter, kind FaultKind, status int, contentType string, body []byte) {
+// reset (a stream reset over HTTP/2). FaultStall: the full Content-Length
+// and the first half of body, then nothing until ctx ends (the client
+// gave up).
+func SendCut(ctx context.Context, w http.ResponseWriter, kind FaultKind, status int, contentType string, body []byte) {
 	half := body[:len(body)/2]
+	if kind == FaultStall {
+		w.Header().Set("Content-Type", contentType)
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(status)
+		_, _ = w.Write(half)
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		Hang(ctx)
+		return
+	}
 	if kind == FaultTruncated {
 		w.Header().Set("Content-Type", contentType)
 		w.Header().Set("Content-Length", strconv.Itoa(len(half)))

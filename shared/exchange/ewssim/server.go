@@ -274,8 +274,8 @@ func (s *Sim) serveEWS(w http.ResponseWriter, r *http.Request) {
 	release()
 
 	out := c.w.b
-	if hit && (f.Kind == FaultTruncated || f.Kind == FaultReset) {
-		SendCut(w, f.Kind, http.StatusOK, "text/xml; charset=utf-8", out)
+	if hit && Cut(f.Kind) {
+		SendCut(r.Context(), w, f.Kind, http.StatusOK, "text/xml; charset=utf-8", out)
 		return
 	}
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")

@@ -193,6 +193,9 @@ const (
 	FaultReset
 	// FaultDrop resets the connection before answering anything.
 	FaultDrop
+	// FaultStall sends the status, the headers and the first half of the
+	// answer, then nothing more until the client gives up.
+	FaultStall
 )
 
 // Fault is an injection rule. Empty Op or Mailbox match any; Skip lets
@@ -223,7 +226,7 @@ type Fault struct {
 // status, body or connection) rather than answering as Exchange would.
 func (f Fault) Transport() bool {
 	switch f.Kind {
-	case FaultRaw, FaultHang, FaultReset, FaultTruncated, FaultDrop:
+	case FaultRaw, FaultHang, FaultReset, FaultTruncated, FaultDrop, FaultStall:
 		return true
 	}
 	return false

@@ -121,7 +121,7 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 		wg.Wait()
 	}
 	if hit {
-		cutAnswer(w, f.Kind, func(w http.ResponseWriter) { c.w = w; c.json(http.StatusOK, obj{{"responses", out}}) })
+		cutAnswer(r, w, f.Kind, func(w http.ResponseWriter) { c.w = w; c.json(http.StatusOK, obj{{"responses", out}}) })
 		return
 	}
 	c.json(http.StatusOK, obj{{"responses", out}})

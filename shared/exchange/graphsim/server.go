@@ -281,8 +281,8 @@ func (s *Server) handle(op, perm string, fn func(c *call)) http.HandlerFunc {
 		if delay > 0 && !sleep(r.Context(), delay) {
 			return
 		}
-		if hit && (f.Kind == ewssim.FaultTruncated || f.Kind == ewssim.FaultReset) {
-			cutAnswer(w, f.Kind, func(w http.ResponseWriter) { c.w = w; fn(c) })
+		if hit && ewssim.Cut(f.Kind) {
+			cutAnswer(r, w, f.Kind, func(w http.ResponseWriter) { c.w = w; fn(c) })
 			return
 		}
 		fn(c)
@@ -291,13 +291,13 @@ func (s *Server) handle(op, perm string, fn func(c *call)) http.HandlerFunc {
 
 // cutAnswer runs answer into a buffer and sends what it wrote cut as kind
 // says (ewssim.SendCut).
-func cutAnswer(w http.ResponseWriter, kind ewssim.FaultKind, answer func(http.ResponseWriter)) {
+func cutAnswer(r *http.Request, w http.ResponseWriter, kind ewssim.FaultKind, answer func(http.ResponseWriter)) {
 	rec := &recorder{h: w.Header()}
 	answer(rec)
 	if rec.status == 0 {
 		rec.status = http.StatusOK
 	}
-	ewssim.SendCut(w, kind, rec.status, rec.h.Get("Content-Type"), rec.body.Bytes())
+	ewssim.SendCut(r.Context(), w, kind, rec.status, rec.h.Get("Content-Type"), rec.body.Bytes())
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
@@ -540,8 +540,9 @@ type faultRule struct {
 // then on), and the ones that break the HTTP exchange, which apply to a
 // $batch request as a whole, not to the requests inside it: FaultRaw (a
 // verbatim answer: an HTML page, a gateway's error, an empty body),
-// FaultHang, FaultTruncated and FaultReset (the answer cut, or the
-// connection reset, half way) and FaultDrop (reset before any answer).
+// FaultHang, FaultTruncated, FaultReset and FaultStall (the answer cut,
+// the connection reset, or the answer stalled, half way) and FaultDrop
+// (reset before any answer).
 func (s *Server) InjectFault(f ewssim.Fault) {
 	f.Mailbox = strings.ToLower(strings.TrimSpace(f.Mailbox))
 	s.fmu.Lock()
