@@ -8,6 +8,8 @@ ARGS      ?=
 STATICCHECK_VERSION := v0.8.2
 FUZZTIME  ?= 10s
 LAMBDAS   := $(filter-out internal,$(notdir $(wildcard functions/*)))
+# make build fails on a bootstrap of 15 MB or more (cold starts grow with it).
+MAX_BOOTSTRAP_BYTES := 15000000
 
 .PHONY: help run test unit lint fmt vet staticcheck fuzz bench build sam-build cfn-lint openapi asl standins-start standins-stop clean
 
@@ -50,11 +52,14 @@ fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
 bench: ## benchmarks with their bounds and ratios
 	@bash scripts/bench.sh
 
-build: ## build every Lambda for provided.al2023 arm64 into bin/lambda/<name>/bootstrap, and the local tools
+build: ## build every Lambda for provided.al2023 arm64 into bin/lambda/<name>/bootstrap (each under 15 MB), and the local tools
 	@for f in $(LAMBDAS); do \
 		echo "building $$f"; \
 		CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' \
 			-o $(BIN)/lambda/$$f/bootstrap ./functions/$$f || exit 1; \
+		size=$$(stat -c %s $(BIN)/lambda/$$f/bootstrap); \
+		echo "  bootstrap: $$size bytes"; \
+		if [ $$size -ge $(MAX_BOOTSTRAP_BYTES) ]; then echo "$$f: bootstrap over $(MAX_BOOTSTRAP_BYTES) bytes"; exit 1; fi; \
 	done
 	$(GO) build -o $(BIN)/ ./scripts/...
 

@@ -134,7 +134,7 @@ go_counts="go test: did not run"
 gotest() {
   local rc=0
   session_step go test -count=1 -timeout 20m -v ./... >"$go_log" 2>&1 || rc=$?
-  grep -E '^(ok|FAIL|---)|validated against the EWS schema|validate-soap:|^exchange fault suite:|^panic:' "$go_log" | grep -v -e '^--- PASS' -e '^--- SKIP'
+  grep -E '^(ok|FAIL|---)|validated against the EWS schema|validate-soap:|^(crash-point suite|deploy rehearsal|hostile-input suite|exchange fault suite|secret scan):|^panic:' "$go_log" | grep -v -e '^--- PASS' -e '^--- SKIP'
   # Every test and subtest reports one --- line; a package that fails to
   # build or panics outside a test reports only FAIL.
   local pass fail skip pkg_ok pkg_fail
@@ -152,14 +152,16 @@ gotest() {
   echo "$go_counts"
   return $rc
 }
-step "go test (unit, integration, import rules)"
+# The deploy rehearsal (template.yaml as two stages on moto's CloudFormation,
+# then the handlers on what the stacks created) is a Go test:
+# functions/internal/rehearsal, which runs infra/deploytest/rehearse.py.
+step "go test (unit, integration, import rules, deploy rehearsal)"
 gotest || failed+=("go test")
 
 run "fuzz the EWS decoder, API, URL guard, answer descriptions and address parser (${FUZZTIME:-10s} each)" make --no-print-directory fuzz
 run "cfn-lint template.yaml" cfn-lint template.yaml
 run "openapi-spec-validator infra/openapi.yaml" openapi-spec-validator infra/openapi.yaml
 run "asl-validator infra/*.asl.json" bash scripts/asl-validate.sh
-run "deploy rehearsal: template.yaml as two stages on moto's CloudFormation" python3 infra/deploytest/rehearse.py
 
 took=$((SECONDS - t_start))
 took="$((took / 60))m$((took % 60))s"

@@ -1,70 +1,20 @@
 // Command calendarwriter is the calendar-writer Lambda. SQS delivers the
 // requests the API queued (first attempts); the calendar-retry state
 // machine invokes it directly for retries, after waiting until the time
-// the calendar retry rule gave. Wiring only.
+// the calendar retry rule gave (functions/internal/calendarwriterfn wires
+// it).
 package main
 
 import (
 	"context"
-	"errors"
-	"os"
-	"regexp"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/mailbridge/mailbridge/functions/internal/calendarwriterfn"
 	"github.com/mailbridge/mailbridge/functions/internal/lambdaenv"
-	"github.com/mailbridge/mailbridge/shared/app"
-	"github.com/mailbridge/mailbridge/shared/aws/sfnretry"
-	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
-	"github.com/mailbridge/mailbridge/shared/exchange/graphmailbox"
 	"github.com/mailbridge/mailbridge/shared/platform/config"
-	"github.com/mailbridge/mailbridge/shared/platform/secretcache"
 )
 
-// ewsTimeout bounds each EWS call, so one write (two calls) fits the
-// per-record budget.
-const ewsTimeout = 20 * time.Second
-
-// stateMachineARN is the shape of a Step Functions state machine's ARN:
-// checked at start-up, since a bad one would first fail at a write's retry.
-var stateMachineARN = regexp.MustCompile(`^arn:aws[a-z-]*:states:[a-z0-9-]+:[0-9]{12}:stateMachine:[A-Za-z0-9_-]{1,80}$`)
-
-func parseStateMachineARN(s string) (string, error) {
-	if !stateMachineARN.MatchString(s) {
-		return "", errors.New("not a Step Functions state machine ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME)")
-	}
-	return s, nil
-}
-
 func main() {
-	// The function's own settings first: Load refuses to start on any
-	// bad setting, these included.
-	r := config.Env()
-	machine := config.ParseRequired(r, "MAILBRIDGE_CALENDAR_RETRY_STATE_MACHINE_ARN", parseStateMachineARN)
-	env := lambdaenv.Must(lambdaenv.Load(context.Background(), r))
-	store := lambdaenv.Must(env.Store())
-	secrets := lambdaenv.Must(env.Secrets())
-	clock := domain.SystemClock{}
-	ewsOptions := env.EWSOptions()
-	ewsOptions.Timeout = ewsTimeout
-	graphOptions := env.GraphOptions()
-	graphOptions.Timeout = ewsTimeout
-	w := &app.CalendarWrites{
-		Store:   store,
-		Secrets: secretcache.New(secrets, 0, clock),
-		// Every connection to Exchange is checked against the URL policy
-		// at dial time (the EWS client requires it), so a DNS change
-		// cannot point a tenant inward.
-		Calendars: app.Protocols{
-			EWS:   app.ProtocolAdapters{Calendar: ewsmailbox.NewCalendarConnector(ewsOptions)},
-			Graph: app.ProtocolAdapters{Calendar: graphmailbox.NewConnector(graphOptions)},
-		},
-		Retries: sfnretry.New(sfn.NewFromConfig(env.AWS), machine),
-		Clock:   clock,
-		Log:     env.Log,
-	}
-	lambda.Start(handler(w, &metrics{out: os.Stdout, stage: env.Stage, clock: clock}, env.Log))
+	lambda.Start(lambdaenv.Must(calendarwriterfn.New(context.Background(), config.Env())))
 }

@@ -9,6 +9,15 @@ topic.
 
 moto_server at MAILBRIDGE_MOTO_ENDPOINT (as `make test` starts it), else
 moto in this process. MAILBRIDGE_TEMPLATE rehearses another template.
+MAILBRIDGE_REHEARSAL_ACCOUNT=<12 digits> creates the stacks in that
+account of moto (through sts:AssumeRole), so several rehearsals share one
+moto_server; MAILBRIDGE_REHEARSAL_OUT=<file> writes there, as JSON, what
+the stacks created (per stage: the stack's outputs, each resource's
+physical id, each function's name, its environment as CloudFormation
+resolved it and its SQS event source mappings) and the credentials of the
+account. The Go half of the rehearsal (functions/internal/rehearsal,
+which runs this script) then calls each function's handler against those
+resources.
 
 What moto cannot emulate, and how it is covered instead:
   - API Gateway importing the OpenAPI body (its Deployment fails with "no
@@ -32,19 +41,26 @@ What moto cannot emulate, and how it is covered instead:
     published. That every event source invokes the alias and every
     deployment group rolls back on the alias's error alarm is asserted on
     the transformed template (deploy_test.go).
+  - Lambda running anything (event source mappings polling, Scheduler and
+    Step Functions invoking): functions/internal/rehearsal calls the
+    handlers itself; docs/operations.md, "The deploy rehearsal", lists
+    every gap and what covers it.
 """
 import io
 import json
 import logging
 import os
+import re
 import shlex
-import subprocess
 import sys
 import warnings
 import tomllib
 import zipfile
 
 import boto3
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sam_transform  # noqa: E402 (beside this script)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..", "..")
@@ -67,8 +83,13 @@ def environments():
     return out
 
 
+# The credentials of the rehearsal's account (MAILBRIDGE_REHEARSAL_ACCOUNT),
+# once assumed; moto's default account until then.
+CREDS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
 def client(name, endpoint):
-    kw = dict(region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
+    kw = dict(region_name=REGION, **CREDS)
     if endpoint:
         kw["endpoint_url"] = endpoint
     return boto3.client(name, **kw)
@@ -105,22 +126,114 @@ def without_aliases(tpl):
     return {to_fn[k]: p["Name"] for k, p in aliases.items()}
 
 
+def assume_account(endpoint, account):
+    c = client("sts", endpoint).assume_role(RoleArn=f"arn:aws:iam::{account}:role/rehearsal", RoleSessionName="rehearsal")["Credentials"]
+    CREDS.update(aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"])
+
+
+def env_value(v):
+    """A Lambda environment value as CloudFormation passes it: a string
+    (moto keeps a resolved number as a number)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def target_of(expr):
+    """The logical id an expression names (Ref or Fn::GetAtt), "" if none."""
+    if isinstance(expr, dict):
+        if "Ref" in expr:
+            return expr["Ref"]
+        if "Fn::GetAtt" in expr:
+            a = expr["Fn::GetAtt"]
+            return a[0] if isinstance(a, list) else a.split(".")[0]
+    return ""
+
+
+def stack_report(endpoint, envs, res):
+    """What each stage's stack created, for the Go half of the rehearsal;
+    moto's CloudFormation skips schedules, so theirs come from the
+    template: the function each invokes and the input it sends."""
+    cf, lam = client("cloudformation", endpoint), client("lambda", endpoint)
+    stages = {}
+    for stage, (name, _, _) in envs.items():
+        st = cf.describe_stacks(StackName=name)["Stacks"][0]
+        resources, fns = {}, {}
+        for r in cf.list_stack_resources(StackName=name)["StackResourceSummaries"]:
+            resources[r["LogicalResourceId"]] = {"type": r["ResourceType"], "physicalId": r.get("PhysicalResourceId", "")}
+            if r["ResourceType"] == "AWS::Lambda::Function":
+                cfg = lam.get_function_configuration(FunctionName=r["PhysicalResourceId"])
+                mappings = [{"queueArn": m["EventSourceArn"], "batchSize": m.get("BatchSize", 0), "functionResponseTypes": m.get("FunctionResponseTypes", [])}
+                            for m in lam.list_event_source_mappings(FunctionName=r["PhysicalResourceId"])["EventSourceMappings"]]
+                fns[r["LogicalResourceId"]] = {"name": cfg["FunctionName"], "timeoutSeconds": cfg.get("Timeout", 3), "queueMappings": mappings,
+                                               "environment": {k: env_value(v) for k, v in cfg.get("Environment", {}).get("Variables", {}).items()}}
+        schedules = {k: {"function": target_of(r["Properties"]["Target"]["Arn"]), "input": r["Properties"]["Target"].get("Input", "")}
+                     for k, r in res.items() if r["Type"] == "AWS::Scheduler::Schedule"}
+        stages[stage] = {"stack": name, "outputs": {o["OutputKey"]: o["OutputValue"] for o in st.get("Outputs", [])},
+                         "resources": resources, "functions": fns, "schedules": schedules}
+    return {"region": REGION, "credentials": {"accessKeyId": CREDS["aws_access_key_id"], "secretAccessKey": CREDS["aws_secret_access_key"],
+                                              "sessionToken": CREDS.get("aws_session_token", "")}, "stages": stages}
+
+
+def dangling(tpl):
+    """One line per reference (Ref, Fn::GetAtt, Fn::Sub) to a resource or
+    parameter the template does not have: CloudFormation refuses such a
+    template, and moto's answers it with an unhelpful HTTP 500."""
+    known = set(tpl["Resources"]) | set(tpl.get("Parameters", {}))
+    out = []
+
+    def check(where, name):
+        if not name.startswith("AWS::") and name not in known:
+            out.append(f"template: {where} refers to {name}, which the template does not create")
+
+    def walk(where, v, local=()):
+        if isinstance(v, dict):
+            for k, e in v.items():
+                if k == "Ref" and isinstance(e, str):
+                    if e not in local:
+                        check(where, e)
+                elif k == "Fn::GetAtt":
+                    check(where, e[0] if isinstance(e, list) else e.split(".")[0])
+                elif k == "Fn::Sub":
+                    text, names = (e, {}) if isinstance(e, str) else (e[0], e[1])
+                    for n in re.findall(r"\$\{([^}!]+)\}", text):
+                        if n.split(".")[0] not in names:
+                            check(where, n.split(".")[0])
+                    walk(where, names, local)
+                else:
+                    walk(where, e, local)
+        elif isinstance(v, list):
+            for e in v:
+                walk(where, e, local)
+
+    for k, r in tpl["Resources"].items():
+        walk(k, r.get("Properties", {}))
+    for k, o in tpl.get("Outputs", {}).items():
+        walk("output " + k, o)
+    return sorted(set(out))
+
+
 def rehearse(endpoint):
-    out = subprocess.run([sys.executable, os.path.join(HERE, "sam_transform.py"), "--bucket", BUCKET,
-                          os.environ.get("MAILBRIDGE_TEMPLATE") or os.path.join(ROOT, "template.yaml")], check=True, capture_output=True, text=True).stdout
-    tpl = json.loads(out)
+    bucket = BUCKET
+    if os.environ.get("MAILBRIDGE_REHEARSAL_ACCOUNT"):
+        assume_account(endpoint, os.environ["MAILBRIDGE_REHEARSAL_ACCOUNT"])
+        bucket += "-" + os.environ["MAILBRIDGE_REHEARSAL_ACCOUNT"]  # bucket names are global across accounts
+    # In this process: a second interpreter would import the translator again.
+    tpl = json.loads(json.dumps(sam_transform.transform(os.environ.get("MAILBRIDGE_TEMPLATE") or os.path.join(ROOT, "template.yaml"), bucket), default=str))
+    if problems := dangling(tpl):
+        return problems
     aliases = without_aliases(tpl)
     res = tpl["Resources"]
     for k in [k for k, r in res.items() if r["Type"] in ("AWS::ApiGateway::Deployment", "AWS::ApiGateway::Stage")]:
         del res[k]
     s3 = client("s3", endpoint)
-    s3.create_bucket(Bucket=BUCKET)
+    s3.create_bucket(Bucket=bucket)
     for k, r in res.items():
         if r["Type"] == "AWS::Lambda::Function":
             b = io.BytesIO()
             with zipfile.ZipFile(b, "w") as z:
                 z.writestr("bootstrap", "#!/bin/sh\n")
-            s3.put_object(Bucket=BUCKET, Key=k + ".zip", Body=b.getvalue())
+            s3.put_object(Bucket=bucket, Key=k + ".zip", Body=b.getvalue())
     cf = client("cloudformation", endpoint)
     problems = []
     envs = environments()
@@ -200,6 +313,9 @@ def rehearse(endpoint):
     print("rehearsal: stacks", ", ".join(e[0] for e in envs.values()), "(samconfig.toml) created;",
           len(functions), "functions,", created, "aliases,", len(queues), "queues,", len(tables), "tables,", len(machines), "state machines,",
           len(sched.list_schedules()["Schedules"]), "schedules")
+    if os.environ.get("MAILBRIDGE_REHEARSAL_OUT"):
+        with open(os.environ["MAILBRIDGE_REHEARSAL_OUT"], "w") as f:
+            json.dump(stack_report(endpoint, envs, res), f, indent=1)
     return problems
 
 

@@ -23,21 +23,17 @@ from samtranslator.parser import parser
 from samtranslator.translator.translator import Translator
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bucket", default="mailbridge-artifacts")
-    ap.add_argument("template")
-    args = ap.parse_args()
-    template, matches = decode(args.template)
+def transform(path, bucket="mailbridge-artifacts"):
+    """The template at path after the SAM transform, as a dict; raises
+    ValueError with cfn-lint's findings when it cannot be decoded."""
+    template, matches = decode(path)
     if matches:
-        for m in matches:
-            print(m, file=sys.stderr)
-        return 1
-    base = os.path.dirname(os.path.abspath(args.template))
+        raise ValueError("\n".join(str(m) for m in matches))
+    base = os.path.dirname(os.path.abspath(path))
     for name, res in template.get("Resources", {}).items():
         props = res.get("Properties", {})
         if res.get("Type") == "AWS::Serverless::Function" and isinstance(props.get("CodeUri"), str):
-            props["CodeUri"] = f"s3://{args.bucket}/{name}.zip"
+            props["CodeUri"] = f"s3://{bucket}/{name}.zip"
         if res.get("Type") == "AWS::Serverless::StateMachine" and isinstance(props.get("DefinitionUri"), str):
             uri = props.pop("DefinitionUri")
             if not os.path.exists(os.path.join(base, uri)):
@@ -47,7 +43,19 @@ def main():
                 props["Definition"] = json.load(f)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     translator = Translator(managed_policy_map=load_resource(Serverless, "ManagedPolicies.json"), sam_parser=parser.Parser())
-    out = translator.translate(sam_template=template, parameter_values={})
+    return translator.translate(sam_template=template, parameter_values={})
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bucket", default="mailbridge-artifacts")
+    ap.add_argument("template")
+    args = ap.parse_args()
+    try:
+        out = transform(args.template, args.bucket)
+    except ValueError as e:
+        print(e, file=sys.stderr)
+        return 1
     json.dump(out, sys.stdout, indent=1, sort_keys=True, default=str)
     print()
     return 0

@@ -414,7 +414,7 @@ func newCostSample(b *testing.B, client *dynamodb.Client, meter *ddbMeter, proto
 		}
 	}
 	c.secrets = &countingSecrets{c: map[string]domain.Credential{c.tenant.ID: cred}}
-	// Wired like functions/syncworker (newWorker): eventually consistent
+	// Wired like functions/internal/syncworkerfn (newWorker): eventually consistent
 	// mailbox and checkpoint reads, the tenant record and the secret
 	// cached, a batch's audit entries written in one call, job progress
 	// and snapshots from the store.

@@ -4,7 +4,7 @@ package main
 // real pipeline (app.Scheduler -> embedded queue -> app.BatchWorker ->
 // app.Syncer -> app.Protocols -> graphmailbox -> graphsim) on the embedded
 // store. The local stack (openStack) is EWS-only, so the Graph pipeline
-// is wired here, the same way as functions/syncworker wires it.
+// is wired here, the same way as functions/internal/syncworkerfn wires it.
 
 import (
 	"cmp"
@@ -126,7 +126,7 @@ func newGraphPipeline(b *testing.B, o graphPipelineOptions) *graphPipeline {
 	connector := app.Protocols{Graph: app.ProtocolAdapters{Connector: graphmailbox.NewConnector(graphmailbox.Options{
 		URLGuard: &urlguard.Policy{DevLoopback: true}, RootCAs: roots, Logger: log,
 	})}}
-	// As functions/syncworker's newWorker: tenant record and secret
+	// As functions/internal/syncworkerfn's newWorker: tenant record and secret
 	// cached, audit deferred to one write per batch, snapshot reads.
 	syncer := &app.Syncer{Store: store, Tenants: &app.TenantCache{Store: store, Clock: clock},
 		Secrets: secretcache.New(secrets, time.Hour, clock), Connector: connector, Clock: clock, Log: log, DeferAudit: true}

@@ -19,6 +19,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
 	"github.com/mailbridge/mailbridge/shared/local/localqueue"
+	"github.com/mailbridge/mailbridge/shared/local/localretry"
 	"github.com/mailbridge/mailbridge/shared/platform/secretcache"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 )
@@ -46,12 +47,15 @@ type runConfig struct {
 
 // stack is the whole of Mailbridge in one process.
 type stack struct {
-	cfg      runConfig
-	out      io.Writer
-	log      *slog.Logger
-	store    *boltstore.Store
-	tenants  *app.Tenants
-	queue    *localqueue.Queue
+	cfg     runConfig
+	out     io.Writer
+	log     *slog.Logger
+	store   *boltstore.Store
+	tenants *app.Tenants
+	queue   *localqueue.Queue
+	// calendar runs calendar writes and their retries from the store, as
+	// the calendar-writes queue and Step Functions do in AWS.
+	calendar *localretry.Scheduler
 	sched    *app.Scheduler
 	progress *progress
 	demo     *demo
@@ -127,7 +131,7 @@ func openStack(ctx context.Context, cfg runConfig, out io.Writer) (*stack, error
 	s.queue = localqueue.New(localqueue.Options{MaxReceives: cfg.maxReceives})
 	s.sched = &app.Scheduler{Store: store, Queue: s.queue, Spread: cfg.spread, ForceDue: cfg.once}
 	syncer := &app.Syncer{Store: store, Secrets: secretcache.New(secrets, 0, clock), Connector: protocols, Clock: clock, Log: log, DeferAudit: true}
-	// The same batch worker, on the same ports, as functions/syncworker:
+	// The same batch worker, on the same ports, as functions/internal/syncworkerfn:
 	// the queue requeues as SQS does, the store audits, remembers a
 	// returning job's finished mailboxes and reads a job's mailboxes at
 	// once. At most cfg.workers mailbox syncs run at once, however many
@@ -139,6 +143,20 @@ func openStack(ctx context.Context, cfg runConfig, out io.Writer) (*stack, error
 		defer close(s.workersDone)
 		s.queue.Run(ctx, cfg.workers, batchSize, w.handle)
 	}()
+
+	// Calendar writes: the API's requests and their retries are stored
+	// before they are answered or scheduled, so a restart resumes them
+	// (overdue ones at once) instead of losing them.
+	writes := &app.CalendarWrites{Store: store, Secrets: secretcache.New(secrets, 0, clock), Calendars: protocols, Clock: clock, Log: log}
+	s.calendar = localretry.New(store, writes, localretry.Options{Log: log})
+	writes.Retries = s.calendar
+	resumed, err := s.calendar.Resume(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if resumed > 0 {
+		fmt.Fprintf(out, "calendar: resumed %d pending calendar writes and retries from the store\n", resumed)
+	}
 
 	if s.demo != nil {
 		_, getErr := s.tenants.Get(ctx, demoTenantID)
@@ -158,7 +176,7 @@ func openStack(ctx context.Context, cfg runConfig, out io.Writer) (*stack, error
 		lim = defaultServerLimits
 	}
 	var apiLn net.Listener
-	s.api, apiLn = newAPIServer(api.New(api.Deps{Store: store, Secrets: secrets, Checker: protocols, Clock: clock, Logger: log, URLPolicy: policy}), ln, lim)
+	s.api, apiLn = newAPIServer(api.New(api.Deps{Store: store, Secrets: secrets, Checker: protocols, Clock: clock, Logger: log, URLPolicy: policy, CalendarQueue: s.calendar}), ln, lim)
 	go func() {
 		if err := s.api.Serve(api.JSONErrorListener(apiLn)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("API server stopped", "err", err)
@@ -181,6 +199,10 @@ func (s *stack) close() {
 			<-s.workersDone
 		}
 	}
+	if s.calendar != nil {
+		// Writes in hand finish; waiting ones stay stored for the next start.
+		s.calendar.Close()
+	}
 	if s.demo != nil {
 		s.demo.close()
 	}
@@ -194,6 +216,13 @@ func (s *stack) tick(ctx context.Context, now time.Time) (app.TickSummary, error
 	s.progress.began(now.UTC().Truncate(time.Minute))
 	sum, err := s.sched.Tick(ctx, now)
 	s.progress.enqueued(sum)
+	if len(sum.DamagedTenants) > 0 {
+		s.log.Error("tenants skipped: their stored record is damaged", "tenants", sum.DamagedTenants)
+	}
+	if sum.Damaged > 0 {
+		s.log.Error("mailboxes skipped: their stored record is damaged; remove each and add it again",
+			"damaged", sum.Damaged, "mailboxes", sum.DamagedMailboxes)
+	}
 	return sum, err
 }
 

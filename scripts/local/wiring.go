@@ -26,8 +26,9 @@ func openSecrets(dataDir, keyFile string, generatedKeyOK bool, warn io.Writer) (
 	return filesecrets.Open(filesecrets.Options{Path: filepath.Join(dataDir, "secrets.json"), KeyFile: keyFile, Demo: keyFile == "", Warn: warn})
 }
 
-// newExchangeAccess builds the connector the workers sync through and the
-// access checker that onboarding and verify use, as the Lambdas do:
+// newExchangeAccess builds the connector the workers sync through, the
+// access checker that onboarding and verify use and the calendar writer
+// that calendar writes use, as the Lambdas do:
 // app.Protocols hands each tenant to the EWS or the Graph adapter by its
 // protocol, and both check every connection with the same policy.
 // httpClient sets the EWS connection pool; graphRoots is the certificate
@@ -40,7 +41,8 @@ func newExchangeAccess(policy *urlguard.Policy, httpClient *http.Client, graphRo
 		EWS: app.ProtocolAdapters{
 			Connector: ewsmailbox.NewConnector(opts),
 			Checker:   ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{Client: opts}),
+			Calendar:  ewsmailbox.NewCalendarConnector(opts),
 		},
-		Graph: app.ProtocolAdapters{Connector: graph, Checker: graph},
+		Graph: app.ProtocolAdapters{Connector: graph, Checker: graph, Calendar: graph},
 	}
 }

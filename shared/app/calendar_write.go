@@ -153,6 +153,9 @@ func (w *CalendarWrites) write(ctx context.Context, req domain.WriteRequest) (do
 	switch {
 	case domain.IsNotFound(err):
 		return t, t.AccessMode, domain.EventWrite{}, &failure{reason: "mailbox is not registered to the tenant"}
+	case domain.IsCorrupt(err):
+		// Redelivery cannot mend it; re-adding the mailbox does.
+		return t, t.AccessMode, domain.EventWrite{}, &failure{reason: "the stored mailbox record is damaged", err: err}
 	case err != nil:
 		return t, t.AccessMode, domain.EventWrite{}, &failure{retryable: true, infra: true, reason: "store unavailable", err: err}
 	}

@@ -72,6 +72,13 @@ func (n *Nightly) Run(ctx context.Context) (NightlySummary, error) {
 				sum.Offboarded++
 				continue
 			}
+			if t.Status == domain.TenantDamaged {
+				log.Error("nightly verify: tenant skipped: its stored record is damaged", "tenantId", t.ID)
+				mu.Lock()
+				sum.FailedTenants = append(sum.FailedTenants, t.ID)
+				mu.Unlock()
+				continue
+			}
 			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < margin {
 				mu.Lock()
 				sum.Unfinished++

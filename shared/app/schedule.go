@@ -94,7 +94,18 @@ type TickSummary struct {
 	Batches          int       `json:"batches"`          // SendBatch calls that succeeded
 	FailedJobs       int       `json:"failedJobs"`       // mailboxes whose batch failed to send
 	TenantsWithError int       `json:"tenantsWithError"` // tenants whose mailboxes could not be listed
+	// Damaged counts the mailboxes skipped because their stored record
+	// (or checkpoint) does not decode; DamagedMailboxes names the first
+	// MaxDamagedReported of them as tenant/address, for the log.
+	Damaged          int      `json:"damaged"`
+	DamagedMailboxes []string `json:"damagedMailboxes,omitempty"`
+	// DamagedTenants names the tenants (the first MaxDamagedReported)
+	// skipped because their stored record does not decode.
+	DamagedTenants []string `json:"damagedTenants,omitempty"`
 }
+
+// MaxDamagedReported bounds TickSummary.DamagedMailboxes.
+const MaxDamagedReported = 20
 
 // Tick enqueues the jobs due at now's minute. A retried tick for the same
 // minute sends the same deduplication ids, so the queue drops the doubles.
@@ -149,6 +160,12 @@ func (s *Scheduler) Tick(ctx context.Context, now time.Time) (TickSummary, error
 					sum.Mailboxes += st.Mailboxes
 					sum.AdminRetries += st.AdminRetries
 					sum.WaitingForAdmin += st.WaitingForAdmin
+					sum.Damaged += st.Damaged
+					for _, a := range st.DamagedAddresses {
+						if len(sum.DamagedMailboxes) < MaxDamagedReported {
+							sum.DamagedMailboxes = append(sum.DamagedMailboxes, t.ID+"/"+a)
+						}
+					}
 					if err != nil {
 						sum.TenantsWithError++
 						errs = append(errs, fmt.Errorf("tenant %s: %w", t.ID, err))
@@ -183,6 +200,17 @@ func (s *Scheduler) listDueTenants(ctx context.Context, minute int64, out chan<-
 			return err
 		}
 		for _, t := range page {
+			if t.Status == domain.TenantDamaged {
+				// Its settings cannot be read: nothing of it is
+				// scheduled, and the other tenants go on.
+				record(func() {
+					sum.Tenants++
+					if len(sum.DamagedTenants) < MaxDamagedReported {
+						sum.DamagedTenants = append(sum.DamagedTenants, t.ID)
+					}
+				})
+				continue
+			}
 			due := t.Status != domain.TenantOffboarded && (s.ForceDue || TenantDue(t, minute))
 			record(func() {
 				sum.Tenants++
@@ -210,6 +238,8 @@ func (s *Scheduler) listDueTenants(ctx context.Context, minute int64, out chan<-
 
 type tenantPlan struct {
 	Mailboxes, AdminRetries, WaitingForAdmin int
+	Damaged                                  int      // mailboxes skipped: stored record damaged
+	DamagedAddresses                         []string // the first MaxDamagedReported of them
 }
 
 // sendBatch is up to MaxQueueBatch messages and how many mailboxes they name.
@@ -273,6 +303,15 @@ func (s *Scheduler) planTenant(ctx context.Context, t domain.Tenant, minute int6
 		}
 		for _, m := range page {
 			st.Mailboxes++
+			if m.Status == domain.MailboxDamaged {
+				// Its record cannot be read, so no sync can run it until
+				// it is added again; the others of the tenant go on.
+				st.Damaged++
+				if len(st.DamagedAddresses) < MaxDamagedReported {
+					st.DamagedAddresses = append(st.DamagedAddresses, m.Address)
+				}
+				continue
+			}
 			i := index
 			index++
 			if m.Status.NeedsAdmin() {

@@ -195,11 +195,18 @@ func (s *Syncer) SyncMailbox(ctx context.Context, job domain.SyncJob) (SyncResul
 func (s *Syncer) SyncMailboxWith(ctx context.Context, job domain.SyncJob, snap *domain.SyncSnapshot) (SyncResult, error) {
 	res := SyncResult{TenantID: job.TenantID, Mailbox: job.Mailbox}
 	t, m, err := s.admit(ctx, job, snap, &res)
+	if domain.IsCorrupt(err) {
+		return res, s.skipDamaged(ctx, &res, t, m, err)
+	}
 	if err != nil {
 		return res, err
 	}
 	r := &syncRun{s: s, job: job, tenant: t, mbox: m, res: &res, started: s.now(), snap: snap}
 	runErr := r.run(ctx)
+	if domain.IsCorrupt(runErr) {
+		// The checkpoint, read without a snapshot, does not decode.
+		return res, s.skipDamaged(ctx, &res, t, m, runErr)
+	}
 	return res, r.finish(ctx, runErr)
 }
 

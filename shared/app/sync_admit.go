@@ -8,6 +8,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
@@ -17,6 +18,11 @@ import (
 // tenant, mailbox not registered to it, offboarded tenant, malformed job):
 // running it again cannot help, so the runtime drops it after logging.
 func IsRejectedJob(err error) bool {
+	if domain.IsCorrupt(err) {
+		// A stored record that does not decode stays so until the
+		// mailbox is added again (skipDamaged reported it).
+		return true
+	}
 	switch domain.ErrorCodeOf(err) {
 	case domain.CodeInvalid, domain.CodeNotFound, domain.CodeForbidden:
 		return true
@@ -47,6 +53,9 @@ func (s *Syncer) admit(ctx context.Context, job domain.SyncJob, snap *domain.Syn
 		m = snap.Mailbox
 		if !snap.Found {
 			err = domain.ErrNotFound
+		}
+		if snap.Damaged != nil {
+			return t, m, snap.Damaged
 		}
 	} else {
 		m, err = s.Store.GetMailbox(ctx, t.ID, addr)
@@ -115,4 +124,36 @@ func (r *syncRun) reconnectIfRotated(ctx context.Context, cred domain.Credential
 		return false, err
 	}
 	return true, nil
+}
+
+// auditDamaged is the audit result of a sync skipped over a damaged record.
+const auditDamaged = "skipped: stored record damaged"
+
+// skipDamaged reports a sync that cannot run because a stored record of
+// the mailbox does not decode (err, a *domain.CorruptRecordError): it is
+// logged by its key and audited, and a damaged checkpoint is recorded on
+// the mailbox (status damaged, what to do), which the scheduler then
+// skips. A damaged mailbox record is not written over: the listing
+// already shows it as damaged, and what is left of it stays for
+// inspection. The other mailboxes of the job are not affected.
+func (s *Syncer) skipDamaged(ctx context.Context, res *SyncResult, t domain.Tenant, m domain.Mailbox, err error) error {
+	var ce *domain.CorruptRecordError
+	if !errors.As(err, &ce) || ce.Record == "tenant" {
+		// The tenant's own record: the scheduler reports it.
+		s.logger().Error("sync skipped: the tenant's stored record is damaged", "tenantId", res.TenantID, "error", err.Error())
+		return err
+	}
+	s.logger().Error("sync skipped: a stored record of the mailbox is damaged; remove the mailbox and add it again",
+		"tenantId", t.ID, "mailbox", res.Mailbox, "error", err.Error())
+	s.audit(ctx, res, t, res.Mailbox, t.AccessMode, auditDamaged)
+	res.Status = domain.MailboxDamaged
+	if ce.Record != "sync state" || m.Address == "" || m.Status == domain.MailboxDamaged {
+		return err
+	}
+	d := domain.DamagedMailbox(t.ID, m.Address, "sync checkpoint")
+	m.Status, m.LastError, m.Hint, m.UpdatedAt = d.Status, d.LastError, d.Hint, s.now()
+	if perr := s.Store.PutMailbox(ctx, m); perr != nil {
+		s.logger().Error("sync: recording the damaged checkpoint on the mailbox failed", "tenantId", t.ID, "mailbox", m.Address, "error", perr.Error())
+	}
+	return err
 }

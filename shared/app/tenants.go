@@ -183,6 +183,14 @@ func (s *Tenants) validateNew(ctx context.Context, in *NewTenant) *domain.Error 
 // stored: if it is gone or being offboarded, the offboarding may already
 // have deleted the secret before this call stored it, so this call deletes
 // the secret it stored and answers 409. No secret outlives its tenant.
+//
+// The secret is written under a lease (domain.Tenant.SecretWriteUntil):
+// the record is created with it (a resumed onboarding takes it with a
+// conditional write on the active record), the secret is written only
+// before it ends, and recording the fingerprint clears it. An offboarding
+// meeting a live lease does not purge the record, so the id cannot be
+// onboarded again while this call's write may still land: a create that
+// stalled here could otherwise replace the newer tenant's secret.
 func (s *Tenants) Onboard(ctx context.Context, in NewTenant) (domain.Tenant, error) {
 	if err := s.validateNew(ctx, &in); err != nil {
 		return domain.Tenant{}, err
@@ -211,6 +219,7 @@ func (s *Tenants) Onboard(ctx context.Context, in NewTenant) (domain.Tenant, err
 		CalendarWindow:    in.CalendarWindow,
 		Status:            domain.TenantActive,
 		CreateToken:       token,
+		SecretWriteUntil:  now.Add(SecretWriteLease),
 		CreatedAt:         now,
 		UpdatedAt:         now,
 		Version:           1,
@@ -230,11 +239,27 @@ func (s *Tenants) Onboard(ctx context.Context, in NewTenant) (domain.Tenant, err
 			// must not replace the stored secret).
 			return prev, nil
 		}
-		// It ended before storing the credential: finish with this one.
-		t, resumed = prev, true
+		// It ended before storing the credential: finish with this one,
+		// under a lease of this call's own.
+		t, err = s.leaseSecretWrite(ctx, t.ID, func(cur domain.Tenant) error {
+			switch {
+			case cur.CreateToken != prev.CreateToken:
+				return domain.Conflict("tenant %q already exists", t.ID)
+			case cur.CredentialFingerprint != "":
+				return errOnboarded
+			}
+			return nil
+		})
+		if errors.Is(err, errOnboarded) { // a retried twin finished it meanwhile
+			return t, nil
+		}
+		if err != nil {
+			return domain.Tenant{}, err
+		}
+		resumed = true
 		s.logger(ctx).Info("onboard: finishing the onboarding a retried request started", "tenantId", t.ID)
 	}
-	if err := s.Secrets.PutCredential(ctx, t.ID, in.Credential); err != nil {
+	if err := s.putUnderLease(ctx, t, in.Credential); err != nil {
 		if resumed {
 			// The tenant may be in use already: keep it; a retry finishes.
 			return domain.Tenant{}, internal(err, "storing the credentials")
@@ -250,7 +275,7 @@ func (s *Tenants) Onboard(ctx context.Context, in NewTenant) (domain.Tenant, err
 	}
 	fp := in.Credential.Fingerprint()
 	for attempt := 0; ; attempt++ {
-		t.CredentialFingerprint = fp
+		t.CredentialFingerprint, t.SecretWriteUntil = fp, time.Time{}
 		err := s.Store.UpdateTenant(ctx, t)
 		if err == nil {
 			break
@@ -266,7 +291,12 @@ func (s *Tenants) Onboard(ctx context.Context, in NewTenant) (domain.Tenant, err
 			t = cur // changed meanwhile (a PATCH, a retried twin): record on top
 			continue
 		}
-		return domain.Tenant{}, s.abandonOnboard(ctx, t.ID, in.Credential, gerr == nil && cur.CreateToken == t.CreateToken)
+		ours := gerr == nil && cur.CreateToken == t.CreateToken
+		err = s.abandonOnboard(ctx, t.ID, in.Credential, ours)
+		if ours && domain.IsConflict(err) { // the secret it wrote is gone
+			s.releaseSecretWrite(ctx, t.ID)
+		}
+		return domain.Tenant{}, err
 	}
 	t.Version++
 	s.logger(ctx).Info("tenant onboarded", "tenantId", t.ID, "authKind", t.AuthKind, "accessMode", t.AccessMode)
@@ -282,8 +312,11 @@ func (s *Tenants) abandonOnboard(ctx context.Context, id string, c domain.Creden
 	switch {
 	case err == nil && stored.MemoryKey() == c.MemoryKey() && !ours && s.activeNow(ctx, id):
 		// A newer tenant of this id exists and this call overwrote its
-		// secret: deleting would leave it with none, keeping leaves it
-		// with this call's. Keep, and say so: a rotation fixes it.
+		// secret (the lease keeps the id from being onboarded again while
+		// this write may land, so only a write the secret store applied
+		// after the lease ended gets here): deleting would leave it with
+		// none, keeping leaves it with this call's. Keep, and say so: a
+		// rotation fixes it.
 		log.Error("onboard: a stalled create overwrote the secret of a newer tenant with the same id; rotate its credentials")
 	case err == nil && stored.MemoryKey() == c.MemoryKey():
 		if derr := s.Secrets.DeleteCredential(ctx, id); derr != nil && !domain.IsNotFound(derr) {
@@ -294,6 +327,60 @@ func (s *Tenants) abandonOnboard(ctx context.Context, id string, c domain.Creden
 	}
 	log.Info("onboard: the tenant was offboarded while it was created; its secret is removed")
 	return domain.Conflict("tenant %q was offboarded while it was being created; nothing was kept", id)
+}
+
+// SecretWriteLease bounds how long a credential write may take, from the
+// conditional write that records its lease on the tenant to the end of its
+// secret write (one call, bounded by the lease too). An offboarding that
+// meets a live lease deletes the secret and marks the tenant, but purges it
+// only when sent again after the lease (409 until then). It must exceed
+// the clock skew between API instances; the write itself takes well under
+// a second.
+const SecretWriteLease = time.Minute
+
+// errOnboarded: the onboarding a retry meant to finish is finished.
+var errOnboarded = errors.New("onboarding finished")
+
+// leaseSecretWrite records a lease for a credential write on the tenant, if
+// it is active and check (may be nil) accepts it, and returns the tenant
+// as stored.
+func (s *Tenants) leaseSecretWrite(ctx context.Context, id string, check func(domain.Tenant) error) (domain.Tenant, error) {
+	return s.update(ctx, id, func(t *domain.Tenant) error {
+		if t.Status != domain.TenantActive {
+			return domain.Conflict("tenant %q is being offboarded", id)
+		}
+		if check != nil {
+			if err := check(*t); err != nil {
+				return err
+			}
+		}
+		t.SecretWriteUntil = s.now().Add(SecretWriteLease)
+		return nil
+	})
+}
+
+// putUnderLease writes the tenant's secret if t's lease has not ended, and
+// gives the write no longer than the lease.
+func (s *Tenants) putUnderLease(ctx context.Context, t domain.Tenant, c domain.Credential) error {
+	left := t.SecretWriteUntil.Sub(s.now())
+	if left <= 0 {
+		return &domain.Error{Code: domain.CodeInternal, Message: "storing the credentials took too long; send the request again"}
+	}
+	ctx, cancel := context.WithTimeout(ctx, left)
+	defer cancel()
+	return s.Secrets.PutCredential(ctx, t.ID, c)
+}
+
+// releaseSecretWrite clears the tenant's lease once a write that lost to an
+// offboarding has removed its secret, so sending DELETE again need not wait
+// for the lease to end. Best effort: the lease ends by itself.
+func (s *Tenants) releaseSecretWrite(ctx context.Context, id string) {
+	if _, err := s.update(ctx, id, func(t *domain.Tenant) error {
+		t.SecretWriteUntil = time.Time{}
+		return nil
+	}); err != nil && !domain.IsNotFound(err) {
+		s.logger(ctx).Warn("releasing the credential write lease failed; it ends by itself", "tenantId", id, "error", err.Error())
+	}
 }
 
 // activeNow reports whether an active tenant of the id is stored now.
@@ -528,13 +615,19 @@ func (s *Tenants) Update(ctx context.Context, id string, p TenantPatch) (domain.
 //     an already deleted secret counts as done;
 //  3. purge the tenant's data, tenant record last (the store's job), so the
 //     tenant stays visible as offboarded until everything else is gone.
+//     Not while a credential write's lease is live (an onboarding or a
+//     rotation that took it before step 1 may still write the secret):
+//     purging would free the id, and that late write could then replace
+//     the secret of a tenant onboarded again under it. The call answers
+//     409 instead, asking to be sent again after the lease; the writer,
+//     finding the tenant offboarded, deletes what it wrote.
 func (s *Tenants) Offboard(ctx context.Context, id string) error {
 	t, err := s.Get(ctx, id)
 	if err != nil {
 		return err
 	}
 	if t.Status != domain.TenantOffboarded { // a retry need not write it again
-		if _, err := s.update(ctx, id, func(t *domain.Tenant) error {
+		if t, err = s.update(ctx, id, func(t *domain.Tenant) error {
 			t.Status = domain.TenantOffboarded
 			return nil
 		}); err != nil {
@@ -543,6 +636,10 @@ func (s *Tenants) Offboard(ctx context.Context, id string) error {
 	}
 	if err := s.Secrets.DeleteCredential(ctx, id); err != nil && !domain.IsNotFound(err) {
 		return internal(err, "scheduling the secret's deletion")
+	}
+	if until := t.SecretWriteUntil; s.now().Before(until) {
+		return domain.Conflict("tenant %q is offboarded and its secret deleted, but a credential write begun before may still land until %s; send DELETE again after that to remove the rest",
+			id, until.Format(time.RFC3339))
 	}
 	if err := s.Store.PurgeTenant(ctx, id); err != nil {
 		return internal(err, "purging the tenant's data")

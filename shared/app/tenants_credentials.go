@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 )
@@ -49,21 +51,58 @@ func (s *Tenants) RotateCredential(ctx context.Context, id string, c domain.Cred
 		return domain.Tenant{}, rep, rotationRefused(rep)
 	}
 
-	if err := s.Secrets.PutCredential(ctx, id, c); err != nil {
+	// The secret is written under a lease recorded on the active tenant,
+	// so an offboarding meanwhile does not purge it while this write may
+	// still land (see Onboard and Offboard).
+	if t, err = s.leaseSecretWrite(ctx, id, nil); err != nil {
+		return domain.Tenant{}, rep, err
+	}
+	if err := s.putUnderLease(ctx, t, c); err != nil {
 		return domain.Tenant{}, rep, internal(err, "storing the credentials")
 	}
-	// The secret is replaced; record its fingerprint. A crash here leaves
-	// the old fingerprint showing until the rotation is repeated.
+	// The secret is replaced; record its fingerprint and end the lease. A
+	// crash here leaves the old fingerprint showing until the rotation is
+	// repeated.
 	t, err = s.update(ctx, id, func(t *domain.Tenant) error {
+		if t.Status != domain.TenantActive {
+			return errOffboardedMeanwhile
+		}
 		t.AuthKind = c.Kind
 		t.CredentialFingerprint = c.Fingerprint()
+		t.SecretWriteUntil = time.Time{}
 		return nil
 	})
+	if errors.Is(err, errOffboardedMeanwhile) || domain.IsNotFound(err) {
+		return domain.Tenant{}, rep, s.abandonRotation(ctx, id, c)
+	}
 	if err != nil {
 		return domain.Tenant{}, rep, err
 	}
 	s.logger(ctx).Info("tenant credentials rotated", "tenantId", id, "authKind", c.Kind, "probeMailbox", mb.Address)
 	return t, rep, nil
+}
+
+var errOffboardedMeanwhile = errors.New("offboarded meanwhile")
+
+// abandonRotation ends a rotation whose tenant was offboarded while it
+// wrote the secret: the offboarding may have deleted the secret before
+// this write, so the secret it wrote is deleted, unless a tenant of the id
+// is active again (its secret, written after this lease, is its own).
+func (s *Tenants) abandonRotation(ctx context.Context, id string, c domain.Credential) error {
+	if !s.activeNow(ctx, id) {
+		stored, err := s.Secrets.GetCredential(ctx, id)
+		switch {
+		case err == nil && stored.MemoryKey() == c.MemoryKey():
+			if derr := s.Secrets.DeleteCredential(ctx, id); derr != nil && !domain.IsNotFound(derr) {
+				return internal(derr, "removing the credentials of a tenant offboarded while they were rotated")
+			}
+		case err != nil && !domain.IsNotFound(err):
+			return internal(err, "reading the credentials of a tenant offboarded while they were rotated")
+		}
+		s.releaseSecretWrite(ctx, id)
+	}
+	s.logger(ctx).Info("rotate: the tenant was offboarded while its credentials were rotated; the new secret is removed", "tenantId", id)
+	return domain.Conflict("tenant %q was offboarded while its credentials were rotated; nothing was kept", id)
 }
 
 func rotationRefused(rep domain.AccessReport) *domain.Error {

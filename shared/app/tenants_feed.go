@@ -30,7 +30,9 @@ func (s *Tenants) ReadFeed(ctx context.Context, tenantID, mailbox, cursor string
 		return nil, "", err
 	}
 	if mailbox != "" {
-		if _, err := s.Store.GetMailbox(ctx, tenantID, mailbox); err != nil {
+		// A damaged record still names a registered mailbox, whose feed
+		// is intact.
+		if _, err := s.Store.GetMailbox(ctx, tenantID, mailbox); err != nil && !domain.IsCorrupt(err) {
 			if domain.IsNotFound(err) {
 				return nil, "", domain.NotFound("mailbox %s is not registered to tenant %q", mailbox, tenantID)
 			}

@@ -314,8 +314,8 @@ func ValidateLimit(n int) (int, *domain.Error) {
 func ValidateMailboxStatus(s domain.MailboxStatus) *domain.Error {
 	switch s {
 	case domain.MailboxPending, domain.MailboxOK, domain.MailboxOutOfScope, domain.MailboxAccessDenied,
-		domain.MailboxNotFound, domain.MailboxAuthFailed, domain.MailboxThrottled, domain.MailboxError:
+		domain.MailboxNotFound, domain.MailboxAuthFailed, domain.MailboxThrottled, domain.MailboxError, domain.MailboxDamaged:
 		return nil
 	}
-	return domain.Invalid("status", "status must be one of pending, ok, out_of_scope, access_denied, not_found, auth_failed, throttled, error")
+	return domain.Invalid("status", "status must be one of pending, ok, out_of_scope, access_denied, not_found, auth_failed, throttled, error, damaged")
 }

@@ -73,6 +73,9 @@ func (s *Tenants) Verify(ctx context.Context, tenantID, address string) (VerifyR
 func (s *Tenants) mailboxesToVerify(ctx context.Context, tenantID, address string) ([]domain.Mailbox, error) {
 	if address != "" {
 		m, err := s.Store.GetMailbox(ctx, tenantID, address)
+		if domain.IsCorrupt(err) {
+			return []domain.Mailbox{domain.DamagedMailbox(tenantID, address, "mailbox record")}, nil
+		}
 		if err != nil {
 			if domain.IsNotFound(err) {
 				return nil, domain.NotFound("mailbox %s is not registered to tenant %q", address, tenantID)
@@ -152,6 +155,11 @@ func (s *Tenants) checkOne(ctx context.Context, t domain.Tenant, m domain.Mailbo
 			rep, ok = domain.AccessReport{Mailbox: m.Address, Status: domain.MailboxError, Detail: "the access check failed unexpectedly"}, true
 		}
 	}()
+	if m.Status == domain.MailboxDamaged {
+		// Its stored record cannot be trusted (or read): reported as it
+		// is, not checked; only adding it again mends it.
+		return domain.AccessReport{Mailbox: m.Address, Status: m.Status, Detail: m.LastError, Hint: m.Hint}, true
+	}
 	rep, err := s.checkAccess(ctx, t, m, cred)
 	if err != nil && ctx.Err() != nil {
 		return domain.AccessReport{}, false
@@ -194,6 +202,9 @@ func (s *Tenants) checkAccess(ctx context.Context, t domain.Tenant, m domain.Mai
 func (s *Tenants) record(ctx context.Context, tenantID string, reports []domain.AccessReport) {
 	now := s.now()
 	for _, r := range reports {
+		if r.Status == domain.MailboxDamaged {
+			continue // recorded already, and nothing was checked
+		}
 		m, err := s.Store.GetMailbox(ctx, tenantID, r.Mailbox)
 		if err != nil {
 			if !domain.IsNotFound(err) {

@@ -105,7 +105,15 @@ type TenantStatus string
 const (
 	TenantActive     TenantStatus = "active"
 	TenantOffboarded TenantStatus = "offboarded"
+	// TenantDamaged is never stored: ListTenants gives it to a tenant
+	// whose stored record does not decode (DamagedTenant), which nothing
+	// schedules or verifies, so the other tenants go on.
+	TenantDamaged TenantStatus = "damaged"
 )
+
+// DamagedTenant is how ListTenants lists a tenant whose stored record does
+// not decode: its id (from the record's key) and status damaged.
+func DamagedTenant(id string) Tenant { return Tenant{ID: id, Status: TenantDamaged} }
 
 // Folder selectors for Tenant.Folders. FolderAll means every folder found by
 // SyncFolderHierarchy.
@@ -167,10 +175,18 @@ type Tenant struct {
 	// instead of meeting "exists". Without an Idempotency-Key it is random:
 	// it still tells this onboarding's record from a later one of the same
 	// id (see app.Tenants.Onboard).
-	CreateToken string    `json:"createToken,omitempty"`
-	CreatedAt   time.Time `json:"createdAt"`
-	UpdatedAt   time.Time `json:"updatedAt"`
-	Version     int64     `json:"version"` // optimistic concurrency
+	CreateToken string `json:"createToken,omitempty"`
+	// SecretWriteUntil, while in the future, says a credential write (an
+	// onboarding's or a rotation's) may still land on the tenant's secret.
+	// The writer sets it with a conditional write on the active record
+	// before it writes the secret, writes nothing after it, and clears it
+	// when done. An offboarding does not purge a record with a live lease:
+	// a purge would free the id, and the late write could then replace the
+	// secret of a tenant created again under it (see app.Tenants.Offboard).
+	SecretWriteUntil time.Time `json:"secretWriteUntil,omitzero"`
+	CreatedAt        time.Time `json:"createdAt"`
+	UpdatedAt        time.Time `json:"updatedAt"`
+	Version          int64     `json:"version"` // optimistic concurrency
 }
 
 // CalendarWindow is a rolling span of days around today: events that end
@@ -228,14 +244,18 @@ func (t Tenant) GraphEndpoint() string {
 type MailboxStatus string
 
 const (
-	MailboxPending       MailboxStatus = "pending"
-	MailboxOK            MailboxStatus = "ok"
-	MailboxOutOfScope    MailboxStatus = "out_of_scope"
-	MailboxAccessDenied  MailboxStatus = "access_denied"
-	MailboxNotFound      MailboxStatus = "not_found"
-	MailboxAuthFailed    MailboxStatus = "auth_failed"
-	MailboxThrottled     MailboxStatus = "throttled"
-	MailboxError         MailboxStatus = "error"
+	MailboxPending      MailboxStatus = "pending"
+	MailboxOK           MailboxStatus = "ok"
+	MailboxOutOfScope   MailboxStatus = "out_of_scope"
+	MailboxAccessDenied MailboxStatus = "access_denied"
+	MailboxNotFound     MailboxStatus = "not_found"
+	MailboxAuthFailed   MailboxStatus = "auth_failed"
+	MailboxThrottled    MailboxStatus = "throttled"
+	MailboxError        MailboxStatus = "error"
+	// MailboxDamaged: Mailbridge's own stored record of the mailbox, or
+	// its checkpoint, does not decode. It is not synced until it is
+	// removed and added again (DamagedMailboxHint).
+	MailboxDamaged       MailboxStatus = "damaged"
 	MailboxStatusUnknown MailboxStatus = ""
 )
 
@@ -247,6 +267,21 @@ func (s MailboxStatus) NeedsAdmin() bool {
 		return true
 	}
 	return false
+}
+
+// DamagedMailboxHint is what the operator does about a damaged record.
+const DamagedMailboxHint = "Mailbridge's stored record of this mailbox is damaged, so it is not synced: " +
+	"remove the mailbox (DELETE /tenants/{id}/mailboxes/{address}) and add it again (POST /tenants/{id}/mailboxes) " +
+	"with its accessMode and ewsUrl overrides, if it had any. Its feed is kept, and the next sync rebuilds the " +
+	"checkpoint from Exchange without repeating the changes already in the feed."
+
+// DamagedMailbox is how a mailbox whose stored record does not decode is
+// listed: its address (from the record's key), status damaged, what is
+// wrong and what to do. Stores list it in place of the record, so a
+// listing still answers with the tenant's other mailboxes.
+func DamagedMailbox(tenantID, address, what string) Mailbox {
+	return Mailbox{TenantID: tenantID, Address: address, Status: MailboxDamaged,
+		LastError: "the stored " + what + " of this mailbox is damaged and cannot be read", Hint: DamagedMailboxHint}
 }
 
 // Mailbox is one mailbox registered to a tenant.

@@ -74,3 +74,33 @@ func IsNotFound(err error) bool { return ErrorCodeOf(err) == CodeNotFound }
 
 // IsConflict reports whether err is a conflict error.
 func IsConflict(err error) bool { return ErrorCodeOf(err) == CodeConflict }
+
+// ErrCorruptRecord matches (errors.Is) every *CorruptRecordError.
+var ErrCorruptRecord = errors.New("stored record is damaged")
+
+// CorruptRecordError is what a store returns for one stored record that
+// does not decode (a damaged disk page, a hand-edited item). It names the
+// record by its key, never by its content, and is confined to that record:
+// the stores list such a mailbox as DamagedMailbox, and the use cases skip
+// it, so one bad record never stops the others.
+type CorruptRecordError struct {
+	Record   string // what it is: "mailbox", "sync state", "calendar retry"
+	TenantID string // empty for records outside a tenant
+	Key      string // the mailbox address, the request id, ...
+	Err      error  // the decode error
+}
+
+func (e *CorruptRecordError) Error() string {
+	if e.TenantID == "" {
+		return fmt.Sprintf("the stored %s record %s is damaged: %v", e.Record, e.Key, e.Err)
+	}
+	return fmt.Sprintf("the stored %s record %s of tenant %q is damaged: %v", e.Record, e.Key, e.TenantID, e.Err)
+}
+
+func (e *CorruptRecordError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrCorruptRecord) true.
+func (e *CorruptRecordError) Is(target error) bool { return target == ErrCorruptRecord }
+
+// IsCorrupt reports whether err is (or wraps) a CorruptRecordError.
+func IsCorrupt(err error) bool { return errors.Is(err, ErrCorruptRecord) }

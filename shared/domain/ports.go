@@ -45,6 +45,10 @@ type MailboxStore interface {
 	// PurgeTenant; ErrNotFound if absent.
 	DeleteMailbox(ctx context.Context, tenantID, address string) error
 	// ListMailboxes pages through a tenant's mailboxes in address order.
+	// A record that does not decode is listed as DamagedMailbox (status
+	// damaged), never an error, so one bad record cannot hide the others
+	// (a status filter sees it as damaged). GetMailbox returns a
+	// *CorruptRecordError for it, GetSyncState for a damaged checkpoint.
 	ListMailboxes(ctx context.Context, tenantID string, q MailboxQuery) (mailboxes []Mailbox, next string, err error)
 }
 
@@ -200,6 +204,10 @@ type SyncSnapshot struct {
 	Mailbox Mailbox
 	Found   bool      // the mailbox is registered to the tenant
 	State   SyncState // zero (Version 0) when none is stored
+	// Damaged is set (a *CorruptRecordError) when the mailbox's record or
+	// its checkpoint does not decode; Mailbox is then DamagedMailbox if
+	// the record is the damaged one. The other snapshots are unaffected.
+	Damaged error
 }
 
 // SyncSnapshotReader reads the snapshots of several mailboxes of one

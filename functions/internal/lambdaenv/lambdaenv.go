@@ -2,8 +2,7 @@
 // through the strict loader (shared/platform/config), and builds the AWS
 // adapters from it, so all functions are configured the same way (the same
 // table, stage, audit retention and URL policy), refuse to start on a bad
-// setting the same way (Must), and each main.go stays a few lines of
-// wiring.
+// setting the same way (Must), and each function's wiring stays short.
 package lambdaenv
 
 import (
@@ -52,11 +51,17 @@ type Env struct {
 	Log            *slog.Logger // JSON to stdout, as Lambda's JSON log format expects
 }
 
+// Option adjusts the environment once it is read, before any adapter is
+// built from it. Production passes none; the deploy rehearsal
+// (functions/internal/rehearsal) lets the URL policy reach its loopback
+// Exchange simulator, as the local run's dev policy does.
+type Option func(*Env)
+
 // Load reads the shared settings from r, then refuses to go on if r
 // refused any setting, the function's own (read from r before) included,
 // with one error naming each variable and its value; then it loads the AWS
-// configuration.
-func Load(ctx context.Context, r *config.Reader) (Env, error) {
+// configuration and applies opts.
+func Load(ctx context.Context, r *config.Reader, opts ...Option) (Env, error) {
 	e := Env{
 		Stage:          config.Parse(r, "MAILBRIDGE_STAGE", DefaultStage, parseStage),
 		Table:          r.Required("MAILBRIDGE_TABLE"),
@@ -72,6 +77,9 @@ func Load(ctx context.Context, r *config.Reader) (Env, error) {
 	var err error
 	if e.AWS, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
 		return e, fmt.Errorf("aws config: %w", err)
+	}
+	for _, o := range opts {
+		o(&e)
 	}
 	return e, nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -88,14 +89,24 @@ func (s *Store) GetMailbox(ctx context.Context, tenantID, address string) (domai
 	if out.Item == nil {
 		return domain.Mailbox{}, fmt.Errorf("mailbox %s: %w", address, domain.ErrNotFound)
 	}
-	return decodeMailbox(out.Item)
+	return decodeMailbox(out.Item, tenantID)
 }
 
-// decodeMailbox reads a stored mailbox record (GetMailbox, GetSyncSnapshots).
-func decodeMailbox(it item) (domain.Mailbox, error) {
+// decodeMailbox reads a stored mailbox record (GetMailbox, ListMailboxes,
+// GetSyncSnapshots). One that does not decode (an attribute of the wrong
+// type, JSON that is not a mailbox) is a *domain.CorruptRecordError naming
+// the address.
+func decodeMailbox(it item, tenantID string) (domain.Mailbox, error) {
 	var m domain.Mailbox
-	if err := json.Unmarshal([]byte(getS(it, "d")), &m); err != nil {
-		return m, fmt.Errorf("dynamostore: mailbox record %s: %w", getS(it, "sk"), err)
+	d, ok := it["d"].(*types.AttributeValueMemberS)
+	var err error
+	if !ok {
+		err = errors.New(`attribute "d" is not a string`)
+	} else {
+		err = json.Unmarshal([]byte(d.Value), &m)
+	}
+	if err != nil {
+		return domain.Mailbox{}, &domain.CorruptRecordError{Record: "mailbox", TenantID: tenantID, Key: strings.TrimPrefix(getS(it, "sk"), mailboxPrefix), Err: err}
 	}
 	return m, nil
 }
@@ -139,6 +150,11 @@ func (s *Store) ListMailboxes(ctx context.Context, tenantID string, q domain.Mai
 		// Limit counts items before the filter: read wider pages so a rare
 		// status does not take one round trip per few mailboxes.
 		in.Limit = aws.Int32(int32(min(4*(limit+1), 1000)))
+	}
+	if q.Status != "" && q.Status != domain.MailboxDamaged {
+		// A damaged record's stored status says what it was, so status
+		// damaged is filtered here, after decoding, and the rest in
+		// DynamoDB.
 		in.FilterExpression = aws.String("#st = :st")
 		in.ExpressionAttributeNames = map[string]string{"#st": "st"}
 		in.ExpressionAttributeValues[":st"] = str(string(q.Status))
@@ -146,7 +162,16 @@ func (s *Store) ListMailboxes(ctx context.Context, tenantID string, q domain.Mai
 	if q.Cursor != "" {
 		in.ExclusiveStartKey = key(tenantPK(tenantID), mailboxSK(after))
 	}
-	out, next, err := queryRecords(ctx, s, in, limit, func(v domain.Mailbox) string { return v.Address })
+	// A record that does not decode is listed as damaged, so the
+	// tenant's other mailboxes still list and schedule.
+	decode := func(it item) (domain.Mailbox, bool, error) {
+		m, err := decodeMailbox(it, tenantID)
+		if err != nil {
+			m = domain.DamagedMailbox(tenantID, strings.TrimPrefix(getS(it, "sk"), mailboxPrefix), "mailbox record")
+		}
+		return m, q.Status == "" || m.Status == q.Status, nil
+	}
+	out, next, err := queryDecoded(ctx, s, in, limit, func(v domain.Mailbox) string { return v.Address }, decode)
 	if err != nil {
 		return nil, "", fmt.Errorf("dynamostore: list mailboxes: %w", err)
 	}
@@ -173,16 +198,23 @@ func decodeSyncState(it item, tenantID, mailbox string) (domain.SyncState, error
 	if it == nil {
 		return st, nil
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(getB(it, "z")))
+	damaged := func(err error) (domain.SyncState, error) {
+		return domain.SyncState{TenantID: tenantID, Mailbox: mailbox}, &domain.CorruptRecordError{Record: "sync state", TenantID: tenantID, Key: mailbox, Err: err}
+	}
+	z, ok := it["z"].(*types.AttributeValueMemberB)
+	if !ok {
+		return damaged(errors.New(`attribute "z" is not binary`))
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(z.Value))
 	if err != nil {
-		return st, fmt.Errorf("dynamostore: sync state of %s: %w", mailbox, err)
+		return damaged(err)
 	}
 	data, err := io.ReadAll(zr)
 	if err != nil {
-		return st, fmt.Errorf("dynamostore: sync state of %s: %w", mailbox, err)
+		return damaged(err)
 	}
 	if err := json.Unmarshal(data, &st); err != nil {
-		return st, fmt.Errorf("dynamostore: sync state of %s: %w", mailbox, err)
+		return damaged(err)
 	}
 	st.Version = getN(it, "v")
 	return st, nil

@@ -79,16 +79,18 @@ func addToSnapshot(snaps map[string]domain.SyncSnapshot, tenantID string, it ite
 		return nil
 	}
 	switch prefix {
+	// A record that does not decode damages its own snapshot only: the
+	// worker skips that mailbox and syncs the others.
 	case mailboxPrefix:
-		m, err := decodeMailbox(it)
+		m, err := decodeMailbox(it, tenantID)
 		if err != nil {
-			return err
+			m, snap.Damaged = domain.DamagedMailbox(tenantID, address, "mailbox record"), err
 		}
 		snap.Mailbox, snap.Found = m, true
 	case syncStatePrefix:
 		st, err := decodeSyncState(it, tenantID, address)
-		if err != nil {
-			return err
+		if err != nil && snap.Damaged == nil {
+			snap.Damaged = err
 		}
 		snap.State = st
 	}

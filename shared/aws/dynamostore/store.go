@@ -301,19 +301,24 @@ func pause(ctx context.Context, round int) error {
 	}
 }
 
-// queryRecords pages through records whose JSON is in attribute "d": at
-// most limit of them, and the cursor of the last when more follow.
-func queryRecords[T any](ctx context.Context, s *Store, in *dynamodb.QueryInput, limit int, cursorOf func(T) string) ([]T, string, error) {
+// queryDecoded pages through records (tenants, mailboxes): at most limit
+// of those decode keeps, and the cursor of the last when more follow.
+// decode returns the record, whether the page keeps it, and an error that
+// ends the query.
+func queryDecoded[T any](ctx context.Context, s *Store, in *dynamodb.QueryInput, limit int, cursorOf func(T) string, decode func(item) (T, bool, error)) ([]T, string, error) {
 	var out []T
 	more := false
 	var derr error
 	err := s.queryAll(ctx, in, func(it item) bool {
-		if len(out) == limit {
-			more = true
+		v, keep, err := decode(it)
+		if derr = err; derr != nil {
 			return false
 		}
-		var v T
-		if derr = json.Unmarshal([]byte(getS(it, "d")), &v); derr != nil {
+		if !keep {
+			return true
+		}
+		if len(out) == limit {
+			more = true
 			return false
 		}
 		out = append(out, v)

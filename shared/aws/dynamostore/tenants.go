@@ -3,6 +3,7 @@ package dynamostore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -57,8 +58,24 @@ func (s *Store) GetTenant(ctx context.Context, id string) (domain.Tenant, error)
 	if out.Item == nil {
 		return t, fmt.Errorf("tenant %s: %w", id, domain.ErrNotFound)
 	}
-	err = json.Unmarshal([]byte(getS(out.Item, "d")), &t)
-	return t, err
+	return decodeTenant(out.Item, id)
+}
+
+// decodeTenant reads a stored tenant record; one that does not decode is a
+// *domain.CorruptRecordError naming the tenant.
+func decodeTenant(it item, id string) (domain.Tenant, error) {
+	var t domain.Tenant
+	d, ok := it["d"].(*types.AttributeValueMemberS)
+	var err error
+	if !ok {
+		err = errors.New(`attribute "d" is not a string`)
+	} else {
+		err = json.Unmarshal([]byte(d.Value), &t)
+	}
+	if err != nil {
+		return domain.Tenant{}, &domain.CorruptRecordError{Record: "tenant", TenantID: id, Key: id, Err: err}
+	}
+	return t, nil
 }
 
 // UpdateTenant replaces t if its Version is the stored one and stores it
@@ -108,7 +125,16 @@ func (s *Store) ListTenants(ctx context.Context, cursor string, limit int) ([]do
 	if cursor != "" {
 		in.ExclusiveStartKey = key(tenantsPK, after)
 	}
-	out, next, err := queryRecords(ctx, s, in, limit, func(v domain.Tenant) string { return v.ID })
+	// A record that does not decode is listed as damaged, so the other
+	// tenants are still scheduled.
+	decode := func(it item) (domain.Tenant, bool, error) {
+		t, err := decodeTenant(it, getS(it, "sk"))
+		if err != nil {
+			t = domain.DamagedTenant(getS(it, "sk"))
+		}
+		return t, true, nil
+	}
+	out, next, err := queryDecoded(ctx, s, in, limit, func(v domain.Tenant) string { return v.ID }, decode)
 	if err != nil {
 		return nil, "", fmt.Errorf("dynamostore: list tenants: %w", err)
 	}

@@ -64,7 +64,10 @@ type Writer struct {
 
 var _ domain.CalendarWriter = (*Writer)(nil)
 
-var calendarFolder = ews.FolderRef{Distinguished: "calendar"}
+var (
+	calendarFolder = ews.FolderRef{Distinguished: "calendar"}
+	deletedFolder  = ews.FolderRef{Distinguished: "deleteditems"}
+)
 
 // marked is the item found for a client event id.
 type marked struct {
@@ -76,11 +79,12 @@ type marked struct {
 	dups []ews.ItemRef
 }
 
-// find returns the item carrying the marker with exactly clientEventID, or
-// nil. The server compares strings ignoring case, so the exact value is
-// checked here: an id differing only in case is another event.
-func (w *Writer) find(ctx context.Context, cl *ews.Client, t ews.Target, clientEventID string) (*marked, error) {
-	res, err := cl.FindItem(ctx, t, calendarFolder, ews.FindItemOptions{
+// find returns the item in folder carrying the marker with exactly
+// clientEventID, or nil. The server compares strings ignoring case, so the
+// exact value is checked here: an id differing only in case is another
+// event.
+func (w *Writer) find(ctx context.Context, cl *ews.Client, t ews.Target, folder ews.FolderRef, clientEventID string) (*marked, error) {
+	res, err := cl.FindItem(ctx, t, folder, ews.FindItemOptions{
 		Shape:       ews.Shape{Base: "IdOnly", Extended: []ews.ExtendedField{MarkerField, StampField}},
 		Page:        &ews.PageView{MaxEntries: 10},
 		Restriction: &ews.Restriction{Field: MarkerField, Value: clientEventID},
@@ -151,7 +155,7 @@ func (w *Writer) PutEvent(ctx context.Context, m domain.MailboxRef, clientEventI
 	if err != nil {
 		return domain.EventWrite{}, err
 	}
-	found, err := w.find(ctx, cl, t, clientEventID)
+	found, err := w.find(ctx, cl, t, calendarFolder, clientEventID)
 	if err != nil {
 		return domain.EventWrite{}, err
 	}
@@ -193,28 +197,48 @@ func (w *Writer) PutEvent(ctx context.Context, m domain.MailboxRef, clientEventI
 	return domain.EventWrite{Result: domain.EventUpdated, ItemID: ref.ID}, nil
 }
 
-// DeleteEvent implements domain.CalendarWriter: one FindItem, then one
+// DeleteEvent implements domain.CalendarWriter: one FindItem, one
+// UpdateItem that stamps the item with this request's time, then one
 // DeleteItem (to Deleted Items, so a mistake can be undone by the user).
+//
+// The stamp makes a redelivered delete exact: when the process died after
+// DeleteItem and the queue delivers the request again, the item is found
+// in Deleted Items still marked, stamped with this request's time, and the
+// answer is deleted rather than not_found (one more FindItem, on this path
+// only). Any other request for an event no longer in the calendar, and a
+// client event id never written, still get not_found.
 func (w *Writer) DeleteEvent(ctx context.Context, m domain.MailboxRef, clientEventID string, notify bool, requestedAt time.Time) (domain.EventWrite, error) {
 	cl, t, err := w.clients.Target(m)
 	if err != nil {
 		return domain.EventWrite{}, err
 	}
-	found, err := w.find(ctx, cl, t, clientEventID)
+	found, err := w.find(ctx, cl, t, calendarFolder, clientEventID)
 	if err != nil {
 		return domain.EventWrite{}, err
 	}
 	if found == nil {
+		gone, err := w.find(ctx, cl, t, deletedFolder, clientEventID)
+		if err != nil {
+			return domain.EventWrite{}, err
+		}
+		if gone != nil && gone.stamp.Equal(requestedAt) {
+			return domain.EventWrite{Result: domain.EventDeleted}, nil
+		}
 		return domain.EventWrite{}, domain.ErrEventNotFound
 	}
 	if found.stamp.After(requestedAt) {
 		return domain.EventWrite{Result: domain.EventSuperseded, ItemID: found.ref.ID}, nil
 	}
+	ref, err := cl.UpdateItem(ctx, t, found.ref, ews.CalendarUpdate{ExtendedProperties: []ews.ExtendedProperty{stamp(requestedAt)}},
+		ews.SendToNone, ews.AutoResolve)
+	if err != nil {
+		return domain.EventWrite{}, classify(useWrite, err, "")
+	}
 	send := ews.SendToNone
 	if notify {
 		send = ews.SendToAllAndSaveCopy
 	}
-	if err := deleteItems(ctx, cl, t, append(found.dups, found.ref), send); err != nil {
+	if err := deleteItems(ctx, cl, t, append(found.dups, ref), send); err != nil {
 		return domain.EventWrite{}, err
 	}
 	return domain.EventWrite{Result: domain.EventDeleted}, nil

@@ -324,3 +324,33 @@ func TestDuplicatesDoNotOutliveTheNextWrite(t *testing.T) {
 		})
 	}
 }
+
+// A delete delivered again after its DeleteItem succeeded (the process died
+// before it answered) answers deleted, not not_found: the item in Deleted
+// Items carries the stamp of that very request. Another request for the
+// deleted event still gets not_found, and the event is deleted once.
+func TestRedeliveredDeleteIsDone(t *testing.T) {
+	e := newCalEnv(t)
+	ctx := context.Background()
+	t0 := start.Add(-72 * time.Hour)
+	if _, err := e.writer.PutEvent(ctx, imp(ann), "trip-1", trip("Flight to Oslo"), false, t0); err != nil {
+		t.Fatal(err)
+	}
+	at := t0.Add(time.Minute)
+	for i := range 2 {
+		del, err := e.writer.DeleteEvent(ctx, imp(ann), "trip-1", false, at)
+		if err != nil || del.Result != domain.EventDeleted {
+			t.Fatalf("delivery %d of the delete: %+v, %v; want deleted", i+1, del, err)
+		}
+	}
+	if _, err := e.writer.DeleteEvent(ctx, imp(ann), "trip-1", false, at.Add(time.Minute)); !errors.Is(err, domain.ErrEventNotFound) {
+		t.Errorf("a later delete of the deleted event: %v, want ErrEventNotFound", err)
+	}
+	refs, err := e.sim.ListItems(ann, "deleteditems")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.calendar(t, ann)) != 0 || len(refs) != 1 {
+		t.Errorf("calendar %d items, Deleted Items %d; want 0 and 1", len(e.calendar(t, ann)), len(refs))
+	}
+}

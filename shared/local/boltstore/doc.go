@@ -15,6 +15,7 @@
 //
 //	tenants                  tenantID → Tenant
 //	idem                     scope 0x00 key → {expires, value}
+//	calretries               requestID 0x00 attempt (8 bytes) → CalendarRetry (calendar writes not yet finished, calretries.go)
 //	t/<tenantID>             one bucket per tenant, so PurgeTenant is one DeleteBucket
 //	  mailboxes              address → Mailbox
 //	  sync                   address → SyncState
@@ -30,6 +31,10 @@
 // same numbering for the tenant feed and each mailbox feed. Audit entries are
 // filtered by age on read and pruned on append; idempotency records expire
 // on read.
+//
+// A mailbox, checkpoint or tenant record that does not decode is reported
+// by its key (domain.CorruptRecordError; listings show it as damaged) and
+// never fails a read of the others.
 //
 // ListFolderItemIDs (the recovery paths of a lost SyncState or a vanished
 // folder) walks the mailbox's items and decodes each: it is rare, and a

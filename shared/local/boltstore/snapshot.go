@@ -26,17 +26,19 @@ func (s *Store) GetSyncSnapshots(_ context.Context, tenantID string, addresses [
 	err = s.db.View(func(tx *bolt.Tx) error {
 		mailboxes, states := tenantBucket(tx, tenantID, bMailboxes), tenantBucket(tx, tenantID, bSync)
 		for _, a := range want {
+			// A record that does not decode damages its own snapshot
+			// only: the worker skips that mailbox and syncs the others.
 			var snap domain.SyncSnapshot
-			found, err := get(mailboxes, []byte(a), &snap.Mailbox)
+			found, err := getRecord(mailboxes, []byte(a), &snap.Mailbox, "mailbox", tenantID)
 			if err != nil {
-				return err
+				snap.Mailbox, snap.Damaged = domain.DamagedMailbox(tenantID, a, "mailbox record"), err
 			}
 			snap.Found = found
-			stored, err := get(states, []byte(a), &snap.State)
-			if err != nil {
-				return err
+			stored, err := getRecord(states, []byte(a), &snap.State, "sync state", tenantID)
+			if err != nil && snap.Damaged == nil {
+				snap.Damaged = err
 			}
-			if !stored {
+			if !stored || err != nil {
 				snap.State = domain.SyncState{TenantID: tenantID, Mailbox: a}
 			}
 			snaps[a] = snap

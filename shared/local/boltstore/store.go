@@ -74,7 +74,7 @@ func Open(path string, opts Options) (s *Store, err error) {
 		return nil, damaged(path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bTenants, bIdem} {
+		for _, b := range [][]byte{bTenants, bIdem, bCalRetries} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -165,6 +165,17 @@ func get(b *bolt.Bucket, key []byte, v any) (bool, error) {
 	return true, json.Unmarshal(data, v)
 }
 
+// getRecord is get for the records one bad value must not take others
+// down with (mailboxes, checkpoints): a value that does not decode is a
+// *domain.CorruptRecordError naming the record by its key.
+func getRecord(b *bolt.Bucket, key []byte, v any, record, tenantID string) (bool, error) {
+	found, err := get(b, key, v)
+	if err != nil {
+		return true, &domain.CorruptRecordError{Record: record, TenantID: tenantID, Key: string(key), Err: err}
+	}
+	return found, nil
+}
+
 // Key-based cursors are the last key read, base64url-encoded.
 func encodeKeyCursor(k string) string { return base64.RawURLEncoding.EncodeToString([]byte(k)) }
 
@@ -197,13 +208,16 @@ func (s *Store) CreateTenant(_ context.Context, t domain.Tenant) error {
 func (s *Store) GetTenant(_ context.Context, id string) (domain.Tenant, error) {
 	var t domain.Tenant
 	err := s.db.View(func(tx *bolt.Tx) error {
-		ok, err := get(tx.Bucket(bTenants), []byte(id), &t)
+		ok, err := getRecord(tx.Bucket(bTenants), []byte(id), &t, "tenant", id)
 		if err == nil && !ok {
 			err = fmt.Errorf("tenant %s: %w", id, domain.ErrNotFound)
 		}
 		return err
 	})
-	return t, err
+	if err != nil {
+		return domain.Tenant{}, err // nothing half-decoded
+	}
+	return t, nil
 }
 
 // UpdateTenant replaces t if its Version is the stored one.
@@ -211,7 +225,7 @@ func (s *Store) UpdateTenant(_ context.Context, t domain.Tenant) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bTenants)
 		var cur domain.Tenant
-		ok, err := get(b, []byte(t.ID), &cur)
+		ok, err := getRecord(b, []byte(t.ID), &cur, "tenant", t.ID)
 		if err != nil {
 			return err
 		}
@@ -248,7 +262,8 @@ func (s *Store) ListTenants(_ context.Context, cursor string, limit int) ([]doma
 			}
 			var t domain.Tenant
 			if err := json.Unmarshal(v, &t); err != nil {
-				return err
+				// Listed as damaged, so the others are still scheduled.
+				t = domain.DamagedTenant(string(k))
 			}
 			out = append(out, t)
 		}
@@ -331,13 +346,16 @@ func (s *Store) PutMailbox(_ context.Context, m domain.Mailbox) error {
 func (s *Store) GetMailbox(_ context.Context, tenantID, address string) (domain.Mailbox, error) {
 	var m domain.Mailbox
 	err := s.db.View(func(tx *bolt.Tx) error {
-		ok, err := get(tenantBucket(tx, tenantID, bMailboxes), []byte(address), &m)
+		ok, err := getRecord(tenantBucket(tx, tenantID, bMailboxes), []byte(address), &m, "mailbox", tenantID)
 		if err == nil && !ok {
 			err = fmt.Errorf("mailbox %s: %w", address, domain.ErrNotFound)
 		}
 		return err
 	})
-	return m, err
+	if err != nil {
+		return domain.Mailbox{}, err // nothing half-decoded
+	}
+	return m, nil
 }
 
 // DeleteMailbox removes the mailbox and its sync state; its items and feed
@@ -380,7 +398,7 @@ func (s *Store) ListMailboxes(_ context.Context, tenantID string, q domain.Mailb
 		for ; k != nil; k, v = c.Next() {
 			var m domain.Mailbox
 			if err := json.Unmarshal(v, &m); err != nil {
-				return err
+				m = domain.DamagedMailbox(tenantID, string(k), "mailbox record")
 			}
 			if q.Status != "" && m.Status != q.Status {
 				continue
@@ -402,9 +420,12 @@ func (s *Store) ListMailboxes(_ context.Context, tenantID string, q domain.Mailb
 func (s *Store) GetSyncState(_ context.Context, tenantID, mailbox string) (domain.SyncState, error) {
 	var st domain.SyncState
 	err := s.db.View(func(tx *bolt.Tx) error {
-		_, err := get(tenantBucket(tx, tenantID, bSync), []byte(mailbox), &st)
+		_, err := getRecord(tenantBucket(tx, tenantID, bSync), []byte(mailbox), &st, "sync state", tenantID)
 		return err
 	})
+	if err != nil {
+		st = domain.SyncState{} // nothing half-decoded
+	}
 	if st.Version == 0 {
 		st.TenantID, st.Mailbox = tenantID, mailbox
 	}
@@ -422,7 +443,7 @@ func (s *Store) PutSyncState(_ context.Context, st domain.SyncState) error {
 			return err
 		}
 		var cur domain.SyncState
-		if _, err := get(b, []byte(st.Mailbox), &cur); err != nil {
+		if _, err := getRecord(b, []byte(st.Mailbox), &cur, "sync state", st.TenantID); err != nil {
 			return err
 		}
 		if cur.Version != st.Version {

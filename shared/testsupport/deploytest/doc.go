@@ -9,5 +9,5 @@
 // tracing, and the defects fixed once (integration credentials, schedule names, the alarm
 // topic's key, the API alarm's dimension, log retention). Tests only; this
 // file holds no code. The deploy rehearsal on moto is
-// infra/deploytest/rehearse.py.
+// functions/internal/rehearsal (with infra/deploytest/rehearse.py).
 package deploytest

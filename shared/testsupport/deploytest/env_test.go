@@ -14,7 +14,7 @@ import (
 )
 
 // configRead is a read of an environment variable through the strict
-// loader (shared/platform/config) as main.go and lambdaenv write it:
+// loader (shared/platform/config) as the wiring and lambdaenv write it:
 // r.Int("MAILBRIDGE_X", …), config.Parse(r, "MAILBRIDGE_X", …).
 var configRead = regexp.MustCompile(`(?:\br\.(\w+)|\bconfig\.(Parse\w*))\(\s*(?:r\s*,\s*)?"(MAILBRIDGE_\w+)"`)
 
@@ -25,16 +25,27 @@ var leftToDefault = map[string]string{
 	"MAILBRIDGE_BATCH_CONCURRENCY":     "worker tuning; the default (100) matches GOMEMLIMIT and the memory size",
 }
 
-// reads returns the variables a function reads (its main.go and
+// reads returns the variables a function reads (its main.go, the package
+// that wires it, functions/internal/<dir>fn, when it has one, and
 // lambdaenv, which every function loads), each with whether it is
 // required (no default).
 func reads(t *testing.T, dir string) map[string]bool {
 	t.Helper()
 	out := map[string]bool{}
-	for _, f := range []string{
+	wiring, err := filepath.Glob(filepath.Join(repoRoot(t), "functions", "internal", dir+"fn", "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := []string{
 		filepath.Join(repoRoot(t), "functions", dir, "main.go"),
 		filepath.Join(repoRoot(t), "functions", "internal", "lambdaenv", "lambdaenv.go"),
-	} {
+	}
+	for _, f := range wiring {
+		if !strings.HasSuffix(f, "_test.go") {
+			files = append(files, f)
+		}
+	}
+	for _, f := range files {
 		src, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)

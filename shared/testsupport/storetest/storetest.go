@@ -5,7 +5,9 @@
 // expiry of audit entries, idempotency records and job progress, a change
 // feed that holds every change exactly once, in order, under concurrent
 // writers, and the immutable-id index that keeps moves and removals of
-// EWS ids read over Graph right.
+// EWS ids read over Graph right. RunCorruptRecords (corrupt.go) adds the
+// contract for a stored record that does not decode: reported by its key,
+// isolated from the tenant's other mailboxes.
 package storetest
 
 import (

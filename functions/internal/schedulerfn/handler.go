@@ -1,4 +1,4 @@
-package main
+package schedulerfn
 
 import (
 	"context"
@@ -43,6 +43,13 @@ func tick(run tickFunc, clock domain.Clock, log *slog.Logger) func(context.Conte
 			// tick; the deduplication ids make that safe.
 			log.Error("tick failed", append(attrs, "err", err)...)
 			return sum, err
+		}
+		if len(sum.DamagedTenants) > 0 {
+			log.Error("tenants skipped: their stored record is damaged", "tenants", sum.DamagedTenants)
+		}
+		if sum.Damaged > 0 {
+			log.Error("mailboxes skipped: their stored record is damaged; remove each and add it again",
+				"damaged", sum.Damaged, "mailboxes", sum.DamagedMailboxes)
 		}
 		log.Info("tick", attrs...)
 		return sum, nil

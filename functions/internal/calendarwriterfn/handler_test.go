@@ -1,4 +1,4 @@
-package main
+package calendarwriterfn
 
 import (
 	"context"
@@ -125,7 +125,7 @@ func TestQueuedBatchOutOfTimeGoesBack(t *testing.T) {
 // The state machine's first input is what shared/sfnretry starts the
 // execution with; each later one is the previous answer.
 func TestRetryInvocationLoopsThroughItsOwnAnswer(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "shared", "aws", "sfnretry", "testdata", "execution-input.json"))
+	raw, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "aws", "sfnretry", "testdata", "execution-input.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestMetricsPerInvocation(t *testing.T) {
 	if _, err := h(context.Background(), sqsEvent(t, writeRequest("r1"), writeRequest("r2"), writeRequest("r3"))); err != nil {
 		t.Fatal(err)
 	}
-	raw, _ := os.ReadFile(filepath.Join("..", "..", "shared", "aws", "sfnretry", "testdata", "execution-input.json"))
+	raw, _ := os.ReadFile(filepath.Join("..", "..", "..", "shared", "aws", "sfnretry", "testdata", "execution-input.json"))
 	if _, err := h(context.Background(), raw); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package calendarwriterfn
 
 import (
 	"bytes"
@@ -44,7 +44,7 @@ func nodeModules(t *testing.T) string {
 	if _, err := exec.LookPath("node"); err != nil {
 		t.Fatal("node is needed to run the state machine locally (Node 20+)")
 	}
-	prefix, err := filepath.Abs(filepath.Join("..", "..", ".standins", "node"))
+	prefix, err := filepath.Abs(filepath.Join("..", "..", "..", ".standins", "node"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func runExecutions(t *testing.T, jobs []job) []execution {
 	t.Helper()
 	mods := nodeModules(t)
 	in, _ := json.Marshal(jobs)
-	cmd := exec.Command("node", filepath.Join("testdata", "run-state-machine.mjs"), mods, filepath.Join("..", "..", "infra", "calendar-retry.asl.json"))
+	cmd := exec.Command("node", filepath.Join("testdata", "run-state-machine.mjs"), mods, filepath.Join("..", "..", "..", "infra", "calendar-retry.asl.json"))
 	cmd.Stdin = bytes.NewReader(in)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -1,0 +1,72 @@
+// Package apifn wires the API Lambda behind API Gateway (REST API, IAM
+// auth): the shared/api handlers over DynamoDB, Secrets Manager, the
+// calendar queue and the EWS and Graph probes. New builds the handler from
+// the function's environment; functions/api/main.go starts it, and the
+// deploy rehearsal calls it in-process. Wiring only.
+package apifn
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/mailbridge/mailbridge/functions/internal/lambdaenv"
+	"github.com/mailbridge/mailbridge/shared/api"
+	"github.com/mailbridge/mailbridge/shared/app"
+	"github.com/mailbridge/mailbridge/shared/aws/sqsqueue"
+	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
+	"github.com/mailbridge/mailbridge/shared/exchange/graphmailbox"
+	"github.com/mailbridge/mailbridge/shared/platform/config"
+)
+
+// New returns the function's handler, or why it cannot start.
+func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error), error) {
+	// The function's own settings first: Load refuses to start on any
+	// bad setting, these included.
+	callers := config.Parse(r, "MAILBRIDGE_CALLER_TENANTS", nil, api.ParseCallerTenants)
+	calendarQueueURL := r.URL("MAILBRIDGE_CALENDAR_QUEUE_URL", "", "https")
+	env, err := lambdaenv.Load(ctx, r, opts...)
+	if err != nil {
+		return nil, err
+	}
+	store, err := env.Store()
+	if err != nil {
+		return nil, err
+	}
+	secrets, err := env.Secrets()
+	if err != nil {
+		return nil, err
+	}
+	// The calendar routes are served only with a queue to put the writes on.
+	var calendarQueue domain.Queue
+	if calendarQueueURL != "" {
+		calendarQueue = sqsqueue.New(sqs.NewFromConfig(env.AWS), calendarQueueURL)
+	}
+	// Probe connections are checked against the URL policy at dial time,
+	// like the sync path's, so a DNS change cannot point a tenant inward.
+	graphOptions := env.GraphOptions()
+	graphOptions.Timeout = 15 * time.Second
+	checker := app.Protocols{
+		EWS: app.ProtocolAdapters{Checker: ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{
+			Client:  env.EWSOptions(),
+			Timeout: 15 * time.Second,
+		})},
+		Graph: app.ProtocolAdapters{Checker: graphmailbox.NewConnector(graphOptions)},
+	}
+	h := api.New(api.Deps{
+		Store:         store,
+		Secrets:       secrets,
+		Checker:       checker,
+		Clock:         domain.SystemClock{},
+		Logger:        env.Log,
+		URLPolicy:     env.URLPolicy,
+		CallerTenants: callers,
+		CalendarQueue: calendarQueue,
+		// API Gateway answers 504 after 29 s; leave time to record results.
+		VerifyTimeout: 20 * time.Second,
+	})
+	return api.LambdaHandler(h), nil
+}
