@@ -247,7 +247,8 @@ func runFault(t *testing.T, env mailboxtest.Env, tc faultCase) (lost, doubled in
 	// progress stored and checkpointed before it.
 	h.Syncer.PageSize, h.Syncer.GetItemBatch, h.Syncer.CheckpointEvery = 10, 10, 1
 	var logs bytes.Buffer
-	h.Syncer.Log = slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var logMu sync.Mutex
+	h.Syncer.Log = slog.New(slog.NewJSONHandler(lockedWriter{&logMu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m := env.Mailboxes[0]
 	verifyFault(t, h, tc)
 
@@ -424,16 +425,4 @@ func plantSecrets(body string, c domain.Credential) string {
 	}
 	basic := base64.StdEncoding.EncodeToString([]byte(user + ":" + secret))
 	return strings.NewReplacer("{basic}", basic, "{secret}", secret).Replace(body)
-}
-
-// lockedWriter serialises writes from a sync's goroutines.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
