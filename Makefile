@@ -46,6 +46,7 @@ fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
 	$(GO) test ./shared/exchange/ews -run='^$$' -fuzz=FuzzDecodeResponse -fuzztime=$(FUZZTIME)
 	$(GO) test ./shared/api -run='^$$' -fuzz=FuzzCreateTenant -fuzztime=$(FUZZTIME)
 	$(GO) test ./shared/platform/urlguard -run='^$$' -fuzz=FuzzCheckURL -fuzztime=$(FUZZTIME)
+	$(GO) test ./shared/platform/netfail -run='^$$' -fuzz=FuzzDescribe -fuzztime=$(FUZZTIME)
 	$(GO) test ./shared/app -run='^$$' -fuzz=FuzzNormalizeAddress -fuzztime=$(FUZZTIME)
 
 bench: ## benchmarks with their bounds and ratios

@@ -51,6 +51,7 @@ func runProbe(ctx context.Context, args []string, e env) error {
 	// ewsctl's tenant is not one the API knows, so it names no API calls.
 	noAPI := t.tenant
 	noAPI.ID = ""
+	rep.Detail = app.ReportDetail(t.tenant, rep)
 	rep.Hint = app.ReportHint(noAPI, t.mailbox, t.cred, rep)
 	if asJSON {
 		enc := json.NewEncoder(e.stdout)

@@ -39,6 +39,9 @@ type HintFacts struct {
 	TenantID string
 	// Protocol is how the mailbox was reached; empty: EWS.
 	Protocol domain.Protocol
+	// Detail describes an answer that was not the protocol's (its content
+	// type, an HTML page's title): domain.AccessError.Detail.
+	Detail string
 }
 
 // Account names the service account or app in hints, never its secret.
@@ -307,6 +310,14 @@ func graphPermissionFor(folder string) string {
 
 // throttleHint explains ErrorServerBusy: not an access problem.
 func (f HintFacts) throttleHint() string {
+	if f.Code == "HTTP 503" || strings.EqualFold(f.Code, "serviceNotAvailable") {
+		wait := "after a minute"
+		if f.RetryAfter > 0 {
+			wait = fmt.Sprintf("after the %s it asked for (Retry-After)", f.RetryAfter)
+		}
+		return fmt.Sprintf("%s answered 503 Service Unavailable: it is overloaded or restarting, or a load balancer in front of it has no healthy server. "+
+			"This is not an access failure; the sync resumes %s where it stopped. If it lasts, check the servers' health and the load balancer's pool.", f.service(), wait)
+	}
 	if f.graph() {
 		wait := ""
 		if f.RetryAfter > 0 {
@@ -341,9 +352,44 @@ func (f HintFacts) errorHint() string {
 		return "Use the host name the certificate was issued for in the EWS URL."
 	case domain.AccessCodeTLSInvalid:
 		return "Renew the Exchange server's certificate."
+	case domain.AccessCodeHTMLPage:
+		if f.graph() {
+			return "Something other than Microsoft Graph answered: a proxy or TLS-inspecting gateway between Mailbridge and Microsoft 365. Check the tenant's Graph URL " +
+				"(https://graph.microsoft.com/v1.0) and let Mailbridge's egress reach graph.microsoft.com and login.microsoftonline.com without a sign-in page or content filtering."
+		}
+		return "Something other than EWS answered: a login page (a reverse proxy or SSO gateway that wants a browser sign-in, such as AD FS or a WAF) or a proxy's error page. " +
+			"Check that the EWS URL is the EWS endpoint (https://<server>/EWS/Exchange.asmx) and that requests to /EWS/ reach Exchange without pre-authentication at the proxy, then check again."
 	case domain.AccessCodeNotSOAP:
-		return "Check that the URL is the EWS endpoint (https://<server>/EWS/Exchange.asmx) and not a login page or proxy."
+		return "Check that the URL is the EWS endpoint (https://<server>/EWS/Exchange.asmx) and not another service: the answer was no EWS SOAP response."
+	case domain.AccessCodeNotJSON:
+		return "Check the tenant's Graph URL (https://graph.microsoft.com/v1.0) and any proxy between Mailbridge and it: the answer was not Microsoft Graph's JSON."
+	case domain.AccessCodeEmptyBody:
+		return fmt.Sprintf("An empty answer usually comes from a proxy or load balancer that lost its connection to %s, or from a server under strain: "+
+			"check the proxy's logs and the server's health%s. The sync resumes where it stopped once answers are whole; nothing is lost.", f.service(), f.serverHealth())
+	case domain.AccessCodeTruncated:
+		return fmt.Sprintf("The answer was cut off on its way: check the proxy, load balancer or firewall between Mailbridge and %s (idle and response timeouts, "+
+			"maximum response size, connection resets). The sync resumes where it stopped; nothing is lost.", f.service())
+	case domain.AccessCodeBadEncoding:
+		return fmt.Sprintf("A proxy between Mailbridge and %s alters compressed answers: turn off its compression or content rewriting for that traffic.", f.service())
+	case domain.AccessCodeTimeout:
+		return fmt.Sprintf("%s answered too slowly or not at all: check the server's load and health%s, and that no proxy or firewall on the way holds connections open "+
+			"without answering. The sync resumes where it stopped; nothing is lost.", f.service(), f.serverHealth())
+	case "HTTP 502", "HTTP 504":
+		if f.graph() {
+			return "A proxy or gateway between Mailbridge and Microsoft Graph answered " + f.Code + ": it got no answer from Microsoft 365. " +
+				"Check the proxy's logs and Service health in the Microsoft 365 admin center; the sync tries again."
+		}
+		return fmt.Sprintf("A proxy or load balancer in front of Exchange answered %s: it could not get an answer from the server behind it. "+
+			"Check that the Exchange servers behind it are up and answer https://<server>/EWS/Exchange.asmx from the proxy, then check again.", f.Code)
+	case "HTTP 500":
+		if f.graph() {
+			return "Microsoft Graph failed with an internal error and no explanation: check Service health in the Microsoft 365 admin center; the sync tries again."
+		}
+		return "Exchange failed with an internal error and no SOAP fault: check the server's Application event log and EWS logs (the MSExchangeServicesAppPool application pool in IIS); the sync tries again."
 	case "HTTP 404":
+		if f.graph() {
+			return "The URL has no Microsoft Graph endpoint: the tenant's Graph URL is usually https://graph.microsoft.com/v1.0."
+		}
 		return "The URL has no EWS endpoint: it is usually https://<server>/EWS/Exchange.asmx."
 	case domain.AccessCodeAddressRefused:
 		return "The EWS URL leads to an address this deployment may not call (loopback, link-local, cloud metadata, or a private range it does not allow): " +
@@ -356,7 +402,8 @@ func (f HintFacts) errorHint() string {
 		return h + "."
 	}
 	if f.Kind == domain.AccessTransient {
-		return "Exchange could not be reached or answered with a temporary error: check the URL, DNS and firewall (Exchange must be reachable from Mailbridge's egress addresses), then check again."
+		return fmt.Sprintf("%s could not be reached or answered with a temporary error: check the URL, DNS and firewall (%s must be reachable from Mailbridge's egress addresses), then check again.",
+			f.service(), f.service())
 	}
 	h := "Exchange refused the request"
 	if f.Code != "" {
@@ -370,6 +417,103 @@ func (f HintFacts) errorHint() string {
 		h += fmt.Sprintf(", then check again with POST /tenants/%s/verify?mailbox=%s", f.TenantID, f.Mailbox)
 	}
 	return h + "."
+}
+
+// service names what Mailbridge talks to.
+func (f HintFacts) service() string {
+	if f.graph() {
+		return "Microsoft Graph"
+	}
+	return "Exchange"
+}
+
+// serverHealth names where an on-premises Exchange server's health shows.
+func (f HintFacts) serverHealth() string {
+	if f.graph() || f.exchangeOnline() {
+		return " (Microsoft 365 admin center, Service health)"
+	}
+	return " (Event Viewer, the MSExchangeServicesAppPool application pool in IIS)"
+}
+
+// ReportDetail is an access report's detail as an admin reads it: when no
+// usable answer came (domain.TransportFailure), the words a failed sync
+// uses (Problem), with what answered instead as the checker saw it;
+// otherwise the checker's own detail.
+func ReportDetail(t domain.Tenant, rep domain.AccessReport) string {
+	if rep.Status != domain.MailboxError || !domain.TransportFailure(rep.Code) {
+		return rep.Detail
+	}
+	return Problem(HintFacts{Status: rep.Status, Kind: rep.ErrorKind, Code: rep.Code, Detail: rep.Detail, Protocol: t.ProtocolOf()})
+}
+
+// Problem is what went wrong, for a mailbox's lastError: the server's own
+// code when it gave one (ErrorServerBusy, ErrorAccessDenied: the words an
+// Exchange admin looks up), else the code of what stood between Mailbridge
+// and a usable answer, followed by what it means in words. f.Code empty: a
+// failure nobody named.
+func Problem(f HintFacts) string {
+	svc := f.service()
+	proto := "SOAP"
+	if f.graph() {
+		proto = "JSON"
+	}
+	var what string
+	switch f.Code {
+	case domain.AccessCodeHTMLPage:
+		what = fmt.Sprintf("%s answered with an HTML page (a login page or a proxy's error page), not %s", svc, proto)
+	case domain.AccessCodeNotSOAP:
+		what = "the answer is not an EWS SOAP response"
+	case domain.AccessCodeNotJSON:
+		what = "the answer is not Microsoft Graph's JSON"
+	case domain.AccessCodeEmptyBody:
+		what = svc + " answered with an empty body"
+	case domain.AccessCodeTruncated:
+		what = svc + "'s answer stopped mid-way (the connection was cut or the document is incomplete)"
+	case domain.AccessCodeBadEncoding:
+		what = svc + "'s answer was compressed but could not be decompressed"
+	case domain.AccessCodeTimeout:
+		what = svc + " did not answer in time"
+	case domain.AccessCodeConnection:
+		what = "no connection to " + svc + ", or it broke before an answer"
+	case "":
+		if f.Kind == domain.AccessTransient || f.Kind == domain.AccessThrottled {
+			return "ExchangeUnreachable: no usable answer from " + svc
+		}
+		return ""
+	default:
+		status, ok := strings.CutPrefix(f.Code, "HTTP ")
+		if !ok {
+			return f.Code
+		}
+		what = httpProblem(svc, status)
+	}
+	if f.RetryAfter > 0 && f.Status == domain.MailboxThrottled {
+		what += fmt.Sprintf("; it asked to wait %s", f.RetryAfter)
+	}
+	if f.Detail != "" {
+		what += " (" + f.Detail + ")"
+	}
+	return f.Code + ": " + what
+}
+
+// httpProblem says what an HTTP status without the protocol's own error
+// means.
+func httpProblem(svc, status string) string {
+	switch status {
+	case "401", "403":
+		return svc + " rejected the credentials"
+	case "404":
+		return "no " + svc + " endpoint at the URL"
+	case "429":
+		return svc + " is throttling: too many requests"
+	case "500":
+		return svc + " failed with an internal error"
+	case "502", "504":
+		return "a proxy or load balancer in front of " + svc + " got no answer from the server behind it"
+	case "503":
+		return svc + " is unavailable (overloaded, restarting, or no healthy server behind a load balancer)"
+	}
+	return svc + " answered with an unexpected HTTP status"
 }
 
 func lowerFirst(s string) string {

@@ -148,3 +148,34 @@ func TestReportHintFollowsTheProtocol(t *testing.T) {
 		t.Errorf("EWS tenant's hint: %q", ews)
 	}
 }
+
+// TestProblem: a failed sync's lastError keeps the server's own code as
+// it is, and says in words what a code of Mailbridge's own (or a bare
+// HTTP status) means, quoting what answered instead of Exchange.
+func TestProblem(t *testing.T) {
+	tests := []struct {
+		name string
+		f    app.HintFacts
+		want string
+	}{
+		{"server code as it is", app.HintFacts{Status: domain.MailboxThrottled, Kind: domain.AccessThrottled, Code: "ErrorServerBusy", RetryAfter: 5 * time.Second}, "ErrorServerBusy"},
+		{"graph code as it is", app.HintFacts{Status: domain.MailboxOutOfScope, Kind: domain.AccessOutOfScope, Code: "ErrorAccessDenied", Protocol: domain.ProtocolGraph}, "ErrorAccessDenied"},
+		{"an HTML page, with its title", app.HintFacts{Status: domain.MailboxError, Kind: domain.AccessPermanent, Code: domain.AccessCodeHTMLPage, Detail: `text/html, an HTML page titled "Sign in"`},
+			`HTMLPage: Exchange answered with an HTML page (a login page or a proxy's error page), not SOAP (text/html, an HTML page titled "Sign in")`},
+		{"graph names itself", app.HintFacts{Status: domain.MailboxError, Kind: domain.AccessTransient, Code: domain.AccessCodeTimeout, Protocol: domain.ProtocolGraph},
+			"Timeout: Microsoft Graph did not answer in time"},
+		{"a throttling status with its wait", app.HintFacts{Status: domain.MailboxThrottled, Kind: domain.AccessThrottled, Code: "HTTP 503", RetryAfter: 30 * time.Second},
+			"HTTP 503: Exchange is unavailable (overloaded, restarting, or no healthy server behind a load balancer); it asked to wait 30s"},
+		{"a status without a meaning of its own", app.HintFacts{Status: domain.MailboxError, Kind: domain.AccessPermanent, Code: "HTTP 418"},
+			"HTTP 418: Exchange answered with an unexpected HTTP status"},
+		{"nothing named, temporary", app.HintFacts{Status: domain.MailboxError, Kind: domain.AccessTransient}, "ExchangeUnreachable: no usable answer from Exchange"},
+		{"nothing named, nothing failed", app.HintFacts{Status: domain.MailboxOK}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := app.Problem(tt.f); got != tt.want {
+				t.Errorf("Problem = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

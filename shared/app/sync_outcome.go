@@ -86,11 +86,11 @@ func decideOutcome(f syncFacts) outcome {
 		// so now, in words an admin can act on, rather than showing ok
 		// for as long as the trouble lasts. A problem only an admin can
 		// fix (auth, scope) stays shown: this answer does not disprove it.
-		o.status, o.lastError = domain.MailboxError, cmp.Or(ae.Code, "ExchangeUnreachable")
+		o.status = domain.MailboxError
 		if ae.Kind == domain.AccessThrottled {
 			o.status = domain.MailboxThrottled
 		}
-		o.hint = outcomeHint(f, o.status, ae, nil)
+		o.hint, o.lastError = outcomeHint(f, o.status, ae, nil), problem(f, o.status, ae)
 		o.unreadable = f.mailbox.UnreadableFolders
 	case o.unfinished:
 		// Out of time, or trouble on our side: the mailbox is as it was
@@ -111,8 +111,8 @@ func decideOutcome(f syncFacts) outcome {
 		// An access problem: recorded on the mailbox with a hint, no hot
 		// retries.
 		// The code may come from the server: stored bounded and scrubbed.
-		o.status, o.lastError = accessStatus(ae.Kind), redact.Text(ae.Code, redact.MaxCode)
-		o.hint = outcomeHint(f, o.status, ae, nil)
+		o.status = accessStatus(ae.Kind)
+		o.hint, o.lastError = outcomeHint(f, o.status, ae, nil), problem(f, o.status, ae)
 		o.unreadable = f.mailbox.UnreadableFolders
 	}
 	if !o.unfinished || reportable(ae, f.mailbox.Status) {
@@ -211,15 +211,26 @@ func reportable(ae *domain.AccessError, current domain.MailboxStatus) bool {
 // reads the same words whichever ran last. unreadable lists the selected
 // folders the account may not read (only after a sync that ran to its end).
 func outcomeHint(f syncFacts, status domain.MailboxStatus, ae *domain.AccessError, unreadable []string) string {
+	return Hint(hintFacts(f, status, ae, unreadable))
+}
+
+// problem is a failed sync's lastError (Problem, in hints.go): what went
+// wrong, from text that may quote the server, so stored bounded and
+// scrubbed.
+func problem(f syncFacts, status domain.MailboxStatus, ae *domain.AccessError) string {
+	return redact.Text(Problem(hintFacts(f, status, ae, nil)), redact.MaxDetail)
+}
+
+func hintFacts(f syncFacts, status domain.MailboxStatus, ae *domain.AccessError, unreadable []string) HintFacts {
 	h := HintFacts{
 		Status: status, Mode: f.mode, FellBack: f.fellBack, AllowFallback: f.allowFallback,
 		Unreadable: unreadable, Mailbox: f.mailbox.Address, URL: f.url, Account: f.account,
 		TenantID: f.tenantID, Protocol: f.protocol,
 	}
 	if ae != nil {
-		h.Kind, h.Code, h.RetryAfter, h.Folder = ae.Kind, ae.Code, ae.RetryAfter, ae.Folder
+		h.Kind, h.Code, h.RetryAfter, h.Folder, h.Detail = ae.Kind, ae.Code, ae.RetryAfter, ae.Folder, ae.Detail
 	}
-	return Hint(h)
+	return h
 }
 
 // outcomeOf reads back, from the error SyncMailbox returned, what the

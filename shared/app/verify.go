@@ -188,6 +188,7 @@ func (s *Tenants) checkAccess(ctx context.Context, t domain.Tenant, m domain.Mai
 	if rep.Status == domain.MailboxStatusUnknown {
 		rep.Status = domain.MailboxError
 	}
+	rep.Detail = ReportDetail(t, rep)
 	// The detail quotes what a server said: whatever the checker did, it
 	// leaves here scrubbed of the credential and bounded, as it is both
 	// returned and stored.

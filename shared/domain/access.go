@@ -131,8 +131,29 @@ const (
 	AccessCodeTLSUnknownAuthority = "TLSUnknownAuthority"   // the server's certificate has an unknown issuer
 	AccessCodeTLSHostname         = "TLSHostname"           // the server's certificate is for another host
 	AccessCodeTLSInvalid          = "TLSCertificateInvalid" // the server's certificate is expired or not yet valid
-	AccessCodeNotSOAP             = "NotSOAP"               // the answer is not a SOAP response (a login page, a proxy)
+	AccessCodeNotSOAP             = "NotSOAP"               // the answer is not a SOAP response (EWS) but no HTML page either
+	AccessCodeNotJSON             = "NotJSON"               // the answer is not Graph's JSON and no HTML page either
+	AccessCodeHTMLPage            = "HTMLPage"              // an HTML page came instead of SOAP or JSON (a login page, a proxy's page)
+	AccessCodeEmptyBody           = "EmptyBody"             // a success status with no body
+	AccessCodeTruncated           = "TruncatedBody"         // the answer stopped mid-way (connection cut, document unfinished)
+	AccessCodeBadEncoding         = "BadContentEncoding"    // the answer's compression could not be undone
+	AccessCodeTimeout             = "Timeout"               // no (complete) answer within the client's time limit
+	AccessCodeConnection          = "ConnectionFailed"      // no connection, or it broke before an answer (DNS, refused, reset)
 )
+
+// TransportFailure reports whether code names a failure below the
+// protocol: no usable answer came (an HTML page, an empty or cut-off body,
+// a timeout, a failed connection), or an HTTP status without the
+// protocol's own error ("HTTP 502"). Such codes are Mailbridge's words, not
+// the server's, so what they mean is said with them (app.Problem).
+func TransportFailure(code string) bool {
+	switch code {
+	case AccessCodeHTMLPage, AccessCodeNotSOAP, AccessCodeNotJSON, AccessCodeEmptyBody, AccessCodeTruncated,
+		AccessCodeBadEncoding, AccessCodeTimeout, AccessCodeConnection:
+		return true
+	}
+	return strings.HasPrefix(code, "HTTP ")
+}
 
 // AccessError is a classified mailbox-access failure. Its message holds the
 // server's response code, never a credential.
@@ -141,7 +162,11 @@ type AccessError struct {
 	RetryAfter time.Duration // the server's requested back-off (throttling)
 	Code       string        // the server's code, e.g. ErrorServerBusy
 	Folder     string        // the folder concerned, if any
-	Err        error
+	// Detail describes an answer that was not the protocol's (its content
+	// type, an HTML page's title): who answered instead of Exchange.
+	// Bounded and scrubbed; empty for the protocol's own answers.
+	Detail string
+	Err    error
 }
 
 func (e *AccessError) Error() string {

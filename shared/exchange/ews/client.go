@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mailbridge/mailbridge/shared/platform/netfail"
 	"github.com/mailbridge/mailbridge/shared/platform/redact"
 	"github.com/mailbridge/mailbridge/shared/platform/retryafter"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
@@ -267,6 +268,7 @@ func (c *Client) seal(e *Error) *Error {
 	e.FaultCode = c.red.Clean(e.FaultCode, redact.MaxCode)
 	e.FaultString = c.red.Clean(e.FaultString, redact.MaxDetail)
 	e.Message = c.red.Clean(e.Message, redact.MaxDetail)
+	e.Body = c.red.Clean(e.Body, redact.MaxDetail)
 	e.Err = c.red.Error(e.Err)
 	return e
 }
@@ -370,11 +372,22 @@ func (c *Client) interpret(op string, resp *http.Response, data []byte) (elem, *
 		case err == nil && status == http.StatusOK:
 			return res, nil
 		case err != nil && status == http.StatusOK:
-			return elem{}, &Error{Layer: LayerTransport, Op: op, HTTPStatus: status, Err: err}
+			e := &Error{Layer: LayerTransport, Op: op, HTTPStatus: status, Err: err}
+			switch {
+			case len(bytes.TrimSpace(data)) == 0:
+				e.Err = ErrEmptyBody
+			case errors.Is(err, errTruncated):
+				// A SOAP answer cut short: its start says nothing.
+			case netfail.IsHTML(data):
+				e.Err, e.Body = ErrHTMLPage, netfail.Describe(resp.Header.Get("Content-Type"), data)
+			default:
+				e.Body = netfail.Describe(resp.Header.Get("Content-Type"), data)
+			}
+			return elem{}, e
 		}
 		// HTTP 500 without a fault: fall through to the status error.
 	}
-	e := &Error{Layer: LayerTransport, Op: op, HTTPStatus: status, Message: http.StatusText(status)}
+	e := &Error{Layer: LayerTransport, Op: op, HTTPStatus: status, Message: http.StatusText(status), Body: netfail.Describe(resp.Header.Get("Content-Type"), data)}
 	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 		e.BackOff = parseRetryAfter(resp.Header.Get("Retry-After"), c.clock.Now())
 	}

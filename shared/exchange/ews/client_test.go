@@ -136,13 +136,21 @@ func TestErrorClassification(t *testing.T) {
 		{name: "HTTP 500 without a fault", status: 500, file: "broken/html-no-doctype.html",
 			layer: LayerTransport, class: ClassTransient, errSubstr: "HTTP 500"},
 		{name: "HTTP 200 HTML sign-in page", status: 200, file: "broken/html-no-doctype.html",
-			layer: LayerTransport, class: ClassPermanent, errSubstr: "not a SOAP envelope"},
+			layer: LayerTransport, class: ClassPermanent, errSubstr: "an HTML page, not SOAP"},
 		{name: "HTTP 200 truncated body", status: 200, file: "broken/truncated.xml",
 			layer: LayerTransport, class: ClassTransient, errSubstr: "ended before"},
 		{name: "HTTP 200 not XML", status: 200, file: "broken/not-xml.txt",
 			layer: LayerTransport, class: ClassPermanent, errSubstr: "malformed response"},
 		{name: "HTTP 404", status: 404, body: "Not Found",
 			layer: LayerTransport, class: ClassPermanent, errSubstr: "HTTP 404"},
+		// What answered instead of EWS is named: the page's title, the
+		// start of a text; an empty body is its own, temporary, failure.
+		{name: "HTTP 502 names the proxy's page", status: 502, file: "broken/html-error.html",
+			layer: LayerTransport, class: ClassTransient, errSubstr: "an HTML page titled"},
+		{name: "HTTP 200 empty body", status: 200, body: "",
+			layer: LayerTransport, class: ClassTransient, errSubstr: "empty response body"},
+		{name: "HTTP 200 JSON", status: 200, body: `{"error":"not found"}`,
+			layer: LayerTransport, class: ClassPermanent, errSubstr: `starting "{\"error\":\"not found\"}"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

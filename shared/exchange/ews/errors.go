@@ -35,6 +35,14 @@ var (
 	// ErrInvalidArgument: the caller asked for something EWS would refuse;
 	// nothing was sent.
 	ErrInvalidArgument = errors.New("invalid argument")
+	// ErrHTMLPage: an HTML page came instead of SOAP (a login page, a
+	// proxy's or gateway's page); it is an ErrMalformedResponse too.
+	ErrHTMLPage = fmt.Errorf("%w: an HTML page, not SOAP", ErrMalformedResponse)
+	// ErrEmptyBody: a success status with no body at all.
+	ErrEmptyBody = errors.New("empty response body")
+	// ErrTruncated: the body stopped early (the connection was cut, or the
+	// document ends inside an element).
+	ErrTruncated = errTruncated
 )
 
 // Error is every failure the client reports about a call it made. Its
@@ -50,7 +58,11 @@ type Error struct {
 	BackOff     time.Duration
 	FaultCode   string
 	FaultString string
-	Err         error // underlying cause, if any
+	// Body describes an answer that was not EWS SOAP (its content type,
+	// an HTML page's title or the text's start): what answered instead of
+	// Exchange. Empty for SOAP answers and bodiless ones.
+	Body string
+	Err  error // underlying cause, if any
 }
 
 func (e *Error) Error() string {
@@ -81,6 +93,9 @@ func (e *Error) Error() string {
 	}
 	if e.Err != nil {
 		sb.WriteString(": " + e.Err.Error())
+	}
+	if e.Body != "" {
+		sb.WriteString(" [" + e.Body + "]")
 	}
 	if e.BackOff > 0 {
 		sb.WriteString(" (back off " + e.BackOff.String() + ")")
@@ -200,8 +215,8 @@ func Classify(err error) Class {
 }
 
 func classifyCause(err error) Class {
-	if errors.Is(err, errTruncated) {
-		return ClassTransient // a body cut off mid-way
+	if errors.Is(err, errTruncated) || errors.Is(err, ErrEmptyBody) {
+		return ClassTransient // a body cut off mid-way, or none at all
 	}
 	if errors.Is(err, ErrMalformedResponse) {
 		return ClassPermanent

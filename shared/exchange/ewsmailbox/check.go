@@ -277,6 +277,11 @@ var aadsts = regexp.MustCompile(`AADSTS\d+`)
 // transportDetail says what stood between Mailbridge and a usable EWS
 // answer.
 func transportDetail(ae *domain.AccessError) string {
+	if domain.TransportFailure(ae.Code) {
+		// What answered instead of EWS, if anything did; the application
+		// says what the code means (app.Problem).
+		return ae.Detail
+	}
 	switch ae.Code {
 	case domain.AccessCodeTLSUnknownAuthority:
 		return "TLS: the server's certificate is signed by an unknown authority"
@@ -288,10 +293,6 @@ func transportDetail(ae *domain.AccessError) string {
 		return "TLS: the server's certificate is not valid for this host"
 	case domain.AccessCodeTLSInvalid:
 		return "TLS: the server's certificate is invalid (expired or not yet valid)"
-	case domain.AccessCodeNotSOAP:
-		return ae.Code + ": the answer is not an EWS SOAP response"
-	case "HTTP 404":
-		return ae.Code
 	}
 	msg := ae.Err.Error()
 	if len(msg) > 300 {

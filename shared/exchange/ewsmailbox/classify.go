@@ -11,9 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ews"
+	"github.com/mailbridge/mailbridge/shared/platform/netfail"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 )
 
@@ -82,7 +84,17 @@ var mailboxWide = map[domain.AccessErrorKind]bool{
 // use u; folder names the folder concerned, if any. The client's errors
 // carry no credentials (it scrubs them).
 func classify(u use, err error, folder string) *domain.AccessError {
-	return &domain.AccessError{Kind: kindOf(u, err), RetryAfter: ews.RetryAfter(err), Code: failureCode(err), Folder: folder, Err: err}
+	ae := &domain.AccessError{Kind: kindOf(u, err), RetryAfter: ews.RetryAfter(err), Code: failureCode(err), Folder: folder, Err: err}
+	var e *ews.Error
+	if errors.As(err, &e) && e != nil {
+		// Sealed by the client: scrubbed and bounded.
+		ae.Detail = e.Body
+		if e.Layer == ews.LayerSOAPFault && e.ResponseCode == "" && e.FaultString != "" {
+			// A fault without an EWS code: its text is all Exchange said.
+			ae.Detail = strings.TrimSpace("SOAP fault " + e.FaultCode + ": " + e.FaultString)
+		}
+	}
+	return ae
 }
 
 func kindOf(u use, err error) domain.AccessErrorKind {
@@ -110,7 +122,8 @@ func itemGone(err error) bool { return ews.Classify(err) == ews.ClassItemNotFoun
 
 // failureCode is what went wrong, as a code: the server's response code,
 // else the HTTP status, else the transport problem's code (the domain's
-// AccessCode values), else "" (a network error or timeout).
+// AccessCode values: a TLS problem, an HTML page, an empty or cut-off
+// body, a timeout, a failed connection), else "".
 func failureCode(err error) string {
 	var e *ews.Error
 	isEWS := errors.As(err, &e) && e != nil
@@ -137,8 +150,22 @@ func failureCode(err error) string {
 		return domain.AccessCodeTLSHostname
 	case errors.As(err, &invalid):
 		return domain.AccessCodeTLSInvalid
+	// What stood between Mailbridge and a SOAP answer, most telling first:
+	// a body read that timed out is a timeout, not a truncation.
+	case errors.Is(err, ews.ErrEmptyBody):
+		return domain.AccessCodeEmptyBody
+	case errors.Is(err, ews.ErrHTMLPage):
+		return domain.AccessCodeHTMLPage
+	case netfail.Timeout(err):
+		return domain.AccessCodeTimeout
+	case netfail.BadEncoding(err):
+		return domain.AccessCodeBadEncoding
+	case errors.Is(err, ews.ErrTruncated):
+		return domain.AccessCodeTruncated
 	case errors.Is(err, ews.ErrMalformedResponse):
 		return domain.AccessCodeNotSOAP
+	case netfail.Network(err):
+		return domain.AccessCodeConnection
 	}
 	return ""
 }

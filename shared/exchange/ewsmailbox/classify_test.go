@@ -130,9 +130,16 @@ func TestFailuresWithoutAServerCode(t *testing.T) {
 			domain.MailboxError, "TLS: the server's certificate is signed by an unknown authority"},
 		{"certificate for another host", transport(x509.HostnameError{Certificate: &x509.Certificate{}, Host: "mail.contoso.com"}), domain.AccessTransient,
 			domain.AccessCodeTLSHostname, domain.MailboxError, "TLS: the server's certificate is not valid for mail.contoso.com"},
-		{"not an EWS answer", &ews.Error{Layer: ews.LayerTransport, HTTPStatus: 200, Err: ews.ErrMalformedResponse}, domain.AccessPermanent,
-			domain.AccessCodeNotSOAP, domain.MailboxError, "NotSOAP: the answer is not an EWS SOAP response"},
-		{"no EWS endpoint", &ews.Error{Layer: ews.LayerTransport, HTTPStatus: 404}, domain.AccessPermanent, "HTTP 404", domain.MailboxError, "HTTP 404"},
+		// Without a server's code the detail is what answered instead of
+		// EWS; the application says what the code means (app.Problem).
+		{"not an EWS answer", &ews.Error{Layer: ews.LayerTransport, HTTPStatus: 200, Body: `application/json, starting "{}"`, Err: ews.ErrMalformedResponse},
+			domain.AccessPermanent, domain.AccessCodeNotSOAP, domain.MailboxError, `application/json, starting "{}"`},
+		{"a login page", &ews.Error{Layer: ews.LayerTransport, HTTPStatus: 200, Body: `text/html, an HTML page titled "Sign in"`, Err: ews.ErrHTMLPage},
+			domain.AccessPermanent, domain.AccessCodeHTMLPage, domain.MailboxError, `text/html, an HTML page titled "Sign in"`},
+		{"no EWS endpoint", &ews.Error{Layer: ews.LayerTransport, HTTPStatus: 404, Body: `text/html, an HTML page titled "404 - File or directory not found."`},
+			domain.AccessPermanent, "HTTP 404", domain.MailboxError, `text/html, an HTML page titled "404 - File or directory not found."`},
+		{"an empty body", &ews.Error{Layer: ews.LayerTransport, HTTPStatus: 200, Err: ews.ErrEmptyBody}, domain.AccessTransient,
+			domain.AccessCodeEmptyBody, domain.MailboxError, ""},
 		{"address refused", transport(&urlguard.Error{Reason: "URL resolves to 127.0.0.1, a loopback address"}), domain.AccessPermanent,
 			domain.AccessCodeAddressRefused, domain.MailboxError, ""},
 	}

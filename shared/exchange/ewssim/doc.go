@@ -74,9 +74,14 @@
 // separate budget for sync operations, like Exchange Online's
 // ConcurrentSyncCalls. A call beyond the budget gets a SOAP fault
 // ErrorServerBusy with BackOffMilliseconds (HTTP 500), like Exchange
-// Online. Faults are injected by operation, mailbox and rate, drawn from
-// Options.Seed: SOAP fault, HTTP 503 or 429 with Retry-After, slow answer,
-// truncated body, invalidated sync state. Options.ControlCharRefs makes
+// Online. Faults are injected by operation, mailbox, rate and how many
+// matching calls pass first (Fault.Skip), drawn from Options.Seed: SOAP
+// fault, HTTP 503 or 429 with Retry-After, slow answer, invalidated sync
+// state, and what a proxy or the network does to an answer: a verbatim
+// answer (FaultRaw: an HTML login page, a gateway's 502, an empty body),
+// no answer (FaultHang), a body cut short (FaultTruncated), a connection
+// reset mid-body (FaultReset) or before any answer (FaultDrop), an answer
+// that stalls half way (FaultStall). Options.ControlCharRefs makes
 // item text carry &#x1;-style references as some servers send. Stats
 // counts calls by operation, throttled calls, peak concurrency per owner,
 // faults, auth failures and impersonated calls that lacked

@@ -341,6 +341,22 @@ func TestFaultInjection(t *testing.T) {
 				t.Fatalf("status %d, body parses: %s", resp.StatusCode, b)
 			}
 		}},
+		{"raw answer (a proxy's page)", ewssim.Fault{Kind: ewssim.FaultRaw, Status: 502, ContentType: "text/html", Header: map[string]string{"Via": "1.1 proxy"}, Body: "<html>bad gateway</html>"},
+			func(t *testing.T, resp *http.Response, b []byte) {
+				if resp.StatusCode != http.StatusBadGateway || resp.Header.Get("Content-Type") != "text/html" || resp.Header.Get("Via") != "1.1 proxy" || string(b) != "<html>bad gateway</html>" {
+					t.Fatalf("status %d, headers %v, body %q", resp.StatusCode, resp.Header, b)
+				}
+			}},
+		{"empty raw answer", ewssim.Fault{Kind: ewssim.FaultRaw}, func(t *testing.T, resp *http.Response, b []byte) {
+			if resp.StatusCode != http.StatusOK || len(b) != 0 {
+				t.Fatalf("status %d, body %q", resp.StatusCode, b)
+			}
+		}},
+		{"connection reset mid-body", ewssim.Fault{Kind: ewssim.FaultReset}, func(t *testing.T, resp *http.Response, b []byte) {
+			if resp.StatusCode != http.StatusOK || len(b) == 0 || resp.ContentLength <= int64(len(b)) {
+				t.Fatalf("status %d, %d of %d bytes arrived", resp.StatusCode, len(b), resp.ContentLength)
+			}
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -372,6 +388,32 @@ func TestFaultInjection(t *testing.T) {
 		if resp, err := client.Do(req); err == nil {
 			resp.Body.Close()
 			t.Fatal("a slow answer arrived before the client's timeout")
+		}
+	})
+	t.Run("hang and drop: no answer", func(t *testing.T) {
+		for _, kind := range []ewssim.FaultKind{ewssim.FaultHang, ewssim.FaultDrop} {
+			env := newEnv(t, ewssim.Options{}, mbx)
+			env.sim.InjectFault(ewssim.Fault{Kind: kind})
+			client := env.srv.Client()
+			client.Timeout = 200 * time.Millisecond
+			req, _ := http.NewRequest(http.MethodPost, env.srv.URL+ewssim.EWSPath, strings.NewReader(envelope(impersonate(mbx), body)))
+			req.SetBasicAuth(svcUser, svcPass)
+			if resp, err := client.Do(req); err == nil {
+				resp.Body.Close()
+				t.Fatalf("fault kind %d: an answer arrived (%d)", kind, resp.StatusCode)
+			}
+		}
+	})
+	t.Run("skip lets the first calls through", func(t *testing.T) {
+		env := newEnv(t, ewssim.Options{}, mbx)
+		env.sim.InjectFault(ewssim.Fault{Kind: ewssim.FaultHTTP503, Skip: 2, Count: 1})
+		var got []int
+		for range 4 {
+			resp, _ := rawCall(t, env, impersonate(mbx), body)
+			got = append(got, resp.StatusCode)
+		}
+		if want := []int{200, 200, 503, 200}; !slices.Equal(got, want) {
+			t.Fatalf("statuses %v, want %v", got, want)
 		}
 	})
 	t.Run("rate is deterministic for a seed", func(t *testing.T) {

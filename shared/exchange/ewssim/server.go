@@ -248,7 +248,7 @@ func (s *Sim) serveEWS(w http.ResponseWriter, r *http.Request) {
 	f, hit := s.faults.pick(op, target)
 	if hit {
 		s.stats.fault()
-		if s.answerFault(w, f, target) {
+		if s.answerFault(w, r, f, target) {
 			return
 		}
 	}
@@ -274,10 +274,11 @@ func (s *Sim) serveEWS(w http.ResponseWriter, r *http.Request) {
 	release()
 
 	out := c.w.b
-	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-	if hit && f.Kind == FaultTruncated {
-		out = out[:len(out)/2]
+	if hit && Cut(f.Kind) {
+		SendCut(r.Context(), w, f.Kind, http.StatusOK, "text/xml; charset=utf-8", out)
+		return
 	}
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out)
@@ -285,7 +286,7 @@ func (s *Sim) serveEWS(w http.ResponseWriter, r *http.Request) {
 
 // answerFault applies an injected fault and reports whether it answered
 // the request (the others change how the normal answer is sent).
-func (s *Sim) answerFault(w http.ResponseWriter, f Fault, target string) bool {
+func (s *Sim) answerFault(w http.ResponseWriter, r *http.Request, f Fault, target string) bool {
 	switch f.Kind {
 	case FaultHTTP503, FaultHTTP429:
 		status := http.StatusServiceUnavailable
@@ -301,6 +302,15 @@ func (s *Sim) answerFault(w http.ResponseWriter, f Fault, target string) bool {
 			code = "ErrorInternalServerError"
 		}
 		writeFault(w, ewsErr(code, "An internal server error occurred. The operation failed."), f.BackOff)
+		return true
+	case FaultRaw:
+		AnswerRaw(w, f)
+		return true
+	case FaultHang:
+		Hang(r.Context())
+		return true
+	case FaultDrop:
+		Drop(w)
 		return true
 	case FaultInvalidateSyncState:
 		if target != "" {

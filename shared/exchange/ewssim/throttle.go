@@ -179,15 +179,34 @@ const (
 	FaultInvalidateSyncState
 	// FaultHTTP429 answers HTTP 429 with Retry-After: Fault.RetryAfter.
 	FaultHTTP429
+	// FaultRaw answers Fault.Status (default 200) with Fault.Header,
+	// Fault.ContentType and Fault.Body verbatim instead of the operation's
+	// answer: what a login page, a proxy or a misrouted request sends
+	// (an HTML page, a foreign document, an empty body).
+	FaultRaw
+	// FaultHang answers nothing: the call is held until the client gives
+	// up and closes the connection (or the server closes).
+	FaultHang
+	// FaultReset sends the status, the headers (with the full
+	// Content-Length) and the first half of the answer, then resets the
+	// connection.
+	FaultReset
+	// FaultDrop resets the connection before answering anything.
+	FaultDrop
+	// FaultStall sends the status, the headers and the first half of the
+	// answer, then nothing more until the client gives up.
+	FaultStall
 )
 
-// Fault is an injection rule. Empty Op or Mailbox match any; Rate is the
-// probability per matching call (0 means always); Count limits how many
-// times it fires (0 means no limit). The draw uses Options.Seed, so a
-// sequential test sees the same faults every run.
+// Fault is an injection rule. Empty Op or Mailbox match any; Skip lets
+// that many matching calls through untouched first (a fault in the middle
+// of a sync); Rate is the probability per matching call (0 means always);
+// Count limits how many times it fires (0 means no limit). The draw uses
+// Options.Seed, so a sequential test sees the same faults every run.
 type Fault struct {
 	Op         string // e.g. SyncFolderItems
 	Mailbox    string
+	Skip       int
 	Rate       float64
 	Count      int
 	Kind       FaultKind
@@ -195,10 +214,27 @@ type Fault struct {
 	BackOff    time.Duration // FaultSOAP BackOffMilliseconds
 	RetryAfter time.Duration // FaultHTTP503, FaultHTTP429
 	Delay      time.Duration // FaultSlow
+	// FaultRaw's answer: Status (0: 200), ContentType (empty: none),
+	// extra Header fields and Body.
+	Status      int
+	ContentType string
+	Header      map[string]string
+	Body        string
+}
+
+// Transport reports whether f breaks the HTTP exchange itself (its
+// status, body or connection) rather than answering as Exchange would.
+func (f Fault) Transport() bool {
+	switch f.Kind {
+	case FaultRaw, FaultHang, FaultReset, FaultTruncated, FaultDrop, FaultStall:
+		return true
+	}
+	return false
 }
 
 type faultRule struct {
 	Fault
+	seen  int // matching calls, including skipped ones
 	fired int
 }
 
@@ -231,6 +267,9 @@ func (fs *faultSet) pick(op, mailbox string) (Fault, bool) {
 			continue
 		}
 		if r.Count > 0 && r.fired >= r.Count {
+			continue
+		}
+		if r.seen++; r.seen <= r.Skip {
 			continue
 		}
 		if r.Rate > 0 && r.Rate < 1 && fs.rng.Float64() >= r.Rate {

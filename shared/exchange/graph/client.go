@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailbridge/mailbridge/shared/platform/netfail"
 	"github.com/mailbridge/mailbridge/shared/platform/redact"
 )
 
@@ -316,8 +317,11 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if len(bytes.TrimSpace(data)) > 0 && !isJSON(resp.Header.Get("Content-Type"), data) {
-			e := fail(resp.StatusCode, "unexpected answer", fmt.Errorf("%w: %s", ErrNotJSON, c.describe(resp, data)))
+			e := fail(resp.StatusCode, "unexpected answer", notJSON(data))
 			e.RequestID = reqID
+			if !errors.Is(e.Err, ErrTruncated) {
+				e.Body = c.describe(resp, data)
+			}
 			return nil, e
 		}
 		return &response{status: resp.StatusCode, header: resp.Header, body: data, requestID: reqID, clientRequestID: crid}, nil
@@ -345,9 +349,27 @@ func (c *Client) statusError(op string, status int, h http.Header, data []byte, 
 	switch {
 	case len(bytes.TrimSpace(data)) == 0:
 	case !json.Valid(data):
-		e.Err = fmt.Errorf("%w: %s", ErrNotJSON, c.describeBody(h.Get("Content-Type"), data))
+		e.Err = notJSON(data)
+		if !errors.Is(e.Err, ErrTruncated) {
+			e.Body = c.describeBody(h.Get("Content-Type"), data)
+		}
 	}
 	return e
+}
+
+// notJSON is the cause for a body that is not JSON: an HTML page, or
+// anything else.
+func notJSON(data []byte) error {
+	if netfail.IsHTML(data) {
+		return ErrHTMLPage
+	}
+	var v any
+	if err := json.NewDecoder(bytes.NewReader(data)).Decode(&v); errors.Is(err, io.ErrUnexpectedEOF) {
+		// JSON that stops mid-way: cut off on its way (a proxy, a reset
+		// behind it), not some other document.
+		return fmt.Errorf("%w: JSON cut off mid-way", ErrTruncated)
+	}
+	return ErrNotJSON
 }
 
 // describe summarises a non-JSON body for an error: its type and a short,
@@ -357,24 +379,7 @@ func (c *Client) describe(resp *http.Response, data []byte) string {
 }
 
 func (c *Client) describeBody(ct string, data []byte) string {
-	if ct == "" {
-		ct = "no content type"
-	}
-	ct = redact.Bound(ct, 80)
-	// An HTML page (a login page, a proxy's error) is named by its title:
-	// that says what answered, and markup makes unreadable log lines.
-	lower := bytes.ToLower(data[:min(len(data), 4096)])
-	if bytes.Contains(lower, []byte("<html")) || bytes.HasPrefix(bytes.TrimSpace(lower), []byte("<!doctype")) {
-		title := ""
-		if i := bytes.Index(lower, []byte("<title>")); i >= 0 {
-			rest := data[i+len("<title>") : len(lower)]
-			if j := bytes.Index(bytes.ToLower(rest), []byte("</title>")); j >= 0 {
-				title = c.clean(string(rest[:j]))
-			}
-		}
-		return ct + ", an HTML page titled " + strconv.Quote(redact.Bound(title, 100))
-	}
-	return ct + ", starting " + strconv.Quote(c.clean(string(data[:min(len(data), 80)])))
+	return c.clean(netfail.Describe(ct, data))
 }
 
 // clean bounds, flattens and scrubs server text for an error.

@@ -118,7 +118,7 @@ func TestDecodeBroken(t *testing.T) {
 		layer Layer
 	}{
 		{"isread-as-string.json", ErrMalformedResponse, ClassPermanent, LayerProtocol},
-		{"truncated.json", ErrNotJSON, ClassTransient, LayerTransport},
+		{"truncated.json", ErrTruncated, ClassTransient, LayerTransport},
 		{"empty.json", ErrEmptyBody, ClassTransient, LayerTransport},
 		{"foreign-nextlink.json", ErrForeignLink, ClassPermanent, LayerProtocol},
 		{"http-nextlink.json", ErrForeignLink, ClassPermanent, LayerProtocol},
@@ -220,7 +220,10 @@ func TestBodyLimits(t *testing.T) {
 	}{
 		{"over the limit by Content-Length", answer(200, big), ErrResponseTooLarge, ClassPermanent},
 		{"over the limit without Content-Length", func() canned { a := answer(200, big); a.header["X-Chunked"] = "1"; return a }(), ErrResponseTooLarge, ClassPermanent},
-		{"cut off mid-body", answer(200, []byte(`{"value":[`)), ErrNotJSON, ClassTransient},
+		{"cut off mid-body", answer(200, []byte(`{"value":[`)), ErrTruncated, ClassTransient},
+		// Text that grows when lower-cased ahead of the page's title once
+		// made the description index past the body (a panic).
+		{"an HTML page after text that grows when lowered", answer(200, []byte(strings.Repeat("İ", 300)+"<html><title>Sign in</title></html>")), ErrHTMLPage, ClassTransient},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

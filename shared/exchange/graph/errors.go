@@ -35,8 +35,13 @@ var (
 	// ErrNotJSON: the body is not JSON at all (an HTML login page, a proxy
 	// error) or is cut off; a gateway's answer, worth retrying.
 	ErrNotJSON = errors.New("response is not JSON")
+	// ErrHTMLPage: an HTML page came instead of JSON (a login page, a
+	// proxy's or gateway's page); it is an ErrNotJSON too.
+	ErrHTMLPage = fmt.Errorf("%w: an HTML page", ErrNotJSON)
 	// ErrEmptyBody: a success status with no body where one was due.
 	ErrEmptyBody = errors.New("empty response body")
+	// ErrTruncated: the body stopped early (the connection was cut).
+	ErrTruncated = errTruncated
 	// ErrMalformedResponse: valid JSON of the wrong shape.
 	ErrMalformedResponse = errors.New("malformed response")
 	// ErrForeignLink: a nextLink or deltaLink (or a caller's link) that
@@ -76,7 +81,11 @@ type Error struct {
 	// RetryAfter is the delay the server asked for (Retry-After, seconds
 	// or an HTTP date), capped at MaxRetryAfter; 0 when not given.
 	RetryAfter time.Duration
-	Err        error // underlying cause, if any
+	// Body describes an answer that was not Graph's JSON (its content
+	// type, an HTML page's title or the text's start): what answered
+	// instead of Graph. Empty otherwise.
+	Body string
+	Err  error // underlying cause, if any
 }
 
 func (e *Error) Error() string {
@@ -102,6 +111,9 @@ func (e *Error) Error() string {
 	}
 	if e.Err != nil {
 		sb.WriteString(": " + e.Err.Error())
+	}
+	if e.Body != "" {
+		sb.WriteString(" [" + e.Body + "]")
 	}
 	if e.RetryAfter > 0 {
 		sb.WriteString(" (retry after " + e.RetryAfter.String() + ")")
@@ -219,6 +231,11 @@ func Classify(err error) Class {
 	}
 	if !isGraph {
 		return classifyCause(err)
+	}
+	if e.HTTPStatus == 503 && e.RetryAfter > 0 {
+		// Graph throttles with 503 and Retry-After too, whatever the code
+		// (serviceNotAvailable): wait as asked rather than retry at once.
+		return ClassThrottled
 	}
 	for _, code := range []string{e.Code, e.InnerCode} {
 		if c, ok := classByCode[strings.ToLower(code)]; ok {

@@ -55,6 +55,11 @@ func (c *Connector) CheckAccess(ctx context.Context, t domain.Tenant, m domain.M
 		ae := classify(err, useCheck, "")
 		rep.Status, rep.Throttled = statusOf(ae.Kind), ae.Kind == domain.AccessThrottled
 		rep.Detail = scrub(detailOf(ae), cred)
+		if rep.Status == domain.MailboxError && domain.TransportFailure(ae.Code) {
+			// What answered instead of Graph, if anything did; the
+			// application says what the code means (app.Problem).
+			rep.Detail = ae.Detail
+		}
 		setFailure(&rep, ae)
 		return rep, nil
 	}
@@ -127,7 +132,7 @@ func (c *Connector) CheckAccess(ctx context.Context, t domain.Tenant, m domain.M
 		setFailure(&rep, firstThrottle)
 	}
 	if len(throttled) > 0 {
-		details = append(details, "throttled on "+strings.Join(throttled, ", "))
+		details = append(details, detailOf(firstThrottle)+" throttled on "+strings.Join(throttled, ", "))
 	}
 	if len(other) > 0 {
 		details = append(details, "not checked: "+strings.Join(other, "; "))

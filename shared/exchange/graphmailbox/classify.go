@@ -6,6 +6,7 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/graph"
+	"github.com/mailbridge/mailbridge/shared/platform/netfail"
 )
 
 // use is what a failed request was for: the same Graph answer means
@@ -51,32 +52,51 @@ func classify(err error, u use, folder string) *domain.AccessError {
 	if err == nil {
 		return nil
 	}
-	var ae *domain.AccessError
-	if errors.As(err, &ae) {
+	if ae, ok := errors.AsType[*domain.AccessError](err); ok {
 		return ae
 	}
 	kind := domain.AccessPermanent
 	if k, ok := kinds[graph.Classify(err)]; ok {
 		kind = k[u]
 	}
-	return &domain.AccessError{Kind: kind, RetryAfter: graph.RetryAfter(err), Code: codeOf(err), Folder: folder, Err: err}
+	ae := &domain.AccessError{Kind: kind, RetryAfter: graph.RetryAfter(err), Code: codeOf(err), Folder: folder, Err: err}
+	var e *graph.Error
+	if errors.As(err, &e) && e != nil {
+		ae.Detail = e.Body // scrubbed and bounded by the client
+	}
+	return ae
 }
 
 // codeOf is the short form of what Graph said: its error code, else the
-// HTTP status, else what went wrong on the way (the token endpoint
-// refused the app's credentials), else nothing.
+// HTTP status of an error answer, else what went wrong on the way (the
+// token endpoint refused the app's credentials, an HTML page, an empty or
+// cut-off body, a timeout, a failed connection), else nothing.
 func codeOf(err error) string {
 	if errors.Is(err, graph.ErrAuthFailed) {
 		return domain.AccessCodeTokenRefused
 	}
 	var e *graph.Error
-	if !errors.As(err, &e) || e == nil {
-		return ""
-	}
+	isGraph := errors.As(err, &e) && e != nil
 	switch {
-	case e.Code != "":
+	case isGraph && e.Code != "":
 		return e.Code
-	case e.HTTPStatus != 0:
+	case isGraph && e.HTTPStatus >= 300:
+		return fmt.Sprintf("HTTP %d", e.HTTPStatus)
+	case errors.Is(err, graph.ErrEmptyBody):
+		return domain.AccessCodeEmptyBody
+	case errors.Is(err, graph.ErrHTMLPage):
+		return domain.AccessCodeHTMLPage
+	case netfail.Timeout(err):
+		return domain.AccessCodeTimeout
+	case netfail.BadEncoding(err):
+		return domain.AccessCodeBadEncoding
+	case errors.Is(err, graph.ErrTruncated):
+		return domain.AccessCodeTruncated
+	case errors.Is(err, graph.ErrNotJSON):
+		return domain.AccessCodeNotJSON
+	case netfail.Network(err):
+		return domain.AccessCodeConnection
+	case isGraph && e.HTTPStatus != 0:
 		return fmt.Sprintf("HTTP %d", e.HTTPStatus)
 	}
 	return ""

@@ -1,11 +1,14 @@
 package graphsim_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -229,4 +232,63 @@ func TestStart(t *testing.T) {
 	if resp.StatusCode != 200 || folder["displayName"] != "Inbox" || !strings.HasPrefix(folder["@odata.context"].(string), "https://") {
 		t.Errorf("GET inbox over TLS: %d %v", resp.StatusCode, folder)
 	}
+}
+
+// TestTransportFaultsHitTheBatchAsAWhole: a fault that breaks the HTTP
+// exchange (an HTML page, a cut-off body) answers the $batch request
+// itself; one that answers as Graph would (503) answers the request
+// inside it, beside the others.
+func TestTransportFaultsHitTheBatchAsAWhole(t *testing.T) {
+	batch := map[string]any{"requests": []map[string]any{
+		{"id": "1", "method": "GET", "url": "/users/" + alice + "/mailFolders/inbox"},
+		{"id": "2", "method": "GET", "url": "/users/" + alice + "/mailFolders/sentitems"},
+	}}
+	raw := func(e *env) (int, string, []byte) {
+		b, _ := json.Marshal(batch)
+		req, _ := http.NewRequest("POST", e.srv.URL+"/v1.0/$batch", bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer "+e.token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Content-Type"), body
+	}
+	t.Run("an HTML page answers the batch", func(t *testing.T) {
+		e := newEnv(t, graphsim.Options{})
+		e.graph.InjectFault(ewssim.Fault{Kind: ewssim.FaultRaw, Status: 502, ContentType: "text/html", Body: "<html>bad gateway</html>", Count: 1})
+		if status, ct, body := raw(e); status != 502 || ct != "text/html" || string(body) != "<html>bad gateway</html>" {
+			t.Fatalf("batch answered %d %s %q", status, ct, body)
+		}
+		if status, _, body := raw(e); status != 200 || !json.Valid(body) {
+			t.Fatalf("after the fault: %d %q", status, body)
+		}
+	})
+	t.Run("a cut-off body cuts the batch's answer", func(t *testing.T) {
+		e := newEnv(t, graphsim.Options{})
+		e.graph.InjectFault(ewssim.Fault{Op: "batch", Kind: ewssim.FaultTruncated, Count: 1})
+		if status, _, body := raw(e); status != 200 || len(body) == 0 || json.Valid(body) {
+			t.Fatalf("batch answered %d with %d bytes (valid JSON: %v)", status, len(body), json.Valid(body))
+		}
+	})
+	t.Run("a 503 answers one request inside the batch", func(t *testing.T) {
+		e := newEnv(t, graphsim.Options{})
+		e.graph.InjectFault(ewssim.Fault{Kind: ewssim.FaultHTTP503, RetryAfter: 3 * time.Second, Count: 1})
+		status, _, body := raw(e)
+		var out struct {
+			Responses []struct {
+				Status int `json:"status"`
+			} `json:"responses"`
+		}
+		if err := json.Unmarshal(body, &out); status != 200 || err != nil || len(out.Responses) != 2 {
+			t.Fatalf("batch answered %d %q (%v)", status, body, err)
+		}
+		statuses := []int{out.Responses[0].Status, out.Responses[1].Status}
+		slices.Sort(statuses)
+		if !slices.Equal(statuses, []int{200, 503}) {
+			t.Fatalf("inner statuses %v, want one 503 beside a 200", statuses)
+		}
+	})
 }

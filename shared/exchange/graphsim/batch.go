@@ -75,6 +75,13 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 		ordered = ordered || len(q.DependsOn) > 0
 	}
 
+	f, hit := s.pickFault(c.op, batchMailbox(in.Requests[0].URL), scopeBatch)
+	if hit {
+		s.stats.fault()
+		if c.answerFault(f) {
+			return
+		}
+	}
 	out := make([]obj, len(in.Requests))
 	status := make(map[string]int, len(in.Requests))
 	if ordered {
@@ -112,6 +119,10 @@ func (s *Server) serveBatch(w http.ResponseWriter, r *http.Request) {
 			}()
 		}
 		wg.Wait()
+	}
+	if hit {
+		cutAnswer(r, w, f.Kind, func(w http.ResponseWriter) { c.w = w; c.json(http.StatusOK, obj{{"responses", out}}) })
+		return
 	}
 	c.json(http.StatusOK, obj{{"responses", out}})
 }

@@ -99,7 +99,10 @@
 // requests to one mailbox at once, each through the same checks. Faults
 // use ewssim.Fault by Graph operation name (Stats.Calls keys such as
 // "messages.delta") and mailbox, drawn from Options.Seed: FaultHTTP429,
-// FaultHTTP503 (with Retry-After), FaultSlow, FaultInvalidateSyncState.
+// FaultHTTP503 (with Retry-After), FaultSlow, FaultInvalidateSyncState,
+// and the ones that break the HTTP exchange (FaultRaw, FaultHang,
+// FaultTruncated, FaultReset, FaultDrop), which hit a $batch request as a
+// whole rather than the requests inside it.
 // Stats counts requests, admitted calls by operation, throttled requests
 // (concurrency and quota), the peak in-flight requests per mailbox,
 // injected faults, auth failures and error answers by status.

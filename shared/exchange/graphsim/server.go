@@ -264,7 +264,12 @@ func (s *Server) handle(op, perm string, fn func(c *call)) http.HandlerFunc {
 		defer release()
 		s.stats.call(op)
 		delay := s.opts.Latency
-		if f, hit := s.pickFault(op, c.mb.Address); hit {
+		scope := scopeCall
+		if _, sub := w.(*recorder); sub {
+			scope = scopeSub
+		}
+		f, hit := s.pickFault(op, c.mb.Address, scope)
+		if hit {
 			s.stats.fault()
 			if c.answerFault(f) {
 				return
@@ -276,8 +281,23 @@ func (s *Server) handle(op, perm string, fn func(c *call)) http.HandlerFunc {
 		if delay > 0 && !sleep(r.Context(), delay) {
 			return
 		}
+		if hit && ewssim.Cut(f.Kind) {
+			cutAnswer(r, w, f.Kind, func(w http.ResponseWriter) { c.w = w; fn(c) })
+			return
+		}
 		fn(c)
 	}
+}
+
+// cutAnswer runs answer into a buffer and sends what it wrote cut as kind
+// says (ewssim.SendCut).
+func cutAnswer(r *http.Request, w http.ResponseWriter, kind ewssim.FaultKind, answer func(http.ResponseWriter)) {
+	rec := &recorder{h: w.Header()}
+	answer(rec)
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	ewssim.SendCut(r.Context(), w, kind, rec.status, rec.h.Get("Content-Type"), rec.body.Bytes())
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
@@ -508,14 +528,21 @@ func (s *Server) ResetStats() {
 
 type faultRule struct {
 	ewssim.Fault
+	seen  int // matching calls, including skipped ones
 	fired int
 }
 
 // InjectFault adds a fault rule, with ewssim's Fault type. Op names a
-// Graph operation (see Stats.Calls keys, e.g. "messages.delta"). Kinds:
-// FaultHTTP429 (429 TooManyRequests with Retry-After), FaultHTTP503 (503
-// with Retry-After), FaultSlow (Delay added) and FaultInvalidateSyncState
-// (the mailbox's delta tokens answer 410 from then on).
+// Graph operation (see Stats.Calls keys, e.g. "messages.delta", "batch").
+// Kinds: FaultHTTP429 (429 TooManyRequests with Retry-After),
+// FaultHTTP503 (503 with Retry-After), FaultSlow (Delay added),
+// FaultInvalidateSyncState (the mailbox's delta tokens answer 410 from
+// then on), and the ones that break the HTTP exchange, which apply to a
+// $batch request as a whole, not to the requests inside it: FaultRaw (a
+// verbatim answer: an HTML page, a gateway's error, an empty body),
+// FaultHang, FaultTruncated, FaultReset and FaultStall (the answer cut,
+// the connection reset, or the answer stalled, half way) and FaultDrop
+// (reset before any answer).
 func (s *Server) InjectFault(f ewssim.Fault) {
 	f.Mailbox = strings.ToLower(strings.TrimSpace(f.Mailbox))
 	s.fmu.Lock()
@@ -530,14 +557,31 @@ func (s *Server) ClearFaults() {
 	s.fmu.Unlock()
 }
 
-func (s *Server) pickFault(op, mailbox string) (ewssim.Fault, bool) {
+// faultScope is which rules a request may fire: the rules that break the
+// HTTP exchange (Fault.Transport) apply to a $batch request itself, the
+// others to the requests inside it.
+type faultScope int
+
+const (
+	scopeCall  faultScope = iota // a request on its own: every rule
+	scopeSub                     // a request inside a $batch: no transport rules
+	scopeBatch                   // a $batch request: transport rules only
+)
+
+// pickFault is the first rule in scope that fires for a call of op on
+// mailbox.
+func (s *Server) pickFault(op, mailbox string, scope faultScope) (ewssim.Fault, bool) {
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
 	for _, r := range s.faults {
-		if (r.Op != "" && r.Op != op) || (r.Mailbox != "" && r.Mailbox != mailbox) {
+		if (r.Op != "" && r.Op != op) || (r.Mailbox != "" && r.Mailbox != mailbox) ||
+			(scope == scopeSub && r.Transport()) || (scope == scopeBatch && !r.Transport()) {
 			continue
 		}
 		if r.Count > 0 && r.fired >= r.Count {
+			continue
+		}
+		if r.seen++; r.seen <= r.Skip {
 			continue
 		}
 		if r.Rate > 0 && r.Rate < 1 && s.frng.Float64() >= r.Rate {
@@ -560,6 +604,15 @@ func (c *call) answerFault(f ewssim.Fault) bool {
 	case ewssim.FaultHTTP503:
 		c.w.Header().Set("Retry-After", retry)
 		c.fail(http.StatusServiceUnavailable, "serviceNotAvailable", "The service is temporarily unavailable. Try again later.")
+		return true
+	case ewssim.FaultRaw:
+		ewssim.AnswerRaw(c.w, f)
+		return true
+	case ewssim.FaultHang:
+		ewssim.Hang(c.r.Context())
+		return true
+	case ewssim.FaultDrop:
+		ewssim.Drop(c.w)
 		return true
 	case ewssim.FaultInvalidateSyncState:
 		_ = c.s.sim.InvalidateSyncStates(c.mb.Address, "")

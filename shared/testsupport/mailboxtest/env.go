@@ -83,6 +83,9 @@ type Options struct {
 	// Now anchors the generated calendar; default the system clock (the
 	// Graph calendar window is the connector's clock's).
 	Now time.Time
+	// Timeout bounds each call of the protocol's client; 0: the client's
+	// default (a fault suite's hang ends after it).
+	Timeout time.Duration
 }
 
 func (o *Options) defaults() {
@@ -137,7 +140,7 @@ func EWS(t testing.TB, o Options) Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	opts := ewsmailbox.Options{URLGuard: devGuard}
+	opts := ewsmailbox.Options{URLGuard: devGuard, Timeout: o.Timeout}
 	cred := domain.Credential{Kind: domain.AuthBasic, Username: ds.Account.Username, Password: ds.Account.Password}
 	bad := cred
 	bad.Password = "Wr0ng-Passw0rd"
@@ -193,7 +196,7 @@ func GraphWith(t testing.TB, o GraphOptions) Env {
 	// The generated calendar spans 60 days back: the window reaches
 	// further back than the default so both protocols see every event.
 	conn := graphmailbox.NewConnector(graphmailbox.Options{URLGuard: devGuard, RootCAs: srv.CertPool(), CalendarBack: 90 * 24 * time.Hour,
-		Logger: secretscan.Logger()})
+		Timeout: o.Timeout, Logger: secretscan.Logger()})
 	return Env{
 		Sim: sim, Graph: g,
 		Tenant: domain.Tenant{ID: "acme", DisplayName: "Acme", Protocol: domain.ProtocolGraph, IDFormat: domain.IDFormatGraph, GraphURL: srv.GraphURL,
