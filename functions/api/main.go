@@ -38,12 +38,16 @@ func main() {
 	// like the sync path's, so a DNS change cannot point a tenant inward.
 	graphOptions := env.GraphOptions()
 	graphOptions.Timeout = 15 * time.Second
+	graph := graphmailbox.NewConnector(graphOptions)
 	checker := app.Protocols{
-		EWS: app.ProtocolAdapters{Checker: ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{
-			Client:  env.EWSOptions(),
-			Timeout: 15 * time.Second,
-		})},
-		Graph: app.ProtocolAdapters{Checker: graphmailbox.NewConnector(graphOptions)},
+		EWS: app.ProtocolAdapters{
+			Checker: ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{
+				Client:  env.EWSOptions(),
+				Timeout: 15 * time.Second,
+			}),
+			Availability: ewsmailbox.NewAvailabilityConnector(env.EWSOptions()),
+		},
+		Graph: app.ProtocolAdapters{Checker: graph, Availability: graph},
 	}
 	h := api.New(api.Deps{
 		Store:         store,
@@ -54,8 +58,10 @@ func main() {
 		URLPolicy:     env.URLPolicy,
 		CallerTenants: callers,
 		CalendarQueue: calendarQueue,
+		Availability:  checker,
 		// API Gateway answers 504 after 29 s; leave time to record results.
-		VerifyTimeout: 20 * time.Second,
+		VerifyTimeout:       20 * time.Second,
+		AvailabilityTimeout: 20 * time.Second,
 	})
 	lambda.Start(api.LambdaHandler(h))
 }

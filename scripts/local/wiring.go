@@ -40,7 +40,9 @@ func newExchangeAccess(policy *urlguard.Policy, httpClient *http.Client, graphRo
 		EWS: app.ProtocolAdapters{
 			Connector: ewsmailbox.NewConnector(opts),
 			Checker:   ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{Client: opts}),
+			// Free/busy for POST /tenants/{id}/availability.
+			Availability: ewsmailbox.NewAvailabilityConnector(opts),
 		},
-		Graph: app.ProtocolAdapters{Connector: graph, Checker: graph},
+		Graph: app.ProtocolAdapters{Connector: graph, Checker: graph, Availability: graph},
 	}
 }

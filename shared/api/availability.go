@@ -127,6 +127,10 @@ func parseWindowTime(field, s string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, domain.Invalid(field, "%s must be an RFC 3339 time with an offset, like 2026-12-01T09:00:00+01:00", field)
 	}
+	if t.IsZero() {
+		// The use case reads the zero time as "not given".
+		return time.Time{}, domain.Invalid(field, "%s must lie between the years %d and %d", field, app.MinAvailabilityYear, app.MaxAvailabilityYear)
+	}
 	return t, nil
 }
 

@@ -110,8 +110,8 @@ type availabilityQuery struct {
 
 // Years a window may lie in: Exchange keeps no calendar outside them.
 const (
-	minAvailabilityYear = 1970
-	maxAvailabilityYear = 2200
+	MinAvailabilityYear = 1970
+	MaxAvailabilityYear = 2200
 )
 
 var ianaZonePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$`)
@@ -146,10 +146,10 @@ func validateAvailability(in AvailabilityInput) (availabilityQuery, *domain.Erro
 		return q, domain.Invalid("start", "start is required (RFC 3339 with an offset, like 2026-12-01T09:00:00+01:00)")
 	case in.End.IsZero():
 		return q, domain.Invalid("end", "end is required (RFC 3339 with an offset, like 2026-12-01T17:00:00+01:00)")
-	case in.Start.Year() < minAvailabilityYear || in.Start.Year() > maxAvailabilityYear:
-		return q, domain.Invalid("start", "start must lie between the years %d and %d", minAvailabilityYear, maxAvailabilityYear)
-	case in.End.Year() < minAvailabilityYear || in.End.Year() > maxAvailabilityYear:
-		return q, domain.Invalid("end", "end must lie between the years %d and %d", minAvailabilityYear, maxAvailabilityYear)
+	case in.Start.Year() < MinAvailabilityYear || in.Start.Year() > MaxAvailabilityYear:
+		return q, domain.Invalid("start", "start must lie between the years %d and %d", MinAvailabilityYear, MaxAvailabilityYear)
+	case in.End.Year() < MinAvailabilityYear || in.End.Year() > MaxAvailabilityYear:
+		return q, domain.Invalid("end", "end must lie between the years %d and %d", MinAvailabilityYear, MaxAvailabilityYear)
 	case !in.End.After(in.Start):
 		return q, domain.Invalid("end", "end must be after start")
 	}

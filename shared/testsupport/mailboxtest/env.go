@@ -11,12 +11,13 @@
 // truly differ the Env says so (MoveKeepsID); the cases never look at
 // which protocol they run on.
 //
-// Availability (free/busy) is not part of the suite: no domain port
-// exposes it (the Graph client has getSchedule, the EWS client
-// GetUserAvailability, neither adapter package offers them).
+// Availability (free/busy) is checked through the port and through the
+// use case behind POST /tenants/{id}/availability (app.Availability):
+// batches, per-mailbox failures, free slots against a brute-force check.
 package mailboxtest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -39,6 +40,9 @@ type Env struct {
 	// mode.
 	Tenant     domain.Tenant
 	Credential domain.Credential
+	// Account is the simulator account the credential signs in as; its
+	// impersonation scope is the Graph app's scope too (AddInScope).
+	Account string
 	// BadCredential is Credential with a wrong secret.
 	BadCredential domain.Credential
 	// Mailboxes the credential may read, each with ItemsPerMailbox
@@ -144,7 +148,7 @@ func EWS(t testing.TB, o Options) Env {
 		Sim: sim,
 		Tenant: domain.Tenant{ID: "acme", DisplayName: "Acme", Protocol: domain.ProtocolEWS, EWSURL: srv.EWSURL, ExchangeVersion: "Exchange2016",
 			AuthKind: domain.AuthBasic, AccessMode: domain.AccessImpersonation},
-		Credential: cred, BadCredential: bad,
+		Credential: cred, BadCredential: bad, Account: ds.Account.Username,
 		Mailboxes: ds.Mailboxes, OutOfScope: OutOfScopeMailbox,
 		Connector:    ewsmailbox.NewConnector(opts),
 		Calendar:     ewsmailbox.NewCalendarConnector(opts),
@@ -194,7 +198,7 @@ func GraphWith(t testing.TB, o GraphOptions) Env {
 		Sim: sim, Graph: g,
 		Tenant: domain.Tenant{ID: "acme", DisplayName: "Acme", Protocol: domain.ProtocolGraph, IDFormat: domain.IDFormatGraph, GraphURL: srv.GraphURL,
 			AuthKind: domain.AuthOAuthSecret, AccessMode: domain.AccessApplication},
-		Credential: cred, BadCredential: bad,
+		Credential: cred, BadCredential: bad, Account: ds.Account.Username,
 		Mailboxes: ds.Mailboxes, OutOfScope: OutOfScopeMailbox,
 		Connector: conn, Calendar: conn, Checker: conn, Availability: conn, AvailabilityScoped: true,
 		ItemID:      sim.ImmutableID,
@@ -202,5 +206,19 @@ func GraphWith(t testing.TB, o GraphOptions) Env {
 		Hints: map[domain.MailboxStatus]string{domain.MailboxOutOfScope: "RBAC for Applications limits it to a management scope",
 			domain.MailboxNotFound: "no mailbox " + UnknownMailbox, domain.MailboxAuthFailed: "client secret (not the secret's id) is current"},
 		Calls: func() int64 { return g.Stats().TotalCalls() },
+	}
+}
+
+// AddInScope adds empty mailboxes to the simulator, inside the
+// credential's scope (with the Env's own mailboxes).
+func (e Env) AddInScope(t testing.TB, addrs ...string) {
+	t.Helper()
+	for _, a := range addrs {
+		if err := e.Sim.AddMailbox(a, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Sim.SetImpersonationScope(e.Account, append(slices.Clone(e.Mailboxes), addrs...), false); err != nil {
+		t.Fatal(err)
 	}
 }
