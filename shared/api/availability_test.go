@@ -263,5 +263,4 @@ func TestAvailabilityHostile(t *testing.T) {
 	if e.snapshot() != before {
 		t.Error("refused requests changed the stores")
 	}
-	fmt.Printf("availability hostile inputs: %d distinct inputs\n", len(cases))
 }
