@@ -397,9 +397,15 @@ func TestAvailabilityValidation(t *testing.T) {
 		{"group: a mailbox twice", func(in *AvailabilityInput) {
 			in.Groups = []GroupInput{{Kind: "any", Mailboxes: []string{"ann@acme.com", "Ann@acme.com"}}}
 		}, "groups[0].mailboxes[1]"},
-		{"group: any count above its size", func(in *AvailabilityInput) { in.Groups = []GroupInput{{Kind: "any", Count: 3, Mailboxes: in.Mailboxes}} }, "groups[0].count"},
-		{"group: negative count", func(in *AvailabilityInput) { in.Groups = []GroupInput{{Kind: "any", Count: -1, Mailboxes: in.Mailboxes}} }, "groups[0].count"},
-		{"group: all with a count", func(in *AvailabilityInput) { in.Groups = []GroupInput{{Kind: "all", Count: 1, Mailboxes: in.Mailboxes}} }, "groups[0].count"},
+		{"group: any count above its size", func(in *AvailabilityInput) {
+			in.Groups = []GroupInput{{Kind: "any", Count: 3, Mailboxes: in.Mailboxes}}
+		}, "groups[0].count"},
+		{"group: negative count", func(in *AvailabilityInput) {
+			in.Groups = []GroupInput{{Kind: "any", Count: -1, Mailboxes: in.Mailboxes}}
+		}, "groups[0].count"},
+		{"group: all with a count", func(in *AvailabilityInput) {
+			in.Groups = []GroupInput{{Kind: "all", Count: 1, Mailboxes: in.Mailboxes}}
+		}, "groups[0].count"},
 		{"21 groups", func(in *AvailabilityInput) {
 			for range 21 {
 				in.Groups = append(in.Groups, GroupInput{Kind: "all", Mailboxes: in.Mailboxes[:1]})

@@ -14,7 +14,9 @@ import (
 // day0 is a Monday.
 var day0 = time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
 
-func at(h, m int) time.Time { return day0.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+func at(h, m int) time.Time {
+	return day0.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+}
 
 func iv(h1, m1, h2, m2 int, s domain.BusyStatus) domain.BusyInterval {
 	return domain.BusyInterval{Start: at(h1, m1), End: at(h2, m2), Status: s}
@@ -78,7 +80,7 @@ func TestFreeSlots(t *testing.T) {
 		},
 		{
 			name: "statuses: tentative, oof and unknown block; working elsewhere and free do not",
-			q: SlotQuery{Start: at(9, 0), End: at(15, 0), Meeting: time.Hour, Step: time.Hour, Groups: []SlotGroup{all("a")}},
+			q:    SlotQuery{Start: at(9, 0), End: at(15, 0), Meeting: time.Hour, Step: time.Hour, Groups: []SlotGroup{all("a")}},
 			busy: map[string][]domain.BusyInterval{"a": {iv(9, 0, 10, 0, domain.BusyTentative), iv(10, 0, 11, 0, domain.BusyOutOfOffice),
 				iv(11, 0, 12, 0, domain.BusyWorkingElsewhere), iv(12, 0, 13, 0, domain.BusyUnknown), iv(13, 0, 14, 0, domain.BusyFree)}},
 			want: []string{"Mon 11:00-12:00 [a]", "Mon 13:00-14:00 [a]", "Mon 14:00-15:00 [a]"},
