@@ -274,8 +274,12 @@ func TestMetadataConformance(t *testing.T) {
 	mustDo(t, func() error {
 		return e.sim.AddRoom(ewssim.Room{Address: "aurora@contoso.com", DisplayName: "Aurora", Capacity: 8, Building: "HQ", FloorNumber: 4})
 	})
-	mustDo(t, func() error { return e.sim.AddRoom(ewssim.Room{Address: "borealis@contoso.com", DisplayName: "Borealis"}) })
-	mustDo(t, func() error { return e.sim.AddRoomList("hq@contoso.com", "HQ", "aurora@contoso.com", "borealis@contoso.com") })
+	mustDo(t, func() error {
+		return e.sim.AddRoom(ewssim.Room{Address: "borealis@contoso.com", DisplayName: "Borealis"})
+	})
+	mustDo(t, func() error {
+		return e.sim.AddRoomList("hq@contoso.com", "HQ", "aurora@contoso.com", "borealis@contoso.com")
+	})
 	expand := "?$expand=" + url.QueryEscape("singleValueExtendedProperties($filter=id eq '"+markerID+"')")
 
 	type shape struct {
