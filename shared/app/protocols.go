@@ -21,11 +21,13 @@ type ProtocolAdapters struct {
 	Checker   domain.AccessChecker     // access checks
 	// Availability reads free/busy (the scheduling API).
 	Availability domain.AvailabilityConnector
+	// Rooms reads room lists and rooms (the scheduling API).
+	Rooms domain.RoomConnector
 }
 
 // Protocols routes each port to the tenant's protocol. It implements
-// domain.Connector, domain.CalendarConnector, domain.AccessChecker and
-// domain.AvailabilityConnector.
+// domain.Connector, domain.CalendarConnector, domain.AccessChecker,
+// domain.AvailabilityConnector and domain.RoomConnector.
 type Protocols struct {
 	EWS   ProtocolAdapters
 	Graph ProtocolAdapters
@@ -85,6 +87,18 @@ func (p Protocols) ConnectAvailability(ctx context.Context, t domain.Tenant, c d
 		return nil, noAdapter(t, "availability")
 	}
 	return a.Availability.ConnectAvailability(ctx, t, c)
+}
+
+// ConnectRooms opens the tenant's room directory.
+func (p Protocols) ConnectRooms(ctx context.Context, t domain.Tenant, c domain.Credential, actAs string) (domain.RoomDirectory, error) {
+	a, err := p.adapters(t)
+	if err != nil {
+		return nil, err
+	}
+	if a.Rooms == nil {
+		return nil, noAdapter(t, "rooms")
+	}
+	return a.Rooms.ConnectRooms(ctx, t, c, actAs)
 }
 
 // CheckAccess checks one mailbox over the tenant's protocol. After the EWS

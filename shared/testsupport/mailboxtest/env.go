@@ -60,6 +60,10 @@ type Env struct {
 	// scope fails (Graph applies the app's scope); otherwise it answers
 	// (EWS: every mailbox of the organisation shows free/busy by default).
 	AvailabilityScoped bool
+	Rooms              domain.RoomConnector
+	// RoomDetails: rooms come with capacity, building and floor (Graph
+	// places); otherwise name and address only (EWS GetRooms).
+	RoomDetails bool
 
 	// ItemID maps the simulator's item id (ewssim.ItemRef.ID, an EWS id)
 	// to the id the protocol reports in the feed and in write results.
@@ -154,6 +158,7 @@ func EWS(t testing.TB, o Options) Env {
 		Calendar:     ewsmailbox.NewCalendarConnector(opts),
 		Checker:      ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{Client: opts}),
 		Availability: ewsmailbox.NewAvailabilityConnector(opts),
+		Rooms:        ewsmailbox.NewRoomConnector(opts),
 		ItemID:       func(id string) (string, error) { return id, nil },
 		Hints: map[domain.MailboxStatus]string{domain.MailboxOutOfScope: "ApplicationImpersonation role assignment",
 			domain.MailboxNotFound: "no mailbox " + UnknownMailbox, domain.MailboxAuthFailed: "Check the password of " + ds.Account.Username},
@@ -200,7 +205,7 @@ func GraphWith(t testing.TB, o GraphOptions) Env {
 			AuthKind: domain.AuthOAuthSecret, AccessMode: domain.AccessApplication},
 		Credential: cred, BadCredential: bad, Account: ds.Account.Username,
 		Mailboxes: ds.Mailboxes, OutOfScope: OutOfScopeMailbox,
-		Connector: conn, Calendar: conn, Checker: conn, Availability: conn, AvailabilityScoped: true,
+		Connector: conn, Calendar: conn, Checker: conn, Availability: conn, AvailabilityScoped: true, Rooms: conn, RoomDetails: true,
 		ItemID:      sim.ImmutableID,
 		MoveKeepsID: true,
 		Hints: map[domain.MailboxStatus]string{domain.MailboxOutOfScope: "RBAC for Applications limits it to a management scope",
