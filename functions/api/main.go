@@ -46,8 +46,9 @@ func main() {
 				Timeout: 15 * time.Second,
 			}),
 			Availability: ewsmailbox.NewAvailabilityConnector(env.EWSOptions()),
+			Rooms:        ewsmailbox.NewRoomConnector(env.EWSOptions()),
 		},
-		Graph: app.ProtocolAdapters{Checker: graph, Availability: graph},
+		Graph: app.ProtocolAdapters{Checker: graph, Availability: graph, Rooms: graph},
 	}
 	h := api.New(api.Deps{
 		Store:         store,
@@ -59,6 +60,7 @@ func main() {
 		CallerTenants: callers,
 		CalendarQueue: calendarQueue,
 		Availability:  checker,
+		Rooms:         checker,
 		// API Gateway answers 504 after 29 s; leave time to record results.
 		VerifyTimeout:       20 * time.Second,
 		AvailabilityTimeout: 20 * time.Second,

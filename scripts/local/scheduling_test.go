@@ -55,6 +55,19 @@ func TestLocalServesAvailability(t *testing.T) {
 			if err := json.Unmarshal(raw, &got); err != nil {
 				t.Fatal(err)
 			}
+			// The demo's rooms, through the room routes.
+			for path, want := range map[string]int{"/tenants/demo/roomlists": 2, "/tenants/demo/rooms": 8, "/tenants/demo/rooms?roomList=rooms-hq@contoso.com": 5} {
+				resp, err := http.Get(s.apiURL + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var page map[string][]map[string]any
+				err = json.NewDecoder(resp.Body).Decode(&page)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != http.StatusOK || len(page["roomLists"])+len(page["rooms"]) != want {
+					t.Errorf("GET %s = %d %v (%v); want %d entries", path, resp.StatusCode, page, err, want)
+				}
+			}
 			busy := 0
 			for _, m := range got.Mailboxes {
 				if m.Status != "ok" {

@@ -42,7 +42,8 @@ func newExchangeAccess(policy *urlguard.Policy, httpClient *http.Client, graphRo
 			Checker:   ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{Client: opts}),
 			// Free/busy for POST /tenants/{id}/availability.
 			Availability: ewsmailbox.NewAvailabilityConnector(opts),
+			Rooms:        ewsmailbox.NewRoomConnector(opts),
 		},
-		Graph: app.ProtocolAdapters{Connector: graph, Checker: graph, Availability: graph},
+		Graph: app.ProtocolAdapters{Connector: graph, Checker: graph, Availability: graph, Rooms: graph},
 	}
 }

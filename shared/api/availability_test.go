@@ -35,10 +35,21 @@ var (
 func availabilitySimEnv(t *testing.T, mk func(testing.TB, ...envOption) *env) (*env, *ewssim.Sim) {
 	t.Helper()
 	sim := ewssim.New(ewssim.Options{Seed: 5})
-	for _, a := range slices.Concat(availPeople, availRooms) {
+	for _, a := range availPeople {
 		if err := sim.AddMailbox(a, strings.Split(a, "@")[0]); err != nil {
 			t.Fatal(err)
 		}
+	}
+	for _, a := range availRooms {
+		if err := sim.AddRoom(ewssim.Room{Address: a, DisplayName: "Room " + a[4:5]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sim.AddRoomList("hq@contoso.com", "HQ", availRooms[1], availRooms[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.AddRoomList("annex@contoso.com", "Annex", availRooms[2]); err != nil {
+		t.Fatal(err)
 	}
 	if err := sim.AddAccount(ewssim.Account{Username: availUser, Password: availPassword, ImpersonationScope: slices.Concat(availPeople, availRooms)}); err != nil {
 		t.Fatal(err)
@@ -52,9 +63,10 @@ func availabilitySimEnv(t *testing.T, mk func(testing.TB, ...envOption) *env) (*
 	tr := policy.Transport()
 	tr.TLSClientConfig = &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}
 	opts := ewsmailbox.Options{URLGuard: &policy, HTTPClient: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
-	protocols := app.Protocols{EWS: app.ProtocolAdapters{Availability: ewsmailbox.NewAvailabilityConnector(opts)}}
+	protocols := app.Protocols{EWS: app.ProtocolAdapters{Availability: ewsmailbox.NewAvailabilityConnector(opts), Rooms: ewsmailbox.NewRoomConnector(opts)}}
 	e := mk(t, func(d *Deps) {
 		d.Availability = protocols
+		d.Rooms = protocols
 		d.URLPolicy = policy
 	})
 	e.must(req{method: "POST", path: "/tenants", body: tenantBody("contoso", srv.EWSURL, basicCred(availUser, availPassword), "")}, 201)

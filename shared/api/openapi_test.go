@@ -78,7 +78,7 @@ func parseOpenAPI() (map[string][]int, openAPIDoc, error) {
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	doc, _ := documentedStatuses(t)
 	served := map[string][]int{}
-	for _, rt := range slices.Concat(routes, calendarRoutes(nil), availabilityRoutes(nil)) {
+	for _, rt := range slices.Concat(routes, calendarRoutes(nil), availabilityRoutes(nil), roomRoutes(nil)) {
 		served[rt.method+" "+rt.path] = rt.statuses
 	}
 	for op, codes := range served {
@@ -128,6 +128,8 @@ func TestOpenAPIMatchesBodies(t *testing.T) {
 		{"MailboxFailure", reflect.TypeFor[mailboxFailure]()},
 		{"BusyInterval", reflect.TypeFor[domain.BusyInterval]()},
 		{"FreeSlot", reflect.TypeFor[freeSlotView]()},
+		{"RoomList", reflect.TypeFor[domain.RoomList]()},
+		{"Room", reflect.TypeFor[domain.Room]()},
 	}
 	for _, tc := range tests {
 		t.Run(tc.schema, func(t *testing.T) {
