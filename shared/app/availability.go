@@ -320,7 +320,11 @@ func (a *Availability) Check(ctx context.Context, tenantID string, in Availabili
 		}
 		return AvailabilityResult{}, internal(err, "reading the credentials")
 	}
-	r, err := a.Connector.ConnectAvailability(ctx, t, cred)
+	actAs, err := firstMailbox(ctx, a.Store, tenantID)
+	if err != nil {
+		return AvailabilityResult{}, err
+	}
+	r, err := a.Connector.ConnectAvailability(ctx, t, cred, actAs)
 	if err != nil {
 		return AvailabilityResult{}, a.connectError(ctx, t, cred, err)
 	}

@@ -40,7 +40,7 @@ type fakeAvailability struct {
 	release  chan struct{}
 }
 
-func (f *fakeAvailability) ConnectAvailability(context.Context, domain.Tenant, domain.Credential) (domain.AvailabilityReader, error) {
+func (f *fakeAvailability) ConnectAvailability(context.Context, domain.Tenant, domain.Credential, string) (domain.AvailabilityReader, error) {
 	return f, nil
 }
 

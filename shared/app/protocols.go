@@ -78,7 +78,7 @@ func (p Protocols) ConnectCalendar(ctx context.Context, t domain.Tenant, c domai
 }
 
 // ConnectAvailability opens the tenant's free/busy reader.
-func (p Protocols) ConnectAvailability(ctx context.Context, t domain.Tenant, c domain.Credential) (domain.AvailabilityReader, error) {
+func (p Protocols) ConnectAvailability(ctx context.Context, t domain.Tenant, c domain.Credential, actAs string) (domain.AvailabilityReader, error) {
 	a, err := p.adapters(t)
 	if err != nil {
 		return nil, err
@@ -86,7 +86,7 @@ func (p Protocols) ConnectAvailability(ctx context.Context, t domain.Tenant, c d
 	if a.Availability == nil {
 		return nil, noAdapter(t, "availability")
 	}
-	return a.Availability.ConnectAvailability(ctx, t, c)
+	return a.Availability.ConnectAvailability(ctx, t, c, actAs)
 }
 
 // ConnectRooms opens the tenant's room directory.

@@ -126,8 +126,8 @@ func containsAll(s string, subs ...string) bool {
 	return true
 }
 
-func (c namedConnector) ConnectAvailability(context.Context, domain.Tenant, domain.Credential) (domain.AvailabilityReader, error) {
-	*c.calls = append(*c.calls, c.name+" availability")
+func (c namedConnector) ConnectAvailability(_ context.Context, _ domain.Tenant, _ domain.Credential, actAs string) (domain.AvailabilityReader, error) {
+	*c.calls = append(*c.calls, c.name+" availability as "+actAs)
 	return nil, nil
 }
 
@@ -146,19 +146,19 @@ func TestProtocolsRouteScheduling(t *testing.T) {
 	ctx := context.Background()
 	ewsT, graphT := domain.Tenant{ID: "a", EWSURL: onPremEWS}, domain.Tenant{ID: "b", Protocol: domain.ProtocolGraph}
 	for _, tn := range []domain.Tenant{ewsT, graphT} {
-		if _, err := p.ConnectAvailability(ctx, tn, domain.Credential{}); err != nil {
+		if _, err := p.ConnectAvailability(ctx, tn, domain.Credential{}, "ann@contoso.com"); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := p.ConnectRooms(ctx, tn, domain.Credential{}, "ann@contoso.com"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := strings.Join(calls, "; "); got != "ews availability; ews rooms as ann@contoso.com; graph availability; graph rooms as ann@contoso.com" {
+	if got := strings.Join(calls, "; "); got != "ews availability as ann@contoso.com; ews rooms as ann@contoso.com; graph availability as ann@contoso.com; graph rooms as ann@contoso.com" {
 		t.Errorf("calls: %s", got)
 	}
 	none := Protocols{EWS: ProtocolAdapters{Connector: ews}}
 	for name, call := range map[string]func() error{
-		"availability": func() error { _, err := none.ConnectAvailability(ctx, ewsT, domain.Credential{}); return err },
+		"availability": func() error { _, err := none.ConnectAvailability(ctx, ewsT, domain.Credential{}, ""); return err },
 		"rooms":        func() error { _, err := none.ConnectRooms(ctx, ewsT, domain.Credential{}, ""); return err },
 	} {
 		var ae *domain.AccessError

@@ -72,15 +72,9 @@ func (r *Rooms) open(ctx context.Context, tenantID string) (domain.RoomDirectory
 		}
 		return nil, cred, internal(err, "reading the credentials")
 	}
-	// EWS under impersonation acts as one of the tenant's mailboxes (an
-	// app-only token must); the first registered one will do.
-	ms, _, err := r.Store.ListMailboxes(ctx, tenantID, domain.MailboxQuery{Limit: 1})
+	actAs, err := firstMailbox(ctx, r.Store, tenantID)
 	if err != nil {
-		return nil, cred, internal(err, "listing mailboxes")
-	}
-	actAs := ""
-	if len(ms) > 0 {
-		actAs = ms[0].Address
+		return nil, cred, err
 	}
 	dir, err := r.Connector.ConnectRooms(ctx, t, cred, actAs)
 	if err != nil {
@@ -118,4 +112,19 @@ func (r *Rooms) exchangeError(ctx context.Context, tenantID string, cred domain.
 		return &domain.Error{Code: domain.CodeUpstream, Message: "Exchange refused to list rooms (" + what + "); on Graph the app needs the Place.Read.All application permission", Err: err}
 	}
 	return &domain.Error{Code: domain.CodeUpstream, Message: "Exchange could not list rooms (" + what + ")", Err: err}
+}
+
+// firstMailbox is the mailbox EWS calls of the scheduling API act as under
+// impersonation (an app-only token must act as one): the tenant's first
+// registered mailbox, in its impersonation scope once verified; "" when it
+// has none.
+func firstMailbox(ctx context.Context, st domain.Store, tenantID string) (string, error) {
+	ms, _, err := st.ListMailboxes(ctx, tenantID, domain.MailboxQuery{Limit: 1})
+	if err != nil {
+		return "", internal(err, "listing mailboxes")
+	}
+	if len(ms) == 0 {
+		return "", nil
+	}
+	return ms[0].Address, nil
 }

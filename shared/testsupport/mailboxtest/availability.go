@@ -35,7 +35,7 @@ func runAvailability(t *testing.T, newEnv func(t testing.TB) Env) {
 	if _, err := env.Sim.AddItem(m, "calendar", ewssim.Item{Kind: ewssim.KindCalendar, Subject: "Next day", Start: day.Add(33 * time.Hour), End: day.Add(34 * time.Hour), Organizer: ewssim.Address{Email: m}}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := env.Availability.ConnectAvailability(ctx, env.Tenant, env.Credential)
+	r, err := env.Availability.ConnectAvailability(ctx, env.Tenant, env.Credential, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,6 +75,26 @@ func runAvailability(t *testing.T, newEnv func(t testing.TB) Env) {
 	if (res[1].Err != nil) != env.AvailabilityScoped {
 		t.Errorf("out-of-scope mailbox: err %v, want failure %v", res[1].Err, env.AvailabilityScoped)
 	}
+
+	// A batch led by a mailbox the calls cannot act as (outside the scope,
+	// or none at all): with a mailbox of the tenant to act as, it fails
+	// alone and the others answer.
+	r, err = env.Availability.ConnectAvailability(ctx, env.Tenant, env.Credential, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, first := range []string{env.OutOfScope, UnknownMailbox} {
+		res, err := r.Availability(ctx, []string{first, m}, day, day.Add(24*time.Hour))
+		if err != nil {
+			t.Fatalf("led by %s: %v", first, err)
+		}
+		if res[1].Err != nil || len(res[1].Busy) < len(busy) {
+			t.Errorf("led by %s: %s failed (%v) or lost its busy time (%d intervals)", first, m, res[1].Err, len(res[1].Busy))
+		}
+		if wantErr := first == UnknownMailbox || env.AvailabilityScoped; (res[0].Err != nil) != wantErr {
+			t.Errorf("%s: err %v, want failure %v", first, res[0].Err, wantErr)
+		}
+	}
 }
 
 // runAvailabilityUseCase: the use case behind POST
@@ -89,7 +109,7 @@ func runAvailabilityUseCase(t *testing.T, newEnv func(t testing.TB) Env) {
 	h := NewHarness(t, env)
 	ctx := context.Background()
 	uc := &app.Availability{Store: h.Store, Secrets: h.Syncer.Secrets, Connector: env.Availability, Log: h.Syncer.Log}
-	r, err := env.Availability.ConnectAvailability(ctx, env.Tenant, env.Credential)
+	r, err := env.Availability.ConnectAvailability(ctx, env.Tenant, env.Credential, "")
 	if err != nil {
 		t.Fatal(err)
 	}
