@@ -125,13 +125,18 @@ func FreeSlots(q SlotQuery, busy map[string][]domain.BusyInterval) (slots []Free
 	if q.Step < time.Minute || q.Meeting <= 0 || !q.End.After(q.Start) {
 		return nil, false
 	}
-	cursors := map[string]*mailboxCursor{}
-	for _, g := range q.Groups {
+	// One cursor per mailbox, shared by the groups that name it.
+	byMailbox := map[string]*mailboxCursor{}
+	cursors := make([][]*mailboxCursor, len(q.Groups))
+	for gi, g := range q.Groups {
 		for _, m := range g.Mailboxes {
-			if cursors[m] == nil {
+			c := byMailbox[m]
+			if c == nil {
 				b, ok := busy[m]
-				cursors[m] = newCursor(b, ok)
+				c = newCursor(b, ok)
+				byMailbox[m] = c
 			}
+			cursors[gi] = append(cursors[gi], c)
 		}
 	}
 	stepMin := int(q.Step / time.Minute)
@@ -189,29 +194,39 @@ func (h *WorkingHours) within(s, e time.Time, zone *time.Location) bool {
 }
 
 // satisfies checks every group for [s, e); free lists each group's free
-// members. Every member is asked (the cursors must see every candidate in
-// order), so "any" groups list all their free members.
-func satisfies(groups []SlotGroup, cursors map[string]*mailboxCursor, s, e time.Time) (free [][]string, ok bool) {
-	ok = true
-	free = make([][]string, len(groups))
+// members. A group that cannot be met ends the check early (a cursor may
+// skip candidates: it only moves forward); only a slot's lists are built.
+func satisfies(groups []SlotGroup, cursors [][]*mailboxCursor, s, e time.Time) (free [][]string, ok bool) {
 	for gi, g := range groups {
-		var f []string
-		for _, m := range g.Mailboxes {
-			if cursors[m].free(s, e) {
-				f = append(f, m)
-			}
-		}
 		need := g.Count
 		if g.Kind == SlotGroupAll {
 			need = len(g.Mailboxes)
 		}
-		if len(f) < need {
-			ok = false
+		n := 0
+		for i, c := range cursors[gi] {
+			if c.free(s, e) {
+				n++
+			}
+			if n+len(cursors[gi])-i-1 < need {
+				return nil, false
+			}
+			if n >= need && g.Kind == SlotGroupAny {
+				break
+			}
 		}
-		if f == nil {
-			f = []string{}
+		if n < need {
+			return nil, false
+		}
+	}
+	free = make([][]string, len(groups))
+	for gi, g := range groups {
+		f := []string{}
+		for i, c := range cursors[gi] {
+			if c.free(s, e) {
+				f = append(f, g.Mailboxes[i])
+			}
 		}
 		free[gi] = f
 	}
-	return free, ok
+	return free, true
 }
