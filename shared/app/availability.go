@@ -32,10 +32,13 @@ const (
 	// MaxFreeSlots bounds the slots of one answer (a 62-day window at 5
 	// minutes has 17,856 candidates); SlotsTruncated says when it cut.
 	MaxFreeSlots = 1000
-	// MaxBusyIntervals bounds the busy intervals of one answer, shared
-	// evenly by its mailboxes, so an answer stays well inside what a
-	// Lambda may return (6 MB); the slots are computed from all of them.
-	MaxBusyIntervals = 25000
+	// MaxBusyIntervals bounds the busy intervals of one answer (about 90
+	// bytes each), shared evenly by its mailboxes, and MaxSlotEntries the
+	// addresses its slots list (about 25 bytes each), so an answer stays
+	// well inside what a Lambda may return (6 MB): about 1.8 + 1.5 MB. The
+	// slots are computed from every interval.
+	MaxBusyIntervals = 20000
+	MaxSlotEntries   = 60000
 )
 
 // AvailabilityInput is a request as the API decoded it.
@@ -361,6 +364,16 @@ func (a *Availability) Check(ctx context.Context, tenantID string, in Availabili
 		res.Mailboxes = append(res.Mailboxes, mb)
 	}
 	res.Slots, res.SlotsTruncated = FreeSlots(q.slots, busy)
+	entries := 0
+	for i, s := range res.Slots {
+		for _, f := range s.Free {
+			entries += len(f)
+		}
+		if entries > MaxSlotEntries {
+			res.Slots, res.SlotsTruncated = res.Slots[:i], true
+			break
+		}
+	}
 	return res, nil
 }
 

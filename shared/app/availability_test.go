@@ -339,6 +339,22 @@ func TestAvailabilityBusyShare(t *testing.T) {
 	}
 }
 
+// TestAvailabilitySlotEntries: the slots' lists of free members are
+// bounded too (any 1 of 500 rooms, all free, lists 500 rooms a slot): the
+// slots are cut where the bound is reached, and the answer says so.
+func TestAvailabilitySlotEntries(t *testing.T) {
+	e := newAvailabilityEnv(t, acme(0), graphLimits)
+	rooms := addresses("r", 500)
+	res, err := e.a.Check(context.Background(), "acme", AvailabilityInput{Mailboxes: rooms, Start: day0, End: day0.Add(7 * 24 * time.Hour), MeetingMinutes: 30,
+		Groups: []GroupInput{{Kind: "any", Mailboxes: rooms}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := MaxSlotEntries / 500; len(res.Slots) != want || !res.SlotsTruncated || len(res.Slots[0].Free[0]) != 500 {
+		t.Errorf("%d slots (truncated %v); want the first %d, each listing the 500 free rooms, and truncated", len(res.Slots), res.SlotsTruncated, want)
+	}
+}
+
 // TestAvailabilityValidation: each bad input is refused naming its field,
 // before the tenant is read or Exchange called.
 func TestAvailabilityValidation(t *testing.T) {
