@@ -45,6 +45,7 @@ staticcheck: $(BIN)/staticcheck
 fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
 	$(GO) test ./shared/exchange/ews -run='^$$' -fuzz=FuzzDecodeResponse -fuzztime=$(FUZZTIME)
 	$(GO) test ./shared/api -run='^$$' -fuzz=FuzzCreateTenant -fuzztime=$(FUZZTIME)
+	$(GO) test ./shared/api -run='^$$' -fuzz=FuzzAvailability -fuzztime=$(FUZZTIME)
 	$(GO) test ./shared/platform/urlguard -run='^$$' -fuzz=FuzzCheckURL -fuzztime=$(FUZZTIME)
 	$(GO) test ./shared/platform/netfail -run='^$$' -fuzz=FuzzDescribe -fuzztime=$(FUZZTIME)
 	$(GO) test ./shared/app -run='^$$' -fuzz=FuzzNormalizeAddress -fuzztime=$(FUZZTIME)

@@ -15,9 +15,12 @@
 #   (g) Graph tenant of 1,000 mailboxes on graphsim at 50 ms/request with
 #       Outlook's 4-per-mailbox cap: tick wall time against calls x latency /
 #       the pipeline's concurrency, and requests beyond the caps
+#   (h) POST /tenants/{id}/availability over 200 rooms for 14 days on the local
+#       stack at 100 ms per Exchange call, EWS and Graph: p50 and p95 of the
+#       API call against 1 s at p95
 #
 # The benchmarks are Go benchmarks (scripts/local/bench_test.go,
-# cost_test.go, graph_bench_test.go; shared/app/schedule_bench_test.go), one process each so peak
+# cost_test.go, graph_bench_test.go, scheduling_bench_test.go; shared/app/schedule_bench_test.go), one process each so peak
 # RSS is the benchmark's own. (d) needs DynamoDB Local: it is started for the
 # run (shared/testsupport/standin) unless MAILBRIDGE_DYNAMODB_ENDPOINT names one.
 # The figures depend on the machine: the load average is printed first, and
@@ -26,7 +29,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-only=${BENCH_ONLY:-"a b c d e f g"}
+only=${BENCH_ONLY:-"a b c d e f g h"}
 log=$(mktemp -t mailbridge-bench.XXXXXX)
 figures=$(mktemp -t mailbridge-figures.XXXXXX)
 trap 'rm -f "$figures"' EXIT
@@ -55,6 +58,7 @@ want c && bench ./scripts/local BenchmarkInitialSync50k
 want c && bench ./scripts/local BenchmarkInitialSync50k BENCH_DATA_ON_TMPFS=1
 want d && bench ./scripts/local BenchmarkCostPerSync
 want g && bench ./scripts/local BenchmarkGraphTenant1k BENCH_DATA_ON_TMPFS=1
+want h && bench ./scripts/local BenchmarkAvailability200Rooms
 if want e; then
   echo "==> BenchmarkTick100k" | tee -a "$log"
   if out=$(go test -run '^$' -bench '^BenchmarkTick100k$' -benchtime 1x -timeout 20m ./shared/app 2>&1); then

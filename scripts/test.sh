@@ -160,7 +160,7 @@ gotest() {
 step "go test (unit, integration, import rules, deploy rehearsal)"
 gotest || failed+=("go test")
 
-run "fuzz the EWS decoder, API, URL guard, answer descriptions and address parser (${FUZZTIME:-10s} each)" make --no-print-directory fuzz
+run "fuzz the EWS decoder, API (tenants, availability), URL guard, answer descriptions and address parser (${FUZZTIME:-10s} each)" make --no-print-directory fuzz
 run "cfn-lint template.yaml" cfn-lint template.yaml
 run "openapi-spec-validator infra/openapi.yaml" openapi-spec-validator infra/openapi.yaml
 run "asl-validator infra/*.asl.json" bash scripts/asl-validate.sh

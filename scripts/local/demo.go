@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/app"
@@ -104,6 +105,31 @@ type demoState struct {
 	Port int `json:"port,omitempty"`
 }
 
+// addDemoRooms gives the demo organisation eight meeting rooms in two
+// room lists (GET /tenants/demo/roomlists, /rooms; POST .../availability)
+// and returns their addresses.
+func addDemoRooms(sim *ewssim.Sim) ([]string, error) {
+	var all []string
+	for _, l := range []struct {
+		addr, name, building string
+		n                    int
+	}{{"rooms-hq@contoso.com", "HQ", "HQ", 5}, {"rooms-annex@contoso.com", "Annex", "Annex", 3}} {
+		var rooms []string
+		for i := range l.n {
+			a := fmt.Sprintf("room-%s-%d@contoso.com", strings.ToLower(l.building), i+1)
+			if err := sim.AddRoom(ewssim.Room{Address: a, DisplayName: fmt.Sprintf("%s %d", l.building, i+1), Capacity: 4 + 2*i, Building: l.building, FloorNumber: 1 + i%3}); err != nil {
+				return nil, err
+			}
+			rooms = append(rooms, a)
+		}
+		if err := sim.AddRoomList(l.addr, l.name, rooms...); err != nil {
+			return nil, err
+		}
+		all = append(all, rooms...)
+	}
+	return all, nil
+}
+
 func startDemo(dataDir string, o demoOptions) (*demo, error) {
 	file := filepath.Join(dataDir, "demo.json")
 	var st demoState
@@ -131,6 +157,10 @@ func startDemo(dataDir string, o demoOptions) (*demo, error) {
 	if err != nil {
 		return nil, err
 	}
+	rooms, err := addDemoRooms(sim)
+	if err != nil {
+		return nil, err
+	}
 	d := &demo{sim: sim, dataset: ds, file: file, opts: o, protocol: o.protocol(), base: base}
 	// The first run decides the demo tenant's protocol, like its size:
 	// its checkpoints and feed were made over that protocol, and switching
@@ -147,7 +177,7 @@ func startDemo(dataDir string, o demoOptions) (*demo, error) {
 	d.rounds = st.Rounds
 	if d.protocol == domain.ProtocolGraph {
 		if err := sim.AddAccount(ewssim.Account{Tenant: ewssim.DemoTenant, ClientID: demoGraphClientID, ClientSecret: demoGraphSecret,
-			ImpersonationScope: ds.Mailboxes}); err != nil {
+			ImpersonationScope: append(slices.Clone(ds.Mailboxes), rooms...)}); err != nil {
 			return nil, err
 		}
 		d.graph = graphsim.New(sim, graphsim.Options{Seed: demoSeed, Latency: o.Latency})

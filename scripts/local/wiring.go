@@ -42,7 +42,10 @@ func newExchangeAccess(policy *urlguard.Policy, httpClient *http.Client, graphRo
 			Connector: ewsmailbox.NewConnector(opts),
 			Checker:   ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{Client: opts}),
 			Calendar:  ewsmailbox.NewCalendarConnector(opts),
+			// Free/busy for POST /tenants/{id}/availability.
+			Availability: ewsmailbox.NewAvailabilityConnector(opts),
+			Rooms:        ewsmailbox.NewRoomConnector(opts),
 		},
-		Graph: app.ProtocolAdapters{Connector: graph, Checker: graph, Calendar: graph},
+		Graph: app.ProtocolAdapters{Connector: graph, Checker: graph, Calendar: graph, Availability: graph, Rooms: graph},
 	}
 }

@@ -75,6 +75,14 @@ type Deps struct {
 	// CalendarQueue, when set, enables the calendar-write routes, which
 	// queue writes there for the calendarwriter.
 	CalendarQueue domain.Queue
+	// Availability, when set, enables POST /tenants/{id}/availability
+	// (app.Protocols routes it to the tenant's protocol).
+	Availability domain.AvailabilityConnector
+	// Rooms, when set, enables GET /tenants/{id}/roomlists and /rooms.
+	Rooms domain.RoomConnector
+	// AvailabilityTimeout bounds the Exchange calls of one availability
+	// request; default 20 s (API Gateway gives up after 29 s).
+	AvailabilityTimeout time.Duration
 }
 
 type server struct {
@@ -158,6 +166,13 @@ func New(d Deps) http.Handler {
 	all := routes
 	if d.CalendarQueue != nil {
 		all = slices.Concat(routes, calendarRoutes(&app.CalendarRequests{Store: d.Store, Queue: d.CalendarQueue, Clock: clock}))
+	}
+	if d.Availability != nil {
+		all = slices.Concat(all, availabilityRoutes(&app.Availability{Store: d.Store, Secrets: d.Secrets, Connector: d.Availability,
+			Log: logger, Timeout: d.AvailabilityTimeout}))
+	}
+	if d.Rooms != nil {
+		all = slices.Concat(all, roomRoutes(&app.Rooms{Store: d.Store, Secrets: d.Secrets, Connector: d.Rooms, Log: logger}))
 	}
 	allowed := map[string][]string{}
 	for _, rt := range all {

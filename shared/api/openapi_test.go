@@ -78,7 +78,7 @@ func parseOpenAPI() (map[string][]int, openAPIDoc, error) {
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	doc, _ := documentedStatuses(t)
 	served := map[string][]int{}
-	for _, rt := range slices.Concat(routes, calendarRoutes(nil)) {
+	for _, rt := range slices.Concat(routes, calendarRoutes(nil), availabilityRoutes(nil), roomRoutes(nil)) {
 		served[rt.method+" "+rt.path] = rt.statuses
 	}
 	for op, codes := range served {
@@ -120,6 +120,16 @@ func TestOpenAPIMatchesBodies(t *testing.T) {
 		{"WriteAccepted", reflect.TypeFor[writeAccepted]()},
 		{"Change", reflect.TypeFor[domain.Change]()},
 		{"AddMailboxesResult", reflect.TypeFor[addMailboxesResponse]()},
+		{"AvailabilityRequest", reflect.TypeFor[availabilityRequest]()},
+		{"WorkingHours", reflect.TypeFor[workingHoursRequest]()},
+		{"SlotGroup", reflect.TypeFor[slotGroupRequest]()},
+		{"Availability", reflect.TypeFor[availabilityResponse]()},
+		{"MailboxAvailability", reflect.TypeFor[mailboxAvailability]()},
+		{"MailboxFailure", reflect.TypeFor[mailboxFailure]()},
+		{"BusyInterval", reflect.TypeFor[domain.BusyInterval]()},
+		{"FreeSlot", reflect.TypeFor[freeSlotView]()},
+		{"RoomList", reflect.TypeFor[domain.RoomList]()},
+		{"Room", reflect.TypeFor[domain.Room]()},
 	}
 	for _, tc := range tests {
 		t.Run(tc.schema, func(t *testing.T) {

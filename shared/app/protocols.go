@@ -21,11 +21,13 @@ type ProtocolAdapters struct {
 	Checker   domain.AccessChecker     // access checks
 	// Availability reads free/busy (the scheduling API).
 	Availability domain.AvailabilityConnector
+	// Rooms reads room lists and rooms (the scheduling API).
+	Rooms domain.RoomConnector
 }
 
 // Protocols routes each port to the tenant's protocol. It implements
-// domain.Connector, domain.CalendarConnector, domain.AccessChecker and
-// domain.AvailabilityConnector.
+// domain.Connector, domain.CalendarConnector, domain.AccessChecker,
+// domain.AvailabilityConnector and domain.RoomConnector.
 type Protocols struct {
 	EWS   ProtocolAdapters
 	Graph ProtocolAdapters
@@ -76,7 +78,7 @@ func (p Protocols) ConnectCalendar(ctx context.Context, t domain.Tenant, c domai
 }
 
 // ConnectAvailability opens the tenant's free/busy reader.
-func (p Protocols) ConnectAvailability(ctx context.Context, t domain.Tenant, c domain.Credential) (domain.AvailabilityReader, error) {
+func (p Protocols) ConnectAvailability(ctx context.Context, t domain.Tenant, c domain.Credential, actAs string) (domain.AvailabilityReader, error) {
 	a, err := p.adapters(t)
 	if err != nil {
 		return nil, err
@@ -84,7 +86,19 @@ func (p Protocols) ConnectAvailability(ctx context.Context, t domain.Tenant, c d
 	if a.Availability == nil {
 		return nil, noAdapter(t, "availability")
 	}
-	return a.Availability.ConnectAvailability(ctx, t, c)
+	return a.Availability.ConnectAvailability(ctx, t, c, actAs)
+}
+
+// ConnectRooms opens the tenant's room directory.
+func (p Protocols) ConnectRooms(ctx context.Context, t domain.Tenant, c domain.Credential, actAs string) (domain.RoomDirectory, error) {
+	a, err := p.adapters(t)
+	if err != nil {
+		return nil, err
+	}
+	if a.Rooms == nil {
+		return nil, noAdapter(t, "rooms")
+	}
+	return a.Rooms.ConnectRooms(ctx, t, c, actAs)
 }
 
 // CheckAccess checks one mailbox over the tenant's protocol. After the EWS

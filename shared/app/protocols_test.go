@@ -125,3 +125,45 @@ func containsAll(s string, subs ...string) bool {
 	}
 	return true
 }
+
+func (c namedConnector) ConnectAvailability(_ context.Context, _ domain.Tenant, _ domain.Credential, actAs string) (domain.AvailabilityReader, error) {
+	*c.calls = append(*c.calls, c.name+" availability as "+actAs)
+	return nil, nil
+}
+
+func (c namedConnector) ConnectRooms(_ context.Context, _ domain.Tenant, _ domain.Credential, actAs string) (domain.RoomDirectory, error) {
+	*c.calls = append(*c.calls, c.name+" rooms as "+actAs)
+	return nil, nil
+}
+
+// TestProtocolsRouteScheduling: free/busy and rooms reach the tenant's
+// protocol's adapter (rooms with the mailbox to act as); a protocol
+// without them wired is a clear permanent error.
+func TestProtocolsRouteScheduling(t *testing.T) {
+	var calls []string
+	ews, graph := namedConnector{"ews", &calls}, namedConnector{"graph", &calls}
+	p := Protocols{EWS: ProtocolAdapters{Availability: ews, Rooms: ews}, Graph: ProtocolAdapters{Availability: graph, Rooms: graph}}
+	ctx := context.Background()
+	ewsT, graphT := domain.Tenant{ID: "a", EWSURL: onPremEWS}, domain.Tenant{ID: "b", Protocol: domain.ProtocolGraph}
+	for _, tn := range []domain.Tenant{ewsT, graphT} {
+		if _, err := p.ConnectAvailability(ctx, tn, domain.Credential{}, "ann@contoso.com"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.ConnectRooms(ctx, tn, domain.Credential{}, "ann@contoso.com"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := strings.Join(calls, "; "); got != "ews availability as ann@contoso.com; ews rooms as ann@contoso.com; graph availability as ann@contoso.com; graph rooms as ann@contoso.com" {
+		t.Errorf("calls: %s", got)
+	}
+	none := Protocols{EWS: ProtocolAdapters{Connector: ews}}
+	for name, call := range map[string]func() error{
+		"availability": func() error { _, err := none.ConnectAvailability(ctx, ewsT, domain.Credential{}, ""); return err },
+		"rooms":        func() error { _, err := none.ConnectRooms(ctx, ewsT, domain.Credential{}, ""); return err },
+	} {
+		var ae *domain.AccessError
+		if err := call(); !errors.As(err, &ae) || ae.Code != "ProtocolNotConfigured" || !strings.Contains(ae.Error(), name) {
+			t.Errorf("%s without an adapter: %v", name, err)
+		}
+	}
+}

@@ -53,7 +53,10 @@ type AvailabilityReader interface {
 	Availability(ctx context.Context, mailboxes []string, start, end time.Time) ([]MailboxAvailability, error)
 }
 
-// AvailabilityConnector opens a tenant's AvailabilityReader.
+// AvailabilityConnector opens a tenant's AvailabilityReader. actAs is a
+// mailbox of the tenant the calls may act as where the protocol needs one
+// (EWS under impersonation: a mailbox known to be in the scope, so a room
+// outside it fails alone); "" when the tenant has none.
 type AvailabilityConnector interface {
-	ConnectAvailability(ctx context.Context, t Tenant, c Credential) (AvailabilityReader, error)
+	ConnectAvailability(ctx context.Context, t Tenant, c Credential, actAs string) (AvailabilityReader, error)
 }

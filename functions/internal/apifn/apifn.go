@@ -49,12 +49,17 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 	// like the sync path's, so a DNS change cannot point a tenant inward.
 	graphOptions := env.GraphOptions()
 	graphOptions.Timeout = 15 * time.Second
+	graph := graphmailbox.NewConnector(graphOptions)
 	checker := app.Protocols{
-		EWS: app.ProtocolAdapters{Checker: ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{
-			Client:  env.EWSOptions(),
-			Timeout: 15 * time.Second,
-		})},
-		Graph: app.ProtocolAdapters{Checker: graphmailbox.NewConnector(graphOptions)},
+		EWS: app.ProtocolAdapters{
+			Checker: ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{
+				Client:  env.EWSOptions(),
+				Timeout: 15 * time.Second,
+			}),
+			Availability: ewsmailbox.NewAvailabilityConnector(env.EWSOptions()),
+			Rooms:        ewsmailbox.NewRoomConnector(env.EWSOptions()),
+		},
+		Graph: app.ProtocolAdapters{Checker: graph, Availability: graph, Rooms: graph},
 	}
 	h := api.New(api.Deps{
 		Store:         store,
@@ -65,8 +70,11 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 		URLPolicy:     env.URLPolicy,
 		CallerTenants: callers,
 		CalendarQueue: calendarQueue,
+		Availability:  checker,
+		Rooms:         checker,
 		// API Gateway answers 504 after 29 s; leave time to record results.
-		VerifyTimeout: 20 * time.Second,
+		VerifyTimeout:       20 * time.Second,
+		AvailabilityTimeout: 20 * time.Second,
 	})
 	return api.LambdaHandler(h), nil
 }

@@ -89,11 +89,15 @@ func decodeResponse(body []byte) (*Decoded, error) {
 	}
 	d := &Decoded{Operation: op}
 	var msgs []respMsg
-	if op == "GetUserAvailability" {
+	switch op {
+	case "GetUserAvailability":
 		for fb := range resp.child("FreeBusyResponseArray").children() {
 			msgs = append(msgs, decodeRespMsg(fb.child("ResponseMessage")))
 		}
-	} else {
+	case "GetRoomLists", "GetRooms":
+		// Their response element is the response message.
+		msgs = []respMsg{decodeRespMsg(resp)}
+	default:
 		msgs, err = responseMessages(op, resp)
 		if err != nil {
 			return nil, err

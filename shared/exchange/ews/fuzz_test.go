@@ -39,6 +39,8 @@ func FuzzDecodeResponse(f *testing.F) {
 		_, _ = decodeFindFolder(resp)
 		_, _ = decodeGetUserAvailability(resp)
 		_, _ = decodeResolveNames(resp)
+		_, _ = decodeRoomLists(resp)
+		_, _ = decodeRooms(resp)
 		_, _ = decodeItemRefResponse("CreateItem", resp)
 	})
 }

@@ -198,6 +198,14 @@ func requestCases() []requestCase {
 			_, err := c.ResolveNames(ctx, t, `"Smith, J" <j&s@contoso.com>`)
 			return err
 		}},
+		{name: "GetRoomLists", call: func(ctx context.Context, c *Client, t Target) error {
+			_, err := c.GetRoomLists(ctx, t)
+			return err
+		}},
+		{name: "GetRooms", call: func(ctx context.Context, c *Client, t Target) error {
+			_, err := c.GetRooms(ctx, t, `rooms&"halls"<b1>@contoso.com`)
+			return err
+		}},
 	}
 }
 

@@ -27,8 +27,10 @@ func NewAvailabilityConnector(opts Options) *AvailabilityConnector {
 var _ domain.AvailabilityConnector = (*AvailabilityConnector)(nil)
 
 // ConnectAvailability returns the tenant's reader. It does no network I/O.
-func (c *AvailabilityConnector) ConnectAvailability(_ context.Context, t domain.Tenant, cred domain.Credential) (domain.AvailabilityReader, error) {
-	r := &availability{clients: c.clients.For(t, cred), tenant: t}
+// Every call acts as actAs (a mailbox of the tenant) when given, else as
+// its first mailbox.
+func (c *AvailabilityConnector) ConnectAvailability(_ context.Context, t domain.Tenant, cred domain.Credential, actAs string) (domain.AvailabilityReader, error) {
+	r := &availability{clients: c.clients.For(t, cred), tenant: t, actAs: actAs}
 	if _, err := r.clients.Client(t.EWSURL); err != nil {
 		return nil, clientConfigError(err)
 	}
@@ -38,21 +40,28 @@ func (c *AvailabilityConnector) ConnectAvailability(_ context.Context, t domain.
 type availability struct {
 	clients TenantClients
 	tenant  domain.Tenant
+	actAs   string
 }
 
 func (a *availability) Limits() domain.AvailabilityLimits {
 	return domain.AvailabilityLimits{MaxMailboxes: ews.MaxAvailabilityMailboxes, MaxWindow: ews.MaxAvailabilitySpan}
 }
 
-// Availability asks as the tenant's access mode addressing the first
-// mailbox: under impersonation (app-only tokens always) the call needs a
-// mailbox to act as; free/busy of the others is what any mailbox of the
-// organisation may read.
+// Availability asks as the tenant's access mode addressing actAs, else the
+// first mailbox: under impersonation (app-only tokens always) the call
+// needs a mailbox to act as; free/busy of the others is what any mailbox
+// of the organisation may read. With actAs a mailbox in the scope, a room
+// outside the impersonation scope is read like any other, instead of
+// failing its whole batch as the mailbox acted as.
 func (a *availability) Availability(ctx context.Context, mailboxes []string, start, end time.Time) ([]domain.MailboxAvailability, error) {
 	if len(mailboxes) == 0 {
 		return nil, nil
 	}
-	cl, t, err := a.clients.Target(domain.MailboxRef{Address: mailboxes[0], Mode: a.tenant.AccessMode})
+	as := mailboxes[0]
+	if a.actAs != "" {
+		as = a.actAs
+	}
+	cl, t, err := a.clients.Target(domain.MailboxRef{Address: as, Mode: a.tenant.AccessMode})
 	if err != nil {
 		return nil, err
 	}

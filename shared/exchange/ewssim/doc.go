@@ -9,7 +9,9 @@
 //	GetFolder, FindFolder, SyncFolderHierarchy, SyncFolderItems,
 //	GetItem (batched, one message per id), FindItem (IndexedPageItemView
 //	and CalendarView), CreateItem / UpdateItem / DeleteItem for calendar
-//	items, GetUserAvailability, ResolveNames.
+//	items, GetUserAvailability, ResolveNames, GetRoomLists and GetRooms
+//	(over the rooms and room lists of AddRoom and AddRoomList; an address
+//	that is no room list answers ErrorNameResolutionNoResults).
 //
 // Requests are parsed with encoding/xml; an unknown operation answers
 // ErrorInvalidRequest and a malformed one ErrorSchemaValidation, both as

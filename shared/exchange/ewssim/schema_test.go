@@ -58,6 +58,10 @@ func TestEveryOperationAnswersSchemaValidXML(t *testing.T) {
 	must(t, env.sim.AddMailbox(carol, "Carol Folder-Only"))
 	must(t, env.sim.GrantDelegate(svcUser, carol, "inbox"))
 	must(t, env.sim.SetImpersonationScope(svcUser, []string{alice, bob}, false))
+	must(t, env.sim.AddRoom(ewssim.Room{Address: "aurora@contoso.com", DisplayName: "Aurora <4th> & \"Co\"", Capacity: 8}))
+	must(t, env.sim.AddRoom(ewssim.Room{Address: "borealis@contoso.com", DisplayName: "Borealis"}))
+	must(t, env.sim.AddRoomList("floor1@contoso.com", "Floor 1 & 2", "aurora@contoso.com", "borealis@contoso.com"))
+	must(t, env.sim.AddRoomList("empty@contoso.com", "No rooms yet"))
 	env.rec = &recorder{files: map[string][]byte{}}
 	sim := env.sim
 
@@ -194,6 +198,15 @@ func TestEveryOperationAnswersSchemaValidXML(t *testing.T) {
 		{"ResolveNames one", "", resolve("alice"), 200, ok},
 		{"ResolveNames several", "", resolve("contoso"), 200, []string{"ErrorNameResolutionMultipleResults"}},
 		{"ResolveNames none", "", resolve("zed"), 200, []string{"ErrorNameResolutionNoResults"}},
+		// GetRoomLists and GetRooms have no ResponseMessages either: their
+		// codes are checked in TestRoomOperations.
+		{"GetRoomLists", impersonate(alice), func() string { return `<m:GetRoomLists/>` }, 200, nil},
+		{"GetRooms", impersonate(alice), func() string {
+			return `<m:GetRooms><m:RoomList><t:EmailAddress>floor1@contoso.com</t:EmailAddress></m:RoomList></m:GetRooms>`
+		}, 200, nil},
+		{"GetRooms unknown list", "", func() string {
+			return `<m:GetRooms><m:RoomList><t:EmailAddress>nolist@contoso.com</t:EmailAddress></m:RoomList></m:GetRooms>`
+		}, 200, nil},
 		{"impersonation out of scope", impersonate(carol), getFolder(dist("inbox", "")), 500, []string{"ErrorImpersonateUserDenied"}},
 		{"impersonation of unknown mailbox", impersonate("nobody@contoso.com"), getFolder(dist("inbox", "")), 500, []string{"ErrorNonExistentMailbox"}},
 		{"MaxChangesReturned out of range", impersonate(alice), func() string { return syncItemsBody(dist("inbox", ""), "", 513) }, 500, []string{"ErrorSchemaValidation"}},
@@ -258,7 +271,7 @@ func TestEveryOperationAnswersSchemaValidXML(t *testing.T) {
 	}
 	t.Logf("validate-soap: %d responses, %d elements checked against the EWS schema, 0 failed", n, passed)
 	for _, op := range []string{"GetFolder", "FindFolder", "SyncFolderHierarchy", "SyncFolderItems", "GetItem", "FindItem",
-		"CreateItem", "UpdateItem", "DeleteItem", "GetUserAvailability", "ResolveNames"} {
+		"CreateItem", "UpdateItem", "DeleteItem", "GetUserAvailability", "ResolveNames", "GetRoomLists", "GetRooms"} {
 		if !env.rec.has(op + "Response") {
 			t.Errorf("no %s response was validated", op)
 		}

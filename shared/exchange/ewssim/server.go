@@ -66,6 +66,8 @@ var operations = map[string]func() operation{
 	"DeleteItem":                 func() operation { return new(deleteItemReq) },
 	"GetUserAvailabilityRequest": func() operation { return new(availabilityReq) },
 	"ResolveNames":               func() operation { return new(resolveNamesReq) },
+	"GetRoomLists":               func() operation { return new(getRoomListsReq) },
+	"GetRooms":                   func() operation { return new(getRoomsReq) },
 }
 
 // opName is the name used in stats and faults (GetUserAvailabilityRequest

@@ -113,6 +113,7 @@ type Sim struct {
 	byAddr    map[string]*mailbox
 	accounts  map[string]*account // by lower-cased username
 	byClient  map[string]*account // by client id
+	dir       roomDirectory       // rooms and room lists (rooms.go)
 
 	tokens tokenStore
 	ntlm   ntlmConns

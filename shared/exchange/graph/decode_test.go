@@ -43,6 +43,10 @@ func decodeFile(t *testing.T, name string, status int, body []byte) (any, error)
 			out = append(out, w)
 		}
 		return out, err
+	case strings.HasPrefix(name, "places-roomlists"):
+		return c.ListRoomLists(bg)
+	case strings.HasPrefix(name, "places-rooms"):
+		return c.ListRooms(bg, "")
 	case strings.HasPrefix(name, "event-created"):
 		return c.CreateEvent(bg, "u", &Event{Subject: "x"})
 	case strings.HasPrefix(name, "batch"):

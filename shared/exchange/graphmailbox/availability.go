@@ -19,15 +19,23 @@ const MaxScheduleWindow = 62 * 24 * time.Hour
 var _ domain.AvailabilityConnector = (*Connector)(nil)
 
 // ConnectAvailability returns the tenant's reader. It does no network I/O.
-func (c *Connector) ConnectAvailability(_ context.Context, t domain.Tenant, cred domain.Credential) (domain.AvailabilityReader, error) {
+// Each call asks through its own first mailbox, so the calls of one
+// request spread over Outlook's per-mailbox cap of 4 concurrent requests;
+// when Graph refuses that mailbox as the asker (outside the app's scope,
+// no such mailbox), the call is asked once more through actAs, so the
+// mailbox fails alone instead of its whole batch.
+func (c *Connector) ConnectAvailability(_ context.Context, t domain.Tenant, cred domain.Credential, actAs string) (domain.AvailabilityReader, error) {
 	cl, err := c.client(t, cred)
 	if err != nil {
 		return nil, err
 	}
-	return &availability{client: cl}, nil
+	return &availability{client: cl, actAs: actAs}, nil
 }
 
-type availability struct{ client *graph.Client }
+type availability struct {
+	client *graph.Client
+	actAs  string
+}
 
 func (a *availability) Limits() domain.AvailabilityLimits {
 	return domain.AvailabilityLimits{MaxMailboxes: graph.MaxSchedules, MaxWindow: MaxScheduleWindow}
@@ -40,11 +48,19 @@ func (a *availability) Availability(ctx context.Context, mailboxes []string, sta
 	if len(mailboxes) == 0 {
 		return nil, nil
 	}
-	res, err := a.client.GetSchedule(ctx, mailboxes[0], graph.ScheduleRequest{
+	req := graph.ScheduleRequest{
 		Schedules: mailboxes,
 		StartTime: graph.DateTimeTimeZone{DateTime: start.UTC().Format("2006-01-02T15:04:05"), TimeZone: "UTC"},
 		EndTime:   graph.DateTimeTimeZone{DateTime: end.UTC().Format("2006-01-02T15:04:05"), TimeZone: "UTC"},
-	})
+	}
+	res, err := a.client.GetSchedule(ctx, mailboxes[0], req)
+	if err != nil && a.actAs != "" && !strings.EqualFold(a.actAs, mailboxes[0]) {
+		// The asker, not the schedules, was refused: ask through a
+		// mailbox of the tenant (one other request, not a retry).
+		if c := graph.Classify(err); c == graph.ClassAccessDenied || c == graph.ClassMailboxNotFound {
+			res, err = a.client.GetSchedule(ctx, a.actAs, req)
+		}
+	}
 	if err != nil {
 		return nil, classify(err, useMailbox, "")
 	}

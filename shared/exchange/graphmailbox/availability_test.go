@@ -42,14 +42,14 @@ func TestAvailabilityBothProtocols(t *testing.T) {
 		}
 	}
 
-	graphReader, err := e.conn.ConnectAvailability(ctx, e.tenant, e.cred)
+	graphReader, err := e.conn.ConnectAvailability(ctx, e.tenant, e.cred, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ewsTenant := domain.Tenant{ID: "t1", Protocol: domain.ProtocolEWS, EWSURL: e.srv.EWSURL, ExchangeVersion: domain.DefaultExchangeVersion,
 		AuthKind: domain.AuthOAuthSecret, AccessMode: domain.AccessImpersonation}
 	ewsConn := ewsmailbox.NewAvailabilityConnector(ewsmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}, RootCAs: e.srv.CertPool()})
-	ewsReader, err := ewsConn.ConnectAvailability(ctx, ewsTenant, e.cred)
+	ewsReader, err := ewsConn.ConnectAvailability(ctx, ewsTenant, e.cred, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,9 @@
 //	POST   /v1.0/users/{u}/calendar/getSchedule          at most 20 schedules, 62 days
 //	POST   /v1.0/users/{u}/translateExchangeIds          ewsId, restId, restImmutableEntryId
 //	POST   /v1.0/$batch                                  at most 20 requests
+//	GET    /v1.0/places/microsoft.graph.roomlist         Place.Read.All; $top, $skip (pages of 100)
+//	GET    /v1.0/places/microsoft.graph.room             every room (ewssim.AddRoom)
+//	GET    /v1.0/places/{list}/microsoft.graph.roomlist/rooms  404 for an unknown room list
 //
 // Answers carry request-id and client-request-id headers; errors are
 // Graph's {"error":{"code","message","innerError":{"date","request-id",

@@ -271,6 +271,15 @@ func TestMetadataConformance(t *testing.T) {
 	evID := created.body["id"].(string)
 	_, _, link := e.deltaRound("/users/" + alice + "/mailFolders/inbox/messages/delta")
 	mustDo(t, func() error { return e.sim.DeleteItem(ref.ID) })
+	mustDo(t, func() error {
+		return e.sim.AddRoom(ewssim.Room{Address: "aurora@contoso.com", DisplayName: "Aurora", Capacity: 8, Building: "HQ", FloorNumber: 4})
+	})
+	mustDo(t, func() error {
+		return e.sim.AddRoom(ewssim.Room{Address: "borealis@contoso.com", DisplayName: "Borealis"})
+	})
+	mustDo(t, func() error {
+		return e.sim.AddRoomList("hq@contoso.com", "HQ", "aurora@contoso.com", "borealis@contoso.com")
+	})
 	expand := "?$expand=" + url.QueryEscape("singleValueExtendedProperties($filter=id eq '"+markerID+"')")
 
 	type shape struct {
@@ -298,6 +307,10 @@ func TestMetadataConformance(t *testing.T) {
 			"startTime": map[string]string{"dateTime": "2026-03-02T00:00:00", "timeZone": "Pacific Standard Time"},
 			"endTime":   map[string]string{"dateTime": "2026-03-03T00:00:00", "timeZone": "Pacific Standard Time"},
 		}, "scheduleInformation", true},
+		{"room", "GET", "/places/microsoft.graph.room", nil, "room", true},
+		{"rooms of a room list", "GET", "/places/hq@contoso.com/microsoft.graph.roomlist/rooms", nil, "room", true},
+		{"roomList", "GET", "/places/microsoft.graph.roomlist", nil, "roomList", true},
+		{"error unknown room list", "GET", "/places/nolist@contoso.com/microsoft.graph.roomlist/rooms", nil, "", false},
 		{"error 404", "GET", "/users/" + alice + "/messages/" + msgID, nil, "", false},
 		{"error 410", "GET", "/users/" + alice + "/mailFolders/inbox/messages/delta?$deltatoken=x", nil, "", false},
 	}

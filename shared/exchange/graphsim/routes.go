@@ -32,6 +32,7 @@ func (s *Server) routes() {
 	m.HandleFunc("DELETE "+u+"/events/{id}", s.handle("events.delete", PermCalendarsReadWrite, s.deleteEvent))
 	m.HandleFunc("POST "+u+"/calendar/getSchedule", s.handle("calendar.getSchedule", PermCalendarsRead, s.getSchedule))
 	m.HandleFunc("POST "+u+"/translateExchangeIds", s.handle("translateExchangeIds", PermMailRead, s.translateIDs))
+	s.placeRoutes(m)
 	m.HandleFunc("POST "+BasePath+"/$batch", s.serveBatch)
 	m.HandleFunc(BasePath+"/", s.notFound)
 	s.mux = m

@@ -11,12 +11,13 @@
 // truly differ the Env says so (MoveKeepsID); the cases never look at
 // which protocol they run on.
 //
-// Availability (free/busy) is not part of the suite: no domain port
-// exposes it (the Graph client has getSchedule, the EWS client
-// GetUserAvailability, neither adapter package offers them).
+// Availability (free/busy) is checked through the port and through the
+// use case behind POST /tenants/{id}/availability (app.Availability):
+// batches, per-mailbox failures, free slots against a brute-force check.
 package mailboxtest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -40,6 +41,9 @@ type Env struct {
 	// mode.
 	Tenant     domain.Tenant
 	Credential domain.Credential
+	// Account is the simulator account the credential signs in as; its
+	// impersonation scope is the Graph app's scope too (AddInScope).
+	Account string
 	// BadCredential is Credential with a wrong secret.
 	BadCredential domain.Credential
 	// Mailboxes the credential may read, each with ItemsPerMailbox
@@ -57,6 +61,10 @@ type Env struct {
 	// scope fails (Graph applies the app's scope); otherwise it answers
 	// (EWS: every mailbox of the organisation shows free/busy by default).
 	AvailabilityScoped bool
+	Rooms              domain.RoomConnector
+	// RoomDetails: rooms come with capacity, building and floor (Graph
+	// places); otherwise name and address only (EWS GetRooms).
+	RoomDetails bool
 
 	// ItemID maps the simulator's item id (ewssim.ItemRef.ID, an EWS id)
 	// to the id the protocol reports in the feed and in write results.
@@ -149,12 +157,13 @@ func EWS(t testing.TB, o Options) Env {
 		Sim: sim,
 		Tenant: domain.Tenant{ID: "acme", DisplayName: "Acme", Protocol: domain.ProtocolEWS, EWSURL: srv.EWSURL, ExchangeVersion: "Exchange2016",
 			AuthKind: domain.AuthBasic, AccessMode: domain.AccessImpersonation},
-		Credential: cred, BadCredential: bad,
+		Credential: cred, BadCredential: bad, Account: ds.Account.Username,
 		Mailboxes: ds.Mailboxes, OutOfScope: OutOfScopeMailbox,
 		Connector:    ewsmailbox.NewConnector(opts),
 		Calendar:     ewsmailbox.NewCalendarConnector(opts),
 		Checker:      ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{Client: opts}),
 		Availability: ewsmailbox.NewAvailabilityConnector(opts),
+		Rooms:        ewsmailbox.NewRoomConnector(opts),
 		ItemID:       func(id string) (string, error) { return id, nil },
 		Hints: map[domain.MailboxStatus]string{domain.MailboxOutOfScope: "ApplicationImpersonation role assignment",
 			domain.MailboxNotFound: "no mailbox " + UnknownMailbox, domain.MailboxAuthFailed: "Check the password of " + ds.Account.Username},
@@ -201,13 +210,27 @@ func GraphWith(t testing.TB, o GraphOptions) Env {
 		Sim: sim, Graph: g,
 		Tenant: domain.Tenant{ID: "acme", DisplayName: "Acme", Protocol: domain.ProtocolGraph, IDFormat: domain.IDFormatGraph, GraphURL: srv.GraphURL,
 			AuthKind: domain.AuthOAuthSecret, AccessMode: domain.AccessApplication},
-		Credential: cred, BadCredential: bad,
+		Credential: cred, BadCredential: bad, Account: ds.Account.Username,
 		Mailboxes: ds.Mailboxes, OutOfScope: OutOfScopeMailbox,
-		Connector: conn, Calendar: conn, Checker: conn, Availability: conn, AvailabilityScoped: true,
+		Connector: conn, Calendar: conn, Checker: conn, Availability: conn, AvailabilityScoped: true, Rooms: conn, RoomDetails: true,
 		ItemID:      sim.ImmutableID,
 		MoveKeepsID: true,
 		Hints: map[domain.MailboxStatus]string{domain.MailboxOutOfScope: "RBAC for Applications limits it to a management scope",
 			domain.MailboxNotFound: "no mailbox " + UnknownMailbox, domain.MailboxAuthFailed: "client secret (not the secret's id) is current"},
 		Calls: func() int64 { return g.Stats().TotalCalls() },
+	}
+}
+
+// AddInScope adds empty mailboxes to the simulator, inside the
+// credential's scope (with the Env's own mailboxes).
+func (e Env) AddInScope(t testing.TB, addrs ...string) {
+	t.Helper()
+	for _, a := range addrs {
+		if err := e.Sim.AddMailbox(a, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Sim.SetImpersonationScope(e.Account, append(slices.Clone(e.Mailboxes), addrs...), false); err != nil {
+		t.Fatal(err)
 	}
 }

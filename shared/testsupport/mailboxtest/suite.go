@@ -21,6 +21,8 @@ func Run(t *testing.T, newEnv func(t testing.TB) Env) {
 	t.Run("write", func(t *testing.T) { runWrite(t, newEnv) })
 	t.Run("access", func(t *testing.T) { runAccess(t, newEnv) })
 	t.Run("availability", func(t *testing.T) { runAvailability(t, newEnv) })
+	t.Run("availability use case", func(t *testing.T) { runAvailabilityUseCase(t, newEnv) })
+	t.Run("rooms", func(t *testing.T) { runRooms(t, newEnv) })
 }
 
 // mutation changes mailbox m through the simulator and returns the feed

@@ -1,0 +1,130 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/platform/redact"
+)
+
+// This file is the rooms use case (GET /tenants/{id}/roomlists and
+// /rooms): the organisation's room lists and rooms, read from Exchange on
+// each call with the tenant's credential. Nothing is stored.
+
+// Rooms answers room and room-list reads.
+type Rooms struct {
+	Store     domain.Store
+	Secrets   domain.SecretStore
+	Connector domain.RoomConnector
+	Log       *slog.Logger
+}
+
+// RoomLists returns the room lists of the tenant's organisation.
+func (r *Rooms) RoomLists(ctx context.Context, tenantID string) ([]domain.RoomList, error) {
+	dir, cred, err := r.open(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	lists, err := dir.RoomLists(ctx)
+	if err != nil {
+		return nil, r.exchangeError(ctx, tenantID, cred, err)
+	}
+	return lists, nil
+}
+
+// List returns the rooms of the room list with address list, or every
+// room when list is "".
+func (r *Rooms) List(ctx context.Context, tenantID, list string) ([]domain.Room, error) {
+	if list != "" {
+		addr, verr := NormalizeAddress("roomList", list)
+		if verr != nil {
+			return nil, verr
+		}
+		list = addr
+	}
+	dir, cred, err := r.open(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	rooms, err := dir.Rooms(ctx, list)
+	if errors.Is(err, domain.ErrRoomListNotFound) {
+		return nil, domain.NotFound("%s is no room list of tenant %q's organisation; GET /tenants/%s/roomlists lists them", list, tenantID, tenantID)
+	}
+	if err != nil {
+		return nil, r.exchangeError(ctx, tenantID, cred, err)
+	}
+	return rooms, nil
+}
+
+// open reads the tenant, its credential and a mailbox to act as, and
+// opens its directory.
+func (r *Rooms) open(ctx context.Context, tenantID string) (domain.RoomDirectory, domain.Credential, error) {
+	t, err := (&Tenants{Store: r.Store}).active(ctx, tenantID)
+	if err != nil {
+		return nil, domain.Credential{}, err
+	}
+	cred, err := r.Secrets.GetCredential(ctx, tenantID)
+	if err != nil {
+		if domain.IsNotFound(err) {
+			return nil, cred, domain.Conflict("tenant %q has no stored credentials; PUT /tenants/%s/credentials first", tenantID, tenantID)
+		}
+		return nil, cred, internal(err, "reading the credentials")
+	}
+	actAs, err := firstMailbox(ctx, r.Store, tenantID)
+	if err != nil {
+		return nil, cred, err
+	}
+	dir, err := r.Connector.ConnectRooms(ctx, t, cred, actAs)
+	if err != nil {
+		return nil, cred, r.exchangeError(ctx, tenantID, cred, err)
+	}
+	return dir, cred, nil
+}
+
+// exchangeError is the answer when Exchange refused or failed: throttling
+// is a 503 (ask later), the tenant's retired EWS endpoint a 409 naming the
+// fix, anything else a 502 naming the kind and code. The server's own
+// words go to the log only.
+func (r *Rooms) exchangeError(ctx context.Context, tenantID string, cred domain.Credential, err error) error {
+	ae := domain.AccessErrorOf(err)
+	l := r.Log
+	if l == nil {
+		l = slog.Default()
+	}
+	if id := RequestID(ctx); id != "" {
+		l = l.With("requestId", id)
+	}
+	l.Warn("rooms: Exchange call failed", "tenantId", tenantID, "error", redact.ForCredential(cred).Clean(err.Error(), redact.MaxDetail))
+	what := string(ae.Kind)
+	if ae.Code != "" {
+		what += ", " + ae.Code
+	}
+	switch {
+	case ae.Code == CodeEWSRetired:
+		return &domain.Error{Code: domain.CodeConflict, Message: ae.Err.Error(), Err: err}
+	case ae.Kind == domain.AccessThrottled:
+		return &domain.Error{Code: domain.CodeUnavailable, Message: "Exchange is throttling the tenant's account (" + what + "); ask again later", Err: err}
+	case ae.Kind == domain.AccessAuth:
+		return &domain.Error{Code: domain.CodeUpstream, Message: "Exchange refused the tenant's credentials (" + what + "); PUT /tenants/" + tenantID + "/credentials", Err: err}
+	case ae.Kind == domain.AccessDenied || ae.Kind == domain.AccessOutOfScope:
+		return &domain.Error{Code: domain.CodeUpstream, Message: "Exchange refused to list rooms (" + what + "); on Graph the app needs the Place.Read.All application permission", Err: err}
+	}
+	return &domain.Error{Code: domain.CodeUpstream, Message: "Exchange could not list rooms (" + what + ")", Err: err}
+}
+
+// firstMailbox is the mailbox EWS calls of the scheduling API act as under
+// impersonation (an app-only token must act as one): the tenant's first
+// registered mailbox, in its impersonation scope once verified; "" when it
+// has none.
+func firstMailbox(ctx context.Context, st domain.Store, tenantID string) (string, error) {
+	ms, _, err := st.ListMailboxes(ctx, tenantID, domain.MailboxQuery{Limit: 1})
+	if err != nil {
+		return "", internal(err, "listing mailboxes")
+	}
+	if len(ms) == 0 {
+		return "", nil
+	}
+	return ms[0].Address, nil
+}
