@@ -64,6 +64,9 @@ type ItemsPage struct {
 // failures as *AccessError and never retry.
 type MailboxAccess interface {
 	// SyncHierarchy returns the folder changes since state ("" = all folders).
+	// An error may come with a page whose State is set: the part of the
+	// call that succeeded (Graph reads two hierarchies side by side); the
+	// caller keeps it as it keeps a page before a failing one.
 	SyncHierarchy(ctx context.Context, m MailboxRef, state string) (HierarchyPage, error)
 	// SyncItems returns up to max item changes of a folder since state ("" =
 	// from scratch: every item as a create).
