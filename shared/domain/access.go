@@ -86,6 +86,16 @@ type MailboxAccess interface {
 	DistinguishedFolders(ctx context.Context, m MailboxRef, names []string) (found []FolderInfo, unreadable []string, err error)
 }
 
+// ParallelReader is a MailboxAccess whose reads of one mailbox may run
+// side by side: ReadsAtOnce says how many at most (Graph: Outlook's 4
+// concurrent requests per app and mailbox, which the Graph client
+// enforces). The sync use case then reads that many folders' pages at
+// once. Without it, it reads one folder at a time (EWS: a mailbox's calls
+// share the service account's budget).
+type ParallelReader interface {
+	ReadsAtOnce() int
+}
+
 // KindOfFolderClass is the item kind a folder of class c holds.
 func KindOfFolderClass(c string) ItemKind {
 	switch {

@@ -339,7 +339,7 @@ func (a *Access) syncItemsEWS(ctx context.Context, m domain.MailboxRef, folderID
 			kept = append(kept, it)
 		}
 	}
-	a.keep(m.Address, kept)
+	a.keep(m.Address, folderID, kept)
 	page.State = ewsStatePrefix + route + "|" + page.State
 	return page, nil
 }

@@ -41,13 +41,22 @@ type Access struct {
 	// folderIDs holds, per mailbox, the EWS ids of the Graph folders seen
 	// (ewsIDs only): folder ids never change, so one translation lasts.
 	folderIDs map[string]*folderIDs
-	// pages holds, per mailbox, the full items of the last SyncItems page
-	// not yet handed out by GetItems: the sync use case asks for them
-	// right after, and Graph's delta pages carry them already.
-	pages map[string]map[string]domain.Item
+	// pages holds, per mailbox and folder, the full items of the folder's
+	// last SyncItems page not yet handed out by GetItems: the sync use
+	// case asks for them right after (after the pages of the other
+	// folders it reads at once), and Graph's delta pages carry them
+	// already.
+	pages map[string]map[string]map[string]domain.Item
 }
 
-var _ domain.MailboxAccess = (*Access)(nil)
+var (
+	_ domain.MailboxAccess  = (*Access)(nil)
+	_ domain.ParallelReader = (*Access)(nil)
+)
+
+// ReadsAtOnce implements domain.ParallelReader: the client's cap of calls
+// in flight per mailbox (Outlook's 4).
+func (a *Access) ReadsAtOnce() int { return a.cl.MailboxConcurrency() }
 
 // needsMail reports whether the selection needs the mail folder
 // hierarchy: a calendar-only tenant never reads it (its app may hold no
@@ -219,7 +228,7 @@ func (a *Access) SyncItems(ctx context.Context, m domain.MailboxRef, folderID, s
 	if err != nil {
 		return domain.ItemsPage{}, err
 	}
-	a.keep(m.Address, items)
+	a.keep(m.Address, folderID, items)
 	return page, nil
 }
 
@@ -345,35 +354,53 @@ func ChangeKindFor(initialRound bool) domain.ChangeKind {
 	return domain.ChangeUpdate
 }
 
-// keep replaces the mailbox's kept page.
-func (a *Access) keep(mailbox string, items []domain.Item) {
+// keep replaces the kept page of the mailbox's folder.
+func (a *Access) keep(mailbox, folder string, items []domain.Item) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	folders := a.pages[mailbox]
 	if len(items) == 0 {
-		delete(a.pages, mailbox)
+		delete(folders, folder)
+		if len(folders) == 0 {
+			delete(a.pages, mailbox)
+		}
 		return
 	}
 	page := make(map[string]domain.Item, len(items))
 	for _, it := range items {
 		page[it.ID] = it
 	}
-	a.pages[mailbox] = page
+	if folders == nil {
+		folders = map[string]map[string]domain.Item{}
+		a.pages[mailbox] = folders
+	}
+	folders[folder] = page
 }
 
-// take hands out the kept items among ids and returns the ids it lacks.
+// take hands out the kept items among ids, from any of the mailbox's
+// folders, and returns the ids it lacks.
 func (a *Access) take(mailbox string, kind domain.ItemKind, ids []string) (hits []domain.Item, misses []string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	page := a.pages[mailbox]
+	folders := a.pages[mailbox]
 	for _, id := range ids {
-		if it, ok := page[id]; ok && it.Kind == kind {
-			hits = append(hits, it)
-			delete(page, id)
-			continue
+		found := false
+		for folder, page := range folders {
+			if it, ok := page[id]; ok && it.Kind == kind {
+				hits = append(hits, it)
+				delete(page, id)
+				if len(page) == 0 {
+					delete(folders, folder)
+				}
+				found = true
+				break
+			}
 		}
-		misses = append(misses, id)
+		if !found {
+			misses = append(misses, id)
+		}
 	}
-	if len(page) == 0 {
+	if len(folders) == 0 {
 		delete(a.pages, mailbox)
 	}
 	return hits, misses
@@ -584,5 +611,5 @@ func NewEWSIDAccess(cl *graph.Client, o Options, folders []string) *Access {
 // the tenant's folder selection. Connector.Connect is the usual way.
 func NewAccess(cl *graph.Client, o Options, folders []string) *Access {
 	o.defaults()
-	return &Access{cl: cl, opts: o, folders: folders, pages: map[string]map[string]domain.Item{}, folderIDs: map[string]*folderIDs{}}
+	return &Access{cl: cl, opts: o, folders: folders, pages: map[string]map[string]map[string]domain.Item{}, folderIDs: map[string]*folderIDs{}}
 }
