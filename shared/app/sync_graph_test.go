@@ -87,6 +87,38 @@ func TestGraphFullSyncThenDelta(t *testing.T) {
 	}
 }
 
+// TestGraphFoldersReadBesideAThrottledOne: a Graph sync reads its
+// folders side by side; when one folder's read is throttled, the changes
+// the others read are in the feed before the job comes back, and its
+// retry reads only the throttled folder.
+func TestGraphFoldersReadBesideAThrottledOne(t *testing.T) {
+	h := mailboxtest.NewHarness(t, mailboxtest.Graph(t, mailboxtest.Options{ItemsPerMailbox: 40}))
+	m := h.Env.Mailboxes[0]
+	h.MustSync(m)
+	before := len(h.Feed(m))
+	inbox := h.SimIDs(m, "inbox")
+	if _, err := h.Env.Sim.UpdateItem(inbox[0], func(it *ewssim.Item) { it.Subject = "changed" }); err != nil {
+		t.Fatal(err)
+	}
+	h.Env.Graph.InjectFault(ewssim.Fault{Op: "events.delta", Kind: ewssim.FaultHTTP429, RetryAfter: 3 * time.Second, Count: 1})
+	h.Clock.Advance(5 * time.Minute)
+	_, err := h.Sync(m)
+	if !isRetry(err) {
+		t.Fatalf("throttled sync: %v, want a retry later", err)
+	}
+	if got, want := mailboxtest.Changes(h.Feed(m)[before:]), []string{"update " + h.ID(inbox[0])}; !slices.Equal(got, want) {
+		t.Fatalf("feed after the throttled job %v, want %v (the inbox was read beside the calendar)", got, want)
+	}
+	h.Env.Graph.ResetStats()
+	h.MustSync(m)
+	if calls := h.Env.Graph.Stats().Calls; calls["events.delta"] != 1 || calls["messages.delta"]+calls["contacts.delta"] != 0 {
+		t.Errorf("the retry called %v; only the calendar's delta was left", calls)
+	}
+	if n := len(h.Feed(m)); n != before+1 {
+		t.Errorf("%d feed entries after the retry, want %d", n, before+1)
+	}
+}
+
 // TestGraphCrashSafety kills a Graph sync at each call point (each
 // mailbox-access call, each store write, a simulator fault) and reruns
 // it: the final feed equals a clean run's, change for change (ids,
