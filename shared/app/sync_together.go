@@ -7,13 +7,19 @@
 // (only after its changes are stored). A round thus costs one round trip
 // instead of one per folder.
 //
-// When a read fails (throttled, say), the other reads of the round stop
-// before their next request, the pages already read are still stored (so
-// the retry does not read them again), and the job ends with the first
+// When a read fails (throttled, say), a read of the round not started yet
+// is not sent, the pages read beside it are still stored (so the retry
+// does not read them again; their items mostly come with the page, so
+// their fetches are not cut short), and the job ends with the first
 // failure in folder order. At most one unfinished page is kept for the
 // retry (r.cur, as for one folder at a time); the items of another
 // unfinished page that were fetched are stored, and that page is read
 // again by the retry (stored changes are upserted idempotently).
+//
+// Storing a later folder's page before an earlier folder's (whose read
+// failed) changes only how a move between the two reaches the feed: with
+// Graph's immutable ids, a delete and a create of the id, or one update
+// naming the new folder (docs/graph.md).
 
 package app
 
