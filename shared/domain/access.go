@@ -59,8 +59,9 @@ type ItemsPage struct {
 	Changes []ItemChangeRef
 }
 
-// MailboxAccess reads one tenant's mailboxes. Every method is one request to
-// the server, so callers can count and budget them. Implementations classify
+// MailboxAccess reads one tenant's mailboxes. Every method is one round trip
+// to the server (over Graph, SyncHierarchy's mail-folder and contact-folder
+// requests go side by side), so callers can count and budget them. Implementations classify
 // failures as *AccessError and never retry.
 type MailboxAccess interface {
 	// SyncHierarchy returns the folder changes since state ("" = all folders).
