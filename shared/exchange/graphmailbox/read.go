@@ -37,6 +37,10 @@ type Access struct {
 	// so every id reported is translated (ewsids.go).
 	ewsIDs bool
 
+	// routeMu lets one SyncItems at a time read the hierarchy again to
+	// find a folder's route (ewsids.go routeFor).
+	routeMu sync.Mutex
+
 	mu sync.Mutex
 	// folderIDs holds, per mailbox, the EWS ids of the Graph folders seen
 	// (ewsIDs only): folder ids never change, so one translation lasts.
