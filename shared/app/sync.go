@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
@@ -57,7 +58,8 @@ const (
 //   - the hierarchy (sync_hierarchy.go): the folder list, the selected
 //     well-known folders, and which folders are selected (new ones are
 //     backfilled from scratch);
-//   - per selected folder, its pages (sync_pages.go): a page of changes,
+//   - per selected folder, its pages (sync_pages.go; several folders at
+//     once when the access allows it, sync_together.go): a page of changes,
 //     the items in batches, one ApplyChanges per page (idempotent by
 //     ItemId + ChangeKey), and the folder's SyncState moves once its whole
 //     page is stored;
@@ -237,6 +239,8 @@ type syncRun struct {
 	// vanished): their seen ids are dropped once the checkpoint saying so
 	// is stored.
 	dropSeen []string
+	// mu guards res's call counts while folders are read at once.
+	mu sync.Mutex
 }
 
 // run connects, reads the checkpoint and syncs the mailbox: once more
@@ -287,10 +291,16 @@ func (r *syncRun) syncAll(ctx context.Context) error {
 	if err := r.finishResumedPage(ctx, resume); err != nil {
 		return err
 	}
+	var ids []string
 	for _, id := range r.selected() {
-		if r.skip[id] {
-			continue
+		if !r.skip[id] {
+			ids = append(ids, id)
 		}
+	}
+	if n := r.readsAtOnce(); n > 1 && len(ids) > 1 {
+		return r.syncFoldersTogether(ctx, ids, n)
+	}
+	for _, id := range ids {
 		if err := r.syncFolder(ctx, id); err != nil {
 			return err
 		}
@@ -325,8 +335,11 @@ func (r *syncRun) finish(ctx context.Context, runErr error) error {
 }
 
 // callAccess runs one mailbox-access request (one EWS call), counting it.
+// Several may run at once (sync_together.go).
 func callAccess[T any](r *syncRun, f func() (T, error)) (T, error) {
 	v, err := f()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.res.EWSCalls++
 	if ae := asAccess(err); ae != nil && ae.Kind == domain.AccessThrottled {
 		r.res.Throttled++

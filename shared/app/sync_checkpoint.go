@@ -96,7 +96,10 @@ func (r *syncRun) pageStored(ctx context.Context, folderID, pageState string, pa
 		fs.Resync = ""
 	}
 	r.st.Folders[folderID] = fs
-	r.cur = nil
+	if r.cur != nil && r.cur.Folder == folderID {
+		// Another folder's unfinished page (read beside this one) stays.
+		r.cur = nil
+	}
 	r.sinceCkpt++
 	if r.sinceCkpt >= r.s.checkpointEvery() {
 		return r.checkpoint(ctx)

@@ -36,6 +36,13 @@ func (r *syncRun) syncHierarchy(ctx context.Context) error {
 		page, err := callAccess(r, func() (domain.HierarchyPage, error) {
 			return r.access.SyncHierarchy(ctx, r.ref, state)
 		})
+		if err != nil && page.State != "" {
+			// Part of the call succeeded (Graph reads its mail and contact
+			// folders side by side): keep what it covers, as for a page
+			// before a failing one.
+			r.mergeHierarchyPage(page, seen, gone)
+			state = page.State
+		}
 		if err != nil {
 			ae := asAccess(err)
 			if ae != nil && ae.Kind == domain.AccessSyncStateInvalid && state != "" && !reset {

@@ -64,50 +64,79 @@ func (r *syncRun) syncFolder(ctx context.Context, id string) error {
 // keeps the rest, so a throttled job resumes at the failed batch.
 func (r *syncRun) applyPage(ctx context.Context, folderID, pageState string, pageDone bool, refs []domain.ItemChangeRef) error {
 	r.cur = &domain.SyncResume{Folder: folderID, PageState: pageState, PageDone: pageDone, Pending: refs}
-	resync := r.st.Folders[folderID].Resync
-	if resync != "" {
-		// Seen before stored: the ids outlive this job, which may end
-		// (throttled) before the resync's last page.
-		if err := r.addSeen(ctx, folderID, resync, refs); err != nil {
-			return err
-		}
-	}
-	var fetched []domain.ItemChange
-	covered := 0 // refs[:covered] are in fetched
-	store := func() error {
-		if len(fetched) > 0 {
-			appended, err := r.s.Store.ApplyChanges(ctx, r.tenant.ID, r.mbox.Address, fetched)
-			if err != nil {
-				return fmt.Errorf("sync: storing changes: %w", err)
-			}
-			r.res.Changes += len(fetched)
-			r.res.Appended += appended
-			fetched = fetched[:0]
-		}
-		refs, covered = refs[covered:], 0
-		r.cur.Pending = refs
-		return nil
-	}
-	for covered < len(refs) {
-		n, chunk, err := r.fetchChunk(ctx, folderID, refs[covered:])
-		if err != nil {
-			if serr := store(); serr != nil {
-				return serr
-			}
-			return err
-		}
-		fetched = append(fetched, chunk...)
-		covered += n
-	}
-	if err := store(); err != nil {
+	if err := r.seenFirst(ctx, folderID, refs); err != nil {
 		return err
 	}
-	if resync != "" && pageDone {
-		if err := r.endResync(ctx, folderID, resync); err != nil {
-			return err
+	p := r.fetchPage(ctx, folderID, pageState, pageDone, refs)
+	if _, err := r.storePage(ctx, p); err != nil {
+		return err
+	}
+	return p.err
+}
+
+// seenFirst records a resyncing folder's page as seen before its changes
+// are stored: the ids outlive this job, which may end (throttled) before
+// the resync's last page.
+func (r *syncRun) seenFirst(ctx context.Context, folderID string, refs []domain.ItemChangeRef) error {
+	if resync := r.st.Folders[folderID].Resync; resync != "" {
+		return r.addSeen(ctx, folderID, resync, refs)
+	}
+	return nil
+}
+
+// pageRead is a page of changes and what was fetched of its items.
+type pageRead struct {
+	folder  string
+	state   string
+	done    bool
+	refs    []domain.ItemChangeRef
+	fetched []domain.ItemChange
+	covered int   // refs[:covered] are in fetched
+	err     error // the fetch that failed; nil if none did
+}
+
+// fetchPage fetches a page's items batch by batch, up to the first
+// failed fetch: it reads the store and the checkpoint but changes
+// neither, so pages of several folders can be fetched at once.
+func (r *syncRun) fetchPage(ctx context.Context, folderID, pageState string, pageDone bool, refs []domain.ItemChangeRef) pageRead {
+	p := pageRead{folder: folderID, state: pageState, done: pageDone, refs: refs}
+	for p.covered < len(refs) {
+		n, chunk, err := r.fetchChunk(ctx, folderID, refs[p.covered:])
+		if err != nil {
+			p.err = err
+			break
+		}
+		p.fetched = append(p.fetched, chunk...)
+		p.covered += n
+	}
+	return p
+}
+
+// storePage stores what was fetched of a page, then, when all of it was,
+// moves the folder's checkpoint (ending a resync on its last page) and
+// reports true. When r.cur holds the page, its Pending keeps what is
+// still to fetch.
+func (r *syncRun) storePage(ctx context.Context, p pageRead) (bool, error) {
+	if len(p.fetched) > 0 {
+		appended, err := r.s.Store.ApplyChanges(ctx, r.tenant.ID, r.mbox.Address, p.fetched)
+		if err != nil {
+			return false, fmt.Errorf("sync: storing changes: %w", err)
+		}
+		r.res.Changes += len(p.fetched)
+		r.res.Appended += appended
+	}
+	if r.cur != nil && r.cur.Folder == p.folder {
+		r.cur.Pending = p.refs[p.covered:]
+	}
+	if p.covered < len(p.refs) {
+		return false, nil
+	}
+	if resync := r.st.Folders[p.folder].Resync; resync != "" && p.done {
+		if err := r.endResync(ctx, p.folder, resync); err != nil {
+			return false, err
 		}
 	}
-	return r.pageStored(ctx, folderID, pageState, pageDone)
+	return true, r.pageStored(ctx, p.folder, p.state, p.done)
 }
 
 // fetchChunk fetches the first chunk of rest: up to one GetItems batch of

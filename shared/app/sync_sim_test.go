@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -338,10 +339,25 @@ type crashingAccess struct {
 	store *countingStore
 }
 
+// ReadsAtOnce passes on the wrapped access's (Graph reads folders side
+// by side), so the crash points are those of the real sync.
+func (a crashingAccess) ReadsAtOnce() int {
+	if p, ok := a.MailboxAccess.(domain.ParallelReader); ok {
+		return p.ReadsAtOnce()
+	}
+	return 1
+}
+
+// crashMu guards the countdowns of crashingAccess: a sync may read
+// folders side by side.
+var crashMu sync.Mutex
+
 func (a crashingAccess) hit(op string) error {
 	if op != a.op {
 		return nil
 	}
+	crashMu.Lock()
+	defer crashMu.Unlock()
 	*a.n--
 	if *a.n == 0 {
 		a.store.kill()

@@ -59,11 +59,15 @@ type ItemsPage struct {
 	Changes []ItemChangeRef
 }
 
-// MailboxAccess reads one tenant's mailboxes. Every method is one request to
-// the server, so callers can count and budget them. Implementations classify
+// MailboxAccess reads one tenant's mailboxes. Every method is one round trip
+// to the server (over Graph, SyncHierarchy's mail-folder and contact-folder
+// requests go side by side), so callers can count and budget them. Implementations classify
 // failures as *AccessError and never retry.
 type MailboxAccess interface {
 	// SyncHierarchy returns the folder changes since state ("" = all folders).
+	// An error may come with a page whose State is set: the part of the
+	// call that succeeded (Graph reads two hierarchies side by side); the
+	// caller keeps it as it keeps a page before a failing one.
 	SyncHierarchy(ctx context.Context, m MailboxRef, state string) (HierarchyPage, error)
 	// SyncItems returns up to max item changes of a folder since state ("" =
 	// from scratch: every item as a create).
@@ -81,6 +85,16 @@ type MailboxAccess interface {
 	// in neither. A throttling error may come with the folders found
 	// before it (the caller keeps them and asks only for the rest).
 	DistinguishedFolders(ctx context.Context, m MailboxRef, names []string) (found []FolderInfo, unreadable []string, err error)
+}
+
+// ParallelReader is a MailboxAccess whose reads of one mailbox may run
+// side by side: ReadsAtOnce says how many at most (Graph: Outlook's 4
+// concurrent requests per app and mailbox, which the Graph client
+// enforces). The sync use case then reads that many folders' pages at
+// once. Without it, it reads one folder at a time (EWS: a mailbox's calls
+// share the service account's budget).
+type ParallelReader interface {
+	ReadsAtOnce() int
 }
 
 // KindOfFolderClass is the item kind a folder of class c holds.

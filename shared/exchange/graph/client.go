@@ -160,6 +160,10 @@ func New(cfg Config) (*Client, error) {
 // BaseURL is the endpoint the client calls (for logs and adapters).
 func (c *Client) BaseURL() string { return c.baseStr }
 
+// MailboxConcurrency is how many calls to one mailbox the client lets run
+// at once (Config.MailboxConcurrency).
+func (c *Client) MailboxConcurrency() int { return c.limiter.max }
+
 // request is one HTTP exchange.
 type request struct {
 	op      string

@@ -263,6 +263,13 @@ func (a *Access) routeFor(ctx context.Context, m domain.MailboxRef, folderID str
 	if r, ok := a.routeOfEWS(m.Address, folderID); ok {
 		return r, nil
 	}
+	// Folders read side by side may all miss: one reads the hierarchy,
+	// the others find their routes after it.
+	a.routeMu.Lock()
+	defer a.routeMu.Unlock()
+	if r, ok := a.routeOfEWS(m.Address, folderID); ok {
+		return r, nil
+	}
 	state := ""
 	for range 1000 { // bound: a hierarchy that never ends must not loop
 		page, err := a.SyncHierarchy(ctx, m, state)
@@ -339,7 +346,7 @@ func (a *Access) syncItemsEWS(ctx context.Context, m domain.MailboxRef, folderID
 			kept = append(kept, it)
 		}
 	}
-	a.keep(m.Address, kept)
+	a.keep(m.Address, folderID, kept)
 	page.State = ewsStatePrefix + route + "|" + page.State
 	return page, nil
 }

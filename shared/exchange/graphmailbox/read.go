@@ -37,17 +37,30 @@ type Access struct {
 	// so every id reported is translated (ewsids.go).
 	ewsIDs bool
 
+	// routeMu lets one SyncItems at a time read the hierarchy again to
+	// find a folder's route (ewsids.go routeFor).
+	routeMu sync.Mutex
+
 	mu sync.Mutex
 	// folderIDs holds, per mailbox, the EWS ids of the Graph folders seen
 	// (ewsIDs only): folder ids never change, so one translation lasts.
 	folderIDs map[string]*folderIDs
-	// pages holds, per mailbox, the full items of the last SyncItems page
-	// not yet handed out by GetItems: the sync use case asks for them
-	// right after, and Graph's delta pages carry them already.
-	pages map[string]map[string]domain.Item
+	// pages holds, per mailbox and folder, the full items of the folder's
+	// last SyncItems page not yet handed out by GetItems: the sync use
+	// case asks for them right after (after the pages of the other
+	// folders it reads at once), and Graph's delta pages carry them
+	// already.
+	pages map[string]map[string]map[string]domain.Item
 }
 
-var _ domain.MailboxAccess = (*Access)(nil)
+var (
+	_ domain.MailboxAccess  = (*Access)(nil)
+	_ domain.ParallelReader = (*Access)(nil)
+)
+
+// ReadsAtOnce implements domain.ParallelReader: the client's cap of calls
+// in flight per mailbox (Outlook's 4).
+func (a *Access) ReadsAtOnce() int { return a.cl.MailboxConcurrency() }
 
 // needsMail reports whether the selection needs the mail folder
 // hierarchy: a calendar-only tenant never reads it (its app may hold no
@@ -63,42 +76,70 @@ func (a *Access) needsContacts() bool {
 	return len(a.folders) == 0 || slices.Contains(a.folders, domain.FolderContacts) || slices.Contains(a.folders, domain.FolderAll)
 }
 
-// SyncHierarchy implements domain.MailboxAccess: one mailFolders delta or
-// contactFolders delta request per call, the phase and its link kept in
-// the state. Graph does not tell new folders from changed ones: the first
-// round reports folders as created, later rounds as updated. With EWS ids
-// the page's folder ids are translated (ewsids.go).
+// SyncHierarchy implements domain.MailboxAccess: the mailFolders delta
+// and the contactFolders delta requests of the round that are not done
+// yet, side by side (one round trip; Outlook allows 4 requests per
+// mailbox at once), each phase's link kept in the state. Graph does not
+// tell new folders from changed ones: the first round reports folders as
+// created, later rounds as updated. When one request fails and the other
+// succeeds, the page of the one that succeeded comes back with the error
+// (its State covers it), so a throttled job's retry does not send it
+// again. With EWS ids the page's folder ids are translated (ewsids.go).
 func (a *Access) SyncHierarchy(ctx context.Context, m domain.MailboxRef, state string) (domain.HierarchyPage, error) {
 	page, err := a.syncHierarchy(ctx, m, state)
-	if err != nil || !a.ewsIDs {
+	if !a.ewsIDs || page.State == "" {
 		return page, err
 	}
-	return a.hierarchyToEWS(ctx, m.Address, page)
+	translated, terr := a.hierarchyToEWS(ctx, m.Address, page)
+	if terr != nil {
+		if err != nil {
+			// The page cannot be reported: the request's own error says
+			// what the retry waits for.
+			return domain.HierarchyPage{}, err
+		}
+		return domain.HierarchyPage{}, terr
+	}
+	return translated, err
 }
 
-// syncHierarchy is SyncHierarchy with Graph's folder ids.
+// syncHierarchy is SyncHierarchy with Graph's folder ids. A page that
+// comes with an error has a State only if one of its requests succeeded.
 func (a *Access) syncHierarchy(ctx context.Context, m domain.MailboxRef, state string) (domain.HierarchyPage, error) {
 	h, fresh, err := parseHierState(state)
 	if err != nil {
 		return domain.HierarchyPage{}, invalidState("InvalidSyncState", "", err)
-	}
-	var page domain.HierarchyPage
-	if fresh {
-		page.Created = []domain.FolderInfo{calendarFolder, contactsFolder}
-	}
-	if h.Phase == phaseMail && !a.needsMail() {
-		h.Phase = phaseContacts
-	}
-	if h.Phase == phaseContacts && !a.needsContacts() {
-		h.Phase, h.Initial = phaseMail, false
-		page.State, page.Done = h.encode(), true
-		return page, nil
 	}
 	for _, l := range []string{h.Mail, h.Contacts} {
 		if l != "" && !sameEndpoint(l, a.cl.BaseURL()) {
 			return domain.HierarchyPage{}, invalidState("EndpointChanged", "", fmt.Errorf("the saved link is not on %s", a.cl.BaseURL()))
 		}
 	}
+	doMail := h.Phase != phaseContacts && a.needsMail()
+	doContacts := h.Phase != phaseMail && a.needsContacts()
+	var (
+		mail struct {
+			page *graph.DeltaPage[graph.MailFolder]
+			err  error
+		}
+		contacts struct {
+			page *graph.DeltaPage[graph.ContactFolder]
+			err  error
+		}
+		wg sync.WaitGroup
+	)
+	if doMail {
+		wg.Go(func() {
+			mail.page, mail.err = a.cl.MailFoldersDelta(ctx, m.Address, graph.DeltaOptions{PageSize: a.opts.PageSize, Link: h.Mail})
+		})
+	}
+	if doContacts {
+		wg.Go(func() {
+			contacts.page, contacts.err = a.cl.ContactFoldersDelta(ctx, m.Address, graph.DeltaOptions{PageSize: a.opts.PageSize, Link: h.Contacts})
+		})
+	}
+	wg.Wait()
+
+	var page domain.HierarchyPage
 	add := func(f domain.FolderInfo) {
 		if h.Initial {
 			page.Created = append(page.Created, f)
@@ -106,64 +147,75 @@ func (a *Access) syncHierarchy(ctx context.Context, m domain.MailboxRef, state s
 			page.Updated = append(page.Updated, f)
 		}
 	}
-	size := graph.DeltaOptions{PageSize: a.opts.PageSize}
-	if h.Phase == phaseMail {
-		size.Link = h.Mail
-		p, err := a.cl.MailFoldersDelta(ctx, m.Address, size)
-		if err != nil {
-			return domain.HierarchyPage{}, classify(err, useMailbox, "")
+	// The phases still to read after this call.
+	mailLeft, contactsLeft := doMail, doContacts
+	var firstErr error
+	if doMail {
+		if mail.err != nil {
+			firstErr = classify(mail.err, useMailbox, "")
+		} else {
+			for _, f := range mail.page.Items {
+				add(domain.FolderInfo{ID: f.ID, ParentID: f.ParentFolderID, DisplayName: f.DisplayName, FolderClass: "IPF.Note"})
+			}
+			for _, r := range mail.page.Removed {
+				page.Deleted = append(page.Deleted, r.ID)
+			}
+			if mail.page.Done() {
+				h.Mail, mailLeft = mail.page.DeltaLink, false
+			} else {
+				h.Mail = mail.page.NextLink
+			}
 		}
-		for _, f := range p.Items {
-			add(domain.FolderInfo{ID: f.ID, ParentID: f.ParentFolderID, DisplayName: f.DisplayName, FolderClass: "IPF.Note"})
-		}
-		for _, r := range p.Removed {
-			page.Deleted = append(page.Deleted, r.ID)
-		}
-		if !p.Done() {
-			h.Mail = p.NextLink
-			page.State = h.encode()
-			return page, nil
-		}
-		h.Mail = p.DeltaLink
-		if !a.needsContacts() {
-			h.Initial = false
-			page.State, page.Done = h.encode(), true
-			return page, nil
-		}
-		h.Phase = phaseContacts
-		page.State = h.encode()
-		return page, nil
 	}
-	size.Link = h.Contacts
-	p, err := a.cl.ContactFoldersDelta(ctx, m.Address, size)
-	if err != nil {
-		if graph.Classify(err) == graph.ClassAccessDenied {
+	if doContacts {
+		switch {
+		case contacts.err != nil && graph.Classify(contacts.err) == graph.ClassAccessDenied:
 			// No Contacts.Read: the mailbox's other folders still sync,
 			// the contacts folder's own sync reports it unreadable, and
 			// the next round asks again.
-			a.opts.Logger.InfoContext(ctx, "graphmailbox: contact folders not readable", "mailbox", m.Address, "code", codeOf(err))
-			h.Phase, h.Contacts, h.Initial = phaseMail, "", false
-			page.State, page.Done = h.encode(), true
-			return page, nil
+			a.opts.Logger.InfoContext(ctx, "graphmailbox: contact folders not readable", "mailbox", m.Address, "code", codeOf(contacts.err))
+			h.Contacts, contactsLeft = "", false
+		case contacts.err != nil:
+			if firstErr == nil {
+				firstErr = classify(contacts.err, useMailbox, "")
+			}
+		default:
+			for _, f := range contacts.page.Items {
+				// contactFolders delta is flat: every contact folder is
+				// under the default one.
+				add(domain.FolderInfo{ID: contactSubfolderPrefix + f.ID, ParentID: ContactsFolderID, DisplayName: f.DisplayName, FolderClass: "IPF.Contact"})
+			}
+			for _, r := range contacts.page.Removed {
+				page.Deleted = append(page.Deleted, contactSubfolderPrefix+r.ID)
+			}
+			if contacts.page.Done() {
+				h.Contacts, contactsLeft = contacts.page.DeltaLink, false
+			} else {
+				h.Contacts = contacts.page.NextLink
+			}
 		}
-		return domain.HierarchyPage{}, classify(err, useMailbox, "")
 	}
-	for _, f := range p.Items {
-		// contactFolders delta is flat: every contact folder is under
-		// the default one.
-		add(domain.FolderInfo{ID: contactSubfolderPrefix + f.ID, ParentID: ContactsFolderID, DisplayName: f.DisplayName, FolderClass: "IPF.Contact"})
+	progressed := (doMail && mail.err == nil) || (doContacts && (contacts.err == nil || !contactsLeft))
+	if firstErr != nil && !progressed {
+		return domain.HierarchyPage{}, firstErr
 	}
-	for _, r := range p.Removed {
-		page.Deleted = append(page.Deleted, contactSubfolderPrefix+r.ID)
+	if fresh {
+		page.Created = append([]domain.FolderInfo{calendarFolder, contactsFolder}, page.Created...)
 	}
-	if !p.Done() {
-		h.Contacts = p.NextLink
-		page.State = h.encode()
-		return page, nil
+	switch {
+	case mailLeft && contactsLeft:
+		h.Phase = phaseBoth
+	case mailLeft:
+		h.Phase = phaseMail
+	case contactsLeft:
+		h.Phase = phaseContacts
+	default:
+		// The round is over; the next one reads both from their
+		// deltaLinks.
+		h.Phase, h.Initial, page.Done = phaseBoth, false, true
 	}
-	h.Phase, h.Contacts, h.Initial = phaseMail, p.DeltaLink, false
-	page.State, page.Done = h.encode(), true
-	return page, nil
+	page.State = h.encode()
+	return page, firstErr
 }
 
 // SyncItems implements domain.MailboxAccess: one delta request. Items
@@ -180,7 +232,7 @@ func (a *Access) SyncItems(ctx context.Context, m domain.MailboxRef, folderID, s
 	if err != nil {
 		return domain.ItemsPage{}, err
 	}
-	a.keep(m.Address, items)
+	a.keep(m.Address, folderID, items)
 	return page, nil
 }
 
@@ -306,35 +358,53 @@ func ChangeKindFor(initialRound bool) domain.ChangeKind {
 	return domain.ChangeUpdate
 }
 
-// keep replaces the mailbox's kept page.
-func (a *Access) keep(mailbox string, items []domain.Item) {
+// keep replaces the kept page of the mailbox's folder.
+func (a *Access) keep(mailbox, folder string, items []domain.Item) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	folders := a.pages[mailbox]
 	if len(items) == 0 {
-		delete(a.pages, mailbox)
+		delete(folders, folder)
+		if len(folders) == 0 {
+			delete(a.pages, mailbox)
+		}
 		return
 	}
 	page := make(map[string]domain.Item, len(items))
 	for _, it := range items {
 		page[it.ID] = it
 	}
-	a.pages[mailbox] = page
+	if folders == nil {
+		folders = map[string]map[string]domain.Item{}
+		a.pages[mailbox] = folders
+	}
+	folders[folder] = page
 }
 
-// take hands out the kept items among ids and returns the ids it lacks.
+// take hands out the kept items among ids, from any of the mailbox's
+// folders, and returns the ids it lacks.
 func (a *Access) take(mailbox string, kind domain.ItemKind, ids []string) (hits []domain.Item, misses []string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	page := a.pages[mailbox]
+	folders := a.pages[mailbox]
 	for _, id := range ids {
-		if it, ok := page[id]; ok && it.Kind == kind {
-			hits = append(hits, it)
-			delete(page, id)
-			continue
+		found := false
+		for folder, page := range folders {
+			if it, ok := page[id]; ok && it.Kind == kind {
+				hits = append(hits, it)
+				delete(page, id)
+				if len(page) == 0 {
+					delete(folders, folder)
+				}
+				found = true
+				break
+			}
 		}
-		misses = append(misses, id)
+		if !found {
+			misses = append(misses, id)
+		}
 	}
-	if len(page) == 0 {
+	if len(folders) == 0 {
 		delete(a.pages, mailbox)
 	}
 	return hits, misses
@@ -545,5 +615,5 @@ func NewEWSIDAccess(cl *graph.Client, o Options, folders []string) *Access {
 // the tenant's folder selection. Connector.Connect is the usual way.
 func NewAccess(cl *graph.Client, o Options, folders []string) *Access {
 	o.defaults()
-	return &Access{cl: cl, opts: o, folders: folders, pages: map[string]map[string]domain.Item{}, folderIDs: map[string]*folderIDs{}}
+	return &Access{cl: cl, opts: o, folders: folders, pages: map[string]map[string]map[string]domain.Item{}, folderIDs: map[string]*folderIDs{}}
 }

@@ -611,3 +611,62 @@ func TestTenantCalendarWindow(t *testing.T) {
 		})
 	}
 }
+
+// TestSimHierarchyThrottledHalfIsKept: the mail-folder and contact-folder
+// deltas are read side by side; when the contact folders' request is
+// throttled, the mail folders read beside it come back with the error
+// (and the state to go on from), so the retry reads no mail-folder page
+// again and ends with the same folders as a calm run.
+func TestSimHierarchyThrottledHalfIsKept(t *testing.T) {
+	e := newSimEnv(t)
+	e.seed()
+	ctx := context.Background()
+	ref := domain.MailboxRef{Address: alice}
+	// walk reads the hierarchy to its end, going on from the state a
+	// throttled call returns, as the sync use case's retry does.
+	walk := func() (folders []string, throttled int) {
+		a, state := e.access(), ""
+		for range 50 {
+			page, err := a.SyncHierarchy(ctx, ref, state)
+			if err != nil {
+				var ae *domain.AccessError
+				if !errors.As(err, &ae) || ae.Kind != domain.AccessThrottled || ae.RetryAfter != 7*time.Second {
+					t.Fatalf("err = %v", err)
+				}
+				throttled++
+				if page.State == "" {
+					t.Fatal("the mail folders' page did not come back beside the throttled request")
+				}
+			}
+			for _, f := range page.Created {
+				folders = append(folders, f.ID)
+			}
+			state = page.State
+			if page.Done {
+				slices.Sort(folders)
+				return folders, throttled
+			}
+		}
+		t.Fatal("the hierarchy never ended")
+		return nil, 0
+	}
+	e.graph.ResetStats()
+	calm, _ := walk()
+	calmMail, calmContacts := e.calls("mailFolders.delta"), e.calls("contactFolders.delta")
+
+	e.graph.ResetStats()
+	e.graph.InjectFault(ewssim.Fault{Op: "contactFolders.delta", Mailbox: alice, Kind: ewssim.FaultHTTP429, RetryAfter: 7 * time.Second, Count: 1})
+	got, throttled := walk()
+	if throttled != 1 {
+		t.Fatalf("%d throttled calls, want 1", throttled)
+	}
+	if !slices.Equal(got, calm) {
+		t.Errorf("folders %v, calm run %v", got, calm)
+	}
+	if n := e.calls("mailFolders.delta"); n != calmMail {
+		t.Errorf("%d mailFolders.delta requests, calm run %d: a mail page was read again", n, calmMail)
+	}
+	if n := e.calls("contactFolders.delta"); n != calmContacts+1 {
+		t.Errorf("%d contactFolders.delta requests, want the calm run's %d and the throttled one", n, calmContacts)
+	}
+}

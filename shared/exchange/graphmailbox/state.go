@@ -60,15 +60,20 @@ func parseItemState(s string) (itemState, error) {
 	return st, nil
 }
 
-// hierarchy phases: the mail folders' delta, then the contact folders'.
+// hierarchy phases: which of the round's two delta requests (mail
+// folders, contact folders) are still to read. Both run side by side;
+// one that needs more pages than the other goes on alone.
 const (
-	phaseMail     = 0
-	phaseContacts = 1
+	phaseBoth     = 0 // both (a round's start)
+	phaseContacts = 1 // the contact folders only: the mail folders' round is done
+	phaseMail     = 2 // the mail folders only: the contact folders' round is done
 )
 
-// hierState is the hierarchy's SyncState (JSON): the phase the next call
-// reads, each phase's link (a nextLink mid-round, else the deltaLink that
-// ended the last round) and whether the round is the first.
+// hierState is the hierarchy's SyncState (JSON): the phases the next
+// call reads, each phase's link (a nextLink mid-round, else the deltaLink
+// that ended the last round) and whether the round is the first. States
+// written when the phases ran one after the other (0: mail, then
+// contacts; 1: contacts) mean the same here.
 type hierState struct {
 	Phase    int    `json:"p,omitempty"`
 	Mail     string `json:"m,omitempty"`
@@ -81,7 +86,7 @@ func parseHierState(s string) (hierState, bool, error) {
 		return hierState{Initial: true}, true, nil
 	}
 	var h hierState
-	if err := json.Unmarshal([]byte(s), &h); err != nil || (h.Phase != phaseMail && h.Phase != phaseContacts) {
+	if err := json.Unmarshal([]byte(s), &h); err != nil || (h.Phase != phaseBoth && h.Phase != phaseContacts && h.Phase != phaseMail) {
 		return hierState{}, false, errBadState
 	}
 	return h, false, nil
