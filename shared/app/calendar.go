@@ -111,11 +111,17 @@ func (c *CalendarRequests) enqueue(ctx context.Context, tenantID, address string
 	req.TenantID = tenantID
 	req.Mailbox = addr
 	req.RequestedAt = c.Clock.Now().UTC()
+	// Numbered before it is queued, so the writer can tell which of two
+	// requests for the event came later however the queue delivers them.
+	if err := acceptWrite(ctx, c.Store, &req); err != nil {
+		return req, &domain.Error{Code: domain.CodeUnavailable, Message: "the calendar write could not be recorded; try again", Err: err}
+	}
 	body, err := json.Marshal(req)
 	if err != nil {
 		return req, internal(err, "encoding the write request")
 	}
 	if err := c.Queue.SendBatch(ctx, []domain.QueueMessage{{Body: body}}); err != nil {
+		_ = notQueued(ctx, c.Store, req, c.Clock.Now().UTC())
 		return req, &domain.Error{Code: domain.CodeUnavailable, Message: "the calendar write could not be queued; try again", Err: err}
 	}
 	return req, nil
