@@ -1,0 +1,149 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mailbridge/mailbridge/shared/app"
+	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
+)
+
+// capturedQueue is the calendar-writes queue held back: the test delivers
+// its messages in the order it chooses.
+type capturedQueue struct {
+	mu   sync.Mutex
+	reqs []domain.WriteRequest
+}
+
+func (q *capturedQueue) SendBatch(_ context.Context, msgs []domain.QueueMessage) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, m := range msgs {
+		var r domain.WriteRequest
+		if err := json.Unmarshal(m.Body, &r); err != nil {
+			return err
+		}
+		q.reqs = append(q.reqs, r)
+	}
+	return nil
+}
+
+// The issue-12 ordering rule: requests for one client event submitted back
+// to back (the same millisecond, so only their order of acceptance tells
+// them apart) end in the last request's state however the queue delivers
+// them, and with one of them failing first and retried after the others.
+func TestCalendarWritesApplyInAcceptedOrder(t *testing.T) {
+	type step struct {
+		op      domain.WriteOp
+		subject string
+	}
+	create, update, del := step{domain.WriteUpsert, "v1"}, step{domain.WriteUpsert, "v2"}, step{op: domain.WriteDelete}
+	for _, tc := range []struct {
+		name      string
+		steps     []step
+		order     []int // delivery order (indices into steps)
+		failFirst int   // index whose first attempt fails and is retried last; -1 none
+		want      string
+		wantState []domain.WriteStatus // per request, after everything ran
+	}{
+		{"create, update, delete in order", []step{create, update, del}, []int{0, 1, 2}, -1, "",
+			[]domain.WriteStatus{domain.WriteWritten, domain.WriteWritten, domain.WriteWritten}},
+		{"delete first, then update, then create", []step{create, update, del}, []int{2, 1, 0}, -1, "",
+			[]domain.WriteStatus{domain.WriteSuperseded, domain.WriteSuperseded, domain.WriteWritten}},
+		{"update first, then delete, then create", []step{create, update, del}, []int{1, 2, 0}, -1, "",
+			[]domain.WriteStatus{domain.WriteSuperseded, domain.WriteWritten, domain.WriteWritten}},
+		{"create retried after the delete", []step{create, update, del}, []int{0, 1, 2}, 0, "",
+			[]domain.WriteStatus{domain.WriteSuperseded, domain.WriteWritten, domain.WriteWritten}},
+		{"update retried after the delete", []step{create, update, del}, []int{0, 1, 2}, 1, "",
+			[]domain.WriteStatus{domain.WriteWritten, domain.WriteSuperseded, domain.WriteWritten}},
+		{"create then delete, reversed", []step{create, del}, []int{1, 0}, -1, "",
+			[]domain.WriteStatus{domain.WriteSuperseded, domain.WriteWritten}},
+		{"delete then re-create, reversed", []step{create, del, update}, []int{2, 1, 0}, -1, "v2",
+			[]domain.WriteStatus{domain.WriteSuperseded, domain.WriteSuperseded, domain.WriteWritten}},
+		// The update fails first, so the create is applied, then the update's retry.
+		{"create then update, reversed, update retried", []step{create, update}, []int{1, 0}, 1, "v2",
+			[]domain.WriteStatus{domain.WriteWritten, domain.WriteWritten}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newCalEnv(t)
+			ctx := context.Background()
+			q := &capturedQueue{}
+			api := &app.CalendarRequests{Store: e.store, Queue: q, Clock: e.clock}
+			start := calNow.Add(72 * time.Hour)
+			for _, s := range tc.steps {
+				var err error
+				if s.op == domain.WriteDelete {
+					_, err = api.RequestDelete(ctx, calTenant, calAnn, "trip-9", false)
+				} else {
+					_, err = api.RequestPut(ctx, calTenant, calAnn, app.EventInput{ClientEventID: "trip-9", Subject: s.subject, Start: start, End: start.Add(time.Hour)})
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			var retry *domain.CalendarRetry
+			for _, i := range tc.order {
+				req := q.reqs[i]
+				if req.Seq != int64(i+1) {
+					t.Fatalf("request %d has seq %d", i, req.Seq)
+				}
+				if i == tc.failFirst {
+					e.sim.InjectFault(ewssim.Fault{Op: "FindItem", Kind: ewssim.FaultSOAP, Code: "ErrorServerBusy", Count: 1})
+				}
+				res, err := e.writes.HandleQueued(ctx, req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if i == tc.failFirst {
+					if res.Outcome != app.OutcomeRetry || len(e.retries.got) != 1 {
+						t.Fatalf("first attempt of request %d: %+v, want a retry", i, res)
+					}
+					st, _ := e.store.GetWriteState(ctx, calTenant, calAnn, "trip-9")
+					if r := st.Request(req.Seq); r == nil || r.Status != domain.WriteRetrying || r.Attempts != 1 || !r.NextAttemptAt.Equal(res.RetryAt) {
+						t.Fatalf("tracked %+v while retrying, want retrying, 1 attempt, next at %v", r, res.RetryAt)
+					}
+					retry = &e.retries.got[0]
+				}
+			}
+			if retry != nil {
+				e.clock.Advance(retry.RetryAt.Sub(e.clock.Now()))
+				if res := e.writes.HandleRetry(ctx, *retry); res.Outcome != app.OutcomeWritten {
+					t.Fatalf("retry: %+v", res)
+				}
+			}
+
+			refs := e.calendar(t, calAnn)
+			switch {
+			case tc.want == "" && len(refs) != 0:
+				t.Errorf("calendar holds %d items, want none (the last request deleted the event)", len(refs))
+			case tc.want != "":
+				if len(refs) != 1 {
+					t.Fatalf("calendar holds %d items, want the one event", len(refs))
+				}
+				it, _, err := e.sim.GetItem(refs[0].ID)
+				if err != nil || it.Subject != tc.want {
+					t.Errorf("event subject %q (%v), want %q", it.Subject, err, tc.want)
+				}
+			}
+			st, err := e.store.GetWriteState(ctx, calTenant, calAnn, "trip-9")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.LastSeq != int64(len(tc.steps)) || st.AppliedSeq != st.LastSeq || st.LeaseSeq != 0 || len(st.Requests) != len(tc.steps) {
+				t.Errorf("state lastSeq %d appliedSeq %d lease %d, %d requests", st.LastSeq, st.AppliedSeq, st.LeaseSeq, len(st.Requests))
+			}
+			for i, r := range st.Requests {
+				if r.Status != tc.wantState[i] || r.RequestID != q.reqs[i].ID || r.Op != tc.steps[i].op {
+					t.Errorf("request %d tracked %+v, want %s", i, r, tc.wantState[i])
+				}
+			}
+			if (tc.want != "") != (st.ItemID != "" && st.ChangeKey != "") {
+				t.Errorf("tracked item %q/%q, want one exactly when the event exists", st.ItemID, st.ChangeKey)
+			}
+		})
+	}
+}
