@@ -67,7 +67,7 @@ const (
 
 // EventWrite reports one successful calendar write.
 type EventWrite struct {
-	Result EventWriteResult
+	Result    EventWriteResult
 	ItemID    string // the Exchange item id (empty after a delete)
 	ChangeKey string // the item's change key after the write, when Exchange answered it
 }
