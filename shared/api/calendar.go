@@ -34,6 +34,9 @@ func calendarRoutes(c *app.CalendarRequests) []route {
 		{"DELETE", eventPath, with(scoped, 202, 409, 503), func(_ *server, w http.ResponseWriter, r *http.Request) error {
 			return deleteEvent(c, w, r)
 		}},
+		{"GET", eventPath, with(scoped, 200), func(_ *server, w http.ResponseWriter, r *http.Request) error {
+			return getEventWrite(c, w, r)
+		}},
 	}
 }
 
@@ -122,5 +125,53 @@ func deleteEvent(c *app.CalendarRequests, w http.ResponseWriter, r *http.Request
 		return err
 	}
 	accepted(w, req)
+	return nil
+}
+
+// eventWriteView is the answer of GET .../events/{clientEventId}: where
+// the writes of one client event stand. State, Attempts, NextAttemptAt and
+// the reason are those of the latest accepted request; ItemID and
+// ChangeKey name the Exchange item as Mailbridge last wrote it.
+type eventWriteView struct {
+	TenantID      string               `json:"tenantId"`
+	Mailbox       string               `json:"mailbox"`
+	ClientEventID string               `json:"clientEventId"`
+	State         domain.WriteStatus   `json:"state"`
+	RequestID     string               `json:"requestId"`
+	Operation     domain.WriteOp       `json:"operation"`
+	ItemID        string               `json:"itemId,omitempty"`
+	ChangeKey     string               `json:"changeKey,omitempty"`
+	Attempts      int                  `json:"attempts"`
+	NextAttemptAt *time.Time           `json:"nextAttemptAt,omitempty"`
+	ReasonCode    string               `json:"reasonCode,omitempty"`
+	Reason        string               `json:"reason,omitempty"`
+	History       []domain.WriteRecord `json:"history"`
+}
+
+func getEventWrite(c *app.CalendarRequests, w http.ResponseWriter, r *http.Request) error {
+	if _, err := query(r); err != nil {
+		return err
+	}
+	st, err := c.WriteState(r.Context(), r.PathValue("id"), r.PathValue("address"), r.PathValue("clientEventId"))
+	if err != nil {
+		return err
+	}
+	v := eventWriteView{TenantID: st.TenantID, Mailbox: st.Mailbox, ClientEventID: st.ClientEventID, History: st.Requests}
+	if v.History == nil {
+		v.History = []domain.WriteRecord{}
+	}
+	if n := len(st.Requests); n > 0 {
+		last := st.Requests[n-1]
+		v.State, v.RequestID, v.Operation, v.Attempts = last.Status, last.RequestID, last.Op, last.Attempts
+		v.ReasonCode, v.Reason = last.ReasonCode, last.Reason
+		if !last.NextAttemptAt.IsZero() {
+			at := last.NextAttemptAt
+			v.NextAttemptAt = &at
+		}
+		if last.Status == domain.WriteWritten && last.Op == domain.WriteUpsert {
+			v.ItemID, v.ChangeKey = st.ItemID, st.ChangeKey
+		}
+	}
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }

@@ -205,7 +205,55 @@ func TestCalendarRoutesNeedTheQueue(t *testing.T) {
 func TestCalendarRoutesWrongMethod(t *testing.T) {
 	e := calendarEnv(t, &calendarQueue{})
 	w := e.do(req{method: "PUT", path: "/tenants/acme/mailboxes/ann@contoso.com/events/trip-42", body: eventBody})
-	if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "DELETE" {
+	if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "DELETE, GET" {
 		t.Errorf("status %d, Allow %q: %s", w.Code, w.Header().Get("Allow"), w.Body)
+	}
+}
+
+// GET .../events/{clientEventId} tracks the writes of one client event:
+// each accepted request in the history under the requestId its 202 gave,
+// numbered in the order accepted; unknown events are 404, a request that
+// could not be queued is failed with reason code not_queued.
+func TestEventWriteTracking(t *testing.T) {
+	q := &calendarQueue{}
+	e := calendarEnv(t, q)
+	const track = "/tenants/acme/mailboxes/ann@contoso.com/events/trip-42"
+	put := e.must(req{method: "POST", path: "/tenants/acme/mailboxes/ann@contoso.com/events", body: eventBody}, http.StatusAccepted)
+	got := e.must(req{method: "GET", path: track}, http.StatusOK)
+	hist, _ := got["history"].([]any)
+	if got["state"] != "pending" || got["requestId"] != put["requestId"] || got["operation"] != "upsert" || len(hist) != 1 {
+		t.Fatalf("after the POST: %v", got)
+	}
+	del := e.must(req{method: "DELETE", path: track}, http.StatusAccepted)
+	q.fail = errors.New("sqs: unavailable")
+	e.must(req{method: "DELETE", path: track}, http.StatusServiceUnavailable)
+	got = e.must(req{method: "GET", path: "/tenants/acme/mailboxes/ANN@contoso.com/events/trip-42"}, http.StatusOK)
+	hist, _ = got["history"].([]any)
+	if len(hist) != 3 || got["state"] != "failed" || got["reasonCode"] != "not_queued" {
+		t.Fatalf("after a DELETE and a DELETE that could not be queued: %v", got)
+	}
+	for i, want := range []struct {
+		id, op, outcome string
+	}{{put["requestId"].(string), "upsert", "pending"}, {del["requestId"].(string), "delete", "pending"}, {"", "delete", "failed"}} {
+		h := hist[i].(map[string]any)
+		if (want.id != "" && h["requestId"] != want.id) || h["operation"] != want.op || h["outcome"] != want.outcome || h["seq"] != float64(i+1) {
+			t.Errorf("history[%d] = %v, want %+v, seq %d", i, h, want, i+1)
+		}
+	}
+	for _, tc := range []struct {
+		path   string
+		status int
+	}{
+		{"/tenants/acme/mailboxes/ann@contoso.com/events/trip-43", http.StatusNotFound},
+		{"/tenants/acme/mailboxes/bob@contoso.com/events/trip-42", http.StatusNotFound},
+		{"/tenants/nobody/mailboxes/ann@contoso.com/events/trip-42", http.StatusNotFound},
+		{"/tenants/acme/mailboxes/ann@contoso.com/events/-bad", http.StatusBadRequest},
+		{track + "?verbose=1", http.StatusBadRequest},
+	} {
+		w := e.do(req{method: "GET", path: tc.path})
+		if w.Code != tc.status {
+			t.Errorf("GET %s: %d %s, want %d", tc.path, w.Code, w.Body, tc.status)
+		}
+		checkDeclared(t, "GET", eventPath, w.Code)
 	}
 }

@@ -161,3 +161,32 @@ func reasonCode(f *failure, reason string) string {
 	}
 	return reason
 }
+
+// WriteState answers where the writes of one client event stand (GET
+// .../events/{clientEventId}): ErrNotFound-coded when the tenant, the
+// mailbox or any accepted write is unknown.
+func (c *CalendarRequests) WriteState(ctx context.Context, tenantID, address, clientEventID string) (domain.WriteState, error) {
+	if verr := ValidateTenantID(tenantID); verr != nil {
+		return domain.WriteState{}, verr
+	}
+	addr, verr := NormalizeAddress("address", address)
+	if verr != nil {
+		return domain.WriteState{}, verr
+	}
+	if verr := ValidateClientEventID(clientEventID); verr != nil {
+		return domain.WriteState{}, verr
+	}
+	if _, err := c.Store.GetTenant(ctx, tenantID); domain.IsNotFound(err) {
+		return domain.WriteState{}, domain.NotFound("tenant %q not found", tenantID)
+	} else if err != nil {
+		return domain.WriteState{}, internal(err, "reading the tenant")
+	}
+	st, err := c.Store.GetWriteState(ctx, tenantID, addr, clientEventID)
+	switch {
+	case domain.IsNotFound(err):
+		return st, domain.NotFound("no calendar write for client event id %q was accepted for mailbox %q", clientEventID, addr)
+	case err != nil:
+		return st, internal(err, "reading the write state")
+	}
+	return st, nil
+}
