@@ -28,11 +28,11 @@ const (
 // calendarRoutes are the calendar-write operations, served with c.
 func calendarRoutes(c *app.CalendarRequests) []route {
 	return []route{
-		{"POST", eventsPath, with(scoped, 202, 409, 413, 415, 503), func(_ *server, w http.ResponseWriter, r *http.Request) error {
-			return putEvent(c, w, r)
+		{"POST", eventsPath, with(scoped, 202, 409, 413, 415, 503), func(s *server, w http.ResponseWriter, r *http.Request) error {
+			return s.putEvent(c, w, r)
 		}},
-		{"DELETE", eventPath, with(scoped, 202, 409, 503), func(_ *server, w http.ResponseWriter, r *http.Request) error {
-			return deleteEvent(c, w, r)
+		{"DELETE", eventPath, with(scoped, 202, 409, 503), func(s *server, w http.ResponseWriter, r *http.Request) error {
+			return s.deleteEvent(c, w, r)
 		}},
 		{"GET", eventPath, with(scoped, 200), func(_ *server, w http.ResponseWriter, r *http.Request) error {
 			return getEventWrite(c, w, r)
@@ -65,10 +65,10 @@ type writeAccepted struct {
 	ClientEventID string         `json:"clientEventId"`
 }
 
-func accepted(w http.ResponseWriter, req domain.WriteRequest) {
-	writeJSON(w, http.StatusAccepted, writeAccepted{
+func acceptedBody(req domain.WriteRequest) writeAccepted {
+	return writeAccepted{
 		RequestID: req.ID, Status: "queued", Op: req.Op, TenantID: req.TenantID, Mailbox: req.Mailbox, ClientEventID: req.ClientEventID,
-	})
+	}
 }
 
 func parseEventTime(field, s string) (time.Time, error) {
@@ -82,8 +82,12 @@ func parseEventTime(field, s string) (time.Time, error) {
 	return t, nil
 }
 
-func putEvent(c *app.CalendarRequests, w http.ResponseWriter, r *http.Request) error {
+func (s *server) putEvent(c *app.CalendarRequests, w http.ResponseWriter, r *http.Request) error {
 	if _, err := query(r); err != nil {
+		return err
+	}
+	key, err := calendarKey(r)
+	if err != nil {
 		return err
 	}
 	var body putEventRequest
@@ -98,19 +102,31 @@ func putEvent(c *app.CalendarRequests, w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	req, err := c.RequestPut(r.Context(), r.PathValue("id"), r.PathValue("address"), app.EventInput{
+	in := app.EventInput{
 		ClientEventID: body.ClientEventID, Subject: body.Subject, Start: start, End: end, TimeZone: body.TimeZone,
 		Location: body.Location, Body: body.Body, Attendees: body.Attendees, SendInvitations: body.SendInvitations,
-	})
+	}
+	var hash string
+	if key != "" {
+		hash = writeRequestHash("POST", r.PathValue("id"), r.PathValue("address"), body.ClientEventID, body)
+		if replayed, err := s.replayWrite(w, r, key, hash); replayed || err != nil {
+			return err
+		}
+		in.RequestID = writeRequestID(r, key, hash)
+	}
+	req, err := c.RequestPut(r.Context(), r.PathValue("id"), r.PathValue("address"), in)
 	if err != nil {
 		return err
 	}
-	accepted(w, req)
-	return nil
+	return s.answerWrite(w, r, key, hash, req)
 }
 
-func deleteEvent(c *app.CalendarRequests, w http.ResponseWriter, r *http.Request) error {
+func (s *server) deleteEvent(c *app.CalendarRequests, w http.ResponseWriter, r *http.Request) error {
 	q, err := query(r, "sendCancellations")
+	if err != nil {
+		return err
+	}
+	key, err := calendarKey(r)
 	if err != nil {
 		return err
 	}
@@ -120,12 +136,19 @@ func deleteEvent(c *app.CalendarRequests, w http.ResponseWriter, r *http.Request
 			return domain.Invalid("sendCancellations", "sendCancellations must be true or false")
 		}
 	}
-	req, err := c.RequestDelete(r.Context(), r.PathValue("id"), r.PathValue("address"), r.PathValue("clientEventId"), notify)
+	var hash, requestID string
+	if key != "" {
+		hash = writeRequestHash("DELETE", r.PathValue("id"), r.PathValue("address"), r.PathValue("clientEventId"), map[string]bool{"sendCancellations": notify})
+		if replayed, err := s.replayWrite(w, r, key, hash); replayed || err != nil {
+			return err
+		}
+		requestID = writeRequestID(r, key, hash)
+	}
+	req, err := c.RequestDeleteAs(r.Context(), requestID, r.PathValue("id"), r.PathValue("address"), r.PathValue("clientEventId"), notify)
 	if err != nil {
 		return err
 	}
-	accepted(w, req)
-	return nil
+	return s.answerWrite(w, r, key, hash, req)
 }
 
 // eventWriteView is the answer of GET .../events/{clientEventId}: where

@@ -257,3 +257,77 @@ func TestEventWriteTracking(t *testing.T) {
 		checkDeclared(t, "GET", eventPath, w.Code)
 	}
 }
+
+// Idempotency-Key on writes: the same key and request replay the first
+// 202 and queue nothing; the key with another request (another body,
+// another event, another operation) is 409 and queues nothing; another
+// key is a new write.
+func TestCalendarWritesHonourIdempotencyKey(t *testing.T) {
+	q := &calendarQueue{}
+	e := calendarEnv(t, q)
+	const events = "/tenants/acme/mailboxes/ann@contoso.com/events"
+	key := map[string]string{"Idempotency-Key": "book-1"}
+	first := e.do(req{method: "POST", path: events, body: eventBody, header: key})
+	if first.Code != http.StatusAccepted {
+		t.Fatalf("first POST: %d %s", first.Code, first.Body)
+	}
+	again := e.do(req{method: "POST", path: events, body: eventBody, header: key})
+	if again.Code != http.StatusAccepted || again.Body.String() != first.Body.String() || again.Header().Get("Idempotent-Replayed") != "true" {
+		t.Errorf("replay: %d %q %s, want the first answer %s", again.Code, again.Header().Get("Idempotent-Replayed"), again.Body, first.Body)
+	}
+	if len(q.sent) != 1 {
+		t.Fatalf("%d messages queued after a replay, want 1", len(q.sent))
+	}
+	for _, tc := range []struct {
+		name string
+		r    req
+	}{
+		{"another body", req{method: "POST", path: events, body: strings.Replace(eventBody, "Oslo", "Bergen", 1), header: key}},
+		{"another mailbox", req{method: "POST", path: "/tenants/acme/mailboxes/bob@contoso.com/events", body: eventBody, header: key}},
+		{"a delete", req{method: "DELETE", path: events + "/trip-42", header: key}},
+	} {
+		w := e.do(tc.r)
+		if w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "Idempotency-Key") {
+			t.Errorf("%s under the same key: %d %s, want 409 naming Idempotency-Key", tc.name, w.Code, w.Body)
+		}
+	}
+	if len(q.sent) != 1 {
+		t.Fatalf("%d messages queued, want still 1", len(q.sent))
+	}
+	delKey := map[string]string{"Idempotency-Key": "cancel-1"}
+	d1 := e.must(req{method: "DELETE", path: events + "/trip-42", header: delKey}, http.StatusAccepted)
+	d2 := e.must(req{method: "DELETE", path: events + "/trip-42", header: delKey}, http.StatusAccepted)
+	if d1["requestId"] != d2["requestId"] || len(q.sent) != 2 {
+		t.Errorf("delete replay: %v then %v, %d queued; want one delete", d1, d2, len(q.sent))
+	}
+	got := e.must(req{method: "GET", path: events + "/trip-42"}, http.StatusOK)
+	if hist, _ := got["history"].([]any); len(hist) != 2 {
+		t.Errorf("history %v, want the one upsert and the one delete", got["history"])
+	}
+	if w := e.do(req{method: "POST", path: events, body: eventBody, header: map[string]string{"Idempotency-Key": "bad key!"}}); w.Code != http.StatusBadRequest {
+		t.Errorf("malformed key: %d, want 400", w.Code)
+	}
+}
+
+// Without a stored answer (it expired, or was never saved), a keyed
+// request sent again is the same request: the write state accepts its id
+// once, so the event gets one write.
+func TestKeyedWriteAcceptedOnce(t *testing.T) {
+	q := &calendarQueue{}
+	e := calendarEnv(t, q)
+	const events = "/tenants/acme/mailboxes/ann@contoso.com/events"
+	key := map[string]string{"Idempotency-Key": "book-2"}
+	e.srv.idemTTL = -time.Second // stored answers expire at once (the store's clock stands still)
+	first := e.must(req{method: "POST", path: events, body: eventBody, header: key}, http.StatusAccepted)
+	second := e.must(req{method: "POST", path: events, body: eventBody, header: key}, http.StatusAccepted)
+	if len(q.sent) != 2 {
+		t.Fatalf("%d messages queued, want the request queued again (no stored answer to replay)", len(q.sent))
+	}
+	if first["requestId"] != second["requestId"] {
+		t.Errorf("request ids %v and %v, want the same request", first["requestId"], second["requestId"])
+	}
+	got := e.must(req{method: "GET", path: events + "/trip-42"}, http.StatusOK)
+	if hist, _ := got["history"].([]any); len(hist) != 1 {
+		t.Errorf("history %v, want one request", got["history"])
+	}
+}

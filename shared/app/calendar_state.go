@@ -27,6 +27,18 @@ var errWriteBusy = errors.New("another request for this event is being written")
 // pending, before it is queued.
 func acceptWrite(ctx context.Context, store domain.WriteStateStore, req *domain.WriteRequest) error {
 	_, err := store.UpdateWriteState(ctx, req.TenantID, req.Mailbox, req.ClientEventID, func(st *domain.WriteState) error {
+		for i := range st.Requests {
+			if r := &st.Requests[i]; r.RequestID == req.ID {
+				// The same request again (an Idempotency-Key replay that
+				// found no stored answer): keep its number and queue it
+				// again; the writer applies one number once.
+				req.Seq, req.RequestedAt = r.Seq, r.AcceptedAt
+				if r.Status == domain.WriteFailed && r.ReasonCode == "not_queued" {
+					r.Status, r.ReasonCode, r.Reason = domain.WritePending, "", ""
+				}
+				return nil
+			}
+		}
 		st.LastSeq++
 		req.Seq = st.LastSeq
 		st.Requests = append(st.Requests, domain.WriteRecord{
