@@ -27,7 +27,7 @@ func writeStateKey(tenantID, mailbox, clientEventID string) item {
 // writeStateRounds bounds the compare-and-swap rounds of one update: the
 // writers of one event are few (the API accepting, one writer holding the
 // lease), so losing this often means something is wrong.
-const writeStateRounds = 8
+const writeStateRounds = 10
 
 func (s *Store) readWriteState(ctx context.Context, tenantID, mailbox, clientEventID string) (domain.WriteState, int64, bool, error) {
 	var st domain.WriteState
