@@ -147,3 +147,52 @@ func TestCalendarWritesApplyInAcceptedOrder(t *testing.T) {
 		})
 	}
 }
+
+// Two writers of one event never call Exchange at once: a request that
+// finds another request's live lease goes back to its queue (and is
+// tracked pending, reason busy); a lease its writer left behind (it died)
+// is taken over once it runs out.
+func TestCalendarWriteWaitsForTheEventsLease(t *testing.T) {
+	e := newCalEnv(t)
+	ctx := context.Background()
+	q := &capturedQueue{}
+	api := &app.CalendarRequests{Store: e.store, Queue: q, Clock: e.clock}
+	start := calNow.Add(72 * time.Hour)
+	for _, subject := range []string{"v1", "v2"} {
+		if _, err := api.RequestPut(ctx, calTenant, calAnn, app.EventInput{ClientEventID: "trip-5", Subject: subject, Start: start, End: start.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Request 2's writer took the lease and died.
+	if _, err := e.store.UpdateWriteState(ctx, calTenant, calAnn, "trip-5", func(st *domain.WriteState) error {
+		st.LeaseSeq, st.LeaseUntil = 2, e.clock.Now().Add(5*time.Minute)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.writes.HandleQueued(ctx, q.reqs[0]); err == nil {
+		t.Fatal("request 1 written while request 2 holds the lease; want it back on the queue")
+	}
+	if n := len(e.calendar(t, calAnn)); n != 0 {
+		t.Fatalf("calendar holds %d items while the lease was held", n)
+	}
+	st, _ := e.store.GetWriteState(ctx, calTenant, calAnn, "trip-5")
+	if r := st.Request(1); r.Status != domain.WritePending || r.ReasonCode != "busy" {
+		t.Errorf("request 1 tracked %+v, want pending, busy", r)
+	}
+	e.clock.Advance(5 * time.Minute)
+	res, err := e.writes.HandleQueued(ctx, q.reqs[0])
+	if err != nil || res.Result != domain.EventCreated {
+		t.Fatalf("request 1 redelivered after the dead writer's lease ran out: %+v, %v; want created", res, err)
+	}
+	if res, err := e.writes.HandleQueued(ctx, q.reqs[1]); err != nil || res.Result != domain.EventUpdated {
+		t.Fatalf("request 2 redelivered: %+v, %v; want updated", res, err)
+	}
+	refs := e.calendar(t, calAnn)
+	if len(refs) != 1 {
+		t.Fatalf("calendar holds %d items, want 1", len(refs))
+	}
+	if it, _, _ := e.sim.GetItem(refs[0].ID); it.Subject != "v2" {
+		t.Errorf("subject %q, want v2", it.Subject)
+	}
+}
