@@ -163,6 +163,12 @@ func TestCalendarWriteWaitsForTheEventsLease(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	var paused time.Duration
+	e.writes.Pause = func(_ context.Context, d time.Duration) error {
+		paused += d
+		e.clock.Advance(d)
+		return nil
+	}
 	// Request 2's writer took the lease and died.
 	if _, err := e.store.UpdateWriteState(ctx, calTenant, calAnn, "trip-5", func(st *domain.WriteState) error {
 		st.LeaseSeq, st.LeaseUntil = 2, e.clock.Now().Add(5*time.Minute)
@@ -173,6 +179,9 @@ func TestCalendarWriteWaitsForTheEventsLease(t *testing.T) {
 	if _, err := e.writes.HandleQueued(ctx, q.reqs[0]); err == nil {
 		t.Fatal("request 1 written while request 2 holds the lease; want it back on the queue")
 	}
+	if paused < 5*time.Second || paused > 10*time.Second {
+		t.Errorf("waited %v for the lease before giving the request back, want 5-10 s", paused)
+	}
 	if n := len(e.calendar(t, calAnn)); n != 0 {
 		t.Fatalf("calendar holds %d items while the lease was held", n)
 	}
@@ -180,7 +189,7 @@ func TestCalendarWriteWaitsForTheEventsLease(t *testing.T) {
 	if r := st.Request(1); r.Status != domain.WritePending || r.ReasonCode != "busy" {
 		t.Errorf("request 1 tracked %+v, want pending, busy", r)
 	}
-	e.clock.Advance(5 * time.Minute)
+	e.clock.Advance(5*time.Minute - paused)
 	res, err := e.writes.HandleQueued(ctx, q.reqs[0])
 	if err != nil || res.Result != domain.EventCreated {
 		t.Fatalf("request 1 redelivered after the dead writer's lease ran out: %+v, %v; want created", res, err)
@@ -194,5 +203,50 @@ func TestCalendarWriteWaitsForTheEventsLease(t *testing.T) {
 	}
 	if it, _, _ := e.sim.GetItem(refs[0].ID); it.Subject != "v2" {
 		t.Errorf("subject %q, want v2", it.Subject)
+	}
+}
+
+// A writer that finds the event's lease held by a live writer waits for it
+// (an attempt takes a second or two) instead of sending its request back
+// to the queue, whose redelivery comes minutes later.
+func TestCalendarWriteWaitsBrieflyForALiveLease(t *testing.T) {
+	e := newCalEnv(t)
+	ctx := context.Background()
+	q := &capturedQueue{}
+	api := &app.CalendarRequests{Store: e.store, Queue: q, Clock: e.clock}
+	start := calNow.Add(72 * time.Hour)
+	if _, err := api.RequestPut(ctx, calTenant, calAnn, app.EventInput{ClientEventID: "trip-6", Subject: "v1", Start: start, End: start.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.RequestDelete(ctx, calTenant, calAnn, "trip-6", false); err != nil {
+		t.Fatal(err)
+	}
+	// The delete's writer holds the lease; it records its outcome while
+	// the create's writer waits.
+	if _, err := e.store.UpdateWriteState(ctx, calTenant, calAnn, "trip-6", func(st *domain.WriteState) error {
+		st.LeaseSeq, st.LeaseUntil = 2, e.clock.Now().Add(5*time.Minute)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pauses := 0
+	e.writes.Pause = func(_ context.Context, d time.Duration) error {
+		pauses++
+		if pauses == 3 {
+			if _, err := e.store.UpdateWriteState(ctx, calTenant, calAnn, "trip-6", func(st *domain.WriteState) error {
+				st.LeaseSeq, st.LeaseUntil, st.AppliedSeq = 0, time.Time{}, 2
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return nil
+	}
+	res, err := e.writes.HandleQueued(ctx, q.reqs[0])
+	if err != nil || res.Result != domain.EventSuperseded || pauses != 3 {
+		t.Fatalf("create after waiting: %+v, %v, %d pauses; want superseded once the delete was recorded", res, err, pauses)
+	}
+	if n := len(e.calendar(t, calAnn)); n != 0 {
+		t.Errorf("calendar holds %d items, want none", n)
 	}
 }

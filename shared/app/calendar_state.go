@@ -23,6 +23,30 @@ const writeLease = 5 * time.Minute
 // errWriteBusy: another request for the event holds its lease.
 var errWriteBusy = errors.New("another request for this event is being written")
 
+// leaseWait bounds how long a writer waits for another writer of the same
+// event to finish (an attempt usually takes a second or two) before it
+// hands its request back to the queue, whose redelivery comes much later
+// (the SQS visibility timeout). It is waiting for a lock, not retrying a
+// failure. The first pause is leasePause, doubling up to 2 s.
+const (
+	leaseWait  = 10 * time.Second
+	leasePause = 100 * time.Millisecond
+)
+
+func (w *CalendarWrites) pause(ctx context.Context, d time.Duration) error {
+	if w.Pause != nil {
+		return w.Pause(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
 // acceptWrite numbers req among its event's requests and records it as
 // pending, before it is queued.
 func acceptWrite(ctx context.Context, store domain.WriteStateStore, req *domain.WriteRequest) error {
@@ -78,6 +102,26 @@ type claimed struct {
 // applied (superseded) or another request holds it (errWriteBusy, an
 // infrastructure failure: the queue or the retry brings req back).
 func (w *CalendarWrites) claim(ctx context.Context, req domain.WriteRequest) (claimed, *failure) {
+	c, err := w.tryClaim(ctx, req)
+	for waited, d := time.Duration(0), leasePause; errors.Is(err, errWriteBusy) && waited+d <= leaseWait; waited, d = waited+d, min(2*d, 2*time.Second) {
+		if w.pause(ctx, d) != nil {
+			break
+		}
+		c, err = w.tryClaim(ctx, req)
+	}
+	switch {
+	case errors.Is(err, errWriteBusy):
+		return c, &failure{retryable: true, infra: true, code: "busy", reason: "busy: " + errWriteBusy.Error(), err: err}
+	case domain.IsCorrupt(err):
+		return c, &failure{code: "damaged_state", reason: "the stored write state of the event is damaged", err: err}
+	case err != nil:
+		return c, &failure{retryable: true, infra: true, code: "store_unavailable", reason: "store unavailable", err: err}
+	}
+	return c, nil
+}
+
+// tryClaim is one claim: errWriteBusy while another request holds the lease.
+func (w *CalendarWrites) tryClaim(ctx context.Context, req domain.WriteRequest) (claimed, error) {
 	var c claimed
 	now := w.Clock.Now().UTC()
 	_, err := w.Store.UpdateWriteState(ctx, req.TenantID, req.Mailbox, req.ClientEventID, func(st *domain.WriteState) error {
@@ -93,15 +137,7 @@ func (w *CalendarWrites) claim(ctx context.Context, req domain.WriteRequest) (cl
 		c.nothingApplied = st.AppliedSeq == 0 && req.Seq > 1
 		return nil
 	})
-	switch {
-	case errors.Is(err, errWriteBusy):
-		return c, &failure{retryable: true, infra: true, code: "busy", reason: "busy: " + errWriteBusy.Error(), err: err}
-	case domain.IsCorrupt(err):
-		return c, &failure{code: "damaged_state", reason: "the stored write state of the event is damaged", err: err}
-	case err != nil:
-		return c, &failure{retryable: true, infra: true, code: "store_unavailable", reason: "store unavailable", err: err}
-	}
-	return c, nil
+	return c, err
 }
 
 // record stores the outcome of an attempt of req and gives up its lease.

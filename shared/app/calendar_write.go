@@ -50,6 +50,9 @@ type CalendarWrites struct {
 	Retries   domain.RetryScheduler
 	Clock     domain.Clock
 	Log       *slog.Logger
+	// Pause waits d (or until ctx ends) while another request of the same
+	// event holds its lease; nil: a real timer. Tests pass a fake.
+	Pause func(ctx context.Context, d time.Duration) error
 }
 
 // failure is a classified failed attempt.
