@@ -3,6 +3,8 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -248,5 +250,64 @@ func TestCalendarWriteWaitsBrieflyForALiveLease(t *testing.T) {
 	}
 	if n := len(e.calendar(t, calAnn)); n != 0 {
 		t.Errorf("calendar holds %d items, want none", n)
+	}
+}
+
+// The three requests delivered at the same moment (three writers side by
+// side, as three Lambda invocations or three local executions), again
+// and again: the event's lease lets one writer call Exchange at a time,
+// and the end state is always the last request's. A request handed back
+// (busy) is delivered again, as the queue would.
+func TestCalendarWritesConcurrentDeliveries(t *testing.T) {
+	for round := range 5 {
+		t.Run(fmt.Sprint("round ", round), func(t *testing.T) {
+			e := newCalEnv(t)
+			e.writes.Pause = func(ctx context.Context, _ time.Duration) error {
+				runtime.Gosched()
+				return ctx.Err()
+			}
+			ctx := context.Background()
+			q := &capturedQueue{}
+			api := &app.CalendarRequests{Store: e.store, Queue: q, Clock: e.clock}
+			start := calNow.Add(72 * time.Hour)
+			id := fmt.Sprint("trip-c", round)
+			for _, subject := range []string{"v1", "v2"} {
+				if _, err := api.RequestPut(ctx, calTenant, calAnn, app.EventInput{ClientEventID: id, Subject: subject, Start: start, End: start.Add(time.Hour)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := api.RequestDelete(ctx, calTenant, calAnn, id, false); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			for _, req := range q.reqs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range 100 {
+						if _, err := e.writes.HandleQueued(ctx, req); err == nil {
+							return
+						}
+					}
+					t.Errorf("request %d never written", req.Seq)
+				}()
+			}
+			wg.Wait()
+			if n := len(e.calendar(t, calAnn)); n != 0 {
+				t.Errorf("calendar holds %d items, want none (the last request deleted the event)", n)
+			}
+			st, err := e.store.GetWriteState(ctx, calTenant, calAnn, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.AppliedSeq != 3 || st.LeaseSeq != 0 || st.Requests[2].Status != domain.WriteWritten {
+				t.Errorf("state %+v, want the delete applied", st)
+			}
+			for _, r := range st.Requests {
+				if !r.Final() {
+					t.Errorf("request %d still %s", r.Seq, r.Status)
+				}
+			}
+		})
 	}
 }
