@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 )
@@ -15,10 +16,18 @@ import (
 // Write states (domain.WriteStateStore) live in the mailbox partition:
 //
 //	B#<tenantID>#<address>  W#<clientEventID>  v, d   (v = version, d = JSON)
+//	T#<tenantID>            W#<address>        -      the mailbox has write states
 //
-// so PurgeTenant removes them with the partition. An update is a
-// compare-and-swap on v: read (strongly consistent), apply, put on the
-// condition that v is unchanged; a lost race re-reads and re-applies.
+// The pointer in the tenant partition lets PurgeTenant find the mailbox
+// partition even when the mailbox was deleted before it was ever synced
+// (no feed head). An update is a compare-and-swap on v: read (strongly
+// consistent), apply, put on the condition that v is unchanged; a lost
+// race re-reads and re-applies. The first write of a state also puts the
+// pointer, in the same transaction.
+
+// writesPointerSK is the tenant-partition pointer to a mailbox with write
+// states (PurgeTenant reads the address after the prefix).
+func writesPointerSK(mailbox string) string { return "W#" + mailbox }
 
 func writeStateKey(tenantID, mailbox, clientEventID string) item {
 	return key(mailboxPK(tenantID, mailbox), "W#"+clientEventID)
@@ -79,18 +88,24 @@ func (s *Store) UpdateWriteState(ctx context.Context, tenantID, mailbox, clientE
 		}
 		it := writeStateKey(tenantID, mailbox, clientEventID)
 		it["v"], it["d"] = num(v+1), bin(d)
-		in := &dynamodb.PutItemInput{TableName: s.table, Item: it,
-			ConditionExpression: aws.String("attribute_not_exists(pk)")}
 		if found {
-			in.ConditionExpression = aws.String("#v = :v")
-			in.ExpressionAttributeNames = map[string]string{"#v": "v"}
-			in.ExpressionAttributeValues = item{":v": num(v)}
+			_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: s.table, Item: it,
+				ConditionExpression:       aws.String("#v = :v"),
+				ExpressionAttributeNames:  map[string]string{"#v": "v"},
+				ExpressionAttributeValues: item{":v": num(v)}})
+		} else {
+			_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+				{Put: &types.Put{TableName: s.table, Item: it, ConditionExpression: aws.String("attribute_not_exists(pk)")}},
+				{Put: &types.Put{TableName: s.table, Item: key(tenantPK(tenantID), writesPointerSK(mailbox))}},
+			}})
 		}
-		_, err = s.db.PutItem(ctx, in)
 		if err == nil {
 			return st, nil
 		}
-		if !isConditionFailed(err) {
+		var tce *types.TransactionCanceledException
+		lost := isConditionFailed(err) ||
+			(errors.As(err, &tce) && len(tce.CancellationReasons) > 0 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed")
+		if !lost {
 			return st, fmt.Errorf("dynamostore: write write state: %w", err)
 		}
 		if round == writeStateRounds {

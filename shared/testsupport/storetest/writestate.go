@@ -67,8 +67,18 @@ func testWriteState(t *testing.T, setup setupFunc) {
 		}
 	}
 
+	// A mailbox with writes, removed before it was ever synced: its write
+	// state still goes with the tenant.
+	must(t, s.AddMailbox(ctx, domain.Mailbox{TenantID: "acme", Address: "bob@contoso.com", Status: domain.MailboxOK}))
+	if _, err := s.UpdateWriteState(ctx, "acme", "bob@contoso.com", "trip-1", func(st *domain.WriteState) error { st.LastSeq = 1; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	must(t, s.DeleteMailbox(ctx, "acme", "bob@contoso.com"))
+
 	must(t, s.PurgeTenant(ctx, "acme"))
-	if _, err := s.GetWriteState(ctx, "acme", "ann@contoso.com", "trip-1"); !domain.IsNotFound(err) {
-		t.Errorf("GetWriteState after the tenant was purged: %v, want not found", err)
+	for _, mb := range []string{"ann@contoso.com", "bob@contoso.com"} {
+		if _, err := s.GetWriteState(ctx, "acme", mb, "trip-1"); !domain.IsNotFound(err) {
+			t.Errorf("GetWriteState of %s after the tenant was purged: %v, want not found", mb, err)
+		}
 	}
 }
