@@ -331,3 +331,48 @@ func TestKeyedWriteAcceptedOnce(t *testing.T) {
 		t.Errorf("history %v, want one request", got["history"])
 	}
 }
+
+// The tracking answer for each state of the latest request: written
+// upserts name the Exchange item and change key, retrying says when the
+// next attempt comes, failed gives the reason code.
+func TestEventWriteTrackingStates(t *testing.T) {
+	at := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		last domain.WriteRecord
+		want map[string]any
+	}{
+		{"written upsert", domain.WriteRecord{Op: domain.WriteUpsert, Status: domain.WriteWritten, Result: domain.EventUpdated, Attempts: 1},
+			map[string]any{"state": "written", "itemId": "AAMk-1", "changeKey": "CQAA-7", "attempts": float64(1)}},
+		{"written delete", domain.WriteRecord{Op: domain.WriteDelete, Status: domain.WriteWritten, Result: domain.EventDeleted, Attempts: 1},
+			map[string]any{"state": "written", "itemId": nil, "changeKey": nil}},
+		{"retrying", domain.WriteRecord{Op: domain.WriteUpsert, Status: domain.WriteRetrying, Attempts: 2, NextAttemptAt: at.Add(24 * time.Hour), ReasonCode: "throttled", Reason: "throttled (ErrorServerBusy)"},
+			map[string]any{"state": "retrying", "attempts": float64(2), "nextAttemptAt": "2026-11-24T08:00:00Z", "reasonCode": "throttled", "itemId": nil}},
+		{"failed", domain.WriteRecord{Op: domain.WriteDelete, Status: domain.WriteFailed, Attempts: 1, ReasonCode: "not_found", Reason: "not_found: no event"},
+			map[string]any{"state": "failed", "reasonCode": "not_found", "nextAttemptAt": nil}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := calendarEnv(t, &calendarQueue{})
+			_, err := e.store.UpdateWriteState(context.Background(), "acme", "ann@contoso.com", "trip-42", func(st *domain.WriteState) error {
+				st.LastSeq, st.AppliedSeq, st.ItemID, st.ChangeKey = 2, 1, "AAMk-1", "CQAA-7"
+				first := domain.WriteRecord{RequestID: "r1", Seq: 1, Op: domain.WriteUpsert, AcceptedAt: at, Status: domain.WriteWritten, Result: domain.EventCreated, Attempts: 1, UpdatedAt: at}
+				last := tc.last
+				last.RequestID, last.Seq, last.AcceptedAt, last.UpdatedAt = "r2", 2, at, at
+				st.Requests = []domain.WriteRecord{first, last}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := e.must(req{method: "GET", path: "/tenants/acme/mailboxes/ann@contoso.com/events/trip-42"}, http.StatusOK)
+			if got["requestId"] != "r2" || len(got["history"].([]any)) != 2 {
+				t.Errorf("answer %v: want the latest request r2 and both in the history", got)
+			}
+			for k, v := range tc.want {
+				if got[k] != v {
+					t.Errorf("%s = %v, want %v (answer %v)", k, got[k], v, got)
+				}
+			}
+		})
+	}
+}
