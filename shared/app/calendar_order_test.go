@@ -311,3 +311,24 @@ func TestCalendarWritesConcurrentDeliveries(t *testing.T) {
 		})
 	}
 }
+
+// The history keeps the latest requests only, so an event rewritten all
+// day stays one small record; numbering goes on.
+func TestWriteHistoryIsBounded(t *testing.T) {
+	e := newCalEnv(t)
+	ctx := context.Background()
+	api := &app.CalendarRequests{Store: e.store, Queue: &capturedQueue{}, Clock: e.clock}
+	n := domain.MaxWriteHistory + 5
+	for range n {
+		if _, err := api.RequestDelete(ctx, calTenant, calAnn, "trip-h", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := e.store.GetWriteState(ctx, calTenant, calAnn, "trip-h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.LastSeq != int64(n) || len(st.Requests) != domain.MaxWriteHistory || st.Requests[0].Seq != 6 {
+		t.Errorf("lastSeq %d, %d requests from seq %d; want %d, the latest %d", st.LastSeq, len(st.Requests), st.Requests[0].Seq, n, domain.MaxWriteHistory)
+	}
+}

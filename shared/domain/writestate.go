@@ -25,8 +25,9 @@ const (
 
 // MaxWriteHistory bounds the requests a WriteState remembers (the oldest
 // are dropped): the record stays one small item however often an event is
-// rewritten.
-const MaxWriteHistory = 50
+// rewritten (about 300 bytes a request, so at most ~6 KB: each of the three
+// updates a write makes costs DynamoDB at most ~6 write units).
+const MaxWriteHistory = 20
 
 // WriteRecord is one accepted request in an event's history.
 type WriteRecord struct {
