@@ -118,3 +118,78 @@ func TestCalendarRetrySurvivesARestart(t *testing.T) {
 		t.Errorf("finished %+v, want the retry written", f)
 	}
 }
+
+// TestLocalRunOrdersAndTracksWrites: on the local run, a create, an update
+// and a delete of one client event sent back to back over HTTP (their
+// first attempts run at once, side by side) end in the last request's
+// state, the event is not in the calendar; GET .../events/{id} tracks
+// every request to its outcome; a create sent again with its
+// Idempotency-Key replays the first answer and writes nothing more.
+func TestLocalRunOrdersAndTracksWrites(t *testing.T) {
+	ctx := context.Background()
+	s, err := openStack(ctx, testConfig(t.TempDir()), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	mb := s.demo.dataset.Mailboxes[0]
+	before, err := s.demo.sim.ListItems(mb, "calendar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := s.apiURL + "/tenants/demo/mailboxes/" + mb + "/events"
+	send := func(method, url, body, key string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, url, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	start := time.Now().UTC().Add(72 * time.Hour).Truncate(time.Second)
+	put := func(subject string) string {
+		return fmt.Sprintf(`{"clientEventId":"trip-9","subject":%q,"start":%q,"end":%q}`, subject, start.Format(time.RFC3339), start.Add(time.Hour).Format(time.RFC3339))
+	}
+	code, first := send("POST", events, put("v1"), "book-9")
+	if code != http.StatusAccepted {
+		t.Fatalf("create: %d %s", code, first)
+	}
+	if code, b := send("POST", events, put("v2"), ""); code != http.StatusAccepted {
+		t.Fatalf("update: %d %s", code, b)
+	}
+	if code, b := send("DELETE", events+"/trip-9", "", ""); code != http.StatusAccepted {
+		t.Fatalf("delete: %d %s", code, b)
+	}
+	if code, again := send("POST", events, put("v1"), "book-9"); code != http.StatusAccepted || again != first {
+		t.Fatalf("create sent again with its key: %d %s, want the first answer %s", code, again, first)
+	}
+
+	var last string
+	waitFor(t, "every request to reach its outcome", func() bool {
+		code, body := send("GET", events+"/trip-9", "", "")
+		last = body
+		return code == http.StatusOK && strings.Count(body, `"outcome":"pending"`) == 0 && strings.Contains(body, `"state":"written"`)
+	})
+	if !strings.Contains(last, `"operation":"delete"`) || strings.Count(last, `"requestId"`) != 4 {
+		t.Errorf("tracked %s: want the delete last and three requests in the history", last)
+	}
+	after, err := s.demo.sim.ListItems(mb, "calendar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Errorf("calendar holds %d items, had %d: the deleted event exists", len(after), len(before))
+	}
+}

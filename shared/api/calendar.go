@@ -28,11 +28,14 @@ const (
 // calendarRoutes are the calendar-write operations, served with c.
 func calendarRoutes(c *app.CalendarRequests) []route {
 	return []route{
-		{"POST", eventsPath, with(scoped, 202, 409, 413, 415, 503), func(_ *server, w http.ResponseWriter, r *http.Request) error {
-			return putEvent(c, w, r)
+		{"POST", eventsPath, with(scoped, 202, 409, 413, 415, 503), func(s *server, w http.ResponseWriter, r *http.Request) error {
+			return s.putEvent(c, w, r)
 		}},
-		{"DELETE", eventPath, with(scoped, 202, 409, 503), func(_ *server, w http.ResponseWriter, r *http.Request) error {
-			return deleteEvent(c, w, r)
+		{"DELETE", eventPath, with(scoped, 202, 409, 503), func(s *server, w http.ResponseWriter, r *http.Request) error {
+			return s.deleteEvent(c, w, r)
+		}},
+		{"GET", eventPath, with(scoped, 200), func(_ *server, w http.ResponseWriter, r *http.Request) error {
+			return getEventWrite(c, w, r)
 		}},
 	}
 }
@@ -62,10 +65,10 @@ type writeAccepted struct {
 	ClientEventID string         `json:"clientEventId"`
 }
 
-func accepted(w http.ResponseWriter, req domain.WriteRequest) {
-	writeJSON(w, http.StatusAccepted, writeAccepted{
+func acceptedBody(req domain.WriteRequest) writeAccepted {
+	return writeAccepted{
 		RequestID: req.ID, Status: "queued", Op: req.Op, TenantID: req.TenantID, Mailbox: req.Mailbox, ClientEventID: req.ClientEventID,
-	})
+	}
 }
 
 func parseEventTime(field, s string) (time.Time, error) {
@@ -79,8 +82,12 @@ func parseEventTime(field, s string) (time.Time, error) {
 	return t, nil
 }
 
-func putEvent(c *app.CalendarRequests, w http.ResponseWriter, r *http.Request) error {
+func (s *server) putEvent(c *app.CalendarRequests, w http.ResponseWriter, r *http.Request) error {
 	if _, err := query(r); err != nil {
+		return err
+	}
+	key, err := calendarKey(r)
+	if err != nil {
 		return err
 	}
 	var body putEventRequest
@@ -95,19 +102,31 @@ func putEvent(c *app.CalendarRequests, w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	req, err := c.RequestPut(r.Context(), r.PathValue("id"), r.PathValue("address"), app.EventInput{
+	in := app.EventInput{
 		ClientEventID: body.ClientEventID, Subject: body.Subject, Start: start, End: end, TimeZone: body.TimeZone,
 		Location: body.Location, Body: body.Body, Attendees: body.Attendees, SendInvitations: body.SendInvitations,
-	})
+	}
+	var hash string
+	if key != "" {
+		hash = writeRequestHash("POST", r.PathValue("id"), r.PathValue("address"), body.ClientEventID, body)
+		if replayed, err := s.replayWrite(w, r, key, hash); replayed || err != nil {
+			return err
+		}
+		in.RequestID = writeRequestID(r, key, hash)
+	}
+	req, err := c.RequestPut(r.Context(), r.PathValue("id"), r.PathValue("address"), in)
 	if err != nil {
 		return err
 	}
-	accepted(w, req)
-	return nil
+	return s.answerWrite(w, r, key, hash, req)
 }
 
-func deleteEvent(c *app.CalendarRequests, w http.ResponseWriter, r *http.Request) error {
+func (s *server) deleteEvent(c *app.CalendarRequests, w http.ResponseWriter, r *http.Request) error {
 	q, err := query(r, "sendCancellations")
+	if err != nil {
+		return err
+	}
+	key, err := calendarKey(r)
 	if err != nil {
 		return err
 	}
@@ -117,10 +136,65 @@ func deleteEvent(c *app.CalendarRequests, w http.ResponseWriter, r *http.Request
 			return domain.Invalid("sendCancellations", "sendCancellations must be true or false")
 		}
 	}
-	req, err := c.RequestDelete(r.Context(), r.PathValue("id"), r.PathValue("address"), r.PathValue("clientEventId"), notify)
+	var hash, requestID string
+	if key != "" {
+		hash = writeRequestHash("DELETE", r.PathValue("id"), r.PathValue("address"), r.PathValue("clientEventId"), map[string]bool{"sendCancellations": notify})
+		if replayed, err := s.replayWrite(w, r, key, hash); replayed || err != nil {
+			return err
+		}
+		requestID = writeRequestID(r, key, hash)
+	}
+	req, err := c.RequestDeleteAs(r.Context(), requestID, r.PathValue("id"), r.PathValue("address"), r.PathValue("clientEventId"), notify)
 	if err != nil {
 		return err
 	}
-	accepted(w, req)
+	return s.answerWrite(w, r, key, hash, req)
+}
+
+// eventWriteView is the answer of GET .../events/{clientEventId}: where
+// the writes of one client event stand. State, Attempts, NextAttemptAt and
+// the reason are those of the latest accepted request; ItemID and
+// ChangeKey name the Exchange item as Mailbridge last wrote it.
+type eventWriteView struct {
+	TenantID      string               `json:"tenantId"`
+	Mailbox       string               `json:"mailbox"`
+	ClientEventID string               `json:"clientEventId"`
+	State         domain.WriteStatus   `json:"state"`
+	RequestID     string               `json:"requestId"`
+	Operation     domain.WriteOp       `json:"operation"`
+	ItemID        string               `json:"itemId,omitempty"`
+	ChangeKey     string               `json:"changeKey,omitempty"`
+	Attempts      int                  `json:"attempts"`
+	NextAttemptAt *time.Time           `json:"nextAttemptAt,omitempty"`
+	ReasonCode    string               `json:"reasonCode,omitempty"`
+	Reason        string               `json:"reason,omitempty"`
+	History       []domain.WriteRecord `json:"history"`
+}
+
+func getEventWrite(c *app.CalendarRequests, w http.ResponseWriter, r *http.Request) error {
+	if _, err := query(r); err != nil {
+		return err
+	}
+	st, err := c.WriteState(r.Context(), r.PathValue("id"), r.PathValue("address"), r.PathValue("clientEventId"))
+	if err != nil {
+		return err
+	}
+	v := eventWriteView{TenantID: st.TenantID, Mailbox: st.Mailbox, ClientEventID: st.ClientEventID, History: st.Requests}
+	if v.History == nil {
+		v.History = []domain.WriteRecord{}
+	}
+	if n := len(st.Requests); n > 0 {
+		last := st.Requests[n-1]
+		v.State, v.RequestID, v.Operation, v.Attempts = last.Status, last.RequestID, last.Op, last.Attempts
+		v.ReasonCode, v.Reason = last.ReasonCode, last.Reason
+		if !last.NextAttemptAt.IsZero() {
+			at := last.NextAttemptAt
+			v.NextAttemptAt = &at
+		}
+		if last.Status == domain.WriteWritten && last.Op == domain.WriteUpsert {
+			v.ItemID, v.ChangeKey = st.ItemID, st.ChangeKey
+		}
+	}
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }

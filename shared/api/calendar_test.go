@@ -205,7 +205,174 @@ func TestCalendarRoutesNeedTheQueue(t *testing.T) {
 func TestCalendarRoutesWrongMethod(t *testing.T) {
 	e := calendarEnv(t, &calendarQueue{})
 	w := e.do(req{method: "PUT", path: "/tenants/acme/mailboxes/ann@contoso.com/events/trip-42", body: eventBody})
-	if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "DELETE" {
+	if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "DELETE, GET" {
 		t.Errorf("status %d, Allow %q: %s", w.Code, w.Header().Get("Allow"), w.Body)
+	}
+}
+
+// GET .../events/{clientEventId} tracks the writes of one client event:
+// each accepted request in the history under the requestId its 202 gave,
+// numbered in the order accepted; unknown events are 404, a request that
+// could not be queued is failed with reason code not_queued.
+func TestEventWriteTracking(t *testing.T) {
+	q := &calendarQueue{}
+	e := calendarEnv(t, q)
+	const track = "/tenants/acme/mailboxes/ann@contoso.com/events/trip-42"
+	put := e.must(req{method: "POST", path: "/tenants/acme/mailboxes/ann@contoso.com/events", body: eventBody}, http.StatusAccepted)
+	got := e.must(req{method: "GET", path: track}, http.StatusOK)
+	hist, _ := got["history"].([]any)
+	if got["state"] != "pending" || got["requestId"] != put["requestId"] || got["operation"] != "upsert" || len(hist) != 1 {
+		t.Fatalf("after the POST: %v", got)
+	}
+	del := e.must(req{method: "DELETE", path: track}, http.StatusAccepted)
+	q.fail = errors.New("sqs: unavailable")
+	e.must(req{method: "DELETE", path: track}, http.StatusServiceUnavailable)
+	got = e.must(req{method: "GET", path: "/tenants/acme/mailboxes/ANN@contoso.com/events/trip-42"}, http.StatusOK)
+	hist, _ = got["history"].([]any)
+	if len(hist) != 3 || got["state"] != "failed" || got["reasonCode"] != "not_queued" {
+		t.Fatalf("after a DELETE and a DELETE that could not be queued: %v", got)
+	}
+	for i, want := range []struct {
+		id, op, outcome string
+	}{{put["requestId"].(string), "upsert", "pending"}, {del["requestId"].(string), "delete", "pending"}, {"", "delete", "failed"}} {
+		h := hist[i].(map[string]any)
+		if (want.id != "" && h["requestId"] != want.id) || h["operation"] != want.op || h["outcome"] != want.outcome || h["seq"] != float64(i+1) {
+			t.Errorf("history[%d] = %v, want %+v, seq %d", i, h, want, i+1)
+		}
+	}
+	for _, tc := range []struct {
+		path   string
+		status int
+	}{
+		{"/tenants/acme/mailboxes/ann@contoso.com/events/trip-43", http.StatusNotFound},
+		{"/tenants/acme/mailboxes/bob@contoso.com/events/trip-42", http.StatusNotFound},
+		{"/tenants/nobody/mailboxes/ann@contoso.com/events/trip-42", http.StatusNotFound},
+		{"/tenants/acme/mailboxes/ann@contoso.com/events/-bad", http.StatusBadRequest},
+		{track + "?verbose=1", http.StatusBadRequest},
+	} {
+		w := e.do(req{method: "GET", path: tc.path})
+		if w.Code != tc.status {
+			t.Errorf("GET %s: %d %s, want %d", tc.path, w.Code, w.Body, tc.status)
+		}
+		checkDeclared(t, "GET", eventPath, w.Code)
+	}
+}
+
+// Idempotency-Key on writes: the same key and request replay the first
+// 202 and queue nothing; the key with another request (another body,
+// another event, another operation) is 409 and queues nothing; another
+// key is a new write.
+func TestCalendarWritesHonourIdempotencyKey(t *testing.T) {
+	q := &calendarQueue{}
+	e := calendarEnv(t, q)
+	const events = "/tenants/acme/mailboxes/ann@contoso.com/events"
+	key := map[string]string{"Idempotency-Key": "book-1"}
+	first := e.do(req{method: "POST", path: events, body: eventBody, header: key})
+	if first.Code != http.StatusAccepted {
+		t.Fatalf("first POST: %d %s", first.Code, first.Body)
+	}
+	again := e.do(req{method: "POST", path: events, body: eventBody, header: key})
+	if again.Code != http.StatusAccepted || again.Body.String() != first.Body.String() || again.Header().Get("Idempotent-Replayed") != "true" {
+		t.Errorf("replay: %d %q %s, want the first answer %s", again.Code, again.Header().Get("Idempotent-Replayed"), again.Body, first.Body)
+	}
+	if len(q.sent) != 1 {
+		t.Fatalf("%d messages queued after a replay, want 1", len(q.sent))
+	}
+	for _, tc := range []struct {
+		name string
+		r    req
+	}{
+		{"another body", req{method: "POST", path: events, body: strings.Replace(eventBody, "Oslo", "Bergen", 1), header: key}},
+		{"another mailbox", req{method: "POST", path: "/tenants/acme/mailboxes/bob@contoso.com/events", body: eventBody, header: key}},
+		{"a delete", req{method: "DELETE", path: events + "/trip-42", header: key}},
+	} {
+		w := e.do(tc.r)
+		if w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), "Idempotency-Key") {
+			t.Errorf("%s under the same key: %d %s, want 409 naming Idempotency-Key", tc.name, w.Code, w.Body)
+		}
+	}
+	if len(q.sent) != 1 {
+		t.Fatalf("%d messages queued, want still 1", len(q.sent))
+	}
+	delKey := map[string]string{"Idempotency-Key": "cancel-1"}
+	d1 := e.must(req{method: "DELETE", path: events + "/trip-42", header: delKey}, http.StatusAccepted)
+	d2 := e.must(req{method: "DELETE", path: events + "/trip-42", header: delKey}, http.StatusAccepted)
+	if d1["requestId"] != d2["requestId"] || len(q.sent) != 2 {
+		t.Errorf("delete replay: %v then %v, %d queued; want one delete", d1, d2, len(q.sent))
+	}
+	got := e.must(req{method: "GET", path: events + "/trip-42"}, http.StatusOK)
+	if hist, _ := got["history"].([]any); len(hist) != 2 {
+		t.Errorf("history %v, want the one upsert and the one delete", got["history"])
+	}
+	if w := e.do(req{method: "POST", path: events, body: eventBody, header: map[string]string{"Idempotency-Key": "bad key!"}}); w.Code != http.StatusBadRequest {
+		t.Errorf("malformed key: %d, want 400", w.Code)
+	}
+}
+
+// Without a stored answer (it expired, or was never saved), a keyed
+// request sent again is the same request: the write state accepts its id
+// once, so the event gets one write.
+func TestKeyedWriteAcceptedOnce(t *testing.T) {
+	q := &calendarQueue{}
+	e := calendarEnv(t, q)
+	const events = "/tenants/acme/mailboxes/ann@contoso.com/events"
+	key := map[string]string{"Idempotency-Key": "book-2"}
+	e.srv.idemTTL = -time.Second // stored answers expire at once (the store's clock stands still)
+	first := e.must(req{method: "POST", path: events, body: eventBody, header: key}, http.StatusAccepted)
+	second := e.must(req{method: "POST", path: events, body: eventBody, header: key}, http.StatusAccepted)
+	if len(q.sent) != 2 {
+		t.Fatalf("%d messages queued, want the request queued again (no stored answer to replay)", len(q.sent))
+	}
+	if first["requestId"] != second["requestId"] {
+		t.Errorf("request ids %v and %v, want the same request", first["requestId"], second["requestId"])
+	}
+	got := e.must(req{method: "GET", path: events + "/trip-42"}, http.StatusOK)
+	if hist, _ := got["history"].([]any); len(hist) != 1 {
+		t.Errorf("history %v, want one request", got["history"])
+	}
+}
+
+// The tracking answer for each state of the latest request: written
+// upserts name the Exchange item and change key, retrying says when the
+// next attempt comes, failed gives the reason code.
+func TestEventWriteTrackingStates(t *testing.T) {
+	at := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		last domain.WriteRecord
+		want map[string]any
+	}{
+		{"written upsert", domain.WriteRecord{Op: domain.WriteUpsert, Status: domain.WriteWritten, Result: domain.EventUpdated, Attempts: 1},
+			map[string]any{"state": "written", "itemId": "AAMk-1", "changeKey": "CQAA-7", "attempts": float64(1)}},
+		{"written delete", domain.WriteRecord{Op: domain.WriteDelete, Status: domain.WriteWritten, Result: domain.EventDeleted, Attempts: 1},
+			map[string]any{"state": "written", "itemId": nil, "changeKey": nil}},
+		{"retrying", domain.WriteRecord{Op: domain.WriteUpsert, Status: domain.WriteRetrying, Attempts: 2, NextAttemptAt: at.Add(24 * time.Hour), ReasonCode: "throttled", Reason: "throttled (ErrorServerBusy)"},
+			map[string]any{"state": "retrying", "attempts": float64(2), "nextAttemptAt": "2026-11-24T08:00:00Z", "reasonCode": "throttled", "itemId": nil}},
+		{"failed", domain.WriteRecord{Op: domain.WriteDelete, Status: domain.WriteFailed, Attempts: 1, ReasonCode: "not_found", Reason: "not_found: no event"},
+			map[string]any{"state": "failed", "reasonCode": "not_found", "nextAttemptAt": nil}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := calendarEnv(t, &calendarQueue{})
+			_, err := e.store.UpdateWriteState(context.Background(), "acme", "ann@contoso.com", "trip-42", func(st *domain.WriteState) error {
+				st.LastSeq, st.AppliedSeq, st.ItemID, st.ChangeKey = 2, 1, "AAMk-1", "CQAA-7"
+				first := domain.WriteRecord{RequestID: "r1", Seq: 1, Op: domain.WriteUpsert, AcceptedAt: at, Status: domain.WriteWritten, Result: domain.EventCreated, Attempts: 1, UpdatedAt: at}
+				last := tc.last
+				last.RequestID, last.Seq, last.AcceptedAt, last.UpdatedAt = "r2", 2, at, at
+				st.Requests = []domain.WriteRecord{first, last}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := e.must(req{method: "GET", path: "/tenants/acme/mailboxes/ann@contoso.com/events/trip-42"}, http.StatusOK)
+			if got["requestId"] != "r2" || len(got["history"].([]any)) != 2 {
+				t.Errorf("answer %v: want the latest request r2 and both in the history", got)
+			}
+			for k, v := range tc.want {
+				if got[k] != v {
+					t.Errorf("%s = %v, want %v (answer %v)", k, got[k], v, got)
+				}
+			}
+		})
 	}
 }

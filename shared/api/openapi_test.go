@@ -118,6 +118,8 @@ func TestOpenAPIMatchesBodies(t *testing.T) {
 		{"AuditEntry", reflect.TypeFor[domain.AuditEntry]()},
 		{"WriteEvent", reflect.TypeFor[putEventRequest]()},
 		{"WriteAccepted", reflect.TypeFor[writeAccepted]()},
+		{"EventWrite", reflect.TypeFor[eventWriteView]()},
+		{"WriteRecord", reflect.TypeFor[domain.WriteRecord]()},
 		{"Change", reflect.TypeFor[domain.Change]()},
 		{"AddMailboxesResult", reflect.TypeFor[addMailboxesResponse]()},
 		{"AvailabilityRequest", reflect.TypeFor[availabilityRequest]()},

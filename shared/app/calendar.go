@@ -53,6 +53,10 @@ type EventInput struct {
 	Body            string
 	Attendees       []domain.Address
 	SendInvitations bool
+	// RequestID, when set, names the request instead of a random id: the
+	// API derives it from an Idempotency-Key, so the same request sent
+	// twice is accepted once (see acceptWrite).
+	RequestID string
 }
 
 // CalendarRequests validates calendar writes and queues them.
@@ -70,17 +74,23 @@ func (c *CalendarRequests) RequestPut(ctx context.Context, tenantID, address str
 		return domain.WriteRequest{}, verr
 	}
 	return c.enqueue(ctx, tenantID, address, domain.WriteRequest{
-		ClientEventID: in.ClientEventID, Op: domain.WriteUpsert, Event: &ev, Notify: in.SendInvitations,
+		ID: in.RequestID, ClientEventID: in.ClientEventID, Op: domain.WriteUpsert, Event: &ev, Notify: in.SendInvitations,
 	})
 }
 
 // RequestDelete queues the deletion of an event Mailbridge wrote earlier.
 func (c *CalendarRequests) RequestDelete(ctx context.Context, tenantID, address, clientEventID string, sendCancellations bool) (domain.WriteRequest, error) {
+	return c.RequestDeleteAs(ctx, "", tenantID, address, clientEventID, sendCancellations)
+}
+
+// RequestDeleteAs is RequestDelete under a request id the caller chose
+// (EventInput.RequestID); "" draws one.
+func (c *CalendarRequests) RequestDeleteAs(ctx context.Context, requestID, tenantID, address, clientEventID string, sendCancellations bool) (domain.WriteRequest, error) {
 	if verr := ValidateClientEventID(clientEventID); verr != nil {
 		return domain.WriteRequest{}, verr
 	}
 	return c.enqueue(ctx, tenantID, address, domain.WriteRequest{
-		ClientEventID: clientEventID, Op: domain.WriteDelete, Notify: sendCancellations,
+		ID: requestID, ClientEventID: clientEventID, Op: domain.WriteDelete, Notify: sendCancellations,
 	})
 }
 
@@ -107,15 +117,23 @@ func (c *CalendarRequests) enqueue(ctx context.Context, tenantID, address string
 	} else if err != nil {
 		return req, internal(err, "reading the mailbox")
 	}
-	req.ID = newWriteRequestID()
+	if req.ID == "" {
+		req.ID = newWriteRequestID()
+	}
 	req.TenantID = tenantID
 	req.Mailbox = addr
 	req.RequestedAt = c.Clock.Now().UTC()
+	// Numbered before it is queued, so the writer can tell which of two
+	// requests for the event came later however the queue delivers them.
+	if err := acceptWrite(ctx, c.Store, &req); err != nil {
+		return req, &domain.Error{Code: domain.CodeUnavailable, Message: "the calendar write could not be recorded; try again", Err: err}
+	}
 	body, err := json.Marshal(req)
 	if err != nil {
 		return req, internal(err, "encoding the write request")
 	}
 	if err := c.Queue.SendBatch(ctx, []domain.QueueMessage{{Body: body}}); err != nil {
+		_ = notQueued(ctx, c.Store, req, c.Clock.Now().UTC())
 		return req, &domain.Error{Code: domain.CodeUnavailable, Message: "the calendar write could not be queued; try again", Err: err}
 	}
 	return req, nil

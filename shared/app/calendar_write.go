@@ -50,6 +50,9 @@ type CalendarWrites struct {
 	Retries   domain.RetryScheduler
 	Clock     domain.Clock
 	Log       *slog.Logger
+	// Pause waits d (or until ctx ends) while another request of the same
+	// event holds its lease; nil: a real timer. Tests pass a fake.
+	Pause func(ctx context.Context, d time.Duration) error
 }
 
 // failure is a classified failed attempt.
@@ -60,6 +63,7 @@ type failure struct {
 	// instead of waiting a calendar-retry interval meant for Exchange.
 	infra   bool
 	backOff time.Duration
+	code    string // machine-readable reason (write tracking's reasonCode); empty: derived from reason
 	reason  string // for the audit trail, the log and the execution output: no secrets
 	err     error  // cause, for the log only
 }
@@ -110,6 +114,9 @@ func (w *CalendarWrites) attempt(ctx context.Context, req domain.WriteRequest, r
 	t, mode, written, f := w.write(ctx, req)
 	if f != nil && f.infra && queued {
 		log.Warn("calendar write: storage unavailable; the queue redelivers", "reason", f.reason, "error", errText(f.err))
+		if t.ID != "" && req.Seq > 0 {
+			w.record(ctx, req, res, written, f)
+		}
 		return res, f
 	}
 	now := w.Clock.Now().UTC()
@@ -131,6 +138,9 @@ func (w *CalendarWrites) attempt(ctx context.Context, req domain.WriteRequest, r
 		}
 	}
 	if t.ID != "" {
+		if req.Seq > 0 {
+			w.record(ctx, req, res, written, f)
+		}
 		w.audit(ctx, req, mode, res, now)
 	}
 	return res, f
@@ -160,6 +170,16 @@ func (w *CalendarWrites) write(ctx context.Context, req domain.WriteRequest) (do
 		return t, t.AccessMode, domain.EventWrite{}, &failure{retryable: true, infra: true, reason: "store unavailable", err: err}
 	}
 	mode := mailboxMode(t, mb)
+	var c claimed
+	if req.Seq > 0 {
+		var f *failure
+		if c, f = w.claim(ctx, req); f != nil {
+			return t, mode, domain.EventWrite{}, f
+		}
+		if c.superseded {
+			return t, mode, domain.EventWrite{Result: domain.EventSuperseded}, nil
+		}
+	}
 	cred, err := w.Secrets.GetCredential(ctx, t.ID)
 	switch {
 	case domain.IsNotFound(err):
@@ -175,6 +195,11 @@ func (w *CalendarWrites) write(ctx context.Context, req domain.WriteRequest) (do
 	var res domain.EventWrite
 	if req.Op == domain.WriteDelete {
 		res, err = cw.DeleteEvent(ctx, ref, req.ClientEventID, req.Notify, req.RequestedAt)
+		if c.nothingApplied && (errors.Is(err, domain.ErrEventNotFound) || domain.IsNotFound(err)) {
+			// The earlier requests for the event were never applied (and
+			// now never will be): there is nothing to delete, as asked.
+			res, err = domain.EventWrite{Result: domain.EventDeleted}, nil
+		}
 	} else {
 		res, err = cw.PutEvent(ctx, ref, req.ClientEventID, *req.Event, req.Notify, req.RequestedAt)
 	}
@@ -201,7 +226,7 @@ func mailboxMode(t domain.Tenant, mb domain.Mailbox) domain.AccessMode {
 // everything an admin or the client must fix is not.
 func classifyWriteError(err error) *failure {
 	if errors.Is(err, domain.ErrEventNotFound) || domain.IsNotFound(err) {
-		return &failure{reason: "not_found: " + domain.ErrEventNotFound.Message, err: err}
+		return &failure{code: "not_found", reason: "not_found: " + domain.ErrEventNotFound.Message, err: err}
 	}
 	ae := domain.AccessErrorOf(err)
 	reason := string(ae.Kind)
@@ -210,9 +235,9 @@ func classifyWriteError(err error) *failure {
 	}
 	switch ae.Kind {
 	case domain.AccessThrottled, domain.AccessTransient:
-		return &failure{retryable: true, backOff: ae.RetryAfter, reason: reason, err: err}
+		return &failure{retryable: true, backOff: ae.RetryAfter, code: string(ae.Kind), reason: reason, err: err}
 	}
-	return &failure{reason: reason, err: err}
+	return &failure{code: string(ae.Kind), reason: reason, err: err}
 }
 
 // retryHorizon is the start the retry rule races against.

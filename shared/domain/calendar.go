@@ -47,6 +47,10 @@ type WriteRequest struct {
 	// RequestedAt orders requests for one event: a write never replaces
 	// what a later request wrote (a late retry must not undo a newer edit).
 	RequestedAt time.Time `json:"requestedAt"`
+	// Seq is the request's number among the requests for its client
+	// event (WriteState.LastSeq when it was accepted); 0 on requests
+	// queued before sequence numbers existed, which skip the check.
+	Seq int64 `json:"seq,omitempty"`
 }
 
 // EventWriteResult is what a calendar write did.
@@ -63,8 +67,9 @@ const (
 
 // EventWrite reports one successful calendar write.
 type EventWrite struct {
-	Result EventWriteResult
-	ItemID string // the Exchange item id (empty after a delete)
+	Result    EventWriteResult
+	ItemID    string // the Exchange item id (empty after a delete)
+	ChangeKey string // the item's change key after the write, when Exchange answered it
 }
 
 // ErrEventNotFound: the mailbox holds no item carrying Mailbridge's mark

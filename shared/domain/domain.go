@@ -350,6 +350,10 @@ type Item struct {
 	Organizer   *Address  `json:"organizer,omitempty"`
 	Attendees   []Address `json:"attendees,omitempty"`
 	IsRecurring bool      `json:"isRecurring,omitempty"`
+	// ClientEventID is the client's event id of an event Mailbridge wrote
+	// (its marker property), so a client tells its own writes from the
+	// user's events; empty for every other item.
+	ClientEventID string `json:"clientEventId,omitempty"`
 
 	// contacts
 	DisplayName string   `json:"displayName,omitempty"`

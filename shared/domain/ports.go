@@ -266,6 +266,7 @@ type Store interface {
 	ItemStore
 	AuditStore
 	IdempotencyStore
+	WriteStateStore
 }
 
 // SecretStore keeps one credential per tenant.

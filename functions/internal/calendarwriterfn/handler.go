@@ -24,9 +24,10 @@ type writes interface {
 }
 
 // recordBudget is the time one queued write may need (FindItem plus one
-// write, each bounded by the EWS client's timeout). Records that would not
-// fit before the Lambda's deadline are handed back to the queue unprocessed.
-const recordBudget = 45 * time.Second
+// write, each bounded by the EWS client's timeout, plus up to 10 s waiting
+// for another writer of the same event). Records that would not fit before
+// the Lambda's deadline are handed back to the queue unprocessed.
+const recordBudget = 55 * time.Second
 
 // handler serves both ways the function is invoked: an SQS event from the
 // calendar-writes queue (first attempts), and a direct invocation by the

@@ -29,7 +29,9 @@
 //	B#<tenantID>#<address> F#<seq:020d>        d, at | gap, at    mailbox feed entry, or gap marker (ttl with FeedRetention)
 //	B#<tenantID>#<address> R#<fh>#<resync>#<h> z, ttl             ids a recovery resync saw (see below)
 //	B#<tenantID>#<address> X#<immutableID>     to                 immutable-id index: the stored item's id (aliases.go)
+//	B#<tenantID>#<address> W#<clientEventID>   v, d               calendar write state (v = version for compare-and-swap; writestate.go)
 //	T#<tenantID>           K#<hash>            kpk, ksk, ttl      pointer to an idempotency record saved for the tenant
+//	T#<tenantID>           W#<address>         -                  the mailbox has calendar write states (how purge finds B#… of a mailbox never synced)
 //	K#<scope>              <key>               exp, val, tn, ttl  idempotency record (tn = the tenant it belongs to)
 //
 // Tenant ids may not contain '#', so the partitions of two tenants never

@@ -161,7 +161,8 @@ func (s *Store) PurgeTenant(ctx context.Context, id string) error {
 		ConsistentRead:            aws.Bool(true),
 	}, func(it item) bool {
 		sk := getS(it, "sk")
-		if len(sk) > 2 && (sk[:2] == "M#" || sk[:2] == "H#") && !seen[sk[2:]] {
+		// M#: registered; H#: has a feed; W#: has calendar write states.
+		if len(sk) > 2 && (sk[:2] == "M#" || sk[:2] == "H#" || sk[:2] == "W#") && !seen[sk[2:]] {
 			seen[sk[2:]] = true
 			boxes = append(boxes, sk[2:])
 		}

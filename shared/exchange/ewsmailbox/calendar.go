@@ -172,7 +172,7 @@ func (w *Writer) PutEvent(ctx context.Context, m domain.MailboxRef, clientEventI
 		if err != nil {
 			return domain.EventWrite{}, classify(useWrite, err, "")
 		}
-		return domain.EventWrite{Result: domain.EventCreated, ItemID: ref.ID}, nil
+		return domain.EventWrite{Result: domain.EventCreated, ItemID: ref.ID, ChangeKey: ref.ChangeKey}, nil
 	}
 	if found.stamp.After(requestedAt) {
 		return domain.EventWrite{Result: domain.EventSuperseded, ItemID: found.ref.ID}, nil
@@ -194,7 +194,7 @@ func (w *Writer) PutEvent(ctx context.Context, m domain.MailboxRef, clientEventI
 	if err := deleteItems(ctx, cl, t, found.dups, send); err != nil {
 		return domain.EventWrite{}, err
 	}
-	return domain.EventWrite{Result: domain.EventUpdated, ItemID: ref.ID}, nil
+	return domain.EventWrite{Result: domain.EventUpdated, ItemID: ref.ID, ChangeKey: ref.ChangeKey}, nil
 }
 
 // DeleteEvent implements domain.CalendarWriter: one FindItem, one

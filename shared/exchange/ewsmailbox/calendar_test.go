@@ -24,6 +24,8 @@ var start = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 type calEnv struct {
 	sim    *ewssim.Sim
 	writer domain.CalendarWriter
+	tenant domain.Tenant
+	cred   domain.Credential
 }
 
 // newCalEnv serves a simulator with two mailboxes; the service account may
@@ -52,7 +54,7 @@ func newCalEnv(t *testing.T) *calEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &calEnv{sim: sim, writer: w}
+	return &calEnv{sim: sim, writer: w, tenant: tenant, cred: cred}
 }
 
 func imp(addr string) domain.MailboxRef {
@@ -352,5 +354,33 @@ func TestRedeliveredDeleteIsDone(t *testing.T) {
 	}
 	if len(e.calendar(t, ann)) != 0 || len(refs) != 1 {
 		t.Errorf("calendar %d items, Deleted Items %d; want 0 and 1", len(e.calendar(t, ann)), len(refs))
+	}
+}
+
+// The synced item of an event Mailbridge wrote carries its client event
+// id (read from the marker with the item), so a client tells its own
+// writes from the user's events; the user's own item carries none.
+func TestSyncedEventCarriesItsClientEventID(t *testing.T) {
+	e := newCalEnv(t)
+	ctx := context.Background()
+	written, err := e.writer.PutEvent(ctx, imp(ann), "trip-1", trip("Flight to Oslo"), false, start.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	userID, _ := e.userItem(t, ann, "Flight to Oslo")
+	a, err := ewsmailbox.NewConnector(simOptions).Connect(ctx, e.tenant, e.cred)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, err := a.GetItems(ctx, imp(ann), domain.KindCalendar, []string{written.ItemID, userID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, it := range items {
+		got[it.ID] = it.ClientEventID
+	}
+	if len(items) != 2 || got[written.ItemID] != "trip-1" || got[userID] != "" {
+		t.Errorf("clientEventId by item: %v; want trip-1 on Mailbridge's event and none on the user's", got)
 	}
 }

@@ -12,6 +12,9 @@ import (
 	"github.com/mailbridge/mailbridge/shared/exchange/ews"
 )
 
+// maxClientEventID is the longest client event id the API accepts.
+const maxClientEventID = 128
+
 // Normalize maps an EWS item to the change feed's domain.Item. The kind
 // follows the item's own element, not its folder: meeting requests in the
 // inbox are messages, a contact group in the contacts folder a contact.
@@ -29,6 +32,10 @@ func Normalize(it ews.Item) domain.Item {
 		out.TimeZone = it.StartTimeZone
 		out.Location = it.Location
 		out.Organizer = address(it.Organizer)
+		if id := value(it, MarkerField); len(id) <= maxClientEventID {
+			// Longer is no id Mailbridge wrote (they are at most 128).
+			out.ClientEventID = id
+		}
 		for _, a := range slices.Concat(it.RequiredAttendees, it.OptionalAttendees) {
 			if addr := address(&a.Mailbox); addr != nil {
 				out.Attendees = append(out.Attendees, *addr)

@@ -128,10 +128,14 @@ func (a *Access) GetItems(ctx context.Context, m domain.MailboxRef, kind domain.
 	return items, nil
 }
 
+// calendarShape reads calendar items with Mailbridge's marker, so the
+// feed says which events Mailbridge wrote for which client event id.
+var calendarShape = ews.Shape{Base: ews.ShapeCalendar.Base, Fields: ews.ShapeCalendar.Fields, Extended: []ews.ExtendedField{MarkerField}}
+
 func shapeFor(kind domain.ItemKind) ews.Shape {
 	switch kind {
 	case domain.KindCalendar:
-		return ews.ShapeCalendar
+		return calendarShape
 	case domain.KindContact:
 		return ews.ShapeContact
 	}

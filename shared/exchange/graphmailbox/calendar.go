@@ -218,7 +218,7 @@ func (w *Writer) putEvent(ctx context.Context, m domain.MailboxRef, clientEventI
 		if err != nil {
 			return domain.EventWrite{}, classify(err, useWrite, "")
 		}
-		return domain.EventWrite{Result: domain.EventCreated, ItemID: created.ID}, nil
+		return domain.EventWrite{Result: domain.EventCreated, ItemID: created.ID, ChangeKey: created.ChangeKey}, nil
 	}
 	if found.stamp.After(requestedAt) {
 		return domain.EventWrite{Result: domain.EventSuperseded, ItemID: found.id}, nil
@@ -247,7 +247,7 @@ func (w *Writer) putEvent(ctx context.Context, m domain.MailboxRef, clientEventI
 	if id == "" {
 		id = found.id
 	}
-	return domain.EventWrite{Result: domain.EventUpdated, ItemID: id}, nil
+	return domain.EventWrite{Result: domain.EventUpdated, ItemID: id, ChangeKey: updated.ChangeKey}, nil
 }
 
 // DeleteEvent implements domain.CalendarWriter: the look-up, then one

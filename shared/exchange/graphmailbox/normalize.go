@@ -43,6 +43,9 @@ func NormalizeEvent(e graph.Event, folderID string) domain.Item {
 		End:       eventTime(e.End),
 		TimeZone:  windowsZone(e.OriginalStartTimeZone),
 		Organizer: address(e.Organizer),
+		// Present when the event was read with the marker (by id); the
+		// delta pages' events are marked by markEvents.
+		ClientEventID: clientEventID(e),
 	}
 	if e.Location != nil {
 		out.Location = e.Location.DisplayName

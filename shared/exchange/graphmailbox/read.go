@@ -278,6 +278,7 @@ func (a *Access) syncItems(ctx context.Context, m domain.MailboxRef, route, fold
 			return domain.ItemsPage{}, nil, invalidState("CalendarWindowExpired", folderID,
 				fmt.Errorf("the calendar window starting %s is older than %s", st.start.Format("2006-01-02"), a.opts.CalendarSlack))
 		}
+		var written []string // events an app created (with a transactionId): maybe Mailbridge
 		p, err := a.cl.EventsDelta(ctx, user, graph.EventsDeltaOptions{DeltaOptions: do, Start: st.start, End: st.start.Add(a.opts.CalendarBack + a.opts.CalendarAhead)})
 		if err != nil {
 			return domain.ItemsPage{}, nil, classify(err, useFolder, folderID)
@@ -295,7 +296,13 @@ func (a *Access) syncItems(ctx context.Context, m domain.MailboxRef, route, fold
 				it := NormalizeEvent(e, folderID)
 				items = append(items, it)
 				ref(it.ID, it.ChangeKey)
+				if e.TransactionID != "" && it.ClientEventID == "" {
+					written = append(written, it.ID)
+				}
 			}
+		}
+		if err := a.markEvents(ctx, user, items, written); err != nil {
+			return domain.ItemsPage{}, nil, err
 		}
 	case route == ContactsFolderID || strings.HasPrefix(route, contactSubfolderPrefix):
 		gid := strings.TrimPrefix(route, contactSubfolderPrefix)
@@ -451,7 +458,11 @@ func (a *Access) fetch(ctx context.Context, m domain.MailboxRef, kind domain.Ite
 	for chunk := range slices.Chunk(misses, graph.MaxBatchRequests) {
 		reqs := make([]graph.BatchRequest, len(chunk))
 		for i, id := range chunk {
-			reqs[i] = graph.BatchRequest{Method: "GET", URL: graph.ItemPath("users", m.Address, collection, id) + "?" + encodeQuery("$select", sel),
+			q := encodeQuery("$select", sel)
+			if kind == domain.KindCalendar {
+				q = encodeQuery("$select", sel, "$expand", expandMarker) // the marker in the same request
+			}
+			reqs[i] = graph.BatchRequest{Method: "GET", URL: graph.ItemPath("users", m.Address, collection, id) + "?" + q,
 				Headers: map[string]string{"Prefer": `outlook.timezone="UTC"`}}
 		}
 		resps, err := a.cl.Batch(ctx, m.Address, reqs)

@@ -245,3 +245,39 @@ func TestSimCheckAccess(t *testing.T) {
 		})
 	}
 }
+
+// The synced item of an event Mailbridge wrote carries its client event
+// id over Graph too (the delta page's events looked up with the marker),
+// on the first sync and after an update; the user's own event carries
+// none.
+func TestSimSyncedEventCarriesItsClientEventID(t *testing.T) {
+	e := newSimEnv(t)
+	ctx := context.Background()
+	ref := domain.MailboxRef{Address: alice, Mode: domain.AccessApplication}
+	start := e.clock.now.Add(48 * time.Hour).Truncate(time.Minute)
+	if _, err := e.writer().PutEvent(ctx, ref, "trip-1", domain.EventSpec{Subject: "Flight LH 123", Start: start, End: start.Add(time.Hour)}, false, e.clock.now); err != nil {
+		t.Fatal(err)
+	}
+	e.add(alice, "calendar", ewssim.Item{Kind: ewssim.KindCalendar, Subject: "Dentist", Start: start, End: start.Add(time.Hour)})
+	m := newMirror()
+	check := func(wantSubject string) {
+		t.Helper()
+		if err := m.sync(ctx, e.access(), alice); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, it := range m.items {
+			if it.Kind == domain.KindCalendar {
+				got[it.Subject] = it.ClientEventID
+			}
+		}
+		if len(got) != 2 || got[wantSubject] != "trip-1" || got["Dentist"] != "" {
+			t.Errorf("clientEventId by subject: %v; want trip-1 on %q only", got, wantSubject)
+		}
+	}
+	check("Flight LH 123")
+	if _, err := e.writer().PutEvent(ctx, ref, "trip-1", domain.EventSpec{Subject: "Flight LH 124", Start: start, End: start.Add(time.Hour)}, false, e.clock.now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	check("Flight LH 124")
+}

@@ -26,6 +26,7 @@
 //	  seen                   address 0x00 folderID 0x00 resync 0x00 itemID → nothing (ids a recovery resync saw)
 //	  aliases                address 0x00 immutableID → itemID (immutable-id index, see aliases.go)
 //	  jobs                   jobID → {expires, done} (finished mailboxes of a sync job that came back)
+//	  writes                 address 0x00 clientEventID → WriteState (calendar write ordering and tracking, writestate.go)
 //
 // Feed cursors are the decimal sequence number of the last entry read, the
 // same numbering for the tenant feed and each mailbox feed. Audit entries are

@@ -59,6 +59,7 @@ func Run(t *testing.T, newStore func(t *testing.T, opts Options) domain.Store) {
 	t.Run("FeedConcurrency", func(t *testing.T) { testFeedConcurrency(t, setup) })
 	t.Run("Audit", func(t *testing.T) { testAudit(t, setup) })
 	t.Run("Idempotency", func(t *testing.T) { testIdempotency(t, setup) })
+	t.Run("WriteState", func(t *testing.T) { testWriteState(t, setup) })
 	t.Run("PurgeTenant", func(t *testing.T) { testPurge(t, setup) })
 	t.Run("Recovery", func(t *testing.T) { testRecovery(t, setup) })
 	t.Run("ImmutableIndex", func(t *testing.T) { testImmutableIndex(t, setup) })
