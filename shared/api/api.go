@@ -155,9 +155,9 @@ func New(d Deps) http.Handler {
 	if s.verifyTimeout == 0 {
 		s.verifyTimeout = 20 * time.Second
 	}
-	all := routes
+	all := slices.Concat(routes, itemRoutes)
 	if d.CalendarQueue != nil {
-		all = slices.Concat(routes, calendarRoutes(&app.CalendarRequests{Store: d.Store, Queue: d.CalendarQueue, Clock: clock}))
+		all = slices.Concat(all, calendarRoutes(&app.CalendarRequests{Store: d.Store, Queue: d.CalendarQueue, Clock: clock}))
 	}
 	allowed := map[string][]string{}
 	for _, rt := range all {

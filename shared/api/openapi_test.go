@@ -78,7 +78,7 @@ func parseOpenAPI() (map[string][]int, openAPIDoc, error) {
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	doc, _ := documentedStatuses(t)
 	served := map[string][]int{}
-	for _, rt := range slices.Concat(routes, calendarRoutes(nil)) {
+	for _, rt := range slices.Concat(routes, itemRoutes, calendarRoutes(nil)) {
 		served[rt.method+" "+rt.path] = rt.statuses
 	}
 	for op, codes := range served {
@@ -119,6 +119,8 @@ func TestOpenAPIMatchesBodies(t *testing.T) {
 		{"WriteEvent", reflect.TypeFor[putEventRequest]()},
 		{"WriteAccepted", reflect.TypeFor[writeAccepted]()},
 		{"Change", reflect.TypeFor[domain.Change]()},
+		{"Item", reflect.TypeFor[domain.Item]()},
+		{"Address", reflect.TypeFor[domain.Address]()},
 		{"AddMailboxesResult", reflect.TypeFor[addMailboxesResponse]()},
 	}
 	for _, tc := range tests {

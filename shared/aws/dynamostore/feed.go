@@ -202,7 +202,7 @@ func (s *Store) feedEntry(pk string, seq int64, cursor string, ch domain.Change)
 func chunkSize(entries []storeplan.Entry) int {
 	itemsSeen := map[string]bool{}
 	aliasSeen := map[string]bool{}
-	actions, size := 0, 0
+	actions, size := 1, 0 // the fence check (items.go)
 	for i, e := range entries {
 		add := 2
 		if !itemsSeen[e.ItemID] {
@@ -314,6 +314,7 @@ func (s *Store) writeChunk(ctx context.Context, tenantID, mailbox string, items 
 		actions = append(actions, types.TransactWriteItem{Put: s.aliasPut(mpk, index, x, id)})
 	}
 	actions = append(actions, feed...)
+	actions = append(actions, s.fenceCheck(tenantID, mailbox, mfirst))
 	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: actions})
 	if err != nil {
 		var tce *types.TransactionCanceledException

@@ -1,0 +1,118 @@
+package storetest
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+)
+
+// The listing a consumer bootstraps a mirror from (domain.ItemLister).
+
+func itemIDs(items []domain.Item) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = it.ID + " " + it.ChangeKey
+	}
+	return out
+}
+
+func listItems(t *testing.T, s domain.Store, q domain.ItemQuery, limit int) []domain.Item {
+	t.Helper()
+	q.Limit = limit
+	return listAll(t, "ListItems", limit, func(after string) ([]domain.Item, string, error) {
+		q.After = after
+		return s.ListItems(ctx, q)
+	})
+}
+
+func calendarCreate(id, ck string) domain.ItemChange {
+	return domain.ItemChange{Kind: domain.ChangeCreate, ItemID: id, ChangeKey: ck, Item: &domain.Item{
+		ID: id, ChangeKey: ck, Kind: domain.KindCalendar, FolderID: "calendar-id", Subject: "Meeting " + id,
+		Start: Start, End: Start.Add(30 * 60e9),
+	}}
+}
+
+func testItems(t *testing.T, setup setupFunc) {
+	t.Run("lists the current version of live items in id order, by kind, this mailbox only", func(t *testing.T) {
+		s, _ := setup(t)
+		apply(t, s, "acme", ann, create("i3", "c1"), create("i1", "c1"), create("i2", "c1"), create("i5", "c1"), calendarCreate("e1", "k1"))
+		apply(t, s, "acme", ann, update("i2", "c2"), del("i5"))
+		apply(t, s, "acme", bob, create("b1", "c1"))
+		apply(t, s, "other", ann, create("o1", "c1"))
+		for _, limit := range []int{1, 2, 100} {
+			got := itemIDs(listItems(t, s, domain.ItemQuery{TenantID: "acme", Mailbox: ann}, limit))
+			want := []string{"e1 k1", "i1 c1", "i2 c2", "i3 c1"}
+			if !slices.Equal(got, want) {
+				t.Fatalf("limit %d: listed %v, want %v", limit, got, want)
+			}
+		}
+		if got := itemIDs(listItems(t, s, domain.ItemQuery{TenantID: "acme", Mailbox: ann, Kind: domain.KindMessage}, 2)); !slices.Equal(got, []string{"i1 c1", "i2 c2", "i3 c1"}) {
+			t.Fatalf("messages: %v", got)
+		}
+		if got := itemIDs(listItems(t, s, domain.ItemQuery{TenantID: "acme", Mailbox: ann, Kind: domain.KindCalendar}, 2)); !slices.Equal(got, []string{"e1 k1"}) {
+			t.Fatalf("calendar items: %v", got)
+		}
+		if got := listItems(t, s, domain.ItemQuery{TenantID: "acme", Mailbox: "nobody@acme.example"}, 10); len(got) != 0 {
+			t.Fatalf("a mailbox without items lists %v", itemIDs(got))
+		}
+		full := listItems(t, s, domain.ItemQuery{TenantID: "acme", Mailbox: ann}, 10)
+		if it := full[2]; it.Subject != message("i2", "c2").Subject || it.From == nil || it.From.Email != "ann@example.com" {
+			t.Fatalf("listed item lost its fields: %+v", it)
+		}
+	})
+
+	t.Run("the feed from the position taken before a listing holds exactly the later changes", func(t *testing.T) {
+		s, _ := setup(t)
+		pos, err := s.FeedPosition(ctx, "acme", ann)
+		must(t, err)
+		if pos != "" {
+			t.Fatalf("position of an empty feed %q, want the start", pos)
+		}
+		apply(t, s, "acme", ann, create("i1", "c1"), create("i2", "c1"))
+		apply(t, s, "acme", bob, create("b1", "c1"))
+		pos, err = s.FeedPosition(ctx, "acme", ann)
+		must(t, err)
+		if rest, _ := readAll(t, s, domain.FeedQuery{TenantID: "acme", Mailbox: ann, Cursor: pos}, 10); len(rest) != 0 {
+			t.Fatalf("feed after the position holds %v before anything changed", summary(rest))
+		}
+		apply(t, s, "acme", ann, update("i1", "c2"), del("i2"), create("i3", "c1"))
+		apply(t, s, "acme", bob, create("b2", "c1"))
+		rest, _ := readAll(t, s, domain.FeedQuery{TenantID: "acme", Mailbox: ann, Cursor: pos}, 2)
+		want := []string{ann + " update i1 c2", ann + " delete i2", ann + " create i3 c1"}
+		if got := summary(rest); !slices.Equal(got, want) {
+			t.Fatalf("feed after the position:\n%v\nwant\n%v", got, want)
+		}
+		// The position is a mailbox feed cursor: the tenant feed, or
+		// another mailbox's, refuses it.
+		_, _, err = s.ReadFeed(ctx, domain.FeedQuery{TenantID: "acme", Cursor: pos})
+		wantCode(t, err, domain.CodeInvalid, "tenant feed read with a mailbox position")
+		_, _, err = s.ReadFeed(ctx, domain.FeedQuery{TenantID: "acme", Mailbox: bob, Cursor: pos})
+		wantCode(t, err, domain.CodeInvalid, "another mailbox's feed read with the position")
+	})
+
+	t.Run("forgotten items are news again; feeds and other mailboxes keep theirs", func(t *testing.T) {
+		s, _ := setup(t)
+		apply(t, s, "acme", ann, create("i1", "c1"), create("i2", "c1"))
+		apply(t, s, "acme", ann, del("i2"))
+		apply(t, s, "acme", bob, create("b1", "c1"))
+		before, _ := readAll(t, s, domain.FeedQuery{TenantID: "acme"}, 100)
+		must(t, s.ForgetItems(ctx, "acme", ann))
+		must(t, s.ForgetItems(ctx, "acme", ann)) // again: nothing left, no error
+		if got := listItems(t, s, domain.ItemQuery{TenantID: "acme", Mailbox: ann}, 10); len(got) != 0 {
+			t.Fatalf("after ForgetItems: %v", itemIDs(got))
+		}
+		if got := itemIDs(listItems(t, s, domain.ItemQuery{TenantID: "acme", Mailbox: bob}, 10)); !slices.Equal(got, []string{"b1 c1"}) {
+			t.Fatalf("bob's items after forgetting ann's: %v", got)
+		}
+		after, _ := readAll(t, s, domain.FeedQuery{TenantID: "acme"}, 100)
+		if !slices.Equal(summary(after), summary(before)) {
+			t.Fatalf("ForgetItems changed the feed:\n%v\nwant\n%v", summary(after), summary(before))
+		}
+		// The same versions again, including the deleted one's: creates,
+		// not replays (a re-added mailbox's full sync is announced).
+		if n := apply(t, s, "acme", ann, create("i1", "c1"), create("i2", "c1")); n != 2 {
+			t.Fatalf("re-created forgotten items appended %d changes, want 2", n)
+		}
+	})
+}
