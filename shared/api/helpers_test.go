@@ -327,7 +327,7 @@ func (e *env) note(pattern string, status int, h http.Header, body []byte) {
 	_ = h.Write(&b)
 	b.Write(body)
 	noteOutput(b.Bytes())
-	if slices.ContainsFunc(routes, func(rt route) bool { return rt.method+" "+rt.path == pattern }) {
+	if slices.ContainsFunc(slices.Concat(routes, itemRoutes), func(rt route) bool { return rt.method+" "+rt.path == pattern }) {
 		noteResponse(pattern, status)
 	}
 }
