@@ -1,0 +1,133 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"testing"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
+)
+
+// The listing pages through a mailbox's items; its cursors belong to the
+// listing (tenant, mailbox, kind filter) that returned them, and bad input
+// is a 400 naming the field.
+func TestItemListing(t *testing.T) {
+	e := newEnv(t)
+	e.onboard("contoso", basicCred("u", "Items-pw-1"), "alice@contoso.com", "carol@contoso.com")
+	e.onboard("globex", basicCred("u", "Items-pw-2"), "alice@contoso.com")
+	ctx := context.Background()
+	var changes []domain.ItemChange
+	for i := range 5 {
+		id := fmt.Sprintf("m%d", i)
+		changes = append(changes, domain.ItemChange{Kind: domain.ChangeCreate, ItemID: id, ChangeKey: "ck1", Item: &domain.Item{ID: id, ChangeKey: "ck1", Kind: domain.KindMessage, Subject: "hello " + id}})
+	}
+	changes = append(changes, domain.ItemChange{Kind: domain.ChangeCreate, ItemID: "c0", ChangeKey: "ck1", Item: &domain.Item{ID: "c0", ChangeKey: "ck1", Kind: domain.KindContact, DisplayName: "Carol"}})
+	for _, mb := range []string{"alice@contoso.com", "carol@contoso.com"} {
+		if _, err := e.store.ApplyChanges(ctx, "contoso", mb, changes); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := "/tenants/contoso/mailboxes/alice@contoso.com/items"
+
+	first := e.must(req{method: "GET", path: base + "?limit=4"}, 200)
+	if n := len(first["items"].([]any)); n != 4 {
+		t.Fatalf("first page has %d items, want 4", n)
+	}
+	feed, _ := first["feedCursor"].(string)
+	if feed == "" {
+		t.Fatal("listing of a mailbox with changes answers no feedCursor")
+	}
+	next := first["nextCursor"].(string)
+	second := e.must(req{method: "GET", path: base + "?limit=4&cursor=" + url.QueryEscape(next)}, 200)
+	if n := len(second["items"].([]any)); n != 2 || second["nextCursor"] != nil || second["feedCursor"] != feed {
+		t.Fatalf("second page = %v, want 2 items, no nextCursor and the first page's feedCursor", second)
+	}
+	// The feed from feedCursor holds nothing yet: everything is listed.
+	rest := e.must(req{method: "GET", path: "/tenants/contoso/mailboxes/alice@contoso.com/changes?cursor=" + url.QueryEscape(feed)}, 200)
+	if n := len(rest["changes"].([]any)); n != 0 {
+		t.Fatalf("feed after the listing's position has %d changes, want 0", n)
+	}
+	contacts := e.must(req{method: "GET", path: base + "?kind=contact"}, 200)
+	if items := contacts["items"].([]any); len(items) != 1 || items[0].(map[string]any)["displayName"] != "Carol" {
+		t.Fatalf("kind=contact = %v", contacts)
+	}
+	empty := e.must(req{method: "GET", path: "/tenants/globex/mailboxes/alice@contoso.com/items"}, 200)
+	if n := len(empty["items"].([]any)); n != 0 || empty["feedCursor"] != "" {
+		t.Fatalf("another tenant's same address lists %v", empty)
+	}
+
+	bad := []struct {
+		name, path, field string
+		status            int
+	}{
+		{"cursor of another mailbox", "/tenants/contoso/mailboxes/carol@contoso.com/items?cursor=" + url.QueryEscape(next), "cursor", 400},
+		{"cursor of another tenant", "/tenants/globex/mailboxes/alice@contoso.com/items?cursor=" + url.QueryEscape(next), "cursor", 400},
+		{"cursor of another kind filter", base + "?kind=message&cursor=" + url.QueryEscape(next), "cursor", 400},
+		{"feed cursor as listing cursor", base + "?cursor=" + url.QueryEscape(feed), "cursor", 400},
+		{"made-up cursor", base + "?cursor=m2", "cursor", 400},
+		{"unknown kind", base + "?kind=task", "kind", 400},
+		{"negative limit", base + "?limit=-1", "limit", 400},
+		{"limit too large", base + "?limit=1001", "limit", 400},
+		{"unknown parameter", base + "?since=2026-01-01", "since", 400},
+		{"mailbox not registered", "/tenants/contoso/mailboxes/nobody@contoso.com/items", "", 404},
+		{"unknown tenant", "/tenants/initech/mailboxes/alice@contoso.com/items", "", 404},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			out := e.must(req{method: "GET", path: tc.path}, tc.status)
+			if tc.field != "" {
+				if f := out["error"].(map[string]any)["field"]; f != tc.field {
+					t.Fatalf("field %v, want %s: %v", f, tc.field, out)
+				}
+			}
+		})
+	}
+}
+
+// Removing a mailbox appends a delete per current item to the feeds, and
+// adding it again starts from scratch: its items are announced as creates.
+func TestMailboxRemovalAnnouncesDeletes(t *testing.T) {
+	e := newEnv(t)
+	e.onboard("contoso", basicCred("u", "Items-pw-3"), "alice@contoso.com", "carol@contoso.com")
+	ctx := context.Background()
+	mk := func(id string) domain.ItemChange {
+		return domain.ItemChange{Kind: domain.ChangeCreate, ItemID: id, ChangeKey: "ck1", Item: &domain.Item{ID: id, ChangeKey: "ck1", Kind: domain.KindMessage, Subject: id}}
+	}
+	for _, mb := range []string{"alice@contoso.com", "carol@contoso.com"} {
+		if _, err := e.store.ApplyChanges(ctx, "contoso", mb, []domain.ItemChange{mk("a"), mk("b"), mk("c")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.store.ApplyChanges(ctx, "contoso", "alice@contoso.com", []domain.ItemChange{{Kind: domain.ChangeDelete, ItemID: "c"}}); err != nil {
+		t.Fatal(err)
+	}
+	head := e.must(req{method: "GET", path: "/tenants/contoso/changes?limit=1000"}, 200)["nextCursor"].(string)
+	e.must(req{method: "DELETE", path: "/tenants/contoso/mailboxes/alice@contoso.com"}, 204)
+	after := e.must(req{method: "GET", path: "/tenants/contoso/changes?cursor=" + url.QueryEscape(head)}, 200)["changes"].([]any)
+	var got []string
+	for _, c := range after {
+		ch := c.(map[string]any)
+		got = append(got, fmt.Sprint(ch["mailbox"], " ", ch["kind"], " ", ch["itemId"]))
+	}
+	if want := "[alice@contoso.com delete a alice@contoso.com delete b]"; fmt.Sprint(got) != want {
+		t.Fatalf("removal appended %v, want %s", got, want)
+	}
+	e.must(req{method: "GET", path: "/tenants/contoso/mailboxes/alice@contoso.com/items"}, 404)
+	carol := e.must(req{method: "GET", path: "/tenants/contoso/mailboxes/carol@contoso.com/items"}, 200)
+	if n := len(carol["items"].([]any)); n != 3 {
+		t.Fatalf("carol lists %d items after alice's removal, want 3", n)
+	}
+
+	e.addMailboxes("contoso", "alice@contoso.com")
+	// The first sync after the re-add reports the items as created again
+	// (same change keys, c included): each is news.
+	n, err := e.store.ApplyChanges(ctx, "contoso", "alice@contoso.com", []domain.ItemChange{mk("a"), mk("b"), mk("c")})
+	if err != nil || n != 3 {
+		t.Fatalf("full sync after the re-add appended %d, %v; want 3 creates", n, err)
+	}
+	listed := e.must(req{method: "GET", path: "/tenants/contoso/mailboxes/alice@contoso.com/items"}, 200)
+	if n := len(listed["items"].([]any)); n != 3 {
+		t.Fatalf("re-added mailbox lists %d items, want 3", n)
+	}
+}
