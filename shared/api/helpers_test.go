@@ -245,6 +245,9 @@ type env struct {
 	h       http.Handler
 	logs    *logSink
 	quiet   bool // fuzzing: record nothing for the suite-wide checks
+	// validate checks every answer against infra/openapi.yaml's response
+	// schemas (openapi_validate_test.go).
+	validate bool
 }
 
 type envOption func(*Deps)
@@ -316,6 +319,9 @@ func (e *env) do(r req) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
 	e.h.ServeHTTP(w, hr)
 	e.note(pattern, w.Code, w.Header(), w.Body.Bytes())
+	if e.validate {
+		checkResponse(e.t, hr, w)
+	}
 	return w
 }
 

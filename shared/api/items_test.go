@@ -14,6 +14,7 @@ import (
 // is a 400 naming the field.
 func TestItemListing(t *testing.T) {
 	e := newEnv(t)
+	e.validate = true
 	e.onboard("contoso", basicCred("u", "Items-pw-1"), "alice@contoso.com", "carol@contoso.com")
 	e.onboard("globex", basicCred("u", "Items-pw-2"), "alice@contoso.com")
 	ctx := context.Background()
@@ -89,6 +90,7 @@ func TestItemListing(t *testing.T) {
 // adding it again starts from scratch: its items are announced as creates.
 func TestMailboxRemovalAnnouncesDeletes(t *testing.T) {
 	e := newEnv(t)
+	e.validate = true
 	e.onboard("contoso", basicCred("u", "Items-pw-3"), "alice@contoso.com", "carol@contoso.com")
 	ctx := context.Background()
 	mk := func(id string) domain.ItemChange {
