@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/platform/storeplan"
 )
 
 // ItemPage is one page of a mailbox's current items and the mailbox feed
@@ -51,7 +50,7 @@ func (s *Tenants) ListItems(ctx context.Context, tenantID, mailbox, cursor strin
 	after, feed := "", ""
 	if cursor != "" {
 		var err error
-		if after, feed, err = storeplan.DecodeListCursor(cursor, tenantID, addr, string(kind)); err != nil {
+		if after, feed, err = domain.DecodeListCursor(cursor, tenantID, addr, string(kind)); err != nil {
 			return ItemPage{}, err
 		}
 	}
@@ -80,7 +79,7 @@ func (s *Tenants) ListItems(ctx context.Context, tenantID, mailbox, cursor strin
 	}
 	page := ItemPage{Items: items, FeedCursor: feed}
 	if next != "" {
-		page.NextCursor = storeplan.EncodeListCursor(tenantID, addr, string(kind), next, feed)
+		page.NextCursor = domain.EncodeListCursor(tenantID, addr, string(kind), next, feed)
 	}
 	return page, nil
 }

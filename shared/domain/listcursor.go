@@ -1,4 +1,4 @@
-package storeplan
+package domain
 
 import (
 	"crypto/sha256"
@@ -6,8 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strings"
-
-	"github.com/mailbridge/mailbridge/shared/domain"
 )
 
 // Item listing cursors (GET …/items). A listing is read page by page while
@@ -39,7 +37,7 @@ func EncodeListCursor(tenantID, mailbox, kind, after, feed string) string {
 // position of listing cursor c. A cursor that is malformed or from
 // another listing (tenant, mailbox or kind filter) is CodeInvalid.
 func DecodeListCursor(c, tenantID, mailbox, kind string) (after, feed string, err error) {
-	bad := domain.Invalid("cursor", "cursor is not one this listing returned (it may come from another mailbox, tenant or kind filter); list again without a cursor")
+	bad := Invalid("cursor", "cursor is not one this listing returned (it may come from another mailbox, tenant or kind filter); list again without a cursor")
 	p, check, ok := strings.Cut(c, ".")
 	if !ok || subtle.ConstantTimeCompare([]byte(check), []byte(listCheck(tenantID, mailbox, kind, p))) != 1 {
 		return "", "", bad
