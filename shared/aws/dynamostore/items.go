@@ -33,14 +33,14 @@ const fenceSK = "G"
 func fenceKey(tenantID, mailbox string) item { return key(mailboxPK(tenantID, mailbox), fenceSK) }
 
 // fenceCheck is the condition of a chunk whose first mailbox number is first.
-func (s *Store) fenceCheck(tenantID, mailbox string, first int64) types.TransactWriteItem {
-	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+func (s *Store) fenceCheck(tenantID, mailbox string, first int64) *types.ConditionCheck {
+	return &types.ConditionCheck{
 		TableName:                 s.table,
 		Key:                       fenceKey(tenantID, mailbox),
 		ConditionExpression:       aws.String("attribute_not_exists(#f) OR #f < :first"),
 		ExpressionAttributeNames:  map[string]string{"#f": "f"},
 		ExpressionAttributeValues: item{":first": num(first)},
-	}}
+	}
 }
 
 // FeedPosition reads the mailbox feed's head and raises the fence to it.
