@@ -425,8 +425,8 @@ func TestConsumerMirrorsTenantThroughListAndFeed(t *testing.T) {
 				t.Fatalf("removal of %s appended %d changes, the mirror held %d items", removed, len(after.Changes), held)
 			}
 			for _, ch := range after.Changes {
-				if ch.Kind != domain.ChangeDelete || ch.Mailbox != removed {
-					t.Fatalf("removal appended %s of %s in %s", ch.Kind, ch.ItemID, ch.Mailbox)
+				if ch.Kind != domain.ChangeDelete || ch.Mailbox != removed || ch.ItemKind == "" {
+					t.Fatalf("removal appended %s of %s (kind %q) in %s", ch.Kind, ch.ItemID, ch.ItemKind, ch.Mailbox)
 				}
 			}
 			s.mutate(rng, mbs[1:]...)

@@ -110,9 +110,9 @@ func TestMailboxRemovalAnnouncesDeletes(t *testing.T) {
 	var got []string
 	for _, c := range after {
 		ch := c.(map[string]any)
-		got = append(got, fmt.Sprint(ch["mailbox"], " ", ch["kind"], " ", ch["itemId"]))
+		got = append(got, fmt.Sprint(ch["mailbox"], " ", ch["kind"], " ", ch["itemId"], " ", ch["itemKind"]))
 	}
-	if want := "[alice@contoso.com delete a alice@contoso.com delete b]"; fmt.Sprint(got) != want {
+	if want := "[alice@contoso.com delete a message alice@contoso.com delete b message]"; fmt.Sprint(got) != want {
 		t.Fatalf("removal appended %v, want %s", got, want)
 	}
 	e.must(req{method: "GET", path: "/tenants/contoso/mailboxes/alice@contoso.com/items"}, 404)

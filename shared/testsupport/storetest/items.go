@@ -34,6 +34,7 @@ func calendarCreate(id, ck string) domain.ItemChange {
 }
 
 func testItems(t *testing.T, setup setupFunc) {
+	t.Run("deletes say the item's kind", func(t *testing.T) { testDeleteKinds(t, setup) })
 	t.Run("lists the current version of live items in id order, by kind, this mailbox only", func(t *testing.T) {
 		s, _ := setup(t)
 		apply(t, s, "acme", ann, create("i3", "c1"), create("i1", "c1"), create("i2", "c1"), create("i5", "c1"), calendarCreate("e1", "k1"))
@@ -115,4 +116,22 @@ func testItems(t *testing.T, setup setupFunc) {
 			t.Fatalf("re-created forgotten items appended %d changes, want 2", n)
 		}
 	})
+}
+
+// A delete says what kind of item went away, whether the item was stored
+// in the same batch or read back from storage.
+func testDeleteKinds(t *testing.T, setup setupFunc) {
+	s, _ := setup(t)
+	apply(t, s, "acme", ann, create("m1", "c1"), calendarCreate("e1", "k1"))
+	apply(t, s, "acme", ann, del("m1"), del("e1"))
+	apply(t, s, "acme", ann, calendarCreate("e2", "k1"), del("e2"))
+	feed, _ := readAll(t, s, domain.FeedQuery{TenantID: "acme", Mailbox: ann}, 100)
+	var got []string
+	for _, c := range feed {
+		got = append(got, string(c.Kind)+" "+c.ItemID+" "+string(c.ItemKind))
+	}
+	want := []string{"create m1 message", "create e1 calendar", "delete m1 message", "delete e1 calendar", "create e2 calendar", "delete e2 calendar"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("feed:\n%v\nwant\n%v", got, want)
+	}
 }
