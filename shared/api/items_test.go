@@ -133,3 +133,34 @@ func TestMailboxRemovalAnnouncesDeletes(t *testing.T) {
 		t.Fatalf("re-added mailbox lists %d items, want 3", n)
 	}
 }
+
+// Items an earlier registration left behind (a removal made before
+// removals retired items, or one that raced a sync) are retired when the
+// mailbox is added again: a mirror gets their deletes, and the first
+// sync's creates are news.
+func TestAddMailboxRetiresLeftoverItems(t *testing.T) {
+	e := newEnv(t)
+	e.validate = true
+	e.onboard("contoso", basicCred("u", "Items-pw-4"))
+	ctx := context.Background()
+	left := domain.ItemChange{Kind: domain.ChangeCreate, ItemID: "old", ChangeKey: "ck1", Item: &domain.Item{ID: "old", ChangeKey: "ck1", Kind: domain.KindContact, DisplayName: "Old"}}
+	if _, err := e.store.ApplyChanges(ctx, "contoso", "dave@contoso.com", []domain.ItemChange{left}); err != nil {
+		t.Fatal(err)
+	}
+	head := e.must(req{method: "GET", path: "/tenants/contoso/changes"}, 200)["nextCursor"].(string)
+	e.addMailboxes("contoso", "dave@contoso.com")
+	after := e.must(req{method: "GET", path: "/tenants/contoso/changes?cursor=" + url.QueryEscape(head)}, 200)["changes"].([]any)
+	if len(after) != 1 || after[0].(map[string]any)["kind"] != "delete" || after[0].(map[string]any)["itemKind"] != "contact" {
+		t.Fatalf("adding the mailbox appended %v, want the leftover's delete", after)
+	}
+	if n, err := e.store.ApplyChanges(ctx, "contoso", "dave@contoso.com", []domain.ItemChange{left}); err != nil || n != 1 {
+		t.Fatalf("first sync's create of the leftover: appended %d, %v; want 1", n, err)
+	}
+	// Adding it again while registered touches nothing.
+	if out := e.addMailboxes("contoso", "dave@contoso.com"); out["exists"] != 1.0 {
+		t.Fatalf("second add = %v", out)
+	}
+	if items := e.must(req{method: "GET", path: "/tenants/contoso/mailboxes/dave@contoso.com/items"}, 200)["items"].([]any); len(items) != 1 {
+		t.Fatalf("registered mailbox lists %v after a repeated add, want its item", items)
+	}
+}

@@ -128,5 +128,15 @@ func (s *Tenants) freshStart(ctx context.Context, tenantID, addr string) error {
 	if !domain.IsNotFound(err) {
 		return internal(err, "reading the mailbox")
 	}
+	// A mailbox feed with no change yet means nothing was ever stored for
+	// the address: one read instead of a listing and a forget (a bulk add
+	// of 1,000 new mailboxes pays it 1,000 times).
+	pos, err := s.Store.FeedPosition(ctx, tenantID, addr)
+	if err != nil {
+		return internal(err, "reading the feed position")
+	}
+	if pos == "" {
+		return nil
+	}
 	return s.retireItems(ctx, tenantID, addr)
 }

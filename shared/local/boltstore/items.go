@@ -89,21 +89,39 @@ func (s *Store) ForgetItems(_ context.Context, tenantID, mailbox string) error {
 	if err := checkTenantID(tenantID); err != nil {
 		return err
 	}
+	prefix := join(mailbox, nil)
+	names := [][]byte{bItems, bAliases, bSeen}
+	// keys collects what to delete (a bolt cursor must not delete under
+	// itself).
+	keys := func(tx *bolt.Tx, name []byte) [][]byte {
+		b := tenantBucket(tx, tenantID, name)
+		if b == nil {
+			return nil
+		}
+		var out [][]byte
+		c := b.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			out = append(out, append([]byte(nil), k...))
+		}
+		return out
+	}
+	// Nothing stored (the common case when a mailbox is added): no write
+	// transaction, so no fsync.
+	empty := true
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		for _, name := range names {
+			if len(keys(tx, name)) > 0 {
+				empty = false
+			}
+		}
+		return nil
+	}); err != nil || empty {
+		return err
+	}
 	return s.db.Update(func(tx *bolt.Tx) error {
-		prefix := join(mailbox, nil)
-		for _, name := range [][]byte{bItems, bAliases, bSeen} {
-			b := tenantBucket(tx, tenantID, name)
-			if b == nil {
-				continue
-			}
-			// Collect first: a bolt cursor must not delete under itself.
-			var keys [][]byte
-			c := b.Cursor()
-			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-				keys = append(keys, append([]byte(nil), k...))
-			}
-			for _, k := range keys {
-				if err := b.Delete(k); err != nil {
+		for _, name := range names {
+			for _, k := range keys(tx, name) {
+				if err := tenantBucket(tx, tenantID, name).Delete(k); err != nil {
 					return err
 				}
 			}
