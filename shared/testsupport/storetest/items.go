@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"fmt"
+	"maps"
 	"slices"
 	"testing"
 
@@ -35,6 +37,7 @@ func calendarCreate(id, ck string) domain.ItemChange {
 
 func testItems(t *testing.T, setup setupFunc) {
 	t.Run("deletes say the item's kind", func(t *testing.T) { testDeleteKinds(t, setup) })
+	t.Run("a listing taken during writes plus the feed from its position is the final state", func(t *testing.T) { testListingUnderWrites(t, setup) })
 	t.Run("lists the current version of live items in id order, by kind, this mailbox only", func(t *testing.T) {
 		s, _ := setup(t)
 		apply(t, s, "acme", ann, create("i3", "c1"), create("i1", "c1"), create("i2", "c1"), create("i5", "c1"), calendarCreate("e1", "k1"))
@@ -134,4 +137,74 @@ func testDeleteKinds(t *testing.T, setup setupFunc) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("feed:\n%v\nwant\n%v", got, want)
 	}
+}
+
+// A mirror made from a listing taken while a writer applies changes, then
+// caught up from the listing's feed position (upserts and deletes by id),
+// equals the stored items at the end: whatever the interleaving, nothing
+// is missed and nothing left over.
+func testListingUnderWrites(t *testing.T, setup setupFunc) {
+	s, _ := setup(t)
+	apply(t, s, "acme", ann, create("i00", "c0"), create("i01", "c0"), create("i02", "c0"))
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for r := range 40 {
+			id := fmt.Sprintf("i%02d", r%12)
+			ck := fmt.Sprintf("c%d", r+1)
+			var ch domain.ItemChange
+			switch r % 3 {
+			case 0, 1:
+				ch = update(id, ck)
+			default:
+				ch = del(fmt.Sprintf("i%02d", (r+5)%12))
+			}
+			if _, err = s.ApplyChanges(ctx, "acme", ann, []domain.ItemChange{ch, create(fmt.Sprintf("n%02d", r), "c1")}); err != nil {
+				break
+			}
+		}
+		done <- err
+	}()
+	type mirror struct {
+		items map[string]string
+		pos   string
+	}
+	var mirrors []mirror
+	for writing := true; writing; {
+		select {
+		case err := <-done:
+			must(t, err)
+			writing = false
+		default:
+		}
+		pos, err := s.FeedPosition(ctx, "acme", ann)
+		must(t, err)
+		m := mirror{items: map[string]string{}, pos: pos}
+		for _, it := range listItems(t, s, domain.ItemQuery{TenantID: "acme", Mailbox: ann}, 3) {
+			m.items[it.ID] = it.ChangeKey
+		}
+		mirrors = append(mirrors, m)
+	}
+	var want []string
+	for _, it := range listItems(t, s, domain.ItemQuery{TenantID: "acme", Mailbox: ann}, 100) {
+		want = append(want, it.ID+" "+it.ChangeKey)
+	}
+	for i, m := range mirrors {
+		rest, _ := readAll(t, s, domain.FeedQuery{TenantID: "acme", Mailbox: ann, Cursor: m.pos}, 7)
+		for _, c := range rest {
+			if c.Kind == domain.ChangeDelete {
+				delete(m.items, c.ItemID)
+			} else {
+				m.items[c.ItemID] = c.Item.ChangeKey
+			}
+		}
+		var got []string
+		for _, id := range slices.Sorted(maps.Keys(m.items)) {
+			got = append(got, id+" "+m.items[id])
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("mirror %d of %d (listing taken while writing) ends as\n%v\nthe store holds\n%v", i+1, len(mirrors), got, want)
+		}
+	}
+	t.Logf("%d listings taken while writing, each caught up to the stored items", len(mirrors))
 }
