@@ -26,6 +26,16 @@ type ItemLister interface {
 	// every change up to it, and reading the feed from it gives every
 	// change after it.
 	FeedPosition(ctx context.Context, tenantID, mailbox string) (string, error)
+	// TenantFeedPosition returns the cursor of the tenant feed's head (""
+	// when the feed has no change yet). It fences nothing by itself: a
+	// listing of the whole tenant calls FenceMailbox with it for each
+	// mailbox before it lists that mailbox's items.
+	TenantFeedPosition(ctx context.Context, tenantID string) (string, error)
+	// FenceMailbox makes every change of the mailbox at or before tenant
+	// feed position tenantCursor be in the stored items by the time it
+	// returns (a writer that took such a number and had not committed
+	// fails and appends under later numbers). "" fences nothing.
+	FenceMailbox(ctx context.Context, tenantID, mailbox, tenantCursor string) error
 	// ListItems pages through the mailbox's current items (deleted ones
 	// are not listed) in id order, reading what is committed (strongly
 	// consistent). next is the id to continue after, "" at the end.

@@ -318,7 +318,7 @@ func (s *Store) writeChunk(ctx context.Context, tenantID, mailbox string, items 
 		actions = append(actions, types.TransactWriteItem{Put: s.aliasPut(mpk, index, x, id)})
 	}
 	actions = append(actions, feed...)
-	actions = append(actions, types.TransactWriteItem{ConditionCheck: s.fenceCheck(tenantID, mailbox, mfirst)})
+	actions = append(actions, types.TransactWriteItem{ConditionCheck: s.fenceCheck(tenantID, mailbox, mfirst, tfirst)})
 	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: actions})
 	if err != nil {
 		var tce *types.TransactionCanceledException

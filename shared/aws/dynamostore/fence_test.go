@@ -65,3 +65,51 @@ func TestFeedPositionFencesWritersInFlight(t *testing.T) {
 		t.Fatalf("a later write: appended %d, %v", n, err)
 	}
 }
+
+// The same for a listing of the whole tenant: a writer that took its tenant
+// feed number before the listing's tenant position (its mailbox number may
+// come later) cannot commit once the listing fenced its mailbox, and its
+// retry lands in the tenant feed after the position.
+func TestFenceMailboxFencesTenantNumbers(t *testing.T) {
+	ctx := context.Background()
+	clock := storetest.NewClock(storetest.Start)
+	s := newTestStore(t, Options{Clock: clock, GapTimeout: time.Hour})
+	const tenant, mbx = "acme", "ann@acme.example"
+	if _, err := s.ApplyChanges(ctx, tenant, mbx, []domain.ItemChange{msg("a1")}); err != nil {
+		t.Fatal(err)
+	}
+	tFirst, err := s.allocate(ctx, tenantHead(tenant), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos, err := s.TenantFeedPosition(ctx, tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mFirst, err := s.allocate(ctx, mailboxHead(tenant, mbx), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FenceMailbox(ctx, tenant, mbx, pos); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := storeplan.Plan([]domain.ItemChange{msg("a2")}, nil)
+	_, err = s.writeChunk(ctx, tenant, mbx, map[string]itemRec{}, map[string]string{}, entries, tFirst, mFirst)
+	if !errors.Is(err, errLostRace) {
+		t.Fatalf("commit under a tenant number at or before the listing's position: %v, want errLostRace", err)
+	}
+	if _, err := s.ApplyChanges(ctx, tenant, mbx, []domain.ItemChange{msg("a2")}); err != nil {
+		t.Fatal(err)
+	}
+	cs, _, err := s.ReadFeed(ctx, domain.FeedQuery{TenantID: tenant, Cursor: pos})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := itemIDs(cs); !slices.Equal(got, []string{"a2"}) {
+		t.Fatalf("tenant feed after the listing's position %v, want [a2]", got)
+	}
+	// Another mailbox of the tenant is not fenced.
+	if n, err := s.ApplyChanges(ctx, tenant, "bob@acme.example", []domain.ItemChange{msg("b1")}); err != nil || n != 1 {
+		t.Fatalf("another mailbox's write: appended %d, %v", n, err)
+	}
+}

@@ -27,20 +27,73 @@ import (
 // returned. Cost: the ConditionCheck is one more transactional action per
 // chunk (billed like a 1 KB write, 2 WRU); the fence item is written only
 // by listings.
+//
+// A listing of the whole tenant answers a tenant feed position instead,
+// taken before its first page. The same item holds a second fence, tf, in
+// tenant feed numbers: FenceMailbox raises it to that position before the
+// listing reads the mailbox's items, and the writer's ConditionCheck also
+// requires its first tenant number to be above it. A writer of that mailbox
+// holding a tenant number at or before the position has either committed
+// before the mailbox is listed (it is in the listing) or fails (and appends
+// after the position). The fence is per mailbox, so writers of different
+// mailboxes never touch a common item (transactions on one item conflict).
 
 const fenceSK = "G"
 
 func fenceKey(tenantID, mailbox string) item { return key(mailboxPK(tenantID, mailbox), fenceSK) }
 
 // fenceCheck is the condition of a chunk whose first mailbox number is first.
-func (s *Store) fenceCheck(tenantID, mailbox string, first int64) *types.ConditionCheck {
+func (s *Store) fenceCheck(tenantID, mailbox string, mfirst, tfirst int64) *types.ConditionCheck {
 	return &types.ConditionCheck{
 		TableName:                 s.table,
 		Key:                       fenceKey(tenantID, mailbox),
-		ConditionExpression:       aws.String("attribute_not_exists(#f) OR #f < :first"),
-		ExpressionAttributeNames:  map[string]string{"#f": "f"},
-		ExpressionAttributeValues: item{":first": num(first)},
+		ConditionExpression:       aws.String("(attribute_not_exists(#f) OR #f < :mfirst) AND (attribute_not_exists(#tf) OR #tf < :tfirst)"),
+		ExpressionAttributeNames:  map[string]string{"#f": "f", "#tf": "tf"},
+		ExpressionAttributeValues: item{":mfirst": num(mfirst), ":tfirst": num(tfirst)},
 	}
+}
+
+// TenantFeedPosition reads the tenant feed's head.
+func (s *Store) TenantFeedPosition(ctx context.Context, tenantID string) (string, error) {
+	if err := checkTenantID(tenantID); err != nil {
+		return "", err
+	}
+	gen, last, err := s.feedHead(ctx, tenantHead(tenantID))
+	if err != nil || gen == "" || last <= 0 {
+		return "", err
+	}
+	return storeplan.EncodeFeedCursor(tenantID, "", gen, uint64(last)), nil
+}
+
+// FenceMailbox raises the mailbox's tenant-number fence to the position of
+// tenantCursor.
+func (s *Store) FenceMailbox(ctx context.Context, tenantID, mailbox, tenantCursor string) error {
+	if err := checkTenantID(tenantID); err != nil {
+		return err
+	}
+	if tenantCursor == "" {
+		return nil
+	}
+	gen, last, err := s.feedHead(ctx, tenantHead(tenantID))
+	if err != nil {
+		return err
+	}
+	pos, err := storeplan.DecodeFeedCursor(tenantCursor, tenantID, "", gen, uint64(max(last, 0)))
+	if err != nil {
+		return err
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 s.table,
+		Key:                       fenceKey(tenantID, mailbox),
+		UpdateExpression:          aws.String("SET #tf = :t"),
+		ConditionExpression:       aws.String("attribute_not_exists(#tf) OR #tf < :t"),
+		ExpressionAttributeNames:  map[string]string{"#tf": "tf"},
+		ExpressionAttributeValues: item{":t": num(int64(pos))},
+	})
+	if err != nil && !isConditionFailed(err) { // failed: a higher fence stands
+		return fmt.Errorf("dynamostore: raise the tenant feed fence: %w", err)
+	}
+	return nil
 }
 
 // FeedPosition reads the mailbox feed's head and raises the fence to it.

@@ -129,3 +129,14 @@ func (s *Store) ForgetItems(_ context.Context, tenantID, mailbox string) error {
 		return nil
 	})
 }
+
+// TenantFeedPosition returns the cursor of the tenant feed's head.
+func (s *Store) TenantFeedPosition(ctx context.Context, tenantID string) (string, error) {
+	return s.FeedPosition(ctx, tenantID, "")
+}
+
+// FenceMailbox has nothing to do: every number at or before a head a read
+// transaction saw is committed (see above).
+func (s *Store) FenceMailbox(_ context.Context, tenantID, _, _ string) error {
+	return checkTenantID(tenantID)
+}
