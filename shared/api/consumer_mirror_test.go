@@ -374,13 +374,21 @@ func TestConsumerMirrorsTenantThroughListAndFeed(t *testing.T) {
 			c := &consumer{s: s, items: map[string]map[string]domain.Item{}, cursors: map[string]string{}}
 			c.during = func() { s.mutate(rng, mbs...); s.syncAll() }
 			c.round()
-			c.assertEqualsExchange("after the bootstrap")
+			// The same for a consumer of the whole tenant: the tenant
+			// listing, then the tenant feed.
+			tc := &tenantConsumer{s: s}
+			tc.during = func() { s.mutate(rng, mbs...); s.syncAll() }
+			tc.bootstrap()
+			round := func() { c.round(); tc.poll() }
+			check := func(when string) { c.assertEqualsExchange(when); tc.assertEqualsExchange(when) }
+			round()
+			check("after the bootstrap")
 			for range 3 {
 				s.mutate(rng, mbs...)
 				s.syncAll()
-				c.round()
+				round()
 			}
-			c.assertEqualsExchange("after steady rounds")
+			check("after steady rounds")
 
 			// The consumer stops reading; its unread changes outlive the
 			// retention and go: its next read is a 410, and it resyncs.
@@ -391,11 +399,11 @@ func TestConsumerMirrorsTenantThroughListAndFeed(t *testing.T) {
 			s.syncAll() // bolt drops the old changes on this append
 			s.expire()
 			s.clock.Advance(time.Minute) // past DynamoDB's gap timeout
-			c.round()
-			if c.gones == 0 {
-				t.Fatal("no read answered 410 after the retention passed")
+			round()
+			if c.gones == 0 || tc.gones == 0 {
+				t.Fatalf("reads answered 410 %d times for the mailbox consumer, %d for the tenant consumer after the retention passed; want both", c.gones, tc.gones)
 			}
-			c.assertEqualsExchange("after the 410 resync")
+			check("after the 410 resync")
 
 			// Removal: the tenant feed announces a delete per item.
 			removed := mbs[0]
@@ -431,11 +439,11 @@ func TestConsumerMirrorsTenantThroughListAndFeed(t *testing.T) {
 			}
 			s.mutate(rng, mbs[1:]...)
 			s.syncAll()
-			c.round()
+			round()
 			if c.removals != 1 {
 				t.Fatalf("the mirror saw %d removals, want 1", c.removals)
 			}
-			c.assertEqualsExchange("after the removal")
+			check("after the removal")
 
 			// Exchange changes the removed mailbox meanwhile; adding it
 			// again syncs it from scratch, and the mirror bootstraps it.
@@ -456,12 +464,120 @@ func TestConsumerMirrorsTenantThroughListAndFeed(t *testing.T) {
 			if want := len(s.simState(removed)); creates != want {
 				t.Fatalf("re-adding %s announced %d creates, Exchange holds %d items", removed, creates, want)
 			}
-			c.round()
+			round()
 			s.mutate(rng, mbs...)
 			s.syncAll()
-			c.round()
-			c.assertEqualsExchange("at the end")
-			t.Logf("%s: %d bootstraps, %d resyncs after 410, %d removals; %d items mirrored", storeKind, c.bootstraps, c.gones, c.removals, len(c.items[mbs[0]])+len(c.items[mbs[1]])+len(c.items[mbs[2]]))
+			round()
+			check("at the end")
+			t.Logf("%s: mailbox consumer %d bootstraps, %d resyncs after 410, %d removals; tenant consumer %d bootstraps, %d resyncs after 410; %d items mirrored",
+				storeKind, c.bootstraps, c.gones, c.removals, tc.bootstraps, tc.gones, len(c.items[mbs[0]])+len(c.items[mbs[1]])+len(c.items[mbs[2]]))
 		})
+	}
+}
+
+// tenantConsumer mirrors the whole tenant through the tenant listing and
+// the tenant feed: no per-mailbox bookkeeping, a removal arrives as deletes.
+type tenantConsumer struct {
+	s                 *mirrorStack
+	items             map[string]map[string]domain.Item // mailbox → item id → item
+	cursor            string                            // tenant feed cursor
+	during            func()
+	bootstraps, gones int
+}
+
+func (c *tenantConsumer) bootstrap() {
+	c.bootstraps++
+	c.items = map[string]map[string]domain.Item{}
+	cursor, feed := "", ""
+	for page := 0; ; page++ {
+		q := url.Values{"limit": {"9"}}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		var p struct {
+			Items []struct {
+				Mailbox string      `json:"mailbox"`
+				Item    domain.Item `json:"item"`
+			} `json:"items"`
+			NextCursor string `json:"nextCursor"`
+			FeedCursor string `json:"feedCursor"`
+		}
+		c.s.get("/tenants/acme/items?"+q.Encode(), &p, 200)
+		if page > 0 && p.FeedCursor != feed {
+			c.s.t.Fatalf("tenant listing: page %d answers feedCursor %q, the first %q", page, p.FeedCursor, feed)
+		}
+		feed = p.FeedCursor
+		for _, it := range p.Items {
+			c.upsert(it.Mailbox, it.Item)
+		}
+		if p.NextCursor == "" {
+			break
+		}
+		cursor = p.NextCursor
+		if page == 0 && c.during != nil {
+			during := c.during
+			c.during = nil
+			during()
+		}
+	}
+	c.cursor = feed
+	c.poll()
+}
+
+func (c *tenantConsumer) upsert(m string, it domain.Item) {
+	if c.items[m] == nil {
+		c.items[m] = map[string]domain.Item{}
+	}
+	c.items[m][it.ID] = it
+}
+
+func (c *tenantConsumer) poll() {
+	for {
+		q := url.Values{"limit": {"25"}}
+		if c.cursor != "" {
+			q.Set("cursor", c.cursor)
+		}
+		var p struct {
+			Changes    []domain.Change `json:"changes"`
+			NextCursor string          `json:"nextCursor"`
+		}
+		if c.s.get("/tenants/acme/changes?"+q.Encode(), &p, 200, 410) == 410 {
+			c.gones++
+			c.bootstrap()
+			return
+		}
+		for _, ch := range p.Changes {
+			if ch.Kind == domain.ChangeDelete {
+				delete(c.items[ch.Mailbox], ch.ItemID)
+			} else {
+				c.upsert(ch.Mailbox, *ch.Item)
+			}
+		}
+		c.cursor = p.NextCursor
+		if len(p.Changes) == 0 {
+			return
+		}
+	}
+}
+
+// assertEqualsExchange: registered mailboxes hold what Exchange holds,
+// others nothing.
+func (c *tenantConsumer) assertEqualsExchange(when string) {
+	s := c.s
+	s.t.Helper()
+	reg := s.registered()
+	for m, items := range c.items {
+		if !slices.Contains(reg, m) && len(items) > 0 {
+			s.t.Fatalf("%s: the tenant mirror holds %d items of %s, which is not registered", when, len(items), m)
+		}
+	}
+	for _, m := range reg {
+		got := map[string]string{}
+		for id, it := range c.items[m] {
+			got[id] = it.ChangeKey + " " + it.Subject
+		}
+		if want := s.simState(m); !maps.Equal(got, want) {
+			s.t.Fatalf("%s: the tenant mirror of %s holds %d items, Exchange %d, or versions differ", when, m, len(got), len(want))
+		}
 	}
 }

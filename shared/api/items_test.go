@@ -164,3 +164,81 @@ func TestAddMailboxRetiresLeftoverItems(t *testing.T) {
 		t.Fatalf("registered mailbox lists %v after a repeated add, want its item", items)
 	}
 }
+
+// The tenant listing walks every registered mailbox's items, pages across
+// mailbox boundaries, answers one tenant feed position, and binds its
+// cursors to itself.
+func TestTenantItemListing(t *testing.T) {
+	e := newEnv(t)
+	e.validate = true
+	e.onboard("contoso", basicCred("u", "Items-pw-5"), "alice@contoso.com", "bob@contoso.com", "carol@contoso.com")
+	e.onboard("globex", basicCred("u", "Items-pw-6"), "alice@contoso.com")
+	ctx := context.Background()
+	mk := func(id string, kind domain.ItemKind) domain.ItemChange {
+		return domain.ItemChange{Kind: domain.ChangeCreate, ItemID: id, ChangeKey: "ck1", Item: &domain.Item{ID: id, ChangeKey: "ck1", Kind: kind, Subject: id}}
+	}
+	// bob has none; an unregistered address's leftovers are not listed.
+	for mb, ids := range map[string][]string{"alice@contoso.com": {"a1", "a2", "a3"}, "carol@contoso.com": {"c1", "c2"}, "zed@contoso.com": {"z1"}} {
+		var cs []domain.ItemChange
+		for _, id := range ids {
+			cs = append(cs, mk(id, domain.KindMessage))
+		}
+		if _, err := e.store.ApplyChanges(ctx, "contoso", mb, cs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.store.ApplyChanges(ctx, "contoso", "carol@contoso.com", []domain.ItemChange{mk("c3", domain.KindCalendar)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, limit := range []int{1, 3, 4, 100} {
+		var got []string
+		cursor, feed := "", ""
+		for page := 0; ; page++ {
+			p := e.must(req{method: "GET", path: fmt.Sprintf("/tenants/contoso/items?limit=%d&cursor=%s", limit, url.QueryEscape(cursor))}, 200)
+			if page > 0 && p["feedCursor"] != feed {
+				t.Fatalf("limit %d: page %d answers another feedCursor", limit, page)
+			}
+			feed, _ = p["feedCursor"].(string)
+			items := p["items"].([]any)
+			if len(items) > limit {
+				t.Fatalf("limit %d: page of %d", limit, len(items))
+			}
+			for _, x := range items {
+				it := x.(map[string]any)
+				got = append(got, fmt.Sprint(it["mailbox"], " ", it["item"].(map[string]any)["id"]))
+			}
+			next, _ := p["nextCursor"].(string)
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		want := "[alice@contoso.com a1 alice@contoso.com a2 alice@contoso.com a3 carol@contoso.com c1 carol@contoso.com c2 carol@contoso.com c3]"
+		if fmt.Sprint(got) != want {
+			t.Fatalf("limit %d: listed %v, want %s", limit, got, want)
+		}
+		rest := e.must(req{method: "GET", path: "/tenants/contoso/changes?cursor=" + url.QueryEscape(feed)}, 200)
+		if n := len(rest["changes"].([]any)); n != 0 {
+			t.Fatalf("tenant feed after the listing's position has %d changes, want 0", n)
+		}
+	}
+	cal := e.must(req{method: "GET", path: "/tenants/contoso/items?kind=calendar"}, 200)["items"].([]any)
+	if len(cal) != 1 || cal[0].(map[string]any)["mailbox"] != "carol@contoso.com" {
+		t.Fatalf("kind=calendar lists %v", cal)
+	}
+	next := e.must(req{method: "GET", path: "/tenants/contoso/items?limit=2"}, 200)["nextCursor"].(string)
+	mnext := e.must(req{method: "GET", path: "/tenants/contoso/mailboxes/alice@contoso.com/items?limit=2"}, 200)["nextCursor"].(string)
+	for name, path := range map[string]string{
+		"another tenant's":                  "/tenants/globex/items?cursor=" + url.QueryEscape(next),
+		"another kind filter":               "/tenants/contoso/items?kind=message&cursor=" + url.QueryEscape(next),
+		"a mailbox listing's":               "/tenants/contoso/items?cursor=" + url.QueryEscape(mnext),
+		"the tenant's in a mailbox listing": "/tenants/contoso/mailboxes/alice@contoso.com/items?cursor=" + url.QueryEscape(next),
+	} {
+		out := e.must(req{method: "GET", path: path}, 400)
+		if f := out["error"].(map[string]any)["field"]; f != "cursor" {
+			t.Fatalf("%s cursor: field %v", name, f)
+		}
+	}
+	e.must(req{method: "GET", path: "/tenants/initech/items"}, 404)
+	e.must(req{method: "GET", path: "/tenants/contoso/items?kind=note"}, 400)
+}

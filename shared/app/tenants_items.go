@@ -140,3 +140,95 @@ func (s *Tenants) freshStart(ctx context.Context, tenantID, addr string) error {
 	}
 	return s.retireItems(ctx, tenantID, addr)
 }
+
+// TenantItem is an item of a tenant listing, with its mailbox.
+type TenantItem struct {
+	Mailbox string
+	Item    domain.Item
+}
+
+// TenantItemPage is one page of a whole tenant's current items, mailbox by
+// mailbox in address order, and the tenant feed position the listing
+// reflects (the same on every page; see ItemPage).
+type TenantItemPage struct {
+	Items      []TenantItem
+	NextCursor string
+	FeedCursor string
+}
+
+// ListTenantItems pages through the current items of every mailbox
+// registered to the tenant. Each mailbox is fenced at the listing's tenant
+// feed position before its items are read (domain.ItemLister).
+func (s *Tenants) ListTenantItems(ctx context.Context, tenantID, cursor string, limit int, kind domain.ItemKind) (TenantItemPage, error) {
+	if err := ValidateTenantID(tenantID); err != nil {
+		return TenantItemPage{}, err
+	}
+	if err := ValidateCursor(cursor); err != nil {
+		return TenantItemPage{}, err
+	}
+	limit, verr := ValidateLimit(limit)
+	if verr != nil {
+		return TenantItemPage{}, verr
+	}
+	if err := ValidateItemKind(kind); err != nil {
+		return TenantItemPage{}, err
+	}
+	var p domain.TenantListPosition
+	if cursor != "" {
+		var err error
+		if p, err = domain.DecodeTenantListCursor(cursor, tenantID, string(kind)); err != nil {
+			return TenantItemPage{}, err
+		}
+	}
+	if _, err := s.Get(ctx, tenantID); err != nil {
+		return TenantItemPage{}, err
+	}
+	if cursor == "" {
+		var err error
+		if p.Feed, err = s.Store.TenantFeedPosition(ctx, tenantID); err != nil {
+			return TenantItemPage{}, internal(err, "reading the feed position")
+		}
+	}
+	var out []TenantItem
+	done := false
+	for !done && len(out) < limit {
+		if p.Mailbox == "" {
+			// The next mailbox (the first: MailboxCursor is empty only
+			// at the start).
+			ms, next, err := s.Store.ListMailboxes(ctx, tenantID, domain.MailboxQuery{Cursor: p.MailboxCursor, Limit: 1})
+			if err != nil {
+				return TenantItemPage{}, pageErr(err, "listing mailboxes")
+			}
+			if len(ms) == 0 || ms[0].TenantID != tenantID {
+				done = true
+				break
+			}
+			p = domain.TenantListPosition{MailboxCursor: next, Mailbox: ms[0].Address, Feed: p.Feed}
+			if err := s.Store.FenceMailbox(ctx, tenantID, p.Mailbox, p.Feed); err != nil {
+				return TenantItemPage{}, internal(err, "fencing the mailbox")
+			}
+		}
+		items, next, err := s.Store.ListItems(ctx, domain.ItemQuery{TenantID: tenantID, Mailbox: p.Mailbox, Kind: kind, After: p.After, Limit: limit - len(out)})
+		if err != nil {
+			return TenantItemPage{}, internal(err, "listing items")
+		}
+		for _, it := range items {
+			out = append(out, TenantItem{Mailbox: p.Mailbox, Item: it})
+		}
+		if next != "" {
+			p.After = next
+			continue
+		}
+		// The mailbox is finished.
+		if p.MailboxCursor == "" {
+			done = true
+			break
+		}
+		p.Mailbox, p.After = "", ""
+	}
+	page := TenantItemPage{Items: out, FeedCursor: p.Feed}
+	if !done {
+		page.NextCursor = domain.EncodeTenantListCursor(tenantID, string(kind), p)
+	}
+	return page, nil
+}

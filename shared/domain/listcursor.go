@@ -49,3 +49,43 @@ func DecodeListCursor(c, tenantID, mailbox, kind string) (after, feed string, er
 	}
 	return lc.After, lc.Feed, nil
 }
+
+// TenantListPosition is where a listing of a whole tenant's items stands:
+// the mailbox it is in (empty: move to the next one), the store's mailbox
+// listing cursor after that mailbox ("" with a mailbox: it is the last),
+// the last item id listed in it, and the tenant feed position the listing
+// answers.
+type TenantListPosition struct {
+	MailboxCursor string `json:"c,omitempty"`
+	Mailbox       string `json:"m,omitempty"`
+	After         string `json:"a,omitempty"`
+	Feed          string `json:"f,omitempty"`
+}
+
+// tenantScope stands for "every mailbox" in a tenant listing's check (no
+// address is empty).
+const tenantScope = ""
+
+// EncodeTenantListCursor is the cursor of a tenant listing at p.
+func EncodeTenantListCursor(tenantID, kind string, p TenantListPosition) string {
+	b, _ := json.Marshal(p)
+	s := base64.RawURLEncoding.EncodeToString(b)
+	return s + "." + listCheck(tenantID, tenantScope, "tenant\x00"+kind, s)
+}
+
+// DecodeTenantListCursor reads a tenant listing's cursor; one from another
+// listing (another tenant, a mailbox's, another kind filter) is
+// CodeInvalid.
+func DecodeTenantListCursor(c, tenantID, kind string) (TenantListPosition, error) {
+	bad := Invalid("cursor", "cursor is not one this listing returned (it may come from another tenant, a mailbox's listing or another kind filter); list again without a cursor")
+	s, check, ok := strings.Cut(c, ".")
+	if !ok || subtle.ConstantTimeCompare([]byte(check), []byte(listCheck(tenantID, tenantScope, "tenant\x00"+kind, s))) != 1 {
+		return TenantListPosition{}, bad
+	}
+	b, derr := base64.RawURLEncoding.DecodeString(s)
+	var p TenantListPosition
+	if derr != nil || json.Unmarshal(b, &p) != nil || (p.Mailbox == "" && p.MailboxCursor == "") {
+		return TenantListPosition{}, bad
+	}
+	return p, nil
+}

@@ -37,6 +37,7 @@ func calendarCreate(id, ck string) domain.ItemChange {
 
 func testItems(t *testing.T, setup setupFunc) {
 	t.Run("deletes say the item's kind", func(t *testing.T) { testDeleteKinds(t, setup) })
+	t.Run("the tenant feed from the tenant position holds exactly the later changes", func(t *testing.T) { testTenantPosition(t, setup) })
 	t.Run("a listing taken during writes plus the feed from its position is the final state", func(t *testing.T) { testListingUnderWrites(t, setup) })
 	t.Run("lists the current version of live items in id order, by kind, this mailbox only", func(t *testing.T) {
 		s, _ := setup(t)
@@ -207,4 +208,30 @@ func testListingUnderWrites(t *testing.T, setup setupFunc) {
 		}
 	}
 	t.Logf("%d listings taken while writing, each caught up to the stored items", len(mirrors))
+}
+
+// The tenant feed from TenantFeedPosition holds exactly the later changes,
+// and fencing a mailbox at it changes nothing a reader sees.
+func testTenantPosition(t *testing.T, setup setupFunc) {
+	s, _ := setup(t)
+	pos, err := s.TenantFeedPosition(ctx, "acme")
+	must(t, err)
+	if pos != "" {
+		t.Fatalf("position of an empty tenant feed %q, want the start", pos)
+	}
+	must(t, s.FenceMailbox(ctx, "acme", ann, ""))
+	apply(t, s, "acme", ann, create("i1", "c1"))
+	apply(t, s, "acme", bob, create("b1", "c1"))
+	pos, err = s.TenantFeedPosition(ctx, "acme")
+	must(t, err)
+	must(t, s.FenceMailbox(ctx, "acme", ann, pos))
+	must(t, s.FenceMailbox(ctx, "acme", bob, pos))
+	apply(t, s, "acme", ann, update("i1", "c2"))
+	apply(t, s, "acme", bob, del("b1"))
+	rest, _ := readAll(t, s, domain.FeedQuery{TenantID: "acme", Cursor: pos}, 1)
+	if got, want := summary(rest), []string{ann + " update i1 c2", bob + " delete b1"}; !slices.Equal(got, want) {
+		t.Fatalf("tenant feed after the position:\n%v\nwant\n%v", got, want)
+	}
+	_, _, err = s.ReadFeed(ctx, domain.FeedQuery{TenantID: "acme", Mailbox: ann, Cursor: pos})
+	wantCode(t, err, domain.CodeInvalid, "a mailbox feed read with the tenant position")
 }
