@@ -29,7 +29,7 @@
 //	B#<tenantID>#<address> F#<seq:020d>        d, at | gap, at    mailbox feed entry, or gap marker (ttl with FeedRetention)
 //	B#<tenantID>#<address> R#<fh>#<resync>#<h> z, ttl             ids a recovery resync saw (see below)
 //	B#<tenantID>#<address> X#<immutableID>     to                 immutable-id index: the stored item's id (aliases.go)
-//	B#<tenantID>#<address> G                   f                  feed fence: the mailbox feed position a listing took (items.go)
+//	B#<tenantID>#<address> G                   f, tf              feed fences: the mailbox and tenant feed positions listings took (items.go)
 //	T#<tenantID>           K#<hash>            kpk, ksk, ttl      pointer to an idempotency record saved for the tenant
 //	K#<scope>              <key>               exp, val, tn, ttl  idempotency record (tn = the tenant it belongs to)
 //
