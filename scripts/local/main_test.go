@@ -25,6 +25,38 @@ func testConfig(dir string) runConfig {
 	}
 }
 
+// listItemIDs pages through an item listing over the API.
+func listItemIDs(t *testing.T, base, path string) []string {
+	t.Helper()
+	var ids []string
+	cursor := ""
+	for {
+		resp, err := http.Get(base + path + "?limit=50&cursor=" + url.QueryEscape(cursor))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, resp.StatusCode, body)
+		}
+		var page struct {
+			Items      []domain.Item `json:"items"`
+			NextCursor string        `json:"nextCursor"`
+		}
+		if err := json.Unmarshal(body, &page); err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range page.Items {
+			ids = append(ids, it.ID)
+		}
+		if page.NextCursor == "" {
+			return ids
+		}
+		cursor = page.NextCursor
+	}
+}
+
 // readFeed pages through a feed over the API and returns every change.
 func readFeed(t *testing.T, base, path string) []domain.Change {
 	t.Helper()
@@ -100,8 +132,14 @@ func TestOnceSyncsTheDemoThenOnlyDeltas(t *testing.T) {
 		t.Fatalf("want mail, calendar items and contacts in the feed, got %v", kinds)
 	}
 	mb := s.demo.dataset.Mailboxes[0]
-	if n := len(readFeed(t, s.apiURL, "/tenants/demo/mailboxes/"+mb+"/changes")); n == 0 || n >= wantItems {
+	mfeed := readFeed(t, s.apiURL, "/tenants/demo/mailboxes/"+mb+"/changes")
+	if n := len(mfeed); n == 0 || n >= wantItems {
 		t.Fatalf("mailbox %s feed has %d changes; want its own items only", mb, n)
+	}
+	// The local run serves the bootstrap listing too: the mailbox's items,
+	// the ones its feed created.
+	if got := listItemIDs(t, s.apiURL, "/tenants/demo/mailboxes/"+mb+"/items"); len(got) != len(mfeed) {
+		t.Fatalf("listing of %s has %d items, its feed %d creates", mb, len(got), len(mfeed))
 	}
 	if !strings.Contains(out.String(), fmt.Sprintf("%d/%d mailboxes synced (0 failed)", demoMailboxes, demoMailboxes)) {
 		t.Fatalf("the summary line is missing:\n%s", out.String())

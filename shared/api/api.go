@@ -163,9 +163,9 @@ func New(d Deps) http.Handler {
 	if s.verifyTimeout == 0 {
 		s.verifyTimeout = 20 * time.Second
 	}
-	all := routes
+	all := slices.Concat(routes, itemRoutes)
 	if d.CalendarQueue != nil {
-		all = slices.Concat(routes, calendarRoutes(&app.CalendarRequests{Store: d.Store, Queue: d.CalendarQueue, Clock: clock}))
+		all = slices.Concat(all, calendarRoutes(&app.CalendarRequests{Store: d.Store, Queue: d.CalendarQueue, Clock: clock}))
 	}
 	if d.Availability != nil {
 		all = slices.Concat(all, availabilityRoutes(&app.Availability{Store: d.Store, Secrets: d.Secrets, Connector: d.Availability,

@@ -232,6 +232,9 @@ type env struct {
 	h       http.Handler
 	logs    *logSink
 	quiet   bool // fuzzing: record nothing for the suite-wide checks
+	// validate checks every answer against infra/openapi.yaml's response
+	// schemas (openapi_validate_test.go).
+	validate bool
 }
 
 type envOption func(*Deps)
@@ -305,6 +308,9 @@ func (e *env) do(r req) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
 	e.h.ServeHTTP(w, hr)
 	e.note(pattern, w.Code, w.Header(), w.Body.Bytes())
+	if e.validate {
+		checkResponse(e.t, hr, w)
+	}
 	return w
 }
 
@@ -316,7 +322,7 @@ func (e *env) note(pattern string, status int, h http.Header, body []byte) {
 	_ = h.Write(&b)
 	b.Write(body)
 	secretscan.Capture(secretscan.Answers, "answer of "+pattern, b.Bytes())
-	if slices.ContainsFunc(slices.Concat(routes, availabilityRoutes(nil), roomRoutes(nil)), func(rt route) bool { return rt.method+" "+rt.path == pattern }) {
+	if slices.ContainsFunc(slices.Concat(routes, itemRoutes, availabilityRoutes(nil), roomRoutes(nil)), func(rt route) bool { return rt.method+" "+rt.path == pattern }) {
 		noteResponse(pattern, status)
 	}
 }

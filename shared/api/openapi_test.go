@@ -78,7 +78,7 @@ func parseOpenAPI() (map[string][]int, openAPIDoc, error) {
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	doc, _ := documentedStatuses(t)
 	served := map[string][]int{}
-	for _, rt := range slices.Concat(routes, calendarRoutes(nil), availabilityRoutes(nil), roomRoutes(nil)) {
+	for _, rt := range slices.Concat(routes, itemRoutes, calendarRoutes(nil), availabilityRoutes(nil), roomRoutes(nil)) {
 		served[rt.method+" "+rt.path] = rt.statuses
 	}
 	for op, codes := range served {
@@ -121,6 +121,8 @@ func TestOpenAPIMatchesBodies(t *testing.T) {
 		{"EventWrite", reflect.TypeFor[eventWriteView]()},
 		{"WriteRecord", reflect.TypeFor[domain.WriteRecord]()},
 		{"Change", reflect.TypeFor[domain.Change]()},
+		{"Item", reflect.TypeFor[domain.Item]()},
+		{"Address", reflect.TypeFor[domain.Address]()},
 		{"AddMailboxesResult", reflect.TypeFor[addMailboxesResponse]()},
 		{"AvailabilityRequest", reflect.TypeFor[availabilityRequest]()},
 		{"WorkingHours", reflect.TypeFor[workingHoursRequest]()},

@@ -83,7 +83,11 @@ func (s *Tenants) AddMailboxes(ctx context.Context, tenantID string, in []NewMai
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			switch err := s.Store.AddMailbox(ctx, m); {
+			err := s.freshStart(ctx, tenantID, m.Address)
+			if err == nil {
+				err = s.Store.AddMailbox(ctx, m)
+			}
+			switch {
 			case err == nil:
 				results[i].Outcome = MailboxAdded
 			case domain.IsConflict(err):
@@ -126,8 +130,10 @@ func (s *Tenants) newMailbox(ctx context.Context, t domain.Tenant, nm NewMailbox
 	}, nil
 }
 
-// RemoveMailbox unregisters a mailbox; its synced data expires or goes with
-// the tenant's purge.
+// RemoveMailbox unregisters a mailbox and appends a delete to the feed for
+// each of its current items (a mirror drops them), then forgets its items
+// so adding it again syncs it from scratch with creates. Its feed entries
+// expire or go with the tenant's purge.
 func (s *Tenants) RemoveMailbox(ctx context.Context, tenantID, address string) error {
 	if err := ValidateTenantID(tenantID); err != nil {
 		return err
@@ -139,13 +145,26 @@ func (s *Tenants) RemoveMailbox(ctx context.Context, tenantID, address string) e
 	if _, err := s.active(ctx, tenantID); err != nil {
 		return err
 	}
+	if _, err := s.Store.GetMailbox(ctx, tenantID, addr); err != nil && !domain.IsCorrupt(err) {
+		if domain.IsNotFound(err) {
+			return domain.NotFound("mailbox %s is not registered to tenant %q", addr, tenantID)
+		}
+		return internal(err, "reading the mailbox")
+	}
+	// Deletes first, while the mailbox is registered: a call that fails
+	// here can be repeated. Once more after the record is gone, for what a
+	// sync already running wrote meanwhile (adding the mailbox again also
+	// retires leftovers).
+	if err := s.retireItems(ctx, tenantID, addr); err != nil {
+		return err
+	}
 	if err := s.Store.DeleteMailbox(ctx, tenantID, addr); err != nil {
 		if domain.IsNotFound(err) {
 			return domain.NotFound("mailbox %s is not registered to tenant %q", addr, tenantID)
 		}
 		return internal(err, "removing the mailbox")
 	}
-	return nil
+	return s.retireItems(ctx, tenantID, addr)
 }
 
 // ListMailboxes pages through a tenant's mailboxes, optionally by status.

@@ -428,8 +428,12 @@ type Change struct {
 	Mailbox  string     `json:"mailbox"`
 	Kind     ChangeKind `json:"kind"`
 	ItemID   string     `json:"itemId"`
-	Item     *Item      `json:"item,omitempty"` // nil for deletes
-	At       time.Time  `json:"at"`
+	// ItemKind is the kind of the item the change is about, deletes
+	// included (what went away); empty only for a delete of an item
+	// stored before kinds were kept with deleted items' state.
+	ItemKind ItemKind  `json:"itemKind,omitempty"`
+	Item     *Item     `json:"item,omitempty"` // nil for deletes
+	At       time.Time `json:"at"`
 }
 
 // AuditEntry records one access made on a tenant's behalf (the audit trail).

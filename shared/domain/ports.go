@@ -264,6 +264,7 @@ type Store interface {
 	MailboxStore
 	SyncStateStore
 	ItemStore
+	ItemLister
 	AuditStore
 	IdempotencyStore
 	WriteStateStore

@@ -25,11 +25,12 @@
 //	T#<tenantID>           F#<seq:020d>        d, at | gap, at    tenant feed entry, or gap marker (ttl with FeedRetention)
 //	T#<tenantID>           A#<ns:020d>#<r>     z, ttl             audit entries, packed (see AppendAudit)
 //	T#<tenantID>           J#<jobID>           done (SS), ttl     finished mailboxes of a sync job that came back
-//	B#<tenantID>#<address> I#<itemID>          n, ks, del, d      latest item (ks = recent change keys)
+//	B#<tenantID>#<address> I#<itemID>          n, ks, del, fld, knd, d  latest item (ks = recent change keys; fld, knd: folder and kind, kept by tombstones)
 //	B#<tenantID>#<address> F#<seq:020d>        d, at | gap, at    mailbox feed entry, or gap marker (ttl with FeedRetention)
 //	B#<tenantID>#<address> R#<fh>#<resync>#<h> z, ttl             ids a recovery resync saw (see below)
 //	B#<tenantID>#<address> X#<immutableID>     to                 immutable-id index: the stored item's id (aliases.go)
 //	B#<tenantID>#<address> W#<clientEventID>   v, d               calendar write state (v = version for compare-and-swap; writestate.go)
+//	B#<tenantID>#<address> G                   f, tf              feed fences: the mailbox and tenant feed positions listings took (items.go)
 //	T#<tenantID>           K#<hash>            kpk, ksk, ttl      pointer to an idempotency record saved for the tenant
 //	T#<tenantID>           W#<address>         -                  the mailbox has calendar write states (how purge finds B#… of a mailbox never synced)
 //	K#<scope>              <key>               exp, val, tn, ttl  idempotency record (tn = the tenant it belongs to)
@@ -116,7 +117,8 @@
 //
 // Cost per sync that found k changes (k ≤ 32, one chunk): one BatchGetItem
 // of k strongly consistent reads, two head ADDs, and one transaction of
-// (items + 2k) writes at 2 WRU per KB. A sync with no news writes nothing.
+// (items + 2k) writes at 2 WRU per KB plus the fence's ConditionCheck
+// (items.go: what makes a listing's feed position exact). A sync with no news writes nothing.
 // Changes that carry an immutable id (EWS ids over Graph) add one read each
 // (their index entry, in the same BatchGetItem), a second BatchGetItem for
 // the items of removals and id-changing moves, and one index write (2 WRU)

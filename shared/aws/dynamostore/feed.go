@@ -119,7 +119,7 @@ func (s *Store) readItems(ctx context.Context, tenantID, mailbox string, changes
 	for _, x := range storeplan.ImmutableIDs(changes) {
 		keys = append(keys, aliasKey(mpk, x))
 	}
-	got, err := s.batchGet(ctx, keys, true, "sk, #n, #ks, #del, #fld, #to", map[string]string{"#n": "n", "#ks": "ks", "#del": "del", "#fld": "fld", "#to": "to"})
+	got, err := s.batchGet(ctx, keys, true, "sk, #n, #ks, #del, #fld, #knd, #to", map[string]string{"#n": "n", "#ks": "ks", "#del": "del", "#fld": "fld", "#knd": "knd", "#to": "to"})
 	if err != nil {
 		return nil, nil, fmt.Errorf("dynamostore: read items: %w", err)
 	}
@@ -136,7 +136,7 @@ func (s *Store) readItems(ctx context.Context, tenantID, mailbox string, changes
 		}
 	}
 	if len(more) > 0 {
-		got2, err := s.batchGet(ctx, more, true, "sk, #n, #ks, #del, #fld", map[string]string{"#n": "n", "#ks": "ks", "#del": "del", "#fld": "fld"})
+		got2, err := s.batchGet(ctx, more, true, "sk, #n, #ks, #del, #fld, #knd", map[string]string{"#n": "n", "#ks": "ks", "#del": "del", "#fld": "fld", "#knd": "knd"})
 		if err != nil {
 			return nil, nil, fmt.Errorf("dynamostore: read items: %w", err)
 		}
@@ -158,6 +158,7 @@ func (s *Store) readItems(ctx context.Context, tenantID, mailbox string, changes
 			rec.state.Deleted = b.Value
 		}
 		rec.state.Folder = getS(it, "fld")
+		rec.state.Kind = domain.ItemKind(getS(it, "knd"))
 		items[getS(it, "sk")[len("I#"):]] = rec
 	}
 	return items, index, nil
@@ -202,7 +203,7 @@ func (s *Store) feedEntry(pk string, seq int64, cursor string, ch domain.Change)
 func chunkSize(entries []storeplan.Entry) int {
 	itemsSeen := map[string]bool{}
 	aliasSeen := map[string]bool{}
-	actions, size := 0, 0
+	actions, size := 1, 0 // the fence check (items.go)
 	for i, e := range entries {
 		add := 2
 		if !itemsSeen[e.ItemID] {
@@ -263,7 +264,7 @@ func (s *Store) writeChunk(ctx context.Context, tenantID, mailbox string, items 
 			order = append(order, e.ItemID)
 		}
 		last[e.ItemID] = e
-		ch := domain.Change{TenantID: tenantID, Mailbox: mailbox, Kind: e.Kind, ItemID: e.ItemID, Item: e.Item, At: now}
+		ch := domain.Change{TenantID: tenantID, Mailbox: mailbox, Kind: e.Kind, ItemID: e.ItemID, ItemKind: e.State.Kind, Item: e.Item, At: now}
 		tseq, mseq := tfirst+int64(i), mfirst+int64(i)
 		te, err := s.feedEntry(tpk, tseq, "t"+strconv.FormatInt(tseq, 10), ch)
 		if err != nil {
@@ -292,6 +293,9 @@ func (s *Store) writeChunk(ctx context.Context, tenantID, mailbox string, items 
 		if e.State.Folder != "" {
 			it["fld"] = str(e.State.Folder)
 		}
+		if e.State.Kind != "" {
+			it["knd"] = str(string(e.State.Kind))
+		}
 		if e.Item != nil {
 			d, err := json.Marshal(e.Item)
 			if err != nil {
@@ -314,6 +318,7 @@ func (s *Store) writeChunk(ctx context.Context, tenantID, mailbox string, items 
 		actions = append(actions, types.TransactWriteItem{Put: s.aliasPut(mpk, index, x, id)})
 	}
 	actions = append(actions, feed...)
+	actions = append(actions, types.TransactWriteItem{ConditionCheck: s.fenceCheck(tenantID, mailbox, mfirst, tfirst)})
 	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: actions})
 	if err != nil {
 		var tce *types.TransactionCanceledException

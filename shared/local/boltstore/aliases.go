@@ -38,7 +38,7 @@ func readForPlan(tx *bolt.Tx, tenantID, mailbox string, items *bolt.Bucket, chan
 			return nil, nil, err
 		}
 		if ok {
-			stored[id] = storeplan.ItemState{Keys: si.Keys, Deleted: si.Deleted, Folder: si.folder()}
+			stored[id] = storeplan.ItemState{Keys: si.Keys, Deleted: si.Deleted, Folder: si.folder(), Kind: si.kind()}
 		}
 	}
 	return stored, index, nil

@@ -457,10 +457,19 @@ func (s *Store) PutSyncState(_ context.Context, st domain.SyncState) error {
 // --- items and feed ---
 
 type storedItem struct {
-	Keys    []string     `json:"keys"` // recent change keys, newest last
-	Deleted bool         `json:"deleted,omitempty"`
-	Folder  string       `json:"folder,omitempty"` // a tombstone's: the deleted version's folder
-	Item    *domain.Item `json:"item,omitempty"`
+	Keys    []string        `json:"keys"` // recent change keys, newest last
+	Deleted bool            `json:"deleted,omitempty"`
+	Folder  string          `json:"folder,omitempty"` // a tombstone's: the deleted version's folder
+	Kind    domain.ItemKind `json:"kind,omitempty"`   // a tombstone's: the deleted item's kind
+	Item    *domain.Item    `json:"item,omitempty"`
+}
+
+// kind is the item's kind: a live item's is its Item's, a tombstone's is Kind.
+func (si storedItem) kind() domain.ItemKind {
+	if si.Kind == "" && si.Item != nil {
+		return si.Item.Kind
+	}
+	return si.Kind
 }
 
 // folder is the item's folder: a live item's is its Item's (not stored
@@ -510,7 +519,7 @@ func (s *Store) ApplyChanges(_ context.Context, tenantID, mailbox string, change
 		for _, e := range entries {
 			si := storedItem{Keys: e.State.Keys, Deleted: e.State.Deleted, Item: e.Item}
 			if e.Item == nil {
-				si.Folder = e.State.Folder
+				si.Folder, si.Kind = e.State.Folder, e.State.Kind
 			}
 			if err := put(items, join(mailbox, []byte(e.ItemID)), si); err != nil {
 				return err
@@ -519,7 +528,7 @@ func (s *Store) ApplyChanges(_ context.Context, tenantID, mailbox string, change
 			if err != nil {
 				return err
 			}
-			ch := domain.Change{Seq: strconv.FormatUint(seq, 10), TenantID: tenantID, Mailbox: mailbox, Kind: e.Kind, ItemID: e.ItemID, Item: e.Item, At: now}
+			ch := domain.Change{Seq: strconv.FormatUint(seq, 10), TenantID: tenantID, Mailbox: mailbox, Kind: e.Kind, ItemID: e.ItemID, ItemKind: e.State.Kind, Item: e.Item, At: now}
 			if err := put(feed, u64(seq), ch); err != nil {
 				return err
 			}

@@ -48,6 +48,9 @@ type ItemState struct {
 	Keys    []string
 	Deleted bool
 	Folder  string
+	// Kind is the item's kind, kept by its tombstone so a delete can say
+	// what went away; empty for items stored before it was kept.
+	Kind domain.ItemKind
 }
 
 // movedAway reports whether a delete reported by folder is about an item
@@ -212,7 +215,7 @@ func PlanIndexed(changes []domain.ItemChange, stored map[string]ItemState, index
 	var out []Entry
 	del := func(id string, st ItemState) {
 		deleted := st.ChangeKey()
-		st = ItemState{Keys: st.Keys, Deleted: true, Folder: st.Folder}
+		st = ItemState{Keys: st.Keys, Deleted: true, Folder: st.Folder, Kind: st.Kind}
 		out = append(out, Entry{Kind: domain.ChangeDelete, ItemID: id, ChangeKey: deleted, State: st})
 		state[id], known[id], final[id] = st, true, st
 	}
@@ -255,7 +258,7 @@ func PlanIndexed(changes []domain.ItemChange, stored map[string]ItemState, index
 			if !st.seen(c.ChangeKey) {
 				keys = st.with(c.ChangeKey)
 			}
-			st = ItemState{Keys: keys, Folder: c.Item.FolderID}
+			st = ItemState{Keys: keys, Folder: c.Item.FolderID, Kind: c.Item.Kind}
 			e := Entry{Kind: kind, ItemID: c.ItemID, ChangeKey: c.ChangeKey, Item: &item, State: st}
 			if x := c.ImmutableID; x != "" {
 				e.Alias = x
