@@ -16,6 +16,8 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
+	"unicode"
 
 	"github.com/mailbridge/mailbridge/shared/platform/redact"
 )
@@ -50,9 +52,21 @@ func Describe(contentType string, body []byte) string {
 				title = string(rest[:j])
 			}
 		}
-		return ct + ", an HTML page titled " + strconv.Quote(redact.Bound(title, 100))
+		return ct + ", an HTML page titled " + quote(title)
 	}
-	return ct + ", starting " + strconv.Quote(redact.Bound(string(head), 80))
+	return ct + ", starting " + quote(string(head))
+}
+
+// quote bounds s to 80 bytes and quotes it with its control characters
+// shown as '.': quoted as escapes they would make it four times as long,
+// and an answer of binary bytes says nothing more in \x12 form.
+func quote(s string) string {
+	return strconv.Quote(strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return '.'
+	}, redact.Bound(s, 80)))
 }
 
 // indexFold is the index of the ASCII pattern pat in b, ignoring ASCII
