@@ -109,7 +109,7 @@ func (s *server) putEvent(c *app.CalendarRequests, w http.ResponseWriter, r *htt
 	var hash string
 	if key != "" {
 		hash = writeRequestHash("POST", r.PathValue("id"), r.PathValue("address"), body.ClientEventID, body)
-		if replayed, err := s.replayWrite(w, r, key, hash); replayed || err != nil {
+		if replayed, err := s.replayIdempotent(w, r, calendarScope(r), key, hash); replayed || err != nil {
 			return err
 		}
 		in.RequestID = writeRequestID(r, key, hash)
@@ -139,7 +139,7 @@ func (s *server) deleteEvent(c *app.CalendarRequests, w http.ResponseWriter, r *
 	var hash, requestID string
 	if key != "" {
 		hash = writeRequestHash("DELETE", r.PathValue("id"), r.PathValue("address"), r.PathValue("clientEventId"), map[string]bool{"sendCancellations": notify})
-		if replayed, err := s.replayWrite(w, r, key, hash); replayed || err != nil {
+		if replayed, err := s.replayIdempotent(w, r, calendarScope(r), key, hash); replayed || err != nil {
 			return err
 		}
 		requestID = writeRequestID(r, key, hash)

@@ -50,27 +50,6 @@ func writeRequestID(r *http.Request, key, hash string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// replayWrite answers from the record stored under key, if any.
-func (s *server) replayWrite(w http.ResponseWriter, r *http.Request, key, hash string) (bool, error) {
-	stored, found, err := s.store.GetIdempotent(r.Context(), calendarScope(r), key)
-	if err != nil {
-		return false, &domain.Error{Code: domain.CodeInternal, Message: "internal error while reading the idempotency record", Err: err}
-	}
-	if !found {
-		return false, nil
-	}
-	prev, err := decodeIdempotent(stored)
-	if err != nil {
-		return false, err
-	}
-	if prev.RequestHash != hash {
-		return false, errKeyReused()
-	}
-	w.Header().Set("Idempotent-Replayed", "true")
-	writeRawJSON(w, prev.Status, prev.Body)
-	return true, nil
-}
-
 // answerWrite answers 202 for an accepted write, storing the answer under
 // key when there is one.
 func (s *server) answerWrite(w http.ResponseWriter, r *http.Request, key, hash string, req domain.WriteRequest) error {

@@ -204,7 +204,7 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 		token = createToken(callerOf(r.Context()), key, reqHash)
 		// Decided before anything is created: a key reused with another
 		// body must not make a second tenant.
-		if replayed, err := s.replayIdempotent(w, r, key, reqHash); replayed || err != nil {
+		if replayed, err := s.replayIdempotent(w, r, idempotencyScope(r), key, reqHash); replayed || err != nil {
 			return err
 		}
 	}
@@ -276,11 +276,12 @@ func errKeyReused() error {
 		Message: "this Idempotency-Key was used with a different request body; use a new Idempotency-Key for a different request"}
 }
 
-// replayIdempotent answers from the record stored under key, if any: the
-// stored answer for the same request, 409 for another body. replayed is
-// false (and nothing written) when no record is stored.
-func (s *server) replayIdempotent(w http.ResponseWriter, r *http.Request, key, reqHash string) (replayed bool, err error) {
-	stored, found, err := s.store.GetIdempotent(r.Context(), idempotencyScope(r), key)
+// replayIdempotent answers from the record stored under key in scope (a
+// tenant create's or a calendar write's), if any: the stored answer for
+// the same request, 409 for another body. replayed is false (and nothing
+// written) when no record is stored.
+func (s *server) replayIdempotent(w http.ResponseWriter, r *http.Request, scope, key, reqHash string) (replayed bool, err error) {
+	stored, found, err := s.store.GetIdempotent(r.Context(), scope, key)
 	if err != nil {
 		return false, &domain.Error{Code: domain.CodeInternal, Message: "internal error while reading the idempotency record", Err: err}
 	}
