@@ -426,6 +426,9 @@ func (s *server) deleteTenant(w http.ResponseWriter, r *http.Request) error {
 type rotateResponse struct {
 	Tenant tenantView          `json:"tenant"`
 	Check  domain.AccessReport `json:"check"`
+	// Recheck: mailboxes whose login had failed, set back to pending for
+	// their next sync to try the new credentials (app.Rotation).
+	Recheck int `json:"recheck"`
 }
 
 func (s *server) rotateCredentials(w http.ResponseWriter, r *http.Request) error {
@@ -439,11 +442,11 @@ func (s *server) rotateCredentials(w http.ResponseWriter, r *http.Request) error
 	if req.Credentials == nil {
 		return domain.Invalid("credentials", "credentials are required")
 	}
-	t, rep, err := s.tenants.RotateCredential(r.Context(), r.PathValue("id"), *req.Credentials, req.ProbeMailbox)
+	rot, err := s.tenants.Rotate(r.Context(), r.PathValue("id"), *req.Credentials, req.ProbeMailbox)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, rotateResponse{Tenant: s.viewTenant(t), Check: rep})
+	writeJSON(w, http.StatusOK, rotateResponse{Tenant: s.viewTenant(rot.Tenant), Check: rot.Check, Recheck: rot.Recheck})
 	return nil
 }
 

@@ -522,3 +522,11 @@ func lowerFirst(s string) string {
 	}
 	return strings.ToLower(s[:1]) + s[1:]
 }
+
+// RotatedRecheckHint is the hint of a mailbox whose access failed with the
+// old credentials, set back to pending by a rotation until its next sync
+// tries the new ones.
+func RotatedRecheckHint(tenantID, address string) string {
+	return "The tenant's credentials were rotated after this mailbox's login failed; its next sync checks it with the new credentials (or check now with POST /tenants/" +
+		tenantID + "/verify?mailbox=" + address + ")."
+}
