@@ -116,7 +116,7 @@ func with(base []int, extra ...int) []int {
 
 var routes = []route{
 	{"GET", "/tenants", with(nil, 200, 400, 403, 500), (*server).listTenants},
-	{"POST", "/tenants", with(nil, 201, 400, 403, 409, 413, 415, 500), (*server).createTenant},
+	{"POST", "/tenants", with(nil, 201, 400, 403, 409, 413, 415, 500, 502, 503), (*server).createTenant},
 	{"GET", "/tenants/{id}", with(scoped, 200), (*server).getTenant},
 	{"PATCH", "/tenants/{id}", with(scoped, 200, 409, 413, 415), (*server).patchTenant},
 	{"DELETE", "/tenants/{id}", with(scoped, 204, 409), (*server).deleteTenant},
