@@ -86,8 +86,8 @@ type tenantView struct {
 	// the credential made before the tenant was created.
 	CredentialCheck *domain.AccessReport `json:"credentialCheck,omitempty"`
 	CreatedAt       time.Time            `json:"createdAt"`
-	UpdatedAt time.Time           `json:"updatedAt"`
-	Version   int64               `json:"version"`
+	UpdatedAt       time.Time            `json:"updatedAt"`
+	Version         int64                `json:"version"`
 }
 
 func (s *server) viewTenant(t domain.Tenant) tenantView {
