@@ -33,7 +33,9 @@ func TestRateLimit(t *testing.T) {
 			t.Fatalf("create %s = %d %s", id, w.Code, w.Body)
 		}
 	}
-	get := func(caller, path string) *httptest.ResponseRecorder { return e.doAs(caller, req{method: "GET", path: path}) }
+	get := func(caller, path string) *httptest.ResponseRecorder {
+		return e.doAs(caller, req{method: "GET", path: path})
+	}
 	header := func(w *httptest.ResponseRecorder, name string) int {
 		t.Helper()
 		n, err := strconv.Atoi(w.Header().Get(name))
