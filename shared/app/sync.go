@@ -31,7 +31,7 @@ const (
 	DefaultThrottleDelay = 5 * time.Second
 	MaxThrottleDelay     = 15 * time.Minute
 	// DefaultLastSyncRefresh: see Syncer.LastSyncRefresh.
-	DefaultLastSyncRefresh = 15 * time.Minute
+	DefaultLastSyncRefresh = time.Hour
 	// DefaultCheckpointEvery is how many pages a long (initial) sync runs
 	// between checkpoints: a crash repeats at most that many pages, and a
 	// mailbox with few changes still writes its checkpoint once per job.
