@@ -73,29 +73,11 @@ func TestListTenants(t *testing.T) {
 		contosoApp = "arn:aws:sts::123456789012:assumed-role/contoso-app/session-1"
 		stranger   = "arn:aws:iam::123456789012:user/stranger"
 	)
-	t.Run("every tenant, in id order, paged", func(t *testing.T) {
-		e := newEnv(t)
-		e.validate = true
-		var want []string
-		for _, id := range []string{"contoso-5", "contoso-1", "globex-7", "contoso-3", "globex-2", "contoso-6", "contoso-4"} {
-			e.onboard(id, basicCred("svc", "List-pw-"+id))
-			want = append(want, id)
-		}
-		e.must(req{method: "DELETE", path: "/tenants/contoso-6"}, 204)
-		slices.Sort(want)
-		got, pages := listTenantIDs(t, e, "", "3")
-		// contoso-6 is purged at once here (no queue holds it back).
-		want = slices.DeleteFunc(want, func(id string) bool { return id == "contoso-6" })
-		if !slices.Equal(got, want) {
-			t.Fatalf("listed %v, want %v", got, want)
-		}
-		if pages != 2 {
-			t.Errorf("6 tenants by 3 took %d pages, want 2", pages)
-		}
-		if got, _ := listTenantIDs(t, e, "", "1000"); !slices.Equal(got, want) {
-			t.Fatalf("one page listed %v, want %v", got, want)
-		}
-	})
+	for name, open := range map[string]func(testing.TB, ...envOption) *env{"bolt": newEnv, "DynamoDB Local": awsEnv} {
+		t.Run("every tenant, in id order, paged, on "+name, func(t *testing.T) {
+			testListAllTenants(t, open(t))
+		})
+	}
 	t.Run("bad limits and cursors are 400 and name the field", func(t *testing.T) {
 		e := newEnv(t)
 		e.validate = true
@@ -152,4 +134,27 @@ func TestListTenants(t *testing.T) {
 			}
 		}
 	})
+}
+
+func testListAllTenants(t *testing.T, e *env) {
+	e.validate = true
+	var want []string
+	for _, id := range []string{"contoso-5", "contoso-1", "globex-7", "contoso-3", "globex-2", "contoso-6", "contoso-4"} {
+		e.onboard(id, basicCred("svc", "List-pw-"+id))
+		want = append(want, id)
+	}
+	e.must(req{method: "DELETE", path: "/tenants/contoso-6"}, 204)
+	slices.Sort(want)
+	got, pages := listTenantIDs(t, e, "", "3")
+	// contoso-6 is purged at once here (no queue holds it back).
+	want = slices.DeleteFunc(want, func(id string) bool { return id == "contoso-6" })
+	if !slices.Equal(got, want) {
+		t.Fatalf("listed %v, want %v", got, want)
+	}
+	if pages != 2 {
+		t.Errorf("6 tenants by 3 took %d pages, want 2", pages)
+	}
+	if got, _ := listTenantIDs(t, e, "", "1000"); !slices.Equal(got, want) {
+		t.Fatalf("one page listed %v, want %v", got, want)
+	}
 }
