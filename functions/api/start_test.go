@@ -14,5 +14,6 @@ func TestBadSettingStopsStartup(t *testing.T) {
 	starttest.Run(t, main, append(starttest.Common(valid), []starttest.Case{
 		{Name: "calendar queue URL malformed", Env: with("MAILBRIDGE_CALENDAR_QUEUE_URL", "sqs/calendar-writes"), Want: []string{`MAILBRIDGE_CALENDAR_QUEUE_URL="sqs/calendar-writes"`, "absolute https URL"}},
 		{Name: "caller tenants malformed", Env: with("MAILBRIDGE_CALLER_TENANTS", "{not json"), Want: []string{`MAILBRIDGE_CALLER_TENANTS="{not json"`}},
+		{Name: "rate limit malformed", Env: with("MAILBRIDGE_API_RATE_LIMIT", "20 per second"), Want: []string{`MAILBRIDGE_API_RATE_LIMIT="20 per second"`, "<requests per second>/<burst>"}},
 	}...))
 }

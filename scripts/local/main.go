@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mailbridge/mailbridge/shared/api"
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/local/localqueue"
 	"github.com/mailbridge/mailbridge/shared/platform/config"
@@ -92,6 +93,7 @@ func parseFlags(args []string, stderr io.Writer) (runConfig, error) {
 	fs.Duration("interval", time.Minute, "the demo tenant's sync interval (whole minutes)")
 	fs.Int("workers", defaultWorkers, "concurrent mailbox syncs")
 	fs.Duration("feed-retention", 30*24*time.Hour, "how long the change feeds keep a change (a reader further behind gets 410)")
+	fs.String("rate-limit", "20/100", "the API's request rate limit per tenant (and per caller on /tenants): <per second>/<burst>, or off (429 beyond it)")
 	fs.String("addr", addr, "API listen address ($MAILBRIDGE_ADDR)")
 	fs.String("data", data, "data directory, kept between runs ($MAILBRIDGE_DATA)")
 	fs.Duration("sim-latency", 20*time.Millisecond, "the demo simulator's latency per EWS call")
@@ -116,6 +118,7 @@ func parseFlags(args []string, stderr io.Writer) (runConfig, error) {
 	cfg.workers = r.Int("--workers", defaultWorkers, 1, maxWorkers)
 	cfg.feedRetention = r.Duration("--feed-retention", 30*24*time.Hour, time.Hour, 3650*24*time.Hour)
 	cfg.addr = config.Parse(r, "--addr", defaultAddr, parseListenAddr)
+	cfg.rateLimit = config.Parse(r, "--rate-limit", api.DefaultRateLimit, api.ParseRateLimit)
 	cfg.data = r.Required("--data")
 	cfg.demo.Latency = r.Duration("--sim-latency", 20*time.Millisecond, 0, 10*time.Second)
 	cfg.demo.Mailboxes = r.Int("--demo-mailboxes", demoMailboxes, 1, maxDemoSize)

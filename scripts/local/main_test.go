@@ -212,6 +212,7 @@ func TestBadSettingsExitTwo(t *testing.T) {
 		{"no demo mailboxes", []string{"--demo-mailboxes", "0"}, nil, `--demo-mailboxes="0": must be between 1 and 1000000`},
 		{"negative demo items", []string{"--demo-items", "-1"}, nil, `--demo-items="-1": must be between 0 and 1000000`},
 		{"feed retention under an hour", []string{"--feed-retention", "30m"}, nil, `--feed-retention="30m0s": must be between 1h0m0s and 87600h0m0s`},
+		{"rate limit without a burst", []string{"--rate-limit", "20"}, nil, `--rate-limit="20": want "<requests per second>/<burst>"`},
 		{"spread past the queue's longest delay", []string{"--spread", "16m"}, nil, `--spread="16m0s": must be between 0s and 15m0s`},
 		{"empty data directory", []string{"--data", ""}, nil, `--data is not set`},
 		{"address without a port", []string{"--addr", "localhost"}, nil, `--addr="localhost": must be host:port`},

@@ -83,6 +83,11 @@ type Deps struct {
 	// AvailabilityTimeout bounds the Exchange calls of one availability
 	// request; default 20 s (API Gateway gives up after 29 s).
 	AvailabilityTimeout time.Duration
+	// RateLimit limits requests per tenant (and per caller on the routes
+	// without a tenant) with 429s (ratelimit.go); the zero value is no
+	// limit. The deployment and the local run set DefaultRateLimit unless
+	// configured otherwise (MAILBRIDGE_API_RATE_LIMIT).
+	RateLimit RateLimit
 }
 
 type server struct {
@@ -94,6 +99,7 @@ type server struct {
 	callerTenants map[string][]string
 	clock         domain.Clock
 	mux           *http.ServeMux
+	limiter       *limiter // nil: no rate limit
 }
 
 // route is one operation: its method and OpenAPI path, the statuses it can
@@ -115,7 +121,8 @@ func with(base []int, extra ...int) []int {
 }
 
 var routes = []route{
-	{"POST", "/tenants", with(nil, 201, 400, 403, 409, 413, 415, 500), (*server).createTenant},
+	{"GET", "/tenants", with(nil, 200, 400, 403, 500), (*server).listTenants},
+	{"POST", "/tenants", with(nil, 201, 400, 403, 409, 413, 415, 500, 502, 503), (*server).createTenant},
 	{"GET", "/tenants/{id}", with(scoped, 200), (*server).getTenant},
 	{"PATCH", "/tenants/{id}", with(scoped, 200, 409, 413, 415), (*server).patchTenant},
 	{"DELETE", "/tenants/{id}", with(scoped, 204, 409), (*server).deleteTenant},
@@ -156,6 +163,7 @@ func New(d Deps) http.Handler {
 		callerTenants: d.CallerTenants,
 		clock:         clock,
 		mux:           http.NewServeMux(),
+		limiter:       newLimiter(d.RateLimit, clock),
 	}
 	if s.idemTTL == 0 {
 		s.idemTTL = 24 * time.Hour
@@ -222,6 +230,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := app.WithRequestID(r.Context(), reqID)
 	r = r.WithContext(ctx)
 	w.Header().Set("X-Request-Id", reqID)
+	w.Header().Set("Mailbridge-Version", Version)
 	sw := &statusWriter{ResponseWriter: w}
 
 	defer func() {
@@ -245,6 +254,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(sw, status, body)
 		return
 	}
+	stripVersion(r)
 	s.mux.ServeHTTP(sw, r)
 }
 
@@ -254,9 +264,14 @@ func (s *server) wrap(rt route) http.Handler {
 		if id := r.PathValue("id"); id != "" || strings.Contains(rt.path, "{id}") {
 			if verr := app.ValidateTenantID(id); verr != nil {
 				err = verr
-			} else {
-				err = s.authorize(r.Context(), id)
+			} else if err = s.authorize(r.Context(), id); err == nil {
+				// Counted only once authorized: a stranger cannot spend
+				// a tenant's requests.
+				err = s.rateLimited(w, "tenant\x00"+id)
 			}
+		} else {
+			// No tenant (POST and GET /tenants): the caller's bucket.
+			err = s.rateLimited(w, "caller\x00"+callerOf(r.Context()))
 		}
 		if err == nil {
 			err = rt.handle(s, w, r)

@@ -28,6 +28,8 @@ func statusOf(code domain.ErrorCode) int {
 		return http.StatusBadGateway
 	case domain.CodeUnavailable:
 		return http.StatusServiceUnavailable
+	case domain.CodeRateLimited:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }

@@ -29,6 +29,11 @@ type createTenantRequest struct {
 	MaxConcurrentJobs   int                `json:"maxConcurrentJobs"`
 	CalendarWindow      *calendarWindow    `json:"calendarWindow"`
 	Credentials         *domain.Credential `json:"credentials"`
+	// ProbeMailbox and CredentialCheck: the credential check on create
+	// (app.OnboardChecked). omitempty keeps the Idempotency-Key hash of
+	// requests without them as it was.
+	ProbeMailbox    string              `json:"probeMailbox,omitempty"`
+	CredentialCheck app.CredentialCheck `json:"credentialCheck,omitempty"`
 }
 
 type patchTenantRequest struct {
@@ -76,10 +81,13 @@ type tenantView struct {
 	Credentials *credentialView `json:"credentials"`
 	// Warnings: what the operator should act on before it breaks (an EWS
 	// tenant on Exchange Online nearing or past the EWS cutoff).
-	Warnings  []app.TenantWarning `json:"warnings,omitempty"`
-	CreatedAt time.Time           `json:"createdAt"`
-	UpdatedAt time.Time           `json:"updatedAt"`
-	Version   int64               `json:"version"`
+	Warnings []app.TenantWarning `json:"warnings,omitempty"`
+	// CredentialCheck: only in the answer to POST /tenants, the check of
+	// the credential made before the tenant was created.
+	CredentialCheck *domain.AccessReport `json:"credentialCheck,omitempty"`
+	CreatedAt       time.Time            `json:"createdAt"`
+	UpdatedAt       time.Time            `json:"updatedAt"`
+	Version         int64                `json:"version"`
 }
 
 func (s *server) viewTenant(t domain.Tenant) tenantView {
@@ -208,7 +216,7 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	t, err := s.tenants.Onboard(r.Context(), app.NewTenant{
+	t, check, err := s.tenants.OnboardChecked(r.Context(), app.NewTenant{
 		ID:                req.ID,
 		DisplayName:       req.DisplayName,
 		EWSURL:            req.EWSURL,
@@ -223,15 +231,23 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 		CalendarWindow:    req.CalendarWindow.domain(),
 		Credential:        *req.Credentials,
 		CreateToken:       token,
-	})
+	}, req.ProbeMailbox, req.CredentialCheck)
 	if key == "" {
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusCreated, s.viewTenant(t))
+		writeJSON(w, http.StatusCreated, s.createdView(t, check))
 		return nil
 	}
-	return s.answerIdempotent(w, r, key, reqHash, req.ID, t, err)
+	return s.answerIdempotent(w, r, key, reqHash, req.ID, t, check, err)
+}
+
+// createdView is the answer to a create: the tenant and its credential
+// check.
+func (s *server) createdView(t domain.Tenant, check *domain.AccessReport) tenantView {
+	v := s.viewTenant(t)
+	v.CredentialCheck = check
+	return v
 }
 
 // createToken names a create request (caller, Idempotency-Key, request
@@ -317,12 +333,12 @@ func decodeIdempotent(stored []byte) (idempotentRecord, error) {
 //
 // The record belongs to the tenant the request names (the one created, or
 // the one whose existence made it a conflict).
-func (s *server) answerIdempotent(w http.ResponseWriter, r *http.Request, key, reqHash, tenantID string, t domain.Tenant, opErr error) error {
+func (s *server) answerIdempotent(w http.ResponseWriter, r *http.Request, key, reqHash, tenantID string, t domain.Tenant, check *domain.AccessReport, opErr error) error {
 	rec := idempotentRecord{RequestHash: reqHash}
 	switch {
 	case opErr == nil:
 		rec.Status = http.StatusCreated
-		rec.Body, _ = json.Marshal(s.viewTenant(t))
+		rec.Body, _ = json.Marshal(s.createdView(t, check))
 	case domain.IsConflict(opErr):
 		status, body := toBody(opErr)
 		rec.Status = status
@@ -427,6 +443,9 @@ func (s *server) deleteTenant(w http.ResponseWriter, r *http.Request) error {
 type rotateResponse struct {
 	Tenant tenantView          `json:"tenant"`
 	Check  domain.AccessReport `json:"check"`
+	// Recheck: mailboxes whose login had failed, set back to pending for
+	// their next sync to try the new credentials (app.Rotation).
+	Recheck int `json:"recheck"`
 }
 
 func (s *server) rotateCredentials(w http.ResponseWriter, r *http.Request) error {
@@ -440,11 +459,11 @@ func (s *server) rotateCredentials(w http.ResponseWriter, r *http.Request) error
 	if req.Credentials == nil {
 		return domain.Invalid("credentials", "credentials are required")
 	}
-	t, rep, err := s.tenants.RotateCredential(r.Context(), r.PathValue("id"), *req.Credentials, req.ProbeMailbox)
+	rot, err := s.tenants.Rotate(r.Context(), r.PathValue("id"), *req.Credentials, req.ProbeMailbox)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, rotateResponse{Tenant: s.viewTenant(t), Check: rep})
+	writeJSON(w, http.StatusOK, rotateResponse{Tenant: s.viewTenant(rot.Tenant), Check: rot.Check, Recheck: rot.Recheck})
 	return nil
 }
 

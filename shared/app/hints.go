@@ -522,3 +522,15 @@ func lowerFirst(s string) string {
 	}
 	return strings.ToLower(s[:1]) + s[1:]
 }
+
+// RotatedRecheckHint is the hint of a mailbox whose access failed with the
+// old credentials, set back to pending by a rotation until its next sync
+// tries the new ones.
+func RotatedRecheckHint(tenantID, address string) string {
+	return "The tenant's credentials were rotated after this mailbox's login failed; its next sync checks it with the new credentials (or check now with POST /tenants/" +
+		tenantID + "/verify?mailbox=" + address + ")."
+}
+
+// NoProbeHint is the onboarding check's hint when there was no mailbox to
+// check the credentials on.
+const NoProbeHint = "The credentials were not checked: name a probeMailbox on create (or add mailboxes and run POST /tenants/{id}/verify) to learn at once whether Exchange accepts them."

@@ -96,9 +96,10 @@ type Syncer struct {
 	// to be continued; 0 = no limit.
 	Budget time.Duration
 	// LastSyncRefresh is how stale Mailbox.LastSync may get before a
-	// successful job rewrites the mailbox record just to move it; default
-	// DefaultLastSyncRefresh. (Writing it every job would cost a write per
-	// mailbox per interval.)
+	// successful job that found nothing new rewrites the mailbox record
+	// just to move it; default DefaultLastSyncRefresh. (Writing it every
+	// such job would cost a write per idle mailbox per interval; a job
+	// that appended changes always moves it.)
 	LastSyncRefresh time.Duration
 	// DeadlineMargin does the same when the context's deadline (the
 	// Lambda's) is closer than this, leaving time to checkpoint; 0 = off.

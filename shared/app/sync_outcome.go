@@ -178,15 +178,20 @@ func accessStatus(k domain.AccessErrorKind) domain.MailboxStatus {
 }
 
 // mailboxAfter is the mailbox record as a finished sync leaves it, and
-// whether it must be written: only when what an admin sees of it changed,
-// or a successful sync finds its LastSync older than f.refresh (a steady
-// mailbox costs no write per job).
+// whether it must be written: when what an admin sees of it changed, when
+// a successful sync delivered changes (a consumer reading the feed must
+// find lastSync at that sync: the sync wrote at least one change, so one
+// more write is cheap), or when a successful sync finds its LastSync older
+// than f.refresh (a mailbox with nothing new costs no write per job).
 func mailboxAfter(f syncFacts, o outcome) (domain.Mailbox, bool) {
 	m := f.mailbox
 	m.Status, m.Hint, m.LastError, m.UnreadableFolders = o.status, o.hint, o.lastError, o.unreadable
 	m.EffectiveMode = recordedMode(m.EffectiveMode, f.mode, f.fellBack, o.status)
 	synced := o.status == domain.MailboxOK && f.runErr == nil
-	if mailboxSame(m, f.mailbox) && !(synced && f.now.Sub(f.mailbox.LastSync) >= f.refresh) {
+	// Changes count once their checkpoint is saved: a job whose checkpoint
+	// was not saved runs again and delivers them (again) then.
+	delivered := f.appended > 0 && f.checkpointErr == nil
+	if mailboxSame(m, f.mailbox) && !(synced && (delivered || f.now.Sub(f.mailbox.LastSync) >= f.refresh)) {
 		return m, false
 	}
 	if synced {

@@ -54,8 +54,10 @@ func TestDecideOutcome(t *testing.T) {
 		f    func(f *syncFacts)
 		want want
 	}{
-		{"synced, record unchanged and fresh: no write", func(f *syncFacts) {},
-			want{action: OutcomeOK, status: domain.MailboxOK, audit: "ok: 3 changes appended"}},
+		{"synced, nothing new, record unchanged and fresh: no write", func(f *syncFacts) { f.appended = 0 },
+			want{action: OutcomeOK, status: domain.MailboxOK, audit: "ok: 0 changes appended"}},
+		{"synced with changes, record fresh: written to move LastSync", func(f *syncFacts) {},
+			want{action: OutcomeOK, status: domain.MailboxOK, write: true, mode: domain.AccessImpersonation, audit: "ok: 3 changes appended"}},
 		{"synced, LastSync stale: written to move it", func(f *syncFacts) { f.mailbox.LastSync = now.Add(-2 * time.Hour) },
 			want{action: OutcomeOK, status: domain.MailboxOK, write: true, mode: domain.AccessImpersonation, audit: "ok: 3 changes appended"}},
 		{"synced after a problem: status cleared", func(f *syncFacts) { f.mailbox = failing },

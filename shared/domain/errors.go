@@ -22,6 +22,10 @@ const (
 	CodeInternal    ErrorCode = "internal"    // 500: details only in logs
 )
 
+// CodeRateLimited is 429: too many requests; Retry-After says when to
+// retry.
+const CodeRateLimited ErrorCode = "rate_limited"
+
 // Error is the one error type use cases return to their callers.
 type Error struct {
 	Code    ErrorCode

@@ -28,6 +28,7 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 	// bad setting, these included.
 	callers := config.Parse(r, "MAILBRIDGE_CALLER_TENANTS", nil, api.ParseCallerTenants)
 	calendarQueueURL := r.URL("MAILBRIDGE_CALENDAR_QUEUE_URL", "", "https")
+	rateLimit := config.Parse(r, "MAILBRIDGE_API_RATE_LIMIT", api.DefaultRateLimit, api.ParseRateLimit)
 	env, err := lambdaenv.Load(ctx, r, opts...)
 	if err != nil {
 		return nil, err
@@ -70,6 +71,7 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 		URLPolicy:     env.URLPolicy,
 		CallerTenants: callers,
 		CalendarQueue: calendarQueue,
+		RateLimit:     rateLimit,
 		Availability:  checker,
 		Rooms:         checker,
 		// API Gateway answers 504 after 29 s; leave time to record results.
