@@ -19,7 +19,7 @@ const (
 	maxUsersPage     = 999
 )
 
-var startsWithTerm = regexp.MustCompile(`^startswith\((displayName|givenName|surname|mail|userPrincipalName),'((?:[^']|'')*)'\)$`)
+var startsWithTerm = regexp.MustCompile(`^startswith\((displayName|givenName|surname|mail|userPrincipalName),'((?:[^']|'')*)'\)`)
 
 // usersFilter is a parsed $filter: property -> prefix terms (any matches).
 type usersFilter []struct{ prop, prefix string }
@@ -28,15 +28,25 @@ func parseUsersFilter(raw string) (usersFilter, *apiError) {
 	if strings.TrimSpace(raw) == "" {
 		return nil, nil
 	}
+	unsupported := &apiError{http.StatusBadRequest, "Request_UnsupportedQuery", "Unsupported or invalid query filter clause specified for property or filter."}
 	var f usersFilter
-	for _, term := range strings.Split(raw, " or ") {
-		m := startsWithTerm.FindStringSubmatch(strings.TrimSpace(term))
+	rest := strings.TrimSpace(raw)
+	for {
+		// Terms are read whole (a quoted value may hold " or ").
+		m := startsWithTerm.FindStringSubmatch(rest)
 		if m == nil {
-			return nil, &apiError{http.StatusBadRequest, "Request_UnsupportedQuery", "Unsupported or invalid query filter clause specified for property or filter."}
+			return nil, unsupported
 		}
 		f = append(f, struct{ prop, prefix string }{m[1], strings.ReplaceAll(m[2], "''", "'")})
+		rest = rest[len(m[0]):]
+		if rest == "" {
+			return f, nil
+		}
+		var ok bool
+		if rest, ok = strings.CutPrefix(rest, " or "); !ok {
+			return nil, unsupported
+		}
 	}
-	return f, nil
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {

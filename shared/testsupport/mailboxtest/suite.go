@@ -24,6 +24,7 @@ func Run(t *testing.T, newEnv func(t testing.TB) Env) {
 	t.Run("availability", func(t *testing.T) { runAvailability(t, newEnv) })
 	t.Run("availability use case", func(t *testing.T) { runAvailabilityUseCase(t, newEnv) })
 	t.Run("rooms", func(t *testing.T) { runRooms(t, newEnv) })
+	t.Run("people", func(t *testing.T) { runPeople(t, newEnv) })
 }
 
 // mutation changes mailbox m through the simulator and returns the feed
