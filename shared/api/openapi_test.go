@@ -78,7 +78,7 @@ func parseOpenAPI() (map[string][]int, openAPIDoc, error) {
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	doc, _ := documentedStatuses(t)
 	served := map[string][]int{}
-	for _, rt := range slices.Concat(routes, itemRoutes, calendarRoutes(nil), availabilityRoutes(nil), roomRoutes(nil)) {
+	for _, rt := range slices.Concat(routes, itemRoutes, calendarRoutes(nil), availabilityRoutes(nil), roomRoutes(nil), peopleRoutes(nil)) {
 		served[rt.method+" "+rt.path] = rt.statuses
 	}
 	for op, codes := range served {
@@ -134,6 +134,7 @@ func TestOpenAPIMatchesBodies(t *testing.T) {
 		{"FreeSlot", reflect.TypeFor[freeSlotView]()},
 		{"RoomList", reflect.TypeFor[domain.RoomList]()},
 		{"Room", reflect.TypeFor[domain.Room]()},
+		{"Person", reflect.TypeFor[domain.Person]()},
 	}
 	for _, tc := range tests {
 		t.Run(tc.schema, func(t *testing.T) {
