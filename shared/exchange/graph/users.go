@@ -80,7 +80,7 @@ const maxFindUsers = 100
 func (c *Client) FindUsers(ctx context.Context, prefix string, top int) ([]DirectoryUser, error) {
 	const op = "FindUsers"
 	if prefix == "" || top < 1 || top > maxFindUsers {
-		return nil, invalidArg(op, fmt.Sprintf("a prefix and 1-%d results are required", maxFindUsers))
+		return nil, invalidArg(op, "a prefix and 1-%d results are required", maxFindUsers)
 	}
 	q := odataString(prefix)
 	filter := "startswith(displayName," + q + ") or startswith(givenName," + q + ") or startswith(surname," + q + ") or startswith(mail," + q + ")"
