@@ -15,9 +15,9 @@ import (
 func runPeople(t *testing.T, newEnv func(t testing.TB) Env) {
 	env := newEnv(t)
 	ctx := context.Background()
-	// Twelve colleagues named "Ines Navarro 01".."12" at inav01@...
+	// Thirty colleagues named "Ines Navarro 01".."30" at inav01@...
 	var addrs []string
-	for i := 1; i <= 12; i++ {
+	for i := 1; i <= 30; i++ {
 		a := fmt.Sprintf("inav%02d@contoso.com", i)
 		if err := env.Sim.AddMailbox(a, fmt.Sprintf("Ines Navarro %02d", i)); err != nil {
 			t.Fatal(err)
@@ -40,7 +40,7 @@ func runPeople(t *testing.T, newEnv func(t testing.TB) Env) {
 		}
 	})
 	t.Run("by the start of a name, several", func(t *testing.T) {
-		got, err := dir.FindPeople(ctx, ref, "Ines Nav", 25)
+		got, err := dir.FindPeople(ctx, ref, "Ines Nav", 100)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,9 +54,11 @@ func runPeople(t *testing.T, newEnv func(t testing.TB) Env) {
 		}
 	})
 	t.Run("bounded", func(t *testing.T) {
-		got, err := dir.FindPeople(ctx, ref, "Ines", 5)
-		if err != nil || len(got) != 5 {
-			t.Fatalf("found %d (%v), want the 5 asked for", len(got), err)
+		for _, limit := range []int{5, 25} {
+			got, err := dir.FindPeople(ctx, ref, "Ines", limit)
+			if err != nil || len(got) != limit {
+				t.Fatalf("found %d (%v), want the %d asked for", len(got), err, limit)
+			}
 		}
 	})
 	t.Run("nobody", func(t *testing.T) {
