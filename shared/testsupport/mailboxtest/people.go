@@ -3,10 +3,12 @@ package mailboxtest
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 )
 
 // People cases (PeopleDirectory.FindPeople): the organisation's people
@@ -65,6 +67,23 @@ func runPeople(t *testing.T, newEnv func(t testing.TB) Env) {
 		got, err := dir.FindPeople(ctx, ref, "Zebulon Quaxley", 25)
 		if err != nil || len(got) != 0 {
 			t.Fatalf("found %+v (%v), want nobody and no error", got, err)
+		}
+	})
+	t.Run("the mailbox's contacts", func(t *testing.T) {
+		if _, err := env.Sim.AddItem(env.Mailboxes[0], "contacts", ewssim.Item{Kind: ewssim.KindContact, DisplayName: "Quentin Oyelaran",
+			Emails: []string{"Quentin.Oyelaran@fabrikam.com"}}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := dir.FindPeople(ctx, ref, "Quentin Oye", 25)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []domain.Person{{DisplayName: "Quentin Oyelaran", Address: "quentin.oyelaran@fabrikam.com", Kind: domain.PersonContact}}
+		if !env.PeopleContacts {
+			want = []domain.Person{} // the directory's users only
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("found %+v, want %+v", got, want)
 		}
 	})
 	t.Run("quotes and markup are text", func(t *testing.T) {
