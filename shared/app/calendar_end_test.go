@@ -167,3 +167,38 @@ func TestEndOrderedWithTheEventsOtherWrites(t *testing.T) {
 		})
 	}
 }
+
+// An end Exchange refuses for now (throttled) is retried soon, racing the
+// end minute plus four hours (the first retry about 2 h later), and the
+// retry writes the end minute fixed at accept time, not a later one.
+func TestEndRetriedSoonWithItsMinute(t *testing.T) {
+	e := newCalEnv(t)
+	ctx := context.Background()
+	q := &capturedQueue{}
+	api := &app.CalendarRequests{Store: e.store, Queue: q, Clock: e.clock}
+	if _, err := api.RequestPut(ctx, calTenant, calAnn, app.EventInput{ClientEventID: "offsite", Subject: "Offsite", Start: calNow.Add(-time.Hour), End: calNow.Add(8 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := e.writes.HandleQueued(ctx, q.reqs[0]); err != nil || res.Outcome != app.OutcomeWritten {
+		t.Fatalf("create: %+v %v", res, err)
+	}
+	if _, err := api.RequestEnd(ctx, "", calTenant, calAnn, "offsite"); err != nil {
+		t.Fatal(err)
+	}
+	e.sim.InjectFault(ewssim.Fault{Op: "FindItem", Kind: ewssim.FaultSOAP, Code: "ErrorServerBusy", Count: 1})
+	res, err := e.writes.HandleQueued(ctx, q.reqs[1])
+	if err != nil || res.Outcome != app.OutcomeRetry || len(e.retries.got) != 1 {
+		t.Fatalf("throttled end: %+v %v, want a retry", res, err)
+	}
+	if wait := res.RetryAt.Sub(calNow); wait < time.Hour || wait > 3*time.Hour {
+		t.Errorf("retry after %s, want about 2 h", wait)
+	}
+	e.clock.Advance(res.RetryAt.Sub(e.clock.Now()))
+	if res := e.writes.HandleRetry(ctx, e.retries.got[0]); res.Outcome != app.OutcomeWritten || res.Result != domain.EventEnded {
+		t.Fatalf("retry: %+v", res)
+	}
+	it, _, _ := e.sim.GetItem(e.calendar(t, calAnn)[0].ID)
+	if !it.End.Equal(calNow) {
+		t.Errorf("the event ends %s, want %s (the minute the end was asked for)", it.End, calNow)
+	}
+}
