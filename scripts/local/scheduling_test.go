@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,26 @@ func TestLocalServesAvailability(t *testing.T) {
 			}
 			if err := json.Unmarshal(raw, &got); err != nil {
 				t.Fatal(err)
+			}
+			// People lookup, as the first demo mailbox: the second one by
+			// its address.
+			{
+				ds := s.demo.dataset.Mailboxes
+				resp, err := http.Get(s.apiURL + "/tenants/demo/mailboxes/" + ds[0] + "/people?q=" + url.QueryEscape(ds[1]))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var page struct {
+					People []struct {
+						Address string `json:"address"`
+						Kind    string `json:"kind"`
+					} `json:"people"`
+				}
+				err = json.NewDecoder(resp.Body).Decode(&page)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != http.StatusOK || len(page.People) != 1 || page.People[0].Address != ds[1] || page.People[0].Kind != "user" {
+					t.Errorf("GET .../people?q=%s = %d %+v (%v); want %s, a user", ds[1], resp.StatusCode, page, err, ds[1])
+				}
 			}
 			// The demo's rooms, through the room routes.
 			for path, want := range map[string]int{"/tenants/demo/roomlists": 2, "/tenants/demo/rooms": 8, "/tenants/demo/rooms?roomList=rooms-hq@contoso.com": 5} {

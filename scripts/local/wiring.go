@@ -45,7 +45,8 @@ func newExchangeAccess(policy *urlguard.Policy, httpClient *http.Client, graphRo
 			// Free/busy for POST /tenants/{id}/availability.
 			Availability: ewsmailbox.NewAvailabilityConnector(opts),
 			Rooms:        ewsmailbox.NewRoomConnector(opts),
+			People:       ewsmailbox.NewPeopleConnector(opts),
 		},
-		Graph: app.ProtocolAdapters{Connector: graph, Checker: graph, Calendar: graph, Availability: graph, Rooms: graph},
+		Graph: app.ProtocolAdapters{Connector: graph, Checker: graph, Calendar: graph, Availability: graph, Rooms: graph, People: graph},
 	}
 }

@@ -80,6 +80,8 @@ type Deps struct {
 	Availability domain.AvailabilityConnector
 	// Rooms, when set, enables GET /tenants/{id}/roomlists and /rooms.
 	Rooms domain.RoomConnector
+	// People, when set, enables GET /tenants/{id}/mailboxes/{address}/people.
+	People domain.PeopleConnector
 	// AvailabilityTimeout bounds the Exchange calls of one availability
 	// request; default 20 s (API Gateway gives up after 29 s).
 	AvailabilityTimeout time.Duration
@@ -181,6 +183,9 @@ func New(d Deps) http.Handler {
 	}
 	if d.Rooms != nil {
 		all = slices.Concat(all, roomRoutes(&app.Rooms{Store: d.Store, Secrets: d.Secrets, Connector: d.Rooms, Log: logger}))
+	}
+	if d.People != nil {
+		all = slices.Concat(all, peopleRoutes(&app.People{Store: d.Store, Secrets: d.Secrets, Connector: d.People, Clock: clock, Log: logger}))
 	}
 	allowed := map[string][]string{}
 	for _, rt := range all {

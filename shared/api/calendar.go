@@ -34,6 +34,9 @@ func calendarRoutes(c *app.CalendarRequests) []route {
 		{"DELETE", eventPath, with(scoped, 202, 409, 503), func(s *server, w http.ResponseWriter, r *http.Request) error {
 			return s.deleteEvent(c, w, r)
 		}},
+		{"POST", eventPath + "/end", with(scoped, 202, 409, 503), func(s *server, w http.ResponseWriter, r *http.Request) error {
+			return s.endEvent(c, w, r)
+		}},
 		{"GET", eventPath, with(scoped, 200), func(_ *server, w http.ResponseWriter, r *http.Request) error {
 			return getEventWrite(c, w, r)
 		}},
@@ -151,6 +154,31 @@ func (s *server) deleteEvent(c *app.CalendarRequests, w http.ResponseWriter, r *
 	return s.answerWrite(w, r, key, hash, req)
 }
 
+// endEvent queues ending an event now (its end moved to the current
+// minute). It takes no query; a body is ignored, as on POST .../verify.
+func (s *server) endEvent(c *app.CalendarRequests, w http.ResponseWriter, r *http.Request) error {
+	if _, err := query(r); err != nil {
+		return err
+	}
+	key, err := calendarKey(r)
+	if err != nil {
+		return err
+	}
+	var hash, requestID string
+	if key != "" {
+		hash = writeRequestHash("END", r.PathValue("id"), r.PathValue("address"), r.PathValue("clientEventId"), nil)
+		if replayed, err := s.replayIdempotent(w, r, calendarScope(r), key, hash); replayed || err != nil {
+			return err
+		}
+		requestID = writeRequestID(r, key, hash)
+	}
+	req, err := c.RequestEnd(r.Context(), requestID, r.PathValue("id"), r.PathValue("address"), r.PathValue("clientEventId"))
+	if err != nil {
+		return err
+	}
+	return s.answerWrite(w, r, key, hash, req)
+}
+
 // eventWriteView is the answer of GET .../events/{clientEventId}: where
 // the writes of one client event stand. State, Attempts, NextAttemptAt and
 // the reason are those of the latest accepted request; ItemID and
@@ -191,7 +219,7 @@ func getEventWrite(c *app.CalendarRequests, w http.ResponseWriter, r *http.Reque
 			at := last.NextAttemptAt
 			v.NextAttemptAt = &at
 		}
-		if last.Status == domain.WriteWritten && last.Op == domain.WriteUpsert {
+		if last.Status == domain.WriteWritten && last.Op != domain.WriteDelete {
 			v.ItemID, v.ChangeKey = st.ItemID, st.ChangeKey
 		}
 	}

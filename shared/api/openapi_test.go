@@ -79,7 +79,7 @@ func parseOpenAPI() (map[string][]int, openAPIDoc, error) {
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	doc, _ := documentedStatuses(t)
 	served := map[string][]int{}
-	for _, rt := range slices.Concat(routes, itemRoutes, calendarRoutes(nil), availabilityRoutes(nil), roomRoutes(nil)) {
+	for _, rt := range slices.Concat(routes, itemRoutes, calendarRoutes(nil), availabilityRoutes(nil), roomRoutes(nil), peopleRoutes(nil)) {
 		// wrap's rate limit can answer 429 on every route.
 		served[rt.method+" "+rt.path] = with(rt.statuses, http.StatusTooManyRequests)
 	}
@@ -136,6 +136,7 @@ func TestOpenAPIMatchesBodies(t *testing.T) {
 		{"FreeSlot", reflect.TypeFor[freeSlotView]()},
 		{"RoomList", reflect.TypeFor[domain.RoomList]()},
 		{"Room", reflect.TypeFor[domain.Room]()},
+		{"Person", reflect.TypeFor[domain.Person]()},
 	}
 	for _, tc := range tests {
 		t.Run(tc.schema, func(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -75,7 +77,7 @@ func (c *CalendarRequests) RequestPut(ctx context.Context, tenantID, address str
 	}
 	return c.enqueue(ctx, tenantID, address, domain.WriteRequest{
 		ID: in.RequestID, ClientEventID: in.ClientEventID, Op: domain.WriteUpsert, Event: &ev, Notify: in.SendInvitations,
-	})
+	}, nil)
 }
 
 // RequestDelete queues the deletion of an event Mailbridge wrote earlier.
@@ -91,10 +93,50 @@ func (c *CalendarRequests) RequestDeleteAs(ctx context.Context, requestID, tenan
 	}
 	return c.enqueue(ctx, tenantID, address, domain.WriteRequest{
 		ID: requestID, ClientEventID: clientEventID, Op: domain.WriteDelete, Notify: sendCancellations,
-	})
+	}, nil)
 }
 
-func (c *CalendarRequests) enqueue(ctx context.Context, tenantID, address string, req domain.WriteRequest) (domain.WriteRequest, error) {
+// RequestEnd queues ending an event Mailbridge wrote now: its end moves to
+// the current minute (rounded down). It is refused (409) when, as the
+// requests accepted for the event leave it, the event does not start
+// before that minute or ends by it, and (404) when no write of the event
+// was accepted. The writer checks again against the item in Exchange
+// (the user may have moved it), so an event is never extended. requestID
+// as in RequestDeleteAs.
+func (c *CalendarRequests) RequestEnd(ctx context.Context, requestID, tenantID, address, clientEventID string) (domain.WriteRequest, error) {
+	if verr := ValidateClientEventID(clientEventID); verr != nil {
+		return domain.WriteRequest{}, verr
+	}
+	return c.enqueue(ctx, tenantID, address, domain.WriteRequest{
+		ID: requestID, ClientEventID: clientEventID, Op: domain.WriteEnd,
+	}, checkEndable)
+}
+
+// checkEndable decides at accept time whether req (an end) can apply to
+// the event as its accepted requests leave it.
+func checkEndable(st *domain.WriteState, req domain.WriteRequest) error {
+	if st.LastSeq == 0 {
+		return domain.NotFound("no calendar write for client event id %q was accepted for mailbox %q", req.ClientEventID, req.Mailbox)
+	}
+	if last := st.Requests; len(last) > 0 && last[len(last)-1].Op == domain.WriteDelete {
+		return domain.Conflict("the event was deleted (its latest accepted request is a delete); there is nothing to end")
+	}
+	switch {
+	case !st.Start.IsZero() && !st.Start.Before(req.EndAt):
+		return &domain.Error{Code: domain.CodeConflict, Field: "clientEventId", Message: fmt.Sprintf(
+			"the event has not started yet (it starts at %s); it can be ended from one minute after its start", st.Start.UTC().Format(time.RFC3339))}
+	case !st.End.IsZero() && !st.End.After(req.EndAt):
+		return &domain.Error{Code: domain.CodeConflict, Field: "clientEventId", Message: fmt.Sprintf(
+			"the event has already ended (at %s)", st.End.UTC().Format(time.RFC3339))}
+	}
+	return nil
+}
+
+// enqueue accepts req (numbering it in the event's write state) and
+// queues it. check, when set, may refuse the request against the event's
+// write state as accepted so far; its *domain.Error is answered as is and
+// nothing is recorded.
+func (c *CalendarRequests) enqueue(ctx context.Context, tenantID, address string, req domain.WriteRequest, check func(*domain.WriteState, domain.WriteRequest) error) (domain.WriteRequest, error) {
 	if verr := ValidateTenantID(tenantID); verr != nil {
 		return req, verr
 	}
@@ -123,9 +165,16 @@ func (c *CalendarRequests) enqueue(ctx context.Context, tenantID, address string
 	req.TenantID = tenantID
 	req.Mailbox = addr
 	req.RequestedAt = c.Clock.Now().UTC()
+	if req.Op == domain.WriteEnd {
+		req.EndAt = endMinute(req.RequestedAt)
+	}
 	// Numbered before it is queued, so the writer can tell which of two
 	// requests for the event came later however the queue delivers them.
-	if err := acceptWrite(ctx, c.Store, &req); err != nil {
+	if err := acceptWrite(ctx, c.Store, &req, check); err != nil {
+		var refused *domain.Error
+		if errors.As(err, &refused) && (refused.Code == domain.CodeConflict || refused.Code == domain.CodeNotFound) {
+			return req, refused
+		}
 		return req, &domain.Error{Code: domain.CodeUnavailable, Message: "the calendar write could not be recorded; try again", Err: err}
 	}
 	body, err := json.Marshal(req)
@@ -138,6 +187,10 @@ func (c *CalendarRequests) enqueue(ctx context.Context, tenantID, address string
 	}
 	return req, nil
 }
+
+// endMinute is the end an end request accepted at t sets: the current
+// minute, rounded down.
+func endMinute(t time.Time) time.Time { return t.UTC().Truncate(time.Minute) }
 
 // newWriteRequestID is random: it names Step Functions executions, which
 // must be unique per state machine for 90 days.

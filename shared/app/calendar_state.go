@@ -49,7 +49,9 @@ func (w *CalendarWrites) pause(ctx context.Context, d time.Duration) error {
 
 // acceptWrite numbers req among its event's requests and records it as
 // pending, before it is queued.
-func acceptWrite(ctx context.Context, store domain.WriteStateStore, req *domain.WriteRequest) error {
+// check (may be nil) refuses a new request against the state; a refusal
+// stores nothing and is returned.
+func acceptWrite(ctx context.Context, store domain.WriteStateStore, req *domain.WriteRequest, check func(*domain.WriteState, domain.WriteRequest) error) error {
 	_, err := store.UpdateWriteState(ctx, req.TenantID, req.Mailbox, req.ClientEventID, func(st *domain.WriteState) error {
 		for i := range st.Requests {
 			if r := &st.Requests[i]; r.RequestID == req.ID {
@@ -57,11 +59,31 @@ func acceptWrite(ctx context.Context, store domain.WriteStateStore, req *domain.
 				// found no stored answer): keep its number and queue it
 				// again; the writer applies one number once.
 				req.Seq, req.RequestedAt = r.Seq, r.AcceptedAt
+				if req.Op == domain.WriteEnd {
+					req.EndAt = endMinute(r.AcceptedAt)
+				}
 				if r.Status == domain.WriteFailed && r.ReasonCode == "not_queued" {
 					r.Status, r.ReasonCode, r.Reason = domain.WritePending, "", ""
 				}
 				return nil
 			}
+		}
+		if check != nil {
+			if err := check(st, *req); err != nil {
+				return err
+			}
+		}
+		// The event's times as the accepted requests leave it (what the
+		// next end request is checked against).
+		switch req.Op {
+		case domain.WriteUpsert:
+			if req.Event != nil {
+				st.Start, st.End = req.Event.Start, req.Event.End
+			}
+		case domain.WriteEnd:
+			st.End = req.EndAt
+		case domain.WriteDelete:
+			st.Start, st.End = time.Time{}, time.Time{}
 		}
 		st.LastSeq++
 		req.Seq = st.LastSeq
@@ -167,6 +189,12 @@ func (w *CalendarWrites) record(ctx context.Context, req domain.WriteRequest, re
 		case res.Outcome == OutcomeGaveUp:
 			r.Attempts = res.RetriesDone + 1
 			r.Status, r.NextAttemptAt, r.ReasonCode, r.Reason = domain.WriteFailed, time.Time{}, reasonCode(f, res.Reason), res.Reason
+			if req.Op == domain.WriteEnd && (r.ReasonCode == "not_started" || r.ReasonCode == "already_ended") {
+				// Exchange's item has other times than the accepted
+				// requests said (the user moved it): they are unknown
+				// now, and the next end is checked by the writer alone.
+				st.Start, st.End = time.Time{}, time.Time{}
+			}
 			return nil
 		}
 		if st.AppliedSeq >= req.Seq && r.Status == domain.WriteWritten {

@@ -200,6 +200,8 @@ func (w *CalendarWrites) write(ctx context.Context, req domain.WriteRequest) (do
 			// now never will be): there is nothing to delete, as asked.
 			res, err = domain.EventWrite{Result: domain.EventDeleted}, nil
 		}
+	} else if req.Op == domain.WriteEnd {
+		res, err = cw.EndEvent(ctx, ref, req.ClientEventID, req.EndAt, req.RequestedAt)
 	} else {
 		res, err = cw.PutEvent(ctx, ref, req.ClientEventID, *req.Event, req.Notify, req.RequestedAt)
 	}
@@ -225,6 +227,12 @@ func mailboxMode(t domain.Tenant, mb domain.Mailbox) domain.AccessMode {
 // transient failures are retried on the calendar retry rule's schedule;
 // everything an admin or the client must fix is not.
 func classifyWriteError(err error) *failure {
+	switch {
+	case errors.Is(err, domain.ErrEventNotStarted):
+		return &failure{code: "not_started", reason: "not_started: " + domain.ErrEventNotStarted.Message, err: err}
+	case errors.Is(err, domain.ErrEventAlreadyEnded):
+		return &failure{code: "already_ended", reason: "already_ended: " + domain.ErrEventAlreadyEnded.Message, err: err}
+	}
 	if errors.Is(err, domain.ErrEventNotFound) || domain.IsNotFound(err) {
 		return &failure{code: "not_found", reason: "not_found: " + domain.ErrEventNotFound.Message, err: err}
 	}
@@ -240,10 +248,18 @@ func classifyWriteError(err error) *failure {
 	return &failure{code: string(ae.Kind), reason: reason, err: err}
 }
 
+// endHorizon stands in for the start of an end request: ending a
+// meeting early is worth retrying only for a few hours after the minute
+// it was asked for (retries then come after 2 h, 1 h and 30 min at most).
+const endHorizon = 4 * time.Hour
+
 // retryHorizon is the start the retry rule races against.
 func retryHorizon(req domain.WriteRequest, now time.Time) time.Time {
 	if req.Op == domain.WriteUpsert && req.Event != nil {
 		return req.Event.Start
+	}
+	if req.Op == domain.WriteEnd {
+		return req.EndAt.Add(endHorizon)
 	}
 	return now.Add(deleteHorizon)
 }
@@ -284,6 +300,10 @@ func validateWriteRequest(req domain.WriteRequest) error {
 			return err
 		}
 	case domain.WriteDelete:
+	case domain.WriteEnd:
+		if req.EndAt.IsZero() || !req.EndAt.Equal(req.EndAt.Truncate(time.Minute)) || req.Event != nil {
+			return errors.New("an end needs endAt, a whole minute, and no event")
+		}
 	default:
 		return fmt.Errorf("unknown op %q", req.Op)
 	}

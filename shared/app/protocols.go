@@ -23,11 +23,14 @@ type ProtocolAdapters struct {
 	Availability domain.AvailabilityConnector
 	// Rooms reads room lists and rooms (the scheduling API).
 	Rooms domain.RoomConnector
+	// People looks people up (the scheduling API's invitee picker).
+	People domain.PeopleConnector
 }
 
 // Protocols routes each port to the tenant's protocol. It implements
 // domain.Connector, domain.CalendarConnector, domain.AccessChecker,
-// domain.AvailabilityConnector and domain.RoomConnector.
+// domain.AvailabilityConnector, domain.RoomConnector and
+// domain.PeopleConnector.
 type Protocols struct {
 	EWS   ProtocolAdapters
 	Graph ProtocolAdapters
@@ -99,6 +102,18 @@ func (p Protocols) ConnectRooms(ctx context.Context, t domain.Tenant, c domain.C
 		return nil, noAdapter(t, "rooms")
 	}
 	return a.Rooms.ConnectRooms(ctx, t, c, actAs)
+}
+
+// ConnectPeople opens the tenant's people lookup.
+func (p Protocols) ConnectPeople(ctx context.Context, t domain.Tenant, c domain.Credential) (domain.PeopleDirectory, error) {
+	a, err := p.adapters(t)
+	if err != nil {
+		return nil, err
+	}
+	if a.People == nil {
+		return nil, noAdapter(t, "people")
+	}
+	return a.People.ConnectPeople(ctx, t, c)
 }
 
 // CheckAccess checks one mailbox over the tenant's protocol. After the EWS

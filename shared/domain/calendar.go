@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -17,6 +18,10 @@ type WriteOp string
 const (
 	WriteUpsert WriteOp = "upsert" // create the event, or update the one written earlier
 	WriteDelete WriteOp = "delete" // delete the event written earlier
+	// WriteEnd moves the end of an event written earlier to
+	// WriteRequest.EndAt (ending a meeting early, "now"), only if the
+	// event has started by then and not yet ended.
+	WriteEnd WriteOp = "end"
 )
 
 // EventSpec is the event a client wants in a calendar.
@@ -40,7 +45,9 @@ type WriteRequest struct {
 	Mailbox       string     `json:"mailbox"`
 	ClientEventID string     `json:"clientEventId"`
 	Op            WriteOp    `json:"op"`
-	Event         *EventSpec `json:"event,omitempty"` // nil for deletes
+	Event         *EventSpec `json:"event,omitempty"` // nil for deletes and ends
+	// EndAt is the new end of an end request (a whole minute, UTC).
+	EndAt time.Time `json:"endAt,omitzero"`
 	// Notify sends meeting invitations (upsert) or cancellations (delete)
 	// to the attendees.
 	Notify bool `json:"notify,omitempty"`
@@ -60,6 +67,7 @@ const (
 	EventCreated EventWriteResult = "created"
 	EventUpdated EventWriteResult = "updated"
 	EventDeleted EventWriteResult = "deleted"
+	EventEnded   EventWriteResult = "ended" // its end moved earlier (WriteEnd)
 	// EventSuperseded: the item was last written for a later request, so
 	// this one changed nothing.
 	EventSuperseded EventWriteResult = "superseded"
@@ -77,6 +85,30 @@ type EventWrite struct {
 // found, so they can never be changed or deleted.
 var ErrEventNotFound = &Error{Code: CodeNotFound, Message: "the mailbox holds no event written by Mailbridge with this client event id"}
 
+// An end request (WriteEnd) is refused when the event has not started by
+// the requested end, or has already ended by then: ending it would make
+// it empty, or extend it.
+var (
+	ErrEventNotStarted   = &Error{Code: CodeConflict, Message: "the event has not started yet: it can be ended from one minute after its start"}
+	ErrEventAlreadyEnded = &Error{Code: CodeConflict, Message: "the event has already ended"}
+)
+
+// CheckEndable checks ending at end an item Exchange holds from start to
+// itemEnd: ErrEventNotStarted, ErrEventAlreadyEnded, or a permanent
+// AccessError when the server did not answer the item's times (the check
+// cannot be made, so nothing is changed).
+func CheckEndable(start, itemEnd, end time.Time) error {
+	switch {
+	case start.IsZero() || itemEnd.IsZero():
+		return &AccessError{Kind: AccessPermanent, Code: "MissingTimes", Err: errors.New("the server did not answer the event's start and end")}
+	case !start.Before(end):
+		return ErrEventNotStarted
+	case !itemEnd.After(end):
+		return ErrEventAlreadyEnded
+	}
+	return nil
+}
+
 // CalendarWriter writes one tenant's calendars. Its methods name events by
 // the client's event id, never by an Exchange item id, so nothing outside
 // the implementation can point it at an item Mailbridge did not create.
@@ -90,6 +122,13 @@ type CalendarWriter interface {
 	// DeleteEvent deletes the item marked with clientEventID, unless it was
 	// written for a request later than requestedAt (EventSuperseded).
 	DeleteEvent(ctx context.Context, m MailboxRef, clientEventID string, notify bool, requestedAt time.Time) (EventWrite, error)
+	// EndEvent moves the end of the item marked with clientEventID to end,
+	// checked against the item as Exchange holds it: ErrEventNotStarted
+	// when its start is not before end, ErrEventAlreadyEnded when its end
+	// is not after end (an event is never extended); EventSuperseded as
+	// PutEvent. Attendees are not notified (the meeting is over for them
+	// too; an update would send each a message).
+	EndEvent(ctx context.Context, m MailboxRef, clientEventID string, end, requestedAt time.Time) (EventWrite, error)
 }
 
 // CalendarConnector opens a tenant's CalendarWriter with its credential.

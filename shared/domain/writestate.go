@@ -68,6 +68,12 @@ type WriteState struct {
 	// after a delete).
 	ItemID    string `json:"itemId,omitempty"`
 	ChangeKey string `json:"changeKey,omitempty"`
+	// Start and End are the event's times as the accepted requests leave
+	// it (set when an upsert or an end is accepted, cleared by a delete;
+	// zero when unknown, e.g. state recorded before they were kept). An
+	// end request is checked against them when it is accepted.
+	Start time.Time `json:"start,omitzero"`
+	End   time.Time `json:"end,omitzero"`
 	// Requests, oldest first, at most MaxWriteHistory.
 	Requests []WriteRecord `json:"requests"`
 }

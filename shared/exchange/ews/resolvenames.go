@@ -17,6 +17,10 @@ type xResolveNames struct {
 type Resolution struct {
 	Mailbox Mailbox
 	Contact *Item // directory or contact data, when Exchange returns it
+	// From the Contact: where the entry comes from (ActiveDirectory or
+	// Store, a contact of the mailbox) and the directory's job title
+	// and department; empty when absent.
+	ContactSource, JobTitle, Department string
 }
 
 // ResolveNames looks up a name or address in the directory and the
@@ -59,6 +63,9 @@ func decodeResolveNames(resp elem) ([]Resolution, error) {
 		if c := r.child("Contact"); c.ok() {
 			it := decodeItem(c)
 			res.Contact = &it
+			res.ContactSource = c.child("ContactSource").text()
+			res.JobTitle = c.child("JobTitle").text()
+			res.Department = c.child("Department").text()
 		}
 		out = append(out, res)
 	}

@@ -73,6 +73,8 @@ var (
 type marked struct {
 	ref   ews.ItemRef
 	stamp time.Time // zero when absent or unreadable
+	// start and end, when asked for (find's fields)
+	start, end time.Time
 	// dups are further items with the same marker: two first writes of one
 	// event that ran at the same time each created one. The next write
 	// keeps the newest and deletes these, so duplicates do not outlive it.
@@ -83,9 +85,12 @@ type marked struct {
 // clientEventID, or nil. The server compares strings ignoring case, so the
 // exact value is checked here: an id differing only in case is another
 // event.
-func (w *Writer) find(ctx context.Context, cl *ews.Client, t ews.Target, folder ews.FolderRef, clientEventID string) (*marked, error) {
+//
+// fields are further properties to read (calendar:Start and calendar:End
+// for an end request), on the calendar folder only.
+func (w *Writer) find(ctx context.Context, cl *ews.Client, t ews.Target, folder ews.FolderRef, clientEventID string, fields ...string) (*marked, error) {
 	res, err := cl.FindItem(ctx, t, folder, ews.FindItemOptions{
-		Shape:       ews.Shape{Base: "IdOnly", Extended: []ews.ExtendedField{MarkerField, StampField}},
+		Shape:       ews.Shape{Base: "IdOnly", Fields: fields, Extended: []ews.ExtendedField{MarkerField, StampField}},
 		Page:        &ews.PageView{MaxEntries: 10},
 		Restriction: &ews.Restriction{Field: MarkerField, Value: clientEventID},
 	})
@@ -97,7 +102,7 @@ func (w *Writer) find(ctx context.Context, cl *ews.Client, t ews.Target, folder 
 		if value(it, MarkerField) != clientEventID {
 			continue
 		}
-		m := &marked{ref: ews.ItemRef{ID: it.ItemID, ChangeKey: it.ChangeKey}}
+		m := &marked{ref: ews.ItemRef{ID: it.ItemID, ChangeKey: it.ChangeKey}, start: it.Start, end: it.End}
 		if s, err := time.Parse(time.RFC3339Nano, value(it, StampField)); err == nil {
 			m.stamp = s
 		}
@@ -242,4 +247,38 @@ func (w *Writer) DeleteEvent(ctx context.Context, m domain.MailboxRef, clientEve
 		return domain.EventWrite{}, err
 	}
 	return domain.EventWrite{Result: domain.EventDeleted}, nil
+}
+
+// EndEvent implements domain.CalendarWriter: one FindItem reading the
+// item's start and end with its marks, then one UpdateItem of End (and a
+// DeleteItem per duplicate found). It checks the request against the item
+// as Exchange holds it, so an event the user moved or shortened is never
+// extended. Attendees get no update (SendToNone).
+func (w *Writer) EndEvent(ctx context.Context, m domain.MailboxRef, clientEventID string, end, requestedAt time.Time) (domain.EventWrite, error) {
+	cl, t, err := w.clients.Target(m)
+	if err != nil {
+		return domain.EventWrite{}, err
+	}
+	found, err := w.find(ctx, cl, t, calendarFolder, clientEventID, "calendar:Start", "calendar:End")
+	if err != nil {
+		return domain.EventWrite{}, err
+	}
+	if found == nil {
+		return domain.EventWrite{}, domain.ErrEventNotFound
+	}
+	if found.stamp.After(requestedAt) {
+		return domain.EventWrite{Result: domain.EventSuperseded, ItemID: found.ref.ID}, nil
+	}
+	if err := domain.CheckEndable(found.start, found.end, end); err != nil {
+		return domain.EventWrite{}, err
+	}
+	ref, err := cl.UpdateItem(ctx, t, found.ref, ews.CalendarUpdate{End: &end, ExtendedProperties: []ews.ExtendedProperty{stamp(requestedAt)}},
+		ews.SendToNone, ews.AutoResolve)
+	if err != nil {
+		return domain.EventWrite{}, classify(useWrite, err, "")
+	}
+	if err := deleteItems(ctx, cl, t, found.dups, ews.SendToNone); err != nil {
+		return domain.EventWrite{}, err
+	}
+	return domain.EventWrite{Result: domain.EventEnded, ItemID: ref.ID, ChangeKey: ref.ChangeKey}, nil
 }

@@ -30,20 +30,39 @@ func (r *resolveNamesReq) run(c *call) {
 	defer w.respEnd(op)
 	q := strings.ToLower(strings.TrimSpace(r.UnresolvedEntry))
 	q = strings.TrimPrefix(q, "smtp:")
-	type hit struct{ addr, name string }
+	// contact: a contact of the impersonated mailbox (MailboxType
+	// Contact, ContactSource Store), searched after the directory as
+	// Exchange's ActiveDirectoryContacts scope does.
+	type hit struct {
+		addr, name string
+		contact    bool
+	}
 	var hits []hit
 	c.s.mu.RLock()
 	if mb, ok := c.s.byAddr[q]; ok {
-		hits = append(hits, hit{mb.addr, mb.name})
+		hits = append(hits, hit{mb.addr, mb.name, false})
 	} else {
 		for _, mb := range c.s.mailboxes {
 			// Like ambiguous name resolution: any part of the address or name.
 			if strings.Contains(mb.addr, q) || strings.Contains(strings.ToLower(mb.name), q) {
-				hits = append(hits, hit{mb.addr, mb.name})
+				hits = append(hits, hit{mb.addr, mb.name, false})
 			}
 		}
 	}
 	c.s.mu.RUnlock()
+	if mb := c.imp; mb != nil {
+		mb.mu.RLock()
+		for _, in := range mb.items {
+			if in.deleted || in.Kind != KindContact || len(in.Emails) == 0 {
+				continue
+			}
+			addr := strings.ToLower(in.Emails[0])
+			if strings.Contains(addr, q) || strings.Contains(strings.ToLower(in.DisplayName), q) {
+				hits = append(hits, hit{addr, in.DisplayName, true})
+			}
+		}
+		mb.mu.RUnlock()
+	}
 	if len(hits) == 0 {
 		w.errorMessage(op, errNameNoResults)
 		return
@@ -67,14 +86,20 @@ func (r *resolveNamesReq) run(c *call) {
 		w.el("t:Name", h.name)
 		w.el("t:EmailAddress", h.addr)
 		w.el("t:RoutingType", "SMTP")
-		w.el("t:MailboxType", "Mailbox")
+		kind, source := "Mailbox", "ActiveDirectory"
+		if h.contact {
+			kind, source = "Contact", "Store"
+		}
+		w.el("t:MailboxType", kind)
 		w.raw("</t:Mailbox>")
 		if r.ReturnFullContactData {
 			w.raw("<t:Contact>")
 			w.el("t:DisplayName", h.name)
 			w.raw(`<t:EmailAddresses><t:Entry Key="EmailAddress1">SMTP:`)
 			w.esc(h.addr)
-			w.raw(`</t:Entry></t:EmailAddresses><t:ContactSource>ActiveDirectory</t:ContactSource></t:Contact>`)
+			w.raw(`</t:Entry></t:EmailAddresses><t:ContactSource>`)
+			w.raw(source)
+			w.raw(`</t:ContactSource></t:Contact>`)
 		}
 		w.raw("</t:Resolution>")
 	}

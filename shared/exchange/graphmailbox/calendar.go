@@ -51,6 +51,8 @@ var _ domain.CalendarWriter = (*Writer)(nil)
 type marked struct {
 	id    string
 	stamp time.Time // zero when absent or unreadable
+	// start and end, when asked for (find's withTimes)
+	start, end time.Time
 	// dups are further events with the same marker (two first writes
 	// that ran at once); the next write keeps the newest and deletes
 	// these.
@@ -65,10 +67,16 @@ var expandMarks = "singleValueExtendedProperties($filter=id eq '" + MarkerProper
 // their properties. Exchange compares the value ignoring case, so the
 // exact value is checked here: an id differing only in case is another
 // event.
-func (w *Writer) find(ctx context.Context, user, clientEventID string) (*marked, error) {
+//
+// withTimes also reads each event's start and end (for an end request).
+func (w *Writer) find(ctx context.Context, user, clientEventID string, withTimes ...bool) (*marked, error) {
+	sel := "id"
+	if len(withTimes) > 0 && withTimes[0] {
+		sel = "id,start,end"
+	}
 	filter := fmt.Sprintf("singleValueExtendedProperties/Any(ep: ep/id eq %s and ep/value eq %s)", odataString(MarkerProperty), odataString(clientEventID))
 	list := graph.BatchRequest{Method: "GET", URL: graph.ItemPath("users", user, "events") + "?" +
-		encodeQuery("$filter", filter, "$select", "id", "$expand", expandMarks, "$top", fmt.Sprint(maxFound))}
+		encodeQuery("$filter", filter, "$select", sel, "$expand", expandMarks, "$top", fmt.Sprint(maxFound))}
 	resps, err := w.cl.Batch(ctx, user, []graph.BatchRequest{list})
 	if err != nil {
 		return nil, classify(err, useWrite, "")
@@ -88,7 +96,7 @@ func (w *Writer) find(ctx context.Context, user, clientEventID string) (*marked,
 	var bare []graph.BatchRequest
 	for _, e := range events {
 		if _, ok := e.ExtendedProperty(MarkerProperty); !ok && e.ID != "" {
-			bare = append(bare, graph.BatchRequest{Method: "GET", URL: graph.ItemPath("users", user, "events", e.ID) + "?" + encodeQuery("$select", "id", "$expand", expandMarks)})
+			bare = append(bare, graph.BatchRequest{Method: "GET", URL: graph.ItemPath("users", user, "events", e.ID) + "?" + encodeQuery("$select", sel, "$expand", expandMarks)})
 		}
 	}
 	if len(bare) > 0 {
@@ -115,7 +123,7 @@ func (w *Writer) find(ctx context.Context, user, clientEventID string) (*marked,
 		if v, ok := e.ExtendedProperty(MarkerProperty); !ok || v != clientEventID || e.ID == "" {
 			continue
 		}
-		m := &marked{id: e.ID}
+		m := &marked{id: e.ID, start: eventTime(e.Start), end: eventTime(e.End)}
 		if v, ok := e.ExtendedProperty(StampProperty); ok {
 			if s, err := time.Parse(time.RFC3339Nano, v); err == nil {
 				m.stamp = s
@@ -270,6 +278,56 @@ func (w *Writer) deleteEvent(ctx context.Context, m domain.MailboxRef, clientEve
 		return domain.EventWrite{}, err
 	}
 	return domain.EventWrite{Result: domain.EventDeleted}, nil
+}
+
+// endEvent moves the end of the marked event: the look-up (with the
+// event's start and end, checked here against the event as Exchange holds
+// it, so an event the user moved or shortened is never extended), then
+// one PATCH of end and the stamp. The new end is written in UTC (the
+// instant is what matters; Outlook shows it in the viewer's zone). Graph
+// sends the attendees of a meeting an update when its organizer changes
+// it, which it offers no way to prevent (see putEvent).
+func (w *Writer) endEvent(ctx context.Context, m domain.MailboxRef, clientEventID string, end, requestedAt time.Time) (domain.EventWrite, error) {
+	user := m.Address
+	found, err := w.find(ctx, user, clientEventID, true)
+	if err != nil {
+		return domain.EventWrite{}, err
+	}
+	if found == nil {
+		return domain.EventWrite{}, domain.ErrEventNotFound
+	}
+	if found.stamp.After(requestedAt) {
+		return domain.EventWrite{Result: domain.EventSuperseded, ItemID: found.id}, nil
+	}
+	if err := domain.CheckEndable(found.start, found.end, end); err != nil {
+		return domain.EventWrite{}, err
+	}
+	patch := map[string]any{
+		"end":                           when(end, ""),
+		"singleValueExtendedProperties": []graph.SingleValueExtendedProperty{stampProp(requestedAt)},
+	}
+	updated, err := w.cl.UpdateEvent(ctx, user, found.id, patch, "")
+	if err != nil {
+		return domain.EventWrite{}, classify(err, useWrite, "")
+	}
+	if err := w.deleteEvents(ctx, user, found.dups); err != nil {
+		return domain.EventWrite{}, err
+	}
+	id := updated.ID
+	if id == "" {
+		id = found.id
+	}
+	return domain.EventWrite{Result: domain.EventEnded, ItemID: id, ChangeKey: updated.ChangeKey}, nil
+}
+
+// EndEvent implements domain.CalendarWriter (endEvent), reporting the
+// item id in the tenant's id format.
+func (w *Writer) EndEvent(ctx context.Context, m domain.MailboxRef, clientEventID string, end, requestedAt time.Time) (domain.EventWrite, error) {
+	res, err := w.endEvent(ctx, m, clientEventID, end, requestedAt)
+	if err != nil {
+		return res, err
+	}
+	return w.reportID(ctx, m.Address, res)
 }
 
 // deleteEvents deletes events found by their marker; one already gone

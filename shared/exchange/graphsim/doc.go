@@ -20,6 +20,7 @@
 // # Endpoints
 //
 //	GET    /v1.0/users/{id|upn}                          $select
+//	GET    /v1.0/users                                   $filter=startswith(displayName|givenName|surname|mail|userPrincipalName,'…') or …, $top, $select (users.go)
 //	GET    /v1.0/users/{u}/mailFolders/delta             mail folders under the root, flat
 //	GET    /v1.0/users/{u}/mailFolders/{id|well-known}   inbox, drafts, sentitems, deleteditems, outbox, junkemail, msgfolderroot
 //	GET    /v1.0/users/{u}/mailFolders/{f}/messages/delta  $select, Prefer: odata.maxpagesize

@@ -285,6 +285,7 @@ func userJSON(m ewssim.MailboxInfo) obj {
 func userExtra(m ewssim.MailboxInfo) obj {
 	return obj{
 		{"accountEnabled", true},
+		{"department", nil},
 		{"mailNickname", strings.SplitN(m.Address, "@", 2)[0]},
 		{"proxyAddresses", []string{"SMTP:" + m.Address}},
 		{"userType", "Member"},

@@ -14,6 +14,7 @@ func (s *Server) routes() {
 	m := http.NewServeMux()
 	u := BasePath + "/users/{user}"
 	m.HandleFunc("GET "+u, s.getUser)
+	m.HandleFunc("GET "+BasePath+"/users", s.listUsers)
 	m.HandleFunc("GET "+u+"/mailFolders/delta", s.handle("mailFolders.delta", PermMailRead, s.mailFoldersDelta))
 	m.HandleFunc("GET "+u+"/mailFolders/{folder}", s.handle("mailFolders.get", PermMailRead, s.getMailFolder))
 	m.HandleFunc("GET "+u+"/mailFolders/{folder}/messages/delta", s.handle("messages.delta", PermMailRead, s.messagesDelta))

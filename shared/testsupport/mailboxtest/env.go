@@ -65,6 +65,13 @@ type Env struct {
 	// RoomDetails: rooms come with capacity, building and floor (Graph
 	// places); otherwise name and address only (EWS GetRooms).
 	RoomDetails bool
+	People      domain.PeopleConnector
+	// PeopleByStart: the lookup matches the start of a name or an address
+	// (Graph users); otherwise any part (EWS ambiguous name resolution).
+	PeopleByStart bool
+	// PeopleContacts: the lookup finds the mailbox's own contacts too
+	// (EWS ResolveNames); Graph looks up the directory's users only.
+	PeopleContacts bool
 
 	// ItemID maps the simulator's item id (ewssim.ItemRef.ID, an EWS id)
 	// to the id the protocol reports in the feed and in write results.
@@ -164,7 +171,8 @@ func EWS(t testing.TB, o Options) Env {
 		Checker:      ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{Client: opts}),
 		Availability: ewsmailbox.NewAvailabilityConnector(opts),
 		Rooms:        ewsmailbox.NewRoomConnector(opts),
-		ItemID:       func(id string) (string, error) { return id, nil },
+		People:       ewsmailbox.NewPeopleConnector(opts), PeopleContacts: true,
+		ItemID: func(id string) (string, error) { return id, nil },
 		Hints: map[domain.MailboxStatus]string{domain.MailboxOutOfScope: "ApplicationImpersonation role assignment",
 			domain.MailboxNotFound: "no mailbox " + UnknownMailbox, domain.MailboxAuthFailed: "Check the password of " + ds.Account.Username},
 		Calls: func() int64 { return sim.Stats().TotalCalls() },
@@ -213,6 +221,7 @@ func GraphWith(t testing.TB, o GraphOptions) Env {
 		Credential: cred, BadCredential: bad, Account: ds.Account.Username,
 		Mailboxes: ds.Mailboxes, OutOfScope: OutOfScopeMailbox,
 		Connector: conn, Calendar: conn, Checker: conn, Availability: conn, AvailabilityScoped: true, Rooms: conn, RoomDetails: true,
+		People: conn, PeopleByStart: true,
 		ItemID:      sim.ImmutableID,
 		MoveKeepsID: true,
 		Hints: map[domain.MailboxStatus]string{domain.MailboxOutOfScope: "RBAC for Applications limits it to a management scope",

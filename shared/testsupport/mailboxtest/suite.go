@@ -19,10 +19,12 @@ func Run(t *testing.T, newEnv func(t testing.TB) Env) {
 	t.Run("read", func(t *testing.T) { runRead(t, newEnv) })
 	t.Run("resync", func(t *testing.T) { runResync(t, newEnv) })
 	t.Run("write", func(t *testing.T) { runWrite(t, newEnv) })
+	t.Run("end", func(t *testing.T) { runEnd(t, newEnv) })
 	t.Run("access", func(t *testing.T) { runAccess(t, newEnv) })
 	t.Run("availability", func(t *testing.T) { runAvailability(t, newEnv) })
 	t.Run("availability use case", func(t *testing.T) { runAvailabilityUseCase(t, newEnv) })
 	t.Run("rooms", func(t *testing.T) { runRooms(t, newEnv) })
+	t.Run("people", func(t *testing.T) { runPeople(t, newEnv) })
 }
 
 // mutation changes mailbox m through the simulator and returns the feed

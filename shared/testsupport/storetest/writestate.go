@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 )
@@ -59,6 +60,18 @@ func testWriteState(t *testing.T, setup setupFunc) {
 	}
 	if st, _ := s.GetWriteState(ctx, "acme", "ann@contoso.com", "trip-1"); st.LastSeq != writers {
 		t.Errorf("a refused update stored lastSeq %d", st.LastSeq)
+	}
+
+	// The event's times (checked by an end request) are kept as given.
+	start, end := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 9, 41, 0, 0, time.UTC)
+	if _, err := s.UpdateWriteState(ctx, "acme", "ann@contoso.com", "trip-1", func(st *domain.WriteState) error {
+		st.Start, st.End = start, end
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := s.GetWriteState(ctx, "acme", "ann@contoso.com", "trip-1"); !st.Start.Equal(start) || !st.End.Equal(end) || st.LastSeq != writers {
+		t.Errorf("stored times %s-%s (lastSeq %d), want %s-%s", st.Start, st.End, st.LastSeq, start, end)
 	}
 
 	for _, other := range [][3]string{{"globex", "ann@contoso.com", "trip-1"}, {"acme", "bob@contoso.com", "trip-1"}, {"acme", "ann@contoso.com", "trip-2"}} {
