@@ -341,6 +341,19 @@ type Item struct {
 	Sent     time.Time `json:"sent,omitzero"`
 	Preview  string    `json:"preview,omitempty"`
 	IsRead   *bool     `json:"isRead,omitempty"`
+	// InternetMessageID is the RFC 5322 Message-ID, as Exchange gives it.
+	InternetMessageID string `json:"internetMessageId,omitempty"`
+	// ConversationID is Exchange's conversation (thread) id; EWS and Graph
+	// give the same value.
+	ConversationID string `json:"conversationId,omitempty"`
+	// Importance is "low", "normal" or "high"; another value is dropped.
+	Importance     string    `json:"importance,omitempty"`
+	IsDraft        bool      `json:"isDraft,omitempty"`
+	HasAttachments bool      `json:"hasAttachments,omitempty"`
+	ReplyTo        []Address `json:"replyTo,omitempty"`
+	// Bcc is set on what the mailbox sent (sent items, drafts): received
+	// mail carries no Bcc.
+	Bcc []Address `json:"bcc,omitempty"`
 
 	// calendar items
 	Start       time.Time `json:"start,omitzero"`
@@ -354,6 +367,9 @@ type Item struct {
 	// (its marker property), so a client tells its own writes from the
 	// user's events; empty for every other item.
 	ClientEventID string `json:"clientEventId,omitempty"`
+
+	// Categories are the item's Outlook categories (messages, contacts).
+	Categories []string `json:"categories,omitempty"`
 
 	// contacts
 	DisplayName string   `json:"displayName,omitempty"`
@@ -373,7 +389,11 @@ type Item struct {
 const (
 	MaxItemText       = 2048 // bytes of subject, location, preview, names
 	MaxItemRecipients = 250  // addresses in each of to, cc, attendees
-	MaxItemValues     = 25   // contact e-mail addresses, phone numbers
+	MaxItemValues     = 25   // contact e-mail addresses, phone numbers, categories
+	// MaxItemID bounds an internet message id or conversation id: longer
+	// is no id Exchange made (RFC 5322 lines are at most 998 bytes); it is
+	// cut and the item marked Truncated.
+	MaxItemID = 998
 )
 
 // Bound cuts the item's texts and lists to the bounds above and marks it
@@ -393,7 +413,13 @@ func (it *Item) Bound() {
 	text(&it.DisplayName)
 	text(&it.GivenName)
 	text(&it.Surname)
-	for _, list := range []*[]Address{&it.To, &it.Cc, &it.Attendees} {
+	for _, s := range []*string{&it.InternetMessageID, &it.ConversationID} {
+		if len(*s) > MaxItemID {
+			*s = strings.ToValidUTF8((*s)[:MaxItemID], "")
+			cut = true
+		}
+	}
+	for _, list := range []*[]Address{&it.To, &it.Cc, &it.Bcc, &it.ReplyTo, &it.Attendees} {
 		if len(*list) > MaxItemRecipients {
 			*list = (*list)[:MaxItemRecipients]
 			cut = true
@@ -409,7 +435,7 @@ func (it *Item) Bound() {
 			text(&a.Email)
 		}
 	}
-	for _, list := range []*[]string{&it.Emails, &it.Phones} {
+	for _, list := range []*[]string{&it.Emails, &it.Phones, &it.Categories} {
 		if len(*list) > MaxItemValues {
 			*list = (*list)[:MaxItemValues]
 			cut = true
@@ -419,6 +445,25 @@ func (it *Item) Bound() {
 		}
 	}
 	it.Truncated = cut
+}
+
+// Importance values of an Item.
+const (
+	ImportanceLow    = "low"
+	ImportanceNormal = "normal"
+	ImportanceHigh   = "high"
+)
+
+// NormalImportance maps an importance as either protocol spells it (EWS
+// Low/Normal/High, Graph low/normal/high) to the Item's form; "" for any
+// other value, so a malformed one is dropped rather than passed on.
+func NormalImportance(s string) string {
+	for _, v := range []string{ImportanceLow, ImportanceNormal, ImportanceHigh} {
+		if strings.EqualFold(s, v) {
+			return v
+		}
+	}
+	return ""
 }
 
 // Change is one entry of the change feed.

@@ -146,11 +146,18 @@ type Item struct {
 	BodyTruncated    bool
 
 	// messages
-	From             *Mailbox
-	To, Cc           []Mailbox
-	DateTimeReceived time.Time
-	DateTimeSent     time.Time
-	IsRead           *bool
+	From              *Mailbox
+	To, Cc            []Mailbox
+	DateTimeReceived  time.Time
+	DateTimeSent      time.Time
+	IsRead            *bool
+	Bcc, ReplyTo      []Mailbox
+	InternetMessageID string
+	ConversationID    string
+	Importance        string // Low, Normal, High
+	Categories        []string
+	IsDraft           bool
+	HasAttachments    bool
 
 	// calendar items
 	Start, End        time.Time
@@ -199,6 +206,8 @@ var (
 		"item:ItemClass", "item:Subject", "item:ParentFolderId", "item:DateTimeReceived",
 		"item:DateTimeSent", "item:DateTimeCreated", "item:LastModifiedTime", "item:Preview",
 		"message:From", "message:ToRecipients", "message:CcRecipients", "message:IsRead",
+		"item:Categories", "item:Importance", "item:IsDraft", "item:HasAttachments",
+		"item:ConversationId", "message:BccRecipients", "message:ReplyTo", "message:InternetMessageId",
 	}}
 
 	ShapeCalendar = Shape{Base: "IdOnly", Fields: []string{
@@ -349,6 +358,24 @@ func decodeItem(e elem) Item {
 		case "IsRead":
 			b := parseBool(c.text())
 			it.IsRead = &b
+		case "BccRecipients":
+			it.Bcc = decodeRecipients(c)
+		case "ReplyTo":
+			it.ReplyTo = decodeRecipients(c)
+		case "InternetMessageId":
+			it.InternetMessageID = c.text()
+		case "ConversationId":
+			it.ConversationID = c.attr("Id")
+		case "Importance":
+			it.Importance = c.text()
+		case "Categories":
+			for s := range c.children() {
+				it.Categories = append(it.Categories, s.text())
+			}
+		case "IsDraft":
+			it.IsDraft = parseBool(c.text())
+		case "HasAttachments":
+			it.HasAttachments = parseBool(c.text())
 		case "Start":
 			it.Start = parseTime(c.text())
 		case "End":

@@ -61,6 +61,14 @@ func Normalize(it ews.Item) domain.Item {
 		out.Sent = utc(it.DateTimeSent)
 		out.Preview = strings.TrimSpace(it.Preview)
 		out.IsRead = it.IsRead
+		out.Bcc = addresses(it.Bcc)
+		out.ReplyTo = addresses(it.ReplyTo)
+		out.InternetMessageID = strings.TrimSpace(it.InternetMessageID)
+		out.ConversationID = it.ConversationID
+		out.Importance = domain.NormalImportance(it.Importance)
+		out.IsDraft = it.IsDraft
+		out.HasAttachments = it.HasAttachments
+		out.Categories = categories(it.Categories)
 	}
 	out.Bound()
 	return out
@@ -90,6 +98,17 @@ func addresses(ms []ews.Mailbox) []domain.Address {
 	for i := range ms {
 		if a := address(&ms[i]); a != nil {
 			out = append(out, *a)
+		}
+	}
+	return out
+}
+
+// categories keeps the non-empty category names, in Exchange's order.
+func categories(cs []string) []string {
+	var out []string
+	for _, c := range cs {
+		if c = strings.TrimSpace(c); c != "" {
+			out = append(out, c)
 		}
 	}
 	return out

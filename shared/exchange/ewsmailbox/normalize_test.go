@@ -33,6 +33,15 @@ func TestNormalizeGolden(t *testing.T) {
 			Cc:               []ews.Mailbox{{Name: "Legacy", EmailAddress: "/o=Contoso/ou=Exchange/cn=Recipients/cn=legacy", RoutingType: "EX"}},
 			DateTimeReceived: time.Date(2026, 1, 5, 9, 30, 0, 0, pst), DateTimeSent: time.Date(2026, 1, 5, 9, 29, 0, 0, pst),
 			IsRead: ptr(false), Body: "never copied to the feed",
+			InternetMessageID: " <e5919a09c8fc4d64b6ffd3542e194fc3@BY2SR01MB609.contoso.com> ",
+			ConversationID:    "AAQkADkzNjJjODUzLWZhMDMtNDVkMS05ZDdjLWVmMDlkYjQ1Zjc4MwAQACAi+NTh0F5Eg5YDwpJsXPE=",
+			Importance:        "High", Categories: []string{"Red category", " ", "Clients"}, HasAttachments: true,
+			ReplyTo: []ews.Mailbox{{Name: "Desk", EmailAddress: "Desk@Contoso.com"}},
+		}},
+		{"draft with bcc", ews.Item{
+			Type: "Message", ItemID: "AAMkM3", ChangeKey: "CQAAA3", ItemClass: "IPM.Note", Subject: "Offer",
+			IsDraft: true, Importance: "Low", To: []ews.Mailbox{{EmailAddress: "client@fabrikam.com"}},
+			Bcc: []ews.Mailbox{{Name: "CRM", EmailAddress: "CRM@Contoso.com"}},
 		}},
 		{"meeting request in the inbox", ews.Item{
 			Type: "MeetingRequest", ItemID: "AAMkM2", ChangeKey: "CQAAA2", ItemClass: "IPM.Schedule.Meeting.Request",
@@ -109,6 +118,18 @@ func TestNormalizeBoundsHugeItems(t *testing.T) {
 					if len(name) > domain.MaxItemText || !utf8.ValidString(name) || !strings.HasPrefix(long, name) {
 						t.Fatalf("name cut badly: %d bytes, valid %v", len(name), utf8.ValidString(name))
 					}
+				}
+			}},
+		{"importance outside the schema's enum is dropped", ews.Item{Type: "Message", Importance: "Urgent<script>"}, false,
+			func(t *testing.T, it domain.Item) {
+				if it.Importance != "" {
+					t.Fatalf("importance %q passed on", it.Importance)
+				}
+			}},
+		{"oversized internet message id and 100 categories", ews.Item{Type: "Message", InternetMessageID: strings.Repeat("<x", domain.MaxItemID), Categories: strings.Fields(strings.Repeat("c ", 100))}, true,
+			func(t *testing.T, it domain.Item) {
+				if len(it.InternetMessageID) != domain.MaxItemID || len(it.Categories) != domain.MaxItemValues {
+					t.Fatalf("id %d bytes, %d categories", len(it.InternetMessageID), len(it.Categories))
 				}
 			}},
 		{"subject of 4 KB of two-byte runes", ews.Item{Type: "Message", Subject: long}, true,

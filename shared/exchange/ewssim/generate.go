@@ -111,15 +111,22 @@ func (s *Sim) fillMailbox(addr, name string, all, names []string, o GenOptions, 
 		other := Address{Name: names[peer], Email: all[peer]}
 		switch r := rng.IntN(100); {
 		case r < 45:
-			mb.addItemLocked(inbox, Item{
+			it := Item{
 				Kind: KindMessage, Subject: genSubjects[rng.IntN(len(genSubjects))], Body: genBodies[rng.IntN(len(genBodies))],
 				From: other, To: owner, Received: o.Base.Add(-time.Duration(rng.IntN(90*24*60)) * time.Minute), IsRead: rng.IntN(3) > 0,
-			}, now)
+			}
+			genMessageProps(&it, n)
+			mb.addItemLocked(inbox, it, now)
 		case r < 60:
-			mb.addItemLocked(sent, Item{
+			it := Item{
 				Kind: KindMessage, Subject: genSubjects[rng.IntN(len(genSubjects))], Body: genBodies[rng.IntN(len(genBodies))],
 				From: owner[0], To: []Address{other}, Received: o.Base.Add(-time.Duration(rng.IntN(90*24*60)) * time.Minute), IsRead: true,
-			}, now)
+			}
+			genMessageProps(&it, n)
+			if n%4 == 0 { // a copy to the CRM's mailbox, as sales staff do
+				it.Bcc = []Address{{Name: "CRM", Email: "crm@" + o.Domain}}
+			}
+			mb.addItemLocked(sent, it, now)
 		case r < 85:
 			start := o.Base.Add(time.Duration(rng.IntN(120*24)-60*24) * time.Hour).Truncate(30 * time.Minute)
 			mb.addItemLocked(cal, Item{
@@ -136,4 +143,23 @@ func (s *Sim) fillMailbox(addr, name string, all, names []string, o GenOptions, 
 			}, now)
 		}
 	}
+}
+
+// genMessageProps gives a generated message the properties real mail
+// has in some share of messages: categories, importance other than
+// normal, a reply-to address, attachments (the body that says so). It
+// derives them from the item's number n, not the random source, so the
+// rest of a dataset stays what the seed made before they existed.
+func genMessageProps(it *Item, n int) {
+	switch n % 10 {
+	case 1:
+		it.Importance = "High"
+		it.Categories = []string{"Red category"}
+	case 4:
+		it.Categories = []string{"Clients", "Follow up"}
+	case 7:
+		it.Importance = "Low"
+		it.ReplyTo = []Address{{Name: "Service Desk", Email: "desk@fabrikam.com"}}
+	}
+	it.HasAttachments = strings.HasPrefix(it.Body, "Attached")
 }

@@ -28,6 +28,17 @@ func NormalizeMessage(m graph.Message, folderID string) domain.Item {
 		Sent:     utc(m.SentDateTime),
 		Preview:  strings.TrimSpace(m.BodyPreview),
 		IsRead:   &read,
+		Bcc:      addresses(m.BccRecipients),
+		ReplyTo:  addresses(m.ReplyTo),
+		// Graph has no conversation topic, sensitivity, In-Reply-To or
+		// References on a delta page: the feed carries none of them from
+		// either protocol (docs/items.md).
+		InternetMessageID: strings.TrimSpace(m.InternetMessageID),
+		ConversationID:    m.ConversationID,
+		Importance:        domain.NormalImportance(m.Importance),
+		IsDraft:           m.IsDraft,
+		HasAttachments:    m.HasAttachments,
+		Categories:        categories(m.Categories),
 	}
 	out.Bound()
 	return out
@@ -94,6 +105,17 @@ func NormalizeContact(c graph.Contact, folderID string) domain.Item {
 		}
 	}
 	out.Bound()
+	return out
+}
+
+// categories keeps the non-empty category names, in Graph's order.
+func categories(cs []string) []string {
+	var out []string
+	for _, c := range cs {
+		if c = strings.TrimSpace(c); c != "" {
+			out = append(out, c)
+		}
+	}
 	return out
 }
 

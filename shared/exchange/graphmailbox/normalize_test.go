@@ -174,3 +174,69 @@ func TestNormalizeBounds(t *testing.T) {
 		})
 	}
 }
+
+// TestNormalizeDocumentedMessage normalizes the Get message docs' example
+// (every default property of a message, as a delta page carries them):
+// internet message id and conversation id as given, importance, draft and
+// attachment flags, empty categories and recipient lists left out.
+func TestNormalizeDocumentedMessage(t *testing.T) {
+	var m graph.Message
+	readJSON(t, filepath.Join("..", "graph", "testdata", "responses", "message-get.json"), &m)
+	got := graphmailbox.NormalizeMessage(m, "inbox-id")
+	b, _ := json.MarshalIndent(got, "", "  ")
+	b = append(b, '\n')
+	golden := filepath.Join("testdata", "golden", "message-get.json")
+	if *update {
+		if err := os.WriteFile(golden, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != string(want) {
+		t.Errorf("message-get.json differs from %s:\n%s", golden, b)
+	}
+	if got.InternetMessageID != "<MWHPR6E1BE060@MWHPR1120.namprd22.prod.outlook.com>" || got.ConversationID != "AAQkADOUpag6yWs=" || got.Importance != "normal" {
+		t.Errorf("message ids and importance: %+v", got)
+	}
+}
+
+// TestNormalizeMessageHostile: values outside Graph's enums, blank
+// categories and oversized ids are dropped or cut (and marked), never
+// passed on or panicked over.
+func TestNormalizeMessageHostile(t *testing.T) {
+	long := strings.Repeat("x", domain.MaxItemID+500)
+	many := make([]string, domain.MaxItemValues+5)
+	for i := range many {
+		many[i] = "c"
+	}
+	for _, c := range []struct {
+		name string
+		in   graph.Message
+		want func(domain.Item) bool
+	}{
+		{"unknown importance dropped", graph.Message{ID: "m", Importance: "urgent!!"}, func(it domain.Item) bool { return it.Importance == "" && !it.Truncated }},
+		{"importance in another case", graph.Message{ID: "m", Importance: "HIGH"}, func(it domain.Item) bool { return it.Importance == "high" }},
+		{"blank categories dropped", graph.Message{ID: "m", Categories: []string{"", "  ", "Red category"}}, func(it domain.Item) bool {
+			return len(it.Categories) == 1 && it.Categories[0] == "Red category"
+		}},
+		{"too many categories cut and marked", graph.Message{ID: "m", Categories: many}, func(it domain.Item) bool {
+			return len(it.Categories) == domain.MaxItemValues && it.Truncated
+		}},
+		{"oversized internet message id cut and marked", graph.Message{ID: "m", InternetMessageID: long, ConversationID: long}, func(it domain.Item) bool {
+			return len(it.InternetMessageID) == domain.MaxItemID && len(it.ConversationID) == domain.MaxItemID && it.Truncated
+		}},
+		{"recipients without address or name dropped", graph.Message{ID: "m", BccRecipients: []graph.Recipient{{}}, ReplyTo: []graph.Recipient{{EmailAddress: graph.EmailAddress{Address: "Reply@Contoso.com"}}}},
+			func(it domain.Item) bool {
+				return it.Bcc == nil && len(it.ReplyTo) == 1 && it.ReplyTo[0].Email == "reply@contoso.com"
+			}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := graphmailbox.NormalizeMessage(c.in, "inbox"); !c.want(got) {
+				t.Errorf("NormalizeMessage = %+v", got)
+			}
+		})
+	}
+}

@@ -71,20 +71,20 @@ func messageJSON(v ewssim.ItemView) obj {
 		{"createdDateTime", dto(v.Created)},
 		{"lastModifiedDateTime", dto(v.Modified)},
 		{"changeKey", v.ChangeKey},
-		{"categories", []string{}},
+		{"categories", categories(v.Categories)},
 		{"receivedDateTime", dto(received)},
 		{"sentDateTime", dto(received)},
-		{"hasAttachments", false},
-		{"internetMessageId", "<" + strings.TrimRight(v.ImmutableID, "=") + "@graphsim.local>"},
+		{"hasAttachments", v.HasAttachments},
+		{"internetMessageId", v.InternetMessageID},
 		{"subject", v.Subject},
 		{"bodyPreview", preview(v.Body)},
-		{"importance", "normal"},
+		{"importance", importance(v.Importance)},
 		{"parentFolderId", ewssim.RestID(v.FolderID)},
-		{"conversationId", "AAQk" + strings.TrimRight(v.ImmutableID, "=")},
+		{"conversationId", v.ConversationID},
 		{"isDeliveryReceiptRequested", false},
 		{"isReadReceiptRequested", false},
 		{"isRead", v.IsRead},
-		{"isDraft", false},
+		{"isDraft", v.IsDraft},
 		{"webLink", "https://outlook.office365.com/owa/?ItemID=" + v.ImmutableID + "&exvsurl=1&viewmodel=ReadMessageItem"},
 		{"inferenceClassification", "focused"},
 		{"body", itemBody(v.Body)},
@@ -92,10 +92,28 @@ func messageJSON(v ewssim.ItemView) obj {
 		{"from", recipient(v.From)},
 		{"toRecipients", recipients(v.To)},
 		{"ccRecipients", []obj{}},
-		{"bccRecipients", []obj{}},
-		{"replyTo", []obj{}},
+		{"bccRecipients", recipients(v.Bcc)},
+		{"replyTo", recipients(v.ReplyTo)},
 		{"flag", obj{{"flagStatus", "notFlagged"}}},
 	}
+}
+
+// importance is the message's importance as Graph spells it: normal
+// unless low or high.
+func importance(s string) string {
+	switch strings.ToLower(s) {
+	case "low", "high":
+		return strings.ToLower(s)
+	}
+	return "normal"
+}
+
+// categories is never null: Graph gives [] for an item without any.
+func categories(cs []string) []string {
+	if cs == nil {
+		return []string{}
+	}
+	return cs
 }
 
 func dateTimeTZ(t time.Time, loc *time.Location, name string) obj {
