@@ -324,6 +324,28 @@ type Address struct {
 	Email string `json:"email"`
 }
 
+// Postal address kinds, in the order an Item lists them.
+const (
+	AddressBusiness = "business"
+	AddressHome     = "home"
+	AddressOther    = "other"
+)
+
+// PostalAddress is one of a contact's postal addresses.
+type PostalAddress struct {
+	Kind            string `json:"kind"` // business, home or other
+	Street          string `json:"street,omitempty"`
+	City            string `json:"city,omitempty"`
+	State           string `json:"state,omitempty"`
+	PostalCode      string `json:"postalCode,omitempty"`
+	CountryOrRegion string `json:"countryOrRegion,omitempty"`
+}
+
+// Empty reports whether the address has no part.
+func (a PostalAddress) Empty() bool {
+	return a.Street == "" && a.City == "" && a.State == "" && a.PostalCode == "" && a.CountryOrRegion == ""
+}
+
 // Item is the normalized form of an Exchange item, what the change feed
 // carries. Only the fields of its Kind are set.
 type Item struct {
@@ -372,11 +394,22 @@ type Item struct {
 	Categories []string `json:"categories,omitempty"`
 
 	// contacts
-	DisplayName string   `json:"displayName,omitempty"`
-	GivenName   string   `json:"givenName,omitempty"`
-	Surname     string   `json:"surname,omitempty"`
-	Emails      []string `json:"emails,omitempty"`
-	Phones      []string `json:"phones,omitempty"`
+	DisplayName    string   `json:"displayName,omitempty"`
+	GivenName      string   `json:"givenName,omitempty"`
+	Surname        string   `json:"surname,omitempty"`
+	Emails         []string `json:"emails,omitempty"`
+	Phones         []string `json:"phones,omitempty"`
+	CompanyName    string   `json:"companyName,omitempty"`
+	JobTitle       string   `json:"jobTitle,omitempty"`
+	Department     string   `json:"department,omitempty"`
+	OfficeLocation string   `json:"officeLocation,omitempty"`
+	// Addresses are the contact's postal addresses, business, home and
+	// other in that order, each at most once; empty ones are left out.
+	Addresses []PostalAddress `json:"addresses,omitempty"`
+	// Birthday is the contact's birthday as a date (YYYY-MM-DD).
+	Birthday string `json:"birthday,omitempty"`
+	// Notes are the contact's notes as text, cut to MaxItemNotes.
+	Notes string `json:"notes,omitempty"`
 
 	// Truncated says a text or list was cut to the bounds below, so one
 	// huge item (a meeting with thousands of attendees) cannot exceed the
@@ -394,6 +427,9 @@ const (
 	// is no id Exchange made (RFC 5322 lines are at most 998 bytes); it is
 	// cut and the item marked Truncated.
 	MaxItemID = 998
+	// MaxItemNotes bounds a contact's notes (bytes of text); longer notes
+	// are cut on a rune boundary and the item marked Truncated.
+	MaxItemNotes = 4096
 )
 
 // Bound cuts the item's texts and lists to the bounds above and marks it
@@ -413,6 +449,20 @@ func (it *Item) Bound() {
 	text(&it.DisplayName)
 	text(&it.GivenName)
 	text(&it.Surname)
+	text(&it.CompanyName)
+	text(&it.JobTitle)
+	text(&it.Department)
+	text(&it.OfficeLocation)
+	for i := range it.Addresses {
+		a := &it.Addresses[i]
+		for _, s := range []*string{&a.Street, &a.City, &a.State, &a.PostalCode, &a.CountryOrRegion} {
+			text(s)
+		}
+	}
+	if len(it.Notes) > MaxItemNotes {
+		it.Notes = strings.ToValidUTF8(it.Notes[:MaxItemNotes], "")
+		cut = true
+	}
 	for _, s := range []*string{&it.InternetMessageID, &it.ConversationID} {
 		if len(*s) > MaxItemID {
 			*s = strings.ToValidUTF8((*s)[:MaxItemID], "")
@@ -539,3 +589,24 @@ type SystemClock struct{}
 
 // Now returns the current time.
 func (SystemClock) Now() time.Time { return time.Now() }
+
+// AppendAddress appends a with its parts trimmed, unless it is empty.
+func AppendAddress(list []PostalAddress, a PostalAddress) []PostalAddress {
+	for _, s := range []*string{&a.Street, &a.City, &a.State, &a.PostalCode, &a.CountryOrRegion} {
+		*s = strings.TrimSpace(*s)
+	}
+	if a.Empty() {
+		return list
+	}
+	return append(list, a)
+}
+
+// BirthdayOf is a birthday instant as the Item's date (its UTC day, as
+// Exchange stores birthdays at a time of that day in UTC); "" for the
+// zero time.
+func BirthdayOf(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02")
+}

@@ -55,3 +55,18 @@ func TestDecodeMessageLists(t *testing.T) {
 		t.Errorf("bcc %+v, reply-to %+v", it.Bcc, it.ReplyTo)
 	}
 }
+
+// TestDecodeContactProperties decodes Microsoft's GetItem contact sample:
+// company, job title and the business address (its Exchange 2007 Country
+// element read as CountryOrRegion); the sample's empty Body is no notes.
+func TestDecodeContactProperties(t *testing.T) {
+	resp, _, err := parseEnvelope(readFixture(t, "msdocs/getitem-operation-contact.02.GetItemResponse.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := decodeItem(resp.path("ResponseMessages", "GetItemResponseMessage", "Items", "Contact"))
+	want := PhysicalAddress{Key: "Business", Street: "12345 67th Ave", City: "Whittier", State: "CA", CountryOrRegion: "USA"}
+	if it.CompanyName != "Northwind Traders" || it.JobTitle != "Project Manager" || len(it.PhysicalAddresses) != 1 || it.PhysicalAddresses[0] != want || it.Body != "" {
+		t.Errorf("decoded %+v", it)
+	}
+}

@@ -172,13 +172,25 @@ type Item struct {
 	UID               string
 
 	// contacts
-	DisplayName    string
-	GivenName      string
-	Surname        string
-	EmailAddresses []KeyedValue // Key: EmailAddress1..3
-	PhoneNumbers   []KeyedValue // Key: BusinessPhone, MobilePhone, ...
+	DisplayName       string
+	GivenName         string
+	Surname           string
+	EmailAddresses    []KeyedValue // Key: EmailAddress1..3
+	PhoneNumbers      []KeyedValue // Key: BusinessPhone, MobilePhone, ...
+	CompanyName       string
+	JobTitle          string
+	Department        string
+	OfficeLocation    string
+	PhysicalAddresses []PhysicalAddress
+	Birthday          time.Time
 
 	ExtendedProperties []ExtendedProperty
+}
+
+// PhysicalAddress is one entry of a contact's PhysicalAddresses.
+type PhysicalAddress struct {
+	Key                                              string // Business, Home or Other
+	Street, City, State, CountryOrRegion, PostalCode string
 }
 
 // KeyedValue is one entry of an indexed property such as a contact's
@@ -221,8 +233,10 @@ var (
 	ShapeContact = Shape{Base: "IdOnly", Fields: []string{
 		"item:ItemClass", "item:Subject", "item:ParentFolderId", "item:LastModifiedTime",
 		"contacts:DisplayName", "contacts:GivenName", "contacts:Surname",
-		"contacts:EmailAddresses", "contacts:PhoneNumbers",
-	}}
+		"contacts:EmailAddresses", "contacts:PhoneNumbers", "item:Categories", "item:Body",
+		"contacts:CompanyName", "contacts:JobTitle", "contacts:Department", "contacts:OfficeLocation",
+		"contacts:PhysicalAddresses", "contacts:Birthday",
+	}, BodyType: "Text"}
 )
 
 func (s Shape) xml() xItemShape {
@@ -412,6 +426,26 @@ func decodeItem(e elem) Item {
 			it.EmailAddresses = decodeKeyed(c)
 		case "PhoneNumbers":
 			it.PhoneNumbers = decodeKeyed(c)
+		case "CompanyName":
+			it.CompanyName = c.text()
+		case "JobTitle":
+			it.JobTitle = c.text()
+		case "Department":
+			it.Department = c.text()
+		case "OfficeLocation":
+			it.OfficeLocation = c.text()
+		case "Birthday":
+			it.Birthday = parseTime(c.text())
+		case "PhysicalAddresses":
+			for e := range c.children() {
+				it.PhysicalAddresses = append(it.PhysicalAddresses, PhysicalAddress{Key: e.attr("Key"),
+					Street: e.child("Street").text(), City: e.child("City").text(), State: e.child("State").text(),
+					CountryOrRegion: e.child("CountryOrRegion").text(), PostalCode: e.child("PostalCode").text()})
+				if a := &it.PhysicalAddresses[len(it.PhysicalAddresses)-1]; a.CountryOrRegion == "" {
+					// Exchange 2007's documentation names the element Country.
+					a.CountryOrRegion = e.child("Country").text()
+				}
+			}
 		}
 	}
 	return it

@@ -52,6 +52,22 @@ func Normalize(it ews.Item) domain.Item {
 		out.DisplayName, out.GivenName, out.Surname = it.DisplayName, it.GivenName, it.Surname
 		out.Emails = values(it.EmailAddresses)
 		out.Phones = values(it.PhoneNumbers)
+		out.CompanyName = strings.TrimSpace(it.CompanyName)
+		out.JobTitle = strings.TrimSpace(it.JobTitle)
+		out.Department = strings.TrimSpace(it.Department)
+		out.OfficeLocation = strings.TrimSpace(it.OfficeLocation)
+		out.Categories = categories(it.Categories)
+		out.Notes = strings.TrimSpace(it.Body)
+		out.Birthday = domain.BirthdayOf(it.Birthday)
+		for _, kind := range []string{domain.AddressBusiness, domain.AddressHome, domain.AddressOther} {
+			for _, a := range it.PhysicalAddresses {
+				if strings.EqualFold(a.Key, kind) {
+					out.Addresses = domain.AppendAddress(out.Addresses, domain.PostalAddress{Kind: kind, Street: a.Street, City: a.City,
+						State: a.State, PostalCode: a.PostalCode, CountryOrRegion: a.CountryOrRegion})
+					break
+				}
+			}
+		}
 	default: // Message, MeetingRequest, MeetingResponse, PostItem, ...
 		out.Kind = domain.KindMessage
 		out.From = address(it.From)

@@ -137,10 +137,12 @@ func (s *Sim) fillMailbox(addr, name string, all, names []string, o GenOptions, 
 			}, now)
 		default:
 			first, last, _ := strings.Cut(other.Name, " ")
-			mb.addItemLocked(contacts, Item{
+			it := Item{
 				Kind: KindContact, DisplayName: other.Name, GivenName: first, Surname: last,
 				Company: "Contoso", Emails: []string{other.Email},
-			}, now)
+			}
+			genContactProps(&it, n, o.Base)
+			mb.addItemLocked(contacts, it, now)
 		}
 	}
 }
@@ -162,4 +164,30 @@ func genMessageProps(it *Item, n int) {
 		it.ReplyTo = []Address{{Name: "Service Desk", Email: "desk@fabrikam.com"}}
 	}
 	it.HasAttachments = strings.HasPrefix(it.Body, "Attached")
+}
+
+var (
+	genTitles = []string{"Account Manager", "Engineer", "Buyer", "CFO"}
+	genDepts  = []string{"Sales", "Engineering", "Procurement", "Finance"}
+	genCities = []string{"Redmond", "Berlin", "Lisbon", "Osaka"}
+)
+
+// genContactProps fills a generated contact's work details, an address,
+// a birthday, notes and a category for some contacts, derived from the
+// item's number n as genMessageProps does.
+func genContactProps(it *Item, n int, base time.Time) {
+	k := n % len(genTitles)
+	if n%3 != 0 {
+		it.JobTitle, it.Department, it.Office = genTitles[k], genDepts[k], fmt.Sprintf("Building %d", 1+n%40)
+		it.Addresses = []PostalAddress{{Kind: "Business", Street: fmt.Sprintf("%d Main Street", 1+n%900), City: genCities[k], PostalCode: fmt.Sprintf("%05d", 10000+n%89999), Country: "United States"}}
+	}
+	if n%5 == 0 {
+		// A birthday is stored as an instant within its day in UTC.
+		it.Birthday = time.Date(1960+n%40, time.Month(1+n%12), 1+n%28, 11, 59, 0, 0, time.UTC)
+		it.Addresses = append(it.Addresses, PostalAddress{Kind: "Home", City: genCities[(k+1)%len(genCities)]})
+	}
+	if n%7 == 0 {
+		it.Body = "Met at the " + base.Format("2006") + " partner summit; prefers e-mail."
+		it.Categories = []string{"Clients"}
+	}
 }

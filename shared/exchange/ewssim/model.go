@@ -38,6 +38,12 @@ type Address struct {
 	Email string
 }
 
+// PostalAddress is one of a contact's postal addresses; Kind is
+// Business, Home or Other.
+type PostalAddress struct {
+	Kind, Street, City, State, PostalCode, Country string
+}
+
 // ExtendedProperty is a MAPI named or tagged property on an item. An item
 // matches a requested property when SetID (case-insensitive) or
 // DistinguishedSet, Name and Tag are equal.
@@ -98,6 +104,12 @@ type Item struct {
 	Company     string
 	Emails      []string // up to three
 	Phones      []string // business, mobile, home
+	JobTitle    string
+	Department  string
+	Office      string
+	Addresses   []PostalAddress // at most one of each kind
+	Birthday    time.Time
+	// A contact's notes are its Body.
 
 	Extended []ExtendedProperty
 }
@@ -111,6 +123,7 @@ func (it Item) clone() Item {
 	it.Attendees = slices.Clone(it.Attendees)
 	it.Emails = slices.Clone(it.Emails)
 	it.Phones = slices.Clone(it.Phones)
+	it.Addresses = slices.Clone(it.Addresses)
 	it.Extended = slices.Clone(it.Extended)
 	return it
 }

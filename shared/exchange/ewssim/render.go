@@ -318,6 +318,19 @@ func (w *xw) contactFields(in *item, sh shape) {
 		}
 		w.raw("</t:EmailAddresses>")
 	}
+	if len(in.Addresses) > 0 && sh.want("contacts:PhysicalAddresses") {
+		w.raw("<t:PhysicalAddresses>")
+		for _, a := range in.Addresses {
+			w.raw(`<t:Entry Key="` + addressKey(a.Kind) + `">`)
+			for _, p := range []struct{ name, v string }{{"t:Street", a.Street}, {"t:City", a.City}, {"t:State", a.State}, {"t:CountryOrRegion", a.Country}, {"t:PostalCode", a.PostalCode}} {
+				if p.v != "" {
+					w.el(p.name, p.v)
+				}
+			}
+			w.raw("</t:Entry>")
+		}
+		w.raw("</t:PhysicalAddresses>")
+	}
 	if len(in.Phones) > 0 && sh.want("contacts:PhoneNumbers") {
 		w.raw("<t:PhoneNumbers>")
 		for i, p := range in.Phones {
@@ -330,9 +343,32 @@ func (w *xw) contactFields(in *item, sh shape) {
 		}
 		w.raw("</t:PhoneNumbers>")
 	}
+	if !in.Birthday.IsZero() && sh.want("contacts:Birthday") {
+		w.elTime("t:Birthday", in.Birthday)
+	}
+	if in.Department != "" && sh.want("contacts:Department") {
+		w.el("t:Department", in.Department)
+	}
+	if in.JobTitle != "" && sh.want("contacts:JobTitle") {
+		w.el("t:JobTitle", in.JobTitle)
+	}
+	if in.Office != "" && sh.want("contacts:OfficeLocation") {
+		w.el("t:OfficeLocation", in.Office)
+	}
 	if in.Surname != "" && sh.want("contacts:Surname") {
 		w.el("t:Surname", in.Surname)
 	}
+}
+
+// addressKey is a PhysicalAddressKeyType value: Business, Home or Other.
+func addressKey(kind string) string {
+	switch strings.ToLower(kind) {
+	case "business":
+		return "Business"
+	case "home":
+		return "Home"
+	}
+	return "Other"
 }
 
 // importance is the item's importance as EWS spells it: Normal unless

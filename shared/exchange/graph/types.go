@@ -212,6 +212,8 @@ type Contact struct {
 	MobilePhone                   string                        `json:"mobilePhone,omitempty"`
 	BusinessAddress               *PhysicalAddress              `json:"businessAddress,omitempty"`
 	HomeAddress                   *PhysicalAddress              `json:"homeAddress,omitempty"`
+	OtherAddress                  *PhysicalAddress              `json:"otherAddress,omitempty"`
+	OfficeLocation                string                        `json:"officeLocation,omitempty"`
 	Birthday                      time.Time                     `json:"birthday,omitzero"`
 	PersonalNotes                 string                        `json:"personalNotes,omitempty"`
 	SingleValueExtendedProperties []SingleValueExtendedProperty `json:"singleValueExtendedProperties,omitempty"`

@@ -104,6 +104,22 @@ func NormalizeContact(c graph.Contact, folderID string) domain.Item {
 			out.Phones = append(out.Phones, s)
 		}
 	}
+	out.CompanyName = strings.TrimSpace(c.CompanyName)
+	out.JobTitle = strings.TrimSpace(c.JobTitle)
+	out.Department = strings.TrimSpace(c.Department)
+	out.OfficeLocation = strings.TrimSpace(c.OfficeLocation)
+	out.Categories = categories(c.Categories)
+	out.Notes = strings.TrimSpace(c.PersonalNotes)
+	out.Birthday = domain.BirthdayOf(c.Birthday)
+	for _, a := range []struct {
+		kind string
+		addr *graph.PhysicalAddress
+	}{{domain.AddressBusiness, c.BusinessAddress}, {domain.AddressHome, c.HomeAddress}, {domain.AddressOther, c.OtherAddress}} {
+		if a.addr != nil {
+			out.Addresses = domain.AppendAddress(out.Addresses, domain.PostalAddress{Kind: a.kind, Street: a.addr.Street, City: a.addr.City,
+				State: a.addr.State, PostalCode: a.addr.PostalCode, CountryOrRegion: a.addr.CountryOrRegion})
+		}
+	}
 	out.Bound()
 	return out
 }

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/graph"
@@ -238,5 +240,45 @@ func TestNormalizeMessageHostile(t *testing.T) {
 				t.Errorf("NormalizeMessage = %+v", got)
 			}
 		})
+	}
+}
+
+// TestNormalizeContactDocumented: the Get contact docs' example, whose
+// unset properties are null and addresses {}: none of them reaches the
+// feed as an empty value.
+func TestNormalizeContactDocumented(t *testing.T) {
+	var c graph.Contact
+	readJSON(t, filepath.Join("..", "graph", "testdata", "responses", "contact-get.json"), &c)
+	got := graphmailbox.NormalizeContact(c, "contacts")
+	if got.DisplayName != "Alex Wilber" || len(got.Emails) != 1 || got.Addresses != nil || got.Birthday != "" || got.Notes != "" ||
+		got.CompanyName != "" || got.JobTitle != "" || got.Categories != nil {
+		t.Errorf("NormalizeContact = %+v", got)
+	}
+}
+
+// TestNormalizeContactProperties: work details, addresses in business,
+// home, other order, the birthday's UTC day, notes cut to their bound.
+func TestNormalizeContactProperties(t *testing.T) {
+	notes := strings.Repeat("ü", domain.MaxItemNotes) // two bytes a rune
+	c := graph.Contact{ID: "c", CompanyName: " Fabrikam ", JobTitle: "Buyer", Department: "Procurement", OfficeLocation: "B 12",
+		Categories: []string{"Clients"}, PersonalNotes: notes,
+		Birthday:        time.Date(1980, 5, 10, 11, 59, 0, 0, time.UTC),
+		OtherAddress:    &graph.PhysicalAddress{City: "Lisbon"},
+		HomeAddress:     &graph.PhysicalAddress{Street: " ", City: " "},
+		BusinessAddress: &graph.PhysicalAddress{Street: "1 Main Street", City: "Redmond", State: "WA", PostalCode: "98052", CountryOrRegion: "United States"},
+	}
+	got := graphmailbox.NormalizeContact(c, "contacts")
+	want := []domain.PostalAddress{
+		{Kind: "business", Street: "1 Main Street", City: "Redmond", State: "WA", PostalCode: "98052", CountryOrRegion: "United States"},
+		{Kind: "other", City: "Lisbon"},
+	}
+	if !reflect.DeepEqual(got.Addresses, want) {
+		t.Errorf("addresses %+v", got.Addresses)
+	}
+	if got.CompanyName != "Fabrikam" || got.JobTitle != "Buyer" || got.Department != "Procurement" || got.OfficeLocation != "B 12" || got.Birthday != "1980-05-10" {
+		t.Errorf("contact %+v", got)
+	}
+	if len(got.Notes) > domain.MaxItemNotes || !utf8.ValidString(got.Notes) || !got.Truncated {
+		t.Errorf("notes %d bytes, valid %v, truncated %v", len(got.Notes), utf8.ValidString(got.Notes), got.Truncated)
 	}
 }

@@ -215,6 +215,18 @@ func contactJSON(v ewssim.ItemView) obj {
 		}
 		return []string{p}
 	}
+	var birthday any
+	if !v.Birthday.IsZero() {
+		birthday = dto(v.Birthday)
+	}
+	address := func(kind string) obj {
+		for _, a := range v.Addresses {
+			if strings.EqualFold(a.Kind, kind) {
+				return obj{{"street", a.Street}, {"city", a.City}, {"state", a.State}, {"countryOrRegion", a.Country}, {"postalCode", a.PostalCode}}
+			}
+		}
+		return obj{}
+	}
 	var mobile any
 	if m := phone(1); m != "" {
 		mobile = m
@@ -225,9 +237,9 @@ func contactJSON(v ewssim.ItemView) obj {
 		{"createdDateTime", dto(v.Created)},
 		{"lastModifiedDateTime", dto(v.Modified)},
 		{"changeKey", v.ChangeKey},
-		{"categories", []string{}},
+		{"categories", categories(v.Categories)},
 		{"parentFolderId", ewssim.RestID(v.FolderID)},
-		{"birthday", nil},
+		{"birthday", birthday},
 		{"fileAs", v.DisplayName},
 		{"displayName", v.DisplayName},
 		{"givenName", v.GivenName},
@@ -241,10 +253,10 @@ func contactJSON(v ewssim.ItemView) obj {
 		{"yomiCompanyName", nil},
 		{"generation", nil},
 		{"imAddresses", []string{}},
-		{"jobTitle", nil},
-		{"companyName", v.Company},
-		{"department", nil},
-		{"officeLocation", nil},
+		{"jobTitle", orNull(v.JobTitle)},
+		{"companyName", orNull(v.Company)},
+		{"department", orNull(v.Department)},
+		{"officeLocation", orNull(v.Office)},
 		{"profession", nil},
 		{"businessHomePage", nil},
 		{"assistantName", nil},
@@ -256,9 +268,9 @@ func contactJSON(v ewssim.ItemView) obj {
 		{"personalNotes", v.Body},
 		{"children", []string{}},
 		{"emailAddresses", emails},
-		{"homeAddress", obj{}},
-		{"businessAddress", obj{}},
-		{"otherAddress", obj{}},
+		{"homeAddress", address("home")},
+		{"businessAddress", address("business")},
+		{"otherAddress", address("other")},
 	}
 }
 
@@ -491,4 +503,13 @@ func extendedJSON(it ewssim.Item, want []ewssim.ExtendedProperty) []obj {
 		}
 	}
 	return out
+}
+
+// orNull is s, or JSON null for an empty string, as Graph gives unset
+// string properties.
+func orNull(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }

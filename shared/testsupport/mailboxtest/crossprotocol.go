@@ -22,10 +22,20 @@ var RichMessages = []struct {
 		InternetMessageID: "<CH1SR01MB0017E3@CH1SR01MB001.namprd01.prod.outlook.com>",
 		Importance:        "High", Categories: []string{"Clients", "Renewals"}, HasAttachments: true,
 		Received: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)}},
-	{"sentitems", ewssim.Item{Kind: ewssim.KindMessage, Subject: "Offer", Body: "Our offer, as discussed.",
+	{"sentitems", ewssim.Item{Kind: ewssim.KindMessage, Subject: "Offer", IsDraft: true, Body: "Our offer, as discussed.",
 		From: ewssim.Address{Name: "Sales", Email: "sales@contoso.com"}, To: []ewssim.Address{{Email: "buyer@fabrikam.com"}},
 		Bcc: []ewssim.Address{{Name: "CRM", Email: "CRM@Contoso.com"}}, Importance: "Low", IsRead: true,
 		Received: time.Date(2026, 3, 3, 8, 0, 0, 0, time.UTC)}},
+}
+
+// ItemProperties are the feed item's properties that CompareProtocols
+// requires some item of the mailbox to carry.
+var ItemProperties = []string{
+	"subject", "from", "to", "received", "sent", "preview", "isRead",
+	"internetMessageId", "conversationId", "importance", "isDraft", "hasAttachments", "replyTo", "bcc", "categories",
+	"start", "end", "timeZone", "location", "organizer", "attendees", "isRecurring",
+	"displayName", "givenName", "surname", "emails", "companyName", "jobTitle", "department", "officeLocation",
+	"addresses", "birthday", "notes",
 }
 
 // CompareProtocols syncs the same generated mailbox (plus RichMessages)
@@ -55,6 +65,7 @@ func CompareProtocols(t *testing.T, o Options) int {
 		}
 	}
 	n := 0
+	seen := map[string]bool{} // the properties some compared item carries
 	for _, c := range eh.Feed(m) {
 		if c.Item == nil {
 			continue
@@ -76,7 +87,18 @@ func CompareProtocols(t *testing.T, o Options) int {
 		if string(eb) != string(gb) {
 			t.Errorf("%s %q differs:\nEWS:   %s\nGraph: %s", e.Kind, e.Subject, eb, gb)
 		}
+		var keys map[string]any
+		_ = json.Unmarshal(eb, &keys)
+		for k := range keys {
+			seen[k] = true
+		}
 		n++
+	}
+	// A property no item carries would compare equal vacuously.
+	for _, k := range ItemProperties {
+		if !seen[k] {
+			t.Errorf("no compared item carries %q: the simulator does not produce it", k)
+		}
 	}
 	if n != len(byGraphID) {
 		t.Errorf("compared %d items; the Graph feed has %d", n, len(byGraphID))
