@@ -430,6 +430,14 @@ const (
 	// MaxItemNotes bounds a contact's notes (bytes of text); longer notes
 	// are cut on a rune boundary and the item marked Truncated.
 	MaxItemNotes = 4096
+	// MaxItemAddressBytes bounds the names and addresses of all of an
+	// item's address lists together (to, cc, bcc, reply-to, attendees),
+	// counted as JSON encodes them.
+	MaxItemAddressBytes = 64 << 10
+	// MaxItemValueText bounds each contact e-mail address, phone number,
+	// category and postal address part (an e-mail address is at most 254
+	// bytes, an Outlook category name 255 characters).
+	MaxItemValueText = 256
 )
 
 // Bound cuts the item's texts and lists to the bounds above and marks it
@@ -453,12 +461,6 @@ func (it *Item) Bound() {
 	text(&it.JobTitle)
 	text(&it.Department)
 	text(&it.OfficeLocation)
-	for i := range it.Addresses {
-		a := &it.Addresses[i]
-		for _, s := range []*string{&a.Street, &a.City, &a.State, &a.PostalCode, &a.CountryOrRegion} {
-			text(s)
-		}
-	}
 	if len(it.Notes) > MaxItemNotes {
 		it.Notes = strings.ToValidUTF8(it.Notes[:MaxItemNotes], "")
 		cut = true
@@ -485,13 +487,42 @@ func (it *Item) Bound() {
 			text(&a.Email)
 		}
 	}
+	value := func(s *string) {
+		if len(*s) > MaxItemValueText {
+			*s = strings.ToValidUTF8((*s)[:MaxItemValueText], "")
+			cut = true
+		}
+	}
 	for _, list := range []*[]string{&it.Emails, &it.Phones, &it.Categories} {
 		if len(*list) > MaxItemValues {
 			*list = (*list)[:MaxItemValues]
 			cut = true
 		}
 		for i := range *list {
-			text(&(*list)[i])
+			value(&(*list)[i])
+		}
+	}
+	for i := range it.Addresses {
+		a := &it.Addresses[i]
+		for _, s := range []*string{&a.Street, &a.City, &a.State, &a.PostalCode, &a.CountryOrRegion} {
+			value(s)
+		}
+	}
+	// All address lists together share one budget, so a message with
+	// thousands of long recipients in every list stays small: lists are
+	// kept in this order until the budget is spent.
+	budget := MaxItemAddressBytes
+	for _, list := range []*[]Address{&it.To, &it.Cc, &it.Bcc, &it.ReplyTo, &it.Attendees} {
+		for i, a := range *list {
+			budget -= jsonCost(a.Name) + jsonCost(a.Email)
+			if budget < 0 {
+				*list = (*list)[:i]
+				cut = true
+				break
+			}
+		}
+		if budget < 0 && len(*list) == 0 {
+			*list = nil
 		}
 	}
 	it.Truncated = cut
@@ -609,4 +640,20 @@ func BirthdayOf(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format("2006-01-02")
+}
+
+// jsonCost is an upper bound of the bytes s takes in JSON as the stores
+// encode it (encoding/json escapes <, > and & as \u003c, control
+// characters as \u00XX).
+func jsonCost(s string) int {
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '<' || c == '>' || c == '&' || c < 0x20:
+			n += 5
+		case c == '"' || c == '\\':
+			n++
+		}
+	}
+	return n
 }
