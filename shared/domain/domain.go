@@ -369,7 +369,11 @@ type Item struct {
 	// give the same value.
 	ConversationID string `json:"conversationId,omitempty"`
 	// Importance is "low", "normal" or "high"; another value is dropped.
-	Importance     string    `json:"importance,omitempty"`
+	Importance string `json:"importance,omitempty"`
+	// FlagStatus is the follow-up flag: "notFlagged", "flagged" or
+	// "complete"; another value is dropped. Absent from EWS tenants
+	// before Exchange 2013, which have no item:Flag.
+	FlagStatus     string    `json:"flagStatus,omitempty"`
 	IsDraft        bool      `json:"isDraft,omitempty"`
 	HasAttachments bool      `json:"hasAttachments,omitempty"`
 	ReplyTo        []Address `json:"replyTo,omitempty"`
@@ -540,6 +544,25 @@ const (
 // other value, so a malformed one is dropped rather than passed on.
 func NormalImportance(s string) string {
 	for _, v := range []string{ImportanceLow, ImportanceNormal, ImportanceHigh} {
+		if strings.EqualFold(s, v) {
+			return v
+		}
+	}
+	return ""
+}
+
+// Follow-up flag statuses of an Item.
+const (
+	FlagNotFlagged = "notFlagged"
+	FlagFlagged    = "flagged"
+	FlagComplete   = "complete"
+)
+
+// NormalFlagStatus maps a follow-up flag status as either protocol spells
+// it (EWS NotFlagged/Flagged/Complete, Graph notFlagged/flagged/complete)
+// to the Item's form; "" for any other value.
+func NormalFlagStatus(s string) string {
+	for _, v := range []string{FlagNotFlagged, FlagFlagged, FlagComplete} {
 		if strings.EqualFold(s, v) {
 			return v
 		}

@@ -40,7 +40,7 @@ func TestDecodeMessageProperties(t *testing.T) {
 func TestDecodeMessageLists(t *testing.T) {
 	body := `<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>` +
 		`<m:GetItemResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><m:ResponseMessages><m:GetItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Items><t:Message>` +
-		`<t:ItemId Id="AAMk1" ChangeKey="CQ1"/><t:Categories><t:String>Red category</t:String><t:String>Clients</t:String></t:Categories><t:Importance>High</t:Importance><t:IsDraft>true</t:IsDraft><t:HasAttachments>true</t:HasAttachments><t:ConversationId/>` +
+		`<t:ItemId Id="AAMk1" ChangeKey="CQ1"/><t:Categories><t:String>Red category</t:String><t:String>Clients</t:String></t:Categories><t:Importance>High</t:Importance><t:IsDraft>true</t:IsDraft><t:HasAttachments>true</t:HasAttachments><t:ConversationId/><t:Flag><t:FlagStatus>Flagged</t:FlagStatus></t:Flag>` +
 		`<t:BccRecipients><t:Mailbox><t:EmailAddress>hidden@contoso.com</t:EmailAddress></t:Mailbox></t:BccRecipients><t:ReplyTo><t:Mailbox><t:Name>Desk</t:Name><t:EmailAddress>desk@contoso.com</t:EmailAddress></t:Mailbox></t:ReplyTo>` +
 		`</t:Message></m:Items></m:GetItemResponseMessage></m:ResponseMessages></m:GetItemResponse></s:Body></s:Envelope>`
 	resp, _, err := parseEnvelope([]byte(body))
@@ -48,7 +48,7 @@ func TestDecodeMessageLists(t *testing.T) {
 		t.Fatal(err)
 	}
 	it := decodeItem(resp.path("ResponseMessages", "GetItemResponseMessage", "Items", "Message"))
-	if len(it.Categories) != 2 || it.Categories[1] != "Clients" || it.Importance != "High" || !it.IsDraft || !it.HasAttachments || it.ConversationID != "" {
+	if len(it.Categories) != 2 || it.Categories[1] != "Clients" || it.Importance != "High" || !it.IsDraft || !it.HasAttachments || it.ConversationID != "" || it.FlagStatus != "Flagged" {
 		t.Errorf("decoded %+v", it)
 	}
 	if len(it.Bcc) != 1 || it.Bcc[0].EmailAddress != "hidden@contoso.com" || len(it.ReplyTo) != 1 || it.ReplyTo[0].Name != "Desk" {
@@ -68,5 +68,18 @@ func TestDecodeContactProperties(t *testing.T) {
 	want := PhysicalAddress{Key: "Business", Street: "12345 67th Ave", City: "Whittier", State: "CA", CountryOrRegion: "USA"}
 	if it.CompanyName != "Northwind Traders" || it.JobTitle != "Project Manager" || len(it.PhysicalAddresses) != 1 || it.PhysicalAddresses[0] != want || it.Body != "" {
 		t.Errorf("decoded %+v", it)
+	}
+}
+
+// TestAtLeast: item:Flag is asked for from Exchange2013 on, and by
+// default (Exchange2016), never from an Exchange 2010 tenant.
+func TestAtLeast(t *testing.T) {
+	for _, c := range []struct {
+		v    string
+		want bool
+	}{{"", true}, {"Exchange2013", true}, {"V2017_07_11", true}, {"Exchange2010_SP2", false}, {"Exchange2007", false}, {"bogus", false}} {
+		if got := AtLeast(c.v, "Exchange2013"); got != c.want {
+			t.Errorf("AtLeast(%q) = %v", c.v, got)
+		}
 	}
 }

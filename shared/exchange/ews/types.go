@@ -1,6 +1,7 @@
 package ews
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -158,6 +159,7 @@ type Item struct {
 	Categories        []string
 	IsDraft           bool
 	HasAttachments    bool
+	FlagStatus        string // NotFlagged, Flagged, Complete (item:Flag, Exchange2013 and later)
 
 	// calendar items
 	Start, End        time.Time
@@ -221,6 +223,10 @@ var (
 		"item:Categories", "item:Importance", "item:IsDraft", "item:HasAttachments",
 		"item:ConversationId", "message:BccRecipients", "message:ReplyTo", "message:InternetMessageId",
 	}}
+
+	// ShapeMessageFlag adds the follow-up flag (item:Flag), which only
+	// Exchange 2013 and later know (see AtLeast).
+	ShapeMessageFlag = Shape{Base: "IdOnly", Fields: append(slices.Clone(ShapeMessage.Fields), "item:Flag")}
 
 	ShapeCalendar = Shape{Base: "IdOnly", Fields: []string{
 		"item:ItemClass", "item:Subject", "item:ParentFolderId", "item:DateTimeCreated",
@@ -390,6 +396,8 @@ func decodeItem(e elem) Item {
 			it.IsDraft = parseBool(c.text())
 		case "HasAttachments":
 			it.HasAttachments = parseBool(c.text())
+		case "Flag":
+			it.FlagStatus = c.child("FlagStatus").text()
 		case "Start":
 			it.Start = parseTime(c.text())
 		case "End":

@@ -35,7 +35,7 @@ func TestNormalizeGolden(t *testing.T) {
 			IsRead: ptr(false), Body: "never copied to the feed",
 			InternetMessageID: " <e5919a09c8fc4d64b6ffd3542e194fc3@BY2SR01MB609.contoso.com> ",
 			ConversationID:    "AAQkADkzNjJjODUzLWZhMDMtNDVkMS05ZDdjLWVmMDlkYjQ1Zjc4MwAQACAi+NTh0F5Eg5YDwpJsXPE=",
-			Importance:        "High", Categories: []string{"Red category", " ", "Clients"}, HasAttachments: true,
+			Importance:        "High", Categories: []string{"Red category", " ", "Clients"}, HasAttachments: true, FlagStatus: "Flagged",
 			ReplyTo: []ews.Mailbox{{Name: "Desk", EmailAddress: "Desk@Contoso.com"}},
 		}},
 		{"contact with work details", ews.Item{
@@ -130,10 +130,10 @@ func TestNormalizeBoundsHugeItems(t *testing.T) {
 					}
 				}
 			}},
-		{"importance outside the schema's enum is dropped", ews.Item{Type: "Message", Importance: "Urgent<script>"}, false,
+		{"importance and flag outside the schema's enums are dropped", ews.Item{Type: "Message", Importance: "Urgent<script>", FlagStatus: "Maybe"}, false,
 			func(t *testing.T, it domain.Item) {
-				if it.Importance != "" {
-					t.Fatalf("importance %q passed on", it.Importance)
+				if it.Importance != "" || it.FlagStatus != "" {
+					t.Fatalf("importance %q, flag %q passed on", it.Importance, it.FlagStatus)
 				}
 			}},
 		{"oversized internet message id and 100 categories", ews.Item{Type: "Message", InternetMessageID: strings.Repeat("<x", domain.MaxItemID), Categories: strings.Fields(strings.Repeat("c ", 100))}, true,

@@ -159,7 +159,9 @@ func genMessageProps(it *Item, n int) {
 		it.Categories = []string{"Red category"}
 	case 4:
 		it.Categories = []string{"Clients", "Follow up"}
+		it.FlagStatus = "Flagged"
 	case 7:
+		it.FlagStatus = "Complete"
 		it.Importance = "Low"
 		it.ReplyTo = []Address{{Name: "Service Desk", Email: "desk@fabrikam.com"}}
 	}

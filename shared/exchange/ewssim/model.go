@@ -83,6 +83,7 @@ type Item struct {
 	Importance        string // Low, Normal (the default) or High
 	Categories        []string
 	IsDraft           bool
+	FlagStatus        string // NotFlagged (the default), Flagged or Complete
 	// HasAttachments is stored as given: the simulator keeps no
 	// attachment content.
 	HasAttachments bool

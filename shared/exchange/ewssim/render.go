@@ -107,6 +107,12 @@ func (w *xw) itemBody(mb *mailbox, in *item, sh shape) {
 		w.esc(in.ConversationID)
 		w.raw(`"/>`)
 	}
+	if sh.fields != nil && sh.want("item:Flag") {
+		// Only when asked by name: Exchange's Default shape has no Flag.
+		w.raw("<t:Flag>")
+		w.el("t:FlagStatus", flagStatus(in.FlagStatus))
+		w.raw("</t:Flag>")
+	}
 	if in.Kind == KindMessage && in.Body != "" && sh.want("item:Preview") {
 		w.el("t:Preview", preview(in.Body))
 	}
@@ -369,6 +375,18 @@ func addressKey(kind string) string {
 		return "Home"
 	}
 	return "Other"
+}
+
+// flagStatus is a FlagStatusType value: NotFlagged unless Flagged or
+// Complete.
+func flagStatus(s string) string {
+	switch strings.ToLower(s) {
+	case "flagged":
+		return "Flagged"
+	case "complete":
+		return "Complete"
+	}
+	return "NotFlagged"
 }
 
 // importance is the item's importance as EWS spells it: Normal unless

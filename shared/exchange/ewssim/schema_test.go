@@ -70,7 +70,7 @@ func TestEveryOperationAnswersSchemaValidXML(t *testing.T) {
 	msg, err := sim.AddItem(alice, "inbox", ewssim.Item{Subject: hostile, Body: "body & more", From: ewssim.Address{Name: "Bob", Email: bob},
 		To: []ewssim.Address{{Name: "Alice", Email: alice}}, Received: base,
 		Bcc: []ewssim.Address{{Name: "CRM", Email: "crm@contoso.com"}}, ReplyTo: []ewssim.Address{{Name: hostile, Email: "desk@contoso.com"}},
-		Importance: "High", Categories: []string{hostile, "Clients"}, HasAttachments: true, InternetMessageID: "<a&b@contoso.com>"})
+		Importance: "High", Categories: []string{hostile, "Clients"}, HasAttachments: true, InternetMessageID: "<a&b@contoso.com>", FlagStatus: "Complete"})
 	must(t, err)
 	read, err := sim.AddItem(alice, "inbox", ewssim.Item{Subject: "to be read", Received: base})
 	must(t, err)
@@ -175,7 +175,7 @@ func TestEveryOperationAnswersSchemaValidXML(t *testing.T) {
 				"message:From", "message:ToRecipients", "message:IsRead", "calendar:Start", "calendar:End", "calendar:Organizer", "calendar:RequiredAttendees",
 				"calendar:IsRecurring", "calendar:CalendarItemType", "calendar:UID", "calendar:StartTimeZoneId", "contacts:DisplayName", "contacts:EmailAddresses",
 				"item:Categories", "item:Importance", "item:IsDraft", "item:HasAttachments", "item:ConversationId", "message:BccRecipients", "message:ReplyTo",
-				"message:InternetMessageId", "item:Body", "contacts:CompanyName", "contacts:JobTitle", "contacts:Department", "contacts:OfficeLocation",
+				"message:InternetMessageId", "item:Flag", "item:Body", "contacts:CompanyName", "contacts:JobTitle", "contacts:Department", "contacts:OfficeLocation",
 				"contacts:PhysicalAddresses", "contacts:Birthday"} {
 				f.WriteString(`<t:FieldURI FieldURI="` + uri + `"/>`)
 			}

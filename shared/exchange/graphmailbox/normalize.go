@@ -38,6 +38,7 @@ func NormalizeMessage(m graph.Message, folderID string) domain.Item {
 		Importance:        domain.NormalImportance(m.Importance),
 		IsDraft:           m.IsDraft,
 		HasAttachments:    m.HasAttachments,
+		FlagStatus:        flagStatus(m.Flag),
 		Categories:        categories(m.Categories),
 	}
 	out.Bound()
@@ -122,6 +123,13 @@ func NormalizeContact(c graph.Contact, folderID string) domain.Item {
 	}
 	out.Bound()
 	return out
+}
+
+func flagStatus(f *graph.FollowupFlag) string {
+	if f == nil {
+		return ""
+	}
+	return domain.NormalFlagStatus(f.FlagStatus)
 }
 
 // categories keeps the non-empty category names, in Graph's order.

@@ -220,6 +220,8 @@ func TestNormalizeMessageHostile(t *testing.T) {
 		want func(domain.Item) bool
 	}{
 		{"unknown importance dropped", graph.Message{ID: "m", Importance: "urgent!!"}, func(it domain.Item) bool { return it.Importance == "" && !it.Truncated }},
+		{"unknown flag status dropped", graph.Message{ID: "m", Flag: &graph.FollowupFlag{FlagStatus: "maybe"}}, func(it domain.Item) bool { return it.FlagStatus == "" }},
+		{"flag status", graph.Message{ID: "m", Flag: &graph.FollowupFlag{FlagStatus: "complete"}}, func(it domain.Item) bool { return it.FlagStatus == "complete" }},
 		{"importance in another case", graph.Message{ID: "m", Importance: "HIGH"}, func(it domain.Item) bool { return it.Importance == "high" }},
 		{"blank categories dropped", graph.Message{ID: "m", Categories: []string{"", "  ", "Red category"}}, func(it domain.Item) bool {
 			return len(it.Categories) == 1 && it.Categories[0] == "Red category"

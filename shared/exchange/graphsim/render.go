@@ -94,7 +94,7 @@ func messageJSON(v ewssim.ItemView) obj {
 		{"ccRecipients", []obj{}},
 		{"bccRecipients", recipients(v.Bcc)},
 		{"replyTo", recipients(v.ReplyTo)},
-		{"flag", obj{{"flagStatus", "notFlagged"}}},
+		{"flag", obj{{"flagStatus", flagStatus(v.FlagStatus)}}},
 	}
 }
 
@@ -106,6 +106,16 @@ func importance(s string) string {
 		return strings.ToLower(s)
 	}
 	return "normal"
+}
+
+// flagStatus is a followupFlagStatus value: notFlagged unless flagged or
+// complete.
+func flagStatus(s string) string {
+	switch strings.ToLower(s) {
+	case "flagged", "complete":
+		return strings.ToLower(s)
+	}
+	return "notFlagged"
 }
 
 // categories is never null: Graph gives [] for an item without any.

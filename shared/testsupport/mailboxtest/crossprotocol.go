@@ -20,7 +20,7 @@ var RichMessages = []struct {
 		From: ewssim.Address{Name: "Kim Larsen", Email: "Kim.Larsen@Fabrikam.com"}, To: []ewssim.Address{{Email: "sales@contoso.com"}},
 		ReplyTo:           []ewssim.Address{{Name: "Fabrikam Legal", Email: "legal@fabrikam.com"}},
 		InternetMessageID: "<CH1SR01MB0017E3@CH1SR01MB001.namprd01.prod.outlook.com>",
-		Importance:        "High", Categories: []string{"Clients", "Renewals"}, HasAttachments: true,
+		Importance:        "High", Categories: []string{"Clients", "Renewals"}, HasAttachments: true, FlagStatus: "Flagged",
 		Received: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)}},
 	{"sentitems", ewssim.Item{Kind: ewssim.KindMessage, Subject: "Offer", IsDraft: true, Body: "Our offer, as discussed.",
 		From: ewssim.Address{Name: "Sales", Email: "sales@contoso.com"}, To: []ewssim.Address{{Email: "buyer@fabrikam.com"}},
@@ -32,7 +32,7 @@ var RichMessages = []struct {
 // requires some item of the mailbox to carry.
 var ItemProperties = []string{
 	"subject", "from", "to", "received", "sent", "preview", "isRead",
-	"internetMessageId", "conversationId", "importance", "isDraft", "hasAttachments", "replyTo", "bcc", "categories",
+	"internetMessageId", "conversationId", "importance", "flagStatus", "isDraft", "hasAttachments", "replyTo", "bcc", "categories",
 	"start", "end", "timeZone", "location", "organizer", "attendees", "isRecurring",
 	"displayName", "givenName", "surname", "emails", "companyName", "jobTitle", "department", "officeLocation",
 	"addresses", "birthday", "notes",
