@@ -324,6 +324,28 @@ type Address struct {
 	Email string `json:"email"`
 }
 
+// Postal address kinds, in the order an Item lists them.
+const (
+	AddressBusiness = "business"
+	AddressHome     = "home"
+	AddressOther    = "other"
+)
+
+// PostalAddress is one of a contact's postal addresses.
+type PostalAddress struct {
+	Kind            string `json:"kind"` // business, home or other
+	Street          string `json:"street,omitempty"`
+	City            string `json:"city,omitempty"`
+	State           string `json:"state,omitempty"`
+	PostalCode      string `json:"postalCode,omitempty"`
+	CountryOrRegion string `json:"countryOrRegion,omitempty"`
+}
+
+// Empty reports whether the address has no part.
+func (a PostalAddress) Empty() bool {
+	return a.Street == "" && a.City == "" && a.State == "" && a.PostalCode == "" && a.CountryOrRegion == ""
+}
+
 // Item is the normalized form of an Exchange item, what the change feed
 // carries. Only the fields of its Kind are set.
 type Item struct {
@@ -341,6 +363,23 @@ type Item struct {
 	Sent     time.Time `json:"sent,omitzero"`
 	Preview  string    `json:"preview,omitempty"`
 	IsRead   *bool     `json:"isRead,omitempty"`
+	// InternetMessageID is the RFC 5322 Message-ID, as Exchange gives it.
+	InternetMessageID string `json:"internetMessageId,omitempty"`
+	// ConversationID is Exchange's conversation (thread) id; EWS and Graph
+	// give the same value.
+	ConversationID string `json:"conversationId,omitempty"`
+	// Importance is "low", "normal" or "high"; another value is dropped.
+	Importance string `json:"importance,omitempty"`
+	// FlagStatus is the follow-up flag: "notFlagged", "flagged" or
+	// "complete"; another value is dropped. Absent from EWS tenants
+	// before Exchange 2013, which have no item:Flag.
+	FlagStatus     string    `json:"flagStatus,omitempty"`
+	IsDraft        bool      `json:"isDraft,omitempty"`
+	HasAttachments bool      `json:"hasAttachments,omitempty"`
+	ReplyTo        []Address `json:"replyTo,omitempty"`
+	// Bcc is set on what the mailbox sent (sent items, drafts): received
+	// mail carries no Bcc.
+	Bcc []Address `json:"bcc,omitempty"`
 
 	// calendar items
 	Start       time.Time `json:"start,omitzero"`
@@ -355,12 +394,26 @@ type Item struct {
 	// user's events; empty for every other item.
 	ClientEventID string `json:"clientEventId,omitempty"`
 
+	// Categories are the item's Outlook categories (messages, contacts).
+	Categories []string `json:"categories,omitempty"`
+
 	// contacts
-	DisplayName string   `json:"displayName,omitempty"`
-	GivenName   string   `json:"givenName,omitempty"`
-	Surname     string   `json:"surname,omitempty"`
-	Emails      []string `json:"emails,omitempty"`
-	Phones      []string `json:"phones,omitempty"`
+	DisplayName    string   `json:"displayName,omitempty"`
+	GivenName      string   `json:"givenName,omitempty"`
+	Surname        string   `json:"surname,omitempty"`
+	Emails         []string `json:"emails,omitempty"`
+	Phones         []string `json:"phones,omitempty"`
+	CompanyName    string   `json:"companyName,omitempty"`
+	JobTitle       string   `json:"jobTitle,omitempty"`
+	Department     string   `json:"department,omitempty"`
+	OfficeLocation string   `json:"officeLocation,omitempty"`
+	// Addresses are the contact's postal addresses, business, home and
+	// other in that order, each at most once; empty ones are left out.
+	Addresses []PostalAddress `json:"addresses,omitempty"`
+	// Birthday is the contact's birthday as a date (YYYY-MM-DD).
+	Birthday string `json:"birthday,omitempty"`
+	// Notes are the contact's notes as text, cut to MaxItemNotes.
+	Notes string `json:"notes,omitempty"`
 
 	// Truncated says a text or list was cut to the bounds below, so one
 	// huge item (a meeting with thousands of attendees) cannot exceed the
@@ -373,7 +426,22 @@ type Item struct {
 const (
 	MaxItemText       = 2048 // bytes of subject, location, preview, names
 	MaxItemRecipients = 250  // addresses in each of to, cc, attendees
-	MaxItemValues     = 25   // contact e-mail addresses, phone numbers
+	MaxItemValues     = 25   // contact e-mail addresses, phone numbers, categories
+	// MaxItemID bounds an internet message id or conversation id: longer
+	// is no id Exchange made (RFC 5322 lines are at most 998 bytes); it is
+	// cut and the item marked Truncated.
+	MaxItemID = 998
+	// MaxItemNotes bounds a contact's notes (bytes of text); longer notes
+	// are cut on a rune boundary and the item marked Truncated.
+	MaxItemNotes = 4096
+	// MaxItemAddressBytes bounds the names and addresses of all of an
+	// item's address lists together (to, cc, bcc, reply-to, attendees),
+	// counted as JSON encodes them.
+	MaxItemAddressBytes = 64 << 10
+	// MaxItemValueText bounds each contact e-mail address, phone number,
+	// category and postal address part (an e-mail address is at most 254
+	// bytes, an Outlook category name 255 characters).
+	MaxItemValueText = 256
 )
 
 // Bound cuts the item's texts and lists to the bounds above and marks it
@@ -393,7 +461,21 @@ func (it *Item) Bound() {
 	text(&it.DisplayName)
 	text(&it.GivenName)
 	text(&it.Surname)
-	for _, list := range []*[]Address{&it.To, &it.Cc, &it.Attendees} {
+	text(&it.CompanyName)
+	text(&it.JobTitle)
+	text(&it.Department)
+	text(&it.OfficeLocation)
+	if len(it.Notes) > MaxItemNotes {
+		it.Notes = strings.ToValidUTF8(it.Notes[:MaxItemNotes], "")
+		cut = true
+	}
+	for _, s := range []*string{&it.InternetMessageID, &it.ConversationID} {
+		if len(*s) > MaxItemID {
+			*s = strings.ToValidUTF8((*s)[:MaxItemID], "")
+			cut = true
+		}
+	}
+	for _, list := range []*[]Address{&it.To, &it.Cc, &it.Bcc, &it.ReplyTo, &it.Attendees} {
 		if len(*list) > MaxItemRecipients {
 			*list = (*list)[:MaxItemRecipients]
 			cut = true
@@ -409,16 +491,83 @@ func (it *Item) Bound() {
 			text(&a.Email)
 		}
 	}
-	for _, list := range []*[]string{&it.Emails, &it.Phones} {
+	value := func(s *string) {
+		if len(*s) > MaxItemValueText {
+			*s = strings.ToValidUTF8((*s)[:MaxItemValueText], "")
+			cut = true
+		}
+	}
+	for _, list := range []*[]string{&it.Emails, &it.Phones, &it.Categories} {
 		if len(*list) > MaxItemValues {
 			*list = (*list)[:MaxItemValues]
 			cut = true
 		}
 		for i := range *list {
-			text(&(*list)[i])
+			value(&(*list)[i])
+		}
+	}
+	for i := range it.Addresses {
+		a := &it.Addresses[i]
+		for _, s := range []*string{&a.Street, &a.City, &a.State, &a.PostalCode, &a.CountryOrRegion} {
+			value(s)
+		}
+	}
+	// All address lists together share one budget, so a message with
+	// thousands of long recipients in every list stays small: lists are
+	// kept in this order until the budget is spent.
+	budget := MaxItemAddressBytes
+	for _, list := range []*[]Address{&it.To, &it.Cc, &it.Bcc, &it.ReplyTo, &it.Attendees} {
+		for i, a := range *list {
+			budget -= jsonCost(a.Name) + jsonCost(a.Email)
+			if budget < 0 {
+				*list = (*list)[:i]
+				cut = true
+				break
+			}
+		}
+		if budget < 0 && len(*list) == 0 {
+			*list = nil
 		}
 	}
 	it.Truncated = cut
+}
+
+// Importance values of an Item.
+const (
+	ImportanceLow    = "low"
+	ImportanceNormal = "normal"
+	ImportanceHigh   = "high"
+)
+
+// NormalImportance maps an importance as either protocol spells it (EWS
+// Low/Normal/High, Graph low/normal/high) to the Item's form; "" for any
+// other value, so a malformed one is dropped rather than passed on.
+func NormalImportance(s string) string {
+	for _, v := range []string{ImportanceLow, ImportanceNormal, ImportanceHigh} {
+		if strings.EqualFold(s, v) {
+			return v
+		}
+	}
+	return ""
+}
+
+// Follow-up flag statuses of an Item.
+const (
+	FlagNotFlagged = "notFlagged"
+	FlagFlagged    = "flagged"
+	FlagComplete   = "complete"
+)
+
+// NormalFlagStatus maps a follow-up flag status as either protocol spells
+// it (EWS NotFlagged/Flagged/Complete, Graph notFlagged/flagged/complete)
+// to the Item's form; "" for any other value.
+func NormalFlagStatus(s string) string {
+	for _, v := range []string{FlagNotFlagged, FlagFlagged, FlagComplete} {
+		if strings.EqualFold(s, v) {
+			return v
+		}
+	}
+	return ""
 }
 
 // Change is one entry of the change feed.
@@ -494,3 +643,40 @@ type SystemClock struct{}
 
 // Now returns the current time.
 func (SystemClock) Now() time.Time { return time.Now() }
+
+// AppendAddress appends a with its parts trimmed, unless it is empty.
+func AppendAddress(list []PostalAddress, a PostalAddress) []PostalAddress {
+	for _, s := range []*string{&a.Street, &a.City, &a.State, &a.PostalCode, &a.CountryOrRegion} {
+		*s = strings.TrimSpace(*s)
+	}
+	if a.Empty() {
+		return list
+	}
+	return append(list, a)
+}
+
+// BirthdayOf is a birthday instant as the Item's date (its UTC day, as
+// Exchange stores birthdays at a time of that day in UTC); "" for the
+// zero time.
+func BirthdayOf(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02")
+}
+
+// jsonCost is an upper bound of the bytes s takes in JSON as the stores
+// encode it (encoding/json escapes <, > and & as \u003c, control
+// characters as \u00XX).
+func jsonCost(s string) int {
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '<' || c == '>' || c == '&' || c < 0x20:
+			n += 5
+		case c == '"' || c == '\\':
+			n++
+		}
+	}
+	return n
+}

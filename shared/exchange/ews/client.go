@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -165,6 +166,16 @@ func New(cfg Config) (*Client, error) {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	return c, nil
+}
+
+// AtLeast reports whether RequestServerVersion v (empty: DefaultVersion)
+// is min or later, so a caller asks only for properties the tenant's
+// Exchange knows (an older server rejects the whole request otherwise).
+func AtLeast(v, min string) bool {
+	if v == "" {
+		v = DefaultVersion
+	}
+	return slices.Index(Versions, v) >= slices.Index(Versions, min) && slices.Index(Versions, min) >= 0
 }
 
 func validVersion(v string) bool {

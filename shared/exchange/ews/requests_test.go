@@ -116,6 +116,10 @@ func requestCases() []requestCase {
 			_, err := c.GetItem(ctx, t, []string{"AAMkA1", hostileID, "AAMkA3"}, ShapeMessage)
 			return err
 		}},
+		{name: "GetItem-message-flag", modes: []Mode{ModeSelf}, call: func(ctx context.Context, c *Client, t Target) error {
+			_, err := c.GetItem(ctx, t, []string{"AAMkA1"}, ShapeMessageFlag)
+			return err
+		}},
 		{name: "GetItem-calendar-extended", modes: []Mode{ModeImpersonation}, call: func(ctx context.Context, c *Client, t Target) error {
 			s := ShapeCalendar
 			s.Extended = []ExtendedField{marker.Field, {DistinguishedPropertySetID: "PublicStrings", PropertyName: "x&y", PropertyType: "String"}, {PropertyTag: "0x0037", PropertyType: "String"}}

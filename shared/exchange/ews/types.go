@@ -1,6 +1,7 @@
 package ews
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -146,11 +147,19 @@ type Item struct {
 	BodyTruncated    bool
 
 	// messages
-	From             *Mailbox
-	To, Cc           []Mailbox
-	DateTimeReceived time.Time
-	DateTimeSent     time.Time
-	IsRead           *bool
+	From              *Mailbox
+	To, Cc            []Mailbox
+	DateTimeReceived  time.Time
+	DateTimeSent      time.Time
+	IsRead            *bool
+	Bcc, ReplyTo      []Mailbox
+	InternetMessageID string
+	ConversationID    string
+	Importance        string // Low, Normal, High
+	Categories        []string
+	IsDraft           bool
+	HasAttachments    bool
+	FlagStatus        string // NotFlagged, Flagged, Complete (item:Flag, Exchange2013 and later)
 
 	// calendar items
 	Start, End        time.Time
@@ -165,13 +174,25 @@ type Item struct {
 	UID               string
 
 	// contacts
-	DisplayName    string
-	GivenName      string
-	Surname        string
-	EmailAddresses []KeyedValue // Key: EmailAddress1..3
-	PhoneNumbers   []KeyedValue // Key: BusinessPhone, MobilePhone, ...
+	DisplayName       string
+	GivenName         string
+	Surname           string
+	EmailAddresses    []KeyedValue // Key: EmailAddress1..3
+	PhoneNumbers      []KeyedValue // Key: BusinessPhone, MobilePhone, ...
+	CompanyName       string
+	JobTitle          string
+	Department        string
+	OfficeLocation    string
+	PhysicalAddresses []PhysicalAddress
+	Birthday          time.Time
 
 	ExtendedProperties []ExtendedProperty
+}
+
+// PhysicalAddress is one entry of a contact's PhysicalAddresses.
+type PhysicalAddress struct {
+	Key                                              string // Business, Home or Other
+	Street, City, State, CountryOrRegion, PostalCode string
 }
 
 // KeyedValue is one entry of an indexed property such as a contact's
@@ -199,7 +220,13 @@ var (
 		"item:ItemClass", "item:Subject", "item:ParentFolderId", "item:DateTimeReceived",
 		"item:DateTimeSent", "item:DateTimeCreated", "item:LastModifiedTime", "item:Preview",
 		"message:From", "message:ToRecipients", "message:CcRecipients", "message:IsRead",
+		"item:Categories", "item:Importance", "item:IsDraft", "item:HasAttachments",
+		"item:ConversationId", "message:BccRecipients", "message:ReplyTo", "message:InternetMessageId",
 	}}
+
+	// ShapeMessageFlag adds the follow-up flag (item:Flag), which only
+	// Exchange 2013 and later know (see AtLeast).
+	ShapeMessageFlag = Shape{Base: "IdOnly", Fields: append(slices.Clone(ShapeMessage.Fields), "item:Flag")}
 
 	ShapeCalendar = Shape{Base: "IdOnly", Fields: []string{
 		"item:ItemClass", "item:Subject", "item:ParentFolderId", "item:DateTimeCreated",
@@ -212,8 +239,10 @@ var (
 	ShapeContact = Shape{Base: "IdOnly", Fields: []string{
 		"item:ItemClass", "item:Subject", "item:ParentFolderId", "item:LastModifiedTime",
 		"contacts:DisplayName", "contacts:GivenName", "contacts:Surname",
-		"contacts:EmailAddresses", "contacts:PhoneNumbers",
-	}}
+		"contacts:EmailAddresses", "contacts:PhoneNumbers", "item:Categories", "item:Body",
+		"contacts:CompanyName", "contacts:JobTitle", "contacts:Department", "contacts:OfficeLocation",
+		"contacts:PhysicalAddresses", "contacts:Birthday",
+	}, BodyType: "Text"}
 )
 
 func (s Shape) xml() xItemShape {
@@ -349,6 +378,26 @@ func decodeItem(e elem) Item {
 		case "IsRead":
 			b := parseBool(c.text())
 			it.IsRead = &b
+		case "BccRecipients":
+			it.Bcc = decodeRecipients(c)
+		case "ReplyTo":
+			it.ReplyTo = decodeRecipients(c)
+		case "InternetMessageId":
+			it.InternetMessageID = c.text()
+		case "ConversationId":
+			it.ConversationID = c.attr("Id")
+		case "Importance":
+			it.Importance = c.text()
+		case "Categories":
+			for s := range c.children() {
+				it.Categories = append(it.Categories, s.text())
+			}
+		case "IsDraft":
+			it.IsDraft = parseBool(c.text())
+		case "HasAttachments":
+			it.HasAttachments = parseBool(c.text())
+		case "Flag":
+			it.FlagStatus = c.child("FlagStatus").text()
 		case "Start":
 			it.Start = parseTime(c.text())
 		case "End":
@@ -385,6 +434,26 @@ func decodeItem(e elem) Item {
 			it.EmailAddresses = decodeKeyed(c)
 		case "PhoneNumbers":
 			it.PhoneNumbers = decodeKeyed(c)
+		case "CompanyName":
+			it.CompanyName = c.text()
+		case "JobTitle":
+			it.JobTitle = c.text()
+		case "Department":
+			it.Department = c.text()
+		case "OfficeLocation":
+			it.OfficeLocation = c.text()
+		case "Birthday":
+			it.Birthday = parseTime(c.text())
+		case "PhysicalAddresses":
+			for e := range c.children() {
+				it.PhysicalAddresses = append(it.PhysicalAddresses, PhysicalAddress{Key: e.attr("Key"),
+					Street: e.child("Street").text(), City: e.child("City").text(), State: e.child("State").text(),
+					CountryOrRegion: e.child("CountryOrRegion").text(), PostalCode: e.child("PostalCode").text()})
+				if a := &it.PhysicalAddresses[len(it.PhysicalAddresses)-1]; a.CountryOrRegion == "" {
+					// Exchange 2007's documentation names the element Country.
+					a.CountryOrRegion = e.child("Country").text()
+				}
+			}
 		}
 	}
 	return it

@@ -52,6 +52,22 @@ func Normalize(it ews.Item) domain.Item {
 		out.DisplayName, out.GivenName, out.Surname = it.DisplayName, it.GivenName, it.Surname
 		out.Emails = values(it.EmailAddresses)
 		out.Phones = values(it.PhoneNumbers)
+		out.CompanyName = strings.TrimSpace(it.CompanyName)
+		out.JobTitle = strings.TrimSpace(it.JobTitle)
+		out.Department = strings.TrimSpace(it.Department)
+		out.OfficeLocation = strings.TrimSpace(it.OfficeLocation)
+		out.Categories = categories(it.Categories)
+		out.Notes = strings.TrimSpace(it.Body)
+		out.Birthday = domain.BirthdayOf(it.Birthday)
+		for _, kind := range []string{domain.AddressBusiness, domain.AddressHome, domain.AddressOther} {
+			for _, a := range it.PhysicalAddresses {
+				if strings.EqualFold(a.Key, kind) {
+					out.Addresses = domain.AppendAddress(out.Addresses, domain.PostalAddress{Kind: kind, Street: a.Street, City: a.City,
+						State: a.State, PostalCode: a.PostalCode, CountryOrRegion: a.CountryOrRegion})
+					break
+				}
+			}
+		}
 	default: // Message, MeetingRequest, MeetingResponse, PostItem, ...
 		out.Kind = domain.KindMessage
 		out.From = address(it.From)
@@ -61,6 +77,15 @@ func Normalize(it ews.Item) domain.Item {
 		out.Sent = utc(it.DateTimeSent)
 		out.Preview = strings.TrimSpace(it.Preview)
 		out.IsRead = it.IsRead
+		out.Bcc = addresses(it.Bcc)
+		out.ReplyTo = addresses(it.ReplyTo)
+		out.InternetMessageID = strings.TrimSpace(it.InternetMessageID)
+		out.ConversationID = it.ConversationID
+		out.Importance = domain.NormalImportance(it.Importance)
+		out.IsDraft = it.IsDraft
+		out.HasAttachments = it.HasAttachments
+		out.FlagStatus = domain.NormalFlagStatus(it.FlagStatus)
+		out.Categories = categories(it.Categories)
 	}
 	out.Bound()
 	return out
@@ -90,6 +115,17 @@ func addresses(ms []ews.Mailbox) []domain.Address {
 	for i := range ms {
 		if a := address(&ms[i]); a != nil {
 			out = append(out, *a)
+		}
+	}
+	return out
+}
+
+// categories keeps the non-empty category names, in Exchange's order.
+func categories(cs []string) []string {
+	var out []string
+	for _, c := range cs {
+		if c = strings.TrimSpace(c); c != "" {
+			out = append(out, c)
 		}
 	}
 	return out

@@ -29,7 +29,7 @@ var _ domain.Connector = (*Connector)(nil)
 
 // Connect returns the tenant's MailboxAccess. It does no network I/O.
 func (c *Connector) Connect(_ context.Context, t domain.Tenant, cred domain.Credential) (domain.MailboxAccess, error) {
-	a := &Access{clients: c.clients.For(t, cred)}
+	a := &Access{clients: c.clients.For(t, cred), flags: ews.AtLeast(t.ExchangeVersion, "Exchange2013")}
 	if _, err := a.clients.Client(t.EWSURL); err != nil {
 		return nil, clientConfigError(err)
 	}
@@ -39,6 +39,9 @@ func (c *Connector) Connect(_ context.Context, t domain.Tenant, cred domain.Cred
 // Access is one tenant's domain.MailboxAccess.
 type Access struct {
 	clients TenantClients
+	// flags: the tenant's Exchange knows item:Flag (Exchange 2013 and
+	// later); an older one would reject every GetItem that asks for it.
+	flags bool
 }
 
 var _ domain.MailboxAccess = (*Access)(nil)
@@ -108,7 +111,7 @@ func (a *Access) GetItems(ctx context.Context, m domain.MailboxRef, kind domain.
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	results, err := cl.GetItem(ctx, t, ids, shapeFor(kind))
+	results, err := cl.GetItem(ctx, t, ids, shapeFor(kind, a.flags))
 	if err != nil {
 		return nil, classify(useRead, err, "")
 	}
@@ -132,12 +135,15 @@ func (a *Access) GetItems(ctx context.Context, m domain.MailboxRef, kind domain.
 // feed says which events Mailbridge wrote for which client event id.
 var calendarShape = ews.Shape{Base: ews.ShapeCalendar.Base, Fields: ews.ShapeCalendar.Fields, Extended: []ews.ExtendedField{MarkerField}}
 
-func shapeFor(kind domain.ItemKind) ews.Shape {
+func shapeFor(kind domain.ItemKind, flags bool) ews.Shape {
 	switch kind {
 	case domain.KindCalendar:
 		return calendarShape
 	case domain.KindContact:
 		return ews.ShapeContact
+	}
+	if flags {
+		return ews.ShapeMessageFlag
 	}
 	return ews.ShapeMessage
 }

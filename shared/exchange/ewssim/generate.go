@@ -111,15 +111,22 @@ func (s *Sim) fillMailbox(addr, name string, all, names []string, o GenOptions, 
 		other := Address{Name: names[peer], Email: all[peer]}
 		switch r := rng.IntN(100); {
 		case r < 45:
-			mb.addItemLocked(inbox, Item{
+			it := Item{
 				Kind: KindMessage, Subject: genSubjects[rng.IntN(len(genSubjects))], Body: genBodies[rng.IntN(len(genBodies))],
 				From: other, To: owner, Received: o.Base.Add(-time.Duration(rng.IntN(90*24*60)) * time.Minute), IsRead: rng.IntN(3) > 0,
-			}, now)
+			}
+			genMessageProps(&it, n)
+			mb.addItemLocked(inbox, it, now)
 		case r < 60:
-			mb.addItemLocked(sent, Item{
+			it := Item{
 				Kind: KindMessage, Subject: genSubjects[rng.IntN(len(genSubjects))], Body: genBodies[rng.IntN(len(genBodies))],
 				From: owner[0], To: []Address{other}, Received: o.Base.Add(-time.Duration(rng.IntN(90*24*60)) * time.Minute), IsRead: true,
-			}, now)
+			}
+			genMessageProps(&it, n)
+			if n%4 == 0 { // a copy to the CRM's mailbox, as sales staff do
+				it.Bcc = []Address{{Name: "CRM", Email: "crm@" + o.Domain}}
+			}
+			mb.addItemLocked(sent, it, now)
 		case r < 85:
 			start := o.Base.Add(time.Duration(rng.IntN(120*24)-60*24) * time.Hour).Truncate(30 * time.Minute)
 			mb.addItemLocked(cal, Item{
@@ -130,10 +137,59 @@ func (s *Sim) fillMailbox(addr, name string, all, names []string, o GenOptions, 
 			}, now)
 		default:
 			first, last, _ := strings.Cut(other.Name, " ")
-			mb.addItemLocked(contacts, Item{
+			it := Item{
 				Kind: KindContact, DisplayName: other.Name, GivenName: first, Surname: last,
 				Company: "Contoso", Emails: []string{other.Email},
-			}, now)
+			}
+			genContactProps(&it, n, o.Base)
+			mb.addItemLocked(contacts, it, now)
 		}
+	}
+}
+
+// genMessageProps gives a generated message the properties real mail
+// has in some share of messages: categories, importance other than
+// normal, a reply-to address, attachments (the body that says so). It
+// derives them from the item's number n, not the random source, so the
+// rest of a dataset stays what the seed made before they existed.
+func genMessageProps(it *Item, n int) {
+	switch n % 10 {
+	case 1:
+		it.Importance = "High"
+		it.Categories = []string{"Red category"}
+	case 4:
+		it.Categories = []string{"Clients", "Follow up"}
+		it.FlagStatus = "Flagged"
+	case 7:
+		it.FlagStatus = "Complete"
+		it.Importance = "Low"
+		it.ReplyTo = []Address{{Name: "Service Desk", Email: "desk@fabrikam.com"}}
+	}
+	it.HasAttachments = strings.HasPrefix(it.Body, "Attached")
+}
+
+var (
+	genTitles = []string{"Account Manager", "Engineer", "Buyer", "CFO"}
+	genDepts  = []string{"Sales", "Engineering", "Procurement", "Finance"}
+	genCities = []string{"Redmond", "Berlin", "Lisbon", "Osaka"}
+)
+
+// genContactProps fills a generated contact's work details, an address,
+// a birthday, notes and a category for some contacts, derived from the
+// item's number n as genMessageProps does.
+func genContactProps(it *Item, n int, base time.Time) {
+	k := n % len(genTitles)
+	if n%3 != 0 {
+		it.JobTitle, it.Department, it.Office = genTitles[k], genDepts[k], fmt.Sprintf("Building %d", 1+n%40)
+		it.Addresses = []PostalAddress{{Kind: "Business", Street: fmt.Sprintf("%d Main Street", 1+n%900), City: genCities[k], PostalCode: fmt.Sprintf("%05d", 10000+n%89999), Country: "United States"}}
+	}
+	if n%5 == 0 {
+		// A birthday is stored as an instant within its day in UTC.
+		it.Birthday = time.Date(1960+n%40, time.Month(1+n%12), 1+n%28, 11, 59, 0, 0, time.UTC)
+		it.Addresses = append(it.Addresses, PostalAddress{Kind: "Home", City: genCities[(k+1)%len(genCities)]})
+	}
+	if n%7 == 0 {
+		it.Body = "Met at the " + base.Format("2006") + " partner summit; prefers e-mail."
+		it.Categories = []string{"Clients"}
 	}
 }

@@ -1,7 +1,10 @@
 package ewssim
 
 import (
+	"encoding/base64"
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"sync"
@@ -35,6 +38,12 @@ type Address struct {
 	Email string
 }
 
+// PostalAddress is one of a contact's postal addresses; Kind is
+// Business, Home or Other.
+type PostalAddress struct {
+	Kind, Street, City, State, PostalCode, Country string
+}
+
 // ExtendedProperty is a MAPI named or tagged property on an item. An item
 // matches a requested property when SetID (case-insensitive) or
 // DistinguishedSet, Name and Tag are equal.
@@ -64,6 +73,20 @@ type Item struct {
 	To       []Address
 	Received time.Time
 	IsRead   bool
+	Bcc      []Address // on what the mailbox sent
+	ReplyTo  []Address
+	// InternetMessageID and ConversationID are made when the message is
+	// added without them (see messageIDs); a move keeps them, as in
+	// Exchange.
+	InternetMessageID string
+	ConversationID    string
+	Importance        string // Low, Normal (the default) or High
+	Categories        []string
+	IsDraft           bool
+	FlagStatus        string // NotFlagged (the default), Flagged or Complete
+	// HasAttachments is stored as given: the simulator keeps no
+	// attachment content.
+	HasAttachments bool
 
 	// calendar items
 	Start       time.Time
@@ -82,6 +105,12 @@ type Item struct {
 	Company     string
 	Emails      []string // up to three
 	Phones      []string // business, mobile, home
+	JobTitle    string
+	Department  string
+	Office      string
+	Addresses   []PostalAddress // at most one of each kind
+	Birthday    time.Time
+	// A contact's notes are its Body.
 
 	Extended []ExtendedProperty
 }
@@ -89,9 +118,13 @@ type Item struct {
 // clone returns a copy of it that shares none of its slices.
 func (it Item) clone() Item {
 	it.To = slices.Clone(it.To)
+	it.Bcc = slices.Clone(it.Bcc)
+	it.ReplyTo = slices.Clone(it.ReplyTo)
+	it.Categories = slices.Clone(it.Categories)
 	it.Attendees = slices.Clone(it.Attendees)
 	it.Emails = slices.Clone(it.Emails)
 	it.Phones = slices.Clone(it.Phones)
+	it.Addresses = slices.Clone(it.Addresses)
 	it.Extended = slices.Clone(it.Extended)
 	return it
 }
@@ -228,6 +261,9 @@ func (mb *mailbox) folderByName(name string) (*folder, bool) {
 func (mb *mailbox) addItemLocked(f *folder, it Item, now time.Time) *item {
 	s := mb.next()
 	idx := uint32(len(mb.items))
+	if it.Kind == KindMessage {
+		mb.messageIDs(&it, idx)
+	}
 	in := &item{Item: it, folder: f.idx, version: 1, created: s, last: s, lastContent: s, modified: now, createdAt: now, origin: idx}
 	mb.items = append(mb.items, in)
 	f.members = append(f.members, idx)
@@ -279,3 +315,39 @@ func (mb *mailbox) folder(idx uint32) (*folder, bool) {
 // ErrNotFound is returned by the mutation API for an unknown mailbox,
 // folder or item.
 var ErrNotFound = fmt.Errorf("ewssim: not found")
+
+// messageIDs gives a message added without them an internet message id
+// (unique per item) and a conversation id shared by the messages of one
+// topic (the subject without reply and forward prefixes), as Exchange
+// threads them. The conversation id has the form of Exchange's, base64
+// beginning "AAQk", the same in both protocols' views.
+func (mb *mailbox) messageIDs(it *Item, idx uint32) {
+	if it.InternetMessageID == "" {
+		it.InternetMessageID = fmt.Sprintf("<%d.%d.%s>", mb.idx, idx, strings.ReplaceAll(strings.ToLower(mb.addr), "@", ".sim@"))
+	}
+	if it.ConversationID == "" {
+		h := fnv.New64a()
+		h.Write([]byte(mb.addr))
+		h.Write([]byte{0})
+		h.Write([]byte(strings.ToLower(Topic(it.Subject))))
+		it.ConversationID = base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint64([]byte{0x00, 0x04, 0x24, 0x00}, h.Sum64()))
+	}
+}
+
+// Topic is a subject without its reply and forward prefixes (RE:, FW:,
+// FWD:), what Exchange reports as the conversation topic.
+func Topic(subject string) string {
+	s := strings.TrimSpace(subject)
+	for {
+		p, rest, ok := strings.Cut(s, ":")
+		if !ok {
+			return s
+		}
+		switch strings.ToUpper(strings.TrimSpace(p)) {
+		case "RE", "FW", "FWD":
+			s = strings.TrimSpace(rest)
+		default:
+			return s
+		}
+	}
+}

@@ -65,10 +65,23 @@ func (w *xw) itemBody(mb *mailbox, in *item, sh shape) {
 	if sh.want("item:Size") {
 		w.elInt("t:Size", 512+len(in.Subject)+len(in.Body))
 	}
+	if len(in.Categories) > 0 && sh.want("item:Categories") {
+		w.raw("<t:Categories>")
+		for _, c := range in.Categories {
+			w.el("t:String", c)
+		}
+		w.raw("</t:Categories>")
+	}
+	if sh.want("item:Importance") {
+		w.el("t:Importance", importance(in.Importance))
+	}
 	if sh.fields == nil {
-		w.el("t:Importance", "Normal")
 		w.elBool("t:IsSubmitted", false)
-		w.elBool("t:IsDraft", false)
+	}
+	if sh.want("item:IsDraft") {
+		w.elBool("t:IsDraft", in.IsDraft)
+	}
+	if sh.fields == nil {
 		w.elBool("t:IsFromMe", false)
 		w.elBool("t:IsResend", false)
 		w.elBool("t:IsUnmodified", false)
@@ -83,11 +96,22 @@ func (w *xw) itemBody(mb *mailbox, in *item, sh shape) {
 		w.el("t:DisplayTo", displayList(in.To))
 	}
 	if sh.want("item:HasAttachments") {
-		w.elBool("t:HasAttachments", false)
+		w.elBool("t:HasAttachments", in.HasAttachments)
 	}
 	w.extended(in, sh)
 	if sh.want("item:LastModifiedTime") {
 		w.elTime("t:LastModifiedTime", in.modified)
+	}
+	if in.ConversationID != "" && sh.want("item:ConversationId") {
+		w.raw(`<t:ConversationId Id="`)
+		w.esc(in.ConversationID)
+		w.raw(`"/>`)
+	}
+	if sh.fields != nil && sh.want("item:Flag") {
+		// Only when asked by name: Exchange's Default shape has no Flag.
+		w.raw("<t:Flag>")
+		w.el("t:FlagStatus", flagStatus(in.FlagStatus))
+		w.raw("</t:Flag>")
 	}
 	if in.Kind == KindMessage && in.Body != "" && sh.want("item:Preview") {
 		w.el("t:Preview", preview(in.Body))
@@ -178,17 +202,26 @@ func (w *xw) messageFields(in *item, sh shape) {
 	if sh.want("message:ToRecipients") {
 		w.recipients("t:ToRecipients", in.To)
 	}
+	if sh.want("message:BccRecipients") {
+		w.recipients("t:BccRecipients", in.Bcc)
+	}
 	if sh.want("message:IsReadReceiptRequested") {
 		w.elBool("t:IsReadReceiptRequested", false)
 	}
 	if sh.want("message:ConversationTopic") {
-		w.el("t:ConversationTopic", in.Subject)
+		w.el("t:ConversationTopic", Topic(in.Subject))
 	}
 	if in.From.Email != "" && sh.want("message:From") {
 		w.mailbox("t:From", in.From)
 	}
+	if in.InternetMessageID != "" && sh.want("message:InternetMessageId") {
+		w.el("t:InternetMessageId", in.InternetMessageID)
+	}
 	if sh.want("message:IsRead") {
 		w.elBool("t:IsRead", in.IsRead)
+	}
+	if sh.want("message:ReplyTo") {
+		w.recipients("t:ReplyTo", in.ReplyTo)
 	}
 }
 
@@ -291,6 +324,19 @@ func (w *xw) contactFields(in *item, sh shape) {
 		}
 		w.raw("</t:EmailAddresses>")
 	}
+	if len(in.Addresses) > 0 && sh.want("contacts:PhysicalAddresses") {
+		w.raw("<t:PhysicalAddresses>")
+		for _, a := range in.Addresses {
+			w.raw(`<t:Entry Key="` + addressKey(a.Kind) + `">`)
+			for _, p := range []struct{ name, v string }{{"t:Street", a.Street}, {"t:City", a.City}, {"t:State", a.State}, {"t:CountryOrRegion", a.Country}, {"t:PostalCode", a.PostalCode}} {
+				if p.v != "" {
+					w.el(p.name, p.v)
+				}
+			}
+			w.raw("</t:Entry>")
+		}
+		w.raw("</t:PhysicalAddresses>")
+	}
 	if len(in.Phones) > 0 && sh.want("contacts:PhoneNumbers") {
 		w.raw("<t:PhoneNumbers>")
 		for i, p := range in.Phones {
@@ -303,9 +349,56 @@ func (w *xw) contactFields(in *item, sh shape) {
 		}
 		w.raw("</t:PhoneNumbers>")
 	}
+	if !in.Birthday.IsZero() && sh.want("contacts:Birthday") {
+		w.elTime("t:Birthday", in.Birthday)
+	}
+	if in.Department != "" && sh.want("contacts:Department") {
+		w.el("t:Department", in.Department)
+	}
+	if in.JobTitle != "" && sh.want("contacts:JobTitle") {
+		w.el("t:JobTitle", in.JobTitle)
+	}
+	if in.Office != "" && sh.want("contacts:OfficeLocation") {
+		w.el("t:OfficeLocation", in.Office)
+	}
 	if in.Surname != "" && sh.want("contacts:Surname") {
 		w.el("t:Surname", in.Surname)
 	}
+}
+
+// addressKey is a PhysicalAddressKeyType value: Business, Home or Other.
+func addressKey(kind string) string {
+	switch strings.ToLower(kind) {
+	case "business":
+		return "Business"
+	case "home":
+		return "Home"
+	}
+	return "Other"
+}
+
+// flagStatus is a FlagStatusType value: NotFlagged unless Flagged or
+// Complete.
+func flagStatus(s string) string {
+	switch strings.ToLower(s) {
+	case "flagged":
+		return "Flagged"
+	case "complete":
+		return "Complete"
+	}
+	return "NotFlagged"
+}
+
+// importance is the item's importance as EWS spells it: Normal unless
+// Low or High.
+func importance(s string) string {
+	switch strings.ToLower(s) {
+	case "low":
+		return "Low"
+	case "high":
+		return "High"
+	}
+	return "Normal"
 }
 
 func displayList(as []Address) string {

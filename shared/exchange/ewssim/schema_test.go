@@ -68,7 +68,9 @@ func TestEveryOperationAnswersSchemaValidXML(t *testing.T) {
 	base := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	hostile := "Q3 <b>&amp; \"quotes\" \x01 ✓"
 	msg, err := sim.AddItem(alice, "inbox", ewssim.Item{Subject: hostile, Body: "body & more", From: ewssim.Address{Name: "Bob", Email: bob},
-		To: []ewssim.Address{{Name: "Alice", Email: alice}}, Received: base})
+		To: []ewssim.Address{{Name: "Alice", Email: alice}}, Received: base,
+		Bcc: []ewssim.Address{{Name: "CRM", Email: "crm@contoso.com"}}, ReplyTo: []ewssim.Address{{Name: hostile, Email: "desk@contoso.com"}},
+		Importance: "High", Categories: []string{hostile, "Clients"}, HasAttachments: true, InternetMessageID: "<a&b@contoso.com>", FlagStatus: "Complete"})
 	must(t, err)
 	read, err := sim.AddItem(alice, "inbox", ewssim.Item{Subject: "to be read", Received: base})
 	must(t, err)
@@ -80,7 +82,9 @@ func TestEveryOperationAnswersSchemaValidXML(t *testing.T) {
 		Attendees: []ewssim.Address{{Name: "Bob", Email: bob}}, IsRecurring: true, Extended: []ewssim.ExtendedProperty{ext}})
 	must(t, err)
 	contact, err := sim.AddItem(alice, "contacts", ewssim.Item{Kind: ewssim.KindContact, DisplayName: "Dan Park", GivenName: "Dan", Surname: "Park",
-		Company: "Contoso", Emails: []string{"dan@fabrikam.com"}, Phones: []string{"+1 555 0100"}})
+		Company: "Contoso", Emails: []string{"dan@fabrikam.com"}, Phones: []string{"+1 555 0100"},
+		JobTitle: hostile, Department: "Sales", Office: "B 4", Birthday: time.Date(1980, 5, 10, 11, 59, 0, 0, time.UTC), Body: "notes " + hostile,
+		Addresses: []ewssim.PostalAddress{{Kind: "Home", City: "Lisbon"}, {Kind: "Business", Street: hostile, City: "Redmond", PostalCode: "98052", Country: "USA"}}})
 	must(t, err)
 	_, err = sim.AddFolder(alice, "inbox", "Projects", "")
 	must(t, err)
@@ -169,7 +173,10 @@ func TestEveryOperationAnswersSchemaValidXML(t *testing.T) {
 			var f strings.Builder
 			for _, uri := range []string{"item:ItemClass", "item:Subject", "item:ParentFolderId", "item:DateTimeReceived", "item:LastModifiedTime", "item:Preview",
 				"message:From", "message:ToRecipients", "message:IsRead", "calendar:Start", "calendar:End", "calendar:Organizer", "calendar:RequiredAttendees",
-				"calendar:IsRecurring", "calendar:CalendarItemType", "calendar:UID", "calendar:StartTimeZoneId", "contacts:DisplayName", "contacts:EmailAddresses"} {
+				"calendar:IsRecurring", "calendar:CalendarItemType", "calendar:UID", "calendar:StartTimeZoneId", "contacts:DisplayName", "contacts:EmailAddresses",
+				"item:Categories", "item:Importance", "item:IsDraft", "item:HasAttachments", "item:ConversationId", "message:BccRecipients", "message:ReplyTo",
+				"message:InternetMessageId", "item:Flag", "item:Body", "contacts:CompanyName", "contacts:JobTitle", "contacts:Department", "contacts:OfficeLocation",
+				"contacts:PhysicalAddresses", "contacts:Birthday"} {
 				f.WriteString(`<t:FieldURI FieldURI="` + uri + `"/>`)
 			}
 			b := getItemBody(msg.ID, ev.ID, contact.ID)

@@ -27,6 +27,10 @@ func decodeFile(t *testing.T, name string, status int, body []byte) (any, error)
 		return c.MailFoldersDelta(bg, "u", DeltaOptions{})
 	case strings.HasPrefix(name, "contacts-delta"):
 		return c.ContactsDelta(bg, "u", "f", DeltaOptions{})
+	case strings.HasPrefix(name, "contact-get"):
+		return c.GetContact(bg, "u", "c", GetOptions{})
+	case strings.HasPrefix(name, "message-get"):
+		return c.GetMessage(bg, "u", "AAMkADhMGAAA=", GetOptions{})
 	case strings.HasPrefix(name, "getschedule"):
 		s, err := c.GetSchedule(bg, "u", ScheduleRequest{Schedules: []string{"a@x", "b@x", "c@x"}})
 		type withErr struct {

@@ -12,7 +12,7 @@ var DefaultMessageSelect = []string{
 	"id", "changeKey", "createdDateTime", "lastModifiedDateTime", "categories", "parentFolderId",
 	"conversationId", "internetMessageId", "subject", "bodyPreview", "importance", "from", "sender",
 	"toRecipients", "ccRecipients", "bccRecipients", "replyTo", "receivedDateTime", "sentDateTime",
-	"hasAttachments", "isRead", "isDraft", "webLink",
+	"hasAttachments", "isRead", "isDraft", "webLink", "flag",
 }
 
 // MessagesDeltaOptions add the message properties to read.

@@ -142,8 +142,14 @@ type Message struct {
 	HasAttachments                bool                          `json:"hasAttachments,omitempty"`
 	IsRead                        bool                          `json:"isRead,omitempty"`
 	IsDraft                       bool                          `json:"isDraft,omitempty"`
+	Flag                          *FollowupFlag                 `json:"flag,omitempty"`
 	WebLink                       string                        `json:"webLink,omitempty"`
 	SingleValueExtendedProperties []SingleValueExtendedProperty `json:"singleValueExtendedProperties,omitempty"`
+}
+
+// FollowupFlag is a message's follow-up flag (only its status is read).
+type FollowupFlag struct {
+	FlagStatus string `json:"flagStatus,omitempty"`
 }
 
 // Event is Graph's event. It is also the body of CreateEvent: unset
@@ -212,6 +218,8 @@ type Contact struct {
 	MobilePhone                   string                        `json:"mobilePhone,omitempty"`
 	BusinessAddress               *PhysicalAddress              `json:"businessAddress,omitempty"`
 	HomeAddress                   *PhysicalAddress              `json:"homeAddress,omitempty"`
+	OtherAddress                  *PhysicalAddress              `json:"otherAddress,omitempty"`
+	OfficeLocation                string                        `json:"officeLocation,omitempty"`
 	Birthday                      time.Time                     `json:"birthday,omitzero"`
 	PersonalNotes                 string                        `json:"personalNotes,omitempty"`
 	SingleValueExtendedProperties []SingleValueExtendedProperty `json:"singleValueExtendedProperties,omitempty"`

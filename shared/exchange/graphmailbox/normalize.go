@@ -28,6 +28,18 @@ func NormalizeMessage(m graph.Message, folderID string) domain.Item {
 		Sent:     utc(m.SentDateTime),
 		Preview:  strings.TrimSpace(m.BodyPreview),
 		IsRead:   &read,
+		Bcc:      addresses(m.BccRecipients),
+		ReplyTo:  addresses(m.ReplyTo),
+		// Graph has no conversation topic, sensitivity, In-Reply-To or
+		// References on a delta page: the feed carries none of them from
+		// either protocol (docs/items.md).
+		InternetMessageID: strings.TrimSpace(m.InternetMessageID),
+		ConversationID:    m.ConversationID,
+		Importance:        domain.NormalImportance(m.Importance),
+		IsDraft:           m.IsDraft,
+		HasAttachments:    m.HasAttachments,
+		FlagStatus:        flagStatus(m.Flag),
+		Categories:        categories(m.Categories),
 	}
 	out.Bound()
 	return out
@@ -93,7 +105,41 @@ func NormalizeContact(c graph.Contact, folderID string) domain.Item {
 			out.Phones = append(out.Phones, s)
 		}
 	}
+	out.CompanyName = strings.TrimSpace(c.CompanyName)
+	out.JobTitle = strings.TrimSpace(c.JobTitle)
+	out.Department = strings.TrimSpace(c.Department)
+	out.OfficeLocation = strings.TrimSpace(c.OfficeLocation)
+	out.Categories = categories(c.Categories)
+	out.Notes = strings.TrimSpace(c.PersonalNotes)
+	out.Birthday = domain.BirthdayOf(c.Birthday)
+	for _, a := range []struct {
+		kind string
+		addr *graph.PhysicalAddress
+	}{{domain.AddressBusiness, c.BusinessAddress}, {domain.AddressHome, c.HomeAddress}, {domain.AddressOther, c.OtherAddress}} {
+		if a.addr != nil {
+			out.Addresses = domain.AppendAddress(out.Addresses, domain.PostalAddress{Kind: a.kind, Street: a.addr.Street, City: a.addr.City,
+				State: a.addr.State, PostalCode: a.addr.PostalCode, CountryOrRegion: a.addr.CountryOrRegion})
+		}
+	}
 	out.Bound()
+	return out
+}
+
+func flagStatus(f *graph.FollowupFlag) string {
+	if f == nil {
+		return ""
+	}
+	return domain.NormalFlagStatus(f.FlagStatus)
+}
+
+// categories keeps the non-empty category names, in Graph's order.
+func categories(cs []string) []string {
+	var out []string
+	for _, c := range cs {
+		if c = strings.TrimSpace(c); c != "" {
+			out = append(out, c)
+		}
+	}
 	return out
 }
 

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/graph"
@@ -172,5 +174,113 @@ func TestNormalizeBounds(t *testing.T) {
 				t.Errorf("NormalizeEvent = %+v", got)
 			}
 		})
+	}
+}
+
+// TestNormalizeDocumentedMessage normalizes the Get message docs' example
+// (every default property of a message, as a delta page carries them):
+// internet message id and conversation id as given, importance, draft and
+// attachment flags, empty categories and recipient lists left out.
+func TestNormalizeDocumentedMessage(t *testing.T) {
+	var m graph.Message
+	readJSON(t, filepath.Join("..", "graph", "testdata", "responses", "message-get.json"), &m)
+	got := graphmailbox.NormalizeMessage(m, "inbox-id")
+	b, _ := json.MarshalIndent(got, "", "  ")
+	b = append(b, '\n')
+	golden := filepath.Join("testdata", "golden", "message-get.json")
+	if *update {
+		if err := os.WriteFile(golden, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != string(want) {
+		t.Errorf("message-get.json differs from %s:\n%s", golden, b)
+	}
+	if got.InternetMessageID != "<MWHPR6E1BE060@MWHPR1120.namprd22.prod.outlook.com>" || got.ConversationID != "AAQkADOUpag6yWs=" || got.Importance != "normal" {
+		t.Errorf("message ids and importance: %+v", got)
+	}
+}
+
+// TestNormalizeMessageHostile: values outside Graph's enums, blank
+// categories and oversized ids are dropped or cut (and marked), never
+// passed on or panicked over.
+func TestNormalizeMessageHostile(t *testing.T) {
+	long := strings.Repeat("x", domain.MaxItemID+500)
+	many := make([]string, domain.MaxItemValues+5)
+	for i := range many {
+		many[i] = "c"
+	}
+	for _, c := range []struct {
+		name string
+		in   graph.Message
+		want func(domain.Item) bool
+	}{
+		{"unknown importance dropped", graph.Message{ID: "m", Importance: "urgent!!"}, func(it domain.Item) bool { return it.Importance == "" && !it.Truncated }},
+		{"unknown flag status dropped", graph.Message{ID: "m", Flag: &graph.FollowupFlag{FlagStatus: "maybe"}}, func(it domain.Item) bool { return it.FlagStatus == "" }},
+		{"flag status", graph.Message{ID: "m", Flag: &graph.FollowupFlag{FlagStatus: "complete"}}, func(it domain.Item) bool { return it.FlagStatus == "complete" }},
+		{"importance in another case", graph.Message{ID: "m", Importance: "HIGH"}, func(it domain.Item) bool { return it.Importance == "high" }},
+		{"blank categories dropped", graph.Message{ID: "m", Categories: []string{"", "  ", "Red category"}}, func(it domain.Item) bool {
+			return len(it.Categories) == 1 && it.Categories[0] == "Red category"
+		}},
+		{"too many categories cut and marked", graph.Message{ID: "m", Categories: many}, func(it domain.Item) bool {
+			return len(it.Categories) == domain.MaxItemValues && it.Truncated
+		}},
+		{"oversized internet message id cut and marked", graph.Message{ID: "m", InternetMessageID: long, ConversationID: long}, func(it domain.Item) bool {
+			return len(it.InternetMessageID) == domain.MaxItemID && len(it.ConversationID) == domain.MaxItemID && it.Truncated
+		}},
+		{"recipients without address or name dropped", graph.Message{ID: "m", BccRecipients: []graph.Recipient{{}}, ReplyTo: []graph.Recipient{{EmailAddress: graph.EmailAddress{Address: "Reply@Contoso.com"}}}},
+			func(it domain.Item) bool {
+				return it.Bcc == nil && len(it.ReplyTo) == 1 && it.ReplyTo[0].Email == "reply@contoso.com"
+			}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := graphmailbox.NormalizeMessage(c.in, "inbox"); !c.want(got) {
+				t.Errorf("NormalizeMessage = %+v", got)
+			}
+		})
+	}
+}
+
+// TestNormalizeContactDocumented: the Get contact docs' example, whose
+// unset properties are null and addresses {}: none of them reaches the
+// feed as an empty value.
+func TestNormalizeContactDocumented(t *testing.T) {
+	var c graph.Contact
+	readJSON(t, filepath.Join("..", "graph", "testdata", "responses", "contact-get.json"), &c)
+	got := graphmailbox.NormalizeContact(c, "contacts")
+	if got.DisplayName != "Alex Wilber" || len(got.Emails) != 1 || got.Addresses != nil || got.Birthday != "" || got.Notes != "" ||
+		got.CompanyName != "" || got.JobTitle != "" || got.Categories != nil {
+		t.Errorf("NormalizeContact = %+v", got)
+	}
+}
+
+// TestNormalizeContactProperties: work details, addresses in business,
+// home, other order, the birthday's UTC day, notes cut to their bound.
+func TestNormalizeContactProperties(t *testing.T) {
+	notes := strings.Repeat("ü", domain.MaxItemNotes) // two bytes a rune
+	c := graph.Contact{ID: "c", CompanyName: " Fabrikam ", JobTitle: "Buyer", Department: "Procurement", OfficeLocation: "B 12",
+		Categories: []string{"Clients"}, PersonalNotes: notes,
+		Birthday:        time.Date(1980, 5, 10, 11, 59, 0, 0, time.UTC),
+		OtherAddress:    &graph.PhysicalAddress{City: "Lisbon"},
+		HomeAddress:     &graph.PhysicalAddress{Street: " ", City: " "},
+		BusinessAddress: &graph.PhysicalAddress{Street: "1 Main Street", City: "Redmond", State: "WA", PostalCode: "98052", CountryOrRegion: "United States"},
+	}
+	got := graphmailbox.NormalizeContact(c, "contacts")
+	want := []domain.PostalAddress{
+		{Kind: "business", Street: "1 Main Street", City: "Redmond", State: "WA", PostalCode: "98052", CountryOrRegion: "United States"},
+		{Kind: "other", City: "Lisbon"},
+	}
+	if !reflect.DeepEqual(got.Addresses, want) {
+		t.Errorf("addresses %+v", got.Addresses)
+	}
+	if got.CompanyName != "Fabrikam" || got.JobTitle != "Buyer" || got.Department != "Procurement" || got.OfficeLocation != "B 12" || got.Birthday != "1980-05-10" {
+		t.Errorf("contact %+v", got)
+	}
+	if len(got.Notes) > domain.MaxItemNotes || !utf8.ValidString(got.Notes) || !got.Truncated {
+		t.Errorf("notes %d bytes, valid %v, truncated %v", len(got.Notes), utf8.ValidString(got.Notes), got.Truncated)
 	}
 }

@@ -421,7 +421,8 @@ func (a *Access) take(mailbox string, kind domain.ItemKind, ids []string) (hits 
 // needs, without bodies.
 var (
 	eventSelect   = "id,changeKey,subject,start,end,originalStartTimeZone,location,organizer,attendees,type,seriesMasterId,recurrence,isAllDay"
-	contactSelect = "id,changeKey,parentFolderId,displayName,givenName,surname,emailAddresses,businessPhones,mobilePhone,homePhones"
+	contactSelect = "id,changeKey,parentFolderId,displayName,givenName,surname,emailAddresses,businessPhones,mobilePhone,homePhones," +
+		"categories,companyName,jobTitle,department,officeLocation,businessAddress,homeAddress,otherAddress,birthday,personalNotes"
 )
 
 // GetItems implements domain.MailboxAccess. Items of the last SyncItems

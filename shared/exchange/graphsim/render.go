@@ -71,20 +71,20 @@ func messageJSON(v ewssim.ItemView) obj {
 		{"createdDateTime", dto(v.Created)},
 		{"lastModifiedDateTime", dto(v.Modified)},
 		{"changeKey", v.ChangeKey},
-		{"categories", []string{}},
+		{"categories", categories(v.Categories)},
 		{"receivedDateTime", dto(received)},
 		{"sentDateTime", dto(received)},
-		{"hasAttachments", false},
-		{"internetMessageId", "<" + strings.TrimRight(v.ImmutableID, "=") + "@graphsim.local>"},
+		{"hasAttachments", v.HasAttachments},
+		{"internetMessageId", v.InternetMessageID},
 		{"subject", v.Subject},
 		{"bodyPreview", preview(v.Body)},
-		{"importance", "normal"},
+		{"importance", importance(v.Importance)},
 		{"parentFolderId", ewssim.RestID(v.FolderID)},
-		{"conversationId", "AAQk" + strings.TrimRight(v.ImmutableID, "=")},
+		{"conversationId", v.ConversationID},
 		{"isDeliveryReceiptRequested", false},
 		{"isReadReceiptRequested", false},
 		{"isRead", v.IsRead},
-		{"isDraft", false},
+		{"isDraft", v.IsDraft},
 		{"webLink", "https://outlook.office365.com/owa/?ItemID=" + v.ImmutableID + "&exvsurl=1&viewmodel=ReadMessageItem"},
 		{"inferenceClassification", "focused"},
 		{"body", itemBody(v.Body)},
@@ -92,10 +92,38 @@ func messageJSON(v ewssim.ItemView) obj {
 		{"from", recipient(v.From)},
 		{"toRecipients", recipients(v.To)},
 		{"ccRecipients", []obj{}},
-		{"bccRecipients", []obj{}},
-		{"replyTo", []obj{}},
-		{"flag", obj{{"flagStatus", "notFlagged"}}},
+		{"bccRecipients", recipients(v.Bcc)},
+		{"replyTo", recipients(v.ReplyTo)},
+		{"flag", obj{{"flagStatus", flagStatus(v.FlagStatus)}}},
 	}
+}
+
+// importance is the message's importance as Graph spells it: normal
+// unless low or high.
+func importance(s string) string {
+	switch strings.ToLower(s) {
+	case "low", "high":
+		return strings.ToLower(s)
+	}
+	return "normal"
+}
+
+// flagStatus is a followupFlagStatus value: notFlagged unless flagged or
+// complete.
+func flagStatus(s string) string {
+	switch strings.ToLower(s) {
+	case "flagged", "complete":
+		return strings.ToLower(s)
+	}
+	return "notFlagged"
+}
+
+// categories is never null: Graph gives [] for an item without any.
+func categories(cs []string) []string {
+	if cs == nil {
+		return []string{}
+	}
+	return cs
 }
 
 func dateTimeTZ(t time.Time, loc *time.Location, name string) obj {
@@ -197,6 +225,18 @@ func contactJSON(v ewssim.ItemView) obj {
 		}
 		return []string{p}
 	}
+	var birthday any
+	if !v.Birthday.IsZero() {
+		birthday = dto(v.Birthday)
+	}
+	address := func(kind string) obj {
+		for _, a := range v.Addresses {
+			if strings.EqualFold(a.Kind, kind) {
+				return obj{{"street", a.Street}, {"city", a.City}, {"state", a.State}, {"countryOrRegion", a.Country}, {"postalCode", a.PostalCode}}
+			}
+		}
+		return obj{}
+	}
 	var mobile any
 	if m := phone(1); m != "" {
 		mobile = m
@@ -207,9 +247,9 @@ func contactJSON(v ewssim.ItemView) obj {
 		{"createdDateTime", dto(v.Created)},
 		{"lastModifiedDateTime", dto(v.Modified)},
 		{"changeKey", v.ChangeKey},
-		{"categories", []string{}},
+		{"categories", categories(v.Categories)},
 		{"parentFolderId", ewssim.RestID(v.FolderID)},
-		{"birthday", nil},
+		{"birthday", birthday},
 		{"fileAs", v.DisplayName},
 		{"displayName", v.DisplayName},
 		{"givenName", v.GivenName},
@@ -223,10 +263,10 @@ func contactJSON(v ewssim.ItemView) obj {
 		{"yomiCompanyName", nil},
 		{"generation", nil},
 		{"imAddresses", []string{}},
-		{"jobTitle", nil},
-		{"companyName", v.Company},
-		{"department", nil},
-		{"officeLocation", nil},
+		{"jobTitle", orNull(v.JobTitle)},
+		{"companyName", orNull(v.Company)},
+		{"department", orNull(v.Department)},
+		{"officeLocation", orNull(v.Office)},
 		{"profession", nil},
 		{"businessHomePage", nil},
 		{"assistantName", nil},
@@ -238,9 +278,9 @@ func contactJSON(v ewssim.ItemView) obj {
 		{"personalNotes", v.Body},
 		{"children", []string{}},
 		{"emailAddresses", emails},
-		{"homeAddress", obj{}},
-		{"businessAddress", obj{}},
-		{"otherAddress", obj{}},
+		{"homeAddress", address("home")},
+		{"businessAddress", address("business")},
+		{"otherAddress", address("other")},
 	}
 }
 
@@ -474,4 +514,13 @@ func extendedJSON(it ewssim.Item, want []ewssim.ExtendedProperty) []obj {
 		}
 	}
 	return out
+}
+
+// orNull is s, or JSON null for an empty string, as Graph gives unset
+// string properties.
+func orNull(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
