@@ -24,6 +24,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/local/filesecrets"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 	"github.com/mailbridge/mailbridge/shared/testsupport/golden"
+	"github.com/mailbridge/mailbridge/shared/testsupport/openapicheck"
 	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
 )
 
@@ -232,9 +233,10 @@ type env struct {
 	h       http.Handler
 	logs    *logSink
 	quiet   bool // fuzzing: record nothing for the suite-wide checks
-	// validate checks every answer against infra/openapi.yaml's response
-	// schemas (openapi_validate_test.go).
-	validate bool
+	// noValidate turns off checking every answer against
+	// infra/openapi.yaml's response schemas (openapi_validate_test.go); on
+	// by default, off for fuzzing (quiet).
+	noValidate bool
 }
 
 type envOption func(*Deps)
@@ -308,8 +310,15 @@ func (e *env) do(r req) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
 	e.h.ServeHTTP(w, hr)
 	e.note(pattern, w.Code, w.Header(), w.Body.Bytes())
-	if e.validate {
-		checkResponse(e.t, hr, w)
+	if !e.quiet && !e.noValidate {
+		switch {
+		case strings.Contains(pattern, " "): // a route: its operation's schemas
+			checkResponse(e.t, hr, w)
+		default: // an unknown path or method: the Error schema
+			if err := openapicheck.ValidateError(w.Body.Bytes()); err != nil {
+				e.t.Fatalf("%s %s: %v", r.method, r.path, err)
+			}
+		}
 	}
 	return w
 }

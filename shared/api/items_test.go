@@ -14,7 +14,7 @@ import (
 // is a 400 naming the field.
 func TestItemListing(t *testing.T) {
 	e := newEnv(t)
-	e.validate = true
+
 	e.onboard("contoso", basicCred("u", "Items-pw-1"), "alice@contoso.com", "carol@contoso.com")
 	e.onboard("globex", basicCred("u", "Items-pw-2"), "alice@contoso.com")
 	ctx := context.Background()
@@ -90,7 +90,7 @@ func TestItemListing(t *testing.T) {
 // adding it again starts from scratch: its items are announced as creates.
 func TestMailboxRemovalAnnouncesDeletes(t *testing.T) {
 	e := newEnv(t)
-	e.validate = true
+
 	e.onboard("contoso", basicCred("u", "Items-pw-3"), "alice@contoso.com", "carol@contoso.com")
 	ctx := context.Background()
 	mk := func(id string) domain.ItemChange {
@@ -140,7 +140,7 @@ func TestMailboxRemovalAnnouncesDeletes(t *testing.T) {
 // sync's creates are news.
 func TestAddMailboxRetiresLeftoverItems(t *testing.T) {
 	e := newEnv(t)
-	e.validate = true
+
 	e.onboard("contoso", basicCred("u", "Items-pw-4"))
 	ctx := context.Background()
 	left := domain.ItemChange{Kind: domain.ChangeCreate, ItemID: "old", ChangeKey: "ck1", Item: &domain.Item{ID: "old", ChangeKey: "ck1", Kind: domain.KindContact, DisplayName: "Old"}}
@@ -170,7 +170,7 @@ func TestAddMailboxRetiresLeftoverItems(t *testing.T) {
 // cursors to itself.
 func TestTenantItemListing(t *testing.T) {
 	e := newEnv(t)
-	e.validate = true
+
 	e.onboard("contoso", basicCred("u", "Items-pw-5"), "alice@contoso.com", "bob@contoso.com", "carol@contoso.com")
 	e.onboard("globex", basicCred("u", "Items-pw-6"), "alice@contoso.com")
 	ctx := context.Background()
