@@ -15,6 +15,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
+	"github.com/mailbridge/mailbridge/shared/testsupport/openapicheck"
 )
 
 // waitFor polls cond (a goroutine does the work) until it holds; the
@@ -59,7 +60,7 @@ func TestCalendarRetrySurvivesARestart(t *testing.T) {
 	start := time.Now().UTC().Add(30 * time.Hour).Truncate(time.Second)
 	body := fmt.Sprintf(`{"clientEventId":"trip-1","subject":"Flight to Oslo","start":%q,"end":%q}`,
 		start.Format(time.RFC3339), start.Add(time.Hour).Format(time.RFC3339))
-	resp, err := http.Post(s.apiURL+"/tenants/demo/mailboxes/"+mb+"/events", "application/json", strings.NewReader(body))
+	resp, err := openapicheck.Client(t).Post(s.apiURL+"/tenants/demo/mailboxes/"+mb+"/events", "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +151,7 @@ func TestLocalRunOrdersAndTracksWrites(t *testing.T) {
 		if key != "" {
 			req.Header.Set("Idempotency-Key", key)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := openapicheck.Client(t).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
