@@ -55,11 +55,12 @@ type putEventRequest struct {
 }
 
 // writeAccepted is the 202 answer: the write is queued, not yet made; the
-// audit trail records its outcome under RequestID.
+// audit trail records its outcome under RequestID, which the answer's
+// X-Request-Id header carries too (one id per write, answerWrite).
 type writeAccepted struct {
 	RequestID     string         `json:"requestId"`
 	Status        string         `json:"status"`
-	Op            domain.WriteOp `json:"op"`
+	Operation     domain.WriteOp `json:"operation"`
 	TenantID      string         `json:"tenantId"`
 	Mailbox       string         `json:"mailbox"`
 	ClientEventID string         `json:"clientEventId"`
@@ -67,7 +68,7 @@ type writeAccepted struct {
 
 func acceptedBody(req domain.WriteRequest) writeAccepted {
 	return writeAccepted{
-		RequestID: req.ID, Status: "queued", Op: req.Op, TenantID: req.TenantID, Mailbox: req.Mailbox, ClientEventID: req.ClientEventID,
+		RequestID: req.ID, Status: "queued", Operation: req.Op, TenantID: req.TenantID, Mailbox: req.Mailbox, ClientEventID: req.ClientEventID,
 	}
 }
 

@@ -67,6 +67,8 @@ func (s *server) replayWrite(w http.ResponseWriter, r *http.Request, key, hash s
 		return false, errKeyReused()
 	}
 	w.Header().Set("Idempotent-Replayed", "true")
+	// The replayed write's id: derived from the key and the request alone.
+	w.Header().Set("X-Request-Id", writeRequestID(r, key, hash))
 	writeRawJSON(w, prev.Status, prev.Body)
 	return true, nil
 }
@@ -75,6 +77,9 @@ func (s *server) replayWrite(w http.ResponseWriter, r *http.Request, key, hash s
 // key when there is one.
 func (s *server) answerWrite(w http.ResponseWriter, r *http.Request, key, hash string, req domain.WriteRequest) error {
 	body := acceptedBody(req)
+	// One id per write: the header names the write, as the body does (the
+	// request's own X-Request-Id, if the caller sent one, gives way).
+	w.Header().Set("X-Request-Id", req.ID)
 	if key == "" {
 		writeJSON(w, http.StatusAccepted, body)
 		return nil

@@ -72,7 +72,18 @@ func checkDeclared(t *testing.T, method, path string, status int) {
 func TestPutEventQueuesTheWrite(t *testing.T) {
 	q := &calendarQueue{}
 	e := calendarEnv(t, q)
-	out := e.must(req{method: "POST", path: "/tenants/acme/mailboxes/ANN@contoso.com/events", body: eventBody}, http.StatusAccepted)
+	w := e.do(req{method: "POST", path: "/tenants/acme/mailboxes/ANN@contoso.com/events", body: eventBody, header: map[string]string{"X-Request-Id": "callers-own-id"}})
+	if w.Code != http.StatusAccepted {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
+		t.Fatal(err)
+	}
+	// One request id: the header names the write the body names.
+	if got := w.Header().Get("X-Request-Id"); got != out["requestId"] {
+		t.Errorf("X-Request-Id %q, body requestId %v: want one id", got, out["requestId"])
+	}
 	checkDeclared(t, "POST", eventsPath, http.StatusAccepted)
 	if len(q.sent) != 1 {
 		t.Fatalf("%d messages queued", len(q.sent))
@@ -81,7 +92,7 @@ func TestPutEventQueuesTheWrite(t *testing.T) {
 	if err := json.Unmarshal(q.sent[0].Body, &wr); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]any{"requestId": wr.ID, "status": "queued", "op": "upsert", "tenantId": "acme", "mailbox": "ann@contoso.com", "clientEventId": "trip-42"}
+	want := map[string]any{"requestId": wr.ID, "status": "queued", "operation": "upsert", "tenantId": "acme", "mailbox": "ann@contoso.com", "clientEventId": "trip-42"}
 	for k, v := range want {
 		if out[k] != v {
 			t.Errorf("answer %s = %v, want %v", k, out[k], v)
@@ -102,7 +113,7 @@ func TestDeleteEventQueuesTheDelete(t *testing.T) {
 	if len(q.sent) != 1 || json.Unmarshal(q.sent[0].Body, &wr) != nil {
 		t.Fatalf("queued %+v", q.sent)
 	}
-	if wr.Op != domain.WriteDelete || wr.ClientEventID != "trip-42" || !wr.Notify || out["requestId"] != wr.ID || out["op"] != "delete" {
+	if wr.Op != domain.WriteDelete || wr.ClientEventID != "trip-42" || !wr.Notify || out["requestId"] != wr.ID || out["operation"] != "delete" {
 		t.Errorf("queued %+v, answered %v", wr, out)
 	}
 }

@@ -290,7 +290,7 @@ type Mailbox struct {
 	Address           string        `json:"address"`                 // lower-cased primary SMTP address
 	AccessMode        AccessMode    `json:"accessMode,omitempty"`    // override; empty = tenant's
 	EWSURL            string        `json:"ewsUrl,omitempty"`        // override (a customer with several Exchange servers)
-	EffectiveMode     AccessMode    `json:"effectiveMode,omitempty"` // what worked last (after fallback)
+	EffectiveMode     AccessMode    `json:"effectiveAccessMode,omitempty"` // what worked last (after fallback)
 	Status            MailboxStatus `json:"status"`
 	UnreadableFolders []string      `json:"unreadableFolders,omitempty"`
 	LastSync          time.Time     `json:"lastSync,omitzero"`
