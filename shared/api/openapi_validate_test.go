@@ -35,11 +35,11 @@ func TestResponseValidatorCatchesMismatches(t *testing.T) {
 		body   string
 		ok     bool
 	}{
-		{"a conforming page", 200, `{"items":[{"id":"a","changeKey":"k","kind":"message","subject":"hi"}],"feedCursor":""}`, true},
+		{"a conforming page", 200, `{"items":[{"id":"a","changeKey":"k","itemKind":"message","subject":"hi"}],"feedCursor":""}`, true},
 		{"an undeclared field", 200, `{"items":[],"feedCursor":"","extra":1}`, false},
-		{"an item with an undeclared field", 200, `{"items":[{"id":"a","changeKey":"k","kind":"message","colour":"red"}],"feedCursor":""}`, false},
+		{"an item with an undeclared field", 200, `{"items":[{"id":"a","changeKey":"k","itemKind":"message","colour":"red"}],"feedCursor":""}`, false},
 		{"feedCursor missing", 200, `{"items":[]}`, false},
-		{"an unknown kind", 200, `{"items":[{"id":"a","changeKey":"k","kind":"task"}],"feedCursor":""}`, false},
+		{"an unknown kind", 200, `{"items":[{"id":"a","changeKey":"k","itemKind":"task"}],"feedCursor":""}`, false},
 		{"an undocumented status", 410, `{"error":{"code":"gone","message":"x"}}`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -329,7 +329,7 @@ type Address struct {
 type Item struct {
 	ID        string   `json:"id"`
 	ChangeKey string   `json:"changeKey"`
-	Kind      ItemKind `json:"kind"`
+	Kind      ItemKind `json:"itemKind"`
 	FolderID  string   `json:"folderId,omitempty"`
 	Subject   string   `json:"subject,omitempty"`
 
@@ -426,7 +426,7 @@ type Change struct {
 	Seq      string     `json:"cursor"` // opaque, ordered within a feed
 	TenantID string     `json:"tenantId"`
 	Mailbox  string     `json:"mailbox"`
-	Kind     ChangeKind `json:"kind"`
+	Kind     ChangeKind `json:"changeType"`
 	ItemID   string     `json:"itemId"`
 	// ItemKind is the kind of the item the change is about, deletes
 	// included (what went away); empty only for a delete of an item
