@@ -287,9 +287,9 @@ func DamagedMailbox(tenantID, address, what string) Mailbox {
 // Mailbox is one mailbox registered to a tenant.
 type Mailbox struct {
 	TenantID          string        `json:"tenantId"`
-	Address           string        `json:"address"`                 // lower-cased primary SMTP address
-	AccessMode        AccessMode    `json:"accessMode,omitempty"`    // override; empty = tenant's
-	EWSURL            string        `json:"ewsUrl,omitempty"`        // override (a customer with several Exchange servers)
+	Address           string        `json:"address"`                       // lower-cased primary SMTP address
+	AccessMode        AccessMode    `json:"accessMode,omitempty"`          // override; empty = tenant's
+	EWSURL            string        `json:"ewsUrl,omitempty"`              // override (a customer with several Exchange servers)
 	EffectiveMode     AccessMode    `json:"effectiveAccessMode,omitempty"` // what worked last (after fallback)
 	Status            MailboxStatus `json:"status"`
 	UnreadableFolders []string      `json:"unreadableFolders,omitempty"`
