@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -104,6 +105,30 @@ func TestPutEventQueuesTheWrite(t *testing.T) {
 	}
 }
 
+// A write names its zone IANA's way or Windows'; Exchange gets the Windows id.
+func TestPutEventTakesIANAZones(t *testing.T) {
+	for zone, want := range map[string]string{
+		"Europe/Berlin":           "W. Europe Standard Time",
+		"America/New_York":        "Eastern Standard Time",
+		"Europe/Amsterdam":        "Central Europe Standard Time", // no Windows id of its own: the first (sorted) with its rules
+		"Tokyo Standard Time":     "Tokyo Standard Time",
+		"W. Europe Standard Time": "W. Europe Standard Time",
+	} {
+		t.Run(zone, func(t *testing.T) {
+			q := &calendarQueue{}
+			e := calendarEnv(t, q)
+			e.must(req{method: "POST", path: "/tenants/acme/mailboxes/ann@contoso.com/events", body: strings.Replace(eventBody, `"W. Europe Standard Time"`, strconv.Quote(zone), 1)}, http.StatusAccepted)
+			var wr domain.WriteRequest
+			if len(q.sent) != 1 || json.Unmarshal(q.sent[0].Body, &wr) != nil || wr.Event == nil {
+				t.Fatalf("queued %+v", q.sent)
+			}
+			if wr.Event.TimeZone != want {
+				t.Errorf("%s queued as %q, want %q", zone, wr.Event.TimeZone, want)
+			}
+		})
+	}
+}
+
 func TestDeleteEventQueuesTheDelete(t *testing.T) {
 	q := &calendarQueue{}
 	e := calendarEnv(t, q)
@@ -146,6 +171,8 @@ func TestCalendarRoutesRefuseBadInput(t *testing.T) {
 		{"no end", req{method: "POST", path: events, body: withField("end", `""`)}, 400, "end"},
 		{"bad client event id", req{method: "POST", path: events, body: withField("clientEventId", `"trip 42"`)}, 400, "clientEventId"},
 		{"markup time zone", req{method: "POST", path: events, body: withField("timeZone", `"<script>"`)}, 400, "timeZone"},
+		{"unknown IANA zone", req{method: "POST", path: events, body: withField("timeZone", `"Europe/Atlantis"`)}, 400, "timeZone"},
+		{"unknown Windows zone", req{method: "POST", path: events, body: withField("timeZone", `"W. Europe Time"`)}, 400, "timeZone"},
 		{"bad attendee", req{method: "POST", path: events, body: withField("attendees", `[{"email":"lee"}]`)}, 400, "attendees.email"},
 		{"oversized body", req{method: "POST", path: events, body: withField("body", `"`+strings.Repeat("b", MaxEventRequestBytes)+`"`)}, 413, ""},
 		{"event body over the event limit", req{method: "POST", path: events, body: withField("body", `"`+strings.Repeat("b", app.MaxEventBodyBytes+1)+`"`)}, 400, "body"},

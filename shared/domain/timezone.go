@@ -20,17 +20,15 @@ type TimeZone struct {
 const MaxTimeZoneLen = 64
 
 // A pattern keeps paths, "Local" and odd names away from the zone
-// database; Windows ids have spaces, dots, parentheses and signs.
-var (
-	ianaZonePattern    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$`)
-	windowsZonePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9 ._()+-]*$`)
-)
+// database (Windows ids are looked up in the table only).
+var ianaZonePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$`)
 
 // ResolveTimeZone accepts an IANA zone ("Europe/Berlin") or a Windows zone
 // id ("W. Europe Standard Time") and names it both ways. An IANA zone
-// without a Windows id of its own (Europe/Amsterdam) gets the Windows
-// zone whose principal IANA zone keeps the same offsets and transitions
-// (W. Europe Standard Time); false when the name is neither.
+// without a Windows id of its own (Europe/Amsterdam) gets the first
+// Windows id, in sorted order, whose principal IANA zone keeps the same
+// offsets and transitions (the meeting's times are the same in either);
+// false when the name is neither.
 func ResolveTimeZone(name string) (TimeZone, bool) {
 	if name == "" || len(name) > MaxTimeZoneLen || name == "Local" {
 		return TimeZone{}, false
@@ -54,10 +52,6 @@ func ResolveTimeZone(name string) (TimeZone, bool) {
 	}
 	return TimeZone{IANA: name, Windows: w}, true
 }
-
-// IsWindowsZoneSyntax says whether name could be a Windows zone id (so an
-// error can say which kind of name was meant).
-func IsWindowsZoneSyntax(name string) bool { return windowsZonePattern.MatchString(name) }
 
 var (
 	windowsByIANA     sync.Map // IANA name → Windows id ("" when none)
