@@ -343,13 +343,17 @@ type Item struct {
 	IsRead   *bool     `json:"isRead,omitempty"`
 
 	// calendar items
-	Start       time.Time `json:"start,omitzero"`
-	End         time.Time `json:"end,omitzero"`
-	TimeZone    string    `json:"timeZone,omitempty"`
-	Location    string    `json:"location,omitempty"`
-	Organizer   *Address  `json:"organizer,omitempty"`
-	Attendees   []Address `json:"attendees,omitempty"`
-	IsRecurring bool      `json:"isRecurring,omitempty"`
+	Start time.Time `json:"start,omitzero"`
+	End   time.Time `json:"end,omitzero"`
+	// TimeZone is the event's zone, IANA; WindowsTimeZone the same zone's
+	// Windows id (what Exchange keeps). Adapters set TimeZone to the
+	// Windows id Exchange gave; NameTimeZone names it both ways.
+	TimeZone        string    `json:"timeZone,omitempty"`
+	WindowsTimeZone string    `json:"windowsTimeZone,omitempty"`
+	Location        string    `json:"location,omitempty"`
+	Organizer       *Address  `json:"organizer,omitempty"`
+	Attendees       []Address `json:"attendees,omitempty"`
+	IsRecurring     bool      `json:"isRecurring,omitempty"`
 	// ClientEventID is the client's event id of an event Mailbridge wrote
 	// (its marker property), so a client tells its own writes from the
 	// user's events; empty for every other item.
@@ -419,6 +423,24 @@ func (it *Item) Bound() {
 		}
 	}
 	it.Truncated = cut
+	it.nameTimeZone()
+}
+
+// nameTimeZone turns the zone an adapter set (a Windows id, or an IANA
+// name Graph may give) into both names. A zone neither table nor database
+// knows (a custom Exchange zone) stays as Exchange named it, as the
+// Windows id, with no IANA name. Bound calls it: both adapters call Bound
+// on every item they normalize.
+func (it *Item) nameTimeZone() {
+	if it.TimeZone == "" || it.WindowsTimeZone != "" {
+		return
+	}
+	z, ok := ResolveTimeZone(it.TimeZone)
+	if !ok {
+		it.WindowsTimeZone, it.TimeZone = it.TimeZone, ""
+		return
+	}
+	it.TimeZone, it.WindowsTimeZone = z.IANA, z.Windows
 }
 
 // Change is one entry of the change feed.

@@ -116,3 +116,21 @@ func TestResolveTimeZone(t *testing.T) {
 		}
 	}
 }
+
+// A normalized calendar item names its zone both ways, whichever name the
+// adapter read; a zone only Exchange knows stays its Windows id.
+func TestItemNamesItsTimeZone(t *testing.T) {
+	for _, tc := range []struct{ read, iana, windows string }{
+		{"W. Europe Standard Time", "Europe/Berlin", "W. Europe Standard Time"},
+		{"Europe/Berlin", "Europe/Berlin", "W. Europe Standard Time"},
+		{"Customized Time Zone", "", "Customized Time Zone"},
+		{"", "", ""},
+	} {
+		it := Item{Kind: KindCalendar, TimeZone: tc.read}
+		it.Bound()
+		it.Bound() // twice: the same
+		if it.TimeZone != tc.iana || it.WindowsTimeZone != tc.windows {
+			t.Errorf("%q: timeZone %q, windowsTimeZone %q; want %q, %q", tc.read, it.TimeZone, it.WindowsTimeZone, tc.iana, tc.windows)
+		}
+	}
+}
