@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -51,5 +52,5 @@ func TestLocalRunServesEveryRoute(t *testing.T) {
 			}
 		})
 	}
-	t.Logf("%d operations served", len(ops))
+	fmt.Printf("openapi routes on the local run: %d operations served\n", len(ops))
 }
