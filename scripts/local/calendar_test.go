@@ -181,7 +181,7 @@ func TestLocalRunOrdersAndTracksWrites(t *testing.T) {
 	waitFor(t, "every request to reach its outcome", func() bool {
 		code, body := send("GET", events+"/trip-9", "", "")
 		last = body
-		return code == http.StatusOK && strings.Count(body, `"outcome":"pending"`) == 0 && strings.Contains(body, `"state":"written"`)
+		return code == http.StatusOK && strings.Count(body, `"state":"pending"`) == 0 && strings.Contains(body, `"state":"written"`)
 	})
 	if !strings.Contains(last, `"operation":"delete"`) || strings.Count(last, `"requestId"`) != 4 {
 		t.Errorf("tracked %s: want the delete last and three requests in the history", last)

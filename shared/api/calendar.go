@@ -58,17 +58,17 @@ type putEventRequest struct {
 // audit trail records its outcome under RequestID, which the answer's
 // X-Request-Id header carries too (one id per write, answerWrite).
 type writeAccepted struct {
-	RequestID     string         `json:"requestId"`
-	Status        string         `json:"status"`
-	Operation     domain.WriteOp `json:"operation"`
-	TenantID      string         `json:"tenantId"`
-	Mailbox       string         `json:"mailbox"`
-	ClientEventID string         `json:"clientEventId"`
+	RequestID     string             `json:"requestId"`
+	State         domain.WriteStatus `json:"state"`
+	Operation     domain.WriteOp     `json:"operation"`
+	TenantID      string             `json:"tenantId"`
+	Mailbox       string             `json:"mailbox"`
+	ClientEventID string             `json:"clientEventId"`
 }
 
 func acceptedBody(req domain.WriteRequest) writeAccepted {
 	return writeAccepted{
-		RequestID: req.ID, Status: "queued", Operation: req.Op, TenantID: req.TenantID, Mailbox: req.Mailbox, ClientEventID: req.ClientEventID,
+		RequestID: req.ID, State: domain.WritePending, Operation: req.Op, TenantID: req.TenantID, Mailbox: req.Mailbox, ClientEventID: req.ClientEventID,
 	}
 }
 

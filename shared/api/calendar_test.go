@@ -93,7 +93,7 @@ func TestPutEventQueuesTheWrite(t *testing.T) {
 	if err := json.Unmarshal(q.sent[0].Body, &wr); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]any{"requestId": wr.ID, "status": "queued", "operation": "upsert", "tenantId": "acme", "mailbox": "ann@contoso.com", "clientEventId": "trip-42"}
+	want := map[string]any{"requestId": wr.ID, "state": "pending", "operation": "upsert", "tenantId": "acme", "mailbox": "ann@contoso.com", "clientEventId": "trip-42"}
 	for k, v := range want {
 		if out[k] != v {
 			t.Errorf("answer %s = %v, want %v", k, out[k], v)
@@ -274,7 +274,7 @@ func TestEventWriteTracking(t *testing.T) {
 		id, op, outcome string
 	}{{put["requestId"].(string), "upsert", "pending"}, {del["requestId"].(string), "delete", "pending"}, {"", "delete", "failed"}} {
 		h := hist[i].(map[string]any)
-		if (want.id != "" && h["requestId"] != want.id) || h["operation"] != want.op || h["outcome"] != want.outcome || h["seq"] != float64(i+1) {
+		if (want.id != "" && h["requestId"] != want.id) || h["operation"] != want.op || h["state"] != want.outcome || h["seq"] != float64(i+1) {
 			t.Errorf("history[%d] = %v, want %+v, seq %d", i, h, want, i+1)
 		}
 	}
