@@ -26,7 +26,7 @@ type changeLine struct {
 	Mailbox   string            `json:"mailbox"`
 	Folder    string            `json:"folder"`
 	FolderID  string            `json:"folderId"`
-	Kind      domain.ChangeKind `json:"kind"`
+	Kind      domain.ChangeKind `json:"changeType"`
 	ItemID    string            `json:"itemId"`
 	ChangeKey string            `json:"changeKey,omitempty"`
 	Item      *domain.Item      `json:"item,omitempty"` // nil for deletes and items gone meanwhile

@@ -15,6 +15,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
+	"github.com/mailbridge/mailbridge/shared/testsupport/openapicheck"
 )
 
 // waitFor polls cond (a goroutine does the work) until it holds; the
@@ -59,7 +60,7 @@ func TestCalendarRetrySurvivesARestart(t *testing.T) {
 	start := time.Now().UTC().Add(30 * time.Hour).Truncate(time.Second)
 	body := fmt.Sprintf(`{"clientEventId":"trip-1","subject":"Flight to Oslo","start":%q,"end":%q}`,
 		start.Format(time.RFC3339), start.Add(time.Hour).Format(time.RFC3339))
-	resp, err := http.Post(s.apiURL+"/tenants/demo/mailboxes/"+mb+"/events", "application/json", strings.NewReader(body))
+	resp, err := openapicheck.Client(t).Post(s.apiURL+"/tenants/demo/mailboxes/"+mb+"/events", "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +151,7 @@ func TestLocalRunOrdersAndTracksWrites(t *testing.T) {
 		if key != "" {
 			req.Header.Set("Idempotency-Key", key)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := openapicheck.Client(t).Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,7 +181,7 @@ func TestLocalRunOrdersAndTracksWrites(t *testing.T) {
 	waitFor(t, "every request to reach its outcome", func() bool {
 		code, body := send("GET", events+"/trip-9", "", "")
 		last = body
-		return code == http.StatusOK && strings.Count(body, `"outcome":"pending"`) == 0 && strings.Contains(body, `"state":"written"`)
+		return code == http.StatusOK && strings.Count(body, `"state":"pending"`) == 0 && strings.Contains(body, `"state":"written"`)
 	})
 	if !strings.Contains(last, `"operation":"delete"`) || strings.Count(last, `"requestId"`) != 4 {
 		t.Errorf("tracked %s: want the delete last and three requests in the history", last)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
+	"github.com/mailbridge/mailbridge/shared/testsupport/openapicheck"
 	"github.com/mailbridge/mailbridge/shared/testsupport/secretscan"
 )
 
@@ -31,7 +32,7 @@ func listItemIDs(t *testing.T, base, path string) []string {
 	var ids []string
 	cursor := ""
 	for {
-		resp, err := http.Get(base + path + "?limit=50&cursor=" + url.QueryEscape(cursor))
+		resp, err := openapicheck.Client(t).Get(base + path + "?limit=50&cursor=" + url.QueryEscape(cursor))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,7 +64,7 @@ func readFeed(t *testing.T, base, path string) []domain.Change {
 	var all []domain.Change
 	cursor := ""
 	for {
-		resp, err := http.Get(base + path + "?limit=500&cursor=" + url.QueryEscape(cursor))
+		resp, err := openapicheck.Client(t).Get(base + path + "?limit=500&cursor=" + url.QueryEscape(cursor))
 		if err != nil {
 			t.Fatal(err)
 		}

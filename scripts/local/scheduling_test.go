@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/mailbridge/mailbridge/shared/testsupport/openapicheck"
 	"io"
 	"net/http"
 	"net/url"
@@ -36,7 +37,7 @@ func TestLocalServesAvailability(t *testing.T) {
 			start := time.Now().UTC().Truncate(time.Hour)
 			body := fmt.Sprintf(`{"mailboxes":%s,"start":%q,"end":%q,"meetingMinutes":30,"timeZone":"Europe/Berlin"}`,
 				ms, start.Format(time.RFC3339), start.Add(14*24*time.Hour).Format(time.RFC3339))
-			resp, err := http.Post(s.apiURL+"/tenants/demo/availability", "application/json", strings.NewReader(body))
+			resp, err := openapicheck.Client(t).Post(s.apiURL+"/tenants/demo/availability", "application/json", strings.NewReader(body))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -78,7 +79,7 @@ func TestLocalServesAvailability(t *testing.T) {
 			}
 			// The demo's rooms, through the room routes.
 			for path, want := range map[string]int{"/tenants/demo/roomlists": 2, "/tenants/demo/rooms": 8, "/tenants/demo/rooms?roomList=rooms-hq@contoso.com": 5} {
-				resp, err := http.Get(s.apiURL + path)
+				resp, err := openapicheck.Client(t).Get(s.apiURL + path)
 				if err != nil {
 					t.Fatal(err)
 				}

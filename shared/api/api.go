@@ -246,7 +246,8 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeJSON(sw, status, body)
 			}
 		}
-		attrs := []any{"requestId", reqID, "method", r.Method, "route", r.Pattern,
+		// A calendar write answers its write's id (answerWrite): log that.
+		attrs := []any{"requestId", w.Header().Get("X-Request-Id"), "method", r.Method, "route", r.Pattern,
 			"status", sw.status, "durationMs", time.Since(start).Milliseconds()}
 		if id := r.PathValue("id"); app.ValidateTenantID(id) == nil {
 			attrs = append(attrs, "tenantId", id)

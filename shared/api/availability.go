@@ -54,7 +54,8 @@ type availabilityResponse struct {
 	Protocol       domain.Protocol       `json:"protocol"`
 	Start          time.Time             `json:"start"`
 	End            time.Time             `json:"end"`
-	TimeZone       string                `json:"timeZone"`
+	TimeZone       string                `json:"timeZone"`        // IANA
+	WindowsZone    string                `json:"windowsTimeZone"` // the same zone's Windows id
 	Batches        int                   `json:"batches"`
 	Mailboxes      []mailboxAvailability `json:"mailboxes"`
 	Slots          []freeSlotView        `json:"slots"`
@@ -136,7 +137,7 @@ func parseWindowTime(field, s string) (time.Time, error) {
 
 func availabilityView(res app.AvailabilityResult) availabilityResponse {
 	out := availabilityResponse{TenantID: res.TenantID, Protocol: res.Protocol, Start: res.Start, End: res.End,
-		TimeZone: res.TimeZone, Batches: res.Batches, SlotsTruncated: res.SlotsTruncated,
+		TimeZone: res.TimeZone.IANA, WindowsZone: res.TimeZone.Windows, Batches: res.Batches, SlotsTruncated: res.SlotsTruncated,
 		Mailboxes: make([]mailboxAvailability, 0, len(res.Mailboxes)), Slots: make([]freeSlotView, 0, len(res.Slots))}
 	for _, m := range res.Mailboxes {
 		v := mailboxAvailability{Mailbox: m.Mailbox, Status: "ok", Busy: m.Busy, BusyTruncated: m.BusyTruncated}

@@ -58,19 +58,20 @@ type putEventRequest struct {
 }
 
 // writeAccepted is the 202 answer: the write is queued, not yet made; the
-// audit trail records its outcome under RequestID.
+// audit trail records its outcome under RequestID, which the answer's
+// X-Request-Id header carries too (one id per write, answerWrite).
 type writeAccepted struct {
-	RequestID     string         `json:"requestId"`
-	Status        string         `json:"status"`
-	Op            domain.WriteOp `json:"op"`
-	TenantID      string         `json:"tenantId"`
-	Mailbox       string         `json:"mailbox"`
-	ClientEventID string         `json:"clientEventId"`
+	RequestID     string             `json:"requestId"`
+	State         domain.WriteStatus `json:"state"`
+	Operation     domain.WriteOp     `json:"operation"`
+	TenantID      string             `json:"tenantId"`
+	Mailbox       string             `json:"mailbox"`
+	ClientEventID string             `json:"clientEventId"`
 }
 
 func acceptedBody(req domain.WriteRequest) writeAccepted {
 	return writeAccepted{
-		RequestID: req.ID, Status: "queued", Op: req.Op, TenantID: req.TenantID, Mailbox: req.Mailbox, ClientEventID: req.ClientEventID,
+		RequestID: req.ID, State: domain.WritePending, Operation: req.Op, TenantID: req.TenantID, Mailbox: req.Mailbox, ClientEventID: req.ClientEventID,
 	}
 }
 
@@ -112,7 +113,7 @@ func (s *server) putEvent(c *app.CalendarRequests, w http.ResponseWriter, r *htt
 	var hash string
 	if key != "" {
 		hash = writeRequestHash("POST", r.PathValue("id"), r.PathValue("address"), body.ClientEventID, body)
-		if replayed, err := s.replayIdempotent(w, r, calendarScope(r), key, hash); replayed || err != nil {
+		if replayed, err := s.replayWrite(w, r, key, hash); replayed || err != nil {
 			return err
 		}
 		in.RequestID = writeRequestID(r, key, hash)
@@ -142,7 +143,7 @@ func (s *server) deleteEvent(c *app.CalendarRequests, w http.ResponseWriter, r *
 	var hash, requestID string
 	if key != "" {
 		hash = writeRequestHash("DELETE", r.PathValue("id"), r.PathValue("address"), r.PathValue("clientEventId"), map[string]bool{"sendCancellations": notify})
-		if replayed, err := s.replayIdempotent(w, r, calendarScope(r), key, hash); replayed || err != nil {
+		if replayed, err := s.replayWrite(w, r, key, hash); replayed || err != nil {
 			return err
 		}
 		requestID = writeRequestID(r, key, hash)
@@ -167,7 +168,7 @@ func (s *server) endEvent(c *app.CalendarRequests, w http.ResponseWriter, r *htt
 	var hash, requestID string
 	if key != "" {
 		hash = writeRequestHash("END", r.PathValue("id"), r.PathValue("address"), r.PathValue("clientEventId"), nil)
-		if replayed, err := s.replayIdempotent(w, r, calendarScope(r), key, hash); replayed || err != nil {
+		if replayed, err := s.replayWrite(w, r, key, hash); replayed || err != nil {
 			return err
 		}
 		requestID = writeRequestID(r, key, hash)

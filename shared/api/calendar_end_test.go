@@ -34,7 +34,7 @@ func TestEndEventQueuesTheEnd(t *testing.T) {
 	if len(q.sent) != 2 || json.Unmarshal(q.sent[1].Body, &wr) != nil {
 		t.Fatalf("queued %d messages", len(q.sent))
 	}
-	if wr.Op != domain.WriteEnd || !wr.EndAt.Equal(testNow) || wr.Seq != 2 || wr.Event != nil || out["op"] != "end" || out["requestId"] != wr.ID {
+	if wr.Op != domain.WriteEnd || !wr.EndAt.Equal(testNow) || wr.Seq != 2 || wr.Event != nil || out["operation"] != "end" || out["requestId"] != wr.ID {
 		t.Fatalf("queued %+v, answered %v", wr, out)
 	}
 	got := e.must(req{method: "GET", path: events + "/trip-42"}, http.StatusOK)

@@ -50,10 +50,21 @@ func writeRequestID(r *http.Request, key, hash string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
+// replayWrite answers from the record stored under key, if any, with the
+// replayed write's id (derived from the key and the request alone) as the
+// answer's X-Request-Id.
+func (s *server) replayWrite(w http.ResponseWriter, r *http.Request, key, hash string) (bool, error) {
+	w.Header().Set("X-Request-Id", writeRequestID(r, key, hash))
+	return s.replayIdempotent(w, r, calendarScope(r), key, hash)
+}
+
 // answerWrite answers 202 for an accepted write, storing the answer under
 // key when there is one.
 func (s *server) answerWrite(w http.ResponseWriter, r *http.Request, key, hash string, req domain.WriteRequest) error {
 	body := acceptedBody(req)
+	// One id per write: the header names the write, as the body does (the
+	// request's own X-Request-Id, if the caller sent one, gives way).
+	w.Header().Set("X-Request-Id", req.ID)
 	if key == "" {
 		writeJSON(w, http.StatusAccepted, body)
 		return nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -72,7 +73,18 @@ func checkDeclared(t *testing.T, method, path string, status int) {
 func TestPutEventQueuesTheWrite(t *testing.T) {
 	q := &calendarQueue{}
 	e := calendarEnv(t, q)
-	out := e.must(req{method: "POST", path: "/tenants/acme/mailboxes/ANN@contoso.com/events", body: eventBody}, http.StatusAccepted)
+	w := e.do(req{method: "POST", path: "/tenants/acme/mailboxes/ANN@contoso.com/events", body: eventBody, header: map[string]string{"X-Request-Id": "callers-own-id"}})
+	if w.Code != http.StatusAccepted {
+		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
+		t.Fatal(err)
+	}
+	// One request id: the header names the write the body names.
+	if got := w.Header().Get("X-Request-Id"); got != out["requestId"] {
+		t.Errorf("X-Request-Id %q, body requestId %v: want one id", got, out["requestId"])
+	}
 	checkDeclared(t, "POST", eventsPath, http.StatusAccepted)
 	if len(q.sent) != 1 {
 		t.Fatalf("%d messages queued", len(q.sent))
@@ -81,7 +93,7 @@ func TestPutEventQueuesTheWrite(t *testing.T) {
 	if err := json.Unmarshal(q.sent[0].Body, &wr); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]any{"requestId": wr.ID, "status": "queued", "op": "upsert", "tenantId": "acme", "mailbox": "ann@contoso.com", "clientEventId": "trip-42"}
+	want := map[string]any{"requestId": wr.ID, "state": "pending", "operation": "upsert", "tenantId": "acme", "mailbox": "ann@contoso.com", "clientEventId": "trip-42"}
 	for k, v := range want {
 		if out[k] != v {
 			t.Errorf("answer %s = %v, want %v", k, out[k], v)
@@ -90,6 +102,30 @@ func TestPutEventQueuesTheWrite(t *testing.T) {
 	if wr.ID == "" || wr.Event == nil || !wr.Event.Start.Equal(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)) || !wr.Notify ||
 		wr.Event.Attendees[0].Email != "lee@contoso.com" || wr.Event.TimeZone != "W. Europe Standard Time" {
 		t.Errorf("queued %+v (event %+v)", wr, wr.Event)
+	}
+}
+
+// A write names its zone IANA's way or Windows'; Exchange gets the Windows id.
+func TestPutEventTakesIANAZones(t *testing.T) {
+	for zone, want := range map[string]string{
+		"Europe/Berlin":           "W. Europe Standard Time",
+		"America/New_York":        "Eastern Standard Time",
+		"Europe/Amsterdam":        "Central Europe Standard Time", // no Windows id of its own: the first (sorted) with its rules
+		"Tokyo Standard Time":     "Tokyo Standard Time",
+		"W. Europe Standard Time": "W. Europe Standard Time",
+	} {
+		t.Run(zone, func(t *testing.T) {
+			q := &calendarQueue{}
+			e := calendarEnv(t, q)
+			e.must(req{method: "POST", path: "/tenants/acme/mailboxes/ann@contoso.com/events", body: strings.Replace(eventBody, `"W. Europe Standard Time"`, strconv.Quote(zone), 1)}, http.StatusAccepted)
+			var wr domain.WriteRequest
+			if len(q.sent) != 1 || json.Unmarshal(q.sent[0].Body, &wr) != nil || wr.Event == nil {
+				t.Fatalf("queued %+v", q.sent)
+			}
+			if wr.Event.TimeZone != want {
+				t.Errorf("%s queued as %q, want %q", zone, wr.Event.TimeZone, want)
+			}
+		})
 	}
 }
 
@@ -102,7 +138,7 @@ func TestDeleteEventQueuesTheDelete(t *testing.T) {
 	if len(q.sent) != 1 || json.Unmarshal(q.sent[0].Body, &wr) != nil {
 		t.Fatalf("queued %+v", q.sent)
 	}
-	if wr.Op != domain.WriteDelete || wr.ClientEventID != "trip-42" || !wr.Notify || out["requestId"] != wr.ID || out["op"] != "delete" {
+	if wr.Op != domain.WriteDelete || wr.ClientEventID != "trip-42" || !wr.Notify || out["requestId"] != wr.ID || out["operation"] != "delete" {
 		t.Errorf("queued %+v, answered %v", wr, out)
 	}
 }
@@ -135,6 +171,8 @@ func TestCalendarRoutesRefuseBadInput(t *testing.T) {
 		{"no end", req{method: "POST", path: events, body: withField("end", `""`)}, 400, "end"},
 		{"bad client event id", req{method: "POST", path: events, body: withField("clientEventId", `"trip 42"`)}, 400, "clientEventId"},
 		{"markup time zone", req{method: "POST", path: events, body: withField("timeZone", `"<script>"`)}, 400, "timeZone"},
+		{"unknown IANA zone", req{method: "POST", path: events, body: withField("timeZone", `"Europe/Atlantis"`)}, 400, "timeZone"},
+		{"unknown Windows zone", req{method: "POST", path: events, body: withField("timeZone", `"W. Europe Time"`)}, 400, "timeZone"},
 		{"bad attendee", req{method: "POST", path: events, body: withField("attendees", `[{"email":"lee"}]`)}, 400, "attendees.email"},
 		{"oversized body", req{method: "POST", path: events, body: withField("body", `"`+strings.Repeat("b", MaxEventRequestBytes)+`"`)}, 413, ""},
 		{"event body over the event limit", req{method: "POST", path: events, body: withField("body", `"`+strings.Repeat("b", app.MaxEventBodyBytes+1)+`"`)}, 400, "body"},
@@ -236,7 +274,7 @@ func TestEventWriteTracking(t *testing.T) {
 		id, op, outcome string
 	}{{put["requestId"].(string), "upsert", "pending"}, {del["requestId"].(string), "delete", "pending"}, {"", "delete", "failed"}} {
 		h := hist[i].(map[string]any)
-		if (want.id != "" && h["requestId"] != want.id) || h["operation"] != want.op || h["outcome"] != want.outcome || h["seq"] != float64(i+1) {
+		if (want.id != "" && h["requestId"] != want.id) || h["operation"] != want.op || h["state"] != want.outcome || h["seq"] != float64(i+1) {
 			t.Errorf("history[%d] = %v, want %+v, seq %d", i, h, want, i+1)
 		}
 	}

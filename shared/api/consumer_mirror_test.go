@@ -95,7 +95,7 @@ func newMirrorStack(t *testing.T, storeKind string) *mirrorStack {
 		d.Clock = clock
 		d.URLPolicy = policy
 	})
-	e.validate = true
+
 	s := &mirrorStack{t: t, e: e, sim: sim, ds: ds, clock: clock, expire: expire}
 	s.syncer = &app.Syncer{
 		Store: st, Secrets: e.secrets, Clock: clock, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),

@@ -23,7 +23,7 @@ type itemPage struct {
 }
 
 func (s *server) listItems(w http.ResponseWriter, r *http.Request) error {
-	q, err := query(r, "cursor", "limit", "kind")
+	q, err := query(r, "cursor", "limit", "itemKind")
 	if err != nil {
 		return err
 	}
@@ -31,7 +31,7 @@ func (s *server) listItems(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.tenants.ListItems(r.Context(), r.PathValue("id"), r.PathValue("address"), q["cursor"], limit, domain.ItemKind(q["kind"]))
+	page, err := s.tenants.ListItems(r.Context(), r.PathValue("id"), r.PathValue("address"), q["cursor"], limit, domain.ItemKind(q["itemKind"]))
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ type tenantItemPage struct {
 }
 
 func (s *server) listTenantItems(w http.ResponseWriter, r *http.Request) error {
-	q, err := query(r, "cursor", "limit", "kind")
+	q, err := query(r, "cursor", "limit", "itemKind")
 	if err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func (s *server) listTenantItems(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	page, err := s.tenants.ListTenantItems(r.Context(), r.PathValue("id"), q["cursor"], limit, domain.ItemKind(q["kind"]))
+	page, err := s.tenants.ListTenantItems(r.Context(), r.PathValue("id"), q["cursor"], limit, domain.ItemKind(q["itemKind"]))
 	if err != nil {
 		return err
 	}

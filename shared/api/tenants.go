@@ -149,7 +149,7 @@ type mailboxView struct {
 	Address           string               `json:"address"`
 	AccessMode        domain.AccessMode    `json:"accessMode,omitempty"`
 	EWSURL            string               `json:"ewsUrl,omitempty"`
-	EffectiveMode     domain.AccessMode    `json:"effectiveMode,omitempty"`
+	EffectiveMode     domain.AccessMode    `json:"effectiveAccessMode,omitempty"`
 	Status            domain.MailboxStatus `json:"status"`
 	UnreadableFolders []string             `json:"unreadableFolders,omitempty"`
 	LastSync          *time.Time           `json:"lastSync,omitempty"`

@@ -22,7 +22,7 @@ func (e *env) doAs(caller string, r req) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
 	e.h.ServeHTTP(w, hr)
 	e.note(pattern, w.Code, w.Header(), w.Body.Bytes())
-	if e.validate {
+	if !e.quiet && !e.noValidate {
 		checkResponse(e.t, hr, w)
 	}
 	return w
@@ -80,7 +80,6 @@ func TestListTenants(t *testing.T) {
 	}
 	t.Run("bad limits and cursors are 400 and name the field", func(t *testing.T) {
 		e := newEnv(t)
-		e.validate = true
 		e.onboard("contoso", basicCred("svc", "List-pw-x"))
 		e.onboard("globex", basicCred("svc", "List-pw-y"))
 		page := e.must(req{method: "GET", path: "/tenants?limit=1"}, 200)
@@ -103,7 +102,6 @@ func TestListTenants(t *testing.T) {
 				"arn:aws:sts::123456789012:assumed-role/contoso-app/*": {"contoso-5", "contoso-2", "contoso-ghost"},
 			}
 		})
-		e.validate = true
 		for _, id := range []string{"contoso-1", "contoso-2", "contoso-3", "contoso-5", "globex-1"} {
 			if w := e.doAs(operator, req{method: "POST", path: "/tenants", body: tenantBody(id, "https://mail."+strings.Split(id, "-")[0]+".com/EWS/Exchange.asmx", basicCred("svc", "List-pw-"+id), "")}); w.Code != 201 {
 				t.Fatalf("create %s = %d %s", id, w.Code, w.Body)
@@ -137,7 +135,6 @@ func TestListTenants(t *testing.T) {
 }
 
 func testListAllTenants(t *testing.T, e *env) {
-	e.validate = true
 	var want []string
 	for _, id := range []string{"contoso-5", "contoso-1", "globex-7", "contoso-3", "globex-2", "contoso-6", "contoso-4"} {
 		e.onboard(id, basicCred("svc", "List-pw-"+id))

@@ -18,7 +18,6 @@ func TestOnboardingChecksCredentials(t *testing.T) {
 	}
 	t.Run("report (default): created, the 201 says what is wrong", func(t *testing.T) {
 		e := newEnv(t)
-		e.validate = true
 		cred := basicCred("svc", "Onb-wrong-1")
 		wrong(e, "ann@contoso.com")
 		got := e.must(req{method: "POST", path: "/tenants", body: tenantBody("contoso", ews, cred, `,"probeMailbox":"Ann@Contoso.com"`)}, 201)
@@ -39,7 +38,6 @@ func TestOnboardingChecksCredentials(t *testing.T) {
 	})
 	t.Run("nothing to check on: pending with a hint", func(t *testing.T) {
 		e := newEnv(t)
-		e.validate = true
 		// Not even on the username's own mailbox: a service account
 		// often has none.
 		got := e.must(req{method: "POST", path: "/tenants", body: tenantBody("contoso", ews, basicCred("svc@contoso.com", "Onb-np-3"), "")}, 201)
@@ -52,7 +50,6 @@ func TestOnboardingChecksCredentials(t *testing.T) {
 	})
 	t.Run("strict: refused, nothing created", func(t *testing.T) {
 		e := newEnv(t)
-		e.validate = true
 		wrong(e, "ann@contoso.com")
 		before := e.snapshot()
 		w := e.do(req{method: "POST", path: "/tenants", body: tenantBody("contoso", ews, basicCred("svc", "Onb-strict-4"), `,"probeMailbox":"ann@contoso.com","credentialCheck":"strict"`)})
@@ -76,7 +73,6 @@ func TestOnboardingChecksCredentials(t *testing.T) {
 	})
 	t.Run("off: no check; bad values are 400 and create nothing", func(t *testing.T) {
 		e := newEnv(t)
-		e.validate = true
 		wrong(e, "ann@contoso.com")
 		got := e.must(req{method: "POST", path: "/tenants", body: tenantBody("contoso", ews, basicCred("svc", "Onb-off-6"), `,"probeMailbox":"ann@contoso.com","credentialCheck":"off"`)}, 201)
 		if _, ok := got["credentialCheck"]; ok || len(e.checker.callsFor("contoso")) != 0 {

@@ -14,7 +14,6 @@ import (
 // status. A refused rotation changes no status.
 func TestRotationRechecksFailedMailboxes(t *testing.T) {
 	e := newEnv(t)
-	e.validate = true
 	e.onboard("contoso", basicCred("svc", "Recheck-old-1"), "alice@contoso.com", "bob@contoso.com", "carol@contoso.com", "dave@contoso.com")
 	authFailed := func(addr string) domain.AccessReport {
 		return domain.AccessReport{Mailbox: addr, Status: domain.MailboxAuthFailed, ErrorKind: domain.AccessAuth, Code: "HTTP 401"}

@@ -139,7 +139,7 @@ func TestVerifyAgainstSimulator(t *testing.T) {
 	if m := recorded[folderDel]; fmt.Sprint(m["unreadableFolders"]) != "[contacts]" {
 		t.Errorf("recorded %s = %v", folderDel, m)
 	}
-	if m := recorded[delegated]; m["status"] != "ok" || m["effectiveMode"] != "delegate" {
+	if m := recorded[delegated]; m["status"] != "ok" || m["effectiveAccessMode"] != "delegate" {
 		t.Errorf("recorded %s = %v", delegated, m)
 	}
 	if m := recorded[unknownBox]; m["status"] != "not_found" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -85,7 +84,7 @@ type AvailabilityResult struct {
 	TenantID       string
 	Protocol       domain.Protocol
 	Start, End     time.Time
-	TimeZone       string
+	TimeZone       domain.TimeZone
 	Batches        int // calls made to Exchange
 	Mailboxes      []MailboxBusy
 	Slots          []FreeSlot
@@ -107,7 +106,7 @@ type Availability struct {
 // query is a validated request.
 type availabilityQuery struct {
 	mailboxes []string
-	zoneName  string
+	zone      domain.TimeZone
 	slots     SlotQuery
 }
 
@@ -116,8 +115,6 @@ const (
 	MinAvailabilityYear = 1970
 	MaxAvailabilityYear = 2200
 )
-
-var ianaZonePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$`)
 
 var weekdays = map[string]time.Weekday{"sunday": time.Sunday, "monday": time.Monday, "tuesday": time.Tuesday,
 	"wednesday": time.Wednesday, "thursday": time.Thursday, "friday": time.Friday, "saturday": time.Saturday}
@@ -169,18 +166,19 @@ func validateAvailability(in AvailabilityInput) (availabilityQuery, *domain.Erro
 		return q, domain.Invalid("meetingMinutes", "a meeting of %d minutes does not fit between start and end", in.MeetingMinutes)
 	}
 	zone := time.UTC
-	q.zoneName = "UTC"
+	q.zone = domain.TimeZone{IANA: "UTC", Windows: "UTC"}
 	if in.TimeZone != "" {
-		// "Local" would be the server's zone; a pattern keeps paths and
-		// odd names away from the zone database.
-		if len(in.TimeZone) > MaxTimeZoneLen || in.TimeZone == "Local" || !ianaZonePattern.MatchString(in.TimeZone) {
-			return q, domain.Invalid("timeZone", "timeZone must be an IANA time zone name, like Europe/Berlin")
+		// An IANA zone or a Windows id (domain.ResolveTimeZone keeps
+		// paths and odd names away from the zone database).
+		z, ok := domain.ResolveTimeZone(in.TimeZone)
+		if !ok {
+			return q, domain.Invalid("timeZone", "timeZone must be an IANA time zone name, like Europe/Berlin, or a Windows time zone id, like W. Europe Standard Time")
 		}
-		loc, err := time.LoadLocation(in.TimeZone)
+		loc, err := time.LoadLocation(z.IANA)
 		if err != nil {
 			return q, domain.Invalid("timeZone", "unknown time zone; use an IANA name, like Europe/Berlin")
 		}
-		zone, q.zoneName = loc, in.TimeZone
+		zone, q.zone = loc, z
 	}
 	var hours *WorkingHours
 	if in.WorkingHours != nil {
@@ -339,7 +337,7 @@ func (a *Availability) Check(ctx context.Context, tenantID string, in Availabili
 	answers, batches := a.readAll(ctx, t, r, q, lim.MaxMailboxes)
 
 	res := AvailabilityResult{TenantID: tenantID, Protocol: t.ProtocolOf(), Start: q.slots.Start.In(q.slots.Zone), End: q.slots.End.In(q.slots.Zone),
-		TimeZone: q.zoneName, Batches: batches}
+		TimeZone: q.zone, Batches: batches}
 	busy := map[string][]domain.BusyInterval{}
 	share := max(1, MaxBusyIntervals/len(q.mailboxes))
 	for _, ans := range answers {

@@ -28,12 +28,11 @@ const (
 	MaxEventBodyBytes   = 64 * 1024
 	MaxEventAttendees   = 100
 	MaxEventSpan        = 2 * 365 * 24 * time.Hour // Exchange's CalendarView limit: a longer event could never be listed whole
-	MaxTimeZoneLen      = 64
+	MaxTimeZoneLen      = domain.MaxTimeZoneLen
 )
 
 var (
 	clientEventIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
-	timeZonePattern      = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9 .()+,_-]*$`)
 )
 
 // ValidateClientEventID checks a client's event id: it is stored in the
@@ -231,8 +230,13 @@ func validateEventInput(in *EventInput) (domain.EventSpec, *domain.Error) {
 	case in.Start.Year() < 1900 || in.End.Year() > 9999:
 		return domain.EventSpec{}, domain.Invalid("start", "start and end must lie between the years 1900 and 9999")
 	}
-	if in.TimeZone != "" && (len(in.TimeZone) > MaxTimeZoneLen || !timeZonePattern.MatchString(in.TimeZone)) {
-		return domain.EventSpec{}, domain.Invalid("timeZone", "timeZone must be a Windows time zone id such as \"W. Europe Standard Time\" (at most %d characters)", MaxTimeZoneLen)
+	if in.TimeZone != "" {
+		// Exchange speaks Windows ids; the caller may use either name.
+		z, ok := domain.ResolveTimeZone(in.TimeZone)
+		if !ok {
+			return domain.EventSpec{}, domain.Invalid("timeZone", "timeZone must be an IANA time zone such as \"Europe/Berlin\" or a Windows time zone id such as \"W. Europe Standard Time\" (at most %d characters)", MaxTimeZoneLen)
+		}
+		in.TimeZone = z.Windows
 	}
 	if len(in.Attendees) > MaxEventAttendees {
 		return domain.EventSpec{}, domain.Invalid("attendees", "at most %d attendees", MaxEventAttendees)

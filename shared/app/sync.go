@@ -119,7 +119,7 @@ type TenantGetter interface {
 type SyncResult struct {
 	TenantID    string               `json:"tenantId"`
 	Mailbox     string               `json:"mailbox"`
-	Mode        domain.AccessMode    `json:"mode,omitempty"` // the mode used
+	Mode        domain.AccessMode    `json:"accessMode,omitempty"` // the mode used
 	FellBack    bool                 `json:"fellBack,omitempty"`
 	Status      domain.MailboxStatus `json:"status,omitempty"`
 	Folders     int                  `json:"folders"`  // folders synced

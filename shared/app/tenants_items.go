@@ -24,7 +24,7 @@ func ValidateItemKind(k domain.ItemKind) *domain.Error {
 	case "", domain.KindMessage, domain.KindCalendar, domain.KindContact:
 		return nil
 	}
-	return domain.Invalid("kind", "kind must be message, calendar or contact")
+	return domain.Invalid("itemKind", "itemKind must be message, calendar or contact")
 }
 
 // ListItems pages through the current items of a mailbox registered to

@@ -287,10 +287,10 @@ func DamagedMailbox(tenantID, address, what string) Mailbox {
 // Mailbox is one mailbox registered to a tenant.
 type Mailbox struct {
 	TenantID          string        `json:"tenantId"`
-	Address           string        `json:"address"`                 // lower-cased primary SMTP address
-	AccessMode        AccessMode    `json:"accessMode,omitempty"`    // override; empty = tenant's
-	EWSURL            string        `json:"ewsUrl,omitempty"`        // override (a customer with several Exchange servers)
-	EffectiveMode     AccessMode    `json:"effectiveMode,omitempty"` // what worked last (after fallback)
+	Address           string        `json:"address"`                       // lower-cased primary SMTP address
+	AccessMode        AccessMode    `json:"accessMode,omitempty"`          // override; empty = tenant's
+	EWSURL            string        `json:"ewsUrl,omitempty"`              // override (a customer with several Exchange servers)
+	EffectiveMode     AccessMode    `json:"effectiveAccessMode,omitempty"` // what worked last (after fallback)
 	Status            MailboxStatus `json:"status"`
 	UnreadableFolders []string      `json:"unreadableFolders,omitempty"`
 	LastSync          time.Time     `json:"lastSync,omitzero"`
@@ -351,7 +351,7 @@ func (a PostalAddress) Empty() bool {
 type Item struct {
 	ID        string   `json:"id"`
 	ChangeKey string   `json:"changeKey"`
-	Kind      ItemKind `json:"kind"`
+	Kind      ItemKind `json:"itemKind"`
 	FolderID  string   `json:"folderId,omitempty"`
 	Subject   string   `json:"subject,omitempty"`
 
@@ -382,13 +382,17 @@ type Item struct {
 	Bcc []Address `json:"bcc,omitempty"`
 
 	// calendar items
-	Start       time.Time `json:"start,omitzero"`
-	End         time.Time `json:"end,omitzero"`
-	TimeZone    string    `json:"timeZone,omitempty"`
-	Location    string    `json:"location,omitempty"`
-	Organizer   *Address  `json:"organizer,omitempty"`
-	Attendees   []Address `json:"attendees,omitempty"`
-	IsRecurring bool      `json:"isRecurring,omitempty"`
+	Start time.Time `json:"start,omitzero"`
+	End   time.Time `json:"end,omitzero"`
+	// TimeZone is the event's zone, IANA; WindowsTimeZone the same zone's
+	// Windows id (what Exchange keeps). Adapters set TimeZone to the
+	// Windows id Exchange gave; NameTimeZone names it both ways.
+	TimeZone        string    `json:"timeZone,omitempty"`
+	WindowsTimeZone string    `json:"windowsTimeZone,omitempty"`
+	Location        string    `json:"location,omitempty"`
+	Organizer       *Address  `json:"organizer,omitempty"`
+	Attendees       []Address `json:"attendees,omitempty"`
+	IsRecurring     bool      `json:"isRecurring,omitempty"`
 	// ClientEventID is the client's event id of an event Mailbridge wrote
 	// (its marker property), so a client tells its own writes from the
 	// user's events; empty for every other item.
@@ -530,6 +534,24 @@ func (it *Item) Bound() {
 		}
 	}
 	it.Truncated = cut
+	it.nameTimeZone()
+}
+
+// nameTimeZone turns the zone an adapter set (a Windows id, or an IANA
+// name Graph may give) into both names. A zone neither table nor database
+// knows (a custom Exchange zone) stays as Exchange named it, as the
+// Windows id, with no IANA name. Bound calls it: both adapters call Bound
+// on every item they normalize.
+func (it *Item) nameTimeZone() {
+	if it.TimeZone == "" || it.WindowsTimeZone != "" {
+		return
+	}
+	z, ok := ResolveTimeZone(it.TimeZone)
+	if !ok {
+		it.WindowsTimeZone, it.TimeZone = it.TimeZone, ""
+		return
+	}
+	it.TimeZone, it.WindowsTimeZone = z.IANA, z.Windows
 }
 
 // Importance values of an Item.
@@ -575,7 +597,7 @@ type Change struct {
 	Seq      string     `json:"cursor"` // opaque, ordered within a feed
 	TenantID string     `json:"tenantId"`
 	Mailbox  string     `json:"mailbox"`
-	Kind     ChangeKind `json:"kind"`
+	Kind     ChangeKind `json:"changeType"`
 	ItemID   string     `json:"itemId"`
 	// ItemKind is the kind of the item the change is about, deletes
 	// included (what went away); empty only for a delete of an item

@@ -300,7 +300,7 @@ type Queue interface {
 type AccessReport struct {
 	Mailbox           string        `json:"mailbox"`
 	Status            MailboxStatus `json:"status"`
-	Mode              AccessMode    `json:"mode,omitempty"` // the mode that worked (after fallback)
+	Mode              AccessMode    `json:"accessMode,omitempty"` // the mode that worked (after fallback)
 	FellBack          bool          `json:"fellBack,omitempty"`
 	ReadableFolders   []string      `json:"readableFolders,omitempty"`
 	UnreadableFolders []string      `json:"unreadableFolders,omitempty"`

@@ -35,7 +35,7 @@ type WriteRecord struct {
 	Seq           int64            `json:"seq"`
 	Op            WriteOp          `json:"operation"`
 	AcceptedAt    time.Time        `json:"acceptedAt"`
-	Status        WriteStatus      `json:"outcome"`
+	Status        WriteStatus      `json:"state"`
 	Result        EventWriteResult `json:"result,omitempty"`
 	Attempts      int              `json:"attempts"`
 	NextAttemptAt time.Time        `json:"nextAttemptAt,omitzero"`

@@ -123,10 +123,10 @@ func TestRecurringSeriesReportMasters(t *testing.T) {
 	for _, it := range items {
 		byID[it.ID] = it
 	}
-	if m := byID["master-1"]; !m.IsRecurring || m.ChangeKey != "CK-master" || m.TimeZone != "W. Europe Standard Time" || m.Start.Day() != 2 {
+	if m := byID["master-1"]; !m.IsRecurring || m.ChangeKey != "CK-master" || m.WindowsTimeZone != "W. Europe Standard Time" || m.TimeZone != "Europe/Berlin" || m.Start.Day() != 2 {
 		t.Errorf("master = %+v", m)
 	}
-	if s := byID["single-1"]; s.Organizer == nil || s.Organizer.Email != "alice@contoso.com" || s.TimeZone != "Pacific Standard Time" {
+	if s := byID["single-1"]; s.Organizer == nil || s.Organizer.Email != "alice@contoso.com" || s.WindowsTimeZone != "Pacific Standard Time" || s.TimeZone != "America/Los_Angeles" {
 		t.Errorf("single = %+v", s)
 	}
 	// The single instance came from the page, the master from one batch.

@@ -173,19 +173,15 @@ func eventTime(d *graph.DateTimeTimeZone) time.Time {
 	return t.UTC()
 }
 
-// windowsZone is the event's Windows time zone id, as EWS reports it.
-// Graph gives the Windows id the event was created with; a custom zone
-// ("tzone://Microsoft/Custom") or an IANA name has no Windows id here and
-// is left out rather than reported in another form than EWS would.
+// windowsZone is the event's zone as Graph names it: the Windows id the
+// event was created with, or an IANA name (Item.Bound names it both ways,
+// as for EWS). A custom zone ("tzone://Microsoft/Custom") is left out.
 func windowsZone(z string) string {
 	switch strings.ToLower(z) {
 	case "", "tzone://microsoft/custom":
 		return ""
 	case "tzone://microsoft/utc", "etc/utc", "utc":
 		return "UTC"
-	}
-	if strings.Contains(z, "/") {
-		return ""
 	}
 	return z
 }

@@ -163,8 +163,13 @@ func TestNormalizeBounds(t *testing.T) {
 		}},
 		{"times in another zone become UTC", graph.Event{ID: "e", Start: &graph.DateTimeTimeZone{DateTime: "2026-03-10T09:00:00.0000000", TimeZone: "W. Europe Standard Time"}},
 			func(it domain.Item) bool { return it.Start.Location().String() == "UTC" && it.Start.Hour() == 8 }},
-		{"an IANA zone is not reported as a Windows id", graph.Event{ID: "e", OriginalStartTimeZone: "Europe/Berlin"}, func(it domain.Item) bool { return it.TimeZone == "" }},
-		{"Graph's UTC zone", graph.Event{ID: "e", OriginalStartTimeZone: "tzone://Microsoft/Utc"}, func(it domain.Item) bool { return it.TimeZone == "UTC" }},
+		{"an IANA zone is named both ways", graph.Event{ID: "e", OriginalStartTimeZone: "Europe/Berlin"}, func(it domain.Item) bool {
+			return it.TimeZone == "Europe/Berlin" && it.WindowsTimeZone == "W. Europe Standard Time"
+		}},
+		{"a custom zone is left out", graph.Event{ID: "e", OriginalStartTimeZone: "tzone://Microsoft/Custom"}, func(it domain.Item) bool {
+			return it.TimeZone == "" && it.WindowsTimeZone == ""
+		}},
+		{"Graph's UTC zone", graph.Event{ID: "e", OriginalStartTimeZone: "tzone://Microsoft/Utc"}, func(it domain.Item) bool { return it.TimeZone == "UTC" && it.WindowsTimeZone == "UTC" }},
 		{"an occurrence is recurring", graph.Event{ID: "e", Type: "occurrence"}, func(it domain.Item) bool { return it.IsRecurring }},
 		{"an X.500 organizer keeps its case", graph.Event{ID: "e", Organizer: &graph.Recipient{EmailAddress: graph.EmailAddress{Address: "/O=ExchangeLabs/CN=Alice"}}},
 			func(it domain.Item) bool { return it.Organizer.Email == "/O=ExchangeLabs/CN=Alice" }},

@@ -327,7 +327,7 @@ func TestSimFullSyncThenChanges(t *testing.T) {
 		if _, ok := m.items[ids["eOld"]]; ok {
 			t.Error("an event before the calendar window was synced")
 		}
-		if it := m.items[ids["e1"]]; !it.IsRecurring || it.TimeZone != "W. Europe Standard Time" || it.Location != "Room 1" {
+		if it := m.items[ids["e1"]]; !it.IsRecurring || it.WindowsTimeZone != "W. Europe Standard Time" || it.TimeZone != "Europe/Berlin" || it.Location != "Room 1" {
 			t.Errorf("e1 = %+v", it)
 		}
 		if it := m.items[ids["m1"]]; it.From == nil || it.From.Email != "bob@contoso.com" || it.IsRead == nil || *it.IsRead || it.Preview != "see attached" {
