@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	_ "time/tzdata" // IANA zones must resolve where the OS has no zoneinfo (Lambda's provided.al2023)
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/platform/redact"

@@ -39,9 +39,14 @@ func ResolveTimeZone(name string) (TimeZone, bool) {
 	if iana, ok := windowsZones[name]; ok {
 		return TimeZone{IANA: iana, Windows: name}, true
 	}
+	if z, ok := resolvedIANA.Load(name); ok {
+		return z.(TimeZone), true
+	}
 	if !ianaZonePattern.MatchString(name) {
 		return TimeZone{}, false
 	}
+	// LoadLocation reads and parses the zone's data on every call: done
+	// once per zone, since every item and request naming it comes here.
 	loc, err := time.LoadLocation(name)
 	if err != nil {
 		return TimeZone{}, false
@@ -50,8 +55,13 @@ func ResolveTimeZone(name string) (TimeZone, bool) {
 	if !ok {
 		return TimeZone{}, false
 	}
-	return TimeZone{IANA: name, Windows: w}, true
+	z := TimeZone{IANA: name, Windows: w}
+	resolvedIANA.Store(name, z) // only zones the database has: a bounded set
+	return z, true
 }
+
+// resolvedIANA holds the IANA zones resolved so far (name → TimeZone).
+var resolvedIANA sync.Map
 
 var (
 	windowsByIANA     sync.Map // IANA name → Windows id ("" when none)
