@@ -322,6 +322,10 @@ const (
 type Address struct {
 	Name  string `json:"name,omitempty"`
 	Email string `json:"email"`
+	// Type (required, optional or resource) and Response (ResponseNone
+	// ...) are set on an event's attendees only.
+	Type     string `json:"type,omitempty"`
+	Response string `json:"response,omitempty"`
 }
 
 // Postal address kinds, in the order an Item lists them.
@@ -393,6 +397,34 @@ type Item struct {
 	Organizer       *Address  `json:"organizer,omitempty"`
 	Attendees       []Address `json:"attendees,omitempty"`
 	IsRecurring     bool      `json:"isRecurring,omitempty"`
+	// CalendarItemType is single, seriesMaster, occurrence or exception.
+	CalendarItemType string `json:"calendarItemType,omitempty"`
+	// Recurrence is a series master's pattern and range (with its RRULE).
+	Recurrence *Recurrence `json:"recurrence,omitempty"`
+	// ModifiedOccurrences and DeletedOccurrences are a series master's
+	// exceptions.
+	ModifiedOccurrences []Occurrence        `json:"modifiedOccurrences,omitempty"`
+	DeletedOccurrences  []DeletedOccurrence `json:"deletedOccurrences,omitempty"`
+	// OriginalStart is an occurrence's or exception's start in its series'
+	// pattern; SeriesMasterID the id of its series master.
+	OriginalStart  time.Time `json:"originalStart,omitzero"`
+	SeriesMasterID string    `json:"seriesMasterId,omitempty"`
+	IsAllDay       bool      `json:"isAllDay,omitempty"`
+	// EndTimeZone/WindowsEndTimeZone name the end's zone when it differs
+	// from the start's.
+	EndTimeZone        string `json:"endTimeZone,omitempty"`
+	WindowsEndTimeZone string `json:"windowsEndTimeZone,omitempty"`
+	// ShowAs is the free/busy status (ShowAsFree ...).
+	ShowAs      string `json:"showAs,omitempty"`
+	IsCancelled bool   `json:"isCancelled,omitempty"`
+	// ResponseRequested is the organizer's "responses requested" flag;
+	// MyResponse the mailbox owner's own response (ResponseNone ...).
+	ResponseRequested *bool  `json:"responseRequested,omitempty"`
+	MyResponse        string `json:"myResponse,omitempty"`
+	OnlineMeetingURL  string `json:"onlineMeetingUrl,omitempty"`
+	// ReminderMinutes is minutes before the start; nil when no reminder
+	// is set.
+	ReminderMinutes *int `json:"reminderMinutesBeforeStart,omitempty"`
 	// ClientEventID is the client's event id of an event Mailbridge wrote
 	// (its marker property), so a client tells its own writes from the
 	// user's events; empty for every other item.
