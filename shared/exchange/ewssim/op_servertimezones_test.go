@@ -19,10 +19,10 @@ type tzTarget struct {
 type tzTransition struct {
 	XMLName    xml.Name
 	Target     tzTarget `xml:"To"`
-	TimeOffset string `xml:"TimeOffset"`
-	Month      int    `xml:"Month"`
-	DayOfWeek  string `xml:"DayOfWeek"`
-	Occurrence int    `xml:"Occurrence"`
+	TimeOffset string   `xml:"TimeOffset"`
+	Month      int      `xml:"Month"`
+	DayOfWeek  string   `xml:"DayOfWeek"`
+	Occurrence int      `xml:"Occurrence"`
 }
 
 type tzDefinition struct {
