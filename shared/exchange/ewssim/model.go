@@ -190,6 +190,7 @@ type mailbox struct {
 	hier    []logEntry
 	// moved maps an origin to the item's current index, for moved items.
 	moved map[uint32]uint32
+	hours *WorkingHours // nil: DefaultWorkingHours (working_hours.go)
 }
 
 // distinguished folders every mailbox has: id, parent, class, display name.
