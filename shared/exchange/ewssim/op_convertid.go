@@ -74,10 +74,9 @@ const (
 
 // rawID is an id's content: item or folder, mailbox and index.
 type rawID struct {
-	tag    byte
-	mbx    uint32
-	idx    uint32
-	legacy bool
+	tag byte
+	mbx uint32
+	idx uint32
 }
 
 func (id rawID) entryID() []byte {
