@@ -174,7 +174,7 @@ func TestGetServerTimeZones(t *testing.T) {
 			t.Errorf("got %s %s with %d definitions, want Error ErrorTimeZone", r.Class, r.Code, len(r.Definitions))
 		}
 	})
-	assertSchemaValid(t, env)
+	assertBodiesValid(t, env)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -82,5 +82,5 @@ func TestUnsupportedOperationsAnswerLikeExchange(t *testing.T) {
 			}
 		})
 	}
-	assertSchemaValid(t, env)
+	assertBodiesValid(t, env)
 }

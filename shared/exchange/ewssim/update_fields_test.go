@@ -121,7 +121,7 @@ func TestUpdateItemOrdinaryFields(t *testing.T) {
 			t.Errorf("got %s", m.Code)
 		}
 	})
-	assertSchemaValid(t, env)
+	assertBodiesValid(t, env)
 }
 
 func want[T comparable](got, want T) string {

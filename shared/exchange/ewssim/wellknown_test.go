@@ -88,5 +88,5 @@ func TestEveryWellKnownFolderName(t *testing.T) {
 			}
 		}
 	})
-	assertSchemaValid(t, env)
+	assertBodiesValid(t, env)
 }

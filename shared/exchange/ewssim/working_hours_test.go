@@ -122,5 +122,5 @@ func TestAvailabilityWorkingHours(t *testing.T) {
 			t.Errorf("a rejected change altered the working hours: %+v", h)
 		}
 	})
-	assertSchemaValid(t, env)
+	assertBodiesValid(t, env)
 }
