@@ -56,7 +56,10 @@
 // ErrorUnsupportedQueryFilter, an unknown property
 // ErrorUnsupportedPathForQuery, a constant of the wrong type
 // ErrorInvalidValueForProperty, Contains on a non-string
-// ErrorContainsFilterWrongType (SOAP faults). SortOrder: FieldOrders on
+// ErrorContainsFilterWrongType, an unknown sort property
+// ErrorUnsupportedPathForSortGroup, each as the folder's error response
+// message (a malformed restriction is the ErrorSchemaValidation fault).
+// SortOrder: FieldOrders on
 // the same properties, first first, missing values lowest; without one,
 // newest first. IndexedPageItemView from the Beginning or the End (the
 // page reads forward; IndexedPagingOffset is the next Offset from the same

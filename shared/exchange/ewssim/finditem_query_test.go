@@ -150,9 +150,10 @@ func TestFindItemRestrictions(t *testing.T) {
 		{"Contains on a time", contains("item:DateTimeReceived", "Substring", "IgnoreCase", "2026"), "ErrorContainsFilterWrongType"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			status, b := env.call(t, hdr, findItemQuery("", tc.restriction, ""))
-			if code, _ := fault(t, status, b); code != tc.code {
-				t.Errorf("got %s, want %s", code, tc.code)
+			// A valid query Exchange cannot run: an error response
+			// message, not a fault.
+			if m := env.one(t, hdr, findItemQuery("", tc.restriction, "")); m.Class != "Error" || m.Code != tc.code {
+				t.Errorf("got %s %s, want Error %s", m.Class, m.Code, tc.code)
 			}
 		})
 	}
@@ -192,9 +193,14 @@ func TestFindItemSortOrder(t *testing.T) {
 		}
 	})
 	t.Run("unknown sort property", func(t *testing.T) {
-		status, b := env.call(t, hdr, findItemQuery("", "", order("Ascending", "item:Attachments")))
-		if code, _ := fault(t, status, b); code != "ErrorUnsupportedPathForSortGroup" {
-			t.Errorf("got %s", code)
+		if m := env.one(t, hdr, findItemQuery("", "", order("Ascending", "item:Attachments"))); m.Code != "ErrorUnsupportedPathForSortGroup" {
+			t.Errorf("got %s", m.Code)
+		}
+	})
+	t.Run("malformed restriction", func(t *testing.T) {
+		status, b := env.call(t, hdr, findItemQuery("", `<t:Not></t:Not>`, ""))
+		if code, _ := fault(t, status, b); code != "ErrorSchemaValidation" {
+			t.Errorf("got %s, want the ErrorSchemaValidation fault", code)
 		}
 	})
 	assertBodiesValid(t, env)

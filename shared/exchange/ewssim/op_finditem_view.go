@@ -29,7 +29,11 @@ type sortKey struct {
 }
 
 // compileQuery checks and compiles the Restriction, SortOrder and
-// FractionalPageItemView of a FindItem request.
+// FractionalPageItemView of a FindItem request. A malformed one is
+// ErrorSchemaValidation (a fault); one the simulator cannot evaluate
+// (ErrorUnsupportedQueryFilter, ErrorUnsupportedPathForQuery,
+// ErrorInvalidValueForProperty, ...) is answered in each folder's response
+// message, as Exchange answers a valid query it cannot run.
 func (r *findItemReq) compileQuery() *ewsError {
 	if r.Restriction != nil {
 		p, e := r.Restriction.compile()

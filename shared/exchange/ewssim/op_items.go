@@ -94,6 +94,7 @@ type findItemReq struct {
 	start, end time.Time
 	match      predicate // from Restriction (op_finditem_view.go)
 	sortKeys   []sortKey // from SortOrder
+	queryErr   *ewsError // a Restriction or SortOrder not evaluated
 }
 
 // maxFindItems is what FindItem returns without a paging view (Exchange's
@@ -127,7 +128,10 @@ func (r *findItemReq) validate() *ewsError {
 		}
 	}
 	if e := r.compileQuery(); e != nil {
-		return e
+		if e.code == "ErrorSchemaValidation" {
+			return e
+		}
+		r.queryErr = e // a valid request Exchange cannot evaluate: per message
 	}
 	_, e := r.ItemShape.shape(false)
 	return e
@@ -162,6 +166,10 @@ func (r *findItemReq) run(c *call) {
 
 func (r *findItemReq) findIn(w *xw, mb *mailbox, f *folder, sh shape) {
 	const op = "FindItem"
+	if r.queryErr != nil {
+		w.errorMessage(op, r.queryErr)
+		return
+	}
 	if r.CalendarView == nil {
 		r.findIndexed(w, mb, f, sh)
 		return
