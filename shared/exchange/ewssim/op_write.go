@@ -52,6 +52,7 @@ type calendarItemXML struct {
 	MeetingTZ *struct {
 		Name string `xml:"TimeZoneName,attr"`
 	} `xml:"MeetingTimeZone"`
+	messageFieldsXML // Importance, Categories, Flag (update_fields.go)
 }
 
 // apply copies the fields present in x into it.
@@ -97,6 +98,9 @@ func (x *calendarItemXML) apply(it *Item) *ewsError {
 	}
 	if x.Recur != nil {
 		it.IsRecurring = true
+	}
+	if e := x.messageFieldsXML.apply(it); e != nil {
+		return e
 	}
 	if x.StartTZ != nil && x.StartTZ.ID != "" {
 		it.TimeZone = x.StartTZ.ID
@@ -357,6 +361,10 @@ func (r *updateItemReq) change(c *call, mb *mailbox, idx uint32, ch itemChangeXM
 					if field == "calendar:RequiredAttendees" || field == "calendar:OptionalAttendees" {
 						it.Attendees = append(it.Attendees, src.Required.addresses()...)
 						it.Attendees = append(it.Attendees, src.Optional.addresses()...)
+						continue
+					}
+					if field == "item:Categories" {
+						src.appendCategories(&it)
 						continue
 					}
 					if field == "item:Body" && src.Body != nil {
