@@ -231,7 +231,7 @@ func BenchmarkTenantFeedScale(b *testing.B) {
 	cred := domain.Credential{Kind: domain.AuthBasic, Username: ds.Account.Username, Password: ds.Account.Password}
 	syncer := &app.Syncer{Store: store, Secrets: &countingSecrets{c: map[string]domain.Credential{tenant.ID: cred}},
 		Connector: ewsmailbox.NewConnector(ewsmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}}),
-		Clock: domain.SystemClock{}, Log: secretscan.Logger()}
+		Clock:     domain.SystemClock{}, Log: secretscan.Logger()}
 	// pass syncs mailboxes once and returns the units by partition and the
 	// feed entries appended.
 	tick := time.Now()
