@@ -157,6 +157,13 @@ func (s *Tenants) freshStart(ctx context.Context, tenantID, addr string) error {
 	return nil
 }
 
+// tenantListMailboxesPerPage bounds how many mailboxes one page of the
+// tenant listing walks (three store calls each): a tenant whose mailboxes
+// are mostly empty or in their initial sync would otherwise walk them all
+// in one request. A page may then hold fewer items than asked, even none,
+// with a nextCursor.
+var tenantListMailboxesPerPage = 100
+
 // TenantItem is an item of a tenant listing, with its mailbox.
 type TenantItem struct {
 	Mailbox string
@@ -206,9 +213,13 @@ func (s *Tenants) ListTenantItems(ctx context.Context, tenantID, cursor string, 
 		}
 	}
 	var out []TenantItem
-	done := false
+	done, visited := false, 0
 	for !done && len(out) < limit {
 		if p.Mailbox == "" {
+			if visited == tenantListMailboxesPerPage {
+				break
+			}
+			visited++
 			// The next mailbox (the first: MailboxCursor is empty only
 			// at the start).
 			ms, next, err := s.Store.ListMailboxes(ctx, tenantID, domain.MailboxQuery{Cursor: p.MailboxCursor, Limit: 1})
