@@ -70,13 +70,13 @@ func (s *Store) InInitialSync(_ context.Context, tenantID, mailbox string) (bool
 
 // MarkMailboxSynced appends the announcement and removes the mark in one
 // transaction.
-func (s *Store) MarkMailboxSynced(_ context.Context, tenantID, mailbox string) (bool, error) {
+func (s *Store) MarkMailboxSynced(ctx context.Context, tenantID, mailbox string) (bool, error) {
 	if err := checkTenantID(tenantID); err != nil {
 		return false, err
 	}
 	// A read first: the common call finds nothing to do and needs no
 	// write transaction (no fsync).
-	if in, err := s.InInitialSync(context.Background(), tenantID, mailbox); err != nil || !in {
+	if in, err := s.InInitialSync(ctx, tenantID, mailbox); err != nil || !in {
 		return false, err
 	}
 	announced := false
