@@ -367,6 +367,18 @@ func (e *env) onboard(id string, c domain.Credential, mailboxes ...string) {
 	}
 }
 
+// synced ends the initial sync of mailboxes added through the API, as the
+// syncer does once it has synced every folder (tests that write changes
+// straight into the store and read the tenant feed).
+func (e *env) synced(id string, addrs ...string) {
+	e.t.Helper()
+	for _, a := range addrs {
+		if _, err := e.store.MarkMailboxSynced(context.Background(), id, a); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
+
 func (e *env) addMailboxes(id string, addrs ...string) map[string]any {
 	e.t.Helper()
 	var items []string

@@ -66,6 +66,7 @@ func Run(t *testing.T, newStore func(t *testing.T, opts Options) domain.Store) {
 	t.Run("JobProgress", func(t *testing.T) { testJobProgress(t, setup) })
 	t.Run("SyncSnapshots", func(t *testing.T) { testSyncSnapshots(t, setup) })
 	t.Run("Items", func(t *testing.T) { testItems(t, setup) })
+	t.Run("InitialSync", func(t *testing.T) { testInitialSync(t, setup) })
 	t.Run("FeedRetention", func(t *testing.T) { testFeedRetention(t, setupWith(SuiteFeedRetention)) })
 }
 
