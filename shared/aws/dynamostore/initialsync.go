@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
+	"github.com/mailbridge/mailbridge/shared/platform/storeplan"
 )
 
 // The initial sync (domain.ItemStore.StartInitialSync).
@@ -36,7 +37,10 @@ const initialAttr = "ini"
 
 // StartInitialSync sets ini unless the mailbox is registered: a transaction
 // of a ConditionCheck on the mailbox record (absent) and the fence item's
-// update, so no add that lost a race re-opens an announced mailbox.
+// update, so no add that lost a race re-opens an announced mailbox. The
+// same transaction makes the mailbox feed head (its generation, if absent),
+// the record PurgeTenant finds a mailbox partition by: an add that fails
+// after this, and is never retried, leaves nothing a purge cannot find.
 func (s *Store) StartInitialSync(ctx context.Context, tenantID, mailbox string) error {
 	if err := checkTenantID(tenantID); err != nil {
 		return err
@@ -48,6 +52,10 @@ func (s *Store) StartInitialSync(ctx context.Context, tenantID, mailbox string) 
 			UpdateExpression:          aws.String("SET #ini = :t"),
 			ExpressionAttributeNames:  map[string]string{"#ini": initialAttr},
 			ExpressionAttributeValues: item{":t": &types.AttributeValueMemberBOOL{Value: true}}}},
+		{Update: &types.Update{TableName: s.table, Key: mailboxHead(tenantID, mailbox),
+			UpdateExpression:          aws.String("SET #g = if_not_exists(#g, :g)"),
+			ExpressionAttributeNames:  map[string]string{"#g": "gen"},
+			ExpressionAttributeValues: item{":g": str(storeplan.NewFeedGeneration())}}},
 	}})
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) && len(tce.CancellationReasons) > 0 && aws.ToString(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
