@@ -165,6 +165,9 @@ type Tenant struct {
 	// calendar delta covers a window, not the whole calendar); zero fields
 	// take the defaults. EWS tenants sync the whole calendar.
 	CalendarWindow CalendarWindow `json:"calendarWindow,omitzero"`
+	// RoomPolicy lets Mailbridge act on any meeting in the room mailboxes
+	// it covers (roommeetings.go); zero: off.
+	RoomPolicy RoomPolicy `json:"roomPolicy,omitzero"`
 	Status         TenantStatus   `json:"status"`
 	// CredentialFingerprint identifies the stored credential without
 	// revealing it (a truncated SHA-256 of its canonical form).
