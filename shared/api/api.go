@@ -82,6 +82,11 @@ type Deps struct {
 	Rooms domain.RoomConnector
 	// People, when set, enables GET /tenants/{id}/mailboxes/{address}/people.
 	People domain.PeopleConnector
+	// RoomCalendar, when set (and Store keeps room marks), enables the
+	// room meeting routes (POST /tenants/{id}/rooms/{address}/meetings/
+	// {itemId}/end and /checkin); Rooms lists the rooms of a policy
+	// covering all rooms.
+	RoomCalendar domain.RoomCalendarConnector
 	// AvailabilityTimeout bounds the Exchange calls of one availability
 	// request; default 20 s (API Gateway gives up after 29 s).
 	AvailabilityTimeout time.Duration
@@ -186,6 +191,10 @@ func New(d Deps) http.Handler {
 	}
 	if d.People != nil {
 		all = slices.Concat(all, peopleRoutes(&app.People{Store: d.Store, Secrets: d.Secrets, Connector: d.People, Clock: clock, Log: logger}))
+	}
+	if marks, ok := d.Store.(domain.RoomMarkStore); ok && d.RoomCalendar != nil {
+		all = slices.Concat(all, roomMeetingRoutes(&app.RoomMeetings{Store: d.Store, Marks: marks, Secrets: d.Secrets,
+			Calendars: d.RoomCalendar, Rooms: d.Rooms, Clock: clock, Log: logger}))
 	}
 	allowed := map[string][]string{}
 	for _, rt := range all {

@@ -95,8 +95,10 @@ func (r *roomCalendar) Meeting(ctx context.Context, room, itemID string) (domain
 		return domain.RoomMeeting{}, domain.ErrMeetingNotFound
 	}
 	if e := res[0].Err; e != nil {
+		// The room's calendar was read just before, so a denied item is
+		// another mailbox's: not the room's meeting.
 		switch e.ResponseCode {
-		case "ErrorItemNotFound", "ErrorInvalidIdMalformed", "ErrorInvalidIdNotAnItemAttachmentId", "ErrorInvalidIdEmpty":
+		case "ErrorAccessDenied", "ErrorItemNotFound", "ErrorInvalidIdMalformed", "ErrorInvalidIdNotAnItemAttachmentId", "ErrorInvalidIdEmpty":
 			return domain.RoomMeeting{}, domain.ErrMeetingNotFound
 		}
 		return domain.RoomMeeting{}, classify(useWrite, e, "")
