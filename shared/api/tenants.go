@@ -16,18 +16,18 @@ import (
 // domain types can change without changing the wire format.
 
 type createTenantRequest struct {
-	ID                  string             `json:"id"`
-	DisplayName         string             `json:"displayName"`
-	EWSURL              string             `json:"ewsUrl"`
-	ExchangeVersion     string             `json:"exchangeVersion"`
-	Protocol            domain.Protocol    `json:"protocol"`
-	GraphURL            string             `json:"graphUrl"`
-	AccessMode          domain.AccessMode  `json:"accessMode"`
-	AllowFallback       bool               `json:"allowFallback"`
-	Folders             []string           `json:"folders"`
-	SyncIntervalSeconds int                `json:"syncIntervalSeconds"`
-	MaxConcurrentJobs   int                `json:"maxConcurrentJobs"`
-	CalendarWindow      *calendarWindow    `json:"calendarWindow"`
+	ID                  string            `json:"id"`
+	DisplayName         string            `json:"displayName"`
+	EWSURL              string            `json:"ewsUrl"`
+	ExchangeVersion     string            `json:"exchangeVersion"`
+	Protocol            domain.Protocol   `json:"protocol"`
+	GraphURL            string            `json:"graphUrl"`
+	AccessMode          domain.AccessMode `json:"accessMode"`
+	AllowFallback       bool              `json:"allowFallback"`
+	Folders             []string          `json:"folders"`
+	SyncIntervalSeconds int               `json:"syncIntervalSeconds"`
+	MaxConcurrentJobs   int               `json:"maxConcurrentJobs"`
+	CalendarWindow      *calendarWindow   `json:"calendarWindow"`
 	// RoomPolicy: omitempty keeps the Idempotency-Key hash of requests
 	// without it as it was.
 	RoomPolicy  *roomPolicy        `json:"roomPolicy,omitempty"`

@@ -287,12 +287,12 @@ func TestRoomNoShowRelease(t *testing.T) {
 		t.Run(p.name, func(t *testing.T) {
 			e := newRoomEnv(t, p.mk, onRooms)
 			ctx := context.Background()
-			e.meeting(t, room1, "No-show", -20, 40)          // released: 20 min past start, window 10
+			e.meeting(t, room1, "No-show", -20, 40)               // released: 20 min past start, window 10
 			_, kept := e.meeting(t, room1, "Checked in", -20, 40) // checked in: stays
-			e.meeting(t, room2, "Just started", -5, 25)       // inside the window: stays
-			e.meeting(t, room2, "Over", -60, -5)              // over: stays
-			e.meeting(t, room2, "Tomorrow", 24*60, 25*60)     // not started: stays
-			e.meeting(t, room3, "Unlisted room", -20, 40)     // not under the policy: stays
+			e.meeting(t, room2, "Just started", -5, 25)           // inside the window: stays
+			e.meeting(t, room2, "Over", -60, -5)                  // over: stays
+			e.meeting(t, room2, "Tomorrow", 24*60, 25*60)         // not started: stays
+			e.meeting(t, room3, "Unlisted room", -20, 40)         // not under the policy: stays
 			if _, _, err := e.uc.CheckIn(ctx, "acme", room1, kept, "display-7"); err != nil {
 				t.Fatal(err)
 			}

@@ -167,8 +167,8 @@ type Tenant struct {
 	CalendarWindow CalendarWindow `json:"calendarWindow,omitzero"`
 	// RoomPolicy lets Mailbridge act on any meeting in the room mailboxes
 	// it covers (roommeetings.go); zero: off.
-	RoomPolicy RoomPolicy `json:"roomPolicy,omitzero"`
-	Status         TenantStatus   `json:"status"`
+	RoomPolicy RoomPolicy   `json:"roomPolicy,omitzero"`
+	Status     TenantStatus `json:"status"`
 	// CredentialFingerprint identifies the stored credential without
 	// revealing it (a truncated SHA-256 of its canonical form).
 	CredentialFingerprint string `json:"credentialFingerprint,omitempty"`

@@ -84,7 +84,7 @@ func sqsEvent(t *testing.T, bodies ...string) json.RawMessage {
 
 func TestQueuedBatchReportsOnlyWhatMustComeBack(t *testing.T) {
 	w := &recordedWrites{failIDs: map[string]bool{"r2": true}}
-	h := handler(w, nil, quiet)
+	h := handler(w, nil, nil, quiet)
 	out, err := h(context.Background(), sqsEvent(t, writeRequest("r1"), writeRequest("r2"), `{"id":"r3","unexpected":true}`))
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +112,7 @@ func TestQueuedBatchOutOfTimeGoesBack(t *testing.T) {
 	w := &recordedWrites{}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	out, err := handler(w, nil, quiet)(ctx, sqsEvent(t, writeRequest("r1"), writeRequest("r2")))
+	out, err := handler(w, nil, nil, quiet)(ctx, sqsEvent(t, writeRequest("r1"), writeRequest("r2")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestRetryInvocationLoopsThroughItsOwnAnswer(t *testing.T) {
 	}
 	next := time.Date(2026, 11, 24, 19, 30, 0, 0, time.UTC)
 	w := &recordedWrites{retryOut: app.AttemptResult{Outcome: app.OutcomeRetry, RetriesDone: 2, RetryAt: next}}
-	h := handler(w, nil, quiet)
+	h := handler(w, nil, nil, quiet)
 	out, err := h(context.Background(), raw)
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +162,7 @@ func TestRetryInvocationLoopsThroughItsOwnAnswer(t *testing.T) {
 
 func TestUnrecognisedInvocationFails(t *testing.T) {
 	for _, raw := range []string{`{}`, `[]`, `"x"`, `{"Records":[{"eventSource":"aws:sns"}]}`, `{"request":"not an object"}`} {
-		if _, err := handler(&recordedWrites{}, nil, quiet)(context.Background(), json.RawMessage(raw)); err == nil {
+		if _, err := handler(&recordedWrites{}, nil, nil, quiet)(context.Background(), json.RawMessage(raw)); err == nil {
 			t.Errorf("%s: accepted", raw)
 		}
 	}
@@ -173,7 +173,7 @@ func TestMetricsPerInvocation(t *testing.T) {
 	var buf strings.Builder
 	m := &metrics{out: &buf, stage: "prod", clock: storetest.NewClock(time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC))}
 	w := &recordedWrites{failIDs: map[string]bool{"r3": true}, retryOut: app.AttemptResult{Outcome: app.OutcomeGaveUp, Reason: "out_of_scope"}}
-	h := handler(w, m, quiet)
+	h := handler(w, nil, m, quiet)
 	if _, err := h(context.Background(), sqsEvent(t, writeRequest("r1"), writeRequest("r2"), writeRequest("r3"))); err != nil {
 		t.Fatal(err)
 	}

@@ -175,7 +175,7 @@ func EWS(t testing.TB, o Options) Env {
 		Rooms:        ewsmailbox.NewRoomConnector(opts),
 		People:       ewsmailbox.NewPeopleConnector(opts), PeopleContacts: true,
 		RoomCalendar: ewsmailbox.NewRoomCalendarConnector(opts),
-		ItemID: func(id string) (string, error) { return id, nil },
+		ItemID:       func(id string) (string, error) { return id, nil },
 		Hints: map[domain.MailboxStatus]string{domain.MailboxOutOfScope: "ApplicationImpersonation role assignment",
 			domain.MailboxNotFound: "no mailbox " + UnknownMailbox, domain.MailboxAuthFailed: "Check the password of " + ds.Account.Username},
 		Calls: func() int64 { return sim.Stats().TotalCalls() },
