@@ -64,11 +64,12 @@ func availabilitySimEnv(t *testing.T, mk func(testing.TB, ...envOption) *env) (*
 	tr.TLSClientConfig = &tls.Config{RootCAs: srv.CertPool(), MinVersion: tls.VersionTLS12}
 	opts := ewsmailbox.Options{URLGuard: &policy, HTTPClient: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
 	protocols := app.Protocols{EWS: app.ProtocolAdapters{Availability: ewsmailbox.NewAvailabilityConnector(opts), Rooms: ewsmailbox.NewRoomConnector(opts),
-		People: ewsmailbox.NewPeopleConnector(opts)}}
+		People: ewsmailbox.NewPeopleConnector(opts), RoomCalendar: ewsmailbox.NewRoomCalendarConnector(opts)}}
 	e := mk(t, func(d *Deps) {
 		d.Availability = protocols
 		d.Rooms = protocols
 		d.People = protocols
+		d.RoomCalendar = protocols
 		d.URLPolicy = policy
 	})
 	e.must(req{method: "POST", path: "/tenants", body: tenantBody("contoso", srv.EWSURL, basicCred(availUser, availPassword), "")}, 201)
