@@ -183,11 +183,11 @@ func New(d Deps) http.Handler {
 		all = slices.Concat(all, calendarRoutes(&app.CalendarRequests{Store: d.Store, Queue: d.CalendarQueue, Clock: clock}))
 	}
 	if d.Availability != nil {
-		all = slices.Concat(all, availabilityRoutes(&app.Availability{Store: d.Store, Secrets: d.Secrets, Connector: d.Availability,
+		all = slices.Concat(all, availabilityRoutes(&app.Availability{Store: d.Store, Secrets: d.Secrets, Connector: d.Availability, Clock: clock,
 			Log: logger, Timeout: d.AvailabilityTimeout}))
 	}
 	if d.Rooms != nil {
-		all = slices.Concat(all, roomRoutes(&app.Rooms{Store: d.Store, Secrets: d.Secrets, Connector: d.Rooms, Log: logger}))
+		all = slices.Concat(all, roomRoutes(&app.Rooms{Store: d.Store, Secrets: d.Secrets, Connector: d.Rooms, Clock: clock, Log: logger}))
 	}
 	if d.People != nil {
 		all = slices.Concat(all, peopleRoutes(&app.People{Store: d.Store, Secrets: d.Secrets, Connector: d.People, Clock: clock, Log: logger}))
@@ -225,7 +225,8 @@ type callerKey struct{}
 // withCaller records the authenticated caller (from API Gateway's request
 // context), for CallerTenants.
 func withCaller(ctx context.Context, caller string) context.Context {
-	return context.WithValue(ctx, callerKey{}, caller)
+	// The use cases' audit entries name it too (app.Caller).
+	return app.WithCaller(context.WithValue(ctx, callerKey{}, caller), caller)
 }
 
 func callerOf(ctx context.Context) string {

@@ -46,6 +46,19 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
+type callerKey struct{}
+
+// WithCaller tags ctx with the API caller the audit entries of reads name.
+func WithCaller(ctx context.Context, caller string) context.Context {
+	return context.WithValue(ctx, callerKey{}, caller)
+}
+
+// Caller returns the caller WithCaller stored, or "".
+func Caller(ctx context.Context) string {
+	c, _ := ctx.Value(callerKey{}).(string)
+	return c
+}
+
 func (s *Tenants) now() time.Time { return s.Clock.Now().UTC() }
 
 func (s *Tenants) logger(ctx context.Context) *slog.Logger {
