@@ -105,6 +105,12 @@ func (s *Sim) respond(mb *mailbox, idx uint32, ck, kind, text string, send, save
 		mb.mu.Unlock()
 		return ErrNotAMeetingResponse
 	}
+	// A meeting answered already sits in Deleted Items (Graph's immutable
+	// id still finds it): it is no longer in a calendar to answer from.
+	if !strings.HasPrefix(mb.folders[in.folder].class, "IPF.Appointment") {
+		mb.mu.Unlock()
+		return ErrNotFound
+	}
 	if ck != "" && ck != changeKey(idx, in.version) {
 		mb.mu.Unlock()
 		return ErrChanged
