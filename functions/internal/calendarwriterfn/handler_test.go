@@ -204,3 +204,30 @@ func TestMetricsPerInvocation(t *testing.T) {
 		}
 	}
 }
+
+type recordedRelease struct{ at []time.Time }
+
+func (r *recordedRelease) ReleaseNoShows(_ context.Context, now time.Time) (app.ReleaseSummary, error) {
+	r.at = append(r.at, now)
+	return app.ReleaseSummary{Tenants: 1, Released: 2}, nil
+}
+
+// The room-release schedule's input sweeps for its scheduled time (now
+// when empty, a manual invoke); a bad time is refused without a sweep.
+func TestRoomReleaseInvocation(t *testing.T) {
+	rel := &recordedRelease{}
+	h := handler(&recordedWrites{}, rel, nil, quiet)
+	out, err := h(context.Background(), json.RawMessage(`{"roomRelease":"2026-12-02T10:05:00Z"}`))
+	if sum, ok := out.(app.ReleaseSummary); err != nil || !ok || sum.Released != 2 {
+		t.Fatalf("answer %+v, %v", out, err)
+	}
+	if len(rel.at) != 1 || !rel.at[0].Equal(time.Date(2026, 12, 2, 10, 5, 0, 0, time.UTC)) {
+		t.Fatalf("swept at %v", rel.at)
+	}
+	if _, err := h(context.Background(), json.RawMessage(`{"roomRelease":""}`)); err != nil || len(rel.at) != 2 {
+		t.Fatalf("manual invoke: %v, %d sweeps", err, len(rel.at))
+	}
+	if _, err := h(context.Background(), json.RawMessage(`{"roomRelease":"soon"}`)); err == nil || len(rel.at) != 2 {
+		t.Errorf("a bad time: %v, %d sweeps", err, len(rel.at))
+	}
+}
