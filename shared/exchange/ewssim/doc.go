@@ -9,7 +9,10 @@
 //	GetFolder, FindFolder, SyncFolderHierarchy, SyncFolderItems,
 //	GetItem (batched, one message per id), FindItem (IndexedPageItemView
 //	and CalendarView), CreateItem / UpdateItem / DeleteItem for calendar
-//	items, GetUserAvailability, ResolveNames, GetRoomLists and GetRooms
+//	items, CreateItem with a DeclineItem or CancelCalendarItem (the meeting
+//	leaves the calendar; with SendAndSaveCopy or SendOnly the organizer,
+//	or the attendees, get a "Declined:"/"Canceled:" message in their Inbox;
+//	Responses lists what was sent; op_respond.go), GetUserAvailability, ResolveNames, GetRoomLists and GetRooms
 //	(over the rooms and room lists of AddRoom and AddRoomList; an address
 //	that is no room list answers ErrorNameResolutionNoResults).
 //
