@@ -28,6 +28,8 @@ func hostileRoomCases() []hostileCase {
 	end := func(path string) req { return req{method: "POST", path: path + "/end"} }
 	checkin := func(path string) req { return req{method: "POST", path: path + "/checkin"} }
 	const room = "/tenants/contoso/rooms/room1@contoso.com/meetings/"
+	const list = "/tenants/contoso/rooms/room1@contoso.com/meetings"
+	get := func(path string) req { return req{method: "GET", path: path} }
 	many := make([]string, domain.MaxPolicyRooms+1)
 	for i := range many {
 		many[i] = fmt.Sprintf(`"room%d@contoso.com"`, i)
@@ -62,5 +64,14 @@ func hostileRoomCases() []hostileCase {
 		{"check-in: item id climbing the path", checkin(room + "..%2F..%2Fx%00"), 400, "path", ""},
 		{"check-in: unknown tenant", checkin("/tenants/globex/rooms/room1@contoso.com/meetings/AAMkAAA="), 404, "", "globex"},
 		{"check-in: GET", req{method: "GET", path: room + "AAMkAAA=/checkin"}, 405, "", "POST"},
+		{"list: start not a time", get(list + "?start=tomorrow"), 400, "start", "RFC 3339"},
+		{"list: end without a zone", get(list + "?end=2026-12-01T10:00:00"), 400, "end", "RFC 3339"},
+		{"list: end before start", get(list + "?start=2026-12-01T10:00:00Z&end=2026-12-01T09:00:00Z"), 400, "end", "after start"},
+		{"list: eight days", get(list + "?start=2026-12-01T00:00:00Z&end=2026-12-09T00:00:00Z"), 400, "end", "7 days"},
+		{"list: start twice", get(list + "?start=2026-12-01T00:00:00Z&start=2026-12-02T00:00:00Z"), 400, "start", "more than once"},
+		{"list: unknown parameter", get(list + "?room=x"), 400, "room", "unknown"},
+		{"list: policy off", get(list), 403, "roomPolicy.enabled", ""},
+		{"list: address not an address", get("/tenants/contoso/rooms/room1/meetings"), 400, "address", ""},
+		{"list: DELETE", req{method: "DELETE", path: list}, 405, "", "GET"},
 	}
 }

@@ -18,11 +18,15 @@ import (
 // Served when Deps.RoomCalendar is set.
 
 const (
-	roomMeetingPath = "/tenants/{id}/rooms/{address}/meetings/{itemId}"
+	roomMeetingsPath = "/tenants/{id}/rooms/{address}/meetings"
+	roomMeetingPath  = roomMeetingsPath + "/{itemId}"
 )
 
 func roomMeetingRoutes(rm *app.RoomMeetings) []route {
 	return []route{
+		{"GET", roomMeetingsPath, with(scoped, 200, 409, 502, 503), func(s *server, w http.ResponseWriter, r *http.Request) error {
+			return listRoomMeetings(rm, s.clock, w, r)
+		}},
 		{"POST", roomMeetingPath + "/end", with(scoped, 200, 409, 502, 503), func(_ *server, w http.ResponseWriter, r *http.Request) error {
 			if _, err := query(r); err != nil {
 				return err
@@ -69,4 +73,51 @@ type checkInView struct {
 	Meeting     roomMeetingView `json:"meeting"`
 	CheckedInAt time.Time       `json:"checkedInAt"`
 	CheckedInBy string          `json:"checkedInBy"`
+}
+
+// roomMeetingsView is the answer of GET .../rooms/{address}/meetings.
+type roomMeetingsView struct {
+	Meetings []listedMeeting `json:"meetings"`
+}
+
+type listedMeeting struct {
+	roomMeetingView
+	// State: checkedIn or released once one of them happened.
+	State   domain.RoomMarkState `json:"state,omitempty"`
+	StateAt *time.Time           `json:"stateAt,omitempty"`
+	StateBy string               `json:"stateBy,omitempty"`
+}
+
+func listRoomMeetings(rm *app.RoomMeetings, clock domain.Clock, w http.ResponseWriter, r *http.Request) error {
+	q, err := query(r, "start", "end")
+	if err != nil {
+		return err
+	}
+	start, end := clock.Now().UTC().Truncate(time.Minute), time.Time{}
+	if v, ok := q["start"]; ok {
+		if start, err = parseEventTime("start", v); err != nil || start.IsZero() {
+			return domain.Invalid("start", "start must be an RFC 3339 time with a zone, like 2026-12-01T09:00:00+01:00")
+		}
+	}
+	end = start.Add(24 * time.Hour)
+	if v, ok := q["end"]; ok {
+		if end, err = parseEventTime("end", v); err != nil || end.IsZero() {
+			return domain.Invalid("end", "end must be an RFC 3339 time with a zone, like 2026-12-01T18:00:00+01:00")
+		}
+	}
+	ms, err := rm.List(r.Context(), r.PathValue("id"), r.PathValue("address"), start, end)
+	if err != nil {
+		return err
+	}
+	out := roomMeetingsView{Meetings: make([]listedMeeting, 0, len(ms))}
+	for _, m := range ms {
+		l := listedMeeting{roomMeetingView: viewRoomMeeting(r, m.RoomMeeting)}
+		if m.Mark != nil {
+			at := m.Mark.At.UTC()
+			l.State, l.StateAt, l.StateBy = m.Mark.State, &at, m.Mark.By
+		}
+		out.Meetings = append(out.Meetings, l)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
 }

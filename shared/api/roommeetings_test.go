@@ -44,6 +44,18 @@ func TestRoomMeetingsAPI(t *testing.T) {
 	if got := fmt.Sprint(tn["roomPolicy"]); got != "map[allRooms:false checkInMinutes:10 enabled:true notifyOrganizer:true rooms:[room1@contoso.com]]" {
 		t.Errorf("the tenant's policy: %s", got)
 	}
+	list := e.must(req{method: "GET", path: "/tenants/contoso/rooms/room1@contoso.com/meetings?start=" + url.QueryEscape(now.Add(-time.Hour).Format(time.RFC3339))}, 200)
+	var listed []string
+	for _, m := range list["meetings"].([]any) {
+		mm := m.(map[string]any)
+		if mm["itemId"] == "" {
+			t.Errorf("%v listed without an id", mm["subject"])
+		}
+		listed = append(listed, fmt.Sprintf("%s:%v", mm["subject"], mm["state"]))
+	}
+	if got := strings.Join(listed, ","); got != "Running:<nil>,Standup:<nil>,Later:<nil>" {
+		t.Errorf("listed %s", got)
+	}
 	ended := e.must(req{method: "POST", path: path("room1@contoso.com", running, "end")}, 200)
 	if ended["end"] != now.Format(time.RFC3339) || ended["subject"] != "Running" || ended["room"] != "room1@contoso.com" {
 		t.Errorf("end answered %v", ended)
@@ -52,6 +64,13 @@ func TestRoomMeetingsAPI(t *testing.T) {
 	again := e.must(req{method: "POST", path: path("room1@contoso.com", standup, "checkin")}, 200)
 	if first["checkedInAt"] != again["checkedInAt"] || first["checkedInAt"] == nil {
 		t.Errorf("check-ins answered %v then %v", first, again)
+	}
+	list = e.must(req{method: "GET", path: "/tenants/contoso/rooms/room1@contoso.com/meetings"}, 200)
+	for _, m := range list["meetings"].([]any) {
+		mm := m.(map[string]any)
+		if want := map[string]any{"Standup": "checkedIn"}[mm["subject"].(string)]; mm["state"] != want {
+			t.Errorf("%s listed with state %v, want %v", mm["subject"], mm["state"], want)
+		}
 	}
 	for _, tc := range []struct {
 		path   string
@@ -81,7 +100,7 @@ func TestRoomMeetingsAPI(t *testing.T) {
 			ops = append(ops, strings.SplitN(op, " ", 2)[0])
 		}
 	}
-	if strings.Join(ops, ",") != "room.end,room.checkin" {
+	if strings.Join(ops, ",") != "room.meetings.read,room.end,room.checkin,room.meetings.read" {
 		t.Errorf("room audit entries %v, want one end and one check-in", ops)
 	}
 }

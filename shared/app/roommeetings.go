@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
@@ -93,7 +94,9 @@ type roomCall struct {
 }
 
 // open checks the request and the policy and opens the room's calendar.
-func (r *RoomMeetings) open(ctx context.Context, tenantID, room, itemID string) (*roomCall, error) {
+// listing: no item id is named (List).
+func (r *RoomMeetings) open(ctx context.Context, tenantID, room, itemID string, listOnly ...bool) (*roomCall, error) {
+	listing := len(listOnly) > 0 && listOnly[0]
 	if verr := ValidateTenantID(tenantID); verr != nil {
 		return nil, verr
 	}
@@ -101,8 +104,10 @@ func (r *RoomMeetings) open(ctx context.Context, tenantID, room, itemID string) 
 	if verr != nil {
 		return nil, verr
 	}
-	if verr := ValidateRoomItemID(itemID); verr != nil {
-		return nil, verr
+	if itemID != "" || !listing {
+		if verr := ValidateRoomItemID(itemID); verr != nil {
+			return nil, verr
+		}
 	}
 	t, err := (&Tenants{Store: r.Store}).active(ctx, tenantID)
 	if err != nil {
@@ -185,6 +190,49 @@ func (r *RoomMeetings) meeting(ctx context.Context, c *roomCall, itemID string) 
 		return m, r.exchangeError(ctx, c.t.ID, c.cred, err)
 	}
 	return m, nil
+}
+
+// MaxRoomMeetingsWindow bounds a listing of a room's meetings.
+const MaxRoomMeetingsWindow = 7 * 24 * time.Hour
+
+// RoomMeetingView is a listed meeting with its check-in or release, if any.
+type RoomMeetingView struct {
+	domain.RoomMeeting
+	Mark *domain.RoomMark
+}
+
+// List lists the meetings of a room under the policy that overlap
+// [from, to), with the ids the check-in and the release use (a series'
+// occurrences one by one) and each meeting's mark.
+func (r *RoomMeetings) List(ctx context.Context, tenantID, room string, from, to time.Time) ([]RoomMeetingView, error) {
+	switch {
+	case !to.After(from):
+		return nil, domain.Invalid("end", "end must be after start")
+	case to.Sub(from) > MaxRoomMeetingsWindow:
+		return nil, domain.Invalid("end", "the window may span at most %d days", int(MaxRoomMeetingsWindow/(24*time.Hour)))
+	}
+	c, err := r.open(ctx, tenantID, room, "", true)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := c.cal.Meetings(ctx, c.room, from, to)
+	r.audit(ctx, c, "room.meetings.read", "", Caller(ctx), fmt.Sprintf("found %d", len(ms)), err)
+	if err != nil {
+		return nil, r.exchangeError(ctx, tenantID, c.cred, err)
+	}
+	out := make([]RoomMeetingView, 0, len(ms))
+	for _, m := range ms {
+		v := RoomMeetingView{RoomMeeting: m}
+		mark, found, err := r.Marks.GetRoomMark(ctx, tenantID, c.room, m.ItemID)
+		if err != nil {
+			return nil, &domain.Error{Code: domain.CodeUnavailable, Message: "the check-ins could not be read; try again", Err: err}
+		}
+		if found {
+			v.Mark = &mark
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // End ends a meeting of a room now: its end moves to the current minute in
@@ -391,7 +439,7 @@ func (r *RoomMeetings) audit(ctx context.Context, c *roomCall, op, itemID, calle
 		by = callerName(caller)
 	}
 	e := domain.AuditEntry{TenantID: c.t.ID, Mailbox: c.room, AccessMode: c.t.AccessMode,
-		Operation: fmt.Sprintf("%s %s by %s", op, shortID(itemID), by),
+		Operation: strings.Join(strings.Fields(fmt.Sprintf("%s %s by %s", op, shortID(itemID), by)), " "),
 		Result:    result, At: r.Clock.Now().UTC(), RequestID: RequestID(ctx)}
 	if aerr := r.Store.AppendAudit(ctx, e); aerr != nil {
 		r.logger(ctx).Error("room meetings: audit append failed", "tenantId", c.t.ID, "error", aerr.Error())

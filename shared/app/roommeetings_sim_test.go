@@ -275,6 +275,19 @@ func TestRoomPolicyEndsAndChecksInRoomMeetings(t *testing.T) {
 			if a := e.audit(t, "room.checkin"); len(a) != 1 || !strings.Contains(a[0].Operation, "by display-9") {
 				t.Errorf("check-in audit (once, however often asked): %+v", a)
 			}
+			// The listing names meetings by the ids check-in keys them by.
+			vs, err := e.uc.List(ctx, "acme", room2, roomNow.Add(-time.Hour), roomNow.Add(3*time.Hour))
+			var got []string
+			for _, v := range vs {
+				state := "-"
+				if v.Mark != nil {
+					state = string(v.Mark.State)
+				}
+				got = append(got, v.Subject+":"+state)
+			}
+			if err != nil || strings.Join(got, ",") != "Standup:checkedIn,Later:-" {
+				t.Errorf("room2's meetings: %v (%v)", got, err)
+			}
 			if _, _, err := e.uc.CheckIn(ctx, "acme", room2, later, "display-9"); domain.ErrorCodeOf(err) != domain.CodeConflict {
 				t.Errorf("checking in an hour early: %v, want 409", err)
 			}
