@@ -363,6 +363,13 @@ func (r *RoomMeetings) releaseTenant(ctx context.Context, t domain.Tenant, now t
 		return
 	}
 	window := time.Duration(t.RoomPolicy.CheckInMinutes) * time.Minute
+	// Rooms are swept one after the other, each sweep starting one room
+	// further on: a sweep cut short by its deadline leaves different
+	// rooms for the next, never the same ones.
+	if n := len(rooms); n > 1 {
+		k := int(now.Unix()/60) % n
+		rooms = append(slices.Clone(rooms[k:]), rooms[:k]...)
+	}
 	for _, room := range rooms {
 		if ctx.Err() != nil {
 			return
