@@ -113,3 +113,23 @@ func mustUnescape(t *testing.T, s string) string {
 	}
 	return u
 }
+
+// TestRoomPolicySetting: a policy given on create is stored normalized
+// and shown; a PATCH replaces it as a whole; the tenant answers show the
+// defaults when it is off.
+func TestRoomPolicySetting(t *testing.T) {
+	e := newEnv(t)
+	tn := e.must(req{method: "POST", path: "/tenants", body: tenantBody("globex", "https://mail.globex.com/EWS/Exchange.asmx", basicCred("svc", "Policy-pw-1"),
+		`,"roomPolicy":{"enabled":true,"rooms":["B-Room@Globex.com","a-room@globex.com"],"checkInMinutes":15,"notifyOrganizer":false}`)}, 201)
+	if got := fmt.Sprint(tn["roomPolicy"]); got != "map[allRooms:false checkInMinutes:15 enabled:true notifyOrganizer:false rooms:[a-room@globex.com b-room@globex.com]]" {
+		t.Errorf("created with %s", got)
+	}
+	tn = e.must(req{method: "PATCH", path: "/tenants/globex", body: `{"roomPolicy":{"enabled":true,"allRooms":true}}`}, 200)
+	if got := fmt.Sprint(tn["roomPolicy"]); got != "map[allRooms:true checkInMinutes:0 enabled:true notifyOrganizer:true rooms:[]]" {
+		t.Errorf("replaced by %s", got)
+	}
+	tn = e.must(req{method: "PATCH", path: "/tenants/globex", body: `{"roomPolicy":{}}`}, 200)
+	if got := fmt.Sprint(tn["roomPolicy"]); got != "map[allRooms:false checkInMinutes:0 enabled:false notifyOrganizer:true rooms:[]]" {
+		t.Errorf("turned off: %s", got)
+	}
+}
