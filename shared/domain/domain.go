@@ -165,7 +165,10 @@ type Tenant struct {
 	// calendar delta covers a window, not the whole calendar); zero fields
 	// take the defaults. EWS tenants sync the whole calendar.
 	CalendarWindow CalendarWindow `json:"calendarWindow,omitzero"`
-	Status         TenantStatus   `json:"status"`
+	// RoomPolicy lets Mailbridge act on any meeting in the room mailboxes
+	// it covers (roommeetings.go); zero: off.
+	RoomPolicy RoomPolicy   `json:"roomPolicy,omitzero"`
+	Status     TenantStatus `json:"status"`
 	// CredentialFingerprint identifies the stored credential without
 	// revealing it (a truncated SHA-256 of its canonical form).
 	CredentialFingerprint string `json:"credentialFingerprint,omitempty"`

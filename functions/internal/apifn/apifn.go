@@ -60,8 +60,9 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 			Availability: ewsmailbox.NewAvailabilityConnector(env.EWSOptions()),
 			Rooms:        ewsmailbox.NewRoomConnector(env.EWSOptions()),
 			People:       ewsmailbox.NewPeopleConnector(env.EWSOptions()),
+			RoomCalendar: ewsmailbox.NewRoomCalendarConnector(env.EWSOptions()),
 		},
-		Graph: app.ProtocolAdapters{Checker: graph, Availability: graph, Rooms: graph, People: graph},
+		Graph: app.ProtocolAdapters{Checker: graph, Availability: graph, Rooms: graph, People: graph, RoomCalendar: graph},
 	}
 	h := api.New(api.Deps{
 		Store:         store,
@@ -76,6 +77,7 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 		Availability:  checker,
 		Rooms:         checker,
 		People:        checker,
+		RoomCalendar:  checker,
 		// API Gateway answers 504 after 29 s; leave time to record results.
 		VerifyTimeout:       20 * time.Second,
 		AvailabilityTimeout: 20 * time.Second,

@@ -25,6 +25,7 @@
 //	T#<tenantID>           F#<seq:020d>        d, at | gap, at    tenant feed entry, or gap marker (ttl with FeedRetention)
 //	T#<tenantID>           A#<ns:020d>#<r>     z, ttl             audit entries, packed (see AppendAudit)
 //	T#<tenantID>           J#<jobID>           done (SS), ttl     finished mailboxes of a sync job that came back
+//	T#<tenantID>           C#<room>#<itemID>   d, ttl             a room meeting's check-in or release (the first stands; roommarks.go)
 //	B#<tenantID>#<address> I#<itemID>          n, ks, del, fld, knd, d  latest item (ks = recent change keys; fld, knd: folder and kind, kept by tombstones)
 //	B#<tenantID>#<address> F#<seq:020d>        d, at | gap, at    mailbox feed entry, or gap marker (ttl with FeedRetention)
 //	B#<tenantID>#<address> R#<fh>#<resync>#<h> z, ttl             ids a recovery resync saw (see below)

@@ -10,11 +10,14 @@
 //	GetItem (batched, one message per id), FindItem (IndexedPageItemView,
 //	FractionalPageItemView and CalendarView; Restriction and SortOrder),
 //	CreateItem / DeleteItem for calendar items, UpdateItem (ordinary
-//	message and calendar fields), GetUserAvailability (with working
-//	hours), ResolveNames, GetRoomLists and GetRooms (over the rooms and
-//	room lists of AddRoom and AddRoomList; an address that is no room
-//	list answers ErrorNameResolutionNoResults), GetServerTimeZones and
-//	ConvertId.
+//	message and calendar fields), CreateItem with a DeclineItem or
+//	CancelCalendarItem (the meeting leaves the calendar; with
+//	SendAndSaveCopy or SendOnly the organizer, or the attendees, get a
+//	"Declined:"/"Canceled:" message in their Inbox; Responses lists what
+//	was sent; op_respond.go), GetUserAvailability (with working hours),
+//	ResolveNames, GetRoomLists and GetRooms (over the rooms and room lists
+//	of AddRoom and AddRoomList; an address that is no room list answers
+//	ErrorNameResolutionNoResults), GetServerTimeZones and ConvertId.
 //
 // Requests are parsed with encoding/xml; a malformed one answers
 // ErrorSchemaValidation as a SOAP fault with HTTP 500, and so does an
