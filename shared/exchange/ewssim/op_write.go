@@ -142,11 +142,13 @@ func checkTimes(it *Item) *ewsError {
 
 type createItemReq struct {
 	SendMeetingInvitations string      `xml:"SendMeetingInvitations,attr"`
+	MessageDisposition     string      `xml:"MessageDisposition,attr"`
 	SavedItemFolderID      *folderRefs `xml:"SavedItemFolderId"`
 	Items                  struct {
 		Items []struct {
 			XMLName xml.Name
 			calendarItemXML
+			Inner []byte `xml:",innerxml"` // a Message's (attachments.go)
 		} `xml:",any"`
 	} `xml:"Items"`
 }
@@ -181,6 +183,10 @@ func (r *createItemReq) run(c *call) {
 	for _, x := range r.Items.Items {
 		if e != nil {
 			w.itemsError(op, e)
+			continue
+		}
+		if x.XMLName.Local == "Message" {
+			r.createMessage(c, x.Inner)
 			continue
 		}
 		if x.XMLName.Local != "CalendarItem" {
