@@ -101,6 +101,9 @@ const (
 
 // ContentWant says what an on-demand item read returns besides the item.
 type ContentWant struct {
+	// Kind is the item's kind as Mailbridge stored it (the read asks
+	// Exchange for that kind's properties).
+	Kind        ItemKind
 	Body        bool
 	HTML        bool // the body as HTML (default: text)
 	Attachments bool
@@ -177,3 +180,17 @@ func (l *LimitWriter) Write(p []byte) (int, error) {
 
 // Written is how many bytes went through.
 func (l *LimitWriter) Written() int64 { return l.n }
+
+// CutBody is a body of at most max bytes (0: no limit), cut on a
+// character boundary and marked when longer.
+func CutBody(content string, html bool, max int64) *Body {
+	b := &Body{ContentType: BodyText, Content: content}
+	if html {
+		b.ContentType = BodyHTML
+	}
+	if max > 0 && int64(len(content)) > max {
+		b.Content = strings.ToValidUTF8(content[:max], "")
+		b.Truncated = true
+	}
+	return b
+}

@@ -336,6 +336,9 @@ func (a *Access) syncItems(ctx context.Context, m domain.MailboxRef, route, fold
 			items = append(items, it)
 			ref(it.ID, it.ChangeKey)
 		}
+		if err := a.withAttachments(ctx, user, items); err != nil {
+			return domain.ItemsPage{}, nil, err
+		}
 	}
 	for _, r := range removed {
 		// A removed occurrence was never reported: its delete is a no-op
@@ -482,6 +485,11 @@ func (a *Access) fetch(ctx context.Context, m domain.MailboxRef, kind domain.Ite
 			if ok {
 				items = append(items, it)
 			}
+		}
+	}
+	if kind == domain.KindMessage {
+		if err := a.withAttachments(ctx, m.Address, items); err != nil {
+			return nil, err
 		}
 	}
 	return items, nil
