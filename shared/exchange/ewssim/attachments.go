@@ -189,7 +189,7 @@ func mimeOf(mb *mailbox, in *item) []byte {
 			"Content-Disposition": {mime.FormatMediaType(disp, map[string]string{"filename": a.Name})},
 		}
 		if a.ContentID != "" {
-			h.Set("Content-ID", "<"+a.ContentID+">")
+			h["Content-ID"] = []string{"<" + a.ContentID + ">"} // RFC 2045 spelling, not textproto's canonical one
 		}
 		if a.IsItem {
 			p, _ := mw.CreatePart(h)
@@ -408,8 +408,12 @@ func (r *getAttachmentReq) run(c *call) {
 	}
 }
 
+// attachmentsError writes an error message of an
+// AttachmentInfoResponseMessageType, whose Attachments element is
+// required even when empty (as Exchange sends it).
 func (w *xw) attachmentsError(op string, e *ewsError) {
 	w.msgStart(op, e)
+	w.raw("<m:Attachments/>")
 	w.msgEnd(op)
 }
 
