@@ -46,7 +46,8 @@ func newExchangeAccess(policy *urlguard.Policy, httpClient *http.Client, graphRo
 			Availability: ewsmailbox.NewAvailabilityConnector(opts),
 			Rooms:        ewsmailbox.NewRoomConnector(opts),
 			People:       ewsmailbox.NewPeopleConnector(opts),
+			Content:      ewsmailbox.NewContentConnector(opts, app.DefaultContentMaxBytes),
 		},
-		Graph: app.ProtocolAdapters{Connector: graph, Checker: graph, Calendar: graph, Availability: graph, Rooms: graph, People: graph},
+		Graph: app.ProtocolAdapters{Connector: graph, Checker: graph, Calendar: graph, Availability: graph, Rooms: graph, People: graph, Content: graph},
 	}
 }

@@ -82,6 +82,12 @@ type Deps struct {
 	Rooms domain.RoomConnector
 	// People, when set, enables GET /tenants/{id}/mailboxes/{address}/people.
 	People domain.PeopleConnector
+	// Content, when set, enables the on-demand content routes (GET
+	// .../items/{itemId} and .../attachments/{attachmentId}).
+	Content domain.ContentConnector
+	// ContentMaxBytes bounds what one content read serves; 0:
+	// app.DefaultContentMaxBytes (MAILBRIDGE_CONTENT_MAX_BYTES).
+	ContentMaxBytes int64
 	// AvailabilityTimeout bounds the Exchange calls of one availability
 	// request; default 20 s (API Gateway gives up after 29 s).
 	AvailabilityTimeout time.Duration
@@ -187,6 +193,9 @@ func New(d Deps) http.Handler {
 	if d.People != nil {
 		all = slices.Concat(all, peopleRoutes(&app.People{Store: d.Store, Secrets: d.Secrets, Connector: d.People, Clock: clock, Log: logger}))
 	}
+	if d.Content != nil {
+		all = slices.Concat(all, contentRoutes(&app.Content{Store: d.Store, Secrets: d.Secrets, Connector: d.Content, Clock: clock, Log: logger, MaxBytes: d.ContentMaxBytes}))
+	}
 	allowed := map[string][]string{}
 	for _, rt := range all {
 		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
@@ -240,6 +249,12 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	defer func() {
 		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				// A stream that failed after its headers: cut the
+				// connection (content.go).
+				s.log.Warn("request aborted mid-stream", "requestId", reqID, "route", r.Pattern)
+				panic(p)
+			}
 			s.log.Error("panic", "requestId", reqID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			if sw.status == 0 {
 				status, body := toBody(nil)

@@ -25,6 +25,8 @@ type ProtocolAdapters struct {
 	Rooms domain.RoomConnector
 	// People looks people up (the scheduling API's invitee picker).
 	People domain.PeopleConnector
+	// Content reads items' bodies, MIME and attachments on demand.
+	Content domain.ContentConnector
 }
 
 // Protocols routes each port to the tenant's protocol. It implements
