@@ -326,7 +326,7 @@ func (e *env) note(pattern string, status int, h http.Header, body []byte) {
 	_ = h.Write(&b)
 	b.Write(body)
 	secretscan.Capture(secretscan.Answers, "answer of "+pattern, b.Bytes())
-	if slices.ContainsFunc(slices.Concat(routes, itemRoutes, availabilityRoutes(nil), roomRoutes(nil), peopleRoutes(nil), calendarRoutes(nil)), func(rt route) bool { return rt.method+" "+rt.path == pattern }) {
+	if slices.ContainsFunc(slices.Concat(routes, itemRoutes, availabilityRoutes(nil), roomRoutes(nil), peopleRoutes(nil), calendarRoutes(nil), contentRoutes(nil)), func(rt route) bool { return rt.method+" "+rt.path == pattern }) {
 		noteResponse(pattern, status)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/xml"
 	"fmt"
+	"html"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -175,6 +176,8 @@ func mimeOf(mb *mailbox, in *item) []byte {
 		return b.Bytes()
 	}
 	mw := multipart.NewWriter(&b)
+	// The same version of a message has the same MIME, as in Exchange.
+	_ = mw.SetBoundary(fmt.Sprintf("_000_sim%d_%d_%d_", mb.idx, in.origin, in.version))
 	hdr("Content-Type", `multipart/mixed; boundary="`+mw.Boundary()+`"`)
 	b.WriteString("\r\n")
 	part, _ := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {`text/plain; charset="utf-8"`}, "Content-Transfer-Encoding": {"quoted-printable"}})
@@ -604,4 +607,12 @@ func genAttachments(n int) []Attachment {
 	name := fmt.Sprintf("report-%d.pdf", n)
 	return []Attachment{{Name: name, ContentType: "application/pdf",
 		Content: []byte(fmt.Sprintf("%%PDF-1.4\n%% simulated attachment %d\n%%%%EOF\n", n))}}
+}
+
+// htmlBody writes the stored text body as Exchange converts text to HTML
+// (BodyType HTML): escaped, in an HTML document.
+func (w *xw) htmlBody(text string) {
+	w.raw(`<t:Body BodyType="HTML">`)
+	w.esc("<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\"></head><body><pre>" + html.EscapeString(text) + "</pre></body></html>")
+	w.raw(`</t:Body>`)
 }

@@ -53,7 +53,9 @@ func (w *xw) itemBody(mb *mailbox, in *item, sh shape) {
 	if sh.want("item:Sensitivity") {
 		w.el("t:Sensitivity", "Normal")
 	}
-	if sh.body {
+	if sh.body && sh.html {
+		w.htmlBody(in.Body) // attachments.go
+	} else if sh.body {
 		w.raw(`<t:Body BodyType="Text">`)
 		w.esc(in.Body)
 		w.raw(`</t:Body>`)

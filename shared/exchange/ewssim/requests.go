@@ -75,6 +75,7 @@ func (p pathXML) extended() ExtendedProperty {
 type shapeXML struct {
 	BaseShape          string `xml:"BaseShape"`
 	IncludeMimeContent bool   `xml:"IncludeMimeContent"`
+	BodyType           string `xml:"BodyType"`
 	Additional         struct {
 		Paths []pathXML `xml:",any"`
 	} `xml:"AdditionalProperties"`
@@ -91,13 +92,16 @@ type shape struct {
 	// mime: MimeContent, only when asked for (IncludeMimeContent or
 	// item:MimeContent); no base shape has it, AllProperties neither.
 	mime bool
+	// html: the body as HTML (BodyType HTML); Text and Best give the
+	// stored text.
+	html bool
 }
 
 // want reports whether the property at uri is rendered.
 func (s shape) want(uri string) bool { return s.fields == nil || s.fields[uri] }
 
 func (s shapeXML) shape(bodyByDefault bool) (shape, *ewsError) {
-	out := shape{mime: s.IncludeMimeContent}
+	out := shape{mime: s.IncludeMimeContent, html: s.BodyType == "HTML"}
 	switch s.BaseShape {
 	case "IdOnly":
 		out.idOnly = true
