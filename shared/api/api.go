@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path"
 	"regexp"
 	"runtime/debug"
@@ -270,7 +271,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("request", attrs...)
 	}()
 
-	if p := r.URL.Path; len(r.URL.RequestURI()) > 4096 || !strings.HasPrefix(p, "/") || path.Clean(p) != p {
+	if len(r.URL.RequestURI()) > 4096 || !cleanPath(r.URL) {
 		status, body := toBody(domain.Invalid("path", "the request path must be a clean absolute path of at most 4096 characters"))
 		writeJSON(sw, status, body)
 		return
@@ -301,6 +302,30 @@ func (s *server) wrap(rt route) http.Handler {
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+// cleanPath reports whether u's path is clean: absolute, no empty, "."
+// or ".." segment, encoded or not. It looks at the escaped path, so an
+// encoded slash inside a segment (EWS item ids hold "/", even "//") is
+// part of that segment, as the mux reads it.
+func cleanPath(u *url.URL) bool {
+	p := u.EscapedPath()
+	if !strings.HasPrefix(p, "/") || path.Clean(p) != p {
+		return false
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		d, err := url.PathUnescape(seg)
+		if err != nil {
+			return false
+		}
+		// An encoded traversal ("..%2F..%2Fx") is refused as one, too.
+		for _, part := range strings.Split(d, "/") {
+			if part == "." || part == ".." {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // authorize applies CallerTenants; tenant "" means creating a tenant.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -270,4 +271,55 @@ func TestContentRoutesBothProtocols(t *testing.T) {
 			}
 		})
 	}
+}
+
+var _ domain.ContentConnector = (*fakeChecker)(nil)
+
+// ConnectContent records the call as a check does (hostile inputs must
+// never get here) and fails.
+func (f *fakeChecker) ConnectContent(_ context.Context, t domain.Tenant, _ domain.Credential) (domain.ContentReader, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, checkCall{Tenant: t.ID, Mailbox: "content"})
+	return nil, &domain.AccessError{Kind: domain.AccessPermanent, Code: "FakeContent", Err: errors.New("the fake checker reads no content")}
+}
+
+// TestContentThroughAPIGateway: through the API Gateway adapter a binary
+// answer comes base64-encoded with its headers; the content routes learn
+// API Gateway's limit (a 413 names it), and any answer over it becomes a
+// clear 413 instead of API Gateway's own 502.
+func TestContentThroughAPIGateway(t *testing.T) {
+	ce := newContentEnv(t, domain.ProtocolEWS)
+	fed := ce.stored(t, ce.msg)
+	aid := fed["attachments"].([]any)[0].(map[string]any)["id"].(string)
+	resp := ce.doEvent(t, req{method: "GET", path: ce.itemPath(ce.msg) + "/attachments/" + url.PathEscape(aid)})
+	if resp.StatusCode != 200 || !resp.IsBase64Encoded || resp.Body != "JVBERi0xLjQgcXVvdGU=" || resp.MultiValueHeaders["Content-Type"][0] != "application/pdf" {
+		t.Errorf("attachment through API Gateway: %d base64 %v %q %v", resp.StatusCode, resp.IsBase64Encoded, resp.Body, resp.MultiValueHeaders)
+	}
+
+	r := httptestRequest(t)
+	if got := contentRequest(r.WithContext(withResponseLimit(r.Context(), LambdaContentLimit))); got.Limit != LambdaContentLimit || !strings.Contains(got.LimitReason, "6 MB") {
+		t.Errorf("content request behind API Gateway: limit %d (%q)", got.Limit, got.LimitReason)
+	}
+	if LambdaContentLimit/3*4+64<<10 > 6<<20 {
+		t.Errorf("LambdaContentLimit %d does not fit API Gateway's 6 MB once base64-encoded", LambdaContentLimit)
+	}
+
+	big := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		_, _ = w.Write(make([]byte, LambdaContentLimit+1))
+	})
+	out, err := LambdaHandler(big)(context.Background(), apigwEvent(t, req{method: "GET", path: "/x"}))
+	if err != nil || out.StatusCode != 413 || !strings.Contains(out.Body, "6 MB") || out.IsBase64Encoded {
+		t.Errorf("oversized answer through API Gateway: %d %v %.200s", out.StatusCode, err, out.Body)
+	}
+}
+
+func httptestRequest(t *testing.T) *http.Request {
+	t.Helper()
+	r, err := http.NewRequest("GET", "http://api.test/tenants/contoso/mailboxes/ann@contoso.com/items/AAMk", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -277,6 +277,9 @@ func newEnvOn(t testing.TB, st domain.Store, secrets domain.SecretStore, opts ..
 		Clock:     fixedClock{testNow},
 		Logger:    slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		URLPolicy: urlguard.Policy{Resolver: dns},
+		// The content routes are served: a hostile input must be refused
+		// before the fake checker would be asked (content_test.go).
+		Content: e.checker,
 	}
 	for _, o := range opts {
 		o(&d)
