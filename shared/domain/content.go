@@ -35,13 +35,18 @@ const (
 )
 
 // Bounds of an item's attachment list: a message with hundreds of
-// attachments keeps the feed item small.
+// attachments keeps the feed item small (with every other field at its
+// bound, the item stays under 350 KB of JSON, below DynamoDB's 400 KB).
 const (
 	MaxItemAttachments = 50
-	// MaxAttachmentID bounds an attachment id (Exchange's are a few
-	// hundred bytes of base64); a longer one is dropped, not cut, since a
-	// cut id names nothing.
-	MaxAttachmentID = 1024
+	// MaxAttachmentID bounds an attachment id (Exchange's are about 200
+	// characters of base64); a longer one, or one of other characters,
+	// is dropped, not cut, since a cut id names nothing.
+	MaxAttachmentID = 512
+	// MaxAttachmentName bounds a name (file systems allow 255 bytes),
+	// MaxAttachmentType a content type.
+	MaxAttachmentName = 255
+	MaxAttachmentType = 128
 )
 
 // boundAttachments cuts the list to MaxItemAttachments and its texts to
@@ -54,17 +59,16 @@ func (it *Item) boundAttachments() bool {
 	}
 	kept := it.Attachments[:0]
 	for _, a := range it.Attachments {
-		if a.ID == "" || len(a.ID) > MaxAttachmentID {
+		if !attachmentID(a.ID) {
 			cut = true
 			continue
 		}
-		for _, s := range []*string{&a.Name, &a.ContentType} {
-			limit := MaxItemText
-			if s == &a.ContentType {
-				limit = MaxItemValueText
-			}
-			if len(*s) > limit {
-				*s = strings.ToValidUTF8((*s)[:limit], "")
+		for _, f := range []struct {
+			s     *string
+			limit int
+		}{{&a.Name, MaxAttachmentName}, {&a.ContentType, MaxAttachmentType}} {
+			if len(*f.s) > f.limit {
+				*f.s = strings.ToValidUTF8((*f.s)[:f.limit], "")
 				cut = true
 			}
 		}
@@ -81,6 +85,21 @@ func (it *Item) boundAttachments() bool {
 	}
 	it.Attachments = kept
 	return cut
+}
+
+// attachmentID reports whether id can be an Exchange attachment id:
+// 1 to MaxAttachmentID characters of base64 or URL-safe base64.
+func attachmentID(id string) bool {
+	if id == "" || len(id) > MaxAttachmentID {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // Body is an item's body as read on demand.
