@@ -2,10 +2,8 @@ package graphmailbox
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
@@ -209,7 +207,11 @@ func attachmentOf(a graph.AttachmentInfo) domain.Attachment {
 
 // withAttachments fills the attachment lists of a delta page's messages
 // that have attachments: Graph's delta does not return them, so each such
-// message costs one GET .../attachments?$select= (20 to a $batch). A
+// message costs one GET .../attachments?$select= (metadata only). They
+// are single requests, at most the client's per-mailbox concurrency at
+// once, not a $batch: Outlook counts each sub-request of a batch against
+// the mailbox's 4 concurrent requests, and a batch of 20 beside the
+// sync's other reads of the mailbox was throttled (make bench (g)). A
 // message whose list Graph does not give (gone meanwhile) keeps none.
 func (a *Access) withAttachments(ctx context.Context, user string, items []domain.Item) error {
 	var idx []int
@@ -218,37 +220,38 @@ func (a *Access) withAttachments(ctx context.Context, user string, items []domai
 			idx = append(idx, i)
 		}
 	}
-	for chunk := range slices.Chunk(idx, graph.MaxBatchRequests) {
-		reqs := make([]graph.BatchRequest, len(chunk))
-		for j, i := range chunk {
-			reqs[j] = graph.BatchRequest{Method: "GET",
-				URL: graph.ItemPath("users", user, "messages", items[i].ID, "attachments") + "?" + encodeQuery("$select", graph.AttachmentSelect)}
-		}
-		resps, err := a.cl.Batch(ctx, user, reqs)
-		if err != nil {
-			return classify(err, useFolder, "")
-		}
-		for j, r := range resps {
-			if j >= len(chunk) {
-				break
-			}
-			if err := batchErr(r); err != nil {
+	if len(idx) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, max(1, a.cl.MailboxConcurrency()))
+	errs := make(chan error, len(idx))
+	for _, i := range idx {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			list, err := a.cl.ListAttachments(ctx, user, items[i].ID)
+			if err != nil {
 				switch graph.Classify(err) {
 				case graph.ClassNotFound, graph.ClassPermanent, graph.ClassInvalid:
-					continue
+					errs <- nil
+				default:
+					cancel()
+					errs <- classify(err, useFolder, "")
 				}
-				return classify(err, useFolder, "")
+				return
 			}
-			var page struct {
-				Value []graph.AttachmentInfo `json:"value"`
-			}
-			if json.Unmarshal(r.Body, &page) != nil {
-				continue
-			}
-			it := &items[chunk[j]]
-			it.Attachments = attachmentsOf(page.Value)
-			it.Bound()
+			items[i].Attachments = attachmentsOf(list)
+			items[i].Bound()
+			errs <- nil
+		}()
+	}
+	var first error
+	for range idx {
+		if err := <-errs; err != nil && first == nil {
+			first = err
 		}
 	}
-	return nil
+	return first
 }
