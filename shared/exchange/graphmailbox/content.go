@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/graph"
@@ -211,24 +213,41 @@ func attachmentOf(a graph.AttachmentInfo) domain.Attachment {
 // are single requests, at most the client's per-mailbox concurrency at
 // once, not a $batch: Outlook counts each sub-request of a batch against
 // the mailbox's 4 concurrent requests, and a batch of 20 beside the
-// sync's other reads of the mailbox was throttled (make bench (g)). A
-// message whose list Graph does not give (gone meanwhile) keeps none.
+// sync's other reads of the mailbox was throttled (make bench (g)).
+// Every list read is kept (by mailbox, item and change key) before a
+// failure is returned, so the job retried after throttling reads only
+// the lists it lacks: a page needing many lists converges under a storm
+// of 429s instead of failing whole each time. A message whose list Graph
+// does not give (gone meanwhile) keeps none.
 func (a *Access) withAttachments(ctx context.Context, user string, items []domain.Item) error {
 	var idx []int
 	for i, it := range items {
-		if it.Kind == domain.KindMessage && it.HasAttachments {
-			idx = append(idx, i)
+		if it.Kind != domain.KindMessage || !it.HasAttachments {
+			continue
 		}
+		if list, ok := a.attachments.get(user, it.ID, it.ChangeKey); ok {
+			items[i].Attachments = list
+			items[i].Bound()
+			continue
+		}
+		idx = append(idx, i)
 	}
 	if len(idx) == 0 {
 		return nil
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	sem := make(chan struct{}, max(1, a.cl.MailboxConcurrency()))
 	errs := make(chan error, len(idx))
+	var failed atomic.Bool
+	launched := 0
 	for _, i := range idx {
 		sem <- struct{}{}
+		if failed.Load() {
+			// Throttled or failed: launch no more; the retry reads the
+			// rest (and what finished meanwhile is kept).
+			<-sem
+			break
+		}
+		launched++
 		go func() {
 			defer func() { <-sem }()
 			list, err := a.cl.ListAttachments(ctx, user, items[i].ID)
@@ -237,21 +256,90 @@ func (a *Access) withAttachments(ctx context.Context, user string, items []domai
 				case graph.ClassNotFound, graph.ClassPermanent, graph.ClassInvalid:
 					errs <- nil
 				default:
-					cancel()
+					failed.Store(true)
 					errs <- classify(err, useFolder, "")
 				}
 				return
 			}
 			items[i].Attachments = attachmentsOf(list)
 			items[i].Bound()
+			a.attachments.put(user, items[i].ID, items[i].ChangeKey, items[i].Attachments)
 			errs <- nil
 		}()
 	}
 	var first error
-	for range idx {
+	for range launched {
 		if err := <-errs; err != nil && first == nil {
 			first = err
 		}
 	}
 	return first
+}
+
+// attachmentCache keeps attachment lists by mailbox, item id and change
+// key (a changed item has a new key, so a list is never stale), at most
+// maxCachedLists; when full it starts again empty. It also keeps the
+// message delta pages whose lists were cut short, by mailbox, folder and
+// link, until their retry has all the lists (at most maxKeptPages).
+type attachmentCache struct {
+	mu    sync.Mutex
+	lists map[string][]domain.Attachment
+	pages map[string]*graph.DeltaPage[graph.Message]
+}
+
+const maxKeptPages = 1000
+
+func (c *attachmentCache) page(user, route, link string) (*graph.DeltaPage[graph.Message], bool) {
+	if c == nil {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.pages[user+"\x00"+route+"\x00"+link]
+	return p, ok
+}
+
+func (c *attachmentCache) keepPage(user, route, link string, p *graph.DeltaPage[graph.Message]) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.pages == nil || len(c.pages) >= maxKeptPages {
+		c.pages = map[string]*graph.DeltaPage[graph.Message]{}
+	}
+	c.pages[user+"\x00"+route+"\x00"+link] = p
+}
+
+func (c *attachmentCache) dropPage(user, route, link string) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.pages, user+"\x00"+route+"\x00"+link)
+}
+
+const maxCachedLists = 20000
+
+func (c *attachmentCache) get(user, id, changeKey string) ([]domain.Attachment, bool) {
+	if c == nil {
+		return nil, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l, ok := c.lists[user+"\x00"+id+"\x00"+changeKey]
+	return l, ok
+}
+
+func (c *attachmentCache) put(user, id, changeKey string, list []domain.Attachment) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lists == nil || len(c.lists) >= maxCachedLists {
+		c.lists = map[string][]domain.Attachment{}
+	}
+	c.lists[user+"\x00"+id+"\x00"+changeKey] = list
 }
