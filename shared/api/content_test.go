@@ -41,6 +41,11 @@ type contentEnv struct {
 
 func newContentEnv(t *testing.T, proto domain.Protocol) *contentEnv {
 	t.Helper()
+	return newContentEnvOn(t, proto, newEnv)
+}
+
+func newContentEnvOn(t *testing.T, proto domain.Protocol, mk func(testing.TB, ...envOption) *env) *contentEnv {
+	t.Helper()
 	sim := ewssim.New(ewssim.Options{Seed: 11, MaxConcurrency: -1})
 	must := func(err error) {
 		t.Helper()
@@ -78,7 +83,7 @@ func newContentEnv(t *testing.T, proto domain.Protocol) *contentEnv {
 		EWS:   app.ProtocolAdapters{Connector: ewsmailbox.NewConnector(opts), Content: ewsmailbox.NewContentConnector(opts, contentLimit)},
 		Graph: app.ProtocolAdapters{Connector: graph, Content: graph},
 	}
-	e := newEnv(t, func(d *Deps) {
+	e := mk(t, func(d *Deps) {
 		d.Content = protocols
 		d.ContentMaxBytes = contentLimit
 		d.URLPolicy = policy
@@ -165,9 +170,13 @@ func TestContentRoutesBothProtocols(t *testing.T) {
 		`logo.png | image/png | 4 | true | file`,
 		`Fwd: terms | message/rfc822 | 27 | false | item`,
 	}
-	for _, proto := range []domain.Protocol{domain.ProtocolEWS, domain.ProtocolGraph} {
-		t.Run(string(proto), func(t *testing.T) {
-			ce := newContentEnv(t, proto)
+	for _, tc := range []struct {
+		name  string
+		proto domain.Protocol
+		mk    func(testing.TB, ...envOption) *env
+	}{{"ews", domain.ProtocolEWS, newEnv}, {"graph", domain.ProtocolGraph, newEnv}, {"ews-dynamodb", domain.ProtocolEWS, awsEnv}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ce := newContentEnvOn(t, tc.proto, tc.mk)
 
 			// The feed carries the attachment list (metadata only).
 			fed := ce.stored(t, ce.msg)
