@@ -6,7 +6,9 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -331,4 +333,60 @@ func httptestRequest(t *testing.T) *http.Request {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// brokenContent opens its sink, writes part of the content, then fails,
+// as a Graph stream that breaks off or runs past the limit does.
+type brokenContent struct{}
+
+func (brokenContent) ConnectContent(context.Context, domain.Tenant, domain.Credential) (domain.ContentReader, error) {
+	return brokenContent{}, nil
+}
+
+func (brokenContent) ReadItem(context.Context, domain.MailboxRef, string, domain.ContentWant) (domain.ItemContent, error) {
+	return domain.ItemContent{}, errors.New("not used")
+}
+
+func (brokenContent) StreamMIME(_ context.Context, _ domain.MailboxRef, _ string, max int64, sink domain.ContentSink) error {
+	w, err := sink(domain.Attachment{ContentType: "message/rfc822"}, -1)
+	if err != nil {
+		return err
+	}
+	_, _ = w.Write([]byte("Subject: half"))
+	return &domain.ContentTooLargeError{Size: -1, Limit: max}
+}
+
+func (b brokenContent) StreamAttachment(ctx context.Context, m domain.MailboxRef, id, _ string, max int64, sink domain.ContentSink) error {
+	return b.StreamMIME(ctx, m, id, max, sink)
+}
+
+// TestContentBrokenMidStream: once the headers went out, a failure can no
+// longer be a JSON error: over HTTP the connection is cut (the client sees
+// a short body, never a complete answer), behind API Gateway (which
+// buffers) the answer is a 502 JSON and none of the partial content.
+func TestContentBrokenMidStream(t *testing.T) {
+	e := newEnv(t, func(d *Deps) { d.Content = brokenContent{} })
+	e.onboard("contoso", basicCred("svc", "Broken-pw-1"), "alice@contoso.com")
+	item := domain.Item{ID: "AAMkA1", ChangeKey: "CK1", Kind: domain.KindMessage, Subject: "big"}
+	if _, err := e.store.ApplyChanges(context.Background(), "contoso", "alice@contoso.com",
+		[]domain.ItemChange{{Kind: domain.ChangeCreate, ItemID: item.ID, ChangeKey: item.ChangeKey, Item: &item}}); err != nil {
+		t.Fatal(err)
+	}
+	path := "/tenants/contoso/mailboxes/alice@contoso.com/items/AAMkA1?include=mime"
+
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL + path)
+	if err == nil {
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if err == nil {
+		t.Errorf("the broken stream read as a complete answer (%d)", resp.StatusCode)
+	}
+
+	out := e.doEvent(t, req{method: "GET", path: path})
+	if out.StatusCode != 502 || strings.Contains(out.Body, "half") || !strings.Contains(out.Body, `"upstream"`) {
+		t.Errorf("through API Gateway: %d %s", out.StatusCode, out.Body)
+	}
 }
