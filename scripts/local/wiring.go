@@ -47,7 +47,8 @@ func newExchangeAccess(policy *urlguard.Policy, httpClient *http.Client, graphRo
 			Rooms:        ewsmailbox.NewRoomConnector(opts),
 			People:       ewsmailbox.NewPeopleConnector(opts),
 			RoomCalendar: ewsmailbox.NewRoomCalendarConnector(opts),
+			Content:      ewsmailbox.NewContentConnector(opts, app.DefaultContentMaxBytes),
 		},
-		Graph: app.ProtocolAdapters{Connector: graph, Checker: graph, Calendar: graph, Availability: graph, Rooms: graph, People: graph, RoomCalendar: graph},
+		Graph: app.ProtocolAdapters{Connector: graph, Checker: graph, Calendar: graph, Availability: graph, Rooms: graph, People: graph, RoomCalendar: graph, Content: graph},
 	}
 }

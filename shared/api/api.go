@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path"
 	"regexp"
 	"runtime/debug"
@@ -87,6 +88,12 @@ type Deps struct {
 	// {itemId}/end and /checkin); Rooms lists the rooms of a policy
 	// covering all rooms.
 	RoomCalendar domain.RoomCalendarConnector
+	// Content, when set, enables the on-demand content routes (GET
+	// .../items/{itemId} and .../attachments/{attachmentId}).
+	Content domain.ContentConnector
+	// ContentMaxBytes bounds what one content read serves; 0:
+	// app.DefaultContentMaxBytes (MAILBRIDGE_CONTENT_MAX_BYTES).
+	ContentMaxBytes int64
 	// AvailabilityTimeout bounds the Exchange calls of one availability
 	// request; default 20 s (API Gateway gives up after 29 s).
 	AvailabilityTimeout time.Duration
@@ -196,6 +203,9 @@ func New(d Deps) http.Handler {
 		all = slices.Concat(all, roomMeetingRoutes(&app.RoomMeetings{Store: d.Store, Marks: marks, Secrets: d.Secrets,
 			Calendars: d.RoomCalendar, Rooms: d.Rooms, Clock: clock, Log: logger}))
 	}
+	if d.Content != nil {
+		all = slices.Concat(all, contentRoutes(&app.Content{Store: d.Store, Secrets: d.Secrets, Connector: d.Content, Clock: clock, Log: logger, MaxBytes: d.ContentMaxBytes}))
+	}
 	allowed := map[string][]string{}
 	for _, rt := range all {
 		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
@@ -250,6 +260,12 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	defer func() {
 		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				// A stream that failed after its headers: cut the
+				// connection (content.go).
+				s.log.Warn("request aborted mid-stream", "requestId", reqID, "route", r.Pattern)
+				panic(p)
+			}
 			s.log.Error("panic", "requestId", reqID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			if sw.status == 0 {
 				status, body := toBody(nil)
@@ -265,7 +281,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("request", attrs...)
 	}()
 
-	if p := r.URL.Path; len(r.URL.RequestURI()) > 4096 || !strings.HasPrefix(p, "/") || path.Clean(p) != p {
+	if len(r.URL.RequestURI()) > 4096 || !cleanPath(r.URL) {
 		status, body := toBody(domain.Invalid("path", "the request path must be a clean absolute path of at most 4096 characters"))
 		writeJSON(sw, status, body)
 		return
@@ -296,6 +312,30 @@ func (s *server) wrap(rt route) http.Handler {
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+// cleanPath reports whether u's path is clean: absolute, no empty, "."
+// or ".." segment, encoded or not. It looks at the escaped path, so an
+// encoded slash inside a segment (EWS item ids hold "/", even "//") is
+// part of that segment, as the mux reads it.
+func cleanPath(u *url.URL) bool {
+	p := u.EscapedPath()
+	if !strings.HasPrefix(p, "/") || path.Clean(p) != p {
+		return false
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		d, err := url.PathUnescape(seg)
+		if err != nil {
+			return false
+		}
+		// An encoded traversal ("..%2F..%2Fx") is refused as one, too.
+		for _, part := range strings.Split(d, "/") {
+			if part == "." || part == ".." {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // authorize applies CallerTenants; tenant "" means creating a tenant.

@@ -279,6 +279,9 @@ func newEnvOn(t testing.TB, st domain.Store, secrets domain.SecretStore, opts ..
 		URLPolicy: urlguard.Policy{Resolver: dns},
 		// The room meeting routes, answering everything before Exchange.
 		RoomCalendar: unreachableRooms{},
+		// The content routes are served: a hostile input must be refused
+		// before the fake checker would be asked (content_test.go).
+		Content: e.checker,
 	}
 	for _, o := range opts {
 		o(&d)
@@ -328,7 +331,7 @@ func (e *env) note(pattern string, status int, h http.Header, body []byte) {
 	_ = h.Write(&b)
 	b.Write(body)
 	secretscan.Capture(secretscan.Answers, "answer of "+pattern, b.Bytes())
-	if slices.ContainsFunc(slices.Concat(routes, itemRoutes, availabilityRoutes(nil), roomRoutes(nil), peopleRoutes(nil), calendarRoutes(nil), roomMeetingRoutes(nil)), func(rt route) bool { return rt.method+" "+rt.path == pattern }) {
+	if slices.ContainsFunc(slices.Concat(routes, itemRoutes, availabilityRoutes(nil), roomRoutes(nil), peopleRoutes(nil), calendarRoutes(nil), roomMeetingRoutes(nil), contentRoutes(nil)), func(rt route) bool { return rt.method+" "+rt.path == pattern }) {
 		noteResponse(pattern, status)
 	}
 }

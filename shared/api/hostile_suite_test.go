@@ -42,6 +42,7 @@ func hostileGroups() []struct {
 		{"graph", hostileGraphCases()},
 		{"more", hostileMoreCases()},
 		{"rooms", hostileRoomCases()},
+		{"content", hostileContentCases()},
 	}
 }
 

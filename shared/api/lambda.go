@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"mime"
 	"net/http"
 	"net/url"
@@ -23,8 +24,12 @@ func LambdaHandler(h http.Handler) func(context.Context, events.APIGatewayProxyR
 		if err != nil {
 			status, body := toBody(err)
 			writeJSON(w, status, body)
-		} else {
-			h.ServeHTTP(w, r)
+		} else if aborted := serveCatchingAbort(h, w, r); aborted {
+			// A stream that failed after its headers (content.go): the
+			// buffered answer is incomplete, so none of it goes out.
+			w = &lambdaResponse{header: http.Header{}}
+			status, body := toBody(&domain.Error{Code: domain.CodeUpstream, Message: "the content stream from Exchange broke off or ran past the limit; nothing was sent"})
+			writeJSON(w, status, body)
 		}
 		return w.event(), nil
 	}
@@ -58,6 +63,7 @@ func requestFromEvent(ctx context.Context, e events.APIGatewayProxyRequest) (*ht
 	if e.RequestContext.Identity.UserArn != "" {
 		ctx = withCaller(ctx, e.RequestContext.Identity.UserArn)
 	}
+	ctx = withResponseLimit(ctx, LambdaContentLimit)
 	r, err := http.NewRequestWithContext(ctx, e.HTTPMethod, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return nil, invalidEvent("the request line is malformed")
@@ -108,6 +114,17 @@ func (w *lambdaResponse) event() events.APIGatewayProxyResponse {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
+	if w.body.Len() > LambdaContentLimit && w.status < 300 {
+		// API Gateway would answer its own 502 for an oversized payload:
+		// say what happened instead.
+		w.header = http.Header{"Content-Type": {"application/json"}}
+		w.body.Reset()
+		status, body := toBody(&domain.Error{Code: domain.CodeTooLarge,
+			Message: "the answer is larger than API Gateway's 6 MB response limit allows"})
+		w.status = status
+		b, _ := json.Marshal(body)
+		w.body.Write(b)
+	}
 	resp := events.APIGatewayProxyResponse{StatusCode: w.status, MultiValueHeaders: w.header}
 	mt, _, _ := mime.ParseMediaType(w.header.Get("Content-Type"))
 	if w.body.Len() == 0 || mt == "application/json" || strings.HasPrefix(mt, "text/") {
@@ -117,4 +134,20 @@ func (w *lambdaResponse) event() events.APIGatewayProxyResponse {
 		resp.IsBase64Encoded = true
 	}
 	return resp
+}
+
+// serveCatchingAbort serves r and reports whether the handler aborted
+// (http.ErrAbortHandler), which net/http turns into a cut connection and
+// a Lambda would turn into a failed invocation.
+func serveCatchingAbort(h http.Handler, w http.ResponseWriter, r *http.Request) (aborted bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p != http.ErrAbortHandler {
+				panic(p)
+			}
+			aborted = true
+		}
+	}()
+	h.ServeHTTP(w, r)
+	return false
 }

@@ -79,7 +79,7 @@ func parseOpenAPI() (map[string][]int, openAPIDoc, error) {
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	doc, _ := documentedStatuses(t)
 	served := map[string][]int{}
-	for _, rt := range slices.Concat(routes, itemRoutes, calendarRoutes(nil), availabilityRoutes(nil), roomRoutes(nil), peopleRoutes(nil), roomMeetingRoutes(nil)) {
+	for _, rt := range slices.Concat(routes, itemRoutes, calendarRoutes(nil), availabilityRoutes(nil), roomRoutes(nil), peopleRoutes(nil), roomMeetingRoutes(nil), contentRoutes(nil)) {
 		// wrap's rate limit can answer 429 on every route.
 		served[rt.method+" "+rt.path] = with(rt.statuses, http.StatusTooManyRequests)
 	}
@@ -137,6 +137,9 @@ func TestOpenAPIMatchesBodies(t *testing.T) {
 		{"RoomList", reflect.TypeFor[domain.RoomList]()},
 		{"Room", reflect.TypeFor[domain.Room]()},
 		{"Person", reflect.TypeFor[domain.Person]()},
+		{"Attachment", reflect.TypeFor[domain.Attachment]()},
+		{"Body", reflect.TypeFor[domain.Body]()},
+		{"ItemContent", reflect.TypeFor[domain.ItemContent]()},
 	}
 	for _, tc := range tests {
 		t.Run(tc.schema, func(t *testing.T) {

@@ -27,6 +27,8 @@ type ProtocolAdapters struct {
 	People domain.PeopleConnector
 	// RoomCalendar acts on room meetings under the room policy.
 	RoomCalendar domain.RoomCalendarConnector
+	// Content reads items' bodies, MIME and attachments on demand.
+	Content domain.ContentConnector
 }
 
 // Protocols routes each port to the tenant's protocol. It implements

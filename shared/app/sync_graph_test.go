@@ -23,7 +23,7 @@ import (
 // graphReadOps are the Graph operations the sync path may call (least
 // privilege: it never writes). Its $batch requests carry reads only:
 // their sub-requests are counted under their own operations.
-var graphReadOps = []string{"mailFolders.delta", "mailFolders.get", "messages.delta", "messages.get", "contactFolders.delta",
+var graphReadOps = []string{"attachments.list", "mailFolders.delta", "mailFolders.get", "messages.delta", "messages.get", "contactFolders.delta",
 	"contacts.delta", "contacts.get", "events.delta", "events.get", "batch"}
 
 func assertGraphReadOnly(t *testing.T, st graphsim.Stats) {
@@ -437,9 +437,13 @@ func TestGraphThrottleStorm(t *testing.T) {
 	// never reach the sync, and more jobs than 429s would be requeues
 	// without a cause. A job reads several folders at once, so it may see
 	// more than one 429; one error may stand for several 429s (the
-	// sub-requests of a $batch, the hierarchy's two requests), hence the
-	// slack of a tenth.
-	if storm.requeues > storm.seen || int64(storm.seen) > storm.faults || int(storm.faults)-storm.seen > storm.seen/10 {
+	// sub-requests of a $batch, the hierarchy's two requests, and a
+	// page's attachment lists, read up to 4 at once: the 429 of one
+	// stops new ones, but the 3 beside it may be answered 429 too),
+	// hence the slack of a half (a tenth before the attachment lists;
+	// measured 72 over 189). A retry inside a job would also show in the
+	// request bound above.
+	if storm.requeues > storm.seen || int64(storm.seen) > storm.faults || int(storm.faults)-storm.seen > storm.seen/2 {
 		t.Errorf("%d answers were 429, the syncs saw %d and %d jobs came back", storm.faults, storm.seen, storm.requeues)
 	}
 	if storm.requeues == 0 {

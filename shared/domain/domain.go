@@ -395,6 +395,10 @@ type Item struct {
 	// mail carries no Bcc.
 	Bcc []Address `json:"bcc,omitempty"`
 
+	// Attachments lists a message's attachments, metadata only (the
+	// content is read on demand), at most MaxItemAttachments.
+	Attachments []Attachment `json:"attachments,omitempty"`
+
 	// calendar items
 	Start time.Time `json:"start,omitzero"`
 	End   time.Time `json:"end,omitzero"`
@@ -574,6 +578,9 @@ func (it *Item) Bound() {
 		if budget < 0 && len(*list) == 0 {
 			*list = nil
 		}
+	}
+	if it.boundAttachments() {
+		cut = true
 	}
 	it.Truncated = cut
 	it.nameTimeZone()

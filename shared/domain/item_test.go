@@ -28,9 +28,13 @@ func TestBoundWorstCase(t *testing.T) {
 		return out
 	}
 	from := Address{Name: huge, Email: huge}
+	attachments := make([]Attachment, 2*MaxItemAttachments)
+	for i := range attachments {
+		attachments[i] = Attachment{ID: strings.Repeat("A", MaxAttachmentID), Name: huge, ContentType: huge, Size: 1 << 40, IsInline: true, Kind: AttachmentItem}
+	}
 	for _, it := range []Item{
 		{Kind: KindMessage, Subject: huge, Preview: huge, From: &from, To: addrs(), Cc: addrs(), Bcc: addrs(), ReplyTo: addrs(),
-			InternetMessageID: huge, ConversationID: huge, Categories: list()},
+			InternetMessageID: huge, ConversationID: huge, Categories: list(), HasAttachments: true, Attachments: attachments},
 		{Kind: KindCalendar, Subject: huge, Location: huge, Organizer: &from, Attendees: addrs()},
 		{Kind: KindContact, DisplayName: huge, GivenName: huge, Surname: huge, CompanyName: huge, JobTitle: huge, Department: huge,
 			OfficeLocation: huge, Notes: huge + huge, Emails: list(), Phones: list(), Categories: list(),

@@ -29,6 +29,9 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 	callers := config.Parse(r, "MAILBRIDGE_CALLER_TENANTS", nil, api.ParseCallerTenants)
 	calendarQueueURL := r.URL("MAILBRIDGE_CALENDAR_QUEUE_URL", "", "https")
 	rateLimit := config.Parse(r, "MAILBRIDGE_API_RATE_LIMIT", api.DefaultRateLimit, api.ParseRateLimit)
+	// Behind API Gateway at most api.LambdaContentLimit is answered
+	// whatever this says (its 6 MB response limit).
+	contentMax := r.Int("MAILBRIDGE_CONTENT_MAX_BYTES", app.DefaultContentMaxBytes, 1024, 1<<30)
 	env, err := lambdaenv.Load(ctx, r, opts...)
 	if err != nil {
 		return nil, err
@@ -61,8 +64,9 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 			Rooms:        ewsmailbox.NewRoomConnector(env.EWSOptions()),
 			People:       ewsmailbox.NewPeopleConnector(env.EWSOptions()),
 			RoomCalendar: ewsmailbox.NewRoomCalendarConnector(env.EWSOptions()),
+			Content:      ewsmailbox.NewContentConnector(env.EWSOptions(), int64(min(contentMax, api.LambdaContentLimit))),
 		},
-		Graph: app.ProtocolAdapters{Checker: graph, Availability: graph, Rooms: graph, People: graph, RoomCalendar: graph},
+		Graph: app.ProtocolAdapters{Checker: graph, Availability: graph, Rooms: graph, People: graph, RoomCalendar: graph, Content: graph},
 	}
 	h := api.New(api.Deps{
 		Store:         store,
@@ -78,6 +82,10 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 		Rooms:         checker,
 		People:        checker,
 		RoomCalendar:  checker,
+		Content:       checker,
+		// ContentMaxBytes: MAILBRIDGE_CONTENT_MAX_BYTES, and never more
+		// than API Gateway can answer (LambdaHandler lowers it).
+		ContentMaxBytes: int64(contentMax),
 		// API Gateway answers 504 after 29 s; leave time to record results.
 		VerifyTimeout:       20 * time.Second,
 		AvailabilityTimeout: 20 * time.Second,

@@ -115,6 +115,7 @@ type xPaths struct {
 
 type xItemShape struct {
 	BaseShape            string  `xml:"t:BaseShape"`
+	IncludeMimeContent   bool    `xml:"t:IncludeMimeContent,omitempty"`
 	BodyType             string  `xml:"t:BodyType,omitempty"`
 	MaximumBodySize      int     `xml:"t:MaximumBodySize,omitempty"`
 	AdditionalProperties *xPaths `xml:"t:AdditionalProperties,omitempty"`

@@ -132,6 +132,21 @@ func requestCases() []requestCase {
 			_, err := c.GetItem(ctx, t, []string{"AAMkA1"}, ShapeContact)
 			return err
 		}},
+		{name: "GetItem-mime", call: func(ctx context.Context, c *Client, t Target) error {
+			_, err := c.GetItem(ctx, t, []string{hostileID}, Shape{Base: "IdOnly", IncludeMIME: true})
+			return err
+		}},
+		{name: "GetItem-body-attachments", modes: []Mode{ModeSelf}, call: func(ctx context.Context, c *Client, t Target) error {
+			s := ShapeMessage
+			s.Fields = append(append([]string(nil), s.Fields...), "item:Body")
+			s.BodyType = "HTML"
+			_, err := c.GetItem(ctx, t, []string{"AAMkA1"}, s)
+			return err
+		}},
+		{name: "GetAttachment", call: func(ctx context.Context, c *Client, t Target) error {
+			_, err := c.GetAttachment(ctx, t, hostileID)
+			return err
+		}},
 		{name: "GetItem-idonly", modes: []Mode{ModeSelf}, call: func(ctx context.Context, c *Client, t Target) error {
 			_, err := c.GetItem(ctx, t, []string{"AAMkA1"}, ShapeIDOnly)
 			return err

@@ -187,6 +187,11 @@ type Item struct {
 	Birthday          time.Time
 
 	ExtendedProperties []ExtendedProperty
+
+	// Attachments is item:Attachments; MimeContent the base64 text of
+	// MimeContent, MimeCharset its CharacterSet (see MIME).
+	Attachments              []Attachment
+	MimeContent, MimeCharset string
 }
 
 // PhysicalAddress is one entry of a contact's PhysicalAddresses.
@@ -209,6 +214,9 @@ type Shape struct {
 	Extended    []ExtendedField
 	BodyType    string // Best, HTML or Text; empty = server default
 	MaxBodySize int    // MaximumBodySize, passed to Exchange as is; 0 = no limit
+	// IncludeMIME asks for MimeContent (IncludeMimeContent): no base
+	// shape includes it, AllProperties neither.
+	IncludeMIME bool
 }
 
 // Ready-made shapes. Each asks only for properties that apply to its kind,
@@ -222,6 +230,7 @@ var (
 		"message:From", "message:ToRecipients", "message:CcRecipients", "message:IsRead",
 		"item:Categories", "item:Importance", "item:IsDraft", "item:HasAttachments",
 		"item:ConversationId", "message:BccRecipients", "message:ReplyTo", "message:InternetMessageId",
+		"item:Attachments",
 	}}
 
 	// ShapeMessageFlag adds the follow-up flag (item:Flag), which only
@@ -250,7 +259,7 @@ func (s Shape) xml() xItemShape {
 	if base == "" {
 		base = "IdOnly"
 	}
-	x := xItemShape{BaseShape: base, BodyType: s.BodyType, AdditionalProperties: paths(s.Fields, s.Extended)}
+	x := xItemShape{BaseShape: base, IncludeMimeContent: s.IncludeMIME, BodyType: s.BodyType, AdditionalProperties: paths(s.Fields, s.Extended)}
 	if s.MaxBodySize > 0 {
 		x.MaximumBodySize = s.MaxBodySize
 	}
@@ -396,6 +405,10 @@ func decodeItem(e elem) Item {
 			it.IsDraft = parseBool(c.text())
 		case "HasAttachments":
 			it.HasAttachments = parseBool(c.text())
+		case "Attachments":
+			it.Attachments = decodeAttachments(c)
+		case "MimeContent":
+			it.MimeContent, it.MimeCharset = c.text(), c.attr("CharacterSet")
 		case "Flag":
 			it.FlagStatus = c.child("FlagStatus").text()
 		case "Start":

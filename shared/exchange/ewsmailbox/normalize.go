@@ -84,6 +84,7 @@ func Normalize(it ews.Item) domain.Item {
 		out.Importance = domain.NormalImportance(it.Importance)
 		out.IsDraft = it.IsDraft
 		out.HasAttachments = it.HasAttachments
+		out.Attachments = attachments(it.Attachments)
 		out.FlagStatus = domain.NormalFlagStatus(it.FlagStatus)
 		out.Categories = categories(it.Categories)
 	}

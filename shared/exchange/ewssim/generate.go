@@ -166,6 +166,9 @@ func genMessageProps(it *Item, n int) {
 		it.ReplyTo = []Address{{Name: "Service Desk", Email: "desk@fabrikam.com"}}
 	}
 	it.HasAttachments = strings.HasPrefix(it.Body, "Attached")
+	if it.HasAttachments {
+		it.Attachments = genAttachments(n)
+	}
 }
 
 var (

@@ -84,8 +84,8 @@ type Item struct {
 	Categories        []string
 	IsDraft           bool
 	FlagStatus        string // NotFlagged (the default), Flagged or Complete
-	// HasAttachments is stored as given: the simulator keeps no
-	// attachment content.
+	// HasAttachments is stored as given; AddAttachment and
+	// CreateAttachment set it for a non-inline attachment, as Exchange.
 	HasAttachments bool
 
 	// calendar items
@@ -113,6 +113,12 @@ type Item struct {
 	// A contact's notes are its Body.
 
 	Extended []ExtendedProperty
+
+	// Attachments are a message's attachments, content kept (see
+	// attachments.go). MIME is the message's MIME as a client gave it
+	// (CreateItem with MimeContent); empty: made from the fields.
+	Attachments []Attachment
+	MIME        []byte
 }
 
 // clone returns a copy of it that shares none of its slices.
@@ -126,6 +132,7 @@ func (it Item) clone() Item {
 	it.Phones = slices.Clone(it.Phones)
 	it.Addresses = slices.Clone(it.Addresses)
 	it.Extended = slices.Clone(it.Extended)
+	it.Attachments = slices.Clone(it.Attachments)
 	return it
 }
 

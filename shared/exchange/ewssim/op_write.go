@@ -155,6 +155,7 @@ type createItemReq struct {
 			// response objects (DeclineItem, CancelCalendarItem)
 			ReferenceItemID *itemRefXML `xml:"ReferenceItemId"`
 			NewBodyContent  *string     `xml:"NewBodyContent"`
+			Inner []byte `xml:",innerxml"` // a Message's (attachments.go)
 		} `xml:",any"`
 	} `xml:"Items"`
 }
@@ -208,6 +209,10 @@ func (r *createItemReq) run(c *call) {
 	for _, x := range r.Items.Items {
 		if e != nil {
 			w.itemsError(op, e)
+			continue
+		}
+		if x.XMLName.Local == "Message" {
+			r.createMessage(c, x.Inner)
 			continue
 		}
 		if x.XMLName.Local != "CalendarItem" {

@@ -25,6 +25,9 @@ func (w *xw) item(mb *mailbox, idx uint32, sh shape) {
 	w.raw("<")
 	w.raw(name)
 	w.raw(">")
+	if sh.mime {
+		w.mimeContent(mb, in)
+	}
 	w.ref("t:ItemId", tagItem, mb.idx, idx, in.version)
 	if !sh.idOnly {
 		w.itemBody(mb, in, sh)
@@ -50,10 +53,15 @@ func (w *xw) itemBody(mb *mailbox, in *item, sh shape) {
 	if sh.want("item:Sensitivity") {
 		w.el("t:Sensitivity", "Normal")
 	}
-	if sh.body {
+	if sh.body && sh.html {
+		w.htmlBody(in.Body) // attachments.go
+	} else if sh.body {
 		w.raw(`<t:Body BodyType="Text">`)
 		w.esc(in.Body)
 		w.raw(`</t:Body>`)
+	}
+	if len(in.Attachments) > 0 && sh.want("item:Attachments") {
+		w.attachmentList(mb, in)
 	}
 	received := in.Received
 	if received.IsZero() {

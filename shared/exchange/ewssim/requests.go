@@ -73,8 +73,10 @@ func (p pathXML) extended() ExtendedProperty {
 }
 
 type shapeXML struct {
-	BaseShape  string `xml:"BaseShape"`
-	Additional struct {
+	BaseShape          string `xml:"BaseShape"`
+	IncludeMimeContent bool   `xml:"IncludeMimeContent"`
+	BodyType           string `xml:"BodyType"`
+	Additional         struct {
 		Paths []pathXML `xml:",any"`
 	} `xml:"AdditionalProperties"`
 }
@@ -87,13 +89,19 @@ type shape struct {
 	fields   map[string]bool
 	body     bool
 	extended []ExtendedProperty
+	// mime: MimeContent, only when asked for (IncludeMimeContent or
+	// item:MimeContent); no base shape has it, AllProperties neither.
+	mime bool
+	// html: the body as HTML (BodyType HTML); Text and Best give the
+	// stored text.
+	html bool
 }
 
 // want reports whether the property at uri is rendered.
 func (s shape) want(uri string) bool { return s.fields == nil || s.fields[uri] }
 
 func (s shapeXML) shape(bodyByDefault bool) (shape, *ewsError) {
-	var out shape
+	out := shape{mime: s.IncludeMimeContent, html: s.BodyType == "HTML"}
 	switch s.BaseShape {
 	case "IdOnly":
 		out.idOnly = true
@@ -108,8 +116,11 @@ func (s shapeXML) shape(bodyByDefault bool) (shape, *ewsError) {
 			out.extended = append(out.extended, p.extended())
 		case "FieldURI", "IndexedFieldURI":
 			uri := p.FieldURI
-			if uri == "item:Body" {
+			switch uri {
+			case "item:Body":
 				out.body = true
+			case "item:MimeContent":
+				out.mime = true
 			}
 			if out.idOnly || out.fields != nil {
 				if out.fields == nil {

@@ -62,6 +62,8 @@ var operations = map[string]func() operation{
 	"GetItem":                    func() operation { return new(getItemReq) },
 	"FindItem":                   func() operation { return new(findItemReq) },
 	"CreateItem":                 func() operation { return new(createItemReq) },
+	"GetAttachment":              func() operation { return new(getAttachmentReq) },
+	"CreateAttachment":           func() operation { return new(createAttachmentReq) },
 	"UpdateItem":                 func() operation { return new(updateItemReq) },
 	"DeleteItem":                 func() operation { return new(deleteItemReq) },
 	"GetUserAvailabilityRequest": func() operation { return new(availabilityReq) },

@@ -244,38 +244,61 @@ func (c *Client) checkLink(op, link string) (string, error) {
 // do sends one request and returns its 2xx answer; everything else is an
 // *Error.
 func (c *Client) do(ctx context.Context, r request) (*response, error) {
+	resp, crid, done, err := c.open(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return c.finish(r, resp, crid)
+}
+
+// open sends one request and returns the response with its body unread:
+// done closes it and frees the mailbox slot and the timeout. Streams
+// (message MIME, attachment content) read the body themselves.
+func (c *Client) open(ctx context.Context, r request) (_ *http.Response, crid string, done func(), err error) {
 	if _, err := c.checkLink(r.op, r.url); err != nil {
 		// Built URLs are always on the base host; this guards the links.
-		return nil, err
+		return nil, "", nil, err
 	}
 	var body []byte
 	if r.body != nil {
 		var err error
 		if body, err = json.Marshal(r.body); err != nil {
-			return nil, &Error{Layer: LayerTransport, Op: r.op, Message: "encoding request", Err: fmt.Errorf("%w: %w", ErrInvalidArgument, err)}
+			return nil, "", nil, &Error{Layer: LayerTransport, Op: r.op, Message: "encoding request", Err: fmt.Errorf("%w: %w", ErrInvalidArgument, err)}
 		}
 	}
+	var cleanups []func()
+	cleanup := func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			cleanup()
+		}
+	}()
 	if r.mailbox != "" {
 		release, err := c.limiter.acquire(ctx, r.mailbox)
 		if err != nil {
-			return nil, &Error{Layer: LayerTransport, Op: r.op, Message: "waiting for a mailbox slot", Err: err}
+			return nil, "", nil, &Error{Layer: LayerTransport, Op: r.op, Message: "waiting for a mailbox slot", Err: err}
 		}
-		defer release()
+		cleanups = append(cleanups, release)
 		if wait, ok := c.quota.take(r.mailbox, c.clock.Now()); !ok {
-			return nil, &Error{Layer: LayerProtocol, Op: r.op, HTTPStatus: 429, Code: CodeQuotaReached, RetryAfter: wait,
+			return nil, "", nil, &Error{Layer: LayerProtocol, Op: r.op, HTTPStatus: 429, Code: CodeQuotaReached, RetryAfter: wait,
 				Message: "this client sent Outlook's limit of requests for the mailbox in the last 10 minutes; not sent"}
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
+	cleanups = append(cleanups, cancel)
 
-	crid := c.newID()
+	crid = c.newID()
 	fail := func(status int, msg string, err error) *Error {
 		return &Error{Layer: LayerTransport, Op: r.op, HTTPStatus: status, Message: msg, ClientRequestID: crid, Err: err}
 	}
 	tok, err := c.auth.Token(ctx)
 	if err != nil {
-		return nil, fail(0, "acquiring token", c.scrubErr(err))
+		return nil, "", nil, fail(0, "acquiring token", c.scrubErr(err))
 	}
 	c.red.Learn(tok)
 
@@ -285,7 +308,7 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 	}
 	hreq, err := http.NewRequestWithContext(ctx, r.method, r.url, rd)
 	if err != nil {
-		return nil, fail(0, "building request", err)
+		return nil, "", nil, fail(0, "building request", err)
 	}
 	for k, vs := range r.header {
 		for _, v := range vs {
@@ -308,9 +331,17 @@ func (c *Client) do(ctx context.Context, r request) (*response, error) {
 
 	resp, err := c.hc.Do(hreq)
 	if err != nil {
-		return nil, fail(0, "request failed", c.scrubErr(err))
+		return nil, "", nil, fail(0, "request failed", c.scrubErr(err))
 	}
-	defer resp.Body.Close()
+	cleanups = append(cleanups, func() { resp.Body.Close() })
+	return resp, crid, cleanup, nil
+}
+
+// finish reads a response's body: its 2xx answer, or an *Error.
+func (c *Client) finish(r request, resp *http.Response, crid string) (*response, error) {
+	fail := func(status int, msg string, err error) *Error {
+		return &Error{Layer: LayerTransport, Op: r.op, HTTPStatus: status, Message: msg, ClientRequestID: crid, Err: err}
+	}
 	reqID := c.red.Clean(resp.Header.Get("request-id"), 100)
 	data, readErr := c.readBody(resp)
 	if readErr != nil {

@@ -88,6 +88,10 @@ type Connector struct {
 	// connections and the OAuth token; a rotated credential has a new
 	// memory key and so a new client.
 	clients map[clientKey]*graph.Client
+	// attachments keeps the attachment lists the Graph sync read, so a
+	// job retried after throttling reads only the lists it lacks
+	// (content.go).
+	attachments attachmentCache
 }
 
 type clientKey struct{ tenant, memKey, endpoint string }
@@ -129,6 +133,7 @@ func (c *Connector) Connect(_ context.Context, t domain.Tenant, cred domain.Cred
 	}
 	acc := NewAccess(cl, c.windowed(t), t.Folders)
 	acc.ewsIDs = t.IDFormatOf() == domain.IDFormatEWS
+	acc.attachments = &c.attachments
 	return acc, nil
 }
 

@@ -51,6 +51,9 @@ type Access struct {
 	// folders it reads at once), and Graph's delta pages carry them
 	// already.
 	pages map[string]map[string]map[string]domain.Item
+	// attachments is the connector's cache of attachment lists; nil:
+	// none (content.go).
+	attachments *attachmentCache
 }
 
 var (
@@ -326,9 +329,15 @@ func (a *Access) syncItems(ctx context.Context, m domain.MailboxRef, route, fold
 			ref(it.ID, it.ChangeKey)
 		}
 	default:
-		p, err := a.cl.MessagesDelta(ctx, user, route, graph.MessagesDeltaOptions{DeltaOptions: do})
-		if err != nil {
-			return domain.ItemsPage{}, nil, classify(err, useFolder, folderID)
+		// A page whose attachment lists were cut short by throttling is
+		// kept, so the job's retry does not read it again (content.go).
+		p, kept := a.attachments.page(user, route, st.link)
+		if !kept {
+			var err error
+			p, err = a.cl.MessagesDelta(ctx, user, route, graph.MessagesDeltaOptions{DeltaOptions: do})
+			if err != nil {
+				return domain.ItemsPage{}, nil, classify(err, useFolder, folderID)
+			}
 		}
 		next, delta, removed = p.NextLink, p.DeltaLink, p.Removed
 		for _, msg := range p.Items {
@@ -336,6 +345,11 @@ func (a *Access) syncItems(ctx context.Context, m domain.MailboxRef, route, fold
 			items = append(items, it)
 			ref(it.ID, it.ChangeKey)
 		}
+		if err := a.withAttachments(ctx, user, items); err != nil {
+			a.attachments.keepPage(user, route, st.link, p)
+			return domain.ItemsPage{}, nil, err
+		}
+		a.attachments.dropPage(user, route, st.link)
 	}
 	for _, r := range removed {
 		// A removed occurrence was never reported: its delete is a no-op
@@ -482,6 +496,11 @@ func (a *Access) fetch(ctx context.Context, m domain.MailboxRef, kind domain.Ite
 			if ok {
 				items = append(items, it)
 			}
+		}
+	}
+	if kind == domain.KindMessage {
+		if err := a.withAttachments(ctx, m.Address, items); err != nil {
+			return nil, err
 		}
 	}
 	return items, nil

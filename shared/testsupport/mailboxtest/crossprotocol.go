@@ -21,7 +21,10 @@ var RichMessages = []struct {
 		ReplyTo:           []ewssim.Address{{Name: "Fabrikam Legal", Email: "legal@fabrikam.com"}},
 		InternetMessageID: "<CH1SR01MB0017E3@CH1SR01MB001.namprd01.prod.outlook.com>",
 		Importance:        "High", Categories: []string{"Clients", "Renewals"}, HasAttachments: true, FlagStatus: "Flagged",
-		Received: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)}},
+		Received: time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC),
+		Attachments: []ewssim.Attachment{{Name: "Renewal 2026 (signed).pdf", ContentType: "application/pdf", Content: []byte("%PDF-1.7 signed")},
+			{Name: "image001.png", ContentType: "image/png", ContentID: "image001.png@01DA", IsInline: true, Content: []byte{0x89, 'P', 'N', 'G'}},
+			{Name: "FW: terms", IsItem: true, Content: []byte("Subject: terms\r\n\r\nterms")}}}},
 	{"sentitems", ewssim.Item{Kind: ewssim.KindMessage, Subject: "Offer", IsDraft: true, Body: "Our offer, as discussed.",
 		From: ewssim.Address{Name: "Sales", Email: "sales@contoso.com"}, To: []ewssim.Address{{Email: "buyer@fabrikam.com"}},
 		Bcc: []ewssim.Address{{Name: "CRM", Email: "CRM@Contoso.com"}}, Importance: "Low", IsRead: true,
@@ -32,7 +35,7 @@ var RichMessages = []struct {
 // requires some item of the mailbox to carry.
 var ItemProperties = []string{
 	"subject", "from", "to", "received", "sent", "preview", "isRead",
-	"internetMessageId", "conversationId", "importance", "flagStatus", "isDraft", "hasAttachments", "replyTo", "bcc", "categories",
+	"internetMessageId", "conversationId", "importance", "flagStatus", "isDraft", "hasAttachments", "attachments", "replyTo", "bcc", "categories",
 	"start", "end", "timeZone", "location", "organizer", "attendees", "isRecurring",
 	"displayName", "givenName", "surname", "emails", "companyName", "jobTitle", "department", "officeLocation",
 	"addresses", "birthday", "notes",
@@ -82,6 +85,8 @@ func CompareProtocols(t *testing.T, o Options) int {
 		e := *c.Item
 		e.ID, e.ChangeKey, e.FolderID = "", "", ""
 		g.ID, g.ChangeKey, g.FolderID = "", "", ""
+		// Attachment ids are each protocol's, as item ids are.
+		e.Attachments, g.Attachments = withoutIDs(e.Attachments), withoutIDs(g.Attachments)
 		eb, _ := json.Marshal(e)
 		gb, _ := json.Marshal(g)
 		if string(eb) != string(gb) {
@@ -104,4 +109,16 @@ func CompareProtocols(t *testing.T, o Options) int {
 		t.Errorf("compared %d items; the Graph feed has %d", n, len(byGraphID))
 	}
 	return n
+}
+
+func withoutIDs(as []domain.Attachment) []domain.Attachment {
+	out := make([]domain.Attachment, len(as))
+	for i, a := range as {
+		a.ID = ""
+		out[i] = a
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
