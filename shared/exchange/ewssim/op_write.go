@@ -155,7 +155,7 @@ type createItemReq struct {
 			// response objects (DeclineItem, CancelCalendarItem)
 			ReferenceItemID *itemRefXML `xml:"ReferenceItemId"`
 			NewBodyContent  *string     `xml:"NewBodyContent"`
-			Inner []byte `xml:",innerxml"` // a Message's (attachments.go)
+			Inner           []byte      `xml:",innerxml"` // a Message's (attachments.go)
 		} `xml:",any"`
 	} `xml:"Items"`
 }
