@@ -565,8 +565,11 @@ func (it *Item) Bound() {
 			*list = nil
 		}
 	}
-	it.Truncated = cut
 	it.nameTimeZone()
+	if it.boundRecurrence() {
+		cut = true
+	}
+	it.Truncated = cut
 }
 
 // nameTimeZone turns the zone an adapter set (a Windows id, or an IANA
