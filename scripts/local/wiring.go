@@ -46,6 +46,7 @@ func newExchangeAccess(policy *urlguard.Policy, httpClient *http.Client, graphRo
 			Availability: ewsmailbox.NewAvailabilityConnector(opts),
 			Rooms:        ewsmailbox.NewRoomConnector(opts),
 			People:       ewsmailbox.NewPeopleConnector(opts),
+			CalendarView: ewsmailbox.NewCalendarViewConnector(opts),
 		},
 		Graph: app.ProtocolAdapters{Connector: graph, Checker: graph, Calendar: graph, Availability: graph, Rooms: graph, People: graph},
 	}

@@ -82,6 +82,8 @@ type Deps struct {
 	Rooms domain.RoomConnector
 	// People, when set, enables GET /tenants/{id}/mailboxes/{address}/people.
 	People domain.PeopleConnector
+	// CalendarView, when set, enables GET /tenants/{id}/mailboxes/{address}/calendar.
+	CalendarView domain.CalendarViewConnector
 	// AvailabilityTimeout bounds the Exchange calls of one availability
 	// request; default 20 s (API Gateway gives up after 29 s).
 	AvailabilityTimeout time.Duration
@@ -186,6 +188,9 @@ func New(d Deps) http.Handler {
 	}
 	if d.People != nil {
 		all = slices.Concat(all, peopleRoutes(&app.People{Store: d.Store, Secrets: d.Secrets, Connector: d.People, Clock: clock, Log: logger}))
+	}
+	if d.CalendarView != nil {
+		all = slices.Concat(all, calendarViewRoutes(&app.CalendarView{Store: d.Store, Secrets: d.Secrets, Connector: d.CalendarView, Clock: clock, Log: logger}))
 	}
 	allowed := map[string][]string{}
 	for _, rt := range all {

@@ -60,6 +60,7 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 			Availability: ewsmailbox.NewAvailabilityConnector(env.EWSOptions()),
 			Rooms:        ewsmailbox.NewRoomConnector(env.EWSOptions()),
 			People:       ewsmailbox.NewPeopleConnector(env.EWSOptions()),
+			CalendarView: ewsmailbox.NewCalendarViewConnector(env.EWSOptions()),
 		},
 		Graph: app.ProtocolAdapters{Checker: graph, Availability: graph, Rooms: graph, People: graph},
 	}
@@ -76,6 +77,7 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 		Availability:  checker,
 		Rooms:         checker,
 		People:        checker,
+		CalendarView:  checker,
 		// API Gateway answers 504 after 29 s; leave time to record results.
 		VerifyTimeout:       20 * time.Second,
 		AvailabilityTimeout: 20 * time.Second,
