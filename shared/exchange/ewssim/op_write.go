@@ -233,7 +233,7 @@ func (r *createItemReq) run(c *call) {
 type itemChangeXML struct {
 	ItemID           itemRefXML  `xml:"ItemId"`
 	OccurrenceItemID *itemRefXML `xml:"OccurrenceItemId"`
-	Updates struct {
+	Updates          struct {
 		Updates []struct {
 			XMLName          xml.Name
 			FieldURI         *pathXML         `xml:"FieldURI"`
