@@ -183,6 +183,24 @@ const MaxRecurrenceCount = 999
 // after the zone is named, so UNTIL is computed in the series' zone.
 func (it *Item) boundRecurrence() (cut bool) {
 	if r := it.Recurrence; r != nil {
+		// The pattern's names are short words; a longer one is no value
+		// either protocol sends, cut (and then named in RRuleError).
+		short := func(s *string) {
+			if len(*s) > maxPatternText {
+				*s = strings.ToValidUTF8((*s)[:maxPatternText], "")
+				cut = true
+			}
+		}
+		if len(r.Pattern.DaysOfWeek) > 7 {
+			r.Pattern.DaysOfWeek = r.Pattern.DaysOfWeek[:7]
+			cut = true
+		}
+		for i := range r.Pattern.DaysOfWeek {
+			short(&r.Pattern.DaysOfWeek[i])
+		}
+		for _, s := range []*string{&r.Pattern.Type, &r.Pattern.FirstDayOfWeek, &r.Pattern.Index, &r.Range.Type, &r.Range.StartDate, &r.Range.EndDate} {
+			short(s)
+		}
 		loc := time.UTC
 		if it.TimeZone != "" {
 			if l, err := time.LoadLocation(it.TimeZone); err == nil {
@@ -199,9 +217,19 @@ func (it *Item) boundRecurrence() (cut bool) {
 		it.ModifiedOccurrences = it.ModifiedOccurrences[:MaxItemOccurrences]
 		cut = true
 	}
+	// The exceptions' texts share one budget, so a series with a hundred
+	// long-titled exceptions stays small: kept in order until it is spent.
+	budget := MaxOccurrenceBytes
 	for i := range it.ModifiedOccurrences {
-		if it.ModifiedOccurrences[i].Bound() {
+		o := &it.ModifiedOccurrences[i]
+		if o.Bound() {
 			cut = true
+		}
+		budget -= jsonCost(o.Subject) + jsonCost(o.Location) + jsonCost(o.ItemID)
+		if budget < 0 {
+			it.ModifiedOccurrences = it.ModifiedOccurrences[:i]
+			cut = true
+			break
 		}
 	}
 	if len(it.DeletedOccurrences) > MaxItemOccurrences {
@@ -217,6 +245,10 @@ func (it *Item) boundRecurrence() (cut bool) {
 const (
 	MaxItemOccurrences = 100
 	MaxOccurrenceText  = 256 // bytes of an exception's subject and location
+	// MaxOccurrenceBytes bounds the ids, subjects and locations of all of
+	// a master's exceptions together, counted as JSON encodes them.
+	MaxOccurrenceBytes = 48 << 10
+	maxPatternText     = 32
 )
 
 // Bound cuts an exception's subject and location to MaxOccurrenceText;
