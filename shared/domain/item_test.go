@@ -32,7 +32,7 @@ func TestBoundWorstCase(t *testing.T) {
 		{Kind: KindMessage, Subject: huge, Preview: huge, From: &from, To: addrs(), Cc: addrs(), Bcc: addrs(), ReplyTo: addrs(),
 			InternetMessageID: huge, ConversationID: huge, Categories: list()},
 		{Kind: KindCalendar, Subject: huge, Location: huge, Organizer: &from, Attendees: addrs(), CalendarItemType: CalendarSeriesMaster,
-			Recurrence: &Recurrence{Pattern: RecurrencePattern{Type: PatternWeekly, Interval: 1, DaysOfWeek: []string{"monday", huge}}, Range: RecurrenceRange{Type: RangeNoEnd, StartDate: "2026-03-02"}},
+			Recurrence:          &Recurrence{Pattern: RecurrencePattern{Type: PatternWeekly, Interval: 1, DaysOfWeek: []string{"monday", huge}}, Range: RecurrenceRange{Type: RangeNoEnd, StartDate: "2026-03-02"}},
 			ModifiedOccurrences: occurrences(huge), DeletedOccurrences: make([]DeletedOccurrence, 3*MaxItemOccurrences)},
 		{Kind: KindContact, DisplayName: huge, GivenName: huge, Surname: huge, CompanyName: huge, JobTitle: huge, Department: huge,
 			OfficeLocation: huge, Notes: huge + huge, Emails: list(), Phones: list(), Categories: list(),

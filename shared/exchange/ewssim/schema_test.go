@@ -94,7 +94,7 @@ func TestEveryOperationAnswersSchemaValidXML(t *testing.T) {
 		TimeZone: "W. Europe Standard Time", Organizer: ewssim.Address{Name: "Alice", Email: alice}, IsRecurring: true,
 		Recurrence: &ewssim.Recurrence{Pattern: "WeeklyRecurrence", Interval: 1, DaysOfWeek: []string{"Monday"}, FirstDayOfWeek: "Monday",
 			Range: "NumberedRecurrence", StartDate: "2026-03-02", Count: 10},
-		Exceptions: []ewssim.Exception{{Index: 2, Start: base.AddDate(0, 0, 8), End: base.AddDate(0, 0, 8).Add(time.Hour), Subject: "Weekly (moved) & <more>", Location: "B 4"}},
+		Exceptions:         []ewssim.Exception{{Index: 2, Start: base.AddDate(0, 0, 8), End: base.AddDate(0, 0, 8).Add(time.Hour), Subject: "Weekly (moved) & <more>", Location: "B 4"}},
 		DeletedOccurrences: []int{3}})
 	must(t, err)
 	occurrence := func(i int) string {
