@@ -48,6 +48,6 @@ func newExchangeAccess(policy *urlguard.Policy, httpClient *http.Client, graphRo
 			People:       ewsmailbox.NewPeopleConnector(opts),
 			CalendarView: ewsmailbox.NewCalendarViewConnector(opts),
 		},
-		Graph: app.ProtocolAdapters{Connector: graph, Checker: graph, Calendar: graph, Availability: graph, Rooms: graph, People: graph},
+		Graph: app.ProtocolAdapters{Connector: graph, Checker: graph, Calendar: graph, Availability: graph, Rooms: graph, People: graph, CalendarView: graph},
 	}
 }

@@ -28,7 +28,8 @@ func (c *countingViews) CalendarView(context.Context, domain.MailboxRef, time.Ti
 
 // TestCalendarViewHostile: a bad window, address or tenant gets a JSON
 // 4xx naming the problem before Exchange is called, and changes nothing;
-// a Graph tenant gets a 501 saying the view is served for EWS tenants.
+// a Graph tenant, on a deployment with no Graph calendar view adapter,
+// gets a 501 saying the view is served for EWS tenants only.
 // Each input counts in the hostile-input suite's summary.
 func TestCalendarViewHostile(t *testing.T) {
 	views := &countingViews{}

@@ -21,6 +21,8 @@ import (
 	"github.com/mailbridge/mailbridge/shared/exchange/ews"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
+	"github.com/mailbridge/mailbridge/shared/exchange/graphmailbox"
+	"github.com/mailbridge/mailbridge/shared/exchange/graphsim"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 	"github.com/mailbridge/mailbridge/shared/testsupport/storetest"
@@ -170,7 +172,12 @@ func TestRecurrenceConformance(t *testing.T) {
 	if err := sim.AddAccount(ewssim.Account{Username: user, Password: pass, ImpersonationScope: []string{mailbox}}); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := sim.Start(true)
+	const entra, appID, appSecret = "contoso-tenant", "11111111-2222-3333-4444-555555555555", "graph-secret-value"
+	if err := sim.AddAccount(ewssim.Account{Tenant: entra, ClientID: appID, ClientSecret: appSecret, ImpersonationScope: []string{mailbox}}); err != nil {
+		t.Fatal(err)
+	}
+	// EWS and Graph on one host, over the one store.
+	srv, err := graphsim.New(sim, graphsim.Options{Seed: 13}).Start(true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,6 +202,12 @@ func TestRecurrenceConformance(t *testing.T) {
 	}
 	target := ews.Target{Mailbox: mailbox, Mode: ews.ModeImpersonation}
 	ctx := context.Background()
+	graphViewer, err := graphmailbox.NewConnector(graphmailbox.Options{URLGuard: &policy, RootCAs: srv.CertPool()}).ConnectCalendarView(ctx,
+		domain.Tenant{ID: "g1", Protocol: domain.ProtocolGraph, IDFormat: domain.IDFormatGraph, GraphURL: srv.GraphURL, AuthKind: domain.AuthOAuthSecret, AccessMode: domain.AccessApplication},
+		domain.Credential{Kind: domain.AuthOAuthSecret, EntraTenant: entra, ClientID: appID, ClientSecret: appSecret, Authority: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
 	sync := func(t *testing.T) {
 		t.Helper()
 		if _, err := syncer.SyncMailbox(ctx, domain.SyncJob{TenantID: "acme", Mailbox: mailbox, Tick: clock.Now().Truncate(time.Minute)}); err != nil {
@@ -314,11 +327,21 @@ func TestRecurrenceConformance(t *testing.T) {
 			for _, it := range simView(t, from, to) {
 				fromSim = append(fromSim, inst{it.Start, it.End, it.Subject})
 			}
+			// 4. Graph's calendarView (graphsim over the same store, read by
+			// the Graph adapter).
+			gp, err := graphViewer.CalendarView(ctx, domain.MailboxRef{Address: mailbox, Mode: domain.AccessApplication}, from, to, domain.MaxCalendarViewEntries)
+			if err != nil {
+				t.Fatalf("Graph calendarView: %v", err)
+			}
+			var fromGraph []inst
+			for _, it := range gp.Items {
+				fromGraph = append(fromGraph, inst{it.Start, it.End, it.Subject})
+			}
 			if len(fromRRule) == 0 {
 				t.Fatal("the window holds no occurrence: the case proves nothing")
 			}
-			if a, b, c := render(fromRRule), render(fromAPI), render(fromSim); a != b || b != c {
-				t.Errorf("expansions differ\nRRULE %s:\n%s\nAPI:\n%s\nsimulator:\n%s", master.Recurrence.RRule, a, b, c)
+			if a, b, c, d := render(fromRRule), render(fromAPI), render(fromSim), render(fromGraph); a != b || b != c || c != d {
+				t.Errorf("expansions differ\nRRULE %s:\n%s\nAPI:\n%s\nsimulator:\n%s\nGraph calendarView:\n%s", master.Recurrence.RRule, a, b, c, d)
 			}
 			occurrences += len(fromRRule)
 		})
@@ -326,7 +349,7 @@ func TestRecurrenceConformance(t *testing.T) {
 			identical++
 		}
 	}
-	fmt.Printf("recurrence conformance suite: %d cases, %d identical across RRULE (rrule-go), calendar view API and simulator CalendarView, %d occurrences compared\n", len(recCases), identical, occurrences)
+	fmt.Printf("recurrence conformance suite: %d cases, %d identical across RRULE (rrule-go), calendar view API, simulator CalendarView and Graph calendarView, %d occurrences compared\n", len(recCases), identical, occurrences)
 	if len(recCases) < 40 {
 		t.Errorf("%d cases, want at least 40", len(recCases))
 	}

@@ -12,8 +12,8 @@ import (
 
 // This file is the calendar view use case (GET /tenants/{id}/mailboxes/
 // {address}/calendar?start=&end=): a registered mailbox's events in a
-// window, recurring series expanded by Exchange (EWS CalendarView), read
-// live on each call. Nothing is stored but an audit entry.
+// window, recurring series expanded by Exchange (EWS CalendarView, Graph
+// calendarView), read live on each call. Nothing is stored but an audit entry.
 
 // CalendarView answers calendar views.
 type CalendarView struct {
@@ -127,12 +127,12 @@ func (v *CalendarView) logger(ctx context.Context) *slog.Logger {
 }
 
 // exchangeError is the answer when Exchange refused or failed, as for
-// people lookups; a Graph tenant, whose calendarView this deployment does
-// not read yet, is a 501.
+// people lookups; a tenant whose protocol this deployment has no calendar
+// view adapter for is a 501.
 func (v *CalendarView) exchangeError(ctx context.Context, t domain.Tenant, cred domain.Credential, err error) error {
 	ae := domain.AccessErrorOf(err)
 	if ae.Code == "ProtocolNotConfigured" && t.ProtocolOf() == domain.ProtocolGraph {
-		return &domain.Error{Code: domain.CodeNotImplemented, Message: "the calendar view is served for EWS tenants only; a Graph tenant's consumer expands series from the feed's RRULE", Err: err}
+		return &domain.Error{Code: domain.CodeNotImplemented, Message: "this deployment serves the calendar view for EWS tenants only; expand series from the feed's RRULE", Err: err}
 	}
 	v.logger(ctx).Warn("calendar view: Exchange call failed", "tenantId", t.ID, "error", redact.ForCredential(cred).Clean(err.Error(), redact.MaxDetail))
 	what := string(ae.Kind)

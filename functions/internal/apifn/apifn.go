@@ -62,7 +62,7 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 			People:       ewsmailbox.NewPeopleConnector(env.EWSOptions()),
 			CalendarView: ewsmailbox.NewCalendarViewConnector(env.EWSOptions()),
 		},
-		Graph: app.ProtocolAdapters{Checker: graph, Availability: graph, Rooms: graph, People: graph},
+		Graph: app.ProtocolAdapters{Checker: graph, Availability: graph, Rooms: graph, People: graph, CalendarView: graph},
 	}
 	h := api.New(api.Deps{
 		Store:         store,

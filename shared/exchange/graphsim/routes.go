@@ -25,6 +25,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET "+u+"/contacts/{id}", s.handle("contacts.get", PermContactsRead, s.getContact))
 	m.HandleFunc("GET "+u+"/calendar", s.handle("calendar.get", PermCalendarsRead, s.getCalendar))
 	m.HandleFunc("GET "+u+"/calendarView/delta", s.handle("events.delta", PermCalendarsRead, s.eventsDelta))
+	m.HandleFunc("GET "+u+"/calendarView", s.handle("events.calendarView", PermCalendarsRead, s.calendarView))
 	m.HandleFunc("GET "+u+"/events", s.handle("events.list", PermCalendarsRead, s.listEvents))
 	m.HandleFunc("GET "+u+"/events/{id}", s.handle("events.get", PermCalendarsRead, s.getEvent))
 	m.HandleFunc("POST "+u+"/events", s.handle("events.create", PermCalendarsReadWrite, s.createEvent))
