@@ -59,6 +59,37 @@ func listItemIDs(t *testing.T, base, path string) []string {
 }
 
 // readFeed pages through a feed over the API and returns every change.
+// mailboxFeeds reads the mailbox feed of each of mailboxes.
+func mailboxFeeds(t *testing.T, base string, mailboxes []string) []domain.Change {
+	t.Helper()
+	var all []domain.Change
+	for _, mb := range mailboxes {
+		all = append(all, readFeed(t, base, "/tenants/demo/mailboxes/"+mb+"/changes")...)
+	}
+	return all
+}
+
+// assertAnnounced: the tenant feed holds one mailboxSynced per mailbox and
+// nothing else (their initial syncs are in their mailbox feeds).
+func assertAnnounced(t *testing.T, feed []domain.Change, mailboxes []string) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, c := range feed {
+		if c.Kind != domain.ChangeMailboxSynced {
+			t.Fatalf("the tenant feed after the initial syncs holds %s of %s in %s, want only mailboxSynced", c.Kind, c.ItemID, c.Mailbox)
+		}
+		seen[c.Mailbox]++
+	}
+	for _, mb := range mailboxes {
+		if seen[mb] != 1 {
+			t.Fatalf("the tenant feed announces %s %d times, want once", mb, seen[mb])
+		}
+	}
+	if len(feed) != len(mailboxes) {
+		t.Fatalf("the tenant feed holds %d announcements for %d mailboxes", len(feed), len(mailboxes))
+	}
+}
+
 func readFeed(t *testing.T, base, path string) []domain.Change {
 	t.Helper()
 	var all []domain.Change
@@ -118,9 +149,13 @@ func TestOnceSyncsTheDemoThenOnlyDeltas(t *testing.T) {
 	if first.Appended != wantItems || wantItems < demoMailboxes*demoItems/2 {
 		t.Fatalf("first run appended %d feed entries, want every demo item (%d)", first.Appended, wantItems)
 	}
-	feed := readFeed(t, s.apiURL, "/tenants/demo/changes")
+	// The demo's mailboxes were added through the API, so their first
+	// sync is their initial sync: in the mailbox feeds, announced to the
+	// tenant feed with one mailboxSynced each.
+	assertAnnounced(t, readFeed(t, s.apiURL, "/tenants/demo/changes"), s.demo.dataset.Mailboxes)
+	feed := mailboxFeeds(t, s.apiURL, s.demo.dataset.Mailboxes)
 	if len(feed) != wantItems {
-		t.Fatalf("the tenant feed holds %d changes, want %d", len(feed), wantItems)
+		t.Fatalf("the mailbox feeds hold %d changes, want %d", len(feed), wantItems)
 	}
 	kinds := map[domain.ItemKind]int{}
 	for _, c := range feed {
@@ -171,11 +206,11 @@ func TestOnceSyncsTheDemoThenOnlyDeltas(t *testing.T) {
 		t.Fatalf("second run appended %d feed entries, want only the %d deltas", second.Appended, changed)
 	}
 	after := readFeed(t, s.apiURL, "/tenants/demo/changes")
-	if len(after) != wantItems+changed {
-		t.Fatalf("the feed holds %d changes after the second run, want %d + %d", len(after), wantItems, changed)
+	if len(after) != demoMailboxes+changed {
+		t.Fatalf("the tenant feed holds %d changes after the second run, want %d announcements + %d", len(after), demoMailboxes, changed)
 	}
 	kinds2 := map[domain.ChangeKind]int{}
-	for _, c := range after[wantItems:] {
+	for _, c := range after[demoMailboxes:] {
 		kinds2[c.Kind]++
 	}
 	if kinds2[domain.ChangeCreate] == 0 || kinds2[domain.ChangeUpdate] == 0 || kinds2[domain.ChangeDelete] == 0 {
@@ -375,7 +410,7 @@ func TestThrottleStormConverges(t *testing.T) {
 			t.Fatal(err)
 		}
 		if storm {
-			assertFeedOnce(t, s.apiURL, r, 16*12)
+			assertFeedOnce(t, s.apiURL, r, s.demo.dataset.Mailboxes, 16*12)
 		}
 		return r
 	}
@@ -391,9 +426,10 @@ func TestThrottleStormConverges(t *testing.T) {
 }
 
 // assertFeedOnce checks that the tenant feed holds every item exactly once.
-func assertFeedOnce(t *testing.T, apiURL string, r tickReport, items int) {
+func assertFeedOnce(t *testing.T, apiURL string, r tickReport, mailboxes []string, items int) {
 	t.Helper()
-	feed := readFeed(t, apiURL, "/tenants/demo/changes")
+	assertAnnounced(t, readFeed(t, apiURL, "/tenants/demo/changes"), mailboxes)
+	feed := mailboxFeeds(t, apiURL, mailboxes)
 	seen := map[string]bool{}
 	for _, c := range feed {
 		if seen[c.ItemID] {

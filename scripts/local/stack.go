@@ -60,6 +60,8 @@ type stack struct {
 	// the calendar-writes queue and Step Functions do in AWS.
 	calendar *localretry.Scheduler
 	sched    *app.Scheduler
+	// rooms releases room no-shows each minute (the room policy).
+	rooms    *app.RoomMeetings
 	progress *progress
 	demo     *demo
 	api      *http.Server
@@ -161,6 +163,10 @@ func openStack(ctx context.Context, cfg runConfig, out io.Writer) (*stack, error
 		fmt.Fprintf(out, "calendar: resumed %d pending calendar writes and retries from the store\n", resumed)
 	}
 
+	// The room policy's no-show release, each minute with the tick (in
+	// AWS: the calendarwriter function's own schedule).
+	s.rooms = &app.RoomMeetings{Store: store, Marks: store, Secrets: secretcache.New(secrets, 0, clock), Calendars: protocols, Rooms: protocols, Clock: clock, Log: log}
+
 	if s.demo != nil {
 		_, getErr := s.tenants.Get(ctx, demoTenantID)
 		s.fresh = domain.IsNotFound(getErr)
@@ -179,7 +185,7 @@ func openStack(ctx context.Context, cfg runConfig, out io.Writer) (*stack, error
 		lim = defaultServerLimits
 	}
 	var apiLn net.Listener
-	s.api, apiLn = newAPIServer(api.New(api.Deps{Store: store, Secrets: secrets, Checker: protocols, Availability: protocols, Rooms: protocols, People: protocols, CalendarView: protocols, Clock: clock, Logger: log, URLPolicy: policy, CalendarQueue: s.calendar, RateLimit: cfg.rateLimit}), ln, lim)
+	s.api, apiLn = newAPIServer(api.New(api.Deps{Store: store, Secrets: secrets, Checker: protocols, Availability: protocols, Rooms: protocols, People: protocols, RoomCalendar: protocols, CalendarView: protocols, Clock: clock, Logger: log, URLPolicy: policy, CalendarQueue: s.calendar, RateLimit: cfg.rateLimit}), ln, lim)
 	go func() {
 		if err := s.api.Serve(api.JSONErrorListener(apiLn)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("API server stopped", "err", err)
@@ -296,6 +302,11 @@ func (s *stack) runForever(ctx context.Context) error {
 	for {
 		if _, err := s.tick(ctx, next); err != nil && ctx.Err() == nil {
 			s.log.Error("tick failed; the next one retries", "err", err)
+		}
+		if sum, err := s.rooms.ReleaseNoShows(ctx, next); err != nil && ctx.Err() == nil {
+			s.log.Error("room release failed; the next tick retries", "err", err)
+		} else if sum.Released > 0 || sum.Failed > 0 {
+			s.log.Info("room release", "released", sum.Released, "failed", sum.Failed)
 		}
 		next = time.Now().Truncate(time.Minute).Add(time.Minute)
 		select {

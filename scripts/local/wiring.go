@@ -47,7 +47,8 @@ func newExchangeAccess(policy *urlguard.Policy, httpClient *http.Client, graphRo
 			Rooms:        ewsmailbox.NewRoomConnector(opts),
 			People:       ewsmailbox.NewPeopleConnector(opts),
 			CalendarView: ewsmailbox.NewCalendarViewConnector(opts),
+			RoomCalendar: ewsmailbox.NewRoomCalendarConnector(opts),
 		},
-		Graph: app.ProtocolAdapters{Connector: graph, Checker: graph, Calendar: graph, Availability: graph, Rooms: graph, People: graph, CalendarView: graph},
+		Graph: app.ProtocolAdapters{Connector: graph, Checker: graph, Calendar: graph, Availability: graph, Rooms: graph, People: graph, CalendarView: graph, RoomCalendar: graph},
 	}
 }

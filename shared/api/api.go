@@ -84,6 +84,11 @@ type Deps struct {
 	People domain.PeopleConnector
 	// CalendarView, when set, enables GET /tenants/{id}/mailboxes/{address}/calendar.
 	CalendarView domain.CalendarViewConnector
+	// RoomCalendar, when set (and Store keeps room marks), enables the
+	// room meeting routes (POST /tenants/{id}/rooms/{address}/meetings/
+	// {itemId}/end and /checkin); Rooms lists the rooms of a policy
+	// covering all rooms.
+	RoomCalendar domain.RoomCalendarConnector
 	// AvailabilityTimeout bounds the Exchange calls of one availability
 	// request; default 20 s (API Gateway gives up after 29 s).
 	AvailabilityTimeout time.Duration
@@ -180,17 +185,21 @@ func New(d Deps) http.Handler {
 		all = slices.Concat(all, calendarRoutes(&app.CalendarRequests{Store: d.Store, Queue: d.CalendarQueue, Clock: clock}))
 	}
 	if d.Availability != nil {
-		all = slices.Concat(all, availabilityRoutes(&app.Availability{Store: d.Store, Secrets: d.Secrets, Connector: d.Availability,
+		all = slices.Concat(all, availabilityRoutes(&app.Availability{Store: d.Store, Secrets: d.Secrets, Connector: d.Availability, Clock: clock,
 			Log: logger, Timeout: d.AvailabilityTimeout}))
 	}
 	if d.Rooms != nil {
-		all = slices.Concat(all, roomRoutes(&app.Rooms{Store: d.Store, Secrets: d.Secrets, Connector: d.Rooms, Log: logger}))
+		all = slices.Concat(all, roomRoutes(&app.Rooms{Store: d.Store, Secrets: d.Secrets, Connector: d.Rooms, Clock: clock, Log: logger}))
 	}
 	if d.People != nil {
 		all = slices.Concat(all, peopleRoutes(&app.People{Store: d.Store, Secrets: d.Secrets, Connector: d.People, Clock: clock, Log: logger}))
 	}
 	if d.CalendarView != nil {
 		all = slices.Concat(all, calendarViewRoutes(&app.CalendarView{Store: d.Store, Secrets: d.Secrets, Connector: d.CalendarView, Clock: clock, Log: logger}))
+	}
+	if marks, ok := d.Store.(domain.RoomMarkStore); ok && d.RoomCalendar != nil {
+		all = slices.Concat(all, roomMeetingRoutes(&app.RoomMeetings{Store: d.Store, Marks: marks, Secrets: d.Secrets,
+			Calendars: d.RoomCalendar, Rooms: d.Rooms, Clock: clock, Log: logger}))
 	}
 	allowed := map[string][]string{}
 	for _, rt := range all {
@@ -221,7 +230,8 @@ type callerKey struct{}
 // withCaller records the authenticated caller (from API Gateway's request
 // context), for CallerTenants.
 func withCaller(ctx context.Context, caller string) context.Context {
-	return context.WithValue(ctx, callerKey{}, caller)
+	// The use cases' audit entries name it too (app.Caller).
+	return app.WithCaller(context.WithValue(ctx, callerKey{}, caller), caller)
 }
 
 func callerOf(ctx context.Context) string {

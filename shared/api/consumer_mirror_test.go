@@ -37,7 +37,11 @@ import (
 // item id) while the simulator's mailboxes change under it, including in
 // the middle of a listing; falls behind the feed retention and resyncs on
 // the 410 through the listing; sees a mailbox removed and added again. At
-// the end the mirror holds exactly what Exchange holds.
+// the end the mirror holds exactly what Exchange holds. A mailbox's initial
+// sync is in its own feed only; the tenant feed announces its end with one
+// mailboxSynced, on which the tenant consumers list the mailbox (one of
+// them bootstraps before anything is synced, so it learns every mailbox
+// that way).
 
 const mirrorRetention = 24 * time.Hour
 
@@ -367,6 +371,11 @@ func TestConsumerMirrorsTenantThroughListAndFeed(t *testing.T) {
 			s := newMirrorStack(t, storeKind)
 			rng := rand.New(rand.NewPCG(12, 12))
 			mbs := s.ds.Mailboxes
+			// A tenant consumer that starts before the first sync: its
+			// listing is empty (every mailbox is in its initial sync), and
+			// every mailbox reaches it as a mailboxSynced.
+			early := &tenantConsumer{s: s}
+			early.bootstrap()
 			s.syncAll()
 
 			// Bootstrap while Exchange changes and a sync writes between
@@ -379,10 +388,17 @@ func TestConsumerMirrorsTenantThroughListAndFeed(t *testing.T) {
 			tc := &tenantConsumer{s: s}
 			tc.during = func() { s.mutate(rng, mbs...); s.syncAll() }
 			tc.bootstrap()
-			round := func() { c.round(); tc.poll() }
-			check := func(when string) { c.assertEqualsExchange(when); tc.assertEqualsExchange(when) }
+			round := func() { c.round(); tc.poll(); early.poll() }
+			check := func(when string) {
+				c.assertEqualsExchange(when)
+				tc.assertEqualsExchange(when)
+				early.assertEqualsExchange(when)
+			}
 			round()
 			check("after the bootstrap")
+			if early.announced != len(mbs) {
+				t.Fatalf("the early tenant consumer saw %d mailboxSynced, want one per mailbox (%d)", early.announced, len(mbs))
+			}
 			for range 3 {
 				s.mutate(rng, mbs...)
 				s.syncAll()
@@ -400,8 +416,8 @@ func TestConsumerMirrorsTenantThroughListAndFeed(t *testing.T) {
 			s.expire()
 			s.clock.Advance(time.Minute) // past DynamoDB's gap timeout
 			round()
-			if c.gones == 0 || tc.gones == 0 {
-				t.Fatalf("reads answered 410 %d times for the mailbox consumer, %d for the tenant consumer after the retention passed; want both", c.gones, tc.gones)
+			if c.gones == 0 || tc.gones == 0 || early.gones == 0 {
+				t.Fatalf("reads answered 410 %d times for the mailbox consumer, %d and %d for the tenant consumers after the retention passed; want all", c.gones, tc.gones, early.gones)
 			}
 			check("after the 410 resync")
 
@@ -449,40 +465,99 @@ func TestConsumerMirrorsTenantThroughListAndFeed(t *testing.T) {
 			// again syncs it from scratch, and the mirror bootstraps it.
 			s.mutate(rng, removed)
 			s.e.addMailboxes("acme", removed)
+			var empty struct {
+				FeedCursor string `json:"feedCursor"`
+			}
+			s.get(mailboxPath(removed, "items", nil), &empty, 200)
+			mailboxHead := empty.FeedCursor
 			s.syncAll()
+			s.syncAll() // a second sync after the initial one announces nothing more
 			var feed struct {
 				Changes []domain.Change `json:"changes"`
 			}
-			// The full sync announced every item again as a create.
+			// The full sync is in the mailbox feed as a create per item;
+			// the tenant feed has one mailboxSynced of the mailbox, and
+			// none of its items.
 			s.get("/tenants/acme/changes?cursor="+url.QueryEscape(tenantCursor)+"&limit=1000", &feed, 200)
-			creates := 0
+			announced, items := 0, 0
 			for _, ch := range feed.Changes {
-				if ch.Mailbox == removed && ch.Kind == domain.ChangeCreate {
+				switch {
+				case ch.Mailbox != removed || ch.Kind == domain.ChangeDelete:
+				case ch.Kind == domain.ChangeMailboxSynced:
+					announced++
+				default:
+					items++
+				}
+			}
+			if announced != 1 || items != 0 {
+				t.Fatalf("re-adding %s put %d mailboxSynced and %d item changes in the tenant feed; want 1 and 0", removed, announced, items)
+			}
+			var mfeed struct {
+				Changes []domain.Change `json:"changes"`
+			}
+			s.get(mailboxPath(removed, "changes", url.Values{"cursor": {mailboxHead}, "limit": {"1000"}}), &mfeed, 200)
+			creates := 0
+			for _, ch := range mfeed.Changes {
+				if ch.Kind == domain.ChangeCreate {
 					creates++
 				}
 			}
 			if want := len(s.simState(removed)); creates != want {
-				t.Fatalf("re-adding %s announced %d creates, Exchange holds %d items", removed, creates, want)
+				t.Fatalf("re-adding %s put %d creates in its mailbox feed, Exchange holds %d items", removed, creates, want)
 			}
 			round()
 			s.mutate(rng, mbs...)
 			s.syncAll()
 			round()
 			check("at the end")
-			t.Logf("%s: mailbox consumer %d bootstraps, %d resyncs after 410, %d removals; tenant consumer %d bootstraps, %d resyncs after 410; %d items mirrored",
-				storeKind, c.bootstraps, c.gones, c.removals, tc.bootstraps, tc.gones, len(c.items[mbs[0]])+len(c.items[mbs[1]])+len(c.items[mbs[2]]))
+			t.Logf("%s: mailbox consumer %d bootstraps, %d resyncs after 410, %d removals; tenant consumer %d bootstraps, %d resyncs after 410, %d mailboxSynced; the early one %d mailboxSynced; %d items mirrored",
+				storeKind, c.bootstraps, c.gones, c.removals, tc.bootstraps, tc.gones, tc.announced, early.announced, len(c.items[mbs[0]])+len(c.items[mbs[1]])+len(c.items[mbs[2]]))
 		})
 	}
 }
 
 // tenantConsumer mirrors the whole tenant through the tenant listing and
-// the tenant feed: no per-mailbox bookkeeping, a removal arrives as deletes.
+// the tenant feed: a removal arrives as deletes, a mailbox's initial sync
+// as one mailboxSynced, on which it lists that mailbox.
 type tenantConsumer struct {
-	s                 *mirrorStack
-	items             map[string]map[string]domain.Item // mailbox → item id → item
-	cursor            string                            // tenant feed cursor
-	during            func()
-	bootstraps, gones int
+	s                            *mirrorStack
+	items                        map[string]map[string]domain.Item // mailbox → item id → item
+	cursor                       string                            // tenant feed cursor
+	during                       func()
+	bootstraps, gones, announced int
+}
+
+// listMailbox is what the docs tell a tenant consumer to do on a
+// mailboxSynced: list the mailbox and replace what it holds of it; drop it
+// if the mailbox is gone (404) or in its initial sync again (its next
+// mailboxSynced is still to come).
+func (c *tenantConsumer) listMailbox(m string) {
+	c.announced++
+	held := map[string]domain.Item{}
+	cursor := ""
+	for page := 0; ; page++ {
+		q := url.Values{"limit": {"10"}}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		var p struct {
+			Items       []domain.Item `json:"items"`
+			NextCursor  string        `json:"nextCursor"`
+			InitialSync bool          `json:"initialSync"`
+		}
+		if c.s.get(mailboxPath(m, "items", q), &p, 200, 404) == 404 || (page == 0 && p.InitialSync) {
+			delete(c.items, m)
+			return
+		}
+		for _, it := range p.Items {
+			held[it.ID] = it
+		}
+		if p.NextCursor == "" {
+			break
+		}
+		cursor = p.NextCursor
+	}
+	c.items[m] = held
 }
 
 func (c *tenantConsumer) bootstrap() {
@@ -547,9 +622,12 @@ func (c *tenantConsumer) poll() {
 			return
 		}
 		for _, ch := range p.Changes {
-			if ch.Kind == domain.ChangeDelete {
+			switch ch.Kind {
+			case domain.ChangeDelete:
 				delete(c.items[ch.Mailbox], ch.ItemID)
-			} else {
+			case domain.ChangeMailboxSynced:
+				c.listMailbox(ch.Mailbox)
+			default:
 				c.upsert(ch.Mailbox, *ch.Item)
 			}
 		}

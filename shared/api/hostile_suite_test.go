@@ -41,6 +41,7 @@ func hostileGroups() []struct {
 		{"strict", hostileStrictCases()},
 		{"graph", hostileGraphCases()},
 		{"more", hostileMoreCases()},
+		{"rooms", hostileRoomCases()},
 	}
 }
 

@@ -20,6 +20,10 @@ type itemPage struct {
 	// (the same on every page): read the mailbox feed from it next.
 	// Empty: read the feed from its start.
 	FeedCursor string `json:"feedCursor"`
+	// InitialSync: the mailbox is in its initial sync (just added), so its
+	// changes are not in the tenant feed yet; a tenant-feed consumer drops
+	// what it holds of the mailbox and waits for its mailboxSynced.
+	InitialSync bool `json:"initialSync"`
 }
 
 func (s *server) listItems(w http.ResponseWriter, r *http.Request) error {
@@ -38,7 +42,7 @@ func (s *server) listItems(w http.ResponseWriter, r *http.Request) error {
 	if page.Items == nil {
 		page.Items = []domain.Item{}
 	}
-	writeJSON(w, http.StatusOK, itemPage{Items: page.Items, NextCursor: page.NextCursor, FeedCursor: page.FeedCursor})
+	writeJSON(w, http.StatusOK, itemPage{Items: page.Items, NextCursor: page.NextCursor, FeedCursor: page.FeedCursor, InitialSync: page.InitialSync})
 	return nil
 }
 

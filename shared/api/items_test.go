@@ -92,6 +92,7 @@ func TestMailboxRemovalAnnouncesDeletes(t *testing.T) {
 	e := newEnv(t)
 
 	e.onboard("contoso", basicCred("u", "Items-pw-3"), "alice@contoso.com", "carol@contoso.com")
+	e.synced("contoso", "alice@contoso.com", "carol@contoso.com")
 	ctx := context.Background()
 	mk := func(id string) domain.ItemChange {
 		return domain.ItemChange{Kind: domain.ChangeCreate, ItemID: id, ChangeKey: "ck1", Item: &domain.Item{ID: id, ChangeKey: "ck1", Kind: domain.KindMessage, Subject: id}}
@@ -123,14 +124,35 @@ func TestMailboxRemovalAnnouncesDeletes(t *testing.T) {
 
 	e.addMailboxes("contoso", "alice@contoso.com")
 	// The first sync after the re-add reports the items as created again
-	// (same change keys, c included): each is news.
+	// (same change keys, c included): each is news, in the mailbox feed
+	// only while the mailbox is in its initial sync.
+	head = e.must(req{method: "GET", path: "/tenants/contoso/changes?limit=1000&cursor=" + url.QueryEscape(head)}, 200)["nextCursor"].(string)
 	n, err := e.store.ApplyChanges(ctx, "contoso", "alice@contoso.com", []domain.ItemChange{mk("a"), mk("b"), mk("c")})
 	if err != nil || n != 3 {
 		t.Fatalf("full sync after the re-add appended %d, %v; want 3 creates", n, err)
 	}
 	listed := e.must(req{method: "GET", path: "/tenants/contoso/mailboxes/alice@contoso.com/items"}, 200)
-	if n := len(listed["items"].([]any)); n != 3 {
-		t.Fatalf("re-added mailbox lists %d items, want 3", n)
+	if n := len(listed["items"].([]any)); n != 3 || listed["initialSync"] != true {
+		t.Fatalf("re-added mailbox lists %d items, initialSync %v; want 3 items, in the initial sync", n, listed["initialSync"])
+	}
+	if tail := e.must(req{method: "GET", path: "/tenants/contoso/changes?cursor=" + url.QueryEscape(head)}, 200)["changes"].([]any); len(tail) != 0 {
+		t.Fatalf("the initial sync after the re-add put %v in the tenant feed, want nothing until it is complete", tail)
+	}
+	// Its end: one mailboxSynced in the tenant feed, then both feeds.
+	e.synced("contoso", "alice@contoso.com", "alice@contoso.com")
+	if _, err := e.store.ApplyChanges(ctx, "contoso", "alice@contoso.com", []domain.ItemChange{{Kind: domain.ChangeDelete, ItemID: "a"}}); err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for _, c := range e.must(req{method: "GET", path: "/tenants/contoso/changes?cursor=" + url.QueryEscape(head)}, 200)["changes"].([]any) {
+		ch := c.(map[string]any)
+		got = append(got, fmt.Sprint(ch["mailbox"], " ", ch["changeType"], " ", ch["itemId"]))
+	}
+	if want := "[alice@contoso.com mailboxSynced <nil> alice@contoso.com delete a]"; fmt.Sprint(got) != want {
+		t.Fatalf("after the initial sync the tenant feed has %v, want %s", got, want)
+	}
+	if listed := e.must(req{method: "GET", path: "/tenants/contoso/mailboxes/alice@contoso.com/items"}, 200); listed["initialSync"] != false {
+		t.Fatalf("after its mailboxSynced the mailbox lists initialSync %v", listed["initialSync"])
 	}
 }
 
@@ -173,12 +195,15 @@ func TestTenantItemListing(t *testing.T) {
 
 	e.onboard("contoso", basicCred("u", "Items-pw-5"), "alice@contoso.com", "bob@contoso.com", "carol@contoso.com")
 	e.onboard("globex", basicCred("u", "Items-pw-6"), "alice@contoso.com")
+	e.synced("contoso", "alice@contoso.com", "carol@contoso.com")
 	ctx := context.Background()
 	mk := func(id string, kind domain.ItemKind) domain.ItemChange {
 		return domain.ItemChange{Kind: domain.ChangeCreate, ItemID: id, ChangeKey: "ck1", Item: &domain.Item{ID: id, ChangeKey: "ck1", Kind: kind, Subject: id}}
 	}
-	// bob has none; an unregistered address's leftovers are not listed.
-	for mb, ids := range map[string][]string{"alice@contoso.com": {"a1", "a2", "a3"}, "carol@contoso.com": {"c1", "c2"}, "zed@contoso.com": {"z1"}} {
+	// bob is in its initial sync: its item is not listed (the tenant feed
+	// will announce the mailbox); an unregistered address's leftovers are
+	// not listed.
+	for mb, ids := range map[string][]string{"alice@contoso.com": {"a1", "a2", "a3"}, "bob@contoso.com": {"b1"}, "carol@contoso.com": {"c1", "c2"}, "zed@contoso.com": {"z1"}} {
 		var cs []domain.ItemChange
 		for _, id := range ids {
 			cs = append(cs, mk(id, domain.KindMessage))
@@ -221,6 +246,17 @@ func TestTenantItemListing(t *testing.T) {
 		if n := len(rest["changes"].([]any)); n != 0 {
 			t.Fatalf("tenant feed after the listing's position has %d changes, want 0", n)
 		}
+	}
+	// bob's initial sync ends: the tenant feed after the listing's
+	// position says so once, and the next listing includes bob.
+	pos := e.must(req{method: "GET", path: "/tenants/contoso/items?limit=100"}, 200)["feedCursor"].(string)
+	e.synced("contoso", "bob@contoso.com")
+	tail := e.must(req{method: "GET", path: "/tenants/contoso/changes?cursor=" + url.QueryEscape(pos)}, 200)["changes"].([]any)
+	if len(tail) != 1 || tail[0].(map[string]any)["changeType"] != "mailboxSynced" || tail[0].(map[string]any)["mailbox"] != "bob@contoso.com" {
+		t.Fatalf("after bob's initial sync the tenant feed has %v, want one mailboxSynced of bob", tail)
+	}
+	if items := e.must(req{method: "GET", path: "/tenants/contoso/items?limit=100"}, 200)["items"].([]any); len(items) != 7 {
+		t.Fatalf("after bob's initial sync the tenant lists %d items, want 7", len(items))
 	}
 	cal := e.must(req{method: "GET", path: "/tenants/contoso/items?itemKind=calendar"}, 200)["items"].([]any)
 	if len(cal) != 1 || cal[0].(map[string]any)["mailbox"] != "carol@contoso.com" {

@@ -35,11 +35,11 @@ func TestResponseValidatorCatchesMismatches(t *testing.T) {
 		body   string
 		ok     bool
 	}{
-		{"a conforming page", 200, `{"items":[{"id":"a","changeKey":"k","itemKind":"message","subject":"hi"}],"feedCursor":""}`, true},
-		{"an undeclared field", 200, `{"items":[],"feedCursor":"","extra":1}`, false},
-		{"an item with an undeclared field", 200, `{"items":[{"id":"a","changeKey":"k","itemKind":"message","colour":"red"}],"feedCursor":""}`, false},
-		{"feedCursor missing", 200, `{"items":[]}`, false},
-		{"an unknown kind", 200, `{"items":[{"id":"a","changeKey":"k","itemKind":"task"}],"feedCursor":""}`, false},
+		{"a conforming page", 200, `{"items":[{"id":"a","changeKey":"k","itemKind":"message","subject":"hi"}],"feedCursor":"","initialSync":false}`, true},
+		{"an undeclared field", 200, `{"items":[],"feedCursor":"","initialSync":false,"extra":1}`, false},
+		{"an item with an undeclared field", 200, `{"items":[{"id":"a","changeKey":"k","itemKind":"message","colour":"red"}],"feedCursor":"","initialSync":false}`, false},
+		{"feedCursor missing", 200, `{"items":[],"initialSync":false}`, false},
+		{"an unknown kind", 200, `{"items":[{"id":"a","changeKey":"k","itemKind":"task"}],"feedCursor":"","initialSync":false}`, false},
 		{"an undocumented status", 410, `{"error":{"code":"gone","message":"x"}}`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -18,7 +20,7 @@ func TestRoomsAPI(t *testing.T) {
 		t.Run(st.name, func(t *testing.T) {
 			e, _ := availabilitySimEnv(t, st.mk)
 			e.addMailboxes("contoso", "ann@contoso.com") // the mailbox the reads impersonate
-			before := e.snapshot()
+			before := e.snapshotBut("rooms.read", "roomlists.read")
 			lists := e.must(req{method: "GET", path: "/tenants/contoso/roomlists"}, 200)
 			if got := fmt.Sprint(lists["roomLists"]); got != "[map[address:hq@contoso.com displayName:HQ] map[address:annex@contoso.com displayName:Annex]]" {
 				t.Errorf("room lists %s", got)
@@ -42,8 +44,13 @@ func TestRoomsAPI(t *testing.T) {
 			if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code != 404 || !strings.Contains(body.Error.Message, "roomlists") {
 				t.Errorf("unknown room list = %d %s", w.Code, w.Body)
 			}
-			if e.snapshot() != before {
-				t.Error("reading rooms changed the stores")
+			if e.snapshotBut("rooms.read", "roomlists.read") != before {
+				t.Error("reading rooms changed the stores (beyond their audit entries)")
+			}
+			// Each read is audited with who asked and what it found.
+			if got := auditOps(e, "room"); got != "roomlists.read by an unauthenticated caller: found 2; rooms.read by an unauthenticated caller: found 3; "+
+				"rooms.read of hq@contoso.com by an unauthenticated caller: found 2; rooms.read of nolist@contoso.com by an unauthenticated caller: failed: no such room list" {
+				t.Errorf("audit: %s", got)
 			}
 		})
 	}
@@ -92,4 +99,22 @@ func TestRoomsHostile(t *testing.T) {
 	if e.snapshot() != before {
 		t.Error("refused requests changed the stores")
 	}
+}
+
+// auditOps is the tenant contoso's audit entries whose operation starts
+// with prefix, oldest first, as "operation: result; ...".
+func auditOps(e *env, prefix string) string {
+	e.t.Helper()
+	as, _, err := e.store.ListAudit(context.Background(), "contoso", "", 1000)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []string
+	for _, a := range as {
+		if strings.HasPrefix(a.Operation, prefix) {
+			out = append(out, a.Operation+": "+a.Result)
+		}
+	}
+	slices.Sort(out) // the stores list entries of one instant in different orders
+	return strings.Join(out, "; ")
 }

@@ -16,19 +16,22 @@ import (
 // domain types can change without changing the wire format.
 
 type createTenantRequest struct {
-	ID                  string             `json:"id"`
-	DisplayName         string             `json:"displayName"`
-	EWSURL              string             `json:"ewsUrl"`
-	ExchangeVersion     string             `json:"exchangeVersion"`
-	Protocol            domain.Protocol    `json:"protocol"`
-	GraphURL            string             `json:"graphUrl"`
-	AccessMode          domain.AccessMode  `json:"accessMode"`
-	AllowFallback       bool               `json:"allowFallback"`
-	Folders             []string           `json:"folders"`
-	SyncIntervalSeconds int                `json:"syncIntervalSeconds"`
-	MaxConcurrentJobs   int                `json:"maxConcurrentJobs"`
-	CalendarWindow      *calendarWindow    `json:"calendarWindow"`
-	Credentials         *domain.Credential `json:"credentials"`
+	ID                  string            `json:"id"`
+	DisplayName         string            `json:"displayName"`
+	EWSURL              string            `json:"ewsUrl"`
+	ExchangeVersion     string            `json:"exchangeVersion"`
+	Protocol            domain.Protocol   `json:"protocol"`
+	GraphURL            string            `json:"graphUrl"`
+	AccessMode          domain.AccessMode `json:"accessMode"`
+	AllowFallback       bool              `json:"allowFallback"`
+	Folders             []string          `json:"folders"`
+	SyncIntervalSeconds int               `json:"syncIntervalSeconds"`
+	MaxConcurrentJobs   int               `json:"maxConcurrentJobs"`
+	CalendarWindow      *calendarWindow   `json:"calendarWindow"`
+	// RoomPolicy: omitempty keeps the Idempotency-Key hash of requests
+	// without it as it was.
+	RoomPolicy  *roomPolicy        `json:"roomPolicy,omitempty"`
+	Credentials *domain.Credential `json:"credentials"`
 	// ProbeMailbox and CredentialCheck: the credential check on create
 	// (app.OnboardChecked). omitempty keeps the Idempotency-Key hash of
 	// requests without them as it was.
@@ -48,6 +51,7 @@ type patchTenantRequest struct {
 	SyncIntervalSeconds *int               `json:"syncIntervalSeconds"`
 	MaxConcurrentJobs   *int               `json:"maxConcurrentJobs"`
 	CalendarWindow      *calendarWindow    `json:"calendarWindow"`
+	RoomPolicy          *roomPolicy        `json:"roomPolicy"`
 	Version             *int64             `json:"version"`
 }
 
@@ -75,6 +79,7 @@ type tenantView struct {
 	SyncIntervalSeconds int                 `json:"syncIntervalSeconds"`
 	MaxConcurrentJobs   int                 `json:"maxConcurrentJobs"`
 	CalendarWindow      calendarWindow      `json:"calendarWindow"`
+	RoomPolicy          roomPolicy          `json:"roomPolicy"`
 	Status              domain.TenantStatus `json:"status"`
 	// Credentials is null while no credential is stored (an onboarding
 	// interrupted between its steps); a rotation fixes it.
@@ -105,6 +110,7 @@ func (s *server) viewTenant(t domain.Tenant) tenantView {
 		SyncIntervalSeconds: int(t.SyncInterval / time.Second),
 		MaxConcurrentJobs:   t.MaxConcurrentJobs,
 		CalendarWindow:      viewWindow(t.CalendarWindow),
+		RoomPolicy:          viewRoomPolicy(t.RoomPolicy),
 		Status:              t.Status,
 		CreatedAt:           t.CreatedAt,
 		UpdatedAt:           t.UpdatedAt,
@@ -143,6 +149,33 @@ func (w *calendarWindow) domain() domain.CalendarWindow {
 func viewWindow(w domain.CalendarWindow) calendarWindow {
 	past, future := w.Days()
 	return calendarWindow{PastDays: past, FutureDays: future}
+}
+
+// roomPolicy is a tenant's room policy on the wire. notifyOrganizer is
+// true when left out: a release tells the organizer unless asked not to.
+type roomPolicy struct {
+	Enabled         bool     `json:"enabled"`
+	Rooms           []string `json:"rooms"`
+	AllRooms        bool     `json:"allRooms"`
+	CheckInMinutes  int      `json:"checkInMinutes"`
+	NotifyOrganizer *bool    `json:"notifyOrganizer,omitempty"`
+}
+
+func (p *roomPolicy) domain() domain.RoomPolicy {
+	if p == nil {
+		return domain.RoomPolicy{}
+	}
+	quiet := p.NotifyOrganizer != nil && !*p.NotifyOrganizer
+	return domain.RoomPolicy{Enabled: p.Enabled, Rooms: p.Rooms, AllRooms: p.AllRooms, CheckInMinutes: p.CheckInMinutes, QuietRelease: quiet}
+}
+
+func viewRoomPolicy(p domain.RoomPolicy) roomPolicy {
+	rooms := p.Rooms
+	if rooms == nil {
+		rooms = []string{}
+	}
+	notify := !p.QuietRelease
+	return roomPolicy{Enabled: p.Enabled, Rooms: rooms, AllRooms: p.AllRooms, CheckInMinutes: p.CheckInMinutes, NotifyOrganizer: &notify}
 }
 
 type mailboxView struct {
@@ -229,6 +262,7 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 		SyncInterval:      interval,
 		MaxConcurrentJobs: req.MaxConcurrentJobs,
 		CalendarWindow:    req.CalendarWindow.domain(),
+		RoomPolicy:        req.RoomPolicy.domain(),
 		Credential:        *req.Credentials,
 		CreateToken:       token,
 	}, req.ProbeMailbox, req.CredentialCheck)
@@ -413,6 +447,10 @@ func (s *server) patchTenant(w http.ResponseWriter, r *http.Request) error {
 	if req.CalendarWindow != nil {
 		w := req.CalendarWindow.domain()
 		p.CalendarWindow = &w
+	}
+	if req.RoomPolicy != nil {
+		rp := req.RoomPolicy.domain()
+		p.RoomPolicy = &rp
 	}
 	if req.SyncIntervalSeconds != nil {
 		d, err := syncInterval(*req.SyncIntervalSeconds)

@@ -432,6 +432,7 @@ func TestOffboard(t *testing.T) {
 func TestChangeFeed(t *testing.T) {
 	e := newEnv(t)
 	e.onboard("contoso", basicCred("u", "Feed-pw-1"), "alice@contoso.com", "carol@contoso.com")
+	e.synced("contoso", "alice@contoso.com", "carol@contoso.com")
 	ctx := context.Background()
 	for _, mb := range []string{"alice@contoso.com", "carol@contoso.com"} {
 		_, err := e.store.ApplyChanges(ctx, "contoso", mb, []domain.ItemChange{
@@ -442,8 +443,13 @@ func TestChangeFeed(t *testing.T) {
 		}
 	}
 	all := e.must(req{method: "GET", path: "/tenants/contoso/changes"}, 200)
-	if n := len(all["changes"].([]any)); n != 2 {
-		t.Fatalf("tenant feed has %d changes, want 2", n)
+	var kinds []string
+	for _, c := range all["changes"].([]any) {
+		ch := c.(map[string]any)
+		kinds = append(kinds, fmt.Sprint(ch["changeType"], " ", ch["mailbox"]))
+	}
+	if want := "[mailboxSynced alice@contoso.com mailboxSynced carol@contoso.com create alice@contoso.com create carol@contoso.com]"; fmt.Sprint(kinds) != want {
+		t.Fatalf("tenant feed has %v, want %s", kinds, want)
 	}
 	next := all["nextCursor"].(string)
 	again := e.must(req{method: "GET", path: "/tenants/contoso/changes?cursor=" + next}, 200)
@@ -521,6 +527,7 @@ func TestChangeFeedCursorExpired(t *testing.T) {
 	st := openStore(t, boltstore.Options{Clock: clock, FeedRetention: 24 * time.Hour})
 	e := newEnvOn(t, st, openSecrets(t))
 	e.onboard("contoso", basicCred("u", "Feed-pw-1"), "alice@contoso.com")
+	e.synced("contoso", "alice@contoso.com")
 	ctx := context.Background()
 	add := func(id string) {
 		t.Helper()

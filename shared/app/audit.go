@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"log/slog"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 )
@@ -67,4 +68,16 @@ func (s *Tenants) ListAudit(ctx context.Context, tenantID, cursor string, limit 
 		}
 	}
 	return out, next, nil
+}
+
+// auditRead records one scheduling read (availability, rooms); a failure
+// to write it is logged, not returned (the read has happened).
+func auditRead(ctx context.Context, st domain.AuditStore, clock domain.Clock, log *slog.Logger, e domain.AuditEntry) {
+	if clock == nil {
+		clock = domain.SystemClock{}
+	}
+	e.At, e.RequestID = clock.Now().UTC(), RequestID(ctx)
+	if err := st.AppendAudit(ctx, e); err != nil {
+		log.Error("audit: append failed", "tenantId", e.TenantID, "operation", e.Operation, "error", err.Error())
+	}
 }

@@ -95,6 +95,7 @@ type Availability struct {
 	Store     domain.Store
 	Secrets   domain.SecretStore
 	Connector domain.AvailabilityConnector
+	Clock     domain.Clock // audit times; nil: the system clock
 	Log       *slog.Logger
 	// Timeout bounds the calls to Exchange (API Gateway gives up after
 	// 29 s); batches without an answer by then fail with code Timeout.
@@ -334,6 +335,17 @@ func (a *Availability) Check(ctx context.Context, tenantID string, in Availabili
 			roundSpan(span), t.ProtocolOf(), int(lim.MaxWindow/(24*time.Hour)))
 	}
 	answers, batches := a.readAll(ctx, t, r, q, lim.MaxMailboxes)
+	failed := 0
+	for _, ans := range answers {
+		if ans.Err != nil {
+			failed++
+		}
+	}
+	// One entry a request (not one a mailbox: a request names up to 500):
+	// who asked, how much, and how it went.
+	auditRead(ctx, a.Store, a.Clock, a.logger(ctx), domain.AuditEntry{TenantID: tenantID, Mailbox: actAs, AccessMode: t.AccessMode,
+		Operation: fmt.Sprintf("availability.read (%d mailboxes, %s) by %s", len(q.mailboxes), spanText(q.slots.End.Sub(q.slots.Start)), callerName(Caller(ctx))),
+		Result:    fmt.Sprintf("answered %d, failed %d, %d calls", len(answers)-failed, failed, batches)})
 
 	res := AvailabilityResult{TenantID: tenantID, Protocol: t.ProtocolOf(), Start: q.slots.Start.In(q.slots.Zone), End: q.slots.End.In(q.slots.Zone),
 		TimeZone: q.zone, Batches: batches}
@@ -372,6 +384,14 @@ func (a *Availability) Check(ctx context.Context, tenantID string, in Availabili
 		}
 	}
 	return res, nil
+}
+
+// spanText is a window's length for the audit trail.
+func spanText(d time.Duration) string {
+	if d < 24*time.Hour {
+		return d.String()
+	}
+	return roundSpan(d)
 }
 
 func roundSpan(d time.Duration) string {

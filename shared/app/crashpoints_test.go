@@ -161,6 +161,16 @@ func (s crashStore) ApplyChanges(ctx context.Context, tenantID, mailbox string, 
 	return n, err
 }
 
+func (s crashStore) MarkMailboxSynced(ctx context.Context, tenantID, mailbox string) (bool, error) {
+	var ok bool
+	err := s.c.call("Store.MarkMailboxSynced", func(bool) error {
+		var err error
+		ok, err = s.Store.MarkMailboxSynced(ctx, tenantID, mailbox)
+		return err
+	})
+	return ok, err
+}
+
 func (s crashStore) AddSeenIDs(ctx context.Context, tenantID, mailbox, folderID, resync string, ids []string) error {
 	return s.c.call("Store.AddSeenIDs", func(bool) error { return s.Store.AddSeenIDs(ctx, tenantID, mailbox, folderID, resync, ids) })
 }
@@ -302,6 +312,8 @@ var crashPoints = []crashPoint{
 	{flow: flowSync, name: "before storing a batch of changes", op: "Store.ApplyChanges", phase: crashBefore, n: 2},
 	{flow: flowSync, name: "half a batch of changes stored", op: "Store.ApplyChanges", phase: crashPartial, n: 2},
 	{flow: flowSync, name: "batch of changes stored, answer lost", op: "Store.ApplyChanges", phase: crashAfter, n: 2},
+	{flow: flowSync, name: "before announcing the initial sync", op: "Store.MarkMailboxSynced", phase: crashBefore, n: 1, firstOnly: true},
+	{flow: flowSync, name: "initial sync announced, answer lost", op: "Store.MarkMailboxSynced", phase: crashAfter, n: 1, firstOnly: true},
 	{flow: flowSync, name: "before the checkpoint", op: "Store.PutSyncState", phase: crashBefore, n: 1},
 	{flow: flowSync, name: "checkpoint stored, answer lost", op: "Store.PutSyncState", phase: crashAfter, n: 1},
 	{flow: flowSync, name: "mailbox status stored, answer lost", op: "Store.PutMailbox", phase: crashAfter, n: 1, firstOnly: true},
@@ -403,7 +415,9 @@ func crashed(t *testing.T, c *crasher, p crashPoint, round string) {
 // runSyncCrash: a full sync crashed and redelivered, then a delta
 // (updates, a delete, a new item) crashed and redelivered at the same
 // point. The feed holds every item of the mailbox once, then exactly the
-// delta's changes once more.
+// delta's changes once more. The mailbox starts in its initial sync: the
+// tenant feed holds one mailboxSynced of it and none of its items after the
+// full sync, then the delta's changes once.
 func runSyncCrash(t *testing.T, p crashPoint, _ string) {
 	e := newSimEnv(t, 1, 150, domain.AccessImpersonation, ewssim.Options{})
 	e.syncer.PageSize, e.syncer.GetItemBatch, e.syncer.CheckpointEvery = 40, 20, 2
@@ -427,6 +441,9 @@ func runSyncCrash(t *testing.T, p crashPoint, _ string) {
 	assertNoDuplicates(t, feed)
 	if got, want := idsOf(feed, domain.ChangeCreate), e.simItems(m, "inbox", "sentitems", "calendar", "contacts"); !slices.Equal(got, want) || len(feed) != len(want) {
 		t.Fatalf("after the crash the feed has %d entries (%d creates), the mailbox %d items", len(feed), len(got), len(want))
+	}
+	if tf := e.feed(""); len(tf) != 1 || tf[0].Kind != domain.ChangeMailboxSynced {
+		t.Fatalf("after the crash the tenant feed has %d entries (first %+v), want one mailboxSynced", len(tf), tf)
 	}
 
 	// The delta touches three folders, so it stores three batches and
@@ -468,6 +485,14 @@ func runSyncCrash(t *testing.T, p crashPoint, _ string) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("delta after the crash: feed %v, want %v", got, want)
+	}
+	got = nil
+	for _, ch := range e.feed("")[1:] {
+		got = append(got, string(ch.Kind)+" "+ch.ItemID)
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("delta after the crash: tenant feed after the announcement %v, want %v", got, want)
 	}
 	if mb, _ := e.store.GetMailbox(context.Background(), "acme", m); mb.Status != domain.MailboxOK {
 		t.Errorf("mailbox status %q after the retry, want ok", mb.Status)

@@ -27,6 +27,8 @@ type ProtocolAdapters struct {
 	People domain.PeopleConnector
 	// CalendarView reads calendar views (series expanded).
 	CalendarView domain.CalendarViewConnector
+	// RoomCalendar acts on room meetings under the room policy.
+	RoomCalendar domain.RoomCalendarConnector
 }
 
 // Protocols routes each port to the tenant's protocol. It implements
@@ -104,6 +106,18 @@ func (p Protocols) ConnectRooms(ctx context.Context, t domain.Tenant, c domain.C
 		return nil, noAdapter(t, "rooms")
 	}
 	return a.Rooms.ConnectRooms(ctx, t, c, actAs)
+}
+
+// ConnectRoomCalendar opens the tenant's room calendars.
+func (p Protocols) ConnectRoomCalendar(ctx context.Context, t domain.Tenant, c domain.Credential) (domain.RoomCalendar, error) {
+	a, err := p.adapters(t)
+	if err != nil {
+		return nil, err
+	}
+	if a.RoomCalendar == nil {
+		return nil, noAdapter(t, "room calendar")
+	}
+	return a.RoomCalendar.ConnectRoomCalendar(ctx, t, c)
 }
 
 // ConnectPeople opens the tenant's people lookup.

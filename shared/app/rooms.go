@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
@@ -18,6 +19,7 @@ type Rooms struct {
 	Store     domain.Store
 	Secrets   domain.SecretStore
 	Connector domain.RoomConnector
+	Clock     domain.Clock // audit times; nil: the system clock
 	Log       *slog.Logger
 }
 
@@ -28,6 +30,7 @@ func (r *Rooms) RoomLists(ctx context.Context, tenantID string) ([]domain.RoomLi
 		return nil, err
 	}
 	lists, err := dir.RoomLists(ctx)
+	r.audit(ctx, tenantID, "roomlists.read", len(lists), err)
 	if err != nil {
 		return nil, r.exchangeError(ctx, tenantID, cred, err)
 	}
@@ -49,6 +52,11 @@ func (r *Rooms) List(ctx context.Context, tenantID, list string) ([]domain.Room,
 		return nil, err
 	}
 	rooms, err := dir.Rooms(ctx, list)
+	what := "rooms.read"
+	if list != "" {
+		what += " of " + list
+	}
+	r.audit(ctx, tenantID, what, len(rooms), err)
 	if errors.Is(err, domain.ErrRoomListNotFound) {
 		return nil, domain.NotFound("%s is no room list of tenant %q's organisation; GET /tenants/%s/roomlists lists them", list, tenantID, tenantID)
 	}
@@ -56,6 +64,21 @@ func (r *Rooms) List(ctx context.Context, tenantID, list string) ([]domain.Room,
 		return nil, r.exchangeError(ctx, tenantID, cred, err)
 	}
 	return rooms, nil
+}
+
+// audit records one read with who asked and how many entries it found.
+func (r *Rooms) audit(ctx context.Context, tenantID, what string, n int, err error) {
+	result := fmt.Sprintf("found %d", n)
+	if errors.Is(err, domain.ErrRoomListNotFound) {
+		result = "failed: no such room list"
+	} else if err != nil {
+		result = "failed: " + string(domain.AccessErrorOf(err).Kind)
+	}
+	l := r.Log
+	if l == nil {
+		l = slog.Default()
+	}
+	auditRead(ctx, r.Store, r.Clock, l, domain.AuditEntry{TenantID: tenantID, Operation: what + " by " + callerName(Caller(ctx)), Result: result})
 }
 
 // open reads the tenant, its credential and a mailbox to act as, and

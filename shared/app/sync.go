@@ -122,10 +122,11 @@ type SyncResult struct {
 	Mode        domain.AccessMode    `json:"accessMode,omitempty"` // the mode used
 	FellBack    bool                 `json:"fellBack,omitempty"`
 	Status      domain.MailboxStatus `json:"status,omitempty"`
-	Folders     int                  `json:"folders"`  // folders synced
-	Pages       int                  `json:"pages"`    // SyncFolderItems pages
-	Changes     int                  `json:"changes"`  // changes applied (before idempotency)
-	Appended    int                  `json:"appended"` // feed entries appended
+	Folders     int                  `json:"folders"`             // folders synced
+	Pages       int                  `json:"pages"`               // SyncFolderItems pages
+	Changes     int                  `json:"changes"`             // changes applied (before idempotency)
+	Appended    int                  `json:"appended"`            // feed entries appended
+	Announced   bool                 `json:"announced,omitempty"` // this sync ended the initial sync (mailboxSynced appended)
 	Resyncs     int                  `json:"resyncs,omitempty"`
 	EWSCalls    int                  `json:"ewsCalls"`
 	Throttled   int                  `json:"throttled"`
@@ -317,6 +318,9 @@ func (r *syncRun) finish(ctx context.Context, runErr error) error {
 	f := r.facts(runErr)
 	o := decideOutcome(f)
 	r.keepProgress(o.unfinished)
+	if r.access != nil && runErr == nil && !r.st.InitialSyncDone {
+		r.announce(ctx)
+	}
 	if r.access != nil {
 		f.checkpointErr = r.checkpoint(ctx)
 	}
@@ -354,4 +358,22 @@ func asAccess(err error) *domain.AccessError {
 		return ae
 	}
 	return nil
+}
+
+// announce ends the mailbox's initial sync once every selected folder has
+// been synced to its end (a run that ended without error): the store
+// appends one mailboxSynced to the tenant feed. Before the checkpoint
+// that records it, so a crash between the two leaves a redelivered job to
+// call again, which appends nothing twice (the store ends the mode and
+// appends in one step). A failure is left to the next sync, which calls
+// again: until then the mailbox's changes stay in its own feed, and the
+// announcement that comes later covers them.
+func (r *syncRun) announce(ctx context.Context) {
+	announced, err := r.s.Store.MarkMailboxSynced(ctx, r.tenant.ID, r.mbox.Address)
+	if err != nil {
+		r.s.logger().Warn("sync: announcing the initial sync failed; the next sync tries again", "tenant", r.tenant.ID, "mailbox", r.mbox.Address, "err", err)
+		return
+	}
+	r.st.InitialSyncDone = true
+	r.res.Announced = announced
 }

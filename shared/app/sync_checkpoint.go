@@ -157,7 +157,7 @@ func cloneState(s domain.SyncState) domain.SyncState {
 }
 
 func stateEqual(a, b domain.SyncState) bool {
-	return a.HierarchyState == b.HierarchyState && maps.Equal(a.Folders, b.Folders) && resumeEqual(a.Resume, b.Resume)
+	return a.HierarchyState == b.HierarchyState && a.InitialSyncDone == b.InitialSyncDone && maps.Equal(a.Folders, b.Folders) && resumeEqual(a.Resume, b.Resume)
 }
 
 func resumeEqual(a, b *domain.SyncResume) bool {

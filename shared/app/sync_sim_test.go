@@ -73,6 +73,10 @@ func newSimEnv(t *testing.T, mailboxes, items int, mode domain.AccessMode, opts 
 		t.Fatal(err)
 	}
 	for _, m := range ds.Mailboxes {
+		// As app.Tenants adds a mailbox: in its initial sync.
+		if err := bs.StartInitialSync(ctx, "acme", m); err != nil {
+			t.Fatal(err)
+		}
 		if err := bs.AddMailbox(ctx, domain.Mailbox{TenantID: "acme", Address: m, Status: domain.MailboxPending, UpdatedAt: t0}); err != nil {
 			t.Fatal(err)
 		}

@@ -46,6 +46,19 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
+type callerKey struct{}
+
+// WithCaller tags ctx with the API caller the audit entries of reads name.
+func WithCaller(ctx context.Context, caller string) context.Context {
+	return context.WithValue(ctx, callerKey{}, caller)
+}
+
+// Caller returns the caller WithCaller stored, or "".
+func Caller(ctx context.Context) string {
+	c, _ := ctx.Value(callerKey{}).(string)
+	return c
+}
+
 func (s *Tenants) now() time.Time { return s.Clock.Now().UTC() }
 
 func (s *Tenants) logger(ctx context.Context) *slog.Logger {
@@ -90,6 +103,7 @@ type NewTenant struct {
 	SyncInterval      time.Duration
 	MaxConcurrentJobs int
 	CalendarWindow    domain.CalendarWindow // Graph tenants; zero: defaults
+	RoomPolicy        domain.RoomPolicy     // zero: off
 	Credential        domain.Credential
 	// CreateToken, when set, identifies the request (see
 	// domain.Tenant.CreateToken): Onboard meeting a tenant that the same
@@ -136,6 +150,9 @@ func (s *Tenants) validateNew(ctx context.Context, in *NewTenant) *domain.Error 
 		return err
 	}
 	if err := validateCalendarWindow(in.CalendarWindow); err != nil {
+		return err
+	}
+	if err := validateRoomPolicy(&in.RoomPolicy); err != nil {
 		return err
 	}
 	if err := ValidateCredential(in.Credential); err != nil {
@@ -217,6 +234,7 @@ func (s *Tenants) Onboard(ctx context.Context, in NewTenant) (domain.Tenant, err
 		SyncInterval:      in.SyncInterval,
 		MaxConcurrentJobs: in.MaxConcurrentJobs,
 		CalendarWindow:    in.CalendarWindow,
+		RoomPolicy:        in.RoomPolicy,
 		Status:            domain.TenantActive,
 		CreateToken:       token,
 		SecretWriteUntil:  now.Add(SecretWriteLease),
@@ -477,6 +495,7 @@ type TenantPatch struct {
 	SyncInterval      *time.Duration
 	MaxConcurrentJobs *int
 	CalendarWindow    *domain.CalendarWindow
+	RoomPolicy        *domain.RoomPolicy // replaces the whole policy
 	// Version, when set, must equal the stored version (optimistic
 	// concurrency for read-modify-write clients).
 	Version *int64
@@ -484,7 +503,7 @@ type TenantPatch struct {
 
 func (p TenantPatch) empty() bool {
 	return p.DisplayName == nil && p.EWSURL == nil && p.ExchangeVersion == nil && p.AccessMode == nil &&
-		p.Protocol == nil && p.GraphURL == nil && p.CalendarWindow == nil &&
+		p.Protocol == nil && p.GraphURL == nil && p.CalendarWindow == nil && p.RoomPolicy == nil &&
 		p.AllowFallback == nil && p.Folders == nil && p.SyncInterval == nil && p.MaxConcurrentJobs == nil
 }
 
@@ -591,6 +610,13 @@ func (s *Tenants) Update(ctx context.Context, id string, p TenantPatch) (domain.
 			return domain.Tenant{}, err
 		}
 		t.CalendarWindow = *p.CalendarWindow
+	}
+	if p.RoomPolicy != nil {
+		rp := *p.RoomPolicy
+		if err := validateRoomPolicy(&rp); err != nil {
+			return domain.Tenant{}, err
+		}
+		t.RoomPolicy = rp
 	}
 	t.UpdatedAt = s.now()
 	if err := s.Store.UpdateTenant(ctx, t); err != nil {

@@ -16,6 +16,9 @@ type ItemPage struct {
 	Items      []domain.Item
 	NextCursor string // "" at the end of the listing
 	FeedCursor string // "" reads the feed from its start
+	// InitialSync: the mailbox is in its initial sync, read after the
+	// feed position (so a mailboxSynced, if any, comes after it).
+	InitialSync bool
 }
 
 // ValidateItemKind checks a kind filter ("" is every kind).
@@ -78,6 +81,9 @@ func (s *Tenants) ListItems(ctx context.Context, tenantID, mailbox, cursor strin
 		return ItemPage{}, internal(err, "listing items")
 	}
 	page := ItemPage{Items: items, FeedCursor: feed}
+	if page.InitialSync, err = s.Store.InInitialSync(ctx, tenantID, addr); err != nil {
+		return ItemPage{}, internal(err, "reading the mailbox's sync mode")
+	}
 	if next != "" {
 		page.NextCursor = domain.EncodeListCursor(tenantID, addr, string(kind), next, feed)
 	}
@@ -119,7 +125,10 @@ func (s *Tenants) retireItems(ctx context.Context, tenantID, addr string) error 
 // is not registered now left behind (a removal that raced a sync, or one
 // made before removals retired items): kept, they would make the first
 // sync's creates look like replays, and the feed would never announce
-// them. Before the mailbox is added, so no sync of it is running.
+// them. Then it puts the mailbox in its initial sync: its items go to its
+// own feed only, and the tenant feed gets one mailboxSynced when the sync
+// is complete (domain.ItemStore.StartInitialSync). Before the mailbox is
+// added, so no sync of it is running.
 func (s *Tenants) freshStart(ctx context.Context, tenantID, addr string) error {
 	_, err := s.Store.GetMailbox(ctx, tenantID, addr)
 	if err == nil || domain.IsCorrupt(err) {
@@ -135,11 +144,25 @@ func (s *Tenants) freshStart(ctx context.Context, tenantID, addr string) error {
 	if err != nil {
 		return internal(err, "reading the feed position")
 	}
-	if pos == "" {
-		return nil
+	if pos != "" {
+		if err := s.retireItems(ctx, tenantID, addr); err != nil {
+			return err
+		}
 	}
-	return s.retireItems(ctx, tenantID, addr)
+	// After the retirement: its deletes go where the earlier registration's
+	// changes went.
+	if err := s.Store.StartInitialSync(ctx, tenantID, addr); err != nil {
+		return internal(err, "starting the initial sync")
+	}
+	return nil
 }
+
+// tenantListMailboxesPerPage bounds how many mailboxes one page of the
+// tenant listing walks (three store calls each): a tenant whose mailboxes
+// are mostly empty or in their initial sync would otherwise walk them all
+// in one request. A page may then hold fewer items than asked, even none,
+// with a nextCursor.
+var tenantListMailboxesPerPage = 100
 
 // TenantItem is an item of a tenant listing, with its mailbox.
 type TenantItem struct {
@@ -190,9 +213,13 @@ func (s *Tenants) ListTenantItems(ctx context.Context, tenantID, cursor string, 
 		}
 	}
 	var out []TenantItem
-	done := false
+	done, visited := false, 0
 	for !done && len(out) < limit {
 		if p.Mailbox == "" {
+			if visited == tenantListMailboxesPerPage {
+				break
+			}
+			visited++
 			// The next mailbox (the first: MailboxCursor is empty only
 			// at the start).
 			ms, next, err := s.Store.ListMailboxes(ctx, tenantID, domain.MailboxQuery{Cursor: p.MailboxCursor, Limit: 1})
@@ -206,6 +233,21 @@ func (s *Tenants) ListTenantItems(ctx context.Context, tenantID, cursor string, 
 			p = domain.TenantListPosition{MailboxCursor: next, Mailbox: ms[0].Address, Feed: p.Feed}
 			if err := s.Store.FenceMailbox(ctx, tenantID, p.Mailbox, p.Feed); err != nil {
 				return TenantItemPage{}, internal(err, "fencing the mailbox")
+			}
+			// A mailbox in its initial sync is not listed: its items are
+			// not in the tenant feed, and its mailboxSynced, after the
+			// fence and so after FeedCursor, tells the consumer to list it.
+			initial, err := s.Store.InInitialSync(ctx, tenantID, p.Mailbox)
+			if err != nil {
+				return TenantItemPage{}, internal(err, "reading the mailbox's sync mode")
+			}
+			if initial {
+				if p.MailboxCursor == "" {
+					done = true
+					break
+				}
+				p.Mailbox = ""
+				continue
 			}
 		}
 		items, next, err := s.Store.ListItems(ctx, domain.ItemQuery{TenantID: tenantID, Mailbox: p.Mailbox, Kind: kind, After: p.After, Limit: limit - len(out)})

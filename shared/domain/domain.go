@@ -165,7 +165,10 @@ type Tenant struct {
 	// calendar delta covers a window, not the whole calendar); zero fields
 	// take the defaults. EWS tenants sync the whole calendar.
 	CalendarWindow CalendarWindow `json:"calendarWindow,omitzero"`
-	Status         TenantStatus   `json:"status"`
+	// RoomPolicy lets Mailbridge act on any meeting in the room mailboxes
+	// it covers (roommeetings.go); zero: off.
+	RoomPolicy RoomPolicy   `json:"roomPolicy,omitzero"`
+	Status     TenantStatus `json:"status"`
 	// CredentialFingerprint identifies the stored credential without
 	// revealing it (a truncated SHA-256 of its canonical form).
 	CredentialFingerprint string `json:"credentialFingerprint,omitempty"`
@@ -316,6 +319,13 @@ const (
 	ChangeCreate ChangeKind = "create"
 	ChangeUpdate ChangeKind = "update"
 	ChangeDelete ChangeKind = "delete"
+	// ChangeMailboxSynced is no item change: it is appended to the tenant
+	// feed (never to a mailbox feed) once, when a mailbox added to the
+	// tenant has finished its initial sync. The items of that sync went
+	// to the mailbox's feed only; a tenant-feed consumer lists the mailbox
+	// to take them up (docs/architecture.md, "Bootstrap and resync").
+	// Its ItemID, ItemKind and Item are empty.
+	ChangeMailboxSynced ChangeKind = "mailboxSynced"
 )
 
 // Address is a named e-mail address.
@@ -633,7 +643,7 @@ type Change struct {
 	TenantID string     `json:"tenantId"`
 	Mailbox  string     `json:"mailbox"`
 	Kind     ChangeKind `json:"changeType"`
-	ItemID   string     `json:"itemId"`
+	ItemID   string     `json:"itemId,omitempty"` // empty only for mailboxSynced
 	// ItemKind is the kind of the item the change is about, deletes
 	// included (what went away); empty only for a delete of an item
 	// stored before kinds were kept with deleted items' state.

@@ -78,9 +78,12 @@ type SyncState struct {
 	// Resume is set only when a job stopped early (throttled, out of time):
 	// the work it had fetched but not finished, so the retry continues at
 	// the call that failed instead of repeating the calls that succeeded.
-	Resume    *SyncResume `json:"resume,omitempty"`
-	Version   int64       `json:"version"` // optimistic concurrency
-	UpdatedAt time.Time   `json:"updatedAt"`
+	Resume *SyncResume `json:"resume,omitempty"`
+	// InitialSyncDone: a sync of every selected folder ended and told the
+	// store (ItemStore.MarkMailboxSynced), so later syncs need not ask.
+	InitialSyncDone bool      `json:"initialSyncDone,omitempty"`
+	Version         int64     `json:"version"` // optimistic concurrency
+	UpdatedAt       time.Time `json:"updatedAt"`
 }
 
 // SyncResume is the unfinished part of an interrupted sync job. Folder
@@ -156,7 +159,30 @@ type ItemStore interface {
 	// item (an upsert that is no news still adds a missing index entry);
 	// the index lives as long as the items (PurgeTenant, not
 	// DeleteMailbox, removes it).
+	//
+	// While the mailbox is in its initial sync (StartInitialSync until
+	// MarkMailboxSynced), the entries go to the mailbox feed only, not to
+	// the tenant feed: the tenant feed is one partition per tenant, and a
+	// tenant's initial sync is the bulk of everything it ever writes. A
+	// batch planned under one mode that would commit under the other is
+	// re-planned, so no entry of a mailbox in its initial sync is in the
+	// tenant feed and every entry after MarkMailboxSynced is.
 	ApplyChanges(ctx context.Context, tenantID, mailbox string, changes []ItemChange) (appended int, err error)
+	// StartInitialSync puts a mailbox that is not registered (about to be
+	// added, or added again) in its initial sync; it does nothing when the
+	// mailbox is registered, so a late call cannot take a mailbox already
+	// announced back (the check and the mark are one atomic step). A
+	// mailbox never put in its initial sync writes to both feeds.
+	StartInitialSync(ctx context.Context, tenantID, mailbox string) error
+	// MarkMailboxSynced ends the mailbox's initial sync: it appends one
+	// ChangeMailboxSynced entry to the tenant feed and ends the mode in
+	// one atomic step, and reports whether it did. A mailbox not in its
+	// initial sync gets nothing, so calling it again (a redelivered job)
+	// appends nothing twice.
+	MarkMailboxSynced(ctx context.Context, tenantID, mailbox string) (announced bool, err error)
+	// InInitialSync reports whether the mailbox is in its initial sync,
+	// reading what is committed.
+	InInitialSync(ctx context.Context, tenantID, mailbox string) (bool, error)
 	// ReadFeed returns changes in order after Cursor, and the cursor to
 	// continue from (equal to the given one when nothing is new). Cursors
 	// are opaque and belong to one feed: a tenant feed's cursor is not

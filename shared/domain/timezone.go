@@ -121,3 +121,14 @@ func sameRules(a, b *time.Location) bool {
 	}
 	return true
 }
+
+// WindowsTimeZoneIDs lists the Windows time zone ids the table knows,
+// sorted (what an Exchange server offers in GetServerTimeZones).
+func WindowsTimeZoneIDs() []string {
+	ids := make([]string, 0, len(windowsZones))
+	for w := range windowsZones {
+		ids = append(ids, w)
+	}
+	sort.Strings(ids)
+	return ids
+}

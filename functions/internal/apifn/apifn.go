@@ -61,8 +61,9 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 			Rooms:        ewsmailbox.NewRoomConnector(env.EWSOptions()),
 			People:       ewsmailbox.NewPeopleConnector(env.EWSOptions()),
 			CalendarView: ewsmailbox.NewCalendarViewConnector(env.EWSOptions()),
+			RoomCalendar: ewsmailbox.NewRoomCalendarConnector(env.EWSOptions()),
 		},
-		Graph: app.ProtocolAdapters{Checker: graph, Availability: graph, Rooms: graph, People: graph, CalendarView: graph},
+		Graph: app.ProtocolAdapters{Checker: graph, Availability: graph, Rooms: graph, People: graph, CalendarView: graph, RoomCalendar: graph},
 	}
 	h := api.New(api.Deps{
 		Store:         store,
@@ -78,6 +79,7 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 		Rooms:         checker,
 		People:        checker,
 		CalendarView:  checker,
+		RoomCalendar:  checker,
 		// API Gateway answers 504 after 29 s; leave time to record results.
 		VerifyTimeout:       20 * time.Second,
 		AvailabilityTimeout: 20 * time.Second,

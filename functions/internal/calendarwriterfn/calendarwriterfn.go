@@ -77,5 +77,19 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 		Clock:   clock,
 		Log:     env.Log,
 	}
-	return handler(w, &metrics{out: os.Stdout, stage: env.Stage, clock: clock}, env.Log), nil
+	// The room-release schedule: meetings in policy rooms nobody checked
+	// in are declined as the room (its own Exchange access, like writes).
+	graphRooms := graphmailbox.NewConnector(graphOptions)
+	rel := &app.RoomMeetings{
+		Store: store, Marks: store, Secrets: w.Secrets, Clock: clock, Log: env.Log,
+		Calendars: app.Protocols{
+			EWS:   app.ProtocolAdapters{RoomCalendar: ewsmailbox.NewRoomCalendarConnector(ewsOptions)},
+			Graph: app.ProtocolAdapters{RoomCalendar: graphRooms},
+		},
+		Rooms: app.Protocols{
+			EWS:   app.ProtocolAdapters{Rooms: ewsmailbox.NewRoomConnector(ewsOptions)},
+			Graph: app.ProtocolAdapters{Rooms: graphRooms},
+		},
+	}
+	return handler(w, rel, &metrics{out: os.Stdout, stage: env.Stage, clock: clock}, env.Log), nil
 }

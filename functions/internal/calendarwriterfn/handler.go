@@ -29,17 +29,25 @@ type writes interface {
 // the Lambda's deadline are handed back to the queue unprocessed.
 const recordBudget = 55 * time.Second
 
-// handler serves both ways the function is invoked: an SQS event from the
-// calendar-writes queue (first attempts), and a direct invocation by the
-// calendar-retry state machine (retries), whose input is the execution's
-// state and whose answer is the next state.
-func handler(w writes, m *metrics, log *slog.Logger) func(context.Context, json.RawMessage) (any, error) {
+// releaser is the part of app.RoomMeetings the Lambda calls.
+type releaser interface {
+	ReleaseNoShows(ctx context.Context, now time.Time) (app.ReleaseSummary, error)
+}
+
+// handler serves the three ways the function is invoked: an SQS event
+// from the calendar-writes queue (first attempts), a direct invocation by
+// the calendar-retry state machine (retries), whose input is the
+// execution's state and whose answer is the next state, and the
+// room-release schedule ({"roomRelease": "<scheduled time>"}), which
+// releases the room meetings nobody checked in.
+func handler(w writes, rel releaser, m *metrics, log *slog.Logger) func(context.Context, json.RawMessage) (any, error) {
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var probe struct {
 			Records []struct {
 				EventSource string `json:"eventSource"`
 			} `json:"Records"`
-			Request *json.RawMessage `json:"request"`
+			Request     *json.RawMessage `json:"request"`
+			RoomRelease *string          `json:"roomRelease"`
 		}
 		if err := json.Unmarshal(raw, &probe); err != nil {
 			return nil, fmt.Errorf("calendarwriter: the invocation is not a JSON object: %w", err)
@@ -65,8 +73,25 @@ func handler(w writes, m *metrics, log *slog.Logger) func(context.Context, json.
 			tally.add(res.Outcome)
 			m.write(tally)
 			return res, nil
+		case probe.RoomRelease != nil && rel != nil:
+			now := time.Now()
+			if *probe.RoomRelease != "" {
+				t, err := time.Parse(time.RFC3339, *probe.RoomRelease)
+				if err != nil {
+					return nil, fmt.Errorf("calendarwriter: roomRelease %q is not an RFC 3339 time: %w", *probe.RoomRelease, err)
+				}
+				now = t
+			}
+			sum, err := rel.ReleaseNoShows(ctx, now)
+			log.Info("room release", "at", now.UTC(), "tenants", sum.Tenants, "rooms", sum.Rooms, "released", sum.Released, "failed", sum.Failed)
+			// A failed sweep is not retried by Lambda: the next one, five
+			// minutes on, starts afresh and is idempotent.
+			if err != nil {
+				log.Error("room release failed", "error", err.Error())
+			}
+			return sum, nil
 		}
-		return nil, errors.New("calendarwriter: expected an SQS event or a retry input with a request")
+		return nil, errors.New("calendarwriter: expected an SQS event, a retry input with a request, or a roomRelease schedule")
 	}
 }
 

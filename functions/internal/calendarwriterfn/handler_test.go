@@ -84,7 +84,7 @@ func sqsEvent(t *testing.T, bodies ...string) json.RawMessage {
 
 func TestQueuedBatchReportsOnlyWhatMustComeBack(t *testing.T) {
 	w := &recordedWrites{failIDs: map[string]bool{"r2": true}}
-	h := handler(w, nil, quiet)
+	h := handler(w, nil, nil, quiet)
 	out, err := h(context.Background(), sqsEvent(t, writeRequest("r1"), writeRequest("r2"), `{"id":"r3","unexpected":true}`))
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +112,7 @@ func TestQueuedBatchOutOfTimeGoesBack(t *testing.T) {
 	w := &recordedWrites{}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	out, err := handler(w, nil, quiet)(ctx, sqsEvent(t, writeRequest("r1"), writeRequest("r2")))
+	out, err := handler(w, nil, nil, quiet)(ctx, sqsEvent(t, writeRequest("r1"), writeRequest("r2")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestRetryInvocationLoopsThroughItsOwnAnswer(t *testing.T) {
 	}
 	next := time.Date(2026, 11, 24, 19, 30, 0, 0, time.UTC)
 	w := &recordedWrites{retryOut: app.AttemptResult{Outcome: app.OutcomeRetry, RetriesDone: 2, RetryAt: next}}
-	h := handler(w, nil, quiet)
+	h := handler(w, nil, nil, quiet)
 	out, err := h(context.Background(), raw)
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +162,7 @@ func TestRetryInvocationLoopsThroughItsOwnAnswer(t *testing.T) {
 
 func TestUnrecognisedInvocationFails(t *testing.T) {
 	for _, raw := range []string{`{}`, `[]`, `"x"`, `{"Records":[{"eventSource":"aws:sns"}]}`, `{"request":"not an object"}`} {
-		if _, err := handler(&recordedWrites{}, nil, quiet)(context.Background(), json.RawMessage(raw)); err == nil {
+		if _, err := handler(&recordedWrites{}, nil, nil, quiet)(context.Background(), json.RawMessage(raw)); err == nil {
 			t.Errorf("%s: accepted", raw)
 		}
 	}
@@ -173,7 +173,7 @@ func TestMetricsPerInvocation(t *testing.T) {
 	var buf strings.Builder
 	m := &metrics{out: &buf, stage: "prod", clock: storetest.NewClock(time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC))}
 	w := &recordedWrites{failIDs: map[string]bool{"r3": true}, retryOut: app.AttemptResult{Outcome: app.OutcomeGaveUp, Reason: "out_of_scope"}}
-	h := handler(w, m, quiet)
+	h := handler(w, nil, m, quiet)
 	if _, err := h(context.Background(), sqsEvent(t, writeRequest("r1"), writeRequest("r2"), writeRequest("r3"))); err != nil {
 		t.Fatal(err)
 	}
@@ -202,5 +202,32 @@ func TestMetricsPerInvocation(t *testing.T) {
 		if b, _ := json.Marshal(dims); string(b) != `[["Stage"]]` || doc["Stage"] != "prod" {
 			t.Errorf("line %d: dimensions %s, stage %v", i, b, doc["Stage"])
 		}
+	}
+}
+
+type recordedRelease struct{ at []time.Time }
+
+func (r *recordedRelease) ReleaseNoShows(_ context.Context, now time.Time) (app.ReleaseSummary, error) {
+	r.at = append(r.at, now)
+	return app.ReleaseSummary{Tenants: 1, Released: 2}, nil
+}
+
+// The room-release schedule's input sweeps for its scheduled time (now
+// when empty, a manual invoke); a bad time is refused without a sweep.
+func TestRoomReleaseInvocation(t *testing.T) {
+	rel := &recordedRelease{}
+	h := handler(&recordedWrites{}, rel, nil, quiet)
+	out, err := h(context.Background(), json.RawMessage(`{"roomRelease":"2026-12-02T10:05:00Z"}`))
+	if sum, ok := out.(app.ReleaseSummary); err != nil || !ok || sum.Released != 2 {
+		t.Fatalf("answer %+v, %v", out, err)
+	}
+	if len(rel.at) != 1 || !rel.at[0].Equal(time.Date(2026, 12, 2, 10, 5, 0, 0, time.UTC)) {
+		t.Fatalf("swept at %v", rel.at)
+	}
+	if _, err := h(context.Background(), json.RawMessage(`{"roomRelease":""}`)); err != nil || len(rel.at) != 2 {
+		t.Fatalf("manual invoke: %v, %d sweeps", err, len(rel.at))
+	}
+	if _, err := h(context.Background(), json.RawMessage(`{"roomRelease":"soon"}`)); err == nil || len(rel.at) != 2 {
+		t.Errorf("a bad time: %v, %d sweeps", err, len(rel.at))
 	}
 }

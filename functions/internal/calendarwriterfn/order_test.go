@@ -99,7 +99,7 @@ func TestCalendarWritesOrderedOnTheAWSStandIns(t *testing.T) {
 	w := &app.CalendarWrites{Store: store, Secrets: &memSecrets{c: domain.Credential{Kind: domain.AuthBasic, Username: "svc@contoso.com", Password: "pw-123456"}},
 		Calendars: ewsmailbox.NewCalendarConnector(ewsmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}}),
 		Retries:   retries, Clock: clock, Log: quiet}
-	h := handler(w, nil, quiet)
+	h := handler(w, nil, nil, quiet)
 	deliver := func(id string) {
 		t.Helper()
 		raw, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{msgs[id]}})

@@ -109,7 +109,7 @@ func newSFNEnv(t *testing.T, now time.Time) *sfnEnv {
 		Store: bs, Secrets: secrets, Calendars: ewsmailbox.NewCalendarConnector(ewsmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}}),
 		Retries: &retryCapture{}, Clock: clock, Log: quiet,
 	}}
-	h := handler(e.w, nil, quiet)
+	h := handler(e.w, nil, nil, quiet)
 	lambda := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, _ := io.ReadAll(r.Body)
 		var in domain.CalendarRetry

@@ -270,6 +270,38 @@ func TestRehearsal(t *testing.T) {
 		execution, retryAt = aws.ToString(exec.Name), in.RetryAt
 	})
 
+	t.Run("the room-release schedule declines a no-show as the room", func(t *testing.T) {
+		sch, ok := st.Schedules["CalendarWriterFunctionRoomRelease"]
+		if !ok || sch.Function != "CalendarWriterFunction" {
+			t.Fatalf("the template has no room-release schedule invoking CalendarWriterFunction: %+v", st.Schedules)
+		}
+		// A mailbox of the tenant stands in for a room: a policy may list
+		// any address; the simulator's impersonation scope covers it.
+		room, organizer := ds.Mailboxes[1], ds.Mailboxes[2]
+		now := time.Now().UTC().Truncate(time.Minute)
+		if _, err := sim.AddItem(room, "calendar", ewssim.Item{Kind: ewssim.KindCalendar, Subject: "No-show", Start: now.Add(-20 * time.Minute), End: now.Add(40 * time.Minute),
+			Organizer: ewssim.Address{Email: organizer}, Attendees: []ewssim.Address{{Email: room}}}); err != nil {
+			t.Fatal(err)
+		}
+		call(t, "PATCH", "/tenants/{id}", "/tenants/acme", "", fmt.Sprintf(`{"roomPolicy":{"enabled":true,"rooms":[%q],"checkInMinutes":10}}`, room), 200)
+		input := strings.ReplaceAll(sch.Input, "<aws.scheduler.scheduled-time>", now.Format(time.RFC3339))
+		out, err := writer(invokeContext(t, writerFn), json.RawMessage(input))
+		if sum, ok := out.(app.ReleaseSummary); err != nil || !ok || sum.Released != 1 || sum.Failed != 0 {
+			t.Fatalf("room release: %+v, %v", out, err)
+		}
+		if rs := sim.Responses(); len(rs) != 1 || rs[0].Kind != "DeclineItem" || len(rs[0].To) != 1 || rs[0].To[0] != organizer {
+			t.Errorf("responses sent %+v, want the room's decline to %s", rs, organizer)
+		}
+		audit := call(t, "GET", "/tenants/{id}/audit", "/tenants/acme/audit", "", "", 200)
+		released := false
+		for _, a := range audit["entries"].([]any) {
+			released = released || strings.HasPrefix(a.(map[string]any)["operation"].(string), "room.release")
+		}
+		if !released {
+			t.Error("the release is not in the tenant's audit trail")
+		}
+	})
+
 	t.Run("the other stage is untouched", func(t *testing.T) {
 		for _, id := range []string{"SyncJobsQueue", "CalendarWritesQueue"} {
 			u := other.resource(t, id, "AWS::SQS::Queue")

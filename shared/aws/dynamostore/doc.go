@@ -25,12 +25,13 @@
 //	T#<tenantID>           F#<seq:020d>        d, at | gap, at    tenant feed entry, or gap marker (ttl with FeedRetention)
 //	T#<tenantID>           A#<ns:020d>#<r>     z, ttl             audit entries, packed (see AppendAudit)
 //	T#<tenantID>           J#<jobID>           done (SS), ttl     finished mailboxes of a sync job that came back
+//	T#<tenantID>           C#<room>#<itemID>   d, ttl             a room meeting's check-in or release (the first stands; roommarks.go)
 //	B#<tenantID>#<address> I#<itemID>          n, ks, del, fld, knd, d  latest item (ks = recent change keys; fld, knd: folder and kind, kept by tombstones)
 //	B#<tenantID>#<address> F#<seq:020d>        d, at | gap, at    mailbox feed entry, or gap marker (ttl with FeedRetention)
 //	B#<tenantID>#<address> R#<fh>#<resync>#<h> z, ttl             ids a recovery resync saw (see below)
 //	B#<tenantID>#<address> X#<immutableID>     to                 immutable-id index: the stored item's id (aliases.go)
 //	B#<tenantID>#<address> W#<clientEventID>   v, d               calendar write state (v = version for compare-and-swap; writestate.go)
-//	B#<tenantID>#<address> G                   f, tf              feed fences: the mailbox and tenant feed positions listings took (items.go)
+//	B#<tenantID>#<address> G                   f, tf, ini         feed fences: the mailbox and tenant feed positions listings took (items.go); ini: in its initial sync (initialsync.go)
 //	T#<tenantID>           K#<hash>            kpk, ksk, ttl      pointer to an idempotency record saved for the tenant
 //	T#<tenantID>           W#<address>         -                  the mailbox has calendar write states (how purge finds B#… of a mailbox never synced)
 //	K#<scope>              <key>               exp, val, tn, ttl  idempotency record (tn = the tenant it belongs to)
@@ -101,6 +102,22 @@
 // queue. Readers therefore write (gap markers): the API's role needs
 // dynamodb:PutItem on the table.
 //
+// # The initial sync
+//
+// A mailbox added through the API starts in its initial sync
+// (StartInitialSync sets ini on its fence item). Until the syncer has
+// synced every folder and calls MarkMailboxSynced, its chunks take no
+// tenant numbers and write no tenant feed entries: item, mailbox feed
+// entry and fence check only, all in the mailbox partition, plus the
+// mailbox head's ADD. MarkMailboxSynced then appends one mailboxSynced
+// entry to the tenant feed and removes ini in one transaction (so at most
+// once), after which the mailbox writes to both feeds. Every chunk's
+// ConditionCheck requires the mode it was planned under, so no chunk
+// straddles the switch. A tenant-feed consumer lists the mailbox when it
+// reads the announcement (docs/architecture.md, "Bootstrap and resync").
+// The point: a tenant's initial sync, most of all it ever writes, is
+// spread over one partition per mailbox instead of the tenant's one.
+//
 // Cursors are storeplan's (position plus a check over tenant, feed,
 // generation and position). The generation is set with the feed's first
 // number (SET gen = if_not_exists(gen, :g) in the ADD that takes numbers),
@@ -109,14 +126,23 @@
 // number, for the past-the-head check) besides its Query. Entries still
 // carry "t<n>"/"m<n>" in their stored Seq; reads replace it.
 //
-// Limits: the tenant head item takes one ADD per chunk (a hot item takes
-// about 1,000 writes per second); the tenant partition takes the tenant feed
-// entries at the transactional rate of 2 WRU per KB, so on the order of 500
-// one-KB changes per second per tenant before DynamoDB splits the partition,
-// besides one checkpoint write per sync that found changes.
+// Limits (per partition 1,000 WRU/s; measured by `make bench` (i)): the
+// tenant partition takes, per sync that found changes, the tenant feed
+// entries (2 WRU per KB each, transactional), the tenant head's ADD and
+// the mailbox head's ADD (1 each per chunk), the checkpoint and the
+// mailbox record (1 each), about 7 WRU for a sync of one 1-KB change:
+// some 140 changes per second per tenant when every sync carries one
+// change, up to 500 when syncs carry many (2 WRU each). The tenant head
+// item is one hot key, one ADD per chunk. An initial sync writes about
+// 0.04 WRU per item to the tenant partition (heads, checkpoints, records,
+// one announcement per mailbox) and 4 to its mailbox's: 50 million items
+// take 0.5 h of the tenant partition, 20 s of each 5,000-item mailbox's,
+// and 1.4 h of an on-demand table's default 40,000 WRU/s.
 //
 // Cost per sync that found k changes (k ≤ 32, one chunk): one BatchGetItem
-// of k strongly consistent reads, two head ADDs, and one transaction of
+// of k + 1 strongly consistent reads (the items and the fence item, which
+// says whether the mailbox is in its initial sync), two head ADDs (one in
+// the initial sync), and one transaction of
 // (items + 2k) writes at 2 WRU per KB plus the fence's ConditionCheck
 // (items.go: what makes a listing's feed position exact). A sync with no news writes nothing.
 // Changes that carry an immutable id (EWS ids over Graph) add one read each

@@ -54,7 +54,7 @@ func (s *Store) ApplyChanges(ctx context.Context, tenantID, mailbox string, chan
 	}
 	appended := 0
 	for attempt := 1; ; attempt++ {
-		items, index, err := s.readItems(ctx, tenantID, mailbox, changes)
+		items, index, initial, err := s.readItems(ctx, tenantID, mailbox, changes)
 		if err != nil {
 			return appended, err
 		}
@@ -65,7 +65,7 @@ func (s *Store) ApplyChanges(ctx context.Context, tenantID, mailbox string, chan
 		entries, _, aliases := storeplan.PlanIndexed(changes, stored, index)
 		lost := false
 		for len(entries) > 0 {
-			n, err := s.commitChunk(ctx, tenantID, mailbox, items, index, entries)
+			n, err := s.commitChunk(ctx, tenantID, mailbox, initial, items, index, entries)
 			if errors.Is(err, errLostRace) {
 				lost = true
 				break
@@ -100,11 +100,12 @@ func (s *Store) ApplyChanges(ctx context.Context, tenantID, mailbox string, chan
 	}
 }
 
-// readItems reads the stored state of the batch's items and the index
-// entries of its immutable ids, strongly consistent: one BatchGetItem, and
-// a second for the items the index names that the batch does not (a
-// removal by immutable id, a move that changed the item's id).
-func (s *Store) readItems(ctx context.Context, tenantID, mailbox string, changes []domain.ItemChange) (map[string]itemRec, map[string]string, error) {
+// readItems reads the stored state of the batch's items, the index
+// entries of its immutable ids and whether the mailbox is in its initial
+// sync (its fence item, initialsync.go), strongly consistent: one
+// BatchGetItem, and a second for the items the index names that the batch
+// does not (a removal by immutable id, a move that changed the item's id).
+func (s *Store) readItems(ctx context.Context, tenantID, mailbox string, changes []domain.ItemChange) (map[string]itemRec, map[string]string, bool, error) {
 	items := map[string]itemRec{}
 	index := map[string]string{}
 	mpk := mailboxPK(tenantID, mailbox)
@@ -119,14 +120,19 @@ func (s *Store) readItems(ctx context.Context, tenantID, mailbox string, changes
 	for _, x := range storeplan.ImmutableIDs(changes) {
 		keys = append(keys, aliasKey(mpk, x))
 	}
-	got, err := s.batchGet(ctx, keys, true, "sk, #n, #ks, #del, #fld, #knd, #to", map[string]string{"#n": "n", "#ks": "ks", "#del": "del", "#fld": "fld", "#knd": "knd", "#to": "to"})
+	keys = append(keys, fenceKey(tenantID, mailbox))
+	got, err := s.batchGet(ctx, keys, true, "sk, #n, #ks, #del, #fld, #knd, #to, #ini", map[string]string{"#n": "n", "#ks": "ks", "#del": "del", "#fld": "fld", "#knd": "knd", "#to": "to", "#ini": initialAttr})
 	if err != nil {
-		return nil, nil, fmt.Errorf("dynamostore: read items: %w", err)
+		return nil, nil, false, fmt.Errorf("dynamostore: read items: %w", err)
 	}
 	var more []item
+	initial := false
 	for _, it := range got {
 		if x, ok := strings.CutPrefix(getS(it, "sk"), aliasPrefix); ok {
 			index[x] = getS(it, "to")
+		}
+		if getS(it, "sk") == fenceSK {
+			_, initial = it[initialAttr]
 		}
 	}
 	for _, id := range storeplan.ItemIDs(changes, index) {
@@ -138,7 +144,7 @@ func (s *Store) readItems(ctx context.Context, tenantID, mailbox string, changes
 	if len(more) > 0 {
 		got2, err := s.batchGet(ctx, more, true, "sk, #n, #ks, #del, #fld, #knd", map[string]string{"#n": "n", "#ks": "ks", "#del": "del", "#fld": "fld", "#knd": "knd"})
 		if err != nil {
-			return nil, nil, fmt.Errorf("dynamostore: read items: %w", err)
+			return nil, nil, false, fmt.Errorf("dynamostore: read items: %w", err)
 		}
 		got = append(got, got2...)
 	}
@@ -161,7 +167,7 @@ func (s *Store) readItems(ctx context.Context, tenantID, mailbox string, changes
 		rec.state.Kind = domain.ItemKind(getS(it, "knd"))
 		items[getS(it, "sk")[len("I#"):]] = rec
 	}
-	return items, index, nil
+	return items, index, initial, nil
 }
 
 // allocate takes k sequence numbers from a feed head with an atomic ADD
@@ -199,13 +205,14 @@ func (s *Store) feedEntry(pk string, seq int64, cursor string, ch domain.Change)
 	return it, nil
 }
 
-// chunkSize is how many of entries fit in one transaction with their items.
-func chunkSize(entries []storeplan.Entry) int {
+// chunkSize is how many of entries fit in one transaction with their items,
+// each entry written to feeds feeds (2, or 1 in the initial sync).
+func chunkSize(entries []storeplan.Entry, feeds int) int {
 	itemsSeen := map[string]bool{}
 	aliasSeen := map[string]bool{}
 	actions, size := 1, 0 // the fence check (items.go)
 	for i, e := range entries {
-		add := 2
+		add := feeds
 		if !itemsSeen[e.ItemID] {
 			add++
 		}
@@ -215,7 +222,7 @@ func chunkSize(entries []storeplan.Entry) int {
 		bytes := 1024
 		if e.Item != nil {
 			b, _ := json.Marshal(e.Item)
-			bytes += 3 * len(b) // the item and two feed copies
+			bytes += (1 + feeds) * len(b) // the item and its feed copies
 		}
 		if i > 0 && (actions+add > maxTxActions || size+bytes > maxTxBytes) {
 			return i
@@ -232,12 +239,20 @@ func chunkSize(entries []storeplan.Entry) int {
 
 // commitChunk numbers and writes as many of entries as fit in one
 // transaction, returns how many, and updates items and index to what it
-// wrote.
-func (s *Store) commitChunk(ctx context.Context, tenantID, mailbox string, items map[string]itemRec, index map[string]string, entries []storeplan.Entry) (int, error) {
-	n := chunkSize(entries)
-	tfirst, err := s.allocate(ctx, tenantHead(tenantID), n)
-	if err != nil {
-		return 0, err
+// wrote. In the mailbox's initial sync the entries take no tenant numbers
+// and go to the mailbox feed only.
+func (s *Store) commitChunk(ctx context.Context, tenantID, mailbox string, initial bool, items map[string]itemRec, index map[string]string, entries []storeplan.Entry) (int, error) {
+	feeds := 2
+	if initial {
+		feeds = 1
+	}
+	n := chunkSize(entries, feeds)
+	var tfirst int64 // 0: no tenant entries
+	if !initial {
+		var err error
+		if tfirst, err = s.allocate(ctx, tenantHead(tenantID), n); err != nil {
+			return 0, err
+		}
 	}
 	mfirst, err := s.allocate(ctx, mailboxHead(tenantID, mailbox), n)
 	if err != nil {
@@ -265,19 +280,21 @@ func (s *Store) writeChunk(ctx context.Context, tenantID, mailbox string, items 
 		}
 		last[e.ItemID] = e
 		ch := domain.Change{TenantID: tenantID, Mailbox: mailbox, Kind: e.Kind, ItemID: e.ItemID, ItemKind: e.State.Kind, Item: e.Item, At: now}
-		tseq, mseq := tfirst+int64(i), mfirst+int64(i)
-		te, err := s.feedEntry(tpk, tseq, "t"+strconv.FormatInt(tseq, 10), ch)
-		if err != nil {
-			return 0, err
+		mseq := mfirst + int64(i)
+		if tfirst > 0 {
+			tseq := tfirst + int64(i)
+			te, err := s.feedEntry(tpk, tseq, "t"+strconv.FormatInt(tseq, 10), ch)
+			if err != nil {
+				return 0, err
+			}
+			// The condition loses to a reader that closed this number as a gap.
+			feed = append(feed, types.TransactWriteItem{Put: &types.Put{TableName: s.table, Item: te, ConditionExpression: notExists}})
 		}
 		me, err := s.feedEntry(mpk, mseq, "m"+strconv.FormatInt(mseq, 10), ch)
 		if err != nil {
 			return 0, err
 		}
-		// The condition loses to a reader that closed this number as a gap.
-		feed = append(feed,
-			types.TransactWriteItem{Put: &types.Put{TableName: s.table, Item: te, ConditionExpression: notExists}},
-			types.TransactWriteItem{Put: &types.Put{TableName: s.table, Item: me, ConditionExpression: notExists}})
+		feed = append(feed, types.TransactWriteItem{Put: &types.Put{TableName: s.table, Item: me, ConditionExpression: notExists}})
 	}
 	for _, id := range order {
 		e := last[id]
@@ -326,7 +343,9 @@ func (s *Store) writeChunk(ctx context.Context, tenantID, mailbox string, items 
 		if errors.As(err, &tce) || errors.As(err, &tconf) {
 			// Nothing of the transaction was written; close the numbers we
 			// took so readers need not wait for them to age.
-			s.closeGaps(ctx, tpk, tfirst, n)
+			if tfirst > 0 {
+				s.closeGaps(ctx, tpk, tfirst, n)
+			}
 			s.closeGaps(ctx, mpk, mfirst, n)
 			return 0, errLostRace
 		}

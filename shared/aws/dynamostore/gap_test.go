@@ -116,7 +116,7 @@ func TestLostRaceClosesItsNumbers(t *testing.T) {
 	}
 	// Plan against a stale view in which a1 does not exist yet.
 	entries, _ := storeplan.Plan([]domain.ItemChange{msg("a1")}, nil)
-	if _, err := s.commitChunk(ctx, tenant, mbx, map[string]itemRec{}, map[string]string{}, entries); !errors.Is(err, errLostRace) {
+	if _, err := s.commitChunk(ctx, tenant, mbx, false, map[string]itemRec{}, map[string]string{}, entries); !errors.Is(err, errLostRace) {
 		t.Fatalf("stale commit: %v, want errLostRace", err)
 	}
 	if _, err := s.ApplyChanges(ctx, tenant, mbx, []domain.ItemChange{msg("a2")}); err != nil {

@@ -42,13 +42,25 @@ const fenceSK = "G"
 
 func fenceKey(tenantID, mailbox string) item { return key(mailboxPK(tenantID, mailbox), fenceSK) }
 
-// fenceCheck is the condition of a chunk whose first mailbox number is first.
+// fenceCheck is the condition of a chunk whose first mailbox number is
+// mfirst and first tenant number tfirst (0: a chunk of the initial sync,
+// which takes none). It also holds the chunk to the mode it was planned
+// under: in the initial sync or not (initialsync.go).
 func (s *Store) fenceCheck(tenantID, mailbox string, mfirst, tfirst int64) *types.ConditionCheck {
+	if tfirst == 0 {
+		return &types.ConditionCheck{
+			TableName:                 s.table,
+			Key:                       fenceKey(tenantID, mailbox),
+			ConditionExpression:       aws.String("(attribute_not_exists(#f) OR #f < :mfirst) AND attribute_exists(#ini)"),
+			ExpressionAttributeNames:  map[string]string{"#f": "f", "#ini": initialAttr},
+			ExpressionAttributeValues: item{":mfirst": num(mfirst)},
+		}
+	}
 	return &types.ConditionCheck{
 		TableName:                 s.table,
 		Key:                       fenceKey(tenantID, mailbox),
-		ConditionExpression:       aws.String("(attribute_not_exists(#f) OR #f < :mfirst) AND (attribute_not_exists(#tf) OR #tf < :tfirst)"),
-		ExpressionAttributeNames:  map[string]string{"#f": "f", "#tf": "tf"},
+		ConditionExpression:       aws.String("(attribute_not_exists(#f) OR #f < :mfirst) AND (attribute_not_exists(#tf) OR #tf < :tfirst) AND attribute_not_exists(#ini)"),
+		ExpressionAttributeNames:  map[string]string{"#f": "f", "#tf": "tf", "#ini": initialAttr},
 		ExpressionAttributeValues: item{":mfirst": num(mfirst), ":tfirst": num(tfirst)},
 	}
 }

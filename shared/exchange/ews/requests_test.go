@@ -244,6 +244,15 @@ func requestCases() []requestCase {
 		{name: "DeleteItem-hard-quiet", modes: []Mode{ModeSelf}, call: func(ctx context.Context, c *Client, t Target) error {
 			return c.DeleteItem(ctx, t, ItemRef{ID: "AAMkA1"}, HardDelete, "")
 		}},
+		{name: "CreateItem-DeclineItem", call: func(ctx context.Context, c *Client, t Target) error {
+			return c.RespondToMeeting(ctx, t, ItemRef{ID: hostileID, ChangeKey: "DwAAAB"}, Decline, hostileText, SendAndSaveCopy)
+		}},
+		{name: "CreateItem-DeclineItem-quiet", modes: []Mode{ModeImpersonation}, call: func(ctx context.Context, c *Client, t Target) error {
+			return c.RespondToMeeting(ctx, t, ItemRef{ID: "AAMkA1"}, Decline, "", SaveOnly)
+		}},
+		{name: "CreateItem-CancelCalendarItem", modes: []Mode{ModeImpersonation}, call: func(ctx context.Context, c *Client, t Target) error {
+			return c.RespondToMeeting(ctx, t, ItemRef{ID: hostileID}, CancelMeeting, hostileSubject, SendAndSaveCopy)
+		}},
 		{name: "GetUserAvailability", call: func(ctx context.Context, c *Client, t Target) error {
 			_, err := c.GetUserAvailability(ctx, t, AvailabilityRequest{
 				Mailboxes: []string{"room1@contoso.com", hostileMailbox}, Start: start, End: start.AddDate(0, 0, 42), IntervalMinutes: 15, Detailed: true,

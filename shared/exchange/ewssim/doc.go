@@ -7,15 +7,102 @@
 // ResponseCode) that validate against the official schema:
 //
 //	GetFolder, FindFolder, SyncFolderHierarchy, SyncFolderItems,
-//	GetItem (batched, one message per id), FindItem (IndexedPageItemView
-//	and CalendarView), CreateItem / UpdateItem / DeleteItem for calendar
-//	items, GetUserAvailability, ResolveNames, GetRoomLists and GetRooms
-//	(over the rooms and room lists of AddRoom and AddRoomList; an address
-//	that is no room list answers ErrorNameResolutionNoResults).
+//	GetItem (batched, one message per id), FindItem (IndexedPageItemView,
+//	FractionalPageItemView and CalendarView; Restriction and SortOrder),
+//	CreateItem / DeleteItem for calendar items, UpdateItem (ordinary
+//	message and calendar fields), CreateItem with a DeclineItem or
+//	CancelCalendarItem (the meeting leaves the calendar; with
+//	SendAndSaveCopy or SendOnly the organizer, or the attendees, get a
+//	"Declined:"/"Canceled:" message in their Inbox; Responses lists what
+//	was sent; op_respond.go), GetUserAvailability (with working hours),
+//	ResolveNames, GetRoomLists and GetRooms (over the rooms and room lists
+//	of AddRoom and AddRoomList; an address that is no room list answers
+//	ErrorNameResolutionNoResults), GetServerTimeZones and ConvertId.
 //
-// Requests are parsed with encoding/xml; an unknown operation answers
-// ErrorInvalidRequest and a malformed one ErrorSchemaValidation, both as
-// SOAP faults with HTTP 500.
+// Requests are parsed with encoding/xml; a malformed one answers
+// ErrorSchemaValidation as a SOAP fault with HTTP 500, and so does an
+// element that is no EWS operation (ErrorInvalidRequest).
+//
+// # Operations it does not implement
+//
+// Every other operation of the EWS WSDL (GetDelegate, CreateFolder,
+// SendItem, Subscribe, GetUserOofSettings, FindConversation, ...; the
+// table in unsupported_table.go is generated from the schema) is a valid
+// request the simulator cannot carry out. It answers as Exchange answers
+// such a request: HTTP 200 with the operation's own response element and
+// one response message with ResponseClass="Error" and ResponseCode
+// ErrorInvalidOperation, schema-valid. Not a SOAP fault: clients read
+// ErrorInvalidRequest or ErrorSchemaValidation faults as "wrong server
+// version" and give up on the server, and Outlook takes an HTTP 500 on an
+// EWS call for an authentication failure (grommunio/gromox#261). The 17
+// operations whose error response would still need content that cannot
+// be empty (Create/Get/UpdateMeetingInstance, Create/Get/UpdateMeetingSpace,
+// DeleteSearchSuggestion, ExecuteSearch, GetSearchSuggestions,
+// FindAvailableMeetingTimes, FindMeetingTimeCandidates, GetAppManifests,
+// GetLastPrivateCatalogUpdate, GetPasswordExpirationDate, GetPersona,
+// GetSharingFolder, SetUserPhoto) keep the ErrorInvalidRequest fault.
+//
+// # FindItem
+//
+// Restriction: Exists, IsEqualTo, IsNotEqualTo, IsGreaterThan,
+// IsGreaterThanOrEqualTo, IsLessThan, IsLessThanOrEqualTo (a property
+// against a Constant or another property), Contains (ContainmentMode
+// FullString (the default), Prefixed, Substring, PrefixOnWords,
+// ExactPhrase; ContainmentComparison Exact (the default) or one that
+// ignores case), And, Or, Not; on the FieldURIs of itemProperties in
+// restriction.go (subject, body, times received/sent/created/modified,
+// importance, categories, read flag, sender, calendar start/end/location,
+// contact names, ...) and on extended properties. Strings compare
+// ignoring case, a multi-valued property matches when one value does, and
+// an item without the property matches no comparison (not even
+// IsNotEqualTo), as a MAPI restriction. Excludes answers
+// ErrorUnsupportedQueryFilter, an unknown property
+// ErrorUnsupportedPathForQuery, a constant of the wrong type
+// ErrorInvalidValueForProperty, Contains on a non-string
+// ErrorContainsFilterWrongType, an unknown sort property
+// ErrorUnsupportedPathForSortGroup, each as the folder's error response
+// message (a malformed restriction is the ErrorSchemaValidation fault).
+// SortOrder: FieldOrders on
+// the same properties, first first, missing values lowest; without one,
+// newest first. IndexedPageItemView from the Beginning or the End (the
+// page reads forward; IndexedPagingOffset is the next Offset from the same
+// base point; IncludesLastItemInRange says the next page would be empty);
+// FractionalPageItemView answers NumeratorOffset and AbsoluteDenominator.
+//
+// # Well-known folders
+//
+// A mailbox has root, msgfolderroot, inbox, drafts, sentitems,
+// deleteditems, outbox, junkemail, calendar, contacts, tasks, notes and
+// journal, and outside the IPM subtree (so not in SyncFolderHierarchy)
+// searchfolders, voicemail, todosearch and the recoverableitems* folders;
+// all start empty. Every other DistinguishedFolderIdNameType name
+// (archive*, publicfoldersroot, conversationhistory, syncissues,
+// quickcontacts, adminauditlogs, the Exchange Online-only folders)
+// answers ErrorFolderNotFound, as Exchange does for a well-known folder
+// the mailbox lacks.
+//
+// # Time zones, ids, availability
+//
+// GetServerTimeZones describes every Windows zone of shared/domain's
+// table (or the requested Ids; an unknown one is ErrorTimeZone) in the
+// Exchange 2010 format: Standard and Daylight periods and the current
+// year's two RecurringDayTransitions, derived from Go's tz database, not
+// the zone's history. Display names are "(UTC±hh:mm) Id", not Windows'
+// localized names. ConvertId converts item and folder ids between EwsId,
+// EwsLegacyId, EntryId, HexEntryId, StoreId and OwaId reversibly (layouts
+// in op_convertid.go; an id in the wrong format is
+// ErrorInvalidIdMalformed, public folder ids
+// ErrorUnsupportedTypeForConversion). GetUserAvailability gives each
+// mailbox's WorkingHours (DefaultWorkingHours, or SetWorkingHours; none
+// when set without days) for the FreeBusy, FreeBusyMerged, Detailed and
+// DetailedMerged views.
+//
+// # HTTP
+//
+// GET and HEAD on the EWS path authenticate like POST, so an NTLM
+// handshake may start (or run entirely) over GET, as IIS allows; an
+// authenticated GET answers 200 with Exchange's service page. Other
+// methods answer 405.
 //
 // # Usage
 //
@@ -124,11 +211,11 @@
 // # Simplifications
 //
 // Series are not expanded in availability; a generated item with
-// IsRecurring but no Recurrence is a master without a pattern; FindItem
-// evaluates one
-// IsEqualTo restriction on an extended property (others answer
-// ErrorUnsupportedQueryFilter) and ignores SortOrder (newest first); its
-// Traversal is Shallow only;
+// IsRecurring but no Recurrence is a master without a pattern; FindItem's
+// Traversal is Shallow only, it has no grouping (GroupBy) and ignores
+// SortOrder in a CalendarView (which is in start order); UpdateItem does
+// not detect conflicts under AutoResolve (a stale change key is only
+// refused under NeverOverwrite) and reports no ConflictResults;
 // CreateItem creates calendar items only; GetUserAvailability ignores
 // daylight saving rules of the request's time zone; each MoveToDeletedItems
 // or MoveItem gives the item a new EWS id in its new folder (its Graph

@@ -490,7 +490,14 @@ func (s *Sim) HierarchyChanges(mailbox string, cur Cursor, max int) (FolderDelta
 		from, base = cur.Seq, cur.Base
 	}
 	top := distIndex["msgfolderroot"]
-	page, next, last := syncPage(mb.hier, from, max, func(idx uint32) uint32 { return mb.folders[idx].last })
+	// Folders outside the IPM subtree (Recoverable Items, Finder) take no
+	// place on a page: Graph never reports them.
+	page, next, last := syncPage(mb.hier, from, max, func(idx uint32) uint32 {
+		if f := mb.folders[idx]; mb.under(f, top) {
+			return f.last
+		}
+		return 0
+	})
 	d := FolderDelta{Next: Cursor{Seq: next, Base: base, Epoch: mb.epoch, Started: true}, Done: last}
 	if last {
 		d.Next.Base = next

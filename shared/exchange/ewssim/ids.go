@@ -62,8 +62,10 @@ func changeKey(idx, version uint32) string { return encodeID(tagChangeKey, versi
 // syncState is a position in a change log: which mailbox and folder, the
 // seq up to which the log has been read (seq), the seq at which the client
 // last had the whole folder (base: the end of the last page with
-// IncludesLastItemInRange), and the epoch that invalidation bumps. A CRC
-// makes edited states fail like Exchange's.
+// IncludesLastItemInRange), the epoch that invalidation bumps, and the
+// mailbox seq when the current round of pages began (start: an item
+// deleted before then was never sent in this round). A CRC makes edited
+// states fail like Exchange's.
 type syncState struct {
 	tag    byte
 	mbx    uint32
@@ -71,9 +73,10 @@ type syncState struct {
 	seq    uint32
 	base   uint32
 	epoch  uint32
+	start  uint32
 }
 
-const syncStateLen = 28
+const syncStateLen = 32
 
 func (s syncState) encode() string {
 	var raw [syncStateLen]byte
@@ -83,7 +86,8 @@ func (s syncState) encode() string {
 	binary.BigEndian.PutUint32(raw[12:], s.seq)
 	binary.BigEndian.PutUint32(raw[16:], s.base)
 	binary.BigEndian.PutUint32(raw[20:], s.epoch)
-	binary.BigEndian.PutUint32(raw[24:], crc32.ChecksumIEEE(raw[:24]))
+	binary.BigEndian.PutUint32(raw[24:], s.start)
+	binary.BigEndian.PutUint32(raw[28:], crc32.ChecksumIEEE(raw[:28]))
 	return base64.StdEncoding.EncodeToString(raw[:])
 }
 
@@ -93,7 +97,7 @@ func decodeSyncState(tag byte, s string) (syncState, bool) {
 		return syncState{}, false
 	}
 	n, err := base64.StdEncoding.Decode(raw[:], []byte(s))
-	if err != nil || n != syncStateLen || raw[0] != tag || binary.BigEndian.Uint32(raw[24:]) != crc32.ChecksumIEEE(raw[:24]) {
+	if err != nil || n != syncStateLen || raw[0] != tag || binary.BigEndian.Uint32(raw[28:]) != crc32.ChecksumIEEE(raw[:28]) {
 		return syncState{}, false
 	}
 	st := syncState{
@@ -103,6 +107,7 @@ func decodeSyncState(tag byte, s string) (syncState, bool) {
 		seq:    binary.BigEndian.Uint32(raw[12:]),
 		base:   binary.BigEndian.Uint32(raw[16:]),
 		epoch:  binary.BigEndian.Uint32(raw[20:]),
+		start:  binary.BigEndian.Uint32(raw[24:]),
 	}
 	return st, st.base <= st.seq
 }

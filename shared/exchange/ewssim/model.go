@@ -203,6 +203,7 @@ type mailbox struct {
 	hier    []logEntry
 	// moved maps an origin to the item's current index, for moved items.
 	moved map[uint32]uint32
+	hours *WorkingHours // nil: DefaultWorkingHours (working_hours.go)
 }
 
 // distinguished folders every mailbox has: id, parent, class, display name.
@@ -219,7 +220,25 @@ var distinguished = []struct{ id, parent, class, name string }{
 	{"contacts", "msgfolderroot", "IPF.Contact", "Contacts"},
 	{"tasks", "msgfolderroot", "IPF.Task", "Tasks"},
 	{"notes", "msgfolderroot", "IPF.StickyNote", "Notes"},
+	{"journal", "msgfolderroot", "IPF.Journal", "Journal"},
+	// Outside the IPM subtree: not in SyncFolderHierarchy, as in Exchange.
+	{"searchfolders", "root", "", "Finder"},
+	{"voicemail", "searchfolders", "IPF.Note.Microsoft.Voicemail", "Voice Mail"},
+	{"todosearch", "searchfolders", "IPF.Task", "To-Do Search"},
+	{"recoverableitemsroot", "root", "", "Recoverable Items"},
+	{"recoverableitemsdeletions", "recoverableitemsroot", "", "Deletions"},
+	{"recoverableitemsversions", "recoverableitemsroot", "", "Versions"},
+	{"recoverableitemspurges", "recoverableitemsroot", "", "Purges"},
+	{"recoverableitemsdiscoveryholds", "recoverableitemsroot", "", "DiscoveryHolds"},
 }
+
+// The other well-known names of DistinguishedFolderIdNameType (archive*,
+// publicfoldersroot, conversationhistory, syncissues and its subfolders,
+// quickcontacts, adminauditlogs, the Exchange Online-only folders, ...)
+// name folders a new on-premises mailbox does not have: they answer
+// ErrorFolderNotFound, as Exchange does for a well-known folder missing
+// from a mailbox (a mailbox without an archive, a client that never
+// created its Sync Issues folder). See wellknown_test.go.
 
 // distIndex maps a distinguished folder id to its folder index, the same
 // in every mailbox (newMailbox creates them in table order), so mailboxes

@@ -219,7 +219,11 @@ func (r *availabilityReq) run(c *call) {
 		}
 		w.raw(`<CalendarEventArray xmlns="` + nsTypes + `">`)
 		r.events(w, evs, detailed)
-		w.raw("</CalendarEventArray></FreeBusyView></FreeBusyResponse>")
+		w.raw("</CalendarEventArray>")
+		if r.Options.RequestedView != "" && r.Options.RequestedView != "None" && r.Options.RequestedView != "MergedOnly" {
+			w.workingHours(mb.workingHours(), r.start.Year())
+		}
+		w.raw("</FreeBusyView></FreeBusyResponse>")
 	}
 	w.raw("</FreeBusyResponseArray>")
 }

@@ -90,15 +90,19 @@ type calendarViewXML struct {
 }
 
 type findItemReq struct {
-	Traversal       string           `xml:"Traversal,attr"`
-	ItemShape       shapeXML         `xml:"ItemShape"`
-	PageView        *pageViewXML     `xml:"IndexedPageItemView"`
-	CalendarView    *calendarViewXML `xml:"CalendarView"`
-	Restriction     *restrictionXML  `xml:"Restriction"`
-	ParentFolderIDs folderRefs       `xml:"ParentFolderIds"`
+	Traversal       string             `xml:"Traversal,attr"`
+	ItemShape       shapeXML           `xml:"ItemShape"`
+	PageView        *pageViewXML       `xml:"IndexedPageItemView"`
+	CalendarView    *calendarViewXML   `xml:"CalendarView"`
+	Fractional      *fractionalViewXML `xml:"FractionalPageItemView"`
+	Restriction     *restrictionXML    `xml:"Restriction"`
+	SortOrder       *sortOrderXML      `xml:"SortOrder"`
+	ParentFolderIDs folderRefs         `xml:"ParentFolderIds"`
 
 	start, end time.Time
-	filter     *ExtendedProperty // from Restriction
+	match      predicate // from Restriction (op_finditem_view.go)
+	sortKeys   []sortKey // from SortOrder
+	queryErr   *ewsError // a Restriction or SortOrder not evaluated
 }
 
 // maxFindItems is what FindItem returns without a paging view (Exchange's
@@ -131,12 +135,11 @@ func (r *findItemReq) validate() *ewsError {
 			return errSchema("CalendarView StartDate and EndDate must be xs:dateTime values")
 		}
 	}
-	if r.Restriction != nil {
-		f, e := r.Restriction.filter()
-		if e != nil {
+	if e := r.compileQuery(); e != nil {
+		if e.code == "ErrorSchemaValidation" {
 			return e
 		}
-		r.filter = &f
+		r.queryErr = e // a valid request Exchange cannot evaluate: per message
 	}
 	_, e := r.ItemShape.shape(false)
 	return e
@@ -171,6 +174,14 @@ func (r *findItemReq) run(c *call) {
 
 func (r *findItemReq) findIn(w *xw, mb *mailbox, f *folder, sh shape) {
 	const op = "FindItem"
+	if r.queryErr != nil {
+		w.errorMessage(op, r.queryErr)
+		return
+	}
+	if r.CalendarView == nil {
+		r.findIndexed(w, mb, f, sh)
+		return
+	}
 	mb.mu.RLock()
 	defer mb.mu.RUnlock()
 	var view []uint32
@@ -280,5 +291,5 @@ type occEntry struct {
 
 // keep applies the Restriction, if any.
 func (r *findItemReq) keep(in *item) bool {
-	return r.filter == nil || matches(&in.Item, *r.filter)
+	return r.match == nil || r.match(in)
 }

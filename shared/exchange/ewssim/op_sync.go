@@ -71,13 +71,17 @@ func (r *syncItemsReq) run(c *call) {
 	mb.mu.RLock()
 	defer mb.mu.RUnlock()
 	var from, base uint32
+	start := mb.seq // a new round of pages begins now
 	if r.SyncState != "" {
 		st, ok := decodeSyncState(tagSync, r.SyncState)
-		if !ok || st.mbx != mb.idx || st.folder != f.idx || st.epoch != f.epoch || st.seq > mb.seq {
+		if !ok || st.mbx != mb.idx || st.folder != f.idx || st.epoch != f.epoch || st.seq > mb.seq || st.start > mb.seq {
 			w.errorMessage(op, errInvalidSyncState)
 			return
 		}
 		from, base = st.seq, st.base
+		if st.base != st.seq { // the round goes on
+			start = st.start
+		}
 	}
 	var ignore map[uint32]bool
 	for _, ref := range r.Ignore.Refs {
@@ -89,7 +93,7 @@ func (r *syncItemsReq) run(c *call) {
 		}
 	}
 	page, next, last := syncPage(f.log, from, r.MaxChangesReturned, func(idx uint32) uint32 { return mb.items[idx].last })
-	state := syncState{tag: tagSync, mbx: mb.idx, folder: f.idx, seq: next, base: base, epoch: f.epoch}
+	state := syncState{tag: tagSync, mbx: mb.idx, folder: f.idx, seq: next, base: base, epoch: f.epoch, start: start}
 	if last {
 		state.base = next // the client now has the whole folder
 	}
@@ -110,11 +114,13 @@ func (r *syncItemsReq) run(c *call) {
 		switch {
 		case in.deleted:
 			// A delete is owed for anything the client may hold: what it
-			// had at base, and what this round already sent (created at or
-			// before the cursor). An item created and deleted after the
-			// cursor was never sent, so it is left out; a delete for an
-			// item the client never saw is harmless.
-			if in.created <= from {
+			// had at base, and what this round may already have sent
+			// (created at or before the cursor, and still there when the
+			// round began). An item created and deleted after the cursor,
+			// or deleted before the round began, was never sent in it, so
+			// it is left out: a first sync has no Delete for an item
+			// deleted before it, as in Exchange.
+			if in.created <= base || (in.created <= from && in.last > start) {
 				w.raw("<t:Delete>")
 				w.ref("t:ItemId", tagItem, mb.idx, idx, in.version)
 				w.raw("</t:Delete>")

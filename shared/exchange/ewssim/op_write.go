@@ -52,6 +52,7 @@ type calendarItemXML struct {
 	MeetingTZ *struct {
 		Name string `xml:"TimeZoneName,attr"`
 	} `xml:"MeetingTimeZone"`
+	messageFieldsXML // Importance, Categories, Flag (update_fields.go)
 }
 
 // apply copies the fields present in x into it.
@@ -102,6 +103,9 @@ func (x *calendarItemXML) apply(it *Item) *ewsError {
 		}
 		it.Recurrence, it.IsRecurring = r, true
 	}
+	if e := x.messageFieldsXML.apply(it); e != nil {
+		return e
+	}
 	if x.StartTZ != nil && x.StartTZ.ID != "" {
 		it.TimeZone = x.StartTZ.ID
 	} else if x.MeetingTZ != nil && x.MeetingTZ.Name != "" {
@@ -146,11 +150,15 @@ func checkTimes(it *Item) *ewsError {
 
 type createItemReq struct {
 	SendMeetingInvitations string      `xml:"SendMeetingInvitations,attr"`
+	MessageDisposition     string      `xml:"MessageDisposition,attr"`
 	SavedItemFolderID      *folderRefs `xml:"SavedItemFolderId"`
 	Items                  struct {
 		Items []struct {
 			XMLName xml.Name
 			calendarItemXML
+			// response objects (DeclineItem, CancelCalendarItem)
+			ReferenceItemID *itemRefXML `xml:"ReferenceItemId"`
+			NewBodyContent  *string     `xml:"NewBodyContent"`
 		} `xml:",any"`
 	} `xml:"Items"`
 }
@@ -167,6 +175,12 @@ func (r *createItemReq) validate() *ewsError {
 
 func (r *createItemReq) targetMailbox(s *Sim) string {
 	if r.SavedItemFolderID == nil {
+		// A response object acts in the mailbox of the item it answers.
+		if len(r.Items.Items) > 0 && r.Items.Items[0].ReferenceItemID != nil {
+			if m, _, ok := decodeID(tagItem, r.Items.Items[0].ReferenceItemID.ID); ok {
+				return s.mailboxName(m)
+			}
+		}
 		return ""
 	}
 	return r.SavedItemFolderID.targetMailbox(s)
@@ -180,6 +194,19 @@ func (r *createItemReq) run(c *call) {
 	ref := folderRef{XMLName: xml.Name{Local: "DistinguishedFolderId"}, ID: "calendar"}
 	if r.SavedItemFolderID != nil {
 		ref = r.SavedItemFolderID.Refs[0]
+	}
+	if len(r.Items.Items) > 0 && responseObjects[r.Items.Items[0].XMLName.Local] {
+		for _, x := range r.Items.Items {
+			e := r.respond(c, x.XMLName.Local, x.ReferenceItemID, x.Body, x.NewBodyContent)
+			if e != nil {
+				w.itemsError(op, e)
+				continue
+			}
+			w.msgStart(op, nil)
+			w.raw("<m:Items/>")
+			w.msgEnd(op)
+		}
+		return
 	}
 	mb, f, e := c.resolveFolder(ref)
 	for _, x := range r.Items.Items {
@@ -396,6 +423,10 @@ func (r *updateItemReq) change(c *call, mb *mailbox, idx uint32, ch itemChangeXM
 					if field == "calendar:RequiredAttendees" || field == "calendar:OptionalAttendees" {
 						it.Attendees = append(it.Attendees, src.Required.addresses()...)
 						it.Attendees = append(it.Attendees, src.Optional.addresses()...)
+						continue
+					}
+					if field == "item:Categories" {
+						src.appendCategories(&it)
 						continue
 					}
 					if field == "item:Body" && src.Body != nil {

@@ -89,13 +89,13 @@ func daySet(name string) func(time.Weekday) bool {
 	return func(d time.Weekday) bool { return d == want }
 }
 
-func daysIn(y int, m time.Month) int { return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day() }
+func monthDays(y int, m time.Month) int { return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day() }
 
 // relativeDay is the day of month of the index'th matching day.
 func relativeDay(y int, m time.Month, day, index string) int {
 	match := daySet(day)
 	var ds []int
-	for d := 1; d <= daysIn(y, m); d++ {
+	for d := 1; d <= monthDays(y, m); d++ {
 		if match(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Weekday()) {
 			ds = append(ds, d)
 		}
@@ -180,7 +180,7 @@ func (r *Recurrence) dates(yield func(time.Time) bool) {
 			var dom int
 			if strings.HasPrefix(r.Pattern, "Absolute") {
 				// A day the month lacks falls on its last day, as Exchange does.
-				dom = min(r.DayOfMonth, daysIn(y, m))
+				dom = min(r.DayOfMonth, monthDays(y, m))
 			} else {
 				dom = relativeDay(y, m, day, r.Index)
 			}

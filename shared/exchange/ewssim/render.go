@@ -308,7 +308,13 @@ func (w *xw) calendarFields(mb *mailbox, idx uint32, in *item, occ *instance, sh
 		}
 	}
 	if sh.want("calendar:MyResponseType") {
-		w.el("t:MyResponseType", "Organizer")
+		// The organizer's copy says Organizer; an attendee's (a room's
+		// copy of a meeting booked in it) has not answered.
+		if in.Organizer.Email == "" || strings.EqualFold(in.Organizer.Email, mb.addr) {
+			w.el("t:MyResponseType", "Organizer")
+		} else {
+			w.el("t:MyResponseType", "NoResponseReceived")
+		}
 	}
 	if in.Organizer.Email != "" && sh.want("calendar:Organizer") {
 		w.mailbox("t:Organizer", in.Organizer)

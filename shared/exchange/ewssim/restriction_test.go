@@ -76,12 +76,11 @@ func TestFindItemRestriction(t *testing.T) {
 	}
 	t.Run("unsupported expression", func(t *testing.T) {
 		body := `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape></m:ItemShape>` +
-			`<m:Restriction><t:Contains ContainmentMode="Substring" ContainmentComparison="IgnoreCase"><t:FieldURI FieldURI="item:Subject"/>` +
-			`<t:Constant Value="Flight"/></t:Contains></m:Restriction>` +
+			`<m:Restriction><t:Excludes><t:ExtendedFieldURI PropertyTag="0x0E07" PropertyType="Integer"/>` +
+			`<t:Bitmask Value="1"/></t:Excludes></m:Restriction>` +
 			`<m:ParentFolderIds>` + dist("calendar", "") + `</m:ParentFolderIds></m:FindItem>`
-		status, b := e.call(t, hdr, body)
-		if code, _ := fault(t, status, b); code != "ErrorUnsupportedQueryFilter" {
-			t.Errorf("got %s, want ErrorUnsupportedQueryFilter", code)
+		if m := e.one(t, hdr, body); m.Class != "Error" || m.Code != "ErrorUnsupportedQueryFilter" {
+			t.Errorf("got %s %s, want Error ErrorUnsupportedQueryFilter", m.Class, m.Code)
 		}
 	})
 }

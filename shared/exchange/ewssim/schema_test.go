@@ -279,7 +279,7 @@ func TestEveryOperationAnswersSchemaValidXML(t *testing.T) {
 		{"impersonation out of scope", impersonate(carol), getFolder(dist("inbox", "")), 500, []string{"ErrorImpersonateUserDenied"}},
 		{"impersonation of unknown mailbox", impersonate("nobody@contoso.com"), getFolder(dist("inbox", "")), 500, []string{"ErrorNonExistentMailbox"}},
 		{"MaxChangesReturned out of range", impersonate(alice), func() string { return syncItemsBody(dist("inbox", ""), "", 513) }, 500, []string{"ErrorSchemaValidation"}},
-		{"unknown operation", "", func() string { return `<m:GetSharingFolder/>` }, 500, []string{"ErrorInvalidRequest"}},
+		{"not an EWS operation", "", func() string { return `<m:NoSuchOperation/>` }, 500, []string{"ErrorInvalidRequest"}},
 		{"malformed XML", "", func() string { return `<m:GetItem><m:ItemIds>` }, 500, []string{"ErrorSchemaValidation"}},
 	}
 	for _, tc := range cases {

@@ -189,8 +189,12 @@ type call struct {
 }
 
 func (s *Sim) serveEWS(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		s.serveEWSGet(w, r) // ews_get.go: NTLM may start with a GET
+		return
+	}
 	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
+		w.Header().Set("Allow", "GET, HEAD, POST")
 		http.Error(w, "EWS accepts POST only", http.StatusMethodNotAllowed)
 		return
 	}

@@ -120,6 +120,9 @@ type Sim struct {
 	thr    throttle
 	stats  statsCollector
 	faults faultSet
+
+	respMu    sync.Mutex
+	responses []Response // meeting responses sent (op_respond.go)
 }
 
 // New returns an empty simulator.

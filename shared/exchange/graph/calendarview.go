@@ -4,13 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 )
 
 // calendarview.go reads GET /users/{user}/calendarView?startDateTime=
 // &endDateTime=: the default calendar's events in a window with series
 // expanded by Exchange into occurrences and exceptions, paged through
-// @odata.nextLink, times in UTC (Graph's default without Prefer:
+// @odata.nextLink ($top entries a page), times in UTC (Graph's default without Prefer:
 // outlook.timezone).
 
 // ViewEvent is an event of a calendar view: an Event with the start its
@@ -23,19 +24,20 @@ type ViewEvent struct {
 // maxViewPages bounds one view's pages (at most max events).
 const maxViewPages = 1000
 
-// CalendarView lists user's events overlapping [start, end), at most max
+// CalendarInstances lists user's events overlapping [start, end), at most max
 // (1 to 1000); more says the window held more.
-func (c *Client) CalendarView(ctx context.Context, user string, start, end time.Time, max int) (events []ViewEvent, more bool, err error) {
-	const op = "CalendarView"
+func (c *Client) CalendarInstances(ctx context.Context, user string, start, end time.Time, max int) (events []ViewEvent, more bool, err error) {
+	const op = "CalendarInstances"
 	if !end.After(start) || max < 1 || max > 1000 {
 		return nil, false, invalidArg(op, "a calendar view needs End after Start and 1 to 1000 entries")
 	}
 	u := withQuery(c.path("users", user, "calendarView"), query{
 		{"startDateTime", start.UTC().Format(time.RFC3339)},
 		{"endDateTime", end.UTC().Format(time.RFC3339)},
+		{"$top", strconv.Itoa(min(max, 100))},
 	})
 	for range maxViewPages {
-		resp, err := c.do(ctx, request{op: op, method: "GET", url: u, mailbox: user, pageSize: min(max, 100)})
+		resp, err := c.do(ctx, request{op: op, method: "GET", url: u, mailbox: user})
 		if err != nil {
 			return nil, false, err
 		}

@@ -7,7 +7,7 @@ import (
 )
 
 // TestCalendarView: the window goes as startDateTime/endDateTime in UTC,
-// the pages are followed through @odata.nextLink with a page size, each
+// the pages ($top 100) are followed through @odata.nextLink, each
 // instance keeps its type, seriesMasterId and originalStart, the answer
 // stops at max and says more; a nextLink to another host is refused; a
 // bad window or max is refused before any request.
@@ -22,7 +22,7 @@ func TestCalendarView(t *testing.T) {
 			answer(200, []byte(`{"value":[`+occ+`,`+exc+`],"@odata.nextLink":"`+testBase+`/users/ann@contoso.com/calendarView?startDateTime=x&$skip=2"}`)),
 			answer(200, []byte(`{"value":[`+single+`]}`)),
 		}}
-		evs, more, err := newTestClient(t, rec).CalendarView(bg, "ann@contoso.com", start, end, 1000)
+		evs, more, err := newTestClient(t, rec).CalendarInstances(bg, "ann@contoso.com", start, end, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -33,20 +33,20 @@ func TestCalendarView(t *testing.T) {
 		if rec.reqs[0].URL.Path != "/v1.0/users/ann@contoso.com/calendarView" || q.Get("startDateTime") != "2026-02-28T23:00:00Z" || q.Get("endDateTime") != "2026-03-31T23:00:00Z" {
 			t.Errorf("first request %s", rec.reqs[0].URL)
 		}
-		if prefer := strings.Join(rec.reqs[0].Header.Values("Prefer"), "; "); !strings.Contains(prefer, "odata.maxpagesize=100") || len(rec.reqs) != 2 {
-			t.Errorf("Prefer %q, %d requests", prefer, len(rec.reqs))
+		if q.Get("$top") != "100" || len(rec.reqs) != 2 || !strings.Contains(rec.reqs[1].URL.RawQuery, "skip=2") {
+			t.Errorf("$top %q, %d requests", q.Get("$top"), len(rec.reqs))
 		}
 	})
 	t.Run("cut at max", func(t *testing.T) {
 		rec := &recorder{answers: []canned{answer(200, []byte(`{"value":[`+occ+`,`+exc+`,`+single+`]}`))}}
-		evs, more, err := newTestClient(t, rec).CalendarView(bg, "ann@contoso.com", start, end, 2)
+		evs, more, err := newTestClient(t, rec).CalendarInstances(bg, "ann@contoso.com", start, end, 2)
 		if err != nil || !more || len(evs) != 2 {
 			t.Fatalf("%d events, more %v, err %v", len(evs), more, err)
 		}
 	})
 	t.Run("a nextLink to another host", func(t *testing.T) {
 		rec := &recorder{answers: []canned{answer(200, []byte(`{"value":[],"@odata.nextLink":"https://evil.example/v1.0/users/x/calendarView"}`))}}
-		if _, _, err := newTestClient(t, rec).CalendarView(bg, "ann@contoso.com", start, end, 10); err == nil || len(rec.reqs) != 1 {
+		if _, _, err := newTestClient(t, rec).CalendarInstances(bg, "ann@contoso.com", start, end, 10); err == nil || len(rec.reqs) != 1 {
 			t.Fatalf("err %v after %d requests; want a refusal", err, len(rec.reqs))
 		}
 	})
@@ -57,7 +57,7 @@ func TestCalendarView(t *testing.T) {
 			s, e time.Time
 			max  int
 		}{{end, start, 10}, {start, start, 10}, {start, end, 0}, {start, end, 1001}} {
-			if _, _, err := cl.CalendarView(bg, "ann@contoso.com", c.s, c.e, c.max); err == nil {
+			if _, _, err := cl.CalendarInstances(bg, "ann@contoso.com", c.s, c.e, c.max); err == nil {
 				t.Errorf("%v-%v max %d accepted", c.s, c.e, c.max)
 			}
 		}

@@ -85,6 +85,21 @@ func TestRequests(t *testing.T) {
 			}},
 		{name: "delete event", answer: answer(204, nil), method: "DELETE", path: "/v1.0/users/u/events/e1", immut: true,
 			call: func(c *Client) error { return c.DeleteEvent(bg, "u", "e1") }},
+		{name: "decline event", answer: answer(202, nil), method: "POST", path: "/v1.0/users/room@x/events/AAMk-_=/decline", immut: true,
+			body: `{"comment":"nobody \"came\" <b>","sendResponse":true}`,
+			call: func(c *Client) error { return c.DeclineEvent(bg, "room@x", "AAMk-_=", `nobody "came" <b>`, true) }},
+		{name: "decline event quietly", answer: answer(202, nil), method: "POST", path: "/v1.0/users/u/events/e1/decline", immut: true,
+			body: `{"comment":"","sendResponse":false}`,
+			call: func(c *Client) error { return c.DeclineEvent(bg, "u", "e1", "", false) }},
+		{name: "cancel event", answer: answer(202, nil), method: "POST", path: "/v1.0/users/u/events/e1/cancel", immut: true,
+			body: `{"comment":"room freed"}`,
+			call: func(c *Client) error { return c.CancelEvent(bg, "u", "e1", "room freed") }},
+		{name: "calendar view window", answer: okValue, method: "GET", path: "/v1.0/users/u/calendarView", immut: true,
+			query: map[string]string{"startDateTime": "2026-03-05T10:00:00Z", "endDateTime": "2026-03-05T10:01:00Z", "$top": "50", "$select": "id,start,end"},
+			call: func(c *Client) error {
+				_, err := c.CalendarView(bg, "u", time.Date(2026, 3, 5, 10, 0, 0, 0, time.UTC), time.Date(2026, 3, 5, 10, 1, 0, 0, time.UTC), []string{"id", "start", "end"})
+				return err
+			}},
 		{name: "find events by extended property escapes quotes", answer: okValue, method: "GET", path: "/v1.0/users/u/events", immut: true,
 			query: map[string]string{
 				"$filter": "singleValueExtendedProperties/Any(ep: ep/id eq 'String {66f5a359-4659-4830-9070-00047ec6ac6e} Name MailbridgeId' and ep/value eq 'it''s & 100%+')",

@@ -34,7 +34,7 @@ var viewTypes = map[string]string{
 
 // CalendarView implements domain.CalendarViewer.
 func (v calendarViewer) CalendarView(ctx context.Context, m domain.MailboxRef, start, end time.Time, max int) (domain.CalendarViewPage, error) {
-	events, more, err := v.client.CalendarView(ctx, m.Address, start, end, max)
+	events, more, err := v.client.CalendarInstances(ctx, m.Address, start, end, max)
 	if err != nil {
 		return domain.CalendarViewPage{}, classify(err, useMailbox, "calendar")
 	}

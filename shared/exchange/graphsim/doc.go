@@ -37,6 +37,9 @@
 //	POST   /v1.0/users/{u}/events (and /calendar/events) transactionId, singleValueExtendedProperties
 //	PATCH  /v1.0/users/{u}/events/{id}
 //	DELETE /v1.0/users/{u}/events/{id}
+//	GET    /v1.0/users/{u}/calendarView?startDateTime=&endDateTime=  $top, $skip, $select; earliest first (respond.go)
+//	POST   /v1.0/users/{u}/events/{id}/decline           {comment, sendResponse}: 202; the event leaves the calendar, the organizer gets the decline
+//	POST   /v1.0/users/{u}/events/{id}/cancel            {comment}: 202; organizer only; the attendees get the cancellation
 //	POST   /v1.0/users/{u}/calendar/getSchedule          at most 20 schedules, 62 days
 //	POST   /v1.0/users/{u}/translateExchangeIds          ewsId, restId, restImmutableEntryId
 //	POST   /v1.0/$batch                                  at most 20 requests

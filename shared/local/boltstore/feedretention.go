@@ -47,18 +47,19 @@ func (s *Store) pruneFeed(tx *bolt.Tx, tenantID string, now time.Time) error {
 	type old struct {
 		seq     []byte
 		mailbox string
+		rec     feedRecord
 	}
 	var drop []old
 	c := feed.Cursor()
 	for k, v := c.First(); k != nil && len(drop) < pruneBatch; k, v = c.Next() {
-		var ch domain.Change
-		if err := json.Unmarshal(v, &ch); err != nil {
+		var rec feedRecord
+		if err := json.Unmarshal(v, &rec); err != nil {
 			return fmt.Errorf("feed entry %x: %w", k, err)
 		}
-		if !ch.At.Before(cutoff) {
+		if !rec.At.Before(cutoff) {
 			break
 		}
-		drop = append(drop, old{seq: append([]byte(nil), k...), mailbox: ch.Mailbox})
+		drop = append(drop, old{seq: append([]byte(nil), k...), mailbox: rec.Mailbox, rec: rec})
 	}
 	if len(drop) == 0 {
 		return nil
@@ -74,7 +75,17 @@ func (s *Store) pruneFeed(tx *bolt.Tx, tenantID string, now time.Time) error {
 		if err := mfeed.Delete(join(d.mailbox, d.seq)); err != nil {
 			return err
 		}
-		for _, key := range [][]byte{tenantFeedKey, []byte(d.mailbox)} {
+		// Only the feeds that showed the entry lost a change: an entry
+		// of an initial sync is no tenant change, an announcement no
+		// mailbox change.
+		var keys [][]byte
+		if d.rec.inTenantFeed() {
+			keys = append(keys, tenantFeedKey)
+		}
+		if d.rec.inMailboxFeed() {
+			keys = append(keys, []byte(d.mailbox))
+		}
+		for _, key := range keys {
 			if err := pruned.Put(key, d.seq); err != nil {
 				return err
 			}

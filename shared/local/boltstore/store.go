@@ -516,6 +516,7 @@ func (s *Store) ApplyChanges(_ context.Context, tenantID, mailbox string, change
 			return err
 		}
 		now := s.clock.Now().UTC()
+		mailboxOnly := inInitialSync(tx, tenantID, mailbox)
 		for _, e := range entries {
 			si := storedItem{Keys: e.State.Keys, Deleted: e.State.Deleted, Item: e.Item}
 			if e.Item == nil {
@@ -529,7 +530,7 @@ func (s *Store) ApplyChanges(_ context.Context, tenantID, mailbox string, change
 				return err
 			}
 			ch := domain.Change{Seq: strconv.FormatUint(seq, 10), TenantID: tenantID, Mailbox: mailbox, Kind: e.Kind, ItemID: e.ItemID, ItemKind: e.State.Kind, Item: e.Item, At: now}
-			if err := put(feed, u64(seq), ch); err != nil {
+			if err := put(feed, u64(seq), feedRecord{Change: ch, MailboxOnly: mailboxOnly}); err != nil {
 				return err
 			}
 			if err := mfeed.Put(join(mailbox, u64(seq)), nil); err != nil {
@@ -563,10 +564,14 @@ func (s *Store) ReadFeed(_ context.Context, q domain.FeedQuery) ([]domain.Change
 			return err
 		}
 		add := func(seq, v []byte) error {
-			var ch domain.Change
-			if err := json.Unmarshal(v, &ch); err != nil {
+			var rec feedRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
 				return err
 			}
+			if q.Mailbox == "" && !rec.inTenantFeed() {
+				return nil
+			}
+			ch := rec.Change
 			ch.Seq = storeplan.EncodeFeedCursor(q.TenantID, q.Mailbox, gen, binary.BigEndian.Uint64(seq))
 			out = append(out, ch)
 			return nil

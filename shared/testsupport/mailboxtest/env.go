@@ -66,6 +66,8 @@ type Env struct {
 	// places); otherwise name and address only (EWS GetRooms).
 	RoomDetails bool
 	People      domain.PeopleConnector
+	// RoomCalendar acts on room meetings (the room policy).
+	RoomCalendar domain.RoomCalendarConnector
 	// PeopleByStart: the lookup matches the start of a name or an address
 	// (Graph users); otherwise any part (EWS ambiguous name resolution).
 	PeopleByStart bool
@@ -172,7 +174,8 @@ func EWS(t testing.TB, o Options) Env {
 		Availability: ewsmailbox.NewAvailabilityConnector(opts),
 		Rooms:        ewsmailbox.NewRoomConnector(opts),
 		People:       ewsmailbox.NewPeopleConnector(opts), PeopleContacts: true,
-		ItemID: func(id string) (string, error) { return id, nil },
+		RoomCalendar: ewsmailbox.NewRoomCalendarConnector(opts),
+		ItemID:       func(id string) (string, error) { return id, nil },
 		Hints: map[domain.MailboxStatus]string{domain.MailboxOutOfScope: "ApplicationImpersonation role assignment",
 			domain.MailboxNotFound: "no mailbox " + UnknownMailbox, domain.MailboxAuthFailed: "Check the password of " + ds.Account.Username},
 		Calls: func() int64 { return sim.Stats().TotalCalls() },
@@ -221,7 +224,7 @@ func GraphWith(t testing.TB, o GraphOptions) Env {
 		Credential: cred, BadCredential: bad, Account: ds.Account.Username,
 		Mailboxes: ds.Mailboxes, OutOfScope: OutOfScopeMailbox,
 		Connector: conn, Calendar: conn, Checker: conn, Availability: conn, AvailabilityScoped: true, Rooms: conn, RoomDetails: true,
-		People: conn, PeopleByStart: true,
+		People: conn, PeopleByStart: true, RoomCalendar: conn,
 		ItemID:      sim.ImmutableID,
 		MoveKeepsID: true,
 		Hints: map[domain.MailboxStatus]string{domain.MailboxOutOfScope: "RBAC for Applications limits it to a management scope",

@@ -25,6 +25,7 @@ func Run(t *testing.T, newEnv func(t testing.TB) Env) {
 	t.Run("availability use case", func(t *testing.T) { runAvailabilityUseCase(t, newEnv) })
 	t.Run("rooms", func(t *testing.T) { runRooms(t, newEnv) })
 	t.Run("people", func(t *testing.T) { runPeople(t, newEnv) })
+	t.Run("room calendar", func(t *testing.T) { runRoomCalendar(t, newEnv) })
 }
 
 // mutation changes mailbox m through the simulator and returns the feed

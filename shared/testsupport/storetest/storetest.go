@@ -64,8 +64,10 @@ func Run(t *testing.T, newStore func(t *testing.T, opts Options) domain.Store) {
 	t.Run("Recovery", func(t *testing.T) { testRecovery(t, setup) })
 	t.Run("ImmutableIndex", func(t *testing.T) { testImmutableIndex(t, setup) })
 	t.Run("JobProgress", func(t *testing.T) { testJobProgress(t, setup) })
+	t.Run("RoomMarks", func(t *testing.T) { testRoomMarks(t, setup) })
 	t.Run("SyncSnapshots", func(t *testing.T) { testSyncSnapshots(t, setup) })
 	t.Run("Items", func(t *testing.T) { testItems(t, setup) })
+	t.Run("InitialSync", func(t *testing.T) { testInitialSync(t, setup) })
 	t.Run("FeedRetention", func(t *testing.T) { testFeedRetention(t, setupWith(SuiteFeedRetention)) })
 }
 
