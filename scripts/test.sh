@@ -134,7 +134,7 @@ go_counts="go test: did not run"
 gotest() {
   local rc=0
   session_step go test -count=1 -timeout 20m -v ./... >"$go_log" 2>&1 || rc=$?
-  grep -E '^(ok|FAIL|---)|validated against the EWS schema|validate-soap:|^(crash-point suite|deploy rehearsal|hostile-input suite|exchange fault suite|secret scan|cross-protocol item contract|feed item size|openapi routes on the local run):|^panic:' "$go_log" | grep -v -e '^--- PASS' -e '^--- SKIP'
+  grep -E '^(ok|FAIL|---)|validated against the EWS schema|validate-soap:|^(crash-point suite|deploy rehearsal|hostile-input suite|exchange fault suite|secret scan|cross-protocol item contract|feed item size|openapi routes on the local run|recurrence conformance suite):|^panic:' "$go_log" | grep -v -e '^--- PASS' -e '^--- SKIP'
   # Every test and subtest reports one --- line; a package that fails to
   # build or panics outside a test reports only FAIL.
   local pass fail skip pkg_ok pkg_fail

@@ -185,7 +185,7 @@ func openStack(ctx context.Context, cfg runConfig, out io.Writer) (*stack, error
 		lim = defaultServerLimits
 	}
 	var apiLn net.Listener
-	s.api, apiLn = newAPIServer(api.New(api.Deps{Store: store, Secrets: secrets, Checker: protocols, Availability: protocols, Rooms: protocols, People: protocols, RoomCalendar: protocols, Content: protocols, Clock: clock, Logger: log, URLPolicy: policy, CalendarQueue: s.calendar, RateLimit: cfg.rateLimit}), ln, lim)
+	s.api, apiLn = newAPIServer(api.New(api.Deps{Store: store, Secrets: secrets, Checker: protocols, Availability: protocols, Rooms: protocols, People: protocols, RoomCalendar: protocols, Content: protocols, CalendarView: protocols, Clock: clock, Logger: log, URLPolicy: policy, CalendarQueue: s.calendar, RateLimit: cfg.rateLimit}), ln, lim)
 	go func() {
 		if err := s.api.Serve(api.JSONErrorListener(apiLn)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("API server stopped", "err", err)

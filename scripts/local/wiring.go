@@ -46,9 +46,10 @@ func newExchangeAccess(policy *urlguard.Policy, httpClient *http.Client, graphRo
 			Availability: ewsmailbox.NewAvailabilityConnector(opts),
 			Rooms:        ewsmailbox.NewRoomConnector(opts),
 			People:       ewsmailbox.NewPeopleConnector(opts),
+			CalendarView: ewsmailbox.NewCalendarViewConnector(opts),
 			RoomCalendar: ewsmailbox.NewRoomCalendarConnector(opts),
 			Content:      ewsmailbox.NewContentConnector(opts, app.DefaultContentMaxBytes),
 		},
-		Graph: app.ProtocolAdapters{Connector: graph, Checker: graph, Calendar: graph, Availability: graph, Rooms: graph, People: graph, RoomCalendar: graph, Content: graph},
+		Graph: app.ProtocolAdapters{Connector: graph, Checker: graph, Calendar: graph, Availability: graph, Rooms: graph, People: graph, RoomCalendar: graph, Content: graph, CalendarView: graph},
 	}
 }

@@ -83,6 +83,8 @@ type Deps struct {
 	Rooms domain.RoomConnector
 	// People, when set, enables GET /tenants/{id}/mailboxes/{address}/people.
 	People domain.PeopleConnector
+	// CalendarView, when set, enables GET /tenants/{id}/mailboxes/{address}/calendar.
+	CalendarView domain.CalendarViewConnector
 	// RoomCalendar, when set (and Store keeps room marks), enables the
 	// room meeting routes (POST /tenants/{id}/rooms/{address}/meetings/
 	// {itemId}/end and /checkin); Rooms lists the rooms of a policy
@@ -198,6 +200,9 @@ func New(d Deps) http.Handler {
 	}
 	if d.People != nil {
 		all = slices.Concat(all, peopleRoutes(&app.People{Store: d.Store, Secrets: d.Secrets, Connector: d.People, Clock: clock, Log: logger}))
+	}
+	if d.CalendarView != nil {
+		all = slices.Concat(all, calendarViewRoutes(&app.CalendarView{Store: d.Store, Secrets: d.Secrets, Connector: d.CalendarView, Clock: clock, Log: logger}))
 	}
 	if marks, ok := d.Store.(domain.RoomMarkStore); ok && d.RoomCalendar != nil {
 		all = slices.Concat(all, roomMeetingRoutes(&app.RoomMeetings{Store: d.Store, Marks: marks, Secrets: d.Secrets,

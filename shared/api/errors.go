@@ -30,6 +30,8 @@ func statusOf(code domain.ErrorCode) int {
 		return http.StatusServiceUnavailable
 	case domain.CodeRateLimited:
 		return http.StatusTooManyRequests
+	case domain.CodeNotImplemented:
+		return http.StatusNotImplemented
 	}
 	return http.StatusInternalServerError
 }

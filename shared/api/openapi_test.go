@@ -79,7 +79,7 @@ func parseOpenAPI() (map[string][]int, openAPIDoc, error) {
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	doc, _ := documentedStatuses(t)
 	served := map[string][]int{}
-	for _, rt := range slices.Concat(routes, itemRoutes, calendarRoutes(nil), availabilityRoutes(nil), roomRoutes(nil), peopleRoutes(nil), roomMeetingRoutes(nil), contentRoutes(nil)) {
+	for _, rt := range slices.Concat(routes, itemRoutes, calendarRoutes(nil), availabilityRoutes(nil), roomRoutes(nil), peopleRoutes(nil), roomMeetingRoutes(nil), contentRoutes(nil), calendarViewRoutes(nil)) {
 		// wrap's rate limit can answer 429 on every route.
 		served[rt.method+" "+rt.path] = with(rt.statuses, http.StatusTooManyRequests)
 	}

@@ -25,6 +25,8 @@ type ProtocolAdapters struct {
 	Rooms domain.RoomConnector
 	// People looks people up (the scheduling API's invitee picker).
 	People domain.PeopleConnector
+	// CalendarView reads calendar views (series expanded).
+	CalendarView domain.CalendarViewConnector
 	// RoomCalendar acts on room meetings under the room policy.
 	RoomCalendar domain.RoomCalendarConnector
 	// Content reads items' bodies, MIME and attachments on demand.
@@ -130,6 +132,18 @@ func (p Protocols) ConnectPeople(ctx context.Context, t domain.Tenant, c domain.
 		return nil, noAdapter(t, "people")
 	}
 	return a.People.ConnectPeople(ctx, t, c)
+}
+
+// ConnectCalendarView opens the tenant's calendar view reader.
+func (p Protocols) ConnectCalendarView(ctx context.Context, t domain.Tenant, c domain.Credential) (domain.CalendarViewer, error) {
+	a, err := p.adapters(t)
+	if err != nil {
+		return nil, err
+	}
+	if a.CalendarView == nil {
+		return nil, noAdapter(t, "calendar view")
+	}
+	return a.CalendarView.ConnectCalendarView(ctx, t, c)
 }
 
 // CheckAccess checks one mailbox over the tenant's protocol. After the EWS

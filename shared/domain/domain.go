@@ -582,8 +582,11 @@ func (it *Item) Bound() {
 	if it.boundAttachments() {
 		cut = true
 	}
-	it.Truncated = cut
 	it.nameTimeZone()
+	if it.boundRecurrence() {
+		cut = true
+	}
+	it.Truncated = cut
 }
 
 // nameTimeZone turns the zone an adapter set (a Windows id, or an IANA

@@ -20,6 +20,9 @@ const (
 	CodeGone        ErrorCode = "gone"        // 410: existed, no longer kept (an expired feed cursor)
 	CodeUnavailable ErrorCode = "unavailable" // 503: try later
 	CodeInternal    ErrorCode = "internal"    // 500: details only in logs
+	// CodeNotImplemented (501): the operation exists but this deployment
+	// does not serve it for the tenant's protocol.
+	CodeNotImplemented ErrorCode = "not_implemented"
 )
 
 // CodeRateLimited is 429: too many requests; Retry-After says when to

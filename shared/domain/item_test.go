@@ -35,7 +35,9 @@ func TestBoundWorstCase(t *testing.T) {
 	for _, it := range []Item{
 		{Kind: KindMessage, Subject: huge, Preview: huge, From: &from, To: addrs(), Cc: addrs(), Bcc: addrs(), ReplyTo: addrs(),
 			InternetMessageID: huge, ConversationID: huge, Categories: list(), HasAttachments: true, Attachments: attachments},
-		{Kind: KindCalendar, Subject: huge, Location: huge, Organizer: &from, Attendees: addrs()},
+		{Kind: KindCalendar, Subject: huge, Location: huge, Organizer: &from, Attendees: addrs(), CalendarItemType: CalendarSeriesMaster,
+			Recurrence:          &Recurrence{Pattern: RecurrencePattern{Type: PatternWeekly, Interval: 1, DaysOfWeek: []string{"monday", huge}}, Range: RecurrenceRange{Type: RangeNoEnd, StartDate: "2026-03-02"}},
+			ModifiedOccurrences: occurrences(huge), DeletedOccurrences: make([]DeletedOccurrence, 3*MaxItemOccurrences)},
 		{Kind: KindContact, DisplayName: huge, GivenName: huge, Surname: huge, CompanyName: huge, JobTitle: huge, Department: huge,
 			OfficeLocation: huge, Notes: huge + huge, Emails: list(), Phones: list(), Categories: list(),
 			Addresses: []PostalAddress{{Kind: "business", Street: huge, City: huge, State: huge, PostalCode: huge, CountryOrRegion: huge},
@@ -54,6 +56,14 @@ func TestBoundWorstCase(t *testing.T) {
 			}
 		})
 	}
+}
+
+func occurrences(text string) []Occurrence {
+	out := make([]Occurrence, 3*MaxItemOccurrences)
+	for i := range out {
+		out[i] = Occurrence{ItemID: "AAMkOccurrence", Subject: text, Location: text}
+	}
+	return out
 }
 
 // TestBoundAddressBudget: the address lists share one budget, spent in

@@ -12,6 +12,9 @@ type Recurrence struct {
 	// RRule is the series as an RFC 5545 RRULE value (without DTSTART:
 	// the series' start and time zone are the item's Start and TimeZone).
 	RRule string `json:"rrule,omitempty"`
+	// RRuleError says why a pattern has no RRULE (a value neither RFC
+	// 5545 nor Exchange accepts); the pattern and range stay as given.
+	RRuleError string `json:"rruleError,omitempty"`
 }
 
 // Recurrence pattern types (Graph's names; EWS's elements map onto them).

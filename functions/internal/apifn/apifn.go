@@ -63,10 +63,11 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 			Availability: ewsmailbox.NewAvailabilityConnector(env.EWSOptions()),
 			Rooms:        ewsmailbox.NewRoomConnector(env.EWSOptions()),
 			People:       ewsmailbox.NewPeopleConnector(env.EWSOptions()),
+			CalendarView: ewsmailbox.NewCalendarViewConnector(env.EWSOptions()),
 			RoomCalendar: ewsmailbox.NewRoomCalendarConnector(env.EWSOptions()),
 			Content:      ewsmailbox.NewContentConnector(env.EWSOptions(), int64(min(contentMax, api.LambdaContentLimit))),
 		},
-		Graph: app.ProtocolAdapters{Checker: graph, Availability: graph, Rooms: graph, People: graph, RoomCalendar: graph, Content: graph},
+		Graph: app.ProtocolAdapters{Checker: graph, Availability: graph, Rooms: graph, People: graph, RoomCalendar: graph, Content: graph, CalendarView: graph},
 	}
 	h := api.New(api.Deps{
 		Store:         store,
@@ -81,6 +82,7 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 		Availability:  checker,
 		Rooms:         checker,
 		People:        checker,
+		CalendarView:  checker,
 		RoomCalendar:  checker,
 		Content:       checker,
 		// ContentMaxBytes: MAILBRIDGE_CONTENT_MAX_BYTES, and never more

@@ -54,6 +54,9 @@ type CalendarEvent struct {
 	RequiredAttendees  []Mailbox
 	OptionalAttendees  []Mailbox
 	ExtendedProperties []ExtendedProperty // e.g. the marker holding the client's event id
+	// Recurrence makes the event a series (calendar.go); Start and End are
+	// its first occurrence's.
+	Recurrence *Recurrence
 }
 
 type xItemBody struct {
@@ -96,6 +99,7 @@ type xCalendarItem struct {
 	Location             string              `xml:"t:Location,omitempty"`
 	RequiredAttendees    *xAttendees         `xml:"t:RequiredAttendees,omitempty"`
 	OptionalAttendees    *xAttendees         `xml:"t:OptionalAttendees,omitempty"`
+	Recurrence           *xRecurrence        `xml:"t:Recurrence,omitempty"`
 	StartTimeZone        *xTimeZone          `xml:"t:StartTimeZone,omitempty"`
 	EndTimeZone          *xTimeZone          `xml:"t:EndTimeZone,omitempty"`
 }
@@ -121,6 +125,11 @@ func (ev CalendarEvent) validate(op string) error {
 	for _, a := range append(append([]Mailbox{}, ev.RequiredAttendees...), ev.OptionalAttendees...) {
 		if !strings.Contains(a.EmailAddress, "@") {
 			return invalidArg(op, "attendee address %q is not an e-mail address", a.EmailAddress)
+		}
+	}
+	if ev.Recurrence != nil {
+		if err := ev.Recurrence.validate(op); err != nil {
+			return err
 		}
 	}
 	return validExtended(op, ev.ExtendedProperties)
@@ -188,6 +197,9 @@ func (c *Client) CreateItem(ctx context.Context, t Target, folder FolderRef, ev 
 		Location:             ev.Location,
 		RequiredAttendees:    attendees(ev.RequiredAttendees),
 		OptionalAttendees:    attendees(ev.OptionalAttendees),
+	}
+	if ev.Recurrence != nil {
+		ci.Recurrence = ev.Recurrence.xml()
 	}
 	if ev.Body != "" {
 		ci.Body = body(ev.Body, ev.BodyHTML)

@@ -169,3 +169,36 @@ func jsonTime(t time.Time) string {
 func errNotResponse(name string) error {
 	return fmt.Errorf("%w: body holds <%s>, not an operation response", ErrMalformedResponse, name)
 }
+
+// DecodeItems returns the items of a saved GetItem or FindItem response
+// (a GetItem error message contributes no item).
+func DecodeItems(body []byte) ([]Item, error) {
+	resp, fault, err := parseEnvelope(body)
+	if err != nil {
+		return nil, err
+	}
+	if fault != nil {
+		return nil, fmt.Errorf("%w: a SOAP fault (%s), not items", ErrMalformedResponse, fault.ResponseCode)
+	}
+	switch resp.name() {
+	case "GetItemResponse":
+		res, err := decodeGetItem(resp)
+		if err != nil {
+			return nil, err
+		}
+		var out []Item
+		for _, r := range res {
+			if r.Item != nil {
+				out = append(out, *r.Item)
+			}
+		}
+		return out, nil
+	case "FindItemResponse":
+		r, err := decodeFindItem(resp)
+		if err != nil {
+			return nil, err
+		}
+		return r.Items, nil
+	}
+	return nil, errNotResponse(resp.name())
+}

@@ -120,6 +120,58 @@ func requestCases() []requestCase {
 			_, err := c.GetItem(ctx, t, []string{"AAMkA1"}, ShapeMessageFlag)
 			return err
 		}},
+		{name: "GetItem-calendar-series-2016", modes: []Mode{ModeImpersonation}, call: func(ctx context.Context, c *Client, t Target) error {
+			_, err := c.GetItem(ctx, t, []string{"AAMkA1"}, ShapeCalendarFor(""))
+			return err
+		}},
+		{name: "GetItem-calendar-series-2010", modes: []Mode{ModeImpersonation}, call: func(ctx context.Context, c *Client, t Target) error {
+			_, err := c.GetItem(ctx, t, []string{"AAMkA1"}, ShapeCalendarFor("Exchange2010_SP2"))
+			return err
+		}},
+		{name: "GetItem-calendar-series-2007", modes: []Mode{ModeImpersonation}, call: func(ctx context.Context, c *Client, t Target) error {
+			_, err := c.GetItem(ctx, t, []string{"AAMkA1"}, ShapeCalendarFor("Exchange2007_SP1"))
+			return err
+		}},
+		{name: "GetItem-occurrences", modes: []Mode{ModeImpersonation}, call: func(ctx context.Context, c *Client, t Target) error {
+			_, err := c.GetItem(ctx, t, []string{"AAMkO1", hostileID}, ShapeOccurrence)
+			return err
+		}},
+		{name: "FindItem-calendar-view", modes: []Mode{ModeImpersonation, ModeDelegate}, call: func(ctx context.Context, c *Client, t Target) error {
+			_, err := c.CalendarView(ctx, t, FolderRef{Distinguished: "calendar"}, start, start.AddDate(0, 0, 62), 1000, ShapeCalendarViewFor(""))
+			return err
+		}},
+		// One case per pattern (and each range kind among them).
+		{name: "CreateItem-series-relative-yearly", modes: []Mode{ModeImpersonation}, call: func(ctx context.Context, c *Client, t Target) error {
+			r := &Recurrence{Pattern: RelativeYearlyRecurrence, DaysOfWeek: []string{"Weekday"}, DayOfWeekIndex: "Last", Month: "March",
+				Range: NoEndRecurrence, StartDate: "2026-12-01"}
+			_, err := c.CreateItem(ctx, t, FolderRef{Distinguished: "calendar"}, CalendarEvent{Subject: subject, Start: start, End: end, TimeZone: tz, Recurrence: r}, "")
+			return err
+		}},
+		{name: "CreateItem-series-absolute-yearly", modes: []Mode{ModeImpersonation}, call: func(ctx context.Context, c *Client, t Target) error {
+			r := &Recurrence{Pattern: AbsoluteYearlyRecurrence, DayOfMonth: 29, Month: "February", Range: NumberedRecurrence, StartDate: "2026-12-01", NumberOfOccurrences: 5}
+			_, err := c.CreateItem(ctx, t, FolderRef{Distinguished: "calendar"}, CalendarEvent{Subject: subject, Start: start, End: end, TimeZone: tz, Recurrence: r}, "")
+			return err
+		}},
+		{name: "CreateItem-series-relative-monthly", modes: []Mode{ModeImpersonation}, call: func(ctx context.Context, c *Client, t Target) error {
+			r := &Recurrence{Pattern: RelativeMonthlyRecurrence, Interval: 2, DaysOfWeek: []string{"Tuesday"}, DayOfWeekIndex: "Second", Range: EndDateRecurrence, StartDate: "2026-12-01", EndDate: "2027-12-31"}
+			_, err := c.CreateItem(ctx, t, FolderRef{Distinguished: "calendar"}, CalendarEvent{Subject: subject, Start: start, End: end, TimeZone: tz, Recurrence: r}, "")
+			return err
+		}},
+		{name: "CreateItem-series-absolute-monthly", modes: []Mode{ModeImpersonation}, call: func(ctx context.Context, c *Client, t Target) error {
+			r := &Recurrence{Pattern: AbsoluteMonthlyRecurrence, Interval: 1, DayOfMonth: 31, Range: NoEndRecurrence, StartDate: "2026-12-01"}
+			_, err := c.CreateItem(ctx, t, FolderRef{Distinguished: "calendar"}, CalendarEvent{Subject: subject, Start: start, End: end, TimeZone: tz, Recurrence: r}, "")
+			return err
+		}},
+		{name: "CreateItem-series-weekly", modes: []Mode{ModeImpersonation}, call: func(ctx context.Context, c *Client, t Target) error {
+			r := &Recurrence{Pattern: WeeklyRecurrence, Interval: 2, DaysOfWeek: []string{"Monday", "Thursday"}, FirstDayOfWeek: "Monday", Range: NumberedRecurrence, StartDate: "2026-12-01", NumberOfOccurrences: 10}
+			_, err := c.CreateItem(ctx, t, FolderRef{Distinguished: "calendar"}, CalendarEvent{Subject: subject, Start: start, End: end, TimeZone: tz, Recurrence: r}, "")
+			return err
+		}},
+		{name: "CreateItem-series-daily", modes: []Mode{ModeImpersonation}, call: func(ctx context.Context, c *Client, t Target) error {
+			r := &Recurrence{Pattern: DailyRecurrence, Interval: 3, Range: EndDateRecurrence, StartDate: "2026-12-01", EndDate: "2026-12-31"}
+			_, err := c.CreateItem(ctx, t, FolderRef{Distinguished: "calendar"}, CalendarEvent{Subject: subject, Start: start, End: end, TimeZone: tz, IsAllDay: true, Recurrence: r}, "")
+			return err
+		}},
 		{name: "GetItem-calendar-extended", modes: []Mode{ModeImpersonation}, call: func(ctx context.Context, c *Client, t Target) error {
 			s := ShapeCalendar
 			s.Extended = []ExtendedField{marker.Field, {DistinguishedPropertySetID: "PublicStrings", PropertyName: "x&y", PropertyType: "String"}, {PropertyTag: "0x0037", PropertyType: "String"}}

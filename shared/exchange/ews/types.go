@@ -172,6 +172,20 @@ type Item struct {
 	IsRecurring       bool
 	CalendarItemType  string // Single, Occurrence, Exception, RecurringMaster
 	UID               string
+	// Series and meeting properties (calendar.go).
+	Recurrence                 *Recurrence
+	ModifiedOccurrences        []Occurrence
+	DeletedOccurrences         []time.Time // each deleted occurrence's original start
+	OriginalStart              time.Time
+	EndTimeZone                string // Windows id of EndTimeZone (Exchange 2010+)
+	LegacyFreeBusyStatus       string // Free, Tentative, Busy, OOF, WorkingElsewhere, NoData
+	IsCancelled                bool
+	MyResponseType             string // Unknown, Organizer, Tentative, Accept, Decline, NoResponseReceived
+	IsResponseRequested        *bool
+	Resources                  []Attendee
+	ReminderIsSet              bool
+	ReminderMinutesBeforeStart *int
+	JoinOnlineMeetingURL       string
 
 	// contacts
 	DisplayName       string
@@ -467,6 +481,8 @@ func decodeItem(e elem) Item {
 					a.CountryOrRegion = e.child("Country").text()
 				}
 			}
+		default:
+			decodeCalendarProp(c, &it)
 		}
 	}
 	return it

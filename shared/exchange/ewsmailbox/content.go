@@ -41,18 +41,19 @@ func (c *ContentConnector) ConnectContent(_ context.Context, t domain.Tenant, cr
 	if _, err := tc.Client(t.EWSURL); err != nil {
 		return nil, clientConfigError(err)
 	}
-	return content{clients: tc, flags: ews.AtLeast(t.ExchangeVersion, "Exchange2013")}, nil
+	return content{clients: tc, flags: ews.AtLeast(t.ExchangeVersion, "Exchange2013"), version: t.ExchangeVersion}, nil
 }
 
 type content struct {
 	clients TenantClients
 	flags   bool
+	version string // the tenant's Exchange version (calendar properties)
 }
 
 // ReadItem reads the item with the properties of its kind, its body as
 // asked and its attachment list (messages).
 func (c content) ReadItem(ctx context.Context, m domain.MailboxRef, itemID string, want domain.ContentWant) (domain.ItemContent, error) {
-	shape := shapeFor(want.Kind, c.flags)
+	shape := shapeFor(want.Kind, c.flags, c.version)
 	shape.Fields = slices.Clone(shape.Fields)
 	if want.Body {
 		if !slices.Contains(shape.Fields, "item:Body") {

@@ -47,6 +47,7 @@ func Normalize(it ews.Item) domain.Item {
 		default:
 			out.IsRecurring = it.IsRecurring
 		}
+		normalizeCalendar(it, &out)
 	case "Contact", "DistributionList":
 		out.Kind = domain.KindContact
 		out.DisplayName, out.GivenName, out.Surname = it.DisplayName, it.GivenName, it.Surname

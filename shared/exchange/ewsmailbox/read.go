@@ -29,7 +29,7 @@ var _ domain.Connector = (*Connector)(nil)
 
 // Connect returns the tenant's MailboxAccess. It does no network I/O.
 func (c *Connector) Connect(_ context.Context, t domain.Tenant, cred domain.Credential) (domain.MailboxAccess, error) {
-	a := &Access{clients: c.clients.For(t, cred), flags: ews.AtLeast(t.ExchangeVersion, "Exchange2013")}
+	a := &Access{clients: c.clients.For(t, cred), flags: ews.AtLeast(t.ExchangeVersion, "Exchange2013"), version: t.ExchangeVersion}
 	if _, err := a.clients.Client(t.EWSURL); err != nil {
 		return nil, clientConfigError(err)
 	}
@@ -42,6 +42,9 @@ type Access struct {
 	// flags: the tenant's Exchange knows item:Flag (Exchange 2013 and
 	// later); an older one would reject every GetItem that asks for it.
 	flags bool
+	// version is the tenant's Exchange version: which calendar properties
+	// its GetItem knows (ews.ShapeCalendarFor).
+	version string
 }
 
 var _ domain.MailboxAccess = (*Access)(nil)
@@ -111,7 +114,7 @@ func (a *Access) GetItems(ctx context.Context, m domain.MailboxRef, kind domain.
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	results, err := cl.GetItem(ctx, t, ids, shapeFor(kind, a.flags))
+	results, err := cl.GetItem(ctx, t, ids, shapeFor(kind, a.flags, a.version))
 	if err != nil {
 		return nil, classify(useRead, err, "")
 	}
@@ -128,17 +131,26 @@ func (a *Access) GetItems(ctx context.Context, m domain.MailboxRef, kind domain.
 			items = append(items, Normalize(*r.Item))
 		}
 	}
+	if kind == domain.KindCalendar {
+		if err := a.fillExceptions(ctx, cl, t, items); err != nil {
+			return nil, err
+		}
+	}
 	return items, nil
 }
 
 // calendarShape reads calendar items with Mailbridge's marker, so the
 // feed says which events Mailbridge wrote for which client event id.
-var calendarShape = ews.Shape{Base: ews.ShapeCalendar.Base, Fields: ews.ShapeCalendar.Fields, Extended: []ews.ExtendedField{MarkerField}}
+func calendarShape(version string) ews.Shape {
+	s := ews.ShapeCalendarFor(version)
+	s.Extended = []ews.ExtendedField{MarkerField}
+	return s
+}
 
-func shapeFor(kind domain.ItemKind, flags bool) ews.Shape {
+func shapeFor(kind domain.ItemKind, flags bool, version string) ews.Shape {
 	switch kind {
 	case domain.KindCalendar:
-		return calendarShape
+		return calendarShape(version)
 	case domain.KindContact:
 		return ews.ShapeContact
 	}

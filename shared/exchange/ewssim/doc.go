@@ -186,14 +186,36 @@
 // SyncFolderHierarchy read, so InvalidateSyncStates invalidates Graph
 // delta tokens too. StartWith serves both protocols on one host.
 //
+// # Recurring series
+//
+// A calendar item with a Recurrence is a RecurringMaster (recurrence.go):
+// all six EWS patterns, the three ranges, expanded in the series' time
+// zone with Go's zone database (the Windows id resolved through
+// shared/domain), at the master's local time of day across DST; an
+// absolute day a month lacks falls on its last day. CreateItem takes a
+// Recurrence (ErrorCalendarInvalidRecurrence for values no series has) and
+// moves the start to the first occurrence. Occurrences have ids of their
+// own (and OccurrenceItemId names one by instance index): GetItem returns
+// them as Occurrence or Exception, UpdateItem on one (subject, location,
+// start, end) makes it an exception, DeleteItem on one adds it to the
+// master's DeletedOccurrences (ErrorCalendarOccurrenceIsDeletedFromRecurrence
+// after, ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange past the end).
+// GetItem on the master renders Recurrence, FirstOccurrence,
+// LastOccurrence, ModifiedOccurrences and DeletedOccurrences. FindItem
+// with a CalendarView lists occurrences and exceptions in the window, never
+// the master, in start order, at most MaxEntriesReturned (then
+// IncludesLastItemInRange is false); over two years is
+// ErrorCalendarViewRangeTooBig. SyncFolderItems reports the master: an
+// exception or deletion changes the master's ChangeKey, as in Exchange.
+//
 // # Simplifications
 //
-// Recurring series are stored as one RecurringMaster (IsRecurring) and not
-// expanded in CalendarView or availability; FindItem's Traversal is
-// Shallow only, it has no grouping (GroupBy) and ignores SortOrder in a
-// CalendarView; UpdateItem does not detect conflicts under AutoResolve
-// (a stale change key is only refused under NeverOverwrite) and reports
-// no ConflictResults;
+// Series are not expanded in availability; a generated item with
+// IsRecurring but no Recurrence is a master without a pattern; FindItem's
+// Traversal is Shallow only, it has no grouping (GroupBy) and ignores
+// SortOrder in a CalendarView (which is in start order); UpdateItem does
+// not detect conflicts under AutoResolve (a stale change key is only
+// refused under NeverOverwrite) and reports no ConflictResults;
 // CreateItem creates calendar items only; GetUserAvailability ignores
 // daylight saving rules of the request's time zone; each MoveToDeletedItems
 // or MoveItem gives the item a new EWS id in its new folder (its Graph

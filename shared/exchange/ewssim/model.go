@@ -97,6 +97,12 @@ type Item struct {
 	Attendees   []Address
 	IsRecurring bool
 	IsAllDay    bool
+	// Recurrence makes the item a series' RecurringMaster (recurrence.go);
+	// Exceptions are its modified occurrences and DeletedOccurrences the
+	// instance indexes of its deleted ones.
+	Recurrence         *Recurrence
+	Exceptions         []Exception
+	DeletedOccurrences []int
 
 	// contacts
 	DisplayName string
@@ -133,6 +139,13 @@ func (it Item) clone() Item {
 	it.Addresses = slices.Clone(it.Addresses)
 	it.Extended = slices.Clone(it.Extended)
 	it.Attachments = slices.Clone(it.Attachments)
+	it.Exceptions = slices.Clone(it.Exceptions)
+	it.DeletedOccurrences = slices.Clone(it.DeletedOccurrences)
+	if it.Recurrence != nil {
+		r := *it.Recurrence
+		r.DaysOfWeek = slices.Clone(r.DaysOfWeek)
+		it.Recurrence = &r
+	}
 	return it
 }
 

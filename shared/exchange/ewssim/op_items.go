@@ -22,7 +22,7 @@ func (r *getItemReq) validate() *ewsError {
 }
 
 func (r *getItemReq) targetMailbox(s *Sim) string {
-	if m, _, ok := decodeID(tagItem, r.ItemIDs.Refs[0].ID); ok {
+	if m, ok := itemMailbox(r.ItemIDs.Refs[0].id()); ok {
 		return s.mailboxName(m)
 	}
 	return ""
@@ -35,8 +35,16 @@ func (r *getItemReq) run(c *call) {
 	defer w.respEnd(op)
 	sh, _ := r.ItemShape.shape(true)
 	for _, ref := range r.ItemIDs.Refs {
-		if ref.XMLName.Local != "ItemId" {
+		if ref.XMLName.Local != "ItemId" && ref.XMLName.Local != "OccurrenceItemId" {
 			w.itemsError(op, errInvalidRequest(ref.XMLName.Local+" is not supported by the simulator"))
+			continue
+		}
+		if mb, idx, index, e, ok := c.resolveOccurrence(ref.id()); ok {
+			if e != nil {
+				w.itemsError(op, e)
+			} else {
+				w.getOccurrence(op, mb, idx, index, sh)
+			}
 			continue
 		}
 		mb, idx, e := c.resolveItem(ref.ID)
@@ -177,6 +185,8 @@ func (r *findItemReq) findIn(w *xw, mb *mailbox, f *folder, sh shape) {
 	mb.mu.RLock()
 	defer mb.mu.RUnlock()
 	var view []uint32
+	// A calendar view lists occEntries; view then holds their positions.
+	var occ []occEntry
 	offset, limit := 0, maxFindItems
 	fromEnd := false
 	if cv := r.CalendarView; cv != nil {
@@ -192,13 +202,28 @@ func (r *findItemReq) findIn(w *xw, mb *mailbox, f *folder, sh shape) {
 			w.errorMessage(op, errCalendarRange)
 			return
 		}
+		// Series are expanded: their occurrences and exceptions in the
+		// window, never the master.
 		for _, idx := range f.members {
 			in := mb.items[idx]
-			if in.Kind == KindCalendar && in.Start.Before(r.end) && in.End.After(r.start) && r.keep(in) {
-				view = append(view, idx)
+			if in.Kind != KindCalendar || !r.keep(in) {
+				continue
+			}
+			if in.Recurrence != nil {
+				for _, o := range in.instances(r.start, r.end) {
+					occ = append(occ, occEntry{idx: idx, o: o})
+				}
+				continue
+			}
+			if in.Start.Before(r.end) && in.End.After(r.start) {
+				occ = append(occ, occEntry{idx: idx, o: instance{start: in.Start}})
 			}
 		}
-		slices.SortStableFunc(view, func(a, b uint32) int { return mb.items[a].Start.Compare(mb.items[b].Start) })
+		slices.SortStableFunc(occ, func(a, b occEntry) int { return a.o.start.Compare(b.o.start) })
+		view = make([]uint32, len(occ))
+		for i := range occ {
+			view[i] = uint32(i)
+		}
 		if cv.MaxEntriesReturned > 0 {
 			limit = cv.MaxEntriesReturned
 		}
@@ -243,10 +268,25 @@ func (r *findItemReq) findIn(w *xw, mb *mailbox, f *folder, sh shape) {
 	}
 	w.raw("<t:Items>")
 	for _, idx := range page {
+		if r.CalendarView != nil {
+			if e := occ[idx]; e.o.index > 0 {
+				w.occurrenceItem(mb, e.idx, e.o, sh)
+			} else {
+				w.item(mb, e.idx, sh)
+			}
+			continue
+		}
 		w.item(mb, idx, sh)
 	}
 	w.raw("</t:Items></m:RootFolder>")
 	w.msgEnd(op)
+}
+
+// occEntry is one entry of a calendar view: an item, or (index > 0) an
+// occurrence of the series at idx.
+type occEntry struct {
+	idx uint32
+	o   instance
 }
 
 // keep applies the Restriction, if any.

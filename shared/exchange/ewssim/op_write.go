@@ -35,17 +35,17 @@ type extPropXML struct {
 
 // calendarItemXML is the part of CalendarItemType the simulator stores.
 type calendarItemXML struct {
-	Subject  *string       `xml:"Subject"`
-	Body     *string       `xml:"Body"`
-	Extended []extPropXML  `xml:"ExtendedProperty"`
-	Start    *string       `xml:"Start"`
-	End      *string       `xml:"End"`
-	AllDay   *bool         `xml:"IsAllDayEvent"`
-	Location *string       `xml:"Location"`
-	IsRead   *bool         `xml:"IsRead"`
-	Required *attendeesXML `xml:"RequiredAttendees"`
-	Optional *attendeesXML `xml:"OptionalAttendees"`
-	Recur    *struct{}     `xml:"Recurrence"`
+	Subject  *string        `xml:"Subject"`
+	Body     *string        `xml:"Body"`
+	Extended []extPropXML   `xml:"ExtendedProperty"`
+	Start    *string        `xml:"Start"`
+	End      *string        `xml:"End"`
+	AllDay   *bool          `xml:"IsAllDayEvent"`
+	Location *string        `xml:"Location"`
+	IsRead   *bool          `xml:"IsRead"`
+	Required *attendeesXML  `xml:"RequiredAttendees"`
+	Optional *attendeesXML  `xml:"OptionalAttendees"`
+	Recur    *recurrenceXML `xml:"Recurrence"`
 	StartTZ  *struct {
 		ID string `xml:"Id,attr"`
 	} `xml:"StartTimeZone"`
@@ -97,7 +97,11 @@ func (x *calendarItemXML) apply(it *Item) *ewsError {
 		it.Attendees = append(it.Attendees, x.Optional.addresses()...)
 	}
 	if x.Recur != nil {
-		it.IsRecurring = true
+		r, e := x.Recur.recurrence()
+		if e != nil {
+			return e
+		}
+		it.Recurrence, it.IsRecurring = r, true
 	}
 	if e := x.messageFieldsXML.apply(it); e != nil {
 		return e
@@ -232,6 +236,12 @@ func (r *createItemReq) run(c *call) {
 			w.itemsError(op, err)
 			continue
 		}
+		if it.Recurrence != nil {
+			if err := startSeries(&it); err != nil {
+				w.itemsError(op, err)
+				continue
+			}
+		}
 		mb.mu.Lock()
 		if _, ok := mb.folder(f.idx); !ok {
 			mb.mu.Unlock()
@@ -253,8 +263,9 @@ func (r *createItemReq) run(c *call) {
 // --- UpdateItem ---
 
 type itemChangeXML struct {
-	ItemID  itemRefXML `xml:"ItemId"`
-	Updates struct {
+	ItemID           itemRefXML  `xml:"ItemId"`
+	OccurrenceItemID *itemRefXML `xml:"OccurrenceItemId"`
+	Updates          struct {
 		Updates []struct {
 			XMLName          xml.Name
 			FieldURI         *pathXML         `xml:"FieldURI"`
@@ -283,25 +294,37 @@ func (r *updateItemReq) validate() *ewsError {
 }
 
 func (r *updateItemReq) targetMailbox(s *Sim) string {
-	if m, _, ok := decodeID(tagItem, r.ItemChanges[0].ItemID.ID); ok {
+	if m, ok := itemMailbox(r.ItemChanges[0].ref().id()); ok {
 		return s.mailboxName(m)
 	}
 	return ""
+}
+
+// ref is the change's item: its ItemId or OccurrenceItemId.
+func (ch itemChangeXML) ref() itemRefXML {
+	if ch.OccurrenceItemID != nil {
+		r := *ch.OccurrenceItemID
+		r.XMLName.Local = "OccurrenceItemId"
+		return r
+	}
+	return ch.ItemID
 }
 
 // fieldClear lists the FieldURIs UpdateItem supports and how
 // DeleteItemField clears each (nil: the field cannot be deleted). Set and
 // Append take the new value from the item element in the update.
 var fieldClear = map[string]func(*Item){
-	"item:Subject":                  func(it *Item) { it.Subject = "" },
-	"item:Body":                     func(it *Item) { it.Body = "" },
-	"calendar:Start":                nil,
-	"calendar:End":                  nil,
-	"calendar:IsAllDayEvent":        func(it *Item) { it.IsAllDay = false },
-	"calendar:Location":             func(it *Item) { it.Location = "" },
-	"calendar:RequiredAttendees":    func(it *Item) { it.Attendees = nil },
-	"calendar:OptionalAttendees":    func(it *Item) {},
-	"calendar:Recurrence":           func(it *Item) { it.IsRecurring = false },
+	"item:Subject":               func(it *Item) { it.Subject = "" },
+	"item:Body":                  func(it *Item) { it.Body = "" },
+	"calendar:Start":             nil,
+	"calendar:End":               nil,
+	"calendar:IsAllDayEvent":     func(it *Item) { it.IsAllDay = false },
+	"calendar:Location":          func(it *Item) { it.Location = "" },
+	"calendar:RequiredAttendees": func(it *Item) { it.Attendees = nil },
+	"calendar:OptionalAttendees": func(it *Item) {},
+	"calendar:Recurrence": func(it *Item) {
+		it.IsRecurring, it.Recurrence, it.Exceptions, it.DeletedOccurrences = false, nil, nil, nil
+	},
 	"calendar:StartTimeZone":        func(it *Item) { it.TimeZone = "" },
 	"calendar:EndTimeZone":          func(it *Item) {},
 	"calendar:MeetingTimeZone":      func(it *Item) { it.TimeZone = "" },
@@ -315,6 +338,22 @@ func (r *updateItemReq) run(c *call) {
 	w.respStart(op)
 	defer w.respEnd(op)
 	for _, ch := range r.ItemChanges {
+		if mb, idx, index, e, ok := c.resolveOccurrence(ch.ref().id()); ok {
+			var id, ck string
+			if e == nil {
+				id, ck, e = r.changeOccurrence(c, mb, idx, index, ch)
+			}
+			if e != nil {
+				w.itemsError(op, e)
+				continue
+			}
+			w.msgStart(op, nil)
+			w.raw("<m:Items><t:CalendarItem>")
+			w.id("t:ItemId", id, ck)
+			w.raw("</t:CalendarItem></m:Items><m:ConflictResults><t:Count>0</t:Count></m:ConflictResults>")
+			w.msgEnd(op)
+			continue
+		}
 		mb, idx, e := c.resolveItem(ch.ItemID.ID)
 		if e != nil {
 			w.itemsError(op, e)
@@ -414,6 +453,13 @@ func (r *updateItemReq) change(c *call, mb *mailbox, idx uint32, ch itemChangeXM
 		if e := checkTimes(&it); e != nil {
 			return "", "", 0, e
 		}
+		if it.Recurrence != nil && it.Recurrence != in.Recurrence {
+			// A new pattern drops the series' exceptions, as in Exchange.
+			it.Exceptions, it.DeletedOccurrences = nil, nil
+			if e := startSeries(&it); e != nil {
+				return "", "", 0, e
+			}
+		}
 	}
 	in.Item = it
 	mb.touchLocked(idx, onlyRead, c.now)
@@ -440,7 +486,7 @@ func (r *deleteItemReq) validate() *ewsError {
 }
 
 func (r *deleteItemReq) targetMailbox(s *Sim) string {
-	if m, _, ok := decodeID(tagItem, r.ItemIDs.Refs[0].ID); ok {
+	if m, ok := itemMailbox(r.ItemIDs.Refs[0].id()); ok {
 		return s.mailboxName(m)
 	}
 	return ""
@@ -452,9 +498,19 @@ func (r *deleteItemReq) run(c *call) {
 	w.respStart(op)
 	defer w.respEnd(op)
 	for _, ref := range r.ItemIDs.Refs {
-		mb, idx, e := c.resolveItem(ref.ID)
-		if e == nil {
-			e = r.delete(c, mb, idx)
+		var e *ewsError
+		if mb, idx, index, oe, ok := c.resolveOccurrence(ref.id()); ok {
+			e = oe
+			if e == nil {
+				e = mb.deleteOccurrence(idx, index, c.now)
+			}
+		} else {
+			var mb *mailbox
+			var idx uint32
+			mb, idx, e = c.resolveItem(ref.ID)
+			if e == nil {
+				e = r.delete(c, mb, idx)
+			}
 		}
 		if e != nil {
 			w.errorMessage(op, e)

@@ -20,7 +20,23 @@ func elementName(k ItemKind) string {
 }
 
 func (w *xw) item(mb *mailbox, idx uint32, sh shape) {
+	w.itemAs(mb, idx, mb.items[idx], nil, sh)
+}
+
+// occurrenceItem writes one occurrence of the series at idx: the master's
+// fields with the occurrence's id, times and type (and an exception's own
+// subject and location).
+func (w *xw) occurrenceItem(mb *mailbox, idx uint32, o instance, sh shape) {
 	in := mb.items[idx]
+	v := *in
+	v.Start, v.End = o.start, o.end
+	if x := o.exception; x != nil {
+		v.Subject, v.Location = x.Subject, x.Location
+	}
+	w.itemAs(mb, idx, &v, &o, sh)
+}
+
+func (w *xw) itemAs(mb *mailbox, idx uint32, in *item, occ *instance, sh shape) {
 	name := elementName(in.Kind)
 	w.raw("<")
 	w.raw(name)
@@ -28,9 +44,13 @@ func (w *xw) item(mb *mailbox, idx uint32, sh shape) {
 	if sh.mime {
 		w.mimeContent(mb, in)
 	}
-	w.ref("t:ItemId", tagItem, mb.idx, idx, in.version)
+	if occ != nil {
+		w.id("t:ItemId", occurrenceID(mb.idx, idx, occ.index), occurrenceKey(mb.items[idx], *occ))
+	} else {
+		w.ref("t:ItemId", tagItem, mb.idx, idx, in.version)
+	}
 	if !sh.idOnly {
-		w.itemBody(mb, in, sh)
+		w.itemBody(mb, idx, in, occ, sh)
 	} else if len(sh.extended) > 0 {
 		w.extended(in, sh)
 	}
@@ -39,7 +59,7 @@ func (w *xw) item(mb *mailbox, idx uint32, sh shape) {
 	w.raw(">")
 }
 
-func (w *xw) itemBody(mb *mailbox, in *item, sh shape) {
+func (w *xw) itemBody(mb *mailbox, idx uint32, in *item, occ *instance, sh shape) {
 	f := mb.folders[in.folder]
 	if sh.want("item:ParentFolderId") {
 		w.ref("t:ParentFolderId", tagFolder, mb.idx, f.idx, f.version)
@@ -100,6 +120,15 @@ func (w *xw) itemBody(mb *mailbox, in *item, sh shape) {
 	if sh.want("item:DateTimeCreated") {
 		w.elTime("t:DateTimeCreated", received)
 	}
+	if in.Kind == KindCalendar {
+		// Exchange's default reminder: set, 15 minutes before the start.
+		if sh.want("item:ReminderIsSet") {
+			w.elBool("t:ReminderIsSet", true)
+		}
+		if sh.want("item:ReminderMinutesBeforeStart") {
+			w.el("t:ReminderMinutesBeforeStart", "15")
+		}
+	}
 	if in.Kind == KindMessage && sh.want("item:DisplayTo") {
 		w.el("t:DisplayTo", displayList(in.To))
 	}
@@ -128,7 +157,7 @@ func (w *xw) itemBody(mb *mailbox, in *item, sh shape) {
 	case KindMessage:
 		w.messageFields(in, sh)
 	case KindCalendar:
-		w.calendarFields(mb, in, sh)
+		w.calendarFields(mb, idx, in, occ, sh)
 	case KindContact:
 		w.contactFields(in, sh)
 	}
@@ -233,7 +262,9 @@ func (w *xw) messageFields(in *item, sh shape) {
 	}
 }
 
-func (w *xw) calendarFields(mb *mailbox, in *item, sh shape) {
+// calendarFields follows CalendarItemType's sequence in types.xsd. occ
+// is the occurrence being written, nil for the item itself.
+func (w *xw) calendarFields(mb *mailbox, idx uint32, in *item, occ *instance, sh shape) {
 	if sh.want("calendar:UID") {
 		// Stable per item, like the iCalendar UID Exchange keeps.
 		w.raw("<t:UID>")
@@ -245,6 +276,9 @@ func (w *xw) calendarFields(mb *mailbox, in *item, sh shape) {
 	}
 	if sh.want("calendar:End") {
 		w.elTime("t:End", in.End)
+	}
+	if occ != nil && sh.want("calendar:OriginalStart") {
+		w.elTime("t:OriginalStart", occ.original)
 	}
 	if sh.want("calendar:IsAllDayEvent") {
 		w.elBool("t:IsAllDayEvent", in.IsAllDay)
@@ -262,12 +296,22 @@ func (w *xw) calendarFields(mb *mailbox, in *item, sh shape) {
 		w.elBool("t:IsCancelled", false)
 	}
 	if sh.want("calendar:IsRecurring") {
-		w.elBool("t:IsRecurring", in.IsRecurring)
+		// Exchange sets IsRecurring on occurrences and exceptions, not on
+		// the master.
+		w.elBool("t:IsRecurring", occ != nil || (in.IsRecurring && in.Recurrence == nil))
+	}
+	if sh.want("calendar:IsResponseRequested") {
+		w.elBool("t:IsResponseRequested", len(in.Attendees) > 0)
 	}
 	if sh.want("calendar:CalendarItemType") {
-		if in.IsRecurring {
+		switch {
+		case occ != nil && occ.exception != nil:
+			w.el("t:CalendarItemType", "Exception")
+		case occ != nil:
+			w.el("t:CalendarItemType", "Occurrence")
+		case in.IsRecurring || in.Recurrence != nil:
 			w.el("t:CalendarItemType", "RecurringMaster")
-		} else {
+		default:
 			w.el("t:CalendarItemType", "Single")
 		}
 	}
@@ -298,6 +342,19 @@ func (w *xw) calendarFields(mb *mailbox, in *item, sh shape) {
 	}
 	if in.TimeZone != "" && sh.want("calendar:TimeZone") {
 		w.el("t:TimeZone", in.TimeZone)
+	}
+	if occ == nil && in.Recurrence != nil {
+		w.seriesFields(mb, idx, in, sh)
+	}
+	if in.TimeZone != "" && sh.want("calendar:StartTimeZone") {
+		w.raw("<t:StartTimeZone")
+		w.attr("Id", in.TimeZone)
+		w.raw("/>")
+	}
+	if in.TimeZone != "" && sh.want("calendar:EndTimeZone") {
+		w.raw("<t:EndTimeZone")
+		w.attr("Id", in.TimeZone)
+		w.raw("/>")
 	}
 	if in.TimeZone != "" && sh.want("calendar:StartTimeZoneId") {
 		w.el("t:StartTimeZoneId", in.TimeZone)

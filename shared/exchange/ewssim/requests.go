@@ -44,6 +44,22 @@ type itemRefXML struct {
 	XMLName   xml.Name
 	ID        string `xml:"Id,attr"`
 	ChangeKey string `xml:"ChangeKey,attr"`
+	// OccurrenceItemId: a series and an instance index (1-based).
+	RecurringMasterID string `xml:"RecurringMasterId,attr"`
+	InstanceIndex     int    `xml:"InstanceIndex,attr"`
+}
+
+// id is the ref's item id; an OccurrenceItemId becomes the occurrence's
+// id (an id no item has when the master id is malformed).
+func (r itemRefXML) id() string {
+	if r.XMLName.Local != "OccurrenceItemId" {
+		return r.ID
+	}
+	m, idx, ok := decodeID(tagItem, r.RecurringMasterID)
+	if !ok || r.InstanceIndex < 1 {
+		return "malformed"
+	}
+	return occurrenceID(m, idx, r.InstanceIndex)
 }
 
 type itemRefs struct {

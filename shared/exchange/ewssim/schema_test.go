@@ -88,6 +88,34 @@ func TestEveryOperationAnswersSchemaValidXML(t *testing.T) {
 	must(t, err)
 	_, err = sim.AddFolder(alice, "inbox", "Projects", "")
 	must(t, err)
+	// A weekly series (Mondays 10:00 Berlin) with its second occurrence
+	// moved and its third deleted.
+	series, err := sim.AddItem(alice, "calendar", ewssim.Item{Kind: ewssim.KindCalendar, Subject: "Weekly", Start: base, End: base.Add(time.Hour),
+		TimeZone: "W. Europe Standard Time", Organizer: ewssim.Address{Name: "Alice", Email: alice}, IsRecurring: true,
+		Recurrence: &ewssim.Recurrence{Pattern: "WeeklyRecurrence", Interval: 1, DaysOfWeek: []string{"Monday"}, FirstDayOfWeek: "Monday",
+			Range: "NumberedRecurrence", StartDate: "2026-03-02", Count: 10},
+		Exceptions:         []ewssim.Exception{{Index: 2, Start: base.AddDate(0, 0, 8), End: base.AddDate(0, 0, 8).Add(time.Hour), Subject: "Weekly (moved) & <more>", Location: "B 4"}},
+		DeletedOccurrences: []int{3}})
+	must(t, err)
+	occurrence := func(i int) string {
+		return `<t:OccurrenceItemId RecurringMasterId="` + series.ID + `" InstanceIndex="` + strconv.Itoa(i) + `"/>`
+	}
+	seriesShape := func() string {
+		var f strings.Builder
+		for _, uri := range []string{"item:Subject", "calendar:Start", "calendar:End", "calendar:OriginalStart", "calendar:IsAllDayEvent",
+			"calendar:LegacyFreeBusyStatus", "calendar:Location", "calendar:IsCancelled", "calendar:IsRecurring", "calendar:IsResponseRequested",
+			"calendar:CalendarItemType", "calendar:MyResponseType", "calendar:Recurrence", "calendar:FirstOccurrence", "calendar:LastOccurrence",
+			"calendar:ModifiedOccurrences", "calendar:DeletedOccurrences", "calendar:StartTimeZone", "calendar:EndTimeZone",
+			"item:ReminderIsSet", "item:ReminderMinutesBeforeStart"} {
+			f.WriteString(`<t:FieldURI FieldURI="` + uri + `"/>`)
+		}
+		return `<m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>` + f.String() + `</t:AdditionalProperties></m:ItemShape>`
+	}
+	recurringItem := func(rec string) string {
+		return `<m:CreateItem SendMeetingInvitations="SendToNone"><m:SavedItemFolderId>` + dist("calendar", "") + `</m:SavedItemFolderId><m:Items><t:CalendarItem><t:Subject>Series</t:Subject>` +
+			`<t:Start>2026-03-10T08:00:00Z</t:Start><t:End>2026-03-10T09:00:00Z</t:End><t:Recurrence>` + rec + `</t:Recurrence>` +
+			`<t:StartTimeZone Id="Eastern Standard Time"/><t:EndTimeZone Id="Eastern Standard Time"/></t:CalendarItem></m:Items></m:CreateItem>`
+	}
 
 	// A first sync, then changes, so the second sync shows every change kind.
 	_, state, _ := env.syncAll(t, impersonate(alice), dist("inbox", ""), "", 512)
@@ -185,6 +213,40 @@ func TestEveryOperationAnswersSchemaValidXML(t *testing.T) {
 		{"FindItem paged", impersonate(alice), findItem(`<m:IndexedPageItemView MaxEntriesReturned="2" Offset="0" BasePoint="Beginning"/>`, dist("inbox", "")), 200, ok},
 		{"FindItem calendar view", impersonate(alice), findItem(`<m:CalendarView MaxEntriesReturned="10" StartDate="2026-03-01T00:00:00Z" EndDate="2026-03-31T00:00:00Z"/>`, dist("calendar", "")), 200, ok},
 		{"FindItem calendar view too long", impersonate(alice), findItem(`<m:CalendarView StartDate="2026-01-01T00:00:00Z" EndDate="2029-01-01T00:00:00Z"/>`, dist("calendar", "")), 200, []string{"ErrorCalendarViewRangeTooBig"}},
+		{"GetItem recurring master, occurrence, exception, deleted and out-of-range occurrences", impersonate(alice), func() string {
+			return `<m:GetItem>` + seriesShape() + `<m:ItemIds><t:ItemId Id="` + series.ID + `"/>` + occurrence(1) + occurrence(2) + occurrence(3) + occurrence(11) + `</m:ItemIds></m:GetItem>`
+		}, 200, []string{"NoError", "NoError", "NoError", "ErrorCalendarOccurrenceIsDeletedFromRecurrence", "ErrorCalendarOccurrenceIndexIsOutOfRecurrenceRange"}},
+		{"FindItem calendar view expands a series", impersonate(alice), func() string {
+			return `<m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="item:Subject"/>` +
+				`<t:FieldURI FieldURI="calendar:Start"/><t:FieldURI FieldURI="calendar:End"/><t:FieldURI FieldURI="calendar:OriginalStart"/><t:FieldURI FieldURI="calendar:CalendarItemType"/>` +
+				`</t:AdditionalProperties></m:ItemShape><m:CalendarView MaxEntriesReturned="3" StartDate="2026-03-01T00:00:00Z" EndDate="2026-04-30T00:00:00Z"/><m:ParentFolderIds>` + dist("calendar", "") + `</m:ParentFolderIds></m:FindItem>`
+		}, 200, ok},
+		{"CreateItem relative yearly, no end", impersonate(alice), func() string {
+			return recurringItem(`<t:RelativeYearlyRecurrence><t:DaysOfWeek>Weekday</t:DaysOfWeek><t:DayOfWeekIndex>Last</t:DayOfWeekIndex><t:Month>March</t:Month></t:RelativeYearlyRecurrence><t:NoEndRecurrence><t:StartDate>2026-03-10</t:StartDate></t:NoEndRecurrence>`)
+		}, 200, ok},
+		{"CreateItem absolute yearly numbered", impersonate(alice), func() string {
+			return recurringItem(`<t:AbsoluteYearlyRecurrence><t:DayOfMonth>29</t:DayOfMonth><t:Month>February</t:Month></t:AbsoluteYearlyRecurrence><t:NumberedRecurrence><t:StartDate>2026-03-10</t:StartDate><t:NumberOfOccurrences>5</t:NumberOfOccurrences></t:NumberedRecurrence>`)
+		}, 200, ok},
+		{"CreateItem relative monthly until a date", impersonate(alice), func() string {
+			return recurringItem(`<t:RelativeMonthlyRecurrence><t:Interval>2</t:Interval><t:DaysOfWeek>Tuesday</t:DaysOfWeek><t:DayOfWeekIndex>Second</t:DayOfWeekIndex></t:RelativeMonthlyRecurrence><t:EndDateRecurrence><t:StartDate>2026-03-10</t:StartDate><t:EndDate>2026-12-31</t:EndDate></t:EndDateRecurrence>`)
+		}, 200, ok},
+		{"CreateItem absolute monthly on the 31st", impersonate(alice), func() string {
+			return recurringItem(`<t:AbsoluteMonthlyRecurrence><t:Interval>1</t:Interval><t:DayOfMonth>31</t:DayOfMonth></t:AbsoluteMonthlyRecurrence><t:NoEndRecurrence><t:StartDate>2026-03-10</t:StartDate></t:NoEndRecurrence>`)
+		}, 200, ok},
+		{"CreateItem weekly", impersonate(alice), func() string {
+			return recurringItem(`<t:WeeklyRecurrence><t:Interval>2</t:Interval><t:DaysOfWeek>Monday Thursday</t:DaysOfWeek><t:FirstDayOfWeek>Monday</t:FirstDayOfWeek></t:WeeklyRecurrence><t:NumberedRecurrence><t:StartDate>2026-03-10</t:StartDate><t:NumberOfOccurrences>4</t:NumberOfOccurrences></t:NumberedRecurrence>`)
+		}, 200, ok},
+		{"CreateItem daily with an impossible end", impersonate(alice), func() string {
+			return recurringItem(`<t:DailyRecurrence><t:Interval>1</t:Interval></t:DailyRecurrence><t:EndDateRecurrence><t:StartDate>2026-03-10</t:StartDate><t:EndDate>2026-03-01</t:EndDate></t:EndDateRecurrence>`)
+		}, 200, []string{"ErrorCalendarInvalidRecurrence"}},
+		{"UpdateItem an occurrence", impersonate(alice), func() string {
+			return `<m:UpdateItem ConflictResolution="AlwaysOverwrite" SendMeetingInvitationsOrCancellations="SendToNone"><m:ItemChanges><t:ItemChange>` +
+				occurrence(4) + `<t:Updates><t:SetItemField><t:FieldURI FieldURI="item:Subject"/><t:CalendarItem><t:Subject>Fourth, retitled</t:Subject></t:CalendarItem></t:SetItemField>` +
+				`</t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`
+		}, 200, ok},
+		{"DeleteItem an occurrence, then again", impersonate(alice), func() string {
+			return `<m:DeleteItem DeleteType="HardDelete" SendMeetingCancellations="SendToNone"><m:ItemIds>` + occurrence(5) + occurrence(5) + `</m:ItemIds></m:DeleteItem>`
+		}, 200, []string{"NoError", "ErrorCalendarOccurrenceIsDeletedFromRecurrence"}},
 		{"CreateItem calendar", impersonate(alice), func() string {
 			return `<m:CreateItem SendMeetingInvitations="SendToNone"><m:SavedItemFolderId>` + dist("calendar", "") + `</m:SavedItemFolderId><m:Items>` + calendarItem + `</m:Items></m:CreateItem>`
 		}, 200, ok},

@@ -31,6 +31,7 @@
 //	GET    /v1.0/users/{u}/contacts/{id}
 //	GET    /v1.0/users/{u}/calendar                      the default calendar (id, name); $select ignored
 //	GET    /v1.0/users/{u}/calendarView/delta?startDateTime=&endDateTime=
+//	GET    /v1.0/users/{u}/calendarView?startDateTime=&endDateTime=   (series expanded as EWS's CalendarView; $skip paging)
 //	GET    /v1.0/users/{u}/events                        $filter=singleValueExtendedProperties/Any(ep: ep/id eq '…' and ep/value eq '…'), $top, $skip
 //	GET    /v1.0/users/{u}/events/{id}                   $select, $expand=singleValueExtendedProperties($filter=id eq '…')
 //	POST   /v1.0/users/{u}/events (and /calendar/events) transactionId, singleValueExtendedProperties

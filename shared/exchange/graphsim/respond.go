@@ -83,21 +83,15 @@ func (s *Server) calendarView(c *call) {
 		c.failWith(e)
 		return
 	}
-	items, err := s.sim.Items(c.mb.Address, "calendar")
+	// Series expanded as Exchange expands them (calendarview.go).
+	hits, err := s.sim.CalendarView(c.mb.Address, start, end)
 	if err != nil {
 		c.failWith(errFolderNotFound)
 		return
 	}
-	var hits []ewssim.ItemView
-	for _, v := range items {
-		if v.Kind == ewssim.KindCalendar && v.Start.Before(end) && v.End.After(start) {
-			hits = append(hits, v)
-		}
-	}
-	sortByStart(hits)
 	value := []obj{}
 	for i := skip; i < len(hits) && i < skip+top; i++ {
-		value = append(value, sel.apply(s.eventJSONFor(hits[i], loc, zone)))
+		value = append(value, sel.apply(instanceJSON(s.eventJSONFor(hits[i].ItemView, loc, zone), hits[i])))
 	}
 	out := obj{{"@odata.context", c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/calendarView"}}
 	if skip+top < len(hits) {
@@ -105,14 +99,6 @@ func (s *Server) calendarView(c *call) {
 		out = append(out, kv{"@odata.nextLink", c.origin() + c.r.URL.Path + "?" + q.Encode()})
 	}
 	c.json(http.StatusOK, append(out, kv{"value", value}))
-}
-
-func sortByStart(vs []ewssim.ItemView) {
-	for i := 1; i < len(vs); i++ {
-		for j := i; j > 0 && vs[j].Start.Before(vs[j-1].Start); j-- {
-			vs[j], vs[j-1] = vs[j-1], vs[j]
-		}
-	}
 }
 
 func (s *Server) declineEvent(c *call) { s.respond(c, "DeclineItem") }
