@@ -23,6 +23,7 @@ var configRead = regexp.MustCompile(`(?:\br\.(\w+)|\bconfig\.(Parse\w*))\(\s*(?:
 var leftToDefault = map[string]string{
 	"MAILBRIDGE_MAILBOXES_PER_MESSAGE": "scheduler tuning; the default (10) is the design point",
 	"MAILBRIDGE_BATCH_CONCURRENCY":     "worker tuning; the default (100) matches GOMEMLIMIT and the memory size",
+	"MAILBRIDGE_CONTENT_MAX_BYTES":     "behind API Gateway the content routes answer at most 4.67 MB whatever it says (its 6 MB response limit); it matters for the local run",
 }
 
 // reads returns the variables a function reads (its main.go, the package
