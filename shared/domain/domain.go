@@ -478,6 +478,11 @@ const (
 	// category and postal address part (an e-mail address is at most 254
 	// bytes, an Outlook category name 255 characters).
 	MaxItemValueText = 256
+	// MaxItemOccurrences bounds each of a series master's lists of
+	// modified and deleted occurrences (the first ones by original start
+	// are kept); an occurrence's subject and location are bounded by
+	// MaxItemValueText, so the lists stay far under the store's item size.
+	MaxItemOccurrences = 250
 )
 
 // Bound cuts the item's texts and lists to the bounds above and marks it
@@ -564,6 +569,9 @@ func (it *Item) Bound() {
 		if budget < 0 && len(*list) == 0 {
 			*list = nil
 		}
+	}
+	if it.boundOccurrences() {
+		cut = true
 	}
 	it.Truncated = cut
 	it.nameTimeZone()

@@ -45,49 +45,6 @@ func NormalizeMessage(m graph.Message, folderID string) domain.Item {
 	return out
 }
 
-// NormalizeEvent maps a Graph event: a single instance or a series master
-// (occurrences are reported as their master, see SyncItems).
-func NormalizeEvent(e graph.Event, folderID string) domain.Item {
-	out := domain.Item{
-		ID: e.ID, ChangeKey: changeKey(e.ChangeKey, e.ETag), Kind: domain.KindCalendar, FolderID: folderID,
-		Subject:   e.Subject,
-		Start:     eventTime(e.Start),
-		End:       eventTime(e.End),
-		TimeZone:  windowsZone(e.OriginalStartTimeZone),
-		Organizer: address(e.Organizer),
-		// Present when the event was read with the marker (by id); the
-		// delta pages' events are marked by markEvents.
-		ClientEventID: clientEventID(e),
-	}
-	if e.Location != nil {
-		out.Location = e.Location.DisplayName
-	}
-	// EWS lists required attendees, then optional ones; resources are
-	// neither.
-	for _, typ := range []string{"required", "optional"} {
-		for _, a := range e.Attendees {
-			t := strings.ToLower(a.Type)
-			if t == "" {
-				t = "required"
-			}
-			if t != typ {
-				continue
-			}
-			if addr := address(&graph.Recipient{EmailAddress: a.EmailAddress}); addr != nil {
-				out.Attendees = append(out.Attendees, *addr)
-			}
-		}
-	}
-	switch e.Type {
-	case "seriesMaster", "occurrence", "exception":
-		out.IsRecurring = true
-	default:
-		out.IsRecurring = e.Recurrence != nil
-	}
-	out.Bound()
-	return out
-}
-
 // NormalizeContact maps a Graph contact. Phones come in EWS's key order:
 // business, mobile, home.
 func NormalizeContact(c graph.Contact, folderID string) domain.Item {

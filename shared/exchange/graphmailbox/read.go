@@ -420,7 +420,12 @@ func (a *Access) take(mailbox string, kind domain.ItemKind, ids []string) (hits 
 // Properties read when an item is fetched by id: what normalization
 // needs, without bodies.
 var (
-	eventSelect   = "id,changeKey,subject,start,end,originalStartTimeZone,location,organizer,attendees,type,seriesMasterId,recurrence,isAllDay"
+	eventSelect = "id,changeKey,subject,start,end,originalStartTimeZone,originalEndTimeZone,location,organizer,attendees,type,seriesMasterId," +
+		"originalStart,recurrence,isAllDay,isCancelled,showAs,responseRequested,responseStatus,onlineMeeting,onlineMeetingUrl," +
+		"isReminderOn,reminderMinutesBeforeStart,cancelledOccurrences"
+	// eventExpand reads a series master's exceptions in the same request,
+	// with the marker.
+	eventExpand = expandMarker + ",exceptionOccurrences($select=id,originalStart,start,end,subject,location,isCancelled)"
 	contactSelect = "id,changeKey,parentFolderId,displayName,givenName,surname,emailAddresses,businessPhones,mobilePhone,homePhones," +
 		"categories,companyName,jobTitle,department,officeLocation,businessAddress,homeAddress,otherAddress,birthday,personalNotes"
 )
@@ -461,7 +466,7 @@ func (a *Access) fetch(ctx context.Context, m domain.MailboxRef, kind domain.Ite
 		for i, id := range chunk {
 			q := encodeQuery("$select", sel)
 			if kind == domain.KindCalendar {
-				q = encodeQuery("$select", sel, "$expand", expandMarker) // the marker in the same request
+				q = encodeQuery("$select", sel, "$expand", eventExpand) // the marker and exceptions in the same request
 			}
 			reqs[i] = graph.BatchRequest{Method: "GET", URL: graph.ItemPath("users", m.Address, collection, id) + "?" + q,
 				Headers: map[string]string{"Prefer": `outlook.timezone="UTC"`}}
