@@ -292,6 +292,10 @@ func (a *Access) syncItems(ctx context.Context, m domain.MailboxRef, route, fold
 				if e.SeriesMasterID != "" {
 					ref(e.SeriesMasterID, "")
 				}
+			case "seriesMaster":
+				// A master on a page lacks its exceptions and cancelled
+				// occurrences (read by id only): GetItems fetches it.
+				ref(e.ID, "")
 			default:
 				it := NormalizeEvent(e, folderID)
 				items = append(items, it)
@@ -425,7 +429,7 @@ var (
 		"isReminderOn,reminderMinutesBeforeStart,cancelledOccurrences"
 	// eventExpand reads a series master's exceptions in the same request,
 	// with the marker.
-	eventExpand = expandMarker + ",exceptionOccurrences($select=id,originalStart,start,end,subject,location,isCancelled)"
+	eventExpand   = expandMarker + ",exceptionOccurrences($select=id,originalStart,start,end,subject,location,isCancelled)"
 	contactSelect = "id,changeKey,parentFolderId,displayName,givenName,surname,emailAddresses,businessPhones,mobilePhone,homePhones," +
 		"categories,companyName,jobTitle,department,officeLocation,businessAddress,homeAddress,otherAddress,birthday,personalNotes"
 )

@@ -61,7 +61,21 @@ func (c *call) outputZone() (*time.Location, string, bool) {
 }
 
 func (s *Server) eventJSONFor(v ewssim.ItemView, loc *time.Location, zone string) obj {
-	return eventJSON(v, loc, zone, s.transactionOf(v.Mailbox, v.ImmutableID))
+	return s.withSeries(v, eventJSON(v, loc, zone, s.transactionOf(v.Mailbox, v.ImmutableID)))
+}
+
+// withSeries puts a series master's recurrence into its rendering.
+func (s *Server) withSeries(v ewssim.ItemView, o obj) obj {
+	sr, ok := s.seriesOf(v.ImmutableID)
+	if !ok {
+		return o
+	}
+	for i := range o {
+		if o[i].k == "recurrence" {
+			o[i].v = sr.rec.json()
+		}
+	}
+	return o
 }
 
 // --- users ---
@@ -110,38 +124,49 @@ func (c *call) item(kind ewssim.ItemKind) (ewssim.ItemView, bool) {
 }
 
 // getItem serves GET message, event or contact by id, with $select and
-// $expand=singleValueExtendedProperties.
-func (c *call) getItem(kind ewssim.ItemKind, typeName, set string, render func(ewssim.ItemView) obj) {
+// $expand=singleValueExtendedProperties. selectOnly renders the properties
+// Graph returns only when $select names them (an event's
+// cancelledOccurrences), nil for none.
+func (c *call) getItem(kind ewssim.ItemKind, typeName, set string, render func(ewssim.ItemView) obj, selectOnly func(ewssim.ItemView) obj) {
 	v, ok := c.item(kind)
 	if !ok {
 		return
 	}
 	q := c.r.URL.Query()
 	body := render(v)
-	sel, e := parseSelect(q.Get("$select"), typeName, body)
+	var extra obj
+	if selectOnly != nil {
+		extra = selectOnly(v)
+	}
+	sel, e := parseSelect(q.Get("$select"), typeName, append(slices.Clone(body), extra...))
 	if e != nil {
 		c.failWith(e)
 		return
 	}
-	want, expand, e := parseExpand(q.Get("$expand"))
+	x, e := parseExpand(q.Get("$expand"), kind == ewssim.KindCalendar)
 	if e != nil {
 		c.failWith(e)
 		return
 	}
-	body = sel.apply(body)
-	if expand {
-		body = append(body, kv{"singleValueExtendedProperties", extendedJSON(v.Item, want)})
+	if sel != nil {
+		body = sel.apply(append(body, extra...))
+	}
+	if x.extended {
+		body = append(body, kv{"singleValueExtendedProperties", extendedJSON(v.Item, x.want)})
+	}
+	if x.exceptions {
+		body = append(body, kv{"exceptionOccurrences", c.exceptionsOf(v, x.exSelect)})
 	}
 	ctx := c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/" + set + "/$entity"
 	c.json(http.StatusOK, append(obj{{"@odata.context", ctx}}, body...))
 }
 
 func (s *Server) getMessage(c *call) {
-	c.getItem(ewssim.KindMessage, typeMessage, "messages", messageJSON)
+	c.getItem(ewssim.KindMessage, typeMessage, "messages", messageJSON, nil)
 }
 
 func (s *Server) getContact(c *call) {
-	c.getItem(ewssim.KindContact, typeContact, "contacts", contactJSON)
+	c.getItem(ewssim.KindContact, typeContact, "contacts", contactJSON, nil)
 }
 
 func (s *Server) getEvent(c *call) {
@@ -149,7 +174,27 @@ func (s *Server) getEvent(c *call) {
 	if !ok {
 		return
 	}
-	c.getItem(ewssim.KindCalendar, typeEvent, "events", func(v ewssim.ItemView) obj { return s.eventJSONFor(v, loc, zone) })
+	c.getItem(ewssim.KindCalendar, typeEvent, "events", func(v ewssim.ItemView) obj { return s.eventJSONFor(v, loc, zone) }, func(v ewssim.ItemView) obj {
+		cancelled := []string{}
+		if sr, ok := s.seriesOf(v.ImmutableID); ok {
+			cancelled = sr.cancelledJSON(v.ImmutableID)
+		}
+		return obj{{"originalStart", nil}, {"cancelledOccurrences", cancelled}}
+	})
+}
+
+// exceptionsOf is a series master's exceptionOccurrences ([] for any
+// other event).
+func (c *call) exceptionsOf(v ewssim.ItemView, sel selection) []obj {
+	sr, ok := c.s.seriesOf(v.ImmutableID)
+	if !ok {
+		return []obj{}
+	}
+	loc, zone, _ := c.outputZone()
+	if loc == nil {
+		loc, zone = time.UTC, "UTC"
+	}
+	return sr.exceptionsJSON(v.ImmutableID, loc, zone, sel)
 }
 
 // --- events: list with an extended property filter ---
@@ -275,7 +320,8 @@ type eventIn struct {
 	Attendees *[]struct {
 		EmailAddress emailIn `json:"emailAddress"`
 	} `json:"attendees"`
-	TransactionID *string `json:"transactionId"`
+	TransactionID *string       `json:"transactionId"`
+	Recurrence    *recurrenceIn `json:"recurrence"`
 	Extended      []struct {
 		ID    string `json:"id"`
 		Value string `json:"value"`
@@ -346,6 +392,16 @@ func (e *eventIn) apply(it *ewssim.Item) *apiError {
 			it.Extended = append(it.Extended, p)
 		}
 	}
+	if e.Recurrence != nil {
+		zone := it.TimeZone
+		if zone == "" {
+			zone = "UTC"
+		}
+		if err := e.Recurrence.check(zone); err != nil {
+			return err
+		}
+		it.IsRecurring = true
+	}
 	if it.Start.IsZero() || it.End.IsZero() {
 		return &apiError{http.StatusBadRequest, "ErrorPropertyValidationFailure", "An event needs a start and an end."}
 	}
@@ -386,7 +442,7 @@ func (s *Server) createEvent(c *call) {
 		defer s.txMu.Unlock()
 		if id, ok := s.tx[c.mb.Address+"\x00"+tx]; ok {
 			if v, err := s.sim.ItemByImmutableID(id); err == nil {
-				c.json(http.StatusCreated, append(obj{{"@odata.context", c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/events/$entity"}}, eventJSON(v, loc, zone, tx)...))
+				c.json(http.StatusCreated, append(obj{{"@odata.context", c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/events/$entity"}}, s.withSeries(v, eventJSON(v, loc, zone, tx))...))
 				return
 			}
 		}
@@ -397,6 +453,9 @@ func (s *Server) createEvent(c *call) {
 		return
 	}
 	id, _ := s.sim.ImmutableID(ref.ID)
+	if in.Recurrence != nil {
+		s.setRecurrence(id, *in.Recurrence)
+	}
 	if tx != "" {
 		s.tx[c.mb.Address+"\x00"+tx] = id
 		s.txByID[id] = tx
@@ -407,7 +466,7 @@ func (s *Server) createEvent(c *call) {
 		return
 	}
 	c.w.Header().Set("Location", c.base+"/users('"+c.mb.UserID+"')/events('"+id+"')")
-	c.json(http.StatusCreated, append(obj{{"@odata.context", c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/events/$entity"}}, eventJSON(v, loc, zone, tx)...))
+	c.json(http.StatusCreated, append(obj{{"@odata.context", c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/events/$entity"}}, s.withSeries(v, eventJSON(v, loc, zone, tx))...))
 }
 
 func (s *Server) updateEvent(c *call) {
@@ -440,6 +499,9 @@ func (s *Server) updateEvent(c *call) {
 		c.failWith(errItemNotFound)
 		return
 	}
+	if in.Recurrence != nil {
+		s.setRecurrence(v.ImmutableID, *in.Recurrence)
+	}
 	v, err = s.sim.ItemByImmutableID(v.ImmutableID)
 	if err != nil {
 		c.failWith(errItemNotFound)
@@ -453,6 +515,7 @@ func (s *Server) deleteEvent(c *call) {
 	if !ok {
 		return
 	}
+	s.dropSeries(v.ImmutableID)
 	if err := s.sim.DeleteItem(v.ID); err != nil {
 		c.failWith(errItemNotFound)
 		return

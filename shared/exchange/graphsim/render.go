@@ -466,39 +466,97 @@ func sameProperty(a, b ewssim.ExtendedProperty) bool {
 		a.Name == b.Name && strings.EqualFold(a.Tag, b.Tag)
 }
 
-// expandExtended parses $expand=singleValueExtendedProperties($filter=id
-// eq '...'), the one $expand Graph clients use on Outlook items. It
-// returns ok=false for other $expand values.
-func parseExpand(raw string) (want []ewssim.ExtendedProperty, expand bool, e *apiError) {
+// expansion is what $expand asked for: singleValueExtendedProperties
+// ($filter=id eq '...' or ..., nil want for all), and on an event
+// exceptionOccurrences (with its own $select).
+type expansion struct {
+	extended   bool
+	want       []ewssim.ExtendedProperty
+	exceptions bool
+	exSelect   selection
+}
+
+// parseExpand parses a comma-separated $expand of
+// singleValueExtendedProperties($filter=id eq '...'), the one $expand
+// Graph clients use on Outlook items, and exceptionOccurrences($select=...)
+// on an event (exceptions only when the item is an event).
+func parseExpand(raw string, event bool) (x expansion, e *apiError) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return nil, false, nil
+		return x, nil
 	}
 	bad := &apiError{http.StatusBadRequest, "BadRequest", "Parsing OData Select and Expand failed: the $expand option is not supported by the simulator: " + raw}
-	rest, ok := strings.CutPrefix(raw, "singleValueExtendedProperties")
-	if !ok {
-		return nil, false, bad
-	}
-	if rest == "" {
-		return nil, true, nil
-	}
-	inner, ok := strings.CutPrefix(rest, "($filter=")
-	if !ok || !strings.HasSuffix(inner, ")") {
-		return nil, false, bad
-	}
-	inner = strings.TrimSuffix(inner, ")")
-	for _, clause := range regexp.MustCompile(`(?i)\s+or\s+`).Split(inner, -1) {
-		m := regexp.MustCompile(`^\s*id\s+eq\s+'([^']*)'\s*$`).FindStringSubmatch(clause)
-		if m == nil {
-			return nil, false, bad
+	for _, part := range splitTopLevel(raw) {
+		part = strings.TrimSpace(part)
+		if rest, ok := strings.CutPrefix(part, "exceptionOccurrences"); ok && event {
+			x.exceptions = true
+			if rest == "" {
+				continue
+			}
+			inner, ok := strings.CutPrefix(rest, "($select=")
+			if !ok || !strings.HasSuffix(inner, ")") {
+				return x, bad
+			}
+			sel, e := parseSelect(strings.TrimSuffix(inner, ")"), typeEvent, exceptionShape)
+			if e != nil {
+				return x, e
+			}
+			x.exSelect = sel
+			continue
 		}
-		p, ok := parseExtendedPropertyID(m[1])
+		rest, ok := strings.CutPrefix(part, "singleValueExtendedProperties")
 		if !ok {
-			return nil, false, &apiError{http.StatusBadRequest, "ErrorInvalidProperty", "The extended property id '" + m[1] + "' is not valid."}
+			return x, bad
 		}
-		want = append(want, p)
+		x.extended = true
+		if rest == "" {
+			continue
+		}
+		inner, ok := strings.CutPrefix(rest, "($filter=")
+		if !ok || !strings.HasSuffix(inner, ")") {
+			return x, bad
+		}
+		inner = strings.TrimSuffix(inner, ")")
+		for _, clause := range regexp.MustCompile(`(?i)\s+or\s+`).Split(inner, -1) {
+			m := regexp.MustCompile(`^\s*id\s+eq\s+'([^']*)'\s*$`).FindStringSubmatch(clause)
+			if m == nil {
+				return x, bad
+			}
+			p, ok := parseExtendedPropertyID(m[1])
+			if !ok {
+				return x, &apiError{http.StatusBadRequest, "ErrorInvalidProperty", "The extended property id '" + m[1] + "' is not valid."}
+			}
+			x.want = append(x.want, p)
+		}
 	}
-	return want, true, nil
+	return x, nil
+}
+
+// exceptionShape names the properties an exception can be asked for.
+var exceptionShape = series{}.exceptionsShape()
+
+func (series) exceptionsShape() obj {
+	return series{exceptions: []Exception{{}}}.exceptionsJSON("", time.UTC, "UTC", nil)[0]
+}
+
+// splitTopLevel splits s at the commas outside parentheses.
+func splitTopLevel(s string) []string {
+	var out []string
+	depth, from := 0, 0
+	for i, r := range s {
+		switch r {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				out = append(out, s[from:i])
+				from = i + 1
+			}
+		}
+	}
+	return append(out, s[from:])
 }
 
 // extendedJSON lists an item's properties matching want (all when nil).
