@@ -29,7 +29,7 @@ var _ domain.Connector = (*Connector)(nil)
 
 // Connect returns the tenant's MailboxAccess. It does no network I/O.
 func (c *Connector) Connect(_ context.Context, t domain.Tenant, cred domain.Credential) (domain.MailboxAccess, error) {
-	a := &Access{clients: c.clients.For(t, cred), flags: ews.AtLeast(t.ExchangeVersion, "Exchange2013")}
+	a := &Access{clients: c.clients.For(t, cred), flags: ews.AtLeast(t.ExchangeVersion, "Exchange2013"), html: t.BodyFormatOf() == domain.BodyFormatHTML}
 	if _, err := a.clients.Client(t.EWSURL); err != nil {
 		return nil, clientConfigError(err)
 	}
@@ -42,6 +42,8 @@ type Access struct {
 	// flags: the tenant's Exchange knows item:Flag (Exchange 2013 and
 	// later); an older one would reject every GetItem that asks for it.
 	flags bool
+	// html: the tenant wants message bodies as HTML (bodyFormat html).
+	html bool
 }
 
 var _ domain.MailboxAccess = (*Access)(nil)
@@ -111,7 +113,7 @@ func (a *Access) GetItems(ctx context.Context, m domain.MailboxRef, kind domain.
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	results, err := cl.GetItem(ctx, t, ids, shapeFor(kind, a.flags))
+	results, err := cl.GetItem(ctx, t, ids, shapeFor(kind, a.flags, a.html))
 	if err != nil {
 		return nil, classify(useRead, err, "")
 	}
@@ -135,17 +137,21 @@ func (a *Access) GetItems(ctx context.Context, m domain.MailboxRef, kind domain.
 // feed says which events Mailbridge wrote for which client event id.
 var calendarShape = ews.Shape{Base: ews.ShapeCalendar.Base, Fields: ews.ShapeCalendar.Fields, Extended: []ews.ExtendedField{MarkerField}}
 
-func shapeFor(kind domain.ItemKind, flags bool) ews.Shape {
+func shapeFor(kind domain.ItemKind, flags, html bool) ews.Shape {
 	switch kind {
 	case domain.KindCalendar:
 		return calendarShape
 	case domain.KindContact:
 		return ews.ShapeContact
 	}
+	s := ews.ShapeMessage
 	if flags {
-		return ews.ShapeMessageFlag
+		s = ews.ShapeMessageFlag
 	}
-	return ews.ShapeMessage
+	if html {
+		s.BodyType = "HTML"
+	}
+	return s
 }
 
 // DistinguishedFolders implements domain.MailboxAccess (one GetFolder call

@@ -164,6 +164,17 @@ func genMessageProps(it *Item, n int) {
 		it.FlagStatus = "Complete"
 		it.Importance = "Low"
 		it.ReplyTo = []Address{{Name: "Service Desk", Email: "desk@fabrikam.com"}}
+		it.Sensitivity = "Confidential"
+	case 8:
+		it.Sensitivity = "Private"
+	}
+	// A reply names the message it answers and its thread, as mail
+	// clients write In-Reply-To and References.
+	if strings.HasPrefix(strings.ToUpper(it.Subject), "RE:") {
+		root := fmt.Sprintf("<thread%d@fabrikam.com>", n%50)
+		parent := fmt.Sprintf("<msg%d.%d@fabrikam.com>", n%50, n%3)
+		it.InReplyTo = parent
+		it.References = root + " " + parent
 	}
 	it.HasAttachments = strings.HasPrefix(it.Body, "Attached")
 }

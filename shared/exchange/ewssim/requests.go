@@ -74,6 +74,7 @@ func (p pathXML) extended() ExtendedProperty {
 
 type shapeXML struct {
 	BaseShape  string `xml:"BaseShape"`
+	BodyType   string `xml:"BodyType"`
 	Additional struct {
 		Paths []pathXML `xml:",any"`
 	} `xml:"AdditionalProperties"`
@@ -86,6 +87,7 @@ type shape struct {
 	idOnly   bool
 	fields   map[string]bool
 	body     bool
+	bodyHTML bool // BodyType HTML: the text body converted, as Exchange does
 	extended []ExtendedProperty
 }
 
@@ -101,6 +103,14 @@ func (s shapeXML) shape(bodyByDefault bool) (shape, *ewsError) {
 		out.body = bodyByDefault
 	default:
 		return out, errSchema("BaseShape must be IdOnly, Default or AllProperties, not " + quote(s.BaseShape))
+	}
+	switch s.BodyType {
+	case "", "Best", "Text":
+		// The simulator's bodies are text: Best gives them as text.
+	case "HTML":
+		out.bodyHTML = true
+	default:
+		return out, errSchema("BodyType must be Best, HTML or Text, not " + quote(s.BodyType))
 	}
 	for _, p := range s.Additional.Paths {
 		switch p.XMLName.Local {

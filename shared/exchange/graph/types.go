@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"strconv"
 	"strings"
 	"time"
 )
@@ -247,13 +248,39 @@ func extendedValue(props []SingleValueExtendedProperty, id string) (string, bool
 			return p.Value, true
 		}
 	}
-	// Graph may echo the id with the GUID or type in another case.
+	// Graph may echo the id in another form: the GUID or type in another
+	// case, a tag without its leading zeros.
 	for _, p := range props {
-		if strings.EqualFold(p.ID, id) {
+		if SameExtendedID(p.ID, id) {
 			return p.Value, true
 		}
 	}
 	return "", false
+}
+
+// SameExtendedID reports whether two extended property ids name the same
+// property: equal but for case, or both "Type 0xTAG" with the same type
+// and tag value ("String 0x0070" and "String 0x70").
+func SameExtendedID(a, b string) bool {
+	if strings.EqualFold(a, b) {
+		return true
+	}
+	ta, ha, oka := strings.Cut(strings.TrimSpace(a), " ")
+	tb, hb, okb := strings.Cut(strings.TrimSpace(b), " ")
+	if !oka || !okb || !strings.EqualFold(ta, tb) {
+		return false
+	}
+	va, erra := parseTag(ha)
+	vb, errb := parseTag(hb)
+	return erra == nil && errb == nil && va == vb
+}
+
+func parseTag(s string) (uint64, error) {
+	h, ok := strings.CutPrefix(strings.ToLower(strings.TrimSpace(s)), "0x")
+	if !ok || h == "" || len(h) > 4 {
+		return 0, strconv.ErrSyntax
+	}
+	return strconv.ParseUint(h, 16, 16)
 }
 
 // ExtendedProperty returns the value of the extended property id.

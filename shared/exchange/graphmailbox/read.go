@@ -330,6 +330,7 @@ func (a *Access) syncItems(ctx context.Context, m domain.MailboxRef, route, fold
 			ref(it.ID, it.ChangeKey)
 		}
 	default:
+		do.BodyType = a.opts.BodyFormat
 		p, err := a.cl.MessagesDelta(ctx, user, route, graph.MessagesDeltaOptions{DeltaOptions: do})
 		if err != nil {
 			return domain.ItemsPage{}, nil, classify(err, useFolder, folderID)
@@ -469,11 +470,16 @@ func (a *Access) fetch(ctx context.Context, m domain.MailboxRef, kind domain.Ite
 		reqs := make([]graph.BatchRequest, len(chunk))
 		for i, id := range chunk {
 			q := encodeQuery("$select", sel)
-			if kind == domain.KindCalendar {
+			prefer := `outlook.timezone="UTC"`
+			switch kind {
+			case domain.KindCalendar:
 				q = encodeQuery("$select", sel, "$expand", eventExpand) // the marker and exceptions in the same request
+			case domain.KindMessage:
+				q = encodeQuery("$select", sel, "$expand", graph.DefaultMessageExpand) // as on the delta pages
+				prefer += `, outlook.body-content-type="` + a.opts.BodyFormat + `"`
 			}
 			reqs[i] = graph.BatchRequest{Method: "GET", URL: graph.ItemPath("users", m.Address, collection, id) + "?" + q,
-				Headers: map[string]string{"Prefer": `outlook.timezone="UTC"`}}
+				Headers: map[string]string{"Prefer": prefer}}
 		}
 		resps, err := a.cl.Batch(ctx, m.Address, reqs)
 		if err != nil {

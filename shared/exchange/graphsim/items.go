@@ -161,8 +161,23 @@ func (c *call) getItem(kind ewssim.ItemKind, typeName, set string, render func(e
 	c.json(http.StatusOK, append(obj{{"@odata.context", ctx}}, body...))
 }
 
+// messageRender renders messages with the body type the request asked
+// for (Prefer: outlook.body-content-type), confirmed in
+// Preference-Applied as Graph does.
+func (c *call) messageRender() func(ewssim.ItemView) obj {
+	text := false
+	switch parsePrefer(c.r.Header).bodyType {
+	case "text":
+		text = true
+		c.w.Header().Add("Preference-Applied", `outlook.body-content-type="text"`)
+	case "html":
+		c.w.Header().Add("Preference-Applied", `outlook.body-content-type="html"`)
+	}
+	return func(v ewssim.ItemView) obj { return messageJSON(v, text) }
+}
+
 func (s *Server) getMessage(c *call) {
-	c.getItem(ewssim.KindMessage, typeMessage, "messages", messageJSON, nil)
+	c.getItem(ewssim.KindMessage, typeMessage, "messages", c.messageRender(), nil)
 }
 
 func (s *Server) getContact(c *call) {

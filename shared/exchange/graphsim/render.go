@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,12 +57,22 @@ func preview(body string) string {
 	return body
 }
 
+// messageBody is a message's itemBody: the stored text, or the HTML
+// Exchange makes of it (ewssim.HTMLBody, what EWS serves too).
+func messageBody(text string, asText bool) obj {
+	if asText {
+		return itemBody(text)
+	}
+	return obj{{"contentType", "html"}, {"content", ewssim.HTMLBody(text)}}
+}
+
 func itemBody(content string) obj {
 	return obj{{"contentType", "text"}, {"content", content}}
 }
 
-// messageJSON is a message with all its default properties.
-func messageJSON(v ewssim.ItemView) obj {
+// messageJSON is a message with all its default properties; the body is
+// HTML (Graph's default) unless text is asked for.
+func messageJSON(v ewssim.ItemView, textBody bool) obj {
 	received := v.Received
 	if received.IsZero() {
 		received = v.Created
@@ -87,7 +99,7 @@ func messageJSON(v ewssim.ItemView) obj {
 		{"isDraft", v.IsDraft},
 		{"webLink", "https://outlook.office365.com/owa/?ItemID=" + v.ImmutableID + "&exvsurl=1&viewmodel=ReadMessageItem"},
 		{"inferenceClassification", "focused"},
-		{"body", itemBody(v.Body)},
+		{"body", messageBody(v.Body, textBody)},
 		{"sender", recipient(v.From)},
 		{"from", recipient(v.From)},
 		{"toRecipients", recipients(v.To)},
@@ -463,7 +475,17 @@ func parseExtendedPropertyID(id string) (ewssim.ExtendedProperty, bool) {
 // sameProperty compares property keys as EWS does.
 func sameProperty(a, b ewssim.ExtendedProperty) bool {
 	return a.DistinguishedSet == b.DistinguishedSet && strings.EqualFold(a.SetID, b.SetID) &&
-		a.Name == b.Name && strings.EqualFold(a.Tag, b.Tag)
+		a.Name == b.Name && sameTag(a.Tag, b.Tag)
+}
+
+// sameTag compares property tags by value: 0x0070 is 0x70.
+func sameTag(a, b string) bool {
+	if strings.EqualFold(a, b) {
+		return true
+	}
+	va, erra := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(a), "0x"), 16, 16)
+	vb, errb := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(b), "0x"), 16, 16)
+	return erra == nil && errb == nil && va == vb
 }
 
 // expansion is what $expand asked for: singleValueExtendedProperties
@@ -559,10 +581,13 @@ func splitTopLevel(s string) []string {
 	return append(out, s[from:])
 }
 
-// extendedJSON lists an item's properties matching want (all when nil).
+// extendedJSON lists an item's properties matching want (all when nil):
+// the extended properties stored with it, and for a message the MAPI
+// properties Exchange keeps from its fields (conversation topic,
+// sensitivity, In-Reply-To, References).
 func extendedJSON(it ewssim.Item, want []ewssim.ExtendedProperty) []obj {
 	out := []obj{}
-	for _, p := range it.Extended {
+	for _, p := range append(slices.Clone(it.Extended), mapiProperties(it)...) {
 		keep := want == nil
 		for _, w := range want {
 			keep = keep || sameProperty(p, w)
@@ -571,6 +596,26 @@ func extendedJSON(it ewssim.Item, want []ewssim.ExtendedProperty) []obj {
 			out = append(out, obj{{"id", extendedPropertyID(p)}, {"value", p.Value}})
 		}
 	}
+	return out
+}
+
+// mapiProperties are a message's MAPI properties that Graph reads as
+// extended properties, with their tags as Graph echoes them (lower case,
+// no leading zeros). A header the message lacks is no property.
+func mapiProperties(it ewssim.Item) []ewssim.ExtendedProperty {
+	if it.Kind != ewssim.KindMessage {
+		return nil
+	}
+	var out []ewssim.ExtendedProperty
+	add := func(typ, tag, v string) {
+		if v != "" {
+			out = append(out, ewssim.ExtendedProperty{Type: typ, Tag: tag, Value: v})
+		}
+	}
+	add("String", "0x70", ewssim.Topic(it.Subject))
+	add("Integer", "0x36", strconv.Itoa(ewssim.SensitivityCode(it.Sensitivity)))
+	add("String", "0x1042", it.InReplyTo)
+	add("String", "0x1039", it.References)
 	return out
 }
 
