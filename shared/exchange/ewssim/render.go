@@ -123,7 +123,7 @@ func (w *xw) itemBody(mb *mailbox, in *item, sh shape) {
 		w.raw("</t:Flag>")
 	}
 	if in.Kind == KindMessage && in.Body != "" && sh.want("item:Preview") {
-		w.el("t:Preview", preview(in.Body))
+		w.el("t:Preview", Preview(in.Body))
 	}
 	switch in.Kind {
 	case KindMessage:
@@ -433,15 +433,15 @@ func displayList(as []Address) string {
 	return strings.Join(names, "; ")
 }
 
-func preview(body string) string {
-	if len(body) <= 255 {
-		return body
+// Preview is a body's preview as Exchange keeps it for both protocols
+// (EWS item:Preview, Graph bodyPreview): white space collapsed, at most
+// 255 characters.
+func Preview(body string) string {
+	body = strings.Join(strings.Fields(body), " ")
+	if r := []rune(body); len(r) > 255 {
+		return string(r[:255])
 	}
-	cut := 255
-	for cut > 0 && body[cut]&0xC0 == 0x80 { // do not split a UTF-8 sequence
-		cut--
-	}
-	return body[:cut]
+	return body
 }
 
 // folderElement is the ArrayOfFoldersType element for a folder class.

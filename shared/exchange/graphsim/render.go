@@ -49,14 +49,6 @@ func recipients(as []ewssim.Address) []obj {
 	return out
 }
 
-func preview(body string) string {
-	body = strings.Join(strings.Fields(body), " ")
-	if r := []rune(body); len(r) > 255 {
-		return string(r[:255])
-	}
-	return body
-}
-
 // messageBody is a message's itemBody: the stored text, or the HTML
 // Exchange makes of it (ewssim.HTMLBody, what EWS serves too).
 func messageBody(text string, asText bool) obj {
@@ -89,7 +81,7 @@ func messageJSON(v ewssim.ItemView, textBody bool) obj {
 		{"hasAttachments", v.HasAttachments},
 		{"internetMessageId", v.InternetMessageID},
 		{"subject", v.Subject},
-		{"bodyPreview", preview(v.Body)},
+		{"bodyPreview", ewssim.Preview(v.Body)},
 		{"importance", importance(v.Importance)},
 		{"parentFolderId", ewssim.RestID(v.FolderID)},
 		{"conversationId", v.ConversationID},
@@ -190,7 +182,7 @@ func eventJSON(v ewssim.ItemView, loc *time.Location, zone, txID string) obj {
 		{"isReminderOn", true},
 		{"hasAttachments", false},
 		{"subject", v.Subject},
-		{"bodyPreview", preview(v.Body)},
+		{"bodyPreview", ewssim.Preview(v.Body)},
 		{"importance", "normal"},
 		{"sensitivity", "normal"},
 		{"isAllDay", v.IsAllDay},

@@ -3,6 +3,7 @@ package mailboxtest
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,7 +12,8 @@ import (
 )
 
 // RichMessages are messages with every property the feed carries for
-// mail (categories, importance, draft, attachments, reply-to, Bcc),
+// mail (categories, importance, draft, attachments, reply-to, Bcc, thread
+// headers, sensitivity, a body over the feed's bound),
 // added by CompareProtocols to both protocols' mailboxes.
 var RichMessages = []struct {
 	Folder string
@@ -27,6 +29,12 @@ var RichMessages = []struct {
 		From: ewssim.Address{Name: "Sales", Email: "sales@contoso.com"}, To: []ewssim.Address{{Email: "buyer@fabrikam.com"}},
 		Bcc: []ewssim.Address{{Name: "CRM", Email: "CRM@Contoso.com"}}, Importance: "Low", IsRead: true,
 		Received: time.Date(2026, 3, 3, 8, 0, 0, 0, time.UTC)}},
+	{"inbox", ewssim.Item{Kind: ewssim.KindMessage, Subject: "RE: RE: Board pack <draft> & notes", Sensitivity: "Confidential",
+		Body: "Board members only.\r\n\r\n" + strings.Repeat("Revenue & margin by region <see table>; \"final\" numbers follow.\r\n", 40),
+		From: ewssim.Address{Name: "CFO", Email: "cfo@contoso.com"}, To: []ewssim.Address{{Email: "board@contoso.com"}},
+		InReplyTo:  "<b2@contoso.com>",
+		References: "<b0@contoso.com> <b1@contoso.com>\r\n <b2@contoso.com>",
+		Received:   time.Date(2026, 3, 4, 8, 0, 0, 0, time.UTC)}},
 }
 
 // ItemProperties are the feed item's properties that CompareProtocols
@@ -34,6 +42,7 @@ var RichMessages = []struct {
 var ItemProperties = []string{
 	"subject", "from", "to", "received", "sent", "preview", "isRead",
 	"internetMessageId", "conversationId", "importance", "flagStatus", "isDraft", "hasAttachments", "replyTo", "bcc", "categories",
+	"conversationTopic", "inReplyTo", "references", "sensitivity", "body", "bodyType", "bodyTruncated",
 	"start", "end", "timeZone", "location", "organizer", "attendees", "isRecurring",
 	"displayName", "givenName", "surname", "emails", "companyName", "jobTitle", "department", "officeLocation",
 	"addresses", "birthday", "notes",
