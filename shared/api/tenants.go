@@ -29,6 +29,9 @@ type createTenantRequest struct {
 	MaxConcurrentJobs   int                `json:"maxConcurrentJobs"`
 	CalendarWindow      *calendarWindow    `json:"calendarWindow"`
 	Credentials         *domain.Credential `json:"credentials"`
+	// BodyFormat: omitempty keeps the Idempotency-Key hash of requests
+	// without it as it was.
+	BodyFormat string `json:"bodyFormat,omitempty"`
 	// ProbeMailbox and CredentialCheck: the credential check on create
 	// (app.OnboardChecked). omitempty keeps the Idempotency-Key hash of
 	// requests without them as it was.
@@ -48,6 +51,7 @@ type patchTenantRequest struct {
 	SyncIntervalSeconds *int               `json:"syncIntervalSeconds"`
 	MaxConcurrentJobs   *int               `json:"maxConcurrentJobs"`
 	CalendarWindow      *calendarWindow    `json:"calendarWindow"`
+	BodyFormat          *string            `json:"bodyFormat"`
 	Version             *int64             `json:"version"`
 }
 
@@ -75,6 +79,7 @@ type tenantView struct {
 	SyncIntervalSeconds int                 `json:"syncIntervalSeconds"`
 	MaxConcurrentJobs   int                 `json:"maxConcurrentJobs"`
 	CalendarWindow      calendarWindow      `json:"calendarWindow"`
+	BodyFormat          string              `json:"bodyFormat"`
 	Status              domain.TenantStatus `json:"status"`
 	// Credentials is null while no credential is stored (an onboarding
 	// interrupted between its steps); a rotation fixes it.
@@ -105,6 +110,7 @@ func (s *server) viewTenant(t domain.Tenant) tenantView {
 		SyncIntervalSeconds: int(t.SyncInterval / time.Second),
 		MaxConcurrentJobs:   t.MaxConcurrentJobs,
 		CalendarWindow:      viewWindow(t.CalendarWindow),
+		BodyFormat:          t.BodyFormatOf(),
 		Status:              t.Status,
 		CreatedAt:           t.CreatedAt,
 		UpdatedAt:           t.UpdatedAt,
@@ -229,6 +235,7 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 		SyncInterval:      interval,
 		MaxConcurrentJobs: req.MaxConcurrentJobs,
 		CalendarWindow:    req.CalendarWindow.domain(),
+		BodyFormat:        req.BodyFormat,
 		Credential:        *req.Credentials,
 		CreateToken:       token,
 	}, req.ProbeMailbox, req.CredentialCheck)
@@ -414,6 +421,7 @@ func (s *server) patchTenant(w http.ResponseWriter, r *http.Request) error {
 		w := req.CalendarWindow.domain()
 		p.CalendarWindow = &w
 	}
+	p.BodyFormat = req.BodyFormat
 	if req.SyncIntervalSeconds != nil {
 		d, err := syncInterval(*req.SyncIntervalSeconds)
 		if err != nil {

@@ -438,8 +438,9 @@ func TestGraphThrottleStorm(t *testing.T) {
 	// without a cause. A job reads several folders at once, so it may see
 	// more than one 429; one error may stand for several 429s (the
 	// sub-requests of a $batch, the hierarchy's two requests), hence the
-	// slack of a tenth.
-	if storm.requeues > storm.seen || int64(storm.seen) > storm.faults || int(storm.faults)-storm.seen > storm.seen/10 {
+	// slack of a quarter: the series masters of a calendar page are read
+	// 20 to a $batch (measured 0.15-0.2 with them, under a tenth before).
+	if storm.requeues > storm.seen || int64(storm.seen) > storm.faults || int(storm.faults)-storm.seen > storm.seen/4 {
 		t.Errorf("%d answers were 429, the syncs saw %d and %d jobs came back", storm.faults, storm.seen, storm.requeues)
 	}
 	if storm.requeues == 0 {

@@ -90,6 +90,7 @@ type NewTenant struct {
 	SyncInterval      time.Duration
 	MaxConcurrentJobs int
 	CalendarWindow    domain.CalendarWindow // Graph tenants; zero: defaults
+	BodyFormat        string                // empty: domain.BodyFormatText
 	Credential        domain.Credential
 	// CreateToken, when set, identifies the request (see
 	// domain.Tenant.CreateToken): Onboard meeting a tenant that the same
@@ -136,6 +137,12 @@ func (s *Tenants) validateNew(ctx context.Context, in *NewTenant) *domain.Error 
 		return err
 	}
 	if err := validateCalendarWindow(in.CalendarWindow); err != nil {
+		return err
+	}
+	if in.BodyFormat == "" {
+		in.BodyFormat = domain.BodyFormatText
+	}
+	if err := validateBodyFormat(in.BodyFormat); err != nil {
 		return err
 	}
 	if err := ValidateCredential(in.Credential); err != nil {
@@ -217,6 +224,7 @@ func (s *Tenants) Onboard(ctx context.Context, in NewTenant) (domain.Tenant, err
 		SyncInterval:      in.SyncInterval,
 		MaxConcurrentJobs: in.MaxConcurrentJobs,
 		CalendarWindow:    in.CalendarWindow,
+		BodyFormat:        in.BodyFormat,
 		Status:            domain.TenantActive,
 		CreateToken:       token,
 		SecretWriteUntil:  now.Add(SecretWriteLease),
@@ -477,6 +485,7 @@ type TenantPatch struct {
 	SyncInterval      *time.Duration
 	MaxConcurrentJobs *int
 	CalendarWindow    *domain.CalendarWindow
+	BodyFormat        *string
 	// Version, when set, must equal the stored version (optimistic
 	// concurrency for read-modify-write clients).
 	Version *int64
@@ -484,7 +493,7 @@ type TenantPatch struct {
 
 func (p TenantPatch) empty() bool {
 	return p.DisplayName == nil && p.EWSURL == nil && p.ExchangeVersion == nil && p.AccessMode == nil &&
-		p.Protocol == nil && p.GraphURL == nil && p.CalendarWindow == nil &&
+		p.Protocol == nil && p.GraphURL == nil && p.CalendarWindow == nil && p.BodyFormat == nil &&
 		p.AllowFallback == nil && p.Folders == nil && p.SyncInterval == nil && p.MaxConcurrentJobs == nil
 }
 
@@ -591,6 +600,12 @@ func (s *Tenants) Update(ctx context.Context, id string, p TenantPatch) (domain.
 			return domain.Tenant{}, err
 		}
 		t.CalendarWindow = *p.CalendarWindow
+	}
+	if p.BodyFormat != nil {
+		if err := validateBodyFormat(*p.BodyFormat); err != nil {
+			return domain.Tenant{}, err
+		}
+		t.BodyFormat = *p.BodyFormat
 	}
 	t.UpdatedAt = s.now()
 	if err := s.Store.UpdateTenant(ctx, t); err != nil {

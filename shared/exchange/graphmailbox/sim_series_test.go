@@ -2,6 +2,7 @@ package graphmailbox_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -72,5 +73,51 @@ func TestSimSeriesRoundTrip(t *testing.T) {
 	it = m.items[id]
 	if len(m.feed) == feed || len(it.ModifiedOccurrences) != 0 || len(it.DeletedOccurrences) != 2 || !it.DeletedOccurrences[1].OriginalStart.Equal(fifth) {
 		t.Errorf("after the cancellation: %d new feed entries, modified %+v, deleted %+v", len(m.feed)-feed, it.ModifiedOccurrences, it.DeletedOccurrences)
+	}
+}
+
+// TestSimSeriesMastersThrottled: when Graph throttles one of a page's
+// series masters, the masters read are reported and kept, the throttled
+// one stays in the state, and the mailbox's next call waits Graph's
+// Retry-After without a request; after it, only the throttled master is
+// read again.
+func TestSimSeriesMastersThrottled(t *testing.T) {
+	e := newSimEnv(t)
+	ctx := context.Background()
+	start := e.clock.Now().Add(48 * time.Hour).Truncate(time.Hour)
+	for _, s := range []string{"Standup", "Review"} {
+		id := e.add(alice, "calendar", ewssim.Item{Kind: ewssim.KindCalendar, Subject: s, Start: start, End: start.Add(time.Hour), TimeZone: "UTC", Organizer: ewssim.Address{Email: alice}})
+		if err := e.graph.SetSeriesRecurrence(id, []byte(`{"pattern":{"type":"daily","interval":1},"range":{"type":"noEnd","startDate":"`+start.Format("2006-01-02")+`"}}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := e.access()
+	ref := domain.MailboxRef{Address: alice}
+	page, err := a.SyncItems(ctx, ref, "calendar", "", 50)
+	if err != nil || page.Done || len(page.Changes) != 0 {
+		t.Fatalf("delta page = %+v, %v", page, err)
+	}
+	e.graph.InjectFault(ewssim.Fault{Op: "events.get", Mailbox: alice, Kind: ewssim.FaultHTTP429, RetryAfter: 5 * time.Second, Count: 1})
+	got, err := a.SyncItems(ctx, ref, "calendar", page.State, 50)
+	if err != nil || got.Done || len(got.Changes) != 1 {
+		t.Fatalf("partly throttled masters page = %+v, %v", got, err)
+	}
+	calls := e.graph.Stats().Requests
+	_, err = a.SyncItems(ctx, ref, "calendar", got.State, 50)
+	var ae *domain.AccessError
+	if !errors.As(err, &ae) || ae.Kind != domain.AccessThrottled || ae.RetryAfter != 5*time.Second {
+		t.Fatalf("within Retry-After: %v", err)
+	}
+	if n := e.graph.Stats().Requests - calls; n != 0 {
+		t.Errorf("%d requests within Retry-After", n)
+	}
+	e.clock.Add(5 * time.Second)
+	gets := e.calls("events.get")
+	last, err := a.SyncItems(ctx, ref, "calendar", got.State, 50)
+	if err != nil || !last.Done || len(last.Changes) != 1 || last.Changes[0].ItemID == got.Changes[0].ItemID {
+		t.Fatalf("after Retry-After: %+v, %v", last, err)
+	}
+	if n := e.calls("events.get") - gets; n != 1 {
+		t.Errorf("%d masters read again, want the throttled one", n)
 	}
 }
