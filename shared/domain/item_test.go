@@ -28,10 +28,22 @@ func TestBoundWorstCase(t *testing.T) {
 		return out
 	}
 	from := Address{Name: huge, Email: huge}
+	refs := make([]string, 4*MaxItemReferences)
+	for i := range refs {
+		refs[i] = huge
+	}
+	var modified []Occurrence
+	var deleted []DeletedOccurrence
+	for range 2 * MaxItemOccurrences {
+		modified = append(modified, Occurrence{ItemID: huge, Subject: huge, Location: huge})
+		deleted = append(deleted, DeletedOccurrence{})
+	}
 	for _, it := range []Item{
 		{Kind: KindMessage, Subject: huge, Preview: huge, From: &from, To: addrs(), Cc: addrs(), Bcc: addrs(), ReplyTo: addrs(),
-			InternetMessageID: huge, ConversationID: huge, Categories: list()},
-		{Kind: KindCalendar, Subject: huge, Location: huge, Organizer: &from, Attendees: addrs()},
+			InternetMessageID: huge, ConversationID: huge, Categories: list(), ConversationTopic: huge, InReplyTo: huge, References: refs,
+			Body: huge, BodyType: BodyFormatHTML},
+		{Kind: KindCalendar, Subject: huge, Location: huge, Organizer: &from, Attendees: addrs(), ModifiedOccurrences: modified, DeletedOccurrences: deleted,
+			OnlineMeetingURL: huge},
 		{Kind: KindContact, DisplayName: huge, GivenName: huge, Surname: huge, CompanyName: huge, JobTitle: huge, Department: huge,
 			OfficeLocation: huge, Notes: huge + huge, Emails: list(), Phones: list(), Categories: list(),
 			Addresses: []PostalAddress{{Kind: "business", Street: huge, City: huge, State: huge, PostalCode: huge, CountryOrRegion: huge},

@@ -20,6 +20,20 @@ func (it *Item) boundMessage() bool {
 			cut = true
 		}
 	}
+	// All of them within MaxItemReferenceBytes: the first, then the last
+	// ones that fit.
+	if n := len(it.References); n > 0 {
+		budget := MaxItemReferenceBytes - jsonCost(it.References[0])
+		from := n
+		for from > 1 && budget-jsonCost(it.References[from-1]) >= 0 {
+			budget -= jsonCost(it.References[from-1])
+			from--
+		}
+		if from > 1 {
+			it.References = slices.Concat(it.References[:1], it.References[from:])
+			cut = true
+		}
+	}
 	if len(it.Body) > MaxItemBody {
 		it.Body = strings.ToValidUTF8(it.Body[:MaxItemBody], "")
 		it.BodyTruncated = true
@@ -29,6 +43,10 @@ func (it *Item) boundMessage() bool {
 	}
 	return cut
 }
+
+// MaxItemReferenceBytes bounds a message's References together, counted
+// as JSON encodes them (25 real message ids take about 2 KB).
+const MaxItemReferenceBytes = 8 << 10
 
 // Message sensitivities of an Item.
 const (
