@@ -146,3 +146,45 @@ func TestNormalizeEventCalendarFields(t *testing.T) {
 		}
 	})
 }
+
+// TestNormalizeMessageHeaders: the thread headers and sensitivity come
+// from the extended properties whatever form Graph echoes their ids in;
+// a sensitivity outside PR_SENSITIVITY's four values is dropped; the body
+// keeps its type and is cut to the bound, marked bodyTruncated.
+func TestNormalizeMessageHeaders(t *testing.T) {
+	props := func(kv ...string) []graph.SingleValueExtendedProperty {
+		var out []graph.SingleValueExtendedProperty
+		for i := 0; i+1 < len(kv); i += 2 {
+			out = append(out, graph.SingleValueExtendedProperty{ID: kv[i], Value: kv[i+1]})
+		}
+		return out
+	}
+	for _, c := range []struct {
+		name        string
+		m           graph.Message
+		topic, irt  string
+		refs        int
+		sensitivity string
+		bodyType    string
+		cut         bool
+	}{
+		{"Graph's echo", graph.Message{ID: "1", Body: &graph.ItemBody{ContentType: "text", Content: " Hi \r\n"},
+			SingleValueExtendedProperties: props("String 0x70", " Budget ", "Integer 0x36", "3", "String 0x1042", "<a@x>", "String 0x1039", "<r@x>\r\n <a@x>")},
+			"Budget", "<a@x>", 2, domain.SensitivityConfidential, domain.BodyFormatText, false},
+		{"the ids as asked", graph.Message{ID: "2", Body: &graph.ItemBody{ContentType: "html", Content: "<html>" + strings.Repeat("<p>x</p>", 300) + "</html>"},
+			SingleValueExtendedProperties: props(graph.PropConversationTopic, "Budget", graph.PropSensitivity, "1")},
+			"Budget", "", 0, domain.SensitivityPersonal, domain.BodyFormatHTML, true},
+		{"hostile values", graph.Message{ID: "3", Body: &graph.ItemBody{ContentType: "text", Content: "   "},
+			SingleValueExtendedProperties: props("Integer 0x36", "7", "String 0x1039", "   ", "Binary 0x70", "AAAA")},
+			"", "", 0, "", "", false},
+		{"none", graph.Message{ID: "4"}, "", "", 0, "", "", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := graphmailbox.NormalizeMessage(c.m, "f")
+			if got.ConversationTopic != c.topic || got.InReplyTo != c.irt || len(got.References) != c.refs || got.Sensitivity != c.sensitivity ||
+				got.BodyType != c.bodyType || got.BodyTruncated != c.cut || len(got.Body) > domain.MaxItemBody || got.Truncated {
+				t.Errorf("%+v", got)
+			}
+		})
+	}
+}

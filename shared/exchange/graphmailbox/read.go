@@ -480,7 +480,7 @@ func (a *Access) waitThrottle(mailbox, folder string) *domain.AccessError {
 		return nil
 	}
 	return &domain.AccessError{Kind: domain.AccessThrottled, RetryAfter: t.after, Code: "TooManyRequests", Folder: folder,
-		Err: fmt.Errorf("Graph throttled this mailbox and asked to wait %s", t.after)}
+		Err: fmt.Errorf("graph throttled this mailbox and asked to wait %s", t.after)}
 }
 
 // ChangeKindFor is the change kind a delta round reports for an item it
