@@ -22,7 +22,9 @@ import (
 // the nextLink to continue with or the deltaLink that ended the last
 // round. A calendar page's series masters still to read by id come first:
 // "P<d|n><base64url of the ids, one a line>|" then the rest, d when the
-// link is the round's deltaLink.
+// link is the round's deltaLink. The ids are at most a page's events
+// (Options.PageSize, 100 by default: about 20 KB of state in the worst
+// case, one page of series only), and only until they are read.
 type itemState struct {
 	initial bool
 	start   time.Time // calendar window start; zero for other folders
