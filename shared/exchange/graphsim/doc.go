@@ -120,7 +120,10 @@
 // $expand=exceptionOccurrences); the recurrence lives beside the shared
 // mailbox model, which holds none (an event made over EWS has no
 // recurrence here), and series are not expanded into instances, so
-// calendarView delta lists the master itself; every item shows as busy;
+// calendarView delta lists the master itself; an event's showAs,
+// isReminderOn, reminderMinutesBeforeStart and responseRequested are held
+// as POST and PATCH set them (busy, a 15-minute reminder and true
+// otherwise), beside the shared model too;
 // a message body is the stored text, or ewssim.HTMLBody of it unless
 // Prefer: outlook.body-content-type="text" asks for text; a message's
 // conversation topic, sensitivity, In-Reply-To and References are served

@@ -64,8 +64,14 @@ func (s *Server) eventJSONFor(v ewssim.ItemView, loc *time.Location, zone string
 	return s.withSeries(v, eventJSON(v, loc, zone, s.transactionOf(v.Mailbox, v.ImmutableID)))
 }
 
-// withSeries puts a series master's recurrence into its rendering.
+func (e *eventIn) props() eventProps {
+	return eventProps{showAs: e.ShowAs, isReminderOn: e.IsReminderOn, reminderMinutes: e.ReminderMinutes, responseRequested: e.ResponseRequested}
+}
+
+// withSeries puts a series master's recurrence, and an event's own
+// properties, into its rendering.
 func (s *Server) withSeries(v ewssim.ItemView, o obj) obj {
+	o = s.withProps(v.ImmutableID, o)
 	sr, ok := s.seriesOf(v.ImmutableID)
 	if !ok {
 		return o
@@ -335,9 +341,13 @@ type eventIn struct {
 	Attendees *[]struct {
 		EmailAddress emailIn `json:"emailAddress"`
 	} `json:"attendees"`
-	TransactionID *string       `json:"transactionId"`
-	Recurrence    *recurrenceIn `json:"recurrence"`
-	Extended      []struct {
+	TransactionID     *string       `json:"transactionId"`
+	Recurrence        *recurrenceIn `json:"recurrence"`
+	ShowAs            *string       `json:"showAs"`
+	IsReminderOn      *bool         `json:"isReminderOn"`
+	ReminderMinutes   *int          `json:"reminderMinutesBeforeStart"`
+	ResponseRequested *bool         `json:"responseRequested"`
+	Extended          []struct {
 		ID    string `json:"id"`
 		Value string `json:"value"`
 	} `json:"singleValueExtendedProperties"`
@@ -407,6 +417,9 @@ func (e *eventIn) apply(it *ewssim.Item) *apiError {
 			it.Extended = append(it.Extended, p)
 		}
 	}
+	if err := e.props().check(); err != nil {
+		return err
+	}
 	if e.Recurrence != nil {
 		zone := it.TimeZone
 		if zone == "" {
@@ -471,6 +484,7 @@ func (s *Server) createEvent(c *call) {
 	if in.Recurrence != nil {
 		s.setRecurrence(id, *in.Recurrence)
 	}
+	s.setProps(id, in.props())
 	if tx != "" {
 		s.tx[c.mb.Address+"\x00"+tx] = id
 		s.txByID[id] = tx
@@ -517,6 +531,7 @@ func (s *Server) updateEvent(c *call) {
 	if in.Recurrence != nil {
 		s.setRecurrence(v.ImmutableID, *in.Recurrence)
 	}
+	s.setProps(v.ImmutableID, in.props())
 	v, err = s.sim.ItemByImmutableID(v.ImmutableID)
 	if err != nil {
 		c.failWith(errItemNotFound)

@@ -202,6 +202,7 @@ func (s *Server) dropSeries(id string) {
 	s.seriesMu.Lock()
 	defer s.seriesMu.Unlock()
 	delete(s.series, id)
+	delete(s.props, id)
 }
 
 // cancelledJSON is a master's cancelledOccurrences: occurrence ids,
@@ -256,4 +257,80 @@ func (s *Server) SetSeriesRecurrence(id string, recurrenceJSON []byte) error {
 	s.setRecurrence(id, r)
 	_, err = s.sim.UpdateItem(v.ID, func(it *ewssim.Item) { it.IsRecurring = true })
 	return err
+}
+
+// eventProps are an event's Outlook properties the shared mailbox model
+// does not hold, kept as POST or PATCH set them (nil: Graph's default).
+type eventProps struct {
+	showAs            *string
+	isReminderOn      *bool
+	reminderMinutes   *int
+	responseRequested *bool
+}
+
+var showAsValues = []string{"free", "tentative", "busy", "oof", "workingElsewhere", "unknown"}
+
+// check validates the properties a request body sets.
+func (p eventProps) check() *apiError {
+	if p.showAs != nil {
+		if _, ok := enumValue(*p.showAs, showAsValues); !ok {
+			return &apiError{http.StatusBadRequest, "UnableToDeserializePostBody", "'" + *p.showAs + "' is not a valid freeBusyStatus."}
+		}
+	}
+	if p.reminderMinutes != nil && (*p.reminderMinutes < 0 || *p.reminderMinutes > 40320) {
+		return &apiError{http.StatusBadRequest, "ErrorInvalidRequest", "reminderMinutesBeforeStart is out of range."}
+	}
+	return nil
+}
+
+// setProps merges the properties a request set into the event's.
+func (s *Server) setProps(id string, p eventProps) {
+	s.seriesMu.Lock()
+	defer s.seriesMu.Unlock()
+	cur := s.props[id]
+	if p.showAs != nil {
+		v, _ := enumValue(*p.showAs, showAsValues)
+		cur.showAs = &v
+	}
+	if p.isReminderOn != nil {
+		cur.isReminderOn = p.isReminderOn
+	}
+	if p.reminderMinutes != nil {
+		cur.reminderMinutes = p.reminderMinutes
+	}
+	if p.responseRequested != nil {
+		cur.responseRequested = p.responseRequested
+	}
+	s.props[id] = cur
+}
+
+// withProps puts the event's own properties into its rendering.
+func (s *Server) withProps(id string, o obj) obj {
+	s.seriesMu.Lock()
+	p, ok := s.props[id]
+	s.seriesMu.Unlock()
+	if !ok {
+		return o
+	}
+	for i := range o {
+		switch o[i].k {
+		case "showAs":
+			if p.showAs != nil {
+				o[i].v = *p.showAs
+			}
+		case "isReminderOn":
+			if p.isReminderOn != nil {
+				o[i].v = *p.isReminderOn
+			}
+		case "reminderMinutesBeforeStart":
+			if p.reminderMinutes != nil {
+				o[i].v = *p.reminderMinutes
+			}
+		case "responseRequested":
+			if p.responseRequested != nil {
+				o[i].v = *p.responseRequested
+			}
+		}
+	}
+	return o
 }

@@ -74,3 +74,40 @@ func TestSeriesServed(t *testing.T) {
 		t.Errorf("refused series created events: %d -> %d", before, after)
 	}
 }
+
+// TestEventPropsServed: an event's free/busy status, reminder and
+// responses-requested flag are held as POST and PATCH set them and served
+// back; a value outside Graph's enum is refused and creates nothing.
+func TestEventPropsServed(t *testing.T) {
+	e := newEnv(t, graphsim.Options{})
+	body := map[string]any{
+		"subject": "Focus time",
+		"start":   map[string]any{"dateTime": "2026-03-02T09:00:00", "timeZone": "UTC"},
+		"end":     map[string]any{"dateTime": "2026-03-02T11:00:00", "timeZone": "UTC"},
+		"showAs":  "oof", "isReminderOn": false, "reminderMinutesBeforeStart": 30, "responseRequested": false,
+	}
+	r := e.do("POST", "/users/"+alice+"/events", body)
+	if r.status != 201 || r.body["showAs"] != "oof" || r.body["isReminderOn"] != false || r.body["reminderMinutesBeforeStart"] != 30.0 || r.body["responseRequested"] != false {
+		t.Fatalf("create: %d %v", r.status, r.body)
+	}
+	id := r.body["id"].(string)
+	if p := e.do("PATCH", "/users/"+alice+"/events/"+id, map[string]any{"showAs": "Tentative"}); p.status != 200 {
+		t.Fatalf("patch: %d %v", p.status, p.body)
+	}
+	g := e.do("GET", "/users/"+alice+"/events/"+id, nil)
+	if g.body["showAs"] != "tentative" || g.body["isReminderOn"] != false {
+		t.Errorf("after the patch: %v", g.body)
+	}
+	before := len(e.do("GET", "/users/"+alice+"/events", nil).values())
+	body["showAs"] = "sleeping"
+	if r := e.do("POST", "/users/"+alice+"/events", body); r.status != 400 {
+		t.Errorf("showAs sleeping: %d %v", r.status, r.body)
+	}
+	body["showAs"], body["reminderMinutesBeforeStart"] = "busy", -5
+	if r := e.do("POST", "/users/"+alice+"/events", body); r.status != 400 {
+		t.Errorf("negative reminder: %d %v", r.status, r.body)
+	}
+	if after := len(e.do("GET", "/users/"+alice+"/events", nil).values()); after != before {
+		t.Errorf("refused events were created: %d -> %d", before, after)
+	}
+}

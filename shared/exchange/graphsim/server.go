@@ -76,7 +76,8 @@ type Server struct {
 	txByID map[string]string // immutable id -> transactionId
 
 	seriesMu sync.Mutex
-	series   map[string]*series // immutable id of a series master -> its recurrence and exceptions
+	series   map[string]*series    // immutable id of a series master -> its recurrence and exceptions
+	props    map[string]eventProps // immutable id of an event -> the properties the shared model lacks
 }
 
 // New returns a Graph front end for sim.
@@ -109,6 +110,7 @@ func New(sim *ewssim.Sim, opts Options) *Server {
 		tx:     make(map[string]string),
 		txByID: make(map[string]string),
 		series: make(map[string]*series),
+		props:  make(map[string]eventProps),
 	}
 	s.lim.inflight = make(map[string]int)
 	s.lim.window = make(map[string][]time.Time)
