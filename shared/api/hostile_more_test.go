@@ -256,6 +256,10 @@ func hostileMoreCases() []hostileCase {
 		hostileCase{"patch exchange version", patch(`{"exchangeVersion":"Exchange2003"}`), 400, "exchangeVersion", ""},
 		hostileCase{"patch negative window", patch(`{"calendarWindow":{"pastDays":-5,"futureDays":5}}`), 400, "calendarWindow.pastDays", ""},
 		hostileCase{"patch traversal folder", patch(`{"folders":["inbox","../../x"]}`), 400, "folders", ""},
+		hostileCase{"body format upper case", post(createWith(`,"bodyFormat":"HTML"`)), 400, "bodyFormat", ""},
+		hostileCase{"body format as number", post(createWith(`,"bodyFormat":1`)), 400, "bodyFormat", "string"},
+		hostileCase{"patch body format", patch(`{"bodyFormat":"markdown"}`), 400, "bodyFormat", ""},
+		hostileCase{"patch empty body format", patch(`{"bodyFormat":""}`), 400, "bodyFormat", ""},
 		hostileCase{"patch stale version", patch(`{"displayName":"x","version":999}`), 409, "", "at version"},
 		hostileCase{"patch version zero", patch(`{"displayName":"x","version":0}`), 409, "", "not 0"},
 	)

@@ -32,6 +32,9 @@ type createTenantRequest struct {
 	// without it as it was.
 	RoomPolicy  *roomPolicy        `json:"roomPolicy,omitempty"`
 	Credentials *domain.Credential `json:"credentials"`
+	// BodyFormat: omitempty keeps the Idempotency-Key hash of requests
+	// without it as it was.
+	BodyFormat string `json:"bodyFormat,omitempty"`
 	// ProbeMailbox and CredentialCheck: the credential check on create
 	// (app.OnboardChecked). omitempty keeps the Idempotency-Key hash of
 	// requests without them as it was.
@@ -52,6 +55,7 @@ type patchTenantRequest struct {
 	MaxConcurrentJobs   *int               `json:"maxConcurrentJobs"`
 	CalendarWindow      *calendarWindow    `json:"calendarWindow"`
 	RoomPolicy          *roomPolicy        `json:"roomPolicy"`
+	BodyFormat          *string            `json:"bodyFormat"`
 	Version             *int64             `json:"version"`
 }
 
@@ -80,6 +84,7 @@ type tenantView struct {
 	MaxConcurrentJobs   int                 `json:"maxConcurrentJobs"`
 	CalendarWindow      calendarWindow      `json:"calendarWindow"`
 	RoomPolicy          roomPolicy          `json:"roomPolicy"`
+	BodyFormat          string              `json:"bodyFormat"`
 	Status              domain.TenantStatus `json:"status"`
 	// Credentials is null while no credential is stored (an onboarding
 	// interrupted between its steps); a rotation fixes it.
@@ -111,6 +116,7 @@ func (s *server) viewTenant(t domain.Tenant) tenantView {
 		MaxConcurrentJobs:   t.MaxConcurrentJobs,
 		CalendarWindow:      viewWindow(t.CalendarWindow),
 		RoomPolicy:          viewRoomPolicy(t.RoomPolicy),
+		BodyFormat:          t.BodyFormatOf(),
 		Status:              t.Status,
 		CreatedAt:           t.CreatedAt,
 		UpdatedAt:           t.UpdatedAt,
@@ -263,6 +269,7 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 		MaxConcurrentJobs: req.MaxConcurrentJobs,
 		CalendarWindow:    req.CalendarWindow.domain(),
 		RoomPolicy:        req.RoomPolicy.domain(),
+		BodyFormat:        req.BodyFormat,
 		Credential:        *req.Credentials,
 		CreateToken:       token,
 	}, req.ProbeMailbox, req.CredentialCheck)
@@ -452,6 +459,7 @@ func (s *server) patchTenant(w http.ResponseWriter, r *http.Request) error {
 		rp := req.RoomPolicy.domain()
 		p.RoomPolicy = &rp
 	}
+	p.BodyFormat = req.BodyFormat
 	if req.SyncIntervalSeconds != nil {
 		d, err := syncInterval(*req.SyncIntervalSeconds)
 		if err != nil {

@@ -611,3 +611,35 @@ func TestCreateRetryAfterLostIdempotencyRecord(t *testing.T) {
 		t.Fatalf("the tenant view shows its create token: %v", got)
 	}
 }
+
+// TestTenantBodyFormat: a tenant is created with a body format and keeps
+// it; a patch changes it; the default is text.
+func TestTenantBodyFormat(t *testing.T) {
+	e := newEnv(t)
+	e.must(req{method: "POST", path: "/tenants", body: tenantBody("contoso", "https://mail.contoso.com/EWS/Exchange.asmx", basicCred("svc", "Body-pw-1"),
+		`,"bodyFormat":"html"`)}, 201)
+	e.must(req{method: "POST", path: "/tenants", body: tenantBody("fabrikam", "https://mail.contoso.com/EWS/Exchange.asmx", basicCred("svc", "Body-pw-2"), "")}, 201)
+	format := func(id string) string {
+		t.Helper()
+		w := e.do(req{method: "GET", path: "/tenants/" + id})
+		var v tenantView
+		if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil {
+			t.Fatal(err)
+		}
+		return v.BodyFormat
+	}
+	if got := format("contoso"); got != domain.BodyFormatHTML {
+		t.Errorf("contoso created with html: %q", got)
+	}
+	if got := format("fabrikam"); got != domain.BodyFormatText {
+		t.Errorf("fabrikam's default: %q", got)
+	}
+	e.must(req{method: "PATCH", path: "/tenants/contoso", body: `{"bodyFormat":"text"}`}, 200)
+	if got := format("contoso"); got != domain.BodyFormatText {
+		t.Errorf("contoso after the patch: %q", got)
+	}
+	tn, err := e.store.GetTenant(context.Background(), "fabrikam")
+	if err != nil || tn.BodyFormat != domain.BodyFormatText {
+		t.Errorf("stored %q, %v", tn.BodyFormat, err)
+	}
+}

@@ -104,6 +104,7 @@ type NewTenant struct {
 	MaxConcurrentJobs int
 	CalendarWindow    domain.CalendarWindow // Graph tenants; zero: defaults
 	RoomPolicy        domain.RoomPolicy     // zero: off
+	BodyFormat        string                // empty: domain.BodyFormatText
 	Credential        domain.Credential
 	// CreateToken, when set, identifies the request (see
 	// domain.Tenant.CreateToken): Onboard meeting a tenant that the same
@@ -150,6 +151,12 @@ func (s *Tenants) validateNew(ctx context.Context, in *NewTenant) *domain.Error 
 		return err
 	}
 	if err := validateCalendarWindow(in.CalendarWindow); err != nil {
+		return err
+	}
+	if in.BodyFormat == "" {
+		in.BodyFormat = domain.BodyFormatText
+	}
+	if err := validateBodyFormat(in.BodyFormat); err != nil {
 		return err
 	}
 	if err := validateRoomPolicy(&in.RoomPolicy); err != nil {
@@ -235,6 +242,7 @@ func (s *Tenants) Onboard(ctx context.Context, in NewTenant) (domain.Tenant, err
 		MaxConcurrentJobs: in.MaxConcurrentJobs,
 		CalendarWindow:    in.CalendarWindow,
 		RoomPolicy:        in.RoomPolicy,
+		BodyFormat:        in.BodyFormat,
 		Status:            domain.TenantActive,
 		CreateToken:       token,
 		SecretWriteUntil:  now.Add(SecretWriteLease),
@@ -496,6 +504,7 @@ type TenantPatch struct {
 	MaxConcurrentJobs *int
 	CalendarWindow    *domain.CalendarWindow
 	RoomPolicy        *domain.RoomPolicy // replaces the whole policy
+	BodyFormat        *string
 	// Version, when set, must equal the stored version (optimistic
 	// concurrency for read-modify-write clients).
 	Version *int64
@@ -503,7 +512,7 @@ type TenantPatch struct {
 
 func (p TenantPatch) empty() bool {
 	return p.DisplayName == nil && p.EWSURL == nil && p.ExchangeVersion == nil && p.AccessMode == nil &&
-		p.Protocol == nil && p.GraphURL == nil && p.CalendarWindow == nil && p.RoomPolicy == nil &&
+		p.Protocol == nil && p.GraphURL == nil && p.CalendarWindow == nil && p.RoomPolicy == nil && p.BodyFormat == nil &&
 		p.AllowFallback == nil && p.Folders == nil && p.SyncInterval == nil && p.MaxConcurrentJobs == nil
 }
 
@@ -617,6 +626,12 @@ func (s *Tenants) Update(ctx context.Context, id string, p TenantPatch) (domain.
 			return domain.Tenant{}, err
 		}
 		t.RoomPolicy = rp
+	}
+	if p.BodyFormat != nil {
+		if err := validateBodyFormat(*p.BodyFormat); err != nil {
+			return domain.Tenant{}, err
+		}
+		t.BodyFormat = *p.BodyFormat
 	}
 	t.UpdatedAt = s.now()
 	if err := s.Store.UpdateTenant(ctx, t); err != nil {

@@ -66,7 +66,7 @@ func (s *Tenants) OnboardChecked(ctx context.Context, in NewTenant, probe string
 		ID: checked.ID, EWSURL: checked.EWSURL, ExchangeVersion: checked.ExchangeVersion, Protocol: checked.Protocol,
 		GraphURL: checked.GraphURL, IDFormat: idFormatFor(checked.Protocol), AuthKind: checked.Credential.Kind,
 		AccessMode: checked.AccessMode, AllowFallback: checked.AllowFallback, Folders: checked.Folders,
-		CalendarWindow: checked.CalendarWindow, Status: domain.TenantActive,
+		CalendarWindow: checked.CalendarWindow, BodyFormat: checked.BodyFormat, Status: domain.TenantActive,
 	}
 	mb := domain.Mailbox{TenantID: checked.ID, Address: probe, Status: domain.MailboxPending}
 	rep, err := s.checkAccess(ctx, candidate, mb, checked.Credential)

@@ -293,6 +293,14 @@ func validateCalendarWindow(w domain.CalendarWindow) *domain.Error {
 	return nil
 }
 
+// validateBodyFormat: a message body in the feed is text or HTML.
+func validateBodyFormat(f string) *domain.Error {
+	if f != domain.BodyFormatText && f != domain.BodyFormatHTML {
+		return domain.Invalid("bodyFormat", "must be %q or %q", domain.BodyFormatText, domain.BodyFormatHTML)
+	}
+	return nil
+}
+
 func validateMaxJobs(n int) *domain.Error {
 	if n < 1 || n > domain.MaxDelegateConcurrentJobs {
 		return domain.Invalid("maxConcurrentJobs", "must be between 1 and %d (Exchange's EWSMaxConcurrency)", domain.MaxDelegateConcurrentJobs)

@@ -167,7 +167,11 @@ type Tenant struct {
 	CalendarWindow CalendarWindow `json:"calendarWindow,omitzero"`
 	// RoomPolicy lets Mailbridge act on any meeting in the room mailboxes
 	// it covers (roommeetings.go); zero: off.
-	RoomPolicy RoomPolicy   `json:"roomPolicy,omitzero"`
+	RoomPolicy RoomPolicy `json:"roomPolicy,omitzero"`
+	// BodyFormat is the form of a message's body in the feed:
+	// BodyFormatText or BodyFormatHTML; empty (records stored before it
+	// existed) is text (BodyFormatOf).
+	BodyFormat string       `json:"bodyFormat,omitempty"`
 	Status     TenantStatus `json:"status"`
 	// CredentialFingerprint identifies the stored credential without
 	// revealing it (a truncated SHA-256 of its canonical form).
@@ -394,6 +398,23 @@ type Item struct {
 	// Bcc is set on what the mailbox sent (sent items, drafts): received
 	// mail carries no Bcc.
 	Bcc []Address `json:"bcc,omitempty"`
+	// ConversationTopic is the thread's topic (the subject without
+	// RE:/FW: prefixes, as Exchange keeps it).
+	ConversationTopic string `json:"conversationTopic,omitempty"`
+	// InReplyTo and References are the message's In-Reply-To and
+	// References headers: message ids, angle brackets included.
+	InReplyTo  string   `json:"inReplyTo,omitempty"`
+	References []string `json:"references,omitempty"`
+	// Sensitivity is "normal", "personal", "private" or "confidential";
+	// another value is dropped.
+	Sensitivity string `json:"sensitivity,omitempty"`
+	// Body is the start of the message's body, in BodyType ("text", or
+	// "html" for a tenant set to bodyFormat html), cut to MaxItemBody
+	// bytes; BodyTruncated says it was cut (read the whole body on
+	// demand).
+	Body          string `json:"body,omitempty"`
+	BodyType      string `json:"bodyType,omitempty"`
+	BodyTruncated bool   `json:"bodyTruncated,omitempty"`
 
 	// Attachments lists a message's attachments, metadata only (the
 	// content is read on demand), at most MaxItemAttachments.
@@ -492,6 +513,15 @@ const (
 	// category and postal address part (an e-mail address is at most 254
 	// bytes, an Outlook category name 255 characters).
 	MaxItemValueText = 256
+	// MaxItemBody bounds the body a feed item carries (bytes, cut on a
+	// character boundary and marked BodyTruncated, not Truncated: a long
+	// body is ordinary mail, read whole on demand). Each stored KB costs
+	// write units in the item and both feed copies.
+	MaxItemBody = 1024
+	// MaxItemReferences bounds a message's References: the first (the
+	// thread's root) and the last ones (the nearest ancestors) are kept,
+	// as RFC 5322 suggests when trimming.
+	MaxItemReferences = 25
 )
 
 // Bound cuts the item's texts and lists to the bounds above and marks it
@@ -515,11 +545,13 @@ func (it *Item) Bound() {
 	text(&it.JobTitle)
 	text(&it.Department)
 	text(&it.OfficeLocation)
+	text(&it.OnlineMeetingURL)
 	if len(it.Notes) > MaxItemNotes {
 		it.Notes = strings.ToValidUTF8(it.Notes[:MaxItemNotes], "")
 		cut = true
 	}
-	for _, s := range []*string{&it.InternetMessageID, &it.ConversationID} {
+	text(&it.ConversationTopic)
+	for _, s := range []*string{&it.InternetMessageID, &it.ConversationID, &it.InReplyTo} {
 		if len(*s) > MaxItemID {
 			*s = strings.ToValidUTF8((*s)[:MaxItemID], "")
 			cut = true
@@ -580,6 +612,9 @@ func (it *Item) Bound() {
 		}
 	}
 	if it.boundAttachments() {
+		cut = true
+	}
+	if it.boundMessage() {
 		cut = true
 	}
 	it.nameTimeZone()

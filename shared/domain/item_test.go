@@ -28,16 +28,22 @@ func TestBoundWorstCase(t *testing.T) {
 		return out
 	}
 	from := Address{Name: huge, Email: huge}
+	refs := make([]string, 4*MaxItemReferences)
+	for i := range refs {
+		refs[i] = huge
+	}
 	attachments := make([]Attachment, 2*MaxItemAttachments)
 	for i := range attachments {
 		attachments[i] = Attachment{ID: strings.Repeat("A", MaxAttachmentID), Name: huge, ContentType: huge, Size: 1 << 40, IsInline: true, Kind: AttachmentItem}
 	}
 	for _, it := range []Item{
 		{Kind: KindMessage, Subject: huge, Preview: huge, From: &from, To: addrs(), Cc: addrs(), Bcc: addrs(), ReplyTo: addrs(),
-			InternetMessageID: huge, ConversationID: huge, Categories: list(), HasAttachments: true, Attachments: attachments},
+			InternetMessageID: huge, ConversationID: huge, Categories: list(), HasAttachments: true, Attachments: attachments,
+			ConversationTopic: huge, InReplyTo: huge, References: refs, Body: huge, BodyType: BodyFormatHTML},
 		{Kind: KindCalendar, Subject: huge, Location: huge, Organizer: &from, Attendees: addrs(), CalendarItemType: CalendarSeriesMaster,
 			Recurrence:          &Recurrence{Pattern: RecurrencePattern{Type: PatternWeekly, Interval: 1, DaysOfWeek: []string{"monday", huge}}, Range: RecurrenceRange{Type: RangeNoEnd, StartDate: "2026-03-02"}},
-			ModifiedOccurrences: occurrences(huge), DeletedOccurrences: make([]DeletedOccurrence, 3*MaxItemOccurrences)},
+			ModifiedOccurrences: occurrences(huge), DeletedOccurrences: make([]DeletedOccurrence, 3*MaxItemOccurrences),
+			OnlineMeetingURL: huge},
 		{Kind: KindContact, DisplayName: huge, GivenName: huge, Surname: huge, CompanyName: huge, JobTitle: huge, Department: huge,
 			OfficeLocation: huge, Notes: huge + huge, Emails: list(), Phones: list(), Categories: list(),
 			Addresses: []PostalAddress{{Kind: "business", Street: huge, City: huge, State: huge, PostalCode: huge, CountryOrRegion: huge},

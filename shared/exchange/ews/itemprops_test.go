@@ -6,8 +6,8 @@ import (
 
 // TestDecodeMessageProperties decodes the message of Microsoft's
 // SyncFolderItems sample (a real Exchange answer with every default
-// message property): the ids, importance, flags and categories the feed
-// carries come out as Exchange gave them.
+// message property): the ids, importance, sensitivity, thread headers,
+// flags and categories the feed carries come out as Exchange gave them.
 func TestDecodeMessageProperties(t *testing.T) {
 	resp, _, err := parseEnvelope(readFixture(t, "msdocs/how-to-synchronize-items-by-using-ews-in-exchange.04.SyncFolderItemsResponse.xml"))
 	if err != nil {
@@ -24,6 +24,11 @@ func TestDecodeMessageProperties(t *testing.T) {
 		{"InternetMessageId", it.InternetMessageID, "&lt;e5919a09c8fc4d64b6ffd3542e194fc3@BY2SR01MB609.contoso.com&gt;"},
 		{"ConversationId", it.ConversationID, "AAQkADkzNjJjODUzLWZhMDMtNDVkMS05ZDdjLWVmMDlkYjQ1Zjc4MwAQACAi+NTh0F5Eg5YDwpJsXPE="},
 		{"Importance", it.Importance, "Normal"},
+		{"Sensitivity", it.Sensitivity, "Normal"},
+		{"ConversationTopic", it.ConversationTopic, "Company Soccer Team"},
+		{"InReplyTo", it.InReplyTo, "&lt;8e084ea1a5b64f97b95fa8a863a5869d@CH1SR01MB001.namsdf01.sdf.contoso.com&gt;"},
+		// The docs cut the header short; the decoder keeps what is there.
+		{"References", it.References, "namsdf01.sdf.contoso.com&gt;"},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s = %q, want %q", c.field, c.got, c.want)

@@ -160,6 +160,10 @@ type Item struct {
 	IsDraft           bool
 	HasAttachments    bool
 	FlagStatus        string // NotFlagged, Flagged, Complete (item:Flag, Exchange2013 and later)
+	Sensitivity       string // Normal, Personal, Private, Confidential
+	ConversationTopic string
+	InReplyTo         string // the In-Reply-To header's message id
+	References        string // the References header: message ids separated by white space
 
 	// calendar items
 	Start, End        time.Time
@@ -245,11 +249,12 @@ var (
 		"item:Categories", "item:Importance", "item:IsDraft", "item:HasAttachments",
 		"item:ConversationId", "message:BccRecipients", "message:ReplyTo", "message:InternetMessageId",
 		"item:Attachments",
-	}}
+		"item:Sensitivity", "message:ConversationTopic", "item:InReplyTo", "message:References", "item:Body",
+	}, BodyType: "Text"}
 
 	// ShapeMessageFlag adds the follow-up flag (item:Flag), which only
 	// Exchange 2013 and later know (see AtLeast).
-	ShapeMessageFlag = Shape{Base: "IdOnly", Fields: append(slices.Clone(ShapeMessage.Fields), "item:Flag")}
+	ShapeMessageFlag = Shape{Base: "IdOnly", Fields: append(slices.Clone(ShapeMessage.Fields), "item:Flag"), BodyType: ShapeMessage.BodyType}
 
 	ShapeCalendar = Shape{Base: "IdOnly", Fields: []string{
 		"item:ItemClass", "item:Subject", "item:ParentFolderId", "item:DateTimeCreated",
@@ -425,6 +430,14 @@ func decodeItem(e elem) Item {
 			it.MimeContent, it.MimeCharset = c.text(), c.attr("CharacterSet")
 		case "Flag":
 			it.FlagStatus = c.child("FlagStatus").text()
+		case "Sensitivity":
+			it.Sensitivity = c.text()
+		case "ConversationTopic":
+			it.ConversationTopic = c.text()
+		case "InReplyTo":
+			it.InReplyTo = c.text()
+		case "References":
+			it.References = c.text()
 		case "Start":
 			it.Start = parseTime(c.text())
 		case "End":

@@ -53,7 +53,7 @@ type content struct {
 // ReadItem reads the item with the properties of its kind, its body as
 // asked and its attachment list (messages).
 func (c content) ReadItem(ctx context.Context, m domain.MailboxRef, itemID string, want domain.ContentWant) (domain.ItemContent, error) {
-	shape := shapeFor(want.Kind, c.flags, c.version)
+	shape := shapeFor(want.Kind, c.flags, false, c.version)
 	shape.Fields = slices.Clone(shape.Fields)
 	if want.Body {
 		if !slices.Contains(shape.Fields, "item:Body") {

@@ -88,9 +88,30 @@ func Normalize(it ews.Item) domain.Item {
 		out.Attachments = attachments(it.Attachments)
 		out.FlagStatus = domain.NormalFlagStatus(it.FlagStatus)
 		out.Categories = categories(it.Categories)
+		out.Sensitivity = domain.NormalSensitivity(it.Sensitivity)
+		out.ConversationTopic = strings.TrimSpace(it.ConversationTopic)
+		out.InReplyTo = strings.TrimSpace(it.InReplyTo)
+		out.References = domain.MessageReferences(it.References)
+		out.Body, out.BodyType = messageBody(it)
+		out.BodyTruncated = it.BodyTruncated && out.Body != ""
 	}
 	out.Bound()
 	return out
+}
+
+// messageBody is the message's body as the feed carries it: text (or
+// HTML, for a tenant that asked for it) with surrounding white space
+// trimmed, and its type; Item.Bound cuts it. A body Exchange cut itself
+// (IsTruncated) is marked cut too.
+func messageBody(it ews.Item) (string, string) {
+	b := strings.TrimSpace(it.Body)
+	if b == "" {
+		return "", ""
+	}
+	if strings.EqualFold(it.BodyType, "HTML") {
+		return b, domain.BodyFormatHTML
+	}
+	return b, domain.BodyFormatText
 }
 
 func utc(t time.Time) time.Time {

@@ -29,7 +29,7 @@ var _ domain.Connector = (*Connector)(nil)
 
 // Connect returns the tenant's MailboxAccess. It does no network I/O.
 func (c *Connector) Connect(_ context.Context, t domain.Tenant, cred domain.Credential) (domain.MailboxAccess, error) {
-	a := &Access{clients: c.clients.For(t, cred), flags: ews.AtLeast(t.ExchangeVersion, "Exchange2013"), version: t.ExchangeVersion}
+	a := &Access{clients: c.clients.For(t, cred), flags: ews.AtLeast(t.ExchangeVersion, "Exchange2013"), version: t.ExchangeVersion, html: t.BodyFormatOf() == domain.BodyFormatHTML}
 	if _, err := a.clients.Client(t.EWSURL); err != nil {
 		return nil, clientConfigError(err)
 	}
@@ -45,6 +45,8 @@ type Access struct {
 	// version is the tenant's Exchange version: which calendar properties
 	// its GetItem knows (ews.ShapeCalendarFor).
 	version string
+	// html: the tenant wants message bodies as HTML (bodyFormat html).
+	html bool
 }
 
 var _ domain.MailboxAccess = (*Access)(nil)
@@ -114,7 +116,7 @@ func (a *Access) GetItems(ctx context.Context, m domain.MailboxRef, kind domain.
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	results, err := cl.GetItem(ctx, t, ids, shapeFor(kind, a.flags, a.version))
+	results, err := cl.GetItem(ctx, t, ids, shapeFor(kind, a.flags, a.html, a.version))
 	if err != nil {
 		return nil, classify(useRead, err, "")
 	}
@@ -147,17 +149,21 @@ func calendarShape(version string) ews.Shape {
 	return s
 }
 
-func shapeFor(kind domain.ItemKind, flags bool, version string) ews.Shape {
+func shapeFor(kind domain.ItemKind, flags, html bool, version string) ews.Shape {
 	switch kind {
 	case domain.KindCalendar:
 		return calendarShape(version)
 	case domain.KindContact:
 		return ews.ShapeContact
 	}
+	s := ews.ShapeMessage
 	if flags {
-		return ews.ShapeMessageFlag
+		s = ews.ShapeMessageFlag
 	}
-	return ews.ShapeMessage
+	if html {
+		s.BodyType = "HTML"
+	}
+	return s
 }
 
 // DistinguishedFolders implements domain.MailboxAccess (one GetFolder call

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/xml"
 	"fmt"
-	"html"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -607,12 +606,4 @@ func genAttachments(n int) []Attachment {
 	name := fmt.Sprintf("report-%d.pdf", n)
 	return []Attachment{{Name: name, ContentType: "application/pdf",
 		Content: []byte(fmt.Sprintf("%%PDF-1.4\n%% simulated attachment %d\n%%%%EOF\n", n))}}
-}
-
-// htmlBody writes the stored text body as Exchange converts text to HTML
-// (BodyType HTML): escaped, in an HTML document.
-func (w *xw) htmlBody(text string) {
-	w.raw(`<t:Body BodyType="HTML">`)
-	w.esc("<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\"></head><body><pre>" + html.EscapeString(text) + "</pre></body></html>")
-	w.raw(`</t:Body>`)
 }

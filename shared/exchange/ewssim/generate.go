@@ -42,8 +42,22 @@ var (
 	genSubjects = []string{"Budget Q3", "RE: Review proposal for Contoso", "Weekly sync", "Customer escalation", "Travel itinerary", "Offsite planning", "Invoice 2026-114", "FW: Contract draft", "Lunch?", "Release notes", "Hiring loop feedback", "Quarterly business review"}
 	genMeetings = []string{"Standup", "1:1", "Design review", "Customer call", "Room booking: Aurora", "Planning poker", "Board prep", "Interview"}
 	genPlaces   = []string{"Conference Room 2", "Aurora", "Teams", "Kirkland", "HQ 4th floor", ""}
-	genBodies   = []string{"Please see the notes below and reply by Friday.", "Thanks, looks good to me.", "Can we move this to next week?", "Attached is the latest version."}
-	genZones    = []string{"Pacific Standard Time", "W. Europe Standard Time", "UTC", "Eastern Standard Time"}
+	genBodies   = []string{"Please see the notes below and reply by Friday.", "Thanks, looks good to me.", "Can we move this to next week?", "Attached is the latest version.",
+		genLongReply, genNewsletter}
+	// Real mail is mostly longer than the feed's body bound (1 KB): a
+	// reply quoting its thread, and a bulletin.
+	genLongReply = "Hi all,\r\n\r\nthanks for the quick turnaround. Two points from our side before we sign off:\r\n\r\n" +
+		"1. The delivery dates in section 4 assume the hardware arrives by the 15th; if it slips, the go-live moves with it.\r\n" +
+		"2. Support hours are 08:00-18:00 CET on working days; anything outside that goes through the on-call number.\r\n\r\n" +
+		"Let me know if that works and I will send the final version for signature.\r\n\r\nBest regards,\r\nKim\r\n\r\n" +
+		strings.Repeat("> From: Alex Wilber\r\n> Sent: Monday\r\n> Subject: RE: Review proposal for Contoso\r\n>\r\n"+
+			"> Thanks Kim, the proposal looks good overall. Legal asked for two changes in the liability clause and the payment terms; "+
+			"I have marked them in the attached copy. Could you confirm the delivery dates and the support hours?\r\n>\r\n", 4)
+	genNewsletter = "Contoso weekly: what happened this week\r\n\r\n" +
+		strings.Repeat("- The new office in Lisbon opens on the 1st; desks can be booked from next Monday in the usual tool.\r\n"+
+			"- Quarterly business reviews start next week; account owners have received their slots by e-mail.\r\n", 6) +
+		"\r\nYou receive this bulletin because you are a member of All Employees."
+	genZones = []string{"Pacific Standard Time", "W. Europe Standard Time", "UTC", "Eastern Standard Time"}
 )
 
 // Generate adds a deterministic dataset: mailboxes with mail in the inbox
@@ -164,6 +178,17 @@ func genMessageProps(it *Item, n int) {
 		it.FlagStatus = "Complete"
 		it.Importance = "Low"
 		it.ReplyTo = []Address{{Name: "Service Desk", Email: "desk@fabrikam.com"}}
+		it.Sensitivity = "Confidential"
+	case 8:
+		it.Sensitivity = "Private"
+	}
+	// A reply names the message it answers and its thread, as mail
+	// clients write In-Reply-To and References.
+	if strings.HasPrefix(strings.ToUpper(it.Subject), "RE:") {
+		root := fmt.Sprintf("<thread%d@fabrikam.com>", n%50)
+		parent := fmt.Sprintf("<msg%d.%d@fabrikam.com>", n%50, n%3)
+		it.InReplyTo = parent
+		it.References = root + " " + parent
 	}
 	it.HasAttachments = strings.HasPrefix(it.Body, "Attached")
 	if it.HasAttachments {

@@ -87,6 +87,15 @@ type Item struct {
 	// HasAttachments is stored as given; AddAttachment and
 	// CreateAttachment set it for a non-inline attachment, as Exchange.
 	HasAttachments bool
+	// Sensitivity is Normal (the default), Personal, Private or
+	// Confidential.
+	Sensitivity string
+	// InReplyTo and References are the In-Reply-To and References
+	// headers (message ids, References separated by spaces). The
+	// conversation topic is not stored: it is Topic(Subject), as Exchange
+	// derives it.
+	InReplyTo  string
+	References string
 
 	// calendar items
 	Start       time.Time

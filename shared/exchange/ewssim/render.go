@@ -1,6 +1,7 @@
 package ewssim
 
 import (
+	"html"
 	"strconv"
 	"strings"
 )
@@ -71,13 +72,16 @@ func (w *xw) itemBody(mb *mailbox, idx uint32, in *item, occ *instance, sh shape
 		w.el("t:Subject", in.Subject)
 	}
 	if sh.want("item:Sensitivity") {
-		w.el("t:Sensitivity", "Normal")
+		w.el("t:Sensitivity", sensitivity(in.Sensitivity))
 	}
-	if sh.body && sh.html {
-		w.htmlBody(in.Body) // attachments.go
-	} else if sh.body {
-		w.raw(`<t:Body BodyType="Text">`)
-		w.esc(in.Body)
+	if sh.body {
+		if sh.bodyHTML {
+			w.raw(`<t:Body BodyType="HTML">`)
+			w.esc(HTMLBody(in.Body))
+		} else {
+			w.raw(`<t:Body BodyType="Text">`)
+			w.esc(in.Body)
+		}
 		w.raw(`</t:Body>`)
 	}
 	if len(in.Attachments) > 0 && sh.want("item:Attachments") {
@@ -102,6 +106,9 @@ func (w *xw) itemBody(mb *mailbox, idx uint32, in *item, occ *instance, sh shape
 	}
 	if sh.want("item:Importance") {
 		w.el("t:Importance", importance(in.Importance))
+	}
+	if in.InReplyTo != "" && sh.want("item:InReplyTo") {
+		w.el("t:InReplyTo", in.InReplyTo)
 	}
 	if sh.fields == nil {
 		w.elBool("t:IsSubmitted", false)
@@ -151,7 +158,7 @@ func (w *xw) itemBody(mb *mailbox, idx uint32, in *item, occ *instance, sh shape
 		w.raw("</t:Flag>")
 	}
 	if in.Kind == KindMessage && in.Body != "" && sh.want("item:Preview") {
-		w.el("t:Preview", preview(in.Body))
+		w.el("t:Preview", Preview(in.Body))
 	}
 	switch in.Kind {
 	case KindMessage:
@@ -256,6 +263,9 @@ func (w *xw) messageFields(in *item, sh shape) {
 	}
 	if sh.want("message:IsRead") {
 		w.elBool("t:IsRead", in.IsRead)
+	}
+	if in.References != "" && sh.want("message:References") {
+		w.el("t:References", in.References)
 	}
 	if sh.want("message:ReplyTo") {
 		w.recipients("t:ReplyTo", in.ReplyTo)
@@ -492,15 +502,15 @@ func displayList(as []Address) string {
 	return strings.Join(names, "; ")
 }
 
-func preview(body string) string {
-	if len(body) <= 255 {
-		return body
+// Preview is a body's preview as Exchange keeps it for both protocols
+// (EWS item:Preview, Graph bodyPreview): white space collapsed, at most
+// 255 characters.
+func Preview(body string) string {
+	body = strings.Join(strings.Fields(body), " ")
+	if r := []rune(body); len(r) > 255 {
+		return string(r[:255])
 	}
-	cut := 255
-	for cut > 0 && body[cut]&0xC0 == 0x80 { // do not split a UTF-8 sequence
-		cut--
-	}
-	return body[:cut]
+	return body
 }
 
 // folderElement is the ArrayOfFoldersType element for a folder class.
@@ -557,4 +567,49 @@ func (w *xw) folder(mb *mailbox, f *folder, sh shape) {
 		}
 	}
 	w.raw("</" + name + ">")
+}
+
+// sensitivity is the item's sensitivity as EWS spells it: Normal unless
+// Personal, Private or Confidential.
+func sensitivity(s string) string {
+	switch strings.ToLower(s) {
+	case "personal":
+		return "Personal"
+	case "private":
+		return "Private"
+	case "confidential":
+		return "Confidential"
+	}
+	return "Normal"
+}
+
+// SensitivityCode is the sensitivity's MAPI value (PR_SENSITIVITY:
+// 0 normal, 1 personal, 2 private, 3 confidential), what Graph's
+// extended property gives.
+func SensitivityCode(s string) int {
+	switch sensitivity(s) {
+	case "Personal":
+		return 1
+	case "Private":
+		return 2
+	case "Confidential":
+		return 3
+	}
+	return 0
+}
+
+// HTMLBody is a text body as Exchange converts it to HTML when a client
+// asks for HTML: the text escaped, lines as <br>, in a minimal document.
+// Both simulators' protocols serve it, so both give the same HTML.
+func HTMLBody(text string) string {
+	var b strings.Builder
+	b.WriteString("<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\"></head><body><div>")
+	for i, line := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
+		if i > 0 {
+			b.WriteString("<br>")
+		}
+		b.WriteString(html.EscapeString(line))
+	}
+	b.WriteString("</div></body></html>")
+	return b.String()
 }

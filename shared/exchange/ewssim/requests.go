@@ -104,20 +104,18 @@ type shape struct {
 	idOnly   bool
 	fields   map[string]bool
 	body     bool
+	bodyHTML bool // BodyType HTML: the text body converted, as Exchange does
 	extended []ExtendedProperty
 	// mime: MimeContent, only when asked for (IncludeMimeContent or
 	// item:MimeContent); no base shape has it, AllProperties neither.
 	mime bool
-	// html: the body as HTML (BodyType HTML); Text and Best give the
-	// stored text.
-	html bool
 }
 
 // want reports whether the property at uri is rendered.
 func (s shape) want(uri string) bool { return s.fields == nil || s.fields[uri] }
 
 func (s shapeXML) shape(bodyByDefault bool) (shape, *ewsError) {
-	out := shape{mime: s.IncludeMimeContent, html: s.BodyType == "HTML"}
+	out := shape{mime: s.IncludeMimeContent}
 	switch s.BaseShape {
 	case "IdOnly":
 		out.idOnly = true
@@ -125,6 +123,14 @@ func (s shapeXML) shape(bodyByDefault bool) (shape, *ewsError) {
 		out.body = bodyByDefault
 	default:
 		return out, errSchema("BaseShape must be IdOnly, Default or AllProperties, not " + quote(s.BaseShape))
+	}
+	switch s.BodyType {
+	case "", "Best", "Text":
+		// The simulator's bodies are text: Best gives them as text.
+	case "HTML":
+		out.bodyHTML = true
+	default:
+		return out, errSchema("BodyType must be Best, HTML or Text, not " + quote(s.BodyType))
 	}
 	for _, p := range s.Additional.Paths {
 		switch p.XMLName.Local {

@@ -70,7 +70,8 @@ func TestEveryOperationAnswersSchemaValidXML(t *testing.T) {
 	msg, err := sim.AddItem(alice, "inbox", ewssim.Item{Subject: hostile, Body: "body & more", From: ewssim.Address{Name: "Bob", Email: bob},
 		To: []ewssim.Address{{Name: "Alice", Email: alice}}, Received: base,
 		Bcc: []ewssim.Address{{Name: "CRM", Email: "crm@contoso.com"}}, ReplyTo: []ewssim.Address{{Name: hostile, Email: "desk@contoso.com"}},
-		Importance: "High", Categories: []string{hostile, "Clients"}, HasAttachments: true, InternetMessageID: "<a&b@contoso.com>", FlagStatus: "Complete"})
+		Importance: "High", Categories: []string{hostile, "Clients"}, HasAttachments: true, InternetMessageID: "<a&b@contoso.com>", FlagStatus: "Complete",
+		Sensitivity: "Private", InReplyTo: "<p&1@contoso.com>", References: "<root@contoso.com> <p&1@contoso.com>"})
 	must(t, err)
 	read, err := sim.AddItem(alice, "inbox", ewssim.Item{Subject: "to be read", Received: base})
 	must(t, err)
@@ -204,12 +205,21 @@ func TestEveryOperationAnswersSchemaValidXML(t *testing.T) {
 				"calendar:IsRecurring", "calendar:CalendarItemType", "calendar:UID", "calendar:StartTimeZoneId", "contacts:DisplayName", "contacts:EmailAddresses",
 				"item:Categories", "item:Importance", "item:IsDraft", "item:HasAttachments", "item:ConversationId", "message:BccRecipients", "message:ReplyTo",
 				"message:InternetMessageId", "item:Flag", "item:Body", "contacts:CompanyName", "contacts:JobTitle", "contacts:Department", "contacts:OfficeLocation",
-				"contacts:PhysicalAddresses", "contacts:Birthday"} {
+				"contacts:PhysicalAddresses", "contacts:Birthday", "item:Sensitivity", "message:ConversationTopic", "item:InReplyTo", "message:References"} {
 				f.WriteString(`<t:FieldURI FieldURI="` + uri + `"/>`)
 			}
 			b := getItemBody(msg.ID, ev.ID, contact.ID)
 			return strings.Replace(b, `<t:BaseShape>Default</t:BaseShape>`, `<t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties>`+f.String()+extURI+`</t:AdditionalProperties>`, 1)
 		}, 200, []string{"NoError", "NoError", "NoError"}},
+		{"GetItem message fields with an HTML body", impersonate(alice), func() string {
+			var f strings.Builder
+			for _, uri := range []string{"item:Subject", "item:Sensitivity", "item:Importance", "item:InReplyTo", "message:ConversationTopic", "message:From",
+				"message:InternetMessageId", "message:IsRead", "message:References", "message:ReplyTo", "item:Body"} {
+				f.WriteString(`<t:FieldURI FieldURI="` + uri + `"/>`)
+			}
+			b := getItemBody(msg.ID)
+			return strings.Replace(b, `<t:BaseShape>Default</t:BaseShape>`, `<t:BaseShape>IdOnly</t:BaseShape><t:BodyType>HTML</t:BodyType><t:AdditionalProperties>`+f.String()+`</t:AdditionalProperties>`, 1)
+		}, 200, []string{"NoError"}},
 		{"FindItem paged", impersonate(alice), findItem(`<m:IndexedPageItemView MaxEntriesReturned="2" Offset="0" BasePoint="Beginning"/>`, dist("inbox", "")), 200, ok},
 		{"FindItem calendar view", impersonate(alice), findItem(`<m:CalendarView MaxEntriesReturned="10" StartDate="2026-03-01T00:00:00Z" EndDate="2026-03-31T00:00:00Z"/>`, dist("calendar", "")), 200, ok},
 		{"FindItem calendar view too long", impersonate(alice), findItem(`<m:CalendarView StartDate="2026-01-01T00:00:00Z" EndDate="2029-01-01T00:00:00Z"/>`, dist("calendar", "")), 200, []string{"ErrorCalendarViewRangeTooBig"}},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strconv"
 
 	"github.com/mailbridge/mailbridge/shared/platform/redact"
@@ -26,6 +27,10 @@ type DeltaOptions struct {
 	Link string
 	// PageSize is sent as Prefer: odata.maxpagesize; 0 = DefaultPageSize.
 	PageSize int
+	// BodyType is sent as Prefer: outlook.body-content-type ("text" or
+	// "html"; empty: Graph's default, HTML). Headers are not encoded in the
+	// links: every page of a round sends it.
+	BodyType string
 }
 
 func (o DeltaOptions) pageSize(op string) (int, error) {
@@ -138,7 +143,15 @@ func deltaCall[T any](c *Client, ctx context.Context, op, mailbox, initial strin
 			return nil, err
 		}
 	}
-	resp, err := c.do(ctx, request{op: op, method: "GET", url: u, mailbox: mailbox, pageSize: size})
+	r := request{op: op, method: "GET", url: u, mailbox: mailbox, pageSize: size}
+	switch o.BodyType {
+	case "":
+	case "text", "html":
+		r.header = http.Header{"Prefer": {`outlook.body-content-type="` + o.BodyType + `"`}}
+	default:
+		return nil, invalidArg(op, "body type %q is not text or html", o.BodyType)
+	}
+	resp, err := c.do(ctx, r)
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,7 @@ func TestRequests(t *testing.T) {
 		query    map[string]string
 		pageSize string // "" = no maxpagesize
 		immut    bool
+		prefer   string // a Prefer value the request must carry, if set
 		body     string // JSON, compared after normalising
 	}{
 		{name: "mail folders delta", answer: okPage, method: "GET", path: "/v1.0/users/a@contoso.com/mailFolders/delta", pageSize: "100", immut: true,
@@ -37,12 +38,16 @@ func TestRequests(t *testing.T) {
 			path:  "/v1.0/users/u/mailFolders/AQMk%2FA+b=/messages/delta",
 			query: map[string]string{"$select": "id,subject"}, pageSize: "25", immut: true,
 			call: func(c *Client) error {
-				_, err := c.MessagesDelta(bg, "u", "AQMk/A+b=", MessagesDeltaOptions{Select: []string{"id", "subject"}, DeltaOptions: DeltaOptions{PageSize: 25}})
+				_, err := c.MessagesDelta(bg, "u", "AQMk/A+b=", MessagesDeltaOptions{Select: []string{"id", "subject"}, Expand: "-", DeltaOptions: DeltaOptions{PageSize: 25}})
 				return err
 			}},
 		{name: "messages delta default select", answer: okPage, method: "GET", path: "/v1.0/users/u/mailFolders/f/messages/delta",
-			query: map[string]string{"$select": strings.Join(DefaultMessageSelect, ",")}, pageSize: "100", immut: true,
-			call: func(c *Client) error { _, err := c.MessagesDelta(bg, "u", "f", MessagesDeltaOptions{}); return err }},
+			query: map[string]string{"$select": strings.Join(DefaultMessageSelect, ","), "$expand": DefaultMessageExpand}, pageSize: "100", immut: true,
+			prefer: `outlook.body-content-type="text"`,
+			call: func(c *Client) error {
+				_, err := c.MessagesDelta(bg, "u", "f", MessagesDeltaOptions{DeltaOptions: DeltaOptions{BodyType: "text"}})
+				return err
+			}},
 		{name: "delta link is followed as is", answer: okPage, method: "GET", path: "/v1.0/users/u/calendarView/delta",
 			query: map[string]string{"$deltatoken": "R0us+mc/="}, pageSize: "100", immut: true,
 			call: func(c *Client) error {
@@ -161,6 +166,9 @@ func TestRequests(t *testing.T) {
 			prefer := r.Header.Values("Prefer")
 			if slices.Contains(prefer, `IdType="ImmutableId"`) != tc.immut {
 				t.Errorf("Prefer = %q, want ImmutableId %v", prefer, tc.immut)
+			}
+			if tc.prefer != "" && !slices.Contains(prefer, tc.prefer) {
+				t.Errorf("Prefer = %q, want %q", prefer, tc.prefer)
 			}
 			hasSize := slices.Contains(prefer, "odata.maxpagesize="+tc.pageSize)
 			if (tc.pageSize != "") != hasSize || (tc.pageSize == "" && slices.ContainsFunc(prefer, func(p string) bool { return strings.HasPrefix(p, "odata.maxpagesize") })) {

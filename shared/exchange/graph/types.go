@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"strconv"
 	"strings"
 	"time"
 )
@@ -156,40 +157,54 @@ type FollowupFlag struct {
 // fields are left out. IsReminderOn and ResponseRequested are pointers
 // because Graph defaults them to true.
 type Event struct {
-	ID                            string                        `json:"id,omitempty"`
-	ETag                          string                        `json:"@odata.etag,omitempty"`
-	ChangeKey                     string                        `json:"changeKey,omitempty"`
-	CreatedDateTime               time.Time                     `json:"createdDateTime,omitzero"`
-	LastModifiedDateTime          time.Time                     `json:"lastModifiedDateTime,omitzero"`
-	Categories                    []string                      `json:"categories,omitempty"`
-	TransactionID                 string                        `json:"transactionId,omitempty"`
-	ICalUID                       string                        `json:"iCalUId,omitempty"`
-	Subject                       string                        `json:"subject,omitempty"`
-	BodyPreview                   string                        `json:"bodyPreview,omitempty"`
-	Body                          *ItemBody                     `json:"body,omitempty"`
-	Start                         *DateTimeTimeZone             `json:"start,omitempty"`
-	End                           *DateTimeTimeZone             `json:"end,omitempty"`
-	OriginalStartTimeZone         string                        `json:"originalStartTimeZone,omitempty"`
-	OriginalEndTimeZone           string                        `json:"originalEndTimeZone,omitempty"`
-	IsAllDay                      bool                          `json:"isAllDay,omitempty"`
-	IsCancelled                   bool                          `json:"isCancelled,omitempty"`
-	IsOrganizer                   bool                          `json:"isOrganizer,omitempty"`
-	IsReminderOn                  *bool                         `json:"isReminderOn,omitempty"`
-	ReminderMinutesBeforeStart    int                           `json:"reminderMinutesBeforeStart,omitempty"`
-	ResponseRequested             *bool                         `json:"responseRequested,omitempty"`
-	ResponseStatus                *ResponseStatus               `json:"responseStatus,omitempty"`
-	ShowAs                        string                        `json:"showAs,omitempty"`
-	Sensitivity                   string                        `json:"sensitivity,omitempty"`
-	Importance                    string                        `json:"importance,omitempty"`
-	Type                          string                        `json:"type,omitempty"` // singleInstance, occurrence, exception, seriesMaster
-	SeriesMasterID                string                        `json:"seriesMasterId,omitempty"`
-	Location                      *Location                     `json:"location,omitempty"`
-	Locations                     []Location                    `json:"locations,omitempty"`
-	Attendees                     []Attendee                    `json:"attendees,omitempty"`
-	Organizer                     *Recipient                    `json:"organizer,omitempty"`
-	Recurrence                    *PatternedRecurrence          `json:"recurrence,omitempty"`
+	ID                         string               `json:"id,omitempty"`
+	ETag                       string               `json:"@odata.etag,omitempty"`
+	ChangeKey                  string               `json:"changeKey,omitempty"`
+	CreatedDateTime            time.Time            `json:"createdDateTime,omitzero"`
+	LastModifiedDateTime       time.Time            `json:"lastModifiedDateTime,omitzero"`
+	Categories                 []string             `json:"categories,omitempty"`
+	TransactionID              string               `json:"transactionId,omitempty"`
+	ICalUID                    string               `json:"iCalUId,omitempty"`
+	Subject                    string               `json:"subject,omitempty"`
+	BodyPreview                string               `json:"bodyPreview,omitempty"`
+	Body                       *ItemBody            `json:"body,omitempty"`
+	Start                      *DateTimeTimeZone    `json:"start,omitempty"`
+	End                        *DateTimeTimeZone    `json:"end,omitempty"`
+	OriginalStartTimeZone      string               `json:"originalStartTimeZone,omitempty"`
+	OriginalEndTimeZone        string               `json:"originalEndTimeZone,omitempty"`
+	IsAllDay                   bool                 `json:"isAllDay,omitempty"`
+	IsCancelled                bool                 `json:"isCancelled,omitempty"`
+	IsOrganizer                bool                 `json:"isOrganizer,omitempty"`
+	IsReminderOn               *bool                `json:"isReminderOn,omitempty"`
+	ReminderMinutesBeforeStart int                  `json:"reminderMinutesBeforeStart,omitempty"`
+	ResponseRequested          *bool                `json:"responseRequested,omitempty"`
+	ResponseStatus             *ResponseStatus      `json:"responseStatus,omitempty"`
+	ShowAs                     string               `json:"showAs,omitempty"`
+	Sensitivity                string               `json:"sensitivity,omitempty"`
+	Importance                 string               `json:"importance,omitempty"`
+	Type                       string               `json:"type,omitempty"` // singleInstance, occurrence, exception, seriesMaster
+	SeriesMasterID             string               `json:"seriesMasterId,omitempty"`
+	Location                   *Location            `json:"location,omitempty"`
+	Locations                  []Location           `json:"locations,omitempty"`
+	Attendees                  []Attendee           `json:"attendees,omitempty"`
+	Organizer                  *Recipient           `json:"organizer,omitempty"`
+	Recurrence                 *PatternedRecurrence `json:"recurrence,omitempty"`
+	OriginalStart              time.Time            `json:"originalStart,omitzero"`
+	OnlineMeeting              *OnlineMeetingInfo   `json:"onlineMeeting,omitempty"`
+	OnlineMeetingURL           string               `json:"onlineMeetingUrl,omitempty"`
+	// CancelledOccurrences (a series master's, on $select) are the
+	// occurrence ids of its cancelled occurrences, "OID.{masterId}.{date}";
+	// ExceptionOccurrences (on $expand) its modified occurrences.
+	CancelledOccurrences          []string                      `json:"cancelledOccurrences,omitempty"`
+	ExceptionOccurrences          []Event                       `json:"exceptionOccurrences,omitempty"`
 	WebLink                       string                        `json:"webLink,omitempty"`
 	SingleValueExtendedProperties []SingleValueExtendedProperty `json:"singleValueExtendedProperties,omitempty"`
+}
+
+// OnlineMeetingInfo is Graph's onlineMeetingInfo (only the join URL is
+// read).
+type OnlineMeetingInfo struct {
+	JoinURL string `json:"joinUrl,omitempty"`
 }
 
 // Contact is Graph's contact.
@@ -233,13 +248,39 @@ func extendedValue(props []SingleValueExtendedProperty, id string) (string, bool
 			return p.Value, true
 		}
 	}
-	// Graph may echo the id with the GUID or type in another case.
+	// Graph may echo the id in another form: the GUID or type in another
+	// case, a tag without its leading zeros.
 	for _, p := range props {
-		if strings.EqualFold(p.ID, id) {
+		if SameExtendedID(p.ID, id) {
 			return p.Value, true
 		}
 	}
 	return "", false
+}
+
+// SameExtendedID reports whether two extended property ids name the same
+// property: equal but for case, or both "Type 0xTAG" with the same type
+// and tag value ("String 0x0070" and "String 0x70").
+func SameExtendedID(a, b string) bool {
+	if strings.EqualFold(a, b) {
+		return true
+	}
+	ta, ha, oka := strings.Cut(strings.TrimSpace(a), " ")
+	tb, hb, okb := strings.Cut(strings.TrimSpace(b), " ")
+	if !oka || !okb || !strings.EqualFold(ta, tb) {
+		return false
+	}
+	va, erra := parseTag(ha)
+	vb, errb := parseTag(hb)
+	return erra == nil && errb == nil && va == vb
+}
+
+func parseTag(s string) (uint64, error) {
+	h, ok := strings.CutPrefix(strings.ToLower(strings.TrimSpace(s)), "0x")
+	if !ok || h == "" || len(h) > 4 {
+		return 0, strconv.ErrSyntax
+	}
+	return strconv.ParseUint(h, 16, 16)
 }
 
 // ExtendedProperty returns the value of the extended property id.

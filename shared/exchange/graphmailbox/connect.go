@@ -51,9 +51,15 @@ type Options struct {
 	UserAgent                                  string
 	// MaxClients bounds the client cache; 0: DefaultMaxClients.
 	MaxClients int
+	// BodyFormat is the form of message bodies read (domain.BodyFormatText
+	// or BodyFormatHTML); Connect sets the tenant's. Empty: text.
+	BodyFormat string
 }
 
 func (o *Options) defaults() {
+	if o.BodyFormat != domain.BodyFormatHTML {
+		o.BodyFormat = domain.BodyFormatText
+	}
 	if o.PageSize <= 0 {
 		o.PageSize = DefaultPageSize
 	}
@@ -139,9 +145,10 @@ func (c *Connector) Connect(_ context.Context, t domain.Tenant, cred domain.Cred
 
 // windowed is the connector's options with the tenant's calendar window,
 // where the tenant sets one (the operator's choice per customer; the
-// options' defaults otherwise).
+// options' defaults otherwise), and the tenant's body format.
 func (c *Connector) windowed(t domain.Tenant) Options {
 	o := c.opts
+	o.BodyFormat = t.BodyFormatOf()
 	if d := t.CalendarWindow.PastDays; d > 0 {
 		o.CalendarBack = time.Duration(d) * 24 * time.Hour
 	}

@@ -20,19 +20,16 @@ func NormalizeMessage(m graph.Message, folderID string) domain.Item {
 	read := m.IsRead
 	out := domain.Item{
 		ID: m.ID, ChangeKey: changeKey(m.ChangeKey, m.ETag), Kind: domain.KindMessage, FolderID: folderID,
-		Subject:  m.Subject,
-		From:     address(m.From),
-		To:       addresses(m.ToRecipients),
-		Cc:       addresses(m.CcRecipients),
-		Received: utc(m.ReceivedDateTime),
-		Sent:     utc(m.SentDateTime),
-		Preview:  strings.TrimSpace(m.BodyPreview),
-		IsRead:   &read,
-		Bcc:      addresses(m.BccRecipients),
-		ReplyTo:  addresses(m.ReplyTo),
-		// Graph has no conversation topic, sensitivity, In-Reply-To or
-		// References on a delta page: the feed carries none of them from
-		// either protocol (docs/items.md).
+		Subject:           m.Subject,
+		From:              address(m.From),
+		To:                addresses(m.ToRecipients),
+		Cc:                addresses(m.CcRecipients),
+		Received:          utc(m.ReceivedDateTime),
+		Sent:              utc(m.SentDateTime),
+		Preview:           strings.TrimSpace(m.BodyPreview),
+		IsRead:            &read,
+		Bcc:               addresses(m.BccRecipients),
+		ReplyTo:           addresses(m.ReplyTo),
 		InternetMessageID: strings.TrimSpace(m.InternetMessageID),
 		ConversationID:    m.ConversationID,
 		Importance:        domain.NormalImportance(m.Importance),
@@ -41,51 +38,47 @@ func NormalizeMessage(m graph.Message, folderID string) domain.Item {
 		FlagStatus:        flagStatus(m.Flag),
 		Categories:        categories(m.Categories),
 	}
+	// v1.0's message has no conversation topic, sensitivity, In-Reply-To
+	// or References: the delta pages carry them as extended properties
+	// (graph.DefaultMessageExpand).
+	if v, ok := m.ExtendedProperty(graph.PropConversationTopic); ok {
+		out.ConversationTopic = strings.TrimSpace(v)
+	}
+	if v, ok := m.ExtendedProperty(graph.PropSensitivity); ok {
+		out.Sensitivity = sensitivityOf(v)
+	}
+	if v, ok := m.ExtendedProperty(graph.PropInReplyTo); ok {
+		out.InReplyTo = strings.TrimSpace(v)
+	}
+	if v, ok := m.ExtendedProperty(graph.PropReferences); ok {
+		out.References = domain.MessageReferences(v)
+	}
+	if m.Body != nil {
+		if b := strings.TrimSpace(m.Body.Content); b != "" {
+			out.Body, out.BodyType = b, domain.BodyFormatText
+			if strings.EqualFold(m.Body.ContentType, "html") {
+				out.BodyType = domain.BodyFormatHTML
+			}
+		}
+	}
 	out.Bound()
 	return out
 }
 
-// NormalizeEvent maps a Graph event: a single instance or a series master
-// (occurrences are reported as their master, see SyncItems).
-func NormalizeEvent(e graph.Event, folderID string) domain.Item {
-	out := domain.Item{
-		ID: e.ID, ChangeKey: changeKey(e.ChangeKey, e.ETag), Kind: domain.KindCalendar, FolderID: folderID,
-		Subject:   e.Subject,
-		Start:     eventTime(e.Start),
-		End:       eventTime(e.End),
-		TimeZone:  windowsZone(e.OriginalStartTimeZone),
-		Organizer: address(e.Organizer),
-		// Present when the event was read with the marker (by id); the
-		// delta pages' events are marked by markEvents.
-		ClientEventID: clientEventID(e),
+// sensitivityOf maps PR_SENSITIVITY (0 normal, 1 personal, 2 private, 3
+// confidential); "" for another value.
+func sensitivityOf(v string) string {
+	switch strings.TrimSpace(v) {
+	case "0":
+		return domain.SensitivityNormal
+	case "1":
+		return domain.SensitivityPersonal
+	case "2":
+		return domain.SensitivityPrivate
+	case "3":
+		return domain.SensitivityConfidential
 	}
-	if e.Location != nil {
-		out.Location = e.Location.DisplayName
-	}
-	// EWS lists required attendees, then optional ones; resources are
-	// neither.
-	for _, typ := range []string{"required", "optional"} {
-		for _, a := range e.Attendees {
-			t := strings.ToLower(a.Type)
-			if t == "" {
-				t = "required"
-			}
-			if t != typ {
-				continue
-			}
-			if addr := address(&graph.Recipient{EmailAddress: a.EmailAddress}); addr != nil {
-				out.Attendees = append(out.Attendees, *addr)
-			}
-		}
-	}
-	switch e.Type {
-	case "seriesMaster", "occurrence", "exception":
-		out.IsRecurring = true
-	default:
-		out.IsRecurring = e.Recurrence != nil
-	}
-	out.Bound()
-	return out
+	return ""
 }
 
 // NormalizeContact maps a Graph contact. Phones come in EWS's key order:

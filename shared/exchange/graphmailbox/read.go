@@ -54,6 +54,14 @@ type Access struct {
 	// attachments is the connector's cache of attachment lists; nil:
 	// none (content.go).
 	attachments *attachmentCache
+	// throttled holds, per mailbox, until when a partly throttled read
+	// asks its next calls to wait (waitThrottle).
+	throttled map[string]throttledUntil
+}
+
+type throttledUntil struct {
+	until time.Time
+	after time.Duration // Graph's Retry-After, reported as given
 }
 
 var (
@@ -270,7 +278,12 @@ func (a *Access) syncItems(ctx context.Context, m domain.MailboxRef, route, fold
 			refs = append(refs, domain.ItemChangeRef{Kind: kind, ItemID: id, ChangeKey: ck})
 		}
 	}
+	if err := a.waitThrottle(user, folderID); err != nil {
+		return domain.ItemsPage{}, nil, err
+	}
 	switch {
+	case route == CalendarFolderID && len(st.masters) > 0:
+		return a.pendingMasters(ctx, m, folderID, st)
 	case route == CalendarFolderID:
 		now := a.opts.Clock.Now().UTC()
 		if st.link == "" {
@@ -287,14 +300,24 @@ func (a *Access) syncItems(ctx context.Context, m domain.MailboxRef, route, fold
 			return domain.ItemsPage{}, nil, classify(err, useFolder, folderID)
 		}
 		next, delta, removed = p.NextLink, p.DeltaLink, p.Removed
+		var masters []string
+		master := func(id string) {
+			if !seen[id] {
+				seen[id] = true
+				masters = append(masters, id)
+			}
+		}
 		for _, e := range p.Items {
 			switch e.Type {
 			case "occurrence", "exception":
-				// EWS reports the series master: so does this adapter,
-				// fetched by GetItems.
+				// EWS reports the series master: so does this adapter.
 				if e.SeriesMasterID != "" {
-					ref(e.SeriesMasterID, "")
+					master(e.SeriesMasterID)
 				}
+			case "seriesMaster":
+				// A master on a page lacks its exceptions and cancelled
+				// occurrences (read by id only).
+				master(e.ID)
 			default:
 				it := NormalizeEvent(e, folderID)
 				items = append(items, it)
@@ -307,6 +330,10 @@ func (a *Access) syncItems(ctx context.Context, m domain.MailboxRef, route, fold
 		if err := a.markEvents(ctx, user, items, written); err != nil {
 			return domain.ItemsPage{}, nil, err
 		}
+		// The page's series masters are read by id in the calls that
+		// follow (pendingMasters), not in this one: a throttled read of
+		// them then costs neither this page nor the masters read before.
+		st.masters = masters
 	case route == ContactsFolderID || strings.HasPrefix(route, contactSubfolderPrefix):
 		gid := strings.TrimPrefix(route, contactSubfolderPrefix)
 		if route == ContactsFolderID {
@@ -334,6 +361,7 @@ func (a *Access) syncItems(ctx context.Context, m domain.MailboxRef, route, fold
 		p, kept := a.attachments.page(user, route, st.link)
 		if !kept {
 			var err error
+			do.BodyType = a.opts.BodyFormat
 			p, err = a.cl.MessagesDelta(ctx, user, route, graph.MessagesDeltaOptions{DeltaOptions: do})
 			if err != nil {
 				return domain.ItemsPage{}, nil, classify(err, useFolder, folderID)
@@ -366,8 +394,107 @@ func (a *Access) syncItems(ctx context.Context, m domain.MailboxRef, route, fold
 	} else {
 		st.link = next
 	}
+	if len(st.masters) > 0 {
+		// The round ends when its masters are read.
+		st.linkDone, page.Done = page.Done, false
+	}
 	page.State = st.encode()
 	return page, items, nil
+}
+
+// pendingMasters reads the series masters of the last calendar page by
+// id (20 to a $batch) and reports them as a page. When Graph throttles
+// some of them, the ones read are reported and the rest stay in the
+// state; the mailbox then waits Graph's Retry-After (waitThrottle), so
+// the throttling still ends the job, and a master read is not sent again.
+func (a *Access) pendingMasters(ctx context.Context, m domain.MailboxRef, folderID string, st itemState) (domain.ItemsPage, []domain.Item, error) {
+	kind := ChangeKindFor(st.initial)
+	chunk := st.masters[:min(len(st.masters), graph.MaxBatchRequests)]
+	fetched, rest, ferr := a.fetchMasters(ctx, m, chunk)
+	if ferr != nil && len(fetched) == 0 {
+		return domain.ItemsPage{}, nil, ferr
+	}
+	page := domain.ItemsPage{}
+	for i := range fetched {
+		fetched[i].FolderID = folderID
+		page.Changes = append(page.Changes, domain.ItemChangeRef{Kind: kind, ItemID: fetched[i].ID, ChangeKey: fetched[i].ChangeKey})
+	}
+	st.masters = append(rest, st.masters[len(chunk):]...)
+	if ferr != nil {
+		a.throttle(m.Address, ferr.RetryAfter)
+	}
+	if len(st.masters) == 0 {
+		page.Done = st.linkDone
+		st.linkDone = false
+	}
+	page.State = st.encode()
+	return page, fetched, nil
+}
+
+// fetchMasters reads series masters by Graph id in one $batch. It returns
+// the masters read, the ids Graph throttled (to read again) and the
+// throttling; another failure of the batch or of a request fails it all.
+// A master gone meanwhile is skipped.
+func (a *Access) fetchMasters(ctx context.Context, m domain.MailboxRef, ids []string) ([]domain.Item, []string, *domain.AccessError) {
+	reqs := make([]graph.BatchRequest, len(ids))
+	for i, id := range ids {
+		reqs[i] = graph.BatchRequest{Method: "GET", URL: graph.ItemPath("users", m.Address, "events", id) + "?" + encodeQuery("$select", eventSelect, "$expand", eventExpand),
+			Headers: map[string]string{"Prefer": `outlook.timezone="UTC"`}}
+	}
+	resps, err := a.cl.Batch(ctx, m.Address, reqs)
+	if err != nil {
+		return nil, nil, classify(err, useFolder, "")
+	}
+	var (
+		items     []domain.Item
+		rest      []string
+		throttled *domain.AccessError
+	)
+	for i, r := range resps {
+		if err := batchErr(r); err != nil {
+			switch graph.Classify(err) {
+			case graph.ClassNotFound, graph.ClassPermanent, graph.ClassInvalid:
+				continue
+			case graph.ClassThrottled:
+				rest = append(rest, ids[i])
+				if throttled == nil {
+					throttled = classify(err, useFolder, "")
+				}
+				continue
+			}
+			return nil, nil, classify(err, useFolder, "")
+		}
+		if it, ok := decodeItem(domain.KindCalendar, r.Body); ok {
+			items = append(items, it)
+		}
+	}
+	if throttled != nil {
+		return items, rest, throttled
+	}
+	return items, nil, nil
+}
+
+// throttle makes the mailbox's next calls wait Graph's Retry-After (at
+// least a second).
+func (a *Access) throttle(mailbox string, after time.Duration) {
+	after = max(after, time.Second)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.throttled[mailbox] = throttledUntil{until: a.opts.Clock.Now().Add(after), after: after}
+}
+
+// waitThrottle answers a call to a mailbox Graph throttled in this job
+// (a partly throttled read that reported what it read) with the
+// throttling, without a request, until its Retry-After has passed.
+func (a *Access) waitThrottle(mailbox, folder string) *domain.AccessError {
+	a.mu.Lock()
+	t, ok := a.throttled[mailbox]
+	a.mu.Unlock()
+	if !ok || !a.opts.Clock.Now().Before(t.until) {
+		return nil
+	}
+	return &domain.AccessError{Kind: domain.AccessThrottled, RetryAfter: t.after, Code: "TooManyRequests", Folder: folder,
+		Err: fmt.Errorf("graph throttled this mailbox and asked to wait %s", t.after)}
 }
 
 // ChangeKindFor is the change kind a delta round reports for an item it
@@ -434,7 +561,12 @@ func (a *Access) take(mailbox string, kind domain.ItemKind, ids []string) (hits 
 // Properties read when an item is fetched by id: what normalization
 // needs, without bodies.
 var (
-	eventSelect   = "id,changeKey,subject,start,end,originalStartTimeZone,location,organizer,attendees,type,seriesMasterId,recurrence,isAllDay"
+	eventSelect = "id,changeKey,subject,start,end,originalStartTimeZone,originalEndTimeZone,location,organizer,attendees,type,seriesMasterId," +
+		"originalStart,recurrence,isAllDay,isCancelled,showAs,responseRequested,responseStatus,onlineMeeting,onlineMeetingUrl," +
+		"isReminderOn,reminderMinutesBeforeStart,cancelledOccurrences"
+	// eventExpand reads a series master's exceptions in the same request,
+	// with the marker.
+	eventExpand   = expandMarker + ",exceptionOccurrences($select=id,originalStart,start,end,subject,location,isCancelled)"
 	contactSelect = "id,changeKey,parentFolderId,displayName,givenName,surname,emailAddresses,businessPhones,mobilePhone,homePhones," +
 		"categories,companyName,jobTitle,department,officeLocation,businessAddress,homeAddress,otherAddress,birthday,personalNotes"
 )
@@ -474,11 +606,16 @@ func (a *Access) fetch(ctx context.Context, m domain.MailboxRef, kind domain.Ite
 		reqs := make([]graph.BatchRequest, len(chunk))
 		for i, id := range chunk {
 			q := encodeQuery("$select", sel)
-			if kind == domain.KindCalendar {
-				q = encodeQuery("$select", sel, "$expand", expandMarker) // the marker in the same request
+			prefer := `outlook.timezone="UTC"`
+			switch kind {
+			case domain.KindCalendar:
+				q = encodeQuery("$select", sel, "$expand", eventExpand) // the marker and exceptions in the same request
+			case domain.KindMessage:
+				q = encodeQuery("$select", sel, "$expand", graph.DefaultMessageExpand) // as on the delta pages
+				prefer += `, outlook.body-content-type="` + a.opts.BodyFormat + `"`
 			}
 			reqs[i] = graph.BatchRequest{Method: "GET", URL: graph.ItemPath("users", m.Address, collection, id) + "?" + q,
-				Headers: map[string]string{"Prefer": `outlook.timezone="UTC"`}}
+				Headers: map[string]string{"Prefer": prefer}}
 		}
 		resps, err := a.cl.Batch(ctx, m.Address, reqs)
 		if err != nil {
@@ -646,5 +783,6 @@ func NewEWSIDAccess(cl *graph.Client, o Options, folders []string) *Access {
 // the tenant's folder selection. Connector.Connect is the usual way.
 func NewAccess(cl *graph.Client, o Options, folders []string) *Access {
 	o.defaults()
-	return &Access{cl: cl, opts: o, folders: folders, pages: map[string]map[string]map[string]domain.Item{}, folderIDs: map[string]*folderIDs{}}
+	return &Access{cl: cl, opts: o, folders: folders, pages: map[string]map[string]map[string]domain.Item{}, folderIDs: map[string]*folderIDs{},
+		throttled: map[string]throttledUntil{}}
 }

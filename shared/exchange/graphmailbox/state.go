@@ -1,6 +1,7 @@
 package graphmailbox
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/url"
@@ -19,14 +20,31 @@ import (
 // round is "i" while the first round (from scratch) pages, "n" after it;
 // the window start (Unix seconds) is set for the calendar only; link is
 // the nextLink to continue with or the deltaLink that ended the last
-// round.
+// round. A calendar page's series masters still to read by id come first:
+// "P<d|n><base64url of the ids, one a line>|" then the rest, d when the
+// link is the round's deltaLink. The ids are at most a page's events
+// (Options.PageSize, 100 by default: about 20 KB of state in the worst
+// case, one page of series only), and only until they are read.
 type itemState struct {
 	initial bool
 	start   time.Time // calendar window start; zero for other folders
 	link    string
+	// masters are the series masters of the last calendar page still to
+	// read by id; linkDone says link is the round's deltaLink.
+	masters  []string
+	linkDone bool
 }
 
 func (s itemState) encode() string {
+	if len(s.masters) > 0 {
+		flag := "n"
+		if s.linkDone {
+			flag = "d"
+		}
+		rest := s
+		rest.masters = nil
+		return "P" + flag + base64.RawURLEncoding.EncodeToString([]byte(strings.Join(s.masters, "\n"))) + "|" + rest.encode()
+	}
 	round := "n"
 	if s.initial {
 		round = "i"
@@ -43,6 +61,22 @@ var errBadState = errors.New("the folder's sync state is not one this adapter wr
 func parseItemState(s string) (itemState, error) {
 	if s == "" {
 		return itemState{initial: true}, nil
+	}
+	if p, ok := strings.CutPrefix(s, "P"); ok {
+		head, rest, ok := strings.Cut(p, "|")
+		if !ok || len(head) < 2 || (head[0] != 'd' && head[0] != 'n') {
+			return itemState{}, errBadState
+		}
+		ids, err := base64.RawURLEncoding.DecodeString(head[1:])
+		if err != nil || len(ids) == 0 {
+			return itemState{}, errBadState
+		}
+		st, err := parseItemState(rest)
+		if err != nil || strings.HasPrefix(rest, "P") {
+			return itemState{}, errBadState
+		}
+		st.masters, st.linkDone = strings.Split(string(ids), "\n"), head[0] == 'd'
+		return st, nil
 	}
 	round, rest, ok1 := strings.Cut(s, "|")
 	start, link, ok2 := strings.Cut(rest, "|")

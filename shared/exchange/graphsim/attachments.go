@@ -3,7 +3,6 @@ package graphsim
 import (
 	"encoding/base64"
 	"encoding/json"
-	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -69,12 +68,11 @@ var sampleAttachment = attachmentJSON(ewssim.AttachmentView{})
 
 // getMessageContent serves GET /messages/{id}: with
 // $expand=attachments($select=...) it adds the attachment list; the body
-// follows Prefer: outlook.body-content-type (text by default, as the
-// simulator stores it).
+// follows Prefer: outlook.body-content-type (HTML by default, as Graph).
 func (s *Server) getMessageContent(c *call) {
 	q := c.r.URL.Query()
 	exp := strings.TrimSpace(q.Get("$expand"))
-	if !strings.HasPrefix(exp, "attachments") && !wantsHTML(c.r) {
+	if !strings.HasPrefix(exp, "attachments") {
 		s.getMessage(c)
 		return
 	}
@@ -82,14 +80,7 @@ func (s *Server) getMessageContent(c *call) {
 	if !ok {
 		return
 	}
-	body := messageJSON(v)
-	if wantsHTML(c.r) {
-		for i := range body {
-			if body[i].k == "body" {
-				body[i].v = obj{{"contentType", "html"}, {"content", "<html><body><pre>" + html.EscapeString(v.Body) + "</pre></body></html>"}}
-			}
-		}
-	}
+	body := c.messageRender()(v)
 	sel, e := parseSelect(q.Get("$select"), typeMessage, body)
 	if e != nil {
 		c.failWith(e)
@@ -114,19 +105,7 @@ func (s *Server) getMessageContent(c *call) {
 		body = append(body, kv{"attachments", list})
 	}
 	ctx := c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/messages/$entity"
-	if wantsHTML(c.r) {
-		c.w.Header().Set("Preference-Applied", `outlook.body-content-type="html"`)
-	}
 	c.json(http.StatusOK, append(obj{{"@odata.context", ctx}}, body...))
-}
-
-func wantsHTML(r *http.Request) bool {
-	for _, p := range r.Header.Values("Prefer") {
-		if strings.Contains(strings.ToLower(p), `outlook.body-content-type="html"`) {
-			return true
-		}
-	}
-	return false
 }
 
 // parseAttachmentExpand reads "attachments" or
@@ -286,7 +265,7 @@ func (s *Server) createMessage(c *call) {
 		c.failWith(errItemNotFound)
 		return
 	}
-	c.json(http.StatusCreated, append(obj{{"@odata.context", c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/messages/$entity"}}, messageJSON(v)...))
+	c.json(http.StatusCreated, append(obj{{"@odata.context", c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/messages/$entity"}}, messageJSON(v, false)...))
 }
 
 // attachmentIn is a fileAttachment POST.

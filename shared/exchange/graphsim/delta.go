@@ -37,6 +37,7 @@ type deltaToken struct {
 	start, end int64 // calendarView window, Unix seconds
 	mailbox    string
 	sel        string
+	expand     string // $expand (messages), kept in the links as Graph does
 }
 
 const tokenMagic = 'g'
@@ -51,6 +52,8 @@ func (t deltaToken) encode() string {
 	b = binary.BigEndian.AppendUint16(b, uint16(len(t.mailbox)))
 	b = append(b, t.mailbox...)
 	b = append(b, t.sel...)
+	b = append(b, 0)
+	b = append(b, t.expand...)
 	b = binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
 	return base64.RawURLEncoding.EncodeToString(b)
 }
@@ -78,7 +81,12 @@ func decodeToken(s string) (deltaToken, error) {
 		return deltaToken{}, errBadToken
 	}
 	t.mailbox = string(body[fixed : fixed+n])
-	t.sel = string(body[fixed+n:])
+	rest := string(body[fixed+n:])
+	sel, expand, ok := strings.Cut(rest, "\x00")
+	if !ok {
+		return deltaToken{}, errBadToken
+	}
+	t.sel, t.expand = sel, expand
 	return t, nil
 }
 
@@ -87,6 +95,7 @@ func decodeToken(s string) (deltaToken, error) {
 type preferences struct {
 	maxPageSize int
 	timeZone    string
+	bodyType    string // outlook.body-content-type: text or html
 }
 
 func parsePrefer(h http.Header) preferences {
@@ -102,6 +111,8 @@ func parsePrefer(h http.Header) preferences {
 				}
 			case "outlook.timezone":
 				p.timeZone = v
+			case "outlook.body-content-type":
+				p.bodyType = strings.ToLower(v)
 			}
 		}
 	}
@@ -135,6 +146,13 @@ func (c *call) gone() {
 // deltaRequest is what a delta request resolved to: the token of the
 // round (fresh for a first request) and its $select.
 func (c *call) deltaRequest(kind deltaKind, typeName string, known obj) (deltaToken, selection, bool) {
+	tok, sel, _, ok := c.deltaRequestExpand(kind, typeName, known)
+	return tok, sel, ok
+}
+
+// deltaRequestExpand is deltaRequest with the $expand of a messages delta
+// (singleValueExtendedProperties); another kind refuses an $expand.
+func (c *call) deltaRequestExpand(kind deltaKind, typeName string, known obj) (deltaToken, selection, expansion, bool) {
 	q := c.r.URL.Query()
 	raw := q.Get("$deltatoken")
 	if raw == "" {
@@ -145,18 +163,33 @@ func (c *call) deltaRequest(kind deltaKind, typeName string, known obj) (deltaTo
 		t, err := decodeToken(raw)
 		if err != nil || t.kind != kind || t.mailbox != c.mb.Address {
 			c.gone()
-			return deltaToken{}, nil, false
+			return deltaToken{}, nil, expansion{}, false
 		}
 		tok = t
 	} else {
-		tok = deltaToken{kind: kind, mailbox: c.mb.Address, sel: q.Get("$select")}
+		tok = deltaToken{kind: kind, mailbox: c.mb.Address, sel: q.Get("$select"), expand: q.Get("$expand")}
+		if strings.ContainsRune(tok.sel+tok.expand, 0) {
+			c.failWith(&apiError{http.StatusBadRequest, "BadRequest", "Invalid query."})
+			return deltaToken{}, nil, expansion{}, false
+		}
 	}
 	sel, e := parseSelect(tok.sel, typeName, known)
 	if e != nil {
 		c.failWith(e)
-		return deltaToken{}, nil, false
+		return deltaToken{}, nil, expansion{}, false
 	}
-	return tok, sel, true
+	var x expansion
+	if tok.expand != "" {
+		if kind != kindMessages {
+			c.failWith(&apiError{http.StatusBadRequest, "BadRequest", "Parsing OData Select and Expand failed: $expand is not supported on this delta."})
+			return deltaToken{}, nil, expansion{}, false
+		}
+		if x, e = parseExpand(tok.expand, false); e != nil {
+			c.failWith(e)
+			return deltaToken{}, nil, expansion{}, false
+		}
+	}
+	return tok, sel, x, true
 }
 
 func (c *call) deltaAnswer(collection string, tok deltaToken, done bool, value []obj) {
@@ -186,7 +219,7 @@ func withType(typeName string, o obj) obj {
 // drops in an incremental round is reported removed, as it may have left
 // the window.
 func (c *call) itemDelta(kind deltaKind, folder, typeName, collection string, render func(ewssim.ItemView) obj, sample obj, keep func(deltaToken, ewssim.ItemView) bool, window func(*deltaToken) bool) {
-	tok, sel, ok := c.deltaRequest(kind, typeName, sample)
+	tok, sel, x, ok := c.deltaRequestExpand(kind, typeName, sample)
 	if !ok {
 		return
 	}
@@ -213,7 +246,11 @@ func (c *call) itemDelta(kind deltaKind, folder, typeName, collection string, re
 				value = append(value, removed(typeName, ch.ImmutableID))
 			}
 		default:
-			value = append(value, withType(typeName, sel.apply(render(ch.ItemView))))
+			o := sel.apply(render(ch.ItemView))
+			if x.extended {
+				o = append(o, kv{"singleValueExtendedProperties", extendedJSON(ch.Item, x.want)})
+			}
+			value = append(value, withType(typeName, o))
 		}
 	}
 	tok.cur = d.Next
@@ -316,7 +353,7 @@ func (s *Server) messagesDelta(c *call) {
 	if !ok {
 		return
 	}
-	c.itemDelta(kindMessages, f.ID, typeMessage, "message", messageJSON, messageJSON(ewssim.ItemView{}), nil, nil)
+	c.itemDelta(kindMessages, f.ID, typeMessage, "message", c.messageRender(), messageJSON(ewssim.ItemView{}, false), nil, nil)
 }
 
 func (s *Server) contactsDelta(c *call) {

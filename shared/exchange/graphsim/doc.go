@@ -23,7 +23,7 @@
 //	GET    /v1.0/users                                   $filter=startswith(displayName|givenName|surname|mail|userPrincipalName,'…') or …, $top, $select (users.go)
 //	GET    /v1.0/users/{u}/mailFolders/delta             mail folders under the root, flat
 //	GET    /v1.0/users/{u}/mailFolders/{id|well-known}   inbox, drafts, sentitems, deleteditems, outbox, junkemail, msgfolderroot
-//	GET    /v1.0/users/{u}/mailFolders/{f}/messages/delta  $select, Prefer: odata.maxpagesize
+//	GET    /v1.0/users/{u}/mailFolders/{f}/messages/delta  $select, $expand=singleValueExtendedProperties, Prefer: odata.maxpagesize, outlook.body-content-type
 //	GET    /v1.0/users/{u}/messages/{id}                 $select, $expand
 //	GET    /v1.0/users/{u}/contactFolders/delta          contact folders other than the default
 //	GET    /v1.0/users/{u}/contactFolders/{f}/contacts/delta
@@ -33,7 +33,7 @@
 //	GET    /v1.0/users/{u}/calendarView/delta?startDateTime=&endDateTime=
 //	GET    /v1.0/users/{u}/calendarView?startDateTime=&endDateTime=   (series expanded as EWS's CalendarView; $skip paging)
 //	GET    /v1.0/users/{u}/events                        $filter=singleValueExtendedProperties/Any(ep: ep/id eq '…' and ep/value eq '…'), $top, $skip
-//	GET    /v1.0/users/{u}/events/{id}                   $select, $expand=singleValueExtendedProperties($filter=id eq '…')
+//	GET    /v1.0/users/{u}/events/{id}                   $select (cancelledOccurrences too), $expand=singleValueExtendedProperties($filter=id eq '…'),exceptionOccurrences($select=…)
 //	POST   /v1.0/users/{u}/events (and /calendar/events) transactionId, singleValueExtendedProperties
 //	PATCH  /v1.0/users/{u}/events/{id}
 //	DELETE /v1.0/users/{u}/events/{id}
@@ -117,8 +117,21 @@
 //
 // # Simplifications
 //
-// Recurring series are one seriesMaster without recurrence pattern and
-// are not expanded; every item shows as busy; working hours are Monday to
+// Recurring series are one seriesMaster: a series created with a
+// recurrence (POST /events, PATCH, or SetSeriesRecurrence) serves it as
+// Graph renders it, with the exceptions and cancellations set by
+// SetSeriesExceptions ($select=cancelledOccurrences,
+// $expand=exceptionOccurrences); the recurrence lives beside the shared
+// mailbox model, which holds none (an event made over EWS has no
+// recurrence here), and series are not expanded into instances, so
+// calendarView delta lists the master itself; an event's showAs,
+// isReminderOn, reminderMinutesBeforeStart and responseRequested are held
+// as POST and PATCH set them (busy, a 15-minute reminder and true
+// otherwise), beside the shared model too;
+// a message body is the stored text, or ewssim.HTMLBody of it unless
+// Prefer: outlook.body-content-type="text" asks for text; a message's
+// conversation topic, sensitivity, In-Reply-To and References are served
+// as the MAPI extended properties Graph reads them from; working hours are Monday to
 // Friday 08:00-17:00 in the request's zone; DELETE hard-deletes an event;
 // messages are read-only through Graph; Prefer: IdType is accepted and
 // ids are always immutable.

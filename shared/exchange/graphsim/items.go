@@ -61,7 +61,27 @@ func (c *call) outputZone() (*time.Location, string, bool) {
 }
 
 func (s *Server) eventJSONFor(v ewssim.ItemView, loc *time.Location, zone string) obj {
-	return eventJSON(v, loc, zone, s.transactionOf(v.Mailbox, v.ImmutableID))
+	return s.withSeries(v, eventJSON(v, loc, zone, s.transactionOf(v.Mailbox, v.ImmutableID)))
+}
+
+func (e *eventIn) props() eventProps {
+	return eventProps{showAs: e.ShowAs, isReminderOn: e.IsReminderOn, reminderMinutes: e.ReminderMinutes, responseRequested: e.ResponseRequested}
+}
+
+// withSeries puts a series master's recurrence, and an event's own
+// properties, into its rendering.
+func (s *Server) withSeries(v ewssim.ItemView, o obj) obj {
+	o = s.withProps(v.ImmutableID, o)
+	sr, ok := s.seriesOf(v.ImmutableID)
+	if !ok {
+		return o
+	}
+	for i := range o {
+		if o[i].k == "recurrence" {
+			o[i].v = sr.rec.json()
+		}
+	}
+	return o
 }
 
 // --- users ---
@@ -110,38 +130,64 @@ func (c *call) item(kind ewssim.ItemKind) (ewssim.ItemView, bool) {
 }
 
 // getItem serves GET message, event or contact by id, with $select and
-// $expand=singleValueExtendedProperties.
-func (c *call) getItem(kind ewssim.ItemKind, typeName, set string, render func(ewssim.ItemView) obj) {
+// $expand=singleValueExtendedProperties. selectOnly renders the properties
+// Graph returns only when $select names them (an event's
+// cancelledOccurrences), nil for none.
+func (c *call) getItem(kind ewssim.ItemKind, typeName, set string, render func(ewssim.ItemView) obj, selectOnly func(ewssim.ItemView) obj) {
 	v, ok := c.item(kind)
 	if !ok {
 		return
 	}
 	q := c.r.URL.Query()
 	body := render(v)
-	sel, e := parseSelect(q.Get("$select"), typeName, body)
+	var extra obj
+	if selectOnly != nil {
+		extra = selectOnly(v)
+	}
+	sel, e := parseSelect(q.Get("$select"), typeName, append(slices.Clone(body), extra...))
 	if e != nil {
 		c.failWith(e)
 		return
 	}
-	want, expand, e := parseExpand(q.Get("$expand"))
+	x, e := parseExpand(q.Get("$expand"), kind == ewssim.KindCalendar)
 	if e != nil {
 		c.failWith(e)
 		return
 	}
-	body = sel.apply(body)
-	if expand {
-		body = append(body, kv{"singleValueExtendedProperties", extendedJSON(v.Item, want)})
+	if sel != nil {
+		body = sel.apply(append(body, extra...))
+	}
+	if x.extended {
+		body = append(body, kv{"singleValueExtendedProperties", extendedJSON(v.Item, x.want)})
+	}
+	if x.exceptions {
+		body = append(body, kv{"exceptionOccurrences", c.exceptionsOf(v, x.exSelect)})
 	}
 	ctx := c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/" + set + "/$entity"
 	c.json(http.StatusOK, append(obj{{"@odata.context", ctx}}, body...))
 }
 
+// messageRender renders messages with the body type the request asked
+// for (Prefer: outlook.body-content-type), confirmed in
+// Preference-Applied as Graph does.
+func (c *call) messageRender() func(ewssim.ItemView) obj {
+	text := false
+	switch parsePrefer(c.r.Header).bodyType {
+	case "text":
+		text = true
+		c.w.Header().Add("Preference-Applied", `outlook.body-content-type="text"`)
+	case "html":
+		c.w.Header().Add("Preference-Applied", `outlook.body-content-type="html"`)
+	}
+	return func(v ewssim.ItemView) obj { return messageJSON(v, text) }
+}
+
 func (s *Server) getMessage(c *call) {
-	c.getItem(ewssim.KindMessage, typeMessage, "messages", messageJSON)
+	c.getItem(ewssim.KindMessage, typeMessage, "messages", c.messageRender(), nil)
 }
 
 func (s *Server) getContact(c *call) {
-	c.getItem(ewssim.KindContact, typeContact, "contacts", contactJSON)
+	c.getItem(ewssim.KindContact, typeContact, "contacts", contactJSON, nil)
 }
 
 func (s *Server) getEvent(c *call) {
@@ -149,7 +195,27 @@ func (s *Server) getEvent(c *call) {
 	if !ok {
 		return
 	}
-	c.getItem(ewssim.KindCalendar, typeEvent, "events", func(v ewssim.ItemView) obj { return s.eventJSONFor(v, loc, zone) })
+	c.getItem(ewssim.KindCalendar, typeEvent, "events", func(v ewssim.ItemView) obj { return s.eventJSONFor(v, loc, zone) }, func(v ewssim.ItemView) obj {
+		cancelled := []string{}
+		if sr, ok := s.seriesOf(v.ImmutableID); ok {
+			cancelled = sr.cancelledJSON(v.ImmutableID)
+		}
+		return obj{{"originalStart", nil}, {"cancelledOccurrences", cancelled}}
+	})
+}
+
+// exceptionsOf is a series master's exceptionOccurrences ([] for any
+// other event).
+func (c *call) exceptionsOf(v ewssim.ItemView, sel selection) []obj {
+	sr, ok := c.s.seriesOf(v.ImmutableID)
+	if !ok {
+		return []obj{}
+	}
+	loc, zone, _ := c.outputZone()
+	if loc == nil {
+		loc, zone = time.UTC, "UTC"
+	}
+	return sr.exceptionsJSON(v.ImmutableID, loc, zone, sel)
 }
 
 // --- events: list with an extended property filter ---
@@ -275,8 +341,13 @@ type eventIn struct {
 	Attendees *[]struct {
 		EmailAddress emailIn `json:"emailAddress"`
 	} `json:"attendees"`
-	TransactionID *string `json:"transactionId"`
-	Extended      []struct {
+	TransactionID     *string       `json:"transactionId"`
+	Recurrence        *recurrenceIn `json:"recurrence"`
+	ShowAs            *string       `json:"showAs"`
+	IsReminderOn      *bool         `json:"isReminderOn"`
+	ReminderMinutes   *int          `json:"reminderMinutesBeforeStart"`
+	ResponseRequested *bool         `json:"responseRequested"`
+	Extended          []struct {
 		ID    string `json:"id"`
 		Value string `json:"value"`
 	} `json:"singleValueExtendedProperties"`
@@ -346,6 +417,19 @@ func (e *eventIn) apply(it *ewssim.Item) *apiError {
 			it.Extended = append(it.Extended, p)
 		}
 	}
+	if err := e.props().check(); err != nil {
+		return err
+	}
+	if e.Recurrence != nil {
+		zone := it.TimeZone
+		if zone == "" {
+			zone = "UTC"
+		}
+		if err := e.Recurrence.check(zone); err != nil {
+			return err
+		}
+		it.IsRecurring = true
+	}
 	if it.Start.IsZero() || it.End.IsZero() {
 		return &apiError{http.StatusBadRequest, "ErrorPropertyValidationFailure", "An event needs a start and an end."}
 	}
@@ -386,7 +470,7 @@ func (s *Server) createEvent(c *call) {
 		defer s.txMu.Unlock()
 		if id, ok := s.tx[c.mb.Address+"\x00"+tx]; ok {
 			if v, err := s.sim.ItemByImmutableID(id); err == nil {
-				c.json(http.StatusCreated, append(obj{{"@odata.context", c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/events/$entity"}}, eventJSON(v, loc, zone, tx)...))
+				c.json(http.StatusCreated, append(obj{{"@odata.context", c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/events/$entity"}}, s.withSeries(v, eventJSON(v, loc, zone, tx))...))
 				return
 			}
 		}
@@ -397,6 +481,10 @@ func (s *Server) createEvent(c *call) {
 		return
 	}
 	id, _ := s.sim.ImmutableID(ref.ID)
+	if in.Recurrence != nil {
+		s.setRecurrence(id, *in.Recurrence)
+	}
+	s.setProps(id, in.props())
 	if tx != "" {
 		s.tx[c.mb.Address+"\x00"+tx] = id
 		s.txByID[id] = tx
@@ -407,7 +495,7 @@ func (s *Server) createEvent(c *call) {
 		return
 	}
 	c.w.Header().Set("Location", c.base+"/users('"+c.mb.UserID+"')/events('"+id+"')")
-	c.json(http.StatusCreated, append(obj{{"@odata.context", c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/events/$entity"}}, eventJSON(v, loc, zone, tx)...))
+	c.json(http.StatusCreated, append(obj{{"@odata.context", c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/events/$entity"}}, s.withSeries(v, eventJSON(v, loc, zone, tx))...))
 }
 
 func (s *Server) updateEvent(c *call) {
@@ -440,6 +528,10 @@ func (s *Server) updateEvent(c *call) {
 		c.failWith(errItemNotFound)
 		return
 	}
+	if in.Recurrence != nil {
+		s.setRecurrence(v.ImmutableID, *in.Recurrence)
+	}
+	s.setProps(v.ImmutableID, in.props())
 	v, err = s.sim.ItemByImmutableID(v.ImmutableID)
 	if err != nil {
 		c.failWith(errItemNotFound)
@@ -453,6 +545,7 @@ func (s *Server) deleteEvent(c *call) {
 	if !ok {
 		return
 	}
+	s.dropSeries(v.ImmutableID)
 	if err := s.sim.DeleteItem(v.ID); err != nil {
 		c.failWith(errItemNotFound)
 		return

@@ -281,6 +281,23 @@ func TestMetadataConformance(t *testing.T) {
 		return e.sim.AddRoomList("hq@contoso.com", "HQ", "aurora@contoso.com", "borealis@contoso.com")
 	})
 	expand := "?$expand=" + url.QueryEscape("singleValueExtendedProperties($filter=id eq '"+markerID+"')")
+	series := map[string]any{
+		"subject": "Standup",
+		"start":   map[string]any{"dateTime": "2026-03-02T09:00:00", "timeZone": "W. Europe Standard Time"},
+		"end":     map[string]any{"dateTime": "2026-03-02T09:15:00", "timeZone": "W. Europe Standard Time"},
+		"recurrence": map[string]any{
+			"pattern": map[string]any{"type": "weekly", "interval": 1, "daysOfWeek": []string{"Monday"}},
+			"range":   map[string]any{"type": "endDate", "startDate": "2026-03-02", "endDate": "2026-06-29"},
+		},
+	}
+	seriesID := e.do("POST", "/users/"+alice+"/events", series).body["id"].(string)
+	mustDo(t, func() error {
+		at := time.Date(2026, 3, 9, 8, 0, 0, 0, time.UTC)
+		return e.graph.SetSeriesExceptions(seriesID, []graphsim.Exception{{ID: "x1", OriginalStart: at, Start: at.Add(time.Hour), End: at.Add(75 * time.Minute), Subject: "Moved"}},
+			[]time.Time{at.AddDate(0, 0, 7)})
+	})
+	seriesRead := "?$select=id,changeKey,type,recurrence,originalStart,cancelledOccurrences,showAs,responseStatus,onlineMeeting,isReminderOn,reminderMinutesBeforeStart" +
+		"&$expand=" + url.QueryEscape("singleValueExtendedProperties($filter=id eq '"+markerID+"'),exceptionOccurrences($select=id,originalStart,start,end,subject,location,isCancelled)")
 
 	type shape struct {
 		name, method, path string
@@ -297,6 +314,8 @@ func TestMetadataConformance(t *testing.T) {
 		{"contact delta", "GET", "/users/" + alice + "/contacts/delta", nil, "contact", true},
 		{"event", "GET", "/users/" + alice + "/events/" + evID + expand, nil, "event", false},
 		{"event zone", "GET", "/users/" + alice + "/events/" + evID, nil, "event", false},
+		{"series master", "GET", "/users/" + alice + "/events/" + seriesID, nil, "event", false},
+		{"series master with exceptions", "GET", "/users/" + alice + "/events/" + seriesID + seriesRead, nil, "event", false},
 		{"event created", "POST", "/users/" + alice + "/events", newEvent("Other", "", ""), "event", false},
 		{"calendarView delta", "GET", "/users/" + alice + "/calendarView/delta?startDateTime=2026-03-01&endDateTime=2026-04-01", nil, "event", true},
 		{"mailFolder", "GET", "/users/" + alice + "/mailFolders/inbox", nil, "mailFolder", false},

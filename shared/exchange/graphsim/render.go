@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -47,20 +49,22 @@ func recipients(as []ewssim.Address) []obj {
 	return out
 }
 
-func preview(body string) string {
-	body = strings.Join(strings.Fields(body), " ")
-	if r := []rune(body); len(r) > 255 {
-		return string(r[:255])
+// messageBody is a message's itemBody: the stored text, or the HTML
+// Exchange makes of it (ewssim.HTMLBody, what EWS serves too).
+func messageBody(text string, asText bool) obj {
+	if asText {
+		return itemBody(text)
 	}
-	return body
+	return obj{{"contentType", "html"}, {"content", ewssim.HTMLBody(text)}}
 }
 
 func itemBody(content string) obj {
 	return obj{{"contentType", "text"}, {"content", content}}
 }
 
-// messageJSON is a message with all its default properties.
-func messageJSON(v ewssim.ItemView) obj {
+// messageJSON is a message with all its default properties; the body is
+// HTML (Graph's default) unless text is asked for.
+func messageJSON(v ewssim.ItemView, textBody bool) obj {
 	received := v.Received
 	if received.IsZero() {
 		received = v.Created
@@ -77,7 +81,7 @@ func messageJSON(v ewssim.ItemView) obj {
 		{"hasAttachments", v.HasAttachments},
 		{"internetMessageId", v.InternetMessageID},
 		{"subject", v.Subject},
-		{"bodyPreview", preview(v.Body)},
+		{"bodyPreview", ewssim.Preview(v.Body)},
 		{"importance", importance(v.Importance)},
 		{"parentFolderId", ewssim.RestID(v.FolderID)},
 		{"conversationId", v.ConversationID},
@@ -87,7 +91,7 @@ func messageJSON(v ewssim.ItemView) obj {
 		{"isDraft", v.IsDraft},
 		{"webLink", "https://outlook.office365.com/owa/?ItemID=" + v.ImmutableID + "&exvsurl=1&viewmodel=ReadMessageItem"},
 		{"inferenceClassification", "focused"},
-		{"body", itemBody(v.Body)},
+		{"body", messageBody(v.Body, textBody)},
 		{"sender", recipient(v.From)},
 		{"from", recipient(v.From)},
 		{"toRecipients", recipients(v.To)},
@@ -178,7 +182,7 @@ func eventJSON(v ewssim.ItemView, loc *time.Location, zone, txID string) obj {
 		{"isReminderOn", true},
 		{"hasAttachments", false},
 		{"subject", v.Subject},
-		{"bodyPreview", preview(v.Body)},
+		{"bodyPreview", ewssim.Preview(v.Body)},
 		{"importance", "normal"},
 		{"sensitivity", "normal"},
 		{"isAllDay", v.IsAllDay},
@@ -463,48 +467,119 @@ func parseExtendedPropertyID(id string) (ewssim.ExtendedProperty, bool) {
 // sameProperty compares property keys as EWS does.
 func sameProperty(a, b ewssim.ExtendedProperty) bool {
 	return a.DistinguishedSet == b.DistinguishedSet && strings.EqualFold(a.SetID, b.SetID) &&
-		a.Name == b.Name && strings.EqualFold(a.Tag, b.Tag)
+		a.Name == b.Name && sameTag(a.Tag, b.Tag)
 }
 
-// expandExtended parses $expand=singleValueExtendedProperties($filter=id
-// eq '...'), the one $expand Graph clients use on Outlook items. It
-// returns ok=false for other $expand values.
-func parseExpand(raw string) (want []ewssim.ExtendedProperty, expand bool, e *apiError) {
+// sameTag compares property tags by value: 0x0070 is 0x70.
+func sameTag(a, b string) bool {
+	if strings.EqualFold(a, b) {
+		return true
+	}
+	va, erra := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(a), "0x"), 16, 16)
+	vb, errb := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(b), "0x"), 16, 16)
+	return erra == nil && errb == nil && va == vb
+}
+
+// expansion is what $expand asked for: singleValueExtendedProperties
+// ($filter=id eq '...' or ..., nil want for all), and on an event
+// exceptionOccurrences (with its own $select).
+type expansion struct {
+	extended   bool
+	want       []ewssim.ExtendedProperty
+	exceptions bool
+	exSelect   selection
+}
+
+// parseExpand parses a comma-separated $expand of
+// singleValueExtendedProperties($filter=id eq '...'), the one $expand
+// Graph clients use on Outlook items, and exceptionOccurrences($select=...)
+// on an event (exceptions only when the item is an event).
+func parseExpand(raw string, event bool) (x expansion, e *apiError) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return nil, false, nil
+		return x, nil
 	}
 	bad := &apiError{http.StatusBadRequest, "BadRequest", "Parsing OData Select and Expand failed: the $expand option is not supported by the simulator: " + raw}
-	rest, ok := strings.CutPrefix(raw, "singleValueExtendedProperties")
-	if !ok {
-		return nil, false, bad
-	}
-	if rest == "" {
-		return nil, true, nil
-	}
-	inner, ok := strings.CutPrefix(rest, "($filter=")
-	if !ok || !strings.HasSuffix(inner, ")") {
-		return nil, false, bad
-	}
-	inner = strings.TrimSuffix(inner, ")")
-	for _, clause := range regexp.MustCompile(`(?i)\s+or\s+`).Split(inner, -1) {
-		m := regexp.MustCompile(`^\s*id\s+eq\s+'([^']*)'\s*$`).FindStringSubmatch(clause)
-		if m == nil {
-			return nil, false, bad
+	for _, part := range splitTopLevel(raw) {
+		part = strings.TrimSpace(part)
+		if rest, ok := strings.CutPrefix(part, "exceptionOccurrences"); ok && event {
+			x.exceptions = true
+			if rest == "" {
+				continue
+			}
+			inner, ok := strings.CutPrefix(rest, "($select=")
+			if !ok || !strings.HasSuffix(inner, ")") {
+				return x, bad
+			}
+			sel, e := parseSelect(strings.TrimSuffix(inner, ")"), typeEvent, exceptionShape)
+			if e != nil {
+				return x, e
+			}
+			x.exSelect = sel
+			continue
 		}
-		p, ok := parseExtendedPropertyID(m[1])
+		rest, ok := strings.CutPrefix(part, "singleValueExtendedProperties")
 		if !ok {
-			return nil, false, &apiError{http.StatusBadRequest, "ErrorInvalidProperty", "The extended property id '" + m[1] + "' is not valid."}
+			return x, bad
 		}
-		want = append(want, p)
+		x.extended = true
+		if rest == "" {
+			continue
+		}
+		inner, ok := strings.CutPrefix(rest, "($filter=")
+		if !ok || !strings.HasSuffix(inner, ")") {
+			return x, bad
+		}
+		inner = strings.TrimSuffix(inner, ")")
+		for _, clause := range regexp.MustCompile(`(?i)\s+or\s+`).Split(inner, -1) {
+			m := regexp.MustCompile(`^\s*id\s+eq\s+'([^']*)'\s*$`).FindStringSubmatch(clause)
+			if m == nil {
+				return x, bad
+			}
+			p, ok := parseExtendedPropertyID(m[1])
+			if !ok {
+				return x, &apiError{http.StatusBadRequest, "ErrorInvalidProperty", "The extended property id '" + m[1] + "' is not valid."}
+			}
+			x.want = append(x.want, p)
+		}
 	}
-	return want, true, nil
+	return x, nil
 }
 
-// extendedJSON lists an item's properties matching want (all when nil).
+// exceptionShape names the properties an exception can be asked for.
+var exceptionShape = series{}.exceptionsShape()
+
+func (series) exceptionsShape() obj {
+	return series{exceptions: []Exception{{}}}.exceptionsJSON("", time.UTC, "UTC", nil)[0]
+}
+
+// splitTopLevel splits s at the commas outside parentheses.
+func splitTopLevel(s string) []string {
+	var out []string
+	depth, from := 0, 0
+	for i, r := range s {
+		switch r {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				out = append(out, s[from:i])
+				from = i + 1
+			}
+		}
+	}
+	return append(out, s[from:])
+}
+
+// extendedJSON lists an item's properties matching want (all when nil):
+// the extended properties stored with it, and for a message the MAPI
+// properties Exchange keeps from its fields (conversation topic,
+// sensitivity, In-Reply-To, References).
 func extendedJSON(it ewssim.Item, want []ewssim.ExtendedProperty) []obj {
 	out := []obj{}
-	for _, p := range it.Extended {
+	for _, p := range append(slices.Clone(it.Extended), mapiProperties(it)...) {
 		keep := want == nil
 		for _, w := range want {
 			keep = keep || sameProperty(p, w)
@@ -513,6 +588,26 @@ func extendedJSON(it ewssim.Item, want []ewssim.ExtendedProperty) []obj {
 			out = append(out, obj{{"id", extendedPropertyID(p)}, {"value", p.Value}})
 		}
 	}
+	return out
+}
+
+// mapiProperties are a message's MAPI properties that Graph reads as
+// extended properties, with their tags as Graph echoes them (lower case,
+// no leading zeros). A header the message lacks is no property.
+func mapiProperties(it ewssim.Item) []ewssim.ExtendedProperty {
+	if it.Kind != ewssim.KindMessage {
+		return nil
+	}
+	var out []ewssim.ExtendedProperty
+	add := func(typ, tag, v string) {
+		if v != "" {
+			out = append(out, ewssim.ExtendedProperty{Type: typ, Tag: tag, Value: v})
+		}
+	}
+	add("String", "0x70", ewssim.Topic(it.Subject))
+	add("Integer", "0x36", strconv.Itoa(ewssim.SensitivityCode(it.Sensitivity)))
+	add("String", "0x1042", it.InReplyTo)
+	add("String", "0x1039", it.References)
 	return out
 }
 

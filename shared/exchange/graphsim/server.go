@@ -74,6 +74,10 @@ type Server struct {
 	txMu   sync.Mutex
 	tx     map[string]string // mailbox + "\x00" + transactionId -> immutable id
 	txByID map[string]string // immutable id -> transactionId
+
+	seriesMu sync.Mutex
+	series   map[string]*series    // immutable id of a series master -> its recurrence and exceptions
+	props    map[string]eventProps // immutable id of an event -> the properties the shared model lacks
 }
 
 // New returns a Graph front end for sim.
@@ -105,6 +109,8 @@ func New(sim *ewssim.Sim, opts Options) *Server {
 		denied: make(map[string]map[string]bool),
 		tx:     make(map[string]string),
 		txByID: make(map[string]string),
+		series: make(map[string]*series),
+		props:  make(map[string]eventProps),
 	}
 	s.lim.inflight = make(map[string]int)
 	s.lim.window = make(map[string][]time.Time)

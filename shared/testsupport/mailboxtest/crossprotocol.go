@@ -2,6 +2,8 @@ package mailboxtest
 
 import (
 	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,7 +12,8 @@ import (
 )
 
 // RichMessages are messages with every property the feed carries for
-// mail (categories, importance, draft, attachments, reply-to, Bcc),
+// mail (categories, importance, draft, attachments, reply-to, Bcc, thread
+// headers, sensitivity, a body over the feed's bound),
 // added by CompareProtocols to both protocols' mailboxes.
 var RichMessages = []struct {
 	Folder string
@@ -29,6 +32,12 @@ var RichMessages = []struct {
 		From: ewssim.Address{Name: "Sales", Email: "sales@contoso.com"}, To: []ewssim.Address{{Email: "buyer@fabrikam.com"}},
 		Bcc: []ewssim.Address{{Name: "CRM", Email: "CRM@Contoso.com"}}, Importance: "Low", IsRead: true,
 		Received: time.Date(2026, 3, 3, 8, 0, 0, 0, time.UTC)}},
+	{"inbox", ewssim.Item{Kind: ewssim.KindMessage, Subject: "RE: RE: Board pack <draft> & notes", Sensitivity: "Confidential",
+		Body: "Board members only.\r\n\r\n" + strings.Repeat("Revenue & margin by region <see table>; \"final\" numbers follow.\r\n", 40),
+		From: ewssim.Address{Name: "CFO", Email: "cfo@contoso.com"}, To: []ewssim.Address{{Email: "board@contoso.com"}},
+		InReplyTo:  "<b2@contoso.com>",
+		References: "<b0@contoso.com> <b1@contoso.com>\r\n <b2@contoso.com>",
+		Received:   time.Date(2026, 3, 4, 8, 0, 0, 0, time.UTC)}},
 }
 
 // ItemProperties are the feed item's properties that CompareProtocols
@@ -36,9 +45,35 @@ var RichMessages = []struct {
 var ItemProperties = []string{
 	"subject", "from", "to", "received", "sent", "preview", "isRead",
 	"internetMessageId", "conversationId", "importance", "flagStatus", "isDraft", "hasAttachments", "attachments", "replyTo", "bcc", "categories",
+	"conversationTopic", "inReplyTo", "references", "sensitivity", "body", "bodyType", "bodyTruncated",
 	"start", "end", "timeZone", "location", "organizer", "attendees", "isRecurring",
 	"displayName", "givenName", "surname", "emails", "companyName", "jobTitle", "department", "officeLocation",
 	"addresses", "birthday", "notes",
+}
+
+// CalendarProperties are the calendar fields of issue 13 (series, free/busy,
+// responses, reminder). The Graph adapter fills them; until the EWS adapter
+// does (its calendar side is another change), CompareProtocols compares
+// them only once some EWS calendar item carries a calendarItemType, and
+// then requires some item to carry each of these too.
+var CalendarProperties = []string{
+	"calendarItemType", "showAs", "responseRequested", "myResponse", "reminderMinutesBeforeStart",
+}
+
+// ewsCalendarPending reports whether the EWS item is a calendar item from
+// an EWS adapter that does not map the calendar fields yet; then g's are
+// cleared so the fields both adapters map are still compared.
+func ewsCalendarPending(e domain.Item, g *domain.Item) bool {
+	if e.Kind != domain.KindCalendar || e.CalendarItemType != "" {
+		return false
+	}
+	g.CalendarItemType, g.Recurrence, g.ModifiedOccurrences, g.DeletedOccurrences = "", nil, nil, nil
+	g.OriginalStart, g.SeriesMasterID, g.IsCancelled, g.OnlineMeetingURL = time.Time{}, "", false, ""
+	g.EndTimeZone, g.WindowsEndTimeZone, g.ShowAs, g.ResponseRequested, g.MyResponse, g.ReminderMinutes = "", "", "", nil, "", nil
+	for i := range g.Attendees {
+		g.Attendees[i].Type, g.Attendees[i].Response = "", ""
+	}
+	return true
 }
 
 // CompareProtocols syncs the same generated mailbox (plus RichMessages)
@@ -67,7 +102,7 @@ func CompareProtocols(t *testing.T, o Options) int {
 			byGraphID[c.ItemID] = *c.Item
 		}
 	}
-	n := 0
+	n, pending, calendarMapped := 0, 0, 0
 	seen := map[string]bool{} // the properties some compared item carries
 	for _, c := range eh.Feed(m) {
 		if c.Item == nil {
@@ -83,11 +118,15 @@ func CompareProtocols(t *testing.T, o Options) int {
 			continue
 		}
 		e := *c.Item
+		if ewsCalendarPending(e, &g) {
+			pending++
+		} else if e.Kind == domain.KindCalendar {
+			calendarMapped++
+		}
 		e.ID, e.ChangeKey, e.FolderID = "", "", ""
 		g.ID, g.ChangeKey, g.FolderID = "", "", ""
 		// Attachment ids are each protocol's, as item ids are.
 		e.Attachments, g.Attachments = withoutIDs(e.Attachments), withoutIDs(g.Attachments)
-		pendingGraphCalendar(&e, &g)
 		eb, _ := json.Marshal(e)
 		gb, _ := json.Marshal(g)
 		if string(eb) != string(gb) {
@@ -101,7 +140,14 @@ func CompareProtocols(t *testing.T, o Options) int {
 		n++
 	}
 	// A property no item carries would compare equal vacuously.
-	for _, k := range ItemProperties {
+	props := ItemProperties
+	if calendarMapped > 0 {
+		props = append(slices.Clone(props), CalendarProperties...)
+		if pending > 0 {
+			t.Errorf("%d EWS calendar items without a calendarItemType beside %d with one", pending, calendarMapped)
+		}
+	}
+	for _, k := range props {
 		if !seen[k] {
 			t.Errorf("no compared item carries %q: the simulator does not produce it", k)
 		}

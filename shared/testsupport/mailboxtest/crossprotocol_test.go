@@ -2,7 +2,10 @@ package mailboxtest
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
 )
 
 // TestProtocolsIndistinguishable: the same mailbox read over EWS and over
@@ -14,4 +17,28 @@ func TestProtocolsIndistinguishable(t *testing.T) {
 		t.Fatalf("compared only %d items", n)
 	}
 	fmt.Printf("cross-protocol item contract: %d items equal over EWS and Graph\n", n)
+}
+
+// TestProtocolsIndistinguishableHTML: for a tenant with bodyFormat html,
+// both protocols give the same HTML bodies (and everything else).
+func TestProtocolsIndistinguishableHTML(t *testing.T) {
+	o := Options{ItemsPerMailbox: 200, BodyFormat: domain.BodyFormatHTML}
+	if n := CompareProtocols(t, o); n < 200 {
+		t.Fatalf("compared only %d items", n)
+	}
+	h := NewHarness(t, Graph(t, o))
+	m := h.Env.Mailboxes[0]
+	h.MustSync(m)
+	html := 0
+	for _, c := range h.Feed(m) {
+		if c.Item != nil && c.Item.Kind == domain.KindMessage && c.Item.Body != "" {
+			if c.Item.BodyType != domain.BodyFormatHTML || !strings.HasPrefix(c.Item.Body, "<html>") {
+				t.Fatalf("a message body of an html tenant: %q (%s)", c.Item.Body, c.Item.BodyType)
+			}
+			html++
+		}
+	}
+	if html == 0 {
+		t.Fatal("no message with a body")
+	}
 }

@@ -103,6 +103,9 @@ type Options struct {
 	// Timeout bounds each call of the protocol's client; 0: the client's
 	// default (a fault suite's hang ends after it).
 	Timeout time.Duration
+	// BodyFormat is the tenant's body format (domain.BodyFormatText or
+	// BodyFormatHTML); empty: text.
+	BodyFormat string
 }
 
 func (o *Options) defaults() {
@@ -165,7 +168,7 @@ func EWS(t testing.TB, o Options) Env {
 	return Env{
 		Sim: sim,
 		Tenant: domain.Tenant{ID: "acme", DisplayName: "Acme", Protocol: domain.ProtocolEWS, EWSURL: srv.EWSURL, ExchangeVersion: "Exchange2016",
-			AuthKind: domain.AuthBasic, AccessMode: domain.AccessImpersonation},
+			AuthKind: domain.AuthBasic, AccessMode: domain.AccessImpersonation, BodyFormat: o.BodyFormat},
 		Credential: cred, BadCredential: bad, Account: ds.Account.Username,
 		Mailboxes: ds.Mailboxes, OutOfScope: OutOfScopeMailbox,
 		Connector:    ewsmailbox.NewConnector(opts),
@@ -220,7 +223,7 @@ func GraphWith(t testing.TB, o GraphOptions) Env {
 	return Env{
 		Sim: sim, Graph: g,
 		Tenant: domain.Tenant{ID: "acme", DisplayName: "Acme", Protocol: domain.ProtocolGraph, IDFormat: domain.IDFormatGraph, GraphURL: srv.GraphURL,
-			AuthKind: domain.AuthOAuthSecret, AccessMode: domain.AccessApplication},
+			AuthKind: domain.AuthOAuthSecret, AccessMode: domain.AccessApplication, BodyFormat: o.BodyFormat},
 		Credential: cred, BadCredential: bad, Account: ds.Account.Username,
 		Mailboxes: ds.Mailboxes, OutOfScope: OutOfScopeMailbox,
 		Connector: conn, Calendar: conn, Checker: conn, Availability: conn, AvailabilityScoped: true, Rooms: conn, RoomDetails: true,
