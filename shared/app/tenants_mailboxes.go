@@ -188,6 +188,10 @@ func (s *Tenants) ListMailboxes(ctx context.Context, tenantID string, q domain.M
 	if _, err := s.Get(ctx, tenantID); err != nil {
 		return nil, "", err
 	}
+	var err error
+	if q.Cursor, err = domain.DecodeMailboxesCursor(q.Cursor, tenantID, q.Status); err != nil {
+		return nil, "", err
+	}
 	ms, next, err := s.Store.ListMailboxes(ctx, tenantID, q)
 	if err != nil {
 		return nil, "", pageErr(err, "listing mailboxes")
@@ -200,7 +204,7 @@ func (s *Tenants) ListMailboxes(ctx context.Context, tenantID string, q domain.M
 			out = append(out, m)
 		}
 	}
-	return out, next, nil
+	return out, domain.EncodeMailboxesCursor(tenantID, q.Status, next), nil
 }
 
 // pageErr turns a store's rejection of a cursor into a 400.

@@ -58,7 +58,7 @@ func TestWorkerAuditsEveryJob(t *testing.T) {
 	if len(res.Failed) != 0 || res.Stats.Succeeded != 3 {
 		t.Fatalf("batch: %+v", res)
 	}
-	audit, _, err := store.ListAudit(ctx, "acme", "", 10)
+	audit, _, err := store.ListAudit(ctx, "acme", domain.AuditQuery{Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

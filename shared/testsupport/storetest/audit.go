@@ -21,7 +21,7 @@ func auditEntry(tenantID string, i int, at time.Time) domain.AuditEntry {
 func listAudit(t *testing.T, s domain.Store, tenantID string, limit int) []domain.AuditEntry {
 	t.Helper()
 	return listAll(t, "ListAudit", limit, func(cursor string) ([]domain.AuditEntry, string, error) {
-		return s.ListAudit(ctx, tenantID, cursor, limit)
+		return s.ListAudit(ctx, tenantID, domain.AuditQuery{Cursor: cursor, Limit: limit})
 	})
 }
 
