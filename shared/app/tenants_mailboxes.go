@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
@@ -208,9 +210,15 @@ func (s *Tenants) ListMailboxes(ctx context.Context, tenantID string, q domain.M
 }
 
 // pageErr turns a store's rejection of a cursor into a 400.
+// A cursor error of the API's own (domain.InvalidCursor) says what to do
+// and is kept.
 func pageErr(err error, what string) error {
 	if domain.ErrorCodeOf(err) == domain.CodeInvalid {
-		return domain.Invalid("cursor", "cursor must be the opaque value a previous page returned")
+		var de *domain.Error
+		if errors.As(err, &de) && de.Field == "cursor" && strings.Contains(de.Message, "without a cursor") {
+			return de
+		}
+		return domain.Invalid("cursor", "cursor must be the opaque value a previous page returned; start again without a cursor")
 	}
 	return internal(err, what)
 }
