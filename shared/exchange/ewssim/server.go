@@ -102,9 +102,20 @@ type request struct {
 }
 
 // parseEnvelope reads a SOAP 1.1 envelope: the ExchangeImpersonation
-// header and the operation element in the body.
+// header and the operation element in the body. The request is read
+// first through the lexer (lexer.go), which tokenizes the plain XML that
+// clients send without encoding/xml's per-byte reads and allocations; on
+// any error, or input outside the lexer's subset, it is read again
+// entirely by encoding/xml's own tokenizer, so what is accepted and every
+// error are encoding/xml's.
 func parseEnvelope(data []byte) (*request, *ewsError) {
-	d := xml.NewDecoder(bytes.NewReader(data))
+	if req, err := parseEnvelopeFrom(xml.NewTokenDecoder(&lexer{b: data})); err == nil {
+		return req, nil
+	}
+	return parseEnvelopeFrom(xml.NewDecoder(bytes.NewReader(data)))
+}
+
+func parseEnvelopeFrom(d *xml.Decoder) (*request, *ewsError) {
 	req := &request{}
 	depth := 0
 	inHeader, inBody := false, false
