@@ -109,3 +109,69 @@ func FuzzLexer(f *testing.F) {
 		}
 	})
 }
+
+// TestHandDecodersMatchReflection: the hand-written decoders of item
+// shapes and item refs read what encoding/xml's reflection reads from
+// the struct tags they replace, on the client's requests and damaged
+// variants of them (errors included).
+func TestHandDecodersMatchReflection(t *testing.T) {
+	type reflShape struct {
+		BaseShape  string `xml:"BaseShape"`
+		Additional struct {
+			Paths []pathXML `xml:",any"`
+		} `xml:"AdditionalProperties"`
+	}
+	type reflRefs struct {
+		Refs []itemRefXML `xml:",any"`
+	}
+	type reflEnvelope struct {
+		Body struct {
+			Op struct {
+				ItemShape   reflShape `xml:"ItemShape"`
+				FolderShape reflShape `xml:"FolderShape"`
+				ItemIDs     reflRefs  `xml:"ItemIds"`
+				Ignore      reflRefs  `xml:"Ignore"`
+			} `xml:",any"`
+		} `xml:"Body"`
+	}
+	type handEnvelope struct {
+		Body struct {
+			Op struct {
+				ItemShape   shapeXML `xml:"ItemShape"`
+				FolderShape shapeXML `xml:"FolderShape"`
+				ItemIDs     itemRefs `xml:"ItemIds"`
+				Ignore      itemRefs `xml:"Ignore"`
+			} `xml:",any"`
+		} `xml:"Body"`
+	}
+	compared := 0
+	for name, data := range clientRequests(t) {
+		variants := [][]byte{data}
+		for i := 0; i < len(data); i += max(1, len(data)/40) {
+			for _, c := range []byte{'<', '>', '"', ' ', '/', 'x'} {
+				m := bytes.Clone(data)
+				m[i] = c
+				variants = append(variants, m)
+			}
+		}
+		for _, v := range variants {
+			var r reflEnvelope
+			var h handEnvelope
+			rerr, herr := xml.Unmarshal(v, &r), xml.Unmarshal(v, &h)
+			if (rerr == nil) != (herr == nil) || (rerr != nil && rerr.Error() != herr.Error()) {
+				t.Fatalf("%s: reflection %v, hand-written %v", name, rerr, herr)
+			}
+			if rerr != nil {
+				continue // a request that does not decode is refused whole
+			}
+			ro, ho := r.Body.Op, h.Body.Op
+			if ro.ItemShape.BaseShape != ho.ItemShape.BaseShape || !reflect.DeepEqual(ro.ItemShape.Additional.Paths, ho.ItemShape.Additional.Paths) ||
+				ro.FolderShape.BaseShape != ho.FolderShape.BaseShape || !reflect.DeepEqual(ro.FolderShape.Additional.Paths, ho.FolderShape.Additional.Paths) ||
+				!reflect.DeepEqual(ro.ItemIDs.Refs, ho.ItemIDs.Refs) || !reflect.DeepEqual(ro.Ignore.Refs, ho.Ignore.Refs) {
+				t.Fatalf("%s:\n%s\nreflection %+v\nhand-written %+v", name, v, ro, ho)
+			}
+			compared++
+		}
+	}
+	t.Logf("%d requests and variants read alike", compared)
+}
