@@ -13,7 +13,9 @@
 //	(over the rooms and room lists of AddRoom and AddRoomList; an address
 //	that is no room list answers ErrorNameResolutionNoResults).
 //
-// Requests are parsed with encoding/xml; an unknown operation answers
+// Requests are parsed with encoding/xml (tokenized by lexer.go when they
+// are the plain XML clients send, by encoding/xml itself otherwise, with
+// the same outcome either way); an unknown operation answers
 // ErrorInvalidRequest and a malformed one ErrorSchemaValidation, both as
 // SOAP faults with HTTP 500.
 //
