@@ -151,6 +151,11 @@ func (p *pathsXML) UnmarshalXML(d *xml.Decoder, _ xml.StartElement) error {
 					x.PropertyType = a.Value
 				}
 			}
+			if p.Paths == nil {
+				// One allocation for the usual shape (a sync asks for 20
+				// or so properties) instead of a doubling series.
+				p.Paths = make([]pathXML, 0, 24)
+			}
 			p.Paths = append(p.Paths, x)
 			if err := d.Skip(); err != nil {
 				return err
