@@ -25,8 +25,8 @@ type listingCase struct {
 	want    []string                         // every key, in order
 }
 
-// TestListingCursors: on both stores, every listing of the API pages
-// without skipping or repeating an entry, and a cursor that is not the
+// TestListingCursors: on both stores, the mailbox and audit listings
+// (filtered and not) page without skipping or repeating an entry, and a cursor that is not the
 // listing's own (another tenant's, other filters', another listing's,
 // edited, garbage) is a 400 with field cursor that changes nothing.
 func TestListingCursors(t *testing.T) {
