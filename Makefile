@@ -49,6 +49,7 @@ fuzz: ## run each fuzz target briefly (FUZZTIME=10s)
 	$(GO) test ./shared/platform/urlguard -run='^$$' -fuzz=FuzzCheckURL -fuzztime=$(FUZZTIME)
 	$(GO) test ./shared/platform/netfail -run='^$$' -fuzz=FuzzDescribe -fuzztime=$(FUZZTIME)
 	$(GO) test ./shared/app -run='^$$' -fuzz=FuzzNormalizeAddress -fuzztime=$(FUZZTIME)
+	$(GO) test ./shared/exchange/ewssim -run='^$$' -fuzz=FuzzLexer -fuzztime=$(FUZZTIME)
 
 bench: ## benchmarks with their bounds and ratios
 	@bash scripts/bench.sh

@@ -14,6 +14,8 @@ func TestBadSettingStopsStartup(t *testing.T) {
 	starttest.Run(t, main, append(starttest.Common(valid), []starttest.Case{
 		{Name: "queue URL malformed", Env: with("MAILBRIDGE_SYNC_QUEUE_URL", "mailbridge-dev-sync-jobs.fifo"), Want: []string{`MAILBRIDGE_SYNC_QUEUE_URL="mailbridge-dev-sync-jobs.fifo"`}},
 		{Name: "batch concurrency malformed", Env: with("MAILBRIDGE_BATCH_CONCURRENCY", "10x"), Want: []string{`MAILBRIDGE_BATCH_CONCURRENCY="10x"`, "not an integer"}},
+		{Name: "lastSync refresh malformed", Env: with("MAILBRIDGE_LASTSYNC_REFRESH", "hourly"), Want: []string{`MAILBRIDGE_LASTSYNC_REFRESH="hourly"`, "not a duration"}},
+		{Name: "lastSync refresh past a day", Env: with("MAILBRIDGE_LASTSYNC_REFRESH", "48h"), Want: []string{`MAILBRIDGE_LASTSYNC_REFRESH="48h"`, "between 1s and 24h"}},
 		{Name: "batch concurrency zero", Env: with("MAILBRIDGE_BATCH_CONCURRENCY", "0"), Want: []string{`MAILBRIDGE_BATCH_CONCURRENCY="0"`, "between 1 and 500"}},
 	}...))
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/api"
+	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/local/localqueue"
 	"github.com/mailbridge/mailbridge/shared/platform/config"
@@ -78,6 +79,8 @@ func parseFlags(args []string, stderr io.Writer) (runConfig, error) {
 	addr := config.Parse(env, "MAILBRIDGE_ADDR", defaultAddr, parseListenAddr)
 	data := env.String("MAILBRIDGE_DATA", defaultData)
 	secretsKey := env.String("MAILBRIDGE_SECRETS_KEY_FILE", "")
+	lastSyncRefresh := env.String("MAILBRIDGE_LASTSYNC_REFRESH", "")
+	config.Parse(env, "MAILBRIDGE_LASTSYNC_REFRESH", app.DefaultLastSyncRefresh, app.ParseLastSyncRefresh)
 	if err := env.Err(); err != nil {
 		fmt.Fprintln(stderr, "mailbridge:", err)
 		return cfg, err
@@ -103,6 +106,7 @@ func parseFlags(args []string, stderr io.Writer) (runConfig, error) {
 	fs.String("demo-protocol", string(domain.ProtocolEWS), "the demo tenant's protocol: ews, or graph (Microsoft Graph with an Entra app; a first run decides)")
 	fs.Duration("mutate-every", 45*time.Second, "how often the simulator changes a few demo items (0: never)")
 	fs.Duration("spread", 20*time.Second, "spread each tenant's jobs over this much of the minute")
+	fs.String("lastsync-refresh", lastSyncRefresh, "how stale an idle mailbox's lastSync may get before a sync rewrites its record: a duration (1s to 24h; default 1h) or every ($MAILBRIDGE_LASTSYNC_REFRESH)")
 	fs.String("secrets-key", secretsKey, "key file (32 bytes, mode 600) encrypting the stored credentials ($MAILBRIDGE_SECRETS_KEY_FILE); the demo and --dev generate one in the data directory")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -119,6 +123,7 @@ func parseFlags(args []string, stderr io.Writer) (runConfig, error) {
 	cfg.feedRetention = r.Duration("--feed-retention", 30*24*time.Hour, time.Hour, 3650*24*time.Hour)
 	cfg.addr = config.Parse(r, "--addr", defaultAddr, parseListenAddr)
 	cfg.rateLimit = config.Parse(r, "--rate-limit", api.DefaultRateLimit, api.ParseRateLimit)
+	cfg.lastSyncRefresh = config.Parse(r, "--lastsync-refresh", app.DefaultLastSyncRefresh, app.ParseLastSyncRefresh)
 	cfg.data = r.Required("--data")
 	cfg.demo.Latency = r.Duration("--sim-latency", 20*time.Millisecond, 0, 10*time.Second)
 	cfg.demo.Mailboxes = r.Int("--demo-mailboxes", demoMailboxes, 1, maxDemoSize)

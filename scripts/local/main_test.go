@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 	"github.com/mailbridge/mailbridge/shared/testsupport/openapicheck"
@@ -254,6 +255,8 @@ func TestBadSettingsExitTwo(t *testing.T) {
 		{"address without a port", []string{"--addr", "localhost"}, nil, `--addr="localhost": must be host:port`},
 		{"MAILBRIDGE_ADDR without a port", nil, map[string]string{"MAILBRIDGE_ADDR": "8080"}, `MAILBRIDGE_ADDR="8080": must be host:port`},
 		{"MAILBRIDGE_ADDR with a bad port", nil, map[string]string{"MAILBRIDGE_ADDR": "127.0.0.1:http"}, `MAILBRIDGE_ADDR="127.0.0.1:http": must be host:port`},
+		{"lastSync refresh not a duration", []string{"--lastsync-refresh", "often"}, nil, `--lastsync-refresh="often": not a duration (such as 15m or 1h) nor every`},
+		{"MAILBRIDGE_LASTSYNC_REFRESH negative", nil, map[string]string{"MAILBRIDGE_LASTSYNC_REFRESH": "-1h"}, `MAILBRIDGE_LASTSYNC_REFRESH="-1h": must be every (or 0), or between 1s and 24h0m0s`},
 		{"extra argument", []string{"extra"}, nil, `unexpected argument "extra"`},
 		{"unknown flag", []string{"--no-such-flag"}, nil, "flag provided but not defined: -no-such-flag"},
 	} {
@@ -286,8 +289,31 @@ func TestEnvironmentDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.addr != "127.0.0.1:0" || cfg.data != "/tmp/mb-data" || cfg.secretsKey != "/tmp/mb.key" || cfg.workers != defaultWorkers || cfg.interval != time.Minute {
+	if cfg.addr != "127.0.0.1:0" || cfg.data != "/tmp/mb-data" || cfg.secretsKey != "/tmp/mb.key" || cfg.workers != defaultWorkers || cfg.interval != time.Minute || cfg.lastSyncRefresh != app.DefaultLastSyncRefresh {
 		t.Fatalf("config %+v", cfg)
+	}
+}
+
+// MAILBRIDGE_LASTSYNC_REFRESH gives --lastsync-refresh its default; the
+// flag overrides it; every (or 0) means every sync.
+func TestLastSyncRefreshSetting(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		args []string
+		want time.Duration
+	}{
+		{"", nil, app.DefaultLastSyncRefresh},
+		{"15m", nil, 15 * time.Minute},
+		{"every", nil, app.LastSyncEverySync},
+		{"0", nil, app.LastSyncEverySync},
+		{"15m", []string{"--lastsync-refresh", "6h"}, 6 * time.Hour},
+		{"6h", []string{"--lastsync-refresh", "every"}, app.LastSyncEverySync},
+	} {
+		t.Setenv("MAILBRIDGE_LASTSYNC_REFRESH", tc.env)
+		cfg, err := parseFlags(tc.args, io.Discard)
+		if err != nil || cfg.lastSyncRefresh != tc.want {
+			t.Errorf("env %q, args %v: refresh %v (%v), want %v", tc.env, tc.args, cfg.lastSyncRefresh, err, tc.want)
+		}
 	}
 }
 

@@ -46,6 +46,9 @@ type runConfig struct {
 	// rateLimit is the API's request rate limit; zero: none (tests that
 	// build a config by hand).
 	rateLimit api.RateLimit
+	// lastSyncRefresh is Syncer.LastSyncRefresh ($MAILBRIDGE_LASTSYNC_REFRESH
+	// or --lastsync-refresh); 0: the default.
+	lastSyncRefresh time.Duration
 }
 
 // stack is the whole of Mailbridge in one process.
@@ -135,7 +138,7 @@ func openStack(ctx context.Context, cfg runConfig, out io.Writer) (*stack, error
 	}
 	s.queue = localqueue.New(localqueue.Options{MaxReceives: cfg.maxReceives})
 	s.sched = &app.Scheduler{Store: store, Queue: s.queue, Spread: cfg.spread, ForceDue: cfg.once}
-	syncer := &app.Syncer{Store: store, Secrets: secretcache.New(secrets, 0, clock), Connector: protocols, Clock: clock, Log: log, DeferAudit: true}
+	syncer := &app.Syncer{Store: store, Secrets: secretcache.New(secrets, 0, clock), Connector: protocols, Clock: clock, Log: log, DeferAudit: true, LastSyncRefresh: cfg.lastSyncRefresh}
 	// The same batch worker, on the same ports, as functions/internal/syncworkerfn:
 	// the queue requeues as SQS does, the store audits, remembers a
 	// returning job's finished mailboxes and reads a job's mailboxes at

@@ -81,7 +81,7 @@ func TestThrottledJobGoesThroughTheBatchWorker(t *testing.T) {
 	if want := []string{mbs[0], mbs[2]}; !slices.Equal(done, want) {
 		t.Fatalf("the store recorded %v as done for job %s, want the finished %v", done, job.ID, want)
 	}
-	audit, _, err := s.store.ListAudit(context.Background(), demoTenantID, "", 100)
+	audit, _, err := s.store.ListAudit(context.Background(), demoTenantID, domain.AuditQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -259,7 +259,7 @@ func TestContentRoutesBothProtocols(t *testing.T) {
 			}
 
 			// Every read is audited: what, by whom, how it went.
-			entries, _, err := ce.store.ListAudit(context.Background(), ce.tenant, "", 100)
+			entries, _, err := ce.store.ListAudit(context.Background(), ce.tenant, domain.AuditQuery{Limit: 100})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -432,7 +432,7 @@ func (e *env) tenantSnapshot(id string, skipOps ...string) string {
 	}
 	mj, _ := json.Marshal(ms)
 	b.Write(mj)
-	as, _, err := e.store.ListAudit(ctx, id, "", 1000)
+	as, _, err := e.store.ListAudit(ctx, id, domain.AuditQuery{Limit: 1000})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
 )
 
 // TestPeopleAPI: on both stores, the people the simulated organisation
@@ -27,7 +29,7 @@ func TestPeopleAPI(t *testing.T) {
 			if got, ok := none["people"].([]any); !ok || len(got) != 0 {
 				t.Errorf("nobody: %v, want an empty list", none["people"])
 			}
-			entries, _, err := e.store.ListAudit(context.Background(), "contoso", "", 100)
+			entries, _, err := e.store.ListAudit(context.Background(), "contoso", domain.AuditQuery{Limit: 100})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/mailbridge/mailbridge/shared/domain"
 )
 
 // TestRoomsAPI: on both stores, the room lists and rooms the simulated
@@ -105,7 +107,7 @@ func TestRoomsHostile(t *testing.T) {
 // with prefix, oldest first, as "operation: result; ...".
 func auditOps(e *env, prefix string) string {
 	e.t.Helper()
-	as, _, err := e.store.ListAudit(context.Background(), "contoso", "", 1000)
+	as, _, err := e.store.ListAudit(context.Background(), "contoso", domain.AuditQuery{Limit: 1000})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -646,7 +646,7 @@ type auditPage struct {
 }
 
 func (s *server) listAudit(w http.ResponseWriter, r *http.Request) error {
-	q, err := query(r, "cursor", "limit")
+	q, err := query(r, "cursor", "limit", "mailbox", "operation", "since", "until")
 	if err != nil {
 		return err
 	}
@@ -654,7 +654,27 @@ func (s *server) listAudit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	es, next, err := s.tenants.ListAudit(r.Context(), r.PathValue("id"), q["cursor"], limit)
+	aq := domain.AuditQuery{Mailbox: q["mailbox"], Operation: q["operation"], Cursor: q["cursor"], Limit: limit}
+	for _, f := range []struct {
+		name string
+		to   *time.Time
+	}{{"since", &aq.Since}, {"until", &aq.Until}} {
+		v, given := q[f.name]
+		if !given {
+			continue
+		}
+		t, perr := time.Parse(time.RFC3339, v)
+		if perr != nil || t.IsZero() {
+			return domain.Invalid(f.name, "%s must be an RFC 3339 time with an offset, like 2026-12-01T09:00:00Z", f.name)
+		}
+		*f.to = t
+	}
+	for _, name := range []string{"mailbox", "operation"} {
+		if v, given := q[name]; given && v == "" {
+			return domain.Invalid(name, "%s must not be empty when given", name)
+		}
+	}
+	es, next, err := s.tenants.ListAudit(r.Context(), r.PathValue("id"), aq)
 	if err != nil {
 		return err
 	}

@@ -42,22 +42,34 @@ func (s *Tenants) audit(ctx context.Context, t domain.Tenant, operation string, 
 	}
 }
 
-// ListAudit pages through a tenant's audit trail.
-func (s *Tenants) ListAudit(ctx context.Context, tenantID, cursor string, limit int) ([]domain.AuditEntry, string, error) {
+// ListAudit pages through a tenant's audit trail, filtered by q (its
+// Cursor is the one a previous page returned, bound to the tenant and the
+// filters). A page may be short, even empty, with a next cursor when the
+// filters left out what the store read.
+func (s *Tenants) ListAudit(ctx context.Context, tenantID string, q domain.AuditQuery) ([]domain.AuditEntry, string, error) {
 	if err := ValidateTenantID(tenantID); err != nil {
 		return nil, "", err
 	}
-	if err := ValidateCursor(cursor); err != nil {
+	if err := validateAuditQuery(&q); err != nil {
 		return nil, "", err
 	}
-	limit, verr := ValidateLimit(limit)
+	if err := ValidateCursor(q.Cursor); err != nil {
+		return nil, "", err
+	}
+	limit, verr := ValidateLimit(q.Limit)
 	if verr != nil {
 		return nil, "", verr
 	}
 	if _, err := s.Get(ctx, tenantID); err != nil {
 		return nil, "", err
 	}
-	es, next, err := s.Store.ListAudit(ctx, tenantID, cursor, limit)
+	sq := q
+	sq.Limit = limit
+	var err error
+	if sq.Cursor, err = domain.DecodeAuditCursor(tenantID, q); err != nil {
+		return nil, "", err
+	}
+	es, next, err := s.Store.ListAudit(ctx, tenantID, sq)
 	if err != nil {
 		return nil, "", pageErr(err, "reading the audit trail")
 	}
@@ -67,7 +79,41 @@ func (s *Tenants) ListAudit(ctx context.Context, tenantID, cursor string, limit 
 			out = append(out, e)
 		}
 	}
-	return out, next, nil
+	return out, domain.EncodeAuditCursor(tenantID, q, next), nil
+}
+
+// validateAuditQuery checks the audit listing's filters and normalises the
+// mailbox.
+func validateAuditQuery(q *domain.AuditQuery) *domain.Error {
+	if q.Mailbox != "" {
+		addr, err := NormalizeAddress("mailbox", q.Mailbox)
+		if err != nil {
+			return err
+		}
+		q.Mailbox = addr
+	}
+	if q.Operation != "" && !validOperationName(q.Operation) {
+		return domain.Invalid("operation", "operation must be an operation's name, like sync, verify or calendar.create (letters, digits, '.', '_' and '-', at most %d)", maxOperationNameLen)
+	}
+	if !q.Since.IsZero() && !q.Until.IsZero() && !q.Since.Before(q.Until) {
+		return domain.Invalid("until", "until must be later than since")
+	}
+	return nil
+}
+
+const maxOperationNameLen = 64
+
+func validOperationName(s string) bool {
+	if len(s) > maxOperationNameLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // auditRead records one scheduling read (availability, rooms); a failure

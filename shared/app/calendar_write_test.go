@@ -111,7 +111,7 @@ func upsert(id, mailbox, clientEventID string, start time.Time) domain.WriteRequ
 
 func (e *calEnv) audit(t *testing.T) []domain.AuditEntry {
 	t.Helper()
-	entries, _, err := e.store.ListAudit(context.Background(), calTenant, "", 100)
+	entries, _, err := e.store.ListAudit(context.Background(), calTenant, domain.AuditQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

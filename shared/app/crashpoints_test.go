@@ -736,7 +736,7 @@ func (w *lifeWorld) assertGone() {
 	if cs, _, err := w.store.ReadFeed(ctx, domain.FeedQuery{TenantID: "acme", Limit: 10}); len(cs) != 0 {
 		t.Errorf("feed left: %d changes (%v)", len(cs), err)
 	}
-	if es, _, err := w.store.ListAudit(ctx, "acme", "", 10); err != nil || len(es) != 0 {
+	if es, _, err := w.store.ListAudit(ctx, "acme", domain.AuditQuery{Limit: 10}); err != nil || len(es) != 0 {
 		t.Errorf("audit left: %d entries (%v)", len(es), err)
 	}
 	if _, found, err := w.store.GetIdempotent(ctx, w.scope(), lifeKey); err != nil || found {

@@ -313,7 +313,7 @@ func runFault(t *testing.T, env mailboxtest.Env, tc faultCase) (lost, doubled in
 	secretscan.NoLeak(t, "the mailbox record", string(record), creds)
 	secretscan.NoLeak(t, "the sync's error", errText, creds)
 	secretscan.NoLeak(t, "the logs", logs.String(), creds)
-	audit, _, aerr := h.Store.ListAudit(t.Context(), env.Tenant.ID, "", 1000)
+	audit, _, aerr := h.Store.ListAudit(t.Context(), env.Tenant.ID, domain.AuditQuery{Limit: 1000})
 	if aerr != nil {
 		t.Fatal(aerr)
 	}

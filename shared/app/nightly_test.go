@@ -78,7 +78,7 @@ func TestNightlyVerifierUpdatesStatuses(t *testing.T) {
 			t.Errorf("%s: status %q hint %q mode %q unreadable %v; want %q %q %q %v", tc.addr, m.Status, m.Hint, m.EffectiveMode, m.UnreadableFolders, tc.status, tc.hint, tc.mode, tc.folder)
 		}
 	}
-	audit, _, _ := e.bolt.ListAudit(context.Background(), "acme", "", 10)
+	audit, _, _ := e.bolt.ListAudit(context.Background(), "acme", domain.AuditQuery{Limit: 10})
 	if len(audit) != 3 || audit[0].Operation != "verify" {
 		t.Errorf("audit %+v, want three verify entries", audit)
 	}

@@ -116,7 +116,7 @@ func (e *roomEnv) inCalendar(t *testing.T, mailbox string) []string {
 
 func (e *roomEnv) audit(t *testing.T, prefix string) []domain.AuditEntry {
 	t.Helper()
-	es, _, err := e.store.ListAudit(context.Background(), e.env.Tenant.ID, "", 100)
+	es, _, err := e.store.ListAudit(context.Background(), e.env.Tenant.ID, domain.AuditQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

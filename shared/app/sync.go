@@ -32,6 +32,13 @@ const (
 	MaxThrottleDelay     = 15 * time.Minute
 	// DefaultLastSyncRefresh: see Syncer.LastSyncRefresh.
 	DefaultLastSyncRefresh = time.Hour
+	// LastSyncEverySync is the Syncer.LastSyncRefresh that moves an idle
+	// mailbox's LastSync on every successful sync.
+	LastSyncEverySync time.Duration = -1
+	// MaxLastSyncRefresh bounds MAILBRIDGE_LASTSYNC_REFRESH: a lastSync
+	// more than a day behind would no longer tell a live mailbox from a
+	// stuck one.
+	MaxLastSyncRefresh = 24 * time.Hour
 	// DefaultCheckpointEvery is how many pages a long (initial) sync runs
 	// between checkpoints: a crash repeats at most that many pages, and a
 	// mailbox with few changes still writes its checkpoint once per job.
@@ -97,9 +104,11 @@ type Syncer struct {
 	Budget time.Duration
 	// LastSyncRefresh is how stale Mailbox.LastSync may get before a
 	// successful job that found nothing new rewrites the mailbox record
-	// just to move it; default DefaultLastSyncRefresh. (Writing it every
-	// such job would cost a write per idle mailbox per interval; a job
-	// that appended changes always moves it.)
+	// just to move it; 0: DefaultLastSyncRefresh; LastSyncEverySync (any
+	// negative value): every such job. (Writing it every such job costs a
+	// write per idle mailbox per interval, docs/configuration.md; a job
+	// that appended changes always moves it.) Operators set it with
+	// MAILBRIDGE_LASTSYNC_REFRESH (ParseLastSyncRefresh).
 	LastSyncRefresh time.Duration
 	// DeadlineMargin does the same when the context's deadline (the
 	// Lambda's) is closer than this, leaving time to checkpoint; 0 = off.
@@ -173,7 +182,10 @@ func (s *Syncer) getItemBatch() int {
 }
 
 func (s *Syncer) lastSyncRefresh() time.Duration {
-	if s.LastSyncRefresh <= 0 {
+	switch {
+	case s.LastSyncRefresh < 0:
+		return 0 // every sync: LastSync is always at least 0 old
+	case s.LastSyncRefresh == 0:
 		return DefaultLastSyncRefresh
 	}
 	return s.LastSyncRefresh

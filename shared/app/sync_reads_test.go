@@ -112,7 +112,7 @@ func TestStaleCheckpointReadIsRetried(t *testing.T) {
 	if res.Appended != 0 {
 		t.Errorf("the retry appended %d, want 0 (the stale run stored the new items)", res.Appended)
 	}
-	audit, _, err := e.bolt.ListAudit(ctx, "acme", "", 100)
+	audit, _, err := e.bolt.ListAudit(ctx, "acme", domain.AuditQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -501,7 +501,7 @@ func TestSimNoSecretsLeak(t *testing.T) {
 	dump.Write(logs.Bytes())
 	b, _ := json.Marshal(results)
 	dump.Write(b)
-	audit, _, _ := e.store.ListAudit(ctx, "acme", "", 100)
+	audit, _, _ := e.store.ListAudit(ctx, "acme", domain.AuditQuery{Limit: 100})
 	for _, m := range e.ds.Mailboxes {
 		mb, _ := e.store.GetMailbox(ctx, "acme", m)
 		b, _ := json.Marshal(mb)

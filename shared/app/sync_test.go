@@ -490,7 +490,7 @@ func TestTenantIsolation(t *testing.T) {
 			}
 		})
 	}
-	audit, _, err := e.bolt.ListAudit(context.Background(), "acme", "", 100)
+	audit, _, err := e.bolt.ListAudit(context.Background(), "acme", domain.AuditQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -583,7 +583,7 @@ func TestAccessErrorsRecordedWithHint(t *testing.T) {
 			if n := len(e.feed("acme", mbx)); n != tc.wantFeed {
 				t.Errorf("feed has %d entries, want %d", n, tc.wantFeed)
 			}
-			audit, _, _ := e.bolt.ListAudit(context.Background(), "acme", "", 10)
+			audit, _, _ := e.bolt.ListAudit(context.Background(), "acme", domain.AuditQuery{Limit: 10})
 			if len(audit) != 1 || audit[0].Operation != "sync" || audit[0].Mailbox != mbx || audit[0].AccessMode == "" || audit[0].Result == "" {
 				t.Errorf("audit = %+v, want one sync entry with mode and result", audit)
 			}

@@ -29,8 +29,8 @@ func (a *auditCalls) AppendAudit(ctx context.Context, es ...domain.AuditEntry) e
 	return a.store.AppendAudit(ctx, es...)
 }
 
-func (a *auditCalls) ListAudit(ctx context.Context, tenantID, cursor string, limit int) ([]domain.AuditEntry, string, error) {
-	return a.store.ListAudit(ctx, tenantID, cursor, limit)
+func (a *auditCalls) ListAudit(ctx context.Context, tenantID string, q domain.AuditQuery) ([]domain.AuditEntry, string, error) {
+	return a.store.ListAudit(ctx, tenantID, q)
 }
 
 func TestBatchWorkerWritesTheBatchAuditInOneCall(t *testing.T) {
@@ -79,7 +79,7 @@ func TestBatchWorkerWritesTheBatchAuditInOneCall(t *testing.T) {
 			if calls != nil && !slices.Equal(calls.sizes, []int{5}) {
 				t.Errorf("AppendAudit calls of sizes %v, want one call of 5 entries", calls.sizes)
 			}
-			got, _, err := e.bolt.ListAudit(context.Background(), "acme", "", 100)
+			got, _, err := e.bolt.ListAudit(context.Background(), "acme", domain.AuditQuery{Limit: 100})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -104,7 +104,7 @@ func TestSyncerWritesItsAuditUnlessDeferred(t *testing.T) {
 	if len(res.Audit) != 0 {
 		t.Errorf("result carries %d audit entries, want them written", len(res.Audit))
 	}
-	got, _, err := e.bolt.ListAudit(context.Background(), "acme", "", 100)
+	got, _, err := e.bolt.ListAudit(context.Background(), "acme", domain.AuditQuery{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

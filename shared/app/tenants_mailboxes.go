@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
@@ -188,6 +190,10 @@ func (s *Tenants) ListMailboxes(ctx context.Context, tenantID string, q domain.M
 	if _, err := s.Get(ctx, tenantID); err != nil {
 		return nil, "", err
 	}
+	var err error
+	if q.Cursor, err = domain.DecodeMailboxesCursor(q.Cursor, tenantID, q.Status); err != nil {
+		return nil, "", err
+	}
 	ms, next, err := s.Store.ListMailboxes(ctx, tenantID, q)
 	if err != nil {
 		return nil, "", pageErr(err, "listing mailboxes")
@@ -200,13 +206,19 @@ func (s *Tenants) ListMailboxes(ctx context.Context, tenantID string, q domain.M
 			out = append(out, m)
 		}
 	}
-	return out, next, nil
+	return out, domain.EncodeMailboxesCursor(tenantID, q.Status, next), nil
 }
 
 // pageErr turns a store's rejection of a cursor into a 400.
+// A cursor error of the API's own (domain.InvalidCursor) says what to do
+// and is kept.
 func pageErr(err error, what string) error {
 	if domain.ErrorCodeOf(err) == domain.CodeInvalid {
-		return domain.Invalid("cursor", "cursor must be the opaque value a previous page returned")
+		var de *domain.Error
+		if errors.As(err, &de) && de.Field == "cursor" && strings.Contains(de.Message, "without a cursor") {
+			return de
+		}
+		return domain.Invalid("cursor", "cursor must be the opaque value a previous page returned; start again without a cursor")
 	}
 	return internal(err, what)
 }

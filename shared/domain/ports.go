@@ -221,7 +221,11 @@ type ItemStore interface {
 // configured retention.
 type AuditStore interface {
 	AppendAudit(ctx context.Context, entries ...AuditEntry) error
-	ListAudit(ctx context.Context, tenantID, cursor string, limit int) (entries []AuditEntry, next string, err error)
+	// ListAudit pages through a tenant's entries that match q's filters,
+	// oldest first. A page may hold fewer than q.Limit entries (even none)
+	// with a next cursor when a filter left out what the store read: keep
+	// following the cursor until it is "".
+	ListAudit(ctx context.Context, tenantID string, q AuditQuery) (entries []AuditEntry, next string, err error)
 }
 
 // SyncSnapshot is what a sync job reads before it calls Exchange: the

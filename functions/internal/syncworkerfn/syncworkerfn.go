@@ -34,6 +34,7 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 	// bad setting, these included.
 	queueURL := r.RequiredURL("MAILBRIDGE_SYNC_QUEUE_URL", "https")
 	concurrency := r.Int("MAILBRIDGE_BATCH_CONCURRENCY", app.DefaultBatchConcurrency, 1, maxBatchConcurrency)
+	lastSyncRefresh := config.Parse(r, "MAILBRIDGE_LASTSYNC_REFRESH", app.DefaultLastSyncRefresh, app.ParseLastSyncRefresh)
 	env, err := lambdaenv.Load(ctx, r, opts...)
 	if err != nil {
 		return nil, err
@@ -57,7 +58,7 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 		EWS:   app.ProtocolAdapters{Connector: ewsmailbox.NewConnector(env.EWSOptions())},
 		Graph: app.ProtocolAdapters{Connector: graphmailbox.NewConnector(env.GraphOptions())},
 	}
-	worker := newWorker(store, secrets, connector, sqsqueue.New(sqs.NewFromConfig(env.AWS), queueURL), clock, env.Log)
+	worker := newWorker(store, secrets, connector, sqsqueue.New(sqs.NewFromConfig(env.AWS), queueURL), clock, env.Log, lastSyncRefresh)
 	worker.Concurrency = concurrency
 	return handler(worker.Process, &batchMetrics{out: os.Stdout, stage: env.Stage, clock: clock}, env.Log), nil
 }
@@ -66,17 +67,19 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 // cached (a tenant change, offboarding included, reaches a warm worker
 // within app.DefaultTenantCacheTTL), secrets are cached, and each job's
 // audit entry is handed to the batch worker, which writes the batch's
-// entries in one call before the batch is acknowledged.
-func newWorker(store workerStore, secrets domain.SecretStore, connector domain.Connector, requeuer app.Requeuer, clock domain.Clock, log *slog.Logger) *app.BatchWorker {
+// entries in one call before the batch is acknowledged. lastSyncRefresh is
+// MAILBRIDGE_LASTSYNC_REFRESH (0: the default).
+func newWorker(store workerStore, secrets domain.SecretStore, connector domain.Connector, requeuer app.Requeuer, clock domain.Clock, log *slog.Logger, lastSyncRefresh time.Duration) *app.BatchWorker {
 	syncer := &app.Syncer{
-		Store:          store,
-		Tenants:        &app.TenantCache{Store: store, Clock: clock},
-		Secrets:        secretcache.New(secrets, secretTTL, clock),
-		Connector:      connector,
-		Clock:          clock,
-		Log:            log,
-		DeadlineMargin: 30 * time.Second,
-		DeferAudit:     true,
+		Store:           store,
+		Tenants:         &app.TenantCache{Store: store, Clock: clock},
+		Secrets:         secretcache.New(secrets, secretTTL, clock),
+		Connector:       connector,
+		Clock:           clock,
+		Log:             log,
+		DeadlineMargin:  30 * time.Second,
+		DeferAudit:      true,
+		LastSyncRefresh: lastSyncRefresh,
 	}
 	// The store also remembers a returning job's finished mailboxes and
 	// reads a job's mailboxes with one range query.

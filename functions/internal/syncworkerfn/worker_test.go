@@ -52,13 +52,13 @@ func TestWorkerAuditsEveryJob(t *testing.T) {
 	}
 	secrets := oneSecret{domain.Credential{Kind: domain.AuthBasic, Username: ds.Account.Username, Password: ds.Account.Password}}
 	secretscan.Register(secrets.c) // generated: Harvest cannot see it
-	w := newWorker(store, secrets, ewsmailbox.NewConnector(ewsmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}}), nil, clock, secretscan.Logger())
+	w := newWorker(store, secrets, ewsmailbox.NewConnector(ewsmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}}), nil, clock, secretscan.Logger(), 0)
 
 	res := w.Process(ctx, msgs)
 	if len(res.Failed) != 0 || res.Stats.Succeeded != 3 {
 		t.Fatalf("batch: %+v", res)
 	}
-	audit, _, err := store.ListAudit(ctx, "acme", "", 10)
+	audit, _, err := store.ListAudit(ctx, "acme", domain.AuditQuery{Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

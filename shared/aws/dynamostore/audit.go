@@ -26,10 +26,20 @@ import (
 // started KB) and the sync worker appends one entry per job, a batch of
 // jobs at a time. An item holds at most auditPackEntries entries and about
 // auditPackBytes of JSON (before compression), so a write stays small.
+// An item's entries also span at most auditPackSpan, so a listing that
+// ends at a time (until) stops reading at the items keyed auditPackSpan
+// after it (items written before the bound came from one call's entries,
+// whose times are those of one request or one batch of jobs).
 const (
 	auditPackEntries = 20
 	auditPackBytes   = 3500
+	auditPackSpan    = 15 * time.Minute
 )
+
+// auditScanItems bounds the items one filtered ListAudit reads (about
+// 350 KB, some 90 read units): a filter that matches little answers a
+// short page with a cursor rather than reading the whole retention.
+const auditScanItems = 100
 
 // packedAudit is an entry inside a packed item: the tenant is the
 // partition's.
@@ -82,7 +92,7 @@ func (s *Store) AppendAudit(ctx context.Context, entries ...domain.AuditEntry) e
 				if err != nil {
 					return err
 				}
-				if n > 0 && (n == auditPackEntries || len(pack)+len(d)+1 > auditPackBytes) {
+				if n > 0 && (n == auditPackEntries || len(pack)+len(d)+1 > auditPackBytes || e.At.Sub(es[0].At) > auditPackSpan) {
 					break
 				}
 				if n > 0 {
@@ -141,35 +151,50 @@ func decodeAuditCursor(c string) (sk string, index int, err error) {
 	return sk, index, nil
 }
 
-// ListAudit pages through a tenant's audit entries, oldest first (by item,
-// then by position in the item), leaving out those past the retention (TTL
-// deletion can run days late, and an item's older entries expire before
-// its key does).
-func (s *Store) ListAudit(ctx context.Context, tenantID, cursor string, limit int) ([]domain.AuditEntry, string, error) {
-	afterSK, afterIndex, err := decodeAuditCursor(cursor)
+// ListAudit pages through a tenant's audit entries that match q, oldest
+// first (by item, then by position in the item), leaving out those past
+// the retention (TTL deletion can run days late, and an item's older
+// entries expire before its key does). The time filters bound the key
+// range; the others are checked per entry (entries are packed, out of a
+// filter expression's reach), and a filtered listing reads at most
+// auditScanItems items a call.
+func (s *Store) ListAudit(ctx context.Context, tenantID string, q domain.AuditQuery) ([]domain.AuditEntry, string, error) {
+	afterSK, afterIndex, err := decodeAuditCursor(q.Cursor)
 	if err != nil {
 		return nil, "", err
 	}
-	limit = storeplan.Limit(limit)
+	limit := storeplan.Limit(q.Limit)
 	cutoff := s.clock.Now().Add(-s.retention)
-	lo := fmt.Sprintf("A#%020d", cutoff.UnixNano())
+	from := cutoff
+	if q.Since.After(from) {
+		from = q.Since
+	}
+	lo := fmt.Sprintf("A#%020d", from.UnixNano())
+	hi := "A#~"
+	if !q.Until.IsZero() {
+		hi = fmt.Sprintf("A#%020d~", q.Until.Add(auditPackSpan).UnixNano())
+	}
 	if afterSK > lo {
 		// The cursor's item is read again: it may hold more entries.
 		lo = afterSK
 	} else {
 		afterSK = ""
 	}
+	filtered := q.Mailbox != "" || q.Operation != "" || !q.Since.IsZero() || !q.Until.IsZero()
+	perPage := limit + 2 // every item holds at least one entry
+	if filtered {
+		perPage = auditScanItems
+	}
 	in := &dynamodb.QueryInput{
 		KeyConditionExpression:    aws.String("pk = :pk AND sk BETWEEN :lo AND :hi"),
-		ExpressionAttributeValues: item{":pk": str(tenantPK(tenantID)), ":lo": str(lo), ":hi": str("A#~")},
-		// Every item holds at least one entry.
-		Limit:          aws.Int32(int32(limit + 2)),
-		ConsistentRead: aws.Bool(true),
+		ExpressionAttributeValues: item{":pk": str(tenantPK(tenantID)), ":lo": str(lo), ":hi": str(hi)},
+		Limit:                     aws.Int32(int32(perPage)),
+		ConsistentRead:            aws.Bool(true),
 	}
 	var out []domain.AuditEntry
 	next := ""
 	var lastSK string
-	lastIndex := 0
+	lastIndex, read := 0, 0
 	var derr error
 	err = s.queryAll(ctx, in, func(it item) bool {
 		sk := getS(it, "sk")
@@ -178,7 +203,7 @@ func (s *Store) ListAudit(ctx context.Context, tenantID, cursor string, limit in
 			return false
 		}
 		for i, e := range es {
-			if (sk == afterSK && i <= afterIndex) || e.At.Before(cutoff) {
+			if (sk == afterSK && i <= afterIndex) || e.At.Before(cutoff) || !q.Matches(e) {
 				continue
 			}
 			if len(out) == limit {
@@ -187,6 +212,11 @@ func (s *Store) ListAudit(ctx context.Context, tenantID, cursor string, limit in
 			}
 			out = append(out, e)
 			lastSK, lastIndex = sk, i
+		}
+		if read++; filtered && read == auditScanItems {
+			// Go on after this item next time, whatever it held.
+			next = auditCursor(sk, len(es)-1)
+			return false
 		}
 		return true
 	})

@@ -97,7 +97,7 @@ func TestAppendAuditManyTenants(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range es {
-		got, _, err := s.ListAudit(ctx, e.TenantID, "", 10)
+		got, _, err := s.ListAudit(ctx, e.TenantID, domain.AuditQuery{Limit: 10})
 		if err != nil || len(got) != 1 || got[0].TenantID != e.TenantID {
 			t.Fatalf("ListAudit(%s) = %+v, %v; want its one entry", e.TenantID, got, err)
 		}

@@ -359,7 +359,7 @@ func (c *Client) readBody(resp *http.Response) ([]byte, error) {
 	if resp.ContentLength > c.maxBytes {
 		return nil, fmt.Errorf("%w: Content-Length %d > %d bytes", ErrResponseTooLarge, resp.ContentLength, c.maxBytes)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, c.maxBytes+1))
+	data, err := readAllSized(io.LimitReader(resp.Body, c.maxBytes+1), resp.ContentLength, c.maxBytes)
 	if err != nil {
 		// A connection cut mid-body is worth retrying.
 		return data, fmt.Errorf("%w: %w", errTruncated, err)
@@ -368,6 +368,31 @@ func (c *Client) readBody(resp *http.Response) ([]byte, error) {
 		return nil, fmt.Errorf("%w: more than %d bytes", ErrResponseTooLarge, c.maxBytes)
 	}
 	return data, nil
+}
+
+// readAllSized is io.ReadAll with the buffer sized from the announced
+// length (bounded by max), so a body is read into one allocation instead of
+// a doubling series (a sync's responses are most of its allocations). A
+// wrong Content-Length only costs growth: the read still goes to EOF.
+func readAllSized(r io.Reader, announced, max int64) ([]byte, error) {
+	if announced <= 0 || announced > max {
+		return io.ReadAll(r)
+	}
+	// One byte more, so reading EOF does not grow a full buffer.
+	b := make([]byte, 0, announced+1)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // let append pick the growth
+		}
+	}
 }
 
 // interpret turns an HTTP response into the operation element or an error.

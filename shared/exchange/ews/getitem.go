@@ -11,9 +11,11 @@ import (
 const MaxGetItemIDs = 100
 
 type xGetItem struct {
-	XMLName   xml.Name   `xml:"m:GetItem"`
-	ItemShape xItemShape `xml:"m:ItemShape"`
-	ItemIDs   xItemIDs   `xml:"m:ItemIds"`
+	XMLName xml.Name `xml:"m:GetItem"`
+	// ItemShape is the m:ItemShape element as encoded in place
+	// (shapeFragment): a sync asks for the same shape in every GetItem.
+	ItemShape string   `xml:",innerxml"`
+	ItemIDs   xItemIDs `xml:"m:ItemIds"`
 }
 
 // GetItemResult is the answer for one requested id: Item, or Err when
@@ -45,7 +47,11 @@ func (c *Client) GetItem(ctx context.Context, t Target, ids []string, shape Shap
 	if err := shape.validate(op); err != nil {
 		return nil, err
 	}
-	resp, err := c.call(ctx, op, t, xGetItem{ItemShape: shape.xml(), ItemIDs: itemIDs(refs...)})
+	frag, err := shapeFragment(shape)
+	if err != nil {
+		return nil, &Error{Layer: LayerTransport, Op: op, Message: "encoding request", Err: err}
+	}
+	resp, err := c.call(ctx, op, t, xGetItem{ItemShape: frag, ItemIDs: itemIDs(refs...)})
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -146,18 +147,51 @@ func (e elem) countChildren() int {
 
 // parseXML parses a whole document. The returned tree does not reference b.
 func parseXML(b []byte) (*tree, error) {
-	p := parser{b: b, names: make(map[string]string, 64)}
 	// One node per start tag: '<' not followed by '/' (a few comments and
 	// declarations over-count slightly), so the slice never grows.
 	starts := bytes.Count(b, []byte("<")) - bytes.Count(b, []byte("</"))
 	if starts > maxElements {
 		return nil, fmt.Errorf("document has about %d elements, more than the %d accepted", starts, maxElements)
 	}
+	sc := scratchPool.Get().(*scratch)
+	defer sc.release()
+	p := parser{b: b, names: sc.names, stack: sc.stack[:0]}
 	p.t.nodes = make([]node, 0, starts+1)
-	if err := p.parse(); err != nil {
+	err := p.parse()
+	sc.stack = p.stack
+	if err != nil {
 		return nil, err
 	}
 	return &p.t, nil
+}
+
+// scratch is a parse's working memory that does not outlive it: the open
+// element stack and the interned names (strings, immutable, so a later
+// parse may hand out the same ones). Every call made a fresh 64-entry map
+// and grew a stack: about half of what a sync allocated to parse
+// responses.
+type scratch struct {
+	names map[string]string
+	stack []openElem
+}
+
+// maxPooledNames bounds the names a pooled map keeps: EWS uses a few
+// hundred; a response inventing names cannot grow it without bound.
+const maxPooledNames = 2048
+
+var scratchPool = sync.Pool{New: func() any {
+	return &scratch{names: make(map[string]string, 256), stack: make([]openElem, 0, 32)}
+}}
+
+func (sc *scratch) release() {
+	// The stack's entries point into the parsed body: drop them, so the
+	// pool does not keep a response alive.
+	clear(sc.stack[:cap(sc.stack)])
+	sc.stack = sc.stack[:0]
+	if len(sc.names) > maxPooledNames {
+		sc.names = make(map[string]string, 256)
+	}
+	scratchPool.Put(sc)
 }
 
 type openElem struct {

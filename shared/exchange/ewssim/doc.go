@@ -19,9 +19,11 @@
 //	of AddRoom and AddRoomList; an address that is no room list answers
 //	ErrorNameResolutionNoResults), GetServerTimeZones and ConvertId.
 //
-// Requests are parsed with encoding/xml; a malformed one answers
-// ErrorSchemaValidation as a SOAP fault with HTTP 500, and so does an
-// element that is no EWS operation (ErrorInvalidRequest).
+// Requests are parsed with encoding/xml (tokenized by lexer.go when they
+// are the plain XML clients send, by encoding/xml itself otherwise, with
+// the same outcome either way); an unknown operation answers
+// ErrorInvalidRequest and a malformed one ErrorSchemaValidation, both as
+// SOAP faults with HTTP 500.
 //
 // # Operations it does not implement
 //

@@ -66,6 +66,38 @@ type itemRefs struct {
 	Refs []itemRefXML `xml:",any"`
 }
 
+// UnmarshalXML reads what the struct tags above say, without reflection
+// per element (GetItem and SyncFolderItems carry these in every call):
+// every child element is a ref named as it is, with its Id and ChangeKey
+// attributes (the last of a repeated one, in any namespace), its content
+// skipped. TestHandDecodersMatchReflection holds it to the tags.
+func (r *itemRefs) UnmarshalXML(d *xml.Decoder, _ xml.StartElement) error {
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			ref := itemRefXML{XMLName: t.Name}
+			for _, a := range t.Attr {
+				switch a.Name.Local {
+				case "Id":
+					ref.ID = a.Value
+				case "ChangeKey":
+					ref.ChangeKey = a.Value
+				}
+			}
+			r.Refs = append(r.Refs, ref)
+			if err := d.Skip(); err != nil {
+				return err
+			}
+		case xml.EndElement:
+			return nil
+		}
+	}
+}
+
 // pathXML is a FieldURI, IndexedFieldURI or ExtendedFieldURI.
 type pathXML struct {
 	XMLName                    xml.Name
@@ -89,12 +121,67 @@ func (p pathXML) extended() ExtendedProperty {
 }
 
 type shapeXML struct {
-	BaseShape          string `xml:"BaseShape"`
-	IncludeMimeContent bool   `xml:"IncludeMimeContent"`
-	BodyType           string `xml:"BodyType"`
-	Additional         struct {
-		Paths []pathXML `xml:",any"`
-	} `xml:"AdditionalProperties"`
+	BaseShape          string   `xml:"BaseShape"`
+	IncludeMimeContent bool     `xml:"IncludeMimeContent"`
+	BodyType           string   `xml:"BodyType"`
+	Additional         pathsXML `xml:"AdditionalProperties"`
+
+	// The shape as validate computed it, for run (read-only after).
+	memo struct {
+		done, bodyByDefault bool
+		sh                  shape
+		err                 *ewsError
+	}
+}
+
+type pathsXML struct {
+	Paths []pathXML `xml:",any"`
+}
+
+// UnmarshalXML reads what the struct tags say, without reflection per
+// element: every child element is a path named as it is, with its
+// attributes (the last of a repeated one, in any namespace), its content
+// skipped. TestHandDecodersMatchReflection holds it to the tags.
+func (p *pathsXML) UnmarshalXML(d *xml.Decoder, _ xml.StartElement) error {
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			x := pathXML{XMLName: t.Name}
+			for _, a := range t.Attr {
+				switch a.Name.Local {
+				case "FieldURI":
+					x.FieldURI = a.Value
+				case "DistinguishedPropertySetId":
+					x.DistinguishedPropertySetID = a.Value
+				case "PropertySetId":
+					x.PropertySetID = a.Value
+				case "PropertyTag":
+					x.PropertyTag = a.Value
+				case "PropertyName":
+					x.PropertyName = a.Value
+				case "PropertyId":
+					x.PropertyID = a.Value
+				case "PropertyType":
+					x.PropertyType = a.Value
+				}
+			}
+			if p.Paths == nil {
+				// One allocation for the usual shape (a sync asks for 20
+				// or so properties) instead of a doubling series.
+				p.Paths = make([]pathXML, 0, 24)
+			}
+			p.Paths = append(p.Paths, x)
+			if err := d.Skip(); err != nil {
+				return err
+			}
+		case xml.EndElement:
+			return nil
+		}
+	}
 }
 
 // shape is what to render for an item or folder: the ItemId only, the
@@ -114,7 +201,16 @@ type shape struct {
 // want reports whether the property at uri is rendered.
 func (s shape) want(uri string) bool { return s.fields == nil || s.fields[uri] }
 
-func (s shapeXML) shape(bodyByDefault bool) (shape, *ewsError) {
+func (s *shapeXML) shape(bodyByDefault bool) (shape, *ewsError) {
+	if s.memo.done && s.memo.bodyByDefault == bodyByDefault {
+		return s.memo.sh, s.memo.err
+	}
+	sh, err := s.compute(bodyByDefault)
+	s.memo.done, s.memo.bodyByDefault, s.memo.sh, s.memo.err = true, bodyByDefault, sh, err
+	return sh, err
+}
+
+func (s *shapeXML) compute(bodyByDefault bool) (shape, *ewsError) {
 	out := shape{mime: s.IncludeMimeContent}
 	switch s.BaseShape {
 	case "IdOnly":

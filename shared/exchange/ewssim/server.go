@@ -104,9 +104,20 @@ type request struct {
 }
 
 // parseEnvelope reads a SOAP 1.1 envelope: the ExchangeImpersonation
-// header and the operation element in the body.
+// header and the operation element in the body. The request is read
+// first through the lexer (lexer.go), which tokenizes the plain XML that
+// clients send without encoding/xml's per-byte reads and allocations; on
+// any error, or input outside the lexer's subset, it is read again
+// entirely by encoding/xml's own tokenizer, so what is accepted and every
+// error are encoding/xml's.
 func parseEnvelope(data []byte) (*request, *ewsError) {
-	d := xml.NewDecoder(bytes.NewReader(data))
+	if req, err := parseEnvelopeFrom(xml.NewTokenDecoder(&lexer{b: data})); err == nil {
+		return req, nil
+	}
+	return parseEnvelopeFrom(xml.NewDecoder(bytes.NewReader(data)))
+}
+
+func parseEnvelopeFrom(d *xml.Decoder) (*request, *ewsError) {
 	req := &request{}
 	depth := 0
 	inHeader, inBody := false, false
@@ -180,6 +191,30 @@ func parseEnvelope(data []byte) (*request, *ewsError) {
 	return req, nil
 }
 
+// readRequest is io.ReadAll with the buffer sized from the announced
+// length (at most max, which the reader enforces anyway): one allocation
+// per request instead of a doubling series. A wrong Content-Length only
+// costs growth.
+func readRequest(r io.Reader, announced, max int64) ([]byte, error) {
+	if announced <= 0 || announced > max {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, announced+1) // +1: reading EOF needs no growth
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+}
+
 // call is the context of one EWS request while it runs.
 type call struct {
 	s    *Sim
@@ -200,7 +235,7 @@ func (s *Sim) serveEWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "EWS accepts POST only", http.StatusMethodNotAllowed)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opts.MaxRequestBytes))
+	body, err := readRequest(http.MaxBytesReader(w, r.Body, s.opts.MaxRequestBytes), r.ContentLength, s.opts.MaxRequestBytes)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

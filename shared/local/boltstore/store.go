@@ -670,19 +670,24 @@ func (s *Store) AppendAudit(_ context.Context, entries ...domain.AuditEntry) err
 	})
 }
 
-// ListAudit pages through a tenant's audit entries, oldest first, skipping
-// those past the retention.
-func (s *Store) ListAudit(_ context.Context, tenantID, cursor string, limit int) ([]domain.AuditEntry, string, error) {
+// ListAudit pages through a tenant's audit entries that match q, oldest
+// first, skipping those past the retention. Keys are entry times, so the
+// time filters bound the walk; the others are checked per entry.
+func (s *Store) ListAudit(_ context.Context, tenantID string, q domain.AuditQuery) ([]domain.AuditEntry, string, error) {
 	var after []byte
-	if cursor != "" {
-		b, err := hex.DecodeString(cursor)
+	if q.Cursor != "" {
+		b, err := hex.DecodeString(q.Cursor)
 		if err != nil || len(b) != 16 {
 			return nil, "", domain.Invalid("cursor", "cursor is not one this API returned")
 		}
 		after = b
 	}
-	limit = storeplan.Limit(limit)
-	cutoff := u64(uint64(s.clock.Now().Add(-s.retention).UnixNano()))
+	limit := storeplan.Limit(q.Limit)
+	from := s.clock.Now().Add(-s.retention)
+	if q.Since.After(from) {
+		from = q.Since
+	}
+	lo := u64(uint64(from.UnixNano()))
 	var out []domain.AuditEntry
 	next := ""
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -691,8 +696,8 @@ func (s *Store) ListAudit(_ context.Context, tenantID, cursor string, limit int)
 			return nil
 		}
 		c := b.Cursor()
-		start := cutoff
-		if after != nil && bytes.Compare(after, cutoff) >= 0 {
+		start := lo
+		if after != nil && bytes.Compare(after, lo) >= 0 {
 			start = after
 		}
 		var last []byte
@@ -700,13 +705,19 @@ func (s *Store) ListAudit(_ context.Context, tenantID, cursor string, limit int)
 			if bytes.Equal(k, after) {
 				continue
 			}
-			if len(out) == limit {
-				next = hex.EncodeToString(last)
+			if !q.Until.IsZero() && int64(binary.BigEndian.Uint64(k)) >= q.Until.UnixNano() {
 				return nil
 			}
 			var e domain.AuditEntry
 			if err := json.Unmarshal(v, &e); err != nil {
 				return err
+			}
+			if !q.Matches(e) {
+				continue
+			}
+			if len(out) == limit {
+				next = hex.EncodeToString(last)
+				return nil
 			}
 			out = append(out, e)
 			last = k

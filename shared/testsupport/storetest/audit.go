@@ -21,7 +21,7 @@ func auditEntry(tenantID string, i int, at time.Time) domain.AuditEntry {
 func listAudit(t *testing.T, s domain.Store, tenantID string, limit int) []domain.AuditEntry {
 	t.Helper()
 	return listAll(t, "ListAudit", limit, func(cursor string) ([]domain.AuditEntry, string, error) {
-		return s.ListAudit(ctx, tenantID, cursor, limit)
+		return s.ListAudit(ctx, tenantID, domain.AuditQuery{Cursor: cursor, Limit: limit})
 	})
 }
 
@@ -34,6 +34,70 @@ func requestIDs(es []domain.AuditEntry) []string {
 }
 
 func testAudit(t *testing.T, setup setupFunc) {
+	t.Run("until finds the early entries of one call that spans hours", func(t *testing.T) {
+		s, _ := setup(t)
+		var es []domain.AuditEntry
+		for i := range 30 {
+			es = append(es, auditEntry("acme", i, Start.Add(time.Duration(i)*10*time.Minute)))
+		}
+		must(t, s.AppendAudit(ctx, es...))
+		got := listAll(t, "ListAudit", 4, func(cursor string) ([]domain.AuditEntry, string, error) {
+			return s.ListAudit(ctx, "acme", domain.AuditQuery{Until: Start.Add(95 * time.Minute), Cursor: cursor, Limit: 4})
+		})
+		if ids := requestIDs(got); !slices.Equal(ids, requestIDs(es[:10])) {
+			t.Fatalf("until 95 min: %v, want the first 10", ids)
+		}
+	})
+	t.Run("filters by mailbox, operation and time, paged, nothing skipped or repeated", func(t *testing.T) {
+		s, _ := setup(t)
+		// 240 calls of one entry each (a store that packs entries gets
+		// one item per call, more than a filtered page reads at once):
+		// every 40th about mailbox rare@, every 3rd a calendar write.
+		var all []domain.AuditEntry
+		for i := range 240 {
+			e := auditEntry("acme", i, Start.Add(time.Duration(i)*time.Minute))
+			if i%40 == 7 {
+				e.Mailbox = "rare@acme.example"
+			}
+			if i%3 == 0 {
+				e.Operation = fmt.Sprintf("calendar.create evt-%d", i)
+			}
+			must(t, s.AppendAudit(ctx, e))
+			all = append(all, e)
+		}
+		must(t, s.AppendAudit(ctx, domain.AuditEntry{TenantID: "other", Mailbox: "rare@acme.example", Operation: "sync", Result: "ok", At: Start}))
+		for _, tc := range []struct {
+			name  string
+			q     domain.AuditQuery
+			limit int
+		}{
+			{"mailbox", domain.AuditQuery{Mailbox: "rare@acme.example"}, 2},
+			{"mailbox, any case", domain.AuditQuery{Mailbox: "RARE@acme.example"}, 10},
+			{"operation name", domain.AuditQuery{Operation: "calendar.create"}, 7},
+			{"operation not a prefix", domain.AuditQuery{Operation: "calendar"}, 7},
+			{"since", domain.AuditQuery{Since: Start.Add(200 * time.Minute)}, 9},
+			{"until", domain.AuditQuery{Until: Start.Add(13 * time.Minute)}, 4},
+			{"since and until, operation", domain.AuditQuery{Since: Start.Add(30 * time.Minute), Until: Start.Add(150 * time.Minute), Operation: "SyncFolderItems"}, 11},
+			{"all filters, one entry", domain.AuditQuery{Mailbox: "rare@acme.example", Operation: "SyncFolderItems", Since: Start.Add(47 * time.Minute), Until: Start.Add(48 * time.Minute)}, 5},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				var want []string
+				for _, e := range all {
+					if tc.q.Matches(e) {
+						want = append(want, e.RequestID)
+					}
+				}
+				got := listAll(t, "ListAudit", tc.limit, func(cursor string) ([]domain.AuditEntry, string, error) {
+					q := tc.q
+					q.Cursor, q.Limit = cursor, tc.limit
+					return s.ListAudit(ctx, "acme", q)
+				})
+				if ids := requestIDs(got); !slices.Equal(ids, want) {
+					t.Fatalf("listed %v, want %v", ids, want)
+				}
+			})
+		}
+	})
 	t.Run("entries list oldest first, paged, per tenant", func(t *testing.T) {
 		s, _ := setup(t)
 		var want []string
