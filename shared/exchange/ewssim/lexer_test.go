@@ -11,7 +11,26 @@ import (
 )
 
 func parseWithLexer(data []byte) (*request, *ewsError) {
-	return parseEnvelopeFrom(xml.NewTokenDecoder(&lexer{b: data}))
+	return parseLexed(data)
+}
+
+// sameRequest compares two parsed requests. What validate computed as
+// functions (FindItem's compiled restriction) is left out: functions are
+// never DeepEqual; the Restriction they are compiled from is compared.
+func sameRequest(a, b *request) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	fa, oka := a.body.(*findItemReq)
+	fb, okb := b.body.(*findItemReq)
+	if oka && okb {
+		ca, cb := *fa, *fb
+		ca.match, cb.match = nil, nil
+		a2, b2 := *a, *b
+		a2.body, b2.body = &ca, &cb
+		return reflect.DeepEqual(&a2, &b2)
+	}
+	return reflect.DeepEqual(a, b)
 }
 
 func parseWithEncodingXML(data []byte) (*request, *ewsError) {
@@ -58,7 +77,7 @@ func TestLexerReadsWhatEncodingXMLReads(t *testing.T) {
 		if lerr != nil && hot {
 			t.Fatalf("%s: the lexer does not read it: %v", name, lerr)
 		}
-		if lerr == nil && !reflect.DeepEqual(lex, std) {
+		if lerr == nil && !sameRequest(lex, std) {
 			t.Fatalf("%s: lexer read %+v, encoding/xml %+v", name, lex, std)
 		}
 		step := max(1, len(data)/50)
@@ -79,7 +98,7 @@ func TestLexerReadsWhatEncodingXMLReads(t *testing.T) {
 				}
 				fast++
 				std, serr := parseWithEncodingXML(m)
-				if serr != nil || !reflect.DeepEqual(lex, std) {
+				if serr != nil || !sameRequest(lex, std) {
 					t.Fatalf("%s, variant at byte %d:\n%s\nlexer read %+v; encoding/xml %+v, %v", name, i, m, lex, std, serr)
 				}
 				agreed++
@@ -104,7 +123,7 @@ func FuzzLexer(f *testing.F) {
 			return
 		}
 		std, serr := parseWithEncodingXML(data)
-		if serr != nil || !reflect.DeepEqual(lex, std) {
+		if serr != nil || !sameRequest(lex, std) {
 			t.Fatalf("lexer read %+v; encoding/xml %+v, %v", lex, std, serr)
 		}
 	})
@@ -116,8 +135,10 @@ func FuzzLexer(f *testing.F) {
 // variants of them (errors included).
 func TestHandDecodersMatchReflection(t *testing.T) {
 	type reflShape struct {
-		BaseShape  string `xml:"BaseShape"`
-		Additional struct {
+		BaseShape          string `xml:"BaseShape"`
+		IncludeMimeContent bool   `xml:"IncludeMimeContent"`
+		BodyType           string `xml:"BodyType"`
+		Additional         struct {
 			Paths []pathXML `xml:",any"`
 		} `xml:"AdditionalProperties"`
 	}
@@ -165,7 +186,7 @@ func TestHandDecodersMatchReflection(t *testing.T) {
 				continue // a request that does not decode is refused whole
 			}
 			ro, ho := r.Body.Op, h.Body.Op
-			if ro.ItemShape.BaseShape != ho.ItemShape.BaseShape || !reflect.DeepEqual(ro.ItemShape.Additional.Paths, ho.ItemShape.Additional.Paths) ||
+			if ro.ItemShape.BaseShape != ho.ItemShape.BaseShape || ro.ItemShape.IncludeMimeContent != ho.ItemShape.IncludeMimeContent || ro.ItemShape.BodyType != ho.ItemShape.BodyType || !reflect.DeepEqual(ro.ItemShape.Additional.Paths, ho.ItemShape.Additional.Paths) ||
 				ro.FolderShape.BaseShape != ho.FolderShape.BaseShape || !reflect.DeepEqual(ro.FolderShape.Additional.Paths, ho.FolderShape.Additional.Paths) ||
 				!reflect.DeepEqual(ro.ItemIDs.Refs, ho.ItemIDs.Refs) || !reflect.DeepEqual(ro.Ignore.Refs, ho.Ignore.Refs) {
 				t.Fatalf("%s:\n%s\nreflection %+v\nhand-written %+v", name, v, ro, ho)

@@ -164,6 +164,9 @@ type createItemReq struct {
 	} `xml:"Items"`
 }
 
+// keepsRawXML: a message's Inner (parseEnvelope reads it with encoding/xml).
+func (*createItemReq) keepsRawXML() {}
+
 func (r *createItemReq) validate() *ewsError {
 	if len(r.Items.Items) == 0 {
 		return errSchema("Items must hold at least one item")

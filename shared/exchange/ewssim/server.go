@@ -111,11 +111,28 @@ type request struct {
 // entirely by encoding/xml's own tokenizer, so what is accepted and every
 // error are encoding/xml's.
 func parseEnvelope(data []byte) (*request, *ewsError) {
-	if req, err := parseEnvelopeFrom(xml.NewTokenDecoder(&lexer{b: data})); err == nil {
+	if req, err := parseLexed(data); err == nil {
 		return req, nil
 	}
 	return parseEnvelopeFrom(xml.NewDecoder(bytes.NewReader(data)))
 }
+
+// parseLexed reads the request through the lexer. A request whose struct
+// keeps raw XML (",innerxml": CreateItem's messages) is refused, for
+// encoding/xml to read: a token decoder has no raw input to give.
+func parseLexed(data []byte) (*request, *ewsError) {
+	req, err := parseEnvelopeFrom(xml.NewTokenDecoder(&lexer{b: data}))
+	if err != nil {
+		return nil, err
+	}
+	if _, raw := req.body.(rawXMLReader); raw {
+		return nil, errSchema("the request keeps raw XML")
+	}
+	return req, nil
+}
+
+// rawXMLReader marks a request struct with an ",innerxml" field.
+type rawXMLReader interface{ keepsRawXML() }
 
 func parseEnvelopeFrom(d *xml.Decoder) (*request, *ewsError) {
 	req := &request{}
