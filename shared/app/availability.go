@@ -530,13 +530,4 @@ func (a *Availability) connectError(ctx context.Context, t domain.Tenant, cred d
 		Message: "no connection to the tenant's Exchange could be set up (" + string(ae.Kind) + strings.TrimSuffix(" "+ae.Code, " ") + "); POST /tenants/" + t.ID + "/verify says more"}
 }
 
-func (a *Availability) logger(ctx context.Context) *slog.Logger {
-	l := a.Log
-	if l == nil {
-		l = slog.Default()
-	}
-	if id := RequestID(ctx); id != "" {
-		l = l.With("requestId", id)
-	}
-	return l
-}
+func (a *Availability) logger(ctx context.Context) *slog.Logger { return requestLogger(ctx, a.Log) }

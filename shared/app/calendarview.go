@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/platform/redact"
 )
 
 // This file is the calendar view use case (GET /tenants/{id}/mailboxes/
@@ -115,39 +114,17 @@ func (v *CalendarView) read(ctx context.Context, t domain.Tenant, cred domain.Cr
 	return page, nil
 }
 
-func (v *CalendarView) logger(ctx context.Context) *slog.Logger {
-	l := v.Log
-	if l == nil {
-		l = slog.Default()
-	}
-	if id := RequestID(ctx); id != "" {
-		l = l.With("requestId", id)
-	}
-	return l
-}
+func (v *CalendarView) logger(ctx context.Context) *slog.Logger { return requestLogger(ctx, v.Log) }
 
-// exchangeError is the answer when Exchange refused or failed, as for
-// people lookups; a tenant whose protocol this deployment has no calendar
-// view adapter for is a 501.
+// calendarViewFailure words a failed calendar view read (liveFailure).
+var calendarViewFailure = liveFailure{subject: "calendar view", denied: "Exchange refused to read the mailbox's calendar",
+	failed: "Exchange could not read the calendar view"}
+
+// exchangeError: a tenant whose protocol this deployment has no calendar
+// view adapter for is a 501; the rest as liveFailure says.
 func (v *CalendarView) exchangeError(ctx context.Context, t domain.Tenant, cred domain.Credential, err error) error {
-	ae := domain.AccessErrorOf(err)
-	if ae.Code == "ProtocolNotConfigured" && t.ProtocolOf() == domain.ProtocolGraph {
+	if ae := domain.AccessErrorOf(err); ae.Code == "ProtocolNotConfigured" && t.ProtocolOf() == domain.ProtocolGraph {
 		return &domain.Error{Code: domain.CodeNotImplemented, Message: "this deployment serves the calendar view for EWS tenants only; expand series from the feed's RRULE", Err: err}
 	}
-	v.logger(ctx).Warn("calendar view: Exchange call failed", "tenantId", t.ID, "error", redact.ForCredential(cred).Clean(err.Error(), redact.MaxDetail))
-	what := string(ae.Kind)
-	if ae.Code != "" {
-		what += ", " + ae.Code
-	}
-	switch {
-	case ae.Code == CodeEWSRetired:
-		return &domain.Error{Code: domain.CodeConflict, Message: ae.Err.Error(), Err: err}
-	case ae.Kind == domain.AccessThrottled:
-		return &domain.Error{Code: domain.CodeUnavailable, Message: "Exchange is throttling the tenant's account (" + what + "); ask again later", Err: err}
-	case ae.Kind == domain.AccessAuth:
-		return &domain.Error{Code: domain.CodeUpstream, Message: "Exchange refused the tenant's credentials (" + what + "); PUT /tenants/" + t.ID + "/credentials", Err: err}
-	case ae.Kind == domain.AccessDenied || ae.Kind == domain.AccessOutOfScope:
-		return &domain.Error{Code: domain.CodeUpstream, Message: "Exchange refused to read the mailbox's calendar (" + what + ")", Err: err}
-	}
-	return &domain.Error{Code: domain.CodeUpstream, Message: "Exchange could not read the calendar view (" + what + ")", Err: err}
+	return calendarViewFailure.answer(ctx, v.Log, t.ID, cred, err)
 }

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/platform/redact"
 )
 
 // This file is the on-demand content use case (GET .../items/{itemId}
@@ -294,21 +293,15 @@ func (c *Content) audit(ctx context.Context, op contentOp, what, caller, result 
 	}
 }
 
-func (c *Content) logger(ctx context.Context) *slog.Logger {
-	l := c.Log
-	if l == nil {
-		l = slog.Default()
-	}
-	if id := RequestID(ctx); id != "" {
-		l = l.With("requestId", id)
-	}
-	return l
-}
+func (c *Content) logger(ctx context.Context) *slog.Logger { return requestLogger(ctx, c.Log) }
 
 // exchangeError is the answer when the read failed: over the limit 413,
 // an id Exchange does not have 404, throttling 503, the retired EWS
 // endpoint 409, anything else 502 naming the kind and code. The server's
 // own words go to the log only.
+// contentFailure words a failed content read (liveFailure).
+var contentFailure = liveFailure{subject: "content", denied: "Exchange refused the read", failed: "Exchange could not read the item"}
+
 func (c *Content) exchangeError(ctx context.Context, r ContentRequest, cred domain.Credential, err error) error {
 	var tl *domain.ContentTooLargeError
 	if errors.As(err, &tl) {
@@ -322,21 +315,5 @@ func (c *Content) exchangeError(ctx context.Context, r ContentRequest, cred doma
 	if errors.As(err, &de) {
 		return err
 	}
-	ae := domain.AccessErrorOf(err)
-	c.logger(ctx).Warn("content: Exchange call failed", "tenantId", r.TenantID, "error", redact.ForCredential(cred).Clean(err.Error(), redact.MaxDetail))
-	what := string(ae.Kind)
-	if ae.Code != "" {
-		what += ", " + ae.Code
-	}
-	switch {
-	case ae.Code == CodeEWSRetired:
-		return &domain.Error{Code: domain.CodeConflict, Message: ae.Err.Error(), Err: err}
-	case ae.Kind == domain.AccessThrottled:
-		return &domain.Error{Code: domain.CodeUnavailable, Message: "Exchange is throttling the tenant's account (" + what + "); ask again later", Err: err}
-	case ae.Kind == domain.AccessAuth:
-		return &domain.Error{Code: domain.CodeUpstream, Message: "Exchange refused the tenant's credentials (" + what + "); PUT /tenants/" + r.TenantID + "/credentials", Err: err}
-	case ae.Kind == domain.AccessDenied || ae.Kind == domain.AccessOutOfScope:
-		return &domain.Error{Code: domain.CodeUpstream, Message: "Exchange refused the read (" + what + ")", Err: err}
-	}
-	return &domain.Error{Code: domain.CodeUpstream, Message: "Exchange could not read the item (" + what + ")", Err: err}
+	return contentFailure.answer(ctx, c.Log, r.TenantID, cred, err)
 }

@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/platform/redact"
 )
 
 // This file is the people lookup use case (GET /tenants/{id}/mailboxes/
@@ -133,36 +132,12 @@ func (p *People) audit(ctx context.Context, e domain.AuditEntry) {
 	}
 }
 
-func (p *People) logger(ctx context.Context) *slog.Logger {
-	l := p.Log
-	if l == nil {
-		l = slog.Default()
-	}
-	if id := RequestID(ctx); id != "" {
-		l = l.With("requestId", id)
-	}
-	return l
-}
+func (p *People) logger(ctx context.Context) *slog.Logger { return requestLogger(ctx, p.Log) }
 
-// exchangeError is the answer when Exchange refused or failed, as for
-// rooms: throttling 503, the retired EWS endpoint 409, anything else 502
-// naming the kind and code. The server's own words go to the log only.
+// peopleFailure words a failed people lookup (liveFailure).
+var peopleFailure = liveFailure{subject: "people lookup", denied: "Exchange refused the lookup",
+	grant: "; on Graph the app needs the User.Read.All application permission", failed: "Exchange could not look people up"}
+
 func (p *People) exchangeError(ctx context.Context, tenantID string, cred domain.Credential, err error) error {
-	ae := domain.AccessErrorOf(err)
-	p.logger(ctx).Warn("people lookup: Exchange call failed", "tenantId", tenantID, "error", redact.ForCredential(cred).Clean(err.Error(), redact.MaxDetail))
-	what := string(ae.Kind)
-	if ae.Code != "" {
-		what += ", " + ae.Code
-	}
-	switch {
-	case ae.Code == CodeEWSRetired:
-		return &domain.Error{Code: domain.CodeConflict, Message: ae.Err.Error(), Err: err}
-	case ae.Kind == domain.AccessThrottled:
-		return &domain.Error{Code: domain.CodeUnavailable, Message: "Exchange is throttling the tenant's account (" + what + "); ask again later", Err: err}
-	case ae.Kind == domain.AccessAuth:
-		return &domain.Error{Code: domain.CodeUpstream, Message: "Exchange refused the tenant's credentials (" + what + "); PUT /tenants/" + tenantID + "/credentials", Err: err}
-	case ae.Kind == domain.AccessDenied || ae.Kind == domain.AccessOutOfScope:
-		return &domain.Error{Code: domain.CodeUpstream, Message: "Exchange refused the lookup (" + what + "); on Graph the app needs the User.Read.All application permission", Err: err}
-	}
-	return &domain.Error{Code: domain.CodeUpstream, Message: "Exchange could not look people up (" + what + ")", Err: err}
+	return peopleFailure.answer(ctx, p.Log, tenantID, cred, err)
 }

@@ -462,39 +462,19 @@ func shortID(id string) string {
 	return "…" + id[len(id)-16:]
 }
 
-func (r *RoomMeetings) logger(ctx context.Context) *slog.Logger {
-	l := r.Log
-	if l == nil {
-		l = slog.Default()
-	}
-	if id := RequestID(ctx); id != "" {
-		l = l.With("requestId", id)
-	}
-	return l
-}
+func (r *RoomMeetings) logger(ctx context.Context) *slog.Logger { return requestLogger(ctx, r.Log) }
 
-// exchangeError is the answer when Exchange refused or failed, as for
-// rooms and people. The server's own words go to the log only.
+// roomMeetingFailure words a failed room meeting action (liveFailure).
+var roomMeetingFailure = liveFailure{subject: "room meetings", denied: "Exchange refused access to the room's calendar",
+	grant:  "; on EWS the account needs impersonation of the room, on Graph the app Calendars.ReadWrite for it",
+	failed: "Exchange could not act on the room's meeting"}
+
+// exchangeError: a domain error (the policy's, the marks') is the answer
+// as it is; the rest as liveFailure says.
 func (r *RoomMeetings) exchangeError(ctx context.Context, tenantID string, cred domain.Credential, err error) error {
 	var de *domain.Error
 	if errors.As(err, &de) {
 		return de
 	}
-	ae := domain.AccessErrorOf(err)
-	r.logger(ctx).Warn("room meetings: Exchange call failed", "tenantId", tenantID, "error", redact.ForCredential(cred).Clean(err.Error(), redact.MaxDetail))
-	what := string(ae.Kind)
-	if ae.Code != "" {
-		what += ", " + ae.Code
-	}
-	switch {
-	case ae.Code == CodeEWSRetired:
-		return &domain.Error{Code: domain.CodeConflict, Message: ae.Err.Error(), Err: err}
-	case ae.Kind == domain.AccessThrottled:
-		return &domain.Error{Code: domain.CodeUnavailable, Message: "Exchange is throttling the tenant's account (" + what + "); ask again later", Err: err}
-	case ae.Kind == domain.AccessAuth:
-		return &domain.Error{Code: domain.CodeUpstream, Message: "Exchange refused the tenant's credentials (" + what + "); PUT /tenants/" + tenantID + "/credentials", Err: err}
-	case ae.Kind == domain.AccessDenied || ae.Kind == domain.AccessOutOfScope:
-		return &domain.Error{Code: domain.CodeUpstream, Message: "Exchange refused access to the room's calendar (" + what + "); on EWS the account needs impersonation of the room, on Graph the app Calendars.ReadWrite for it", Err: err}
-	}
-	return &domain.Error{Code: domain.CodeUpstream, Message: "Exchange could not act on the room's meeting (" + what + ")", Err: err}
+	return roomMeetingFailure.answer(ctx, r.Log, tenantID, cred, err)
 }

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 
 	"github.com/mailbridge/mailbridge/shared/domain"
-	"github.com/mailbridge/mailbridge/shared/platform/redact"
 )
 
 // This file is the rooms use case (GET /tenants/{id}/roomlists and
@@ -74,11 +73,7 @@ func (r *Rooms) audit(ctx context.Context, tenantID, what string, n int, err err
 	} else if err != nil {
 		result = "failed: " + string(domain.AccessErrorOf(err).Kind)
 	}
-	l := r.Log
-	if l == nil {
-		l = slog.Default()
-	}
-	auditRead(ctx, r.Store, r.Clock, l, domain.AuditEntry{TenantID: tenantID, Operation: what + " by " + callerName(Caller(ctx)), Result: result})
+	auditRead(ctx, r.Store, r.Clock, requestLogger(ctx, r.Log), domain.AuditEntry{TenantID: tenantID, Operation: what + " by " + callerName(Caller(ctx)), Result: result})
 }
 
 // open reads the tenant, its credential and a mailbox to act as, and
@@ -106,35 +101,12 @@ func (r *Rooms) open(ctx context.Context, tenantID string) (domain.RoomDirectory
 	return dir, cred, nil
 }
 
-// exchangeError is the answer when Exchange refused or failed: throttling
-// is a 503 (ask later), the tenant's retired EWS endpoint a 409 naming the
-// fix, anything else a 502 naming the kind and code. The server's own
-// words go to the log only.
+// roomsFailure words a failed room listing (liveFailure).
+var roomsFailure = liveFailure{subject: "rooms", denied: "Exchange refused to list rooms",
+	grant: "; on Graph the app needs the Place.Read.All application permission", failed: "Exchange could not list rooms"}
+
 func (r *Rooms) exchangeError(ctx context.Context, tenantID string, cred domain.Credential, err error) error {
-	ae := domain.AccessErrorOf(err)
-	l := r.Log
-	if l == nil {
-		l = slog.Default()
-	}
-	if id := RequestID(ctx); id != "" {
-		l = l.With("requestId", id)
-	}
-	l.Warn("rooms: Exchange call failed", "tenantId", tenantID, "error", redact.ForCredential(cred).Clean(err.Error(), redact.MaxDetail))
-	what := string(ae.Kind)
-	if ae.Code != "" {
-		what += ", " + ae.Code
-	}
-	switch {
-	case ae.Code == CodeEWSRetired:
-		return &domain.Error{Code: domain.CodeConflict, Message: ae.Err.Error(), Err: err}
-	case ae.Kind == domain.AccessThrottled:
-		return &domain.Error{Code: domain.CodeUnavailable, Message: "Exchange is throttling the tenant's account (" + what + "); ask again later", Err: err}
-	case ae.Kind == domain.AccessAuth:
-		return &domain.Error{Code: domain.CodeUpstream, Message: "Exchange refused the tenant's credentials (" + what + "); PUT /tenants/" + tenantID + "/credentials", Err: err}
-	case ae.Kind == domain.AccessDenied || ae.Kind == domain.AccessOutOfScope:
-		return &domain.Error{Code: domain.CodeUpstream, Message: "Exchange refused to list rooms (" + what + "); on Graph the app needs the Place.Read.All application permission", Err: err}
-	}
-	return &domain.Error{Code: domain.CodeUpstream, Message: "Exchange could not list rooms (" + what + ")", Err: err}
+	return roomsFailure.answer(ctx, r.Log, tenantID, cred, err)
 }
 
 // firstMailbox is the mailbox EWS calls of the scheduling API act as under

@@ -61,16 +61,7 @@ func Caller(ctx context.Context) string {
 
 func (s *Tenants) now() time.Time { return s.Clock.Now().UTC() }
 
-func (s *Tenants) logger(ctx context.Context) *slog.Logger {
-	l := s.Log
-	if l == nil {
-		l = slog.Default()
-	}
-	if id := RequestID(ctx); id != "" {
-		l = l.With("requestId", id)
-	}
-	return l
-}
+func (s *Tenants) logger(ctx context.Context) *slog.Logger { return requestLogger(ctx, s.Log) }
 
 // internal wraps a store or secrets failure: the caller sees a generic
 // message, the cause stays in Err for the log.
