@@ -291,11 +291,9 @@ func TestMetadataConformance(t *testing.T) {
 		},
 	}
 	seriesID := e.do("POST", "/users/"+alice+"/events", series).body["id"].(string)
-	mustDo(t, func() error {
-		at := time.Date(2026, 3, 9, 8, 0, 0, 0, time.UTC)
-		return e.graph.SetSeriesExceptions(seriesID, []graphsim.Exception{{ID: "x1", OriginalStart: at, Start: at.Add(time.Hour), End: at.Add(75 * time.Minute), Subject: "Moved"}},
-			[]time.Time{at.AddDate(0, 0, 7)})
-	})
+	at := time.Date(2026, 3, 9, 8, 0, 0, 0, time.UTC)
+	e.moveOccurrence(t, seriesID, at, ewssim.Exception{Start: at.Add(time.Hour), End: at.Add(75 * time.Minute), Subject: "Moved"})
+	e.deleteOccurrence(t, seriesID, at.AddDate(0, 0, 7))
 	seriesRead := "?$select=id,changeKey,type,recurrence,originalStart,cancelledOccurrences,showAs,responseStatus,onlineMeeting,isReminderOn,reminderMinutesBeforeStart" +
 		"&$expand=" + url.QueryEscape("singleValueExtendedProperties($filter=id eq '"+markerID+"'),exceptionOccurrences($select=id,originalStart,start,end,subject,location,isCancelled)")
 

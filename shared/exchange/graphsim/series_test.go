@@ -5,14 +5,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 	"github.com/mailbridge/mailbridge/shared/exchange/graphsim"
 )
 
 // TestSeriesServed: a series created with a recurrence is a seriesMaster
-// whose recurrence comes back as Graph renders it (every member filled),
-// whose cancelled occurrences come only on $select (occurrence ids with
-// the day in the series' zone) and whose exceptions come on $expand; a
-// bad recurrence is refused and creates nothing.
+// of the shared model (the series EWS serves) whose recurrence comes back
+// as Graph renders it (every member filled), whose cancelled occurrences
+// (deleted in the model) come only on $select (occurrence ids with the
+// day in the series' zone) and whose exceptions come on $expand; a bad
+// recurrence is refused and creates nothing.
 func TestSeriesServed(t *testing.T) {
 	e := newEnv(t, graphsim.Options{})
 	body := func(rec map[string]any) map[string]any {
@@ -41,11 +43,11 @@ func TestSeriesServed(t *testing.T) {
 		t.Error("cancelledOccurrences without $select")
 	}
 	// 00:30 Berlin on 4 March is 23:30 UTC on 3 March: the id names the
-	// series' day.
+	// series' day. The series' exceptions are the shared model's, made
+	// here as an EWS client makes them.
 	at := time.Date(2026, 3, 3, 23, 30, 0, 0, time.UTC)
-	if err := e.graph.SetSeriesExceptions(id, []graphsim.Exception{{ID: "x", OriginalStart: at.AddDate(0, 0, 2), Start: at, End: at.Add(time.Hour), Subject: "Moved"}}, []time.Time{at}); err != nil {
-		t.Fatal(err)
-	}
+	e.moveOccurrence(t, id, at.AddDate(0, 0, 2), ewssim.Exception{Start: at, End: at.Add(time.Hour), Subject: "Moved"})
+	e.deleteOccurrence(t, id, at)
 	g := e.do("GET", "/users/"+alice+"/events/"+id+"?$select=cancelledOccurrences&$expand="+url.QueryEscape("exceptionOccurrences($select=id,originalStart,subject)"), nil)
 	cancelled, _ := g.body["cancelledOccurrences"].([]any)
 	ex, _ := g.body["exceptionOccurrences"].([]any)
@@ -56,8 +58,9 @@ func TestSeriesServed(t *testing.T) {
 	if x["subject"] != "Moved" || x["originalStart"] != "2026-03-05T23:30:00Z" || x["start"] != nil {
 		t.Errorf("exception %v", x)
 	}
-	if err := e.graph.SetSeriesExceptions("nope", nil, nil); err == nil {
-		t.Error("exceptions set on no series")
+	v, err := e.sim.ItemByImmutableID(id)
+	if err != nil || v.Recurrence == nil || v.Recurrence.Pattern != "DailyRecurrence" || v.Recurrence.Interval != 2 || v.Recurrence.Range != "NoEndRecurrence" {
+		t.Errorf("the shared model's series: %+v %v", v.Recurrence, err)
 	}
 	before := len(e.do("GET", "/users/"+alice+"/events", nil).values())
 	for _, bad := range []map[string]any{
