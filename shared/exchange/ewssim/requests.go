@@ -2,6 +2,7 @@ package ewssim
 
 import (
 	"encoding/xml"
+	"strconv"
 	"strings"
 )
 
@@ -68,8 +69,8 @@ type itemRefs struct {
 
 // UnmarshalXML reads what the struct tags above say, without reflection
 // per element (GetItem and SyncFolderItems carry these in every call):
-// every child element is a ref named as it is, with its Id and ChangeKey
-// attributes (the last of a repeated one, in any namespace), its content
+// every child element is a ref named as it is, with its Id, ChangeKey,
+// RecurringMasterId and InstanceIndex attributes (the last of a repeated one, in any namespace), its content
 // skipped. TestHandDecodersMatchReflection holds it to the tags.
 func (r *itemRefs) UnmarshalXML(d *xml.Decoder, _ xml.StartElement) error {
 	for {
@@ -86,6 +87,14 @@ func (r *itemRefs) UnmarshalXML(d *xml.Decoder, _ xml.StartElement) error {
 					ref.ID = a.Value
 				case "ChangeKey":
 					ref.ChangeKey = a.Value
+				case "RecurringMasterId":
+					ref.RecurringMasterID = a.Value
+				case "InstanceIndex":
+					n, err := strconv.Atoi(strings.TrimSpace(a.Value))
+					if err != nil {
+						return err
+					}
+					ref.InstanceIndex = n
 				}
 			}
 			r.Refs = append(r.Refs, ref)
