@@ -2,6 +2,8 @@ package graphsim_test
 
 import (
 	"net/url"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,5 +114,64 @@ func TestEventPropsServed(t *testing.T) {
 	}
 	if after := len(e.do("GET", "/users/"+alice+"/events", nil).values()); after != before {
 		t.Errorf("refused events were created: %d -> %d", before, after)
+	}
+}
+
+// TestSeriesScheduleAndPatch: a series POSTed over Graph (out of office)
+// with one occurrence moved and one deleted in the shared model answers
+// getSchedule with each remaining instance (the moved one at its new time,
+// the deleted one absent) as oof and digit 3; a PATCH with another pattern
+// makes a new series, dropping the exceptions, as Exchange does.
+func TestSeriesScheduleAndPatch(t *testing.T) {
+	e := newEnv(t, graphsim.Options{})
+	r := e.do("POST", "/users/"+alice+"/events", map[string]any{
+		"subject": "Leave", "showAs": "oof",
+		"start":      map[string]any{"dateTime": "2026-03-02T09:00:00", "timeZone": "UTC"},
+		"end":        map[string]any{"dateTime": "2026-03-02T10:00:00", "timeZone": "UTC"},
+		"recurrence": map[string]any{"pattern": map[string]any{"type": "daily", "interval": 1}, "range": map[string]any{"type": "numbered", "startDate": "2026-03-02", "numberOfOccurrences": 5}},
+	})
+	if r.status != 201 {
+		t.Fatalf("create: %d %v", r.status, r.body)
+	}
+	id := r.body["id"].(string)
+	day := func(d int) time.Time { return time.Date(2026, 3, d, 9, 0, 0, 0, time.UTC) }
+	e.moveOccurrence(t, id, day(3), ewssim.Exception{Start: day(3).Add(5 * time.Hour), End: day(3).Add(6 * time.Hour), Subject: "Leave (afternoon)"})
+	e.deleteOccurrence(t, id, day(4))
+	s := e.do("POST", "/users/"+alice+"/calendar/getSchedule", map[string]any{
+		"schedules": []string{alice}, "availabilityViewInterval": 60,
+		"startTime": map[string]any{"dateTime": "2026-03-02T00:00:00", "timeZone": "UTC"},
+		"endTime":   map[string]any{"dateTime": "2026-03-05T00:00:00", "timeZone": "UTC"},
+	})
+	v := s.values()
+	if s.status != 200 || len(v) != 1 {
+		t.Fatalf("getSchedule: %d %s", s.status, s.raw)
+	}
+	var got []string
+	for _, it := range v[0]["scheduleItems"].([]any) {
+		x := it.(map[string]any)
+		got = append(got, x["start"].(map[string]any)["dateTime"].(string)[:16]+" "+x["status"].(string))
+	}
+	want := []string{"2026-03-02T09:00 oof", "2026-03-03T14:00 oof"}
+	if !slices.Equal(got, want) {
+		t.Errorf("schedule items %v, want %v", got, want)
+	}
+	view := v[0]["availabilityView"].(string)
+	if len(view) != 72 || view[9] != '3' || view[24+14] != '3' || view[48+9] != '0' || strings.Count(view, "3") != 2 {
+		t.Errorf("availabilityView %s", view)
+	}
+	p := e.do("PATCH", "/users/"+alice+"/events/"+id, map[string]any{
+		"recurrence": map[string]any{"pattern": map[string]any{"type": "weekly", "interval": 1, "daysOfWeek": []string{"monday", "tuesday"}}, "range": map[string]any{"type": "noEnd", "startDate": "2026-03-02"}},
+	})
+	if p.status != 200 {
+		t.Fatalf("patch: %d %v", p.status, p.body)
+	}
+	g := e.do("GET", "/users/"+alice+"/events/"+id+"?$select=recurrence,cancelledOccurrences&$expand=exceptionOccurrences", nil)
+	rec := g.body["recurrence"].(map[string]any)["pattern"].(map[string]any)
+	if rec["type"] != "weekly" || len(g.body["cancelledOccurrences"].([]any)) != 0 || len(g.body["exceptionOccurrences"].([]any)) != 0 {
+		t.Errorf("after the new pattern: %v", g.body)
+	}
+	m, err := e.sim.ItemByImmutableID(id)
+	if err != nil || m.Recurrence.Pattern != "WeeklyRecurrence" || !slices.Equal(m.Recurrence.DaysOfWeek, []string{"Monday", "Tuesday"}) || m.FreeBusy != "OOF" {
+		t.Errorf("the shared model: %+v %q %v", m.Recurrence, m.FreeBusy, err)
 	}
 }
