@@ -117,17 +117,22 @@
 //
 // # Simplifications
 //
-// Recurring series are one seriesMaster: a series created with a
-// recurrence (POST /events, PATCH, or SetSeriesRecurrence) serves it as
-// Graph renders it, with the exceptions and cancellations set by
-// SetSeriesExceptions ($select=cancelledOccurrences,
-// $expand=exceptionOccurrences); the recurrence lives beside the shared
-// mailbox model, which holds none (an event made over EWS has no
-// recurrence here), and series are not expanded into instances, so
-// calendarView delta lists the master itself; an event's showAs,
-// isReminderOn, reminderMinutesBeforeStart and responseRequested are held
-// as POST and PATCH set them (busy, a 15-minute reminder and true
-// otherwise), beside the shared model too;
+// Recurring series are the shared model's (ewssim's): a master with its
+// pattern, exceptions and deleted occurrences, whichever protocol wrote
+// it. POST /events and PATCH with a recurrence set the master's pattern
+// (a new pattern drops its exceptions, as Exchange does; a relative
+// pattern takes one day, every day, the weekdays or the weekend, the sets
+// EWS can name); the master serves it as Graph renders a
+// patternedRecurrence, its deleted occurrences as cancelledOccurrences
+// ($select) and its modified ones as exceptionOccurrences ($expand), and
+// calendarView and getSchedule expand it (each instance with the
+// series' showAs). Instances cannot be changed or deleted through Graph
+// here (the model's SetOccurrence / DeleteOccurrence, or EWS, do it), and
+// calendarView delta lists the master itself. showAs is the model's
+// LegacyFreeBusyStatus; an event's isReminderOn,
+// reminderMinutesBeforeStart and responseRequested are held as POST and
+// PATCH set them (a 15-minute reminder and true otherwise), beside the
+// shared model;
 // a message body is the stored text, or ewssim.HTMLBody of it unless
 // Prefer: outlook.body-content-type="text" asks for text; a message's
 // conversation topic, sensitivity, In-Reply-To and References are served
