@@ -162,3 +162,35 @@ func (s *Sim) changeOccurrence(masterID string, original time.Time, fn func(*ite
 	mb.touchLocked(idx, false, s.clock.Now())
 	return nil
 }
+
+// OccurrenceOf resolves an occurrence id (EWS or Graph form) to its
+// series master and the instance as it stands (an exception's own times,
+// subject and location; the pattern's times and the master's subject and
+// location otherwise). ErrNotFound when the id names no instance, or a
+// deleted one.
+func (s *Sim) OccurrenceOf(id string) (ItemView, SeriesOccurrence, error) {
+	m, idx, index, ok := decodeOccurrenceID(EWSFromRestID(id))
+	if !ok {
+		return ItemView{}, SeriesOccurrence{}, ErrNotFound
+	}
+	mb, ok := s.mailboxByIdx(m)
+	if !ok {
+		return ItemView{}, SeriesOccurrence{}, ErrNotFound
+	}
+	mb.mu.RLock()
+	defer mb.mu.RUnlock()
+	in, ok := mb.item(idx)
+	if !ok || in.Recurrence == nil {
+		return ItemView{}, SeriesOccurrence{}, ErrNotFound
+	}
+	o, ok := in.occurrence(index)
+	if !ok {
+		return ItemView{}, SeriesOccurrence{}, ErrNotFound
+	}
+	x := SeriesOccurrence{ID: occurrenceID(m, idx, index), ChangeKey: occurrenceKey(in, o), Index: index,
+		OriginalStart: o.original, Start: o.start, End: o.end, Subject: in.Subject, Location: in.Location}
+	if o.exception != nil {
+		x.Subject, x.Location = o.exception.Subject, o.exception.Location
+	}
+	return mb.viewLocked(idx), x, nil
+}

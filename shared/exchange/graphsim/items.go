@@ -468,6 +468,10 @@ func (s *Server) createEvent(c *call) {
 }
 
 func (s *Server) updateEvent(c *call) {
+	if master, x, isInstance := c.instance(); isInstance {
+		s.updateInstance(c, master, x)
+		return
+	}
 	v, ok := c.item(ewssim.KindCalendar)
 	if !ok {
 		return
@@ -507,6 +511,10 @@ func (s *Server) updateEvent(c *call) {
 }
 
 func (s *Server) deleteEvent(c *call) {
+	if master, x, isInstance := c.instance(); isInstance {
+		s.deleteInstance(c, master, x)
+		return
+	}
 	v, ok := c.item(ewssim.KindCalendar)
 	if !ok {
 		return

@@ -175,3 +175,56 @@ func TestSeriesScheduleAndPatch(t *testing.T) {
 		t.Errorf("the shared model: %+v %q %v", m.Recurrence, m.FreeBusy, err)
 	}
 }
+
+// TestSeriesInstancesWrittenOverGraph: an instance from calendarView
+// PATCHed (subject, start, end) becomes an exception and one DELETEd a
+// cancelled occurrence, in the shared model EWS serves; the master lists
+// them; deleting it again, or through another user, is a 404; a PATCH of
+// a property the model does not keep per instance is refused and changes
+// nothing.
+func TestSeriesInstancesWrittenOverGraph(t *testing.T) {
+	e := newEnv(t, graphsim.Options{})
+	r := e.do("POST", "/users/"+alice+"/events", map[string]any{
+		"subject":    "Standup",
+		"start":      map[string]any{"dateTime": "2026-03-02T09:00:00", "timeZone": "UTC"},
+		"end":        map[string]any{"dateTime": "2026-03-02T09:15:00", "timeZone": "UTC"},
+		"recurrence": map[string]any{"pattern": map[string]any{"type": "daily", "interval": 1}, "range": map[string]any{"type": "numbered", "startDate": "2026-03-02", "numberOfOccurrences": 5}},
+	})
+	if r.status != 201 {
+		t.Fatalf("create: %d %v", r.status, r.body)
+	}
+	id := r.body["id"].(string)
+	view := e.do("GET", "/users/"+alice+"/calendarView?startDateTime=2026-03-01T00:00:00Z&endDateTime=2026-03-10T00:00:00Z", nil).values()
+	if len(view) != 5 {
+		t.Fatalf("calendarView: %d instances", len(view))
+	}
+	second, third := view[1]["id"].(string), view[2]["id"].(string)
+	p := e.do("PATCH", "/users/"+alice+"/events/"+second, map[string]any{"subject": "Standup (late)",
+		"start": map[string]any{"dateTime": "2026-03-03T11:00:00", "timeZone": "UTC"}, "end": map[string]any{"dateTime": "2026-03-03T11:30:00", "timeZone": "UTC"}})
+	if p.status != 200 || p.body["type"] != "exception" || p.body["subject"] != "Standup (late)" || p.body["seriesMasterId"] != id {
+		t.Fatalf("patch an instance: %d %v", p.status, p.body)
+	}
+	if d := e.do("DELETE", "/users/"+alice+"/events/"+third, nil); d.status != 204 {
+		t.Fatalf("delete an instance: %d %v", d.status, d.body)
+	}
+	for _, path := range []string{"/users/" + alice + "/events/" + third, "/users/" + bob + "/events/" + second} {
+		if d := e.do("DELETE", path, nil); d.status != 404 {
+			t.Errorf("DELETE %s: %d", path, d.status)
+		}
+	}
+	before, _ := e.sim.ItemByImmutableID(id)
+	if b := e.do("PATCH", "/users/"+alice+"/events/"+second, map[string]any{"isAllDay": true}); b.status != 400 {
+		t.Errorf("patch isAllDay of an instance: %d", b.status)
+	}
+	m := e.do("GET", "/users/"+alice+"/events/"+id+"?$select=cancelledOccurrences&$expand=exceptionOccurrences", nil)
+	cancelled, _ := m.body["cancelledOccurrences"].([]any)
+	ex, _ := m.body["exceptionOccurrences"].([]any)
+	if len(cancelled) != 1 || cancelled[0] != "OID."+id+".2026-03-04" || len(ex) != 1 || ex[0].(map[string]any)["id"] != second {
+		t.Fatalf("master: %v", m.body)
+	}
+	v, err := e.sim.ItemByImmutableID(id)
+	if err != nil || len(v.Exceptions) != 1 || v.Exceptions[0].Subject != "Standup (late)" || !v.Exceptions[0].Start.Equal(time.Date(2026, 3, 3, 11, 0, 0, 0, time.UTC)) ||
+		!slices.Equal(v.DeletedOccurrences, []int{3}) || v.ChangeKey != before.ChangeKey {
+		t.Errorf("the shared model: exceptions %+v deleted %v (%v); the refused patch changed it: %v", v.Exceptions, v.DeletedOccurrences, err, v.ChangeKey != before.ChangeKey)
+	}
+}
