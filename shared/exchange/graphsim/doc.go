@@ -34,13 +34,13 @@
 //	GET    /v1.0/users/{u}/calendarView?startDateTime=&endDateTime=   (series expanded as EWS's CalendarView; $skip paging)
 //	GET    /v1.0/users/{u}/events                        $filter=singleValueExtendedProperties/Any(ep: ep/id eq '…' and ep/value eq '…'), $top, $skip
 //	GET    /v1.0/users/{u}/events/{id}                   $select (cancelledOccurrences too), $expand=singleValueExtendedProperties($filter=id eq '…'),exceptionOccurrences($select=…)
-//	POST   /v1.0/users/{u}/events (and /calendar/events) transactionId, singleValueExtendedProperties
-//	PATCH  /v1.0/users/{u}/events/{id}
-//	DELETE /v1.0/users/{u}/events/{id}
+//	POST   /v1.0/users/{u}/events (and /calendar/events) transactionId, singleValueExtendedProperties, recurrence, showAs
+//	PATCH  /v1.0/users/{u}/events/{id}                   a master, a single event, or an instance (subject, location, start, end)
+//	DELETE /v1.0/users/{u}/events/{id}                   an event, or one instance of a series
 //	GET    /v1.0/users/{u}/calendarView?startDateTime=&endDateTime=  $top, $skip, $select; earliest first (respond.go)
 //	POST   /v1.0/users/{u}/events/{id}/decline           {comment, sendResponse}: 202; the event leaves the calendar, the organizer gets the decline
 //	POST   /v1.0/users/{u}/events/{id}/cancel            {comment}: 202; organizer only; the attendees get the cancellation
-//	POST   /v1.0/users/{u}/calendar/getSchedule          at most 20 schedules, 62 days
+//	POST   /v1.0/users/{u}/calendar/getSchedule          at most 20 schedules, 62 days; series expanded, each instance with its showAs
 //	POST   /v1.0/users/{u}/translateExchangeIds          ewsId, restId, restImmutableEntryId
 //	POST   /v1.0/$batch                                  at most 20 requests
 //	GET    /v1.0/places/microsoft.graph.roomlist         Place.Read.All; $top, $skip (pages of 100)
@@ -126,8 +126,10 @@
 // patternedRecurrence, its deleted occurrences as cancelledOccurrences
 // ($select) and its modified ones as exceptionOccurrences ($expand), and
 // calendarView and getSchedule expand it (each instance with the
-// series' showAs). Instances cannot be changed or deleted through Graph
-// here (the model's SetOccurrence / DeleteOccurrence, or EWS, do it), and
+// series' showAs). PATCH of an instance's subject, location, start or end
+// makes it an exception and DELETE of an instance cancels it, in the
+// model, as EWS does on an occurrence (instances.go; another property of
+// an instance is refused); GET of an instance by id is not served, and
 // calendarView delta lists the master itself. showAs is the model's
 // LegacyFreeBusyStatus; an event's isReminderOn,
 // reminderMinutesBeforeStart and responseRequested are held as POST and
