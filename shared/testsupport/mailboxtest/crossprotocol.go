@@ -87,10 +87,11 @@ var ItemProperties = []string{
 }
 
 // CalendarProperties are the calendar fields of issue 13 (series, free/busy,
-// responses, reminder). The Graph adapter fills them; until the EWS adapter
-// does (its calendar side is another change), CompareProtocols compares
-// them only once some EWS calendar item carries a calendarItemType, and
-// then requires some item to carry each of these too.
+// responses, reminder). CompareProtocols compares them once some EWS
+// calendar item carries a calendarItemType (both adapters map them), and
+// then requires some item to carry each of these too: AddSeries gives a
+// series with a moved and a deleted occurrence, so recurrence,
+// modifiedOccurrences and deletedOccurrences are compared, not vacuous.
 var CalendarProperties = []string{
 	"calendarItemType", "showAs", "responseRequested", "myResponse", "reminderMinutesBeforeStart",
 	"recurrence", "modifiedOccurrences", "deletedOccurrences",
@@ -112,7 +113,8 @@ func ewsCalendarPending(e domain.Item, g *domain.Item) bool {
 	return true
 }
 
-// CompareProtocols syncs the same generated mailbox (plus RichMessages)
+// CompareProtocols syncs the same generated mailbox (plus RichMessages
+// and AddSeries' series)
 // over EWS and over Graph with the real use case and requires every item
 // in the two feeds to be equal but for the protocol's ids: a consumer
 // cannot tell which protocol read its mailbox. It returns the number of
