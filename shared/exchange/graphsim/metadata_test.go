@@ -297,6 +297,12 @@ func TestMetadataConformance(t *testing.T) {
 	seriesRead := "?$select=id,changeKey,type,recurrence,originalStart,cancelledOccurrences,showAs,responseStatus,onlineMeeting,isReminderOn,reminderMinutesBeforeStart" +
 		"&$expand=" + url.QueryEscape("singleValueExtendedProperties($filter=id eq '"+markerID+"'),exceptionOccurrences($select=id,originalStart,start,end,subject,location,isCancelled)")
 
+	instances := e.do("GET", "/users/"+alice+"/calendarView?startDateTime=2026-03-22T00:00:00Z&endDateTime=2026-03-31T00:00:00Z", nil).values()
+	if len(instances) == 0 {
+		t.Fatal("the series has no instance in calendarView")
+	}
+	instanceID := instances[0]["id"].(string)
+
 	type shape struct {
 		name, method, path string
 		body               any
@@ -315,6 +321,14 @@ func TestMetadataConformance(t *testing.T) {
 		{"series master", "GET", "/users/" + alice + "/events/" + seriesID, nil, "event", false},
 		{"series master with exceptions", "GET", "/users/" + alice + "/events/" + seriesID + seriesRead, nil, "event", false},
 		{"event created", "POST", "/users/" + alice + "/events", newEvent("Other", "", ""), "event", false},
+		{"calendarView with a series", "GET", "/users/" + alice + "/calendarView?startDateTime=2026-03-01T00:00:00Z&endDateTime=2026-04-01T00:00:00Z", nil, "event", true},
+		{"series instance patched", "PATCH", "/users/" + alice + "/events/" + instanceID, map[string]any{"subject": "Standup (moved)",
+			"start": map[string]string{"dateTime": "2026-03-23T13:00:00", "timeZone": "UTC"}, "end": map[string]string{"dateTime": "2026-03-23T13:15:00", "timeZone": "UTC"}}, "event", false},
+		{"scheduleInformation over a series", "POST", "/users/" + alice + "/calendar/getSchedule", map[string]any{
+			"schedules": []string{alice},
+			"startTime": map[string]string{"dateTime": "2026-03-08T00:00:00", "timeZone": "W. Europe Standard Time"},
+			"endTime":   map[string]string{"dateTime": "2026-03-31T00:00:00", "timeZone": "W. Europe Standard Time"},
+		}, "scheduleInformation", true},
 		{"calendarView delta", "GET", "/users/" + alice + "/calendarView/delta?startDateTime=2026-03-01&endDateTime=2026-04-01", nil, "event", true},
 		{"mailFolder", "GET", "/users/" + alice + "/mailFolders/inbox", nil, "mailFolder", false},
 		{"mailFolder delta", "GET", "/users/" + alice + "/mailFolders/delta", nil, "mailFolder", true},
