@@ -18,6 +18,31 @@ func parseWithEncodingXML(data []byte) (*request, *ewsError) {
 	return parseEnvelopeFrom(xml.NewDecoder(bytes.NewReader(data)))
 }
 
+// sameRequest reports whether two reads of a request are the same (an
+// operation parseEnvelope never takes from the lexer is, by its name). A
+// FindItem's compiled restriction is a func, which reflect.DeepEqual never
+// finds equal: it is compared by the Restriction it was compiled from.
+func sameRequest(a, b *request) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	if needsRawXML(a.op) && a.op == b.op {
+		return true // parseEnvelope reads it with encoding/xml only
+	}
+	x, y := *a, *b
+	if fa, ok := x.body.(*findItemReq); ok {
+		if fb, ok := y.body.(*findItemReq); ok {
+			ca, cb := *fa, *fb
+			if (ca.match == nil) != (cb.match == nil) {
+				return false
+			}
+			ca.match, cb.match = nil, nil
+			x.body, y.body = &ca, &cb
+		}
+	}
+	return reflect.DeepEqual(x, y)
+}
+
 // clientRequests are the client's golden requests (every operation and
 // access mode the client sends).
 func clientRequests(t testing.TB) map[string][]byte {
@@ -58,7 +83,7 @@ func TestLexerReadsWhatEncodingXMLReads(t *testing.T) {
 		if lerr != nil && hot {
 			t.Fatalf("%s: the lexer does not read it: %v", name, lerr)
 		}
-		if lerr == nil && !reflect.DeepEqual(lex, std) {
+		if lerr == nil && !sameRequest(lex, std) {
 			t.Fatalf("%s: lexer read %+v, encoding/xml %+v", name, lex, std)
 		}
 		step := max(1, len(data)/50)
@@ -79,7 +104,7 @@ func TestLexerReadsWhatEncodingXMLReads(t *testing.T) {
 				}
 				fast++
 				std, serr := parseWithEncodingXML(m)
-				if serr != nil || !reflect.DeepEqual(lex, std) {
+				if serr != nil || !sameRequest(lex, std) {
 					t.Fatalf("%s, variant at byte %d:\n%s\nlexer read %+v; encoding/xml %+v, %v", name, i, m, lex, std, serr)
 				}
 				agreed++
@@ -104,7 +129,7 @@ func FuzzLexer(f *testing.F) {
 			return
 		}
 		std, serr := parseWithEncodingXML(data)
-		if serr != nil || !reflect.DeepEqual(lex, std) {
+		if serr != nil || !sameRequest(lex, std) {
 			t.Fatalf("lexer read %+v; encoding/xml %+v, %v", lex, std, serr)
 		}
 	})
@@ -116,8 +141,10 @@ func FuzzLexer(f *testing.F) {
 // variants of them (errors included).
 func TestHandDecodersMatchReflection(t *testing.T) {
 	type reflShape struct {
-		BaseShape  string `xml:"BaseShape"`
-		Additional struct {
+		BaseShape          string `xml:"BaseShape"`
+		IncludeMimeContent bool   `xml:"IncludeMimeContent"`
+		BodyType           string `xml:"BodyType"`
+		Additional         struct {
 			Paths []pathXML `xml:",any"`
 		} `xml:"AdditionalProperties"`
 	}
@@ -165,7 +192,7 @@ func TestHandDecodersMatchReflection(t *testing.T) {
 				continue // a request that does not decode is refused whole
 			}
 			ro, ho := r.Body.Op, h.Body.Op
-			if ro.ItemShape.BaseShape != ho.ItemShape.BaseShape || !reflect.DeepEqual(ro.ItemShape.Additional.Paths, ho.ItemShape.Additional.Paths) ||
+			if ro.ItemShape.BaseShape != ho.ItemShape.BaseShape || ro.ItemShape.IncludeMimeContent != ho.ItemShape.IncludeMimeContent || ro.ItemShape.BodyType != ho.ItemShape.BodyType || !reflect.DeepEqual(ro.ItemShape.Additional.Paths, ho.ItemShape.Additional.Paths) ||
 				ro.FolderShape.BaseShape != ho.FolderShape.BaseShape || !reflect.DeepEqual(ro.FolderShape.Additional.Paths, ho.FolderShape.Additional.Paths) ||
 				!reflect.DeepEqual(ro.ItemIDs.Refs, ho.ItemIDs.Refs) || !reflect.DeepEqual(ro.Ignore.Refs, ho.Ignore.Refs) {
 				t.Fatalf("%s:\n%s\nreflection %+v\nhand-written %+v", name, v, ro, ho)

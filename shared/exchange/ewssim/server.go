@@ -109,13 +109,20 @@ type request struct {
 // clients send without encoding/xml's per-byte reads and allocations; on
 // any error, or input outside the lexer's subset, it is read again
 // entirely by encoding/xml's own tokenizer, so what is accepted and every
-// error are encoding/xml's.
+// error are encoding/xml's. An operation whose request keeps raw XML
+// (innerxml, which a token decoder cannot give) is always read by
+// encoding/xml.
 func parseEnvelope(data []byte) (*request, *ewsError) {
-	if req, err := parseEnvelopeFrom(xml.NewTokenDecoder(&lexer{b: data})); err == nil {
+	if req, err := parseEnvelopeFrom(xml.NewTokenDecoder(&lexer{b: data})); err == nil && !needsRawXML(req.op) {
 		return req, nil
 	}
 	return parseEnvelopeFrom(xml.NewDecoder(bytes.NewReader(data)))
 }
+
+// needsRawXML reports whether the operation's request keeps raw XML:
+// CreateItem's items (a Message is decoded from its inner XML,
+// attachments.go).
+func needsRawXML(op string) bool { return op == "CreateItem" }
 
 func parseEnvelopeFrom(d *xml.Decoder) (*request, *ewsError) {
 	req := &request{}
