@@ -329,8 +329,8 @@ func (p eventProps) check() *apiError {
 
 // setProps merges the properties a request set into the event's.
 func (s *Server) setProps(id string, p eventProps) {
-	s.seriesMu.Lock()
-	defer s.seriesMu.Unlock()
+	s.propsMu.Lock()
+	defer s.propsMu.Unlock()
 	cur := s.props[id]
 	if p.isReminderOn != nil {
 		cur.isReminderOn = p.isReminderOn
@@ -346,9 +346,9 @@ func (s *Server) setProps(id string, p eventProps) {
 
 // withProps puts the event's own properties into its rendering.
 func (s *Server) withProps(id string, o obj) obj {
-	s.seriesMu.Lock()
+	s.propsMu.Lock()
 	p, ok := s.props[id]
-	s.seriesMu.Unlock()
+	s.propsMu.Unlock()
 	if !ok {
 		return o
 	}
@@ -404,7 +404,7 @@ func (e *eventIn) setRecurrence(it *ewssim.Item) *apiError {
 }
 
 func (s *Server) dropProps(id string) {
-	s.seriesMu.Lock()
-	defer s.seriesMu.Unlock()
+	s.propsMu.Lock()
+	defer s.propsMu.Unlock()
 	delete(s.props, id)
 }

@@ -75,8 +75,8 @@ type Server struct {
 	tx     map[string]string // mailbox + "\x00" + transactionId -> immutable id
 	txByID map[string]string // immutable id -> transactionId
 
-	seriesMu sync.Mutex
-	props    map[string]eventProps // immutable id of an event -> the properties the shared model lacks
+	propsMu sync.Mutex
+	props   map[string]eventProps // immutable id of an event -> the properties the shared model lacks
 }
 
 // New returns a Graph front end for sim.
