@@ -209,10 +209,19 @@
 // IncludesLastItemInRange is false); over two years is
 // ErrorCalendarViewRangeTooBig. SyncFolderItems reports the master: an
 // exception or deletion changes the master's ChangeKey, as in Exchange.
+// GetUserAvailability expands series the same way: each occurrence and
+// exception overlapping the window is a CalendarEvent (IsException on an
+// exception), deleted ones are not; every event has its item's
+// LegacyFreeBusyStatus (Item.FreeBusy, Busy by default, set by CreateItem
+// and UpdateItem), occurrences their master's, and MergedFreeBusy shows
+// the busiest status per interval. The series model is the one graphsim
+// serves too (series_view.go: SeriesExceptions, SeriesDeleted, and
+// SetOccurrence / DeleteOccurrence for tests and Graph), so a series reads
+// the same over both protocols.
 //
 // # Simplifications
 //
-// Series are not expanded in availability; a generated item with
+// A generated item with
 // IsRecurring but no Recurrence is a master without a pattern; FindItem's
 // Traversal is Shallow only, it has no grouping (GroupBy) and ignores
 // SortOrder in a CalendarView (which is in start order); UpdateItem does

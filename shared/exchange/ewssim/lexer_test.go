@@ -14,27 +14,29 @@ func parseWithLexer(data []byte) (*request, *ewsError) {
 	return parseLexed(data)
 }
 
-// sameRequest compares two parsed requests. What validate computed as
-// functions (FindItem's compiled restriction) is left out: functions are
-// never DeepEqual; the Restriction they are compiled from is compared.
+func parseWithEncodingXML(data []byte) (*request, *ewsError) {
+	return parseEnvelopeFrom(xml.NewDecoder(bytes.NewReader(data)))
+}
+
+// sameRequest reports whether two reads of a request are the same. A
+// FindItem's compiled restriction is a func, which reflect.DeepEqual never
+// finds equal: it is compared by the Restriction it was compiled from.
 func sameRequest(a, b *request) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	fa, oka := a.body.(*findItemReq)
-	fb, okb := b.body.(*findItemReq)
-	if oka && okb {
-		ca, cb := *fa, *fb
-		ca.match, cb.match = nil, nil
-		a2, b2 := *a, *b
-		a2.body, b2.body = &ca, &cb
-		return reflect.DeepEqual(&a2, &b2)
+	x, y := *a, *b
+	if fa, ok := x.body.(*findItemReq); ok {
+		if fb, ok := y.body.(*findItemReq); ok {
+			ca, cb := *fa, *fb
+			if (ca.match == nil) != (cb.match == nil) {
+				return false
+			}
+			ca.match, cb.match = nil, nil
+			x.body, y.body = &ca, &cb
+		}
 	}
-	return reflect.DeepEqual(a, b)
-}
-
-func parseWithEncodingXML(data []byte) (*request, *ewsError) {
-	return parseEnvelopeFrom(xml.NewDecoder(bytes.NewReader(data)))
+	return reflect.DeepEqual(x, y)
 }
 
 // clientRequests are the client's golden requests (every operation and

@@ -106,6 +106,11 @@ type Item struct {
 	Attendees   []Address
 	IsRecurring bool
 	IsAllDay    bool
+	// FreeBusy is the LegacyFreeBusyStatus: Free, Tentative, Busy (the
+	// default, also for ""), OOF, WorkingElsewhere or NoData. Graph's
+	// showAs is the same property. A series' occurrences and exceptions
+	// show their master's.
+	FreeBusy string
 	// Recurrence makes the item a series' RecurringMaster (recurrence.go);
 	// Exceptions are its modified occurrences and DeletedOccurrences the
 	// instance indexes of its deleted ones.

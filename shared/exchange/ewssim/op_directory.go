@@ -228,39 +228,66 @@ func (r *availabilityReq) run(c *call) {
 	w.raw("</FreeBusyResponseArray>")
 }
 
-// busyEvent is what availability shows of a calendar item.
+// busyEvent is what availability shows of a calendar item or of one
+// instance of a series.
 type busyEvent struct {
 	start, end         time.Time
 	subject, location  string
+	status             string // LegacyFreeBusyType
 	meeting, recurring bool
+	exception          bool
 }
 
-// busy returns mb's calendar items in the window, by start time.
+// busy returns mb's calendar items in the window, by start time: a series
+// expanded into its occurrences and exceptions (deleted ones left out),
+// as CalendarView expands it, each with its master's free/busy status.
 func (r *availabilityReq) busy(mb *mailbox) []busyEvent {
 	mb.mu.RLock()
 	defer mb.mu.RUnlock()
 	var evs []busyEvent
 	for _, idx := range mb.distFolder("calendar").members {
 		in := mb.items[idx]
-		if in.Kind == KindCalendar && in.Start.Before(r.end) && in.End.After(r.start) {
-			evs = append(evs, busyEvent{in.Start, in.End, in.Subject, in.Location, len(in.Attendees) > 0, in.IsRecurring})
+		if in.Kind != KindCalendar {
+			continue
+		}
+		ev := busyEvent{in.Start, in.End, in.Subject, in.Location, in.freeBusy(), len(in.Attendees) > 0, in.IsRecurring, false}
+		if in.Recurrence == nil {
+			if in.Start.Before(r.end) && in.End.After(r.start) {
+				evs = append(evs, ev)
+			}
+			continue
+		}
+		for _, o := range in.instances(r.start, r.end) {
+			e := ev
+			e.start, e.end = o.start, o.end
+			if x := o.exception; x != nil {
+				e.subject, e.location, e.exception = x.Subject, x.Location, true
+			}
+			evs = append(evs, e)
 		}
 	}
 	slices.SortStableFunc(evs, func(a, b busyEvent) int { return a.start.Compare(b.start) })
 	return evs
 }
 
-// merged is MergedFreeBusy: one digit per interval of the window, 0 free
-// and 2 busy.
+// mergedDigits are MergedFreeBusy's digits per LegacyFreeBusyType, and
+// mergedRank which of two overlapping statuses an interval shows (the
+// busier: OOF over Busy over Tentative over WorkingElsewhere over Free).
+var (
+	mergedDigits = map[string]byte{"Free": '0', "Tentative": '1', "Busy": '2', "OOF": '3', "WorkingElsewhere": '4', "NoData": '5'}
+	mergedRank   = map[byte]int{'0': 0, '5': 0, '4': 1, '1': 2, '2': 3, '3': 4}
+)
+
+// merged is MergedFreeBusy: one digit per interval of the window, the
+// busiest status of the events overlapping it (0 when none).
 func (r *availabilityReq) merged(evs []busyEvent) string {
 	step := time.Duration(r.Options.Interval) * time.Minute
 	var b strings.Builder
 	for t := r.start; t.Before(r.end); t = t.Add(step) {
 		digit := byte('0')
 		for _, e := range evs {
-			if e.start.Before(t.Add(step)) && e.end.After(t) {
-				digit = '2'
-				break
+			if d := mergedDigits[e.status]; e.start.Before(t.Add(step)) && e.end.After(t) && mergedRank[d] > mergedRank[digit] {
+				digit = d
 			}
 		}
 		b.WriteByte(digit)
@@ -273,14 +300,14 @@ func (r *availabilityReq) events(w *xw, evs []busyEvent, detailed bool) {
 		w.raw("<CalendarEvent>")
 		w.el("StartTime", in.start.In(r.zone).Format("2006-01-02T15:04:05"))
 		w.el("EndTime", in.end.In(r.zone).Format("2006-01-02T15:04:05"))
-		w.el("BusyType", "Busy")
+		w.el("BusyType", in.status)
 		if detailed {
 			w.raw("<CalendarEventDetails>")
 			w.el("Subject", in.subject)
 			w.el("Location", in.location)
 			w.elBool("IsMeeting", in.meeting)
 			w.elBool("IsRecurring", in.recurring)
-			w.elBool("IsException", false)
+			w.elBool("IsException", in.exception)
 			w.elBool("IsReminderSet", false)
 			w.elBool("IsPrivate", false)
 			w.raw("</CalendarEventDetails>")

@@ -2,6 +2,7 @@ package ewssim
 
 import (
 	"encoding/xml"
+	"slices"
 	"strings"
 	"time"
 )
@@ -41,6 +42,7 @@ type calendarItemXML struct {
 	Start    *string        `xml:"Start"`
 	End      *string        `xml:"End"`
 	AllDay   *bool          `xml:"IsAllDayEvent"`
+	FreeBusy *string        `xml:"LegacyFreeBusyStatus"`
 	Location *string        `xml:"Location"`
 	IsRead   *bool          `xml:"IsRead"`
 	Required *attendeesXML  `xml:"RequiredAttendees"`
@@ -81,6 +83,13 @@ func (x *calendarItemXML) apply(it *Item) *ewsError {
 	}
 	if x.AllDay != nil {
 		it.IsAllDay = *x.AllDay
+	}
+	if x.FreeBusy != nil {
+		fb := strings.TrimSpace(*x.FreeBusy)
+		if !slices.Contains(FreeBusyStatuses, fb) {
+			return errSchema("LegacyFreeBusyStatus " + quote(fb) + " is not a LegacyFreeBusyType")
+		}
+		it.FreeBusy = fb
 	}
 	if x.Location != nil {
 		it.Location = *x.Location
@@ -332,7 +341,7 @@ var fieldClear = map[string]func(*Item){
 	"calendar:EndTimeZone":          func(it *Item) {},
 	"calendar:MeetingTimeZone":      func(it *Item) { it.TimeZone = "" },
 	"message:IsRead":                func(it *Item) { it.IsRead = false },
-	"calendar:LegacyFreeBusyStatus": func(it *Item) {},
+	"calendar:LegacyFreeBusyStatus": func(it *Item) { it.FreeBusy = "" },
 }
 
 func (r *updateItemReq) run(c *call) {

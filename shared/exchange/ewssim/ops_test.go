@@ -617,3 +617,51 @@ func TestStatsEndpoint(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// TestGetUserAvailabilityExpandsSeries: a daily series answers one
+// CalendarEvent per occurrence in the window with the master's
+// LegacyFreeBusyStatus (set by UpdateItem), an exception at its new time
+// with IsException, a deleted occurrence not at all, and MergedFreeBusy
+// shows the busiest status per hour (OOF over the single busy meeting).
+func TestGetUserAvailabilityExpandsSeries(t *testing.T) {
+	env := newEnv(t, ewssim.Options{}, "room@contoso.com")
+	at := func(d, h int) time.Time { return time.Date(2026, 7, d, h, 0, 0, 0, time.UTC) }
+	ref, err := env.sim.AddItem("room@contoso.com", "calendar", ewssim.Item{Kind: ewssim.KindCalendar, Subject: "Daily", Start: at(1, 9), End: at(1, 10),
+		TimeZone: "UTC", IsRecurring: true, Recurrence: &ewssim.Recurrence{Pattern: "DailyRecurrence", Interval: 1, Range: "NoEndRecurrence", StartDate: "2026-07-01"}})
+	must(t, err)
+	must(t, env.sim.SetOccurrence(ref.ID, at(6, 9), ewssim.Exception{Start: at(6, 14), End: at(6, 15), Subject: "Moved"}))
+	must(t, env.sim.DeleteOccurrence(ref.ID, at(7, 9)))
+	_, err = env.sim.AddItem("room@contoso.com", "calendar", ewssim.Item{Kind: ewssim.KindCalendar, Subject: "Single", Start: at(6, 14), End: at(6, 16)})
+	must(t, err)
+	update := `<m:UpdateItem ConflictResolution="AlwaysOverwrite" SendMeetingInvitationsOrCancellations="SendToNone"><m:ItemChanges><t:ItemChange><t:ItemId Id="` + ref.ID + `"/><t:Updates>` +
+		`<t:SetItemField><t:FieldURI FieldURI="calendar:LegacyFreeBusyStatus"/><t:CalendarItem><t:LegacyFreeBusyStatus>OOF</t:LegacyFreeBusyStatus></t:CalendarItem></t:SetItemField>` +
+		`</t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>`
+	if status, body := env.call(t, "", update); status != http.StatusOK || !strings.Contains(string(body), "NoError") {
+		t.Fatalf("UpdateItem LegacyFreeBusyStatus: %d\n%s", status, body)
+	}
+	status, body := env.call(t, "", availabilityRequest("DetailedMerged", "room@contoso.com"))
+	var r struct {
+		Merged string `xml:"Body>GetUserAvailabilityResponse>FreeBusyResponseArray>FreeBusyResponse>FreeBusyView>MergedFreeBusy"`
+		Events []struct {
+			Start     string `xml:"StartTime"`
+			BusyType  string `xml:"BusyType"`
+			Subject   string `xml:"CalendarEventDetails>Subject"`
+			Exception bool   `xml:"CalendarEventDetails>IsException"`
+		} `xml:"Body>GetUserAvailabilityResponse>FreeBusyResponseArray>FreeBusyResponse>FreeBusyView>CalendarEventArray>CalendarEvent"`
+	}
+	if status != http.StatusOK || xml.Unmarshal(body, &r) != nil {
+		t.Fatalf("status %d:\n%s", status, body)
+	}
+	var got []string
+	for _, e := range r.Events {
+		got = append(got, fmt.Sprintf("%s %s %s %v", e.Start, e.BusyType, e.Subject, e.Exception))
+	}
+	want := []string{"2026-07-06T14:00:00 OOF Moved true", "2026-07-06T14:00:00 Busy Single false"}
+	if !slices.Equal(got, want) {
+		t.Errorf("events\n got %v\nwant %v", got, want)
+	}
+	// 48 hours from 6 July 00:00: OOF at 14:00 (over Busy), Busy at 15:00.
+	if want := strings.Repeat("0", 14) + "32" + strings.Repeat("0", 32); r.Merged != want {
+		t.Errorf("MergedFreeBusy %s, want %s", r.Merged, want)
+	}
+}

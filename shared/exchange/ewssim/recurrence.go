@@ -391,9 +391,14 @@ func (w *xw) seriesFields(mb *mailbox, idx uint32, in *item, sh shape) {
 		case "WeeklyRecurrence":
 			w.elInt("t:Interval", iv)
 			w.el("t:DaysOfWeek", strings.Join(r.DaysOfWeek, " "))
-			if r.FirstDayOfWeek != "" {
-				w.el("t:FirstDayOfWeek", r.FirstDayOfWeek)
+			// Every series has a first day of the week (Sunday unless the
+			// client set one); Exchange 2010 SP1 and later serve it, as
+			// Graph's firstDayOfWeek does.
+			first := r.FirstDayOfWeek
+			if first == "" {
+				first = "Sunday"
 			}
+			w.el("t:FirstDayOfWeek", first)
 		case "DailyRecurrence":
 			w.elInt("t:Interval", iv)
 		}

@@ -294,7 +294,7 @@ func (w *xw) calendarFields(mb *mailbox, idx uint32, in *item, occ *instance, sh
 		w.elBool("t:IsAllDayEvent", in.IsAllDay)
 	}
 	if sh.want("calendar:LegacyFreeBusyStatus") {
-		w.el("t:LegacyFreeBusyStatus", "Busy")
+		w.el("t:LegacyFreeBusyStatus", in.freeBusy())
 	}
 	if in.Location != "" && sh.want("calendar:Location") {
 		w.el("t:Location", in.Location)

@@ -273,6 +273,15 @@ func TestEveryOperationAnswersSchemaValidXML(t *testing.T) {
 			return `<m:DeleteItem DeleteType="MoveToDeletedItems" SendMeetingCancellations="SendToNone"><m:ItemIds><t:ItemId Id="` + contact.ID + `"/><t:ItemId Id="` + gone.ID + `"/></m:ItemIds></m:DeleteItem>`
 		}, 200, []string{"NoError", "ErrorItemNotFound"}},
 		{"GetUserAvailability", "", availability("2026-03-01T00:00:00", "2026-03-08T00:00:00", alice, "nobody@contoso.com"), 200, nil},
+		{"GetUserAvailability expands a series: an exception, a deleted occurrence", "", availability("2026-03-01T00:00:00", "2026-03-20T00:00:00", alice), 200, nil},
+		{"CreateItem out of office", impersonate(alice), func() string {
+			return `<m:CreateItem SendMeetingInvitations="SendToNone"><m:SavedItemFolderId>` + dist("calendar", "") + `</m:SavedItemFolderId><m:Items><t:CalendarItem><t:Subject>Leave</t:Subject>` +
+				`<t:Start>2026-03-11T08:00:00Z</t:Start><t:End>2026-03-11T16:00:00Z</t:End><t:LegacyFreeBusyStatus>OOF</t:LegacyFreeBusyStatus></t:CalendarItem></m:Items></m:CreateItem>`
+		}, 200, []string{"NoError"}},
+		{"CreateItem with a free/busy status Exchange lacks", impersonate(alice), func() string {
+			return `<m:CreateItem SendMeetingInvitations="SendToNone"><m:SavedItemFolderId>` + dist("calendar", "") + `</m:SavedItemFolderId><m:Items><t:CalendarItem><t:Subject>Nap</t:Subject>` +
+				`<t:Start>2026-03-11T08:00:00Z</t:Start><t:End>2026-03-11T16:00:00Z</t:End><t:LegacyFreeBusyStatus>Asleep</t:LegacyFreeBusyStatus></t:CalendarItem></m:Items></m:CreateItem>`
+		}, 200, []string{"ErrorSchemaValidation"}},
 		{"GetUserAvailability window too long", "", availability("2026-03-01T00:00:00", "2026-05-01T00:00:00", alice), 200, nil},
 		{"ResolveNames one", "", resolve("alice"), 200, ok},
 		{"ResolveNames several", "", resolve("contoso"), 200, []string{"ErrorNameResolutionMultipleResults"}},

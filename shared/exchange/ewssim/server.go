@@ -109,7 +109,9 @@ type request struct {
 // clients send without encoding/xml's per-byte reads and allocations; on
 // any error, or input outside the lexer's subset, it is read again
 // entirely by encoding/xml's own tokenizer, so what is accepted and every
-// error are encoding/xml's.
+// error are encoding/xml's. An operation whose request keeps raw XML
+// (innerxml, which a token decoder cannot give) is always read by
+// encoding/xml.
 func parseEnvelope(data []byte) (*request, *ewsError) {
 	if req, err := parseLexed(data); err == nil {
 		return req, nil

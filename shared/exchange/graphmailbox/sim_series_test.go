@@ -8,7 +8,6 @@ import (
 
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
-	"github.com/mailbridge/mailbridge/shared/exchange/graphsim"
 )
 
 // TestSimSeriesRoundTrip: a weekly series in graphsim with a moved and a
@@ -27,14 +26,19 @@ func TestSimSeriesRoundTrip(t *testing.T) {
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	start := time.Date(day.Year(), day.Month(), day.Day(), 9, 0, 0, 0, berlin)
 	id := e.add(alice, "calendar", ewssim.Item{Kind: ewssim.KindCalendar, Subject: "Standup", Start: start, End: start.Add(15 * time.Minute),
-		TimeZone: "W. Europe Standard Time", Organizer: ewssim.Address{Email: alice}})
-	rec := `{"pattern":{"type":"weekly","interval":1,"daysOfWeek":["Monday"]},"range":{"type":"numbered","startDate":"` + start.Format("2006-01-02") + `","numberOfOccurrences":10}}`
-	if err := e.graph.SetSeriesRecurrence(id, []byte(rec)); err != nil {
+		TimeZone: "W. Europe Standard Time", Organizer: ewssim.Address{Email: alice}, IsRecurring: true,
+		Recurrence: &ewssim.Recurrence{Pattern: "WeeklyRecurrence", Interval: 1, DaysOfWeek: []string{"Monday"},
+			Range: "NumberedRecurrence", StartDate: start.Format("2006-01-02"), Count: 10}})
+	master, err := e.sim.ItemByImmutableID(id)
+	if err != nil {
 		t.Fatal(err)
 	}
 	second := start.AddDate(0, 0, 7)
-	if err := e.graph.SetSeriesExceptions(id, []graphsim.Exception{{ID: "x1", OriginalStart: second, Start: second.Add(2 * time.Hour), End: second.Add(2*time.Hour + 15*time.Minute),
-		Subject: "Standup (late)", Location: "Room 9"}}, []time.Time{start.AddDate(0, 0, 14)}); err != nil {
+	if err := e.sim.SetOccurrence(master.ID, second, ewssim.Exception{Start: second.Add(2 * time.Hour), End: second.Add(2*time.Hour + 15*time.Minute),
+		Subject: "Standup (late)", Location: "Room 9"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sim.DeleteOccurrence(master.ID, start.AddDate(0, 0, 14)); err != nil {
 		t.Fatal(err)
 	}
 	m := newMirror()
@@ -52,7 +56,7 @@ func TestSimSeriesRoundTrip(t *testing.T) {
 		r.Range.StartDate != start.Format("2006-01-02") {
 		t.Fatalf("series %+v recurrence %+v", it, r)
 	}
-	if len(it.ModifiedOccurrences) != 1 || it.ModifiedOccurrences[0].ItemID != "x1" || !it.ModifiedOccurrences[0].OriginalStart.Equal(second) ||
+	if len(it.ModifiedOccurrences) != 1 || it.ModifiedOccurrences[0].ItemID == "" || it.ModifiedOccurrences[0].ItemID == id || !it.ModifiedOccurrences[0].OriginalStart.Equal(second) ||
 		!it.ModifiedOccurrences[0].Start.Equal(second.Add(2*time.Hour)) || it.ModifiedOccurrences[0].Location != "Room 9" {
 		t.Errorf("modified %+v", it.ModifiedOccurrences)
 	}
@@ -60,18 +64,20 @@ func TestSimSeriesRoundTrip(t *testing.T) {
 		t.Errorf("deleted %+v", it.DeletedOccurrences)
 	}
 
-	// Another occurrence is cancelled, across the DST change when the
-	// series runs into it: still 09:00 Berlin.
+	// The moved occurrence is deleted, and another, across the DST
+	// change when the series runs into it: still 09:00 Berlin.
 	fifth := start.AddDate(0, 0, 28)
-	if err := e.graph.SetSeriesExceptions(id, nil, []time.Time{start.AddDate(0, 0, 14), fifth}); err != nil {
-		t.Fatal(err)
+	for _, at := range []time.Time{second, fifth} {
+		if err := e.sim.DeleteOccurrence(master.ID, at); err != nil {
+			t.Fatal(err)
+		}
 	}
 	feed := len(m.feed)
 	if err := m.sync(ctx, a, alice); err != nil {
 		t.Fatal(err)
 	}
 	it = m.items[id]
-	if len(m.feed) == feed || len(it.ModifiedOccurrences) != 0 || len(it.DeletedOccurrences) != 2 || !it.DeletedOccurrences[1].OriginalStart.Equal(fifth) {
+	if len(m.feed) == feed || len(it.ModifiedOccurrences) != 0 || len(it.DeletedOccurrences) != 3 || !it.DeletedOccurrences[2].OriginalStart.Equal(fifth) {
 		t.Errorf("after the cancellation: %d new feed entries, modified %+v, deleted %+v", len(m.feed)-feed, it.ModifiedOccurrences, it.DeletedOccurrences)
 	}
 }
@@ -86,10 +92,8 @@ func TestSimSeriesMastersThrottled(t *testing.T) {
 	ctx := context.Background()
 	start := e.clock.Now().Add(48 * time.Hour).Truncate(time.Hour)
 	for _, s := range []string{"Standup", "Review"} {
-		id := e.add(alice, "calendar", ewssim.Item{Kind: ewssim.KindCalendar, Subject: s, Start: start, End: start.Add(time.Hour), TimeZone: "UTC", Organizer: ewssim.Address{Email: alice}})
-		if err := e.graph.SetSeriesRecurrence(id, []byte(`{"pattern":{"type":"daily","interval":1},"range":{"type":"noEnd","startDate":"`+start.Format("2006-01-02")+`"}}`)); err != nil {
-			t.Fatal(err)
-		}
+		e.add(alice, "calendar", ewssim.Item{Kind: ewssim.KindCalendar, Subject: s, Start: start, End: start.Add(time.Hour), TimeZone: "UTC", Organizer: ewssim.Address{Email: alice},
+			IsRecurring: true, Recurrence: &ewssim.Recurrence{Pattern: "DailyRecurrence", Interval: 1, Range: "NoEndRecurrence", StartDate: start.Format("2006-01-02")}})
 	}
 	a := e.access()
 	ref := domain.MailboxRef{Address: alice}

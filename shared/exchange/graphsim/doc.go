@@ -34,13 +34,13 @@
 //	GET    /v1.0/users/{u}/calendarView?startDateTime=&endDateTime=   (series expanded as EWS's CalendarView; $skip paging)
 //	GET    /v1.0/users/{u}/events                        $filter=singleValueExtendedProperties/Any(ep: ep/id eq '…' and ep/value eq '…'), $top, $skip
 //	GET    /v1.0/users/{u}/events/{id}                   $select (cancelledOccurrences too), $expand=singleValueExtendedProperties($filter=id eq '…'),exceptionOccurrences($select=…)
-//	POST   /v1.0/users/{u}/events (and /calendar/events) transactionId, singleValueExtendedProperties
-//	PATCH  /v1.0/users/{u}/events/{id}
-//	DELETE /v1.0/users/{u}/events/{id}
+//	POST   /v1.0/users/{u}/events (and /calendar/events) transactionId, singleValueExtendedProperties, recurrence, showAs
+//	PATCH  /v1.0/users/{u}/events/{id}                   a master, a single event, or an instance (subject, location, start, end)
+//	DELETE /v1.0/users/{u}/events/{id}                   an event, or one instance of a series
 //	GET    /v1.0/users/{u}/calendarView?startDateTime=&endDateTime=  $top, $skip, $select; earliest first (respond.go)
 //	POST   /v1.0/users/{u}/events/{id}/decline           {comment, sendResponse}: 202; the event leaves the calendar, the organizer gets the decline
 //	POST   /v1.0/users/{u}/events/{id}/cancel            {comment}: 202; organizer only; the attendees get the cancellation
-//	POST   /v1.0/users/{u}/calendar/getSchedule          at most 20 schedules, 62 days
+//	POST   /v1.0/users/{u}/calendar/getSchedule          at most 20 schedules, 62 days; series expanded, each instance with its showAs
 //	POST   /v1.0/users/{u}/translateExchangeIds          ewsId, restId, restImmutableEntryId
 //	POST   /v1.0/$batch                                  at most 20 requests
 //	GET    /v1.0/places/microsoft.graph.roomlist         Place.Read.All; $top, $skip (pages of 100)
@@ -117,17 +117,24 @@
 //
 // # Simplifications
 //
-// Recurring series are one seriesMaster: a series created with a
-// recurrence (POST /events, PATCH, or SetSeriesRecurrence) serves it as
-// Graph renders it, with the exceptions and cancellations set by
-// SetSeriesExceptions ($select=cancelledOccurrences,
-// $expand=exceptionOccurrences); the recurrence lives beside the shared
-// mailbox model, which holds none (an event made over EWS has no
-// recurrence here), and series are not expanded into instances, so
-// calendarView delta lists the master itself; an event's showAs,
-// isReminderOn, reminderMinutesBeforeStart and responseRequested are held
-// as POST and PATCH set them (busy, a 15-minute reminder and true
-// otherwise), beside the shared model too;
+// Recurring series are the shared model's (ewssim's): a master with its
+// pattern, exceptions and deleted occurrences, whichever protocol wrote
+// it. POST /events and PATCH with a recurrence set the master's pattern
+// (a new pattern drops its exceptions, as Exchange does; a relative
+// pattern takes one day, every day, the weekdays or the weekend, the sets
+// EWS can name); the master serves it as Graph renders a
+// patternedRecurrence, its deleted occurrences as cancelledOccurrences
+// ($select) and its modified ones as exceptionOccurrences ($expand), and
+// calendarView and getSchedule expand it (each instance with the
+// series' showAs). PATCH of an instance's subject, location, start or end
+// makes it an exception and DELETE of an instance cancels it, in the
+// model, as EWS does on an occurrence (instances.go; another property of
+// an instance is refused); GET of an instance by id is not served, and
+// calendarView delta lists the master itself. showAs is the model's
+// LegacyFreeBusyStatus; an event's isReminderOn,
+// reminderMinutesBeforeStart and responseRequested are held as POST and
+// PATCH set them (a 15-minute reminder and true otherwise), beside the
+// shared model;
 // a message body is the stored text, or ewssim.HTMLBody of it unless
 // Prefer: outlook.body-content-type="text" asks for text; a message's
 // conversation topic, sensitivity, In-Reply-To and References are served

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 	"github.com/mailbridge/mailbridge/shared/exchange/graphsim"
@@ -233,4 +234,31 @@ func tokenFrom(t *testing.T, base string, a ewssim.Account) string {
 		t.Fatalf("token: status %d, %v", resp.StatusCode, err)
 	}
 	return tok.AccessToken
+}
+
+// moveOccurrence makes the occurrence of the series (by Graph id) that
+// starts at original an exception, in the shared model (as an EWS
+// client's UpdateItem on the occurrence does).
+func (e *env) moveOccurrence(t *testing.T, seriesID string, original time.Time, x ewssim.Exception) {
+	t.Helper()
+	v, err := e.sim.ItemByImmutableID(seriesID)
+	if err == nil {
+		err = e.sim.SetOccurrence(v.ID, original, x)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// deleteOccurrence deletes the occurrence of the series (by Graph id)
+// that starts at original, in the shared model.
+func (e *env) deleteOccurrence(t *testing.T, seriesID string, original time.Time) {
+	t.Helper()
+	v, err := e.sim.ItemByImmutableID(seriesID)
+	if err == nil {
+		err = e.sim.DeleteOccurrence(v.ID, original)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -61,27 +61,11 @@ func (c *call) outputZone() (*time.Location, string, bool) {
 }
 
 func (s *Server) eventJSONFor(v ewssim.ItemView, loc *time.Location, zone string) obj {
-	return s.withSeries(v, eventJSON(v, loc, zone, s.transactionOf(v.Mailbox, v.ImmutableID)))
+	return s.withProps(v.ImmutableID, eventJSON(v, loc, zone, s.transactionOf(v.Mailbox, v.ImmutableID)))
 }
 
 func (e *eventIn) props() eventProps {
 	return eventProps{showAs: e.ShowAs, isReminderOn: e.IsReminderOn, reminderMinutes: e.ReminderMinutes, responseRequested: e.ResponseRequested}
-}
-
-// withSeries puts a series master's recurrence, and an event's own
-// properties, into its rendering.
-func (s *Server) withSeries(v ewssim.ItemView, o obj) obj {
-	o = s.withProps(v.ImmutableID, o)
-	sr, ok := s.seriesOf(v.ImmutableID)
-	if !ok {
-		return o
-	}
-	for i := range o {
-		if o[i].k == "recurrence" {
-			o[i].v = sr.rec.json()
-		}
-	}
-	return o
 }
 
 // --- users ---
@@ -196,26 +180,18 @@ func (s *Server) getEvent(c *call) {
 		return
 	}
 	c.getItem(ewssim.KindCalendar, typeEvent, "events", func(v ewssim.ItemView) obj { return s.eventJSONFor(v, loc, zone) }, func(v ewssim.ItemView) obj {
-		cancelled := []string{}
-		if sr, ok := s.seriesOf(v.ImmutableID); ok {
-			cancelled = sr.cancelledJSON(v.ImmutableID)
-		}
-		return obj{{"originalStart", nil}, {"cancelledOccurrences", cancelled}}
+		return obj{{"originalStart", nil}, {"cancelledOccurrences", cancelledJSON(v)}}
 	})
 }
 
 // exceptionsOf is a series master's exceptionOccurrences ([] for any
 // other event).
 func (c *call) exceptionsOf(v ewssim.ItemView, sel selection) []obj {
-	sr, ok := c.s.seriesOf(v.ImmutableID)
-	if !ok {
-		return []obj{}
-	}
 	loc, zone, _ := c.outputZone()
 	if loc == nil {
 		loc, zone = time.UTC, "UTC"
 	}
-	return sr.exceptionsJSON(v.ImmutableID, loc, zone, sel)
+	return exceptionsJSON(v, loc, zone, sel)
 }
 
 // --- events: list with an extended property filter ---
@@ -420,21 +396,17 @@ func (e *eventIn) apply(it *ewssim.Item) *apiError {
 	if err := e.props().check(); err != nil {
 		return err
 	}
-	if e.Recurrence != nil {
-		zone := it.TimeZone
-		if zone == "" {
-			zone = "UTC"
-		}
-		if err := e.Recurrence.check(zone); err != nil {
-			return err
-		}
-		it.IsRecurring = true
+	if e.ShowAs != nil {
+		it.FreeBusy = freeBusyOf(*e.ShowAs)
 	}
 	if it.Start.IsZero() || it.End.IsZero() {
 		return &apiError{http.StatusBadRequest, "ErrorPropertyValidationFailure", "An event needs a start and an end."}
 	}
 	if it.End.Before(it.Start) {
 		return &apiError{http.StatusBadRequest, "ErrorInvalidRequest", "The end of the event is before its start."}
+	}
+	if e.Recurrence != nil {
+		return e.setRecurrence(it)
 	}
 	return nil
 }
@@ -470,7 +442,7 @@ func (s *Server) createEvent(c *call) {
 		defer s.txMu.Unlock()
 		if id, ok := s.tx[c.mb.Address+"\x00"+tx]; ok {
 			if v, err := s.sim.ItemByImmutableID(id); err == nil {
-				c.json(http.StatusCreated, append(obj{{"@odata.context", c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/events/$entity"}}, s.withSeries(v, eventJSON(v, loc, zone, tx))...))
+				c.json(http.StatusCreated, append(obj{{"@odata.context", c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/events/$entity"}}, s.withProps(v.ImmutableID, eventJSON(v, loc, zone, tx))...))
 				return
 			}
 		}
@@ -481,9 +453,6 @@ func (s *Server) createEvent(c *call) {
 		return
 	}
 	id, _ := s.sim.ImmutableID(ref.ID)
-	if in.Recurrence != nil {
-		s.setRecurrence(id, *in.Recurrence)
-	}
 	s.setProps(id, in.props())
 	if tx != "" {
 		s.tx[c.mb.Address+"\x00"+tx] = id
@@ -495,10 +464,14 @@ func (s *Server) createEvent(c *call) {
 		return
 	}
 	c.w.Header().Set("Location", c.base+"/users('"+c.mb.UserID+"')/events('"+id+"')")
-	c.json(http.StatusCreated, append(obj{{"@odata.context", c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/events/$entity"}}, s.withSeries(v, eventJSON(v, loc, zone, tx))...))
+	c.json(http.StatusCreated, append(obj{{"@odata.context", c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/events/$entity"}}, s.withProps(v.ImmutableID, eventJSON(v, loc, zone, tx))...))
 }
 
 func (s *Server) updateEvent(c *call) {
+	if master, x, isInstance := c.instance(); isInstance {
+		s.updateInstance(c, master, x)
+		return
+	}
 	v, ok := c.item(ewssim.KindCalendar)
 	if !ok {
 		return
@@ -528,9 +501,6 @@ func (s *Server) updateEvent(c *call) {
 		c.failWith(errItemNotFound)
 		return
 	}
-	if in.Recurrence != nil {
-		s.setRecurrence(v.ImmutableID, *in.Recurrence)
-	}
 	s.setProps(v.ImmutableID, in.props())
 	v, err = s.sim.ItemByImmutableID(v.ImmutableID)
 	if err != nil {
@@ -541,11 +511,15 @@ func (s *Server) updateEvent(c *call) {
 }
 
 func (s *Server) deleteEvent(c *call) {
+	if master, x, isInstance := c.instance(); isInstance {
+		s.deleteInstance(c, master, x)
+		return
+	}
 	v, ok := c.item(ewssim.KindCalendar)
 	if !ok {
 		return
 	}
-	s.dropSeries(v.ImmutableID)
+	s.dropProps(v.ImmutableID)
 	if err := s.sim.DeleteItem(v.ID); err != nil {
 		c.failWith(errItemNotFound)
 		return

@@ -291,13 +291,17 @@ func TestMetadataConformance(t *testing.T) {
 		},
 	}
 	seriesID := e.do("POST", "/users/"+alice+"/events", series).body["id"].(string)
-	mustDo(t, func() error {
-		at := time.Date(2026, 3, 9, 8, 0, 0, 0, time.UTC)
-		return e.graph.SetSeriesExceptions(seriesID, []graphsim.Exception{{ID: "x1", OriginalStart: at, Start: at.Add(time.Hour), End: at.Add(75 * time.Minute), Subject: "Moved"}},
-			[]time.Time{at.AddDate(0, 0, 7)})
-	})
+	at := time.Date(2026, 3, 9, 8, 0, 0, 0, time.UTC)
+	e.moveOccurrence(t, seriesID, at, ewssim.Exception{Start: at.Add(time.Hour), End: at.Add(75 * time.Minute), Subject: "Moved"})
+	e.deleteOccurrence(t, seriesID, at.AddDate(0, 0, 7))
 	seriesRead := "?$select=id,changeKey,type,recurrence,originalStart,cancelledOccurrences,showAs,responseStatus,onlineMeeting,isReminderOn,reminderMinutesBeforeStart" +
 		"&$expand=" + url.QueryEscape("singleValueExtendedProperties($filter=id eq '"+markerID+"'),exceptionOccurrences($select=id,originalStart,start,end,subject,location,isCancelled)")
+
+	instances := e.do("GET", "/users/"+alice+"/calendarView?startDateTime=2026-03-22T00:00:00Z&endDateTime=2026-03-31T00:00:00Z", nil).values()
+	if len(instances) == 0 {
+		t.Fatal("the series has no instance in calendarView")
+	}
+	instanceID := instances[0]["id"].(string)
 
 	type shape struct {
 		name, method, path string
@@ -317,6 +321,14 @@ func TestMetadataConformance(t *testing.T) {
 		{"series master", "GET", "/users/" + alice + "/events/" + seriesID, nil, "event", false},
 		{"series master with exceptions", "GET", "/users/" + alice + "/events/" + seriesID + seriesRead, nil, "event", false},
 		{"event created", "POST", "/users/" + alice + "/events", newEvent("Other", "", ""), "event", false},
+		{"calendarView with a series", "GET", "/users/" + alice + "/calendarView?startDateTime=2026-03-01T00:00:00Z&endDateTime=2026-04-01T00:00:00Z", nil, "event", true},
+		{"series instance patched", "PATCH", "/users/" + alice + "/events/" + instanceID, map[string]any{"subject": "Standup (moved)",
+			"start": map[string]string{"dateTime": "2026-03-23T13:00:00", "timeZone": "UTC"}, "end": map[string]string{"dateTime": "2026-03-23T13:15:00", "timeZone": "UTC"}}, "event", false},
+		{"scheduleInformation over a series", "POST", "/users/" + alice + "/calendar/getSchedule", map[string]any{
+			"schedules": []string{alice},
+			"startTime": map[string]string{"dateTime": "2026-03-08T00:00:00", "timeZone": "W. Europe Standard Time"},
+			"endTime":   map[string]string{"dateTime": "2026-03-31T00:00:00", "timeZone": "W. Europe Standard Time"},
+		}, "scheduleInformation", true},
 		{"calendarView delta", "GET", "/users/" + alice + "/calendarView/delta?startDateTime=2026-03-01&endDateTime=2026-04-01", nil, "event", true},
 		{"mailFolder", "GET", "/users/" + alice + "/mailFolders/inbox", nil, "mailFolder", false},
 		{"mailFolder delta", "GET", "/users/" + alice + "/mailFolders/delta", nil, "mailFolder", true},

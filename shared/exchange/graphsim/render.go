@@ -190,7 +190,7 @@ func eventJSON(v ewssim.ItemView, loc *time.Location, zone, txID string) obj {
 		{"isOrganizer", response == "organizer"},
 		{"responseRequested", true},
 		{"seriesMasterId", nil},
-		{"showAs", "busy"},
+		{"showAs", showAsOf(v.Item)},
 		{"type", typ},
 		{"webLink", "https://outlook.office365.com/owa/?itemid=" + v.ImmutableID + "&exvsurl=1&path=/calendar/item"},
 		{"onlineMeetingUrl", nil},
@@ -199,7 +199,7 @@ func eventJSON(v ewssim.ItemView, loc *time.Location, zone, txID string) obj {
 		{"allowNewTimeProposals", true},
 		{"isDraft", false},
 		{"hideAttendees", false},
-		{"recurrence", nil},
+		{"recurrence", recurrenceJSON(v.Item)},
 		{"onlineMeeting", nil},
 		{"responseStatus", obj{{"response", response}, {"time", zeroTime}}},
 		{"body", itemBody(v.Body)},
@@ -547,11 +547,7 @@ func parseExpand(raw string, event bool) (x expansion, e *apiError) {
 }
 
 // exceptionShape names the properties an exception can be asked for.
-var exceptionShape = series{}.exceptionsShape()
-
-func (series) exceptionsShape() obj {
-	return series{exceptions: []Exception{{}}}.exceptionsJSON("", time.UTC, "UTC", nil)[0]
-}
+var exceptionShape = exceptionJSON("", ewssim.SeriesOccurrence{}, time.UTC, "UTC")
 
 // splitTopLevel splits s at the commas outside parentheses.
 func splitTopLevel(s string) []string {

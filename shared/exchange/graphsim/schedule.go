@@ -4,11 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
-
-	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 )
 
 // Limits Graph enforces on getSchedule.
@@ -17,9 +14,18 @@ const (
 	defaultInterval   = 30
 )
 
+// viewDigits are availabilityView's digits per showAs, and viewRank which
+// of two overlapping statuses an interval shows (the busier, as EWS's
+// MergedFreeBusy).
+var (
+	viewDigits = map[string]byte{"free": '0', "tentative": '1', "busy": '2', "oof": '3', "workingElsewhere": '4', "unknown": '0'}
+	viewRank   = map[byte]int{'0': 0, '4': 1, '1': 2, '2': 3, '3': 4}
+)
+
 // getSchedule answers calendar/getSchedule: per schedule the calendar
-// items in the window, an availabilityView digit per interval (0 free, 2
-// busy; every simulated item shows as busy) and working hours (Monday to
+// items in the window (series expanded), an availabilityView digit per
+// interval (0 free, 1 tentative, 2 busy, 3 out of office, 4 working
+// elsewhere: the busiest item's) and working hours (Monday to
 // Friday, 08:00 to 17:00 in the request's zone). An unknown mailbox or
 // one outside the app's scope gets an error entry, not a failed request.
 func (s *Server) getSchedule(c *call) {
@@ -94,25 +100,19 @@ func (s *Server) schedule(c *call, id string, start, end time.Time, interval int
 	if !s.sim.AppScoped(c.app.ClientID, m.Address) {
 		return failed("ErrorAccessDenied", "Access is denied. Check credentials and try again.")
 	}
-	items, err := s.sim.Items(m.Address, "calendar")
+	// Series expanded into their occurrences and exceptions (deleted ones
+	// left out), as calendarView and EWS's availability expand them.
+	busy, err := s.sim.CalendarView(m.Address, start, end)
 	if err != nil {
 		return failed("ErrorMailRecipientNotFound", "The SMTP address has no mailbox associated with it.")
 	}
-	var busy []ewssim.ItemView
-	for _, v := range items {
-		if v.Kind == ewssim.KindCalendar && v.Start.Before(end) && v.End.After(start) {
-			busy = append(busy, v)
-		}
-	}
-	sort.SliceStable(busy, func(i, j int) bool { return busy[i].Start.Before(busy[j].Start) })
 	step := time.Duration(interval) * time.Minute
 	var view strings.Builder
 	for t := start; t.Before(end); t = t.Add(step) {
 		digit := byte('0')
 		for _, v := range busy {
-			if v.Start.Before(t.Add(step)) && v.End.After(t) {
-				digit = '2'
-				break
+			if d := viewDigits[showAsOf(v.Item)]; v.Start.Before(t.Add(step)) && v.End.After(t) && viewRank[d] > viewRank[digit] {
+				digit = d
 			}
 		}
 		view.WriteByte(digit)
@@ -121,7 +121,7 @@ func (s *Server) schedule(c *call, id string, start, end time.Time, interval int
 	for _, v := range busy {
 		scheduleItems = append(scheduleItems, obj{
 			{"isPrivate", false},
-			{"status", "busy"},
+			{"status", showAsOf(v.Item)},
 			{"subject", v.Subject},
 			{"location", v.Location},
 			{"start", dateTimeTZ(v.Start, loc, zone)},

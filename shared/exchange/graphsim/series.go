@@ -1,9 +1,8 @@
 package graphsim
 
 import (
-	"encoding/json"
-	"errors"
 	"net/http"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -12,15 +11,15 @@ import (
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 )
 
-// Recurring series. The simulator keeps a series' recurrence and its
-// exceptions and cancelled occurrences beside the item (the shared
-// mailbox model holds no recurrence), serves the recurrence on the
-// master as Graph renders a patternedRecurrence (every member filled:
-// month 0, index "first" on a daily pattern), cancelledOccurrences on
-// $select and exceptionOccurrences on $expand. It does not expand a
-// series into instances: exceptions and cancellations are set with
-// SetSeriesExceptions (Graph makes them by PATCH or DELETE of an
-// instance).
+// Recurring series. A series is the shared mailbox model's (ewssim's):
+// one master holding its pattern, exceptions and deleted occurrences,
+// the same whether it was written over EWS or over Graph. A POST or
+// PATCH with a recurrence sets the master's pattern (in EWS's terms);
+// the master serves it as Graph renders a patternedRecurrence (every
+// member filled: month 0, index "first" on a daily pattern), its deleted
+// occurrences as cancelledOccurrences on $select and its modified ones
+// as exceptionOccurrences on $expand. calendarView expands series
+// (calendarview.go).
 
 // recurrenceIn is a patternedRecurrence in a request body.
 type recurrenceIn struct {
@@ -40,21 +39,6 @@ type recurrenceIn struct {
 		RecurrenceTimeZone  string `json:"recurrenceTimeZone"`
 		NumberOfOccurrences int    `json:"numberOfOccurrences"`
 	} `json:"range"`
-}
-
-// Exception is a modified occurrence of a series.
-type Exception struct {
-	ID                string
-	OriginalStart     time.Time
-	Start, End        time.Time
-	Subject, Location string
-	IsCancelled       bool
-}
-
-type series struct {
-	rec        recurrenceIn
-	exceptions []Exception
-	cancelled  []time.Time // original starts
 }
 
 var (
@@ -137,130 +121,162 @@ func (r *recurrenceIn) check(zone string) *apiError {
 	return nil
 }
 
-func (r recurrenceIn) json() obj {
-	days := r.Pattern.DaysOfWeek
-	if days == nil {
-		days = []string{}
+// ewsPatterns and ewsRanges are EWS's names of Graph's pattern and range
+// types.
+var (
+	ewsPatterns = map[string]string{"daily": "DailyRecurrence", "weekly": "WeeklyRecurrence",
+		"absoluteMonthly": "AbsoluteMonthlyRecurrence", "relativeMonthly": "RelativeMonthlyRecurrence",
+		"absoluteYearly": "AbsoluteYearlyRecurrence", "relativeYearly": "RelativeYearlyRecurrence"}
+	ewsRanges = map[string]string{"endDate": "EndDateRecurrence", "noEnd": "NoEndRecurrence", "numbered": "NumberedRecurrence"}
+	// dayGroups are the day sets EWS names in a relative pattern.
+	dayGroups = map[string][]string{
+		"Day":        dayNames,
+		"Weekday":    {"monday", "tuesday", "wednesday", "thursday", "friday"},
+		"WeekendDay": {"sunday", "saturday"},
+	}
+)
+
+func title(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
+
+// ews is the checked recurrence in the shared model's (EWS's) terms; an
+// error for a relative pattern whose days EWS cannot name (one day, every
+// day, weekdays or the weekend).
+func (r recurrenceIn) ews() (*ewssim.Recurrence, *apiError) {
+	p, g := r.Pattern, r.Range
+	out := &ewssim.Recurrence{Pattern: ewsPatterns[p.Type], Interval: p.Interval, Range: ewsRanges[g.Type],
+		StartDate: g.StartDate, DayOfMonth: p.DayOfMonth, Month: p.Month}
+	switch p.Type {
+	case "weekly":
+		for _, d := range dayNames { // in the week's order, as EWS lists them
+			if slices.Contains(p.DaysOfWeek, d) {
+				out.DaysOfWeek = append(out.DaysOfWeek, title(d))
+			}
+		}
+		out.FirstDayOfWeek = title(p.FirstDayOfWeek)
+	case "relativeMonthly", "relativeYearly":
+		out.Index = title(p.Index)
+		days := slices.Compact(slices.Sorted(slices.Values(p.DaysOfWeek)))
+		if len(days) == 1 {
+			out.DaysOfWeek = []string{title(days[0])}
+		}
+		for name, group := range dayGroups {
+			if slices.Equal(days, slices.Sorted(slices.Values(group))) {
+				out.DaysOfWeek = []string{name}
+			}
+		}
+		if out.DaysOfWeek == nil {
+			return nil, &apiError{http.StatusBadRequest, "ErrorInvalidRequest", "A relative pattern takes one day, every day, the weekdays or the weekend."}
+		}
+	}
+	switch p.Type {
+	case "absoluteMonthly", "absoluteYearly":
+		if p.DayOfMonth < 1 {
+			return nil, &apiError{http.StatusBadRequest, "ErrorInvalidRequest", "dayOfMonth is required for a " + p.Type + " pattern."}
+		}
+	}
+	if strings.HasSuffix(p.Type, "Yearly") && p.Month < 1 {
+		return nil, &apiError{http.StatusBadRequest, "ErrorInvalidRequest", "month is required for a " + p.Type + " pattern."}
+	}
+	switch g.Type {
+	case "endDate":
+		out.EndDate = g.EndDate
+	case "numbered":
+		out.Count = g.NumberOfOccurrences
+	}
+	return out, nil
+}
+
+// recurrenceJSON is a master's recurrence as Graph renders it (every
+// member filled), in the series' zone.
+func recurrenceJSON(it ewssim.Item) any {
+	r := it.Recurrence
+	if r == nil {
+		return nil
+	}
+	var typ string
+	for g, e := range ewsPatterns {
+		if e == r.Pattern {
+			typ = g
+		}
+	}
+	days := []string{}
+	for _, d := range r.DaysOfWeek {
+		if group, ok := dayGroups[d]; ok {
+			days = append(days, group...)
+		} else {
+			days = append(days, strings.ToLower(d))
+		}
+	}
+	first, index := "sunday", "first"
+	if r.FirstDayOfWeek != "" {
+		first = strings.ToLower(r.FirstDayOfWeek)
+	}
+	if r.Index != "" {
+		index = strings.ToLower(r.Index)
+	}
+	month, dom := 0, 0
+	if strings.HasSuffix(r.Pattern, "YearlyRecurrence") {
+		month = r.Month
+	}
+	if strings.HasPrefix(r.Pattern, "Absolute") {
+		dom = r.DayOfMonth
+	}
+	rng, end, count := "noEnd", "0001-01-01", 0
+	switch r.Range {
+	case "EndDateRecurrence":
+		rng, end = "endDate", r.EndDate
+	case "NumberedRecurrence":
+		rng, count = "numbered", r.Count
+	}
+	zone := it.TimeZone
+	if zone == "" {
+		zone = "UTC"
 	}
 	return obj{
-		{"pattern", obj{{"type", r.Pattern.Type}, {"interval", r.Pattern.Interval}, {"month", r.Pattern.Month}, {"dayOfMonth", r.Pattern.DayOfMonth},
-			{"daysOfWeek", days}, {"firstDayOfWeek", r.Pattern.FirstDayOfWeek}, {"index", r.Pattern.Index}}},
-		{"range", obj{{"type", r.Range.Type}, {"startDate", r.Range.StartDate}, {"endDate", r.Range.EndDate},
-			{"recurrenceTimeZone", r.Range.RecurrenceTimeZone}, {"numberOfOccurrences", r.Range.NumberOfOccurrences}}},
+		{"pattern", obj{{"type", typ}, {"interval", max(r.Interval, 1)}, {"month", month}, {"dayOfMonth", dom},
+			{"daysOfWeek", days}, {"firstDayOfWeek", first}, {"index", index}}},
+		{"range", obj{{"type", rng}, {"startDate", r.StartDate}, {"endDate", end},
+			{"recurrenceTimeZone", zone}, {"numberOfOccurrences", count}}},
 	}
-}
-
-// ErrNotSeries: SetSeriesExceptions was given an id that is no series
-// master.
-var ErrNotSeries = errors.New("graphsim: no series master with this id")
-
-// SetSeriesExceptions sets the exceptions and cancelled occurrences (by
-// original start) of the series master with the Graph id, as Outlook
-// leaves them after instances were changed or deleted.
-// The master changes (a new change key), so delta reports it, as
-// Exchange does when an instance changes.
-func (s *Server) SetSeriesExceptions(id string, exceptions []Exception, cancelled []time.Time) error {
-	s.seriesMu.Lock()
-	sr, ok := s.series[id]
-	if ok {
-		sr.exceptions = slices.Clone(exceptions)
-		sr.cancelled = slices.Clone(cancelled)
-	}
-	s.seriesMu.Unlock()
-	if !ok {
-		return ErrNotSeries
-	}
-	v, err := s.sim.ItemByImmutableID(id)
-	if err != nil {
-		return err
-	}
-	_, err = s.sim.UpdateItem(v.ID, func(*ewssim.Item) {})
-	return err
-}
-
-func (s *Server) seriesOf(id string) (series, bool) {
-	s.seriesMu.Lock()
-	defer s.seriesMu.Unlock()
-	sr, ok := s.series[id]
-	if !ok {
-		return series{}, false
-	}
-	return *sr, true
-}
-
-func (s *Server) setRecurrence(id string, r recurrenceIn) {
-	s.seriesMu.Lock()
-	defer s.seriesMu.Unlock()
-	if sr, ok := s.series[id]; ok {
-		sr.rec = r
-		return
-	}
-	s.series[id] = &series{rec: r}
-}
-
-func (s *Server) dropSeries(id string) {
-	s.seriesMu.Lock()
-	defer s.seriesMu.Unlock()
-	delete(s.series, id)
-	delete(s.props, id)
 }
 
 // cancelledJSON is a master's cancelledOccurrences: occurrence ids,
 // "OID.{masterId}.{yyyy-mm-dd}" with the day in the series' zone.
-func (sr series) cancelledJSON(id string) []string {
-	loc, ok := zoneLocation(sr.rec.Range.RecurrenceTimeZone)
-	if !ok {
+func cancelledJSON(v ewssim.ItemView) []string {
+	loc, ok := zoneLocation(v.TimeZone)
+	if !ok || v.TimeZone == "" {
 		loc = time.UTC
 	}
 	out := []string{}
-	for _, t := range sr.cancelled {
-		out = append(out, "OID."+id+"."+t.In(loc).Format("2006-01-02"))
+	for _, t := range v.SeriesDeleted() {
+		out = append(out, "OID."+v.ImmutableID+"."+t.In(loc).Format("2006-01-02"))
 	}
 	return out
 }
 
 // exceptionsJSON renders a master's exceptions as events, with sel's
 // properties only when sel is set.
-func (sr series) exceptionsJSON(masterID string, loc *time.Location, zone string, sel selection) []obj {
+func exceptionsJSON(v ewssim.ItemView, loc *time.Location, zone string, sel selection) []obj {
 	out := []obj{}
-	for _, x := range sr.exceptions {
-		e := obj{
-			{"id", x.ID}, {"subject", x.Subject}, {"type", "exception"}, {"seriesMasterId", masterID},
-			{"originalStart", dto(x.OriginalStart)}, {"isCancelled", x.IsCancelled},
-			{"start", dateTimeTZ(x.Start, loc, zone)}, {"end", dateTimeTZ(x.End, loc, zone)},
-			{"location", obj{{"displayName", x.Location}, {"locationType", "default"}, {"uniqueIdType", "unknown"}}},
-		}
-		out = append(out, sel.apply(e))
+	for _, x := range v.SeriesExceptions() {
+		out = append(out, sel.apply(exceptionJSON(v.ImmutableID, x, loc, zone)))
 	}
 	return out
 }
 
-// SetSeriesRecurrence makes the event with the Graph id a series master
-// with the recurrence (a patternedRecurrence as JSON), validated as POST
-// /events validates it: a seeding hook for tests, like ewssim's AddItem.
-func (s *Server) SetSeriesRecurrence(id string, recurrenceJSON []byte) error {
-	v, err := s.sim.ItemByImmutableID(id)
-	if err != nil {
-		return err
+func exceptionJSON(masterID string, x ewssim.SeriesOccurrence, loc *time.Location, zone string) obj {
+	return obj{
+		{"id", ewssim.RestID(x.ID)}, {"subject", x.Subject}, {"type", "exception"}, {"seriesMasterId", masterID},
+		{"originalStart", dto(x.OriginalStart)}, {"isCancelled", false},
+		{"start", dateTimeTZ(x.Start, loc, zone)}, {"end", dateTimeTZ(x.End, loc, zone)},
+		{"location", obj{{"displayName", x.Location}, {"locationType", "default"}, {"uniqueIdType", "unknown"}}},
 	}
-	var r recurrenceIn
-	if err := json.Unmarshal(recurrenceJSON, &r); err != nil {
-		return err
-	}
-	zone := v.TimeZone
-	if zone == "" {
-		zone = "UTC"
-	}
-	if e := r.check(zone); e != nil {
-		return errors.New(e.message)
-	}
-	s.setRecurrence(id, r)
-	_, err = s.sim.UpdateItem(v.ID, func(it *ewssim.Item) { it.IsRecurring = true })
-	return err
 }
 
 // eventProps are an event's Outlook properties the shared mailbox model
 // does not hold, kept as POST or PATCH set them (nil: Graph's default).
+// showAs is the model's (its LegacyFreeBusyStatus); it is here only to be
+// checked with the others.
 type eventProps struct {
 	showAs            *string
 	isReminderOn      *bool
@@ -269,6 +285,34 @@ type eventProps struct {
 }
 
 var showAsValues = []string{"free", "tentative", "busy", "oof", "workingElsewhere", "unknown"}
+
+// showAsOf is Graph's showAs of an item's LegacyFreeBusyStatus, and
+// freeBusyOf the reverse (showAs names the same Outlook property).
+func showAsOf(it ewssim.Item) string {
+	switch fb := it.FreeBusyStatus(); fb {
+	case "OOF":
+		return "oof"
+	case "NoData":
+		return "unknown"
+	case "WorkingElsewhere":
+		return "workingElsewhere"
+	default:
+		return strings.ToLower(fb)
+	}
+}
+
+func freeBusyOf(showAs string) string {
+	v, _ := enumValue(showAs, showAsValues)
+	switch v {
+	case "oof":
+		return "OOF"
+	case "unknown":
+		return "NoData"
+	case "workingElsewhere":
+		return "WorkingElsewhere"
+	}
+	return title(v)
+}
 
 // check validates the properties a request body sets.
 func (p eventProps) check() *apiError {
@@ -285,13 +329,9 @@ func (p eventProps) check() *apiError {
 
 // setProps merges the properties a request set into the event's.
 func (s *Server) setProps(id string, p eventProps) {
-	s.seriesMu.Lock()
-	defer s.seriesMu.Unlock()
+	s.propsMu.Lock()
+	defer s.propsMu.Unlock()
 	cur := s.props[id]
-	if p.showAs != nil {
-		v, _ := enumValue(*p.showAs, showAsValues)
-		cur.showAs = &v
-	}
 	if p.isReminderOn != nil {
 		cur.isReminderOn = p.isReminderOn
 	}
@@ -306,18 +346,14 @@ func (s *Server) setProps(id string, p eventProps) {
 
 // withProps puts the event's own properties into its rendering.
 func (s *Server) withProps(id string, o obj) obj {
-	s.seriesMu.Lock()
+	s.propsMu.Lock()
 	p, ok := s.props[id]
-	s.seriesMu.Unlock()
+	s.propsMu.Unlock()
 	if !ok {
 		return o
 	}
 	for i := range o {
 		switch o[i].k {
-		case "showAs":
-			if p.showAs != nil {
-				o[i].v = *p.showAs
-			}
 		case "isReminderOn":
 			if p.isReminderOn != nil {
 				o[i].v = *p.isReminderOn
@@ -333,4 +369,42 @@ func (s *Server) withProps(id string, o obj) obj {
 		}
 	}
 	return o
+}
+
+// setRecurrence makes it a series master with the request's recurrence,
+// in the event's zone (the recurrence's when the event names none). A new
+// pattern drops the series' exceptions and deleted occurrences, as
+// Exchange does; the start moves to the first occurrence when the one
+// given does not fit the pattern (as EWS CreateItem does).
+func (e *eventIn) setRecurrence(it *ewssim.Item) *apiError {
+	if it.TimeZone == "" {
+		it.TimeZone = e.Recurrence.Range.RecurrenceTimeZone
+	}
+	zone := it.TimeZone
+	if zone == "" {
+		zone = "UTC"
+	}
+	if err := e.Recurrence.check(zone); err != nil {
+		return err
+	}
+	r, err := e.Recurrence.ews()
+	if err != nil {
+		return err
+	}
+	if it.Recurrence == nil || !reflect.DeepEqual(*it.Recurrence, *r) {
+		it.Exceptions, it.DeletedOccurrences = nil, nil
+	}
+	it.Recurrence, it.IsRecurring = r, true
+	start, end := it.FirstOccurrence()
+	if start.IsZero() {
+		return &apiError{http.StatusBadRequest, "ErrorInvalidRequest", "The recurrence has no occurrence."}
+	}
+	it.Start, it.End = start, end
+	return nil
+}
+
+func (s *Server) dropProps(id string) {
+	s.propsMu.Lock()
+	defer s.propsMu.Unlock()
+	delete(s.props, id)
 }

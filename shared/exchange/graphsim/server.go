@@ -75,9 +75,8 @@ type Server struct {
 	tx     map[string]string // mailbox + "\x00" + transactionId -> immutable id
 	txByID map[string]string // immutable id -> transactionId
 
-	seriesMu sync.Mutex
-	series   map[string]*series    // immutable id of a series master -> its recurrence and exceptions
-	props    map[string]eventProps // immutable id of an event -> the properties the shared model lacks
+	propsMu sync.Mutex
+	props   map[string]eventProps // immutable id of an event -> the properties the shared model lacks
 }
 
 // New returns a Graph front end for sim.
@@ -109,7 +108,6 @@ func New(sim *ewssim.Sim, opts Options) *Server {
 		denied: make(map[string]map[string]bool),
 		tx:     make(map[string]string),
 		txByID: make(map[string]string),
-		series: make(map[string]*series),
 		props:  make(map[string]eventProps),
 	}
 	s.lim.inflight = make(map[string]int)

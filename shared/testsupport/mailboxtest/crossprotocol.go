@@ -40,6 +40,41 @@ var RichMessages = []struct {
 		Received:   time.Date(2026, 3, 4, 8, 0, 0, 0, time.UTC)}},
 }
 
+// AddSeries adds to the mailbox a weekly series (Monday and Thursday
+// 09:00 Berlin, 20 occurrences from the week after now, so it crosses a
+// DST change) with its second occurrence moved (new times, subject and
+// location) and its third deleted, as a client leaves a series after
+// editing it; shown tentative. It returns the master's simulator id.
+func AddSeries(t testing.TB, sim *ewssim.Sim, mailbox string, now time.Time) string {
+	t.Helper()
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := now.In(berlin).AddDate(0, 0, 7)
+	for day.Weekday() != time.Monday {
+		day = day.AddDate(0, 0, 1)
+	}
+	start := time.Date(day.Year(), day.Month(), day.Day(), 9, 0, 0, 0, berlin)
+	ref, err := sim.AddItem(mailbox, "calendar", ewssim.Item{Kind: ewssim.KindCalendar, Subject: "Account review", Location: "Room 4",
+		Start: start, End: start.Add(45 * time.Minute), TimeZone: "W. Europe Standard Time", FreeBusy: "Tentative",
+		Organizer: ewssim.Address{Name: "Sales", Email: mailbox}, Attendees: []ewssim.Address{{Name: "Kim Larsen", Email: "kim.larsen@fabrikam.com"}},
+		IsRecurring: true, Recurrence: &ewssim.Recurrence{Pattern: "WeeklyRecurrence", Interval: 1, DaysOfWeek: []string{"Monday", "Thursday"},
+			Range: "NumberedRecurrence", StartDate: start.Format(time.DateOnly), Count: 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, third := start.AddDate(0, 0, 3), start.AddDate(0, 0, 7)
+	moved := second.AddDate(0, 0, 1).Add(5 * time.Hour)
+	if err := sim.SetOccurrence(ref.ID, second, ewssim.Exception{Start: moved, End: moved.Add(time.Hour), Subject: "Account review (moved)", Location: "Room 7"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.DeleteOccurrence(ref.ID, third); err != nil {
+		t.Fatal(err)
+	}
+	return ref.ID
+}
+
 // ItemProperties are the feed item's properties that CompareProtocols
 // requires some item of the mailbox to carry.
 var ItemProperties = []string{
@@ -52,12 +87,14 @@ var ItemProperties = []string{
 }
 
 // CalendarProperties are the calendar fields of issue 13 (series, free/busy,
-// responses, reminder). The Graph adapter fills them; until the EWS adapter
-// does (its calendar side is another change), CompareProtocols compares
-// them only once some EWS calendar item carries a calendarItemType, and
-// then requires some item to carry each of these too.
+// responses, reminder). CompareProtocols compares them once some EWS
+// calendar item carries a calendarItemType (both adapters map them), and
+// then requires some item to carry each of these too: AddSeries gives a
+// series with a moved and a deleted occurrence, so recurrence,
+// modifiedOccurrences and deletedOccurrences are compared, not vacuous.
 var CalendarProperties = []string{
 	"calendarItemType", "showAs", "responseRequested", "myResponse", "reminderMinutesBeforeStart",
+	"recurrence", "modifiedOccurrences", "deletedOccurrences",
 }
 
 // ewsCalendarPending reports whether the EWS item is a calendar item from
@@ -76,7 +113,8 @@ func ewsCalendarPending(e domain.Item, g *domain.Item) bool {
 	return true
 }
 
-// CompareProtocols syncs the same generated mailbox (plus RichMessages)
+// CompareProtocols syncs the same generated mailbox (plus RichMessages
+// and AddSeries' series)
 // over EWS and over Graph with the real use case and requires every item
 // in the two feeds to be equal but for the protocol's ids: a consumer
 // cannot tell which protocol read its mailbox. It returns the number of
@@ -93,6 +131,9 @@ func CompareProtocols(t *testing.T, o Options) int {
 			}
 		}
 	}
+	for _, env := range []Env{ewsEnv, graphEnv} {
+		AddSeries(t, env.Sim, m, o.Now)
+	}
 	eh, gh := NewHarness(t, ewsEnv), NewHarness(t, graphEnv)
 	eh.MustSync(m)
 	gh.MustSync(m)
@@ -102,7 +143,7 @@ func CompareProtocols(t *testing.T, o Options) int {
 			byGraphID[c.ItemID] = *c.Item
 		}
 	}
-	n, pending, calendarMapped := 0, 0, 0
+	n, pending, calendarMapped, series := 0, 0, 0, 0
 	seen := map[string]bool{} // the properties some compared item carries
 	for _, c := range eh.Feed(m) {
 		if c.Item == nil {
@@ -127,6 +168,11 @@ func CompareProtocols(t *testing.T, o Options) int {
 		g.ID, g.ChangeKey, g.FolderID = "", "", ""
 		// Attachment ids are each protocol's, as item ids are.
 		e.Attachments, g.Attachments = withoutIDs(e.Attachments), withoutIDs(g.Attachments)
+		// So are an exception's.
+		e.ModifiedOccurrences, g.ModifiedOccurrences = withoutOccurrenceIDs(e.ModifiedOccurrences), withoutOccurrenceIDs(g.ModifiedOccurrences)
+		if e.Recurrence != nil {
+			series++
+		}
 		eb, _ := json.Marshal(e)
 		gb, _ := json.Marshal(g)
 		if string(eb) != string(gb) {
@@ -152,6 +198,9 @@ func CompareProtocols(t *testing.T, o Options) int {
 			t.Errorf("no compared item carries %q: the simulator does not produce it", k)
 		}
 	}
+	if series == 0 {
+		t.Error("no series compared")
+	}
 	if n != len(byGraphID) {
 		t.Errorf("compared %d items; the Graph feed has %d", n, len(byGraphID))
 	}
@@ -163,6 +212,20 @@ func withoutIDs(as []domain.Attachment) []domain.Attachment {
 	for i, a := range as {
 		a.ID = ""
 		out[i] = a
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func withoutOccurrenceIDs(os []domain.Occurrence) []domain.Occurrence {
+	out := make([]domain.Occurrence, len(os))
+	for i, o := range os {
+		if o.ItemID != "" {
+			o.ItemID = "(id)" // each protocol's; an exception without one differs
+		}
+		out[i] = o
 	}
 	if len(out) == 0 {
 		return nil

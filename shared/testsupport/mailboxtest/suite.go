@@ -23,6 +23,7 @@ func Run(t *testing.T, newEnv func(t testing.TB) Env) {
 	t.Run("access", func(t *testing.T) { runAccess(t, newEnv) })
 	t.Run("availability", func(t *testing.T) { runAvailability(t, newEnv) })
 	t.Run("availability use case", func(t *testing.T) { runAvailabilityUseCase(t, newEnv) })
+	t.Run("availability over series", func(t *testing.T) { runAvailabilitySeries(t, newEnv) })
 	t.Run("rooms", func(t *testing.T) { runRooms(t, newEnv) })
 	t.Run("people", func(t *testing.T) { runPeople(t, newEnv) })
 	t.Run("room calendar", func(t *testing.T) { runRoomCalendar(t, newEnv) })
