@@ -120,12 +120,18 @@ type Syncer struct {
 
 	// Archive receives the MIME of each new message of a tenant with
 	// archive export on (sync_archive.go), read through Content;
-	// ArchiveMaxBytes bounds it (0 or more than domain.MaxArchiveBytes:
-	// that). Nil: no archive; a tenant with archive on then fails its
-	// syncs (ErrArchiveNotConfigured) rather than skip its messages.
+	// ArchiveMaxBytes bounds it (0: DefaultArchiveMaxBytes; at most
+	// domain.MaxArchiveBytes), ArchiveReads the MIME reads the process
+	// runs at once (0: DefaultArchiveReads). Nil Archive: no archive; a
+	// tenant with archive on then fails its syncs (ErrArchiveNotConfigured)
+	// rather than skip its messages.
 	Archive         domain.ArchiveStore
 	Content         domain.ContentConnector
 	ArchiveMaxBytes int64
+	ArchiveReads    int
+
+	archiveOnce sync.Once
+	archiveSem  chan struct{}
 }
 
 // TenantGetter reads a tenant record (domain.Store, or a TenantCache).

@@ -25,11 +25,41 @@ import (
 // redelivered) rather than store messages it should have archived.
 var ErrArchiveNotConfigured = errors.New("sync: the tenant has archive export on, but no archive store is configured (MAILBRIDGE_ARCHIVE_BUCKET)")
 
+// Archive defaults: the largest MIME archived and how many MIME reads a
+// process runs at once. A read is held in memory until it is stored, so
+// the two bound the memory archiving takes in a sync worker (2 × 25 MB in
+// the 256 MB Lambda, whatever the number of syncs it runs).
+const (
+	DefaultArchiveMaxBytes int64 = 25 << 20
+	DefaultArchiveReads          = 2
+)
+
 func (s *Syncer) archiveMaxBytes() int64 {
-	if s.ArchiveMaxBytes <= 0 || s.ArchiveMaxBytes > domain.MaxArchiveBytes {
+	switch {
+	case s.ArchiveMaxBytes <= 0:
+		return DefaultArchiveMaxBytes
+	case s.ArchiveMaxBytes > domain.MaxArchiveBytes:
 		return domain.MaxArchiveBytes
 	}
 	return s.ArchiveMaxBytes
+}
+
+// archiveSlot takes one of the process's MIME read slots; release gives
+// it back.
+func (s *Syncer) archiveSlot(ctx context.Context) (release func(), err error) {
+	s.archiveOnce.Do(func() {
+		n := s.ArchiveReads
+		if n <= 0 {
+			n = DefaultArchiveReads
+		}
+		s.archiveSem = make(chan struct{}, n)
+	})
+	select {
+	case s.archiveSem <- struct{}{}:
+		return func() { <-s.archiveSem }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // archivePage archives the new messages among changes (in place: each
@@ -65,7 +95,18 @@ func (r *syncRun) archiveItem(ctx context.Context, it *domain.Item) error {
 		it.ArchiveKey = key
 		return nil
 	}
+	release, err := r.s.archiveSlot(ctx)
+	if err != nil {
+		return err
+	}
 	mime, err := r.readMIME(ctx, it.ID)
+	if err == nil {
+		err = r.s.Archive.Put(ctx, key, mime)
+		if err != nil {
+			err = fmt.Errorf("sync: archive: %w", err)
+		}
+	}
+	release()
 	var tooLarge *domain.ContentTooLargeError
 	switch {
 	case errors.As(err, &tooLarge):
@@ -77,9 +118,6 @@ func (r *syncRun) archiveItem(ctx context.Context, it *domain.Item) error {
 		return nil
 	case err != nil:
 		return err
-	}
-	if err := r.s.Archive.Put(ctx, key, mime); err != nil {
-		return fmt.Errorf("sync: archive: %w", err)
 	}
 	it.ArchiveKey = key
 	r.mu.Lock()

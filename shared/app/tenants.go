@@ -699,8 +699,11 @@ func (s *Tenants) Offboard(ctx context.Context, id string) error {
 }
 
 // archiveSetting is the archive setting after asking for on (or off):
-// turning it on starts it now, asking again for on keeps its start (a
-// repeated PATCH does not leave messages out), off forgets it.
+// turning it on starts it a tenant-cache period from now (a warm sync
+// worker may hold the tenant as it was for that long, and would store a
+// message received meanwhile without archiving it), asking again for on
+// keeps its start (a repeated PATCH does not leave messages out), off
+// forgets it.
 func archiveSetting(on bool, cur domain.ArchiveSettings, now time.Time) domain.ArchiveSettings {
 	switch {
 	case !on:
@@ -708,5 +711,5 @@ func archiveSetting(on bool, cur domain.ArchiveSettings, now time.Time) domain.A
 	case cur.Enabled:
 		return cur
 	}
-	return domain.ArchiveSettings{Enabled: true, Since: now.UTC()}
+	return domain.ArchiveSettings{Enabled: true, Since: now.UTC().Add(DefaultTenantCacheTTL)}
 }

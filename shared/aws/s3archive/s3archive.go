@@ -91,3 +91,31 @@ func httpStatus(err error) int {
 	}
 	return 0
 }
+
+// NewClient returns an S3 client for cfg; endpoint overrides S3's (a
+// stand-in such as moto_server, addressed path-style).
+func NewClient(cfg aws.Config, endpoint string) *s3.Client {
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+			o.UsePathStyle = true
+		}
+	})
+}
+
+// ParseBucket accepts an S3 bucket name (3 to 63 lower-case letters,
+// digits, '.' and '-', starting and ending with a letter or digit), for
+// MAILBRIDGE_ARCHIVE_BUCKET.
+func ParseBucket(s string) (string, error) {
+	if len(s) < 3 || len(s) > 63 {
+		return "", fmt.Errorf("a bucket name is 3 to 63 characters")
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		edge := i == 0 || i == len(s)-1
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || !edge && (c == '-' || c == '.')) {
+			return "", fmt.Errorf("a bucket name is lower-case letters, digits, '.' and '-', starting and ending with a letter or digit")
+		}
+	}
+	return s, nil
+}
