@@ -206,8 +206,8 @@ func (a *archiveRequest) enabled() (bool, error) {
 	return *a.Enabled, nil
 }
 
-// archiveView is the archive setting in answers; since is when it was
-// turned on (messages received from then on are archived).
+// archiveView is the archive setting in answers; since is when archiving
+// starts (messages received from then on are archived).
 type archiveView struct {
 	Enabled bool       `json:"enabled"`
 	Since   *time.Time `json:"since,omitempty"`

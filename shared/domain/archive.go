@@ -15,9 +15,10 @@ import (
 // ArchiveSettings is a tenant's archive export setting; zero: off.
 type ArchiveSettings struct {
 	Enabled bool `json:"enabled,omitempty"`
-	// Since is when archiving was last turned on: messages received from
-	// then on are archived, older ones are not (they are not new). Set by
-	// the tenant use case, never by a caller.
+	// Since is when archiving starts (a tenant-cache period after it was
+	// last turned on): messages received from then on are archived, older
+	// ones are not (they are not new). Set by the tenant use case, never
+	// by a caller.
 	Since time.Time `json:"since,omitzero"`
 }
 
