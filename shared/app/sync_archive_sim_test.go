@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 	"github.com/mailbridge/mailbridge/shared/local/dirarchive"
@@ -288,5 +289,55 @@ func TestArchiveTooLargeIsMarked(t *testing.T) {
 	}
 	if len(arch.puts) != 0 {
 		t.Fatalf("%d objects written", len(arch.puts))
+	}
+}
+
+// TestArchiveThrottledMIMEReadComesBack: Exchange throttling the MIME
+// read asks for the job again after its back-off, with nothing stored;
+// the job that comes back archives the message once and stores it.
+func TestArchiveThrottledMIMEReadComesBack(t *testing.T) {
+	ctx := context.Background()
+	env := mailboxtest.EWS(t, mailboxtest.Options{ItemsPerMailbox: 12})
+	h := mailboxtest.NewHarness(t, env)
+	dir, err := dirarchive.New(filepath.Join(t.TempDir(), "archive"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	arch := &recordingArchive{Store: dir, puts: map[string]int{}}
+	h.Syncer.Archive = arch
+	content := &countingContent{ContentConnector: env.Content}
+	h.Syncer.Content = content
+	m := env.Mailboxes[0]
+	h.MustSync(m)
+	tn, err := h.Store.GetTenant(ctx, env.Tenant.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	since := time.Now().UTC().Add(-time.Minute)
+	tn.Archive = domain.ArchiveSettings{Enabled: true, Since: since}
+	if err := h.Store.UpdateTenant(ctx, tn); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := env.Sim.AddItem(m, "inbox", ewssim.Item{Subject: "Board minutes", Received: since.Add(30 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := len(h.Feed(m))
+	// The page's GetItem passes; the MIME read (the next GetItem) is
+	// throttled once.
+	env.Sim.InjectFault(ewssim.Fault{Op: "GetItem", Mailbox: m, Skip: 1, Count: 1, Kind: ewssim.FaultSOAP, Code: "ErrorServerBusy", BackOff: 2 * time.Second})
+	_, err = h.Sync(m)
+	var later *app.RetryLater
+	if !errors.As(err, &later) || later.After < 2*time.Second {
+		t.Fatalf("throttled MIME read: %v; want a retry after the back-off", err)
+	}
+	if n := len(h.Feed(m)) - before; n != 0 || len(arch.puts) != 0 || content.count() != 1 {
+		t.Fatalf("the throttled job appended %d entries, wrote %d objects and read %d MIMEs; want none, none and the throttled one", n, len(arch.puts), content.count())
+	}
+	h.MustSync(m)
+	key := domain.ArchiveKey(env.Tenant.ID, m, ref.ID)
+	feed := h.Feed(m)
+	if last := feed[len(feed)-1]; last.ItemID != ref.ID || last.Item.ArchiveKey != key || arch.puts[key] != 1 {
+		t.Fatalf("after the retry: entry %s names %q, %d writes; want %q written once", last.ItemID, last.Item.ArchiveKey, arch.puts[key], key)
 	}
 }
