@@ -508,8 +508,9 @@ type TenantPatch struct {
 	CalendarWindow    *domain.CalendarWindow
 	RoomPolicy        *domain.RoomPolicy // replaces the whole policy
 	BodyFormat        *string
-	// Archive turns archive export on or off; turning it on starts it
-	// from now (ArchiveSettings.Since), and on again keeps its start.
+	// Archive turns archive export on or off; turning it on starts it a
+	// minute from now (ArchiveSettings.Since, archiveSetting), and on
+	// again keeps its start.
 	Archive *bool
 	// Version, when set, must equal the stored version (optimistic
 	// concurrency for read-modify-write clients).

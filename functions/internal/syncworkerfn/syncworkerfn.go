@@ -60,9 +60,10 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 	// Every connection to Exchange is checked against the URL policy at
 	// dial time, so a DNS change cannot point a tenant inward.
 	// Each tenant's jobs reach the adapter of its protocol.
+	graph := graphmailbox.NewConnector(env.GraphOptions())
 	connector := app.Protocols{
 		EWS:   app.ProtocolAdapters{Connector: ewsmailbox.NewConnector(env.EWSOptions())},
-		Graph: app.ProtocolAdapters{Connector: graphmailbox.NewConnector(env.GraphOptions())},
+		Graph: app.ProtocolAdapters{Connector: graph},
 	}
 	var archive *archiveDeps
 	if archiveBucket != "" {
@@ -73,7 +74,7 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 			store:    s3archive.New(s3archive.NewClient(env.AWS, ""), archiveBucket, archiveKey),
 			content: app.Protocols{
 				EWS:   app.ProtocolAdapters{Content: ewsmailbox.NewContentConnector(env.EWSOptions(), archiveMax)},
-				Graph: app.ProtocolAdapters{Content: graphmailbox.NewConnector(env.GraphOptions())},
+				Graph: app.ProtocolAdapters{Content: graph}, // its token cache too
 			},
 		}
 	}
