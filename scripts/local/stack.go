@@ -145,7 +145,7 @@ func openStack(ctx context.Context, cfg runConfig, out io.Writer) (*stack, error
 	if syncer.Archive, err = dirarchive.New(filepath.Join(cfg.data, "archive")); err != nil {
 		return nil, err
 	}
-	syncer.Content = newArchiveContent(&policy, httpClient, graphRoots, app.DefaultArchiveMaxBytes)
+	syncer.Content = newArchiveContent(&policy, httpClient, protocols.Graph.Content, app.DefaultArchiveMaxBytes)
 	// The same batch worker, on the same ports, as functions/internal/syncworkerfn:
 	// the queue requeues as SQS does, the store audits, remembers a
 	// returning job's finished mailboxes and reads a job's mailboxes at
