@@ -18,6 +18,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
+	"github.com/mailbridge/mailbridge/shared/local/dirarchive"
 	"github.com/mailbridge/mailbridge/shared/local/localqueue"
 	"github.com/mailbridge/mailbridge/shared/local/localretry"
 	"github.com/mailbridge/mailbridge/shared/platform/secretcache"
@@ -139,6 +140,12 @@ func openStack(ctx context.Context, cfg runConfig, out io.Writer) (*stack, error
 	s.queue = localqueue.New(localqueue.Options{MaxReceives: cfg.maxReceives})
 	s.sched = &app.Scheduler{Store: store, Queue: s.queue, Spread: cfg.spread, ForceDue: cfg.once}
 	syncer := &app.Syncer{Store: store, Secrets: secretcache.New(secrets, 0, clock), Connector: protocols, Clock: clock, Log: log, DeferAudit: true, LastSyncRefresh: cfg.lastSyncRefresh}
+	// Archive export (tenants with archive on): each new message's MIME
+	// under <data>/archive/<tenant>/<mailbox>/, as S3 keys in AWS.
+	if syncer.Archive, err = dirarchive.New(filepath.Join(cfg.data, "archive")); err != nil {
+		return nil, err
+	}
+	syncer.Content = newArchiveContent(&policy, httpClient, protocols.Graph.Content, app.DefaultArchiveMaxBytes)
 	// The same batch worker, on the same ports, as functions/internal/syncworkerfn:
 	// the queue requeues as SQS does, the store audits, remembers a
 	// returning job's finished mailboxes and reads a job's mailboxes at

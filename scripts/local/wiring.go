@@ -53,3 +53,14 @@ func newExchangeAccess(policy *urlguard.Policy, httpClient *http.Client, graphRo
 		Graph: app.ProtocolAdapters{Connector: graph, Checker: graph, Calendar: graph, Availability: graph, Rooms: graph, People: graph, RoomCalendar: graph, Content: graph, CalendarView: graph},
 	}
 }
+
+// newArchiveContent reads messages' MIME for the archive export, bounded
+// by the archive's limit rather than the API's; Graph tenants go through
+// graph, the Graph adapter the rest of the run uses (one token cache).
+func newArchiveContent(policy *urlguard.Policy, httpClient *http.Client, graph domain.ContentConnector, maxBytes int64) app.Protocols {
+	opts := ewsmailbox.Options{URLGuard: policy, HTTPClient: httpClient, UserAgent: "mailbridge-local"}
+	return app.Protocols{
+		EWS:   app.ProtocolAdapters{Content: ewsmailbox.NewContentConnector(opts, maxBytes)},
+		Graph: app.ProtocolAdapters{Content: graph},
+	}
+}

@@ -260,6 +260,10 @@ func hostileMoreCases() []hostileCase {
 		hostileCase{"body format as number", post(createWith(`,"bodyFormat":1`)), 400, "bodyFormat", "string"},
 		hostileCase{"patch body format", patch(`{"bodyFormat":"markdown"}`), 400, "bodyFormat", ""},
 		hostileCase{"patch empty body format", patch(`{"bodyFormat":""}`), 400, "bodyFormat", ""},
+		hostileCase{"archive without enabled", patch(`{"archive":{}}`), 400, "archive.enabled", "required"},
+		hostileCase{"archive enabled as string", patch(`{"archive":{"enabled":"yes"}}`), 400, "archive.enabled", ""},
+		hostileCase{"archive as boolean", post(createWith(`,"archive":true`)), 400, "archive", ""},
+		hostileCase{"archive backdated by the caller", patch(`{"archive":{"enabled":true,"since":"2001-01-01T00:00:00Z"}}`), 400, "since", "unknown field"},
 		hostileCase{"patch stale version", patch(`{"displayName":"x","version":999}`), 409, "", "at version"},
 		hostileCase{"patch version zero", patch(`{"displayName":"x","version":0}`), 409, "", "not 0"},
 	)

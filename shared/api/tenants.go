@@ -35,6 +35,9 @@ type createTenantRequest struct {
 	// BodyFormat: omitempty keeps the Idempotency-Key hash of requests
 	// without it as it was.
 	BodyFormat string `json:"bodyFormat,omitempty"`
+	// Archive: omitempty keeps the Idempotency-Key hash of requests
+	// without it as it was.
+	Archive *archiveRequest `json:"archive,omitempty"`
 	// ProbeMailbox and CredentialCheck: the credential check on create
 	// (app.OnboardChecked). omitempty keeps the Idempotency-Key hash of
 	// requests without them as it was.
@@ -56,6 +59,7 @@ type patchTenantRequest struct {
 	CalendarWindow      *calendarWindow    `json:"calendarWindow"`
 	RoomPolicy          *roomPolicy        `json:"roomPolicy"`
 	BodyFormat          *string            `json:"bodyFormat"`
+	Archive             *archiveRequest    `json:"archive"`
 	Version             *int64             `json:"version"`
 }
 
@@ -85,6 +89,7 @@ type tenantView struct {
 	CalendarWindow      calendarWindow      `json:"calendarWindow"`
 	RoomPolicy          roomPolicy          `json:"roomPolicy"`
 	BodyFormat          string              `json:"bodyFormat"`
+	Archive             archiveView         `json:"archive"`
 	Status              domain.TenantStatus `json:"status"`
 	// Credentials is null while no credential is stored (an onboarding
 	// interrupted between its steps); a rotation fixes it.
@@ -117,6 +122,7 @@ func (s *server) viewTenant(t domain.Tenant) tenantView {
 		CalendarWindow:      viewWindow(t.CalendarWindow),
 		RoomPolicy:          viewRoomPolicy(t.RoomPolicy),
 		BodyFormat:          t.BodyFormatOf(),
+		Archive:             viewArchive(t.Archive),
 		Status:              t.Status,
 		CreatedAt:           t.CreatedAt,
 		UpdatedAt:           t.UpdatedAt,
@@ -182,6 +188,37 @@ func viewRoomPolicy(p domain.RoomPolicy) roomPolicy {
 	}
 	notify := !p.QuietRelease
 	return roomPolicy{Enabled: p.Enabled, Rooms: rooms, AllRooms: p.AllRooms, CheckInMinutes: p.CheckInMinutes, NotifyOrganizer: &notify}
+}
+
+// archiveRequest is the archive setting asked for: enabled is required
+// (an empty object would say nothing).
+type archiveRequest struct {
+	Enabled *bool `json:"enabled"`
+}
+
+func (a *archiveRequest) enabled() (bool, error) {
+	if a == nil {
+		return false, nil
+	}
+	if a.Enabled == nil {
+		return false, domain.Invalid("archive.enabled", "is required: true or false")
+	}
+	return *a.Enabled, nil
+}
+
+// archiveView is the archive setting in answers; since is when archiving
+// starts (messages received from then on are archived).
+type archiveView struct {
+	Enabled bool       `json:"enabled"`
+	Since   *time.Time `json:"since,omitempty"`
+}
+
+func viewArchive(a domain.ArchiveSettings) archiveView {
+	if !a.Enabled {
+		return archiveView{}
+	}
+	since := a.Since
+	return archiveView{Enabled: true, Since: &since}
 }
 
 type mailboxView struct {
@@ -255,6 +292,10 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	archiveOn, err := req.Archive.enabled()
+	if err != nil {
+		return err
+	}
 	t, check, err := s.tenants.OnboardChecked(r.Context(), app.NewTenant{
 		ID:                req.ID,
 		DisplayName:       req.DisplayName,
@@ -270,6 +311,7 @@ func (s *server) createTenant(w http.ResponseWriter, r *http.Request) error {
 		CalendarWindow:    req.CalendarWindow.domain(),
 		RoomPolicy:        req.RoomPolicy.domain(),
 		BodyFormat:        req.BodyFormat,
+		Archive:           archiveOn,
 		Credential:        *req.Credentials,
 		CreateToken:       token,
 	}, req.ProbeMailbox, req.CredentialCheck)
@@ -460,6 +502,13 @@ func (s *server) patchTenant(w http.ResponseWriter, r *http.Request) error {
 		p.RoomPolicy = &rp
 	}
 	p.BodyFormat = req.BodyFormat
+	if req.Archive != nil {
+		on, err := req.Archive.enabled()
+		if err != nil {
+			return err
+		}
+		p.Archive = &on
+	}
 	if req.SyncIntervalSeconds != nil {
 		d, err := syncInterval(*req.SyncIntervalSeconds)
 		if err != nil {

@@ -643,3 +643,46 @@ func TestTenantBodyFormat(t *testing.T) {
 		t.Errorf("stored %q, %v", tn.BodyFormat, err)
 	}
 }
+
+// TestTenantArchive: archive export is off by default; turning it on
+// starts it now and says so, asking again keeps its start (a repeated
+// PATCH leaves no message out), off forgets it, and the stored tenant
+// follows.
+func TestTenantArchive(t *testing.T) {
+	e := newEnv(t)
+	e.must(req{method: "POST", path: "/tenants", body: tenantBody("contoso", "https://mail.contoso.com/EWS/Exchange.asmx", basicCred("svc", "Archive-pw-1"),
+		`,"archive":{"enabled":true}`)}, 201)
+	e.must(req{method: "POST", path: "/tenants", body: tenantBody("fabrikam", "https://mail.contoso.com/EWS/Exchange.asmx", basicCred("svc", "Archive-pw-2"), "")}, 201)
+	view := func(id string) archiveView {
+		t.Helper()
+		w := e.do(req{method: "GET", path: "/tenants/" + id})
+		var v tenantView
+		if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil {
+			t.Fatal(err)
+		}
+		return v.Archive
+	}
+	on := view("contoso")
+	if !on.Enabled || on.Since == nil {
+		t.Fatalf("contoso created with archive on: %+v", on)
+	}
+	if off := view("fabrikam"); off.Enabled || off.Since != nil {
+		t.Fatalf("fabrikam's default: %+v, want off", off)
+	}
+	e.must(req{method: "PATCH", path: "/tenants/contoso", body: `{"archive":{"enabled":true}}`}, 200)
+	if again := view("contoso"); !again.Enabled || !again.Since.Equal(*on.Since) {
+		t.Errorf("on again moved its start: %v, was %v", again.Since, on.Since)
+	}
+	e.must(req{method: "PATCH", path: "/tenants/contoso", body: `{"archive":{"enabled":false}}`}, 200)
+	if off := view("contoso"); off.Enabled || off.Since != nil {
+		t.Errorf("after off: %+v", off)
+	}
+	tn, err := e.store.GetTenant(context.Background(), "contoso")
+	if err != nil || tn.Archive != (domain.ArchiveSettings{}) {
+		t.Errorf("stored after off: %+v, %v", tn.Archive, err)
+	}
+	e.must(req{method: "PATCH", path: "/tenants/fabrikam", body: `{"archive":{"enabled":true}}`}, 200)
+	if tn, err := e.store.GetTenant(context.Background(), "fabrikam"); err != nil || !tn.Archive.Enabled || tn.Archive.Since.IsZero() {
+		t.Errorf("fabrikam stored after on: %+v, %v", tn.Archive, err)
+	}
+}

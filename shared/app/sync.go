@@ -117,6 +117,21 @@ type Syncer struct {
 	// caller to write instead of appending it: BatchWorker writes a
 	// batch's entries in one call (packed, one write instead of ten).
 	DeferAudit bool
+
+	// Archive receives the MIME of each new message of a tenant with
+	// archive export on (sync_archive.go), read through Content;
+	// ArchiveMaxBytes bounds it (0: DefaultArchiveMaxBytes; at most
+	// domain.MaxArchiveBytes), ArchiveReads the MIME reads the process
+	// runs at once (0: DefaultArchiveReads). Nil Archive: no archive; a
+	// tenant with archive on then fails its syncs (ErrArchiveNotConfigured)
+	// rather than skip its messages.
+	Archive         domain.ArchiveStore
+	Content         domain.ContentConnector
+	ArchiveMaxBytes int64
+	ArchiveReads    int
+
+	archiveOnce sync.Once
+	archiveSem  chan struct{}
 }
 
 // TenantGetter reads a tenant record (domain.Store, or a TenantCache).
@@ -139,7 +154,8 @@ type SyncResult struct {
 	Resyncs     int                  `json:"resyncs,omitempty"`
 	EWSCalls    int                  `json:"ewsCalls"`
 	Throttled   int                  `json:"throttled"`
-	Checkpoints int                  `json:"checkpoints"` // SyncState writes
+	Checkpoints int                  `json:"checkpoints"`        // SyncState writes
+	Archived    int                  `json:"archived,omitempty"` // messages written to the archive
 	Unreadable  []string             `json:"unreadable,omitempty"`
 	// Audit is the job's audit entry when Syncer.DeferAudit is set: the
 	// caller must store it.
@@ -238,6 +254,9 @@ type syncRun struct {
 	snap   *domain.SyncSnapshot // read beforehand; nil: read the checkpoint here
 	// account names who the sync runs as, for hints (no secret).
 	account Account
+	// cred is the job's credential, for the content reader (archive).
+	cred    domain.Credential
+	content domain.ContentReader // opened on first archive; nil before
 
 	st    domain.SyncState // working copy
 	saved domain.SyncState // as stored

@@ -102,6 +102,7 @@ func (r *syncRun) connect(ctx context.Context) (domain.Credential, error) {
 		return cred, fmt.Errorf("sync: reading credentials: %w", err)
 	}
 	r.account = AccountOf(cred)
+	r.cred, r.content = cred, nil
 	r.access, err = r.s.Connector.Connect(ctx, r.tenant, cred)
 	return cred, err
 }
@@ -123,6 +124,7 @@ func (r *syncRun) reconnectIfRotated(ctx context.Context, cred domain.Credential
 	if r.access, err = r.s.Connector.Connect(ctx, r.tenant, fresh); err != nil {
 		return false, err
 	}
+	r.cred, r.content = fresh, nil
 	return true, nil
 }
 

@@ -118,6 +118,9 @@ func (r *syncRun) fetchPage(ctx context.Context, folderID, pageState string, pag
 // still to fetch.
 func (r *syncRun) storePage(ctx context.Context, p pageRead) (bool, error) {
 	if len(p.fetched) > 0 {
+		if err := r.archivePage(ctx, p.fetched); err != nil {
+			return false, err
+		}
 		appended, err := r.s.Store.ApplyChanges(ctx, r.tenant.ID, r.mbox.Address, p.fetched)
 		if err != nil {
 			return false, fmt.Errorf("sync: storing changes: %w", err)

@@ -96,7 +96,9 @@ type NewTenant struct {
 	CalendarWindow    domain.CalendarWindow // Graph tenants; zero: defaults
 	RoomPolicy        domain.RoomPolicy     // zero: off
 	BodyFormat        string                // empty: domain.BodyFormatText
-	Credential        domain.Credential
+	// Archive turns archive export on (domain.ArchiveSettings).
+	Archive    bool
+	Credential domain.Credential
 	// CreateToken, when set, identifies the request (see
 	// domain.Tenant.CreateToken): Onboard meeting a tenant that the same
 	// token created finishes its onboarding instead of refusing it.
@@ -234,6 +236,7 @@ func (s *Tenants) Onboard(ctx context.Context, in NewTenant) (domain.Tenant, err
 		CalendarWindow:    in.CalendarWindow,
 		RoomPolicy:        in.RoomPolicy,
 		BodyFormat:        in.BodyFormat,
+		Archive:           archiveSetting(in.Archive, domain.ArchiveSettings{}, s.now()),
 		Status:            domain.TenantActive,
 		CreateToken:       token,
 		SecretWriteUntil:  now.Add(SecretWriteLease),
@@ -496,6 +499,10 @@ type TenantPatch struct {
 	CalendarWindow    *domain.CalendarWindow
 	RoomPolicy        *domain.RoomPolicy // replaces the whole policy
 	BodyFormat        *string
+	// Archive turns archive export on or off; turning it on starts it a
+	// minute from now (ArchiveSettings.Since, archiveSetting), and on
+	// again keeps its start.
+	Archive *bool
 	// Version, when set, must equal the stored version (optimistic
 	// concurrency for read-modify-write clients).
 	Version *int64
@@ -503,7 +510,7 @@ type TenantPatch struct {
 
 func (p TenantPatch) empty() bool {
 	return p.DisplayName == nil && p.EWSURL == nil && p.ExchangeVersion == nil && p.AccessMode == nil &&
-		p.Protocol == nil && p.GraphURL == nil && p.CalendarWindow == nil && p.RoomPolicy == nil && p.BodyFormat == nil &&
+		p.Protocol == nil && p.GraphURL == nil && p.CalendarWindow == nil && p.RoomPolicy == nil && p.BodyFormat == nil && p.Archive == nil &&
 		p.AllowFallback == nil && p.Folders == nil && p.SyncInterval == nil && p.MaxConcurrentJobs == nil
 }
 
@@ -624,6 +631,9 @@ func (s *Tenants) Update(ctx context.Context, id string, p TenantPatch) (domain.
 		}
 		t.BodyFormat = *p.BodyFormat
 	}
+	if p.Archive != nil {
+		t.Archive = archiveSetting(*p.Archive, t.Archive, s.now())
+	}
 	t.UpdatedAt = s.now()
 	if err := s.Store.UpdateTenant(ctx, t); err != nil {
 		if domain.IsConflict(err) {
@@ -678,4 +688,20 @@ func (s *Tenants) Offboard(ctx context.Context, id string) error {
 	}
 	s.logger(ctx).Info("tenant offboarded", "tenantId", id)
 	return nil
+}
+
+// archiveSetting is the archive setting after asking for on (or off):
+// turning it on starts it a tenant-cache period from now (a warm sync
+// worker may hold the tenant as it was for that long, and would store a
+// message received meanwhile without archiving it), asking again for on
+// keeps its start (a repeated PATCH does not leave messages out), off
+// forgets it.
+func archiveSetting(on bool, cur domain.ArchiveSettings, now time.Time) domain.ArchiveSettings {
+	switch {
+	case !on:
+		return domain.ArchiveSettings{}
+	case cur.Enabled:
+		return cur
+	}
+	return domain.ArchiveSettings{Enabled: true, Since: now.UTC().Add(DefaultTenantCacheTTL)}
 }

@@ -171,8 +171,10 @@ type Tenant struct {
 	// BodyFormat is the form of a message's body in the feed:
 	// BodyFormatText or BodyFormatHTML; empty (records stored before it
 	// existed) is text (BodyFormatOf).
-	BodyFormat string       `json:"bodyFormat,omitempty"`
-	Status     TenantStatus `json:"status"`
+	BodyFormat string `json:"bodyFormat,omitempty"`
+	// Archive is the archive export setting (archive.go); zero: off.
+	Archive ArchiveSettings `json:"archive,omitzero"`
+	Status  TenantStatus    `json:"status"`
 	// CredentialFingerprint identifies the stored credential without
 	// revealing it (a truncated SHA-256 of its canonical form).
 	CredentialFingerprint string `json:"credentialFingerprint,omitempty"`
@@ -419,6 +421,13 @@ type Item struct {
 	// Attachments lists a message's attachments, metadata only (the
 	// content is read on demand), at most MaxItemAttachments.
 	Attachments []Attachment `json:"attachments,omitempty"`
+
+	// ArchiveKey is the key of the message's MIME in the archive
+	// (ArchiveKey) when the tenant archives it; ArchiveSkipped says why a
+	// message the tenant would archive was not (ArchiveSkippedTooLarge,
+	// ArchiveSkippedGone).
+	ArchiveKey     string `json:"archiveKey,omitempty"`
+	ArchiveSkipped string `json:"archiveSkipped,omitempty"`
 
 	// calendar items
 	Start time.Time `json:"start,omitzero"`

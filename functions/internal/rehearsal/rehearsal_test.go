@@ -1,9 +1,11 @@
 package rehearsal
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"slices"
@@ -14,6 +16,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -302,6 +306,78 @@ func TestRehearsal(t *testing.T) {
 		}
 	})
 
+	archived := 0
+	t.Run("archive export writes a new message's MIME to the stack's bucket", func(t *testing.T) {
+		bucket := st.resource(t, "ArchiveBucket", "AWS::S3::Bucket")
+		if got := workerFn.env(t, "MAILBRIDGE_ARCHIVE_BUCKET"); got != bucket {
+			t.Fatalf("MAILBRIDGE_ARCHIVE_BUCKET=%q, not the stack's bucket %q", got, bucket)
+		}
+		s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+		// What the template asks of the bucket, as moto's CloudFormation made it.
+		enc, err := s3c.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: aws.String(bucket)})
+		if err != nil || len(enc.ServerSideEncryptionConfiguration.Rules) != 1 ||
+			enc.ServerSideEncryptionConfiguration.Rules[0].ApplyServerSideEncryptionByDefault.SSEAlgorithm != s3types.ServerSideEncryptionAwsKms {
+			t.Errorf("the archive bucket's default encryption: %+v, %v; want aws:kms", enc, err)
+		}
+		// moto's CloudFormation leaves out the lifecycle rule and the public
+		// access block: shared/testsupport/deploytest checks them in the
+		// template (TestArchiveBucketIsPrivateEncryptedAndExpires).
+
+		mailbox := ds.Mailboxes[0]
+		on := call(t, "PATCH", "/tenants/{id}", "/tenants/acme", "", `{"archive":{"enabled":true}}`, 200)
+		since, err := time.Parse(time.RFC3339Nano, fmt.Sprint(on["archive"].(map[string]any)["since"]))
+		if err != nil {
+			t.Fatalf("archive since in %v: %v", on["archive"], err)
+		}
+		ref, err := sim.AddItem(mailbox, "inbox", ewssim.Item{Subject: "Invoice 2207", Received: since.Add(time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		job, _ := json.Marshal(domain.SyncJob{TenantID: "acme", Mailbox: mailbox, ID: "archive-rehearsal", Tick: time.Now().UTC().Truncate(time.Minute)})
+		if _, err := q.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(syncQueue), MessageBody: aws.String(string(job)),
+			MessageGroupId: aws.String("acme#" + mailbox), MessageDeduplicationId: aws.String("archive-rehearsal")}); err != nil {
+			t.Fatal(err)
+		}
+		msgs := receive(t, q, syncQueue, workerFn.mapping(t, rep.Region, syncQueue).BatchSize)
+		// A worker started now: a warm one keeps the tenant it read for a
+		// minute (app.DefaultTenantCacheTTL), which since allows for.
+		fresh, err := syncworkerfn.New(ctx, config.New(config.Map(workerFn.Environment)), dev)
+		refused(t, workerFn, err)
+		resp, err := fresh(invokeContext(t, workerFn), sqsEvent(t, rep.Region, queueARN(t, rep.Region, syncQueue), msgs))
+		if err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("sync batch: %+v, %v", resp, err)
+		}
+		page := call(t, "GET", "/tenants/{id}/mailboxes/{address}/changes", "/tenants/acme/mailboxes/"+url.PathEscape(mailbox)+"/changes", "limit=200", "", 200)
+		key := ""
+		for _, c := range page["changes"].([]any) {
+			if c.(map[string]any)["itemId"] == ref.ID {
+				item, _ := c.(map[string]any)["item"].(map[string]any)
+				key, _ = item["archiveKey"].(string)
+			}
+		}
+		if key != domain.ArchiveKey("acme", mailbox, ref.ID) {
+			t.Fatalf("the new message's feed entry names archive key %q, want %q", key, domain.ArchiveKey("acme", mailbox, ref.ID))
+		}
+		obj, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+		if err != nil {
+			t.Fatalf("the archived object %s: %v", key, err)
+		}
+		defer obj.Body.Close()
+		got, err := io.ReadAll(obj.Body)
+		want, werr := sim.MIMEOf(ref.ID)
+		if err != nil || werr != nil || !bytes.Equal(got, want) {
+			t.Fatalf("the archived object holds %d bytes (%v), Exchange's MIME %d (%v)", len(got), err, len(want), werr)
+		}
+		if obj.ServerSideEncryption != s3types.ServerSideEncryptionAwsKms {
+			t.Errorf("the archived object is encrypted with %q, want aws:kms", obj.ServerSideEncryption)
+		}
+		list, err := s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+		if err != nil || len(list.Contents) != 1 {
+			t.Errorf("the bucket holds %d objects (%v), want only the new message (older mail is not archived)", len(list.Contents), err)
+		}
+		archived = len(list.Contents)
+	})
+
 	t.Run("the other stage is untouched", func(t *testing.T) {
 		for _, id := range []string{"SyncJobsQueue", "CalendarWritesQueue"} {
 			u := other.resource(t, id, "AWS::SQS::Queue")
@@ -324,8 +400,8 @@ func TestRehearsal(t *testing.T) {
 	if !t.Failed() {
 		// make test prints this line (scripts/test.sh greps it).
 		fmt.Printf("deploy %s (%.1f s with moto's start)\ndeploy rehearsal: stage %s's handlers on its resources: 1 tenant onboarded through the api, %d mailboxes enqueued by a tick, "+
-			"synced by a worker batch of %d message(s) (%d changes in the feed), a failed calendar write started execution %s (retry at %s); stage %s untouched (%.1f s)\n",
-			rep.summary, stacksTook.Seconds(), stageRun, len(ds.Mailboxes), len(jobs), changes, execution, retryAt, stageOther, time.Since(began.Add(stacksTook)).Seconds())
+			"synced by a worker batch of %d message(s) (%d changes in the feed), a failed calendar write started execution %s (retry at %s), %d new message archived to the stack's bucket; stage %s untouched (%.1f s)\n",
+			rep.summary, stacksTook.Seconds(), stageRun, len(ds.Mailboxes), len(jobs), changes, execution, retryAt, archived, stageOther, time.Since(began.Add(stacksTook)).Seconds())
 	}
 }
 

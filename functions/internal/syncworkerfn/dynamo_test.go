@@ -56,7 +56,7 @@ func TestWorkerJobComesBackForTheThrottledMailboxOnly(t *testing.T) {
 	rq := &requeues{}
 	secrets := oneSecret{domain.Credential{Kind: domain.AuthBasic, Username: ds.Account.Username, Password: ds.Account.Password}}
 	secretscan.Register(secrets.c) // generated: Harvest cannot see it
-	w := newWorker(store, secrets, ewsmailbox.NewConnector(ewsmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}}), rq, domain.SystemClock{}, secretscan.Logger(), 0)
+	w := newWorker(store, secrets, ewsmailbox.NewConnector(ewsmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}}), rq, domain.SystemClock{}, secretscan.Logger(), 0, nil)
 	msg := app.BatchMessage{ID: "m1", Body: q.msgs[0].Body, ReceiptHandle: "rh-1", GroupID: q.msgs[0].GroupID, Receives: 1}
 
 	res := w.Process(ctx, []app.BatchMessage{msg})

@@ -20,6 +20,7 @@ import (
 	"github.com/mailbridge/mailbridge/functions/internal/lambdaenv"
 	"github.com/mailbridge/mailbridge/shared/app"
 	"github.com/mailbridge/mailbridge/shared/aws/dynamostore"
+	"github.com/mailbridge/mailbridge/shared/aws/s3archive"
 	"github.com/mailbridge/mailbridge/shared/aws/sqsqueue"
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
@@ -35,6 +36,11 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 	queueURL := r.RequiredURL("MAILBRIDGE_SYNC_QUEUE_URL", "https")
 	concurrency := r.Int("MAILBRIDGE_BATCH_CONCURRENCY", app.DefaultBatchConcurrency, 1, maxBatchConcurrency)
 	lastSyncRefresh := config.Parse(r, "MAILBRIDGE_LASTSYNC_REFRESH", app.DefaultLastSyncRefresh, app.ParseLastSyncRefresh)
+	// The archive bucket (archive export, docs/items.md); unset: a tenant
+	// with archive on fails its syncs (app.ErrArchiveNotConfigured).
+	archiveBucket := config.Parse(r, "MAILBRIDGE_ARCHIVE_BUCKET", "", s3archive.ParseBucket)
+	archiveKey := r.String("MAILBRIDGE_ARCHIVE_KMS_KEY", "")
+	archiveMax := int64(r.Int("MAILBRIDGE_ARCHIVE_MAX_BYTES", int(app.DefaultArchiveMaxBytes), 1<<20, int(domain.MaxArchiveBytes)))
 	env, err := lambdaenv.Load(ctx, r, opts...)
 	if err != nil {
 		return nil, err
@@ -54,11 +60,25 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 	// Every connection to Exchange is checked against the URL policy at
 	// dial time, so a DNS change cannot point a tenant inward.
 	// Each tenant's jobs reach the adapter of its protocol.
+	graph := graphmailbox.NewConnector(env.GraphOptions())
 	connector := app.Protocols{
 		EWS:   app.ProtocolAdapters{Connector: ewsmailbox.NewConnector(env.EWSOptions())},
-		Graph: app.ProtocolAdapters{Connector: graphmailbox.NewConnector(env.GraphOptions())},
+		Graph: app.ProtocolAdapters{Connector: graph},
 	}
-	worker := newWorker(store, secrets, connector, sqsqueue.New(sqs.NewFromConfig(env.AWS), queueURL), clock, env.Log, lastSyncRefresh)
+	var archive *archiveDeps
+	if archiveBucket != "" {
+		// The archive reads each new message's MIME through the content
+		// adapters, bounded by the archive's limit, not the API's.
+		archive = &archiveDeps{
+			maxBytes: archiveMax,
+			store:    s3archive.New(s3archive.NewClient(env.AWS, ""), archiveBucket, archiveKey),
+			content: app.Protocols{
+				EWS:   app.ProtocolAdapters{Content: ewsmailbox.NewContentConnector(env.EWSOptions(), archiveMax)},
+				Graph: app.ProtocolAdapters{Content: graph}, // its token cache too
+			},
+		}
+	}
+	worker := newWorker(store, secrets, connector, sqsqueue.New(sqs.NewFromConfig(env.AWS), queueURL), clock, env.Log, lastSyncRefresh, archive)
 	worker.Concurrency = concurrency
 	return handler(worker.Process, &batchMetrics{out: os.Stdout, stage: env.Stage, clock: clock}, env.Log), nil
 }
@@ -69,7 +89,7 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 // audit entry is handed to the batch worker, which writes the batch's
 // entries in one call before the batch is acknowledged. lastSyncRefresh is
 // MAILBRIDGE_LASTSYNC_REFRESH (0: the default).
-func newWorker(store workerStore, secrets domain.SecretStore, connector domain.Connector, requeuer app.Requeuer, clock domain.Clock, log *slog.Logger, lastSyncRefresh time.Duration) *app.BatchWorker {
+func newWorker(store workerStore, secrets domain.SecretStore, connector domain.Connector, requeuer app.Requeuer, clock domain.Clock, log *slog.Logger, lastSyncRefresh time.Duration, archive *archiveDeps) *app.BatchWorker {
 	syncer := &app.Syncer{
 		Store:           store,
 		Tenants:         &app.TenantCache{Store: store, Clock: clock},
@@ -81,9 +101,20 @@ func newWorker(store workerStore, secrets domain.SecretStore, connector domain.C
 		DeferAudit:      true,
 		LastSyncRefresh: lastSyncRefresh,
 	}
+	if archive != nil {
+		syncer.Archive, syncer.Content, syncer.ArchiveMaxBytes = archive.store, archive.content, archive.maxBytes
+	}
 	// The store also remembers a returning job's finished mailboxes and
 	// reads a job's mailboxes with one range query.
 	return &app.BatchWorker{Syncer: syncer, Requeuer: requeuer, Audit: store, Progress: store, Snapshots: store, Log: log}
+}
+
+// archiveDeps are the archive export's store and MIME reader; nil: no
+// archive configured.
+type archiveDeps struct {
+	store    domain.ArchiveStore
+	content  domain.ContentConnector
+	maxBytes int64 // MAILBRIDGE_ARCHIVE_MAX_BYTES
 }
 
 // workerStore is what the worker needs of its store (dynamostore.Store,

@@ -52,7 +52,7 @@ func TestWorkerAuditsEveryJob(t *testing.T) {
 	}
 	secrets := oneSecret{domain.Credential{Kind: domain.AuthBasic, Username: ds.Account.Username, Password: ds.Account.Password}}
 	secretscan.Register(secrets.c) // generated: Harvest cannot see it
-	w := newWorker(store, secrets, ewsmailbox.NewConnector(ewsmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}}), nil, clock, secretscan.Logger(), 0)
+	w := newWorker(store, secrets, ewsmailbox.NewConnector(ewsmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}}), nil, clock, secretscan.Logger(), 0, nil)
 
 	res := w.Process(ctx, msgs)
 	if len(res.Failed) != 0 || res.Stats.Succeeded != 3 {

@@ -23,6 +23,7 @@ var configRead = regexp.MustCompile(`(?:\br\.(\w+)|\bconfig\.(Parse\w*))\(\s*(?:
 var leftToDefault = map[string]string{
 	"MAILBRIDGE_MAILBOXES_PER_MESSAGE": "scheduler tuning; the default (10) is the design point",
 	"MAILBRIDGE_BATCH_CONCURRENCY":     "worker tuning; the default (100) matches GOMEMLIMIT and the memory size",
+	"MAILBRIDGE_ARCHIVE_MAX_BYTES":     "archive tuning; the default (25 MB) keeps two MIME reads at once within the sync worker's 256 MB",
 	"MAILBRIDGE_CONTENT_MAX_BYTES":     "behind API Gateway the content routes answer at most 4.67 MB whatever it says (its 6 MB response limit); it matters for the local run",
 }
 
@@ -196,6 +197,9 @@ func (r *resolver) ref(name string) (string, error) {
 		return r.eval(path(res.Properties, "TableName"))
 	case "AWS::KMS::Key":
 		return keyID, nil
+	case "AWS::S3::Bucket":
+		// CloudFormation names a bucket it names itself like this.
+		return "mailbridge-archivebucket-1a2b3c4d5e6f", nil
 	}
 	return name, nil
 }
@@ -214,6 +218,8 @@ func (r *resolver) getAtt(name, attr string) (string, error) {
 	case "AWS::DynamoDB::Table.Arn":
 		n, err := r.eval(path(res.Properties, "TableName"))
 		return "arn:aws:dynamodb:" + region + ":" + account + ":table/" + n, err
+	case "AWS::S3::Bucket.Arn":
+		return "arn:aws:s3:::mailbridge-archivebucket-1a2b3c4d5e6f", nil
 	case "AWS::KMS::Key.Arn":
 		return "arn:aws:kms:" + region + ":" + account + ":key/" + keyID, nil
 	case "AWS::Lambda::Function.Arn":

@@ -19,6 +19,7 @@ import (
 var adapterOps = map[string][]string{
 	"dynamostore": {"BatchGetItem", "BatchWriteItem", "CreateTable", "DeleteItem", "DeleteTable", "GetItem", "PutItem", "Query", "TransactWriteItems", "UpdateItem", "UpdateTimeToLive", "waiter:TableExists"},
 	"emf":         {},
+	"s3archive":   {"HeadObject", "PutObject"},
 	"sfnretry":    {"StartExecution"},
 	"smsecrets":   {"CreateSecret", "DeleteSecret", "DescribeSecret", "GetSecretValue", "PutSecretValue", "RestoreSecret"},
 	"sqsqueue":    {"ChangeMessageVisibility", "SendMessageBatch"},
@@ -117,6 +118,17 @@ func iamActions(op Op, decl string) ([]string, error) {
 		return out, nil
 	case "sfn":
 		return []string{"states:" + op.Name}, nil
+	case "s3":
+		switch op.Name {
+		case "HeadObject":
+			// GetObject authorises HEAD; without ListBucket a missing key
+			// answers 403, not the 404 that says "not archived yet".
+			return []string{"s3:GetObject", "s3:ListBucket"}, nil
+		case "PutObject":
+			// SSE-KMS: S3 asks KMS for a data key as the caller.
+			return []string{"s3:PutObject", "kms:GenerateDataKey"}, nil
+		}
+		return []string{"s3:" + op.Name}, nil
 	}
 	return nil, fmt.Errorf("%s calls %s, a service this test does not map to IAM actions", op.Func, op)
 }
@@ -273,13 +285,30 @@ func resourceProblem(action string, res, stmt any, env map[string]any, queues ma
 			return "want the stage's tenant secrets"
 		}
 	case "kms":
+		via := jsonOf(path(stmt, "Condition", "StringEquals", "kms:ViaService"))
+		if slices.Equal(refs, []string{"ArchiveKey"}) {
+			if !strings.Contains(via, "s3.${AWS::Region}") {
+				return "want the archive key usable only through S3 (kms:ViaService)"
+			}
+			break
+		}
 		for _, r := range refs {
 			if r != "SecretsKey" && r != "SecretsKmsKeyArn" && r != "CreateKmsKey" {
-				return "want the secrets key"
+				return "want the secrets key or the archive key"
 			}
 		}
-		if path(stmt, "Condition", "StringEquals", "kms:ViaService") == nil {
+		if !strings.Contains(via, "secretsmanager.${AWS::Region}") {
 			return "want the key usable only through Secrets Manager (kms:ViaService)"
+		}
+	case "s3":
+		// The archive bucket the function is configured with, its objects
+		// for object actions, the bucket itself for ListBucket.
+		if !slices.Equal(refs, []string{"ArchiveBucket"}) || jsonOf(Refs(env["MAILBRIDGE_ARCHIVE_BUCKET"])) != jsonOf(refs) {
+			return "want the archive bucket the function is configured with (MAILBRIDGE_ARCHIVE_BUCKET)"
+		}
+		objects := strings.Contains(text, "/*")
+		if (action == "s3:ListBucket") == objects {
+			return "want objects (bucket/*) for object actions, the bucket for ListBucket"
 		}
 	case "states":
 		if text != jsonOf(env["MAILBRIDGE_CALENDAR_RETRY_STATE_MACHINE_ARN"]) {

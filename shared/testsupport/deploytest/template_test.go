@@ -47,6 +47,8 @@ type Resource struct {
 	Properties   map[string]any
 	UpdatePolicy map[string]any
 	DependsOn    any
+	// DeletionPolicy is Retain, Delete or Snapshot; empty: Delete.
+	DeletionPolicy string
 }
 
 var (

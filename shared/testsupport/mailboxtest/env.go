@@ -68,6 +68,8 @@ type Env struct {
 	People      domain.PeopleConnector
 	// RoomCalendar acts on room meetings (the room policy).
 	RoomCalendar domain.RoomCalendarConnector
+	// Content reads items' MIME (on demand, and the sync's archive export).
+	Content domain.ContentConnector
 	// PeopleByStart: the lookup matches the start of a name or an address
 	// (Graph users); otherwise any part (EWS ambiguous name resolution).
 	PeopleByStart bool
@@ -150,6 +152,10 @@ func world(t testing.TB, o Options) (*ewssim.Sim, ewssim.Dataset) {
 
 var devGuard = &urlguard.Policy{DevLoopback: true}
 
+// contentMax bounds what an Env's content reader reads (the simulator's
+// messages are kilobytes).
+const contentMax = 16 << 20
+
 // EWS is the EWS adapters on ewssim over HTTP: Basic credentials,
 // impersonation.
 func EWS(t testing.TB, o Options) Env {
@@ -178,6 +184,7 @@ func EWS(t testing.TB, o Options) Env {
 		Rooms:        ewsmailbox.NewRoomConnector(opts),
 		People:       ewsmailbox.NewPeopleConnector(opts), PeopleContacts: true,
 		RoomCalendar: ewsmailbox.NewRoomCalendarConnector(opts),
+		Content:      ewsmailbox.NewContentConnector(opts, contentMax),
 		ItemID:       func(id string) (string, error) { return id, nil },
 		Hints: map[domain.MailboxStatus]string{domain.MailboxOutOfScope: "ApplicationImpersonation role assignment",
 			domain.MailboxNotFound: "no mailbox " + UnknownMailbox, domain.MailboxAuthFailed: "Check the password of " + ds.Account.Username},
@@ -227,7 +234,7 @@ func GraphWith(t testing.TB, o GraphOptions) Env {
 		Credential: cred, BadCredential: bad, Account: ds.Account.Username,
 		Mailboxes: ds.Mailboxes, OutOfScope: OutOfScopeMailbox,
 		Connector: conn, Calendar: conn, Checker: conn, Availability: conn, AvailabilityScoped: true, Rooms: conn, RoomDetails: true,
-		People: conn, PeopleByStart: true, RoomCalendar: conn,
+		People: conn, PeopleByStart: true, RoomCalendar: conn, Content: conn,
 		ItemID:      sim.ImmutableID,
 		MoveKeepsID: true,
 		Hints: map[domain.MailboxStatus]string{domain.MailboxOutOfScope: "RBAC for Applications limits it to a management scope",

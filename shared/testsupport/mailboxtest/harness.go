@@ -54,7 +54,7 @@ func NewHarness(t testing.TB, env Env) *Harness {
 		}
 	}
 	return &Harness{T: t, Env: env, Store: bs, Clock: clock, Syncer: &app.Syncer{
-		Store: bs, Secrets: secrets, Connector: env.Connector, Clock: clock,
+		Store: bs, Secrets: secrets, Connector: env.Connector, Content: env.Content, Clock: clock,
 		Log: secretscan.Logger(),
 	}}
 }
