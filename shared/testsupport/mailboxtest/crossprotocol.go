@@ -60,6 +60,11 @@ var CalendarProperties = []string{
 	"calendarItemType", "showAs", "responseRequested", "myResponse", "reminderMinutesBeforeStart",
 }
 
+// EventBodyProperties are what CompareProtocols requires some calendar
+// item (not only some message) to carry: an event's body, its type and
+// the mark of a body cut to the feed's bound.
+var EventBodyProperties = []string{"body", "bodyType", "bodyTruncated"}
+
 // ewsCalendarPending reports whether the EWS item is a calendar item from
 // an EWS adapter that does not map the calendar fields yet; then g's are
 // cleared so the fields both adapters map are still compared.
@@ -103,7 +108,8 @@ func CompareProtocols(t *testing.T, o Options) int {
 		}
 	}
 	n, pending, calendarMapped := 0, 0, 0
-	seen := map[string]bool{} // the properties some compared item carries
+	seen := map[string]bool{}      // the properties some compared item carries
+	seenEvent := map[string]bool{} // ... some compared calendar item
 	for _, c := range eh.Feed(m) {
 		if c.Item == nil {
 			continue
@@ -136,6 +142,7 @@ func CompareProtocols(t *testing.T, o Options) int {
 		_ = json.Unmarshal(eb, &keys)
 		for k := range keys {
 			seen[k] = true
+			seenEvent[k] = seenEvent[k] || e.Kind == domain.KindCalendar
 		}
 		n++
 	}
@@ -150,6 +157,11 @@ func CompareProtocols(t *testing.T, o Options) int {
 	for _, k := range props {
 		if !seen[k] {
 			t.Errorf("no compared item carries %q: the simulator does not produce it", k)
+		}
+	}
+	for _, k := range EventBodyProperties {
+		if !seenEvent[k] {
+			t.Errorf("no compared calendar item carries %q", k)
 		}
 	}
 	if n != len(byGraphID) {
