@@ -81,7 +81,7 @@ func ShapeCalendarFor(version string) Shape {
 	if AtLeast(version, "Exchange2013") {
 		fields = append(fields, "calendar:JoinOnlineMeetingUrl")
 	}
-	return Shape{Base: ShapeCalendar.Base, Fields: fields}
+	return Shape{Base: ShapeCalendar.Base, Fields: fields, BodyType: ShapeCalendar.BodyType}
 }
 
 // ShapeOccurrence is what a modified occurrence is read with: its own

@@ -261,8 +261,8 @@ var (
 		"item:LastModifiedTime", "item:Preview", "calendar:Start", "calendar:End",
 		"calendar:IsAllDayEvent", "calendar:Location", "calendar:Organizer",
 		"calendar:RequiredAttendees", "calendar:OptionalAttendees", "calendar:IsRecurring",
-		"calendar:CalendarItemType", "calendar:UID", "calendar:StartTimeZoneId",
-	}}
+		"calendar:CalendarItemType", "calendar:UID", "calendar:StartTimeZoneId", "item:Body",
+	}, BodyType: "Text"}
 
 	ShapeContact = Shape{Base: "IdOnly", Fields: []string{
 		"item:ItemClass", "item:Subject", "item:ParentFolderId", "item:LastModifiedTime",

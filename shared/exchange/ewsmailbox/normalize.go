@@ -48,6 +48,8 @@ func Normalize(it ews.Item) domain.Item {
 			out.IsRecurring = it.IsRecurring
 		}
 		normalizeCalendar(it, &out)
+		out.Body, out.BodyType = messageBody(it)
+		out.BodyTruncated = it.BodyTruncated && out.Body != ""
 	case "Contact", "DistributionList":
 		out.Kind = domain.KindContact
 		out.DisplayName, out.GivenName, out.Surname = it.DisplayName, it.GivenName, it.Surname
@@ -99,10 +101,10 @@ func Normalize(it ews.Item) domain.Item {
 	return out
 }
 
-// messageBody is the message's body as the feed carries it: text (or
-// HTML, for a tenant that asked for it) with surrounding white space
-// trimmed, and its type; Item.Bound cuts it. A body Exchange cut itself
-// (IsTruncated) is marked cut too.
+// messageBody is a message's or calendar item's body as the feed carries
+// it: text (or HTML, for a tenant that asked for it) with surrounding
+// white space trimmed, and its type; Item.Bound cuts it. A body Exchange
+// cut itself (IsTruncated) is marked cut too.
 func messageBody(it ews.Item) (string, string) {
 	b := strings.TrimSpace(it.Body)
 	if b == "" {

@@ -142,17 +142,21 @@ func (a *Access) GetItems(ctx context.Context, m domain.MailboxRef, kind domain.
 }
 
 // calendarShape reads calendar items with Mailbridge's marker, so the
-// feed says which events Mailbridge wrote for which client event id.
-func calendarShape(version string) ews.Shape {
+// feed says which events Mailbridge wrote for which client event id, and
+// their body as text or, for an html tenant, HTML (as messages).
+func calendarShape(version string, html bool) ews.Shape {
 	s := ews.ShapeCalendarFor(version)
 	s.Extended = []ews.ExtendedField{MarkerField}
+	if html {
+		s.BodyType = "HTML"
+	}
 	return s
 }
 
 func shapeFor(kind domain.ItemKind, flags, html bool, version string) ews.Shape {
 	switch kind {
 	case domain.KindCalendar:
-		return calendarShape(version)
+		return calendarShape(version, html)
 	case domain.KindContact:
 		return ews.ShapeContact
 	}

@@ -57,6 +57,11 @@ var (
 		strings.Repeat("- The new office in Lisbon opens on the 1st; desks can be booked from next Monday in the usual tool.\r\n"+
 			"- Quarterly business reviews start next week; account owners have received their slots by e-mail.\r\n", 6) +
 		"\r\nYou receive this bulletin because you are a member of All Employees."
+	// Event bodies, from the item's number (the seed's draws stay as
+	// they were): none, a line, a dial-in block, an agenda over the
+	// feed's 1 KB bound.
+	genAgendas = []string{"", "Agenda to follow.", "Join by phone: +1 425-555-0100, conference id 481 516 23#\r\n\r\nPlease be on time.",
+		"Agenda:\r\n" + strings.Repeat("- Review of last quarter's figures and the open actions from the previous meeting, owners to report.\r\n", 12)}
 	genZones = []string{"Pacific Standard Time", "W. Europe Standard Time", "UTC", "Eastern Standard Time"}
 )
 
@@ -148,6 +153,7 @@ func (s *Sim) fillMailbox(addr, name string, all, names []string, o GenOptions, 
 				Start: start, End: start.Add(time.Duration(1+rng.IntN(4)) * 30 * time.Minute),
 				TimeZone: genZones[rng.IntN(len(genZones))], Location: genPlaces[rng.IntN(len(genPlaces))],
 				Organizer: owner[0], Attendees: []Address{other}, IsRecurring: rng.IntN(8) == 0,
+				Body: genAgendas[n%len(genAgendas)],
 			}, now)
 		default:
 			first, last, _ := strings.Cut(other.Name, " ")

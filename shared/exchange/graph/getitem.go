@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"net/http"
 	"strings"
 )
 
@@ -11,6 +12,9 @@ type GetOptions struct {
 	// ExtendedProperty, when set, expands that single-value extended
 	// property: $expand=singleValueExtendedProperties($filter=id eq '...').
 	ExtendedProperty string
+	// BodyType, "text" or "html", is sent as Prefer:
+	// outlook.body-content-type; empty = Graph's default (HTML).
+	BodyType string
 }
 
 func (o GetOptions) query() query {
@@ -39,8 +43,15 @@ func getItem[T any](c *Client, ctx context.Context, op, user, id, collection str
 	if user == "" || id == "" {
 		return nil, invalidArg(op, "user and id are required")
 	}
-	resp, err := c.do(ctx, request{op: op, method: "GET", mailbox: user,
-		url: withQuery(c.path("users", user, collection, id), o.query())})
+	r := request{op: op, method: "GET", mailbox: user, url: withQuery(c.path("users", user, collection, id), o.query())}
+	switch o.BodyType {
+	case "":
+	case "text", "html":
+		r.header = http.Header{"Prefer": {`outlook.body-content-type="` + o.BodyType + `"`}}
+	default:
+		return nil, invalidArg(op, "body type %q is not text or html", o.BodyType)
+	}
+	resp, err := c.do(ctx, r)
 	if err != nil {
 		return nil, err
 	}

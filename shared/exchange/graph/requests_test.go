@@ -70,6 +70,19 @@ func TestRequests(t *testing.T) {
 				_, err := c.GetEvent(bg, "u", "e1", GetOptions{Select: []string{"id", "subject"}, ExtendedProperty: "String {00020329-0000-0000-C000-000000000046} Name O'Brien"})
 				return err
 			}},
+		{name: "get event with its body as html", answer: answer(200, []byte(`{"id":"e1"}`)), method: "GET", path: "/v1.0/users/u/events/e1", immut: true,
+			query: map[string]string{"$select": "id,body"}, prefer: `outlook.body-content-type="html"`,
+			call: func(c *Client) error {
+				_, err := c.GetEvent(bg, "u", "e1", GetOptions{Select: []string{"id", "body"}, BodyType: "html"})
+				return err
+			}},
+		{name: "calendar view delta with text bodies", answer: okPage, method: "GET", path: "/v1.0/users/u/calendarView/delta",
+			query: map[string]string{"startDateTime": "2026-03-01T00:00:00Z", "endDateTime": "2026-04-01T00:00:00Z"}, pageSize: "100", immut: true,
+			prefer: `outlook.body-content-type="text"`,
+			call: func(c *Client) error {
+				_, err := c.EventsDelta(bg, "u", EventsDeltaOptions{Start: start, End: start.AddDate(0, 1, 0), DeltaOptions: DeltaOptions{BodyType: "text"}})
+				return err
+			}},
 		{name: "get message", answer: answer(200, []byte(`{"id":"m1"}`)), method: "GET", path: "/v1.0/users/u/messages/m1", immut: true,
 			call: func(c *Client) error { _, err := c.GetMessage(bg, "u", "m1", GetOptions{}); return err }},
 		{name: "get contact", answer: answer(200, []byte(`{"id":"c1"}`)), method: "GET", path: "/v1.0/users/u/contacts/c1", immut: true,
@@ -223,6 +236,10 @@ func TestRefusedBeforeSending(t *testing.T) {
 			return err
 		}, ErrInvalidArgument},
 		{"batch of 21", func(c *Client) error { _, err := c.Batch(bg, "u", batch(21)); return err }, ErrInvalidArgument},
+		{"get event with an unknown body type", func(c *Client) error {
+			_, err := c.GetEvent(bg, "u", "e1", GetOptions{BodyType: "rtf"})
+			return err
+		}, ErrInvalidArgument},
 		{"batch with an absolute URL", func(c *Client) error {
 			_, err := c.Batch(bg, "u", []BatchRequest{{Method: "GET", URL: "https://evil.example/users/u"}})
 			return err

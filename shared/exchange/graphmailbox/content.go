@@ -103,11 +103,11 @@ func (c content) readOther(ctx context.Context, user, gid string, want domain.Co
 		}
 		return out, nil
 	}
-	sel := strings.Split(eventSelect, ",")
-	if want.Body {
-		sel = append(sel, "body")
+	bodyType := domain.BodyFormatText // as the message's item (GetMessageContent)
+	if want.HTML {
+		bodyType = domain.BodyFormatHTML
 	}
-	ev, err := c.cl.GetEvent(ctx, user, gid, graph.GetOptions{Select: sel})
+	ev, err := c.cl.GetEvent(ctx, user, gid, graph.GetOptions{Select: strings.Split(eventSelect, ","), BodyType: bodyType})
 	if err != nil {
 		return out, err
 	}

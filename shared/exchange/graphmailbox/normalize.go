@@ -53,16 +53,25 @@ func NormalizeMessage(m graph.Message, folderID string) domain.Item {
 	if v, ok := m.ExtendedProperty(graph.PropReferences); ok {
 		out.References = domain.MessageReferences(v)
 	}
-	if m.Body != nil {
-		if b := strings.TrimSpace(m.Body.Content); b != "" {
-			out.Body, out.BodyType = b, domain.BodyFormatText
-			if strings.EqualFold(m.Body.ContentType, "html") {
-				out.BodyType = domain.BodyFormatHTML
-			}
-		}
-	}
+	out.Body, out.BodyType = itemBody(m.Body)
 	out.Bound()
 	return out
+}
+
+// itemBody is a message's or event's body as the feed carries it, trimmed,
+// and its type; Item.Bound cuts it.
+func itemBody(b *graph.ItemBody) (string, string) {
+	if b == nil {
+		return "", ""
+	}
+	text := strings.TrimSpace(b.Content)
+	switch {
+	case text == "":
+		return "", ""
+	case strings.EqualFold(b.ContentType, "html"):
+		return text, domain.BodyFormatHTML
+	}
+	return text, domain.BodyFormatText
 }
 
 // sensitivityOf maps PR_SENSITIVITY (0 normal, 1 personal, 2 private, 3

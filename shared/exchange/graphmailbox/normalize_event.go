@@ -35,6 +35,7 @@ func NormalizeEvent(e graph.Event, folderID string) domain.Item {
 		ResponseRequested: e.ResponseRequested,
 		OnlineMeetingURL:  onlineMeetingURL(e),
 	}
+	out.Body, out.BodyType = itemBody(e.Body)
 	if e.ResponseStatus != nil {
 		out.MyResponse = response(e.ResponseStatus.Response)
 	}

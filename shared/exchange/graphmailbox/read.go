@@ -295,6 +295,7 @@ func (a *Access) syncItems(ctx context.Context, m domain.MailboxRef, route, fold
 				fmt.Errorf("the calendar window starting %s is older than %s", st.start.Format("2006-01-02"), a.opts.CalendarSlack))
 		}
 		var written []string // events an app created (with a transactionId): maybe Mailbridge
+		do.BodyType = a.opts.BodyFormat
 		p, err := a.cl.EventsDelta(ctx, user, graph.EventsDeltaOptions{DeltaOptions: do, Start: st.start, End: st.start.Add(a.opts.CalendarBack + a.opts.CalendarAhead)})
 		if err != nil {
 			return domain.ItemsPage{}, nil, classify(err, useFolder, folderID)
@@ -439,7 +440,7 @@ func (a *Access) fetchMasters(ctx context.Context, m domain.MailboxRef, ids []st
 	reqs := make([]graph.BatchRequest, len(ids))
 	for i, id := range ids {
 		reqs[i] = graph.BatchRequest{Method: "GET", URL: graph.ItemPath("users", m.Address, "events", id) + "?" + encodeQuery("$select", eventSelect, "$expand", eventExpand),
-			Headers: map[string]string{"Prefer": `outlook.timezone="UTC"`}}
+			Headers: map[string]string{"Prefer": `outlook.timezone="UTC", outlook.body-content-type="` + a.opts.BodyFormat + `"`}}
 	}
 	resps, err := a.cl.Batch(ctx, m.Address, reqs)
 	if err != nil {
@@ -559,11 +560,12 @@ func (a *Access) take(mailbox string, kind domain.ItemKind, ids []string) (hits 
 }
 
 // Properties read when an item is fetched by id: what normalization
-// needs, without bodies.
+// needs (an event's body in the tenant's body format: Prefer:
+// outlook.body-content-type).
 var (
 	eventSelect = "id,changeKey,subject,start,end,originalStartTimeZone,originalEndTimeZone,location,organizer,attendees,type,seriesMasterId," +
 		"originalStart,recurrence,isAllDay,isCancelled,showAs,responseRequested,responseStatus,onlineMeeting,onlineMeetingUrl," +
-		"isReminderOn,reminderMinutesBeforeStart,cancelledOccurrences"
+		"isReminderOn,reminderMinutesBeforeStart,cancelledOccurrences,body"
 	// eventExpand reads a series master's exceptions in the same request,
 	// with the marker.
 	eventExpand   = expandMarker + ",exceptionOccurrences($select=id,originalStart,start,end,subject,location,isCancelled)"
@@ -610,6 +612,7 @@ func (a *Access) fetch(ctx context.Context, m domain.MailboxRef, kind domain.Ite
 			switch kind {
 			case domain.KindCalendar:
 				q = encodeQuery("$select", sel, "$expand", eventExpand) // the marker and exceptions in the same request
+				prefer += `, outlook.body-content-type="` + a.opts.BodyFormat + `"`
 			case domain.KindMessage:
 				q = encodeQuery("$select", sel, "$expand", graph.DefaultMessageExpand) // as on the delta pages
 				prefer += `, outlook.body-content-type="` + a.opts.BodyFormat + `"`

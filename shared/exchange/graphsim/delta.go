@@ -385,7 +385,7 @@ func (s *Server) eventsDelta(c *call) {
 	if !ok {
 		return
 	}
-	render := func(v ewssim.ItemView) obj { return c.s.eventJSONFor(v, loc, zone) }
+	render := c.eventRender(loc, zone)
 	window := func(t *deltaToken) bool {
 		if t.cur.Started {
 			return true // the token holds the window

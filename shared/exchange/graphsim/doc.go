@@ -135,8 +135,9 @@
 // reminderMinutesBeforeStart and responseRequested are held as POST and
 // PATCH set them (a 15-minute reminder and true otherwise), beside the
 // shared model;
-// a message body is the stored text, or ewssim.HTMLBody of it unless
-// Prefer: outlook.body-content-type="text" asks for text; a message's
+// a message's or event's body is the stored text, or ewssim.HTMLBody of
+// it unless Prefer: outlook.body-content-type="text" asks for text (event
+// reads and calendarView delta honour it too); a message's
 // conversation topic, sensitivity, In-Reply-To and References are served
 // as the MAPI extended properties Graph reads them from; working hours are Monday to
 // Friday 08:00-17:00 in the request's zone; DELETE hard-deletes an event;

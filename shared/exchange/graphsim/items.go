@@ -155,15 +155,39 @@ func (c *call) getItem(kind ewssim.ItemKind, typeName, set string, render func(e
 // for (Prefer: outlook.body-content-type), confirmed in
 // Preference-Applied as Graph does.
 func (c *call) messageRender() func(ewssim.ItemView) obj {
-	text := false
+	text := c.textBody()
+	return func(v ewssim.ItemView) obj { return messageJSON(v, text) }
+}
+
+// textBody says whether the request asked for text bodies (Prefer:
+// outlook.body-content-type="text"; HTML otherwise, Graph's default for
+// messages and events alike), confirmed in Preference-Applied.
+func (c *call) textBody() bool {
 	switch parsePrefer(c.r.Header).bodyType {
 	case "text":
-		text = true
 		c.w.Header().Add("Preference-Applied", `outlook.body-content-type="text"`)
+		return true
 	case "html":
 		c.w.Header().Add("Preference-Applied", `outlook.body-content-type="html"`)
 	}
-	return func(v ewssim.ItemView) obj { return messageJSON(v, text) }
+	return false
+}
+
+// eventRender renders events in the request's zone, their body in the
+// type it asked for.
+func (c *call) eventRender(loc *time.Location, zone string) func(ewssim.ItemView) obj {
+	text := c.textBody()
+	return func(v ewssim.ItemView) obj {
+		e := c.s.eventJSONFor(v, loc, zone)
+		if text {
+			for i := range e {
+				if e[i].k == "body" {
+					e[i].v = messageBody(v.Body, true)
+				}
+			}
+		}
+		return e
+	}
 }
 
 func (s *Server) getMessage(c *call) {
@@ -179,7 +203,7 @@ func (s *Server) getEvent(c *call) {
 	if !ok {
 		return
 	}
-	c.getItem(ewssim.KindCalendar, typeEvent, "events", func(v ewssim.ItemView) obj { return s.eventJSONFor(v, loc, zone) }, func(v ewssim.ItemView) obj {
+	c.getItem(ewssim.KindCalendar, typeEvent, "events", c.eventRender(loc, zone), func(v ewssim.ItemView) obj {
 		return obj{{"originalStart", nil}, {"cancelledOccurrences", cancelledJSON(v)}}
 	})
 }

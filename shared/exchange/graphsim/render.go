@@ -49,8 +49,8 @@ func recipients(as []ewssim.Address) []obj {
 	return out
 }
 
-// messageBody is a message's itemBody: the stored text, or the HTML
-// Exchange makes of it (ewssim.HTMLBody, what EWS serves too).
+// messageBody is a message's or event's itemBody: the stored text, or
+// the HTML Exchange makes of it (ewssim.HTMLBody, what EWS serves too).
 func messageBody(text string, asText bool) obj {
 	if asText {
 		return itemBody(text)
@@ -202,7 +202,7 @@ func eventJSON(v ewssim.ItemView, loc *time.Location, zone, txID string) obj {
 		{"recurrence", recurrenceJSON(v.Item)},
 		{"onlineMeeting", nil},
 		{"responseStatus", obj{{"response", response}, {"time", zeroTime}}},
-		{"body", itemBody(v.Body)},
+		{"body", messageBody(v.Body, false)}, // HTML unless asked for text (eventRender)
 		{"start", dateTimeTZ(v.Start, loc, zone)},
 		{"end", dateTimeTZ(v.End, loc, zone)},
 		{"location", loc0},

@@ -97,6 +97,11 @@ var CalendarProperties = []string{
 	"recurrence", "modifiedOccurrences", "deletedOccurrences",
 }
 
+// EventBodyProperties are what CompareProtocols requires some calendar
+// item (not only some message) to carry: an event's body, its type and
+// the mark of a body cut to the feed's bound.
+var EventBodyProperties = []string{"body", "bodyType", "bodyTruncated"}
+
 // ewsCalendarPending reports whether the EWS item is a calendar item from
 // an EWS adapter that does not map the calendar fields yet; then g's are
 // cleared so the fields both adapters map are still compared.
@@ -144,7 +149,8 @@ func CompareProtocols(t *testing.T, o Options) int {
 		}
 	}
 	n, pending, calendarMapped, series := 0, 0, 0, 0
-	seen := map[string]bool{} // the properties some compared item carries
+	seen := map[string]bool{}      // the properties some compared item carries
+	seenEvent := map[string]bool{} // ... some compared calendar item
 	for _, c := range eh.Feed(m) {
 		if c.Item == nil {
 			continue
@@ -182,6 +188,7 @@ func CompareProtocols(t *testing.T, o Options) int {
 		_ = json.Unmarshal(eb, &keys)
 		for k := range keys {
 			seen[k] = true
+			seenEvent[k] = seenEvent[k] || e.Kind == domain.KindCalendar
 		}
 		n++
 	}
@@ -200,6 +207,11 @@ func CompareProtocols(t *testing.T, o Options) int {
 	}
 	if series == 0 {
 		t.Error("no series compared")
+	}
+	for _, k := range EventBodyProperties {
+		if !seenEvent[k] {
+			t.Errorf("no compared calendar item carries %q", k)
+		}
 	}
 	if n != len(byGraphID) {
 		t.Errorf("compared %d items; the Graph feed has %d", n, len(byGraphID))

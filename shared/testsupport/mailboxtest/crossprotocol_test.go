@@ -20,7 +20,8 @@ func TestProtocolsIndistinguishable(t *testing.T) {
 }
 
 // TestProtocolsIndistinguishableHTML: for a tenant with bodyFormat html,
-// both protocols give the same HTML bodies (and everything else).
+// both protocols give the same HTML bodies, of messages and of events
+// (and everything else).
 func TestProtocolsIndistinguishableHTML(t *testing.T) {
 	o := Options{ItemsPerMailbox: 200, BodyFormat: domain.BodyFormatHTML}
 	if n := CompareProtocols(t, o); n < 200 {
@@ -29,16 +30,16 @@ func TestProtocolsIndistinguishableHTML(t *testing.T) {
 	h := NewHarness(t, Graph(t, o))
 	m := h.Env.Mailboxes[0]
 	h.MustSync(m)
-	html := 0
+	html := map[domain.ItemKind]int{}
 	for _, c := range h.Feed(m) {
-		if c.Item != nil && c.Item.Kind == domain.KindMessage && c.Item.Body != "" {
+		if c.Item != nil && (c.Item.Kind == domain.KindMessage || c.Item.Kind == domain.KindCalendar) && c.Item.Body != "" {
 			if c.Item.BodyType != domain.BodyFormatHTML || !strings.HasPrefix(c.Item.Body, "<html>") {
-				t.Fatalf("a message body of an html tenant: %q (%s)", c.Item.Body, c.Item.BodyType)
+				t.Fatalf("a %s body of an html tenant: %q (%s)", c.Item.Kind, c.Item.Body, c.Item.BodyType)
 			}
-			html++
+			html[c.Item.Kind]++
 		}
 	}
-	if html == 0 {
-		t.Fatal("no message with a body")
+	if html[domain.KindMessage] == 0 || html[domain.KindCalendar] == 0 {
+		t.Fatalf("bodies by kind: %v", html)
 	}
 }
