@@ -353,6 +353,7 @@ func TestGraphThrottleStorm(t *testing.T) {
 		requeues, jobs              int
 		seen                        int // throttling errors the syncs saw
 		peak                        int
+		calls                       map[string]int64
 	}
 	run := func(storm bool) (figures, *mailboxtest.Harness) {
 		env := mailboxtest.GraphWith(t, mailboxtest.GraphOptions{Options: mailboxtest.Options{Mailboxes: mailboxes, ItemsPerMailbox: 80, Now: t0g}})
@@ -396,7 +397,7 @@ func TestGraphThrottleStorm(t *testing.T) {
 		for _, p := range st.PeakInFlight {
 			f.peak = max(f.peak, p)
 		}
-		f.requests, f.faults, f.throttled, f.requeues = st.Requests, st.FaultsInjected, st.Throttled, len(rq.after)
+		f.requests, f.faults, f.throttled, f.requeues, f.calls = st.Requests, st.FaultsInjected, st.Throttled, len(rq.after), st.Calls
 		if st.ThrottledQuota != 0 || st.ThrottledConcurrency != 0 {
 			t.Errorf("graphsim throttled %d requests for the quota and %d for concurrency: Mailbridge went beyond the per-mailbox limits", st.ThrottledQuota, st.ThrottledConcurrency)
 		}
@@ -418,19 +419,31 @@ func TestGraphThrottleStorm(t *testing.T) {
 	calm, _ := run(false)
 	storm, _ := run(true)
 	ratio := float64(storm.requests) / float64(calm.requests)
-	t.Logf("Graph 429 storm (30%%, Retry-After %s, %d mailboxes): %d requests (%d answered 429, %d seen by the syncs, %d requeues, %d jobs) vs %d calm = %.3fx (bound 1.5x); peak in flight per mailbox %d (calm %d)",
+	t.Logf("Graph 429 storm (30%%, Retry-After %s, %d mailboxes): %d requests (%d answered 429, %d seen by the syncs, %d requeues, %d jobs) vs %d calm = %.3fx; peak in flight per mailbox %d (calm %d)",
 		retryAfter, mailboxes, storm.requests, storm.faults, storm.seen, storm.requeues, storm.jobs, calm.requests, ratio, storm.peak, calm.peak)
+	t.Logf("requests by operation: calm %v, storm %v", calm.calls, storm.calls)
 	if calm.requeues != 0 || calm.faults != 0 {
 		t.Fatalf("the calm run was throttled: %+v", calm)
 	}
-	// 1/0.7 = 1.43 is the floor: every throttled request is sent again
-	// once. Graph measures 1.40-1.44x since a throttled sub-request of the
-	// well-known folder probe no longer voids the folders found beside it
-	// (before: 1.51-1.67x), 1.37-1.43x since a sync reads its folders side
-	// by side (what was read beside a 429 is stored, not read again); a
-	// retry that repeats finished work goes over.
-	if ratio > 1.5 {
-		t.Errorf("the storm took %.3fx the calm run's requests, bound 1.5x", ratio)
+	// 1/0.7 = 1.43 is the floor of a single request: every throttled
+	// request is sent again once. Graph measures 1.40-1.44x since a
+	// throttled sub-request of the well-known folder probe no longer voids
+	// the folders found beside it (before: 1.51-1.67x), 1.37-1.43x since a
+	// sync reads its folders side by side (what was read beside a 429 is
+	// stored, not read again), 1.44-1.45x with attachment lists and series
+	// masters; a retry that repeats finished work goes over. A $batch has
+	// a higher floor: each of its sub-requests is throttled on its own, so
+	// a batch that came back with one 429 among its 20 is sent again for
+	// that one (measured 1.8-1.9x of the calm run's batches); it is held
+	// to 2.5x apart, so the single requests' bound stays what it was.
+	single := func(f figures) int64 { return f.requests - f.calls["batch"] }
+	if r := float64(single(storm)) / float64(single(calm)); r > 1.5 {
+		t.Errorf("the storm took %.3fx the calm run's single requests, bound 1.5x", r)
+	}
+	if calm.calls["batch"] > 0 {
+		if r := float64(storm.calls["batch"]) / float64(calm.calls["batch"]); r > 2.5 {
+			t.Errorf("the storm took %.3fx the calm run's $batch requests, bound 2.5x", r)
+		}
 	}
 	// Each 429 reaches the sync, which ends its job and sends it back
 	// through the queue: a retry inside the job would answer 429s that
