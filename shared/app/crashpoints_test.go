@@ -734,8 +734,9 @@ func (w *lifeWorld) onboardAndSync() {
 	}
 	if cs, _, err := w.store.ReadFeed(ctx, domain.FeedQuery{TenantID: "acme", Limit: 10}); err != nil || len(cs) == 0 {
 		t.Fatalf("nothing synced before the offboarding: %d changes, %v", len(cs), err)
-	}	// Archived messages of the tenant (as a sync with archive on writes
-	// them) and one of another tenant, which the offboarding must keep.
+	}
+	// Archived messages of the tenant (as a sync with archive on writes
+	// them) and another tenant's, which the offboarding must keep.
 	for _, key := range append(w.archiveKeys("acme"), w.archiveKeys("acme2")...) {
 		if err := w.archive.Put(ctx, key, []byte("Subject: archived\r\n\r\n")); err != nil {
 			t.Fatal(err)
