@@ -15,5 +15,6 @@ func TestBadSettingStopsStartup(t *testing.T) {
 		{Name: "calendar queue URL malformed", Env: with("MAILBRIDGE_CALENDAR_QUEUE_URL", "sqs/calendar-writes"), Want: []string{`MAILBRIDGE_CALENDAR_QUEUE_URL="sqs/calendar-writes"`, "absolute https URL"}},
 		{Name: "caller tenants malformed", Env: with("MAILBRIDGE_CALLER_TENANTS", "{not json"), Want: []string{`MAILBRIDGE_CALLER_TENANTS="{not json"`}},
 		{Name: "rate limit malformed", Env: with("MAILBRIDGE_API_RATE_LIMIT", "20 per second"), Want: []string{`MAILBRIDGE_API_RATE_LIMIT="20 per second"`, "<requests per second>/<burst>"}},
+		{Name: "archive bucket upper case", Env: with("MAILBRIDGE_ARCHIVE_BUCKET", "Archive_Bucket"), Want: []string{`MAILBRIDGE_ARCHIVE_BUCKET="Archive_Bucket"`, "lower-case"}},
 	}...))
 }

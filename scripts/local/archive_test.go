@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,7 +19,8 @@ import (
 
 // TestArchiveExportWritesTheDataDirectory: in the local run, a tenant
 // turned to archive through the API has each new message's MIME written
-// under <data>/archive, where its feed entry says.
+// under <data>/archive, where its feed entry says, and offboarding the
+// tenant through the API removes <data>/archive/<tenant>.
 func TestArchiveExportWritesTheDataDirectory(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
@@ -82,5 +85,20 @@ func TestArchiveExportWritesTheDataDirectory(t *testing.T) {
 	want, err := s.demo.sim.MIMEOf(ref.ID)
 	if err != nil || !bytes.Equal(got, want) {
 		t.Fatalf("archived %d bytes, Exchange's MIME %d (%v)", len(got), len(want), err)
+	}
+
+	// Offboarding the tenant through the API deletes its archive
+	// directory (the local run's API has the archive store).
+	req, _ = http.NewRequest("DELETE", s.apiURL+"/tenants/demo", nil)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE /tenants/demo: %d", resp.StatusCode)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "archive", "demo")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("after the offboarding <data>/archive/demo is still there (%v)", err)
 	}
 }

@@ -133,18 +133,21 @@ func openStack(ctx context.Context, cfg runConfig, out io.Writer) (*stack, error
 	httpClient := &http.Client{Timeout: 60 * time.Second, Transport: transport}
 	protocols := newExchangeAccess(&policy, httpClient, graphRoots)
 
-	s.tenants = &app.Tenants{Store: store, Secrets: secrets, Checker: protocols, Clock: clock, URLs: policy, Log: log}
+	// Archive export (tenants with archive on): each new message's MIME
+	// under <data>/archive/<tenant>/<mailbox>/, as S3 keys in AWS;
+	// offboarding deletes <data>/archive/<tenant>.
+	archive, err := dirarchive.New(filepath.Join(cfg.data, "archive"))
+	if err != nil {
+		return nil, err
+	}
+	s.tenants = &app.Tenants{Store: store, Secrets: secrets, Checker: protocols, Clock: clock, URLs: policy, Log: log, Archive: archive}
 	if cfg.maxReceives <= 0 {
 		cfg.maxReceives = localqueue.DefaultMaxReceives
 	}
 	s.queue = localqueue.New(localqueue.Options{MaxReceives: cfg.maxReceives})
 	s.sched = &app.Scheduler{Store: store, Queue: s.queue, Spread: cfg.spread, ForceDue: cfg.once}
 	syncer := &app.Syncer{Store: store, Secrets: secretcache.New(secrets, 0, clock), Connector: protocols, Clock: clock, Log: log, DeferAudit: true, LastSyncRefresh: cfg.lastSyncRefresh}
-	// Archive export (tenants with archive on): each new message's MIME
-	// under <data>/archive/<tenant>/<mailbox>/, as S3 keys in AWS.
-	if syncer.Archive, err = dirarchive.New(filepath.Join(cfg.data, "archive")); err != nil {
-		return nil, err
-	}
+	syncer.Archive = archive
 	syncer.Content = newArchiveContent(&policy, httpClient, protocols.Graph.Content, app.DefaultArchiveMaxBytes)
 	// The same batch worker, on the same ports, as functions/internal/syncworkerfn:
 	// the queue requeues as SQS does, the store audits, remembers a
@@ -195,7 +198,7 @@ func openStack(ctx context.Context, cfg runConfig, out io.Writer) (*stack, error
 		lim = defaultServerLimits
 	}
 	var apiLn net.Listener
-	s.api, apiLn = newAPIServer(api.New(api.Deps{Store: store, Secrets: secrets, Checker: protocols, Availability: protocols, Rooms: protocols, People: protocols, RoomCalendar: protocols, Content: protocols, CalendarView: protocols, Clock: clock, Logger: log, URLPolicy: policy, CalendarQueue: s.calendar, RateLimit: cfg.rateLimit}), ln, lim)
+	s.api, apiLn = newAPIServer(api.New(api.Deps{Store: store, Secrets: secrets, Checker: protocols, Availability: protocols, Rooms: protocols, People: protocols, RoomCalendar: protocols, Content: protocols, CalendarView: protocols, Clock: clock, Logger: log, URLPolicy: policy, Archive: archive, CalendarQueue: s.calendar, RateLimit: cfg.rateLimit}), ln, lim)
 	go func() {
 		if err := s.api.Serve(api.JSONErrorListener(apiLn)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("API server stopped", "err", err)

@@ -57,6 +57,9 @@ type Deps struct {
 	Logger  *slog.Logger
 	// URLPolicy checks tenant-supplied URLs (urlguard.Policy).
 	URLPolicy app.URLChecker
+	// Archive is the deployment's archive store: DELETE /tenants/{id}
+	// deletes the tenant's archived messages from it. Nil: no archive.
+	Archive domain.ArchiveStore
 	// VerifyConcurrency bounds parallel access checks per verify call.
 	VerifyConcurrency int
 	// VerifyTimeout bounds a verify call (API Gateway gives up after 29 s);
@@ -171,6 +174,7 @@ func New(d Deps) http.Handler {
 			URLs:              d.URLPolicy,
 			Log:               logger,
 			VerifyConcurrency: d.VerifyConcurrency,
+			Archive:           d.Archive,
 		},
 		store:         d.Store,
 		log:           logger,

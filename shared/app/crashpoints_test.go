@@ -3,11 +3,14 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -23,6 +26,7 @@ import (
 	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 	"github.com/mailbridge/mailbridge/shared/local/boltstore"
+	"github.com/mailbridge/mailbridge/shared/local/dirarchive"
 	"github.com/mailbridge/mailbridge/shared/local/filesecrets"
 	"github.com/mailbridge/mailbridge/shared/platform/urlguard"
 	"github.com/mailbridge/mailbridge/shared/testsupport/dynamotable"
@@ -208,6 +212,16 @@ func (s crashSecrets) DeleteCredential(ctx context.Context, id string) error {
 	return s.c.call("Secrets.DeleteCredential", func(bool) error { return s.SecretStore.DeleteCredential(ctx, id) })
 }
 
+// crashArchive routes the archive's tenant deletion through a crasher.
+type crashArchive struct {
+	domain.ArchiveStore
+	c *crasher
+}
+
+func (a crashArchive) DeleteTenant(ctx context.Context, id string) error {
+	return a.c.call("Archive.DeleteTenant", func(bool) error { return a.ArchiveStore.DeleteTenant(ctx, id) })
+}
+
 // crashConnector routes a sync's Exchange calls through a crasher: a
 // crashAfter point is the process dying right after Exchange answered.
 type crashConnector struct {
@@ -337,6 +351,8 @@ var crashPoints = []crashPoint{
 	{flow: flowOffboard, name: "tenant marked offboarded, answer lost", op: "Store.UpdateTenant", phase: crashAfter, n: 1},
 	{flow: flowOffboard, name: "before deleting the secret", op: "Secrets.DeleteCredential", phase: crashBefore, n: 1},
 	{flow: flowOffboard, name: "secret deleted, answer lost", op: "Secrets.DeleteCredential", phase: crashAfter, n: 1},
+	{flow: flowOffboard, name: "before deleting the archive", op: "Archive.DeleteTenant", phase: crashBefore, n: 1},
+	{flow: flowOffboard, name: "archive deleted, answer lost", op: "Archive.DeleteTenant", phase: crashAfter, n: 1},
 	{flow: flowOffboard, name: "before the purge", op: "Store.PurgeTenant", phase: crashBefore, n: 1},
 	{flow: flowOffboard, name: "purged, answer lost", op: "Store.PurgeTenant", phase: crashAfter, n: 1},
 	{flow: flowOffboard, name: "offboarded while a rotation is about to write the secret", op: "Secrets.PutCredential", phase: crashStall, n: 1,
@@ -511,6 +527,7 @@ type lifeWorld struct {
 	mailboxes []string
 	cred      domain.Credential
 	clock     *storetest.Clock
+	archive   *dirarchive.Store
 }
 
 const lifeKey = "onboard-acme-1"
@@ -556,6 +573,9 @@ func newLifeWorld(t *testing.T, backend string) *lifeWorld {
 	default:
 		t.Fatalf("unknown backend %q", backend)
 	}
+	if w.archive, err = dirarchive.New(filepath.Join(t.TempDir(), "archive")); err != nil {
+		t.Fatal(err)
+	}
 	var logs strings.Builder
 	var logMu sync.Mutex
 	t.Cleanup(func() {
@@ -569,6 +589,7 @@ func newLifeWorld(t *testing.T, backend string) *lifeWorld {
 		Store: crashStore{Store: w.store, c: w.c}, Secrets: crashSecrets{SecretStore: w.secrets, c: w.c},
 		Checker: ewsmailbox.NewChecker(ewsmailbox.CheckerOptions{Client: ewsmailbox.Options{URLGuard: &urlguard.Policy{DevLoopback: true}}}),
 		Clock:   w.clock, Logger: slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, nil)), URLPolicy: urlguard.Policy{DevLoopback: true},
+		Archive: crashArchive{ArchiveStore: w.archive, c: w.c},
 	})
 	return w
 }
@@ -714,6 +735,22 @@ func (w *lifeWorld) onboardAndSync() {
 	if cs, _, err := w.store.ReadFeed(ctx, domain.FeedQuery{TenantID: "acme", Limit: 10}); err != nil || len(cs) == 0 {
 		t.Fatalf("nothing synced before the offboarding: %d changes, %v", len(cs), err)
 	}
+	// Archived messages of the tenant (as a sync with archive on writes
+	// them) and another tenant's, which the offboarding must keep.
+	for _, key := range append(w.archiveKeys("acme"), w.archiveKeys("acme2")...) {
+		if err := w.archive.Put(ctx, key, []byte("Subject: archived\r\n\r\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// archiveKeys are the archive keys of one message per mailbox of tenant.
+func (w *lifeWorld) archiveKeys(tenant string) []string {
+	var out []string
+	for _, m := range w.mailboxes {
+		out = append(out, domain.ArchiveKey(tenant, m, "AAMk/"+m))
+	}
+	return out
 }
 
 // assertGone: nothing of the tenant is left, and its old Idempotency-Key
@@ -744,6 +781,14 @@ func (w *lifeWorld) assertGone() {
 	}
 	if _, err := w.secrets.GetCredential(ctx, "acme"); !domain.IsNotFound(err) {
 		t.Errorf("secret left without its tenant: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(w.archive.Dir, "acme")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("archive left: %s/acme (%v)", w.archive.Dir, err)
+	}
+	for _, key := range w.archiveKeys("acme2") {
+		if ok, err := w.archive.Exists(ctx, key); err != nil || !ok {
+			t.Errorf("another tenant's archived message %s went (%v)", key, err)
+		}
 	}
 	if a := w.do("POST", "/tenants", w.createBody(), "Idempotency-Key", lifeKey); a.status != http.StatusCreated || a.replayed {
 		t.Errorf("the old Idempotency-Key after the offboarding: %d (replayed %v), want a new tenant", a.status, a.replayed)

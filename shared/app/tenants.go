@@ -27,6 +27,9 @@ type Tenants struct {
 	Clock   domain.Clock
 	URLs    URLChecker
 	Log     *slog.Logger
+	// Archive is the deployment's archive store (archive export); nil:
+	// none configured, so offboarding has no archive to delete.
+	Archive domain.ArchiveStore
 	// VerifyConcurrency bounds parallel access checks of an impersonation
 	// tenant; delegate tenants use their MaxConcurrentJobs (their calls
 	// share the service account's EWS budget). Default 8.
@@ -655,9 +658,13 @@ func (s *Tenants) Update(ctx context.Context, id string, p TenantPatch) (domain.
 //     secret it stored (see Onboard);
 //  2. schedule the secret's deletion (recovery window in Secrets Manager);
 //     an already deleted secret counts as done;
-//  3. purge the tenant's data, tenant record last (the store's job), so the
+//  3. delete the tenant's archived messages (archive export), every time:
+//     archive may have been on once and turned off since; a tenant with
+//     nothing archived costs one List;
+//  4. purge the tenant's data, tenant record last (the store's job), so the
 //     tenant stays visible as offboarded until everything else is gone.
-//     Not while a credential write's lease is live (an onboarding or a
+//     A failure at step 3 or 4 answers 5xx and a repeat finishes: the
+//     record, still there, says what is left to do. Step 4 not while a credential write's lease is live (an onboarding or a
 //     rotation that took it before step 1 may still write the secret):
 //     purging would free the id, and that late write could then replace
 //     the secret of a tenant onboarded again under it. The call answers
@@ -682,6 +689,11 @@ func (s *Tenants) Offboard(ctx context.Context, id string) error {
 	if until := t.SecretWriteUntil; s.now().Before(until) {
 		return domain.Conflict("tenant %q is offboarded and its secret deleted, but a credential write begun before may still land until %s; send DELETE again after that to remove the rest",
 			id, until.Format(time.RFC3339))
+	}
+	if s.Archive != nil {
+		if err := s.Archive.DeleteTenant(ctx, id); err != nil {
+			return internal(err, "deleting the tenant's archived messages")
+		}
 	}
 	if err := s.Store.PurgeTenant(ctx, id); err != nil {
 		return internal(err, "purging the tenant's data")

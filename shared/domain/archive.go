@@ -73,4 +73,8 @@ type ArchiveStore interface {
 	// (the first write wins; the same item's MIME is the same message), so
 	// a redelivered job may put again.
 	Put(ctx context.Context, key string, mime []byte) error
+	// DeleteTenant deletes every object of the tenant (every key under
+	// "<tenantID>/", ArchiveKey's), for offboarding. Idempotent: a tenant
+	// with nothing archived, or already deleted, is done.
+	DeleteTenant(ctx context.Context, tenantID string) error
 }

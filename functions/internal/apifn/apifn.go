@@ -1,7 +1,7 @@
 // Package apifn wires the API Lambda behind API Gateway (REST API, IAM
 // auth): the shared/api handlers over DynamoDB, Secrets Manager, the
-// calendar queue and the EWS and Graph probes. New builds the handler from
-// the function's environment; functions/api/main.go starts it, and the
+// calendar queue, the archive bucket (offboarding's deletes) and the EWS
+// and Graph probes. New builds the handler from the function's environment; functions/api/main.go starts it, and the
 // deploy rehearsal calls it in-process. Wiring only.
 package apifn
 
@@ -15,6 +15,7 @@ import (
 	"github.com/mailbridge/mailbridge/functions/internal/lambdaenv"
 	"github.com/mailbridge/mailbridge/shared/api"
 	"github.com/mailbridge/mailbridge/shared/app"
+	"github.com/mailbridge/mailbridge/shared/aws/s3archive"
 	"github.com/mailbridge/mailbridge/shared/aws/sqsqueue"
 	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewsmailbox"
@@ -32,6 +33,9 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 	// Behind API Gateway at most api.LambdaContentLimit is answered
 	// whatever this says (its 6 MB response limit).
 	contentMax := r.Int("MAILBRIDGE_CONTENT_MAX_BYTES", app.DefaultContentMaxBytes, 1024, 1<<30)
+	// The archive bucket (archive export): offboarding deletes the
+	// tenant's archived messages from it. Unset: no archive to delete.
+	archiveBucket := config.Parse(r, "MAILBRIDGE_ARCHIVE_BUCKET", "", s3archive.ParseBucket)
 	env, err := lambdaenv.Load(ctx, r, opts...)
 	if err != nil {
 		return nil, err
@@ -48,6 +52,11 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 	var calendarQueue domain.Queue
 	if calendarQueueURL != "" {
 		calendarQueue = sqsqueue.New(sqs.NewFromConfig(env.AWS), calendarQueueURL)
+	}
+	var archive domain.ArchiveStore
+	if archiveBucket != "" {
+		// Deletes only: no object is written here, so no KMS key.
+		archive = s3archive.New(s3archive.NewClient(env.AWS, ""), archiveBucket, "")
 	}
 	// Probe connections are checked against the URL policy at dial time,
 	// like the sync path's, so a DNS change cannot point a tenant inward.
@@ -76,6 +85,7 @@ func New(ctx context.Context, r *config.Reader, opts ...lambdaenv.Option) (func(
 		Clock:         domain.SystemClock{},
 		Logger:        env.Log,
 		URLPolicy:     env.URLPolicy,
+		Archive:       archive,
 		CallerTenants: callers,
 		CalendarQueue: calendarQueue,
 		RateLimit:     rateLimit,

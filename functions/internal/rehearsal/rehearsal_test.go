@@ -378,6 +378,33 @@ func TestRehearsal(t *testing.T) {
 		archived = len(list.Contents)
 	})
 
+	// Offboarding deletes the tenant's archive: the api function lists and
+	// deletes the prefix <tenant>/ in the same bucket, with its own role.
+	offboarded := "kept (no offboarding)"
+	t.Run("offboarding deletes the tenant's archived messages from the stack's bucket", func(t *testing.T) {
+		bucket := st.resource(t, "ArchiveBucket", "AWS::S3::Bucket")
+		if got := apiFn.env(t, "MAILBRIDGE_ARCHIVE_BUCKET"); got != bucket {
+			t.Fatalf("api function: MAILBRIDGE_ARCHIVE_BUCKET=%q, not the stack's bucket %q", got, bucket)
+		}
+		s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+		left := func() int {
+			list, err := s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String("acme/")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(list.Contents)
+		}
+		if n := left(); n == 0 {
+			t.Fatal("nothing archived under acme/ before the offboarding (the archive step failed?)")
+		}
+		call(t, "DELETE", "/tenants/{id}", "/tenants/acme", "", "", 204)
+		if n := left(); n != 0 {
+			t.Errorf("%d objects left under acme/ after the offboarding", n)
+		}
+		call(t, "DELETE", "/tenants/{id}", "/tenants/acme", "", "", 404) // sent again: gone
+		offboarded = "then deleted by the offboarding"
+	})
+
 	t.Run("the other stage is untouched", func(t *testing.T) {
 		for _, id := range []string{"SyncJobsQueue", "CalendarWritesQueue"} {
 			u := other.resource(t, id, "AWS::SQS::Queue")
@@ -400,8 +427,8 @@ func TestRehearsal(t *testing.T) {
 	if !t.Failed() {
 		// make test prints this line (scripts/test.sh greps it).
 		fmt.Printf("deploy %s (%.1f s with moto's start)\ndeploy rehearsal: stage %s's handlers on its resources: 1 tenant onboarded through the api, %d mailboxes enqueued by a tick, "+
-			"synced by a worker batch of %d message(s) (%d changes in the feed), a failed calendar write started execution %s (retry at %s), %d new message archived to the stack's bucket; stage %s untouched (%.1f s)\n",
-			rep.summary, stacksTook.Seconds(), stageRun, len(ds.Mailboxes), len(jobs), changes, execution, retryAt, archived, stageOther, time.Since(began.Add(stacksTook)).Seconds())
+			"synced by a worker batch of %d message(s) (%d changes in the feed), a failed calendar write started execution %s (retry at %s), %d new message archived to the stack's bucket, %s; stage %s untouched (%.1f s)\n",
+			rep.summary, stacksTook.Seconds(), stageRun, len(ds.Mailboxes), len(jobs), changes, execution, retryAt, archived, offboarded, stageOther, time.Since(began.Add(stacksTook)).Seconds())
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -89,5 +90,75 @@ func TestErrorsAreNotAbsence(t *testing.T) {
 	// yet" nor "archived".
 	if err := s.Put(context.Background(), "acme/a/b.eml", []byte("x")); err == nil {
 		t.Fatal("Put into a missing bucket succeeded")
+	}
+}
+
+// keysIn lists every key of the bucket.
+func keysIn(t *testing.T, c *s3.Client, bucket string) []string {
+	t.Helper()
+	var out []string
+	p := s3.NewListObjectsV2Paginator(c, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range page.Contents {
+			out = append(out, aws.ToString(o.Key))
+		}
+	}
+	return out
+}
+
+func TestDeleteTenantRemovesOnlyThatTenant(t *testing.T) {
+	ctx := context.Background()
+	c, bucket := newBucket(t)
+	s := New(c, bucket, "")
+	s.page = 2 // several List pages and DeleteObjects batches
+	var keep []string
+	for i := range 5 {
+		for _, tenant := range []string{"acme", "acme2"} { // acme2/ shares acme's letters, not its prefix
+			key := domain.ArchiveKey(tenant, fmt.Sprintf("u%d@%s.example", i%2, tenant), fmt.Sprintf("AAMk/%d", i))
+			if err := s.Put(ctx, key, []byte("Subject: x\r\n\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			if tenant == "acme2" {
+				keep = append(keep, key)
+			}
+		}
+	}
+	if err := s.DeleteTenant(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	got := keysIn(t, c, bucket)
+	slices.Sort(got)
+	slices.Sort(keep)
+	if !slices.Equal(got, keep) {
+		t.Fatalf("after DeleteTenant(acme) the bucket holds %v; want only acme2's %v", got, keep)
+	}
+	// A repeat (a retried offboarding) and a tenant that never archived
+	// are done.
+	for _, id := range []string{"acme", "never"} {
+		if err := s.DeleteTenant(ctx, id); err != nil {
+			t.Fatalf("DeleteTenant(%s): %v", id, err)
+		}
+	}
+	if got := keysIn(t, c, bucket); len(got) != len(keep) {
+		t.Fatalf("repeat deleted other keys: %v", got)
+	}
+}
+
+func TestDeleteTenantFailures(t *testing.T) {
+	c, bucket := newBucket(t)
+	// An id that would widen the prefix is refused before any call.
+	for _, id := range []string{"", "acme/x"} {
+		if err := New(c, bucket, "").DeleteTenant(context.Background(), id); err == nil {
+			t.Errorf("DeleteTenant(%q) succeeded", id)
+		}
+	}
+	// A missing bucket is a failure (the offboarding answers 5xx and is
+	// retried), not "nothing archived".
+	if err := New(c, "no-such-bucket-archive", "").DeleteTenant(context.Background(), "acme"); err == nil {
+		t.Fatal("DeleteTenant on a missing bucket succeeded")
 	}
 }

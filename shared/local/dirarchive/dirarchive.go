@@ -89,3 +89,20 @@ func (s *Store) Put(_ context.Context, key string, mime []byte) error {
 	}
 	return nil
 }
+
+// DeleteTenant removes the tenant's directory (every key under
+// "<tenantID>/"); an absent one is done. An id that is not one plain
+// name inside the directory is refused, as keys are.
+func (s *Store) DeleteTenant(_ context.Context, tenantID string) error {
+	if tenantID == "." || strings.ContainsAny(tenantID, `/\`) {
+		return fmt.Errorf("archive: tenant id %q does not name one directory inside the archive", tenantID)
+	}
+	p, err := s.path(tenantID)
+	if err != nil {
+		return err
+	}
+	if err := os.RemoveAll(p); err != nil {
+		return fmt.Errorf("archive: deleting tenant %s: %w", tenantID, err)
+	}
+	return nil
+}

@@ -19,7 +19,7 @@ import (
 var adapterOps = map[string][]string{
 	"dynamostore": {"BatchGetItem", "BatchWriteItem", "CreateTable", "DeleteItem", "DeleteTable", "GetItem", "PutItem", "Query", "TransactWriteItems", "UpdateItem", "UpdateTimeToLive", "waiter:TableExists"},
 	"emf":         {},
-	"s3archive":   {"HeadObject", "PutObject"},
+	"s3archive":   {"DeleteObjects", "HeadObject", "ListObjectsV2", "PutObject"},
 	"sfnretry":    {"StartExecution"},
 	"smsecrets":   {"CreateSecret", "DeleteSecret", "DescribeSecret", "GetSecretValue", "PutSecretValue", "RestoreSecret"},
 	"sqsqueue":    {"ChangeMessageVisibility", "SendMessageBatch"},
@@ -127,6 +127,11 @@ func iamActions(op Op, decl string) ([]string, error) {
 		case "PutObject":
 			// SSE-KMS: S3 asks KMS for a data key as the caller.
 			return []string{"s3:PutObject", "kms:GenerateDataKey"}, nil
+		case "ListObjectsV2":
+			return []string{"s3:ListBucket"}, nil
+		case "DeleteObjects":
+			// Authorised per key as s3:DeleteObject (no DeleteObjects action).
+			return []string{"s3:DeleteObject"}, nil
 		}
 		return []string{"s3:" + op.Name}, nil
 	}
