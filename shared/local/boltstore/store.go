@@ -38,7 +38,7 @@ type Options struct {
 // to 60 KB of items and feed into the process's resident set: a tick that
 // reads every mailbox's records made most of the file resident (on tmpfs,
 // where every page is cached: 248 MB of a 352 MB file at 10,000
-// mailboxes). 32 KB pages bring it to 149 MB; 64 KB pages (122 MB) cost
+// mailboxes). 32 KB pages bring it to 150 MB; 64 KB pages (122 MB) cost
 // the initial sync a quarter more CPU, each transaction rewriting whole
 // 64 KB leaves. Measured with make bench (b), docs/architecture.md.
 const PageSize = 32 << 10
