@@ -12,6 +12,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -160,6 +163,7 @@ func BenchmarkImpersonation10k(b *testing.B) {
 			figure(b, fmt.Sprintf("(b) impersonation tenant, 10,000 mailboxes, %s tick, %d workers, 20ms/call, %s", name, workers, dataWhere()),
 				fmt.Sprintf("%.1fs (%d calls, %d feed entries; this process used %.0fs of CPU, simulator included)", r.Took.Seconds(), calls, r.Appended, cpu.Seconds()),
 				fmt.Sprintf("calls x 20ms / %d = %.1fs", workers, bound.Seconds()), ratio, "<= 1.25")
+			memoryNote(b, s, "(b) after the "+name+" tick")
 		}
 	}
 	b.StopTimer()
@@ -187,6 +191,31 @@ func BenchmarkInitialSync50k(b *testing.B) {
 	}
 }
 
+// memoryNote prints where the process's memory is after a tick: the bolt
+// file (mmapped; on tmpfs its pages count in RSS), the Go heap in use and
+// allocated (no forced collection: that would change the peak), and the
+// resident set now and at its peak.
+func memoryNote(b *testing.B, s *stack, when string) {
+	b.Helper()
+	var bolt int64
+	if fi, err := os.Stat(filepath.Join(s.cfg.data, "mailbridge.db")); err == nil {
+		bolt = fi.Size()
+	}
+	free, pending, psize := s.store.FreePages()
+	fmt.Printf("note: %s: bolt free pages %d MB, pending %d MB\n", when, free*psize>>20, pending*psize>>20)
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Printf("note: %s: bolt file %d MB, heap in use %d MB (%d MB allocated), RSS %d MB (anonymous %d MB, file %d MB, shared memory %d MB), peak RSS %d MB\n",
+		when, bolt>>20, ms.HeapInuse>>20, ms.HeapAlloc>>20, procStatus(b, "VmRSS:")>>20,
+		procStatus(b, "RssAnon:")>>20, procStatus(b, "RssFile:")>>20, procStatus(b, "RssShmem:")>>20, procStatus(b, "VmHWM:")>>20)
+	if p := os.Getenv("BENCH_HEAPPROFILE"); p != "" {
+		if f, err := os.Create(p + "." + strings.Fields(when)[3]); err == nil {
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
+}
+
 // cpuTime is the CPU time (user + system) this process has used: with the
 // simulator in the same process, a tick that needs more CPU than the cores
 // give it cannot reach the latency bound.
@@ -199,7 +228,10 @@ func cpuTime() time.Duration {
 }
 
 // peakRSS is the process's high-water resident set (VmHWM), in bytes.
-func peakRSS(b *testing.B) int64 {
+func peakRSS(b *testing.B) int64 { return procStatus(b, "VmHWM:") }
+
+// procStatus is a kB field of /proc/self/status (VmHWM:, VmRSS:), in bytes.
+func procStatus(b *testing.B, field string) int64 {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
 		b.Skipf("no /proc/self/status: %v", err)
@@ -207,7 +239,7 @@ func peakRSS(b *testing.B) int64 {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(sc.Text(), field); ok {
 			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
 			if err != nil {
 				b.Fatal(err)
@@ -215,6 +247,6 @@ func peakRSS(b *testing.B) int64 {
 			return kb << 10
 		}
 	}
-	b.Fatal("VmHWM not found")
+	b.Fatal(field + " not found")
 	return 0
 }

@@ -7,8 +7,60 @@ import (
 	"strings"
 	"testing"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/mailbridge/mailbridge/shared/domain"
 )
+
+// TestOpenPageSize: a new store file gets PageSize pages, and a file made
+// with the 4 KB pages of earlier versions keeps them and still serves
+// what it holds and what is written to it.
+func TestOpenPageSize(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		make func(t *testing.T, path string) // nil: no file yet
+		want int
+	}{
+		{"new file", nil, PageSize},
+		{"file with 4 KB pages", func(t *testing.T, path string) {
+			db, err := bolt.Open(path, 0o600, &bolt.Options{PageSize: 4096})
+			if err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+		}, 4096},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "mailbridge.db")
+			if tc.make != nil {
+				tc.make(t, path)
+			}
+			s, err := Open(path, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.db.Info().PageSize; got != tc.want {
+				t.Errorf("page size %d, want %d", got, tc.want)
+			}
+			if err := s.CreateTenant(ctx, domain.Tenant{ID: "acme", Status: domain.TenantActive}); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			if s, err = Open(path, Options{}); err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			if _, err := s.GetTenant(ctx, "acme"); err != nil {
+				t.Fatalf("tenant written before reopening: %v", err)
+			}
+			if got := s.db.Info().PageSize; got != tc.want {
+				t.Errorf("page size after reopening %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
 
 // TestOpenDamagedOrHeld: a store file that cannot be read gets an error
 // that says what is wrong and what to do (never a panic, never blamed on
@@ -43,7 +95,7 @@ func TestOpenDamagedOrHeld(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			if _, err := f.WriteAt(make([]byte, 8192), 0); err != nil {
+			if _, err := f.WriteAt(make([]byte, 2*PageSize), 0); err != nil {
 				t.Fatal(err)
 			}
 		}, []string{"damaged", "restore it from a backup"}},
