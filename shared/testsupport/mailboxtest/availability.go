@@ -184,31 +184,7 @@ func runAvailabilityUseCase(t *testing.T, newEnv func(t testing.TB) Env) {
 		}
 		// Slots: every 15 minutes, a 60-minute meeting all people and at
 		// least one room have free.
-		freeAt := func(m string, s, e time.Time) bool {
-			for _, b := range placed[m] {
-				if b.Start.Before(e) && b.End.After(s) {
-					return false
-				}
-			}
-			return true
-		}
-		var want []string
-		for s := start; !s.Add(time.Hour).After(end); s = s.Add(15 * time.Minute) {
-			e := s.Add(time.Hour)
-			ok := true
-			for _, p := range people {
-				ok = ok && freeAt(p, s, e)
-			}
-			var free []string
-			for _, r := range rooms {
-				if freeAt(r, s, e) {
-					free = append(free, r)
-				}
-			}
-			if ok && len(free) > 0 {
-				want = append(want, s.Format(time.RFC3339)+" "+strings.Join(free, ","))
-			}
-		}
+		want := bruteForceSlots(placed, people, rooms, start, end)
 		var got []string
 		for _, s := range res.Slots {
 			if len(s.Free[0]) != len(people) {
@@ -244,4 +220,37 @@ func intervals(b []domain.BusyInterval) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// bruteForceSlots lists, every 15 minutes from start, the 60-minute
+// meetings that all people and at least one room have free in placed (the
+// calendars' busy intervals), each as "<start RFC 3339> <free rooms>":
+// what the availability answer's slots must be.
+func bruteForceSlots(placed map[string][]domain.BusyInterval, people, rooms []string, start, end time.Time) []string {
+	freeAt := func(m string, s, e time.Time) bool {
+		for _, b := range placed[m] {
+			if b.Start.Before(e) && b.End.After(s) {
+				return false
+			}
+		}
+		return true
+	}
+	var want []string
+	for s := start; !s.Add(time.Hour).After(end); s = s.Add(15 * time.Minute) {
+		e := s.Add(time.Hour)
+		ok := true
+		for _, p := range people {
+			ok = ok && freeAt(p, s, e)
+		}
+		var free []string
+		for _, r := range rooms {
+			if freeAt(r, s, e) {
+				free = append(free, r)
+			}
+		}
+		if ok && len(free) > 0 {
+			want = append(want, s.Format(time.RFC3339)+" "+strings.Join(free, ","))
+		}
+	}
+	return want
 }

@@ -148,31 +148,7 @@ func runAvailabilitySeries(t *testing.T, newEnv func(t testing.TB) Env) {
 		t.Fatalf("brute force placed statuses %v, %d intervals in the free room: the test's calendars are not what it says", statuses, len(placed[rooms[0]]))
 	}
 
-	freeAt := func(m string, s, e time.Time) bool {
-		for _, b := range placed[m] {
-			if b.Start.Before(e) && b.End.After(s) {
-				return false
-			}
-		}
-		return true
-	}
-	var want []string
-	for s := start; !s.Add(time.Hour).After(end); s = s.Add(15 * time.Minute) {
-		e := s.Add(time.Hour)
-		ok := true
-		for _, p := range people {
-			ok = ok && freeAt(p, s, e)
-		}
-		var free []string
-		for _, r := range rooms {
-			if freeAt(r, s, e) {
-				free = append(free, r)
-			}
-		}
-		if ok && len(free) > 0 {
-			want = append(want, s.Format(time.RFC3339)+" "+strings.Join(free, ","))
-		}
-	}
+	want := bruteForceSlots(placed, people, rooms, start, end)
 	var got []string
 	for _, s := range res.Slots {
 		got = append(got, s.Start.UTC().Format(time.RFC3339)+" "+strings.Join(s.Free[1], ","))
