@@ -186,13 +186,7 @@ func TestAvailabilityHostile(t *testing.T) {
 		tooMany = append(tooMany, fmt.Sprintf("p%03d@contoso.com", i))
 	}
 	tooManyJSON, _ := json.Marshal(tooMany)
-	cases := []struct {
-		name   string
-		r      req
-		status int
-		field  string
-		says   string
-	}{
+	cases := []refusedCase{
 		// The body.
 		{"not JSON", post(`{"mailboxes":`), 400, "", "truncated"},
 		{"an array", post(`[]`), 400, "", "object"},
@@ -261,6 +255,23 @@ func TestAvailabilityHostile(t *testing.T) {
 		{"bad tenant id", req{method: "POST", path: "/tenants/Not_A_Tenant!/availability", body: availabilityBody("")}, 400, "id", ""},
 		{"GET", req{method: "GET", path: "/tenants/contoso/availability"}, 405, "", "POST"},
 	}
+	assertRefused(t, e, sim, cases)
+}
+
+// refusedCase is a request the API must refuse: its status, the field its
+// JSON error names and a phrase of its message.
+type refusedCase struct {
+	name   string
+	r      req
+	status int
+	field  string
+	says   string
+}
+
+// assertRefused sends each case and requires its JSON error, then that
+// none of them called Exchange (sim) or changed the stores.
+func assertRefused(t *testing.T, e *env, sim *ewssim.Sim, cases []refusedCase) {
+	t.Helper()
 	before := e.snapshot()
 	calls := sim.Stats().TotalCalls()
 	for _, tc := range cases {

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -63,13 +62,7 @@ func TestPeopleHostile(t *testing.T) {
 	e, sim := availabilitySimEnv(t, newEnv)
 	e.addMailboxes("contoso", "ann@contoso.com")
 	const people = "/tenants/contoso/mailboxes/ann@contoso.com/people"
-	cases := []struct {
-		name   string
-		r      req
-		status int
-		field  string
-		says   string
-	}{
+	cases := []refusedCase{
 		{"no q", req{method: "GET", path: people}, 400, "q", "required"},
 		{"empty q", req{method: "GET", path: people + "?q="}, 400, "q", "required"},
 		{"blank q", req{method: "GET", path: people + "?q=%20%20"}, 400, "q", "required"},
@@ -85,24 +78,5 @@ func TestPeopleHostile(t *testing.T) {
 		{"bad tenant id", req{method: "GET", path: "/tenants/Bad_Id!/mailboxes/ann@contoso.com/people?q=ann"}, 400, "id", ""},
 		{"POST", req{method: "POST", path: people + "?q=ann", body: "{}"}, 405, "", "GET"},
 	}
-	before := e.snapshot()
-	calls := sim.Stats().TotalCalls()
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			w := e.do(tc.r)
-			var body errorBody
-			if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Header().Get("Content-Type") != "application/json" {
-				t.Fatalf("answer is not a JSON error: %d %s", w.Code, w.Body)
-			}
-			if w.Code != tc.status || body.Error.Field != tc.field || !strings.Contains(body.Error.Message, tc.says) {
-				t.Fatalf("= %d field %q %q; want %d field %q saying %q", w.Code, body.Error.Field, body.Error.Message, tc.status, tc.field, tc.says)
-			}
-		})
-	}
-	if n := sim.Stats().TotalCalls() - calls; n != 0 {
-		t.Errorf("refused requests made %d calls to Exchange", n)
-	}
-	if e.snapshot() != before {
-		t.Error("refused requests changed the stores")
-	}
+	assertRefused(t, e, sim, cases)
 }

@@ -62,13 +62,7 @@ func TestRoomsAPI(t *testing.T) {
 // the problem, before Exchange is called.
 func TestRoomsHostile(t *testing.T) {
 	e, sim := availabilitySimEnv(t, newEnv)
-	cases := []struct {
-		name   string
-		r      req
-		status int
-		field  string
-		says   string
-	}{
+	cases := []refusedCase{
 		{"empty roomList", req{method: "GET", path: "/tenants/contoso/rooms?roomList="}, 400, "roomList", "leave it out"},
 		{"roomList not an address", req{method: "GET", path: "/tenants/contoso/rooms?roomList=HQ%20rooms"}, 400, "roomList", "plain address"},
 		{"roomList a path", req{method: "GET", path: "/tenants/contoso/rooms?roomList=..%2F..%2Fusers%2Fx"}, 400, "roomList", "plain address"},
@@ -81,26 +75,7 @@ func TestRoomsHostile(t *testing.T) {
 		{"bad tenant id", req{method: "GET", path: "/tenants/Bad_Id!/rooms"}, 400, "id", ""},
 		{"POST room lists", req{method: "POST", path: "/tenants/contoso/roomlists", body: "{}"}, 405, "", "GET"},
 	}
-	before := e.snapshot()
-	calls := sim.Stats().TotalCalls()
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			w := e.do(tc.r)
-			var body errorBody
-			if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Header().Get("Content-Type") != "application/json" {
-				t.Fatalf("answer is not a JSON error: %d %s", w.Code, w.Body)
-			}
-			if w.Code != tc.status || body.Error.Field != tc.field || !strings.Contains(body.Error.Message, tc.says) {
-				t.Fatalf("= %d field %q %q; want %d field %q saying %q", w.Code, body.Error.Field, body.Error.Message, tc.status, tc.field, tc.says)
-			}
-		})
-	}
-	if n := sim.Stats().TotalCalls() - calls; n != 0 {
-		t.Errorf("refused requests made %d calls to Exchange", n)
-	}
-	if e.snapshot() != before {
-		t.Error("refused requests changed the stores")
-	}
+	assertRefused(t, e, sim, cases)
 }
 
 // auditOps is the tenant contoso's audit entries whose operation starts

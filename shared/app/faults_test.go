@@ -82,7 +82,7 @@ const (
 
 // ewsFaults are the EWS cases.
 func ewsFaults(timeout time.Duration) []faultCase {
-	return []faultCase{
+	return append(transportFaults(timeout), []faultCase{
 		{name: "HTML login page (200 text/html)", fault: ewssim.Fault{Kind: ewssim.FaultRaw, ContentType: "text/html; charset=utf-8", Body: htmlLogin},
 			status: domain.MailboxError, fate: fateRecorded,
 			lastError: []string{"HTMLPage", "HTML page (a login page or a proxy's error page), not SOAP", `"Sign In - Contoso Web Access"`}, hint: "/EWS/Exchange.asmx"},
@@ -104,21 +104,6 @@ func ewsFaults(timeout time.Duration) []faultCase {
 		{name: "empty 200 body", fault: ewssim.Fault{Kind: ewssim.FaultRaw, ContentType: "text/xml"},
 			status: domain.MailboxError, fate: fateRedelivered,
 			lastError: []string{"EmptyBody", "empty body"}, hint: "MSExchangeServicesAppPool"},
-		{name: "hang until the client's timeout", fault: ewssim.Fault{Kind: ewssim.FaultHang},
-			status: domain.MailboxError, fate: fateRedelivered,
-			lastError: []string{"Timeout", "did not answer in time"}, hint: "too slowly or not at all"},
-		{name: "answer slower than the timeout", fault: ewssim.Fault{Kind: ewssim.FaultSlow, Delay: 3 * timeout},
-			status: domain.MailboxError, fate: fateRedelivered,
-			lastError: []string{"Timeout", "did not answer in time"}, hint: "too slowly or not at all"},
-		{name: "answer stalls half way until the timeout", fault: ewssim.Fault{Kind: ewssim.FaultStall},
-			status: domain.MailboxError, fate: fateRedelivered,
-			lastError: []string{"Timeout", "did not answer in time"}, hint: "too slowly or not at all"},
-		{name: "connection reset mid-body", fault: ewssim.Fault{Kind: ewssim.FaultReset},
-			status: domain.MailboxError, fate: fateRedelivered,
-			lastError: []string{"TruncatedBody", "stopped mid-way"}, hint: "cut off on its way"},
-		{name: "connection reset before any answer", fault: ewssim.Fault{Kind: ewssim.FaultDrop},
-			status: domain.MailboxError, fate: fateRedelivered,
-			lastError: []string{"ConnectionFailed", "broke before an answer"}, hint: "DNS and firewall"},
 		{name: "body cut mid-XML", fault: ewssim.Fault{Kind: ewssim.FaultTruncated},
 			status: domain.MailboxError, fate: fateRedelivered,
 			lastError: []string{"TruncatedBody", "stopped mid-way"}, hint: "cut off on its way"},
@@ -138,12 +123,34 @@ func ewsFaults(timeout time.Duration) []faultCase {
 			fault:  ewssim.Fault{Kind: ewssim.FaultRaw, Status: 401, ContentType: "text/html", Body: `<html><head><title>401 - Unauthorized: Access is denied due to invalid credentials.</title></head></html>`},
 			status: domain.MailboxAuthFailed, fate: fateRecorded,
 			lastError: []string{"HTTP 401", "rejected the credentials"}, hint: "Check the password of"},
+	}...)
+}
+
+// transportFaults are what the network does to either protocol's
+// requests alike: no answer, a slow or stalled one, a reset connection.
+func transportFaults(timeout time.Duration) []faultCase {
+	return []faultCase{
+		{name: "hang until the client's timeout", fault: ewssim.Fault{Kind: ewssim.FaultHang},
+			status: domain.MailboxError, fate: fateRedelivered,
+			lastError: []string{"Timeout", "did not answer in time"}, hint: "too slowly or not at all"},
+		{name: "answer slower than the timeout", fault: ewssim.Fault{Kind: ewssim.FaultSlow, Delay: 3 * timeout},
+			status: domain.MailboxError, fate: fateRedelivered,
+			lastError: []string{"Timeout", "did not answer in time"}, hint: "too slowly or not at all"},
+		{name: "answer stalls half way until the timeout", fault: ewssim.Fault{Kind: ewssim.FaultStall},
+			status: domain.MailboxError, fate: fateRedelivered,
+			lastError: []string{"Timeout", "did not answer in time"}, hint: "too slowly or not at all"},
+		{name: "connection reset mid-body", fault: ewssim.Fault{Kind: ewssim.FaultReset},
+			status: domain.MailboxError, fate: fateRedelivered,
+			lastError: []string{"TruncatedBody", "stopped mid-way"}, hint: "cut off on its way"},
+		{name: "connection reset before any answer", fault: ewssim.Fault{Kind: ewssim.FaultDrop},
+			status: domain.MailboxError, fate: fateRedelivered,
+			lastError: []string{"ConnectionFailed", "broke before an answer"}, hint: "DNS and firewall"},
 	}
 }
 
 // graphFaults are the Graph cases.
 func graphFaults(timeout time.Duration) []faultCase {
-	return []faultCase{
+	return append(transportFaults(timeout), []faultCase{
 		{name: "HTML page from a proxy (200 text/html)", fault: ewssim.Fault{Kind: ewssim.FaultRaw, ContentType: "text/html", Body: htmlLogin},
 			status: domain.MailboxError, fate: fateRedelivered,
 			lastError: []string{"HTMLPage", "Microsoft Graph answered with an HTML page", "not JSON", `"Sign In - Contoso Web Access"`}, hint: "graph.microsoft.com"},
@@ -168,21 +175,6 @@ func graphFaults(timeout time.Duration) []faultCase {
 		{name: "empty 200 body", fault: ewssim.Fault{Kind: ewssim.FaultRaw, ContentType: "application/json"},
 			status: domain.MailboxError, fate: fateRedelivered,
 			lastError: []string{"EmptyBody", "empty body"}, hint: "Service health"},
-		{name: "hang until the client's timeout", fault: ewssim.Fault{Kind: ewssim.FaultHang},
-			status: domain.MailboxError, fate: fateRedelivered,
-			lastError: []string{"Timeout", "did not answer in time"}, hint: "too slowly or not at all"},
-		{name: "answer slower than the timeout", fault: ewssim.Fault{Kind: ewssim.FaultSlow, Delay: 3 * timeout},
-			status: domain.MailboxError, fate: fateRedelivered,
-			lastError: []string{"Timeout", "did not answer in time"}, hint: "too slowly or not at all"},
-		{name: "answer stalls half way until the timeout", fault: ewssim.Fault{Kind: ewssim.FaultStall},
-			status: domain.MailboxError, fate: fateRedelivered,
-			lastError: []string{"Timeout", "did not answer in time"}, hint: "too slowly or not at all"},
-		{name: "connection reset mid-body", fault: ewssim.Fault{Kind: ewssim.FaultReset},
-			status: domain.MailboxError, fate: fateRedelivered,
-			lastError: []string{"TruncatedBody", "stopped mid-way"}, hint: "cut off on its way"},
-		{name: "connection reset before any answer", fault: ewssim.Fault{Kind: ewssim.FaultDrop},
-			status: domain.MailboxError, fate: fateRedelivered,
-			lastError: []string{"ConnectionFailed", "broke before an answer"}, hint: "DNS and firewall"},
 		{name: "gzip garbage", fault: ewssim.Fault{Kind: ewssim.FaultRaw, ContentType: "application/json", Header: map[string]string{"Content-Encoding": "gzip"}, Body: gzipJunk},
 			status: domain.MailboxError, fate: fateRedelivered,
 			lastError: []string{"BadContentEncoding", "could not be decompressed"}, hint: "compression"},
@@ -192,7 +184,7 @@ func graphFaults(timeout time.Duration) []faultCase {
 		{name: "429 storm with Retry-After", fault: ewssim.Fault{Kind: ewssim.FaultHTTP429, RetryAfter: 11 * time.Second, Count: 4},
 			status: domain.MailboxThrottled, fate: fateRequeued, after: 11 * time.Second,
 			lastError: []string{"TooManyRequests"}, hint: "Microsoft Graph is throttling"},
-	}
+	}...)
 }
 
 // faultTally counts what the suite saw, for the line `make test` prints.
