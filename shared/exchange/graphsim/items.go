@@ -253,22 +253,9 @@ func (s *Server) listEvents(c *call) {
 			return slices.ContainsFunc(it.Extended, func(p ewssim.ExtendedProperty) bool { return sameProperty(p, want) && p.Value == val })
 		}
 	}
-	top, skip := 10, 0
-	if v := q.Get("$top"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			c.fail(http.StatusBadRequest, "BadRequest", "Invalid $top value: "+v)
-			return
-		}
-		top = n
-	}
-	if v := q.Get("$skip"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			c.fail(http.StatusBadRequest, "BadRequest", "Invalid $skip value: "+v)
-			return
-		}
-		skip = n
+	top, skip, ok := c.topSkip(q)
+	if !ok {
+		return
 	}
 	sel, e := parseSelect(q.Get("$select"), typeEvent, eventJSON(ewssim.ItemView{}, time.UTC, "UTC", ""))
 	if e != nil {
@@ -622,4 +609,27 @@ func (s *Server) translate(id, from, to, mailbox string) (string, error) {
 		return "", err
 	}
 	return imm, nil
+}
+
+// topSkip reads $top (1-1000, default 10) and $skip (default 0) as Graph
+// pages a collection; a bad value is answered 400 and ok is false.
+func (c *call) topSkip(q url.Values) (top, skip int, ok bool) {
+	top = 10
+	if v := q.Get("$top"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			c.fail(http.StatusBadRequest, "BadRequest", "Invalid $top value: "+v)
+			return 0, 0, false
+		}
+		top = n
+	}
+	if v := q.Get("$skip"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			c.fail(http.StatusBadRequest, "BadRequest", "Invalid $skip value: "+v)
+			return 0, 0, false
+		}
+		skip = n
+	}
+	return top, skip, true
 }

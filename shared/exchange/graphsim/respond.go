@@ -61,22 +61,9 @@ func (s *Server) calendarView(c *call) {
 		c.fail(http.StatusBadRequest, "ErrorInvalidParameter", "The parameter 'EndDateTime' must be after 'StartDateTime'.")
 		return
 	}
-	top, skip := 10, 0
-	if v := q.Get("$top"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			c.fail(http.StatusBadRequest, "BadRequest", "Invalid $top value: "+v)
-			return
-		}
-		top = n
-	}
-	if v := q.Get("$skip"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			c.fail(http.StatusBadRequest, "BadRequest", "Invalid $skip value: "+v)
-			return
-		}
-		skip = n
+	top, skip, ok := c.topSkip(q)
+	if !ok {
+		return
 	}
 	sel, e := parseSelect(q.Get("$select"), typeEvent, eventJSON(ewssim.ItemView{}, time.UTC, "UTC", ""))
 	if e != nil {
