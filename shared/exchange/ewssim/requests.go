@@ -70,9 +70,38 @@ type itemRefs struct {
 // UnmarshalXML reads what the struct tags above say, without reflection
 // per element (GetItem and SyncFolderItems carry these in every call):
 // every child element is a ref named as it is, with its Id, ChangeKey,
-// RecurringMasterId and InstanceIndex attributes (the last of a repeated one, in any namespace), its content
-// skipped. TestHandDecodersMatchReflection holds it to the tags.
+// RecurringMasterId and InstanceIndex attributes (the last of a repeated
+// one, in any namespace), its content skipped. TestHandDecodersMatchReflection holds it to the tags.
 func (r *itemRefs) UnmarshalXML(d *xml.Decoder, _ xml.StartElement) error {
+	return eachChild(d, func(t xml.StartElement) error {
+		ref := itemRefXML{XMLName: t.Name}
+		for _, a := range t.Attr {
+			switch a.Name.Local {
+			case "Id":
+				ref.ID = a.Value
+			case "ChangeKey":
+				ref.ChangeKey = a.Value
+			case "RecurringMasterId":
+				ref.RecurringMasterID = a.Value
+			case "InstanceIndex":
+				// As encoding/xml reads an int attribute: spaces
+				// trimmed, anything else an error.
+				n, err := strconv.Atoi(strings.TrimSpace(a.Value))
+				if err != nil {
+					return err
+				}
+				ref.InstanceIndex = n
+			}
+		}
+		r.Refs = append(r.Refs, ref)
+		return nil
+	})
+}
+
+// eachChild calls f with each child element of the element being
+// decoded, skipping the child's content, until the element ends: the walk
+// both hand-written decoders share.
+func eachChild(d *xml.Decoder, f func(xml.StartElement) error) error {
 	for {
 		tok, err := d.Token()
 		if err != nil {
@@ -80,26 +109,9 @@ func (r *itemRefs) UnmarshalXML(d *xml.Decoder, _ xml.StartElement) error {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			ref := itemRefXML{XMLName: t.Name}
-			for _, a := range t.Attr {
-				switch a.Name.Local {
-				case "Id":
-					ref.ID = a.Value
-				case "ChangeKey":
-					ref.ChangeKey = a.Value
-				case "RecurringMasterId":
-					ref.RecurringMasterID = a.Value
-				case "InstanceIndex":
-					// As encoding/xml reads an int attribute: spaces
-					// trimmed, anything else an error.
-					n, err := strconv.Atoi(strings.TrimSpace(a.Value))
-					if err != nil {
-						return err
-					}
-					ref.InstanceIndex = n
-				}
+			if err := f(t); err != nil {
+				return err
 			}
-			r.Refs = append(r.Refs, ref)
 			if err := d.Skip(); err != nil {
 				return err
 			}
@@ -154,45 +166,34 @@ type pathsXML struct {
 // attributes (the last of a repeated one, in any namespace), its content
 // skipped. TestHandDecodersMatchReflection holds it to the tags.
 func (p *pathsXML) UnmarshalXML(d *xml.Decoder, _ xml.StartElement) error {
-	for {
-		tok, err := d.Token()
-		if err != nil {
-			return err
+	return eachChild(d, func(t xml.StartElement) error {
+		x := pathXML{XMLName: t.Name}
+		for _, a := range t.Attr {
+			switch a.Name.Local {
+			case "FieldURI":
+				x.FieldURI = a.Value
+			case "DistinguishedPropertySetId":
+				x.DistinguishedPropertySetID = a.Value
+			case "PropertySetId":
+				x.PropertySetID = a.Value
+			case "PropertyTag":
+				x.PropertyTag = a.Value
+			case "PropertyName":
+				x.PropertyName = a.Value
+			case "PropertyId":
+				x.PropertyID = a.Value
+			case "PropertyType":
+				x.PropertyType = a.Value
+			}
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			x := pathXML{XMLName: t.Name}
-			for _, a := range t.Attr {
-				switch a.Name.Local {
-				case "FieldURI":
-					x.FieldURI = a.Value
-				case "DistinguishedPropertySetId":
-					x.DistinguishedPropertySetID = a.Value
-				case "PropertySetId":
-					x.PropertySetID = a.Value
-				case "PropertyTag":
-					x.PropertyTag = a.Value
-				case "PropertyName":
-					x.PropertyName = a.Value
-				case "PropertyId":
-					x.PropertyID = a.Value
-				case "PropertyType":
-					x.PropertyType = a.Value
-				}
-			}
-			if p.Paths == nil {
-				// One allocation for the usual shape (a sync asks for 20
-				// or so properties) instead of a doubling series.
-				p.Paths = make([]pathXML, 0, 24)
-			}
-			p.Paths = append(p.Paths, x)
-			if err := d.Skip(); err != nil {
-				return err
-			}
-		case xml.EndElement:
-			return nil
+		if p.Paths == nil {
+			// One allocation for the usual shape (a sync asks for 20
+			// or so properties) instead of a doubling series.
+			p.Paths = make([]pathXML, 0, 24)
 		}
-	}
+		p.Paths = append(p.Paths, x)
+		return nil
+	})
 }
 
 // shape is what to render for an item or folder: the ItemId only, the
