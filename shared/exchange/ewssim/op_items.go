@@ -182,101 +182,66 @@ func (r *findItemReq) findIn(w *xw, mb *mailbox, f *folder, sh shape) {
 		r.findIndexed(w, mb, f, sh)
 		return
 	}
+	r.findCalendarView(w, mb, f, sh)
+}
+
+// findCalendarView answers a CalendarView: the calendar items and series
+// instances overlapping the window, in start order, never a master.
+func (r *findItemReq) findCalendarView(w *xw, mb *mailbox, f *folder, sh shape) {
+	const op = "FindItem"
+	cv := r.CalendarView
+	if !strings.HasPrefix(f.class, "IPF.Appointment") {
+		w.errorMessage(op, ewsErr("ErrorCalendarFolderIsInvalidForCalendarView", "CalendarView is only valid for calendar folders."))
+		return
+	}
+	if !r.end.After(r.start) {
+		w.errorMessage(op, errEndBeforeStart)
+		return
+	}
+	if r.end.Sub(r.start) > 2*366*24*time.Hour {
+		w.errorMessage(op, errCalendarRange)
+		return
+	}
 	mb.mu.RLock()
 	defer mb.mu.RUnlock()
-	var view []uint32
-	// A calendar view lists occEntries; view then holds their positions.
 	var occ []occEntry
-	offset, limit := 0, maxFindItems
-	fromEnd := false
-	if cv := r.CalendarView; cv != nil {
-		if !strings.HasPrefix(f.class, "IPF.Appointment") {
-			w.errorMessage(op, ewsErr("ErrorCalendarFolderIsInvalidForCalendarView", "CalendarView is only valid for calendar folders."))
-			return
+	for _, idx := range f.members {
+		in := mb.items[idx]
+		if in.Kind != KindCalendar || !r.keep(in) {
+			continue
 		}
-		if !r.end.After(r.start) {
-			w.errorMessage(op, errEndBeforeStart)
-			return
-		}
-		if r.end.Sub(r.start) > 2*366*24*time.Hour {
-			w.errorMessage(op, errCalendarRange)
-			return
-		}
-		// Series are expanded: their occurrences and exceptions in the
-		// window, never the master.
-		for _, idx := range f.members {
-			in := mb.items[idx]
-			if in.Kind != KindCalendar || !r.keep(in) {
-				continue
+		if in.Recurrence != nil {
+			for _, o := range in.instances(r.start, r.end) {
+				occ = append(occ, occEntry{idx: idx, o: o})
 			}
-			if in.Recurrence != nil {
-				for _, o := range in.instances(r.start, r.end) {
-					occ = append(occ, occEntry{idx: idx, o: o})
-				}
-				continue
-			}
-			if in.Start.Before(r.end) && in.End.After(r.start) {
-				occ = append(occ, occEntry{idx: idx, o: instance{start: in.Start}})
-			}
+			continue
 		}
-		slices.SortStableFunc(occ, func(a, b occEntry) int { return a.o.start.Compare(b.o.start) })
-		view = make([]uint32, len(occ))
-		for i := range occ {
-			view[i] = uint32(i)
-		}
-		if cv.MaxEntriesReturned > 0 {
-			limit = cv.MaxEntriesReturned
-		}
-	} else {
-		// Newest first, like Outlook's default DateTimeReceived descending.
-		for _, idx := range slices.Backward(f.members) {
-			if r.keep(mb.items[idx]) {
-				view = append(view, idx)
-			}
-		}
-		if pv := r.PageView; pv != nil {
-			offset = pv.Offset
-			fromEnd = pv.BasePoint == "End"
-			if pv.MaxEntriesReturned > 0 {
-				limit = pv.MaxEntriesReturned
-			}
+		if in.Start.Before(r.end) && in.End.After(r.start) {
+			occ = append(occ, occEntry{idx: idx, o: instance{start: in.Start}})
 		}
 	}
-	total := len(view)
-	lo := min(offset, total)
-	hi := min(lo+limit, total)
-	if fromEnd {
-		hi = max(0, total-offset)
-		lo = max(0, hi-limit)
+	slices.SortStableFunc(occ, func(a, b occEntry) int { return a.o.start.Compare(b.o.start) })
+	limit := maxFindItems
+	if cv.MaxEntriesReturned > 0 {
+		limit = cv.MaxEntriesReturned
 	}
-	page := view[lo:hi]
-	last := hi == total
-	if fromEnd {
-		last = lo == 0
-	}
+	page := occ[:min(limit, len(occ))]
 
 	w.msgStart(op, nil)
 	w.raw("<m:RootFolder")
-	if r.CalendarView == nil {
-		w.attrInt("IndexedPagingOffset", offset+len(page))
-	}
-	w.attrInt("TotalItemsInView", total)
-	if last {
+	w.attrInt("TotalItemsInView", len(occ))
+	if len(page) == len(occ) {
 		w.raw(` IncludesLastItemInRange="true">`)
 	} else {
 		w.raw(` IncludesLastItemInRange="false">`)
 	}
 	w.raw("<t:Items>")
-	for _, idx := range page {
-		if r.CalendarView != nil {
-			if e := occ[idx]; e.o.index > 0 {
-				w.occurrenceItem(mb, e.idx, e.o, sh)
-			} else {
-				w.item(mb, e.idx, sh)
-			}
-			continue
+	for _, e := range page {
+		if e.o.index > 0 {
+			w.occurrenceItem(mb, e.idx, e.o, sh)
+		} else {
+			w.item(mb, e.idx, sh)
 		}
-		w.item(mb, idx, sh)
 	}
 	w.raw("</t:Items></m:RootFolder>")
 	w.msgEnd(op)
