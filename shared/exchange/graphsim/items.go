@@ -13,36 +13,21 @@ import (
 	"time"
 	_ "time/tzdata" // Windows zone names map to IANA zones, which need the database
 
+	"github.com/mailbridge/mailbridge/shared/domain"
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
 )
 
-// windowsZones maps the Windows time zone names Outlook uses to IANA
-// zones. Graph also accepts IANA names, which pass through.
-var windowsZones = map[string]string{
-	"UTC":                          "UTC",
-	"Coordinated Universal Time":   "UTC",
-	"Pacific Standard Time":        "America/Los_Angeles",
-	"Mountain Standard Time":       "America/Denver",
-	"Central Standard Time":        "America/Chicago",
-	"Eastern Standard Time":        "America/New_York",
-	"GMT Standard Time":            "Europe/London",
-	"W. Europe Standard Time":      "Europe/Berlin",
-	"Romance Standard Time":        "Europe/Paris",
-	"Central Europe Standard Time": "Europe/Budapest",
-	"India Standard Time":          "Asia/Kolkata",
-	"Tokyo Standard Time":          "Asia/Tokyo",
-	"China Standard Time":          "Asia/Shanghai",
-	"AUS Eastern Standard Time":    "Australia/Sydney",
-}
-
+// zoneLocation is the zone Graph accepts by its Windows or IANA name
+// (shared/domain's table, the one the adapters use); "" is UTC.
 func zoneLocation(name string) (*time.Location, bool) {
 	if name == "" {
 		return time.UTC, true
 	}
-	if iana, ok := windowsZones[name]; ok {
-		name = iana
+	z, ok := domain.ResolveTimeZone(name)
+	if !ok {
+		return nil, false
 	}
-	loc, err := time.LoadLocation(name)
+	loc, err := time.LoadLocation(z.IANA)
 	return loc, err == nil
 }
 
