@@ -104,15 +104,7 @@ func TestArchiveExport(t *testing.T) {
 		t.Run(proto.name, func(t *testing.T) {
 			ctx := context.Background()
 			env := proto.env(t, mailboxtest.Options{ItemsPerMailbox: 12})
-			h := mailboxtest.NewHarness(t, env)
-			dir, err := dirarchive.New(filepath.Join(t.TempDir(), "archive"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			arch := &recordingArchive{Store: dir, puts: map[string]int{}}
-			h.Syncer.Archive = arch
-			content := &countingContent{ContentConnector: env.Content}
-			h.Syncer.Content = content
+			h, arch, content := archiveHarness(t, env)
 			m := env.Mailboxes[0]
 			h.MustSync(m) // the initial sync, archive off
 			if len(arch.puts) != 0 {
@@ -232,13 +224,7 @@ func TestArchiveExport(t *testing.T) {
 // object and no key, however much new mail arrives.
 func TestArchiveOffWritesNothing(t *testing.T) {
 	env := mailboxtest.EWS(t, mailboxtest.Options{ItemsPerMailbox: 12})
-	h := mailboxtest.NewHarness(t, env)
-	dir, err := dirarchive.New(filepath.Join(t.TempDir(), "archive"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	arch := &recordingArchive{Store: dir, puts: map[string]int{}}
-	h.Syncer.Archive = arch
+	h, arch, _ := archiveHarness(t, env)
 	m := env.Mailboxes[0]
 	h.MustSync(m)
 	if _, err := env.Sim.AddItem(m, "inbox", ewssim.Item{Subject: "New", Received: time.Now().UTC()}); err != nil {
@@ -260,13 +246,8 @@ func TestArchiveOffWritesNothing(t *testing.T) {
 func TestArchiveTooLargeIsMarked(t *testing.T) {
 	ctx := context.Background()
 	env := mailboxtest.EWS(t, mailboxtest.Options{ItemsPerMailbox: 12})
-	h := mailboxtest.NewHarness(t, env)
-	dir, err := dirarchive.New(filepath.Join(t.TempDir(), "archive"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	arch := &recordingArchive{Store: dir, puts: map[string]int{}}
-	h.Syncer.Archive, h.Syncer.ArchiveMaxBytes = arch, 64
+	h, arch, _ := archiveHarness(t, env)
+	h.Syncer.ArchiveMaxBytes = 64
 	m := env.Mailboxes[0]
 	h.MustSync(m)
 	tn, err := h.Store.GetTenant(ctx, env.Tenant.ID)
@@ -298,15 +279,7 @@ func TestArchiveTooLargeIsMarked(t *testing.T) {
 func TestArchiveThrottledMIMEReadComesBack(t *testing.T) {
 	ctx := context.Background()
 	env := mailboxtest.EWS(t, mailboxtest.Options{ItemsPerMailbox: 12})
-	h := mailboxtest.NewHarness(t, env)
-	dir, err := dirarchive.New(filepath.Join(t.TempDir(), "archive"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	arch := &recordingArchive{Store: dir, puts: map[string]int{}}
-	h.Syncer.Archive = arch
-	content := &countingContent{ContentConnector: env.Content}
-	h.Syncer.Content = content
+	h, arch, content := archiveHarness(t, env)
 	m := env.Mailboxes[0]
 	h.MustSync(m)
 	tn, err := h.Store.GetTenant(ctx, env.Tenant.ID)
@@ -340,4 +313,19 @@ func TestArchiveThrottledMIMEReadComesBack(t *testing.T) {
 	if last := feed[len(feed)-1]; last.ItemID != ref.ID || last.Item.ArchiveKey != key || arch.puts[key] != 1 {
 		t.Fatalf("after the retry: entry %s names %q, %d writes; want %q written once", last.ItemID, last.Item.ArchiveKey, arch.puts[key], key)
 	}
+}
+
+// archiveHarness is a harness whose syncer archives to a fresh directory
+// through a recordingArchive and reads content through a countingContent.
+func archiveHarness(t *testing.T, env mailboxtest.Env) (*mailboxtest.Harness, *recordingArchive, *countingContent) {
+	t.Helper()
+	h := mailboxtest.NewHarness(t, env)
+	dir, err := dirarchive.New(filepath.Join(t.TempDir(), "archive"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	arch := &recordingArchive{Store: dir, puts: map[string]int{}}
+	content := &countingContent{ContentConnector: env.Content}
+	h.Syncer.Archive, h.Syncer.Content = arch, content
+	return h, arch, content
 }
