@@ -408,6 +408,13 @@ func (s *Store) ReadFeed(ctx context.Context, q domain.FeedQuery) ([]domain.Chan
 	if err != nil {
 		return nil, "", err
 	}
+	if gen == "" {
+		// No feed yet when the head was read. A first writer may have
+		// begun since, but its entries belong to a generation this read
+		// did not see: cursors made here would name none and be refused
+		// on the next read. The next read sees the head and them.
+		return nil, q.Cursor, nil
+	}
 	after := int64(pos) // at most the head's number
 	limit := storeplan.Limit(q.Limit)
 	var out []domain.Change
