@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -248,6 +249,15 @@ func runFault(t *testing.T, env mailboxtest.Env, tc faultCase) (lost, doubled in
 	f.Mailbox = m
 	if !tc.first && f.Skip == 0 {
 		f.Skip = 6
+		if env.Graph != nil && f.Op == "" {
+			// A Graph job reads up to four folders at once, and a read
+			// not started when another fails is not sent: which of six
+			// calls get through depends on scheduling, and under load
+			// none of them finished a page (the CI flake of 2026-12-07).
+			// One message delta page let through is read whole (its
+			// attachment lists included) and stored before the fault.
+			f.Op, f.Skip = "messages.delta", 1
+		}
 	}
 	f.Body = plantSecrets(f.Body, env.Credential)
 	inject(env, f)
@@ -272,7 +282,7 @@ func runFault(t *testing.T, env mailboxtest.Env, tc faultCase) (lost, doubled in
 	case len(res.Failed) == 1:
 		fate = fateRedelivered
 	}
-	t.Logf("after one sync (%d calls let through first): status %q, lastError %q, hint %q, job %s (%v)", f.Skip, mb.Status, mb.LastError, mb.Hint, fate, err)
+	t.Logf("after one sync (%d %s calls let through first): status %q, lastError %q, hint %q, job %s (%v)", f.Skip, cmp.Or(f.Op, "Exchange"), mb.Status, mb.LastError, mb.Hint, fate, err)
 	if mb.Status != tc.status {
 		t.Errorf("status %q, want %q", mb.Status, tc.status)
 	}
