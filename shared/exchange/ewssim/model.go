@@ -64,7 +64,15 @@ func (p ExtendedProperty) sameKey(q ExtendedProperty) bool {
 // Item is the content of a message, calendar item or contact. Only the
 // fields of its Kind are used.
 type Item struct {
-	Kind    ItemKind
+	Kind ItemKind
+	// The flags of all kinds sit together after Kind so they share one
+	// word (each alone would take a word of padding, in every item the
+	// simulator holds). HasAttachments is stored as given; AddAttachment
+	// and CreateAttachment set it for a non-inline attachment, as
+	// Exchange.
+	IsRead, IsDraft, HasAttachments bool // messages
+	IsRecurring, IsAllDay           bool // calendar items
+
 	Subject string
 	Body    string
 
@@ -72,7 +80,6 @@ type Item struct {
 	From     Address
 	To       []Address
 	Received time.Time
-	IsRead   bool
 	Bcc      []Address // on what the mailbox sent
 	ReplyTo  []Address
 	// InternetMessageID and ConversationID are made when the message is
@@ -82,11 +89,7 @@ type Item struct {
 	ConversationID    string
 	Importance        string // Low, Normal (the default) or High
 	Categories        []string
-	IsDraft           bool
 	FlagStatus        string // NotFlagged (the default), Flagged or Complete
-	// HasAttachments is stored as given; AddAttachment and
-	// CreateAttachment set it for a non-inline attachment, as Exchange.
-	HasAttachments bool
 	// Sensitivity is Normal (the default), Personal, Private or
 	// Confidential.
 	Sensitivity string
@@ -98,14 +101,12 @@ type Item struct {
 	References string
 
 	// calendar items
-	Start       time.Time
-	End         time.Time
-	TimeZone    string // Windows time zone name, e.g. "Pacific Standard Time"
-	Location    string
-	Organizer   Address
-	Attendees   []Address
-	IsRecurring bool
-	IsAllDay    bool
+	Start     time.Time
+	End       time.Time
+	TimeZone  string // Windows time zone name, e.g. "Pacific Standard Time"
+	Location  string
+	Organizer Address
+	Attendees []Address
 	// FreeBusy is the LegacyFreeBusyStatus: Free, Tentative, Busy (the
 	// default, also for ""), OOF, WorkingElsewhere or NoData. Graph's
 	// showAs is the same property. A series' occurrences and exceptions
@@ -185,29 +186,31 @@ type item struct {
 	created     uint32 // seq of the creation
 	last        uint32 // seq of the latest change (its live log entry)
 	lastContent uint32 // seq of the latest change other than the read flag
-	deleted     bool
-	modified    time.Time
-	createdAt   time.Time
 	// origin is the index of the item's first incarnation: a move makes a
 	// new item (a new EWS id, as Exchange does) that keeps its origin, so
 	// Graph's immutable id survives moves (see graphview.go).
-	origin uint32
+	origin    uint32
+	deleted   bool
+	modified  time.Time
+	createdAt time.Time
 }
 
+// The fields are ordered so the struct packs into 128 bytes: every
+// mailbox has 21 folders, most of them empty.
 type folder struct {
 	idx       uint32
 	parent    uint32
-	name      string
-	class     string // IPF.Note, IPF.Appointment, ...
-	dist      string // distinguished id, "" for user folders
-	deleted   bool
 	version   uint32
 	created   uint32
 	last      uint32 // seq of the latest hierarchy change
 	epoch     uint32 // bumped to invalidate the folder's sync states
+	deleted   bool
+	hasParent bool
+	name      string
+	class     string // IPF.Note, IPF.Appointment, ...
+	dist      string // distinguished id, "" for user folders
 	members   []uint32
 	log       []logEntry
-	hasParent bool
 }
 
 // mailbox holds one mailbox's folders and items. Its mutex guards all of
