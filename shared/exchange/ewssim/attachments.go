@@ -241,12 +241,13 @@ func (mb *mailbox) addAttachmentLocked(idx uint32, a Attachment, now time.Time) 
 	if len(in.Attachments) >= MaxAttachments {
 		return "", errInvalidRequest(fmt.Sprintf("an item holds at most %d attachments in the simulator", MaxAttachments))
 	}
-	in.Item = in.Item.clone()
-	in.Attachments = append(in.Attachments, a)
-	in.MIME = nil // the MIME is made again, with the attachment
+	it := in.content().clone()
+	it.Attachments = append(it.Attachments, a)
+	it.MIME = nil // the MIME is made again, with the attachment
 	if !a.IsInline {
-		in.HasAttachments = true
+		it.HasAttachments = true
 	}
+	in.setContent(it)
 	mb.touchLocked(idx, false, now)
 	return attachmentID(mb.idx, in.origin, len(in.Attachments)-1), nil
 }

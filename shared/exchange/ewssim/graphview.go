@@ -227,7 +227,7 @@ type ItemView struct {
 func (mb *mailbox) viewLocked(idx uint32) ItemView {
 	in := mb.items[idx]
 	return ItemView{
-		Item:        in.Item.clone(),
+		Item:        in.content().clone(),
 		ID:          itemID(mb.idx, idx),
 		ChangeKey:   changeKey(idx, in.version),
 		ImmutableID: immutableID(mb.idx, in.origin),
@@ -287,7 +287,7 @@ func (s *Sim) MoveItem(id, where string) (ItemRef, error) {
 // its origin and creation time.
 func (mb *mailbox) moveLocked(idx uint32, f *folder, now time.Time) *item {
 	old := mb.items[idx]
-	content, origin, createdAt := old.Item, old.origin, old.createdAt
+	content, origin, createdAt := old.content(), old.origin, old.createdAt
 	mb.deleteItemLocked(idx)
 	in := mb.addItemLocked(f, content, now)
 	in.origin, in.createdAt = origin, createdAt

@@ -179,22 +179,6 @@ type logEntry struct {
 	idx uint32
 }
 
-type item struct {
-	Item
-	folder      uint32
-	version     uint32
-	created     uint32 // seq of the creation
-	last        uint32 // seq of the latest change (its live log entry)
-	lastContent uint32 // seq of the latest change other than the read flag
-	// origin is the index of the item's first incarnation: a move makes a
-	// new item (a new EWS id, as Exchange does) that keeps its origin, so
-	// Graph's immutable id survives moves (see graphview.go).
-	origin    uint32
-	deleted   bool
-	modified  time.Time
-	createdAt time.Time
-}
-
 // The fields are ordered so the struct packs into 128 bytes: every
 // mailbox has 21 folders, most of them empty.
 type folder struct {
@@ -320,7 +304,8 @@ func (mb *mailbox) addItemLocked(f *folder, it Item, now time.Time) *item {
 	if it.Kind == KindMessage {
 		mb.messageIDs(&it, idx)
 	}
-	in := &item{Item: it, folder: f.idx, version: 1, created: s, last: s, lastContent: s, modified: now, createdAt: now, origin: idx}
+	in := &item{folder: f.idx, version: 1, created: s, last: s, lastContent: s, modified: now, createdAt: now, origin: idx}
+	in.setContent(it)
 	mb.items = append(mb.items, in)
 	f.members = append(f.members, idx)
 	f.log = append(f.log, logEntry{seq: s, idx: idx})
@@ -351,7 +336,7 @@ func (mb *mailbox) deleteItemLocked(idx uint32) {
 	in.last = mb.next()
 	f.log = append(f.log, logEntry{seq: in.last, idx: idx})
 	// Tombstones keep only what sync needs; drop the content.
-	in.Item = Item{Kind: in.Kind}
+	in.setContent(Item{Kind: in.Kind})
 }
 
 func (mb *mailbox) item(idx uint32) (*item, bool) {

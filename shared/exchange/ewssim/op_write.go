@@ -395,7 +395,7 @@ func (r *updateItemReq) change(c *call, mb *mailbox, idx uint32, ch itemChangeXM
 	if ch.ItemID.ChangeKey != "" && ch.ItemID.ChangeKey != current && r.ConflictResolution == "NeverOverwrite" {
 		return "", "", 0, errConflict
 	}
-	it := in.Item
+	it := in.content()
 	it.Attendees = append([]Address(nil), it.Attendees...)
 	it.Extended = append([]ExtendedProperty(nil), it.Extended...)
 	onlyRead := true
@@ -473,7 +473,7 @@ func (r *updateItemReq) change(c *call, mb *mailbox, idx uint32, ch itemChangeXM
 			}
 		}
 	}
-	in.Item = it
+	in.setContent(it)
 	mb.touchLocked(idx, onlyRead, c.now)
 	return itemID(mb.idx, idx), changeKey(idx, in.version), in.Kind, nil
 }

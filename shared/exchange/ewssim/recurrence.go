@@ -66,8 +66,15 @@ var weekdays = map[string]time.Weekday{
 }
 
 // location is the series' zone; UTC for a zone Go does not know.
-func (it *Item) location() *time.Location {
-	if z, ok := domain.ResolveTimeZone(it.TimeZone); ok {
+func (it *Item) location() *time.Location { return zoneLocation(it.TimeZone) }
+
+// location is the series' zone; UTC for a zone Go does not know.
+func (in *item) location() *time.Location { return zoneLocation(in.TimeZone) }
+
+// zoneLocation is the Go location of a Windows zone name; UTC for a zone
+// Go does not know.
+func zoneLocation(name string) *time.Location {
+	if z, ok := domain.ResolveTimeZone(name); ok {
 		if l, err := time.LoadLocation(z.IANA); err == nil {
 			return l
 		}
@@ -197,7 +204,7 @@ func (r *Recurrence) dates(yield func(time.Time) bool) {
 // its exceptions in place of the occurrences they modify and without its
 // deleted ones, in start order.
 func (in *item) instances(from, to time.Time) []instance {
-	it := &in.Item
+	it := in
 	r := it.Recurrence
 	if r == nil {
 		return nil
@@ -253,7 +260,7 @@ func (in *item) occurrence(i int) (instance, bool) { return in.occurrenceAt(i, f
 // occurrenceAt is occurrence, and finds deleted instances too when
 // withDeleted.
 func (in *item) occurrenceAt(i int, withDeleted bool) (instance, bool) {
-	it := &in.Item
+	it := in
 	if it.Recurrence == nil || i < 1 || (!withDeleted && slices.Contains(in.DeletedOccurrences, i)) {
 		return instance{}, false
 	}
@@ -566,7 +573,7 @@ func xsDate(s string) string {
 // Exchange does when the start given does not fit the pattern, and
 // rejects a series with no occurrence.
 func startSeries(it *Item) *ewsError {
-	in := &item{Item: *it}
+	in := newItem(*it)
 	o, ok := in.occurrence(1)
 	if !ok {
 		return errInvalidRecurrence

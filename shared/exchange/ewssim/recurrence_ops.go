@@ -94,12 +94,13 @@ func (r *updateItemReq) changeOccurrence(c *call, mb *mailbox, idx uint32, index
 	}
 	x.Subject, x.Location, x.Start, x.End = it.Subject, it.Location, it.Start, it.End
 	x.version++
-	in.Item = in.Item.clone()
-	if k := slices.IndexFunc(in.Exceptions, func(e Exception) bool { return e.Index == index }); k >= 0 {
-		in.Exceptions[k] = x
+	series := in.content().clone()
+	if k := slices.IndexFunc(series.Exceptions, func(e Exception) bool { return e.Index == index }); k >= 0 {
+		series.Exceptions[k] = x
 	} else {
-		in.Exceptions = append(in.Exceptions, x)
+		series.Exceptions = append(series.Exceptions, x)
 	}
+	in.setContent(series)
 	mb.touchLocked(idx, false, c.now)
 	o.start, o.end, o.exception = x.Start, x.End, &x
 	return occurrenceID(mb.idx, idx, index), occurrenceKey(in, o), nil
@@ -113,9 +114,10 @@ func (mb *mailbox) deleteOccurrence(idx uint32, index int, now time.Time) *ewsEr
 	if e != nil {
 		return e
 	}
-	in.Item = in.Item.clone()
-	in.Exceptions = slices.DeleteFunc(in.Exceptions, func(x Exception) bool { return x.Index == index })
-	in.DeletedOccurrences = append(in.DeletedOccurrences, index)
+	series := in.content().clone()
+	series.Exceptions = slices.DeleteFunc(series.Exceptions, func(x Exception) bool { return x.Index == index })
+	series.DeletedOccurrences = append(series.DeletedOccurrences, index)
+	in.setContent(series)
 	mb.touchLocked(idx, false, now)
 	return nil
 }

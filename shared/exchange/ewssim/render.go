@@ -30,6 +30,8 @@ func (w *xw) item(mb *mailbox, idx uint32, sh shape) {
 func (w *xw) occurrenceItem(mb *mailbox, idx uint32, o instance, sh shape) {
 	in := mb.items[idx]
 	v := *in
+	cal := *in.itemCalendar // v's own: the master's group is not changed
+	v.itemCalendar = &cal
 	v.Start, v.End = o.start, o.end
 	if x := o.exception; x != nil {
 		v.Subject, v.Location = x.Subject, x.Location

@@ -45,7 +45,7 @@ func (v ItemView) SeriesExceptions() []SeriesOccurrence {
 	if !ok || v.Recurrence == nil {
 		return nil
 	}
-	in := &item{Item: v.Item}
+	in := newItem(v.Item)
 	var out []SeriesOccurrence
 	for _, x := range v.Exceptions {
 		o, ok := in.occurrence(x.Index)
@@ -65,7 +65,7 @@ func (v ItemView) SeriesDeleted() []time.Time {
 	if v.Recurrence == nil {
 		return nil
 	}
-	in := &item{Item: v.Item}
+	in := newItem(v.Item)
 	var out []time.Time
 	for _, i := range slices.Sorted(slices.Values(v.DeletedOccurrences)) {
 		if t, ok := in.originalOf(i); ok {
@@ -81,7 +81,7 @@ func (it Item) FirstOccurrence() (start, end time.Time) {
 	if it.Recurrence == nil {
 		return it.Start, it.End
 	}
-	if o, ok := (&item{Item: it}).occurrenceAt(1, true); ok {
+	if o, ok := newItem(it).occurrenceAt(1, true); ok {
 		return o.original, o.original.Add(it.End.Sub(it.Start))
 	}
 	return it.Start, it.End
@@ -126,13 +126,13 @@ var ErrNotOccurrence = errors.New("ewssim: no occurrence of a series starts ther
 // and location (x.Index is ignored), as UpdateItem on an occurrence does:
 // the master gets a new ChangeKey and sync reports it.
 func (s *Sim) SetOccurrence(masterID string, original time.Time, x Exception) error {
-	return s.changeOccurrence(masterID, original, func(in *item, i int) {
+	return s.changeOccurrence(masterID, original, func(series *Item, i int) {
 		x.Index = i
-		if k := slices.IndexFunc(in.Exceptions, func(e Exception) bool { return e.Index == i }); k >= 0 {
-			x.version = in.Exceptions[k].version + 1
-			in.Exceptions[k] = x
+		if k := slices.IndexFunc(series.Exceptions, func(e Exception) bool { return e.Index == i }); k >= 0 {
+			x.version = series.Exceptions[k].version + 1
+			series.Exceptions[k] = x
 		} else {
-			in.Exceptions = append(in.Exceptions, x)
+			series.Exceptions = append(series.Exceptions, x)
 		}
 	})
 }
@@ -140,25 +140,26 @@ func (s *Sim) SetOccurrence(masterID string, original time.Time, x Exception) er
 // DeleteOccurrence removes the occurrence at original from the series
 // master with the EWS id, as DeleteItem on an occurrence does.
 func (s *Sim) DeleteOccurrence(masterID string, original time.Time) error {
-	return s.changeOccurrence(masterID, original, func(in *item, i int) {
-		in.Exceptions = slices.DeleteFunc(in.Exceptions, func(x Exception) bool { return x.Index == i })
-		in.DeletedOccurrences = append(in.DeletedOccurrences, i)
+	return s.changeOccurrence(masterID, original, func(series *Item, i int) {
+		series.Exceptions = slices.DeleteFunc(series.Exceptions, func(x Exception) bool { return x.Index == i })
+		series.DeletedOccurrences = append(series.DeletedOccurrences, i)
 	})
 }
 
-func (s *Sim) changeOccurrence(masterID string, original time.Time, fn func(*item, int)) error {
+func (s *Sim) changeOccurrence(masterID string, original time.Time, fn func(*Item, int)) error {
 	mb, idx, err := s.lockItem(masterID)
 	if err != nil {
 		return err
 	}
 	defer mb.mu.Unlock()
 	in := mb.items[idx]
-	i := in.IndexOfOriginalStart(original)
-	if i == 0 || slices.Contains(in.DeletedOccurrences, i) {
+	series := in.content().clone()
+	i := series.IndexOfOriginalStart(original)
+	if i == 0 || slices.Contains(series.DeletedOccurrences, i) {
 		return ErrNotOccurrence
 	}
-	in.Item = in.Item.clone()
-	fn(in, i)
+	fn(&series, i)
+	in.setContent(series)
 	mb.touchLocked(idx, false, s.clock.Now())
 	return nil
 }

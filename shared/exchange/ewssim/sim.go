@@ -361,12 +361,13 @@ func (s *Sim) UpdateItem(id string, fn func(*Item)) (ItemRef, error) {
 	}
 	defer mb.mu.Unlock()
 	in := mb.items[idx]
-	before := in.Item
+	before := in.content()
 	// The callback gets its own slices: generated items share them.
-	in.Item = in.Item.clone()
-	fn(&in.Item)
-	in.Kind = before.Kind
-	mb.touchLocked(idx, readOnlyChange(before, in.Item), s.clock.Now())
+	it := before.clone()
+	fn(&it)
+	it.Kind = before.Kind
+	in.setContent(it)
+	mb.touchLocked(idx, readOnlyChange(before, it), s.clock.Now())
 	return ItemRef{ID: id, ChangeKey: changeKey(idx, in.version)}, nil
 }
 
@@ -404,7 +405,7 @@ func (s *Sim) GetItem(id string) (Item, ItemRef, error) {
 	defer mb.mu.Unlock()
 	in := mb.items[idx]
 	// The caller gets its own slices; the stored item stays as it is.
-	return in.Item.clone(), ItemRef{ID: id, ChangeKey: changeKey(idx, in.version)}, nil
+	return in.content().clone(), ItemRef{ID: id, ChangeKey: changeKey(idx, in.version)}, nil
 }
 
 // ListItems returns the refs of the items in a folder, oldest first.
