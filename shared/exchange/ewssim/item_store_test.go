@@ -9,13 +9,20 @@ import (
 )
 
 // TestMain checks, after every test of the package, that no change wrote
-// into a shared zero group (item_store.go): such a write would give the
-// value to every item without that group.
+// into a shared zero group (item_store.go) or a distinguished folder's
+// shared name (model.go): such a write would change every item without
+// that group, or that folder in every mailbox.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	for name, g := range map[string]any{"message": zeroMessage, "calendar": zeroCalendar, "contact": zeroContact, "extra": zeroExtra} {
 		if !reflect.ValueOf(g).IsZero() {
 			fmt.Fprintf(os.Stderr, "ewssim: the shared zero %s group was written: %+v\n", name, g)
+			code = 1
+		}
+	}
+	for i, d := range distinguished {
+		if distMeta[i] != (folderMeta{name: d.name, class: d.class, dist: d.id}) {
+			fmt.Fprintf(os.Stderr, "ewssim: the shared name of distinguished folder %s was written: %+v\n", d.id, distMeta[i])
 			code = 1
 		}
 	}
@@ -91,5 +98,28 @@ func TestItemMessageSize(t *testing.T) {
 	}
 	if n := reflect.TypeFor[item]().Size() + reflect.TypeFor[itemMessage]().Size(); n > 512 {
 		t.Fatalf("a message takes %d bytes, want at most 512", n)
+	}
+}
+
+// Renaming a distinguished folder renames it in its own mailbox only (the
+// distinguished folders' names are shared by all mailboxes).
+func TestRenameDistinguishedFolderKeepsOtherMailboxes(t *testing.T) {
+	sim := New(Options{})
+	for _, a := range []string{"a@contoso.com", "b@contoso.com"} {
+		if err := sim.AddMailbox(a, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := sim.RenameFolder("a@contoso.com", "inbox", "Posteingang"); err != nil {
+		t.Fatal(err)
+	}
+	for addr, want := range map[string]string{"a@contoso.com": "Posteingang", "b@contoso.com": "Inbox"} {
+		f, err := sim.Folder(addr, "inbox")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Name != want || f.Distinguished != "inbox" || f.Class != "IPF.Note" {
+			t.Errorf("%s inbox = %q (%s, %s), want %q (inbox, IPF.Note)", addr, f.Name, f.Distinguished, f.Class, want)
+		}
 	}
 }

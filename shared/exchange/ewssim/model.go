@@ -179,8 +179,9 @@ type logEntry struct {
 	idx uint32
 }
 
-// The fields are ordered so the struct packs into 128 bytes: every
-// mailbox has 21 folders, most of them empty.
+// Every mailbox has 21 folders, most of them empty, so a folder is kept
+// small (96 bytes): its fields packed, and a distinguished folder's name,
+// class and id shared with every mailbox's (distMeta).
 type folder struct {
 	idx       uint32
 	parent    uint32
@@ -190,11 +191,17 @@ type folder struct {
 	epoch     uint32 // bumped to invalidate the folder's sync states
 	deleted   bool
 	hasParent bool
-	name      string
-	class     string // IPF.Note, IPF.Appointment, ...
-	dist      string // distinguished id, "" for user folders
-	members   []uint32
-	log       []logEntry
+	*folderMeta
+	members []uint32
+	log     []logEntry
+}
+
+// folderMeta is what names a folder. It is never changed in place (a
+// distinguished folder's is shared): a rename gives the folder a new one.
+type folderMeta struct {
+	name  string
+	class string // IPF.Note, IPF.Appointment, ...
+	dist  string // distinguished id, "" for user folders
 }
 
 // mailbox holds one mailbox's folders and items. Its mutex guards all of
@@ -259,6 +266,16 @@ var distIndex = func() map[string]uint32 {
 	return m
 }()
 
+// distMeta are the distinguished folders' names, classes and ids, in the
+// order of distinguished.
+var distMeta = func() []folderMeta {
+	m := make([]folderMeta, len(distinguished))
+	for i, d := range distinguished {
+		m[i] = folderMeta{name: d.name, class: d.class, dist: d.id}
+	}
+	return m
+}()
+
 func newMailbox(idx uint32, addr, name string) *mailbox {
 	mb := &mailbox{idx: idx, addr: addr, name: name, folders: make([]*folder, 0, len(distinguished))}
 	for _, d := range distinguished {
@@ -278,7 +295,11 @@ func (mb *mailbox) next() uint32 {
 
 func (mb *mailbox) addFolderLocked(parent uint32, name, class, dist string, hasParent bool) *folder {
 	s := mb.next()
-	f := &folder{idx: uint32(len(mb.folders)), parent: parent, hasParent: hasParent, name: name, class: class, dist: dist, version: 1, created: s, last: s}
+	meta := &folderMeta{name: name, class: class, dist: dist}
+	if i, ok := distIndex[dist]; ok && distMeta[i] == *meta {
+		meta = &distMeta[i]
+	}
+	f := &folder{idx: uint32(len(mb.folders)), parent: parent, hasParent: hasParent, folderMeta: meta, version: 1, created: s, last: s}
 	mb.folders = append(mb.folders, f)
 	mb.hier = append(mb.hier, logEntry{seq: s, idx: f.idx})
 	return f

@@ -289,7 +289,7 @@ func (s *Sim) inFolder(address, where string, write bool, fn func(mb *mailbox, f
 // RenameFolder changes a folder's display name (a hierarchy Update).
 func (s *Sim) RenameFolder(address, where, displayName string) error {
 	return s.inFolder(address, where, true, func(mb *mailbox, f *folder) error {
-		f.name = displayName
+		f.folderMeta = &folderMeta{name: displayName, class: f.class, dist: f.dist}
 		mb.touchFolderLocked(f)
 		return nil
 	})
