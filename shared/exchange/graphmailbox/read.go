@@ -270,6 +270,7 @@ func (a *Access) syncItems(ctx context.Context, m domain.MailboxRef, route, fold
 		removed     []graph.Removed
 		items       []domain.Item
 		refs        []domain.ItemChangeRef
+		mastersRead []domain.Item // series masters read with a calendar page
 	)
 	seen := map[string]bool{}
 	ref := func(id, ck string) {
@@ -328,13 +329,39 @@ func (a *Access) syncItems(ctx context.Context, m domain.MailboxRef, route, fold
 				}
 			}
 		}
-		if err := a.markEvents(ctx, user, items, written); err != nil {
+		// The page's series masters (the first $batch of them) are read
+		// by id beside the marker lookups, in the wave of requests that
+		// follows the round's delta pages (the job reads the calendar
+		// beside other folders, whose attachment lists go out then too;
+		// the client shares the mailbox's 4 slots among them). Their
+		// read does not fail the page: the masters not read (throttled,
+		// failed, or past the first batch) stay in the state for the
+		// calls that follow (pendingMasters), so a throttled read of them
+		// costs neither this page nor the masters read before.
+		var wg sync.WaitGroup
+		if len(masters) > 0 {
+			chunk := masters[:min(len(masters), graph.MaxBatchRequests)]
+			wg.Go(func() {
+				var ferr *domain.AccessError
+				mastersRead, st.masters, ferr = a.fetchMasters(ctx, m, chunk)
+				switch {
+				case ferr == nil:
+				case len(mastersRead) == 0:
+					st.masters = chunk
+					if ferr.Kind == domain.AccessThrottled {
+						a.throttle(user, ferr.RetryAfter)
+					}
+				default:
+					a.throttle(user, ferr.RetryAfter)
+				}
+				st.masters = append(st.masters, masters[len(chunk):]...)
+			})
+		}
+		err = a.markEvents(ctx, user, items, written)
+		wg.Wait()
+		if err != nil {
 			return domain.ItemsPage{}, nil, err
 		}
-		// The page's series masters are read by id in the calls that
-		// follow (pendingMasters), not in this one: a throttled read of
-		// them then costs neither this page nor the masters read before.
-		st.masters = masters
 	case route == ContactsFolderID || strings.HasPrefix(route, contactSubfolderPrefix):
 		gid := strings.TrimPrefix(route, contactSubfolderPrefix)
 		if route == ContactsFolderID {
@@ -395,6 +422,14 @@ func (a *Access) syncItems(ctx context.Context, m domain.MailboxRef, route, fold
 	} else {
 		st.link = next
 	}
+	// The masters read come after the page's changes, as the call that
+	// follows would report them (ChangeKindFor of the state after it).
+	masterKind := ChangeKindFor(st.initial)
+	for i := range mastersRead {
+		mastersRead[i].FolderID = folderID
+		page.Changes = append(page.Changes, domain.ItemChangeRef{Kind: masterKind, ItemID: mastersRead[i].ID, ChangeKey: mastersRead[i].ChangeKey})
+	}
+	items = append(items, mastersRead...)
 	if len(st.masters) > 0 {
 		// The round ends when its masters are read.
 		st.linkDone, page.Done = page.Done, false
