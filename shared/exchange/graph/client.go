@@ -176,8 +176,8 @@ type request struct {
 	// slots is how many of the mailbox's slots the request holds: a
 	// $batch's sub-requests run up to 4 at once and Outlook counts each;
 	// 0 means 1.
-	slots int
-	header   http.Header // extra headers
+	slots  int
+	header http.Header // extra headers
 }
 
 // response is a successful (2xx) answer.

@@ -148,6 +148,17 @@ func (a *Access) syncHierarchy(ctx context.Context, m domain.MailboxRef, state s
 			contacts.page, contacts.err = a.cl.ContactFoldersDelta(ctx, m.Address, graph.DeltaOptions{PageSize: a.opts.PageSize, Link: h.Contacts})
 		})
 	}
+	var (
+		wellKnown []domain.FolderInfo
+		lookupErr *domain.AccessError
+	)
+	if fresh && doMail {
+		// A hierarchy from scratch does not say which folder is the
+		// inbox: the selection's well-known mail folders are looked up
+		// beside it (probeWellKnown), in the same round trip, instead of
+		// by the sync use case's DistinguishedFolders call after it.
+		wg.Go(func() { wellKnown, lookupErr = a.probeWellKnown(ctx, m.Address) })
+	}
 	wg.Wait()
 
 	var page domain.HierarchyPage
@@ -206,12 +217,35 @@ func (a *Access) syncHierarchy(ctx context.Context, m domain.MailboxRef, state s
 			}
 		}
 	}
+	if lookupErr != nil && lookupErr.Kind == domain.AccessThrottled {
+		// The page is not held up by it (its retry would read the
+		// hierarchy again): the mailbox waits Graph's Retry-After instead
+		// (waitThrottle), so the sync use case's DistinguishedFolders
+		// call for the folders not found ends the job with the
+		// throttling, and the job's retry asks for them.
+		a.throttle(m.Address, lookupErr.RetryAfter)
+		lookupErr = nil
+	}
+	if lookupErr != nil && firstErr == nil {
+		// The hierarchy's own requests went through: the page comes back
+		// with the lookup's failure, as with a failed hierarchy request.
+		firstErr = lookupErr
+	}
 	progressed := (doMail && mail.err == nil) || (doContacts && (contacts.err == nil || !contactsLeft))
 	if firstErr != nil && !progressed {
 		return domain.HierarchyPage{}, firstErr
 	}
 	if fresh {
 		page.Created = append([]domain.FolderInfo{calendarFolder, contactsFolder}, page.Created...)
+	}
+	for _, f := range wellKnown {
+		i := slices.IndexFunc(page.Created, func(c domain.FolderInfo) bool { return c.ID == f.ID })
+		if i < 0 {
+			// On a later page of the hierarchy: named now, listed then.
+			page.Created = append(page.Created, f)
+			continue
+		}
+		page.Created[i].DistinguishedID = f.DistinguishedID
 	}
 	switch {
 	case mailLeft && contactsLeft:
@@ -227,6 +261,71 @@ func (a *Access) syncHierarchy(ctx context.Context, m domain.MailboxRef, state s
 	}
 	page.State = h.encode()
 	return page, firstErr
+}
+
+// probeWellKnown looks up the well-known mail folders of the tenant's
+// selection (inbox, sentitems, ...; calendar and contacts are the
+// synthetic folders, named by the hierarchy itself) in one $batch, as
+// DistinguishedFolders does, and returns those found, each with its
+// DistinguishedID. It is sent beside the first hierarchy requests of a
+// sync from scratch (the $batch holds one of the mailbox's 4 slots per
+// name, so with the default selection the three requests fill them), so
+// the sync use case finds them known and does not ask after the
+// hierarchy: one round trip less on every initial sync. A folder Graph
+// does not give (not readable, unknown) is left for the sync use case's
+// DistinguishedFolders call, which reports it as before. Throttling does
+// not fail the hierarchy page (whose retry would read the hierarchy
+// again): the mailbox waits Graph's Retry-After (waitThrottle), so the
+// DistinguishedFolders call that follows ends the job with it without a
+// request. Another failure (the batch refused or cut) is the hierarchy
+// page's error, as a failed hierarchy request's would be. Nothing is
+// retried here.
+func (a *Access) probeWellKnown(ctx context.Context, user string) ([]domain.FolderInfo, *domain.AccessError) {
+	sel := a.folders
+	if len(sel) == 0 {
+		sel = domain.DefaultFolders
+	}
+	var names []string
+	for _, n := range sel {
+		switch n {
+		case domain.FolderAll, domain.FolderCalendar, domain.FolderContacts:
+			continue
+		}
+		names = append(names, n)
+	}
+	if len(names) == 0 || len(names) > graph.MaxBatchRequests {
+		return nil, nil
+	}
+	reqs := make([]graph.BatchRequest, len(names))
+	for i, n := range names {
+		reqs[i] = folderProbe(user, n)
+	}
+	resps, err := a.cl.Batch(ctx, user, reqs)
+	if err != nil {
+		return nil, classify(err, useMailbox, "")
+	}
+	var (
+		found []domain.FolderInfo
+		first *domain.AccessError
+	)
+	for i, r := range resps {
+		if err := batchErr(r); err != nil {
+			switch graph.Classify(err) {
+			case graph.ClassAccessDenied, graph.ClassNotFound, graph.ClassInvalid:
+			default:
+				if first == nil {
+					first = classify(err, useFolder, names[i])
+				}
+			}
+			continue
+		}
+		var f graph.MailFolder
+		if json.Unmarshal(r.Body, &f) != nil || f.ID == "" {
+			continue
+		}
+		found = append(found, domain.FolderInfo{ID: f.ID, ParentID: f.ParentFolderID, DisplayName: f.DisplayName, FolderClass: "IPF.Note", DistinguishedID: names[i]})
+	}
+	return found, first
 }
 
 // SyncItems implements domain.MailboxAccess: one delta request. Items
@@ -712,6 +811,10 @@ func decodeItem(kind domain.ItemKind, body json.RawMessage) (domain.Item, bool) 
 func (a *Access) DistinguishedFolders(ctx context.Context, m domain.MailboxRef, names []string) ([]domain.FolderInfo, []string, error) {
 	if len(names) == 0 {
 		return nil, nil, nil
+	}
+	if err := a.waitThrottle(m.Address, ""); err != nil {
+		// The well-known folder lookup beside the hierarchy was throttled.
+		return nil, nil, err
 	}
 	if len(names) > graph.MaxBatchRequests {
 		return nil, nil, &domain.AccessError{Kind: domain.AccessPermanent, Code: "TooManyFolders",
