@@ -95,7 +95,10 @@ func (a *Access) needsContacts() bool {
 // created, later rounds as updated. When one request fails and the other
 // succeeds, the page of the one that succeeded comes back with the error
 // (its State covers it), so a throttled job's retry does not send it
-// again. With EWS ids the page's folder ids are translated (ewsids.go).
+// again. A round from scratch also looks up the selection's well-known
+// mail folders beside its two requests (probeWellKnown), and names them
+// on the page. With EWS ids the page's folder ids are translated
+// (ewsids.go).
 func (a *Access) SyncHierarchy(ctx context.Context, m domain.MailboxRef, state string) (domain.HierarchyPage, error) {
 	page, err := a.syncHierarchy(ctx, m, state)
 	if !a.ewsIDs || page.State == "" {
@@ -328,10 +331,13 @@ func (a *Access) probeWellKnown(ctx context.Context, user string) ([]domain.Fold
 	return found, first
 }
 
-// SyncItems implements domain.MailboxAccess: one delta request. Items
-// are reported as created in the first round and updated later (Graph
-// does not tell; the store decides by what it holds), removals as
-// deletes. The page's items are kept for the GetItems call that follows.
+// SyncItems implements domain.MailboxAccess: one delta request, then
+// what the page needs read beside it (a message page's attachment lists,
+// a calendar page's marker lookups and first series masters), sent as
+// soon as the page is in. Items are reported as created in the first
+// round and updated later (Graph does not tell; the store decides by
+// what it holds), removals as deletes. The page's items are kept for the
+// GetItems call that follows.
 // With EWS ids, folderID is an EWS folder id and the page's ids are
 // translated (ewsids.go).
 func (a *Access) SyncItems(ctx context.Context, m domain.MailboxRef, folderID, state string, max int) (domain.ItemsPage, error) {
@@ -537,8 +543,10 @@ func (a *Access) syncItems(ctx context.Context, m domain.MailboxRef, route, fold
 	return page, items, nil
 }
 
-// pendingMasters reads the series masters of the last calendar page by
-// id (20 to a $batch) and reports them as a page. When Graph throttles
+// pendingMasters reads the series masters of the last calendar page
+// still to read by id (those its own call did not read: throttled,
+// failed, or past the first 20), 20 to a $batch, and reports them as a
+// page. When Graph throttles
 // some of them, the ones read are reported and the rest stay in the
 // state; the mailbox then waits Graph's Retry-After (waitThrottle), so
 // the throttling still ends the job, and a master read is not sent again.
