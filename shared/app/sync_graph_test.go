@@ -453,11 +453,15 @@ func TestGraphThrottleStorm(t *testing.T) {
 	// sub-requests of a $batch, the hierarchy's two requests, a page's
 	// attachment lists, read up to 4 at once: the 429 of one stops new
 	// ones, but the 3 beside it may be answered 429 too; and the series
-	// masters of a calendar page, read 20 to a $batch), hence the slack
-	// of a half (a tenth before the attachment lists and masters;
-	// measured 72 over 189). A retry inside a job would also show in the
-	// request bound above.
-	if storm.requeues > storm.seen || int64(storm.seen) > storm.faults || int(storm.faults)-storm.seen > storm.seen/2 {
+	// masters of a calendar page, read 20 to a $batch, and since they go
+	// out with the page beside the other folders' attachment lists, and
+	// the well-known folder lookup beside the hierarchy, a wave holds
+	// more of them), hence the slack of two thirds (a tenth before the
+	// attachment lists and masters; a half before the masters and the
+	// lookup joined the waves, measured 72 over 189; now 67-94 over
+	// 170-197). A retry inside a job would also show in the request
+	// bound above.
+	if storm.requeues > storm.seen || int64(storm.seen) > storm.faults || int(storm.faults)-storm.seen > storm.seen*2/3 {
 		t.Errorf("%d answers were 429, the syncs saw %d and %d jobs came back", storm.faults, storm.seen, storm.requeues)
 	}
 	if storm.requeues == 0 {

@@ -5,7 +5,11 @@
 // items: the network part), then stores the pages one after the other in
 // folder order, each moving its folder's checkpoint as sync_pages.go does
 // (only after its changes are stored). A round thus costs one round trip
-// instead of one per folder.
+// instead of one per folder, plus the reads a page needs after it (over
+// Graph: its attachment lists, a calendar page's series masters): the
+// access sends those as soon as its page is in, sharing the mailbox's
+// request slots with the other folders' reads of the round, so they make
+// one wave, not a round trip per folder or a round of their own.
 //
 // When a read fails (throttled, say), a read of the round not started yet
 // is not sent, the pages read beside it are still stored (so the retry

@@ -16,6 +16,10 @@ import (
 // MaxBatchRequests is how many sub-requests one $batch takes.
 const MaxBatchRequests = 20
 
+// batchRunsAtOnce is how many sub-requests of a batch to one mailbox
+// Outlook runs at once.
+const batchRunsAtOnce = 4
+
 // BatchRequest is one sub-request of a $batch.
 type BatchRequest struct {
 	// ID correlates the answer; empty = its 1-based position. Unique.
@@ -72,8 +76,11 @@ type batchRespJSON struct {
 }
 
 // Batch sends up to 20 sub-requests for one mailbox in one
-// POST /$batch. Outlook runs at most 4 of them at once; the batch holds
-// one of the mailbox's slots. The error is for the batch as a whole
+// POST /$batch. Outlook runs at most 4 of them at once and counts each
+// against the mailbox's 4 concurrent requests, so the batch holds as many
+// of the mailbox's slots as it runs at once (min(len(reqs), 4), within
+// Config.MailboxConcurrency): it can be sent beside the mailbox's other
+// calls without going over the cap. The error is for the batch as a whole
 // (transport, or Graph refusing the batch); each sub-response carries its
 // own Err.
 func (c *Client) Batch(ctx context.Context, mailbox string, reqs []BatchRequest) ([]BatchResponse, error) {
@@ -120,7 +127,7 @@ func (c *Client) Batch(ctx context.Context, mailbox string, reqs []BatchRequest)
 		}
 		body.Requests = append(body.Requests, batchReqJSON{ID: id, Method: r.Method, URL: r.URL, Headers: h, Body: r.Body})
 	}
-	resp, err := c.do(ctx, request{op: op, method: "POST", mailbox: mailbox, url: c.baseStr + "/$batch", body: body})
+	resp, err := c.do(ctx, request{op: op, method: "POST", mailbox: mailbox, url: c.baseStr + "/$batch", body: body, slots: min(len(reqs), batchRunsAtOnce)})
 	if err != nil {
 		return nil, err
 	}

@@ -173,7 +173,11 @@ type request struct {
 	body    any    // marshalled as JSON when non-nil
 	// pageSize > 0 sends Prefer: odata.maxpagesize.
 	pageSize int
-	header   http.Header // extra headers
+	// slots is how many of the mailbox's slots the request holds: a
+	// $batch's sub-requests run up to 4 at once and Outlook counts each;
+	// 0 means 1.
+	slots  int
+	header http.Header // extra headers
 }
 
 // response is a successful (2xx) answer.
@@ -279,7 +283,7 @@ func (c *Client) open(ctx context.Context, r request) (_ *http.Response, crid st
 		}
 	}()
 	if r.mailbox != "" {
-		release, err := c.limiter.acquire(ctx, r.mailbox)
+		release, err := c.limiter.acquire(ctx, r.mailbox, r.slots)
 		if err != nil {
 			return nil, "", nil, &Error{Layer: LayerTransport, Op: r.op, Message: "waiting for a mailbox slot", Err: err}
 		}

@@ -45,7 +45,11 @@
 // requests per mailbox; the client enforces Config.MailboxConcurrency
 // (default 4) itself with a semaphore per mailbox: a call waits for a slot
 // within its context and never exceeds the cap, while calls for other
-// mailboxes proceed. A $batch holds one slot of its mailbox.
+// mailboxes proceed. A $batch holds as many slots as Outlook runs of it
+// at once (one per sub-request, at most 4): Outlook counts each
+// sub-request against the 4, so a batch sent beside other calls to the
+// mailbox must not count as one. One call at a time gathers several
+// slots, so two batches never wait for each other.
 //
 // Outlook also allows 10,000 requests per app and mailbox in any 10
 // minutes. The client counts what it sent (Config.MailboxQuota) and

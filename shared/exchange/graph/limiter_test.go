@@ -2,12 +2,15 @@ package graph
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 )
 
 // TestMailboxConcurrencyCap: 10 calls for one mailbox never have more than
@@ -103,6 +106,76 @@ func TestMailboxConcurrencyConfigurable(t *testing.T) {
 		wg.Wait()
 		if peak != 2 {
 			t.Errorf("peak %d, want 2", peak)
+		}
+	})
+}
+
+// TestBatchCountsItsSubRequests: Outlook counts each sub-request of a
+// $batch against the mailbox's 4 concurrent requests, so batches sent
+// beside single calls to the same mailbox never make more than 4 in
+// flight as Outlook counts them, and two batches gathering slots do not
+// wait for each other for ever.
+func TestBatchCountsItsSubRequests(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		inFlight, peak := 0, 0
+		rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			weight, body := 1, []byte(`{"id":"inbox"}`)
+			if strings.HasSuffix(r.URL.Path, "/$batch") {
+				var in struct {
+					Requests []struct {
+						ID string `json:"id"`
+					} `json:"requests"`
+				}
+				if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+					return nil, err
+				}
+				weight = min(len(in.Requests), 4)
+				var resps []string
+				for _, q := range in.Requests {
+					resps = append(resps, `{"id":"`+q.ID+`","status":200,"body":{}}`)
+				}
+				body = []byte(`{"responses":[` + strings.Join(resps, ",") + `]}`)
+			}
+			mu.Lock()
+			inFlight += weight
+			peak = max(peak, inFlight)
+			mu.Unlock()
+			time.Sleep(50 * time.Millisecond) // the bubble's clock: held while others queue
+			mu.Lock()
+			inFlight -= weight
+			mu.Unlock()
+			return answer(200, body).response(r), nil
+		})
+		c := newTestClient(t, rt)
+		batch := func(n int) []BatchRequest {
+			reqs := make([]BatchRequest, n)
+			for i := range reqs {
+				reqs[i] = BatchRequest{Method: "GET", URL: ItemPath("users", "m", "events", strconv.Itoa(i))}
+			}
+			return reqs
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 20)
+		for i := range 12 {
+			switch i % 4 {
+			case 0:
+				wg.Go(func() { _, err := c.Batch(bg, "m", batch(3)); errs <- err })
+			case 1:
+				wg.Go(func() { _, err := c.Batch(bg, "m", batch(20)); errs <- err })
+			default:
+				wg.Go(func() { errs <- c.ProbeMailbox(bg, "m") })
+			}
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Error(err)
+			}
+		}
+		if peak != DefaultMailboxConcurrency {
+			t.Errorf("peak in flight as Outlook counts them: %d, want %d", peak, DefaultMailboxConcurrency)
 		}
 	})
 }

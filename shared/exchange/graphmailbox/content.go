@@ -213,7 +213,13 @@ func attachmentOf(a graph.AttachmentInfo) domain.Attachment {
 // are single requests, at most the client's per-mailbox concurrency at
 // once, not a $batch: Outlook counts each sub-request of a batch against
 // the mailbox's 4 concurrent requests, and a batch of 20 beside the
-// sync's other reads of the mailbox was throttled (make bench (g)).
+// sync's other reads of the mailbox was throttled (make bench (g); the
+// client now holds a slot per sub-request of a batch, so a batch would
+// save no round trip either). They go out as soon as the page is in:
+// the job reads up to 4 folders at once, so they share the mailbox's 4
+// slots (the client's limiter) with the other folders' delta requests,
+// attachment lists and a calendar page's series masters, in the same
+// wave rather than one after the other.
 // Every list read is kept (by mailbox, item and change key) before a
 // failure is returned, so the job retried after throttling reads only
 // the lists it lacks: a page needing many lists converges under a storm

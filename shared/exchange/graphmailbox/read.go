@@ -95,7 +95,10 @@ func (a *Access) needsContacts() bool {
 // created, later rounds as updated. When one request fails and the other
 // succeeds, the page of the one that succeeded comes back with the error
 // (its State covers it), so a throttled job's retry does not send it
-// again. With EWS ids the page's folder ids are translated (ewsids.go).
+// again. A round from scratch also looks up the selection's well-known
+// mail folders beside its two requests (probeWellKnown), and names them
+// on the page. With EWS ids the page's folder ids are translated
+// (ewsids.go).
 func (a *Access) SyncHierarchy(ctx context.Context, m domain.MailboxRef, state string) (domain.HierarchyPage, error) {
 	page, err := a.syncHierarchy(ctx, m, state)
 	if !a.ewsIDs || page.State == "" {
@@ -147,6 +150,17 @@ func (a *Access) syncHierarchy(ctx context.Context, m domain.MailboxRef, state s
 		wg.Go(func() {
 			contacts.page, contacts.err = a.cl.ContactFoldersDelta(ctx, m.Address, graph.DeltaOptions{PageSize: a.opts.PageSize, Link: h.Contacts})
 		})
+	}
+	var (
+		wellKnown []domain.FolderInfo
+		lookupErr *domain.AccessError
+	)
+	if fresh && doMail {
+		// A hierarchy from scratch does not say which folder is the
+		// inbox: the selection's well-known mail folders are looked up
+		// beside it (probeWellKnown), in the same round trip, instead of
+		// by the sync use case's DistinguishedFolders call after it.
+		wg.Go(func() { wellKnown, lookupErr = a.probeWellKnown(ctx, m.Address) })
 	}
 	wg.Wait()
 
@@ -206,12 +220,35 @@ func (a *Access) syncHierarchy(ctx context.Context, m domain.MailboxRef, state s
 			}
 		}
 	}
+	if lookupErr != nil && lookupErr.Kind == domain.AccessThrottled {
+		// The page is not held up by it (its retry would read the
+		// hierarchy again): the mailbox waits Graph's Retry-After instead
+		// (waitThrottle), so the sync use case's DistinguishedFolders
+		// call for the folders not found ends the job with the
+		// throttling, and the job's retry asks for them.
+		a.throttle(m.Address, lookupErr.RetryAfter)
+		lookupErr = nil
+	}
+	if lookupErr != nil && firstErr == nil {
+		// The hierarchy's own requests went through: the page comes back
+		// with the lookup's failure, as with a failed hierarchy request.
+		firstErr = lookupErr
+	}
 	progressed := (doMail && mail.err == nil) || (doContacts && (contacts.err == nil || !contactsLeft))
 	if firstErr != nil && !progressed {
 		return domain.HierarchyPage{}, firstErr
 	}
 	if fresh {
 		page.Created = append([]domain.FolderInfo{calendarFolder, contactsFolder}, page.Created...)
+	}
+	for _, f := range wellKnown {
+		i := slices.IndexFunc(page.Created, func(c domain.FolderInfo) bool { return c.ID == f.ID })
+		if i < 0 {
+			// On a later page of the hierarchy: named now, listed then.
+			page.Created = append(page.Created, f)
+			continue
+		}
+		page.Created[i].DistinguishedID = f.DistinguishedID
 	}
 	switch {
 	case mailLeft && contactsLeft:
@@ -229,10 +266,78 @@ func (a *Access) syncHierarchy(ctx context.Context, m domain.MailboxRef, state s
 	return page, firstErr
 }
 
-// SyncItems implements domain.MailboxAccess: one delta request. Items
-// are reported as created in the first round and updated later (Graph
-// does not tell; the store decides by what it holds), removals as
-// deletes. The page's items are kept for the GetItems call that follows.
+// probeWellKnown looks up the well-known mail folders of the tenant's
+// selection (inbox, sentitems, ...; calendar and contacts are the
+// synthetic folders, named by the hierarchy itself) in one $batch, as
+// DistinguishedFolders does, and returns those found, each with its
+// DistinguishedID. It is sent beside the first hierarchy requests of a
+// sync from scratch (the $batch holds one of the mailbox's 4 slots per
+// name, so with the default selection the three requests fill them), so
+// the sync use case finds them known and does not ask after the
+// hierarchy: one round trip less on every initial sync. A folder Graph
+// does not give (not readable, unknown) is left for the sync use case's
+// DistinguishedFolders call, which reports it as before. Throttling does
+// not fail the hierarchy page (whose retry would read the hierarchy
+// again): the mailbox waits Graph's Retry-After (waitThrottle), so the
+// DistinguishedFolders call that follows ends the job with it without a
+// request. Another failure (the batch refused or cut) is the hierarchy
+// page's error, as a failed hierarchy request's would be. Nothing is
+// retried here.
+func (a *Access) probeWellKnown(ctx context.Context, user string) ([]domain.FolderInfo, *domain.AccessError) {
+	sel := a.folders
+	if len(sel) == 0 {
+		sel = domain.DefaultFolders
+	}
+	var names []string
+	for _, n := range sel {
+		switch n {
+		case domain.FolderAll, domain.FolderCalendar, domain.FolderContacts:
+			continue
+		}
+		names = append(names, n)
+	}
+	if len(names) == 0 || len(names) > graph.MaxBatchRequests {
+		return nil, nil
+	}
+	reqs := make([]graph.BatchRequest, len(names))
+	for i, n := range names {
+		reqs[i] = folderProbe(user, n)
+	}
+	resps, err := a.cl.Batch(ctx, user, reqs)
+	if err != nil {
+		return nil, classify(err, useMailbox, "")
+	}
+	var (
+		found []domain.FolderInfo
+		first *domain.AccessError
+	)
+	for i, r := range resps {
+		if err := batchErr(r); err != nil {
+			switch graph.Classify(err) {
+			case graph.ClassAccessDenied, graph.ClassNotFound, graph.ClassInvalid:
+			default:
+				if first == nil {
+					first = classify(err, useFolder, names[i])
+				}
+			}
+			continue
+		}
+		var f graph.MailFolder
+		if json.Unmarshal(r.Body, &f) != nil || f.ID == "" {
+			continue
+		}
+		found = append(found, domain.FolderInfo{ID: f.ID, ParentID: f.ParentFolderID, DisplayName: f.DisplayName, FolderClass: "IPF.Note", DistinguishedID: names[i]})
+	}
+	return found, first
+}
+
+// SyncItems implements domain.MailboxAccess: one delta request, then
+// what the page needs read beside it (a message page's attachment lists,
+// a calendar page's marker lookups and first series masters), sent as
+// soon as the page is in. Items are reported as created in the first
+// round and updated later (Graph does not tell; the store decides by
+// what it holds), removals as deletes. The page's items are kept for the
+// GetItems call that follows.
 // With EWS ids, folderID is an EWS folder id and the page's ids are
 // translated (ewsids.go).
 func (a *Access) SyncItems(ctx context.Context, m domain.MailboxRef, folderID, state string, max int) (domain.ItemsPage, error) {
@@ -270,6 +375,7 @@ func (a *Access) syncItems(ctx context.Context, m domain.MailboxRef, route, fold
 		removed     []graph.Removed
 		items       []domain.Item
 		refs        []domain.ItemChangeRef
+		mastersRead []domain.Item // series masters read with a calendar page
 	)
 	seen := map[string]bool{}
 	ref := func(id, ck string) {
@@ -328,13 +434,39 @@ func (a *Access) syncItems(ctx context.Context, m domain.MailboxRef, route, fold
 				}
 			}
 		}
-		if err := a.markEvents(ctx, user, items, written); err != nil {
+		// The page's series masters (the first $batch of them) are read
+		// by id beside the marker lookups, in the wave of requests that
+		// follows the round's delta pages (the job reads the calendar
+		// beside other folders, whose attachment lists go out then too;
+		// the client shares the mailbox's 4 slots among them). Their
+		// read does not fail the page: the masters not read (throttled,
+		// failed, or past the first batch) stay in the state for the
+		// calls that follow (pendingMasters), so a throttled read of them
+		// costs neither this page nor the masters read before.
+		var wg sync.WaitGroup
+		if len(masters) > 0 {
+			chunk := masters[:min(len(masters), graph.MaxBatchRequests)]
+			wg.Go(func() {
+				var ferr *domain.AccessError
+				mastersRead, st.masters, ferr = a.fetchMasters(ctx, m, chunk)
+				switch {
+				case ferr == nil:
+				case len(mastersRead) == 0:
+					st.masters = chunk
+					if ferr.Kind == domain.AccessThrottled {
+						a.throttle(user, ferr.RetryAfter)
+					}
+				default:
+					a.throttle(user, ferr.RetryAfter)
+				}
+				st.masters = append(st.masters, masters[len(chunk):]...)
+			})
+		}
+		err = a.markEvents(ctx, user, items, written)
+		wg.Wait()
+		if err != nil {
 			return domain.ItemsPage{}, nil, err
 		}
-		// The page's series masters are read by id in the calls that
-		// follow (pendingMasters), not in this one: a throttled read of
-		// them then costs neither this page nor the masters read before.
-		st.masters = masters
 	case route == ContactsFolderID || strings.HasPrefix(route, contactSubfolderPrefix):
 		gid := strings.TrimPrefix(route, contactSubfolderPrefix)
 		if route == ContactsFolderID {
@@ -395,6 +527,14 @@ func (a *Access) syncItems(ctx context.Context, m domain.MailboxRef, route, fold
 	} else {
 		st.link = next
 	}
+	// The masters read come after the page's changes, as the call that
+	// follows would report them (ChangeKindFor of the state after it).
+	masterKind := ChangeKindFor(st.initial)
+	for i := range mastersRead {
+		mastersRead[i].FolderID = folderID
+		page.Changes = append(page.Changes, domain.ItemChangeRef{Kind: masterKind, ItemID: mastersRead[i].ID, ChangeKey: mastersRead[i].ChangeKey})
+	}
+	items = append(items, mastersRead...)
 	if len(st.masters) > 0 {
 		// The round ends when its masters are read.
 		st.linkDone, page.Done = page.Done, false
@@ -403,8 +543,10 @@ func (a *Access) syncItems(ctx context.Context, m domain.MailboxRef, route, fold
 	return page, items, nil
 }
 
-// pendingMasters reads the series masters of the last calendar page by
-// id (20 to a $batch) and reports them as a page. When Graph throttles
+// pendingMasters reads the series masters of the last calendar page
+// still to read by id (those its own call did not read: throttled,
+// failed, or past the first 20), 20 to a $batch, and reports them as a
+// page. When Graph throttles
 // some of them, the ones read are reported and the rest stay in the
 // state; the mailbox then waits Graph's Retry-After (waitThrottle), so
 // the throttling still ends the job, and a master read is not sent again.
@@ -677,6 +819,10 @@ func decodeItem(kind domain.ItemKind, body json.RawMessage) (domain.Item, bool) 
 func (a *Access) DistinguishedFolders(ctx context.Context, m domain.MailboxRef, names []string) ([]domain.FolderInfo, []string, error) {
 	if len(names) == 0 {
 		return nil, nil, nil
+	}
+	if err := a.waitThrottle(m.Address, ""); err != nil {
+		// The well-known folder lookup beside the hierarchy was throttled.
+		return nil, nil, err
 	}
 	if len(names) > graph.MaxBatchRequests {
 		return nil, nil, &domain.AccessError{Kind: domain.AccessPermanent, Code: "TooManyFolders",

@@ -82,46 +82,56 @@ func TestSimSeriesRoundTrip(t *testing.T) {
 	}
 }
 
-// TestSimSeriesMastersThrottled: when Graph throttles one of a page's
-// series masters, the masters read are reported and kept, the throttled
-// one stays in the state, and the mailbox's next call waits Graph's
-// Retry-After without a request; after it, only the throttled master is
-// read again.
+// TestSimSeriesMastersThrottled: a calendar page's series masters are
+// read by id with the page; when Graph throttles one of them, the page
+// and the masters read are reported and kept, the throttled one stays in
+// the state, and the mailbox's next call waits Graph's Retry-After
+// without a request; after it, only the throttled master is read again.
+// When the whole batch of masters is throttled, the page is still
+// reported, and every master is read after the wait.
 func TestSimSeriesMastersThrottled(t *testing.T) {
-	e := newSimEnv(t)
-	ctx := context.Background()
-	start := e.clock.Now().Add(48 * time.Hour).Truncate(time.Hour)
-	for _, s := range []string{"Standup", "Review"} {
-		e.add(alice, "calendar", ewssim.Item{Kind: ewssim.KindCalendar, Subject: s, Start: start, End: start.Add(time.Hour), TimeZone: "UTC", Organizer: ewssim.Address{Email: alice},
-			IsRecurring: true, Recurrence: &ewssim.Recurrence{Pattern: "DailyRecurrence", Interval: 1, Range: "NoEndRecurrence", StartDate: start.Format("2006-01-02")}})
-	}
-	a := e.access()
-	ref := domain.MailboxRef{Address: alice}
-	page, err := a.SyncItems(ctx, ref, "calendar", "", 50)
-	if err != nil || page.Done || len(page.Changes) != 0 {
-		t.Fatalf("delta page = %+v, %v", page, err)
-	}
-	e.graph.InjectFault(ewssim.Fault{Op: "events.get", Mailbox: alice, Kind: ewssim.FaultHTTP429, RetryAfter: 5 * time.Second, Count: 1})
-	got, err := a.SyncItems(ctx, ref, "calendar", page.State, 50)
-	if err != nil || got.Done || len(got.Changes) != 1 {
-		t.Fatalf("partly throttled masters page = %+v, %v", got, err)
-	}
-	calls := e.graph.Stats().Requests
-	_, err = a.SyncItems(ctx, ref, "calendar", got.State, 50)
-	var ae *domain.AccessError
-	if !errors.As(err, &ae) || ae.Kind != domain.AccessThrottled || ae.RetryAfter != 5*time.Second {
-		t.Fatalf("within Retry-After: %v", err)
-	}
-	if n := e.graph.Stats().Requests - calls; n != 0 {
-		t.Errorf("%d requests within Retry-After", n)
-	}
-	e.clock.Add(5 * time.Second)
-	gets := e.calls("events.get")
-	last, err := a.SyncItems(ctx, ref, "calendar", got.State, 50)
-	if err != nil || !last.Done || len(last.Changes) != 1 || last.Changes[0].ItemID == got.Changes[0].ItemID {
-		t.Fatalf("after Retry-After: %+v, %v", last, err)
-	}
-	if n := e.calls("events.get") - gets; n != 1 {
-		t.Errorf("%d masters read again, want the throttled one", n)
+	for _, c := range []struct {
+		name      string
+		throttled int // masters Graph throttles
+	}{{"one master throttled", 1}, {"every master throttled", 2}} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newSimEnv(t)
+			ctx := context.Background()
+			start := e.clock.Now().Add(48 * time.Hour).Truncate(time.Hour)
+			for _, s := range []string{"Standup", "Review"} {
+				e.add(alice, "calendar", ewssim.Item{Kind: ewssim.KindCalendar, Subject: s, Start: start, End: start.Add(time.Hour), TimeZone: "UTC", Organizer: ewssim.Address{Email: alice},
+					IsRecurring: true, Recurrence: &ewssim.Recurrence{Pattern: "DailyRecurrence", Interval: 1, Range: "NoEndRecurrence", StartDate: start.Format("2006-01-02")}})
+			}
+			a := e.access()
+			ref := domain.MailboxRef{Address: alice}
+			e.graph.InjectFault(ewssim.Fault{Op: "events.get", Mailbox: alice, Kind: ewssim.FaultHTTP429, RetryAfter: 5 * time.Second, Count: c.throttled})
+			page, err := a.SyncItems(ctx, ref, "calendar", "", 50)
+			if err != nil || page.Done || len(page.Changes) != 2-c.throttled {
+				t.Fatalf("partly throttled delta page = %+v, %v", page, err)
+			}
+			if c.throttled == 1 {
+				if items, err := a.GetItems(ctx, ref, domain.KindCalendar, []string{page.Changes[0].ItemID}); err != nil || len(items) != 1 || !items[0].IsRecurring {
+					t.Fatalf("the master read with the page: %+v, %v", items, err)
+				}
+			}
+			calls := e.graph.Stats().Requests
+			_, err = a.SyncItems(ctx, ref, "calendar", page.State, 50)
+			var ae *domain.AccessError
+			if !errors.As(err, &ae) || ae.Kind != domain.AccessThrottled || ae.RetryAfter != 5*time.Second {
+				t.Fatalf("within Retry-After: %v", err)
+			}
+			if n := e.graph.Stats().Requests - calls; n != 0 {
+				t.Errorf("%d requests within Retry-After", n)
+			}
+			e.clock.Add(5 * time.Second)
+			gets := e.calls("events.get")
+			last, err := a.SyncItems(ctx, ref, "calendar", page.State, 50)
+			if err != nil || !last.Done || len(last.Changes) != c.throttled || (c.throttled == 1 && last.Changes[0].ItemID == page.Changes[0].ItemID) {
+				t.Fatalf("after Retry-After: %+v, %v", last, err)
+			}
+			if n := e.calls("events.get") - gets; n != int64(c.throttled) {
+				t.Errorf("%d masters read again, want the %d throttled", n, c.throttled)
+			}
+		})
 	}
 }

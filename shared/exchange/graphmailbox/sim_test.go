@@ -116,6 +116,9 @@ type mirror struct {
 	feed     []domain.ChangeKind
 	resyncs  int
 	requests int // SyncHierarchy, SyncItems, GetItems and DistinguishedFolders calls
+	// distinguished counts the DistinguishedFolders calls: the well-known
+	// folders the hierarchy did not name.
+	distinguished int
 }
 
 func newMirror() *mirror {
@@ -161,6 +164,7 @@ func (m *mirror) sync(ctx context.Context, a domain.MailboxAccess, mailbox strin
 	}
 	if len(missing) > 0 {
 		m.requests++
+		m.distinguished++
 		found, _, err := a.DistinguishedFolders(ctx, ref, missing)
 		if err != nil {
 			return err
@@ -490,8 +494,8 @@ func TestSimOneRequestPerCall(t *testing.T) {
 	st := e.graph.Stats()
 	// GetItems right after SyncItems is served from the page; the calls
 	// that reach Graph are the delta pages and the one batch resolving
-	// inbox and sentitems (the simulator counts a batch's sub-requests as
-	// their operations).
+	// inbox and sentitems, sent beside the first hierarchy call (the
+	// simulator counts a batch's sub-requests as their operations).
 	// A series master is the exception: it is read by id (its exceptions
 	// and cancelled occurrences come only so), one $batch whose
 	// sub-request the simulator counts as a request too.
@@ -499,7 +503,11 @@ func TestSimOneRequestPerCall(t *testing.T) {
 	if masters != 1 {
 		t.Errorf("%d series masters read by id, want 1", masters)
 	}
-	if st.Requests > int64(m.requests)+2*masters {
+	lookup := st.Calls["batch"] - 1 + st.Calls["mailFolders.get"] // the well-known folders' batch (the other batch reads the master)
+	if m.distinguished != 0 || lookup != 3 {
+		t.Errorf("well-known folders looked up in %d requests beside the hierarchy, %d DistinguishedFolders calls after it; want 3 and 0", lookup, m.distinguished)
+	}
+	if st.Requests > int64(m.requests)+2*masters+lookup {
 		t.Errorf("%d Graph requests for %d port calls: %v", st.Requests, m.requests, st.Calls)
 	}
 	for op, n := range st.Calls {
@@ -675,5 +683,117 @@ func TestSimHierarchyThrottledHalfIsKept(t *testing.T) {
 	}
 	if n := e.calls("contactFolders.delta"); n != calmContacts+1 {
 		t.Errorf("%d contactFolders.delta requests, want the calm run's %d and the throttled one", n, calmContacts)
+	}
+}
+
+// TestSimHierarchyNamesWellKnownFolders: a hierarchy read from scratch
+// looks up the selection's well-known mail folders beside its delta
+// requests (one $batch, within the mailbox's 4 requests at once), so the
+// sync use case does not ask after it; a later round does not look them
+// up again. When the lookup is refused, the hierarchy page comes back
+// with that error (the sync use case keeps the page and ends the job);
+// when it is throttled, the page comes back whole and the mailbox's next
+// call (DistinguishedFolders) answers the throttling without a request
+// until Retry-After has passed. Either way the page names neither
+// folder, the hierarchy goes on without a lookup, and
+// DistinguishedFolders then names them as before.
+func TestSimHierarchyNamesWellKnownFolders(t *testing.T) {
+	ctx := context.Background()
+	ref := domain.MailboxRef{Address: alice, Mode: domain.AccessApplication}
+	named := func(p domain.HierarchyPage) map[string]string {
+		out := map[string]string{}
+		for _, f := range slices.Concat(p.Created, p.Updated) {
+			if f.DistinguishedID != "" {
+				out[f.DistinguishedID] = f.ID
+			}
+		}
+		return out
+	}
+	t.Run("from scratch, then a later round", func(t *testing.T) {
+		e := newSimEnv(t)
+		e.seed()
+		a := e.access()
+		p, err := a.SyncHierarchy(ctx, ref, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := named(p)
+		for _, n := range []string{domain.FolderInbox, domain.FolderSentItems, domain.FolderCalendar, domain.FolderContacts} {
+			if got[n] == "" {
+				t.Errorf("the first hierarchy page does not name %s: %v", n, got)
+			}
+		}
+		found, _, err := a.DistinguishedFolders(ctx, ref, []string{domain.FolderInbox, domain.FolderSentItems})
+		if err != nil || len(found) != 2 || found[0].ID != got[domain.FolderInbox] || found[1].ID != got[domain.FolderSentItems] {
+			t.Errorf("DistinguishedFolders names %+v (%v), the hierarchy %v", found, err, got)
+		}
+		state := p.State
+		for !p.Done {
+			if p, err = a.SyncHierarchy(ctx, ref, state); err != nil {
+				t.Fatal(err)
+			}
+			state = p.State
+		}
+		if refused, peak := e.graph.Stats().ThrottledConcurrency, e.graph.Stats().PeakInFlight[alice]; refused != 0 || peak > 4 {
+			t.Errorf("%d requests over the cap, peak in flight %d", refused, peak)
+		}
+		e.graph.ResetStats()
+		if _, err := a.SyncHierarchy(ctx, ref, state); err != nil {
+			t.Fatal(err)
+		}
+		if n := e.calls("batch"); n != 0 {
+			t.Errorf("a later round looked the folders up again (%d batches)", n)
+		}
+	})
+	for _, c := range []struct {
+		name  string
+		fault ewssim.Fault
+		want  domain.AccessErrorKind
+	}{
+		{"each folder throttled", ewssim.Fault{Op: "mailFolders.get", Mailbox: alice, Kind: ewssim.FaultHTTP429, RetryAfter: 3 * time.Second, Count: 2}, domain.AccessThrottled},
+		{"the batch refused", ewssim.Fault{Op: "batch", Mailbox: alice, Kind: ewssim.FaultRaw, Status: 403, ContentType: "application/json",
+			Body: `{"error":{"code":"ErrorAccessDenied","message":"Access is denied."}}`, Count: 1}, domain.AccessOutOfScope},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newSimEnv(t)
+			e.seed()
+			e.graph.InjectFault(c.fault)
+			a := e.access()
+			p, err := a.SyncHierarchy(ctx, ref, "")
+			var ae *domain.AccessError
+			if c.want == domain.AccessThrottled {
+				if err != nil {
+					t.Fatalf("the hierarchy page = %+v, %v; want it whole", p, err)
+				}
+				calls := e.graph.Stats().Requests
+				if _, _, err := a.DistinguishedFolders(ctx, ref, []string{domain.FolderInbox}); !errors.As(err, &ae) || ae.Kind != c.want || ae.RetryAfter != 3*time.Second {
+					t.Fatalf("DistinguishedFolders within Retry-After: %v", err)
+				}
+				if n := e.graph.Stats().Requests - calls; n != 0 {
+					t.Errorf("%d requests within Retry-After", n)
+				}
+				e.clock.Add(3 * time.Second)
+			} else if !errors.As(err, &ae) || ae.Kind != c.want {
+				t.Fatalf("the hierarchy page = %+v, %v; want the page with a %v error", p, err, c.want)
+			}
+			if p.State == "" || len(p.Created) == 0 {
+				t.Fatalf("the hierarchy page = %+v", p)
+			}
+			if got := named(p); got[domain.FolderInbox] != "" || got[domain.FolderSentItems] != "" {
+				t.Errorf("names %v from a failed lookup", got)
+			}
+			e.graph.ResetStats()
+			for state := p.State; !p.Done; state = p.State {
+				if p, err = a.SyncHierarchy(ctx, ref, state); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := e.calls("batch"); n != 0 {
+				t.Errorf("the retry looked the folders up again (%d batches)", n)
+			}
+			if found, _, err := a.DistinguishedFolders(ctx, ref, []string{domain.FolderInbox, domain.FolderSentItems}); err != nil || len(found) != 2 {
+				t.Errorf("DistinguishedFolders after it: %+v, %v", found, err)
+			}
+		})
 	}
 }
