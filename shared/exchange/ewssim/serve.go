@@ -127,6 +127,16 @@ func (sv *Server) Close() error {
 	return err
 }
 
+// LoopbackCertificate is a fresh self-signed ECDSA P-256 certificate for
+// the loopback addresses, the one the simulator serves TLS with, for a
+// harness that serves a simulator's handler itself (net/http/httptest's
+// own certificate is RSA: its handshakes cost the simulator's side many
+// times the CPU).
+func LoopbackCertificate() (tls.Certificate, error) {
+	_, cert, err := selfSigned(nil)
+	return cert, err
+}
+
 func selfSigned(ip net.IP) ([]byte, tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

@@ -531,8 +531,8 @@ func parseExpand(raw string, event bool) (x expansion, e *apiError) {
 			return x, bad
 		}
 		inner = strings.TrimSuffix(inner, ")")
-		for _, clause := range regexp.MustCompile(`(?i)\s+or\s+`).Split(inner, -1) {
-			m := regexp.MustCompile(`^\s*id\s+eq\s+'([^']*)'\s*$`).FindStringSubmatch(clause)
+		for _, clause := range orClause.Split(inner, -1) {
+			m := idEqClause.FindStringSubmatch(clause)
 			if m == nil {
 				return x, bad
 			}
@@ -545,6 +545,14 @@ func parseExpand(raw string, event bool) (x expansion, e *apiError) {
 	}
 	return x, nil
 }
+
+// The $filter of an extended property expansion: id eq '...' clauses
+// joined by or. Compiled once: every delta page of a sync asks for it
+// (compiling them per request was 5% of make bench (g)'s CPU).
+var (
+	orClause   = regexp.MustCompile(`(?i)\s+or\s+`)
+	idEqClause = regexp.MustCompile(`^\s*id\s+eq\s+'([^']*)'\s*$`)
+)
 
 // exceptionShape names the properties an exception can be asked for.
 var exceptionShape = exceptionJSON("", ewssim.SeriesOccurrence{}, time.UTC, "UTC")
