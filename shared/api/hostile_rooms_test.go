@@ -51,7 +51,7 @@ func hostileRoomCases() []hostileCase {
 		{"patch policy minutes past the bound", patch(`{"roomPolicy":{"enabled":true,"allRooms":true,"checkInMinutes":10000}}`), 400, "roomPolicy.checkInMinutes", ""},
 		{"end: item id with markup", end(room + "AAMk%3Cscript%3E"), 400, "itemId", "item id"},
 		{"end: item id with a space", end(room + "AAMk%20AAA"), 400, "itemId", ""},
-		{"end: item id too long", end(room + strings.Repeat("A", domain.MaxRoomItemIDLen+1)), 400, "itemId", ""},
+		{"end: item id too long", end(room + strings.Repeat("A", domain.MaxItemIDLen+1)), 400, "itemId", ""},
 		{"end: item id with a quote", end(room + "AAMk%27%22"), 400, "itemId", ""},
 		{"end: item id non-ASCII", end(room + "AAMk%C3%A9"), 400, "itemId", ""},
 		{"end: address not an address", end("/tenants/contoso/rooms/room1/meetings/AAMkAAA="), 400, "address", ""},

@@ -24,10 +24,6 @@ import (
 // (MAILBRIDGE_CONTENT_MAX_BYTES).
 const DefaultContentMaxBytes = 25 << 20
 
-// Bounds of the ids in a content request: Exchange's item and attachment
-// ids are base64 (EWS) or URL-safe base64 (Graph) of a few hundred bytes.
-const MaxContentIDLen = 1024
-
 // Include values of GET .../items/{itemId}.
 const (
 	IncludeBody        = "body"
@@ -81,20 +77,6 @@ func ParseInclude(s string) (want []string, err error) {
 	return want, nil
 }
 
-// ValidateContentID checks an item or attachment id from a path: 1 to
-// MaxContentIDLen characters of base64 or URL-safe base64.
-func ValidateContentID(field, id string) *domain.Error {
-	if id == "" || len(id) > MaxContentIDLen {
-		return domain.Invalid(field, "%s must be 1 to %d characters (an id from the feed)", field, MaxContentIDLen)
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=' || c == '-' || c == '_') {
-			return domain.Invalid(field, "%s must be an id from the feed (base64 characters; percent-encode / and + in the path)", field)
-		}
-	}
-	return nil
-}
 
 // ReadItem reads the item with the body and attachment list as include
 // asks (not mime: StreamMIME). html asks for the body as HTML.
@@ -182,11 +164,11 @@ func (c *Content) open(ctx context.Context, r ContentRequest, attachment bool) (
 	if verr != nil {
 		return op, verr
 	}
-	if verr := ValidateContentID("itemId", r.ItemID); verr != nil {
+	if verr := domain.ValidateItemID("itemId", r.ItemID); verr != nil {
 		return op, verr
 	}
 	if attachment {
-		if verr := ValidateContentID("attachmentId", r.AttachmentID); verr != nil {
+		if verr := domain.ValidateItemID("attachmentId", r.AttachmentID); verr != nil {
 			return op, verr
 		}
 	}

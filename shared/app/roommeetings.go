@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -27,17 +26,6 @@ const ReleaseBy = "scheduler: no-show release"
 // CheckInEarly is how long before its start a meeting may be checked in.
 const CheckInEarly = 15 * time.Minute
 
-// roomItemIDPattern: EWS ids are standard base64, Graph ids URL-safe
-// base64; nothing else reaches Exchange.
-var roomItemIDPattern = regexp.MustCompile(`^[A-Za-z0-9+/=_-]{1,512}$`)
-
-// ValidateRoomItemID checks an item id naming a room meeting.
-func ValidateRoomItemID(id string) *domain.Error {
-	if !roomItemIDPattern.MatchString(id) {
-		return domain.Invalid("itemId", "itemId must be an Exchange item id: 1-%d characters of A-Z, a-z, 0-9 and + / = _ -", domain.MaxRoomItemIDLen)
-	}
-	return nil
-}
 
 // validateRoomPolicy checks a room policy and normalises its rooms.
 func validateRoomPolicy(p *domain.RoomPolicy) *domain.Error {
@@ -105,7 +93,7 @@ func (r *RoomMeetings) open(ctx context.Context, tenantID, room, itemID string, 
 		return nil, verr
 	}
 	if itemID != "" || !listing {
-		if verr := ValidateRoomItemID(itemID); verr != nil {
+		if verr := domain.ValidateItemID("itemId", itemID); verr != nil {
 			return nil, verr
 		}
 	}

@@ -32,7 +32,6 @@ type RoomPolicy struct {
 const (
 	MaxPolicyRooms        = 500
 	MaxCheckInMinutes     = 240
-	MaxRoomItemIDLen      = 512
 	RoomMarkRetention     = 7 * 24 * time.Hour // a mark outlives its meeting's end by this
 	MaxReleaseMeetingSpan = 24 * time.Hour     // meetings longer than this are never released (all-day bookings)
 )
