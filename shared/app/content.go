@@ -77,7 +77,6 @@ func ParseInclude(s string) (want []string, err error) {
 	return want, nil
 }
 
-
 // ReadItem reads the item with the body and attachment list as include
 // asks (not mime: StreamMIME). html asks for the body as HTML.
 func (c *Content) ReadItem(ctx context.Context, r ContentRequest, include []string, html bool) (domain.ItemContent, error) {

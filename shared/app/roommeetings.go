@@ -26,7 +26,6 @@ const ReleaseBy = "scheduler: no-show release"
 // CheckInEarly is how long before its start a meeting may be checked in.
 const CheckInEarly = 15 * time.Minute
 
-
 // validateRoomPolicy checks a room policy and normalises its rooms.
 func validateRoomPolicy(p *domain.RoomPolicy) *domain.Error {
 	if len(p.Rooms) > domain.MaxPolicyRooms {
