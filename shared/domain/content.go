@@ -90,16 +90,7 @@ func (it *Item) boundAttachments() bool {
 // attachmentID reports whether id can be an Exchange attachment id:
 // 1 to MaxAttachmentID characters of base64 or URL-safe base64.
 func attachmentID(id string) bool {
-	if id == "" || len(id) > MaxAttachmentID {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
+	return id != "" && len(id) <= MaxAttachmentID && idChars(id)
 }
 
 // Body is an item's body as read on demand.

@@ -17,11 +17,20 @@ func ValidateItemID(field, id string) *Error {
 	if id == "" || len(id) > MaxItemIDLen {
 		return Invalid(field, "%s must be an Exchange %s from the feed or a listing: 1 to %d characters", field, what, MaxItemIDLen)
 	}
+	if !idChars(id) {
+		return Invalid(field, "%s must be an Exchange %s from the feed or a listing (A-Z, a-z, 0-9 and + / = _ -; percent-encode / and + in the path)", field, what)
+	}
+	return nil
+}
+
+// idChars reports whether id is all characters of base64 (EWS ids) or
+// URL-safe base64 (Graph ids).
+func idChars(id string) bool {
 	for i := 0; i < len(id); i++ {
 		c := id[i]
 		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=' || c == '-' || c == '_') {
-			return Invalid(field, "%s must be an Exchange %s from the feed or a listing (A-Z, a-z, 0-9 and + / = _ -; percent-encode / and + in the path)", field, what)
+			return false
 		}
 	}
-	return nil
+	return true
 }
