@@ -299,13 +299,9 @@ func (a *Access) probeWellKnown(ctx context.Context, user string) ([]domain.Fold
 	if len(names) == 0 || len(names) > graph.MaxBatchRequests {
 		return nil, nil
 	}
-	reqs := make([]graph.BatchRequest, len(names))
-	for i, n := range names {
-		reqs[i] = folderProbe(user, n)
-	}
-	resps, err := a.cl.Batch(ctx, user, reqs)
-	if err != nil {
-		return nil, classify(err, useMailbox, "")
+	resps, aerr := a.probeFolders(ctx, user, names)
+	if aerr != nil {
+		return nil, aerr
 	}
 	var (
 		found []domain.FolderInfo
@@ -322,11 +318,9 @@ func (a *Access) probeWellKnown(ctx context.Context, user string) ([]domain.Fold
 			}
 			continue
 		}
-		var f graph.MailFolder
-		if json.Unmarshal(r.Body, &f) != nil || f.ID == "" {
-			continue
+		if f, ok := wellKnownMailFolder(names[i], r.Body); ok {
+			found = append(found, f)
 		}
-		found = append(found, domain.FolderInfo{ID: f.ID, ParentID: f.ParentFolderID, DisplayName: f.DisplayName, FolderClass: "IPF.Note", DistinguishedID: names[i]})
 	}
 	return found, first
 }
@@ -828,13 +822,9 @@ func (a *Access) DistinguishedFolders(ctx context.Context, m domain.MailboxRef, 
 		return nil, nil, &domain.AccessError{Kind: domain.AccessPermanent, Code: "TooManyFolders",
 			Err: fmt.Errorf("%d well-known folders; one request takes %d", len(names), graph.MaxBatchRequests)}
 	}
-	reqs := make([]graph.BatchRequest, len(names))
-	for i, n := range names {
-		reqs[i] = folderProbe(m.Address, n)
-	}
-	resps, err := a.cl.Batch(ctx, m.Address, reqs)
-	if err != nil {
-		return nil, nil, classify(err, useMailbox, "")
+	resps, aerr := a.probeFolders(ctx, m.Address, names)
+	if aerr != nil {
+		return nil, nil, aerr
 	}
 	var found []domain.FolderInfo
 	var unreadable []string
@@ -864,12 +854,12 @@ func (a *Access) DistinguishedFolders(ctx context.Context, m domain.MailboxRef, 
 		case domain.FolderContacts:
 			found = append(found, contactsFolder)
 		default:
-			var f graph.MailFolder
-			if json.Unmarshal(r.Body, &f) != nil || f.ID == "" {
+			f, ok := wellKnownMailFolder(name, r.Body)
+			if !ok {
 				return nil, nil, &domain.AccessError{Kind: domain.AccessPermanent, Code: "MalformedResponse", Folder: name,
 					Err: fmt.Errorf("the mail folder %s came back without an id", name)}
 			}
-			found = append(found, domain.FolderInfo{ID: f.ID, ParentID: f.ParentFolderID, DisplayName: f.DisplayName, FolderClass: "IPF.Note", DistinguishedID: name})
+			found = append(found, f)
 		}
 	}
 	if a.ewsIDs && len(found) > 0 {
@@ -883,6 +873,31 @@ func (a *Access) DistinguishedFolders(ctx context.Context, m domain.MailboxRef, 
 		return found, unreadable, throttled
 	}
 	return found, unreadable, nil
+}
+
+// probeFolders reads the well-known folders names in one $batch of
+// folderProbe requests (DistinguishedFolders, and probeWellKnown beside
+// a hierarchy from scratch); the answers are in the order of names.
+func (a *Access) probeFolders(ctx context.Context, user string, names []string) ([]graph.BatchResponse, *domain.AccessError) {
+	reqs := make([]graph.BatchRequest, len(names))
+	for i, n := range names {
+		reqs[i] = folderProbe(user, n)
+	}
+	resps, err := a.cl.Batch(ctx, user, reqs)
+	if err != nil {
+		return nil, classify(err, useMailbox, "")
+	}
+	return resps, nil
+}
+
+// wellKnownMailFolder is the mail folder a probe of the well-known name
+// answered with; false when the answer names no folder.
+func wellKnownMailFolder(name string, body []byte) (domain.FolderInfo, bool) {
+	var f graph.MailFolder
+	if json.Unmarshal(body, &f) != nil || f.ID == "" {
+		return domain.FolderInfo{}, false
+	}
+	return domain.FolderInfo{ID: f.ID, ParentID: f.ParentFolderID, DisplayName: f.DisplayName, FolderClass: "IPF.Note", DistinguishedID: name}, true
 }
 
 // folderProbe is the cheapest read of a well-known folder.
