@@ -74,8 +74,8 @@ func (c *Client) GetMessageContent(ctx context.Context, user, id string, o Conte
 	if o.HTML {
 		bodyType = "html"
 	}
-	resp, err := c.do(ctx, request{op: op, method: "GET", mailbox: user, url: withQuery(c.path("users", user, "messages", id), q),
-		header: map[string][]string{"Prefer": {`outlook.body-content-type="` + bodyType + `"`}}})
+	header, _ := bodyTypeHeader(op, bodyType) // text or html: no error
+	resp, err := c.do(ctx, request{op: op, method: "GET", mailbox: user, url: withQuery(c.path("users", user, "messages", id), q), header: header})
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strconv"
 
 	"github.com/mailbridge/mailbridge/shared/platform/redact"
@@ -144,12 +143,8 @@ func deltaCall[T any](c *Client, ctx context.Context, op, mailbox, initial strin
 		}
 	}
 	r := request{op: op, method: "GET", url: u, mailbox: mailbox, pageSize: size}
-	switch o.BodyType {
-	case "":
-	case "text", "html":
-		r.header = http.Header{"Prefer": {`outlook.body-content-type="` + o.BodyType + `"`}}
-	default:
-		return nil, invalidArg(op, "body type %q is not text or html", o.BodyType)
+	if r.header, err = bodyTypeHeader(op, o.BodyType); err != nil {
+		return nil, err
 	}
 	resp, err := c.do(ctx, r)
 	if err != nil {

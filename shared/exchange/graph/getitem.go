@@ -33,6 +33,18 @@ func expandExtended(propID string) string {
 	return "singleValueExtendedProperties($filter=id eq " + odataString(propID) + ")"
 }
 
+// bodyTypeHeader is the Prefer header that asks for bodies as "text" or
+// "html"; an empty bodyType asks for nothing (Graph's default, HTML).
+func bodyTypeHeader(op, bodyType string) (http.Header, error) {
+	switch bodyType {
+	case "":
+		return nil, nil
+	case "text", "html":
+		return http.Header{"Prefer": {`outlook.body-content-type="` + bodyType + `"`}}, nil
+	}
+	return nil, invalidArg(op, "body type %q is not text or html", bodyType)
+}
+
 // odataString quotes s as an OData string literal: single quotes doubled.
 // URL encoding is applied later, to the whole option.
 func odataString(s string) string {
@@ -44,12 +56,9 @@ func getItem[T any](c *Client, ctx context.Context, op, user, id, collection str
 		return nil, invalidArg(op, "user and id are required")
 	}
 	r := request{op: op, method: "GET", mailbox: user, url: withQuery(c.path("users", user, collection, id), o.query())}
-	switch o.BodyType {
-	case "":
-	case "text", "html":
-		r.header = http.Header{"Prefer": {`outlook.body-content-type="` + o.BodyType + `"`}}
-	default:
-		return nil, invalidArg(op, "body type %q is not text or html", o.BodyType)
+	var err error
+	if r.header, err = bodyTypeHeader(op, o.BodyType); err != nil {
+		return nil, err
 	}
 	resp, err := c.do(ctx, r)
 	if err != nil {

@@ -1,8 +1,6 @@
 package graphmailbox_test
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,21 +19,7 @@ func TestNormalizeDocumentedEvent(t *testing.T) {
 	var e graph.Event
 	readJSON(t, filepath.Join("..", "graph", "testdata", "responses", "event-created-recurring.json"), &e)
 	got := graphmailbox.NormalizeEvent(e, graphmailbox.CalendarFolderID)
-	b, _ := json.MarshalIndent(got, "", "  ")
-	b = append(b, '\n')
-	golden := filepath.Join("testdata", "golden", "event-created-recurring.json")
-	if *update {
-		if err := os.WriteFile(golden, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(b) != string(want) {
-		t.Errorf("differs from %s:\n%s", golden, b)
-	}
+	checkGolden(t, "event-created-recurring.json", got)
 	r := got.Recurrence
 	if r == nil || r.Pattern.Type != domain.PatternWeekly || strings.Join(r.Pattern.DaysOfWeek, ",") != "monday" || r.Pattern.Index != "" ||
 		r.Range.Type != domain.RangeEndDate || r.Range.EndDate != "2017-12-31" || r.Range.StartDate != "2017-09-04" {

@@ -29,6 +29,30 @@ func readJSON(t *testing.T, path string, v any) {
 	}
 }
 
+// checkGolden compares v, as indented JSON, with testdata/golden/name
+// (rewritten first under -update).
+func checkGolden(t *testing.T, name string, v any) {
+	t.Helper()
+	got, _ := json.MarshalIndent(v, "", "  ")
+	got = append(got, '\n')
+	golden := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("%s differs from %s:\n%s", name, golden, got)
+	}
+}
+
 // TestParityWithEWS: one item read over Graph normalizes to what the EWS
 // adapter makes of the same item, but for the protocol's ids.
 func TestParityWithEWS(t *testing.T) {
@@ -125,24 +149,7 @@ func TestNormalizeDocumentedPages(t *testing.T) {
 					items = append(items, graphmailbox.NormalizeContact(ct, "contacts"))
 				}
 			}
-			got, _ := json.MarshalIndent(items, "", "  ")
-			got = append(got, '\n')
-			golden := filepath.Join("testdata", "golden", c.file)
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("%s differs from %s:\n%s", c.file, golden, got)
-			}
+			checkGolden(t, c.file, items)
 		})
 	}
 }
@@ -190,21 +197,7 @@ func TestNormalizeDocumentedMessage(t *testing.T) {
 	var m graph.Message
 	readJSON(t, filepath.Join("..", "graph", "testdata", "responses", "message-get.json"), &m)
 	got := graphmailbox.NormalizeMessage(m, "inbox-id")
-	b, _ := json.MarshalIndent(got, "", "  ")
-	b = append(b, '\n')
-	golden := filepath.Join("testdata", "golden", "message-get.json")
-	if *update {
-		if err := os.WriteFile(golden, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(b) != string(want) {
-		t.Errorf("message-get.json differs from %s:\n%s", golden, b)
-	}
+	checkGolden(t, "message-get.json", got)
 	if got.InternetMessageID != "<MWHPR6E1BE060@MWHPR1120.namprd22.prod.outlook.com>" || got.ConversationID != "AAQkADOUpag6yWs=" || got.Importance != "normal" {
 		t.Errorf("message ids and importance: %+v", got)
 	}

@@ -238,13 +238,8 @@ func (s *Server) listEvents(c *call) {
 			return slices.ContainsFunc(it.Extended, func(p ewssim.ExtendedProperty) bool { return sameProperty(p, want) && p.Value == val })
 		}
 	}
-	top, skip, ok := c.topSkip(q)
+	page, ok := c.readEventPage(q)
 	if !ok {
-		return
-	}
-	sel, e := parseSelect(q.Get("$select"), typeEvent, eventJSON(ewssim.ItemView{}, time.UTC, "UTC", ""))
-	if e != nil {
-		c.failWith(e)
 		return
 	}
 	items, err := s.sim.Items(c.mb.Address, "calendar")
@@ -258,16 +253,7 @@ func (s *Server) listEvents(c *call) {
 			hits = append(hits, v)
 		}
 	}
-	value := []obj{}
-	for i := skip; i < len(hits) && i < skip+top; i++ {
-		value = append(value, sel.apply(s.eventJSONFor(hits[i], loc, zone)))
-	}
-	out := obj{{"@odata.context", c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/events"}}
-	if skip+top < len(hits) {
-		q.Set("$skip", strconv.Itoa(skip+top))
-		out = append(out, kv{"@odata.nextLink", c.origin() + c.r.URL.Path + "?" + q.Encode()})
-	}
-	c.json(http.StatusOK, append(out, kv{"value", value}))
+	page.answer(c, q, "events", len(hits), func(i int) obj { return s.eventJSONFor(hits[i], loc, zone) })
 }
 
 // --- events: writes ---
@@ -594,6 +580,44 @@ func (s *Server) translate(id, from, to, mailbox string) (string, error) {
 		return "", err
 	}
 	return imm, nil
+}
+
+// eventPage is the $top, $skip and $select of a list of events
+// (listEvents, calendarView).
+type eventPage struct {
+	top, skip int
+	sel       selection
+}
+
+// readEventPage reads an events list's $top, $skip and $select; a bad
+// value is answered 400 and ok is false.
+func (c *call) readEventPage(q url.Values) (eventPage, bool) {
+	top, skip, ok := c.topSkip(q)
+	if !ok {
+		return eventPage{}, false
+	}
+	sel, e := parseSelect(q.Get("$select"), typeEvent, eventJSON(ewssim.ItemView{}, time.UTC, "UTC", ""))
+	if e != nil {
+		c.failWith(e)
+		return eventPage{}, false
+	}
+	return eventPage{top: top, skip: skip, sel: sel}, true
+}
+
+// answer sends the page of a list of n events, render(i) making the
+// i-th, with the @odata.nextLink of the next page when there is one;
+// collection ends the @odata.context ("events", "calendarView").
+func (p eventPage) answer(c *call, q url.Values, collection string, n int, render func(i int) obj) {
+	value := []obj{}
+	for i := p.skip; i < n && i < p.skip+p.top; i++ {
+		value = append(value, p.sel.apply(render(i)))
+	}
+	out := obj{{"@odata.context", c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/" + collection}}
+	if p.skip+p.top < n {
+		q.Set("$skip", strconv.Itoa(p.skip+p.top))
+		out = append(out, kv{"@odata.nextLink", c.origin() + c.r.URL.Path + "?" + q.Encode()})
+	}
+	c.json(http.StatusOK, append(out, kv{"value", value}))
 }
 
 // topSkip reads $top (1-1000, default 10) and $skip (default 0) as Graph

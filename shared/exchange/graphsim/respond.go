@@ -5,8 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/mailbridge/mailbridge/shared/exchange/ewssim"
@@ -61,13 +59,8 @@ func (s *Server) calendarView(c *call) {
 		c.fail(http.StatusBadRequest, "ErrorInvalidParameter", "The parameter 'EndDateTime' must be after 'StartDateTime'.")
 		return
 	}
-	top, skip, ok := c.topSkip(q)
+	page, ok := c.readEventPage(q)
 	if !ok {
-		return
-	}
-	sel, e := parseSelect(q.Get("$select"), typeEvent, eventJSON(ewssim.ItemView{}, time.UTC, "UTC", ""))
-	if e != nil {
-		c.failWith(e)
 		return
 	}
 	// Series expanded as Exchange expands them (calendarview.go).
@@ -76,16 +69,7 @@ func (s *Server) calendarView(c *call) {
 		c.failWith(errFolderNotFound)
 		return
 	}
-	value := []obj{}
-	for i := skip; i < len(hits) && i < skip+top; i++ {
-		value = append(value, sel.apply(instanceJSON(s.eventJSONFor(hits[i].ItemView, loc, zone), hits[i])))
-	}
-	out := obj{{"@odata.context", c.base + "/$metadata#users('" + url.PathEscape(c.userParam) + "')/calendarView"}}
-	if skip+top < len(hits) {
-		q.Set("$skip", strconv.Itoa(skip+top))
-		out = append(out, kv{"@odata.nextLink", c.origin() + c.r.URL.Path + "?" + q.Encode()})
-	}
-	c.json(http.StatusOK, append(out, kv{"value", value}))
+	page.answer(c, q, "calendarView", len(hits), func(i int) obj { return instanceJSON(s.eventJSONFor(hits[i].ItemView, loc, zone), hits[i]) })
 }
 
 func (s *Server) declineEvent(c *call) { s.respond(c, "DeclineItem") }
