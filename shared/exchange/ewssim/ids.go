@@ -53,6 +53,30 @@ func decodeID(tag byte, s string) (a, b uint32, ok bool) {
 	return binary.BigEndian.Uint32(raw[4:]), binary.BigEndian.Uint32(raw[8:]), true
 }
 
+// encodeID3 is encodeID with a third number, for the ids that need one
+// (attachments and occurrences): 16 bytes, 24 characters of base64.
+func encodeID3(tag byte, a, b, c uint32) string {
+	var raw [16]byte
+	copy(raw[:3], idPrefix[:])
+	raw[3] = tag
+	binary.BigEndian.PutUint32(raw[4:], a)
+	binary.BigEndian.PutUint32(raw[8:], b)
+	binary.BigEndian.PutUint32(raw[12:], c)
+	return base64.StdEncoding.EncodeToString(raw[:])
+}
+
+func decodeID3(tag byte, s string) (a, b, c uint32, ok bool) {
+	if len(s) != base64.StdEncoding.EncodedLen(16) {
+		return 0, 0, 0, false
+	}
+	var raw [18]byte
+	n, err := base64.StdEncoding.Decode(raw[:], []byte(s))
+	if err != nil || n != 16 || raw[0] != idPrefix[0] || raw[1] != idPrefix[1] || raw[2] != idPrefix[2] || raw[3] != tag {
+		return 0, 0, 0, false
+	}
+	return binary.BigEndian.Uint32(raw[4:]), binary.BigEndian.Uint32(raw[8:]), binary.BigEndian.Uint32(raw[12:]), true
+}
+
 func itemID(mbx, idx uint32) string   { return encodeID(tagItem, mbx, idx) }
 func folderID(mbx, idx uint32) string { return encodeID(tagFolder, mbx, idx) }
 
