@@ -570,21 +570,7 @@ func (r *createItemReq) createMessage(c *call, inner []byte) {
 		}
 		it.MIME = b
 	}
-	mb.mu.Lock()
-	if _, ok := mb.folder(f.idx); !ok {
-		mb.mu.Unlock()
-		w.itemsError(op, errFolderNotFound)
-		return
-	}
-	in := mb.addItemLocked(f, it, c.now)
-	idx := uint32(len(mb.items) - 1)
-	id, ck := itemID(mb.idx, idx), changeKey(idx, in.version)
-	mb.mu.Unlock()
-	w.msgStart(op, nil)
-	w.raw("<m:Items><t:Message>")
-	w.id("t:ItemId", id, ck)
-	w.raw("</t:Message></m:Items>")
-	w.msgEnd(op)
+	c.saveCreated(op, "t:Message", mb, f, it)
 }
 
 // genAttachments is a generated message's attachment: a small file whose
