@@ -23,12 +23,8 @@ const (
 var idPrefix = [3]byte{0x00, 0x03, 0x24}
 
 func encodeID(tag byte, a, b uint32) string {
-	var raw [12]byte
-	copy(raw[:3], idPrefix[:])
-	raw[3] = tag
-	binary.BigEndian.PutUint32(raw[4:], a)
-	binary.BigEndian.PutUint32(raw[8:], b)
-	return base64.StdEncoding.EncodeToString(raw[:])
+	var buf [16]byte // base64 of 12 bytes
+	return string(appendID(buf[:0], tag, a, b))
 }
 
 // appendID appends encodeID(tag, a, b) to dst without allocating.
