@@ -3,7 +3,6 @@ package ewssim
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -41,27 +40,14 @@ const tagAttachment = 'A'
 
 // attachmentID names attachment n of the item whose first incarnation is
 // origin: it survives moves, as Exchange's does, and is 16 bytes of base64
-// like the simulator's other ids.
+// like an occurrence id.
 func attachmentID(mbx, origin uint32, n int) string {
-	var raw [16]byte
-	copy(raw[:3], idPrefix[:])
-	raw[3] = tagAttachment
-	binary.BigEndian.PutUint32(raw[4:], mbx)
-	binary.BigEndian.PutUint32(raw[8:], origin)
-	binary.BigEndian.PutUint32(raw[12:], uint32(n))
-	return base64.StdEncoding.EncodeToString(raw[:])
+	return encodeID3(tagAttachment, mbx, origin, uint32(n))
 }
 
 func decodeAttachmentID(s string) (mbx, origin uint32, n int, ok bool) {
-	if len(s) != base64.StdEncoding.EncodedLen(16) {
-		return 0, 0, 0, false
-	}
-	var raw [18]byte
-	k, err := base64.StdEncoding.Decode(raw[:], []byte(s))
-	if err != nil || k != 16 || !bytes.Equal(raw[:3], idPrefix[:]) || raw[3] != tagAttachment {
-		return 0, 0, 0, false
-	}
-	return binary.BigEndian.Uint32(raw[4:]), binary.BigEndian.Uint32(raw[8:]), int(binary.BigEndian.Uint32(raw[12:])), true
+	mbx, origin, k, ok := decodeID3(tagAttachment, s)
+	return mbx, origin, int(k), ok
 }
 
 // attachmentLocked finds a live attachment by id; the caller holds mb's lock.
@@ -584,21 +570,7 @@ func (r *createItemReq) createMessage(c *call, inner []byte) {
 		}
 		it.MIME = b
 	}
-	mb.mu.Lock()
-	if _, ok := mb.folder(f.idx); !ok {
-		mb.mu.Unlock()
-		w.itemsError(op, errFolderNotFound)
-		return
-	}
-	in := mb.addItemLocked(f, it, c.now)
-	idx := uint32(len(mb.items) - 1)
-	id, ck := itemID(mb.idx, idx), changeKey(idx, in.version)
-	mb.mu.Unlock()
-	w.msgStart(op, nil)
-	w.raw("<m:Items><t:Message>")
-	w.id("t:ItemId", id, ck)
-	w.raw("</t:Message></m:Items>")
-	w.msgEnd(op)
+	c.saveCreated(op, "t:Message", mb, f, it)
 }
 
 // genAttachments is a generated message's attachment: a small file whose

@@ -23,12 +23,8 @@ const (
 var idPrefix = [3]byte{0x00, 0x03, 0x24}
 
 func encodeID(tag byte, a, b uint32) string {
-	var raw [12]byte
-	copy(raw[:3], idPrefix[:])
-	raw[3] = tag
-	binary.BigEndian.PutUint32(raw[4:], a)
-	binary.BigEndian.PutUint32(raw[8:], b)
-	return base64.StdEncoding.EncodeToString(raw[:])
+	var buf [16]byte // base64 of 12 bytes
+	return string(appendID(buf[:0], tag, a, b))
 }
 
 // appendID appends encodeID(tag, a, b) to dst without allocating.
@@ -51,6 +47,30 @@ func decodeID(tag byte, s string) (a, b uint32, ok bool) {
 		return 0, 0, false
 	}
 	return binary.BigEndian.Uint32(raw[4:]), binary.BigEndian.Uint32(raw[8:]), true
+}
+
+// encodeID3 is encodeID with a third number, for the ids that need one
+// (attachments and occurrences): 16 bytes, 24 characters of base64.
+func encodeID3(tag byte, a, b, c uint32) string {
+	var raw [16]byte
+	copy(raw[:3], idPrefix[:])
+	raw[3] = tag
+	binary.BigEndian.PutUint32(raw[4:], a)
+	binary.BigEndian.PutUint32(raw[8:], b)
+	binary.BigEndian.PutUint32(raw[12:], c)
+	return base64.StdEncoding.EncodeToString(raw[:])
+}
+
+func decodeID3(tag byte, s string) (a, b, c uint32, ok bool) {
+	if len(s) != base64.StdEncoding.EncodedLen(16) {
+		return 0, 0, 0, false
+	}
+	var raw [18]byte
+	n, err := base64.StdEncoding.Decode(raw[:], []byte(s))
+	if err != nil || n != 16 || raw[0] != idPrefix[0] || raw[1] != idPrefix[1] || raw[2] != idPrefix[2] || raw[3] != tag {
+		return 0, 0, 0, false
+	}
+	return binary.BigEndian.Uint32(raw[4:]), binary.BigEndian.Uint32(raw[8:]), binary.BigEndian.Uint32(raw[12:]), true
 }
 
 func itemID(mbx, idx uint32) string   { return encodeID(tagItem, mbx, idx) }

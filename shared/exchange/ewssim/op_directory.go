@@ -76,11 +76,8 @@ func (r *resolveNamesReq) run(c *call) {
 	}
 	w.raw("<m:ResolutionSet")
 	w.attrInt("TotalItemsInView", total)
-	if len(hits) == total {
-		w.raw(` IncludesLastItemInRange="true">`)
-	} else {
-		w.raw(` IncludesLastItemInRange="false">`)
-	}
+	w.attrBool("IncludesLastItemInRange", len(hits) == total)
+	w.raw(">")
 	for _, h := range hits {
 		w.raw("<t:Resolution><t:Mailbox>")
 		w.el("t:Name", h.name)

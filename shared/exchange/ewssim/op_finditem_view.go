@@ -182,11 +182,8 @@ func (r *findItemReq) findIndexed(w *xw, mb *mailbox, f *folder, sh shape) {
 	if r.PageView != nil && r.PageView.BasePoint == "End" {
 		last = lo == 0
 	}
-	if last {
-		w.raw(` IncludesLastItemInRange="true">`)
-	} else {
-		w.raw(` IncludesLastItemInRange="false">`)
-	}
+	w.attrBool("IncludesLastItemInRange", last)
+	w.raw(">")
 	w.raw("<t:Items>")
 	for _, idx := range page {
 		w.item(mb, idx, sh)

@@ -98,11 +98,8 @@ func (r *findFolderReq) run(c *call) {
 		w.raw("<m:RootFolder")
 		w.attrInt("IndexedPagingOffset", offset+len(page))
 		w.attrInt("TotalItemsInView", len(found))
-		if offset+len(page) == len(found) {
-			w.raw(` IncludesLastItemInRange="true">`)
-		} else {
-			w.raw(` IncludesLastItemInRange="false">`)
-		}
+		w.attrBool("IncludesLastItemInRange", offset+len(page) == len(found))
+		w.raw(">")
 		w.raw("<t:Folders>")
 		for _, f := range page {
 			w.folder(mb, f, sh)

@@ -230,11 +230,8 @@ func (r *findItemReq) findCalendarView(w *xw, mb *mailbox, f *folder, sh shape) 
 	w.msgStart(op, nil)
 	w.raw("<m:RootFolder")
 	w.attrInt("TotalItemsInView", len(occ))
-	if len(page) == len(occ) {
-		w.raw(` IncludesLastItemInRange="true">`)
-	} else {
-		w.raw(` IncludesLastItemInRange="false">`)
-	}
+	w.attrBool("IncludesLastItemInRange", len(page) == len(occ))
+	w.raw(">")
 	w.raw("<t:Items>")
 	for _, e := range page {
 		if e.o.index > 0 {

@@ -254,22 +254,34 @@ func (r *createItemReq) run(c *call) {
 				continue
 			}
 		}
-		mb.mu.Lock()
-		if _, ok := mb.folder(f.idx); !ok {
-			mb.mu.Unlock()
-			w.itemsError(op, errFolderNotFound)
-			continue
-		}
-		in := mb.addItemLocked(f, it, c.now)
-		idx := uint32(len(mb.items) - 1)
-		id, ck := itemID(mb.idx, idx), changeKey(idx, in.version)
-		mb.mu.Unlock()
-		w.msgStart(op, nil)
-		w.raw("<m:Items><t:CalendarItem>")
-		w.id("t:ItemId", id, ck)
-		w.raw("</t:CalendarItem></m:Items>")
-		w.msgEnd(op)
+		c.saveCreated(op, "t:CalendarItem", mb, f, it)
 	}
+}
+
+// saveCreated stores a created item in folder f, unless f was deleted
+// since it was resolved, and answers with the new item's id inside
+// element (t:Message, t:CalendarItem).
+func (c *call) saveCreated(op, element string, mb *mailbox, f *folder, it Item) {
+	w := c.w
+	mb.mu.Lock()
+	if _, ok := mb.folder(f.idx); !ok {
+		mb.mu.Unlock()
+		w.itemsError(op, errFolderNotFound)
+		return
+	}
+	in := mb.addItemLocked(f, it, c.now)
+	idx := uint32(len(mb.items) - 1)
+	id, ck := itemID(mb.idx, idx), changeKey(idx, in.version)
+	mb.mu.Unlock()
+	w.msgStart(op, nil)
+	w.raw("<m:Items><")
+	w.raw(element)
+	w.raw(">")
+	w.id("t:ItemId", id, ck)
+	w.raw("</")
+	w.raw(element)
+	w.raw("></m:Items>")
+	w.msgEnd(op)
 }
 
 // --- UpdateItem ---

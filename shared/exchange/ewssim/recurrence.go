@@ -1,8 +1,6 @@
 package ewssim
 
 import (
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/xml"
 	"slices"
 	"strings"
@@ -323,25 +321,12 @@ func (in *item) firstLast() (first, last instance, hasLast bool) {
 const tagOccurrence = 'O'
 
 func occurrenceID(mbx, idx uint32, index int) string {
-	var raw [16]byte
-	copy(raw[:3], idPrefix[:])
-	raw[3] = tagOccurrence
-	binary.BigEndian.PutUint32(raw[4:], mbx)
-	binary.BigEndian.PutUint32(raw[8:], idx)
-	binary.BigEndian.PutUint32(raw[12:], uint32(index))
-	return base64.StdEncoding.EncodeToString(raw[:])
+	return encodeID3(tagOccurrence, mbx, idx, uint32(index))
 }
 
 func decodeOccurrenceID(s string) (mbx, idx uint32, index int, ok bool) {
-	if len(s) != 24 {
-		return 0, 0, 0, false
-	}
-	var raw [18]byte
-	n, err := base64.StdEncoding.Decode(raw[:], []byte(s))
-	if err != nil || n != 16 || raw[0] != idPrefix[0] || raw[1] != idPrefix[1] || raw[2] != idPrefix[2] || raw[3] != tagOccurrence {
-		return 0, 0, 0, false
-	}
-	return binary.BigEndian.Uint32(raw[4:]), binary.BigEndian.Uint32(raw[8:]), int(binary.BigEndian.Uint32(raw[12:])), true
+	mbx, idx, i, ok := decodeID3(tagOccurrence, s)
+	return mbx, idx, int(i), ok
 }
 
 // occurrenceKey is an occurrence's ChangeKey: it changes with the series

@@ -143,6 +143,15 @@ func (w *xw) attrInt(name string, n int) {
 	w.b = append(w.b, '"')
 }
 
+// attrBool writes ` name="true"` or ` name="false"`.
+func (w *xw) attrBool(name string, v bool) {
+	w.b = append(w.b, ' ')
+	w.b = append(w.b, name...)
+	w.b = append(w.b, `="`...)
+	w.b = strconv.AppendBool(w.b, v)
+	w.b = append(w.b, '"')
+}
+
 // id writes <name Id=".." ChangeKey=".."/>.
 func (w *xw) id(name, id, ck string) {
 	w.b = append(w.b, '<')
